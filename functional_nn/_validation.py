@@ -1,0 +1,128 @@
+"""Checks shared by the public functions: each raises early, naming the argument, what was
+expected and what came. Nothing here computes anything the caller keeps."""
+
+from __future__ import annotations
+
+import difflib
+import math
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any, TypeVar
+
+import numpy as np
+
+from functional_nn.types import FloatArray
+
+NameT = TypeVar("NameT", bound=str)
+
+_PARAM_KEY = re.compile(r"^([Wb])([1-9][0-9]*)$")
+
+
+def check_name(argument: str, value: object, allowed: Sequence[NameT]) -> NameT:
+    """Return ``value`` if it is one of ``allowed``, else raise with a "did you mean" hint."""
+    if not isinstance(value, str):
+        raise TypeError(f"{argument} must be one of {list(allowed)}, got {type(value).__name__} {value!r}")
+    for name in allowed:
+        if value == name:
+            return name
+    close = difflib.get_close_matches(value, list(allowed), n=1)
+    hint = f"; did you mean {close[0]!r}?" if close else ""
+    raise ValueError(f"unknown {argument} {value!r}: expected one of {list(allowed)}{hint}")
+
+
+def check_float_array(argument: str, value: object, *, ndim: int | None = 2, finite: bool = True) -> FloatArray:
+    """Return ``value`` if it is a float32/float64 ndarray of ``ndim`` dimensions with finite entries."""
+    if not isinstance(value, np.ndarray):
+        raise TypeError(f"{argument} must be a numpy ndarray, got {type(value).__name__}")
+    if value.dtype not in (np.float32, np.float64):
+        hint = ""
+        if np.issubdtype(value.dtype, np.integer) or value.dtype == np.bool_:
+            hint = " (convert it first, e.g. scale_pixels(x) for 0..255 pixels or x.astype(np.float64))"
+        raise TypeError(f"{argument} must have dtype float32 or float64, got {value.dtype}{hint}")
+    if ndim is not None and value.ndim != ndim:
+        raise ValueError(f"{argument} must be {ndim}-D, got shape {value.shape}")
+    if finite and not np.isfinite(value).all():
+        count = int(value.size - np.count_nonzero(np.isfinite(value)))
+        raise ValueError(f"{argument} contains {count} NaN or infinite value(s)")
+    return value
+
+
+def check_samples(argument: str, value: FloatArray) -> int:
+    """Return ``m``, the number of columns, refusing an empty batch."""
+    m = int(value.shape[1])
+    if m == 0:
+        raise ValueError(f"{argument} has no samples: shape {value.shape} has m = 0 columns")
+    return m
+
+
+def check_positive_int(argument: str, value: object, *, minimum: int = 1) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{argument} must be an integer, got {type(value).__name__} {value!r}")
+    if value < minimum:
+        raise ValueError(f"{argument} must be >= {minimum}, got {value}")
+    return int(value)
+
+
+def check_positive_float(argument: str, value: object, *, allow_zero: bool = False) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer)):
+        raise TypeError(f"{argument} must be a number, got {type(value).__name__} {value!r}")
+    number = float(value)
+    if not math.isfinite(number) or number < 0 or (number == 0 and not allow_zero):
+        expected = ">= 0" if allow_zero else "> 0"
+        raise ValueError(f"{argument} must be a finite number {expected}, got {value}")
+    return number
+
+
+def check_params(params: object, argument: str = "params") -> tuple[int, ...]:
+    """Validate a parameter dict and return the layer sizes ``(n_0, n_1, ..., n_L)``.
+
+    Keys must be exactly ``W1, b1, ..., WL, bL``; ``W{l}`` is ``(n_l, n_{l-1})``, ``b{l}`` is
+    ``(n_l, 1)``, all float arrays of one dtype with finite entries.
+    """
+    if not isinstance(params, Mapping):
+        raise TypeError(f"{argument} must be a mapping of 'W1', 'b1', ... to arrays, got {type(params).__name__}")
+    if len(params) == 0:
+        raise ValueError(f"{argument} is empty: expected keys 'W1', 'b1', ..., 'WL', 'bL'")
+    layers: set[int] = set()
+    for key in params:
+        match = _PARAM_KEY.match(key) if isinstance(key, str) else None
+        if match is None:
+            raise ValueError(
+                f"{argument} has an unexpected key {key!r}: a params dict holds only 'W1', 'b1', ..., 'WL', 'bL'"
+                + (" (this looks like a grads dict)" if isinstance(key, str) and key.startswith("d") else "")
+            )
+        layers.add(int(match.group(2)))
+    L = max(layers)
+    missing = [f"{p}{l}" for l in range(1, L + 1) for p in "Wb" if f"{p}{l}" not in params]
+    if missing:
+        raise ValueError(f"{argument} is missing {missing} (has {sorted(params)})")
+    sizes: list[int] = []
+    dtype: np.dtype[Any] | None = None
+    for l in range(1, L + 1):
+        W = check_float_array(f"{argument}['W{l}']", params[f"W{l}"])
+        b = check_float_array(f"{argument}['b{l}']", params[f"b{l}"])
+        if dtype is None:
+            dtype = W.dtype
+        for key, value in ((f"W{l}", W), (f"b{l}", b)):
+            if value.dtype != dtype:
+                raise TypeError(f"{argument} mixes dtypes: {argument}['W1'] is {dtype}, {argument}['{key}'] is {value.dtype}")
+        n_l, n_prev = int(W.shape[0]), int(W.shape[1])
+        if l == 1:
+            sizes.append(n_prev)
+        elif n_prev != sizes[-1]:
+            raise ValueError(
+                f"{argument}['W{l}'] has shape {W.shape}: its {n_prev} columns must match the "
+                f"{sizes[-1]} units of layer {l - 1}"
+            )
+        if b.shape != (n_l, 1):
+            raise ValueError(f"{argument}['b{l}'] must have shape ({n_l}, 1) to match W{l} {W.shape}, got {b.shape}")
+        sizes.append(n_l)
+    return tuple(sizes)
+
+
+def check_same_dtype(argument: str, value: FloatArray, expected: np.dtype[Any], other: str) -> None:
+    if value.dtype != expected:
+        raise TypeError(
+            f"{argument} has dtype {value.dtype} but {other} is {expected}: convert one, e.g. "
+            f"{argument}.astype(np.{expected.name}), so that a float32 network stays float32"
+        )

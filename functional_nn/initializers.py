@@ -1,0 +1,97 @@
+r"""Initial weights and biases.
+
+The order of random draws is part of the contract, so that a tutorial's run can be
+reproduced from the same generator: layer by layer, ``W_l`` then ``b_l`` (only when the
+scheme draws biases), one generator call per array with exactly that array's shape, always
+drawn in float64 and then cast to ``dtype`` (a float32 network is the float64 one rounded).
+
+======================  ==========================================  ======================
+scheme                  :math:`W_l`, shape ``(n_l, n_{l-1})``       :math:`b_l`, ``(n_l, 1)``
+======================  ==========================================  ======================
+``"standard_normal"``   ``rng.standard_normal``: :math:`N(0, 1)`     ``rng.standard_normal``
+``"uniform"``           ``rng.random(shape) - 0.5``: :math:`U[-0.5, 0.5)`  same
+``"scaled_normal"``     :math:`0.01\,N(0, 1)`                        0
+``"he"``                :math:`N(0, 2 / n_{l-1})`                    0
+``"xavier"``            :math:`N(0, 2 / (n_{l-1} + n_l))` (Glorot)   0
+======================  ==========================================  ======================
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Final, get_args
+
+import numpy as np
+
+from functional_nn import _validation as check
+from functional_nn.types import FloatArray, FloatDType, InitScheme
+
+INIT_SCHEMES: Final[tuple[InitScheme, ...]] = get_args(InitScheme)
+
+
+def _draw_layer(
+    scheme: InitScheme, n_l: int, n_prev: int, rng: np.random.Generator
+) -> tuple[np.ndarray[tuple[int, int], np.dtype[np.float64]], np.ndarray[tuple[int, int], np.dtype[np.float64]]]:
+    shape_W, shape_b = (n_l, n_prev), (n_l, 1)
+    if scheme == "standard_normal":
+        W = rng.standard_normal(shape_W)
+        return W, rng.standard_normal(shape_b)
+    if scheme == "uniform":
+        W = rng.random(shape_W) - 0.5
+        return W, rng.random(shape_b) - 0.5
+    if scheme == "scaled_normal":
+        scale = 0.01
+    elif scheme == "he":
+        scale = math.sqrt(2.0 / n_prev)
+    else:  # "xavier"
+        scale = math.sqrt(2.0 / (n_prev + n_l))
+    return rng.standard_normal(shape_W) * scale, np.zeros(shape_b)
+
+
+def initialize_parameters(
+    layer_sizes: Sequence[int],
+    rng: np.random.Generator,
+    *,
+    scheme: InitScheme = "he",
+    dtype: FloatDType = np.float64,
+) -> dict[str, FloatArray]:
+    r"""Weights and biases for a network with ``layer_sizes = (n_0, n_1, ..., n_L)``.
+
+    Parameters
+    ----------
+    layer_sizes : sequence of int, length L + 1 >= 2
+        Input features, then the units of each layer; every size >= 1.
+    rng : numpy.random.Generator
+        The only source of randomness; it is advanced by the draws (see the module's
+        docstring for their order).
+    scheme : {"he", "xavier", "scaled_normal", "standard_normal", "uniform"}, default "he"
+    dtype : numpy.float32 or numpy.float64, default numpy.float64
+
+    Returns
+    -------
+    params : dict of str to ndarray
+        ``"W1"``: ``(n_1, n_0)``, ``"b1"``: ``(n_1, 1)``, ..., ``"WL"``, ``"bL"``.
+
+    Examples
+    --------
+    >>> params = initialize_parameters([2, 3, 1], np.random.default_rng(0), scheme="standard_normal")
+    >>> {k: v.shape for k, v in params.items()}
+    {'W1': (3, 2), 'b1': (3, 1), 'W2': (1, 3), 'b2': (1, 1)}
+    """
+    if isinstance(layer_sizes, (str, bytes)) or not isinstance(layer_sizes, Sequence):
+        raise TypeError(f"layer_sizes must be a sequence of ints such as [784, 10, 10], got {type(layer_sizes).__name__}")
+    if len(layer_sizes) < 2:
+        raise ValueError(f"layer_sizes needs at least the input size and one layer, got {list(layer_sizes)}")
+    sizes = [check.check_positive_int(f"layer_sizes[{i}]", n) for i, n in enumerate(layer_sizes)]
+    if not isinstance(rng, np.random.Generator):
+        raise TypeError(f"rng must be a numpy.random.Generator (np.random.default_rng(seed)), got {type(rng).__name__}")
+    scheme = check.check_name("scheme", scheme, INIT_SCHEMES)
+    if dtype not in (np.float32, np.float64):
+        raise TypeError(f"dtype must be numpy.float32 or numpy.float64, got {dtype!r}")
+    params: dict[str, FloatArray] = {}
+    for l in range(1, len(sizes)):
+        W, b = _draw_layer(scheme, sizes[l], sizes[l - 1], rng)
+        params[f"W{l}"] = W.astype(dtype)
+        params[f"b{l}"] = b.astype(dtype)
+    return params

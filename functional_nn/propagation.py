@@ -1,0 +1,262 @@
+r"""Forward and backward propagation through a multilayer perceptron.
+
+For layers :math:`l = 1, \dots, L`, with :math:`A_0 = X` of shape ``(n_0, m)``:
+
+.. math::
+
+    Z_l = W_l A_{l-1} + b_l, \qquad A_l = g_l(Z_l)
+
+and, going back from :math:`dZ_L` (``AL - Y`` for sigmoid + binary cross-entropy and softmax
++ categorical cross-entropy, else the chain rule through the loss and :math:`g_L`):
+
+.. math::
+
+    dW_l = \tfrac{1}{m}\, dZ_l A_{l-1}^\top + \tfrac{\lambda}{m} W_l, \quad
+    db_l = \tfrac{1}{m}\, dZ_l \mathbf{1}, \quad
+    dA_{l-1} = W_l^\top dZ_l, \quad
+    dZ_{l-1} = dA_{l-1} \odot g_{l-1}'(Z_{l-1})
+
+The public functions validate their arguments once and then call the unchecked kernels
+``forward`` and ``backward``, which ``train`` uses on every mini-batch after validating the
+whole data set up front.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from functional_nn import _validation as check
+from functional_nn.activations import ACTIVATION_NAMES, ACTIVATIONS
+from functional_nn.losses import LOSS_NAMES, LOSSES
+from functional_nn.types import Activation, Caches, FloatArray, IntArray, LayerCache, Loss, Params
+
+
+def check_activations(activations: object, L: int) -> tuple[Activation, ...]:
+    """Validate one activation name per layer."""
+    if isinstance(activations, str) or not isinstance(activations, Sequence):
+        raise TypeError(
+            f"activations must be a sequence of {L} names, one per layer, such as ('relu', 'softmax'), "
+            f"got {activations!r}"
+        )
+    if len(activations) != L:
+        raise ValueError(f"activations must name one activation per layer: the params have {L} layers, got {len(activations)} names {list(activations)}")
+    return tuple(check.check_name(f"activations[{i}]", a, ACTIVATION_NAMES) for i, a in enumerate(activations))
+
+
+def check_loss_pairing(loss: Loss, output_activation: Activation) -> None:
+    """Refuse a probability loss after an output activation whose values can leave [0, 1]."""
+    low, high = ACTIVATIONS[output_activation].output_range
+    if LOSSES[loss].probability_output and not (low >= 0 and high <= 1):
+        suggestion = LOSSES[loss].fused_activation
+        raise ValueError(
+            f"loss {loss!r} needs outputs in [0, 1], but the output activation {output_activation!r} ranges over "
+            f"[{low}, {high}]: use {suggestion!r} as the last activation, or 'mean_squared_error'"
+        )
+
+
+def check_keep_probs(keep_probs: float | Sequence[float] | None, L: int) -> tuple[float, ...] | None:
+    """Validate dropout keep probabilities for the ``L - 1`` hidden layers; ``None`` if none drop."""
+    if keep_probs is None:
+        return None
+    if isinstance(keep_probs, (int, float)):
+        keeps: tuple[float, ...] = (float(keep_probs),) * (L - 1)
+    else:
+        keeps = tuple(float(k) for k in keep_probs)
+        if len(keeps) != L - 1:
+            raise ValueError(f"keep_probs must give one probability per hidden layer ({L - 1}), got {len(keeps)}")
+    for i, keep in enumerate(keeps):
+        if not 0 < keep <= 1:
+            raise ValueError(f"keep_probs[{i}] must be in (0, 1], got {keep}")
+    return keeps if any(keep < 1 for keep in keeps) else None
+
+
+def forward(
+    X: FloatArray,
+    params: Params,
+    activations: Sequence[Activation],
+    keep_probs: Sequence[float] | None = None,
+    rng: np.random.Generator | None = None,
+) -> tuple[FloatArray, Caches]:
+    """Unchecked kernel of ``forward_propagation``: arguments must already be valid."""
+    A = X
+    caches: list[LayerCache] = []
+    L = len(activations)
+    for l in range(1, L + 1):
+        W = params[f"W{l}"]
+        Z = W @ A
+        Z += params[f"b{l}"]  # Z is a fresh temporary
+        activation = activations[l - 1]
+        A_next = ACTIVATIONS[activation].forward(Z)
+        mask = None
+        if keep_probs is not None and l < L and keep_probs[l - 1] < 1:
+            assert rng is not None
+            keep = keep_probs[l - 1]
+            mask = (rng.random(Z.shape, dtype=Z.dtype) < keep).astype(Z.dtype) * Z.dtype.type(1 / keep)
+        caches.append(LayerCache(A, W, Z, A_next, activation, mask))
+        A = A_next if mask is None else A_next * mask
+    return A, tuple(caches)
+
+
+def backward(AL: FloatArray, Y: FloatArray, caches: Caches, loss: Loss, lambd: float = 0.0) -> dict[str, FloatArray]:
+    """Unchecked kernel of ``backward_propagation``: arguments must already be valid."""
+    L = len(caches)
+    m = AL.shape[1]
+    Y = Y.astype(AL.dtype, copy=False)
+    last = caches[-1]
+    dZ: FloatArray
+    if LOSSES[loss].fused_activation == last.activation:
+        dZ = AL - Y
+    else:
+        dZ = ACTIVATIONS[last.activation].backward(LOSSES[loss].gradient(AL, Y), last.Z, last.A)
+    grads: dict[str, FloatArray] = {}
+    inv_m = AL.dtype.type(1 / m)
+    for l in range(L, 0, -1):
+        cache = caches[l - 1]
+        if l < L:
+            dA = caches[l].W.T @ dZ
+            if cache.dropout_mask is not None:
+                dA *= cache.dropout_mask  # dA is a fresh temporary
+            dZ = ACTIVATIONS[cache.activation].backward(dA, cache.Z, cache.A)
+        dW = dZ @ cache.A_prev.T
+        dW *= inv_m
+        if lambd:
+            dW += cache.W * AL.dtype.type(lambd / m)
+        db: FloatArray = dZ.sum(axis=1, keepdims=True)
+        db *= inv_m
+        grads[f"dW{l}"] = dW
+        grads[f"db{l}"] = db
+    return {f"d{p}{l}": grads[f"d{p}{l}"] for l in range(1, L + 1) for p in "Wb"}
+
+
+def forward_propagation(
+    X: FloatArray,
+    params: Params,
+    activations: Sequence[Activation],
+    *,
+    keep_probs: float | Sequence[float] | None = None,
+    rng: np.random.Generator | None = None,
+) -> tuple[FloatArray, Caches]:
+    r"""Run ``X`` through the network: :math:`Z_l = W_l A_{l-1} + b_l`, :math:`A_l = g_l(Z_l)`.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_0, m)
+        One sample per column, float32 or float64 like the params.
+    params : dict of str to ndarray
+        ``"W1"``: ``(n_1, n_0)``, ``"b1"``: ``(n_1, 1)``, ...; not modified.
+    activations : sequence of str, length L
+        One of ``"linear", "relu", "leaky_relu", "sigmoid", "tanh", "softmax"`` per layer.
+    keep_probs : float or sequence of float, length L - 1, optional
+        Inverted dropout on the hidden layers: each unit of hidden layer ``l`` is kept with
+        probability ``keep_probs[l - 1]`` and the kept ones are divided by it. The output layer
+        never drops. ``None`` (the default, and always at prediction) drops nothing.
+    rng : numpy.random.Generator, optional
+        Draws the dropout masks, one ``rng.random((n_l, m), dtype)`` call per dropping hidden
+        layer, in layer order; required when a keep probability is below 1.
+
+    Returns
+    -------
+    AL : ndarray of shape (n_L, m)
+        The output of the last layer.
+    caches : tuple of LayerCache, length L
+        ``caches[l - 1]`` holds ``A_prev``, ``W``, ``Z``, ``A`` and the dropout mask of layer ``l``.
+    """
+    sizes = check.check_params(params)
+    L = len(sizes) - 1
+    names = check_activations(activations, L)
+    X = check.check_float_array("X", X)
+    check.check_samples("X", X)
+    if X.shape[0] != sizes[0]:
+        raise ValueError(f"X has {X.shape[0]} rows (features) but W1 {params['W1'].shape} expects {sizes[0]}: X is (n_features, m), one sample per column")
+    check.check_same_dtype("X", X, params["W1"].dtype, "params['W1']")
+    keeps = check_keep_probs(keep_probs, L)
+    if keeps is not None and not isinstance(rng, np.random.Generator):
+        raise TypeError("forward_propagation needs rng, a numpy.random.Generator, to draw dropout masks when keep_probs < 1")
+    return forward(X, params, names, keeps, rng)
+
+
+def check_caches(caches: object) -> Caches:
+    if not isinstance(caches, tuple) or not caches or not all(isinstance(c, LayerCache) for c in caches):
+        raise TypeError("caches must be the non-empty tuple of LayerCache returned by forward_propagation")
+    return caches
+
+
+def backward_propagation(
+    AL: FloatArray, Y: FloatArray, caches: Caches, loss: Loss, *, lambd: float = 0.0
+) -> dict[str, FloatArray]:
+    r"""Gradients of ``compute_cost(AL, Y, loss, lambd=lambd)`` with respect to every parameter.
+
+    .. math::
+
+        dZ_L = A_L - Y \ \text{(fused pairs)}, \quad
+        dW_l = \tfrac{1}{m} dZ_l A_{l-1}^\top + \tfrac{\lambda}{m} W_l, \quad
+        db_l = \tfrac{1}{m} dZ_l \mathbf{1}, \quad
+        dZ_{l-1} = (W_l^\top dZ_l) \odot D_{l-1} \odot g'(Z_{l-1})
+
+    where :math:`D_{l-1}` is the layer's dropout mask (all ones without dropout).
+
+    Parameters
+    ----------
+    AL : ndarray of shape (n_L, m)
+        Output of ``forward_propagation``.
+    Y : ndarray of shape (n_L, m)
+        Targets: one-hot columns, 0/1 labels, or real values; converted to ``AL``'s dtype.
+    caches : tuple of LayerCache, length L
+        As returned by ``forward_propagation``; not modified.
+    loss : {"binary_cross_entropy", "categorical_cross_entropy", "mean_squared_error"}
+        Sigmoid + binary and softmax + categorical cross-entropy use the fused
+        :math:`dZ_L = A_L - Y`; other pairings use the chain rule. A cross-entropy after an
+        activation whose values can leave [0, 1] is refused.
+    lambd : float, default 0
+        L2 strength, as in ``compute_cost``.
+
+    Returns
+    -------
+    grads : dict of str to ndarray
+        ``"dW1"``: ``(n_1, n_0)``, ``"db1"``: ``(n_1, 1)``, ...: shaped like the parameters,
+        in the parameters' dtype.
+    """
+    name = check.check_name("loss", loss, LOSS_NAMES)
+    caches = check_caches(caches)
+    AL = check.check_float_array("AL", AL)
+    Y = check.check_float_array("Y", Y)
+    check.check_samples("AL", AL)
+    if AL.shape != caches[-1].A.shape:
+        raise ValueError(f"AL has shape {AL.shape} but the caches' last layer produced {caches[-1].A.shape}")
+    if Y.shape != AL.shape:
+        raise ValueError(f"Y must have the shape of AL {AL.shape}, got {Y.shape}")
+    check_loss_pairing(name, caches[-1].activation)
+    lambd = check.check_positive_float("lambd", lambd, allow_zero=True)
+    return backward(AL, Y, caches, name, lambd)
+
+
+def predict_proba(X: FloatArray, params: Params, activations: Sequence[Activation]) -> FloatArray:
+    """The network's output ``AL`` of shape ``(n_L, m)``, without dropout."""
+    AL, _ = forward_propagation(X, params, activations)
+    return AL
+
+
+def predict(X: FloatArray, params: Params, activations: Sequence[Activation]) -> IntArray:
+    """Class predictions of shape ``(m,)``.
+
+    One sigmoid output unit: 1 where its probability is >= 0.5, else 0. Several output units:
+    the index of the largest output in each column.
+    """
+    AL = predict_proba(X, params, activations)
+    return labels_from_output(AL, activations[-1])
+
+
+def labels_from_output(AL: FloatArray, output_activation: Activation) -> IntArray:
+    """``predict``'s rule applied to an output ``AL`` of shape ``(n_L, m)``."""
+    if AL.shape[0] == 1:
+        if output_activation != "sigmoid":
+            raise ValueError(
+                f"predict needs a classifier: one output unit must be 'sigmoid', got {output_activation!r}; "
+                "use predict_proba for regression"
+            )
+        positive: IntArray = (AL[0] >= 0.5).astype(np.int64)
+        return positive
+    labels: IntArray = np.argmax(AL, axis=0)
+    return labels

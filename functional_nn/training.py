@@ -1,0 +1,328 @@
+r"""Training as a fold: each epoch maps one ``TrainState`` to the next.
+
+``train_epochs`` is the lazily evaluated sequence of states after epochs 1, 2, ...;
+``train`` runs it to the end and returns its last state. Nothing is mutated along the way:
+every state holds its own parameters, optimizer state and history, so a script can show
+progress, log, keep any state it likes, or stop by simply not asking for the next one.
+
+Random draws, in order, from ``rng``: per epoch one ``rng.permutation(m)`` when
+``batch_size`` is set, then per mini-batch the dropout masks (see ``forward_propagation``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import Any, NamedTuple, TypeAlias
+
+import numpy as np
+
+from functional_nn import _validation as check
+from functional_nn.data import _minibatches
+from functional_nn.losses import LOSS_NAMES, LOSSES, l2_penalty
+from functional_nn.optimizers import Optimizer, OptimizerState, sgd
+from functional_nn.propagation import (
+    backward,
+    check_activations,
+    check_keep_probs,
+    check_loss_pairing,
+    forward,
+    labels_from_output,
+)
+from functional_nn.types import Activation, FloatArray, IntArray, Loss, Params
+
+
+class EpochRecord(NamedTuple):
+    """The figures of one epoch.
+
+    ``cost`` and ``accuracy`` are the means over the epoch's mini-batches, each taken from
+    the forward pass that computed that batch's gradient (so before that batch's update),
+    weighted by batch size; full-batch, they are the figures of the parameters the epoch
+    started from, as the tutorials print them. ``dev_cost`` and ``dev_accuracy`` are taken
+    with the parameters the epoch ended with. Accuracies are ``None`` for a regression
+    loss, dev figures ``None`` without a dev set.
+    """
+
+    epoch: int
+    cost: float
+    accuracy: float | None
+    dev_cost: float | None = None
+    dev_accuracy: float | None = None
+
+
+class TrainState(NamedTuple):
+    """The state of the fold after ``epoch`` epochs (0: the state it starts from).
+
+    ``optimizer_state`` is what the optimizer's ``update`` returned last; ``history`` has one
+    record per epoch run.
+    """
+
+    epoch: int
+    params: dict[str, FloatArray]
+    optimizer_state: OptimizerState
+    history: tuple[EpochRecord, ...]
+
+
+TrainResult: TypeAlias = TrainState
+"""What ``train`` returns: the fold's last state."""
+
+
+class TrainingDivergedError(FloatingPointError):
+    """The cost or the parameters became NaN or infinite during training."""
+
+
+def classification_labels(Y: FloatArray, loss: Loss) -> IntArray | None:
+    """The class of each column of the targets ``Y`` ``(n_L, m)``, or ``None`` for regression."""
+    if not LOSSES[loss].probability_output:
+        return None
+    if Y.shape[0] == 1:
+        positive: IntArray = (Y[0] >= 0.5).astype(np.int64)
+        return positive
+    labels: IntArray = np.argmax(Y, axis=0)
+    return labels
+
+
+class _Problem(NamedTuple):
+    """Everything about a training run that stays fixed across epochs, validated once."""
+
+    X: FloatArray
+    Y: FloatArray
+    labels: IntArray | None
+    activations: tuple[Activation, ...]
+    loss: Loss
+    optimizer: Optimizer
+    batch_size: int | None
+    rng: np.random.Generator | None
+    dev: tuple[FloatArray, FloatArray, IntArray | None] | None
+    lambd: float
+    keep_probs: tuple[float, ...] | None
+
+
+def _check_data(
+    argument_X: str, argument_Y: str, X: object, Y: object, sizes: tuple[int, ...], dtype: np.dtype[Any]
+) -> tuple[FloatArray, FloatArray]:
+    X = check.check_float_array(argument_X, X)
+    Y = check.check_float_array(argument_Y, Y)
+    check.check_samples(argument_X, X)
+    if X.shape[0] != sizes[0]:
+        raise ValueError(
+            f"{argument_X} has {X.shape[0]} rows (features) but W1 expects {sizes[0]}: "
+            f"{argument_X} is (n_features, m), one sample per column"
+        )
+    if Y.shape != (sizes[-1], X.shape[1]):
+        raise ValueError(
+            f"{argument_Y} must have shape {(sizes[-1], X.shape[1])}: (n_L, m) to match the output layer and "
+            f"{argument_X}'s {X.shape[1]} samples, got {Y.shape}"
+        )
+    check.check_same_dtype(argument_X, X, dtype, "params['W1']")
+    return X, Y.astype(dtype, copy=False)
+
+
+def train_epochs(
+    X: FloatArray,
+    Y: FloatArray,
+    params: Params,
+    *,
+    activations: Sequence[Activation],
+    loss: Loss,
+    epochs: int,
+    learning_rate: float | None = None,
+    optimizer: Optimizer | None = None,
+    batch_size: int | None = None,
+    rng: np.random.Generator | None = None,
+    dev: tuple[FloatArray, FloatArray] | None = None,
+    lambd: float = 0.0,
+    keep_probs: float | Sequence[float] | None = None,
+) -> Iterator[TrainState]:
+    r"""The states of training after each of ``epochs`` epochs, computed one at a time as asked.
+
+    Every argument is checked when this is called, before any training. See ``train`` for
+    the arguments; a loop over this iterator that runs to the end ends in ``train``'s result.
+
+    Examples
+    --------
+    >>> for state in train_epochs(X, Y, params, activations=("relu", "softmax"),
+    ...                           loss="categorical_cross_entropy", epochs=10, learning_rate=0.1):
+    ...     print(state.epoch, state.history[-1].cost)        # doctest: +SKIP
+    """
+    problem, start = _prepare(
+        X, Y, params, activations=activations, loss=loss, learning_rate=learning_rate, optimizer=optimizer,
+        batch_size=batch_size, rng=rng, dev=dev, lambd=lambd, keep_probs=keep_probs,
+    )  # fmt: skip
+    epochs = check.check_positive_int("epochs", epochs, minimum=0)
+    return _fold(problem, start, epochs)
+
+
+def train(
+    X: FloatArray,
+    Y: FloatArray,
+    params: Params,
+    *,
+    activations: Sequence[Activation],
+    loss: Loss,
+    epochs: int,
+    learning_rate: float | None = None,
+    optimizer: Optimizer | None = None,
+    batch_size: int | None = None,
+    rng: np.random.Generator | None = None,
+    dev: tuple[FloatArray, FloatArray] | None = None,
+    lambd: float = 0.0,
+    keep_probs: float | Sequence[float] | None = None,
+) -> TrainResult:
+    r"""Train the network and return the last state of ``train_epochs``.
+
+    Each step runs ``forward``, ``backward`` and the optimizer's ``update`` on one batch:
+
+    .. math:: \theta \leftarrow \mathrm{update}(\nabla_\theta J(\theta; X_B, Y_B), \ldots)
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_0, m)
+        Training inputs, one sample per column, in the params' dtype. Fortran order
+        (``data.T`` for row-per-sample ``data``) makes gathering mini-batches fastest.
+    Y : ndarray of shape (n_L, m)
+        Targets (one-hot columns, 0/1 labels or real values); converted to the params' dtype.
+    params : dict of str to ndarray
+        The starting parameters; not modified.
+    activations : sequence of str, length L
+    loss : {"binary_cross_entropy", "categorical_cross_entropy", "mean_squared_error"}
+    epochs : int >= 0
+        Passes over the data; 0 returns the starting state.
+    learning_rate : float > 0, optional
+        Plain gradient descent with this step; give this or ``optimizer``, not both.
+    optimizer : Optimizer, optional
+        Any optimizer, e.g. ``sgd(0.1)``.
+    batch_size : int >= 1, optional
+        ``None``: full-batch gradient descent over the columns in the order given, as in the
+        tutorials. Else the columns are shuffled with ``rng`` every epoch and cut into
+        batches of this size (see ``minibatches``).
+    rng : numpy.random.Generator, optional
+        Required with ``batch_size`` or dropout; advanced by the draws.
+    dev : (X_dev, Y_dev), optional
+        A held-out set evaluated after every epoch.
+    lambd : float >= 0, default 0
+        L2 strength (see ``compute_cost``).
+    keep_probs : float or sequence of float, optional
+        Dropout keep probabilities for the hidden layers (see ``forward_propagation``).
+
+    Returns
+    -------
+    TrainResult
+        ``epoch``, ``params``, ``optimizer_state`` and ``history`` (one ``EpochRecord`` per
+        epoch: cost, accuracy, dev cost and dev accuracy).
+
+    Raises
+    ------
+    TrainingDivergedError
+        When the cost or the parameters become NaN or infinite; names the epoch and step.
+    """
+    problem, state = _prepare(
+        X, Y, params, activations=activations, loss=loss, learning_rate=learning_rate, optimizer=optimizer,
+        batch_size=batch_size, rng=rng, dev=dev, lambd=lambd, keep_probs=keep_probs,
+    )  # fmt: skip
+    epochs = check.check_positive_int("epochs", epochs, minimum=0)
+    for state in _fold(problem, state, epochs):
+        pass
+    return state
+
+
+def _prepare(
+    X: FloatArray,
+    Y: FloatArray,
+    params: Params,
+    *,
+    activations: Sequence[Activation],
+    loss: Loss,
+    learning_rate: float | None,
+    optimizer: Optimizer | None,
+    batch_size: int | None,
+    rng: np.random.Generator | None,
+    dev: tuple[FloatArray, FloatArray] | None,
+    lambd: float,
+    keep_probs: float | Sequence[float] | None,
+) -> tuple[_Problem, TrainState]:
+    sizes = check.check_params(params)
+    L = len(sizes) - 1
+    dtype = params["W1"].dtype
+    names = check_activations(activations, L)
+    loss_name = check.check_name("loss", loss, LOSS_NAMES)
+    check_loss_pairing(loss_name, names[-1])
+    X, Y = _check_data("X", "Y", X, Y, sizes, dtype)
+    if (learning_rate is None) == (optimizer is None):
+        raise ValueError("give either learning_rate (plain gradient descent) or optimizer, not both and not neither")
+    if optimizer is None:
+        assert learning_rate is not None
+        optimizer = sgd(check.check_positive_float("learning_rate", learning_rate))
+    elif not isinstance(optimizer, Optimizer):
+        raise TypeError(f"optimizer must be an Optimizer such as sgd(0.1), got {type(optimizer).__name__}")
+    if batch_size is not None:
+        batch_size = check.check_positive_int("batch_size", batch_size)
+    keeps = check_keep_probs(keep_probs, L)
+    if (batch_size is not None or keeps is not None) and not isinstance(rng, np.random.Generator):
+        needs = "batch_size" if batch_size is not None else "dropout (keep_probs < 1)"
+        raise TypeError(f"{needs} needs rng, a numpy.random.Generator such as np.random.default_rng(0), got {rng!r}")
+    lambd = check.check_positive_float("lambd", lambd, allow_zero=True)
+    checked_dev = None
+    dev_pair: object = dev  # typed as a pair, but checked: users pass what they like
+    if dev is not None:
+        if not isinstance(dev_pair, tuple) or len(dev_pair) != 2:
+            raise TypeError("dev must be a tuple (X_dev, Y_dev)")
+        X_dev, Y_dev = _check_data("dev[0]", "dev[1]", dev[0], dev[1], sizes, dtype)
+        checked_dev = (X_dev, Y_dev, classification_labels(Y_dev, loss_name))
+    problem = _Problem(
+        X, Y, classification_labels(Y, loss_name), names, loss_name, optimizer, batch_size, rng, checked_dev, lambd, keeps
+    )
+    start_params = dict(params)
+    start = TrainState(0, start_params, optimizer.init(start_params), ())
+    return problem, start
+
+
+def _fold(problem: _Problem, state: TrainState, epochs: int) -> Iterator[TrainState]:
+    for _ in range(epochs):
+        state = run_epoch(problem, state)
+        yield state
+
+
+def run_epoch(problem: _Problem, state: TrainState) -> TrainState:
+    """One epoch: the pure step from one state of the fold to the next."""
+    p = problem
+    epoch = state.epoch + 1
+    params, opt_state = state.params, state.optimizer_state
+    m = p.X.shape[1]
+    if p.batch_size is None:
+        batches: Iterator[tuple[FloatArray, FloatArray, IntArray | None]] = iter([(p.X, p.Y, None)])
+    else:
+        assert p.rng is not None
+        batches = _minibatches(p.X, p.Y, p.batch_size, p.rng.permutation(m))
+    cost_sum = 0.0
+    correct = 0
+    loss = LOSSES[p.loss]
+    for step, (X_batch, Y_batch, indices) in enumerate(batches, start=1):
+        AL, caches = forward(X_batch, params, p.activations, p.keep_probs, p.rng)
+        b = X_batch.shape[1]
+        cost = loss.cost(AL, Y_batch) + l2_penalty(params, p.lambd, b)
+        if not np.isfinite(cost):
+            raise TrainingDivergedError(
+                f"training diverged at epoch {epoch}, step {step}: the cost is {cost}; "
+                "try a smaller learning rate (or check the data for extreme values)"
+            )
+        cost_sum += cost * b
+        if p.labels is not None:
+            batch_labels = p.labels if indices is None else p.labels[indices]
+            correct += int(np.count_nonzero(labels_from_output(AL, p.activations[-1]) == batch_labels))
+        grads = backward(AL, Y_batch, caches, p.loss, p.lambd)
+        params, opt_state = p.optimizer.update(grads, opt_state, params)
+    for key, value in params.items():
+        if not np.isfinite(value).all():
+            raise TrainingDivergedError(
+                f"training diverged at epoch {epoch}: {key} holds NaN or infinite values after the last step; "
+                "try a smaller learning rate"
+            )
+    record = EpochRecord(epoch, cost_sum / m, None if p.labels is None else correct / m)
+    if p.dev is not None:
+        X_dev, Y_dev, dev_labels = p.dev
+        AL_dev, _ = forward(X_dev, params, p.activations)
+        dev_accuracy = None
+        if dev_labels is not None:
+            dev_accuracy = float(np.mean(labels_from_output(AL_dev, p.activations[-1]) == dev_labels))
+        record = record._replace(dev_cost=loss.cost(AL_dev, Y_dev), dev_accuracy=dev_accuracy)
+    return TrainState(epoch, params, opt_state, state.history + (record,))
