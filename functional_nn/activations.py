@@ -19,6 +19,7 @@ from functional_nn.types import Activation, FloatArray
 LEAKY_RELU_SLOPE: Final = 0.01
 
 
+
 def linear(Z: FloatArray) -> FloatArray:
     r""":math:`g(z) = z`. Returns ``Z`` itself: arrays are never written in place here."""
     return Z
@@ -40,8 +41,11 @@ def sigmoid(Z: FloatArray) -> FloatArray:
     With :math:`e = e^{-|z|} \in (0, 1]`: :math:`\sigma(z) = 1/(1+e)` for :math:`z \ge 0` and
     :math:`e/(1+e)` for :math:`z < 0`, so ``exp`` never sees a large positive argument.
     """
-    e = np.exp(-np.abs(Z))
-    return np.where(Z >= 0, 1 / (1 + e), e / (1 + e))
+    # Far in the tails e^{-|z|} falls below the smallest normal number: rounding it to zero
+    # is the right answer, not an error, even for a caller running under errstate(all="raise").
+    with np.errstate(under="ignore"):
+        e = np.exp(-np.abs(Z))
+        return np.where(Z >= 0, 1 / (1 + e), e / (1 + e))
 
 
 def tanh(Z: FloatArray) -> FloatArray:
@@ -56,7 +60,8 @@ def softmax(Z: FloatArray) -> FloatArray:
     and each column sums to 1 within the dtype's precision.
     """
     column_max: FloatArray = Z.max(axis=0, keepdims=True)
-    E = np.exp(Z - column_max)
+    with np.errstate(under="ignore"):
+        E = np.exp(Z - column_max)
     column_sum: FloatArray = E.sum(axis=0, keepdims=True)
     E /= column_sum  # E is a fresh temporary
     return E
@@ -75,7 +80,8 @@ def leaky_relu_backward(dA: FloatArray, Z: FloatArray, A: FloatArray) -> FloatAr
 
 
 def sigmoid_backward(dA: FloatArray, Z: FloatArray, A: FloatArray) -> FloatArray:
-    return dA * A * (1 - A)
+    with np.errstate(under="ignore"):
+        return dA * A * (1 - A)
 
 
 def tanh_backward(dA: FloatArray, Z: FloatArray, A: FloatArray) -> FloatArray:
@@ -83,8 +89,9 @@ def tanh_backward(dA: FloatArray, Z: FloatArray, A: FloatArray) -> FloatArray:
 
 
 def softmax_backward(dA: FloatArray, Z: FloatArray, A: FloatArray) -> FloatArray:
-    weighted: FloatArray = (A * dA).sum(axis=0, keepdims=True)
-    return A * (dA - weighted)
+    with np.errstate(under="ignore"):
+        weighted: FloatArray = (A * dA).sum(axis=0, keepdims=True)
+        return A * (dA - weighted)
 
 
 class ActivationFunctions(NamedTuple):

@@ -28,7 +28,8 @@ Grads: TypeAlias = Mapping[str, FloatArray]
 Activation: TypeAlias = Literal["linear", "relu", "leaky_relu", "sigmoid", "tanh", "softmax"]
 Loss: TypeAlias = Literal["binary_cross_entropy", "categorical_cross_entropy", "mean_squared_error"]
 InitScheme: TypeAlias = Literal["standard_normal", "uniform", "scaled_normal", "he", "xavier"]
-FloatDType: TypeAlias = type[np.float32] | type[np.float64]
+FloatDType: TypeAlias = type[np.floating[Any]]
+"""numpy.float32 or numpy.float64 (others are refused at run time)."""
 
 
 class LayerCache(NamedTuple):

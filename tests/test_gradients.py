@@ -1,0 +1,74 @@
+"""backward_propagation against centred finite differences, for every activation and loss."""
+
+from __future__ import annotations
+
+from typing import get_args
+
+import numpy as np
+import pytest
+
+from functional_nn import gradient_check, initialize_parameters, one_hot
+from functional_nn.gradient_check import numerical_gradient
+from functional_nn.propagation import backward, check_loss_pairing, forward
+from functional_nn.types import Activation, FloatArray, Loss
+
+HIDDEN: tuple[Activation, ...] = ("linear", "relu", "leaky_relu", "sigmoid", "tanh", "softmax")
+
+
+def targets(loss: Loss, n_out: int, m: int, rng: np.random.Generator) -> FloatArray:
+    if loss == "categorical_cross_entropy":
+        return one_hot(rng.integers(0, n_out, m), n_out)
+    if loss == "binary_cross_entropy":
+        return (rng.random((n_out, m)) < 0.5).astype(np.float64)
+    return rng.standard_normal((n_out, m))
+
+
+def pairings() -> list[tuple[Activation, Loss]]:
+    pairs = []
+    for output in get_args(Activation):
+        for loss in get_args(Loss):
+            try:
+                check_loss_pairing(loss, output)
+            except ValueError:
+                continue
+            pairs.append((output, loss))
+    return pairs
+
+
+@pytest.mark.parametrize("hidden", HIDDEN)
+@pytest.mark.parametrize(("output", "loss"), pairings())
+def test_every_activation_and_loss(hidden: Activation, output: Activation, loss: Loss, rng: np.random.Generator) -> None:
+    params = initialize_parameters([3, 4, 3], rng, scheme="xavier")
+    params = {**params, "b1": rng.standard_normal((4, 1)) * 0.1, "b2": rng.standard_normal((3, 1)) * 0.1}
+    X = rng.standard_normal((3, 5))
+    Y = targets(loss, 3, 5, rng)
+    assert gradient_check(X, Y, params, (hidden, output), loss) < 1e-6
+
+
+def test_refused_pairings_are_exactly_the_unbounded_outputs_with_cross_entropy() -> None:
+    refused = {(o, l) for o in get_args(Activation) for l in get_args(Loss)} - set(pairings())
+    assert refused == {
+        (o, l) for o in ("linear", "relu", "leaky_relu", "tanh") for l in ("binary_cross_entropy", "categorical_cross_entropy")
+    }
+
+
+def test_deep_network_with_l2_and_dropout(rng: np.random.Generator) -> None:
+    params = initialize_parameters([4, 6, 5, 2], rng)
+    X = rng.standard_normal((4, 8))
+    Y = one_hot(rng.integers(0, 2, 8), 2)
+    activations: tuple[Activation, ...] = ("relu", "tanh", "softmax")
+    assert gradient_check(X, Y, params, activations, "categorical_cross_entropy", lambd=0.7) < 1e-7
+    assert gradient_check(X, Y, params, activations, "categorical_cross_entropy", keep_probs=(0.5, 0.8), rng=rng) < 1e-7
+
+
+def test_gradient_check_notices_a_wrong_gradient(rng: np.random.Generator) -> None:
+    params = initialize_parameters([2, 3, 1], rng, scheme="standard_normal")
+    X = rng.standard_normal((2, 4))
+    Y = np.array([[1.0, 0.0, 1.0, 0.0]])
+    # Backpropagation without the L2 term against finite differences of the penalised cost.
+    AL, caches = forward(X, params, ("sigmoid", "sigmoid"))
+    analytic = backward(AL, Y, caches, "binary_cross_entropy")
+    numeric = numerical_gradient(X, Y, params, ("sigmoid", "sigmoid"), "binary_cross_entropy", lambd=5.0)
+    difference = np.linalg.norm(analytic["dW1"] - numeric["dW1"]) / np.linalg.norm(analytic["dW1"] + numeric["dW1"])
+    assert difference > 1e-2
+    assert gradient_check(X, Y, params, ("sigmoid", "sigmoid"), "binary_cross_entropy", lambd=5.0) < 1e-7

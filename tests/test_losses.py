@@ -1,0 +1,83 @@
+"""Losses: hand values, the L2 penalty, finiteness at saturated outputs, and refusals."""
+
+from __future__ import annotations
+
+import math
+from typing import get_args
+
+import numpy as np
+import pytest
+
+from functional_nn import compute_cost
+from functional_nn.losses import LOSSES
+from functional_nn.types import FloatDType, Loss
+
+
+def test_registry_covers_every_loss_name() -> None:
+    assert set(LOSSES) == set(get_args(Loss))
+
+
+def test_binary_cross_entropy_by_hand() -> None:
+    AL = np.array([[0.9, 0.2, 0.6]])
+    Y = np.array([[1.0, 0.0, 0.0]])
+    expected = -(math.log(0.9) + math.log(0.8) + math.log(0.4)) / 3
+    assert compute_cost(AL, Y, "binary_cross_entropy") == pytest.approx(expected, rel=1e-15)
+
+
+def test_categorical_cross_entropy_by_hand() -> None:
+    AL = np.array([[0.7, 0.1], [0.2, 0.3], [0.1, 0.6]])
+    Y = np.array([[1.0, 0.0], [0.0, 0.0], [0.0, 1.0]])
+    expected = -(math.log(0.7) + math.log(0.6)) / 2
+    assert compute_cost(AL, Y, "categorical_cross_entropy") == pytest.approx(expected, rel=1e-15)
+
+
+def test_mean_squared_error_by_hand() -> None:
+    AL = np.array([[1.0, 2.0], [0.5, -1.0]])
+    Y = np.array([[0.0, 2.0], [0.0, 1.0]])
+    assert compute_cost(AL, Y, "mean_squared_error") == pytest.approx((1 + 0.25 + 0 + 4) / 2)
+
+
+def test_l2_penalty_by_hand() -> None:
+    params = {
+        "W1": np.array([[1.0, -2.0]]),
+        "b1": np.array([[5.0]]),
+        "W2": np.array([[3.0]]),
+        "b2": np.array([[7.0]]),
+    }
+    AL = np.array([[0.5, 0.5, 0.5, 0.5]])
+    Y = np.array([[1.0, 0.0, 1.0, 0.0]])
+    base = compute_cost(AL, Y, "binary_cross_entropy")
+    with_l2 = compute_cost(AL, Y, "binary_cross_entropy", lambd=0.8, params=params)
+    assert with_l2 - base == pytest.approx(0.8 / (2 * 4) * (1 + 4 + 9))
+
+
+@pytest.mark.parametrize("loss", ["binary_cross_entropy", "categorical_cross_entropy"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_saturated_probabilities_give_finite_cost_without_warnings(loss: Loss, dtype: FloatDType) -> None:
+    AL = np.array([[0.0, 1.0], [1.0, 0.0]], dtype=dtype)
+    Y = np.array([[1.0, 0.0], [0.0, 1.0]], dtype=dtype)
+    with np.errstate(all="raise"):
+        cost = compute_cost(AL, Y, loss)
+        gradient = LOSSES[loss].gradient(AL, Y)
+    assert math.isfinite(cost) and cost > 10
+    assert np.isfinite(gradient).all() and gradient.dtype == dtype
+
+
+def test_perfect_predictions_cost_zero() -> None:
+    Y = np.array([[1.0, 0.0], [0.0, 1.0]])
+    assert compute_cost(Y, Y, "categorical_cross_entropy") == 0.0
+    assert compute_cost(Y, Y, "binary_cross_entropy") == pytest.approx(0.0, abs=1e-12)
+
+
+def test_refusals() -> None:
+    AL = np.full((1, 3), 0.5)
+    with pytest.raises(ValueError, match="did you mean 'binary_cross_entropy'"):
+        compute_cost(AL, AL, "binary_crossentropy")  # type: ignore[arg-type]  # the typo is the test
+    with pytest.raises(ValueError, match=r"Y must have the shape of AL \(1, 3\), got \(3, 1\)"):
+        compute_cost(AL, AL.T, "mean_squared_error")
+    with pytest.raises(ValueError, match="NaN"):
+        compute_cost(np.array([[np.nan]]), np.array([[1.0]]), "mean_squared_error")
+    with pytest.raises(ValueError, match="needs params"):
+        compute_cost(AL, AL, "mean_squared_error", lambd=0.1)
+    with pytest.raises(ValueError, match="m = 0"):
+        compute_cost(np.zeros((1, 0)), np.zeros((1, 0)), "mean_squared_error")

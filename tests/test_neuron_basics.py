@@ -1,0 +1,33 @@
+"""The first tutorial's numbers: one neuron gives 2.3, one layer of three gives [4.8, 1.21, 2.385]."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
+
+import neuron_basics  # noqa: E402  (the scripts folder is not a package)
+
+
+def test_one_neuron() -> None:
+    output = neuron_basics.layer_output([1, 2, 3], [[0.2, 0.8, -0.5]], [2])
+    np.testing.assert_allclose(output, [2.3], rtol=1e-15)
+
+
+def test_one_layer_of_three() -> None:
+    output = neuron_basics.layer_output(
+        [1, 2, 3, 2.5],
+        [[0.2, 0.8, -0.5, 1.0], [0.5, -0.91, 0.26, -0.5], [-0.26, -0.27, 0.17, 0.87]],
+        [2, 3, 0.5],
+    )
+    np.testing.assert_allclose(output, [4.8, 1.21, 2.385], rtol=1e-14)
+
+
+def test_script_prints_the_numbers(capsys: pytest.CaptureFixture[str]) -> None:
+    assert neuron_basics.main() == 0
+    out = capsys.readouterr().out
+    assert "-> 2.3" in out and "[4.8, 1.21, 2.385]" in out
