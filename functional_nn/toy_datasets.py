@@ -1,0 +1,299 @@
+r"""Small synthetic data sets for classification, in the library's column layout.
+
+Every maker takes the number of samples and an explicit ``np.random.Generator`` and returns a
+``ToyDataset(X, y)``: ``X`` of shape ``(n_features, m)`` (one sample per column; 2 features
+except for ``make_blobs``) and ``y`` of shape ``(m,)``, int64 class labels ``0 .. k - 1``.
+
+The ``m`` samples are shared out between the ``k`` classes as evenly as possible: class ``c``
+gets ``m // k`` samples, plus one more when ``c < m % k``. The columns come shuffled, so any
+contiguous slice is a fair sample.
+
+The order of random draws is part of the contract (the same generator state gives the same
+data set): first what a maker draws for the clean points (documented per maker; the moons and
+the circles draw nothing), then **one** ``rng.standard_normal((n_features, m))`` call for the
+noise, **always made**, even when ``noise == 0``, and scaled by ``noise``, and last **one**
+``rng.permutation(m)`` call that shuffles the columns. Everything is computed in float64 and
+then cast, so a float32 data set is the float64 one rounded.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from typing import Final, Literal, NamedTuple, Protocol, TypeAlias
+
+import numpy as np
+import numpy.typing as npt
+
+from functional_nn import _validation as check
+from functional_nn.types import FloatArray, FloatDType, IntArray
+
+_Float64Array = npt.NDArray[np.float64]
+
+
+class ToyDataset(NamedTuple):
+    """A labelled data set: ``X`` of shape ``(n_features, m)``, ``y`` of shape ``(m,)``, int64."""
+
+    X: FloatArray
+    y: IntArray
+
+
+def _check_common(
+    n_samples: object, rng: object, noise: object, dtype: object, n_classes: int
+) -> tuple[int, np.random.Generator, float]:
+    m = check.check_positive_int("n_samples", n_samples)
+    if m < n_classes:
+        raise ValueError(f"n_samples must be >= {n_classes} so that each of the {n_classes} classes gets a sample, got {m}")
+    if not isinstance(rng, np.random.Generator):
+        raise TypeError(f"rng must be a numpy.random.Generator (np.random.default_rng(seed)), got {type(rng).__name__}")
+    sigma = check.check_positive_float("noise", noise, allow_zero=True)
+    if dtype not in (np.float32, np.float64):
+        raise TypeError(f"dtype must be numpy.float32 or numpy.float64, got {dtype!r}")
+    return m, rng, sigma
+
+
+def _class_sizes(m: int, k: int) -> list[int]:
+    return [m // k + (1 if c < m % k else 0) for c in range(k)]
+
+
+def _sorted_labels(m: int, k: int) -> IntArray:
+    labels: IntArray = np.repeat(np.arange(k, dtype=np.int64), _class_sizes(m, k))
+    return labels
+
+
+def _finish(
+    clean: _Float64Array, labels: IntArray, noise: float, rng: np.random.Generator, dtype: FloatDType
+) -> ToyDataset:
+    """Add the noise draw, then shuffle with the permutation draw (the module's contract)."""
+    n, m = clean.shape
+    X = clean + noise * rng.standard_normal((n, m))
+    order = rng.permutation(m)
+    return ToyDataset(X[:, order].astype(dtype), labels[order])
+
+
+def make_moons(
+    n_samples: int, rng: np.random.Generator, *, noise: float = 0.1, dtype: FloatDType = np.float64
+) -> ToyDataset:
+    r"""Two interleaving half circles: class 0 the upper moon, class 1 the lower one.
+
+    For class 0 and :math:`t` evenly spaced in :math:`[0, \pi]`, the point is
+    :math:`(\cos t, \sin t)`; for class 1 it is :math:`(1 - \cos t, \tfrac12 - \sin t)`; then
+    Gaussian noise of standard deviation ``noise`` is added to each coordinate.
+
+    Parameters
+    ----------
+    n_samples : int >= 2
+    rng : numpy.random.Generator
+        Advanced by the noise and the permutation draws (see the module's docstring).
+    noise : float >= 0, default 0.1
+    dtype : numpy.float32 or numpy.float64, default numpy.float64
+
+    Returns
+    -------
+    ToyDataset
+        ``X`` of shape ``(2, n_samples)``, ``y`` of shape ``(n_samples,)``.
+    """
+    m, rng, noise = _check_common(n_samples, rng, noise, dtype, 2)
+    n0, n1 = _class_sizes(m, 2)
+    t0, t1 = np.linspace(0.0, math.pi, n0), np.linspace(0.0, math.pi, n1)
+    upper = np.stack([np.cos(t0), np.sin(t0)])
+    lower = np.stack([1.0 - np.cos(t1), 0.5 - np.sin(t1)])
+    return _finish(np.concatenate([upper, lower], axis=1), _sorted_labels(m, 2), noise, rng, dtype)
+
+
+def make_circles(
+    n_samples: int,
+    rng: np.random.Generator,
+    *,
+    noise: float = 0.05,
+    factor: float = 0.5,
+    dtype: FloatDType = np.float64,
+) -> ToyDataset:
+    r"""Two concentric circles: class 0 of radius 1, class 1 of radius ``factor``.
+
+    Each class's angles are evenly spaced over :math:`[0, 2\pi)`; Gaussian noise of standard
+    deviation ``noise`` is then added to each coordinate.
+
+    Parameters
+    ----------
+    n_samples : int >= 2
+    rng : numpy.random.Generator
+        Advanced by the noise and the permutation draws (see the module's docstring).
+    noise : float >= 0, default 0.05
+    factor : float in (0, 1), default 0.5
+        Radius of the inner circle relative to the outer one.
+    dtype : numpy.float32 or numpy.float64, default numpy.float64
+
+    Returns
+    -------
+    ToyDataset
+        ``X`` of shape ``(2, n_samples)``, ``y`` of shape ``(n_samples,)``.
+    """
+    m, rng, noise = _check_common(n_samples, rng, noise, dtype, 2)
+    factor = check.check_positive_float("factor", factor)
+    if not factor < 1:
+        raise ValueError(f"factor must lie in (0, 1): the inner circle's radius relative to the outer one, got {factor}")
+    n0, n1 = _class_sizes(m, 2)
+    t0 = np.linspace(0.0, 2 * math.pi, n0, endpoint=False)
+    t1 = np.linspace(0.0, 2 * math.pi, n1, endpoint=False)
+    outer = np.stack([np.cos(t0), np.sin(t0)])
+    inner = factor * np.stack([np.cos(t1), np.sin(t1)])
+    return _finish(np.concatenate([outer, inner], axis=1), _sorted_labels(m, 2), noise, rng, dtype)
+
+
+def make_xor(
+    n_samples: int, rng: np.random.Generator, *, noise: float = 0.1, dtype: FloatDType = np.float64
+) -> ToyDataset:
+    r"""The XOR quadrants: class 1 where exactly one coordinate is negative.
+
+    Points are drawn uniformly from the square :math:`[-1, 1]^2` by **one**
+    ``rng.uniform(-1, 1, (2, m))`` call, labelled :math:`y = [x_1 x_2 < 0]` from the clean
+    point, and then moved by Gaussian noise of standard deviation ``noise`` (so with noise a
+    few points stray across the axes with their label). Unlike the other makers the clean
+    points are not split by class in advance, so the class sizes are only roughly even.
+
+    Parameters
+    ----------
+    n_samples : int >= 1
+    rng : numpy.random.Generator
+        Advanced by the uniform, the noise and the permutation draws, in that order.
+    noise : float >= 0, default 0.1
+    dtype : numpy.float32 or numpy.float64, default numpy.float64
+
+    Returns
+    -------
+    ToyDataset
+        ``X`` of shape ``(2, n_samples)``, ``y`` of shape ``(n_samples,)``.
+    """
+    m, rng, noise = _check_common(n_samples, rng, noise, dtype, 1)
+    clean = rng.uniform(-1.0, 1.0, (2, m))
+    labels: IntArray = (clean[0] * clean[1] < 0).astype(np.int64)
+    return _finish(clean, labels, noise, rng, dtype)
+
+
+def make_spirals(
+    n_samples: int,
+    rng: np.random.Generator,
+    *,
+    noise: float = 0.1,
+    n_classes: int = 2,
+    turns: float = 1.0,
+    dtype: FloatDType = np.float64,
+) -> ToyDataset:
+    r"""Interleaved spiral arms, one per class.
+
+    For class :math:`c` of :math:`k` and :math:`t` evenly spaced in :math:`[0, 1]`, the point
+    lies at radius :math:`t` and angle :math:`2\pi(c / k + \text{turns}\cdot t)`; Gaussian
+    noise of standard deviation ``noise`` is then added to each coordinate. The arms wind
+    around each other ``turns`` times from the centre to radius 1.
+
+    Parameters
+    ----------
+    n_samples : int >= n_classes
+    rng : numpy.random.Generator
+        Advanced by the noise and the permutation draws (see the module's docstring).
+    noise : float >= 0, default 0.1
+    n_classes : int >= 2, default 2
+    turns : float > 0, default 1.0
+    dtype : numpy.float32 or numpy.float64, default numpy.float64
+
+    Returns
+    -------
+    ToyDataset
+        ``X`` of shape ``(2, n_samples)``, ``y`` of shape ``(n_samples,)`` in ``0 .. n_classes - 1``.
+    """
+    k = check.check_positive_int("n_classes", n_classes, minimum=2)
+    m, rng, noise = _check_common(n_samples, rng, noise, dtype, k)
+    turns = check.check_positive_float("turns", turns)
+    arms = []
+    for c, size in enumerate(_class_sizes(m, k)):
+        t = np.linspace(0.0, 1.0, size)
+        angle = 2 * math.pi * (c / k + turns * t)
+        arms.append(np.stack([t * np.cos(angle), t * np.sin(angle)]))
+    return _finish(np.concatenate(arms, axis=1), _sorted_labels(m, k), noise, rng, dtype)
+
+
+def make_blobs(
+    n_samples: int,
+    rng: np.random.Generator,
+    *,
+    centers: int | Sequence[Sequence[float]] | FloatArray = 2,
+    n_features: int = 2,
+    noise: float = 1.0,
+    center_box: tuple[float, float] = (-5.0, 5.0),
+    dtype: FloatDType = np.float64,
+) -> ToyDataset:
+    r"""Gaussian blobs: class :math:`c` is :math:`N(\mu_c, \text{noise}^2 I)`.
+
+    Parameters
+    ----------
+    n_samples : int >= number of centres
+    rng : numpy.random.Generator
+        When ``centers`` is a number, first advanced by **one**
+        ``rng.uniform(low, high, (n_features, k))`` call that places the centres; then by the
+        noise and the permutation draws (see the module's docstring).
+    centers : int >= 1, or array-like of shape (n_features, k), default 2
+        The number of blobs, their centres drawn uniformly from ``center_box`` in every
+        coordinate; or the centres themselves, one per column (then ``n_features`` is their
+        number of rows and the argument ``n_features`` is ignored).
+    n_features : int >= 1, default 2
+    noise : float >= 0, default 1.0
+        The standard deviation of every blob in every coordinate.
+    center_box : (float, float), default (-5.0, 5.0)
+        ``(low, high)`` with ``low < high``.
+    dtype : numpy.float32 or numpy.float64, default numpy.float64
+
+    Returns
+    -------
+    ToyDataset
+        ``X`` of shape ``(n_features, n_samples)``, ``y`` of shape ``(n_samples,)`` in ``0 .. k - 1``.
+    """
+    given: _Float64Array | None = None
+    if isinstance(centers, (int, np.integer)) and not isinstance(centers, bool):
+        k = check.check_positive_int("centers", centers)
+        n = check.check_positive_int("n_features", n_features)
+    else:
+        try:
+            given = np.array(centers, dtype=np.float64)
+        except (TypeError, ValueError) as exc:
+            raise TypeError(f"centers must be an int or an array of shape (n_features, k), got {centers!r}") from exc
+        if given.ndim != 2 or given.size == 0:
+            raise ValueError(f"centers must have shape (n_features, k), one centre per column, got shape {given.shape}")
+        if not np.isfinite(given).all():
+            raise ValueError("centers contains NaN or infinite values")
+        n, k = int(given.shape[0]), int(given.shape[1])
+    m, rng, noise = _check_common(n_samples, rng, noise, dtype, k)
+    if given is None:
+        low, high = _check_box(center_box)
+        given = rng.uniform(low, high, (n, k))
+    clean = np.repeat(given, _class_sizes(m, k), axis=1)
+    return _finish(clean, _sorted_labels(m, k), noise, rng, dtype)
+
+
+def _check_box(center_box: object) -> tuple[float, float]:
+    if not isinstance(center_box, tuple) or len(center_box) != 2:
+        raise TypeError(f"center_box must be a tuple (low, high), got {center_box!r}")
+    low, high = (float(v) for v in center_box)
+    if not (math.isfinite(low) and math.isfinite(high) and low < high):
+        raise ValueError(f"center_box must be finite (low, high) with low < high, got {center_box}")
+    return low, high
+
+
+class ToyMaker(Protocol):
+    """The signature every maker shares: ``maker(n_samples, rng, *, noise=..., dtype=...)``."""
+
+    def __call__(
+        self, n_samples: int, rng: np.random.Generator, *, noise: float = ..., dtype: FloatDType = ...
+    ) -> ToyDataset: ...
+
+
+ToyName: TypeAlias = Literal["moons", "circles", "xor", "spirals", "blobs"]
+
+TOY_DATASETS: Final[Mapping[ToyName, ToyMaker]] = {
+    "moons": make_moons,
+    "circles": make_circles,
+    "xor": make_xor,
+    "spirals": make_spirals,
+    "blobs": make_blobs,
+}
+"""The makers by name, e.g. for a script's ``--data`` option; each with its default extras."""
