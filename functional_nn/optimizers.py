@@ -4,21 +4,41 @@ An optimizer is a pair of pure functions bundled in an ``Optimizer``: ``init(par
 its state, and ``update(grads, state, params)`` returns ``(new_params, new_state)``. Neither
 writes into its arguments, so a training loop is a fold::
 
-    opt = sgd(0.1)
+    opt = adam(1e-3)
     state = opt.init(params)
-    for X_batch, Y_batch in batches:
+    for X_batch, Y_batch, _ in minibatches(X, Y, 64, rng):
         AL, caches = forward_propagation(X_batch, params, activations)
         grads = backward_propagation(AL, Y_batch, caches, loss)
         params, state = opt.update(grads, state, params)
+
+Every optimizer shares one state type, ``OptimizerState(step, slots)``: ``step`` counts the
+updates made so far and ``slots`` maps a slot name to a dict shaped like the parameters
+(``slots["m"]["W1"]`` is Adam's first moment of ``W1``). The slot arrays an optimizer returns
+are read-only and keep the parameters' dtype, so a float32 network stays float32.
+
+The learning rate is a float or a schedule, a function of the step (see
+``functional_nn.schedules``): update number ``t = state.step + 1`` uses the rate
+``schedule(state.step)``.
+
+``update`` checks the structure of its arguments (keys, shapes, dtypes: cheap) but not
+that every entry is finite; ``train`` watches for divergence.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping
-from typing import NamedTuple
+from typing import NamedTuple, TypeAlias
+
+import numpy as np
 
 from functional_nn import _validation as check
+from functional_nn.schedules import Schedule
 from functional_nn.types import FloatArray, Grads, Params
+
+LearningRate: TypeAlias = float | Callable[[int], float]
+"""A constant rate, or a schedule mapping the number of updates made so far to the rate."""
+
 
 class OptimizerState(NamedTuple):
     """An optimizer's state: the number of updates made so far and its named slots.
@@ -93,14 +113,501 @@ def sgd_step(params: Params, grads: Grads, learning_rate: float) -> dict[str, Fl
     return new_params
 
 
-def sgd(learning_rate: float) -> Optimizer:
-    r"""Plain (stochastic) gradient descent, :math:`\theta \leftarrow \theta - \alpha\, d\theta`; no slots."""
-    learning_rate = check.check_positive_float("learning_rate", learning_rate)
+
+
+def _check_learning_rate(learning_rate: object) -> LearningRate:
+    if callable(learning_rate):
+        rule: Callable[[int], float] = learning_rate
+        return rule
+    return check.check_positive_float("learning_rate", learning_rate)
+
+
+def _rate_at(learning_rate: LearningRate, step: int) -> float:
+    """The learning rate of the update made when ``step`` updates have been made."""
+    if isinstance(learning_rate, float):
+        return learning_rate
+    value: object = learning_rate(step)
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer)):
+        raise TypeError(f"the learning-rate schedule returned {value!r} at step {step}: expected a float")
+    rate = float(value)
+    if not math.isfinite(rate) or rate < 0:
+        raise ValueError(f"the learning-rate schedule returned {rate} at step {step}: expected a finite number >= 0")
+    return rate
+
+
+def _describe_learning_rate(learning_rate: LearningRate) -> tuple[tuple[str, float], ...]:
+    if isinstance(learning_rate, float):
+        return (("learning_rate", learning_rate),)
+    if isinstance(learning_rate, Schedule):
+        return tuple((f"learning_rate.{learning_rate.name}.{key}", value) for key, value in learning_rate.hyperparameters)
+    return ()  # a plain function describes nothing we could store as numbers
+
+
+def _check_coefficient(argument: str, value: object, *, allow_zero: bool = True) -> float:
+    """A decay rate such as a beta: a number in [0, 1)."""
+    number = check.check_positive_float(argument, value, allow_zero=allow_zero)
+    if number >= 1:
+        raise ValueError(f"{argument} must be in [0, 1), got {number}")
+    return number
+
+
+def _frozen(array: FloatArray) -> FloatArray:
+    """Make a slot array we just created read-only: states are values, never mutated."""
+    array.flags.writeable = False
+    return array
+
+
+def _zero_slots(params: Params, names: tuple[str, ...]) -> OptimizerState:
+    check.check_params(params)
+    slots = {name: {key: _frozen(np.zeros_like(value)) for key, value in params.items()} for name in names}
+    return OptimizerState(step=0, slots=slots)
+
+
+def _check_step(grads: Grads, state: OptimizerState, params: Params, names: tuple[str, ...], optimizer: str) -> None:
+    """Cheap structural checks of an ``update`` call: types, keys, shapes and dtypes, no pass over the data."""
+    given: tuple[object, object, object] = (grads, state, params)  # typed, but users pass what they like
+    if not isinstance(given[1], OptimizerState):
+        raise TypeError(f"state must be the OptimizerState returned by {optimizer}'s init or update, got {type(state).__name__}")
+    if not isinstance(given[2], Mapping) or not isinstance(given[0], Mapping):
+        raise TypeError(f"params and grads must be mappings, got {type(params).__name__} and {type(grads).__name__}")
+    if set(state.slots) != set(names):
+        raise ValueError(
+            f"state has the slots {sorted(state.slots)} but {optimizer} keeps {sorted(names)}: "
+            "was it made by another optimizer's init?"
+        )
+    if len(grads) != len(params):
+        raise ValueError(f"grads must have one entry per parameter ({sorted('d' + k for k in params)}), got {sorted(grads)}")
+    for key, value in params.items():
+        grad = grads.get("d" + key)
+        if grad is None:
+            raise ValueError(f"grads has no 'd{key}' for params['{key}'] (grads has {sorted(grads)})")
+        pair: tuple[object, object] = (grad, value)
+        if not isinstance(pair[0], np.ndarray) or not isinstance(pair[1], np.ndarray):
+            raise TypeError(f"grads['d{key}'] and params['{key}'] must be numpy ndarrays")
+        if grad.shape != value.shape or grad.dtype != value.dtype:
+            raise ValueError(
+                f"grads['d{key}'] is {grad.dtype} {grad.shape} but params['{key}'] is {value.dtype} {value.shape}"
+            )
+        for name in names:
+            slot = state.slots[name].get(key)
+            if slot is None or slot.shape != value.shape or slot.dtype != value.dtype:
+                described = "missing" if slot is None else f"{slot.dtype} {slot.shape}"
+                raise ValueError(
+                    f"state.slots['{name}']['{key}'] is {described} but params['{key}'] is {value.dtype} {value.shape}: "
+                    "initialise the state from these params"
+                )
+
+
+def sgd(learning_rate: LearningRate) -> Optimizer:
+    r"""Plain (stochastic) gradient descent; no slots.
+
+    .. math:: \theta_t = \theta_{t-1} - \alpha_t\, g_t
+
+    Parameters
+    ----------
+    learning_rate : float > 0 or schedule
+        :math:`\alpha_t`.
+    """
+    learning_rate = _check_learning_rate(learning_rate)
 
     def init(params: Params) -> OptimizerState:
+        check.check_params(params)
         return OptimizerState(step=0, slots={})
 
     def update(grads: Grads, state: OptimizerState, params: Params) -> tuple[dict[str, FloatArray], OptimizerState]:
-        return sgd_step(params, grads, learning_rate), OptimizerState(step=state.step + 1, slots={})
+        _check_step(grads, state, params, (), "sgd")
+        rate = _rate_at(learning_rate, state.step)
+        return sgd_step(params, grads, rate), OptimizerState(step=state.step + 1, slots={})
 
-    return Optimizer(init, update, "sgd", (("learning_rate", learning_rate),))
+    return Optimizer(init, update, "sgd", _describe_learning_rate(learning_rate))
+
+
+def momentum(learning_rate: LearningRate, beta: float = 0.9, *, nesterov: bool = False) -> Optimizer:
+    r"""Gradient descent with heavy-ball (Polyak 1964) or Nesterov momentum (Sutskever et al. 2013).
+
+    With the velocity :math:`v_0 = 0`:
+
+    .. math::
+
+        v_t = \beta\, v_{t-1} + g_t, \qquad
+        \theta_t = \theta_{t-1} - \alpha_t\, v_t \quad \text{(heavy ball)}, \qquad
+        \theta_t = \theta_{t-1} - \alpha_t\, (g_t + \beta\, v_t) \quad \text{(Nesterov)}
+
+    The Nesterov line is Sutskever et al.'s look-ahead update written, as in Bengio et al.
+    2013, in terms of the parameters the gradient is taken at, so it needs no extra
+    forward pass. The velocity accumulates raw gradients (no :math:`1 - \beta` factor), so
+    in steady state a step is :math:`\alpha / (1 - \beta)` times the gradient: start from a
+    learning rate about ``1 - beta`` times that of plain SGD.
+
+    Parameters
+    ----------
+    learning_rate : float > 0 or schedule
+        :math:`\alpha_t`.
+    beta : float in [0, 1), default 0.9
+        The momentum coefficient.
+    nesterov : bool, default False
+
+    Slots
+    -----
+    ``"velocity"``: :math:`v`, shaped like the parameters.
+    """
+    learning_rate = _check_learning_rate(learning_rate)
+    beta = _check_coefficient("beta", beta)
+    if not isinstance(nesterov, bool):
+        raise TypeError(f"nesterov must be a bool, got {type(nesterov).__name__}")
+    names = ("velocity",)
+    name = "nesterov_momentum" if nesterov else "momentum"
+
+    def init(params: Params) -> OptimizerState:
+        return _zero_slots(params, names)
+
+    def update(grads: Grads, state: OptimizerState, params: Params) -> tuple[dict[str, FloatArray], OptimizerState]:
+        _check_step(grads, state, params, names, name)
+        rate = _rate_at(learning_rate, state.step)
+        old_velocity = state.slots["velocity"]
+        new_params: dict[str, FloatArray] = {}
+        velocity: dict[str, FloatArray] = {}
+        for key, value in params.items():
+            g = grads["d" + key]
+            v = old_velocity[key] * beta
+            v += g  # v, and below direction, are fresh temporaries: in-place is safe
+            if nesterov:
+                direction = v * beta
+                direction += g
+                direction *= rate
+            else:
+                direction = v * rate
+            new_params[key] = np.subtract(value, direction, out=direction)
+            velocity[key] = _frozen(v)
+        return new_params, OptimizerState(step=state.step + 1, slots={"velocity": velocity})
+
+    return Optimizer(init, update, name, _describe_learning_rate(learning_rate) + (("beta", beta),))
+
+
+def rmsprop(learning_rate: LearningRate = 1e-3, rho: float = 0.9, epsilon: float = 1e-8) -> Optimizer:
+    r"""RMSProp (Tieleman & Hinton 2012, Coursera lecture 6.5): divide by a running RMS of the gradient.
+
+    With :math:`s_0 = 0` and element-wise operations:
+
+    .. math::
+
+        s_t = \rho\, s_{t-1} + (1 - \rho)\, g_t^2, \qquad
+        \theta_t = \theta_{t-1} - \alpha_t\, \frac{g_t}{\sqrt{s_t} + \epsilon}
+
+    Parameters
+    ----------
+    learning_rate : float > 0 or schedule, default 1e-3
+    rho : float in [0, 1), default 0.9
+        Decay of the mean square.
+    epsilon : float > 0, default 1e-8
+
+    Slots
+    -----
+    ``"mean_square"``: :math:`s`, shaped like the parameters.
+    """
+    learning_rate = _check_learning_rate(learning_rate)
+    rho = _check_coefficient("rho", rho)
+    epsilon = check.check_positive_float("epsilon", epsilon)
+    names = ("mean_square",)
+
+    def init(params: Params) -> OptimizerState:
+        return _zero_slots(params, names)
+
+    def update(grads: Grads, state: OptimizerState, params: Params) -> tuple[dict[str, FloatArray], OptimizerState]:
+        _check_step(grads, state, params, names, "rmsprop")
+        rate = _rate_at(learning_rate, state.step)
+        old_s = state.slots["mean_square"]
+        new_params: dict[str, FloatArray] = {}
+        mean_square: dict[str, FloatArray] = {}
+        for key, value in params.items():
+            g = grads["d" + key]
+            s = _moving_average_of_square(old_s[key], g, rho)
+            direction = np.sqrt(s)
+            direction += epsilon
+            np.divide(g, direction, out=direction)
+            direction *= rate
+            new_params[key] = np.subtract(value, direction, out=direction)
+            mean_square[key] = _frozen(s)
+        return new_params, OptimizerState(step=state.step + 1, slots={"mean_square": mean_square})
+
+    hyperparameters = _describe_learning_rate(learning_rate) + (("rho", rho), ("epsilon", epsilon))
+    return Optimizer(init, update, "rmsprop", hyperparameters)
+
+
+def _moving_average(old: FloatArray, g: FloatArray, beta: float) -> FloatArray:
+    r""":math:`\beta\, m + (1 - \beta)\, g` in a new array, written :math:`\beta (m - g) + g`: three passes, no temporary."""
+    new = old - g
+    new *= beta
+    new += g
+    return new
+
+
+def _moving_average_of_square(old: FloatArray, g: FloatArray, beta: float) -> FloatArray:
+    r""":math:`\beta\, v + (1 - \beta)\, g^2` in a new array, written :math:`v + (1 - \beta)(g^2 - v)`."""
+    new = np.square(g)
+    new -= old
+    new *= 1.0 - beta
+    new += old
+    return new
+
+
+def _adam_steps(
+    grads: Grads, state: OptimizerState, params: Params, rate: float, beta1: float, beta2: float, epsilon: float
+) -> tuple[dict[str, FloatArray], dict[str, FloatArray], dict[str, FloatArray]]:
+    """Adam's moments and bias-corrected steps :math:`\alpha_t \hat m_t / (\sqrt{\hat v_t} + \epsilon)`."""
+    t = state.step + 1
+    # Bias corrections as Python floats: NumPy scalars here would be float64 and, with
+    # NEP 50, would still keep float32 arrays float32, but Python floats make that obvious.
+    correction1 = 1.0 - beta1**t
+    inv_sqrt_correction2 = 1.0 / math.sqrt(1.0 - beta2**t)
+    old_m, old_v = state.slots["m"], state.slots["v"]
+    steps: dict[str, FloatArray] = {}
+    first: dict[str, FloatArray] = {}
+    second: dict[str, FloatArray] = {}
+    for key in params:
+        g = grads["d" + key]
+        m = _moving_average(old_m[key], g, beta1)
+        v = _moving_average_of_square(old_v[key], g, beta2)
+        step = np.sqrt(v)
+        step *= inv_sqrt_correction2  # sqrt(v_hat)
+        step += epsilon
+        np.divide(m, step, out=step)
+        step *= rate / correction1  # alpha * m_hat / (sqrt(v_hat) + eps)
+        steps[key] = step
+        first[key] = _frozen(m)
+        second[key] = _frozen(v)
+    return steps, first, second
+
+
+def adam(
+    learning_rate: LearningRate = 1e-3, beta1: float = 0.9, beta2: float = 0.999, epsilon: float = 1e-8
+) -> Optimizer:
+    r"""Adam (Kingma & Ba 2015, Algorithm 1), with bias correction.
+
+    With :math:`m_0 = v_0 = 0`, update number :math:`t = 1, 2, \dots` and element-wise
+    operations:
+
+    .. math::
+
+        m_t = \beta_1 m_{t-1} + (1 - \beta_1)\, g_t, \qquad
+        v_t = \beta_2 v_{t-1} + (1 - \beta_2)\, g_t^2
+
+        \hat m_t = \frac{m_t}{1 - \beta_1^t}, \qquad
+        \hat v_t = \frac{v_t}{1 - \beta_2^t}, \qquad
+        \theta_t = \theta_{t-1} - \alpha_t\, \frac{\hat m_t}{\sqrt{\hat v_t} + \epsilon}
+
+    Parameters
+    ----------
+    learning_rate : float > 0 or schedule, default 1e-3
+        :math:`\alpha_t`.
+    beta1, beta2 : float in [0, 1), default 0.9 and 0.999
+    epsilon : float > 0, default 1e-8
+
+    Slots
+    -----
+    ``"m"`` and ``"v"``: the first and second moments, shaped like the parameters.
+    """
+    learning_rate = _check_learning_rate(learning_rate)
+    beta1 = _check_coefficient("beta1", beta1)
+    beta2 = _check_coefficient("beta2", beta2)
+    epsilon = check.check_positive_float("epsilon", epsilon)
+    names = ("m", "v")
+
+    def init(params: Params) -> OptimizerState:
+        return _zero_slots(params, names)
+
+    def update(grads: Grads, state: OptimizerState, params: Params) -> tuple[dict[str, FloatArray], OptimizerState]:
+        _check_step(grads, state, params, names, "adam")
+        rate = _rate_at(learning_rate, state.step)
+        steps, m, v = _adam_steps(grads, state, params, rate, beta1, beta2, epsilon)
+        new_params = {key: np.subtract(value, steps[key], out=steps[key]) for key, value in params.items()}
+        return new_params, OptimizerState(step=state.step + 1, slots={"m": m, "v": v})
+
+    hyperparameters = (("beta1", beta1), ("beta2", beta2), ("epsilon", epsilon))
+    return Optimizer(init, update, "adam", _describe_learning_rate(learning_rate) + hyperparameters)
+
+
+def adamw(
+    learning_rate: LearningRate = 1e-3,
+    beta1: float = 0.9,
+    beta2: float = 0.999,
+    epsilon: float = 1e-8,
+    *,
+    weight_decay: float = 1e-2,
+    decay_biases: bool = False,
+) -> Optimizer:
+    r"""AdamW: Adam with decoupled weight decay (Loshchilov & Hutter 2019, Algorithm 2).
+
+    The moments and :math:`\hat m_t`, :math:`\hat v_t` are Adam's (see ``adam``); the decay
+    acts on the parameters directly instead of going through the gradient's moments:
+
+    .. math::
+
+        \theta_t = \theta_{t-1} - \alpha_t \Big(\frac{\hat m_t}{\sqrt{\hat v_t} + \epsilon}
+            + \lambda\, \theta_{t-1}\Big)
+
+    This is the paper's :math:`\theta_t = \theta_{t-1} - \eta_t (\alpha \hat m_t / (\sqrt{\hat v_t}
+    + \epsilon) + \lambda' \theta_{t-1})` with the schedule multiplier :math:`\eta_t = \alpha_t /
+    \alpha` and :math:`\lambda' = \alpha \lambda`: the decay follows the learning rate and its
+    schedule, as in the common implementations, so ``weight_decay`` is a fraction of the step.
+
+    Parameters
+    ----------
+    learning_rate : float > 0 or schedule, default 1e-3
+        :math:`\alpha_t`.
+    beta1, beta2 : float in [0, 1), default 0.9 and 0.999
+    epsilon : float > 0, default 1e-8
+    weight_decay : float >= 0, default 1e-2
+        :math:`\lambda`; 0 gives Adam exactly.
+    decay_biases : bool, default False
+        By default only the weights ``W1, W2, ...`` decay; the biases ``b1, b2, ...`` follow
+        plain Adam, as they are commonly left out of any norm penalty (and so are they out of
+        ``lambd``'s L2 penalty). ``True`` decays them too.
+
+    Slots
+    -----
+    ``"m"`` and ``"v"``, as in ``adam``.
+    """
+    learning_rate = _check_learning_rate(learning_rate)
+    beta1 = _check_coefficient("beta1", beta1)
+    beta2 = _check_coefficient("beta2", beta2)
+    epsilon = check.check_positive_float("epsilon", epsilon)
+    weight_decay = check.check_positive_float("weight_decay", weight_decay, allow_zero=True)
+    if not isinstance(decay_biases, bool):
+        raise TypeError(f"decay_biases must be a bool, got {type(decay_biases).__name__}")
+    names = ("m", "v")
+
+    def init(params: Params) -> OptimizerState:
+        return _zero_slots(params, names)
+
+    def update(grads: Grads, state: OptimizerState, params: Params) -> tuple[dict[str, FloatArray], OptimizerState]:
+        _check_step(grads, state, params, names, "adamw")
+        rate = _rate_at(learning_rate, state.step)
+        steps, m, v = _adam_steps(grads, state, params, rate, beta1, beta2, epsilon)
+        new_params: dict[str, FloatArray] = {}
+        for key, value in params.items():
+            if weight_decay and (decay_biases or key.startswith("W")):
+                decayed = value * (1.0 - rate * weight_decay)
+                decayed -= steps[key]
+                new_params[key] = decayed
+            else:
+                new_params[key] = np.subtract(value, steps[key], out=steps[key])
+        return new_params, OptimizerState(step=state.step + 1, slots={"m": m, "v": v})
+
+    hyperparameters = (
+        ("beta1", beta1), ("beta2", beta2), ("epsilon", epsilon), ("weight_decay", weight_decay),
+        ("decay_biases", float(decay_biases)),
+    )  # fmt: skip
+    return Optimizer(init, update, "adamw", _describe_learning_rate(learning_rate) + hyperparameters)
+
+
+def global_norm(grads: Grads) -> float:
+    r"""The Euclidean norm of all the arrays stacked into one vector, :math:`\sqrt{\sum_k \lVert g_k\rVert_F^2}`.
+
+    Parameters
+    ----------
+    grads : dict of str to ndarray
+        Any arrays, e.g. ``"dW1"``, ``"db1"``, ...; not modified.
+
+    Returns
+    -------
+    norm : float
+    """
+    checked = _check_arrays("grads", grads)
+    return _global_norm(checked)
+
+
+def _global_norm(arrays: Mapping[str, FloatArray]) -> float:
+    total = 0.0
+    for value in arrays.values():
+        total += float(np.vdot(value, value))  # BLAS dot: one pass, no temporary
+    if not math.isfinite(total):
+        # float32 squares overflow past ~1.8e19; redo the sum in float64 to tell a large
+        # but finite norm from a NaN or infinite gradient.
+        total = sum(float(np.sum(np.square(value, dtype=np.float64))) for value in arrays.values())
+    return math.sqrt(total)
+
+
+def clip_by_global_norm(grads: Grads, max_norm: float) -> dict[str, FloatArray]:
+    r"""Scale every gradient by one factor so that their global norm is at most ``max_norm``
+    (Pascanu, Mikolov & Bengio 2013).
+
+    .. math:: g_k \leftarrow g_k \cdot \frac{c}{\max(c, \lVert g\rVert)}, \qquad
+              \lVert g\rVert = \sqrt{\textstyle\sum_k \lVert g_k\rVert_F^2}
+
+    The direction of the whole gradient is kept; only its length is capped.
+
+    Parameters
+    ----------
+    grads : dict of str to ndarray
+        ``"dW1"``, ``"db1"``, ...; not modified.
+    max_norm : float > 0
+        :math:`c`.
+
+    Returns
+    -------
+    grads : dict of str to ndarray
+        A new dict, each array shaped and typed like the input one. When the norm is already
+        at most ``max_norm`` the input arrays themselves are returned (nothing is copied).
+    """
+    checked = _check_arrays("grads", grads)
+    max_norm = check.check_positive_float("max_norm", max_norm)
+    return _clip_by_global_norm(checked, max_norm)
+
+
+def _clip_by_global_norm(grads: Grads, max_norm: float) -> dict[str, FloatArray]:
+    norm = _global_norm(grads)
+    if not norm > max_norm:  # also leaves a NaN norm alone: train reports the divergence
+        return dict(grads)
+    scale = max_norm / norm
+    return {key: value * scale for key, value in grads.items()}
+
+
+def apply_max_norm(params: Params, max_norm: float) -> dict[str, FloatArray]:
+    r"""Max-norm regularisation (Srivastava et al. 2014): cap the norm of every unit's incoming weights.
+
+    Row :math:`i` of :math:`W_l` holds the weights into unit :math:`i` of layer :math:`l`;
+    rows longer than :math:`c` are scaled back onto the ball of radius :math:`c`:
+
+    .. math:: W_{l,i\cdot} \leftarrow W_{l,i\cdot} \cdot \frac{c}{\max(c, \lVert W_{l,i\cdot}\rVert_2)}
+
+    Every weight matrix ``W1 .. WL`` is constrained (the output layer too); biases are left
+    as they are. Meant to follow each optimizer update.
+
+    Parameters
+    ----------
+    params : dict of str to ndarray
+        ``"W1"``: ``(n_1, n_0)``, ``"b1"``: ``(n_1, 1)``, ...; not modified.
+    max_norm : float > 0
+        :math:`c`, typically 3 to 4.
+
+    Returns
+    -------
+    params : dict of str to ndarray
+        A new dict; arrays with no row to shrink are the input arrays themselves.
+    """
+    check.check_params(params)
+    max_norm = check.check_positive_float("max_norm", max_norm)
+    return _apply_max_norm(params, max_norm)
+
+
+def _apply_max_norm(params: Params, max_norm: float) -> dict[str, FloatArray]:
+    new_params: dict[str, FloatArray] = {}
+    for key, value in params.items():
+        if not key.startswith("W"):
+            new_params[key] = value
+            continue
+        squares: FloatArray = np.einsum("ij,ij->i", value, value)  # squared row norms, no temporary
+        if not float(squares.max()) > max_norm * max_norm:
+            new_params[key] = value
+            continue
+        norms = np.sqrt(squares)
+        scale = max_norm / np.maximum(norms, max_norm)  # 1 for rows within the ball; never divides by 0
+        new_params[key] = value * scale[:, np.newaxis]
+    return new_params
+
+
+def _check_arrays(argument: str, arrays: object) -> dict[str, FloatArray]:
+    if not isinstance(arrays, Mapping) or not arrays:
+        raise TypeError(f"{argument} must be a non-empty mapping of names to arrays, got {type(arrays).__name__}")
+    return {key: check.check_float_array(f"{argument}[{key!r}]", value, ndim=None) for key, value in arrays.items()}

@@ -7,19 +7,38 @@ progress, log, keep any state it likes, or stop by simply not asking for the nex
 
 Random draws, in order, from ``rng``: per epoch one ``rng.permutation(m)`` when
 ``batch_size`` is set, then per mini-batch the dropout masks (see ``forward_propagation``).
+
+One step on a mini-batch ``(X_B, Y_B)``, exactly as a hand-written loop would write it::
+
+    AL, caches = forward_propagation(X_B, params, activations, keep_probs=keep_probs, rng=rng)
+    grads = backward_propagation(AL, Y_B, caches, loss, lambd=lambd)
+    grads = clip_by_global_norm(grads, clip_norm)                  # if clip_norm is set
+    params, opt_state = optimizer.update(grads, opt_state, params)
+    params = apply_max_norm(params, max_norm)                      # if max_norm is set
+
+Early stopping is part of the fold too: each ``TrainState`` carries the best parameters seen
+so far on the monitored dev figure, and the fold ends when patience runs out.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from typing import Any, NamedTuple, TypeAlias
+from typing import Any, Literal, NamedTuple, TypeAlias, get_args
 
 import numpy as np
 
 from functional_nn import _validation as check
 from functional_nn.data import _minibatches
 from functional_nn.losses import LOSS_NAMES, LOSSES, l2_penalty
-from functional_nn.optimizers import Optimizer, OptimizerState, sgd
+from functional_nn.optimizers import (
+    LearningRate,
+    Optimizer,
+    OptimizerState,
+    _apply_max_norm,
+    _check_learning_rate,
+    _clip_by_global_norm,
+    sgd,
+)
 from functional_nn.propagation import (
     backward,
     check_activations,
@@ -49,17 +68,57 @@ class EpochRecord(NamedTuple):
     dev_accuracy: float | None = None
 
 
+Monitor: TypeAlias = Literal["dev_cost", "dev_accuracy"]
+MONITORS: tuple[Monitor, ...] = get_args(Monitor)
+
+
+class EarlyStopping(NamedTuple):
+    """Stop training when a dev-set figure has not improved for ``patience`` epochs.
+
+    An epoch improves on the best so far when its ``monitor`` figure is lower (``"dev_cost"``)
+    or higher (``"dev_accuracy"``) than the best by more than ``min_delta``. The first epoch
+    always sets the best. After ``patience`` epochs in a row without improvement the fold
+    ends; the state it ends with has ``stopped=True`` and keeps, in ``best_params``, the
+    parameters of the best epoch (``best_epoch``), which are the ones to use.
+
+    Parameters
+    ----------
+    patience : int >= 1
+        Epochs without improvement tolerated before stopping.
+    monitor : {"dev_cost", "dev_accuracy"}, default "dev_cost"
+        ``"dev_accuracy"`` needs a classification loss.
+    min_delta : float >= 0, default 0
+        The smallest change that counts as an improvement.
+    """
+
+    patience: int
+    monitor: Monitor = "dev_cost"
+    min_delta: float = 0.0
+
+
 class TrainState(NamedTuple):
     """The state of the fold after ``epoch`` epochs (0: the state it starts from).
 
+    ``params`` are the parameters after the last step of epoch ``epoch``;
     ``optimizer_state`` is what the optimizer's ``update`` returned last; ``history`` has one
     record per epoch run.
+
+    With early stopping (else these keep their defaults): ``best_params`` are the
+    parameters at the end of epoch ``best_epoch``, the best so far on the monitored dev
+    figure, whose value is ``best_value``; ``epochs_since_best`` counts the epochs since;
+    ``stopped`` is ``True`` when patience ran out at this epoch, and the fold ends here. The
+    last state is patience epochs past the best: predict with ``best_params``.
     """
 
     epoch: int
     params: dict[str, FloatArray]
     optimizer_state: OptimizerState
     history: tuple[EpochRecord, ...]
+    best_params: dict[str, FloatArray] | None = None
+    best_epoch: int | None = None
+    best_value: float | None = None
+    epochs_since_best: int = 0
+    stopped: bool = False
 
 
 TrainResult: TypeAlias = TrainState
@@ -95,6 +154,9 @@ class _Problem(NamedTuple):
     dev: tuple[FloatArray, FloatArray, IntArray | None] | None
     lambd: float
     keep_probs: tuple[float, ...] | None
+    clip_norm: float | None = None
+    max_norm: float | None = None
+    early_stopping: EarlyStopping | None = None
 
 
 def _check_data(
@@ -125,13 +187,16 @@ def train_epochs(
     activations: Sequence[Activation],
     loss: Loss,
     epochs: int,
-    learning_rate: float | None = None,
+    learning_rate: LearningRate | None = None,
     optimizer: Optimizer | None = None,
     batch_size: int | None = None,
     rng: np.random.Generator | None = None,
     dev: tuple[FloatArray, FloatArray] | None = None,
     lambd: float = 0.0,
     keep_probs: float | Sequence[float] | None = None,
+    clip_norm: float | None = None,
+    max_norm: float | None = None,
+    early_stopping: EarlyStopping | None = None,
 ) -> Iterator[TrainState]:
     r"""The states of training after each of ``epochs`` epochs, computed one at a time as asked.
 
@@ -146,7 +211,8 @@ def train_epochs(
     """
     problem, start = _prepare(
         X, Y, params, activations=activations, loss=loss, learning_rate=learning_rate, optimizer=optimizer,
-        batch_size=batch_size, rng=rng, dev=dev, lambd=lambd, keep_probs=keep_probs,
+        batch_size=batch_size, rng=rng, dev=dev, lambd=lambd, keep_probs=keep_probs, clip_norm=clip_norm,
+        max_norm=max_norm, early_stopping=early_stopping,
     )  # fmt: skip
     epochs = check.check_positive_int("epochs", epochs, minimum=0)
     return _fold(problem, start, epochs)
@@ -160,13 +226,16 @@ def train(
     activations: Sequence[Activation],
     loss: Loss,
     epochs: int,
-    learning_rate: float | None = None,
+    learning_rate: LearningRate | None = None,
     optimizer: Optimizer | None = None,
     batch_size: int | None = None,
     rng: np.random.Generator | None = None,
     dev: tuple[FloatArray, FloatArray] | None = None,
     lambd: float = 0.0,
     keep_probs: float | Sequence[float] | None = None,
+    clip_norm: float | None = None,
+    max_norm: float | None = None,
+    early_stopping: EarlyStopping | None = None,
 ) -> TrainResult:
     r"""Train the network and return the last state of ``train_epochs``.
 
@@ -187,10 +256,12 @@ def train(
     loss : {"binary_cross_entropy", "categorical_cross_entropy", "mean_squared_error"}
     epochs : int >= 0
         Passes over the data; 0 returns the starting state.
-    learning_rate : float > 0, optional
-        Plain gradient descent with this step; give this or ``optimizer``, not both.
+    learning_rate : float > 0 or schedule, optional
+        Plain gradient descent with this step (``sgd(learning_rate)``); give this or
+        ``optimizer``, not both.
     optimizer : Optimizer, optional
-        Any optimizer, e.g. ``sgd(0.1)``.
+        Any optimizer, e.g. ``adam(1e-3)`` or ``momentum(cosine_decay(0.05, decay_steps=5000))``.
+        A schedule's step counts the mini-batches since the start of the run.
     batch_size : int >= 1, optional
         ``None``: full-batch gradient descent over the columns in the order given, as in the
         tutorials. Else the columns are shuffled with ``rng`` every epoch and cut into
@@ -203,12 +274,23 @@ def train(
         L2 strength (see ``compute_cost``).
     keep_probs : float or sequence of float, optional
         Dropout keep probabilities for the hidden layers (see ``forward_propagation``).
+    clip_norm : float > 0, optional
+        Clip each mini-batch gradient to this global norm before the update (see
+        ``clip_by_global_norm``).
+    max_norm : float > 0, optional
+        After each update, cap the norm of every unit's incoming weights (the rows of every
+        ``W_l``) at this value (see ``apply_max_norm``).
+    early_stopping : EarlyStopping, optional
+        Needs ``dev``. Training ends early when the monitored dev figure has not improved
+        for ``patience`` epochs.
 
     Returns
     -------
     TrainResult
-        ``epoch``, ``params``, ``optimizer_state`` and ``history`` (one ``EpochRecord`` per
-        epoch: cost, accuracy, dev cost and dev accuracy).
+        The last state: ``epoch``, ``params`` (after the last epoch run), ``optimizer_state``
+        and ``history`` (one ``EpochRecord`` per epoch: cost, accuracy, dev cost and dev
+        accuracy). With early stopping, also ``best_params`` and ``best_epoch``, the
+        parameters to keep, and ``stopped`` (``True`` if patience ran out before ``epochs``).
 
     Raises
     ------
@@ -217,7 +299,8 @@ def train(
     """
     problem, state = _prepare(
         X, Y, params, activations=activations, loss=loss, learning_rate=learning_rate, optimizer=optimizer,
-        batch_size=batch_size, rng=rng, dev=dev, lambd=lambd, keep_probs=keep_probs,
+        batch_size=batch_size, rng=rng, dev=dev, lambd=lambd, keep_probs=keep_probs, clip_norm=clip_norm,
+        max_norm=max_norm, early_stopping=early_stopping,
     )  # fmt: skip
     epochs = check.check_positive_int("epochs", epochs, minimum=0)
     for state in _fold(problem, state, epochs):
@@ -232,13 +315,16 @@ def _prepare(
     *,
     activations: Sequence[Activation],
     loss: Loss,
-    learning_rate: float | None,
+    learning_rate: LearningRate | None,
     optimizer: Optimizer | None,
     batch_size: int | None,
     rng: np.random.Generator | None,
     dev: tuple[FloatArray, FloatArray] | None,
     lambd: float,
     keep_probs: float | Sequence[float] | None,
+    clip_norm: float | None,
+    max_norm: float | None,
+    early_stopping: EarlyStopping | None,
 ) -> tuple[_Problem, TrainState]:
     sizes = check.check_params(params)
     L = len(sizes) - 1
@@ -251,7 +337,7 @@ def _prepare(
         raise ValueError("give either learning_rate (plain gradient descent) or optimizer, not both and not neither")
     if optimizer is None:
         assert learning_rate is not None
-        optimizer = sgd(check.check_positive_float("learning_rate", learning_rate))
+        optimizer = sgd(_check_learning_rate(learning_rate))
     elif not isinstance(optimizer, Optimizer):
         raise TypeError(f"optimizer must be an Optimizer such as sgd(0.1), got {type(optimizer).__name__}")
     if batch_size is not None:
@@ -268,18 +354,66 @@ def _prepare(
             raise TypeError("dev must be a tuple (X_dev, Y_dev)")
         X_dev, Y_dev = _check_data("dev[0]", "dev[1]", dev[0], dev[1], sizes, dtype)
         checked_dev = (X_dev, Y_dev, classification_labels(Y_dev, loss_name))
+    if clip_norm is not None:
+        clip_norm = check.check_positive_float("clip_norm", clip_norm)
+    if max_norm is not None:
+        max_norm = check.check_positive_float("max_norm", max_norm)
+    if early_stopping is not None:
+        early_stopping = _check_early_stopping(early_stopping, checked_dev)
     problem = _Problem(
-        X, Y, classification_labels(Y, loss_name), names, loss_name, optimizer, batch_size, rng, checked_dev, lambd, keeps
-    )
+        X, Y, classification_labels(Y, loss_name), names, loss_name, optimizer, batch_size, rng, checked_dev, lambd,
+        keeps, clip_norm, max_norm, early_stopping,
+    )  # fmt: skip
     start_params = dict(params)
     start = TrainState(0, start_params, optimizer.init(start_params), ())
     return problem, start
 
 
+def _check_early_stopping(
+    early_stopping: object, dev: tuple[FloatArray, FloatArray, IntArray | None] | None
+) -> EarlyStopping:
+    if not isinstance(early_stopping, EarlyStopping):
+        raise TypeError(
+            f"early_stopping must be an EarlyStopping(patience, monitor, min_delta), got {type(early_stopping).__name__}"
+        )
+    patience = check.check_positive_int("early_stopping.patience", early_stopping.patience)
+    monitor = check.check_name("early_stopping.monitor", early_stopping.monitor, MONITORS)
+    min_delta = check.check_positive_float("early_stopping.min_delta", early_stopping.min_delta, allow_zero=True)
+    if dev is None:
+        raise ValueError("early_stopping watches the dev set: pass dev=(X_dev, Y_dev)")
+    if monitor == "dev_accuracy" and dev[2] is None:
+        raise ValueError("early_stopping.monitor 'dev_accuracy' needs a classification loss; monitor 'dev_cost' instead")
+    return EarlyStopping(patience, monitor, min_delta)
+
+
 def _fold(problem: _Problem, state: TrainState, epochs: int) -> Iterator[TrainState]:
     for _ in range(epochs):
+        if state.stopped:
+            return
         state = run_epoch(problem, state)
         yield state
+
+
+def _track_best(early_stopping: EarlyStopping, previous: TrainState, state: TrainState) -> TrainState:
+    """Early stopping's bookkeeping, from the state before the epoch and the new one."""
+    record = state.history[-1]
+    value = record.dev_cost if early_stopping.monitor == "dev_cost" else record.dev_accuracy
+    assert value is not None  # _check_early_stopping made sure the figure exists
+    best = previous.best_value
+    if early_stopping.monitor == "dev_cost":
+        improved = best is None or value < best - early_stopping.min_delta
+    else:
+        improved = best is None or value > best + early_stopping.min_delta
+    if improved:
+        return state._replace(best_params=state.params, best_epoch=state.epoch, best_value=value, epochs_since_best=0)
+    since = previous.epochs_since_best + 1
+    return state._replace(
+        best_params=previous.best_params,
+        best_epoch=previous.best_epoch,
+        best_value=best,
+        epochs_since_best=since,
+        stopped=since >= early_stopping.patience,
+    )
 
 
 def run_epoch(problem: _Problem, state: TrainState) -> TrainState:
@@ -310,7 +444,11 @@ def run_epoch(problem: _Problem, state: TrainState) -> TrainState:
             batch_labels = p.labels if indices is None else p.labels[indices]
             correct += int(np.count_nonzero(labels_from_output(AL, p.activations[-1]) == batch_labels))
         grads = backward(AL, Y_batch, caches, p.loss, p.lambd)
+        if p.clip_norm is not None:
+            grads = _clip_by_global_norm(grads, p.clip_norm)
         params, opt_state = p.optimizer.update(grads, opt_state, params)
+        if p.max_norm is not None:
+            params = _apply_max_norm(params, p.max_norm)
     for key, value in params.items():
         if not np.isfinite(value).all():
             raise TrainingDivergedError(
@@ -325,4 +463,7 @@ def run_epoch(problem: _Problem, state: TrainState) -> TrainState:
         if dev_labels is not None:
             dev_accuracy = float(np.mean(labels_from_output(AL_dev, p.activations[-1]) == dev_labels))
         record = record._replace(dev_cost=loss.cost(AL_dev, Y_dev), dev_accuracy=dev_accuracy)
-    return TrainState(epoch, params, opt_state, state.history + (record,))
+    new_state = TrainState(epoch, params, opt_state, state.history + (record,))
+    if p.early_stopping is None:
+        return new_state
+    return _track_best(p.early_stopping, state, new_state)

@@ -1,0 +1,153 @@
+r"""Learning-rate schedules: pure functions of the step count.
+
+A schedule maps ``step``, the number of updates an optimizer has made before the current one
+(0 for the first update), to the learning rate of that update. Every optimizer accepts a
+schedule wherever it accepts a constant learning rate::
+
+    opt = adam(cosine_decay(1e-3, decay_steps=10_000, warmup_steps=500))
+
+A ``Schedule`` is a callable ``NamedTuple`` holding its rule, its name and its
+hyperparameters (for logs and checkpoints); any plain function ``int -> float`` works as a
+learning rate too. Nothing here has state: calling a schedule twice with the same step gives
+the same rate.
+
+With ``train``, the step counts mini-batches over the whole run (not epochs): with ``m``
+samples and batch size ``B`` an epoch is ``ceil(m / B)`` steps.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import NamedTuple
+
+from functional_nn import _validation as check
+
+
+class Schedule(NamedTuple):
+    """A learning-rate schedule: ``schedule(step) -> float``, with a name and hyperparameters."""
+
+    rule: Callable[[int], float]
+    name: str = "schedule"
+    hyperparameters: tuple[tuple[str, float], ...] = ()
+
+    def __call__(self, step: int) -> float:
+        return self.rule(step)
+
+
+def constant(value: float) -> Schedule:
+    r"""The same rate at every step: :math:`\alpha_t = \alpha`.
+
+    Parameters
+    ----------
+    value : float > 0
+    """
+    value = check.check_positive_float("value", value)
+
+    def rule(step: int) -> float:
+        return value
+
+    return Schedule(rule, "constant", (("value", value),))
+
+
+def step_decay(initial: float, *, decay_rate: float, step_size: int) -> Schedule:
+    r"""Multiply the rate by ``decay_rate`` every ``step_size`` steps (a staircase).
+
+    .. math:: \alpha_t = \alpha_0\, \gamma^{\lfloor t / s \rfloor}
+
+    Parameters
+    ----------
+    initial : float > 0
+        :math:`\alpha_0`, the rate of steps ``0 .. step_size - 1``.
+    decay_rate : float in (0, 1]
+        :math:`\gamma`.
+    step_size : int >= 1
+        :math:`s`, the number of steps between two drops.
+    """
+    initial = check.check_positive_float("initial", initial)
+    decay_rate = _check_decay_rate(decay_rate)
+    step_size = check.check_positive_int("step_size", step_size)
+
+    def rule(step: int) -> float:
+        return initial * decay_rate ** (step // step_size)
+
+    return Schedule(rule, "step_decay", (("initial", initial), ("decay_rate", decay_rate), ("step_size", float(step_size))))
+
+
+def exponential_decay(initial: float, *, decay_rate: float, decay_steps: int) -> Schedule:
+    r"""Smooth exponential decay: the rate is multiplied by ``decay_rate`` every ``decay_steps`` steps.
+
+    .. math:: \alpha_t = \alpha_0\, \gamma^{t / s}
+
+    Parameters
+    ----------
+    initial : float > 0
+        :math:`\alpha_0`.
+    decay_rate : float in (0, 1]
+        :math:`\gamma`.
+    decay_steps : int >= 1
+        :math:`s`.
+    """
+    initial = check.check_positive_float("initial", initial)
+    decay_rate = _check_decay_rate(decay_rate)
+    decay_steps = check.check_positive_int("decay_steps", decay_steps)
+
+    def rule(step: int) -> float:
+        return initial * math.pow(decay_rate, step / decay_steps)
+
+    return Schedule(
+        rule, "exponential_decay", (("initial", initial), ("decay_rate", decay_rate), ("decay_steps", float(decay_steps)))
+    )
+
+
+def cosine_decay(peak: float, *, decay_steps: int, warmup_steps: int = 0, final: float = 0.0) -> Schedule:
+    r"""Linear warm-up to ``peak``, then half a cosine down to ``final`` (Loshchilov & Hutter 2017, SGDR,
+    without restarts; the warm-up as in Goyal et al. 2017).
+
+    With :math:`W` warm-up steps and :math:`D` decay steps:
+
+    .. math::
+
+        \alpha_t = \begin{cases}
+            \alpha_{\max}\, \dfrac{t + 1}{W} & 0 \le t < W \\[1ex]
+            \alpha_{\min} + \tfrac12 (\alpha_{\max} - \alpha_{\min})
+                \big(1 + \cos(\pi \min(1, (t - W) / D))\big) & t \ge W
+        \end{cases}
+
+    The first update already moves (rate :math:`\alpha_{\max} / W`), the last warm-up step
+    reaches the peak, step :math:`W` starts the decay at the peak, and from step
+    :math:`W + D` on the rate stays at :math:`\alpha_{\min}`.
+
+    Parameters
+    ----------
+    peak : float > 0
+        :math:`\alpha_{\max}`.
+    decay_steps : int >= 1
+        :math:`D`, the length of the cosine, after the warm-up.
+    warmup_steps : int >= 0, default 0
+        :math:`W`.
+    final : float >= 0, default 0
+        :math:`\alpha_{\min} \le \alpha_{\max}`.
+    """
+    peak = check.check_positive_float("peak", peak)
+    decay_steps = check.check_positive_int("decay_steps", decay_steps)
+    warmup_steps = check.check_positive_int("warmup_steps", warmup_steps, minimum=0)
+    final = check.check_positive_float("final", final, allow_zero=True)
+    if final > peak:
+        raise ValueError(f"final must be <= peak ({peak}), got {final}")
+
+    def rule(step: int) -> float:
+        if step < warmup_steps:
+            return peak * (step + 1) / warmup_steps
+        progress = min(1.0, (step - warmup_steps) / decay_steps)
+        return final + 0.5 * (peak - final) * (1.0 + math.cos(math.pi * progress))
+
+    hyperparameters = (("peak", peak), ("decay_steps", decay_steps), ("warmup_steps", warmup_steps), ("final", final))
+    return Schedule(rule, "cosine_decay", tuple((k, float(v)) for k, v in hyperparameters))
+
+
+def _check_decay_rate(decay_rate: float) -> float:
+    decay_rate = check.check_positive_float("decay_rate", decay_rate)
+    if decay_rate > 1:
+        raise ValueError(f"decay_rate must be in (0, 1] (a factor that shrinks the rate), got {decay_rate}")
+    return decay_rate
