@@ -36,8 +36,11 @@ from functional_nn import _validation as check
 from functional_nn.schedules import Schedule
 from functional_nn.types import FloatArray, Grads, Params
 
-LearningRate: TypeAlias = float | Callable[[int], float]
-"""A constant rate, or a schedule mapping the number of updates made so far to the rate."""
+LearningRate: TypeAlias = float | Schedule | Callable[[int], float]
+"""A constant rate, or a schedule mapping the number of updates made so far to the rate.
+
+``Schedule`` is listed apart because mypy does not see a ``NamedTuple`` with ``__call__`` as
+a ``Callable``."""
 
 
 class OptimizerState(NamedTuple):
@@ -116,6 +119,8 @@ def sgd_step(params: Params, grads: Grads, learning_rate: float) -> dict[str, Fl
 
 
 def _check_learning_rate(learning_rate: object) -> LearningRate:
+    if isinstance(learning_rate, Schedule):
+        return learning_rate
     if callable(learning_rate):
         rule: Callable[[int], float] = learning_rate
         return rule
@@ -354,7 +359,7 @@ def _moving_average_of_square(old: FloatArray, g: FloatArray, beta: float) -> Fl
 def _adam_steps(
     grads: Grads, state: OptimizerState, params: Params, rate: float, beta1: float, beta2: float, epsilon: float
 ) -> tuple[dict[str, FloatArray], dict[str, FloatArray], dict[str, FloatArray]]:
-    """Adam's moments and bias-corrected steps :math:`\alpha_t \hat m_t / (\sqrt{\hat v_t} + \epsilon)`."""
+    r"""Adam's moments and bias-corrected steps :math:`\alpha_t \hat m_t / (\sqrt{\hat v_t} + \epsilon)`."""
     t = state.step + 1
     # Bias corrections as Python floats: NumPy scalars here would be float64 and, with
     # NEP 50, would still keep float32 arrays float32, but Python floats make that obvious.

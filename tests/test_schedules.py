@@ -1,0 +1,78 @@
+"""Learning-rate schedules: values by hand at chosen steps, purity, and bad arguments."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+import pytest
+
+from functional_nn.schedules import Schedule, constant, cosine_decay, exponential_decay, step_decay
+
+
+def test_constant() -> None:
+    schedule = constant(0.1)
+    assert [schedule(t) for t in (0, 1, 10**6)] == [0.1, 0.1, 0.1]
+    assert schedule.name == "constant" and schedule.hyperparameters == (("value", 0.1),)
+
+
+def test_step_decay_by_hand() -> None:
+    schedule = step_decay(0.1, decay_rate=0.5, step_size=3)
+    # steps 0,1,2 -> 0.1; 3,4,5 -> 0.05; 6 -> 0.025; 30 -> 0.1 / 2**10
+    assert [schedule(t) for t in range(7)] == [0.1, 0.1, 0.1, 0.05, 0.05, 0.05, 0.025]
+    assert schedule(30) == pytest.approx(0.1 / 1024, rel=1e-15)
+
+
+def test_exponential_decay_by_hand() -> None:
+    schedule = exponential_decay(0.2, decay_rate=0.5, decay_steps=4)
+    assert schedule(0) == 0.2
+    assert schedule(4) == pytest.approx(0.1, rel=1e-15)
+    assert schedule(2) == pytest.approx(0.2 / math.sqrt(2), rel=1e-15)
+    assert schedule(12) == pytest.approx(0.025, rel=1e-15)
+    # smooth: between the staircase's values
+    assert 0.1 < schedule(3) < schedule(1) < 0.2
+
+
+def test_cosine_decay_with_warmup_by_hand() -> None:
+    schedule = cosine_decay(1.0, decay_steps=4, warmup_steps=4, final=0.2)
+    # warm-up: (t + 1) / 4 of the peak
+    assert [schedule(t) for t in range(4)] == [0.25, 0.5, 0.75, 1.0]
+    # decay over steps 4..8: 0.2 + 0.4 (1 + cos(pi k / 4)) for k = 0..4
+    expected = [1.0, 0.2 + 0.4 * (1 + math.sqrt(0.5)), 0.6, 0.2 + 0.4 * (1 - math.sqrt(0.5)), 0.2]
+    for k, value in enumerate(expected):
+        assert schedule(4 + k) == pytest.approx(value, rel=1e-14, abs=1e-15)
+    assert schedule(100) == pytest.approx(0.2, rel=1e-15)
+
+
+def test_cosine_decay_without_warmup_starts_at_the_peak_and_ends_at_zero() -> None:
+    schedule = cosine_decay(0.1, decay_steps=10)
+    assert schedule(0) == 0.1
+    assert schedule(5) == pytest.approx(0.05, rel=1e-14)
+    assert schedule(10) == pytest.approx(0.0, abs=1e-18)
+    assert schedule(11) == pytest.approx(0.0, abs=1e-18)
+    rates = [schedule(t) for t in range(11)]
+    assert all(a >= b for a, b in zip(rates, rates[1:]))
+
+
+def test_schedules_are_pure_functions_of_the_step() -> None:
+    schedule = cosine_decay(0.3, decay_steps=7, warmup_steps=2)
+    first = [schedule(t) for t in range(12)]
+    assert [schedule(t) for t in reversed(range(12))] == first[::-1]
+    assert isinstance(schedule, Schedule)
+
+
+@pytest.mark.parametrize(
+    ("make", "error", "match"),
+    [
+        (lambda: constant(0.0), ValueError, "value must be a finite number > 0"),
+        (lambda: step_decay(0.1, decay_rate=1.5, step_size=2), ValueError, r"decay_rate must be in \(0, 1\]"),
+        (lambda: step_decay(0.1, decay_rate=0.5, step_size=0), ValueError, "step_size must be >= 1"),
+        (lambda: exponential_decay(-0.1, decay_rate=0.5, decay_steps=2), ValueError, "initial"),
+        (lambda: exponential_decay(0.1, decay_rate=0.5, decay_steps=2.5), TypeError, "decay_steps must be an integer"),  # type: ignore[arg-type]  # the error is the point
+        (lambda: cosine_decay(0.1, decay_steps=10, final=0.2), ValueError, "final must be <= peak"),
+        (lambda: cosine_decay(0.1, decay_steps=10, warmup_steps=-1), ValueError, "warmup_steps must be >= 0"),
+    ],
+)
+def test_bad_arguments(make: Callable[[], Schedule], error: type[Exception], match: str) -> None:
+    with pytest.raises(error, match=match):
+        make()
