@@ -6,8 +6,10 @@ The column layout holds throughout: ``X`` is ``(n_features, m)``, one sample per
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any, NamedTuple
 
 import numpy as np
+import numpy.typing as npt
 
 from functional_nn import _validation as check
 from functional_nn.metrics import check_labels
@@ -81,3 +83,78 @@ def _minibatches(
     for start in range(0, order.shape[0], batch_size):
         indices = order[start : start + batch_size]
         yield XT[indices].T, YT[indices].T, indices
+
+
+def scale_pixels(pixels: npt.NDArray[np.integer[Any]], *, dtype: FloatDType = np.float64) -> FloatArray:
+    r"""Integer pixel intensities in ``0 .. 255`` as floats in ``[0, 1]``: :math:`x = p / 255`.
+
+    Elementwise: any shape and memory order is kept, so ``scale_pixels(images.T)`` of a
+    row-per-image ``images`` is ``(784, m)`` and Fortran-ordered.
+
+    Parameters
+    ----------
+    pixels : ndarray of int, any shape
+        E.g. ``uint8`` ``(784, m)`` from ``load_digits_csv``; not modified.
+    dtype : numpy.float32 or numpy.float64, default numpy.float64
+
+    Returns
+    -------
+    X : ndarray of ``pixels``' shape, in ``dtype``
+    """
+    if not isinstance(pixels, np.ndarray):
+        raise TypeError(f"pixels must be a numpy ndarray of integers in 0..255, got {type(pixels).__name__}")
+    if not np.issubdtype(pixels.dtype, np.integer):
+        raise TypeError(f"pixels must hold integers in 0..255, got dtype {pixels.dtype} (already scaled?)")
+    if dtype not in (np.float32, np.float64):
+        raise TypeError(f"dtype must be numpy.float32 or numpy.float64, got {dtype!r}")
+    if pixels.dtype != np.uint8 and pixels.size and (int(pixels.min()) < 0 or int(pixels.max()) > 255):
+        raise ValueError(f"pixels must lie in 0..255, got values in {int(pixels.min())}..{int(pixels.max())}")
+    X: FloatArray = np.divide(pixels, dtype(255), dtype=dtype)
+    return X
+
+
+class Split(NamedTuple):
+    """A training set and a held-out dev set, in column layout: ``X_*`` is ``(n, m_*)``."""
+
+    X_train: npt.NDArray[Any]
+    y_train: IntArray
+    X_dev: npt.NDArray[Any]
+    y_dev: IntArray
+
+
+def train_dev_split(X: npt.NDArray[Any], y: IntArray, dev_size: int, rng: np.random.Generator) -> Split:
+    """Shuffle the samples, hold out the first ``dev_size`` as the dev set, train on the rest.
+
+    This is the tutorials' split (shuffle the rows, then the first 1,000 are dev). One draw:
+    ``rng.permutation(m)``. Columns are gathered as rows of ``X.T``, so the outputs are
+    Fortran-ordered like the loaders' arrays.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n, m)
+        One sample per column, any dtype (raw ``uint8`` pixels or floats); not modified.
+    y : ndarray of int, shape (m,)
+    dev_size : int, 1 <= dev_size < m
+    rng : numpy.random.Generator
+
+    Returns
+    -------
+    Split
+        ``X_train`` ``(n, m - dev_size)``, ``y_train``, ``X_dev`` ``(n, dev_size)``, ``y_dev``.
+    """
+    given: object = X  # typed as an array, but checked: users pass what they like
+    if not isinstance(given, np.ndarray) or given.ndim != 2:
+        raise TypeError(f"X must be a 2-D numpy ndarray (n_features, m), got {type(given).__name__} {getattr(given, 'shape', '')}")
+    y = check_labels("y", y)
+    m = int(X.shape[1])
+    if y.shape[0] != m:
+        raise ValueError(f"y has {y.shape[0]} labels but X has {m} samples (columns); X is (n_features, m)")
+    dev_size = check.check_positive_int("dev_size", dev_size)
+    if dev_size >= m:
+        raise ValueError(f"dev_size must be smaller than the {m} samples, leaving some to train on, got {dev_size}")
+    if not isinstance(rng, np.random.Generator):
+        raise TypeError(f"rng must be a numpy.random.Generator, got {type(rng).__name__}")
+    order = rng.permutation(m)
+    dev, train = order[:dev_size], order[dev_size:]
+    XT = X.T
+    return Split(X_train=XT[train].T, y_train=y[train], X_dev=XT[dev].T, y_dev=y[dev])

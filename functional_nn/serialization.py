@@ -1,0 +1,193 @@
+"""Keeping a trained network: parameters and their description in one ``.npz`` file.
+
+The file holds one array per parameter (``W1``, ``b1``, ...) and ``__metadata__``, a JSON
+string. Nothing is pickled: files are read with ``np.load(..., allow_pickle=False)``, so
+loading a file from elsewhere cannot run code. Files are written atomically: a temporary
+file in the same directory is filled, flushed to disk, then renamed over the target, so a
+crash or an error leaves either the old file or the new one, never half of one.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import zipfile
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import IO, Any, Final, NamedTuple
+
+import numpy as np
+
+from functional_nn import _validation as check
+from functional_nn.propagation import check_activations
+from functional_nn.types import FloatArray, Params
+
+FORMAT: Final = "functional_nn.parameters/1"
+"""The ``format`` entry of the metadata; a file without it was not written by ``save_parameters``."""
+METADATA_KEY: Final = "__metadata__"
+
+
+class SavedParameters(NamedTuple):
+    """What ``load_parameters`` returns: the parameters and their metadata.
+
+    ``metadata`` always holds ``format``, ``layer_sizes`` (list of int), ``activations``
+    (list of names, one per layer), ``dtype`` (``"float32"`` or ``"float64"``) and
+    ``library_version``, plus whatever else the caller saved.
+    """
+
+    params: dict[str, FloatArray]
+    metadata: dict[str, object]
+
+
+@contextmanager
+def atomic_write(path: str | os.PathLike[str]) -> Iterator[IO[bytes]]:
+    """A binary file handle whose contents replace ``path`` only if the block completes.
+
+    Writes to a temporary file beside ``path`` (same directory, so the final ``os.replace`` is
+    an atomic rename), flushes and fsyncs it, then renames it over ``path``. If the block
+    raises, the temporary file is removed and ``path`` is left as it was.
+    """
+    target = Path(path)
+    handle = tempfile.NamedTemporaryFile(
+        mode="wb", dir=target.parent, prefix=f".{target.name}.", suffix=".tmp", delete=False
+    )
+    try:
+        with handle:
+            yield handle
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(handle.name, target)
+    except BaseException:
+        Path(handle.name).unlink(missing_ok=True)
+        raise
+
+
+def save_parameters(path: str | os.PathLike[str], params: Params, *, metadata: Mapping[str, object]) -> Path:
+    """Write ``params`` and ``metadata`` to ``path`` (an ``.npz`` file), atomically.
+
+    Parameters
+    ----------
+    path : path
+        The file to write; its directory must exist. Written as given (no suffix is added).
+    params : dict of str to ndarray
+        ``"W1"``: ``(n_1, n_0)``, ``"b1"``: ``(n_1, 1)``, ...; validated, not modified.
+    metadata : mapping of str to JSON values
+        Must hold ``"activations"``, one name per layer. ``"layer_sizes"``, ``"dtype"``,
+        ``"library_version"`` and ``"format"`` are filled in from ``params`` and the library
+        (given ones must agree); any other JSON-serialisable entries (the loss, the training
+        figures, ...) are kept as they are.
+
+    Returns
+    -------
+    path : pathlib.Path
+        The file written.
+    """
+    from functional_nn import __version__  # here, not at import: the package imports this module
+
+    sizes = check.check_params(params)
+    if not isinstance(metadata, Mapping):
+        raise TypeError(f"metadata must be a mapping of str to JSON values, got {type(metadata).__name__}")
+    if "activations" not in metadata:
+        raise ValueError("metadata must hold 'activations', one name per layer, e.g. ['relu', 'softmax']")
+    activations = check_activations(metadata["activations"], len(sizes) - 1)
+    derived: dict[str, object] = {
+        "format": FORMAT,
+        "layer_sizes": list(sizes),
+        "activations": list(activations),
+        "dtype": params["W1"].dtype.name,
+        "library_version": __version__,
+    }
+    for key in ("layer_sizes", "dtype", "format"):
+        if key in metadata and _json_roundtrip(metadata[key], key) != derived[key]:
+            raise ValueError(f"metadata[{key!r}] is {metadata[key]!r} but the params say {derived[key]!r}")
+    combined = {**{str(k): v for k, v in metadata.items()}, **derived}
+    text = json.dumps(combined, sort_keys=True, allow_nan=False, default=_refuse_json)
+    # values typed Any: numpy's stubs would match **arrays against savez's allow_pickle: bool
+    arrays: dict[str, Any] = {key: params[key] for key in _param_keys(len(sizes) - 1)}
+    arrays[METADATA_KEY] = np.array(text)
+    target = Path(path)
+    with atomic_write(target) as handle:
+        np.savez(handle, **arrays)
+    return target
+
+
+def _json_roundtrip(value: object, key: str) -> object:
+    loaded: object = json.loads(json.dumps(value, default=_refuse_json))
+    return loaded
+
+
+def _refuse_json(value: object) -> object:
+    if isinstance(value, np.generic):
+        converted: object = value.item()
+        return converted
+    raise TypeError(f"metadata values must be JSON values (str, number, bool, None, list, dict), got {type(value).__name__}")
+
+
+def _param_keys(L: int) -> list[str]:
+    return [f"{p}{l}" for l in range(1, L + 1) for p in "Wb"]
+
+
+def load_parameters(path: str | os.PathLike[str]) -> SavedParameters:
+    """Read a file written by ``save_parameters``, checking everything before returning it.
+
+    Parameters
+    ----------
+    path : path
+
+    Returns
+    -------
+    SavedParameters
+        ``(params, metadata)``: ``params`` as saved (``"W1"`` ``(n_1, n_0)``, ...), bit for
+        bit, in the saved dtype; ``metadata`` as described in ``SavedParameters``.
+
+    Raises
+    ------
+    ValueError
+        The file is truncated or damaged, is not a ``save_parameters`` file, or its arrays do
+        not match its metadata.
+    """
+    target = Path(path)
+    try:
+        # an open file of ours: np.load leaks its own handle when the zip is damaged
+        with target.open("rb") as handle:
+            archive = np.load(handle, allow_pickle=False)
+            if not isinstance(archive, np.lib.npyio.NpzFile):
+                raise ValueError("it holds a single array, not an .npz archive")
+            with archive:
+                contents = {key: archive[key] for key in archive.files}
+    except FileNotFoundError:
+        raise
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as error:
+        raise ValueError(
+            f"{target} cannot be read as a parameter file ({type(error).__name__}: {error}); "
+            "it may be truncated or damaged: save it again"
+        ) from error
+    if METADATA_KEY not in contents:
+        raise ValueError(
+            f"{target} is an .npz file but not one written by save_parameters: it has no {METADATA_KEY!r} "
+            f"entry (it holds {sorted(contents)[:8]})"
+        )
+    raw = contents.pop(METADATA_KEY)
+    try:
+        metadata = json.loads(str(raw)) if raw.dtype.kind == "U" and raw.ndim == 0 else None
+    except json.JSONDecodeError as error:
+        raise ValueError(f"{target}: its metadata is not valid JSON ({error})") from error
+    if not isinstance(metadata, dict) or metadata.get("format") != FORMAT:
+        found = metadata.get("format") if isinstance(metadata, dict) else None
+        raise ValueError(f"{target}: its metadata must be a JSON object with format {FORMAT!r}, got format {found!r}")
+    try:
+        sizes = check.check_params(contents, argument=f"the arrays of {target}")
+    except (TypeError, ValueError) as error:
+        raise ValueError(str(error)) from error
+    for key, expected in (("layer_sizes", list(sizes)), ("dtype", contents["W1"].dtype.name)):
+        if metadata.get(key) != expected:
+            raise ValueError(f"{target}: metadata {key} is {metadata.get(key)!r} but its arrays say {expected!r}")
+    try:
+        activations = check_activations(metadata.get("activations"), len(sizes) - 1)
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"{target}: metadata activations: {error}") from error
+    metadata["activations"] = list(activations)
+    params = {key: contents[key] for key in _param_keys(len(sizes) - 1)}
+    return SavedParameters(params=params, metadata=metadata)
