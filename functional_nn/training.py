@@ -430,25 +430,28 @@ def run_epoch(problem: _Problem, state: TrainState) -> TrainState:
     cost_sum = 0.0
     correct = 0
     loss = LOSSES[p.loss]
-    for step, (X_batch, Y_batch, indices) in enumerate(batches, start=1):
-        AL, caches = forward(X_batch, params, p.activations, p.keep_probs, p.rng)
-        b = X_batch.shape[1]
-        cost = loss.cost(AL, Y_batch) + l2_penalty(params, p.lambd, b)
-        if not np.isfinite(cost):
-            raise TrainingDivergedError(
-                f"training diverged at epoch {epoch}, step {step}: the cost is {cost}; "
-                "try a smaller learning rate (or check the data for extreme values)"
-            )
-        cost_sum += cost * b
-        if p.labels is not None:
-            batch_labels = p.labels if indices is None else p.labels[indices]
-            correct += int(np.count_nonzero(labels_from_output(AL, p.activations[-1]) == batch_labels))
-        grads = backward(AL, Y_batch, caches, p.loss, p.lambd)
-        if p.clip_norm is not None:
-            grads = _clip_by_global_norm(grads, p.clip_norm)
-        params, opt_state = p.optimizer.update(grads, opt_state, params)
-        if p.max_norm is not None:
-            params = _apply_max_norm(params, p.max_norm)
+    # A diverging run overflows on its way to inf/NaN; the checks below report it with the
+    # epoch and step, so numpy's overflow warnings would only repeat it less clearly.
+    with np.errstate(over="ignore", invalid="ignore"):
+        for step, (X_batch, Y_batch, indices) in enumerate(batches, start=1):
+            AL, caches = forward(X_batch, params, p.activations, p.keep_probs, p.rng)
+            b = X_batch.shape[1]
+            cost = loss.cost(AL, Y_batch) + l2_penalty(params, p.lambd, b)
+            if not np.isfinite(cost):
+                raise TrainingDivergedError(
+                    f"training diverged at epoch {epoch}, step {step}: the cost is {cost}; "
+                    "try a smaller learning rate (or check the data for extreme values)"
+                )
+            cost_sum += cost * b
+            if p.labels is not None:
+                batch_labels = p.labels if indices is None else p.labels[indices]
+                correct += int(np.count_nonzero(labels_from_output(AL, p.activations[-1]) == batch_labels))
+            grads = backward(AL, Y_batch, caches, p.loss, p.lambd)
+            if p.clip_norm is not None:
+                grads = _clip_by_global_norm(grads, p.clip_norm)
+            params, opt_state = p.optimizer.update(grads, opt_state, params)
+            if p.max_norm is not None:
+                params = _apply_max_norm(params, p.max_norm)
     for key, value in params.items():
         if not np.isfinite(value).all():
             raise TrainingDivergedError(
