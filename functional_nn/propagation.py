@@ -60,16 +60,26 @@ def check_keep_probs(keep_probs: float | Sequence[float] | None, L: int) -> tupl
     """Validate dropout keep probabilities for the ``L - 1`` hidden layers; ``None`` if none drop."""
     if keep_probs is None:
         return None
-    if isinstance(keep_probs, (int, float)):
-        keeps: tuple[float, ...] = (float(keep_probs),) * (L - 1)
-    else:
-        keeps = tuple(float(k) for k in keep_probs)
+    given: object = keep_probs  # typed, but users pass what they like
+    if _is_number(given):
+        keeps: tuple[float, ...] = (float(keep_probs),) * (L - 1)  # type: ignore[arg-type]  # _is_number checked it
+    elif isinstance(given, Sequence) and not isinstance(given, str):
+        for i, keep in enumerate(given):
+            if not _is_number(keep):
+                raise TypeError(f"keep_probs[{i}] must be a number in (0, 1], got {type(keep).__name__} {keep!r}")
+        keeps = tuple(float(k) for k in given)
         if len(keeps) != L - 1:
             raise ValueError(f"keep_probs must give one probability per hidden layer ({L - 1}), got {len(keeps)}")
+    else:
+        raise TypeError(f"keep_probs must be a number or a sequence of {L - 1} numbers in (0, 1], got {keep_probs!r}")
     for i, keep in enumerate(keeps):
         if not 0 < keep <= 1:
             raise ValueError(f"keep_probs[{i}] must be in (0, 1], got {keep}")
     return keeps if any(keep < 1 for keep in keeps) else None
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_))
 
 
 def forward(

@@ -258,3 +258,22 @@ def test_clip_by_global_norm_refuses_bad_arguments() -> None:
         clip_by_global_norm({"dW1": np.array([[np.nan]])}, 1.0)
     with pytest.raises(TypeError, match="grads must be a non-empty mapping"):
         clip_by_global_norm({}, 1.0)
+
+
+def test_keep_probs_accept_numpy_numbers_and_refuse_the_rest(rng: np.random.Generator) -> None:
+    params = initialize_parameters([3, 4, 4, 2], rng)
+    X = rng.standard_normal((3, 5))
+    activations: tuple[Activation, ...] = ("relu", "relu", "softmax")
+    _, caches = forward_propagation(X, params, activations, keep_probs=np.float32(0.5), rng=np.random.default_rng(0))  # type: ignore[arg-type]  # accepted at run time, not typed
+    _, same = forward_propagation(X, params, activations, keep_probs=(0.5, 0.5), rng=np.random.default_rng(0))
+    for a, b in zip(caches[:2], same[:2]):
+        assert a.dropout_mask is not None and b.dropout_mask is not None
+        np.testing.assert_array_equal(a.dropout_mask, b.dropout_mask)
+    with pytest.raises(TypeError, match=r"keep_probs\[1\] must be a number"):
+        forward_propagation(X, params, activations, keep_probs=(0.5, "0.5"), rng=rng)  # type: ignore[arg-type]  # the error is the point
+    with pytest.raises(TypeError, match="keep_probs must be a number or a sequence of 2 numbers"):
+        forward_propagation(X, params, activations, keep_probs="0.5", rng=rng)  # type: ignore[arg-type]  # the error is the point
+    with pytest.raises(ValueError, match=r"keep_probs\[0\] must be in \(0, 1\], got 0.0"):
+        forward_propagation(X, params, activations, keep_probs=0.0, rng=rng)
+    with pytest.raises(ValueError, match="one probability per hidden layer"):
+        forward_propagation(X, params, activations, keep_probs=(0.5,), rng=rng)
