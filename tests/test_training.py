@@ -320,3 +320,36 @@ def test_bad_arguments_are_refused_before_training() -> None:
             X, X[:1], regression, activations=("linear",), loss="mean_squared_error", epochs=1, learning_rate=0.1,
             dev=(X, X[:1]), early_stopping=EarlyStopping(2, "dev_accuracy"),
         )  # fmt: skip
+
+
+def test_compare_optimizers_script_runs_on_a_small_stand_in(capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
+    try:
+        import compare_optimizers
+    finally:
+        sys.path.pop(0)
+    from functional_nn.datasets import MNIST
+
+    data = np.random.default_rng(20)
+
+    def split(m: int) -> tuple[FloatArray, np.ndarray]:
+        labels = data.integers(0, 10, m)
+        X = data.random((784, m), dtype=np.float32) * 0.1
+        X[labels * 70, np.arange(m)] = 1.0  # one bright pixel per class: learnable
+        return np.asfortranarray(X), labels
+
+    fake = MNIST(*split(60), *split(30), *split(30))
+    assert compare_optimizers.main(["--epochs", "2", "--reg-epochs", "2", "--hidden", "8", "--batch-size", "16"], data=fake) == 0
+    summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    optimizers, regularised = summary["experiments"]
+    assert [r["label"] for r in optimizers["runs"]] == ["sgd", "momentum", "nesterov", "adam"]
+    assert [r["epochs"] for r in regularised["runs"]] == [2, 2, 2]
+    for r in optimizers["runs"] + regularised["runs"]:
+        assert 0 <= r["test_accuracy"] <= 1 and len(r["dev_accuracies"]) == r["epochs"]
+    assert compare_optimizers.main(["--preset", "best", "--epochs", "2", "--hidden", "8,8", "--batch-size", "16"], data=fake) == 0
+    (best,) = json.loads(capsys.readouterr().out.strip().splitlines()[-1])["experiments"]
+    assert best["runs"][0]["max_norm"] == 3.5 and best["runs"][0]["keep_probs"] == 0.5
