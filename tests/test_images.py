@@ -17,8 +17,9 @@ UInt8Array = npt.NDArray[np.uint8]
 
 
 def stripes(rng: np.random.Generator, orientation: str, size: int = 16) -> UInt8Array:
-    """Stripes two pixels wide, horizontal or vertical, with random contrast and pixel noise."""
-    index = np.arange(size)
+    """Stripes two pixels wide, horizontal or vertical, at a random phase, with random contrast
+    and pixel noise (so no single pixel tells the classes apart)."""
+    index = np.arange(size) + rng.integers(0, 4)
     pattern = ((index // 2) % 2).astype(np.float64)
     picture = np.tile(pattern[:, None], (1, size)) if orientation == "horizontal" else np.tile(pattern, (size, 1))
     low, high = rng.uniform(0.0, 0.3), rng.uniform(0.7, 1.0)
