@@ -277,7 +277,10 @@ def plot_curves(
             xs, vs = zip(*points)
             style = "-" if subset == "train" else "--"
             ax.plot(xs, vs, style, marker="o" if len(points) <= 30 else None, markersize=3, label=subset)
+    from matplotlib.ticker import MaxNLocator
+
     for ax, quantity in zip(panels, ("cost", "accuracy")):
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_xlabel("epoch")
         ax.set_ylabel(quantity)
         ax.grid(alpha=0.3)

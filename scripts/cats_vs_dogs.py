@@ -215,7 +215,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     grid = plot_image_grid(
         X_test[:, :shown], image_shape, args.out / "predictions.png", predicted=predicted, labels=y_test[:shown],
         probabilities=confidence, class_names=names, columns=min(6, shown),
-        title=f"test pictures: accuracy {result.accuracy:.1%} on {y_test.size}",
+        title=f"test pictures: predicted class (its probability), true class; accuracy {result.accuracy:.1%} on {y_test.size}",
     )  # fmt: skip
     curves = plot_curves(state.history, args.out / "curves.png", title=f"{names[0]} vs {names[1]}", mark_epoch=best_epoch)
     metrics = {

@@ -11,6 +11,7 @@ import numpy.typing as npt
 import pytest
 from PIL import Image
 
+from functional_nn import initialize_parameters, predict_proba, train
 from functional_nn.images import load_image_folder
 
 UInt8Array = npt.NDArray[np.uint8]
@@ -189,3 +190,15 @@ def test_large_jpegs_are_decoded_small_one_at_a_time(tmp_path: Path) -> None:
     with Image.open(tmp_path / "a" / "0.jpg") as full:
         expected = np.asarray(full.convert("RGB").resize((32, 24), Image.Resampling.BILINEAR), dtype=np.float64) / 255
     np.testing.assert_allclose(data.X[:, 0].reshape(24, 32, 3), expected, atol=0.06)
+
+
+def test_float32_pictures_train_a_float32_network(tmp_path: Path) -> None:
+    data = load_image_folder(write_stripes_folder(tmp_path, 6, np.random.default_rng(6), size=8), size=(8, 8))
+    assert data.X.dtype == np.float32
+    rng = np.random.default_rng(0)
+    params = initialize_parameters([64, 4, 1], rng, dtype=np.float32)
+    Y = data.y[np.newaxis, :].astype(np.float32)
+    result = train(data.X, Y, params, activations=("relu", "sigmoid"), loss="binary_cross_entropy", epochs=2,
+                   learning_rate=0.1, batch_size=4, rng=rng)  # fmt: skip
+    assert all(value.dtype == np.float32 for value in result.params.values())
+    assert predict_proba(data.X, result.params, ("relu", "sigmoid")).dtype == np.float32
