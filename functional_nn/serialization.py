@@ -54,6 +54,9 @@ def atomic_write(path: str | os.PathLike[str]) -> Iterator[IO[bytes]]:
         mode="wb", dir=target.parent, prefix=f".{target.name}.", suffix=".tmp", delete=False
     )
     try:
+        umask = os.umask(0)  # read it back: the temporary file was created private (0600)
+        os.umask(umask)
+        os.chmod(handle.name, 0o666 & ~umask)
         with handle:
             yield handle
             handle.flush()

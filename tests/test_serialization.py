@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,9 @@ def test_round_trip_is_bitwise(tmp_path: Path, rng: np.random.Generator, dtype: 
     )
     assert path == tmp_path / "model.npz"
     assert [p.name for p in tmp_path.iterdir()] == ["model.npz"]
+    umask = os.umask(0)
+    os.umask(umask)
+    assert path.stat().st_mode & 0o777 == 0o666 & ~umask  # as open() would make it, not the temporary's 0600
     loaded, metadata = load_parameters(path)
     assert list(loaded) == ["W1", "b1", "W2", "b2"]
     for key, value in params.items():

@@ -1,0 +1,424 @@
+"""Train a digit classifier on MNIST and keep what it learnt: parameters, curves and pictures.
+
+    python scripts/train_mnist.py                     # 784-256-128-10, Adam: >= 98% test accuracy
+    python scripts/train_mnist.py --preset tutorial   # the tutorial's 784-10-10 gradient descent
+    python scripts/train_mnist.py --csv train.csv     # Kaggle's digit-recognizer file instead
+    python scripts/train_mnist.py --idx DIR           # the four official IDX files instead
+
+The script composes the library by hand, the way a user would: a mini-batch epoch is a loop
+over ``minibatches`` calling ``forward_propagation``, ``backward_propagation`` and the
+optimizer's ``update`` (so a progress bar can follow the batches; the result is the one
+``train`` gives, bit for bit), and the full-batch tutorial run is the lazy fold
+``train_epochs``. Writes ``params.npz``, ``history.json``, ``curves.png``, ``confusion.png``
+and ``mistakes.png`` into ``--out``; the last line printed is a JSON summary.
+
+Random draws, in order, from ``np.random.default_rng(seed)``: the train/dev split (CSV and
+IDX only), the initial parameters, then one permutation per mini-batch epoch.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import time
+from collections.abc import Callable, Iterator, Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import numpy as np
+
+import functional_nn
+from functional_nn import plots
+from functional_nn.data import minibatches, one_hot, scale_pixels, train_dev_split
+from functional_nn.datasets import (
+    ChecksumError,
+    DatasetUnavailableError,
+    find_idx_files,
+    load_digits_csv,
+    load_idx_digits,
+    load_mnist,
+)
+from functional_nn.initializers import initialize_parameters
+from functional_nn.losses import compute_cost
+from functional_nn.metrics import confusion_matrix
+from functional_nn.optimizers import LearningRate, Optimizer, OptimizerState, adam, momentum, rmsprop, sgd
+from functional_nn.propagation import backward_propagation, forward_propagation, predict_proba
+from functional_nn.schedules import cosine_decay
+from functional_nn.serialization import save_parameters
+from functional_nn.training import EpochRecord, TrainingDivergedError, TrainState, train_epochs
+from functional_nn.types import Activation, FloatArray, FloatDType, InitScheme, IntArray, Loss, Params
+
+LOSS: Loss = "categorical_cross_entropy"
+DTYPES: dict[str, FloatDType] = {"float32": np.float32, "float64": np.float64}
+OPTIMIZERS = ("adam", "momentum", "rmsprop", "sgd")
+SCRIPTS_EXTRA = 'pip install -e ".[scripts]"'
+
+
+class Settings(NamedTuple):
+    """One run, resolved from a preset and the command line."""
+
+    hidden: tuple[int, ...]
+    init: InitScheme
+    optimizer: str
+    learning_rate: float
+    schedule: str  # "cosine": decay to 0 over the run; "constant"
+    batch_size: int | None  # None: full-batch gradient descent
+    epochs: int
+    dtype: str
+    seed: int
+    print_every: int
+
+
+PRESETS: dict[str, Settings] = {
+    # Adam with a cosine-decayed step: the best the library has; about 1 s an epoch on 2 idle cores
+    "default": Settings((256, 128), "he", "adam", 2e-3, "cosine", 128, 12, "float32", 0, 1),
+    # the tutorial: 784-10-10, W and b uniform in [-0.5, 0.5), full batch, alpha = 0.10, 500 iterations
+    "tutorial": Settings((10,), "uniform", "sgd", 0.10, "constant", None, 500, "float64", 0, 10),
+}
+
+
+class Dataset(NamedTuple):
+    """Scaled data in column layout: ``X_*`` ``(784, m_*)``, ``y_*`` ``(m_*,)``."""
+
+    X_train: FloatArray
+    y_train: IntArray
+    X_dev: FloatArray
+    y_dev: IntArray
+    X_test: FloatArray | None
+    y_test: IntArray | None
+    source: str
+
+
+# --------------------------------------------------------------------------------------------
+# command line
+
+
+def parse_args(argv: Sequence[str] | None) -> tuple[argparse.Namespace, Settings]:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--preset", choices=sorted(PRESETS), default="default", help="the starting settings (default: default)")
+    source = parser.add_mutually_exclusive_group()
+    source.add_argument("--csv", type=Path, help="train on a Kaggle digit-recognizer train.csv (no test set)")
+    source.add_argument("--idx", type=Path, metavar="DIR", help="train on the official IDX files in DIR")
+    parser.add_argument("--dev-size", type=int, help="held-out rows for --csv / --idx (default 1000 / 10000)")
+    parser.add_argument("--epochs", type=int, help="passes over the data (full batch: iterations)")
+    parser.add_argument("--hidden", type=_sizes, help="hidden layer sizes, e.g. 256,128")
+    parser.add_argument("--batch-size", type=int, help="mini-batch size; 0 for full-batch gradient descent")
+    parser.add_argument("--learning-rate", type=float, help="the (peak) learning rate")
+    parser.add_argument("--optimizer", choices=OPTIMIZERS)
+    parser.add_argument("--schedule", choices=("cosine", "constant"), help="cosine: decay the rate to 0 over the run")
+    parser.add_argument("--seed", type=int)
+    parser.add_argument("--dtype", choices=sorted(DTYPES))
+    parser.add_argument("--out", type=Path, help="output directory (default runs/mnist-<timestamp>)")
+    args = parser.parse_args(argv)
+    settings = PRESETS[args.preset]
+    overrides: dict[str, Any] = {
+        "hidden": args.hidden, "optimizer": args.optimizer, "learning_rate": args.learning_rate,
+        "schedule": args.schedule, "epochs": args.epochs, "dtype": args.dtype, "seed": args.seed,
+    }  # fmt: skip
+    if args.batch_size is not None:
+        overrides["batch_size"] = args.batch_size or None
+    settings = settings._replace(**{key: value for key, value in overrides.items() if value is not None})
+    for name, value in (("epochs", settings.epochs), ("batch_size", settings.batch_size or 1), ("dev_size", args.dev_size or 1)):
+        if value < 1:
+            parser.error(f"--{name.replace('_', '-')} must be >= 1, got {value}")
+    if not settings.learning_rate > 0:
+        parser.error(f"--learning-rate must be > 0, got {settings.learning_rate}")
+    return args, settings
+
+
+def _sizes(text: str) -> tuple[int, ...]:
+    try:
+        sizes = tuple(int(part) for part in text.split(",") if part.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected sizes such as 256,128, got {text!r}") from None
+    if not sizes or min(sizes) < 1:
+        raise argparse.ArgumentTypeError(f"expected positive sizes such as 256,128, got {text!r}")
+    return sizes
+
+
+# --------------------------------------------------------------------------------------------
+# data
+
+
+def load_data(args: argparse.Namespace, dtype: FloatDType, rng: np.random.Generator, say: Callable[[str], None]) -> Dataset:
+    """MNIST (50k / 10k / 10k), or a Kaggle CSV or IDX files split with ``rng``."""
+    if args.csv is not None:
+        digits = load_digits_csv(args.csv)
+        if digits.y is None:
+            raise ValueError(f"{args.csv} has no label column: train on Kaggle's train.csv, not test.csv")
+        split = train_dev_split(digits.X, digits.y, args.dev_size or 1000, rng)
+        return Dataset(
+            scale_pixels(split.X_train, dtype=dtype), split.y_train, scale_pixels(split.X_dev, dtype=dtype), split.y_dev,
+            None, None, f"{args.csv} ({digits.X.shape[1]} rows)",
+        )  # fmt: skip
+    if args.idx is not None:
+        train = load_idx_digits(*find_idx_files(args.idx, "train"))
+        assert train.y is not None
+        split = train_dev_split(train.X, train.y, args.dev_size or 10_000, rng)
+        test = load_idx_digits(*find_idx_files(args.idx, "test"))
+        return Dataset(
+            scale_pixels(split.X_train, dtype=dtype), split.y_train, scale_pixels(split.X_dev, dtype=dtype), split.y_dev,
+            scale_pixels(test.X, dtype=dtype), test.y, f"IDX files in {args.idx}",
+        )  # fmt: skip
+    mnist = load_mnist(dtype=dtype, log=say)
+    return Dataset(mnist.X_train, mnist.y_train, mnist.X_dev, mnist.y_dev, mnist.X_test, mnist.y_test, "MNIST")
+
+
+# --------------------------------------------------------------------------------------------
+# training
+
+
+def make_optimizer(settings: Settings, steps: int) -> Optimizer:
+    """The optimizer named in ``settings``, its rate decayed over ``steps`` updates if asked."""
+    rate: LearningRate = settings.learning_rate
+    if settings.schedule == "cosine":
+        rate = cosine_decay(settings.learning_rate, decay_steps=max(steps, 1))
+    if settings.optimizer == "adam":
+        return adam(rate)
+    if settings.optimizer == "momentum":
+        return momentum(rate)
+    if settings.optimizer == "rmsprop":
+        return rmsprop(rate)
+    return sgd(rate)
+
+
+class ProgressBar:
+    """A tqdm bar over one epoch's batches showing the running loss, or nothing without tqdm."""
+
+    def __init__(self, total: int, description: str, enabled: bool) -> None:
+        self._bar: Any = None  # Any: tqdm ships no type information
+        if enabled and total > 1:
+            try:
+                from tqdm import tqdm
+            except ImportError:
+                return
+            self._bar = tqdm(total=total, desc=description, unit="batch", leave=False, file=sys.stderr, dynamic_ncols=True)
+
+    def update(self, running_loss: float) -> None:
+        if self._bar is not None:
+            self._bar.set_postfix(loss=f"{running_loss:.4f}", refresh=False)
+            self._bar.update(1)
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
+
+
+def minibatch_epochs(
+    X: FloatArray,
+    Y: FloatArray,
+    params: Params,
+    *,
+    activations: Sequence[Activation],
+    optimizer: Optimizer,
+    epochs: int,
+    batch_size: int,
+    rng: np.random.Generator,
+    dev: tuple[FloatArray, FloatArray],
+    progress: bool = True,
+) -> Iterator[TrainState]:
+    """``train_epochs`` for mini-batches, written out by hand so that a bar can follow the batches.
+
+    Same draws, same kernels, same order of operations: the states are the ones
+    ``train_epochs(..., optimizer=optimizer, batch_size=batch_size, rng=rng, dev=dev)``
+    yields, bit for bit (``tests/test_scripts_mnist.py`` checks it).
+    """
+    m = X.shape[1]
+    labels = np.argmax(Y, axis=0)
+    X_dev, Y_dev = dev
+    dev_labels = np.argmax(Y_dev, axis=0)
+    state = TrainState(0, dict(params), optimizer.init(params), ())
+    n_batches = math.ceil(m / batch_size)
+    for epoch in range(1, epochs + 1):
+        current, opt_state = state.params, state.optimizer_state
+        cost_sum, correct, seen = 0.0, 0, 0
+        bar = ProgressBar(n_batches, f"epoch {epoch}/{epochs}", progress)
+        for step, (X_batch, Y_batch, indices) in enumerate(minibatches(X, Y, batch_size, rng), start=1):
+            AL, caches = forward_propagation(X_batch, current, activations)
+            cost = compute_cost(AL, Y_batch, LOSS)
+            if not math.isfinite(cost):
+                bar.close()
+                raise TrainingDivergedError(f"training diverged at epoch {epoch}, step {step}: the cost is {cost}")
+            b = X_batch.shape[1]
+            cost_sum += cost * b
+            seen += b
+            correct += int(np.count_nonzero(np.argmax(AL, axis=0) == labels[indices]))
+            grads = backward_propagation(AL, Y_batch, caches, LOSS)
+            current, opt_state = optimizer.update(grads, opt_state, current)
+            bar.update(cost_sum / seen)
+        bar.close()
+        AL_dev = predict_proba(X_dev, current, activations)
+        record = EpochRecord(
+            epoch, cost_sum / m, correct / m, compute_cost(AL_dev, Y_dev, LOSS), float(np.mean(np.argmax(AL_dev, axis=0) == dev_labels))
+        )
+        state = TrainState(epoch, current, opt_state, state.history + (record,))
+        yield state
+
+
+def accuracy_of(X: FloatArray, y: IntArray, params: Params, activations: Sequence[Activation]) -> tuple[float, IntArray, FloatArray]:
+    """Accuracy, predicted classes ``(m,)`` and output probabilities ``(10, m)``."""
+    AL = predict_proba(X, params, activations)
+    predicted: IntArray = np.argmax(AL, axis=0)
+    return float(np.mean(predicted == y)), predicted, AL
+
+
+# --------------------------------------------------------------------------------------------
+# pictures
+
+
+def plot_confusion(path: Path, counts: IntArray, title: str) -> Path:
+    """The 10x10 confusion matrix, true classes down, predicted across, counts in the cells."""
+    figure = plots.new_figure(6.2, 5.6)
+    axis = figure.subplots()
+    shade = np.log1p(counts)  # a log scale, or the diagonal hides every mistake
+    axis.imshow(shade, cmap="Blues")
+    for i in range(counts.shape[0]):
+        for j in range(counts.shape[1]):
+            if counts[i, j]:
+                colour = "white" if shade[i, j] > 0.6 * shade.max() else "black"
+                axis.text(j, i, str(counts[i, j]), ha="center", va="center", fontsize=8, color=colour)
+    axis.set_xticks(range(10))
+    axis.set_yticks(range(10))
+    axis.set_xlabel("predicted")
+    axis.set_ylabel("true")
+    axis.set_title(title)
+    return plots.save_figure(figure, path)
+
+
+def plot_mistakes(path: Path, X: FloatArray, y: IntArray, predicted: IntArray, AL: FloatArray, title: str) -> int:
+    """Up to 60 mistakes, the most confident first, as a grid; returns how many are shown."""
+    wrong = np.flatnonzero(predicted != y)
+    if wrong.size == 0:
+        return 0
+    shown = wrong[np.argsort(-AL[predicted[wrong], wrong], kind="stable")][:60]
+    plots.plot_image_grid(
+        X[:, shown], (28, 28), path, predicted=predicted[shown], labels=y[shown],
+        probabilities=AL[predicted[shown], shown], columns=10, title=title,
+    )  # fmt: skip
+    return int(shown.size)
+
+
+def matplotlib_available() -> bool:
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+# --------------------------------------------------------------------------------------------
+# the run
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args, settings = parse_args(argv)
+    started = time.perf_counter()
+    out: Path = args.out if args.out is not None else Path("runs") / f"mnist-{datetime.now():%Y%m%d-%H%M%S}"
+    out.mkdir(parents=True, exist_ok=True)
+    say: Callable[[str], None] = lambda line: print(line, flush=True)  # noqa: E731
+    dtype = DTYPES[settings.dtype]
+    rng = np.random.default_rng(settings.seed)
+    try:
+        data = load_data(args, dtype, rng, say)
+    except (DatasetUnavailableError, ChecksumError, ValueError, FileNotFoundError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    relu: Activation = "relu"
+    softmax: Activation = "softmax"
+    activations = (relu,) * len(settings.hidden) + (softmax,)
+    sizes = (data.X_train.shape[0], *settings.hidden, 10)
+    m = data.X_train.shape[1]
+    batches_per_epoch = 1 if settings.batch_size is None else math.ceil(m / settings.batch_size)
+    optimizer = make_optimizer(settings, settings.epochs * batches_per_epoch)
+    say(
+        f"{data.source}: {m} train, {data.X_dev.shape[1]} dev"
+        + (f", {data.X_test.shape[1]} test" if data.X_test is not None else "")
+        + f" | {'-'.join(map(str, sizes))} {'/'.join(activations[-2:])}, {settings.init} init, {settings.optimizer}"
+        + f" {settings.learning_rate:g} ({settings.schedule}), "
+        + ("full batch" if settings.batch_size is None else f"batches of {settings.batch_size}")
+        + f", {settings.epochs} {'iterations' if settings.batch_size is None else 'epochs'}, {settings.dtype}, seed {settings.seed}"
+    )
+    params = initialize_parameters(sizes, rng, scheme=settings.init, dtype=dtype)
+    Y_train = one_hot(data.y_train, 10, dtype=dtype)
+    Y_dev = one_hot(data.y_dev, 10, dtype=dtype)
+    states: Iterator[TrainState]
+    if settings.batch_size is None:
+        states = train_epochs(
+            data.X_train, Y_train, params, activations=activations, loss=LOSS, epochs=settings.epochs,
+            optimizer=optimizer, dev=(data.X_dev, Y_dev),
+        )  # fmt: skip
+    else:
+        states = minibatch_epochs(
+            data.X_train, Y_train, params, activations=activations, optimizer=optimizer, epochs=settings.epochs,
+            batch_size=settings.batch_size, rng=rng, dev=(data.X_dev, Y_dev), progress=sys.stderr.isatty(),
+        )  # fmt: skip
+    unit = "iteration" if settings.batch_size is None else "epoch"
+    seconds: list[float] = []
+    state = TrainState(0, params, OptimizerState(0, {}), ())
+    training_started = time.perf_counter()
+    try:
+        for state in states:
+            seconds.append(time.perf_counter() - training_started)
+            r = state.history[-1]
+            # the tutorial counts iterations from 0 and prints at 0, 10, 20, ...
+            number = r.epoch - 1 if settings.batch_size is None else r.epoch
+            if number % settings.print_every == 0 or r.epoch == settings.epochs:
+                say(
+                    f"{unit} {number:>3}: cost {r.cost:.4f}, train accuracy {r.accuracy:.4f}, "
+                    f"dev cost {r.dev_cost:.4f}, dev accuracy {r.dev_accuracy:.4f}, {seconds[-1]:.1f} s"
+                )
+    except TrainingDivergedError as error:
+        print(f"error: {error}; try a smaller --learning-rate", file=sys.stderr)
+        return 1
+    training_seconds = time.perf_counter() - training_started
+    final = state.params
+
+    train_accuracy, _, _ = accuracy_of(data.X_train, data.y_train, final, activations)
+    dev_accuracy, dev_predicted, dev_AL = accuracy_of(data.X_dev, data.y_dev, final, activations)
+    summary: dict[str, object] = {"train_accuracy": train_accuracy, "dev_accuracy": dev_accuracy}
+    if data.X_test is not None and data.y_test is not None:
+        test_accuracy, predicted, AL = accuracy_of(data.X_test, data.y_test, final, activations)
+        summary["test_accuracy"] = test_accuracy
+        shown_X, shown_y, shown_name, shown_accuracy = data.X_test, data.y_test, "test", test_accuracy
+    else:
+        predicted, AL = dev_predicted, dev_AL
+        shown_X, shown_y, shown_name, shown_accuracy = data.X_dev, data.y_dev, "dev", dev_accuracy
+
+    config = {**settings._asdict(), "preset": args.preset, "data": data.source, "layer_sizes": list(sizes)}
+    save_parameters(
+        out / "params.npz", final,
+        metadata={
+            "activations": list(activations), "loss": LOSS, "config": config, **summary,
+            "input": "784 = 28x28 grayscale pixels row by row, scaled to [0, 1], white digit (1) on black (0)",
+        },
+    )  # fmt: skip
+    history = {
+        "config": config,
+        unit + "s": [{**r._asdict(), "seconds": s} for r, s in zip(state.history, seconds)],
+        "summary": {**summary, "training_seconds": training_seconds},
+    }
+    (out / "history.json").write_text(json.dumps(history, indent=1) + "\n")
+    counts = confusion_matrix(predicted, shown_y, 10)
+    curve_title = "one epoch = one full-batch iteration" if settings.batch_size is None else f"batches of {settings.batch_size}"
+    if matplotlib_available():
+        plots.plot_curves(state.history, out / "curves.png", title=f"{data.source}: {curve_title}")
+        plot_confusion(out / "confusion.png", counts, f"{shown_name} set: accuracy {shown_accuracy:.4f}")
+        n_shown = plot_mistakes(
+            out / "mistakes.png", shown_X, shown_y, predicted, AL,
+            f"{shown_name} mistakes, most confident first ({int(np.count_nonzero(predicted != shown_y))} in all)",
+        )  # fmt: skip
+        pictures = "curves.png, confusion.png" + (f", mistakes.png ({n_shown} digits)" if n_shown else " (no mistakes to show)")
+        say(f"wrote params.npz, history.json, {pictures} to {out}")
+    else:
+        say(f"wrote params.npz and history.json to {out}; matplotlib is missing, so no pictures ({SCRIPTS_EXTRA})")
+    summary.update(seconds=round(time.perf_counter() - started, 2), training_seconds=round(training_seconds, 2), out=str(out))
+    summary["library_version"] = functional_nn.__version__
+    print(json.dumps(summary), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

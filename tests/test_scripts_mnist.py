@@ -1,0 +1,233 @@
+"""train_mnist.py and predict_digit.py end to end on small digit files made here."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+import pytest
+
+from functional_nn.data import one_hot, scale_pixels
+from functional_nn.datasets import MNIST
+from functional_nn.initializers import initialize_parameters
+from functional_nn.optimizers import adam
+from functional_nn.propagation import predict, predict_proba
+from functional_nn.serialization import load_parameters
+from functional_nn.training import train_epochs
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
+
+import predict_digit  # noqa: E402  (the scripts folder is not a package)
+import train_mnist  # noqa: E402
+
+PIXELS = 784
+
+
+def _digits(rng: np.random.Generator, m: int) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.int64]]:
+    """``m`` 28x28 pictures, row per picture: class k is a bright 6x6 block at its own place, plus noise."""
+    labels = np.arange(m, dtype=np.int64) % 10
+    images = rng.integers(0, 60, size=(m, 28, 28)).astype(np.uint8)
+    for j, k in enumerate(labels):
+        top, left = 3 + 12 * (k // 5), 1 + 5 * (k % 5)
+        images[j, top : top + 6, left : left + 6] = 255
+    return images.reshape(m, PIXELS), labels
+
+
+def _kaggle_csv(path: Path, rng: np.random.Generator, m: int) -> Path:
+    pixels, labels = _digits(rng, m)
+    header = "label," + ",".join(f"pixel{i}" for i in range(PIXELS))
+    rows = [",".join(map(str, [int(labels[j]), *pixels[j].tolist()])) for j in range(m)]
+    path.write_text("\n".join([header, *rows]) + "\n")
+    return path
+
+
+def _run(capsys: pytest.CaptureFixture[str], argv: list[str]) -> tuple[list[str], dict[str, object]]:
+    assert train_mnist.main(argv) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    summary = json.loads(lines[-1])
+    assert isinstance(summary, dict)
+    return lines, summary
+
+
+def test_train_on_a_kaggle_csv_writes_everything(
+    tmp_path: Path, rng: np.random.Generator, capsys: pytest.CaptureFixture[str]
+) -> None:
+    csv = _kaggle_csv(tmp_path / "train.csv", rng, 120)
+    out = tmp_path / "run"
+    argv = ["--csv", str(csv), "--epochs", "3", "--hidden", "16", "--batch-size", "32", "--dev-size", "20", "--out", str(out)]
+    lines, summary = _run(capsys, argv)
+    names = {p.name for p in out.iterdir()}
+    assert {"confusion.png", "curves.png", "history.json", "params.npz"} <= names
+    assert ("mistakes.png" in names) == (summary["dev_accuracy"] != 1.0)  # CSV: the pictures are of the dev set
+    assert {"train_accuracy", "dev_accuracy", "seconds", "out"} <= set(summary) and "test_accuracy" not in summary
+    assert summary["out"] == str(out)
+    assert [line.split(":")[0] for line in lines if line.startswith("epoch")] == ["epoch   1", "epoch   2", "epoch   3"]
+    params, metadata = load_parameters(out / "params.npz")
+    assert metadata["activations"] == ["relu", "softmax"] and metadata["layer_sizes"] == [784, 16, 10]
+    assert metadata["dtype"] == "float32" and all(v.dtype == np.float32 for v in params.values())
+    assert metadata["dev_accuracy"] == summary["dev_accuracy"]
+    history = json.loads((out / "history.json").read_text())
+    assert [r["epoch"] for r in history["epochs"]] == [1, 2, 3]
+    assert history["epochs"][-1]["dev_accuracy"] == summary["dev_accuracy"]  # the last epoch's params are kept
+    for picture in out.glob("*.png"):
+        assert picture.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_the_csv_split_holds_out_dev_size_rows_and_accuracies_are_real(
+    tmp_path: Path, rng: np.random.Generator, capsys: pytest.CaptureFixture[str]
+) -> None:
+    csv = _kaggle_csv(tmp_path / "train.csv", rng, 100)
+    out = tmp_path / "run"
+    _, summary = _run(capsys, ["--csv", str(csv), "--epochs", "4", "--hidden", "8", "--batch-size", "10", "--dev-size", "30", "--seed", "3", "--out", str(out)])
+    # redo the split the script made (the seed's first draw) and score the saved network on it
+    pixels, labels = _digits(np.random.default_rng(0), 100)  # the same rows: the fixture's generator starts at seed 0
+    order = np.random.default_rng(3).permutation(100)
+    params, _ = load_parameters(out / "params.npz")
+    X_dev = scale_pixels(pixels[order[:30]].T, dtype=np.float32)
+    dev_accuracy = float(np.mean(predict(X_dev, params, ("relu", "softmax")) == labels[order[:30]]))
+    assert summary["dev_accuracy"] == dev_accuracy
+    X_train = scale_pixels(pixels[order[30:]].T, dtype=np.float32)
+    assert summary["train_accuracy"] == float(np.mean(predict(X_train, params, ("relu", "softmax")) == labels[order[30:]]))
+
+
+def test_the_tutorial_preset_is_full_batch_gradient_descent_printing_every_10_iterations(
+    tmp_path: Path, rng: np.random.Generator, capsys: pytest.CaptureFixture[str]
+) -> None:
+    csv = _kaggle_csv(tmp_path / "train.csv", rng, 60)
+    out = tmp_path / "run"
+    lines, summary = _run(capsys, ["--preset", "tutorial", "--csv", str(csv), "--epochs", "21", "--dev-size", "20", "--out", str(out)])
+    assert [line.split(":")[0] for line in lines if line.startswith("iteration")] == [
+        "iteration   0", "iteration  10", "iteration  20",
+    ]  # fmt: skip
+    assert "784-10-10 relu/softmax, uniform init, sgd 0.1 (constant), full batch, 21 iterations, float64" in lines[0]
+    params, metadata = load_parameters(out / "params.npz")
+    assert metadata["layer_sizes"] == [784, 10, 10] and metadata["dtype"] == "float64"
+    history = json.loads((out / "history.json").read_text())
+    assert len(history["iterations"]) == 21
+    # the same run by hand: split, uniform init, 21 steps of plain gradient descent
+    pixels, labels = _digits(np.random.default_rng(0), 60)
+    split_rng = np.random.default_rng(0)
+    order = split_rng.permutation(60)
+    start = initialize_parameters([784, 10, 10], split_rng, scheme="uniform")
+    X, y = scale_pixels(pixels[order[20:]].T), labels[order[20:]]
+    *_, last = train_epochs(X, one_hot(y, 10), start, activations=("relu", "softmax"), loss="categorical_cross_entropy", epochs=21, learning_rate=0.1)
+    for key in params:
+        np.testing.assert_array_equal(params[key], last.params[key])
+
+
+def test_on_mnist_it_reports_the_test_accuracy(
+    tmp_path: Path, rng: np.random.Generator, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (train, y_train), (dev, y_dev), (test, y_test) = (_digits(rng, m) for m in (80, 20, 30))
+    small = MNIST(
+        scale_pixels(train.T, dtype=np.float32), y_train, scale_pixels(dev.T, dtype=np.float32), y_dev,
+        scale_pixels(test.T, dtype=np.float32), y_test,
+    )  # fmt: skip
+    monkeypatch.setattr(train_mnist, "load_mnist", lambda **kwargs: small)
+    out = tmp_path / "run"
+    _, summary = _run(capsys, ["--epochs", "2", "--hidden", "12", "--batch-size", "16", "--out", str(out)])
+    params, _ = load_parameters(out / "params.npz")
+    assert summary["test_accuracy"] == float(np.mean(predict(small.X_test, params, ("relu", "softmax")) == small.y_test))
+    assert (out / "confusion.png").is_file()
+
+
+def test_without_the_scripts_extra_it_still_trains(
+    tmp_path: Path, rng: np.random.Generator, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for module in ("matplotlib", "tqdm"):
+        monkeypatch.setitem(sys.modules, module, None)  # makes `import module` raise ImportError
+    csv = _kaggle_csv(tmp_path / "train.csv", rng, 40)
+    out = tmp_path / "run"
+    lines, summary = _run(capsys, ["--csv", str(csv), "--epochs", "1", "--hidden", "4", "--dev-size", "10", "--out", str(out)])
+    assert sorted(p.name for p in out.iterdir()) == ["history.json", "params.npz"]
+    assert any('no pictures (pip install -e ".[scripts]")' in line for line in lines)
+    bar = train_mnist.ProgressBar(10, "epoch 1/1", enabled=True)  # no tqdm: a bar that does nothing
+    bar.update(0.5)
+    bar.close()
+
+
+def test_the_hand_written_epochs_are_train_epochs_bit_for_bit(rng: np.random.Generator) -> None:
+    pixels, labels = _digits(rng, 50)
+    X, Y = scale_pixels(pixels.T, dtype=np.float32), one_hot(labels, 10, dtype=np.float32)
+    X_dev, Y_dev = X[:, :10], Y[:, :10]
+    start = initialize_parameters([784, 6, 10], rng, dtype=np.float32)
+    common = dict(activations=("relu", "softmax"), epochs=3, batch_size=8, dev=(X_dev, Y_dev))
+    by_hand = list(train_mnist.minibatch_epochs(X, Y, start, optimizer=adam(0.01), rng=np.random.default_rng(5), progress=False, **common))  # type: ignore[arg-type]  # the shared keywords, typed by each callee
+    library = list(train_epochs(X, Y, start, loss="categorical_cross_entropy", optimizer=adam(0.01), rng=np.random.default_rng(5), **common))  # type: ignore[arg-type]  # as above
+    assert len(by_hand) == len(library) == 3
+    for mine, theirs in zip(by_hand, library):
+        assert mine.history == theirs.history
+        for key in theirs.params:
+            assert mine.params[key].dtype == np.float32
+            assert mine.params[key].tobytes() == theirs.params[key].tobytes()
+
+
+def test_bad_sources_end_in_a_message(tmp_path: Path, rng: np.random.Generator, capsys: pytest.CaptureFixture[str]) -> None:
+    assert train_mnist.main(["--csv", str(tmp_path / "missing.csv"), "--out", str(tmp_path / "a")]) == 2
+    assert "missing.csv" in capsys.readouterr().err
+    pixels, _ = _digits(rng, 5)
+    header = ",".join(f"pixel{i}" for i in range(PIXELS))
+    (tmp_path / "test.csv").write_text(header + "\n" + "\n".join(",".join(map(str, row)) for row in pixels.tolist()) + "\n")
+    assert train_mnist.main(["--csv", str(tmp_path / "test.csv"), "--out", str(tmp_path / "b")]) == 2
+    assert "has no label column" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        train_mnist.main(["--hidden", "0,3"])
+
+
+# --------------------------------------------------------------------------------------------
+# predict_digit
+
+
+def _draw_one(path: Path, size: tuple[int, int] = (90, 140)) -> Path:
+    """A black vertical stroke on a white page, off centre, like a photographed "1"."""
+    from PIL import Image, ImageDraw
+
+    image = Image.new("RGB", size, "white")
+    ImageDraw.Draw(image).rectangle((20, 30, 32, 110), fill="black")
+    image.save(path)
+    return path
+
+
+def test_digit_pixels_makes_an_mnist_like_column(tmp_path: Path) -> None:
+    X = predict_digit.digit_pixels(_draw_one(tmp_path / "one.png"))
+    assert X.shape == (784, 1) and X.dtype == np.float32
+    picture = X[:, 0].reshape(28, 28)
+    assert picture.min() == 0 and picture.max() == pytest.approx(1.0, abs=0.02)  # inverted: white on black
+    assert picture[0].max() == 0 and picture[:, 0].max() == 0  # the page around the digit is background
+    rows = np.flatnonzero(picture.max(axis=1) > 0.5)
+    assert rows[-1] - rows[0] + 1 == 20  # the longer side scaled to 20 pixels, as in MNIST
+    ys, xs = np.indices(picture.shape)
+    assert abs(float((ys * picture).sum() / picture.sum()) - 13.5) <= 0.5  # centred by mass
+    assert abs(float((xs * picture).sum() / picture.sum()) - 13.5) <= 0.5
+    blank = tmp_path / "blank.png"
+    from PIL import Image
+
+    Image.new("L", (30, 30), 255).save(blank)
+    assert not predict_digit.digit_pixels(blank).any()
+
+
+def test_predict_digit_prints_the_top_classes(
+    tmp_path: Path, rng: np.random.Generator, capsys: pytest.CaptureFixture[str]
+) -> None:
+    csv = _kaggle_csv(tmp_path / "train.csv", rng, 40)
+    out = tmp_path / "run"
+    _run(capsys, ["--csv", str(csv), "--epochs", "1", "--hidden", "8", "--dev-size", "10", "--out", str(out)])
+    picture = _draw_one(tmp_path / "one.png")
+    assert predict_digit.main([str(out / "params.npz"), str(picture), "--top", "4"]) == 0
+    line = capsys.readouterr().out.strip()
+    assert line.startswith(f"{picture}: ")
+    shown = [(int(part.split()[0]), float(part.split()[1].strip("()"))) for part in line.split(": ", 1)[1].split("  ")]
+    params, _ = load_parameters(out / "params.npz")
+    probabilities = predict_proba(predict_digit.digit_pixels(picture), params, ("relu", "softmax"))[:, 0]
+    best = np.argsort(-probabilities, kind="stable")[:4]
+    assert [k for k, _ in shown] == best.tolist()
+    assert [p for _, p in shown] == [round(float(probabilities[k]), 3) for k in best]
+
+
+def test_predict_digit_refuses_what_it_cannot_read(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    np.savez(tmp_path / "foreign.npz", weights=np.zeros(3))
+    assert predict_digit.main([str(tmp_path / "foreign.npz"), str(tmp_path / "x.png")]) == 2
+    assert "not one written by save_parameters" in capsys.readouterr().err
