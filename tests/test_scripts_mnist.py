@@ -231,3 +231,17 @@ def test_predict_digit_refuses_what_it_cannot_read(tmp_path: Path, capsys: pytes
     np.savez(tmp_path / "foreign.npz", weights=np.zeros(3))
     assert predict_digit.main([str(tmp_path / "foreign.npz"), str(tmp_path / "x.png")]) == 2
     assert "not one written by save_parameters" in capsys.readouterr().err
+
+
+def test_train_on_idx_files(tmp_path: Path, rng: np.random.Generator, capsys: pytest.CaptureFixture[str]) -> None:
+    import gzip
+
+    for split, m in (("train", 60), ("t10k", 20)):
+        pixels, labels = _digits(rng, m)
+        images = bytes([0, 0, 8, 3]) + np.array([m, 28, 28], dtype=">u4").tobytes() + pixels.tobytes()
+        (tmp_path / f"{split}-images-idx3-ubyte.gz").write_bytes(gzip.compress(images))
+        (tmp_path / f"{split}-labels-idx1-ubyte").write_bytes(bytes([0, 0, 8, 1]) + np.array([m], dtype=">u4").tobytes() + labels.astype(np.uint8).tobytes())
+    out = tmp_path / "run"
+    lines, summary = _run(capsys, ["--idx", str(tmp_path), "--dev-size", "15", "--epochs", "1", "--hidden", "8", "--out", str(out)])
+    assert lines[0].startswith(f"IDX files in {tmp_path}: 45 train, 15 dev, 20 test")
+    assert {"train_accuracy", "dev_accuracy", "test_accuracy"} <= set(summary)
