@@ -24,13 +24,14 @@ from functional_nn import (
     update_parameters,
 )
 from functional_nn.data import minibatches
+from functional_nn.types import Activation, Loss
 
 RNG = np.random.default_rng(0)
 P = initialize_parameters([3, 4, 2], np.random.default_rng(0))
 X = RNG.standard_normal((3, 5))
 Y = one_hot(np.array([0, 1, 1, 0, 1]), 2)
-ACTS = ("relu", "softmax")
-CE = "categorical_cross_entropy"
+ACTS: tuple[Activation, ...] = ("relu", "softmax")
+CE: Loss = "categorical_cross_entropy"
 AL, CACHES = forward_propagation(X, P, ACTS)
 GRADS = backward_propagation(AL, Y, CACHES, CE)
 
@@ -55,7 +56,7 @@ CASES: list[tuple[str, Callable[[], object], type[Exception], str]] = [
     # X
     ("integer X", lambda: forward_propagation(X.astype(np.int64), P, ACTS), TypeError, r"X must have dtype float32 or float64, got int64 \(convert"),
     ("object X", lambda: forward_propagation(X.astype(object), P, ACTS), TypeError, r"X must have dtype float32 or float64, got object"),
-    ("list X", lambda: forward_propagation(X.tolist(), P, ACTS), TypeError, r"X must be a numpy ndarray, got list"),  # type: ignore[arg-type]  # the wrong type is the test
+    ("list X", lambda: forward_propagation(X.tolist(), P, ACTS), TypeError, r"X must be a numpy ndarray, got list"),
     ("1-D X", lambda: forward_propagation(X[:, 0], P, ACTS), ValueError, r"X must be 2-D, got shape \(3,\)"),
     ("empty X", lambda: forward_propagation(X[:, :0], P, ACTS), ValueError, r"X has no samples: shape \(3, 0\) has m = 0"),
     ("X rows vs W1", lambda: forward_propagation(X[:2], P, ACTS), ValueError, r"X has 2 rows \(features\) but W1 \(4, 3\) expects 3"),
@@ -107,7 +108,7 @@ CASES: list[tuple[str, Callable[[], object], type[Exception], str]] = [
     # labels and the rest
     ("labels out of range", lambda: one_hot(np.array([0, 3]), 3), ValueError, r"labels must lie in 0..2, got 1 outside, e.g. \[3\]"),
     ("negative labels", lambda: one_hot(np.array([-1, 0]), 3), ValueError, r"labels must lie in 0..2, got 1 outside, e.g. \[-1\]"),
-    ("float labels", lambda: one_hot(np.array([0.0, 1.0]), 2), TypeError, r"labels must hold integer labels, got dtype float64"),  # type: ignore[arg-type]  # the wrong dtype is the test
+    ("float labels", lambda: one_hot(np.array([0.0, 1.0]), 2), TypeError, r"labels must hold integer labels, got dtype float64"),
     ("accuracy lengths", lambda: accuracy(np.array([0, 1]), np.array([0, 1, 1])), ValueError, r"predictions \(2,\) and labels \(3,\) must have the same shape"),
     ("accuracy of nothing", lambda: accuracy(np.array([], dtype=int), np.array([], dtype=int)), ValueError, r"undefined"),
     ("predict with regression output", lambda: predict(X, {"W1": P["W1"], "b1": P["b1"], "W2": P["W2"][:1], "b2": P["b2"][:1]}, ("relu", "linear")), ValueError, r"use predict_proba for regression"),
