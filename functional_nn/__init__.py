@@ -14,11 +14,21 @@ and ``train`` folds them over epochs and mini-batches.
 from functional_nn.activations import ACTIVATIONS
 from functional_nn.data import minibatches, one_hot
 from functional_nn.gradient_check import gradient_check, numerical_gradient
+from functional_nn.images import ImageFolder, SkippedFile, load_image_folder
 from functional_nn.initializers import INIT_SCHEMES, initialize_parameters
 from functional_nn.losses import LOSSES, compute_cost
-from functional_nn.metrics import accuracy
+from functional_nn.metrics import accuracy, confusion_matrix, f1_score, log_loss, precision, recall
 from functional_nn.optimizers import Optimizer, OptimizerState, sgd, update_parameters
 from functional_nn.propagation import backward_propagation, forward_propagation, predict, predict_proba
+from functional_nn.toy_datasets import (
+    TOY_DATASETS,
+    ToyDataset,
+    make_blobs,
+    make_circles,
+    make_moons,
+    make_spirals,
+    make_xor,
+)
 from functional_nn.training import (
     EpochRecord,
     TrainingDivergedError,
@@ -43,20 +53,24 @@ __version__ = "0.1.0"
 
 __all__ = [
     "ACTIVATIONS",
-    "INIT_SCHEMES",
-    "LOSSES",
     "Activation",
     "Caches",
     "EpochRecord",
     "FloatArray",
     "Grads",
+    "INIT_SCHEMES",
+    "ImageFolder",
     "InitScheme",
     "IntArray",
+    "LOSSES",
     "LayerCache",
     "Loss",
     "Optimizer",
     "OptimizerState",
     "Params",
+    "SkippedFile",
+    "TOY_DATASETS",
+    "ToyDataset",
     "TrainResult",
     "TrainState",
     "TrainingDivergedError",
@@ -64,14 +78,25 @@ __all__ = [
     "accuracy",
     "backward_propagation",
     "compute_cost",
+    "confusion_matrix",
+    "f1_score",
     "forward_propagation",
     "gradient_check",
     "initialize_parameters",
+    "load_image_folder",
+    "log_loss",
+    "make_blobs",
+    "make_circles",
+    "make_moons",
+    "make_spirals",
+    "make_xor",
     "minibatches",
     "numerical_gradient",
     "one_hot",
+    "precision",
     "predict",
     "predict_proba",
+    "recall",
     "sgd",
     "train",
     "train_epochs",
