@@ -1,0 +1,196 @@
+"""Checkpoints: a training fold's whole state on disk, written atomically, so a run can resume.
+
+A checkpoint holds everything the next epoch depends on: the parameters, the optimizer's
+state, the history, the early-stopping record, the random generator's state, and a
+description of the run (network, loss, optimizer, batch size, data) that a resume is checked
+against. It is one ``.npz`` file of plain arrays (no pickles) named
+``checkpoint-<epoch>.npz``, written to a temporary file in the same directory, flushed to
+disk and renamed over, so that a run killed at any moment leaves either the previous
+checkpoints or the new one, never half a file.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import tempfile
+import zipfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from functional_nn import _validation as check
+from functional_nn.optimizers import OptimizerState
+from functional_nn.training import EpochRecord, TrainState
+from functional_nn.types import FloatArray
+
+FORMAT = "functional_nn.checkpoint/1"
+_NAME = re.compile(r"^checkpoint-(\d{6,})\.npz$")
+
+JSONValue = Any  # what json.loads returns: the run description is free-form JSON
+
+
+class Checkpoint(NamedTuple):
+    """A loaded checkpoint: the fold's state after ``state.epoch`` epochs, the random
+    generator's state at that moment (``None`` when the run draws nothing), and the run
+    description it was saved with."""
+
+    state: TrainState
+    rng_state: dict[str, JSONValue] | None
+    run: dict[str, JSONValue]
+    path: Path
+
+
+class CheckpointError(ValueError):
+    """A checkpoint that cannot be used: corrupt, truncated, foreign, or from another run."""
+
+
+def checkpoint_path(directory: str | os.PathLike[str], epoch: int) -> Path:
+    return Path(directory) / f"checkpoint-{epoch:06d}.npz"
+
+
+def save_checkpoint(
+    directory: str | os.PathLike[str],
+    state: TrainState,
+    *,
+    rng: np.random.Generator | None,
+    run: Mapping[str, JSONValue],
+    keep_last: int = 2,
+) -> Path:
+    """Write ``state`` to ``directory/checkpoint-<epoch>.npz`` atomically and return its path.
+
+    Parameters
+    ----------
+    directory : path
+        Created if missing.
+    state : TrainState
+        The fold's state after an epoch.
+    rng : numpy.random.Generator or None
+        The generator the run draws from; its state (not the generator) is stored.
+    run : mapping
+        A JSON-serialisable description of the run, checked on resume.
+    keep_last : int, default 2
+        Older checkpoints beyond this many are deleted once the new one is in place.
+    """
+    keep_last = check.check_positive_int("keep_last", keep_last)
+    folder = Path(directory)
+    folder.mkdir(parents=True, exist_ok=True)
+    arrays: dict[str, np.ndarray[Any, Any]] = {}
+    for key, value in state.params.items():
+        arrays[f"params/{key}"] = value
+    for slot, values in state.optimizer_state.slots.items():
+        for key, value in values.items():
+            arrays[f"slots/{slot}/{key}"] = value
+    for key, value in (state.best_params or {}).items():
+        arrays[f"best_params/{key}"] = value
+    meta = {
+        "format": FORMAT,
+        "epoch": state.epoch,
+        "optimizer_step": state.optimizer_state.step,
+        "slot_names": list(state.optimizer_state.slots),
+        "param_keys": list(state.params),
+        "history": [list(record) for record in state.history],
+        "best_epoch": state.best_epoch,
+        "best_value": state.best_value,
+        "epochs_since_best": state.epochs_since_best,
+        "stopped": state.stopped,
+        "has_best_params": state.best_params is not None,
+        "rng_state": None if rng is None else rng.bit_generator.state,
+        "run": dict(run),
+    }
+    arrays["meta"] = np.array(json.dumps(meta))
+    target = checkpoint_path(folder, state.epoch)
+    _write_atomically(target, arrays)
+    complete = sorted(path for path in folder.iterdir() if _NAME.match(path.name))
+    for old in complete[:-keep_last]:
+        if old != target:
+            old.unlink(missing_ok=True)
+    return target
+
+
+def _write_atomically(target: Path, arrays: Mapping[str, np.ndarray[Any, Any]]) -> None:
+    descriptor, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        with os.fdopen(descriptor, "wb") as handle:
+            np.savez(handle, **arrays)  # type: ignore[arg-type]  # numpy's stub wants one array type for all keyword arrays
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, target)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def latest_checkpoint(directory: str | os.PathLike[str]) -> Path | None:
+    """The checkpoint of the highest epoch in ``directory``, or ``None`` if it holds none."""
+    folder = Path(directory)
+    if not folder.is_dir():
+        return None
+    found = sorted(path for path in folder.iterdir() if _NAME.match(path.name))
+    return found[-1] if found else None
+
+
+def load_checkpoint(path: str | os.PathLike[str]) -> Checkpoint:
+    """Read a checkpoint written by ``save_checkpoint``; ``CheckpointError`` if it is not one."""
+    file = Path(path)
+    try:
+        # Opened here, not by np.load, which leaks its handle when the zip is truncated.
+        with open(file, "rb") as handle, np.load(handle, allow_pickle=False) as data:
+            arrays = {key: data[key] for key in data.files}
+    except FileNotFoundError:
+        raise
+    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as error:
+        raise CheckpointError(f"{file} is not a readable checkpoint (truncated or corrupt?): {error}") from error
+    if "meta" not in arrays:
+        raise CheckpointError(f"{file} is not a functional_nn checkpoint: it has no 'meta' entry (has {sorted(arrays)[:5]})")
+    try:
+        meta = json.loads(str(arrays.pop("meta")))
+        if meta.get("format") != FORMAT:
+            raise CheckpointError(f"{file} has format {meta.get('format')!r}, expected {FORMAT!r}")
+        params = _group(arrays, "params/", meta["param_keys"], file)
+        check.check_params(params, f"the checkpoint's params ({file})")
+        slots = {name: _group(arrays, f"slots/{name}/", meta["param_keys"], file) for name in meta["slot_names"]}
+        best_params = _group(arrays, "best_params/", meta["param_keys"], file) if meta["has_best_params"] else None
+        state = TrainState(
+            epoch=int(meta["epoch"]),
+            params=params,
+            optimizer_state=OptimizerState(step=int(meta["optimizer_step"]), slots=slots),
+            history=tuple(EpochRecord(*record) for record in meta["history"]),
+            best_params=best_params,
+            best_epoch=meta["best_epoch"],
+            best_value=meta["best_value"],
+            epochs_since_best=int(meta["epochs_since_best"]),
+            stopped=bool(meta["stopped"]),
+        )
+        return Checkpoint(state, meta["rng_state"], dict(meta["run"]), file)
+    except CheckpointError:
+        raise
+    except (KeyError, TypeError, ValueError) as error:
+        raise CheckpointError(f"{file} is not a valid functional_nn checkpoint: {type(error).__name__}: {error}") from error
+
+
+def _group(arrays: Mapping[str, np.ndarray[Any, Any]], prefix: str, keys: list[str], file: Path) -> dict[str, FloatArray]:
+    missing = [key for key in keys if prefix + key not in arrays]
+    if missing:
+        raise CheckpointError(f"{file} lacks {[prefix + key for key in missing]}: truncated or foreign")
+    return {key: arrays[prefix + key] for key in keys}
+
+
+def restored_generator(rng: np.random.Generator, rng_state: Mapping[str, JSONValue]) -> np.random.Generator:
+    """A new generator of ``rng``'s kind in the saved state; ``rng`` itself is left alone."""
+    bit_generator = type(rng.bit_generator)()
+    if rng_state.get("bit_generator") != type(bit_generator).__name__:
+        raise CheckpointError(
+            f"the checkpoint's generator is {rng_state.get('bit_generator')!r} but rng uses {type(bit_generator).__name__}"
+        )
+    bit_generator.state = dict(rng_state)
+    return np.random.Generator(bit_generator)
+
+
+def mismatches(saved: Mapping[str, JSONValue], current: Mapping[str, JSONValue]) -> list[str]:
+    """The run settings that differ between a checkpoint and the run resuming it."""
+    keys = sorted(set(saved) | set(current))
+    return [f"{key}: checkpoint {saved.get(key)!r}, now {current.get(key)!r}" for key in keys if saved.get(key) != current.get(key)]
