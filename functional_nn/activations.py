@@ -27,12 +27,21 @@ def linear(Z: FloatArray) -> FloatArray:
 
 def relu(Z: FloatArray) -> FloatArray:
     r""":math:`g(z) = \max(z, 0)`, elementwise; shape and dtype of ``Z``."""
-    return np.maximum(Z, 0)
+    # max against an array of zeros, not the scalar 0: NumPy vectorises the array-array loop
+    # only, which makes this several times faster on the hidden layers of a training step.
+    A = np.zeros_like(Z)
+    np.maximum(Z, A, out=A)  # A is a fresh temporary
+    return A
 
 
 def leaky_relu(Z: FloatArray) -> FloatArray:
-    r""":math:`g(z) = z` for :math:`z > 0`, else :math:`0.01\,z`."""
-    return np.where(Z > 0, Z, Z * LEAKY_RELU_SLOPE)
+    r""":math:`g(z) = z` for :math:`z > 0`, else :math:`0.01\,z`.
+
+    Computed as :math:`\max(z, 0.01\,z)`, which is the same for a slope in (0, 1).
+    """
+    A = Z * LEAKY_RELU_SLOPE
+    np.maximum(Z, A, out=A)  # A is a fresh temporary
+    return A
 
 
 def sigmoid(Z: FloatArray) -> FloatArray:
@@ -44,8 +53,16 @@ def sigmoid(Z: FloatArray) -> FloatArray:
     # Far in the tails e^{-|z|} falls below the smallest normal number: rounding it to zero
     # is the right answer, not an error, even for a caller running under errstate(all="raise").
     with np.errstate(under="ignore"):
-        e = np.exp(-np.abs(Z))
-        return np.where(Z >= 0, 1 / (1 + e), e / (1 + e))
+        e = np.abs(Z)
+        np.negative(e, out=e)
+        np.exp(e, out=e)  # e is a fresh temporary, written in place from here on
+        denominator = e + 1
+        # The numerator, 1 for z >= 0 and e for z < 0, as max(e, [z >= 0]) since 0 < e <= 1:
+        # a vectorised max instead of a masked copy, which NumPy runs element by element.
+        A = (Z >= 0).astype(Z.dtype)
+        np.maximum(A, e, out=A)
+        A /= denominator
+    return A
 
 
 def tanh(Z: FloatArray) -> FloatArray:
@@ -60,55 +77,104 @@ def softmax(Z: FloatArray) -> FloatArray:
     and each column sums to 1 within the dtype's precision.
     """
     column_max: FloatArray = Z.max(axis=0, keepdims=True)
+    E = Z - column_max
     with np.errstate(under="ignore"):
-        E = np.exp(Z - column_max)
+        np.exp(E, out=E)  # E is a fresh temporary
     column_sum: FloatArray = E.sum(axis=0, keepdims=True)
-    E /= column_sum  # E is a fresh temporary
+    E /= column_sum
     return E
+
+
+# Backward passes. Each ``*_backward`` leaves ``dA`` untouched; each ``*_backward_in_place``
+# computes the same values but may overwrite ``dA`` and return it, which the propagation
+# kernel uses on the fresh ``W^T dZ`` it has just made, saving an array per layer.
 
 
 def linear_backward(dA: FloatArray, Z: FloatArray, A: FloatArray) -> FloatArray:
     return dA
 
 
+def _relu_mask(A: FloatArray) -> FloatArray:
+    """1 where :math:`a > 0` (for relu's output: where :math:`z > 0`), else 0, in ``A``'s dtype."""
+    # A float mask: multiplying by it runs the vectorised float loop, not a bool-to-float cast.
+    return (A > 0).astype(A.dtype)
+
+
 def relu_backward(dA: FloatArray, Z: FloatArray, A: FloatArray) -> FloatArray:
-    return np.where(Z > 0, dA, 0)
+    dZ = _relu_mask(A)
+    dZ *= dA  # dZ is a fresh temporary
+    return dZ
+
+
+def relu_backward_in_place(dA: FloatArray, Z: FloatArray, A: FloatArray) -> FloatArray:
+    dA *= _relu_mask(A)
+    return dA
+
+
+def _leaky_relu_slopes(Z: FloatArray) -> FloatArray:
+    """:math:`g'(z)`: 1 where :math:`z > 0`, else the slope, in ``Z``'s dtype."""
+    slopes = np.full_like(Z, LEAKY_RELU_SLOPE)
+    np.maximum(slopes, _relu_mask(Z), out=slopes)  # max(slope, [z > 0]), slope < 1
+    return slopes
 
 
 def leaky_relu_backward(dA: FloatArray, Z: FloatArray, A: FloatArray) -> FloatArray:
-    return np.where(Z > 0, dA, dA * LEAKY_RELU_SLOPE)
+    dZ = _leaky_relu_slopes(Z)
+    dZ *= dA  # dZ is a fresh temporary
+    return dZ
+
+
+def leaky_relu_backward_in_place(dA: FloatArray, Z: FloatArray, A: FloatArray) -> FloatArray:
+    dA *= _leaky_relu_slopes(Z)
+    return dA
 
 
 def sigmoid_backward(dA: FloatArray, Z: FloatArray, A: FloatArray) -> FloatArray:
+    r""":math:`dZ = dA \odot a (1 - a)`."""
+    dZ = 1 - A
     with np.errstate(under="ignore"):
-        return dA * A * (1 - A)
+        dZ *= A  # dZ is a fresh temporary
+        dZ *= dA
+    return dZ
 
 
 def tanh_backward(dA: FloatArray, Z: FloatArray, A: FloatArray) -> FloatArray:
-    return dA * (1 - A * A)
+    r""":math:`dZ = dA \odot (1 - a^2)`."""
+    dZ = A * A
+    np.subtract(1, dZ, out=dZ)  # dZ is a fresh temporary
+    dZ *= dA
+    return dZ
 
 
 def softmax_backward(dA: FloatArray, Z: FloatArray, A: FloatArray) -> FloatArray:
     with np.errstate(under="ignore"):
-        weighted: FloatArray = (A * dA).sum(axis=0, keepdims=True)
-        return A * (dA - weighted)
+        dZ = A * dA
+        weighted: FloatArray = dZ.sum(axis=0, keepdims=True)
+        np.subtract(dA, weighted, out=dZ)  # dZ is a fresh temporary
+        dZ *= A
+    return dZ
 
 
 class ActivationFunctions(NamedTuple):
-    """An activation and its backward pass ``backward(dA, Z, A) -> dZ``."""
+    """An activation, its backward pass ``backward(dA, Z, A) -> dZ``, and that pass in place.
+
+    ``backward_in_place`` gives the same ``dZ`` but may overwrite ``dA`` and return it: call it
+    only on an array you have just made and own, never on one passed to you.
+    """
 
     forward: Callable[[FloatArray], FloatArray]
     backward: Callable[[FloatArray, FloatArray, FloatArray], FloatArray]
     output_range: tuple[float, float]  # closed bounds of g(z) over finite z
+    backward_in_place: Callable[[FloatArray, FloatArray, FloatArray], FloatArray]
 
 
 ACTIVATIONS: Final[Mapping[Activation, ActivationFunctions]] = {
-    "linear": ActivationFunctions(linear, linear_backward, (-np.inf, np.inf)),
-    "relu": ActivationFunctions(relu, relu_backward, (0.0, np.inf)),
-    "leaky_relu": ActivationFunctions(leaky_relu, leaky_relu_backward, (-np.inf, np.inf)),
-    "sigmoid": ActivationFunctions(sigmoid, sigmoid_backward, (0.0, 1.0)),
-    "tanh": ActivationFunctions(tanh, tanh_backward, (-1.0, 1.0)),
-    "softmax": ActivationFunctions(softmax, softmax_backward, (0.0, 1.0)),
+    "linear": ActivationFunctions(linear, linear_backward, (-np.inf, np.inf), linear_backward),
+    "relu": ActivationFunctions(relu, relu_backward, (0.0, np.inf), relu_backward_in_place),
+    "leaky_relu": ActivationFunctions(leaky_relu, leaky_relu_backward, (-np.inf, np.inf), leaky_relu_backward_in_place),
+    "sigmoid": ActivationFunctions(sigmoid, sigmoid_backward, (0.0, 1.0), sigmoid_backward),
+    "tanh": ActivationFunctions(tanh, tanh_backward, (-1.0, 1.0), tanh_backward),
+    "softmax": ActivationFunctions(softmax, softmax_backward, (0.0, 1.0), softmax_backward),
 }
 
 ACTIVATION_NAMES: Final[tuple[Activation, ...]] = get_args(Activation)

@@ -89,7 +89,11 @@ def forward(
     keep_probs: Sequence[float] | None = None,
     rng: np.random.Generator | None = None,
 ) -> tuple[FloatArray, Caches]:
-    """Unchecked kernel of ``forward_propagation``: arguments must already be valid."""
+    """Unchecked kernel of ``forward_propagation``: arguments must already be valid.
+
+    Per layer: one matmul into a fresh ``Z``, the bias added in place, and the activation's
+    one or two passes; nothing else touches arrays of the batch's size.
+    """
     A = X
     caches: list[LayerCache] = []
     L = len(activations)
@@ -103,40 +107,50 @@ def forward(
         if keep_probs is not None and l < L and keep_probs[l - 1] < 1:
             assert rng is not None
             keep = keep_probs[l - 1]
-            mask = (rng.random(Z.shape, dtype=Z.dtype) < keep).astype(Z.dtype) * Z.dtype.type(1 / keep)
+            mask = (rng.random(Z.shape, dtype=Z.dtype) < keep).astype(Z.dtype)
+            mask *= Z.dtype.type(1 / keep)  # mask is a fresh temporary
         caches.append(LayerCache(A, W, Z, A_next, activation, mask))
         A = A_next if mask is None else A_next * mask
     return A, tuple(caches)
 
 
 def backward(AL: FloatArray, Y: FloatArray, caches: Caches, loss: Loss, lambd: float = 0.0) -> dict[str, FloatArray]:
-    """Unchecked kernel of ``backward_propagation``: arguments must already be valid."""
+    r"""Unchecked kernel of ``backward_propagation``: arguments must already be valid.
+
+    The mean's :math:`1/m` is applied once, to :math:`dZ_L` (``n_L x m`` numbers), and so
+    carried into every :math:`dZ_l`, :math:`dW_l` and :math:`db_l` by linearity instead of
+    scaling each ``dW`` afterwards. Every :math:`dA_{l-1} = W_l^\top dZ_l` is a fresh array,
+    so the dropout mask and the activation's backward pass are applied to it in place; the
+    caches are only read. :math:`db_l = dZ_l \mathbf{1}` is a matrix-vector product.
+    """
     L = len(caches)
     m = AL.shape[1]
-    Y = Y.astype(AL.dtype, copy=False)
+    dtype = AL.dtype
+    Y = Y.astype(dtype, copy=False)
+    inv_m = dtype.type(1 / m)
     last = caches[-1]
     dZ: FloatArray
     if LOSSES[loss].fused_activation == last.activation:
         dZ = AL - Y
+        dZ *= inv_m  # dZ is a fresh temporary
     else:
-        dZ = ACTIVATIONS[last.activation].backward(LOSSES[loss].gradient(AL, Y), last.Z, last.A)
+        dA_L = LOSSES[loss].gradient(AL, Y)
+        dA_L *= inv_m  # the loss gradients return fresh arrays
+        dZ = ACTIVATIONS[last.activation].backward_in_place(dA_L, last.Z, last.A)
+    ones = np.ones((m, 1), dtype=dtype)
     grads: dict[str, FloatArray] = {}
-    inv_m = AL.dtype.type(1 / m)
     for l in range(L, 0, -1):
         cache = caches[l - 1]
         if l < L:
             dA = caches[l].W.T @ dZ
             if cache.dropout_mask is not None:
                 dA *= cache.dropout_mask  # dA is a fresh temporary
-            dZ = ACTIVATIONS[cache.activation].backward(dA, cache.Z, cache.A)
+            dZ = ACTIVATIONS[cache.activation].backward_in_place(dA, cache.Z, cache.A)
         dW = dZ @ cache.A_prev.T
-        dW *= inv_m
         if lambd:
-            dW += cache.W * AL.dtype.type(lambd / m)
-        db: FloatArray = dZ.sum(axis=1, keepdims=True)
-        db *= inv_m
+            dW += cache.W * dtype.type(lambd / m)  # dW is a fresh temporary
         grads[f"dW{l}"] = dW
-        grads[f"db{l}"] = db
+        grads[f"db{l}"] = dZ @ ones
     return {f"d{p}{l}": grads[f"d{p}{l}"] for l in range(1, L + 1) for p in "Wb"}
 
 
@@ -251,7 +265,7 @@ def predict_proba(X: FloatArray, params: Params, activations: Sequence[Activatio
 def predict(X: FloatArray, params: Params, activations: Sequence[Activation]) -> IntArray:
     """Class predictions of shape ``(m,)``.
 
-    One sigmoid output unit: 1 where its probability is >= 0.5, else 0. Several output units:
+    One output unit giving a probability (sigmoid): 1 where it is >= 0.5, else 0. Several output units:
     the index of the largest output in each column.
     """
     AL = predict_proba(X, params, activations)
@@ -261,10 +275,11 @@ def predict(X: FloatArray, params: Params, activations: Sequence[Activation]) ->
 def labels_from_output(AL: FloatArray, output_activation: Activation) -> IntArray:
     """``predict``'s rule applied to an output ``AL`` of shape ``(n_L, m)``."""
     if AL.shape[0] == 1:
-        if output_activation != "sigmoid":
+        low, high = ACTIVATIONS[output_activation].output_range
+        if not (low >= 0 and high <= 1):
             raise ValueError(
-                f"predict needs a classifier: one output unit must be 'sigmoid', got {output_activation!r}; "
-                "use predict_proba for regression"
+                f"predict needs a classifier: one output unit must give a probability ('sigmoid'), got "
+                f"{output_activation!r}; use predict_proba for regression"
             )
         positive: IntArray = (AL[0] >= 0.5).astype(np.int64)
         return positive

@@ -1,0 +1,586 @@
+r"""How fast functional_nn trains an MLP, against PyTorch, scikit-learn and the machine's matmul.
+
+Times training epochs of 784-256-10 and 784-512-512-10 (ReLU hidden layers, softmax output,
+categorical cross-entropy), batch 128, float32, with SGD and Adam, on MNIST's training images
+when they are already cached (``functional_nn.datasets``; nothing is downloaded), else on
+random data of that shape with 10 classes. Every contender runs in this one process with the
+same number of BLAS threads (``--threads``, default 2): the ``OMP/OPENBLAS/MKL_NUM_THREADS``
+variables are set before NumPy loads when this file is run as a script, threadpoolctl pins
+the loaded BLAS at run time when it is installed, and PyTorch gets ``torch.set_num_threads``.
+
+Contenders (each only if installed; a missing one is a note, not a failure):
+
+``functional_nn``
+    ``train_epochs``, one epoch per ``next()``: the library as a user calls it, including
+    the cost and accuracy it records for the history on every step.
+``functional_nn steps``
+    The same work without the history: a loop of ``forward``, ``backward`` and the
+    optimizer's ``update`` over ``minibatches``, to show what the history costs.
+``torch``
+    ``nn.Sequential`` of ``nn.Linear``/``nn.ReLU`` with our initial weights copied in, fed
+    the same shuffled batches in the same order (the same ``rng.permutation`` per epoch),
+    ``cross_entropy``, and ``torch.optim.SGD``/``Adam`` with the same hyperparameters. After
+    the warm-up epoch its weights are compared with ours, to show both did the same sums.
+``sklearn``
+    ``MLPClassifier`` with the same hidden layers, batch size, solver, learning rate and
+    float32 input, no L2 (``alpha=0``), no momentum for SGD; one ``partial_fit`` per epoch,
+    shuffling itself. Its own initialisation and order: it cannot take ours.
+
+The ceiling is measured in the same run: the matrix products one training step needs,
+
+.. math::
+
+    \underbrace{W_l A_{l-1}}_{l = 1..L}, \qquad \underbrace{dZ_l A_{l-1}^\top}_{l = 1..L}, \qquad
+    \underbrace{W_l^\top dZ_l}_{l = 2..L}
+
+(``2 n_l n_{l-1} b`` FLOPs each; no :math:`W_1^\top dZ_1`, which nobody needs), timed with
+NumPy's ``@`` on arrays of the layouts the kernels use. One step's FLOPs over that time is the
+matmul rate, and the batch size over it the samples per second no NumPy implementation can
+beat; ``ceiling_fraction`` is functional_nn's share of it. For 784-256-10 and ``b = 128``
+that is 104.7 MFLOP per step, 818 kFLOP per sample.
+
+Each repetition runs one epoch of every contender, rotating their order, so that load from
+elsewhere on the machine falls on all of them alike; the table shows medians with min-max.
+The last line printed is one JSON object with every figure.
+
+    python scripts/benchmark.py
+    python scripts/benchmark.py --repeats 7 --threads 1
+    python scripts/benchmark.py --samples 2000 --repeats 2 --hidden 32 32,32   # seconds
+
+Needs ``pip install -e ".[bench]"`` for the contenders (torch, scikit-learn, threadpoolctl);
+functional_nn alone runs without them.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+_THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "BLIS_NUM_THREADS")
+
+
+def _threads_from_argv(argv: list[str]) -> int:
+    """``--threads N`` read before argparse and NumPy: the BLAS reads these variables on loading."""
+    for i, argument in enumerate(argv):
+        value = argument.split("=", 1)[1] if argument.startswith("--threads=") else None
+        if argument == "--threads" and i + 1 < len(argv):
+            value = argv[i + 1]
+        if value is not None and value.isdigit() and int(value) > 0:
+            return int(value)
+    return 2
+
+
+if __name__ == "__main__":
+    for _variable in _THREAD_VARIABLES:
+        os.environ[_variable] = str(_threads_from_argv(sys.argv[1:]))
+
+# The imports below come after the thread variables on purpose (see above).
+import argparse  # noqa: E402
+import importlib  # noqa: E402
+import json  # noqa: E402
+import math  # noqa: E402
+import platform  # noqa: E402
+import statistics  # noqa: E402
+import time  # noqa: E402
+from collections.abc import Callable, Iterator, Sequence  # noqa: E402
+from contextlib import ExitStack  # noqa: E402
+from types import ModuleType  # noqa: E402
+from typing import Any, Final, NamedTuple  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+from functional_nn import optimizers  # noqa: E402
+from functional_nn.data import minibatches, one_hot  # noqa: E402
+from functional_nn.initializers import initialize_parameters  # noqa: E402
+from functional_nn.optimizers import Optimizer, sgd  # noqa: E402
+from functional_nn.propagation import backward, forward  # noqa: E402
+from functional_nn.training import TrainState, train_epochs  # noqa: E402
+from functional_nn.types import Activation, FloatArray, IntArray  # noqa: E402
+
+N_FEATURES: Final = 784
+N_CLASSES: Final = 10
+LEARNING_RATES: Final = {"sgd": 0.1, "adam": 1e-3}
+ADAM_BETAS: Final = (0.9, 0.999)
+ADAM_EPSILON: Final = 1e-8
+CONTENDERS: Final = ("functional_nn", "functional_nn_steps", "torch", "sklearn")
+LABELS: Final = {
+    "functional_nn": "functional_nn train_epochs",
+    "functional_nn_steps": "functional_nn steps only",
+    "torch": "PyTorch",
+    "sklearn": "scikit-learn MLPClassifier",
+}
+
+Epoch = Callable[[], None]
+"""Runs one more epoch of a contender, continuing from where its last one stopped."""
+
+
+class Data(NamedTuple):
+    X: FloatArray  # (784, m), float32, Fortran-ordered: one contiguous column per image
+    labels: IntArray  # (m,)
+    Y: FloatArray  # (10, m) one-hot, float32
+    source: str
+
+
+class Setup(NamedTuple):
+    """One network and optimizer, as every contender sees it."""
+
+    data: Data
+    sizes: tuple[int, ...]
+    params: dict[str, FloatArray]
+    optimizer: str
+    batch_size: int
+    seed: int
+
+
+def optional_module(name: str) -> ModuleType | None:
+    """Import a contender's module, or ``None`` when it is not installed."""
+    try:
+        return importlib.import_module(name)
+    except ImportError:
+        return None
+
+
+# Data
+
+
+def load_data(source: str, samples: int | None, rng: np.random.Generator) -> Data:
+    """MNIST's training images when cached (``source`` "auto" or "mnist"), else random ones."""
+    if source in ("auto", "mnist"):
+        from functional_nn import datasets  # imported here: only needed with a cache
+
+        cached = datasets.data_dir() / datasets.MNIST_CACHE_NAME
+        if cached.exists():
+            mnist = datasets.load_mnist(dtype=np.float32)
+            m = mnist.X_train.shape[1] if samples is None else min(samples, mnist.X_train.shape[1])
+            X = np.asfortranarray(mnist.X_train[:, :m])
+            labels = mnist.y_train[:m]
+            return Data(X, labels, one_hot(labels, N_CLASSES, dtype=np.float32), f"MNIST ({cached})")
+        if source == "mnist":
+            raise SystemExit(f"no cached MNIST at {cached}: run scripts/train_mnist.py once, or use --data random")
+    m = 50_000 if samples is None else samples
+    X = rng.random((m, N_FEATURES), dtype=np.float32).T  # row per sample, transposed: Fortran order
+    labels = rng.integers(0, N_CLASSES, m)
+    return Data(X, labels, one_hot(labels, N_CLASSES, dtype=np.float32), "random, MNIST-shaped")
+
+
+def permutations(seed: int, m: int) -> Iterator[IntArray]:
+    """The orders ``train`` draws: one ``default_rng(seed).permutation(m)`` per epoch, in turn."""
+    rng = np.random.default_rng(seed)
+    while True:
+        yield rng.permutation(m)
+
+
+def activations_of(sizes: Sequence[int]) -> tuple[Activation, ...]:
+    relu: Activation = "relu"
+    return (*[relu] * (len(sizes) - 2), "softmax")
+
+
+# functional_nn
+
+
+def our_optimizer(name: str) -> Optimizer:
+    if name == "sgd":
+        return sgd(LEARNING_RATES["sgd"])
+    adam = getattr(optimizers, "adam")
+    result: Optimizer = adam(LEARNING_RATES["adam"], ADAM_BETAS[0], ADAM_BETAS[1], ADAM_EPSILON)
+    return result
+
+
+class OursEpochs(NamedTuple):
+    epoch: Epoch
+    state: Callable[[], dict[str, FloatArray]]
+
+
+def functional_nn_contender(setup: Setup, total_epochs: int) -> OursEpochs:
+    """``train_epochs`` with the seed whose permutations the other contenders replay."""
+    d = setup.data
+    states = train_epochs(
+        d.X, d.Y, setup.params, activations=activations_of(setup.sizes), loss="categorical_cross_entropy",
+        epochs=total_epochs, optimizer=our_optimizer(setup.optimizer), batch_size=setup.batch_size,
+        rng=np.random.default_rng(setup.seed),
+    )  # fmt: skip
+    last: list[TrainState] = []
+
+    def epoch() -> None:
+        last[:] = [next(states)]
+
+    return OursEpochs(epoch, lambda: last[0].params)
+
+
+def functional_nn_steps_contender(setup: Setup) -> Epoch:
+    """The training step alone: ``forward``, ``backward``, ``update`` over ``minibatches``."""
+    d = setup.data
+    activations = activations_of(setup.sizes)
+    optimizer = our_optimizer(setup.optimizer)
+    rng = np.random.default_rng(setup.seed)
+    params = dict(setup.params)
+    state = optimizer.init(params)
+
+    def epoch() -> None:
+        nonlocal params, state
+        for X_batch, Y_batch, _ in minibatches(d.X, d.Y, setup.batch_size, rng):
+            AL, caches = forward(X_batch, params, activations)
+            grads = backward(AL, Y_batch, caches, "categorical_cross_entropy")
+            params, state = optimizer.update(grads, state, params)
+
+    return epoch
+
+
+# PyTorch
+
+
+class TorchEpochs(NamedTuple):
+    epoch: Epoch
+    weights: Callable[[], dict[str, FloatArray]]
+
+
+def torch_contender(torch: Any, setup: Setup, threads: int) -> TorchEpochs:
+    """The same network, initial weights, batch order and optimizer in PyTorch."""
+    torch.set_num_threads(threads)
+    d = setup.data
+    layers: list[Any] = []
+    L = len(setup.sizes) - 1
+    for l in range(1, L + 1):
+        linear = torch.nn.Linear(setup.sizes[l - 1], setup.sizes[l])
+        with torch.no_grad():  # nn.Linear's weight is (out, in): our W_l exactly
+            linear.weight.copy_(torch.from_numpy(setup.params[f"W{l}"]))
+            linear.bias.copy_(torch.from_numpy(setup.params[f"b{l}"][:, 0]))
+        layers += [linear, torch.nn.ReLU()] if l < L else [linear]
+    net = torch.nn.Sequential(*layers)
+    if setup.optimizer == "sgd":
+        optimizer = torch.optim.SGD(net.parameters(), lr=LEARNING_RATES["sgd"])
+    else:
+        optimizer = torch.optim.Adam(net.parameters(), lr=LEARNING_RATES["adam"], betas=ADAM_BETAS, eps=ADAM_EPSILON)
+    rows = torch.from_numpy(d.X.T)  # (m, 784) row per sample, sharing our Fortran-ordered memory
+    targets = torch.from_numpy(d.labels.astype(np.int64))
+    orders = permutations(setup.seed, d.X.shape[1])
+    cross_entropy = torch.nn.functional.cross_entropy
+
+    def epoch() -> None:
+        order = torch.from_numpy(next(orders))
+        for start in range(0, order.shape[0], setup.batch_size):
+            indices = order[start : start + setup.batch_size]
+            optimizer.zero_grad()
+            loss = cross_entropy(net(rows[indices]), targets[indices])
+            loss.backward()
+            optimizer.step()
+
+    def weights() -> dict[str, FloatArray]:
+        linears = [module for module in net if isinstance(module, torch.nn.Linear)]
+        return {f"W{l}": linear.weight.detach().numpy().copy() for l, linear in enumerate(linears, start=1)}
+
+    return TorchEpochs(epoch, weights)
+
+
+# scikit-learn
+
+
+def sklearn_contender(neural_network: Any, setup: Setup) -> Epoch:
+    """``MLPClassifier`` trained one ``partial_fit`` (one shuffled epoch) at a time."""
+    d = setup.data
+    beta_1, beta_2 = ADAM_BETAS
+    classifier = neural_network.MLPClassifier(
+        hidden_layer_sizes=setup.sizes[1:-1], activation="relu", solver=setup.optimizer, alpha=0.0,
+        batch_size=setup.batch_size, learning_rate="constant", learning_rate_init=LEARNING_RATES[setup.optimizer],
+        momentum=0.0, nesterovs_momentum=False, beta_1=beta_1, beta_2=beta_2, epsilon=ADAM_EPSILON,
+        shuffle=True, random_state=setup.seed,
+    )  # fmt: skip
+    rows = d.X.T  # (m, 784), C-ordered float32: taken as it is, no copy
+    classes = np.arange(N_CLASSES)
+
+    def epoch() -> None:
+        classifier.partial_fit(rows, d.labels, classes=classes)
+
+    return epoch
+
+
+# The ceiling
+
+
+class Ceiling(NamedTuple):
+    flops: int  # per training step
+    products: tuple[str, ...]
+
+
+def step_products(sizes: Sequence[int], batch_size: int) -> Ceiling:
+    """The matrix products of one training step and their FLOPs (2 per multiply-add)."""
+    L = len(sizes) - 1
+    names: list[str] = []
+    flops = 0
+    for l in range(1, L + 1):
+        n, n_prev = sizes[l], sizes[l - 1]
+        names += [f"W{l} A{l - 1}", f"dZ{l} A{l - 1}^T"] + ([f"W{l}^T dZ{l}"] if l > 1 else [])
+        flops += 2 * n * n_prev * batch_size * (3 if l > 1 else 2)
+    return Ceiling(flops, tuple(names))
+
+
+def matmul_operands(
+    sizes: Sequence[int], batch_size: int, rng: np.random.Generator
+) -> list[tuple[FloatArray, FloatArray]]:
+    """The operands of every product in ``step_products``, in the layouts the kernels see."""
+    X = np.asfortranarray(rng.random((sizes[0], batch_size), dtype=np.float32))  # a gathered batch
+    A: list[FloatArray] = [X]
+    W: list[FloatArray] = []
+    for l in range(1, len(sizes)):
+        W.append(rng.standard_normal((sizes[l], sizes[l - 1]), dtype=np.float32))
+        A.append(W[-1] @ A[-1])  # C-ordered, as forward makes it
+    pairs: list[tuple[FloatArray, FloatArray]] = []
+    for l in range(1, len(sizes)):
+        dZ = A[l]  # any (n_l, b) C-ordered array
+        pairs += [(W[l - 1], A[l - 1]), (dZ, A[l - 1].T)] + ([(W[l - 1].T, dZ)] if l > 1 else [])
+    return pairs
+
+
+def time_products(pairs: Sequence[tuple[FloatArray, FloatArray]], min_seconds: float) -> float:
+    """Seconds for one step's products: the best of a few timed runs of repeated steps."""
+    for a, b in pairs:
+        a @ b
+    start = time.perf_counter()
+    for a, b in pairs:
+        a @ b
+    once = max(time.perf_counter() - start, 1e-7)
+    steps = max(3, math.ceil(min_seconds / 3 / once))
+    best = math.inf
+    for _ in range(3):
+        start = time.perf_counter()
+        for _ in range(steps):
+            for a, b in pairs:
+                a @ b
+        best = min(best, (time.perf_counter() - start) / steps)
+    return best
+
+
+# Running and reporting
+
+
+class Figures(NamedTuple):
+    median: float
+    low: float
+    high: float
+
+
+def samples_per_second(m: int, seconds: Sequence[float]) -> Figures:
+    rates = [m / s for s in seconds]
+    return Figures(statistics.median(rates), min(rates), max(rates))
+
+
+def run_one(
+    setup: Setup, contenders: Sequence[str], modules: dict[str, Any], warmup: int, repeats: int, threads: int,
+    ceiling_seconds: float, notes: list[str],
+) -> dict[str, Any]:  # fmt: skip
+    """Warm up, then ``repeats`` rounds of one epoch per contender and one ceiling timing."""
+    epochs: dict[str, Epoch] = {}
+    ours: OursEpochs | None = None
+    theirs: TorchEpochs | None = None
+    if "functional_nn" in contenders:
+        ours = functional_nn_contender(setup, warmup + repeats)
+        epochs["functional_nn"] = ours.epoch
+    if "functional_nn_steps" in contenders:
+        epochs["functional_nn_steps"] = functional_nn_steps_contender(setup)
+    if "torch" in contenders and modules.get("torch") is not None:
+        theirs = torch_contender(modules["torch"], setup, threads)
+        epochs["torch"] = theirs.epoch
+    if "sklearn" in contenders and modules.get("sklearn") is not None:
+        epochs["sklearn"] = sklearn_contender(modules["sklearn"], setup)
+    for _ in range(warmup):
+        for run in epochs.values():
+            run()
+    if ours is not None and theirs is not None and warmup > 0:
+        ours_W, torch_W = ours.state(), theirs.weights()
+        gap = max(float(np.max(np.abs(ours_W[k] - torch_W[k]))) for k in torch_W)
+        scale = max(float(np.max(np.abs(torch_W[k]))) for k in torch_W)
+        notes.append(
+            f"{'-'.join(map(str, setup.sizes))} {setup.optimizer}: after {warmup} warm-up epoch(s) PyTorch's "
+            f"weights differ from ours by at most {gap:.2g} (largest weight {scale:.2g}): the same computation"
+        )
+    pairs = matmul_operands(setup.sizes, setup.batch_size, np.random.default_rng(setup.seed))
+    seconds: dict[str, list[float]] = {name: [] for name in epochs}
+    ceiling_seconds_per_step: list[float] = []
+    names = list(epochs)
+    for round_number in range(repeats):
+        shift = round_number % len(names) if names else 0
+        for name in names[shift:] + names[:shift]:
+            start = time.perf_counter()
+            epochs[name]()
+            seconds[name].append(time.perf_counter() - start)
+        ceiling_seconds_per_step.append(time_products(pairs, ceiling_seconds))
+    m = setup.data.X.shape[1]
+    figures = {name: samples_per_second(m, values) for name, values in seconds.items()}
+    ceiling = step_products(setup.sizes, setup.batch_size)
+    ceiling_rate = samples_per_second(setup.batch_size, ceiling_seconds_per_step)
+    return {"figures": figures, "ceiling": ceiling, "ceiling_rate": ceiling_rate}
+
+
+def ratio(ours: Figures | None, theirs: Figures | None) -> float | None:
+    if ours is None or theirs is None:
+        return None
+    return ours.median / theirs.median
+
+
+def machine_description(modules: dict[str, Any], threads: int) -> dict[str, Any]:
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as cpuinfo:
+            cpu = next((line.split(":", 1)[1].strip() for line in cpuinfo if line.startswith("model name")), cpu)
+    except OSError:
+        pass
+    blas = "unknown"
+    config: Any = np.show_config(mode="dicts")  # typed as None in the stubs, a dict in fact
+    if isinstance(config, dict):
+        info = config.get("Build Dependencies", {}).get("blas", {})
+        blas = f"{info.get('name', '?')} {info.get('version', '?')}"
+    description: dict[str, Any] = {
+        "cpu": cpu, "logical_cpus": os.cpu_count(), "python": platform.python_version(), "numpy": np.__version__,
+        "blas": blas, "threads": threads,
+    }  # fmt: skip
+    if modules.get("threadpoolctl") is not None:
+        pools = modules["threadpoolctl"].threadpool_info()
+        description["threadpools"] = [f"{p.get('internal_api')} {p.get('version')}: {p.get('num_threads')} threads" for p in pools]
+    if modules.get("torch") is not None:
+        description["torch"] = str(modules["torch"].__version__)
+        description["torch_threads"] = int(modules["torch"].get_num_threads())
+    if modules.get("sklearn_root") is not None:
+        description["sklearn"] = str(modules["sklearn_root"].__version__)
+    return description
+
+
+def parse_arguments(argv: Sequence[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
+    parser.add_argument("--threads", type=int, default=2, help="BLAS threads for every contender (default 2)")
+    parser.add_argument("--samples", "--epoch-size", type=int, default=None, help="samples per epoch (default: all)")
+    parser.add_argument("--repeats", type=int, default=5, help="timed epochs per contender (default 5)")
+    parser.add_argument("--warmup", type=int, default=1, help="untimed epochs first (default 1)")
+    parser.add_argument(
+        "--hidden", nargs="+", default=["256", "512,512"],
+        help="hidden layers of each network, e.g. 256 512,512 (the default)",
+    )  # fmt: skip
+    parser.add_argument("--batch-size", type=int, default=128)
+    parser.add_argument("--optimizers", nargs="+", choices=("sgd", "adam"), default=["sgd", "adam"])
+    parser.add_argument("--contenders", nargs="+", choices=CONTENDERS, default=list(CONTENDERS))
+    parser.add_argument("--data", choices=("auto", "mnist", "random"), default="auto")
+    parser.add_argument("--ceiling-seconds", type=float, default=0.3, help="time spent per ceiling measurement")
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(list(argv))
+    for name in ("threads", "repeats", "batch_size"):
+        if getattr(args, name) < 1:
+            parser.error(f"--{name.replace('_', '-')} must be >= 1")
+    if args.warmup < 0 or (args.samples is not None and args.samples < 1):
+        parser.error("--warmup must be >= 0 and --samples >= 1")
+    try:
+        args.networks = [tuple(int(n) for n in hidden.split(",")) for hidden in args.hidden]
+    except ValueError:
+        parser.error(f"--hidden takes comma-separated layer sizes such as 512,512, got {args.hidden}")
+    if any(n < 1 for hidden in args.networks for n in hidden):
+        parser.error("--hidden sizes must be >= 1")
+    return args
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_arguments(sys.argv[1:] if argv is None else argv)
+    notes: list[str] = []
+    modules: dict[str, Any] = {
+        "threadpoolctl": optional_module("threadpoolctl"),
+        "torch": optional_module("torch") if "torch" in args.contenders else None,
+        "sklearn": optional_module("sklearn.neural_network") if "sklearn" in args.contenders else None,
+        "sklearn_root": optional_module("sklearn") if "sklearn" in args.contenders else None,
+    }
+    for name, module, install in (("torch", "torch", "torch"), ("sklearn", "sklearn", "scikit-learn")):
+        if name in args.contenders and modules[module] is None:
+            notes.append(f"{LABELS[name]} is not installed: skipped (pip install {install}, or the bench extra)")
+    optimizer_names = list(args.optimizers)
+    if "adam" in optimizer_names and not hasattr(optimizers, "adam"):
+        notes.append("functional_nn.optimizers has no adam: Adam skipped")
+        optimizer_names.remove("adam")
+    with ExitStack() as stack:
+        if modules["threadpoolctl"] is not None:
+            stack.enter_context(modules["threadpoolctl"].threadpool_limits(limits=args.threads))
+        else:
+            notes.append(
+                "threadpoolctl is not installed: BLAS threads pinned only by environment variables, "
+                "which work only when this file is run as a script"
+            )
+        report = run_all(args, optimizer_names, modules, notes)
+        machine = machine_description(modules, args.threads)
+    print_report(args, report, machine, notes)
+    return 0
+
+
+def run_all(
+    args: argparse.Namespace, optimizer_names: Sequence[str], modules: dict[str, Any], notes: list[str]
+) -> dict[str, Any]:
+    data = load_data(args.data, args.samples, np.random.default_rng(args.seed))
+    results: dict[str, Any] = {"data": data.source, "m": int(data.X.shape[1]), "networks": {}}
+    for hidden in args.networks:
+        sizes = (N_FEATURES, *hidden, N_CLASSES)
+        params = initialize_parameters(sizes, np.random.default_rng(args.seed), dtype=np.float32)
+        network = "-".join(map(str, sizes))
+        results["networks"][network] = {}
+        for name in optimizer_names:
+            setup = Setup(data, sizes, params, name, args.batch_size, args.seed)
+            results["networks"][network][name] = run_one(
+                setup, args.contenders, modules, args.warmup, args.repeats, args.threads, args.ceiling_seconds, notes
+            )
+    return results
+
+
+def print_report(args: argparse.Namespace, report: dict[str, Any], machine: dict[str, Any], notes: list[str]) -> None:
+    print(
+        f"functional_nn benchmark: {report['data']}, {report['m']} samples per epoch, float32, "
+        f"batch {args.batch_size}, {args.threads} BLAS thread(s), median of {args.repeats} epoch(s) "
+        f"after {args.warmup} warm-up epoch(s)"
+    )
+    print(f"machine: {machine['cpu']}, {machine['logical_cpus']} logical CPUs; numpy {machine['numpy']} ({machine['blas']})")
+    for line in machine.get("threadpools", []):
+        print(f"  {line}")
+    summary: dict[str, Any] = {}
+    for network, by_optimizer in report["networks"].items():
+        for optimizer_name, result in by_optimizer.items():
+            figures: dict[str, Figures] = result["figures"]
+            ceiling: Ceiling = result["ceiling"]
+            rate: Figures = result["ceiling_rate"]
+            ours = figures.get("functional_nn")
+            print()
+            print(f"{network}, {optimizer_name} (learning rate {LEARNING_RATES[optimizer_name]:g})")
+            print(f"  {'contender':32} {'samples/s':>10} {'min':>10} {'max':>10}   {'functional_nn is':>16}")
+            for name, value in figures.items():
+                versus = ratio(ours, value)
+                shown = "" if name == "functional_nn" or versus is None else f"{versus:.2f}x as fast"
+                print(f"  {LABELS[name]:32} {value.median:10,.0f} {value.low:10,.0f} {value.high:10,.0f}   {shown:>16}")
+            fraction = None if ours is None else ours.median / rate.median
+            gflops = ceiling.flops / args.batch_size * rate.median / 1e9
+            shown = "" if fraction is None else f"{fraction:.0%} of it"
+            print(f"  {'matmul ceiling':32} {rate.median:10,.0f} {rate.low:10,.0f} {rate.high:10,.0f}   {shown:>16}")
+            print(
+                f"  ceiling: {ceiling.flops / 1e6:.1f} MFLOP per step at {gflops:.0f} GFLOP/s, products "
+                + ", ".join(ceiling.products)
+            )
+            steps = figures.get("functional_nn_steps")
+            summary.setdefault(network, {})[optimizer_name] = {
+                "samples_per_s": None if ours is None else round(ours.median),
+                "samples_per_s_min": None if ours is None else round(ours.low),
+                "samples_per_s_max": None if ours is None else round(ours.high),
+                "steps_only_samples_per_s": None if steps is None else round(steps.median),
+                "torch_samples_per_s": None if "torch" not in figures else round(figures["torch"].median),
+                "sklearn_samples_per_s": None if "sklearn" not in figures else round(figures["sklearn"].median),
+                "torch_ratio": _rounded(ratio(ours, figures.get("torch"))),
+                "sklearn_ratio": _rounded(ratio(ours, figures.get("sklearn"))),
+                "ceiling_samples_per_s": round(rate.median),
+                "ceiling_gflops": round(gflops, 1),
+                "ceiling_fraction": _rounded(fraction),
+                "step_mflop": round(ceiling.flops / 1e6, 2),
+            }
+    for note in notes:
+        print(f"note: {note}")
+    settings = {
+        "batch_size": args.batch_size, "threads": args.threads, "repeats": args.repeats, "warmup": args.warmup,
+        "samples": report["m"], "data": report["data"], "learning_rates": LEARNING_RATES,
+    }  # fmt: skip
+    print(json.dumps({"results": summary, "settings": settings, "machine": machine, "notes": notes}))
+
+
+def _rounded(value: float | None) -> float | None:
+    return None if value is None else round(value, 3)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,80 @@
+"""scripts/benchmark.py runs on tiny sizes and prints its table and a final JSON line.
+
+Speed figures are never asserted: only that every network and optimizer got its row, its
+ratios and its ceiling, and that the products counted for the ceiling are the right ones.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
+
+import benchmark  # noqa: E402  (the scripts folder is not a package)
+
+KEYS = {
+    "samples_per_s", "samples_per_s_min", "samples_per_s_max", "steps_only_samples_per_s", "torch_samples_per_s",
+    "sklearn_samples_per_s", "torch_ratio", "sklearn_ratio", "ceiling_samples_per_s", "ceiling_gflops",
+    "ceiling_fraction", "step_mflop",
+}  # fmt: skip
+
+
+def test_step_products_count_what_a_step_multiplies() -> None:
+    ceiling = benchmark.step_products((784, 256, 10), 128)
+    # forward W1 A0, W2 A1; backward dZ1 A0^T, dZ2 A1^T and W2^T dZ2 (no W1^T dZ1)
+    assert ceiling.flops == 2 * 128 * (2 * 784 * 256 + 3 * 256 * 10) == 104_726_528
+    assert ceiling.products == ("W1 A0", "dZ1 A0^T", "W2 A1", "dZ2 A1^T", "W2^T dZ2")
+    pairs = benchmark.matmul_operands((784, 256, 10), 128, __import__("numpy").random.default_rng(0))
+    assert sum(2 * a.shape[0] * a.shape[1] * b.shape[1] for a, b in pairs) == ceiling.flops
+
+
+def test_tiny_run_prints_a_table_and_json(capsys: pytest.CaptureFixture[str]) -> None:
+    argv = [
+        "--data", "random", "--samples", "300", "--repeats", "2", "--warmup", "1", "--hidden", "8", "4,4",
+        "--ceiling-seconds", "0.005", "--threads", "1",
+    ]  # fmt: skip
+    assert benchmark.main(argv) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    summary = json.loads(lines[-1])
+    table = "\n".join(lines[:-1])
+    assert set(summary["results"]) == {"784-8-10", "784-4-4-10"}
+    for network in ("784-8-10", "784-4-4-10"):
+        assert f"{network}, sgd" in table and f"{network}, adam" in table
+        for optimizer in ("sgd", "adam"):
+            figures = summary["results"][network][optimizer]
+            assert set(figures) == KEYS
+            assert figures["samples_per_s"] > 0 and 0 < figures["ceiling_fraction"]
+            for contender in ("torch", "sklearn"):
+                # a ratio when the contender is installed, a note saying it was skipped when not
+                if figures[f"{contender}_ratio"] is None:
+                    assert any(contender.replace("sklearn", "scikit") in note.lower() for note in summary["notes"])
+    assert "matmul ceiling" in table and "functional_nn train_epochs" in table
+    assert summary["settings"]["samples"] == 300 and summary["machine"]["threads"] == 1
+
+
+def test_missing_contenders_are_notes_not_failures(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = benchmark.optional_module
+    monkeypatch.setattr(
+        benchmark, "optional_module", lambda name: None if name.split(".")[0] in ("torch", "sklearn") else real(name)
+    )
+    argv = ["--data", "random", "--samples", "200", "--repeats", "1", "--hidden", "4", "--optimizers", "sgd",
+            "--ceiling-seconds", "0.005"]  # fmt: skip
+    assert benchmark.main(argv) == 0
+    summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    figures = summary["results"]["784-4-10"]["sgd"]
+    assert figures["torch_ratio"] is None and figures["sklearn_ratio"] is None
+    assert any("PyTorch is not installed" in note for note in summary["notes"])
+    assert any("scikit-learn MLPClassifier is not installed" in note for note in summary["notes"])
+
+
+def test_bad_arguments_are_refused() -> None:
+    with pytest.raises(SystemExit):
+        benchmark.main(["--hidden", "8,x"])
+    with pytest.raises(SystemExit):
+        benchmark.main(["--repeats", "0"])
