@@ -178,6 +178,8 @@ def compare_specs(args: argparse.Namespace, steps_per_epoch: int) -> list[tuple[
         if not is_optimizer_name(name):
             raise SystemExit(f"--optimizers: unknown optimizer {name!r}; choose from {list(get_args(OptimizerName))}")
     first = [RunSpec(name, make_optimizer(name, rates[name]), args.epochs) for name in optimizers if is_optimizer_name(name)]
+    if args.reg_epochs == 0:
+        return [(f"optimizers, {args.epochs} epochs", first)]
     total = steps_per_epoch * args.reg_epochs
     schedule = cosine_decay(args.peak_lr, decay_steps=total - steps_per_epoch, warmup_steps=steps_per_epoch)
     second = [
@@ -227,7 +229,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("--preset", choices=get_args(Preset), default="compare", help="experiment (default: compare)")
     parser.add_argument("--epochs", type=int, default=None, help="epochs of the optimizer runs (5) or of --preset best (50)")
-    parser.add_argument("--reg-epochs", type=int, default=15, help="epochs of the dropout and schedule runs (default: 15)")
+    parser.add_argument("--reg-epochs", type=int, default=15, help="epochs of the dropout and schedule runs (default: 15; 0: skip them)")
     parser.add_argument("--hidden", type=parse_hidden, default=None, help="hidden sizes (default: 256,128; best: 1024,1024,1024)")
     parser.add_argument("--batch-size", type=int, default=128, help="mini-batch size (default: 128)")
     parser.add_argument("--optimizers", default="sgd,momentum,nesterov,adam", help="optimizers to compare, comma-separated")
@@ -249,10 +251,10 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         args.hidden = [1024, 1024, 1024] if best else [256, 128]
     if args.keep_prob is None:
         args.keep_prob = 0.5 if best else 0.8
-    for name in ("epochs", "reg_epochs", "batch_size"):
+    for name in ("epochs", "batch_size"):
         if getattr(args, name) < 1:
             parser.error(f"--{name.replace('_', '-')} must be >= 1")
-    if args.reg_epochs < 2 or (best and args.epochs < 2):
+    if args.reg_epochs == 1 or args.reg_epochs < 0 or (best and args.epochs < 2):
         parser.error("the schedules warm up for one epoch: give at least 2 epochs")
     if not 0 < args.keep_prob <= 1:
         parser.error(f"--keep-prob must be in (0, 1], got {args.keep_prob}")

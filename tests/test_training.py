@@ -353,3 +353,19 @@ def test_compare_optimizers_script_runs_on_a_small_stand_in(capsys: pytest.Captu
     assert compare_optimizers.main(["--preset", "best", "--epochs", "2", "--hidden", "8,8", "--batch-size", "16"], data=fake) == 0
     (best,) = json.loads(capsys.readouterr().out.strip().splitlines()[-1])["experiments"]
     assert best["runs"][0]["max_norm"] == 3.5 and best["runs"][0]["keep_probs"] == 0.5
+
+
+def test_learning_rate_may_be_a_schedule() -> None:
+    from functional_nn.schedules import step_decay
+
+    X, Y, _ = blobs(21, 20)
+    params = initialize_parameters([4, 5, 4, 3], np.random.default_rng(22))
+    schedule = step_decay(0.5, decay_rate=0.1, step_size=2)
+    a = train(X, Y, params, activations=ACTIVATIONS, loss=LOSS, epochs=3, learning_rate=schedule)
+    current = dict(params)
+    for step in range(3):  # full batch: one step per epoch, rates 0.5, 0.5, 0.05
+        AL, caches = forward_propagation(X, current, ACTIVATIONS)
+        current = update_parameters(current, backward_propagation(AL, Y, caches, LOSS), schedule(step))
+    for key in params:
+        np.testing.assert_array_equal(a.params[key], current[key])
+    assert a.optimizer_state.step == 3
