@@ -116,8 +116,6 @@ def sgd_step(params: Params, grads: Grads, learning_rate: float) -> dict[str, Fl
     return new_params
 
 
-
-
 def _check_learning_rate(learning_rate: object) -> LearningRate:
     if isinstance(learning_rate, Schedule):
         return learning_rate
