@@ -124,6 +124,8 @@ def parse_args(argv: Sequence[str] | None) -> tuple[argparse.Namespace, Settings
     for name, value in (("epochs", settings.epochs), ("batch_size", settings.batch_size or 1), ("dev_size", args.dev_size or 1)):
         if value < 1:
             parser.error(f"--{name.replace('_', '-')} must be >= 1, got {value}")
+    if args.dev_size is not None and args.csv is None and args.idx is None:
+        parser.error("--dev-size applies to --csv and --idx: MNIST comes with its own 10,000 dev images")
     if not settings.learning_rate > 0:
         parser.error(f"--learning-rate must be > 0, got {settings.learning_rate}")
     return args, settings
@@ -317,7 +319,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     args, settings = parse_args(argv)
     started = time.perf_counter()
     out: Path = args.out if args.out is not None else Path("runs") / f"mnist-{datetime.now():%Y%m%d-%H%M%S}"
-    out.mkdir(parents=True, exist_ok=True)
     say: Callable[[str], None] = lambda line: print(line, flush=True)  # noqa: E731
     dtype = DTYPES[settings.dtype]
     rng = np.random.default_rng(settings.seed)
@@ -326,6 +327,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (DatasetUnavailableError, ChecksumError, ValueError, FileNotFoundError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    out.mkdir(parents=True, exist_ok=True)  # only now: a run that cannot start leaves nothing behind
     relu: Activation = "relu"
     softmax: Activation = "softmax"
     activations = (relu,) * len(settings.hidden) + (softmax,)

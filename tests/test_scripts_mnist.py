@@ -175,6 +175,10 @@ def test_bad_sources_end_in_a_message(tmp_path: Path, rng: np.random.Generator, 
     assert "has no label column" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         train_mnist.main(["--hidden", "0,3"])
+    capsys.readouterr()
+    with pytest.raises(SystemExit):
+        train_mnist.main(["--dev-size", "100"])
+    assert "--dev-size applies to --csv and --idx" in capsys.readouterr().err
 
 
 # --------------------------------------------------------------------------------------------
