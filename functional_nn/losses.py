@@ -75,7 +75,10 @@ def mean_squared_error_gradient(AL: FloatArray, Y: FloatArray) -> FloatArray:
 
 class LossFunctions(NamedTuple):
     """A loss, its gradient with respect to ``AL`` per sample, and the output activations
-    whose range it needs (``None``: any)."""
+    whose range it needs (``None``: any).
+
+    ``gradient`` returns a new array every call: the backward kernel scales it in place.
+    """
 
     cost: Callable[[FloatArray, FloatArray], float]
     gradient: Callable[[FloatArray, FloatArray], FloatArray]

@@ -23,7 +23,8 @@ whole data set up front.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Final
 
 import numpy as np
 
@@ -187,18 +188,24 @@ def forward_propagation(
     caches : tuple of LayerCache, length L
         ``caches[l - 1]`` holds ``A_prev``, ``W``, ``Z``, ``A`` and the dropout mask of layer ``l``.
     """
+    X, names = _check_inputs(X, params, activations)
+    keeps = check_keep_probs(keep_probs, len(names))
+    if keeps is not None and not isinstance(rng, np.random.Generator):
+        raise TypeError("forward_propagation needs rng, a numpy.random.Generator, to draw dropout masks when keep_probs < 1")
+    return forward(X, params, names, keeps, rng)
+
+
+def _check_inputs(X: object, params: object, activations: object) -> tuple[FloatArray, tuple[Activation, ...]]:
+    """Validate the arguments of a forward pass; return ``X`` and the activation names."""
     sizes = check.check_params(params)
-    L = len(sizes) - 1
-    names = check_activations(activations, L)
+    assert isinstance(params, Mapping)  # check_params made sure
+    names = check_activations(activations, len(sizes) - 1)
     X = check.check_float_array("X", X)
     check.check_samples("X", X)
     if X.shape[0] != sizes[0]:
         raise ValueError(f"X has {X.shape[0]} rows (features) but W1 {params['W1'].shape} expects {sizes[0]}: X is (n_features, m), one sample per column")
     check.check_same_dtype("X", X, params["W1"].dtype, "params['W1']")
-    keeps = check_keep_probs(keep_probs, L)
-    if keeps is not None and not isinstance(rng, np.random.Generator):
-        raise TypeError("forward_propagation needs rng, a numpy.random.Generator, to draw dropout masks when keep_probs < 1")
-    return forward(X, params, names, keeps, rng)
+    return X, names
 
 
 def check_caches(caches: object) -> Caches:
@@ -256,10 +263,42 @@ def backward_propagation(
     return backward(AL, Y, caches, name, lambd)
 
 
-def predict_proba(X: FloatArray, params: Params, activations: Sequence[Activation]) -> FloatArray:
-    """The network's output ``AL`` of shape ``(n_L, m)``, without dropout."""
-    AL, _ = forward_propagation(X, params, activations)
+PREDICT_CHUNK: Final = 4096
+"""Samples per forward pass in ``predict_proba``: bounds the activations alive at once."""
+
+
+def forward_output(X: FloatArray, params: Params, activations: Sequence[Activation]) -> FloatArray:
+    """Unchecked kernel of ``predict_proba``: the output of ``forward`` without its caches.
+
+    Runs ``PREDICT_CHUNK`` columns at a time and keeps no layer's activations once the next
+    layer has used them, so predicting on a whole data set needs memory for the output and one
+    chunk's two widest layers, not for every layer of every sample.
+    """
+    m = X.shape[1]
+    AL: FloatArray | None = None
+    for start in range(0, m, PREDICT_CHUNK):
+        A = X[:, start : start + PREDICT_CHUNK]
+        for l, activation in enumerate(activations, start=1):
+            Z = params[f"W{l}"] @ A
+            Z += params[f"b{l}"]  # Z is a fresh temporary
+            A = ACTIVATIONS[activation].forward(Z)
+        if m <= PREDICT_CHUNK:
+            return A
+        if AL is None:
+            AL = np.empty((A.shape[0], m), dtype=A.dtype)
+        AL[:, start : start + PREDICT_CHUNK] = A  # AL is a fresh array
+    assert AL is not None
     return AL
+
+
+def predict_proba(X: FloatArray, params: Params, activations: Sequence[Activation]) -> FloatArray:
+    """The network's output ``AL`` of shape ``(n_L, m)``, without dropout.
+
+    The same values as ``forward_propagation``'s ``AL``, computed in chunks of columns
+    without keeping caches (see ``forward_output``).
+    """
+    X, names = _check_inputs(X, params, activations)
+    return forward_output(X, params, names)
 
 
 def predict(X: FloatArray, params: Params, activations: Sequence[Activation]) -> IntArray:

@@ -16,12 +16,12 @@ from typing import get_args
 import numpy as np
 import pytest
 
-from functional_nn import optimizers
+from functional_nn import optimizers, propagation
 from functional_nn.activations import ACTIVATIONS
 from functional_nn.initializers import initialize_parameters
 from functional_nn.losses import LOSSES, compute_cost
 from functional_nn.optimizers import Optimizer
-from functional_nn.propagation import backward_propagation, forward_propagation
+from functional_nn.propagation import backward_propagation, forward_propagation, predict_proba
 from functional_nn.schedules import cosine_decay
 from functional_nn.training import EarlyStopping, TrainState, train
 from functional_nn.types import Activation, FloatArray, Loss
@@ -148,3 +148,16 @@ def test_loss_gradients_keep_float32(loss: Loss, rng: np.random.Generator) -> No
     Y = make_targets(loss, rng, 3, 6)
     assert LOSSES[loss].gradient(AL, Y).dtype == np.float32
     assert type(LOSSES[loss].cost(AL, Y)) is float
+
+
+@pytest.mark.parametrize("order", ["C", "F"])
+def test_predict_proba_in_chunks_matches_forward(order: str, rng: np.random.Generator, monkeypatch: pytest.MonkeyPatch) -> None:
+    params = initialize_parameters([4, 6, 5, 3], rng, dtype=np.float32)
+    X = np.asarray(rng.standard_normal((4, 10)), dtype=np.float32, order="C" if order == "C" else "F")
+    X.flags.writeable = False
+    activations: tuple[Activation, ...] = ("tanh", "relu", "softmax")
+    AL, _ = forward_propagation(X, params, activations)
+    monkeypatch.setattr(propagation, "PREDICT_CHUNK", 3)  # 4 chunks, the last of 1 column
+    chunked = predict_proba(X, params, activations)
+    assert chunked.dtype == np.float32 and chunked.shape == (3, 10)
+    np.testing.assert_allclose(chunked, AL, rtol=1e-6, atol=1e-7)
