@@ -202,6 +202,8 @@ def train_epochs(
 
     Every argument is checked when this is called, before any training. See ``train`` for
     the arguments; a loop over this iterator that runs to the end ends in ``train``'s result.
+    With ``early_stopping`` the iterator ends early, after the state whose ``stopped`` is
+    ``True``.
 
     Examples
     --------
