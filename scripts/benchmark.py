@@ -475,9 +475,22 @@ def parse_arguments(argv: Sequence[str]) -> argparse.Namespace:
     return args
 
 
+def machine_load() -> str:
+    """The load averages and, where the kernel reports it, the CPU pressure: the machine may be shared."""
+    parts = []
+    for path, label in (("/proc/loadavg", "load average"), ("/proc/pressure/cpu", "cpu pressure")):
+        try:
+            with open(path, encoding="utf-8") as handle:
+                parts.append(f"{label} {' '.join(handle.readline().split()[:3])}")
+        except OSError:
+            pass
+    return "; ".join(parts) or "unknown"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_arguments(sys.argv[1:] if argv is None else argv)
     notes: list[str] = []
+    load_before = machine_load()
     modules: dict[str, Any] = {
         "threadpoolctl": optional_module("threadpoolctl"),
         "torch": optional_module("torch") if "torch" in args.contenders else None,
@@ -501,6 +514,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
         report = run_all(args, optimizer_names, modules, notes)
         machine = machine_description(modules, args.threads)
+    machine["load_before"], machine["load_after"] = load_before, machine_load()
     print_report(args, report, machine, notes)
     return 0
 
@@ -532,6 +546,7 @@ def print_report(args: argparse.Namespace, report: dict[str, Any], machine: dict
     print(f"machine: {machine['cpu']}, {machine['logical_cpus']} logical CPUs; numpy {machine['numpy']} ({machine['blas']})")
     for line in machine.get("threadpools", []):
         print(f"  {line}")
+    print(f"load before: {machine['load_before']}; after: {machine['load_after']}")
     summary: dict[str, Any] = {}
     for network, by_optimizer in report["networks"].items():
         for optimizer_name, result in by_optimizer.items():
@@ -541,15 +556,15 @@ def print_report(args: argparse.Namespace, report: dict[str, Any], machine: dict
             ours = figures.get("functional_nn")
             print()
             print(f"{network}, {optimizer_name} (learning rate {LEARNING_RATES[optimizer_name]:g})")
-            print(f"  {'contender':32} {'samples/s':>10} {'min':>10} {'max':>10}   {'functional_nn is':>16}")
+            print(f"  {'contender':30} {'samples/s':>10} {'min':>10} {'max':>10}   {'functional_nn / this':>20}")
             for name, value in figures.items():
                 versus = ratio(ours, value)
-                shown = "" if name == "functional_nn" or versus is None else f"{versus:.2f}x as fast"
-                print(f"  {LABELS[name]:32} {value.median:10,.0f} {value.low:10,.0f} {value.high:10,.0f}   {shown:>16}")
+                shown = "" if name == "functional_nn" or versus is None else f"{versus:.2f}x"
+                print(f"  {LABELS[name]:30} {value.median:10,.0f} {value.low:10,.0f} {value.high:10,.0f}   {shown:>20}")
             fraction = None if ours is None else ours.median / rate.median
             gflops = ceiling.flops / args.batch_size * rate.median / 1e9
-            shown = "" if fraction is None else f"{fraction:.0%} of it"
-            print(f"  {'matmul ceiling':32} {rate.median:10,.0f} {rate.low:10,.0f} {rate.high:10,.0f}   {shown:>16}")
+            shown = "" if fraction is None else f"{fraction:.0%} of the ceiling"
+            print(f"  {'matmul ceiling':30} {rate.median:10,.0f} {rate.low:10,.0f} {rate.high:10,.0f}   {shown:>20}")
             print(
                 f"  ceiling: {ceiling.flops / 1e6:.1f} MFLOP per step at {gflops:.0f} GFLOP/s, products "
                 + ", ".join(ceiling.products)
