@@ -155,8 +155,8 @@ def test_the_hand_written_epochs_are_train_epochs_bit_for_bit(rng: np.random.Gen
     X_dev, Y_dev = X[:, :10], Y[:, :10]
     start = initialize_parameters([784, 6, 10], rng, dtype=np.float32)
     common = dict(activations=("relu", "softmax"), epochs=3, batch_size=8, dev=(X_dev, Y_dev))
-    by_hand = list(train_mnist.minibatch_epochs(X, Y, start, optimizer=adam(0.01), rng=np.random.default_rng(5), progress=False, **common))  # type: ignore[arg-type]  # the shared keywords, typed by each callee
-    library = list(train_epochs(X, Y, start, loss="categorical_cross_entropy", optimizer=adam(0.01), rng=np.random.default_rng(5), **common))  # type: ignore[arg-type]  # as above
+    by_hand = list(train_mnist.minibatch_epochs(X, Y, start, optimizer=adam(0.01), rng=np.random.default_rng(5), keep_prob=0.8, progress=False, **common))  # type: ignore[arg-type]  # the shared keywords, typed by each callee
+    library = list(train_epochs(X, Y, start, loss="categorical_cross_entropy", optimizer=adam(0.01), rng=np.random.default_rng(5), keep_probs=0.8, **common))  # type: ignore[arg-type]  # as above
     assert len(by_hand) == len(library) == 3
     for mine, theirs in zip(by_hand, library):
         assert mine.history == theirs.history
