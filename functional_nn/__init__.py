@@ -12,7 +12,18 @@ and ``train`` folds them over epochs and mini-batches.
 """
 
 from functional_nn.activations import ACTIVATIONS
-from functional_nn.data import minibatches, one_hot
+from functional_nn.data import Split, minibatches, one_hot, scale_pixels, train_dev_split
+from functional_nn.datasets import (
+    MNIST,
+    ChecksumError,
+    DatasetUnavailableError,
+    DigitImages,
+    data_dir,
+    load_digits_csv,
+    load_idx,
+    load_idx_digits,
+    load_mnist,
+)
 from functional_nn.gradient_check import gradient_check, numerical_gradient
 from functional_nn.images import ImageFolder, SkippedFile, load_image_folder
 from functional_nn.initializers import INIT_SCHEMES, initialize_parameters
@@ -20,6 +31,7 @@ from functional_nn.losses import LOSSES, compute_cost
 from functional_nn.metrics import accuracy, confusion_matrix, f1_score, log_loss, precision, recall
 from functional_nn.optimizers import Optimizer, OptimizerState, sgd, update_parameters
 from functional_nn.propagation import backward_propagation, forward_propagation, predict, predict_proba
+from functional_nn.serialization import SavedParameters, load_parameters, save_parameters
 from functional_nn.toy_datasets import (
     TOY_DATASETS,
     ToyDataset,
@@ -55,6 +67,9 @@ __all__ = [
     "ACTIVATIONS",
     "Activation",
     "Caches",
+    "ChecksumError",
+    "DatasetUnavailableError",
+    "DigitImages",
     "EpochRecord",
     "FloatArray",
     "Grads",
@@ -65,10 +80,13 @@ __all__ = [
     "LOSSES",
     "LayerCache",
     "Loss",
+    "MNIST",
     "Optimizer",
     "OptimizerState",
     "Params",
+    "SavedParameters",
     "SkippedFile",
+    "Split",
     "TOY_DATASETS",
     "ToyDataset",
     "TrainResult",
@@ -79,11 +97,17 @@ __all__ = [
     "backward_propagation",
     "compute_cost",
     "confusion_matrix",
+    "data_dir",
     "f1_score",
     "forward_propagation",
     "gradient_check",
     "initialize_parameters",
+    "load_digits_csv",
+    "load_idx",
+    "load_idx_digits",
     "load_image_folder",
+    "load_mnist",
+    "load_parameters",
     "log_loss",
     "make_blobs",
     "make_circles",
@@ -97,8 +121,11 @@ __all__ = [
     "predict",
     "predict_proba",
     "recall",
+    "save_parameters",
+    "scale_pixels",
     "sgd",
     "train",
+    "train_dev_split",
     "train_epochs",
     "update_parameters",
 ]

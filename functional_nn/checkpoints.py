@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import tempfile
 import zipfile
 from collections.abc import Mapping
 from pathlib import Path
@@ -24,6 +23,7 @@ import numpy as np
 
 from functional_nn import _validation as check
 from functional_nn.optimizers import OptimizerState
+from functional_nn.serialization import atomic_write
 from functional_nn.training import EpochRecord, TrainState
 from functional_nn.types import FloatArray
 
@@ -103,25 +103,13 @@ def save_checkpoint(
     }
     arrays["meta"] = np.array(json.dumps(meta))
     target = checkpoint_path(folder, state.epoch)
-    _write_atomically(target, arrays)
+    with atomic_write(target) as handle:
+        np.savez(handle, **arrays)  # type: ignore[arg-type]  # numpy's stub wants one array type for all keyword arrays
     complete = sorted(path for path in folder.iterdir() if _NAME.match(path.name))
     for old in complete[:-keep_last]:
         if old != target:
             old.unlink(missing_ok=True)
     return target
-
-
-def _write_atomically(target: Path, arrays: Mapping[str, np.ndarray[Any, Any]]) -> None:
-    descriptor, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    try:
-        with os.fdopen(descriptor, "wb") as handle:
-            np.savez(handle, **arrays)  # type: ignore[arg-type]  # numpy's stub wants one array type for all keyword arrays
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, target)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
 
 
 def latest_checkpoint(directory: str | os.PathLike[str]) -> Path | None:
