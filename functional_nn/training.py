@@ -22,7 +22,10 @@ so far on the monitored dev figure, and the fold ends when patience runs out.
 
 from __future__ import annotations
 
+import hashlib
+import os
 from collections.abc import Iterator, Sequence
+from pathlib import Path
 from typing import Any, Literal, NamedTuple, TypeAlias, get_args
 
 import numpy as np
@@ -157,6 +160,7 @@ class _Problem(NamedTuple):
     clip_norm: float | None = None
     max_norm: float | None = None
     early_stopping: EarlyStopping | None = None
+    checkpointing: tuple[Path, dict[str, object]] | None = None  # directory, run description
 
 
 def _check_data(
@@ -197,6 +201,8 @@ def train_epochs(
     clip_norm: float | None = None,
     max_norm: float | None = None,
     early_stopping: EarlyStopping | None = None,
+    checkpoint_dir: str | os.PathLike[str] | None = None,
+    resume: bool = False,
 ) -> Iterator[TrainState]:
     r"""The states of training after each of ``epochs`` epochs, computed one at a time as asked.
 
@@ -214,7 +220,7 @@ def train_epochs(
     problem, start = _prepare(
         X, Y, params, activations=activations, loss=loss, learning_rate=learning_rate, optimizer=optimizer,
         batch_size=batch_size, rng=rng, dev=dev, lambd=lambd, keep_probs=keep_probs, clip_norm=clip_norm,
-        max_norm=max_norm, early_stopping=early_stopping,
+        max_norm=max_norm, early_stopping=early_stopping, checkpoint_dir=checkpoint_dir, resume=resume,
     )  # fmt: skip
     epochs = check.check_positive_int("epochs", epochs, minimum=0)
     return _fold(problem, start, epochs)
@@ -238,6 +244,8 @@ def train(
     clip_norm: float | None = None,
     max_norm: float | None = None,
     early_stopping: EarlyStopping | None = None,
+    checkpoint_dir: str | os.PathLike[str] | None = None,
+    resume: bool = False,
 ) -> TrainResult:
     r"""Train the network and return the last state of ``train_epochs``.
 
@@ -257,7 +265,8 @@ def train(
     activations : sequence of str, length L
     loss : {"binary_cross_entropy", "categorical_cross_entropy", "mean_squared_error"}
     epochs : int >= 0
-        Passes over the data; 0 returns the starting state.
+        Passes over the data, counted from the start of the run (a resumed run continues
+        up to ``epochs``); 0 returns the starting state.
     learning_rate : float > 0 or schedule, optional
         Plain gradient descent with this step (``sgd(learning_rate)``); give this or
         ``optimizer``, not both.
@@ -285,6 +294,18 @@ def train(
     early_stopping : EarlyStopping, optional
         Needs ``dev``. Training ends early when the monitored dev figure has not improved
         for ``patience`` epochs.
+    checkpoint_dir : path, optional
+        Write a checkpoint (see ``functional_nn.checkpoints``) at the end of every epoch:
+        parameters, optimizer state, the fold's state and the generator's state, atomically.
+        A directory that already holds checkpoints is refused unless ``resume`` is set.
+    resume : bool, default False
+        Continue from the last checkpoint in ``checkpoint_dir`` (start afresh if it holds
+        none). ``epochs`` still counts the whole run, so a run killed at any moment and
+        resumed with the same arguments ends bitwise equal to one never interrupted. The
+        checkpoint must come from the same run (network, loss, optimizer, batch size,
+        regularisation, data), else ``CheckpointError`` lists what differs. The draws
+        continue from the saved generator state in a new generator; ``rng`` itself is then
+        not advanced.
 
     Returns
     -------
@@ -302,7 +323,7 @@ def train(
     problem, state = _prepare(
         X, Y, params, activations=activations, loss=loss, learning_rate=learning_rate, optimizer=optimizer,
         batch_size=batch_size, rng=rng, dev=dev, lambd=lambd, keep_probs=keep_probs, clip_norm=clip_norm,
-        max_norm=max_norm, early_stopping=early_stopping,
+        max_norm=max_norm, early_stopping=early_stopping, checkpoint_dir=checkpoint_dir, resume=resume,
     )  # fmt: skip
     epochs = check.check_positive_int("epochs", epochs, minimum=0)
     for state in _fold(problem, state, epochs):
@@ -327,6 +348,8 @@ def _prepare(
     clip_norm: float | None,
     max_norm: float | None,
     early_stopping: EarlyStopping | None,
+    checkpoint_dir: str | os.PathLike[str] | None = None,
+    resume: bool = False,
 ) -> tuple[_Problem, TrainState]:
     sizes = check.check_params(params)
     L = len(sizes) - 1
@@ -368,7 +391,68 @@ def _prepare(
     )  # fmt: skip
     start_params = dict(params)
     start = TrainState(0, start_params, optimizer.init(start_params), ())
-    return problem, start
+    if checkpoint_dir is None:
+        if resume:
+            raise ValueError("resume=True needs checkpoint_dir, the directory of the checkpoints to resume from")
+        return problem, start
+    return _resume_or_start(problem, start, Path(checkpoint_dir), resume, sizes)
+
+
+def _describe_run(problem: _Problem, sizes: tuple[int, ...]) -> dict[str, object]:
+    """What a checkpoint must agree on to be resumed by this run, as JSON values."""
+
+    def digest(X: FloatArray, Y: FloatArray) -> str:
+        hasher = hashlib.blake2b(digest_size=16)
+        for array in (X, Y):
+            hasher.update(repr((array.shape, array.dtype.str)).encode())
+            hasher.update(np.ascontiguousarray(array.T).data)  # column-major bytes: no copy for loaders' X
+        return hasher.hexdigest()
+
+    p = problem
+    return {
+        "layer_sizes": list(sizes),
+        "dtype": p.X.dtype.name,
+        "activations": list(p.activations),
+        "loss": p.loss,
+        "optimizer": p.optimizer.name,
+        "optimizer_hyperparameters": [[name, value] for name, value in p.optimizer.hyperparameters],
+        "batch_size": p.batch_size,
+        "lambd": p.lambd,
+        "keep_probs": None if p.keep_probs is None else list(p.keep_probs),
+        "clip_norm": p.clip_norm,
+        "max_norm": p.max_norm,
+        "early_stopping": None if p.early_stopping is None else list(p.early_stopping),
+        "generator": None if p.rng is None else type(p.rng.bit_generator).__name__,
+        "data": digest(p.X, p.Y),
+        "dev_data": None if p.dev is None else digest(p.dev[0], p.dev[1]),
+    }
+
+
+def _resume_or_start(
+    problem: _Problem, start: TrainState, directory: Path, resume: bool, sizes: tuple[int, ...]
+) -> tuple[_Problem, TrainState]:
+    # Imported here: the checkpoints module builds on this one's TrainState.
+    from functional_nn import checkpoints
+
+    run = _describe_run(problem, sizes)
+    problem = problem._replace(checkpointing=(directory, run))
+    latest = checkpoints.latest_checkpoint(directory)
+    if latest is None:
+        return problem, start
+    if not resume:
+        raise ValueError(
+            f"checkpoint_dir {directory} already holds checkpoints (latest {latest.name}): pass resume=True to "
+            "continue that run, or choose an empty directory"
+        )
+    saved = checkpoints.load_checkpoint(latest)
+    differences = checkpoints.mismatches(saved.run, run)
+    if differences:
+        raise checkpoints.CheckpointError(f"{latest} belongs to another run: " + "; ".join(differences))
+    for debris in directory.glob(".checkpoint-*.tmp"):  # left by a run killed mid-write
+        debris.unlink(missing_ok=True)
+    if saved.rng_state is not None and problem.rng is not None:
+        problem = problem._replace(rng=checkpoints.restored_generator(problem.rng, saved.rng_state))
+    return problem, saved.state
 
 
 def _check_early_stopping(
@@ -389,10 +473,13 @@ def _check_early_stopping(
 
 
 def _fold(problem: _Problem, state: TrainState, epochs: int) -> Iterator[TrainState]:
-    for _ in range(epochs):
-        if state.stopped:
-            return
+    while state.epoch < epochs and not state.stopped:
         state = run_epoch(problem, state)
+        if problem.checkpointing is not None:
+            from functional_nn.checkpoints import save_checkpoint  # see _resume_or_start
+
+            directory, run = problem.checkpointing
+            save_checkpoint(directory, state, rng=problem.rng, run=run)
         yield state
 
 

@@ -1,0 +1,144 @@
+"""Resuming from checkpoints: bitwise equal to an uninterrupted run, even after a kill mid-epoch."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from functional_nn import initialize_parameters, one_hot, train
+from functional_nn.checkpoints import CheckpointError, latest_checkpoint, load_checkpoint
+from functional_nn.optimizers import adam, momentum
+from functional_nn.training import EarlyStopping, TrainResult
+from functional_nn.types import FloatArray
+
+
+def problem(seed: int = 0) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray, dict[str, FloatArray]]:
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((6, 80)).astype(np.float32)
+    Y = one_hot((X[0] * X[1] > 0).astype(np.int64), 2, dtype=np.float32)
+    return X[:, :60], Y[:, :60], X[:, 60:], Y[:, 60:], initialize_parameters([6, 8, 2], rng, dtype=np.float32)
+
+
+def run(epochs: int, checkpoint_dir: Path | None, resume: bool = False, seed: int = 1, batch_size: int = 16) -> TrainResult:
+    X, Y, X_dev, Y_dev, params = problem()
+    return train(
+        X, Y, params, activations=("relu", "softmax"), loss="categorical_cross_entropy", epochs=epochs,
+        optimizer=adam(1e-2), batch_size=batch_size, rng=np.random.default_rng(seed), dev=(X_dev, Y_dev),
+        keep_probs=0.8, early_stopping=EarlyStopping(patience=50), checkpoint_dir=checkpoint_dir, resume=resume,
+    )  # fmt: skip
+
+
+def assert_same(a: TrainResult, b: TrainResult) -> None:
+    assert a.epoch == b.epoch and a.history == b.history
+    assert a.optimizer_state.step == b.optimizer_state.step
+    for key in a.params:
+        assert a.params[key].tobytes() == b.params[key].tobytes()
+        for slot in a.optimizer_state.slots:
+            assert a.optimizer_state.slots[slot][key].tobytes() == b.optimizer_state.slots[slot][key].tobytes()
+
+
+def test_resuming_after_three_epochs_equals_six_uninterrupted(tmp_path: Path) -> None:
+    uninterrupted = run(6, None)
+    first = run(3, tmp_path)
+    assert first.epoch == 3 and latest_checkpoint(tmp_path) == tmp_path / "checkpoint-000003.npz"
+    resumed = run(6, tmp_path, resume=True)
+    assert_same(resumed, uninterrupted)
+    # Resuming a finished run does nothing more.
+    assert_same(run(6, tmp_path, resume=True), uninterrupted)
+
+
+def test_resume_in_an_empty_directory_starts_afresh(tmp_path: Path) -> None:
+    assert_same(run(2, tmp_path / "new", resume=True), run(2, None))
+
+
+def test_a_fresh_run_refuses_a_directory_with_checkpoints(tmp_path: Path) -> None:
+    run(1, tmp_path)
+    with pytest.raises(ValueError, match="already holds checkpoints .* pass resume=True"):
+        run(2, tmp_path)
+
+
+def test_a_checkpoint_of_another_run_is_refused(tmp_path: Path) -> None:
+    run(1, tmp_path)
+    with pytest.raises(CheckpointError, match=r"belongs to another run: batch_size: checkpoint 16, now 8"):
+        run(2, tmp_path, resume=True, batch_size=8)
+    X, Y, _, _, params = problem()
+    with pytest.raises(CheckpointError, match="optimizer: checkpoint 'adam', now 'momentum'"):
+        train(
+            X, Y, params, activations=("relu", "softmax"), loss="categorical_cross_entropy", epochs=2,
+            optimizer=momentum(0.1), batch_size=16, rng=np.random.default_rng(1), checkpoint_dir=tmp_path, resume=True,
+        )  # fmt: skip
+
+
+def test_resume_needs_a_directory() -> None:
+    with pytest.raises(ValueError, match="resume=True needs checkpoint_dir"):
+        run(1, None, resume=True)
+
+
+def test_a_corrupt_latest_checkpoint_is_refused_and_kept(tmp_path: Path) -> None:
+    run(2, tmp_path)
+    latest = tmp_path / "checkpoint-000002.npz"
+    latest.write_bytes(b"PK\x03\x04 not really a zip")
+    with pytest.raises(CheckpointError, match="not a readable checkpoint"):
+        run(4, tmp_path, resume=True)
+    assert latest.read_bytes() == b"PK\x03\x04 not really a zip"
+
+
+CHILD = textwrap.dedent(
+    """
+    import sys
+    import numpy as np
+    from functional_nn import initialize_parameters, one_hot, train
+    from functional_nn.optimizers import adam
+
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((20, 20000))
+    Y = one_hot((X[0] * X[1] > 0).astype(np.int64), 2)
+    params = initialize_parameters([20, 16, 2], rng)
+    train(
+        X, Y, params, activations=("relu", "softmax"), loss="categorical_cross_entropy", epochs=5,
+        optimizer=adam(1e-3), batch_size=8, rng=np.random.default_rng(1), keep_probs=0.9,
+        checkpoint_dir=sys.argv[1], resume=sys.argv[2] == "resume",
+    )
+    """
+)
+
+
+def test_a_run_killed_mid_epoch_resumes_to_the_uninterrupted_result(tmp_path: Path) -> None:
+    script = tmp_path / "child.py"
+    script.write_text(CHILD)
+    # One BLAS thread for every run, so that matrix products round alike in all three.
+    env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+    killed_dir, reference_dir = tmp_path / "killed", tmp_path / "reference"
+
+    child = subprocess.Popen([sys.executable, str(script), str(killed_dir), "fresh"], env=env)
+    try:
+        deadline = time.monotonic() + 120
+        while not (killed_dir / "checkpoint-000002.npz").exists():
+            assert child.poll() is None, "the child ended before its second checkpoint"
+            assert time.monotonic() < deadline, "no second checkpoint within two minutes"
+            time.sleep(0.005)
+        time.sleep(0.05)  # into epoch 3 (an epoch takes a few tenths of a second)
+        child.send_signal(signal.SIGKILL)
+        child.wait(timeout=30)
+    finally:
+        if child.poll() is None:
+            child.kill()
+    assert child.returncode == -signal.SIGKILL
+    latest = latest_checkpoint(killed_dir)
+    assert latest is not None and load_checkpoint(latest).state.epoch in (2, 3)
+
+    subprocess.run([sys.executable, str(script), str(killed_dir), "resume"], env=env, check=True, timeout=300)
+    subprocess.run([sys.executable, str(script), str(reference_dir), "fresh"], env=env, check=True, timeout=300)
+    resumed = load_checkpoint(killed_dir / "checkpoint-000005.npz").state
+    reference = load_checkpoint(reference_dir / "checkpoint-000005.npz").state
+    assert resumed.history == reference.history
+    for key in reference.params:
+        assert resumed.params[key].tobytes() == reference.params[key].tobytes()
