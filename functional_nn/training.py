@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, Literal, NamedTuple, TypeAlias, get_args
 
@@ -161,6 +161,18 @@ class _Problem(NamedTuple):
     max_norm: float | None = None
     early_stopping: EarlyStopping | None = None
     checkpointing: tuple[Path, dict[str, object]] | None = None  # directory, run description
+    on_batch: Callable[[BatchProgress], None] | None = None
+
+
+class BatchProgress(NamedTuple):
+    """What ``on_batch`` is told after each update: the ``step``-th of ``steps`` batches of
+    ``epoch``, the ``samples`` seen so far in the epoch and their mean ``cost``."""
+
+    epoch: int
+    step: int
+    steps: int
+    samples: int
+    cost: float
 
 
 def _check_data(
@@ -203,6 +215,7 @@ def train_epochs(
     early_stopping: EarlyStopping | None = None,
     checkpoint_dir: str | os.PathLike[str] | None = None,
     resume: bool = False,
+    on_batch: Callable[[BatchProgress], None] | None = None,
 ) -> Iterator[TrainState]:
     r"""The states of training after each of ``epochs`` epochs, computed one at a time as asked.
 
@@ -221,6 +234,7 @@ def train_epochs(
         X, Y, params, activations=activations, loss=loss, learning_rate=learning_rate, optimizer=optimizer,
         batch_size=batch_size, rng=rng, dev=dev, lambd=lambd, keep_probs=keep_probs, clip_norm=clip_norm,
         max_norm=max_norm, early_stopping=early_stopping, checkpoint_dir=checkpoint_dir, resume=resume,
+        on_batch=on_batch,
     )  # fmt: skip
     epochs = check.check_positive_int("epochs", epochs, minimum=0)
     return _fold(problem, start, epochs)
@@ -246,6 +260,7 @@ def train(
     early_stopping: EarlyStopping | None = None,
     checkpoint_dir: str | os.PathLike[str] | None = None,
     resume: bool = False,
+    on_batch: Callable[[BatchProgress], None] | None = None,
 ) -> TrainResult:
     r"""Train the network and return the last state of ``train_epochs``.
 
@@ -294,6 +309,9 @@ def train(
     early_stopping : EarlyStopping, optional
         Needs ``dev``. Training ends early when the monitored dev figure has not improved
         for ``patience`` epochs.
+    on_batch : callable, optional
+        Called after every update with a ``BatchProgress`` (epoch, step, steps, samples seen,
+        running mean cost), e.g. to move a progress bar. It observes; it changes nothing.
     checkpoint_dir : path, optional
         Write a checkpoint (see ``functional_nn.checkpoints``) at the end of every epoch:
         parameters, optimizer state, the fold's state and the generator's state, atomically.
@@ -324,6 +342,7 @@ def train(
         X, Y, params, activations=activations, loss=loss, learning_rate=learning_rate, optimizer=optimizer,
         batch_size=batch_size, rng=rng, dev=dev, lambd=lambd, keep_probs=keep_probs, clip_norm=clip_norm,
         max_norm=max_norm, early_stopping=early_stopping, checkpoint_dir=checkpoint_dir, resume=resume,
+        on_batch=on_batch,
     )  # fmt: skip
     epochs = check.check_positive_int("epochs", epochs, minimum=0)
     for state in _fold(problem, state, epochs):
@@ -350,6 +369,7 @@ def _prepare(
     early_stopping: EarlyStopping | None,
     checkpoint_dir: str | os.PathLike[str] | None = None,
     resume: bool = False,
+    on_batch: Callable[[BatchProgress], None] | None = None,
 ) -> tuple[_Problem, TrainState]:
     sizes = check.check_params(params)
     L = len(sizes) - 1
@@ -389,6 +409,10 @@ def _prepare(
         X, Y, classification_labels(Y, loss_name), names, loss_name, optimizer, batch_size, rng, checked_dev, lambd,
         keeps, clip_norm, max_norm, early_stopping,
     )  # fmt: skip
+    if on_batch is not None:
+        if not callable(on_batch):
+            raise TypeError(f"on_batch must be a function of a BatchProgress, got {type(on_batch).__name__}")
+        problem = problem._replace(on_batch=on_batch)
     start_params = dict(params)
     start = TrainState(0, start_params, optimizer.init(start_params), ())
     if checkpoint_dir is None:
@@ -516,7 +540,9 @@ def run_epoch(problem: _Problem, state: TrainState) -> TrainState:
     else:
         assert p.rng is not None
         batches = _minibatches(p.X, p.Y, p.batch_size, p.rng.permutation(m))
+    steps = 1 if p.batch_size is None else -(-m // p.batch_size)
     cost_sum = 0.0
+    seen = 0
     correct = 0
     loss = LOSSES[p.loss]
     # A diverging run overflows on its way to inf/NaN; the checks below report it with the
@@ -541,6 +567,9 @@ def run_epoch(problem: _Problem, state: TrainState) -> TrainState:
             params, opt_state = p.optimizer.update(grads, opt_state, params)
             if p.max_norm is not None:
                 params = _apply_max_norm(params, p.max_norm)
+            if p.on_batch is not None:
+                seen += b
+                p.on_batch(BatchProgress(epoch, step, steps, seen, cost_sum / seen))
     for key, value in params.items():
         if not np.isfinite(value).all():
             raise TrainingDivergedError(

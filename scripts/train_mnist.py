@@ -4,13 +4,16 @@
     python scripts/train_mnist.py --preset tutorial   # the tutorial's 784-10-10 gradient descent
     python scripts/train_mnist.py --csv train.csv     # Kaggle's digit-recognizer file instead
     python scripts/train_mnist.py --idx DIR           # the four official IDX files instead
+    python scripts/train_mnist.py --checkpoint        # a checkpoint after every epoch ...
+    python scripts/train_mnist.py --resume runs/mnist-20261122-0501   # ... to resume from
 
-The script composes the library by hand, the way a user would: a mini-batch epoch is a loop
-over ``minibatches`` calling ``forward_propagation``, ``backward_propagation`` and the
-optimizer's ``update`` (so a progress bar can follow the batches; the result is the one
-``train`` gives, bit for bit), and the full-batch tutorial run is the lazy fold
-``train_epochs``. Writes ``params.npz``, ``history.json``, ``curves.png``, ``confusion.png``
-and ``mistakes.png`` into ``--out``; the last line printed is a JSON summary.
+Training is the lazy fold ``train_epochs``: the script prints a line per epoch from the
+states it yields, and its ``on_batch`` reports move a progress bar over the batches. Writes
+``params.npz``, ``history.json``, ``curves.png``, ``confusion.png`` and ``mistakes.png`` into
+``--out``; the last line printed is a JSON summary. With ``--checkpoint`` the fold also
+writes ``checkpoints/`` there, and ``--resume DIR`` continues such a run, with the command
+line it was started with, from its last complete checkpoint: the result equals the
+uninterrupted run's bit for bit (with the same number of BLAS threads).
 
 Random draws, in order, from ``np.random.default_rng(seed)``: the train/dev split (CSV and
 IDX only), the initial parameters, then per mini-batch epoch a permutation and the dropout
@@ -33,7 +36,7 @@ import json
 import math
 import sys
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -42,7 +45,7 @@ import numpy as np
 
 import functional_nn
 from functional_nn import plots
-from functional_nn.data import minibatches, one_hot, scale_pixels, train_dev_split
+from functional_nn.data import one_hot, scale_pixels, train_dev_split
 from functional_nn.datasets import (
     ChecksumError,
     DatasetUnavailableError,
@@ -52,13 +55,13 @@ from functional_nn.datasets import (
     load_mnist,
 )
 from functional_nn.initializers import initialize_parameters
-from functional_nn.losses import compute_cost
 from functional_nn.metrics import confusion_matrix
 from functional_nn.optimizers import LearningRate, Optimizer, OptimizerState, adam, momentum, rmsprop, sgd
-from functional_nn.propagation import backward_propagation, forward_propagation, predict_proba
+from functional_nn.propagation import predict_proba
 from functional_nn.schedules import cosine_decay
 from functional_nn.serialization import save_parameters
-from functional_nn.training import EpochRecord, TrainingDivergedError, TrainState, train_epochs
+from functional_nn.checkpoints import CheckpointError, latest_checkpoint, load_checkpoint
+from functional_nn.training import BatchProgress, TrainingDivergedError, TrainState, train_epochs
 from functional_nn.types import Activation, FloatArray, FloatDType, InitScheme, IntArray, Loss, Params
 
 LOSS: Loss = "categorical_cross_entropy"
@@ -125,7 +128,11 @@ def parse_args(argv: Sequence[str] | None) -> tuple[argparse.Namespace, Settings
     parser.add_argument("--seed", type=int)
     parser.add_argument("--dtype", choices=sorted(DTYPES))
     parser.add_argument("--out", type=Path, help="output directory (default runs/mnist-<timestamp>)")
+    parser.add_argument("--checkpoint", action="store_true", help="write a checkpoint after every epoch into OUT/checkpoints")
+    parser.add_argument("--resume", type=Path, metavar="DIR", help="continue the checkpointed run in DIR, with its own settings")
     args = parser.parse_args(argv)
+    if args.resume is not None:
+        return _resumed_args(parser, args.resume)
     settings = PRESETS[args.preset]
     overrides: dict[str, Any] = {
         "hidden": args.hidden, "optimizer": args.optimizer, "learning_rate": args.learning_rate,
@@ -143,6 +150,20 @@ def parse_args(argv: Sequence[str] | None) -> tuple[argparse.Namespace, Settings
         parser.error(f"--learning-rate must be > 0, got {settings.learning_rate}")
     if not 0 < settings.keep_prob <= 1:
         parser.error(f"--keep-prob must be in (0, 1], got {settings.keep_prob}")
+    return args, settings
+
+
+COMMAND_FILE = "command.json"
+
+
+def _resumed_args(parser: argparse.ArgumentParser, run_dir: Path) -> tuple[argparse.Namespace, Settings]:
+    """The arguments a checkpointed run in ``run_dir`` was started with, to continue it."""
+    try:
+        saved = json.loads((run_dir / COMMAND_FILE).read_text())["argv"]
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        parser.error(f"--resume {run_dir}: not a run started with --checkpoint (cannot read its {COMMAND_FILE}: {error})")
+    args, settings = parse_args([*saved, "--out", str(run_dir), "--checkpoint"])
+    args.resume = run_dir
     return args, settings
 
 
@@ -224,57 +245,27 @@ class ProgressBar:
             self._bar.close()
 
 
-def minibatch_epochs(
-    X: FloatArray,
-    Y: FloatArray,
-    params: Params,
-    *,
-    activations: Sequence[Activation],
-    optimizer: Optimizer,
-    epochs: int,
-    batch_size: int,
-    rng: np.random.Generator,
-    dev: tuple[FloatArray, FloatArray],
-    keep_prob: float = 1.0,
-    progress: bool = True,
-) -> Iterator[TrainState]:
-    """``train_epochs`` for mini-batches, written out by hand so that a bar can follow the batches.
+class BatchBar:
+    """Follows ``train_epochs``' ``on_batch`` reports with one ``ProgressBar`` per epoch."""
 
-    Same draws (a permutation per epoch, then the dropout masks of each batch), same kernels,
-    same order of operations: the states are the ones ``train_epochs(..., optimizer=optimizer,
-    batch_size=batch_size, rng=rng, dev=dev, keep_probs=keep_prob)`` yields, bit for bit
-    (``tests/test_scripts_mnist.py`` checks it).
-    """
-    m = X.shape[1]
-    labels = np.argmax(Y, axis=0)
-    X_dev, Y_dev = dev
-    dev_labels = np.argmax(Y_dev, axis=0)
-    state = TrainState(0, dict(params), optimizer.init(params), ())
-    n_batches = math.ceil(m / batch_size)
-    for epoch in range(1, epochs + 1):
-        current, opt_state = state.params, state.optimizer_state
-        cost_sum, correct, seen = 0.0, 0, 0
-        bar = ProgressBar(n_batches, f"epoch {epoch}/{epochs}", progress)
-        for step, (X_batch, Y_batch, indices) in enumerate(minibatches(X, Y, batch_size, rng), start=1):
-            AL, caches = forward_propagation(X_batch, current, activations, keep_probs=keep_prob, rng=rng)
-            cost = compute_cost(AL, Y_batch, LOSS)
-            if not math.isfinite(cost):
-                bar.close()
-                raise TrainingDivergedError(f"training diverged at epoch {epoch}, step {step}: the cost is {cost}")
-            b = X_batch.shape[1]
-            cost_sum += cost * b
-            seen += b
-            correct += int(np.count_nonzero(np.argmax(AL, axis=0) == labels[indices]))
-            grads = backward_propagation(AL, Y_batch, caches, LOSS)
-            current, opt_state = optimizer.update(grads, opt_state, current)
-            bar.update(cost_sum / seen)
-        bar.close()
-        AL_dev = predict_proba(X_dev, current, activations)
-        record = EpochRecord(
-            epoch, cost_sum / m, correct / m, compute_cost(AL_dev, Y_dev, LOSS), float(np.mean(np.argmax(AL_dev, axis=0) == dev_labels))
-        )
-        state = TrainState(epoch, current, opt_state, state.history + (record,))
-        yield state
+    def __init__(self, epochs: int, enabled: bool) -> None:
+        self._epochs = epochs
+        self._enabled = enabled
+        self._bar: ProgressBar | None = None
+
+    def __call__(self, progress: BatchProgress) -> None:
+        if progress.step == 1:
+            self.close()
+            self._bar = ProgressBar(progress.steps, f"epoch {progress.epoch}/{self._epochs}", self._enabled)
+        if self._bar is not None:
+            self._bar.update(progress.cost)
+        if progress.step == progress.steps:
+            self.close()
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
+            self._bar = None
 
 
 def accuracy_of(X: FloatArray, y: IntArray, params: Params, activations: Sequence[Activation]) -> tuple[float, IntArray, FloatArray]:
@@ -364,34 +355,39 @@ def main(argv: Sequence[str] | None = None) -> int:
     params = initialize_parameters(sizes, rng, scheme=settings.init, dtype=dtype)
     Y_train = one_hot(data.y_train, 10, dtype=dtype)
     Y_dev = one_hot(data.y_dev, 10, dtype=dtype)
-    states: Iterator[TrainState]
-    if settings.batch_size is None:
+    checkpoint_dir = out / "checkpoints" if args.checkpoint else None
+    bar = BatchBar(settings.epochs, enabled=sys.stderr.isatty() and settings.batch_size is not None)
+    try:
         states = train_epochs(
             data.X_train, Y_train, params, activations=activations, loss=LOSS, epochs=settings.epochs,
-            optimizer=optimizer, dev=(data.X_dev, Y_dev), keep_probs=settings.keep_prob, rng=rng,
+            optimizer=optimizer, batch_size=settings.batch_size, rng=rng, dev=(data.X_dev, Y_dev),
+            keep_probs=settings.keep_prob, on_batch=bar, checkpoint_dir=checkpoint_dir, resume=args.resume is not None,
         )  # fmt: skip
-    else:
-        states = minibatch_epochs(
-            data.X_train, Y_train, params, activations=activations, optimizer=optimizer, epochs=settings.epochs,
-            batch_size=settings.batch_size, rng=rng, dev=(data.X_dev, Y_dev), keep_prob=settings.keep_prob,
-            progress=sys.stderr.isatty(),
-        )  # fmt: skip
+    except (ValueError, CheckpointError) as error:  # a checkpoint directory in use, or another run's
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    if checkpoint_dir is not None and args.resume is None:
+        (out / COMMAND_FILE).write_text(json.dumps({"argv": list(sys.argv[1:] if argv is None else argv)}) + "\n")
     unit = "iteration" if settings.batch_size is None else "epoch"
-    seconds: list[float] = []
+    seconds: dict[int, float] = {}  # by epoch, for the epochs this process ran
     state = TrainState(0, params, OptimizerState(0, {}), ())
+    if checkpoint_dir is not None and (latest := latest_checkpoint(checkpoint_dir)) is not None:
+        state = load_checkpoint(latest).state  # where a resumed fold starts (and stays, if it had finished)
+        say(f"resuming from {latest} after {unit} {state.epoch}")
     training_started = time.perf_counter()
     try:
         for state in states:
-            seconds.append(time.perf_counter() - training_started)
+            seconds[state.epoch] = time.perf_counter() - training_started
             r = state.history[-1]
             # the tutorial counts iterations from 0 and prints at 0, 10, 20, ...
             number = r.epoch - 1 if settings.batch_size is None else r.epoch
             if number % settings.print_every == 0 or r.epoch == settings.epochs:
                 say(
                     f"{unit} {number:>3}: cost {r.cost:.4f}, train accuracy {r.accuracy:.4f}, "
-                    f"dev cost {r.dev_cost:.4f}, dev accuracy {r.dev_accuracy:.4f}, {seconds[-1]:.1f} s"
+                    f"dev cost {r.dev_cost:.4f}, dev accuracy {r.dev_accuracy:.4f}, {seconds[r.epoch]:.1f} s"
                 )
     except TrainingDivergedError as error:
+        bar.close()
         print(f"error: {error}; try a smaller --learning-rate", file=sys.stderr)
         return 1
     training_seconds = time.perf_counter() - training_started
@@ -418,7 +414,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )  # fmt: skip
     history = {
         "config": config,
-        unit + "s": [{**r._asdict(), "seconds": s} for r, s in zip(state.history, seconds)],
+        unit + "s": [{**r._asdict(), "seconds": seconds.get(r.epoch)} for r in state.history],
         "summary": {**summary, "training_seconds": training_seconds},
     }
     (out / "history.json").write_text(json.dumps(history, indent=1) + "\n")

@@ -13,7 +13,6 @@ import pytest
 from functional_nn.data import one_hot, scale_pixels
 from functional_nn.datasets import MNIST
 from functional_nn.initializers import initialize_parameters
-from functional_nn.optimizers import adam
 from functional_nn.propagation import predict, predict_proba
 from functional_nn.serialization import load_parameters
 from functional_nn.training import train_epochs
@@ -149,20 +148,31 @@ def test_without_the_scripts_extra_it_still_trains(
     bar.close()
 
 
-def test_the_hand_written_epochs_are_train_epochs_bit_for_bit(rng: np.random.Generator) -> None:
-    pixels, labels = _digits(rng, 50)
-    X, Y = scale_pixels(pixels.T, dtype=np.float32), one_hot(labels, 10, dtype=np.float32)
-    X_dev, Y_dev = X[:, :10], Y[:, :10]
-    start = initialize_parameters([784, 6, 10], rng, dtype=np.float32)
-    common = dict(activations=("relu", "softmax"), epochs=3, batch_size=8, dev=(X_dev, Y_dev))
-    by_hand = list(train_mnist.minibatch_epochs(X, Y, start, optimizer=adam(0.01), rng=np.random.default_rng(5), keep_prob=0.8, progress=False, **common))  # type: ignore[arg-type]  # the shared keywords, typed by each callee
-    library = list(train_epochs(X, Y, start, loss="categorical_cross_entropy", optimizer=adam(0.01), rng=np.random.default_rng(5), keep_probs=0.8, **common))  # type: ignore[arg-type]  # as above
-    assert len(by_hand) == len(library) == 3
-    for mine, theirs in zip(by_hand, library):
-        assert mine.history == theirs.history
-        for key in theirs.params:
-            assert mine.params[key].dtype == np.float32
-            assert mine.params[key].tobytes() == theirs.params[key].tobytes()
+def test_a_checkpointed_run_resumes_to_the_uninterrupted_result(
+    tmp_path: Path, rng: np.random.Generator, capsys: pytest.CaptureFixture[str]
+) -> None:
+    csv = _kaggle_csv(tmp_path / "train.csv", rng, 120)
+    common = ["--csv", str(csv), "--epochs", "3", "--hidden", "16", "--batch-size", "32", "--dev-size", "20"]
+    _run(capsys, [*common, "--out", str(tmp_path / "whole")])
+    interrupted = tmp_path / "interrupted"
+    _run(capsys, [*common, "--out", str(interrupted), "--checkpoint"])
+    assert sorted(p.name for p in (interrupted / "checkpoints").iterdir()) == ["checkpoint-000002.npz", "checkpoint-000003.npz"]
+    (interrupted / "checkpoints" / "checkpoint-000003.npz").unlink()  # as if killed during epoch 3
+    (interrupted / "params.npz").unlink()
+    lines, summary = _run(capsys, ["--resume", str(interrupted)])
+    assert any("resuming from" in line and "after epoch 2" in line for line in lines)
+    assert summary["out"] == str(interrupted)
+    whole, resumed = load_parameters(tmp_path / "whole" / "params.npz"), load_parameters(interrupted / "params.npz")
+    for key in whole.params:
+        assert resumed.params[key].tobytes() == whole.params[key].tobytes()
+    history = json.loads((interrupted / "history.json").read_text())["epochs"]
+    assert [e["epoch"] for e in history] == [1, 2, 3] and history[0]["seconds"] is None and history[2]["seconds"] > 0
+
+
+def test_resume_refuses_a_run_without_checkpoints(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        train_mnist.main(["--resume", str(tmp_path)])
+    assert "not a run started with --checkpoint" in capsys.readouterr().err
 
 
 def test_bad_sources_end_in_a_message(tmp_path: Path, rng: np.random.Generator, capsys: pytest.CaptureFixture[str]) -> None:

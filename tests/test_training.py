@@ -27,6 +27,7 @@ from functional_nn.optimizers import (
 from functional_nn.propagation import backward_propagation, forward_propagation, predict
 from functional_nn.schedules import cosine_decay
 from functional_nn.training import (
+    BatchProgress,
     EarlyStopping,
     TrainingDivergedError,
     TrainState,
@@ -369,3 +370,28 @@ def test_learning_rate_may_be_a_schedule() -> None:
     for key in params:
         np.testing.assert_array_equal(a.params[key], current[key])
     assert a.optimizer_state.step == 3
+
+
+def test_on_batch_reports_every_update_and_the_running_cost() -> None:
+    rng = np.random.default_rng(4)
+    X = rng.standard_normal((3, 10))
+    Y = one_hot(rng.integers(0, 2, 10), 2)
+    params = initialize_parameters([3, 4, 2], rng)
+    reports: list[BatchProgress] = []
+    result = train(
+        X, Y, params, activations=("tanh", "softmax"), loss="categorical_cross_entropy", epochs=2,
+        learning_rate=0.1, batch_size=4, rng=np.random.default_rng(1), on_batch=reports.append,
+    )  # fmt: skip
+    assert [(r.epoch, r.step, r.steps, r.samples) for r in reports] == [
+        (1, 1, 3, 4), (1, 2, 3, 8), (1, 3, 3, 10), (2, 1, 3, 4), (2, 2, 3, 8), (2, 3, 3, 10),
+    ]  # fmt: skip
+    assert reports[2].cost == pytest.approx(result.history[0].cost, rel=1e-12)
+    assert reports[5].cost == pytest.approx(result.history[1].cost, rel=1e-12)
+    silent = train(
+        X, Y, params, activations=("tanh", "softmax"), loss="categorical_cross_entropy", epochs=2,
+        learning_rate=0.1, batch_size=4, rng=np.random.default_rng(1),
+    )  # fmt: skip
+    for key in params:
+        assert silent.params[key].tobytes() == result.params[key].tobytes()
+    with pytest.raises(TypeError, match="on_batch must be a function"):
+        train(X, Y, params, activations=("tanh", "softmax"), loss="categorical_cross_entropy", epochs=1, learning_rate=0.1, on_batch=3)  # type: ignore[arg-type]  # the wrong type is the test
