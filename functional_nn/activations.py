@@ -77,8 +77,10 @@ def softmax(Z: FloatArray) -> FloatArray:
     and each column sums to 1 within the dtype's precision.
     """
     column_max: FloatArray = Z.max(axis=0, keepdims=True)
-    E = Z - column_max
-    with np.errstate(under="ignore"):
+    # Logits more than the dtype's range apart make Z - max overflow to -inf, and e^-inf = 0
+    # is the right answer; tiny exponentials likewise round to 0.
+    with np.errstate(over="ignore", under="ignore"):
+        E = Z - column_max
         np.exp(E, out=E)  # E is a fresh temporary
     column_sum: FloatArray = E.sum(axis=0, keepdims=True)
     E /= column_sum
