@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import tempfile
+from pathlib import Path
 from typing import get_args
 
 import numpy as np
@@ -20,6 +22,7 @@ from functional_nn import (
     update_parameters,
 )
 from functional_nn.propagation import check_loss_pairing
+from functional_nn.serialization import load_parameters, save_parameters
 from functional_nn.types import Activation, FloatArray, FloatDType, Loss
 
 ACTIVATION_NAMES: tuple[Activation, ...] = get_args(Activation)
@@ -147,3 +150,18 @@ def test_one_hot_round_trips(case: tuple[int, list[int]]) -> None:
     assert Y.shape == (num_classes, len(labels))
     np.testing.assert_array_equal(Y.sum(axis=0), 1)
     np.testing.assert_array_equal(Y.argmax(axis=0), y)
+
+
+@settings(max_examples=20, deadline=None)
+@given(networks(), st.sampled_from(DTYPES))
+def test_save_and_load_round_trip_bitwise(network: tuple[list[int], tuple[Activation, ...], Loss, int], dtype: FloatDType) -> None:
+    sizes, activations, loss, seed = network
+    params = initialize_parameters(sizes, np.random.default_rng(seed), dtype=dtype)
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "params.npz"
+        save_parameters(path, params, metadata={"activations": list(activations), "loss": loss})
+        loaded = load_parameters(path)
+    assert list(loaded.params) == list(params)
+    for key, value in params.items():
+        assert loaded.params[key].dtype == dtype and loaded.params[key].tobytes() == value.tobytes()
+    assert loaded.metadata["activations"] == list(activations) and loaded.metadata["layer_sizes"] == sizes
