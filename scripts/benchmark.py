@@ -491,6 +491,18 @@ def machine_load() -> str:
     return "; ".join(parts) or "unknown"
 
 
+BUSY_PRESSURE: Final = 20.0
+"""CPU pressure (percent of time some task waited for a CPU) above which a run is flagged."""
+
+
+def _pressure(load: str) -> float:
+    """The ``avg10`` CPU pressure in a ``machine_load`` line, 0 when the kernel gave none."""
+    for part in load.split():
+        if part.startswith("avg10="):
+            return float(part.split("=", 1)[1])
+    return 0.0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_arguments(sys.argv[1:] if argv is None else argv)
     notes: list[str] = []
@@ -519,6 +531,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         report = run_all(args, optimizer_names, modules, notes)
         machine = machine_description(modules, args.threads)
     machine["load_before"], machine["load_after"] = load_before, machine_load()
+    busiest = max(_pressure(machine["load_before"]), _pressure(machine["load_after"]))
+    if busiest > BUSY_PRESSURE:
+        notes.append(
+            f"the machine was busy (CPU pressure avg10 up to {busiest:.0f}%): other processes shared the cores, "
+            "so these figures say little; run again when it is idle"
+        )
     print_report(args, report, machine, notes)
     return 0
 

@@ -78,3 +78,8 @@ def test_bad_arguments_are_refused() -> None:
         benchmark.main(["--hidden", "8,x"])
     with pytest.raises(SystemExit):
         benchmark.main(["--repeats", "0"])
+
+
+def test_cpu_pressure_is_read_from_the_load_line() -> None:
+    assert benchmark._pressure("load average 1.0 2.0 3.0; cpu pressure some avg10=99.78 avg60=97.74") == 99.78
+    assert benchmark._pressure("load average 1.0 2.0 3.0") == 0.0
