@@ -50,4 +50,4 @@ def test_softmax_of_huge_equal_logits_is_uniform(dtype: FloatDType) -> None:
     params = {"W1": np.full((4, 1), big, dtype=dtype), "b1": np.zeros((4, 1), dtype=dtype)}
     with np.errstate(all="raise"):
         AL, _ = forward_propagation(X, params, ("softmax",))
-    np.testing.assert_allclose(AL, 0.25, rtol=np.finfo(dtype).eps)
+    np.testing.assert_allclose(AL, 0.25, rtol=float(np.finfo(dtype).eps))
