@@ -112,7 +112,11 @@ def sgd_step(params: Params, grads: Grads, learning_rate: float) -> dict[str, Fl
     """Unchecked kernel of ``update_parameters``."""
     new_params: dict[str, FloatArray] = {}
     for key, value in params.items():
-        new_params[key] = value - value.dtype.type(learning_rate) * grads["d" + key]
+        # One temporary instead of two: -alpha * g is fresh, so adding W into it in place is safe.
+        # A Python float keeps a float32 array float32 (NEP 50).
+        step = grads["d" + key] * -learning_rate
+        step += value
+        new_params[key] = step
     return new_params
 
 

@@ -23,6 +23,7 @@ so far on the monitored dev figure, and the fold ends when patience runs out.
 from __future__ import annotations
 
 import hashlib
+import math
 import os
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -48,6 +49,7 @@ from functional_nn.propagation import (
     check_keep_probs,
     check_loss_pairing,
     forward,
+    forward_output,
     labels_from_output,
 )
 from functional_nn.types import Activation, FloatArray, IntArray, Loss, Params
@@ -552,7 +554,7 @@ def run_epoch(problem: _Problem, state: TrainState) -> TrainState:
             AL, caches = forward(X_batch, params, p.activations, p.keep_probs, p.rng)
             b = X_batch.shape[1]
             cost = loss.cost(AL, Y_batch) + l2_penalty(params, p.lambd, b)
-            if not np.isfinite(cost):
+            if not math.isfinite(cost):
                 raise TrainingDivergedError(
                     f"training diverged at epoch {epoch}, step {step}: the cost is {cost}; "
                     "try a smaller learning rate (or check the data for extreme values)"
@@ -579,7 +581,7 @@ def run_epoch(problem: _Problem, state: TrainState) -> TrainState:
     record = EpochRecord(epoch, cost_sum / m, None if p.labels is None else correct / m)
     if p.dev is not None:
         X_dev, Y_dev, dev_labels = p.dev
-        AL_dev, _ = forward(X_dev, params, p.activations)
+        AL_dev = forward_output(X_dev, params, p.activations)  # no caches: the dev set may be large
         dev_accuracy = None
         if dev_labels is not None:
             dev_accuracy = float(np.mean(labels_from_output(AL_dev, p.activations[-1]) == dev_labels))
