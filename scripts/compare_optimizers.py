@@ -24,6 +24,17 @@ pixels, which this library does not do.
     python scripts/compare_optimizers.py --preset best --epochs 100
 
 The script prints one line per epoch, a table, and a final line of JSON with every figure.
+
+Measured on a 2-core machine shared with other jobs (seed 0, float32, batch 128; seconds
+vary several-fold with the load):
+
+- 784-256-128-10, 5 epochs, dev accuracy: SGD 0.1 97.01%, momentum 0.01 96.89%, Nesterov
+  0.01 96.97%, Adam 1e-3 97.67%; with ``--lr momentum=0.05 --lr nesterov=0.05``: momentum
+  97.70%, Nesterov 97.68% (RMSProp 1e-3 97.67%, AdamW 1e-3 97.55%).
+- 15 epochs, test accuracy of the best dev epoch: Adam 97.65%, Adam + cosine 98.25%,
+  Adam + cosine + dropout 0.8 98.44% (15 s on a quiet machine).
+- ``--preset best``: 98.68% test after 70 epochs (best dev epoch 56; 1,814 s under load),
+  98.63% after 100 (966 s), 98.65% with ``--best-optimizer adam`` after 50 (390 s).
 """
 
 from __future__ import annotations
