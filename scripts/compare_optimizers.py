@@ -34,7 +34,7 @@ vary several-fold with the load):
 - 15 epochs, test accuracy of the best dev epoch: Adam 97.65%, Adam + cosine 98.25%,
   Adam + cosine + dropout 0.8 98.44% (15 s on a quiet machine).
 - ``--preset best``: 98.68% test after 70 epochs (best dev epoch 56; 1,814 s under load),
-  98.63% after 100 (966 s), 98.65% with ``--best-optimizer adam`` after 50 (390 s).
+  98.63% after 100 (960 s), 98.65% with ``--best-optimizer adam`` after 50 (390 s).
 """
 
 from __future__ import annotations
