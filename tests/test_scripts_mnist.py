@@ -259,3 +259,24 @@ def test_train_on_idx_files(tmp_path: Path, rng: np.random.Generator, capsys: py
     lines, summary = _run(capsys, ["--idx", str(tmp_path), "--dev-size", "15", "--epochs", "1", "--hidden", "8", "--out", str(out)])
     assert lines[0].startswith(f"IDX files in {tmp_path}: 45 train, 15 dev, 20 test")
     assert {"train_accuracy", "dev_accuracy", "test_accuracy"} <= set(summary)
+
+
+def test_zero_means_none_for_batch_size_and_max_norm() -> None:
+    _, settings = train_mnist.parse_args(["--batch-size", "0"])
+    assert settings.batch_size is None  # full-batch gradient descent
+    _, best = train_mnist.parse_args(["--preset", "best"])
+    assert best.hidden == (1024, 1024, 1024) and best.keep_prob == 0.5 and best.max_norm == 3.5
+    _, uncapped = train_mnist.parse_args(["--preset", "best", "--max-norm", "0"])
+    assert uncapped.max_norm is None
+
+
+def test_max_norm_caps_every_unit_of_the_trained_network(
+    tmp_path: Path, rng: np.random.Generator, capsys: pytest.CaptureFixture[str]
+) -> None:
+    csv = _kaggle_csv(tmp_path / "train.csv", rng, 80)
+    out = tmp_path / "capped"
+    lines, _ = _run(capsys, ["--csv", str(csv), "--epochs", "2", "--hidden", "16", "--dev-size", "20", "--max-norm", "0.5", "--learning-rate", "0.05", "--out", str(out)])
+    assert "max-norm 0.5" in lines[0]
+    params, _ = load_parameters(out / "params.npz")
+    for key in ("W1", "W2"):
+        assert np.linalg.norm(params[key], axis=1).max() <= 0.5 * (1 + 1e-6)
