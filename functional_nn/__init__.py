@@ -12,23 +12,51 @@ and ``train`` folds them over epochs and mini-batches.
 """
 
 from functional_nn.activations import ACTIVATIONS
-from functional_nn.data import Split, minibatches, one_hot, scale_pixels, train_dev_split
-from functional_nn.datasets import (
+from functional_nn.data import (
     MNIST,
+    TOY_DATASETS,
     ChecksumError,
     DatasetUnavailableError,
     DigitImages,
+    ImageFolder,
+    SkippedFile,
+    Split,
+    ToyDataset,
     data_dir,
     load_digits_csv,
     load_idx,
     load_idx_digits,
+    load_image_folder,
     load_mnist,
+    make_blobs,
+    make_circles,
+    make_moons,
+    make_spirals,
+    make_xor,
+    minibatches,
+    one_hot,
+    scale_pixels,
+    train_dev_split,
+)
+from functional_nn.fold_state import (
+    BatchProgress,
+    EarlyStopping,
+    EpochRecord,
+    Monitor,
+    TrainResult,
+    TrainState,
 )
 from functional_nn.gradient_check import gradient_check, numerical_gradient
-from functional_nn.images import ImageFolder, SkippedFile, load_image_folder
 from functional_nn.initializers import INIT_SCHEMES, initialize_parameters
 from functional_nn.losses import LOSSES, compute_cost
-from functional_nn.metrics import accuracy, confusion_matrix, f1_score, log_loss, precision, recall
+from functional_nn.metrics import (
+    accuracy,
+    confusion_matrix,
+    f1_score,
+    log_loss,
+    precision,
+    recall,
+)
 from functional_nn.optimizers import (
     LearningRate,
     Optimizer,
@@ -43,29 +71,25 @@ from functional_nn.optimizers import (
     sgd,
     update_parameters,
 )
-from functional_nn.propagation import backward_propagation, forward_propagation, predict, predict_proba
-from functional_nn.schedules import Schedule, constant, cosine_decay, exponential_decay, step_decay
-from functional_nn.serialization import SavedParameters, load_parameters, save_parameters
-from functional_nn.toy_datasets import (
-    TOY_DATASETS,
-    ToyDataset,
-    make_blobs,
-    make_circles,
-    make_moons,
-    make_spirals,
-    make_xor,
+from functional_nn.propagation import (
+    backward_propagation,
+    forward_propagation,
+    predict,
+    predict_proba,
 )
-from functional_nn.training import (
-    BatchProgress,
-    EarlyStopping,
-    EpochRecord,
-    Monitor,
-    TrainingDivergedError,
-    TrainResult,
-    TrainState,
-    train,
-    train_epochs,
+from functional_nn.schedules import (
+    Schedule,
+    constant,
+    cosine_decay,
+    exponential_decay,
+    step_decay,
 )
+from functional_nn.serialization import (
+    SavedParameters,
+    load_parameters,
+    save_parameters,
+)
+from functional_nn.training import TrainingDivergedError, train, train_epochs
 from functional_nn.types import (
     Activation,
     Caches,

@@ -24,7 +24,7 @@ import numpy as np
 from functional_nn import _validation as check
 from functional_nn.optimizers import OptimizerState
 from functional_nn.serialization import atomic_write
-from functional_nn.training import EpochRecord, TrainState
+from functional_nn.fold_state import EpochRecord, TrainState
 from functional_nn.types import FloatArray
 
 FORMAT = "functional_nn.checkpoint/1"

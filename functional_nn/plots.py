@@ -23,7 +23,7 @@ import numpy as np
 
 from functional_nn import _validation as check
 from functional_nn.metrics import check_labels
-from functional_nn.training import EpochRecord
+from functional_nn.fold_state import EpochRecord
 from functional_nn.types import FloatArray, IntArray
 
 if TYPE_CHECKING:

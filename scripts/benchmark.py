@@ -146,7 +146,7 @@ def optional_module(name: str) -> ModuleType | None:
 def load_data(source: str, samples: int | None, rng: np.random.Generator) -> Data:
     """MNIST's training images when cached (``source`` "auto" or "mnist"), else random ones."""
     if source in ("auto", "mnist"):
-        from functional_nn import datasets  # imported here: only needed with a cache
+        from functional_nn.data import mnist as datasets  # imported here: only needed with a cache
 
         cached = datasets.data_dir() / datasets.MNIST_CACHE_NAME
         if cached.exists():

@@ -11,7 +11,7 @@ the samples drawn over it.
     python scripts/binary_classification.py --data xor --hidden 4 --epochs 10000 --out out/
 
 Random draws, in order, from ``np.random.default_rng(seed)``: the training set (see
-``functional_nn.toy_datasets``), the parameters (W1, b1, W2, b2, one ``standard_normal``
+``functional_nn.data.toy``), the parameters (W1, b1, W2, b2, one ``standard_normal``
 call each), then the held-out set. Gradient descent itself draws nothing.
 """
 
@@ -26,7 +26,7 @@ from typing import Final, NamedTuple, TypeGuard, get_args
 import numpy as np
 
 from functional_nn import Activation, FloatArray, IntArray, accuracy, initialize_parameters, predict, predict_proba, train_epochs
-from functional_nn.toy_datasets import TOY_DATASETS, ToyName
+from functional_nn.data.toy import TOY_DATASETS, ToyName
 
 ACTIVATIONS: Final[tuple[Activation, Activation]] = ("sigmoid", "sigmoid")
 N_HELD_OUT: Final = 1000

@@ -39,7 +39,7 @@ import numpy as np
 
 from functional_nn import Activation, FloatArray, IntArray, initialize_parameters, predict_proba, train_epochs
 from functional_nn.data import train_dev_split
-from functional_nn.images import Color, load_image_folder
+from functional_nn.data.images import Color, load_image_folder
 from functional_nn.metrics import accuracy, confusion_matrix, f1_score, log_loss, precision, recall
 from functional_nn.optimizers import adam
 from functional_nn.training import EarlyStopping, TrainState

@@ -50,7 +50,7 @@ from typing import Final, Literal, NamedTuple, TypeGuard, get_args
 import numpy as np
 
 from functional_nn.data import one_hot
-from functional_nn.datasets import MNIST, load_mnist
+from functional_nn.data.mnist import MNIST, load_mnist
 from functional_nn.initializers import initialize_parameters
 from functional_nn.metrics import accuracy
 from functional_nn.optimizers import LearningRate, Optimizer, adam, adamw, momentum, rmsprop, sgd

@@ -47,14 +47,8 @@ import numpy as np
 import functional_nn
 from functional_nn import plots
 from functional_nn.data import one_hot, scale_pixels, train_dev_split
-from functional_nn.datasets import (
-    ChecksumError,
-    DatasetUnavailableError,
-    find_idx_files,
-    load_digits_csv,
-    load_idx_digits,
-    load_mnist,
-)
+from functional_nn.data.digit_files import find_idx_files, load_digits_csv, load_idx_digits
+from functional_nn.data.mnist import ChecksumError, DatasetUnavailableError, load_mnist
 from functional_nn.initializers import initialize_parameters
 from functional_nn.metrics import confusion_matrix
 from functional_nn.optimizers import LearningRate, Optimizer, OptimizerState, adam, momentum, rmsprop, sgd

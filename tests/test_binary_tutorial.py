@@ -17,7 +17,7 @@ import pytest
 from functional_nn import forward_propagation, initialize_parameters, train
 from functional_nn.losses import compute_cost
 from functional_nn.types import FloatArray
-from functional_nn.toy_datasets import ToyMaker, make_moons, make_xor
+from functional_nn.data.toy import ToyMaker, make_moons, make_xor
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
 

@@ -16,17 +16,14 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 
-from functional_nn import datasets
-from functional_nn.datasets import (
+from functional_nn.data import mnist as datasets
+from functional_nn.data.digit_files import find_idx_files, load_digits_csv, load_idx, load_idx_digits
+from functional_nn.data.mnist import (
     MNIST_MEMBER,
     MNIST_SHA256,
     ChecksumError,
     DatasetUnavailableError,
     data_dir,
-    find_idx_files,
-    load_digits_csv,
-    load_idx,
-    load_idx_digits,
     load_mnist,
     unpickle_arrays,
 )

@@ -12,7 +12,7 @@ import pytest
 from PIL import Image
 
 from functional_nn import initialize_parameters, predict_proba, train
-from functional_nn.images import load_image_folder
+from functional_nn.data.images import load_image_folder
 
 UInt8Array = npt.NDArray[np.uint8]
 

@@ -11,7 +11,7 @@ import numpy.typing as npt
 import pytest
 
 from functional_nn.data import one_hot, scale_pixels
-from functional_nn.datasets import MNIST
+from functional_nn.data.mnist import MNIST
 from functional_nn.initializers import initialize_parameters
 from functional_nn.propagation import predict, predict_proba
 from functional_nn.serialization import load_parameters

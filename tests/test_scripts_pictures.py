@@ -12,7 +12,7 @@ from PIL import Image
 
 from functional_nn import predict_proba
 from functional_nn.plots import plot_curves, plot_decision_boundary, plot_image_grid
-from functional_nn.toy_datasets import make_blobs, make_moons
+from functional_nn.data.toy import make_blobs, make_moons
 from functional_nn.training import EpochRecord
 from functional_nn.types import FloatArray
 from test_images import write_stripes_folder

@@ -8,7 +8,7 @@ from typing import get_args
 import numpy as np
 import pytest
 
-from functional_nn.toy_datasets import (
+from functional_nn.data.toy import (
     TOY_DATASETS,
     ToyName,
     make_blobs,

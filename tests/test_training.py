@@ -333,7 +333,7 @@ def test_compare_optimizers_script_runs_on_a_small_stand_in(capsys: pytest.Captu
         import compare_optimizers
     finally:
         sys.path.pop(0)
-    from functional_nn.datasets import MNIST
+    from functional_nn.data.mnist import MNIST
 
     data = np.random.default_rng(20)
 

