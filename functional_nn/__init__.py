@@ -38,6 +38,7 @@ from functional_nn.data import (
     scale_pixels,
     train_dev_split,
 )
+from functional_nn.data.augmentation import Augmentation, compose, elastic_distortion, random_affine, random_shift
 from functional_nn.fold_state import (
     BatchProgress,
     EarlyStopping,
@@ -104,7 +105,12 @@ from functional_nn.types import (
 
 __version__ = "0.1.0"
 
-__all__ = [
+__all__ = [  # augmentation and averaging (#13) first, kept together for easy merges
+    "Augmentation",
+    "compose",
+    "elastic_distortion",
+    "random_affine",
+    "random_shift",
     "ACTIVATIONS",
     "Activation",
     "BatchProgress",

@@ -1,8 +1,10 @@
 """Data: preparation (``one_hot``, ``minibatches``, ``scale_pixels``, ``train_dev_split``),
-MNIST (``mnist``), digit files (``digit_files``: Kaggle CSV, IDX), image folders (``images``)
-and toy data sets (``toy``), one module per concept; everything public is re-exported here
+MNIST (``mnist``), digit files (``digit_files``: Kaggle CSV, IDX), image folders (``images``),
+toy data sets (``toy``) and augmentation (``augmentation``: random shifts, affine maps and
+elastic distortions of a batch), one module per concept; everything public is re-exported here
 and from ``functional_nn``."""
 
+from functional_nn.data.augmentation import Augmentation, compose, elastic_distortion, random_affine, random_shift
 from functional_nn.data.digit_files import DigitImages, load_digits_csv, load_idx, load_idx_digits
 from functional_nn.data.images import ImageFolder, SkippedFile, load_image_folder
 from functional_nn.data.mnist import MNIST, ChecksumError, DatasetUnavailableError, data_dir, load_mnist
@@ -18,6 +20,11 @@ from functional_nn.data.toy import (
 )
 
 __all__ = [
+    "Augmentation",
+    "compose",
+    "elastic_distortion",
+    "random_affine",
+    "random_shift",
     "MNIST",
     "TOY_DATASETS",
     "ChecksumError",

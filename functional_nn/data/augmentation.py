@@ -1,0 +1,404 @@
+r"""Data augmentation: random distortions of a batch of images, as pure functions of ``(X, rng)``.
+
+Every function here takes a batch in the library's column layout, ``X`` of shape
+``(h * w, m)`` (each column one image, its pixels row by row, as ``load_mnist`` gives
+them), and the ``image_shape`` ``(h, w)``; it returns a new array of the same shape and
+dtype (float32 stays float32), never writes into ``X``, and draws only from the
+``numpy.random.Generator`` passed in, in the order its docstring states, so the same
+generator state gives the same output. All images of the batch are distorted at once,
+each with its own random draw.
+
+The functions that move pixels by fractions of a pixel (``random_affine``,
+``elastic_distortion``) compute, for every output pixel, where in the input image it comes
+from, and read the input there by bilinear interpolation; outside the image is 0.
+
+A batch function with everything but ``(X, rng)`` fixed is an ``Augmentation``, the shape
+``train`` takes (applied to each training mini-batch, never to the dev set)::
+
+    augment = functools.partial(random_shift, image_shape=(28, 28), max_shift=2)
+    train(X, Y, params, ..., augmentation=augment)
+
+``compose`` chains several into one.
+
+References: Simard, Steinkraus & Platt 2003, "Best practices for convolutional neural
+networks applied to visual document analysis" (elastic distortions); Cireşan et al. 2010,
+"Deep, big, simple neural nets for handwritten digit recognition" (affine and elastic).
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from collections.abc import Callable, Sequence
+from typing import Any, TypeAlias
+
+import numpy as np
+
+from functional_nn import _validation as check
+from functional_nn.types import FloatArray
+
+Augmentation: TypeAlias = Callable[[FloatArray, np.random.Generator], FloatArray]
+"""A function of a mini-batch ``X`` ``(n_0, m)`` and a generator, returning a new batch of
+the same shape and dtype: e.g. ``functools.partial(random_shift, image_shape=(28, 28))``."""
+
+__all__ = ["Augmentation", "compose", "elastic_distortion", "random_affine", "random_shift"]
+
+
+def random_shift(X: FloatArray, rng: np.random.Generator, *, image_shape: tuple[int, int], max_shift: int = 2) -> FloatArray:
+    r"""Move each image by a whole number of pixels, up to ``max_shift`` in each direction.
+
+    Image :math:`i` is shifted down by :math:`d_y` and right by :math:`d_x`, each drawn
+    uniformly from :math:`\{-k, \dots, k\}`; the pixels moved in from outside are 0:
+
+    .. math:: x'_i[r, c] = x_i[r - d_{y,i},\ c - d_{x,i}] \quad (0 \text{ outside the image})
+
+    Parameters
+    ----------
+    X : ndarray of shape (h * w, m)
+        The images, one per column, pixels row by row; float32 or float64; not modified.
+    rng : numpy.random.Generator
+        Draws ``rng.integers(-max_shift, max_shift + 1, size=(m, 2))``: per image the
+        vertical shift, then the horizontal one. Nothing else.
+    image_shape : (int, int)
+        ``(h, w)``.
+    max_shift : int >= 0, default 2
+        :math:`k`; smaller than both ``h`` and ``w``.
+
+    Returns
+    -------
+    X_shifted : ndarray of shape (h * w, m), in ``X``'s dtype
+    """
+    images, h, w = _check_batch(X, rng, image_shape)
+    max_shift = check.check_positive_int("max_shift", max_shift, minimum=0)
+    if max_shift >= min(h, w):
+        raise ValueError(f"max_shift must be smaller than the image ({h}x{w}), got {max_shift}")
+    m = images.shape[0]
+    shifts = rng.integers(-max_shift, max_shift + 1, size=(m, 2))
+    rows = np.arange(h)[np.newaxis, :] - shifts[:, 0:1]  # (m, h): the source row of each output row
+    cols = np.arange(w)[np.newaxis, :] - shifts[:, 1:2]
+    # Out-of-image sources point at the zero border of the padded copy (see _padded).
+    padded, stride = _padded(images)
+    source = (np.clip(rows, -1, h) + 1) * stride
+    flat = (np.arange(m) * padded.shape[1] * stride)[:, np.newaxis, np.newaxis] + source[:, :, np.newaxis]
+    flat = flat + (np.clip(cols, -1, w) + 1)[:, np.newaxis, :]
+    return _columns(padded.reshape(-1)[flat])
+
+
+def random_affine(
+    X: FloatArray,
+    rng: np.random.Generator,
+    *,
+    image_shape: tuple[int, int],
+    rotation: float | tuple[float, float] = 10.0,
+    scale: tuple[float, float] = (0.9, 1.1),
+    shear: float | tuple[float, float] = 10.0,
+    translation: float | tuple[float, float] = 2.0,
+) -> FloatArray:
+    r"""Rotate, scale, shear and move each image by its own random amounts; bilinear interpolation.
+
+    About the image centre :math:`c = ((h - 1) / 2, (w - 1) / 2)`, in (row, column)
+    coordinates, a point :math:`p` of image :math:`i` moves to
+
+    .. math::
+
+        p' = R(\theta_i)\, H(\phi_i)\, s_i\, (p - c) + c + t_i, \qquad
+        R(\theta) = \begin{pmatrix} \cos\theta & -\sin\theta \\ \sin\theta & \cos\theta \end{pmatrix},
+        \quad H(\phi) = \begin{pmatrix} 1 & 0 \\ \tan\phi & 1 \end{pmatrix}
+
+    so a positive :math:`\theta` turns the digit counter-clockwise as displayed (rows down),
+    like ``np.rot90``; :math:`H` slants it horizontally, :math:`s` scales it and :math:`t`
+    moves it (pixels, down and right). Each output pixel reads the input at
+    :math:`p = (R H s)^{-1} (p' - c - t) + c`, interpolated bilinearly, 0 outside.
+
+    Parameters
+    ----------
+    X : ndarray of shape (h * w, m)
+        The images, one per column, pixels row by row; float32 or float64; not modified.
+    rng : numpy.random.Generator
+        Draws ``rng.random((m, 5))``: per image, in this order, the rotation, the scale, the
+        shear, the vertical and the horizontal translation, each mapped linearly onto its
+        range. Nothing else.
+    image_shape : (int, int)
+        ``(h, w)``.
+    rotation : float or (float, float), default 10
+        Degrees: a number :math:`r` draws :math:`\theta` uniformly in :math:`[-r, r]`, a pair
+        in ``[low, high]``.
+    scale : (float, float), default (0.9, 1.1)
+        :math:`s` is drawn uniformly in ``[low, high]``; both > 0.
+    shear : float or (float, float), default 10
+        Degrees, as ``rotation``; each in (-90, 90).
+    translation : float or (float, float), default 2
+        Pixels, as ``rotation``, drawn separately for each axis.
+
+    Returns
+    -------
+    X_transformed : ndarray of shape (h * w, m), in ``X``'s dtype
+
+    Examples
+    --------
+    The identity (all ranges zero, scale 1) gives the input back exactly:
+
+    >>> X = np.random.default_rng(0).random((784, 3), dtype=np.float32)
+    >>> same = random_affine(X, np.random.default_rng(1), image_shape=(28, 28), rotation=0, scale=(1, 1),
+    ...                      shear=0, translation=0)
+    >>> bool(np.array_equal(same, X))
+    True
+    """
+    images, h, w = _check_batch(X, rng, image_shape)
+    low_rotation, high_rotation = _range("rotation", rotation)
+    low_scale, high_scale = _range("scale", scale, symmetric=False)
+    low_shear, high_shear = _range("shear", shear)
+    low_shift, high_shift = _range("translation", translation)
+    if low_scale <= 0:
+        raise ValueError(f"scale must be a pair of numbers > 0 such as (0.9, 1.1), got {scale!r}")
+    if max(abs(low_shear), abs(high_shear)) >= 90:
+        raise ValueError(f"shear must lie within (-90, 90) degrees, got {shear!r}")
+    m = images.shape[0]
+    u = rng.random((m, 5))
+    theta = np.radians(low_rotation + (high_rotation - low_rotation) * u[:, 0])
+    s = low_scale + (high_scale - low_scale) * u[:, 1]
+    tan_phi = np.tan(np.radians(low_shear + (high_shear - low_shear) * u[:, 2]))
+    t = low_shift + (high_shift - low_shift) * u[:, 3:5]  # (m, 2): down, right
+    cos, sin = np.cos(theta), np.sin(theta)
+    # R H s = s [[cos - sin tan, -sin], [sin + cos tan, cos]], whose determinant is s^2.
+    forward = np.empty((m, 2, 2))
+    forward[:, 0, 0] = cos - sin * tan_phi
+    forward[:, 0, 1] = -sin
+    forward[:, 1, 0] = sin + cos * tan_phi
+    forward[:, 1, 1] = cos
+    forward *= s[:, np.newaxis, np.newaxis]
+    inverse = np.linalg.inv(forward)
+    centre = np.array([(h - 1) / 2, (w - 1) / 2])
+    # p = inverse (p' - c) - inverse t + c: the constant part per image, then the grid part.
+    offset = centre - (inverse @ t[:, :, np.newaxis])[:, :, 0]  # (m, 2)
+    dtype = images.dtype
+    grid = _centred_grid(h, w, centre).astype(dtype)  # (2, h * w)
+    source = inverse.astype(dtype) @ grid  # (m, 2, h * w)
+    source += offset.astype(dtype)[:, :, np.newaxis]  # source is a fresh array
+    return _columns(_bilinear(images, source[:, 0], source[:, 1]))
+
+
+def elastic_distortion(
+    X: FloatArray, rng: np.random.Generator, *, image_shape: tuple[int, int], alpha: float = 34.0, sigma: float = 4.0
+) -> FloatArray:
+    r"""Simard et al.'s elastic distortion: move every pixel along a smooth random field.
+
+    For each image, two fields of independent uniform numbers in :math:`[-1, 1)`,
+    :math:`U_y` and :math:`U_x` of shape ``(h, w)``, are smoothed by a Gaussian of width
+    :math:`\sigma` and scaled by :math:`\alpha`; output pixel :math:`(r, c)` then reads the
+    input, by bilinear interpolation (0 outside), at
+
+    .. math::
+
+        (r + \alpha\, (G_h U_y G_w)[r, c],\ \ c + \alpha\, (G_h U_x G_w)[r, c])
+
+    where :math:`G_n` is the ``(n, n)`` matrix of the normalised Gaussian kernel
+    :math:`g(k) \propto e^{-k^2 / 2\sigma^2}`, truncated at :math:`|k| \le 4\sigma`, with the
+    field taken as 0 beyond the image (as ``scipy.ndimage.gaussian_filter(mode="constant")``):
+    the separable filter is two small matrix products per field. A large :math:`\sigma`
+    makes the field nearly a translation; a small one, random noise.
+
+    Parameters
+    ----------
+    X : ndarray of shape (h * w, m)
+        The images, one per column, pixels row by row; float32 or float64; not modified.
+    rng : numpy.random.Generator
+        Draws ``rng.random((2, m, h, w), dtype=X.dtype)`` (the vertical fields, then the
+        horizontal ones), whatever ``alpha``. Nothing else.
+    image_shape : (int, int)
+        ``(h, w)``.
+    alpha : float >= 0, default 34
+        :math:`\alpha`, the strength, in pixels per unit of the smoothed field; 0 gives the
+        input back. Simard et al. use 34 with :math:`\sigma = 4` on 28x28 digits.
+    sigma : float > 0, default 4
+        :math:`\sigma`, the smoothness, in pixels.
+
+    Returns
+    -------
+    X_distorted : ndarray of shape (h * w, m), in ``X``'s dtype
+    """
+    images, h, w = _check_batch(X, rng, image_shape)
+    alpha = check.check_positive_float("alpha", alpha, allow_zero=True)
+    sigma = check.check_positive_float("sigma", sigma)
+    m = images.shape[0]
+    dtype = images.dtype
+    field = rng.random((2, m, h, w), dtype=dtype)
+    field *= dtype.type(2)  # field is a fresh array: [0, 1) -> [-1, 1)
+    field -= dtype.type(1)
+    # Smooth along the columns with one product over all rows of all fields, then along the
+    # rows with one product over all columns: (h, h) @ (h, 2 m w). G is symmetric.
+    along_rows = field.reshape(-1, w) @ (_gaussian_matrix(w, sigma, dtype) * dtype.type(alpha))
+    by_row = along_rows.reshape(2 * m, h, w).transpose(1, 0, 2).reshape(h, -1)
+    smooth = (_gaussian_matrix(h, sigma, dtype) @ by_row).reshape(h, 2, m, w)  # [r, axis, i, c]
+    rows = smooth[:, 0].transpose(1, 0, 2) + np.arange(h, dtype=dtype)[:, np.newaxis]  # (m, h, w)
+    cols = smooth[:, 1].transpose(1, 0, 2) + np.arange(w, dtype=dtype)
+    return _columns(_bilinear(images, rows.reshape(m, -1), cols.reshape(m, -1)))
+
+
+def compose(*augmentations: Augmentation) -> Augmentation:
+    """One augmentation that applies ``augmentations`` in the order given, each to the
+    previous one's output, all drawing from the same generator in that order.
+
+    Returns
+    -------
+    Augmentation
+        A picklable function of ``(X, rng)``; with no argument, the identity (``X`` itself).
+    """
+    for i, augmentation in enumerate(augmentations):
+        if not callable(augmentation):
+            raise TypeError(f"augmentations[{i}] must be a function of (X, rng), got {type(augmentation).__name__}")
+    return functools.partial(_composed, augmentations=tuple(augmentations))
+
+
+def _composed(X: FloatArray, rng: np.random.Generator, *, augmentations: tuple[Augmentation, ...]) -> FloatArray:
+    for augmentation in augmentations:
+        X = augmentation(X, rng)
+    return X
+
+
+def describe(augmentation: Callable[..., Any]) -> str:
+    """A stable text naming an augmentation and its fixed arguments, for checkpoints' run
+    descriptions: ``"random_shift(image_shape=(28, 28), max_shift=2)"``."""
+    if isinstance(augmentation, functools.partial):
+        inner = describe(augmentation.func)
+        if inner.endswith(")"):  # a partial of a partial: fold the arguments into one call
+            inner = inner[: inner.index("(")]
+        arguments = [_describe_value(a) for a in augmentation.args]
+        arguments += [f"{key}={_describe_value(value)}" for key, value in sorted(augmentation.keywords.items())]
+        return f"{inner}({', '.join(arguments)})"
+    name = getattr(augmentation, "__qualname__", None) or type(augmentation).__qualname__
+    return str(name)
+
+
+def _describe_value(value: object) -> str:
+    if isinstance(value, tuple) and value and all(callable(v) for v in value):
+        return "(" + ", ".join(describe(v) for v in value) + ")"
+    if callable(value):
+        return describe(value)
+    return repr(value)
+
+
+# --------------------------------------------------------------------------------------------
+# shared pieces
+
+
+def _check_batch(X: object, rng: object, image_shape: object) -> tuple[FloatArray, int, int]:
+    """Validate the common arguments; return the images as an ``(m, h, w)`` view and ``h, w``."""
+    X = check.check_float_array("X", X, finite=False)
+    if not isinstance(rng, np.random.Generator):
+        raise TypeError(f"rng must be a numpy.random.Generator such as np.random.default_rng(0), got {rng!r}")
+    if (
+        not isinstance(image_shape, Sequence)
+        or len(image_shape) != 2
+        or not all(isinstance(n, (int, np.integer)) and not isinstance(n, bool) and n >= 1 for n in image_shape)
+    ):
+        raise TypeError(f"image_shape must be (h, w), two positive integers such as (28, 28), got {image_shape!r}")
+    h, w = int(image_shape[0]), int(image_shape[1])
+    if X.shape[0] != h * w:
+        raise ValueError(
+            f"X has {X.shape[0]} rows but image_shape {h}x{w} has {h * w} pixels: X is (h * w, m), one image per column"
+        )
+    return X.T.reshape(X.shape[1], h, w), h, w  # a view for the loaders' Fortran-ordered X
+
+
+def _range(argument: str, value: object, *, symmetric: bool = True) -> tuple[float, float]:
+    """``r`` -> ``(-r, r)`` (when ``symmetric``) or ``(low, high)`` as given, checked."""
+    if symmetric and not isinstance(value, (tuple, list)):
+        r = check.check_positive_float(argument, value, allow_zero=True)
+        return -r, r
+    if not isinstance(value, (tuple, list)) or len(value) != 2:
+        expected = "a number r >= 0 or a pair (low, high)" if symmetric else "a pair (low, high)"
+        raise TypeError(f"{argument} must be {expected}, got {value!r}")
+    low, high = (_finite(f"{argument}[{i}]", v) for i, v in enumerate(value))
+    if low > high:
+        raise ValueError(f"{argument} must be a pair (low, high) with low <= high, got {value!r}")
+    return low, high
+
+
+def _finite(argument: str, value: object) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{argument} must be a number, got {type(value).__name__} {value!r}")
+    number = float(value)
+    if not math.isfinite(number):
+        raise ValueError(f"{argument} must be finite, got {value}")
+    return number
+
+
+def _padded(images: FloatArray) -> tuple[FloatArray, int]:
+    """``images`` ``(m, h, w)`` inside a zero border, 1 pixel before and 2 after each axis,
+    flattened to ``(m, (h + 3), (w + 3))``, and the row stride ``w + 3``.
+
+    A source coordinate clipped to ``[-1, h]`` (``[-1, w]``) then lands on the image or on
+    the border, and so does its bilinear neighbour one further on: no index check per pixel.
+    """
+    m, h, w = images.shape
+    padded = np.zeros((m, h + 3, w + 3), dtype=images.dtype)
+    padded[:, 1 : h + 1, 1 : w + 1] = images  # padded is a fresh array
+    return padded, w + 3
+
+
+def _bilinear(images: FloatArray, rows: FloatArray, cols: FloatArray) -> FloatArray:
+    r"""``images`` ``(m, h, w)`` read at the real coordinates ``rows``, ``cols`` ``(m, n)``,
+    interpolated bilinearly, 0 outside: returns ``(m, n)`` in the images' dtype.
+
+    .. math:: v = (1 - f_y)\,[(1 - f_x) v_{00} + f_x v_{01}] + f_y\,[(1 - f_x) v_{10} + f_x v_{11}]
+
+    written as ``v00 + fx (v01 - v00)`` so that integer coordinates give the pixels exactly.
+    """
+    m, h, w = images.shape
+    padded, stride = _padded(images)
+    y = np.clip(rows, -1, h)
+    x = np.clip(cols, -1, w)
+    y0 = np.floor(y)
+    x0 = np.floor(x)
+    fy = y - y0
+    fx = x - x0
+    flat = (y0.astype(np.intp) + 1) * stride
+    flat += x0.astype(np.intp) + 1  # flat is a fresh array
+    flat += (np.arange(m) * padded.shape[1] * stride)[:, np.newaxis]
+    values = padded.reshape(-1)
+    v00, v01 = values[flat], values[flat + 1]
+    v10, v11 = values[flat + stride], values[flat + (stride + 1)]
+    v01 -= v00  # the gathered arrays are fresh copies
+    v01 *= fx
+    v01 += v00
+    v11 -= v10
+    v11 *= fx
+    v11 += v10
+    v11 -= v01
+    v11 *= fy
+    v11 += v01
+    result: FloatArray = v11.astype(images.dtype, copy=False)
+    return result
+
+
+def _columns(images: FloatArray) -> FloatArray:
+    """``(m, h, w)`` or ``(m, h * w)`` back to the column layout ``(h * w, m)`` (a transposed view)."""
+    columns: FloatArray = images.reshape(images.shape[0], -1).T
+    return columns
+
+
+def _centred_grid(h: int, w: int, centre: FloatArray) -> FloatArray:
+    """Every pixel's ``(row, column)`` minus the centre, as ``(2, h * w)`` in float64."""
+    rows, cols = np.meshgrid(np.arange(h, dtype=np.float64), np.arange(w, dtype=np.float64), indexing="ij")
+    grid: FloatArray = np.stack([rows.reshape(-1) - centre[0], cols.reshape(-1) - centre[1]])
+    return grid
+
+
+@functools.lru_cache(maxsize=16)
+def _gaussian_matrix_cached(n: int, sigma: float, dtype_name: str) -> FloatArray:
+    radius = int(4.0 * sigma + 0.5)
+    offsets = np.arange(-radius, radius + 1, dtype=np.float64)
+    kernel = np.exp(-0.5 * (offsets / sigma) ** 2)
+    kernel /= kernel.sum()
+    difference = np.arange(n)[:, np.newaxis] - np.arange(n)[np.newaxis, :]
+    inside = np.abs(difference) <= radius
+    matrix = np.where(inside, kernel[np.clip(difference + radius, 0, 2 * radius)], 0.0).astype(dtype_name)
+    matrix.flags.writeable = False  # shared between calls
+    return matrix
+
+
+def _gaussian_matrix(n: int, sigma: float, dtype: np.dtype[Any]) -> FloatArray:
+    r"""The ``(n, n)`` symmetric matrix :math:`G` with :math:`G_{ij} = g(i - j)`: ``G @ u`` is the
+    Gaussian filter of ``u`` with zeros beyond its ends."""
+    return _gaussian_matrix_cached(n, sigma, dtype.name)
