@@ -38,6 +38,7 @@ from functional_nn.data import (
     scale_pixels,
     train_dev_split,
 )
+from functional_nn.averaging import averaged_params, ema
 from functional_nn.data.augmentation import Augmentation, compose, elastic_distortion, random_affine, random_shift
 from functional_nn.fold_state import (
     BatchProgress,
@@ -111,6 +112,8 @@ __all__ = [  # augmentation and averaging (#13) first, kept together for easy me
     "elastic_distortion",
     "random_affine",
     "random_shift",
+    "averaged_params",
+    "ema",
     "ACTIVATIONS",
     "Activation",
     "BatchProgress",

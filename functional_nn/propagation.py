@@ -89,6 +89,7 @@ def forward(
     activations: Sequence[Activation],
     keep_probs: Sequence[float] | None = None,
     rng: np.random.Generator | None = None,
+    input_keep_prob: float | None = None,
 ) -> tuple[FloatArray, Caches]:
     """Unchecked kernel of ``forward_propagation``: arguments must already be valid.
 
@@ -96,6 +97,12 @@ def forward(
     one or two passes; nothing else touches arrays of the batch's size.
     """
     A = X
+    if input_keep_prob is not None and input_keep_prob < 1:
+        assert rng is not None
+        # No gradient flows to X, so the input mask need not be cached: layer 1's A_prev is
+        # the dropped input itself.
+        A = X * (rng.random(X.shape, dtype=X.dtype) < input_keep_prob)
+        A *= X.dtype.type(1 / input_keep_prob)  # A is a fresh temporary
     caches: list[LayerCache] = []
     L = len(activations)
     for l in range(1, L + 1):
@@ -162,6 +169,7 @@ def forward_propagation(
     *,
     keep_probs: float | Sequence[float] | None = None,
     rng: np.random.Generator | None = None,
+    input_keep_prob: float | None = None,
 ) -> tuple[FloatArray, Caches]:
     r"""Run ``X`` through the network: :math:`Z_l = W_l A_{l-1} + b_l`, :math:`A_l = g_l(Z_l)`.
 
@@ -178,8 +186,12 @@ def forward_propagation(
         probability ``keep_probs[l - 1]`` and the kept ones are divided by it. The output layer
         never drops. ``None`` (the default, and always at prediction) drops nothing.
     rng : numpy.random.Generator, optional
-        Draws the dropout masks, one ``rng.random((n_l, m), dtype)`` call per dropping hidden
-        layer, in layer order; required when a keep probability is below 1.
+        Draws the dropout masks, one ``rng.random((n_l, m), dtype)`` call per dropping layer,
+        in layer order (the input first); required when a keep probability is below 1.
+    input_keep_prob : float in (0, 1], optional
+        Inverted dropout on the input: each entry of ``X`` is kept with this probability and
+        the kept ones are divided by it (Srivastava et al. 2014 keep 0.8 of the pixels).
+        Independent of ``keep_probs``, which stay the hidden layers'. ``None`` or 1: none.
 
     Returns
     -------
@@ -190,9 +202,22 @@ def forward_propagation(
     """
     X, names = _check_inputs(X, params, activations)
     keeps = check_keep_probs(keep_probs, len(names))
-    if keeps is not None and not isinstance(rng, np.random.Generator):
+    input_keep = check_input_keep_prob(input_keep_prob)
+    if (keeps is not None or input_keep is not None) and not isinstance(rng, np.random.Generator):
         raise TypeError("forward_propagation needs rng, a numpy.random.Generator, to draw dropout masks when keep_probs < 1")
-    return forward(X, params, names, keeps, rng)
+    return forward(X, params, names, keeps, rng, input_keep)
+
+
+def check_input_keep_prob(input_keep_prob: object) -> float | None:
+    """Validate the input layer's keep probability; ``None`` if it drops nothing."""
+    if input_keep_prob is None:
+        return None
+    if not _is_number(input_keep_prob):
+        raise TypeError(f"input_keep_prob must be a number in (0, 1], got {type(input_keep_prob).__name__} {input_keep_prob!r}")
+    keep = float(input_keep_prob)  # type: ignore[arg-type]  # _is_number checked it
+    if not 0 < keep <= 1:
+        raise ValueError(f"input_keep_prob must be in (0, 1], got {keep}")
+    return keep if keep < 1 else None
 
 
 def _check_inputs(X: object, params: object, activations: object) -> tuple[FloatArray, tuple[Activation, ...]]:

@@ -6,18 +6,23 @@ every state holds its own parameters, optimizer state and history, so a script c
 progress, log, keep any state it likes, or stop by simply not asking for the next one.
 
 Random draws, in order, from ``rng``: per epoch one ``rng.permutation(m)`` when
-``batch_size`` is set, then per mini-batch the dropout masks (see ``forward_propagation``).
+``batch_size`` is set, then per mini-batch the augmentation's draws (if any), then the
+dropout masks, the input's first (see ``forward_propagation``).
 
 One step on a mini-batch ``(X_B, Y_B)``, exactly as a hand-written loop would write it::
 
-    AL, caches = forward_propagation(X_B, params, activations, keep_probs=keep_probs, rng=rng)
+    X_B = augmentation(X_B, rng)                                   # if augmentation is set
+    AL, caches = forward_propagation(X_B, params, activations, keep_probs=keep_probs,
+                                     input_keep_prob=input_keep_prob, rng=rng)
     grads = backward_propagation(AL, Y_B, caches, loss, lambd=lambd)
     grads = clip_by_global_norm(grads, clip_norm)                  # if clip_norm is set
     params, opt_state = optimizer.update(grads, opt_state, params)
     params = apply_max_norm(params, max_norm)                      # if max_norm is set
 
 Early stopping is part of the fold too: each ``TrainState`` carries the best parameters seen
-so far on the monitored dev figure, and the fold ends when patience runs out.
+so far on the monitored dev figure, and the fold ends when patience runs out. With an
+optimizer wrapped in ``ema`` (see ``functional_nn.averaging``), the dev figures and
+``best_params`` are those of the averaged parameters.
 """
 
 from __future__ import annotations
@@ -33,6 +38,9 @@ import numpy as np
 
 from functional_nn import _validation as check
 from functional_nn import checkpoints
+from functional_nn.averaging import averaged_params
+from functional_nn.data.augmentation import Augmentation
+from functional_nn.data.augmentation import describe as describe_augmentation
 from functional_nn.data.preparation import _minibatches
 from functional_nn.fold_state import (
     MONITORS,
@@ -55,6 +63,7 @@ from functional_nn.optimizers import (
 from functional_nn.propagation import (
     backward,
     check_activations,
+    check_input_keep_prob,
     check_keep_probs,
     check_loss_pairing,
     forward,
@@ -111,6 +120,8 @@ class _Problem(NamedTuple):
     early_stopping: EarlyStopping | None = None
     checkpointing: tuple[Path, dict[str, object]] | None = None  # directory, run description
     on_batch: Callable[[BatchProgress], None] | None = None
+    augmentation: Augmentation | None = None
+    input_keep_prob: float | None = None
 
 
 def _check_data(
@@ -154,6 +165,8 @@ def train_epochs(
     checkpoint_dir: str | os.PathLike[str] | None = None,
     resume: bool = False,
     on_batch: Callable[[BatchProgress], None] | None = None,
+    augmentation: Augmentation | None = None,
+    input_keep_prob: float | None = None,
 ) -> Iterator[TrainState]:
     r"""The states of training after each of ``epochs`` epochs, computed one at a time as asked.
 
@@ -172,7 +185,7 @@ def train_epochs(
         X, Y, params, activations=activations, loss=loss, learning_rate=learning_rate, optimizer=optimizer,
         batch_size=batch_size, rng=rng, dev=dev, lambd=lambd, keep_probs=keep_probs, clip_norm=clip_norm,
         max_norm=max_norm, early_stopping=early_stopping, checkpoint_dir=checkpoint_dir, resume=resume,
-        on_batch=on_batch,
+        on_batch=on_batch, augmentation=augmentation, input_keep_prob=input_keep_prob,
     )  # fmt: skip
     epochs = check.check_positive_int("epochs", epochs, minimum=0)
     return _fold(problem, start, epochs)
@@ -199,6 +212,8 @@ def train(
     checkpoint_dir: str | os.PathLike[str] | None = None,
     resume: bool = False,
     on_batch: Callable[[BatchProgress], None] | None = None,
+    augmentation: Augmentation | None = None,
+    input_keep_prob: float | None = None,
 ) -> TrainResult:
     r"""Train the network and return the last state of ``train_epochs``.
 
@@ -238,6 +253,14 @@ def train(
         L2 strength (see ``compute_cost``).
     keep_probs : float or sequence of float, optional
         Dropout keep probabilities for the hidden layers (see ``forward_propagation``).
+    input_keep_prob : float in (0, 1], optional
+        Dropout on the input layer: each input entry kept with this probability (0.8 in
+        Srivastava et al. 2014); the dev set and predictions never drop.
+    augmentation : function of (X_batch, rng), optional
+        Applied to each training mini-batch before its forward pass, never to the dev set:
+        e.g. ``functools.partial(random_shift, image_shape=(28, 28))`` or a ``compose`` of
+        several (see ``functional_nn.data.augmentation``). It must return a new batch of the
+        same shape and dtype and draw only from the ``rng`` it is given.
     clip_norm : float > 0, optional
         Clip each mini-batch gradient to this global norm before the update (see
         ``clip_by_global_norm``).
@@ -280,7 +303,7 @@ def train(
         X, Y, params, activations=activations, loss=loss, learning_rate=learning_rate, optimizer=optimizer,
         batch_size=batch_size, rng=rng, dev=dev, lambd=lambd, keep_probs=keep_probs, clip_norm=clip_norm,
         max_norm=max_norm, early_stopping=early_stopping, checkpoint_dir=checkpoint_dir, resume=resume,
-        on_batch=on_batch,
+        on_batch=on_batch, augmentation=augmentation, input_keep_prob=input_keep_prob,
     )  # fmt: skip
     epochs = check.check_positive_int("epochs", epochs, minimum=0)
     for state in _fold(problem, state, epochs):
@@ -308,6 +331,8 @@ def _prepare(
     checkpoint_dir: str | os.PathLike[str] | None = None,
     resume: bool = False,
     on_batch: Callable[[BatchProgress], None] | None = None,
+    augmentation: Augmentation | None = None,
+    input_keep_prob: float | None = None,
 ) -> tuple[_Problem, TrainState]:
     sizes = check.check_params(params)
     L = len(sizes) - 1
@@ -326,8 +351,13 @@ def _prepare(
     if batch_size is not None:
         batch_size = check.check_positive_int("batch_size", batch_size)
     keeps = check_keep_probs(keep_probs, L)
-    if (batch_size is not None or keeps is not None) and not isinstance(rng, np.random.Generator):
-        needs = "batch_size" if batch_size is not None else "dropout (keep_probs < 1)"
+    input_keep = check_input_keep_prob(input_keep_prob)
+    if augmentation is not None and not callable(augmentation):
+        raise TypeError(f"augmentation must be a function of (X_batch, rng), got {type(augmentation).__name__}")
+    if (batch_size is not None or keeps is not None or input_keep is not None or augmentation is not None) and not isinstance(
+        rng, np.random.Generator
+    ):
+        needs = "batch_size" if batch_size is not None else "augmentation" if augmentation is not None else "dropout (keep_probs < 1)"
         raise TypeError(f"{needs} needs rng, a numpy.random.Generator such as np.random.default_rng(0), got {rng!r}")
     lambd = check.check_positive_float("lambd", lambd, allow_zero=True)
     checked_dev = None
@@ -351,6 +381,7 @@ def _prepare(
         if not callable(on_batch):
             raise TypeError(f"on_batch must be a function of a BatchProgress, got {type(on_batch).__name__}")
         problem = problem._replace(on_batch=on_batch)
+    problem = problem._replace(augmentation=augmentation, input_keep_prob=input_keep)
     start_params = dict(params)
     start = TrainState(0, start_params, optimizer.init(start_params), ())
     if checkpoint_dir is None:
@@ -381,6 +412,8 @@ def _describe_run(problem: _Problem, sizes: tuple[int, ...]) -> dict[str, object
         "batch_size": p.batch_size,
         "lambd": p.lambd,
         "keep_probs": None if p.keep_probs is None else list(p.keep_probs),
+        "input_keep_prob": p.input_keep_prob,
+        "augmentation": None if p.augmentation is None else describe_augmentation(p.augmentation),
         "clip_norm": p.clip_norm,
         "max_norm": p.max_norm,
         "early_stopping": None if p.early_stopping is None else list(p.early_stopping),
@@ -451,7 +484,8 @@ def _track_best(early_stopping: EarlyStopping, previous: TrainState, state: Trai
     else:
         improved = best is None or value > best + early_stopping.min_delta
     if improved:
-        return state._replace(best_params=state.params, best_epoch=state.epoch, best_value=value, epochs_since_best=0)
+        best_params = averaged_params(state.optimizer_state, state.params)  # the parameters the figure is of
+        return state._replace(best_params=best_params, best_epoch=state.epoch, best_value=value, epochs_since_best=0)
     since = previous.epochs_since_best + 1
     return state._replace(
         best_params=previous.best_params,
@@ -482,7 +516,9 @@ def run_epoch(problem: _Problem, state: TrainState) -> TrainState:
     # epoch and step, so numpy's overflow warnings would only repeat it less clearly.
     with np.errstate(over="ignore", invalid="ignore"):
         for step, (X_batch, Y_batch, indices) in enumerate(batches, start=1):
-            AL, caches = forward(X_batch, params, p.activations, p.keep_probs, p.rng)
+            if p.augmentation is not None:
+                X_batch = _augmented(p.augmentation, X_batch, p.rng)
+            AL, caches = forward(X_batch, params, p.activations, p.keep_probs, p.rng, p.input_keep_prob)
             b = X_batch.shape[1]
             cost = loss.cost(AL, Y_batch) + l2_penalty(params, p.lambd, b)
             if not math.isfinite(cost):
@@ -512,7 +548,8 @@ def run_epoch(problem: _Problem, state: TrainState) -> TrainState:
     record = EpochRecord(epoch, cost_sum / m, None if p.labels is None else correct / m)
     if p.dev is not None:
         X_dev, Y_dev, dev_labels = p.dev
-        AL_dev = forward_output(X_dev, params, p.activations)  # no caches: the dev set may be large
+        evaluated = averaged_params(opt_state, params)  # ema's average, if the optimizer keeps one
+        AL_dev = forward_output(X_dev, evaluated, p.activations)  # no caches: the dev set may be large
         dev_accuracy = None
         if dev_labels is not None:
             dev_accuracy = float(np.mean(labels_from_output(AL_dev, p.activations[-1]) == dev_labels))
@@ -521,3 +558,16 @@ def run_epoch(problem: _Problem, state: TrainState) -> TrainState:
     if p.early_stopping is None:
         return new_state
     return _track_best(p.early_stopping, state, new_state)
+
+
+def _augmented(augmentation: Augmentation, X_batch: FloatArray, rng: np.random.Generator | None) -> FloatArray:
+    """``augmentation(X_batch, rng)``, refused unless it is a batch of the same shape and dtype."""
+    assert rng is not None  # _prepare made sure
+    result: object = augmentation(X_batch, rng)
+    if not isinstance(result, np.ndarray) or result.shape != X_batch.shape or result.dtype != X_batch.dtype:
+        described = f"{result.dtype} {result.shape}" if isinstance(result, np.ndarray) else type(result).__name__
+        raise ValueError(
+            f"augmentation must return an array shaped and typed like its batch ({X_batch.dtype} {X_batch.shape}), "
+            f"got {described}"
+        )
+    return result

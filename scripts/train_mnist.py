@@ -17,8 +17,8 @@ line it was started with, from its last complete checkpoint: the result equals t
 uninterrupted run's bit for bit (with the same number of BLAS threads).
 
 Random draws, in order, from ``np.random.default_rng(seed)``: the train/dev split (CSV and
-IDX only), the initial parameters, then per mini-batch epoch a permutation and the dropout
-masks of each batch.
+IDX only), the initial parameters, then per mini-batch epoch a permutation and, for each
+batch, its augmentation's draws and its dropout masks (the input's first).
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ if __name__ == "__main__":
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import argparse
+import functools
 import json
 import math
 import sys
@@ -49,6 +50,8 @@ from functional_nn import plots
 from functional_nn.data import one_hot, scale_pixels, train_dev_split
 from functional_nn.data.digit_files import find_idx_files, load_digits_csv, load_idx_digits
 from functional_nn.data.mnist import ChecksumError, DatasetUnavailableError, load_mnist
+from functional_nn.averaging import averaged_params, ema
+from functional_nn.data.augmentation import Augmentation, compose, elastic_distortion, random_affine, random_shift
 from functional_nn.initializers import initialize_parameters
 from functional_nn.metrics import confusion_matrix
 from functional_nn.optimizers import LearningRate, Optimizer, OptimizerState, adam, momentum, rmsprop, sgd
@@ -80,6 +83,9 @@ class Settings(NamedTuple):
     seed: int
     print_every: int
     max_norm: float | None = None  # cap on the norm of each unit's incoming weights; None: no cap
+    augment: str = "none"  # a name in AUGMENT: how each training batch is distorted
+    input_keep_prob: float = 1.0  # dropout on the input pixels: each kept with this probability; 1: none
+    ema: float = 0.0  # decay of the moving average of the weights used for dev and test figures; 0: none
 
 
 PRESETS: dict[str, Settings] = {
@@ -90,6 +96,18 @@ PRESETS: dict[str, Settings] = {
     "best": Settings((1024, 1024, 1024), "he", "adam", 1e-3, "cosine", 128, 0.5, 50, "float32", 0, 1, 3.5),
     # the tutorial: 784-10-10, W and b uniform in [-0.5, 0.5), full batch, alpha = 0.10, 500 iterations
     "tutorial": Settings((10,), "uniform", "sgd", 0.10, "constant", None, 1.0, 500, "float64", 0, 10),
+}
+
+
+IMAGE_SHAPE = (28, 28)
+_AFFINE: Augmentation = functools.partial(random_affine, image_shape=IMAGE_SHAPE)
+_ELASTIC: Augmentation = functools.partial(elastic_distortion, image_shape=IMAGE_SHAPE, alpha=34.0, sigma=4.0)
+AUGMENT: dict[str, Augmentation | None] = {
+    "none": None,
+    "shift": functools.partial(random_shift, image_shape=IMAGE_SHAPE, max_shift=2),
+    "affine": _AFFINE,  # rotation up to 10 degrees, scale 0.9-1.1, shear up to 10 degrees, moves up to 2 pixels
+    "elastic": _ELASTIC,  # Simard et al.'s alpha 34, sigma 4
+    "affine+elastic": compose(_AFFINE, _ELASTIC),
 }
 
 
@@ -122,6 +140,10 @@ def parse_args(argv: Sequence[str] | None) -> tuple[argparse.Namespace, Settings
     parser.add_argument("--learning-rate", type=float, help="the (peak) learning rate")
     parser.add_argument("--keep-prob", type=float, help="dropout: the probability of keeping a hidden unit; 1 for none")
     parser.add_argument("--max-norm", type=float, help="cap the norm of each unit's incoming weights; 0 for no cap")
+    parser.add_argument("--augment", choices=list(AUGMENT), help="distort each training batch: shifts of up to 2 pixels, "
+                        "random affine maps, elastic distortions (alpha 34, sigma 4), or affine then elastic")
+    parser.add_argument("--input-keep-prob", type=float, help="dropout on the input: the probability of keeping a pixel; 1 for none")
+    parser.add_argument("--ema", type=float, metavar="DECAY", help="evaluate and keep a moving average of the weights with this decay; 0 for none")
     parser.add_argument("--optimizer", choices=OPTIMIZERS)
     parser.add_argument("--schedule", choices=("cosine", "constant"), help="cosine: decay the rate to 0 over the run")
     parser.add_argument("--seed", type=int)
@@ -136,6 +158,7 @@ def parse_args(argv: Sequence[str] | None) -> tuple[argparse.Namespace, Settings
     overrides: dict[str, Any] = {
         "hidden": args.hidden, "optimizer": args.optimizer, "learning_rate": args.learning_rate,
         "schedule": args.schedule, "keep_prob": args.keep_prob, "epochs": args.epochs, "dtype": args.dtype, "seed": args.seed,
+        "augment": args.augment, "input_keep_prob": args.input_keep_prob, "ema": args.ema,
     }  # fmt: skip
     settings = settings._replace(**{key: value for key, value in overrides.items() if value is not None})
     # 0 means "none" for these two, so they are applied after the None-filter above.
@@ -154,6 +177,10 @@ def parse_args(argv: Sequence[str] | None) -> tuple[argparse.Namespace, Settings
         parser.error(f"--learning-rate must be > 0, got {settings.learning_rate}")
     if not 0 < settings.keep_prob <= 1:
         parser.error(f"--keep-prob must be in (0, 1], got {settings.keep_prob}")
+    if not 0 < settings.input_keep_prob <= 1:
+        parser.error(f"--input-keep-prob must be in (0, 1], got {settings.input_keep_prob}")
+    if not 0 <= settings.ema < 1:
+        parser.error(f"--ema must be in [0, 1) (0: no averaging), got {settings.ema}")
     return args, settings
 
 
@@ -218,13 +245,9 @@ def make_optimizer(settings: Settings, steps: int) -> Optimizer:
     rate: LearningRate = settings.learning_rate
     if settings.schedule == "cosine":
         rate = cosine_decay(settings.learning_rate, decay_steps=max(steps, 1))
-    if settings.optimizer == "adam":
-        return adam(rate)
-    if settings.optimizer == "momentum":
-        return momentum(rate)
-    if settings.optimizer == "rmsprop":
-        return rmsprop(rate)
-    return sgd(rate)
+    makers: dict[str, Callable[[LearningRate], Optimizer]] = {"adam": adam, "momentum": momentum, "rmsprop": rmsprop, "sgd": sgd}
+    optimizer = makers[settings.optimizer](rate)
+    return ema(optimizer, settings.ema) if settings.ema > 0 else optimizer
 
 
 class ProgressBar:
@@ -354,6 +377,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         + f" {settings.learning_rate:g} ({settings.schedule}), "
         + (f"dropout keeping {settings.keep_prob:g}, " if settings.keep_prob < 1 else "")
         + (f"max-norm {settings.max_norm:g}, " if settings.max_norm is not None else "")
+        + (f"{settings.augment} augmentation, " if settings.augment != "none" else "")
+        + (f"input dropout keeping {settings.input_keep_prob:g}, " if settings.input_keep_prob < 1 else "")
+        + (f"weights averaged (decay {settings.ema:g}), " if settings.ema > 0 else "")
         + ("full batch" if settings.batch_size is None else f"batches of {settings.batch_size}")
         + f", {settings.epochs} {'iterations' if settings.batch_size is None else 'epochs'}, {settings.dtype}, seed {settings.seed}"
     )
@@ -367,7 +393,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             data.X_train, Y_train, params, activations=activations, loss=LOSS, epochs=settings.epochs,
             optimizer=optimizer, batch_size=settings.batch_size, rng=rng, dev=(data.X_dev, Y_dev),
             keep_probs=settings.keep_prob, max_norm=settings.max_norm, on_batch=bar, checkpoint_dir=checkpoint_dir,
-            resume=args.resume is not None,
+            resume=args.resume is not None, augmentation=AUGMENT[settings.augment],
+            input_keep_prob=settings.input_keep_prob if settings.input_keep_prob < 1 else None,
         )  # fmt: skip
     except (ValueError, CheckpointError) as error:  # a checkpoint directory in use, or another run's
         print(f"error: {error}", file=sys.stderr)
@@ -397,7 +424,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {error}; try a smaller --learning-rate", file=sys.stderr)
         return 1
     training_seconds = time.perf_counter() - training_started
-    final = state.params
+    final = averaged_params(state.optimizer_state, state.params)  # with --ema, the average
 
     train_accuracy, _, _ = accuracy_of(data.X_train, data.y_train, final, activations)
     dev_accuracy, dev_predicted, dev_AL = accuracy_of(data.X_dev, data.y_dev, final, activations)

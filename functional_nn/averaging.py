@@ -1,0 +1,130 @@
+r"""Weight averaging: an exponential moving average of the parameters (Polyak averaging).
+
+``ema(optimizer, decay)`` wraps any optimizer: the wrapped one updates the parameters as
+before, and its state carries, in one more slot, ``"average"``, a moving average of the
+parameters it returned. The average is plain optimizer state, so it is pure (a new array
+each step, never written), it sits in every checkpoint with the other slots and a resumed
+run continues it bitwise. ``train`` notices the slot: with an ``ema`` optimizer the dev
+figures (and early stopping's ``best_params``) are those of the averaged parameters, and
+``averaged_params`` gives them for prediction::
+
+    result = train(X, Y, params, ..., optimizer=ema(adam(1e-3), decay=0.999))
+    labels = predict(X_test, averaged_params(result.optimizer_state, result.params), activations)
+
+The average is taken as in Optax's ``ema(debias=True)``, written so that the slot itself holds
+the debiased value: after update :math:`t`,
+
+.. math::
+
+    \bar\theta_t = \bar\theta_{t-1} + \eta_t\,(\theta_t - \bar\theta_{t-1}), \qquad
+    \eta_t = \frac{1 - \beta}{1 - \beta^t}
+
+which equals :math:`\sum_{s \le t} (1 - \beta) \beta^{t - s} \theta_s / (1 - \beta^t)`: the
+weights of the parameters after updates :math:`1..t` sum to one, so the first updates are
+averaged evenly (:math:`\eta_1 = 1`, :math:`\eta_t \approx 1/t` while :math:`t \ll 1/(1-\beta)`)
+and the starting parameters, drawn at random, count for nothing. Later the average forgets
+with a time constant of :math:`1 / (1 - \beta)` updates.
+
+Reference: Polyak & Juditsky 1992, "Acceleration of stochastic approximation by averaging".
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from functional_nn import _validation as check
+from functional_nn.optimizers import Optimizer, OptimizerState, _check_coefficient, _frozen
+from functional_nn.types import FloatArray, Grads, Params
+
+AVERAGE_SLOT: Final = "average"
+"""The slot of an ``ema`` optimizer's state that holds the averaged parameters."""
+
+__all__ = ["AVERAGE_SLOT", "averaged_params", "ema"]
+
+
+def ema(optimizer: Optimizer, decay: float = 0.999) -> Optimizer:
+    r"""``optimizer``, keeping also an exponential moving average of the parameters it returns.
+
+    Parameters
+    ----------
+    optimizer : Optimizer
+        Any optimizer (``adam(1e-3)``, ``momentum(...)``, ...); its updates are unchanged.
+    decay : float in [0, 1), default 0.999
+        :math:`\beta`: the average spans about :math:`1 / (1 - \beta)` updates (1000 here,
+        about 2.5 epochs of MNIST in batches of 128). 0 keeps the last parameters.
+
+    Returns
+    -------
+    Optimizer
+        Named ``"ema(<name>)"``, with the hyperparameters of ``optimizer`` and ``ema_decay``.
+        Its state holds ``optimizer``'s slots and ``"average"`` (shaped like the parameters,
+        in their dtype, read-only); its ``step`` is ``optimizer``'s.
+
+    Notes
+    -----
+    The average follows the parameters ``update`` returns; a constraint applied after the
+    update (``train``'s ``max_norm``) acts on the parameters trained, not on their average.
+    """
+    if not isinstance(optimizer, Optimizer):
+        raise TypeError(f"optimizer must be an Optimizer such as adam(1e-3), got {type(optimizer).__name__}")
+    decay = _check_coefficient("decay", decay)
+
+    def init(params: Params) -> OptimizerState:
+        inner = optimizer.init(params)
+        if AVERAGE_SLOT in inner.slots:
+            raise ValueError(f"{optimizer.name} already keeps a slot named {AVERAGE_SLOT!r}: it cannot be wrapped in ema twice")
+        check.check_params(params)
+        average = {key: _frozen(value.copy()) for key, value in params.items()}
+        return OptimizerState(inner.step, {**inner.slots, AVERAGE_SLOT: average})
+
+    def update(grads: Grads, state: OptimizerState, params: Params) -> tuple[dict[str, FloatArray], OptimizerState]:
+        given: object = state  # typed, but users pass what they like
+        if not isinstance(given, OptimizerState) or AVERAGE_SLOT not in state.slots:
+            raise ValueError(f"state must come from ema({optimizer.name})'s init or update: it has no {AVERAGE_SLOT!r} slot")
+        old_average = state.slots[AVERAGE_SLOT]
+        inner = OptimizerState(state.step, {name: slot for name, slot in state.slots.items() if name != AVERAGE_SLOT})
+        new_params, new_inner = optimizer.update(grads, inner, params)
+        t = state.step + 1
+        rate = (1.0 - decay) / (1.0 - decay**t)  # a Python float keeps float32 slots float32
+        average: dict[str, FloatArray] = {}
+        for key, value in new_params.items():
+            old = old_average[key]
+            if old.shape != value.shape or old.dtype != value.dtype:
+                raise ValueError(
+                    f"state.slots['{AVERAGE_SLOT}']['{key}'] is {old.dtype} {old.shape} but params['{key}'] is "
+                    f"{value.dtype} {value.shape}: initialise the state from these params"
+                )
+            new = value - old
+            new *= rate  # new is a fresh temporary
+            new += old
+            average[key] = _frozen(new)
+        return new_params, OptimizerState(new_inner.step, {**new_inner.slots, AVERAGE_SLOT: average})
+
+    return Optimizer(init, update, f"ema({optimizer.name})", optimizer.hyperparameters + (("ema_decay", decay),))
+
+
+def averaged_params(optimizer_state: OptimizerState, params: Params) -> dict[str, FloatArray]:
+    """The parameters to evaluate and predict with: the average an ``ema`` optimizer keeps in
+    ``optimizer_state``, else ``params`` themselves.
+
+    Parameters
+    ----------
+    optimizer_state : OptimizerState
+        E.g. ``result.optimizer_state`` of ``train``.
+    params : dict of str to ndarray
+        The trained parameters, e.g. ``result.params``; returned themselves (a ``dict``) when
+        the state holds no average.
+
+    Returns
+    -------
+    params : dict of str to ndarray
+        ``"W1"``, ``"b1"``, ...: read-only arrays when they are the average.
+    """
+    if not isinstance(optimizer_state, OptimizerState):
+        raise TypeError(f"optimizer_state must be an OptimizerState, got {type(optimizer_state).__name__}")
+    average = optimizer_state.slots.get(AVERAGE_SLOT)
+    if average is None:
+        return params if isinstance(params, dict) else dict(params)
+    if set(average) != set(params):
+        raise ValueError(f"the average holds {sorted(average)} but params hold {sorted(params)}")
+    return {key: average[key] for key in params}
