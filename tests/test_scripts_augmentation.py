@@ -1,0 +1,93 @@
+"""train_mnist.py's --augment, --input-keep-prob and --ema against the fold run by hand, and
+augmentation_report.py's picture and cost table."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from functional_nn.averaging import averaged_params, ema
+from functional_nn.data import one_hot, scale_pixels
+from functional_nn.data.mnist import MNIST
+from functional_nn.initializers import initialize_parameters
+from functional_nn.optimizers import adam
+from functional_nn.serialization import load_parameters
+from functional_nn.training import train_epochs
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
+
+import augmentation_report  # noqa: E402  (the scripts folder is not a package)
+import train_mnist  # noqa: E402
+from test_scripts_mnist import _digits, _kaggle_csv  # noqa: E402
+
+
+def test_augmented_averaged_run_equals_the_fold_by_hand(
+    tmp_path: Path, rng: np.random.Generator, capsys: pytest.CaptureFixture[str]
+) -> None:
+    csv = _kaggle_csv(tmp_path / "train.csv", rng, 60)
+    out = tmp_path / "run"
+    argv = [
+        "--csv", str(csv), "--dev-size", "20", "--epochs", "2", "--hidden", "16", "--batch-size", "16",
+        "--optimizer", "adam", "--learning-rate", "0.001", "--schedule", "constant", "--keep-prob", "0.9",
+        "--augment", "affine+elastic", "--input-keep-prob", "0.8", "--ema", "0.9", "--out", str(out),
+    ]  # fmt: skip
+    assert train_mnist.main(argv) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert "affine+elastic augmentation, input dropout keeping 0.8, weights averaged (decay 0.9)" in lines[0]
+    saved, metadata = load_parameters(out / "params.npz")
+    config = metadata["config"]
+    assert isinstance(config, dict) and config["augment"] == "affine+elastic" and config["ema"] == 0.9
+    # by hand: the split, the initial parameters, then the fold with the same pieces
+    pixels, labels = _digits(np.random.default_rng(0), 60)
+    split_rng = np.random.default_rng(0)
+    order = split_rng.permutation(60)
+    start = initialize_parameters([784, 16, 10], split_rng, dtype=np.float32)
+    X, y = scale_pixels(pixels[order[20:]].T, dtype=np.float32), labels[order[20:]]
+    X_dev, y_dev = scale_pixels(pixels[order[:20]].T, dtype=np.float32), labels[order[:20]]
+    *_, last = train_epochs(
+        X, one_hot(y, 10, dtype=np.float32), start, activations=("relu", "softmax"), loss="categorical_cross_entropy",
+        epochs=2, optimizer=ema(adam(1e-3), 0.9), batch_size=16, rng=split_rng,
+        dev=(X_dev, one_hot(y_dev, 10, dtype=np.float32)), keep_probs=0.9, input_keep_prob=0.8,
+        augmentation=train_mnist.AUGMENT["affine+elastic"],
+    )  # fmt: skip
+    average = averaged_params(last.optimizer_state, last.params)
+    for key in saved:  # the script keeps (and scores) the average
+        np.testing.assert_array_equal(saved[key], average[key])
+        assert not np.array_equal(saved[key], last.params[key])
+
+
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        (["--input-keep-prob", "0"], "--input-keep-prob must be in (0, 1]"),
+        (["--ema", "1"], "--ema must be in [0, 1)"),
+        (["--augment", "rotate"], "invalid choice: 'rotate'"),
+    ],
+)
+def test_bad_flags_are_one_error_line_and_status_2(flags: list[str], message: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        train_mnist.main(flags)
+    assert exit_info.value.code == 2
+    assert message in capsys.readouterr().err
+
+
+def test_the_report_draws_the_grid_and_measures_each_augmentation(
+    tmp_path: Path, rng: np.random.Generator, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (train, y_train), (test, y_test) = (_digits(rng, m) for m in (40, 12))
+    small = MNIST(
+        scale_pixels(train.T, dtype=np.float32), y_train, scale_pixels(test.T, dtype=np.float32), y_test,
+        scale_pixels(test.T, dtype=np.float32), y_test,
+    )  # fmt: skip
+    monkeypatch.setattr(augmentation_report, "load_mnist", lambda **kwargs: small)
+    picture = tmp_path / "grid.png"
+    argv = ["--hidden", "8", "--batch-size", "16", "--repeats", "1", "--calls", "1", "--digits", "4", "--out", str(picture)]
+    assert augmentation_report.main(argv) == 0
+    summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert picture.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert set(summary["milliseconds"]) == {"step", "shift", "affine", "elastic", "affine+elastic"}
+    assert summary["network"] == "784-8-10" and all(value > 0 for value in summary["ratio"].values())
