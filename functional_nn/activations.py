@@ -9,12 +9,14 @@ column, so its backward pass is the Jacobian-vector product
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from typing import Final, NamedTuple, get_args
+import math
+from collections.abc import Mapping
+from typing import Any, Final, get_args
 
 import numpy as np
 
-from functional_nn.types import Activation, FloatArray
+from functional_nn import _validation as check
+from functional_nn.types import Activation, ActivationFunction, FloatArray, LossFunction
 
 LEAKY_RELU_SLOPE: Final = 0.01
 
@@ -157,26 +159,65 @@ def softmax_backward(dA: FloatArray, Z: FloatArray, A: FloatArray) -> FloatArray
     return dZ
 
 
-class ActivationFunctions(NamedTuple):
-    """An activation, its backward pass ``backward(dA, Z, A) -> dZ``, and that pass in place.
+# The built-ins are records of the public type, so a user's activation is read the same way.
+LINEAR: Final = ActivationFunction("linear", linear, linear_backward, (-math.inf, math.inf), linear_backward)
+RELU: Final = ActivationFunction("relu", relu, relu_backward, (0.0, math.inf), relu_backward_in_place)
+LEAKY_RELU: Final = ActivationFunction(
+    "leaky_relu", leaky_relu, leaky_relu_backward, (-math.inf, math.inf), leaky_relu_backward_in_place
+)
+SIGMOID: Final = ActivationFunction("sigmoid", sigmoid, sigmoid_backward, (0.0, 1.0), sigmoid_backward)
+TANH: Final = ActivationFunction("tanh", tanh, tanh_backward, (-1.0, 1.0), tanh_backward)
+SOFTMAX: Final = ActivationFunction("softmax", softmax, softmax_backward, (0.0, 1.0), softmax_backward)
 
-    ``backward_in_place`` gives the same ``dZ`` but may overwrite ``dA`` and return it: call it
-    only on an array you have just made and own, never on one passed to you.
-    """
-
-    forward: Callable[[FloatArray], FloatArray]
-    backward: Callable[[FloatArray, FloatArray, FloatArray], FloatArray]
-    output_range: tuple[float, float]  # closed bounds of g(z) over finite z
-    backward_in_place: Callable[[FloatArray, FloatArray, FloatArray], FloatArray]
-
-
-ACTIVATIONS: Final[Mapping[Activation, ActivationFunctions]] = {
-    "linear": ActivationFunctions(linear, linear_backward, (-np.inf, np.inf), linear_backward),
-    "relu": ActivationFunctions(relu, relu_backward, (0.0, np.inf), relu_backward_in_place),
-    "leaky_relu": ActivationFunctions(leaky_relu, leaky_relu_backward, (-np.inf, np.inf), leaky_relu_backward_in_place),
-    "sigmoid": ActivationFunctions(sigmoid, sigmoid_backward, (0.0, 1.0), sigmoid_backward),
-    "tanh": ActivationFunctions(tanh, tanh_backward, (-1.0, 1.0), tanh_backward),
-    "softmax": ActivationFunctions(softmax, softmax_backward, (0.0, 1.0), softmax_backward),
+ACTIVATIONS: Final[Mapping[Activation, ActivationFunction]] = {
+    "linear": LINEAR,
+    "relu": RELU,
+    "leaky_relu": LEAKY_RELU,
+    "sigmoid": SIGMOID,
+    "tanh": TANH,
+    "softmax": SOFTMAX,
 }
 
 ACTIVATION_NAMES: Final[tuple[Activation, ...]] = get_args(Activation)
+
+
+def resolve_activation(argument: str, value: object) -> ActivationFunction:
+    """The record for ``value``, a built-in name or an ``ActivationFunction``; raise naming ``argument``.
+
+    A record is checked for its form (a name, callables, a closed range), not its maths:
+    ``check_activation`` does that. A record may not borrow a built-in's name.
+    """
+    if isinstance(value, str):
+        return ACTIVATIONS[check.check_name(argument, value, ACTIVATION_NAMES)]
+    if not isinstance(value, ActivationFunction):
+        raise TypeError(
+            f"{argument} must be one of {list(ACTIVATION_NAMES)} or an ActivationFunction record, "
+            f"got {type(value).__name__} {value!r}"
+        )
+    check_record_name(argument, value, ACTIVATIONS)
+    for field in ("forward", "backward"):
+        if not callable(getattr(value, field)):
+            raise TypeError(f"{argument} {value.name!r}: {field} must be a function, got {getattr(value, field)!r}")
+    if value.backward_in_place is not None and not callable(value.backward_in_place):
+        raise TypeError(f"{argument} {value.name!r}: backward_in_place must be a function or None")
+    bounds: object = value.output_range
+    if (
+        not isinstance(bounds, tuple)
+        or len(bounds) != 2
+        or not all(isinstance(b, (int, float)) and not math.isnan(b) for b in bounds)
+        or bounds[0] > bounds[1]
+    ):
+        raise ValueError(f"{argument} {value.name!r}: output_range must be (low, high) with low <= high, got {bounds!r}")
+    return value
+
+
+def check_record_name(argument: str, record: ActivationFunction | LossFunction, built_ins: Mapping[Any, object]) -> None:
+    """Refuse a record without a name, or one named like a built-in that it is not."""
+    name: object = record.name
+    if not isinstance(name, str) or not name:
+        raise ValueError(f"{argument} must have a non-empty str name, got {name!r}")
+    if name in built_ins and built_ins[name] != record:
+        raise ValueError(
+            f"{argument} is named {record.name!r} like the built-in but is another function: give it a name "
+            "of its own, so that saved parameters and checkpoints cannot mistake one for the other"
+        )
