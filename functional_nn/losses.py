@@ -12,6 +12,14 @@ Every cost is the mean over the ``m`` samples (columns) of a per-sample loss sum
 
     \text{mean squared error:}\quad J = \frac{1}{m}\sum_{j}\sum_{k} (a_{kj} - y_{kj})^2
 
+    \text{hinge:}\quad J = \frac{1}{m}\sum_{j}\sum_{k} \max(0,\ 1 - t_{kj} a_{kj}),
+        \quad t_{kj} = +1 \text{ if } y_{kj} > 0 \text{ else } -1
+
+The hinge loss takes labels in {0, 1} (as the other classification losses, one-hot for
+several units: one-vs-rest) or in {-1, 1}; a label above 0 is the positive class. It wants
+an unbounded output (``linear``): the output is a score, positive for class 1, so
+``train`` counts a single unit's prediction as class 1 where :math:`a \ge 0`.
+
 An optional L2 penalty adds :math:`\frac{\lambda}{2m}\sum_l \lVert W_l\rVert_F^2` (biases
 excluded). Logarithms never see 0: ``a`` is kept at least the dtype's smallest normal number
 and ``1 - a`` at least its machine epsilon, which changes nothing for outputs of a sigmoid or
@@ -22,7 +30,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from typing import Final, get_args
+from typing import Any, Final, get_args
 
 import numpy as np
 
@@ -75,6 +83,32 @@ def mean_squared_error_gradient(AL: FloatArray, Y: FloatArray) -> FloatArray:
     return 2 * (AL - Y)
 
 
+def _hinge_signs(Y: FloatArray, dtype: np.dtype[Any]) -> FloatArray:
+    """:math:`t = +1` where :math:`y > 0`, else :math:`-1`: labels in {0, 1} and {-1, 1} alike."""
+    t = (Y > 0).astype(dtype)
+    t *= 2
+    t -= 1
+    return t
+
+
+def hinge(AL: FloatArray, Y: FloatArray) -> float:
+    r""":math:`J = \frac{1}{m}\sum_j\sum_k \max(0,\ 1 - t_{kj} a_{kj})`, with :math:`t = \pm 1` from the labels."""
+    m = AL.shape[1]
+    margins = _hinge_signs(Y, AL.dtype)
+    margins *= AL
+    np.subtract(1, margins, out=margins)
+    np.maximum(margins, 0, out=margins)
+    return float(np.sum(margins, dtype=np.float64) / m)
+
+
+def hinge_gradient(AL: FloatArray, Y: FloatArray) -> FloatArray:
+    r""":math:`\partial \ell / \partial a = -t` where the margin :math:`t a < 1`, else 0 (the subgradient at the kink)."""
+    t = _hinge_signs(Y, AL.dtype)
+    gradient = np.negative(t)
+    gradient *= t * AL < 1
+    return gradient
+
+
 BINARY_CROSS_ENTROPY: Final = LossFunction(
     "binary_cross_entropy", binary_cross_entropy, binary_cross_entropy_gradient, True, SIGMOID, 0.5
 )
@@ -82,11 +116,13 @@ CATEGORICAL_CROSS_ENTROPY: Final = LossFunction(
     "categorical_cross_entropy", categorical_cross_entropy, categorical_cross_entropy_gradient, True, SOFTMAX, 0.5
 )
 MEAN_SQUARED_ERROR: Final = LossFunction("mean_squared_error", mean_squared_error, mean_squared_error_gradient)
+HINGE: Final = LossFunction("hinge", hinge, hinge_gradient, decision_threshold=0.0)
 
 LOSSES: Final[Mapping[Loss, LossFunction]] = {
     "binary_cross_entropy": BINARY_CROSS_ENTROPY,
     "categorical_cross_entropy": CATEGORICAL_CROSS_ENTROPY,
     "mean_squared_error": MEAN_SQUARED_ERROR,
+    "hinge": HINGE,
 }
 
 LOSS_NAMES: Final[tuple[Loss, ...]] = get_args(Loss)

@@ -25,8 +25,10 @@ Params: TypeAlias = Mapping[str, FloatArray]
 Grads: TypeAlias = Mapping[str, FloatArray]
 """``"dW1"``, ``"db1"``, ...: each shaped like the parameter it belongs to."""
 
-Activation: TypeAlias = Literal["linear", "relu", "leaky_relu", "sigmoid", "tanh", "softmax"]
-Loss: TypeAlias = Literal["binary_cross_entropy", "categorical_cross_entropy", "mean_squared_error"]
+Activation: TypeAlias = Literal[
+    "linear", "relu", "leaky_relu", "sigmoid", "tanh", "softmax", "gelu", "silu", "elu", "softplus"
+]
+Loss: TypeAlias = Literal["binary_cross_entropy", "categorical_cross_entropy", "mean_squared_error", "hinge"]
 InitScheme: TypeAlias = Literal["standard_normal", "uniform", "scaled_normal", "he", "xavier"]
 FloatDType: TypeAlias = type[np.floating[Any]]
 """numpy.float32 or numpy.float64 (others are refused at run time)."""
