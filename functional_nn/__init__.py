@@ -94,6 +94,7 @@ from functional_nn.serialization import (
 from functional_nn.training import TrainingDivergedError, train, train_epochs
 from functional_nn.types import (
     Activation,
+    ActivationFunction,
     Caches,
     FloatArray,
     Grads,
@@ -101,6 +102,7 @@ from functional_nn.types import (
     IntArray,
     LayerCache,
     Loss,
+    LossFunction,
     Params,
 )
 
@@ -116,6 +118,7 @@ __all__ = [  # augmentation and averaging (#13) first, kept together for easy me
     "ema",
     "ACTIVATIONS",
     "Activation",
+    "ActivationFunction",
     "BatchProgress",
     "Caches",
     "ChecksumError",
@@ -133,6 +136,7 @@ __all__ = [  # augmentation and averaging (#13) first, kept together for easy me
     "LayerCache",
     "LearningRate",
     "Loss",
+    "LossFunction",
     "MNIST",
     "Monitor",
     "Optimizer",
