@@ -37,7 +37,8 @@ from functional_nn.data import one_hot
 from functional_nn.data.mnist import ChecksumError, DatasetUnavailableError, load_mnist
 from functional_nn.initializers import initialize_parameters
 from functional_nn.optimizers import adam
-from functional_nn.propagation import backward, forward
+from functional_nn.losses import LOSSES
+from functional_nn.propagation import backward, check_activations, forward
 from functional_nn.types import Activation, FloatArray
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -84,7 +85,7 @@ def measure(args: argparse.Namespace, X: FloatArray, y: np.ndarray, rng: np.rand
     sizes = (X.shape[0], *args.hidden, 10)
     relu: Activation = "relu"
     softmax: Activation = "softmax"
-    activations = (relu,) * len(args.hidden) + (softmax,)
+    activations = check_activations((relu,) * len(args.hidden) + (softmax,), len(args.hidden) + 1)  # records, as train's kernels see them
     params = initialize_parameters(sizes, rng, dtype=np.float32)
     optimizer = adam(1e-3)
     state = optimizer.init(params)
@@ -96,7 +97,7 @@ def measure(args: argparse.Namespace, X: FloatArray, y: np.ndarray, rng: np.rand
     def step() -> None:
         nonlocal params, state
         AL, caches = forward(X_batch, params, activations, keeps, rng)
-        params, state = optimizer.update(backward(AL, Y_batch, caches, "categorical_cross_entropy"), state, params)
+        params, state = optimizer.update(backward(AL, Y_batch, caches, LOSSES["categorical_cross_entropy"]), state, params)
 
     tasks: dict[str, Callable[[], object]] = {"step": step}
     for name, augmentation in AUGMENT.items():

@@ -38,7 +38,7 @@ def test_augmented_averaged_run_equals_the_fold_by_hand(
     assert train_mnist.main(argv) == 0
     lines = capsys.readouterr().out.strip().splitlines()
     assert "affine+elastic augmentation, input dropout keeping 0.8, weights averaged (decay 0.9)" in lines[0]
-    saved, metadata = load_parameters(out / "params.npz")
+    saved, metadata, _ = load_parameters(out / "params.npz")
     config = metadata["config"]
     assert isinstance(config, dict) and config["augment"] == "affine+elastic" and config["ema"] == 0.9
     # by hand: the split, the initial parameters, then the fold with the same pieces
