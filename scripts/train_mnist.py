@@ -432,7 +432,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if data.X_test is not None and data.y_test is not None:
         test_accuracy, predicted, AL = accuracy_of(data.X_test, data.y_test, final, activations)
         summary["test_accuracy"] = test_accuracy
+        summary["test_errors"] = int(np.count_nonzero(predicted != data.y_test))
         shown_X, shown_y, shown_name, shown_accuracy = data.X_test, data.y_test, "test", test_accuracy
+        if final is not state.params:  # averaging leaves the training itself unchanged: this is the run without it
+            summary["test_accuracy_unaveraged"] = accuracy_of(data.X_test, data.y_test, state.params, activations)[0]
     else:
         predicted, AL = dev_predicted, dev_AL
         shown_X, shown_y, shown_name, shown_accuracy = data.X_dev, data.y_dev, "dev", dev_accuracy

@@ -60,6 +60,22 @@ def test_augmented_averaged_run_equals_the_fold_by_hand(
         assert not np.array_equal(saved[key], last.params[key])
 
 
+def test_with_averaging_the_summary_gives_the_test_accuracy_without_it(
+    rng: np.random.Generator, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (train, y_train), (test, y_test) = (_digits(rng, m) for m in (60, 30))
+    X_test = scale_pixels(test.T, dtype=np.float32)
+    small = MNIST(scale_pixels(train.T, dtype=np.float32), y_train, X_test, y_test, X_test, y_test)
+    monkeypatch.setattr(train_mnist, "load_mnist", lambda **kwargs: small)
+    argv = ["--epochs", "2", "--hidden", "12", "--batch-size", "16", "--augment", "shift", "--ema", "0.5", "--out", str(tmp_path)]
+    assert train_mnist.main(argv) == 0
+    summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    history = json.loads((tmp_path / "history.json").read_text())
+    assert summary["test_accuracy"] == history["epochs"][-1]["dev_accuracy"]  # dev = test here: the average's figure
+    assert summary["test_errors"] == round(30 * (1 - summary["test_accuracy"]))
+    assert 0 <= summary["test_accuracy_unaveraged"] <= 1
+
+
 @pytest.mark.parametrize(
     ("flags", "message"),
     [
