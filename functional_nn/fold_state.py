@@ -19,8 +19,9 @@ class EpochRecord(NamedTuple):
     ``cost`` and ``accuracy`` are the means over the epoch's mini-batches, each taken from
     the forward pass that computed that batch's gradient (so before that batch's update),
     weighted by batch size; full-batch, they are the figures of the parameters the epoch
-    started from, as the tutorials print them. ``dev_cost`` and ``dev_accuracy`` are taken
-    with the parameters the epoch ended with. Accuracies are ``None`` for a regression
+    started from, as the tutorials print them (on the augmented batches, with dropout, when
+    training has those). ``dev_cost`` and ``dev_accuracy`` are taken with the parameters the
+    epoch ended with, or their moving average when the optimizer is wrapped in ``ema``. Accuracies are ``None`` for a regression
     loss, dev figures ``None`` without a dev set.
     """
 
@@ -68,7 +69,7 @@ class TrainState(NamedTuple):
 
     With early stopping (else these keep their defaults): ``best_params`` are the
     parameters at the end of epoch ``best_epoch``, the best so far on the monitored dev
-    figure, whose value is ``best_value``; ``epochs_since_best`` counts the epochs since;
+    figure (with ``ema``, the averaged parameters), whose value is ``best_value``; ``epochs_since_best`` counts the epochs since;
     ``stopped`` is ``True`` when patience ran out at this epoch, and the fold ends here. The
     last state is patience epochs past the best: predict with ``best_params``.
     """
