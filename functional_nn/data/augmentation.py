@@ -347,18 +347,21 @@ def _bilinear(images: FloatArray, rows: FloatArray, cols: FloatArray) -> FloatAr
     """
     m, h, w = images.shape
     padded, stride = _padded(images)
+    # Clipped to [-1, h] and moved by the border's 1, a coordinate is >= 0: its integer part
+    # is the padded row (column) of the upper-left neighbour, its fractional part the weight.
     y = np.clip(rows, -1, h)
+    y += 1  # y is a fresh array
     x = np.clip(cols, -1, w)
-    y0 = np.floor(y)
-    x0 = np.floor(x)
-    fy = y - y0
-    fx = x - x0
-    flat = (y0.astype(np.intp) + 1) * stride
-    flat += x0.astype(np.intp) + 1  # flat is a fresh array
+    x += 1
+    fy, y = np.modf(y)
+    fx, x = np.modf(x)
+    flat = y.astype(np.intp)
+    flat *= stride
+    flat += x.astype(np.intp)
     flat += (np.arange(m) * padded.shape[1] * stride)[:, np.newaxis]
     values = padded.reshape(-1)
-    v00, v01 = values[flat], values[flat + 1]
-    v10, v11 = values[flat + stride], values[flat + (stride + 1)]
+    v00, v01 = values[flat], values[1:][flat]  # offset views instead of offset indices
+    v10, v11 = values[stride:][flat], values[stride + 1 :][flat]
     v01 -= v00  # the gathered arrays are fresh copies
     v01 *= fx
     v01 += v00
