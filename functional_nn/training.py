@@ -270,7 +270,8 @@ def train(
         ``clip_by_global_norm``).
     max_norm : float > 0, optional
         After each update, cap the norm of every unit's incoming weights (the rows of every
-        ``W_l``) at this value (see ``apply_max_norm``).
+        ``W_l``) at this value (see ``apply_max_norm``). An ``ema`` optimizer averages the
+        parameters before the cap, so their average may exceed it.
     early_stopping : EarlyStopping, optional
         Needs ``dev``. Training ends early when the monitored dev figure has not improved
         for ``patience`` epochs.

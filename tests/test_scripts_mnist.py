@@ -265,7 +265,9 @@ def test_zero_means_none_for_batch_size_and_max_norm() -> None:
     _, settings = train_mnist.parse_args(["--batch-size", "0"])
     assert settings.batch_size is None  # full-batch gradient descent
     _, best = train_mnist.parse_args(["--preset", "best"])
-    assert best.hidden == (1024, 1024, 1024) and best.keep_prob == 0.5 and best.max_norm == 3.5
+    assert best.hidden == (1024, 1024) and best.augment == "affine+elastic" and best.max_norm is None
+    _, capped = train_mnist.parse_args(["--preset", "best", "--max-norm", "3.5"])
+    assert capped.max_norm == 3.5
     _, uncapped = train_mnist.parse_args(["--preset", "best", "--max-norm", "0"])
     assert uncapped.max_norm is None
 
@@ -275,7 +277,7 @@ def test_max_norm_caps_every_unit_of_the_trained_network(
 ) -> None:
     csv = _kaggle_csv(tmp_path / "train.csv", rng, 80)
     out = tmp_path / "capped"
-    lines, _ = _run(capsys, ["--csv", str(csv), "--epochs", "2", "--hidden", "16", "--dev-size", "20", "--max-norm", "0.5", "--learning-rate", "0.05", "--out", str(out)])
+    lines, _ = _run(capsys, ["--csv", str(csv), "--epochs", "2", "--hidden", "16", "--dev-size", "20", "--max-norm", "0.5", "--learning-rate", "0.05", "--ema", "0", "--out", str(out)])  # the average of capped weights' predecessors is not capped
     assert "max-norm 0.5" in lines[0]
     params, _, _ = load_parameters(out / "params.npz")
     for key in ("W1", "W2"):
