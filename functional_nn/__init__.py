@@ -57,6 +57,7 @@ from functional_nn.metrics import (
     precision,
     recall,
 )
+from functional_nn.onnx_export import export_onnx  # imports onnx only when called
 from functional_nn.optimizers import (
     LearningRate,
     Optimizer,
@@ -151,6 +152,7 @@ __all__ = [
     "cosine_decay",
     "data_dir",
     "exponential_decay",
+    "export_onnx",
     "f1_score",
     "forward_propagation",
     "global_norm",

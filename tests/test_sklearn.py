@@ -26,7 +26,6 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from functional_nn.data import one_hot
-from functional_nn.fold_state import EarlyStopping
 from functional_nn.initializers import initialize_parameters
 from functional_nn.optimizers import adam, momentum
 from functional_nn.schedules import cosine_decay
