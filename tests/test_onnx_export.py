@@ -132,3 +132,35 @@ def test_an_old_opset_works_for_the_activations_it_has(tmp_path: Path) -> None:
     onnx.checker.check_model(onnx.load(str(path)), full_check=True)
     X = np.random.default_rng(0).random((4, 12))
     np.testing.assert_allclose(run(path, X), predict_proba(X.T, params, activations).T, rtol=1e-12)
+
+
+def test_train_mnist_writes_model_onnx_beside_params_npz(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
+    try:
+        train_mnist = importlib.import_module("train_mnist")
+    finally:
+        sys.path.pop(0)
+    draw = np.random.default_rng(0)
+    labels = np.arange(60) % 10
+    pixels = draw.integers(0, 256, (60, 784))
+    csv = tmp_path / "train.csv"
+    csv.write_text("label," + ",".join(f"pixel{i}" for i in range(784)) + "\n"
+                   + "\n".join(",".join(map(str, [labels[j], *pixels[j]])) for j in range(60)) + "\n")  # fmt: skip
+    out = tmp_path / "run"
+    argv = ["--csv", str(csv), "--epochs", "1", "--hidden", "8", "--dev-size", "10", "--out", str(out), "--onnx"]
+    assert train_mnist.main(argv) == 0
+    assert "params.npz, model.onnx" in capsys.readouterr().out
+    from functional_nn.serialization import load_parameters
+
+    params, metadata = load_parameters(out / "params.npz")
+    X = (pixels[:5] / 255).astype(np.float32)
+    probabilities = run(out / "model.onnx", X)
+    np.testing.assert_allclose(probabilities, predict_proba(X.T, params, ("relu", "softmax")).T, rtol=1e-6, atol=1e-6)
+    properties = {p.key: p.value for p in onnx.load(str(out / "model.onnx")).metadata_props}
+    assert properties["input"] == metadata["input"] and properties["layer_sizes"] == "[784, 8, 10]"
+    # Without onnx the script says so before training, in one line, with status 2.
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setitem(sys.modules, "onnx", None)
+        assert train_mnist.main([*argv[:-2], str(tmp_path / "no-onnx"), "--onnx"]) == 2
+    assert capsys.readouterr().err == 'error: --onnx needs the onnx package: pip install -e ".[onnx]"\n'
+    assert not (tmp_path / "no-onnx").exists()
