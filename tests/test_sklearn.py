@@ -20,13 +20,14 @@ pytest.importorskip("sklearn")  # in [dev]; the module under test needs it
 
 from sklearn.datasets import load_iris, make_regression
 from sklearn.exceptions import NotFittedError
-from sklearn.model_selection import GridSearchCV
+from sklearn.model_selection import GridSearchCV, train_test_split
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from functional_nn.data import one_hot
 from functional_nn.initializers import initialize_parameters
+from functional_nn.losses import compute_cost
 from functional_nn.optimizers import adam, momentum
 from functional_nn.schedules import cosine_decay
 from functional_nn.sklearn import MLPClassifier, MLPRegressor
@@ -156,6 +157,14 @@ def test_early_stopping_holds_out_a_validation_fraction_and_keeps_the_best_epoch
             best, best_cost = index, record.dev_cost
     assert clf.n_iter_ == best + 1 + 5  # stopped patience epochs after the best
     assert clf.score(X, labels) > 0.9
+    # params_ are the best epoch's: their cost on the held-out rows (drawn as the module's
+    # docstring says: the initial parameters, then the split's seed) is that epoch's dev cost.
+    rng = np.random.default_rng(0)
+    initialize_parameters([4, 16, 3], rng)
+    _, dev_rows = train_test_split(np.arange(150), test_size=0.2, random_state=int(rng.integers(2**31)), stratify=labels)
+    dev_cost = compute_cost(clf.predict_proba(X[dev_rows]).T, one_hot(np.searchsorted(clf.classes_, labels[dev_rows]), 3),
+                            "categorical_cross_entropy")  # fmt: skip
+    assert dev_cost == pytest.approx(best_cost, rel=1e-12)
     with pytest.raises(ValueError, match=r"validation_fraction must be in \(0, 1\), got 1.5"):
         clf.set_params(validation_fraction=1.5).fit(X, labels)
 
