@@ -93,6 +93,7 @@ from functional_nn.serialization import (
 from functional_nn.training import TrainingDivergedError, train, train_epochs
 from functional_nn.types import (
     Activation,
+    ActivationFunction,
     Caches,
     FloatArray,
     Grads,
@@ -100,6 +101,7 @@ from functional_nn.types import (
     IntArray,
     LayerCache,
     Loss,
+    LossFunction,
     Params,
 )
 
@@ -108,6 +110,7 @@ __version__ = "0.1.0"
 __all__ = [
     "ACTIVATIONS",
     "Activation",
+    "ActivationFunction",
     "BatchProgress",
     "Caches",
     "ChecksumError",
@@ -125,6 +128,7 @@ __all__ = [
     "LayerCache",
     "LearningRate",
     "Loss",
+    "LossFunction",
     "MNIST",
     "Monitor",
     "Optimizer",
