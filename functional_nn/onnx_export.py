@@ -26,10 +26,10 @@ from typing import TYPE_CHECKING, Any, Final
 import numpy as np
 
 from functional_nn import _validation as check
-from functional_nn.activations import LEAKY_RELU_SLOPE
+from functional_nn.activations import ACTIVATIONS, LEAKY_RELU_SLOPE
 from functional_nn.propagation import check_activations
 from functional_nn.serialization import atomic_write
-from functional_nn.types import Activation, Params
+from functional_nn.types import Activation, ActivationFunction, Params
 
 if TYPE_CHECKING:
     import onnx
@@ -48,41 +48,102 @@ class UnsupportedActivationError(ValueError):
     """An activation ``export_onnx`` cannot express with ONNX operators."""
 
 
+def _node(op_type: str, inputs: Sequence[str], output: str, **attributes: Any) -> onnx.NodeProto:
+    from onnx import helper
+
+    node: onnx.NodeProto = helper.make_node(op_type, list(inputs), [output], name=output, **attributes)
+    return node
+
+
+def _constant(name: str, value: float, dtype: np.dtype[Any]) -> onnx.NodeProto:
+    from onnx import numpy_helper
+
+    return _node("Constant", [], name, value=numpy_helper.from_array(np.array(value, dtype=dtype), name=name))
+
+
 def _single(op_type: str, **attributes: Any) -> NodeMaker:
     """One ONNX operator from ``Z`` to ``A``."""
 
     def make(Z: str, A: str, dtype: np.dtype[Any]) -> list[onnx.NodeProto]:
-        from onnx import helper
+        return [_node(op_type, [Z], A, **attributes)]
 
-        return [helper.make_node(op_type, [Z], [A], name=f"{A}_{op_type}", **attributes)]
+    return make
+
+
+def _float32_op_else(op_type: str, composite: NodeMaker, **attributes: Any) -> NodeMaker:
+    """``op_type`` in float32; in float64 the same function from elementary operators, because
+    onnxruntime implements ``LeakyRelu``, ``Elu`` and ``Softplus`` in float32 only."""
+
+    def make(Z: str, A: str, dtype: np.dtype[Any]) -> list[onnx.NodeProto]:
+        return _single(op_type, **attributes)(Z, A, dtype) if dtype == np.float32 else composite(Z, A, dtype)
 
     return make
 
 
 def _leaky_relu(Z: str, A: str, dtype: np.dtype[Any]) -> list[onnx.NodeProto]:
-    """``LeakyRelu`` in float32; in float64 ``Max(Z, slope * Z)``, as ``activations.leaky_relu``
-    computes it, since onnxruntime implements ``LeakyRelu`` in float32 only."""
-    from onnx import helper, numpy_helper
-
-    if dtype == np.float32:
-        return _single("LeakyRelu", alpha=LEAKY_RELU_SLOPE)(Z, A, dtype)
-    slope = numpy_helper.from_array(np.array(LEAKY_RELU_SLOPE, dtype=dtype), name=f"{A}_slope")
+    r""":math:`\max(z, 0.01 z)`, as ``activations.leaky_relu`` computes it."""
     return [
-        helper.make_node("Constant", [], [f"{A}_slope"], name=f"{A}_slope", value=slope),
-        helper.make_node("Mul", [Z, f"{A}_slope"], [f"{A}_scaled"], name=f"{A}_Mul"),
-        helper.make_node("Max", [Z, f"{A}_scaled"], [A], name=f"{A}_Max"),
+        _constant(f"{A}_slope", LEAKY_RELU_SLOPE, dtype),
+        _node("Mul", [Z, f"{A}_slope"], f"{A}_scaled"),
+        _node("Max", [Z, f"{A}_scaled"], A),
     ]
+
+
+def _elu(Z: str, A: str, dtype: np.dtype[Any]) -> list[onnx.NodeProto]:
+    r""":math:`\max(z, 0) + (e^{\min(z, 0)} - 1)`: one of the two parts is 0."""
+    return [
+        _constant(f"{A}_zero", 0.0, dtype),
+        _constant(f"{A}_one", 1.0, dtype),
+        _node("Min", [Z, f"{A}_zero"], f"{A}_negative"),
+        _node("Exp", [f"{A}_negative"], f"{A}_exp"),
+        _node("Sub", [f"{A}_exp", f"{A}_one"], f"{A}_expm1"),
+        _node("Max", [Z, f"{A}_zero"], f"{A}_positive"),
+        _node("Add", [f"{A}_positive", f"{A}_expm1"], A),
+    ]
+
+
+def _softplus(Z: str, A: str, dtype: np.dtype[Any]) -> list[onnx.NodeProto]:
+    r""":math:`\max(z, 0) + \log(1 + e^{-|z|})`, as ``activations.softplus``: nothing overflows."""
+    return [
+        _constant(f"{A}_zero", 0.0, dtype),
+        _constant(f"{A}_one", 1.0, dtype),
+        _node("Abs", [Z], f"{A}_abs"),
+        _node("Neg", [f"{A}_abs"], f"{A}_negative"),
+        _node("Exp", [f"{A}_negative"], f"{A}_exp"),
+        _node("Add", [f"{A}_exp", f"{A}_one"], f"{A}_sum"),
+        _node("Log", [f"{A}_sum"], f"{A}_tail"),
+        _node("Max", [Z, f"{A}_zero"], f"{A}_positive"),
+        _node("Add", [f"{A}_positive", f"{A}_tail"], A),
+    ]
+
+
+def _silu(Z: str, A: str, dtype: np.dtype[Any]) -> list[onnx.NodeProto]:
+    r""":math:`z\,\sigma(z)`."""
+    return [_node("Sigmoid", [Z], f"{A}_sigmoid"), _node("Mul", [Z, f"{A}_sigmoid"], A)]
 
 
 ONNX_ACTIVATIONS: Final[Mapping[Activation, tuple[NodeMaker, int]]] = {
     "linear": (_single("Identity"), 1),
     "relu": (_single("Relu"), 1),
-    "leaky_relu": (_leaky_relu, 8),
+    "leaky_relu": (_float32_op_else("LeakyRelu", _leaky_relu, alpha=LEAKY_RELU_SLOPE), 8),
     "sigmoid": (_single("Sigmoid"), 6),
     "tanh": (_single("Tanh"), 6),
     "softmax": (_single("Softmax", axis=1), 1),  # per row (before opset 13 too: a 2-D input is flattened to itself)
+    # The erf form, like activations.gelu. onnxruntime 1.32 runs Gelu in float32 only.
+    "gelu": (_single("Gelu", approximate="none"), 20),
+    "silu": (_silu, 6),
+    "elu": (_float32_op_else("Elu", _elu, alpha=1.0), 8),
+    "softplus": (_float32_op_else("Softplus", _softplus), 8),
 }
-"""For each built-in activation: the ONNX nodes from ``Z`` to ``A``, and the opset they need."""
+"""For each built-in activation: the ONNX nodes from ``Z`` to ``A``, and the opset they need.
+
+A built-in is one ONNX operator where ONNX has it (``Relu``, ``Gelu``, ...); in float64,
+``leaky_relu``, ``elu`` and ``softplus`` are written with elementary operators (``Max``,
+``Exp``, ``Log``, ...) so that onnxruntime, which has float32 kernels only for those three
+operators, runs them; ``silu`` is ``Mul(Z, Sigmoid(Z))`` in both. A float64 ``gelu`` is
+written as ``Gelu``, which onnxruntime cannot run in float64 (ONNX has no float64 ``Erf``
+there either): export such a network in float32, or run it with ``onnx.reference``.
+"""
 
 
 def _import_onnx() -> Any:
@@ -95,7 +156,7 @@ def _import_onnx() -> Any:
 
 def export_onnx(
     params: Params,
-    activations: Sequence[Activation],
+    activations: Sequence[Activation | ActivationFunction],
     path: str | os.PathLike[str],
     *,
     input_name: str = "X",
@@ -110,8 +171,8 @@ def export_onnx(
     params : dict of str to ndarray
         ``"W1"`` ``(n_1, n_0)``, ``"b1"`` ``(n_1, 1)``, ...; float32 or float64, kept as they
         are (the model computes in that dtype); not modified.
-    activations : sequence of str, length L
-        One built-in activation per layer (see ``ONNX_ACTIVATIONS``).
+    activations : sequence of str or ActivationFunction, length L
+        One built-in activation per layer, by name or record (see ``ONNX_ACTIVATIONS``).
     path : path
         The ``.onnx`` file to write; its directory must exist. Written through a temporary
         file and renamed, so a failure leaves any earlier file as it was.
@@ -134,7 +195,9 @@ def export_onnx(
     Raises
     ------
     UnsupportedActivationError
-        For an activation that ONNX cannot express at ``opset``.
+        For a user-defined ``ActivationFunction``: export_onnx cannot see what its Python
+        functions compute, so it cannot write them as ONNX operators. Also for a built-in that
+        needs a later ``opset`` (``gelu``: 20).
 
     Examples
     --------
@@ -147,7 +210,7 @@ def export_onnx(
 
     sizes = check.check_params(params)
     L = len(sizes) - 1
-    names = check_activations(activations, L)
+    records = check_activations(activations, L)
     given: tuple[tuple[str, object], ...] = (("input_name", input_name), ("output_name", output_name))
     for argument, value in given:  # typed, but users pass what they like
         if not isinstance(value, str) or not value:
@@ -161,12 +224,18 @@ def export_onnx(
     opset = check.check_positive_int("opset", opset, minimum=MIN_OPSET)
     if opset > latest:
         raise ValueError(f"opset must be at most {latest}, the newest the installed onnx {onnx.__version__} knows, got {opset}")
-    for l, name in enumerate(names, start=1):
-        if name not in ONNX_ACTIVATIONS:
-            raise UnsupportedActivationError(f"activations[{l - 1}] {name!r} has no ONNX form in export_onnx")
+    names: list[Activation] = []
+    for l, record in enumerate(records, start=1):
+        name = _built_in_name(record)
+        if name is None:
+            raise UnsupportedActivationError(
+                f"activations[{l - 1}] {record.name!r} is a user-defined activation, which export_onnx cannot "
+                f"express: it writes the built-in activations {list(ONNX_ACTIVATIONS)} as ONNX operators"
+            )
         needed = ONNX_ACTIVATIONS[name][1]
         if needed > opset:
             raise UnsupportedActivationError(f"activations[{l - 1}] {name!r} needs opset >= {needed}, got opset={opset}")
+        names.append(name)
     dtype = params["W1"].dtype
     element_type = TensorProto.FLOAT if dtype == np.float32 else TensorProto.DOUBLE
     derived = {
@@ -212,6 +281,14 @@ def export_onnx(
     with atomic_write(target) as handle:
         handle.write(model.SerializeToString())
     return target
+
+
+def _built_in_name(record: ActivationFunction) -> Activation | None:
+    """The name of the built-in ``record`` is, or ``None`` for a user's own activation."""
+    for name, built_in in ACTIVATIONS.items():
+        if record == built_in and name in ONNX_ACTIVATIONS:
+            return name
+    return None
 
 
 def _check_metadata(metadata: object, derived: Mapping[str, str]) -> dict[str, str]:

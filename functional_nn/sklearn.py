@@ -41,7 +41,7 @@ except ImportError as error:  # pragma: no cover - exercised by a test that hide
     ) from error
 
 from functional_nn import _validation as check
-from functional_nn.activations import ACTIVATION_NAMES
+from functional_nn.activations import resolve_activation
 from functional_nn.data.preparation import one_hot
 from functional_nn.fold_state import EarlyStopping, EpochRecord
 from functional_nn.initializers import INIT_SCHEMES, initialize_parameters
@@ -57,7 +57,7 @@ from functional_nn.optimizers import (
 )
 from functional_nn.propagation import predict_proba as network_output
 from functional_nn.training import train
-from functional_nn.types import Activation, FloatArray, FloatDType, InitScheme, Loss
+from functional_nn.types import Activation, ActivationFunction, FloatArray, FloatDType, InitScheme, Loss
 
 __all__ = ["MLPClassifier", "MLPRegressor", "OPTIMIZER_NAMES", "OptimizerName"]
 
@@ -89,7 +89,7 @@ class _BaseMLP(BaseEstimator):  # type: ignore[misc]  # scikit-learn ships no ty
     _loss: Loss
     # Learned in fit (declared for the type checker; absent until then).
     params_: dict[str, FloatArray]
-    activations_: tuple[Activation, ...]
+    activations_: tuple[Activation | ActivationFunction, ...]
     optimizer_state_: OptimizerState
     history_: tuple[EpochRecord, ...]
     n_iter_: int
@@ -99,7 +99,7 @@ class _BaseMLP(BaseEstimator):  # type: ignore[misc]  # scikit-learn ships no ty
     def __init__(
         self,
         hidden_layer_sizes: int | Sequence[int] = (100,),
-        activation: Activation = "relu",
+        activation: Activation | ActivationFunction = "relu",
         *,
         optimizer: OptimizerName | Optimizer = "adam",
         learning_rate: LearningRate = 1e-3,
@@ -151,9 +151,10 @@ class _BaseMLP(BaseEstimator):  # type: ignore[misc]  # scikit-learn ships no ty
             return given
         raise TypeError(f"dtype must be 'float64' or 'float32' (or numpy.float64, numpy.float32), got {given!r}")
 
-    def _activations(self, n_hidden: int) -> tuple[Activation, ...]:
-        name = check.check_name("activation", self.activation, ACTIVATION_NAMES)
-        return (name,) * n_hidden + (self._output_activation,)
+    def _activations(self, n_hidden: int) -> tuple[Activation | ActivationFunction, ...]:
+        resolve_activation("activation", self.activation)  # checked here to name the setting; passed on as given
+        hidden: Activation | ActivationFunction = self.activation
+        return (hidden,) * n_hidden + (self._output_activation,)
 
     def _optimizer(self) -> Optimizer:
         given: object = self.optimizer
@@ -286,8 +287,9 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):  # type: ignore[misc]  # scikit-
     ----------
     hidden_layer_sizes : int or sequence of int, default (100,)
         Units of each hidden layer; ``()`` is multinomial logistic regression.
-    activation : {"relu", "leaky_relu", "tanh", "sigmoid", "linear", "softmax"}, default "relu"
-        The hidden layers' activation.
+    activation : str or ActivationFunction, default "relu"
+        The hidden layers' activation: a built-in name (``"relu"``, ``"gelu"``, ``"tanh"``, ...;
+        see ``functional_nn.ACTIVATIONS``) or a record of your own.
     optimizer : {"adam", "adamw", "sgd", "momentum", "nesterov", "rmsprop"} or Optimizer, default "adam"
         A name, built with ``learning_rate`` and the optimizer's other defaults, or any
         ``Optimizer`` (e.g. ``adam(cosine_decay(1e-2, 5000))``; ``learning_rate`` is then
@@ -328,8 +330,8 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):  # type: ignore[misc]  # scikit-
     params_ : dict of str to ndarray
         ``"W1"`` ``(n_1, n_features)``, ``"b1"`` ``(n_1, 1)``, ...: the core's parameters, ready for
         ``functional_nn.predict_proba``, ``save_parameters`` or ``export_onnx``.
-    activations_ : tuple of str
-        One per layer, the last ``"softmax"``.
+    activations_ : tuple of str or ActivationFunction
+        One per layer, as given by ``activation``, the last ``"softmax"``.
     optimizer_state_ : OptimizerState
         The optimizer's state after the last step (with early stopping: of the last epoch run).
     history_ : tuple of EpochRecord

@@ -15,11 +15,14 @@ import pytest
 onnx = pytest.importorskip("onnx")  # in [dev]
 onnxruntime = pytest.importorskip("onnxruntime")
 
+from onnx.reference import ReferenceEvaluator
+
 from functional_nn import export_onnx
 from functional_nn.activations import ACTIVATIONS
+from functional_nn.onnx_export import ONNX_ACTIVATIONS, UnsupportedActivationError
 from functional_nn.initializers import initialize_parameters
 from functional_nn.propagation import predict_proba
-from functional_nn.types import Activation, FloatArray, Params
+from functional_nn.types import Activation, ActivationFunction, FloatArray, Params
 
 
 def run(path: Path, X_rows: FloatArray, input_name: str = "X") -> Any:
@@ -33,17 +36,26 @@ def test_onnxruntime_gives_predict_proba_for_every_built_in_activation(
     name: Activation, dtype: type[np.floating], tmp_path: Path
 ) -> None:
     # Standard-normal weights push the units well into every activation's nonlinear range.
-    params = initialize_parameters([5, 8, 6, 4], np.random.default_rng(0), scheme="standard_normal", dtype=dtype)
-    activations: tuple[Activation, ...] = (name, name, name)
-    path = export_onnx(params, activations, tmp_path / f"{name}.onnx")
-    model = onnx.load(str(path))
-    onnx.checker.check_model(model, full_check=True)
-    X = np.random.default_rng(1).standard_normal((5, 50)).astype(dtype)
-    expected = predict_proba(X, params, activations).T
-    output = run(path, np.ascontiguousarray(X.T))
-    assert output.dtype == dtype and output.shape == (50, 4)
-    tolerance = 1e-6 if dtype == np.float32 else 1e-12
-    np.testing.assert_allclose(output, expected, rtol=tolerance, atol=tolerance)
+    # The activation on the hidden layers of a classifier, and alone as a one-layer network's output.
+    for activations in ((name, name, "softmax"), (name,)):
+        sizes = [5, 8, 6, 4] if len(activations) == 3 else [5, 4]
+        params = initialize_parameters(sizes, np.random.default_rng(0), scheme="standard_normal", dtype=dtype)
+        path = export_onnx(params, activations, tmp_path / f"{name}.onnx")
+        model = onnx.load(str(path))
+        onnx.checker.check_model(model, full_check=True)
+        X = np.random.default_rng(1).standard_normal((5, 50)).astype(dtype)
+        expected = predict_proba(X, params, activations).T
+        tolerance = 1e-6 if dtype == np.float32 else 1e-12
+        if name == "gelu" and dtype == np.float64:
+            # onnxruntime has no float64 Gelu kernel (documented in ONNX_ACTIVATIONS): ONNX's own
+            # reference evaluator runs the model, with an erf good to about 1e-7 in float64.
+            evaluated: Any = ReferenceEvaluator(model).run(None, {"X": np.ascontiguousarray(X.T)})
+            output = evaluated[0]
+            tolerance = 1e-6
+        else:
+            output = run(path, np.ascontiguousarray(X.T))
+        assert output.dtype == dtype and output.shape == (50, 4)
+        np.testing.assert_allclose(output, expected, rtol=tolerance, atol=tolerance)
 
 
 def mnist_like(dtype: type[np.floating] = np.float32) -> Params:
@@ -152,7 +164,7 @@ def test_train_mnist_writes_model_onnx_beside_params_npz(tmp_path: Path, capsys:
     assert "params.npz, model.onnx" in capsys.readouterr().out
     from functional_nn.serialization import load_parameters
 
-    params, metadata = load_parameters(out / "params.npz")
+    params, metadata, _ = load_parameters(out / "params.npz")
     X = (pixels[:5] / 255).astype(np.float32)
     probabilities = run(out / "model.onnx", X)
     np.testing.assert_allclose(probabilities, predict_proba(X.T, params, ("relu", "softmax")).T, rtol=1e-6, atol=1e-6)
@@ -164,3 +176,30 @@ def test_train_mnist_writes_model_onnx_beside_params_npz(tmp_path: Path, capsys:
         assert train_mnist.main([*argv[:-2], str(tmp_path / "no-onnx"), "--onnx"]) == 2
     assert capsys.readouterr().err == 'error: --onnx needs the onnx package: pip install -e ".[onnx]"\n'
     assert not (tmp_path / "no-onnx").exists()
+
+
+def test_records_of_built_ins_export_and_user_defined_ones_are_refused(tmp_path: Path) -> None:
+    params = mnist_like()
+    records = (ACTIVATIONS["gelu"], ACTIVATIONS["silu"], ACTIVATIONS["softmax"])
+    path = export_onnx(params, records, tmp_path / "m.onnx")
+    model = onnx.load(str(path))
+    assert {p.key: p.value for p in model.metadata_props}["activations"] == '["gelu", "silu", "softmax"]'
+    assert [node.op_type for node in model.graph.node] == ["Gemm", "Gelu", "Gemm", "Sigmoid", "Mul", "Gemm", "Softmax"]
+    X = np.random.default_rng(0).random((3, 12), dtype=np.float32)
+    np.testing.assert_allclose(run(path, X), predict_proba(X.T, params, records).T, rtol=1e-6, atol=1e-6)
+
+    def softsign(Z: FloatArray) -> FloatArray:
+        A: FloatArray = Z / (1 + np.abs(Z))
+        return A
+
+    def softsign_backward(dA: FloatArray, Z: FloatArray, A: FloatArray) -> FloatArray:
+        dZ: FloatArray = dA / (1 + np.abs(Z)) ** 2
+        return dZ
+
+    mine = ActivationFunction("softsign", softsign, softsign_backward, (-1.0, 1.0))
+    with pytest.raises(UnsupportedActivationError, match="activations\\[1\\] 'softsign' is a user-defined activation"):
+        export_onnx(params, ("relu", mine, "softmax"), tmp_path / "mine.onnx")
+    with pytest.raises(UnsupportedActivationError, match="activations\\[0\\] 'gelu' needs opset >= 20, got opset=19"):
+        export_onnx(params, ("gelu", "relu", "softmax"), tmp_path / "mine.onnx", opset=19)
+    assert not (tmp_path / "mine.onnx").exists()
+    assert set(ONNX_ACTIVATIONS) == set(ACTIVATIONS)  # every built-in has an ONNX form

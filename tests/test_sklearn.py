@@ -25,13 +25,17 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
+from functional_nn import export_onnx
+from functional_nn.activations import ACTIVATIONS
 from functional_nn.data import one_hot
 from functional_nn.initializers import initialize_parameters
 from functional_nn.losses import compute_cost
 from functional_nn.optimizers import adam, momentum
 from functional_nn.schedules import cosine_decay
 from functional_nn.sklearn import MLPClassifier, MLPRegressor
+from functional_nn.onnx_export import UnsupportedActivationError
 from functional_nn.training import train
+from functional_nn.types import ActivationFunction, FloatArray
 
 # Checks of scikit-learn's suite these estimators are expected to fail, with the reason.
 # None: every check passes. xfail_strict makes a listed check that starts passing an error.
@@ -78,6 +82,40 @@ def test_the_estimator_learns_what_train_learns_by_hand_bitwise() -> None:
     assert clf.n_iter_ == 7 and clf.n_features_in_ == 4
     assert clf.optimizer_state_.step == 7 * 5  # 150 samples in batches of 32
     assert clf.activations_ == ("tanh", "tanh", "softmax")
+
+
+def softsign(Z: FloatArray) -> FloatArray:
+    A: FloatArray = Z / (1 + np.abs(Z))
+    return A
+
+
+def softsign_backward(dA: FloatArray, Z: FloatArray, A: FloatArray) -> FloatArray:
+    dZ: FloatArray = dA / (1 + np.abs(Z)) ** 2
+    return dZ
+
+
+SOFTSIGN = ActivationFunction("softsign", softsign, softsign_backward, (-1.0, 1.0))  # module level: picklable
+
+
+def test_a_user_defined_activation_record_trains_like_train_by_hand(tmp_path: Path) -> None:
+    X, labels = iris()
+    clf = MLPClassifier((8,), activation=SOFTSIGN, learning_rate=1e-2, epochs=60, random_state=0).fit(X, labels)
+    assert clf.activations_ == (SOFTSIGN, "softmax") and clf.score(X, labels) > 0.9
+    rng = np.random.default_rng(0)
+    params = initialize_parameters([4, 8, 3], rng)
+    result = train(
+        X.T, one_hot(np.unique(labels, return_inverse=True)[1], 3), params, activations=(SOFTSIGN, "softmax"),
+        loss="categorical_cross_entropy", epochs=60, optimizer=adam(1e-2), batch_size=200, rng=rng, lambd=1e-4,
+    )  # fmt: skip
+    for key, value in result.params.items():
+        np.testing.assert_array_equal(clf.params_[key], value)
+    np.testing.assert_array_equal(pickle.loads(pickle.dumps(clf)).predict_proba(X), clf.predict_proba(X))
+    with pytest.raises(UnsupportedActivationError, match="'softsign' is a user-defined activation"):
+        export_onnx(clf.params_, clf.activations_, tmp_path / "model.onnx")
+    built_in = MLPClassifier((8,), activation=ACTIVATIONS["gelu"], epochs=2, random_state=0).fit(X, labels)
+    export_onnx(built_in.params_, built_in.activations_, tmp_path / "model.onnx")  # a built-in's record exports
+    with pytest.raises(TypeError, match="activation must be one of .* or an ActivationFunction record"):
+        MLPClassifier(activation=softsign).fit(X, labels)  # type: ignore[arg-type]
 
 
 def test_labels_of_any_type_are_encoded_into_classes() -> None:
