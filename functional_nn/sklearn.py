@@ -256,13 +256,18 @@ class _BaseMLP(BaseEstimator):  # type: ignore[misc]  # scikit-learn ships no ty
     def _split_dev(
         self, X: FloatArray, y: Any, Y: FloatArray, rng: np.random.Generator
     ) -> tuple[FloatArray, FloatArray, tuple[FloatArray, FloatArray]]:
-        """Hold out ``validation_fraction`` of the samples (stratified for a classifier) for early stopping."""
-        stratify = y if isinstance(self, MLPClassifier) else None
+        """Hold out ``validation_fraction`` of the samples for early stopping: stratified for a
+        classifier when every class can be, else (too few samples of some class) at random."""
         indices = np.arange(X.shape[0])
+        seed = int(rng.integers(2**31))
+        stratify = y if isinstance(self, MLPClassifier) else None
         try:
-            train_rows, dev_rows = train_test_split(
-                indices, test_size=self.validation_fraction, random_state=int(rng.integers(2**31)), stratify=stratify
-            )
+            try:
+                train_rows, dev_rows = train_test_split(indices, test_size=self.validation_fraction, random_state=seed, stratify=stratify)
+            except ValueError:
+                if stratify is None:
+                    raise
+                train_rows, dev_rows = train_test_split(indices, test_size=self.validation_fraction, random_state=seed)
         except ValueError as error:
             raise ValueError(f"early_stopping could not hold out validation_fraction={self.validation_fraction}: {error}") from error
         train_rows, dev_rows = np.sort(train_rows), np.sort(dev_rows)
@@ -308,7 +313,8 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):  # type: ignore[misc]  # scikit-
         Probability of dropping each hidden unit during training (inverted dropout).
     init : {"he", "xavier", "scaled_normal", "standard_normal", "uniform"}, default "he"
     early_stopping : bool, default False
-        Hold out ``validation_fraction`` of the samples (stratified) and stop when their cost
+        Hold out ``validation_fraction`` of the samples (stratified when every class has
+        enough samples, else at random) and stop when their cost
         has not improved by more than ``tol`` for ``n_iter_no_change`` epochs; ``params_``
         are then those of the best epoch. Ignored by ``partial_fit``.
     validation_fraction : float in (0, 1), default 0.1
