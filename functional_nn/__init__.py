@@ -57,7 +57,7 @@ from functional_nn.metrics import (
     precision,
     recall,
 )
-from functional_nn.onnx_export import export_onnx  # imports onnx only when called
+from functional_nn.onnx_export import UnsupportedActivationError, export_onnx  # onnx is imported when called
 from functional_nn.optimizers import (
     LearningRate,
     Optimizer,
@@ -143,6 +143,7 @@ __all__ = [
     "TrainResult",
     "TrainState",
     "TrainingDivergedError",
+    "UnsupportedActivationError",
     "__version__",
     "accuracy",
     "adam",

@@ -5,6 +5,7 @@ and ``warm_start``, early stopping, bad settings, and the load_digits comparison
 from __future__ import annotations
 
 import importlib
+import json
 import pickle
 import subprocess
 import sys
@@ -319,6 +320,23 @@ def test_on_load_digits_ours_is_at_least_as_accurate_as_scikit_learns() -> None:
     with threadpool_limits(1):  # two BLAS threads on small products only slow both down
         run = compare_sklearn_digits.compare(seed=0, hidden=100, epochs=200)
     assert run["functional_nn"] >= run["scikit_learn"] > 0.95
+
+
+def test_the_comparison_script_prints_both_accuracies_and_refuses_bad_arguments(capsys: pytest.CaptureFixture[str]) -> None:
+    sys.path.insert(0, str(Path(__file__).parent.parent / "scripts"))
+    try:
+        compare_sklearn_digits = importlib.import_module("compare_sklearn_digits")
+    finally:
+        sys.path.pop(0)
+    assert compare_sklearn_digits.main(["--seeds", "2", "--epochs", "2", "--hidden", "8"]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert [line.split(":")[0] for line in lines[:2]] == ["seed 0", "seed 1"]
+    summary = json.loads(lines[-1])
+    assert summary["epochs"] == 2 and len(summary["runs"]) == 2
+    assert summary["functional_nn"] == pytest.approx(np.mean([run["functional_nn"] for run in summary["runs"]]))
+    with pytest.raises(SystemExit) as exit_info:
+        compare_sklearn_digits.main(["--epochs", "0"])
+    assert exit_info.value.code == 2 and capsys.readouterr().err == "error: --seeds, --epochs and --hidden must be >= 1\n"
 
 
 def test_the_module_names_the_extra_when_scikit_learn_is_missing(monkeypatch: pytest.MonkeyPatch) -> None:
