@@ -97,6 +97,53 @@ LOSSES: Final[Mapping[Loss, LossFunctions]] = {
 LOSS_NAMES: Final[tuple[Loss, ...]] = get_args(Loss)
 
 
+def check_targets(argument: str, Y: FloatArray, loss: Loss) -> FloatArray:
+    r"""Return ``Y`` if its values lie where ``loss`` is defined, else raise ``ValueError``.
+
+    The cross-entropies are defined for probabilities: binary cross-entropy for every
+    :math:`0 \le y_{kj} \le 1`; categorical cross-entropy for columns that are distributions,
+    :math:`y_{kj} \ge 0` and :math:`\sum_k y_{kj} = 1` (one-hot or soft labels, to within a
+    rounding tolerance of ``1000 * eps`` of the dtype). Outside that the cost can be negative
+    or unbounded below, and training would minimise nonsense. Mean squared error takes any
+    finite real value. Called once per data set at the public boundary, not per mini-batch.
+
+    Parameters
+    ----------
+    argument : str
+        The name to report, e.g. ``"Y"`` or ``"dev[1]"``.
+    Y : ndarray of shape (n_L, m)
+        Finite targets (already checked as a float array).
+    loss : Loss
+    """
+    if not LOSSES[loss].probability_output or Y.size == 0:
+        return Y
+    low, high = float(Y.min()), float(Y.max())
+    if loss == "binary_cross_entropy" and not (0 <= low and high <= 1):
+        column = int(np.argmax(((Y < 0) | (Y > 1)).any(axis=0)))
+        raise ValueError(
+            f"{argument} holds values in [{low:g}, {high:g}] but binary cross-entropy needs targets in [0, 1] "
+            f"(0/1 labels or probabilities), e.g. column {column} is {Y[:, column].tolist()[:10]}"
+        )
+    if loss == "categorical_cross_entropy":
+        if low < 0:
+            column = int(np.argmax((Y < 0).any(axis=0)))
+            raise ValueError(
+                f"{argument} holds a negative target ({low:g}) but categorical cross-entropy needs each column to be "
+                f"a distribution (one-hot, or values >= 0 summing to 1): column {column} is {Y[:, column].tolist()[:10]}"
+            )
+        sums = Y.sum(axis=0, dtype=np.float64)
+        tolerance = 1000 * float(np.finfo(Y.dtype).eps)
+        bad = np.flatnonzero(np.abs(sums - 1) > tolerance)
+        if bad.size:
+            column = int(bad[0])
+            raise ValueError(
+                f"{argument} has {bad.size} column(s) that do not sum to 1 (column {column} sums to {sums[column]:g}) "
+                "but categorical cross-entropy needs each column to be a distribution: one-hot targets "
+                "(one_hot(y, n_classes)) or soft labels summing to 1"
+            )
+    return Y
+
+
 def l2_penalty(params: Params, lambd: float, m: int) -> float:
     r""":math:`\frac{\lambda}{2m}\sum_l \lVert W_l\rVert_F^2`, biases excluded."""
     if lambd == 0:
@@ -115,7 +162,8 @@ def compute_cost(
     AL : ndarray of shape (n_L, m)
         The network's output, as returned by ``forward_propagation``.
     Y : ndarray of shape (n_L, m)
-        Targets: one-hot columns, 0/1 labels or real values; converted to ``AL``'s dtype.
+        Targets: one-hot columns or soft labels summing to 1 (categorical), values in [0, 1]
+        (binary), any real values (mean squared error); converted to ``AL``'s dtype.
     loss : {"binary_cross_entropy", "categorical_cross_entropy", "mean_squared_error"}
     lambd : float, default 0
         L2 strength :math:`\lambda`; needs ``params``.
@@ -140,4 +188,5 @@ def compute_cost(
     if lambd > 0 and params is not None:
         check.check_params(params)
         penalty = l2_penalty(params, lambd, m)
+    check_targets("Y", Y, name)
     return LOSSES[name].cost(AL, Y.astype(AL.dtype, copy=False)) + penalty
