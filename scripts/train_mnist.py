@@ -209,7 +209,7 @@ def load_data(args: argparse.Namespace, dtype: FloatDType, rng: np.random.Genera
         digits = load_digits_csv(args.csv)
         if digits.y is None:
             raise ValueError(f"{args.csv} has no label column: train on Kaggle's train.csv, not test.csv")
-        split = train_dev_split(digits.X, digits.y, args.dev_size or 1000, rng)
+        split = train_dev_split(digits.X, digits.y, _dev_size(args, 1000, digits.y.size), rng)
         return Dataset(
             scale_pixels(split.X_train, dtype=dtype), split.y_train, scale_pixels(split.X_dev, dtype=dtype), split.y_dev,
             None, None, f"{args.csv} ({digits.X.shape[1]} rows)",
@@ -219,7 +219,7 @@ def load_data(args: argparse.Namespace, dtype: FloatDType, rng: np.random.Genera
             raise _cli.UsageError(f"--idx {args.idx} is not a folder: give the folder that holds the four IDX files")
         train = load_idx_digits(*find_idx_files(args.idx, "train"))
         assert train.y is not None
-        split = train_dev_split(train.X, train.y, args.dev_size or 10_000, rng)
+        split = train_dev_split(train.X, train.y, _dev_size(args, 10_000, train.y.size), rng)
         test = load_idx_digits(*find_idx_files(args.idx, "test"))
         return Dataset(
             scale_pixels(split.X_train, dtype=dtype), split.y_train, scale_pixels(split.X_dev, dtype=dtype), split.y_dev,
@@ -227,6 +227,14 @@ def load_data(args: argparse.Namespace, dtype: FloatDType, rng: np.random.Genera
         )  # fmt: skip
     mnist = load_mnist(dtype=dtype, log=say)
     return Dataset(mnist.X_train, mnist.y_train, mnist.X_dev, mnist.y_dev, mnist.X_test, mnist.y_test, "MNIST")
+
+
+def _dev_size(args: argparse.Namespace, default: int, m: int) -> int:
+    size: int = default if args.dev_size is None else args.dev_size
+    if size >= m:
+        given = f"--dev-size {size}" if args.dev_size is not None else f"the default --dev-size {size}"
+        raise _cli.UsageError(f"{given} leaves nothing to train on: the file has {m} rows; give a smaller --dev-size")
+    return size
 
 
 # --------------------------------------------------------------------------------------------
@@ -366,6 +374,8 @@ def _main(argv: Sequence[str] | None) -> int:
     out: Path = args.out if args.out is not None else Path("runs") / f"mnist-{datetime.now():%Y%m%d-%H%M%S}"
     # before the data and the training: a run is never lost to its output folder at the end
     _cli.check_output_dir(out, () if args.resume is not None else OUTPUTS, overwrite=args.overwrite)
+    if args.resume is None and (earlier := latest_checkpoint(out / "checkpoints")) is not None:
+        raise _cli.UsageError(f"--out {out} holds an earlier run's checkpoints ({earlier.name}): continue it with --resume {out}, or choose another --out")
     say: Callable[[str], None] = lambda line: print(line, flush=True)  # noqa: E731
     dtype = DTYPES[settings.dtype]
     rng = np.random.default_rng(settings.seed)
