@@ -147,7 +147,11 @@ def _main(argv: Sequence[str] | None) -> int:
     color: str = args.color
     assert is_color(color)
     classes = None if args.classes is None else tuple(c.strip() for c in args.classes.split(","))
-    data = load_image_folder(args.root, size=(args.size, args.size), color=color, classes=classes, dtype=np.float32)
+    try:
+        data = load_image_folder(args.root, size=(args.size, args.size), color=color, classes=classes, dtype=np.float32)
+    except ValueError as error:  # the library names its keyword; the user typed the flag
+        message = str(error)
+        raise _cli.UsageError("--" + message if message.startswith("classes ") else message) from None
     names = data.class_names
     if len(names) != 2:
         print(f"error: {args.root} has {len(names)} classes {list(names)}; pick two with --classes a,b", file=sys.stderr)

@@ -350,7 +350,9 @@ def test_cats_vs_dogs_reports_picture_folder_errors_in_one_line(case: str, tmp_p
         write_stripes_folder(root, 4, np.random.default_rng(0))
         extra = ["--classes", "cats,dogs"]
     assert cats_vs_dogs.main([str(root), "--out", str(tmp_path / "out"), *extra]) == 2
-    _one_error_line(capsys.readouterr().err)
+    line = _one_error_line(capsys.readouterr().err)
+    assert {"missing": "is not a folder", "a file": "is not a folder", "one class": "at least two class sub-folders",
+            "unknown class": "--classes ['cats', 'dogs'] are not sub-folders"}[case] in line  # fmt: skip
     assert not (tmp_path / "out").exists()
 
 
