@@ -21,7 +21,7 @@ from __future__ import annotations
 import argparse
 import sys
 import warnings
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Final
 
@@ -29,9 +29,9 @@ import numpy as np
 import numpy.typing as npt
 
 import _cli  # scripts/_cli.py: a user's mistakes as one error line
-from functional_nn.propagation import check_activations, predict_proba
+from functional_nn.propagation import predict_proba
 from functional_nn.serialization import load_parameters
-from functional_nn.types import Activation, FloatArray
+from functional_nn.types import ActivationFunction, FloatArray
 
 SCRIPTS_EXTRA = 'pip install -e ".[scripts]"'
 MIN_SIDE: Final = 3
@@ -154,14 +154,14 @@ def _shift(frame: npt.NDArray[np.float64], dy: int, dx: int) -> npt.NDArray[np.f
     return shifted
 
 
-def ranked_classes(probabilities: FloatArray, output: Activation, top: int) -> list[tuple[int, float]]:
+def ranked_classes(probabilities: FloatArray, output: ActivationFunction, top: int) -> list[tuple[int, float]]:
     """The ``top`` most probable ``(class, probability)`` pairs of one output column ``(n_L,)``.
 
-    A softmax gives a distribution over its ``n_L`` classes; one sigmoid unit gives
-    P(class 1), so class 0 has ``1 - p``; several sigmoid units are independent
-    probabilities, one per class.
+    A softmax gives a distribution over its ``n_L`` classes; one sigmoid unit (or any one
+    unit with outputs in [0, 1]) gives P(class 1), so class 0 has ``1 - p``; several such
+    units are independent probabilities, one per class.
     """
-    if output == "sigmoid" and probabilities.shape[0] == 1:
+    if output.name != "softmax" and probabilities.shape[0] == 1:
         p = float(probabilities[0])
         pairs = [(1, p), (0, 1.0 - p)]
         return sorted(pairs, key=lambda pair: -pair[1])[:top]
@@ -169,12 +169,14 @@ def ranked_classes(probabilities: FloatArray, output: Activation, top: int) -> l
     return [(int(k), float(probabilities[k])) for k in best]
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Classify; a user's mistake is one ``error:`` line and status 2, a bad picture its own line."""
-    return _cli.run_main(_main, argv)
+def main(argv: Sequence[str] | None = None, *, custom_activations: Mapping[str, ActivationFunction] | None = None) -> int:
+    """Run the command line; ``custom_activations`` resolves the names of activations of your own
+    that the network was saved with (a script wrapping this one passes its records here). A
+    user's mistake is one ``error:`` line and status 2; a bad picture gets its own line."""
+    return _cli.run_main(lambda arguments: _main(arguments, custom_activations), argv)
 
 
-def _main(argv: Sequence[str] | None) -> int:
+def _main(argv: Sequence[str] | None, custom_activations: Mapping[str, ActivationFunction] | None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("params", type=Path, help="a params.npz written by train_mnist.py")
     parser.add_argument("images", type=Path, nargs="+", help="PNG or JPEG pictures of single digits")
@@ -182,19 +184,19 @@ def _main(argv: Sequence[str] | None) -> int:
     args = parser.parse_args(argv)
     if args.top < 1:
         parser.error(f"--top must be >= 1, got {args.top}")
-    params, metadata = load_parameters(args.params)
+    params, _, activations = load_parameters(args.params, custom_activations=custom_activations)
     L = len(params) // 2
     n_inputs, n_classes = int(params["W1"].shape[1]), int(params[f"W{L}"].shape[0])
     if n_inputs != 784:
         return _cli.fail(f"{args.params} takes {n_inputs} inputs, not the 784 pixels of a 28x28 digit")
-    activations = check_activations(metadata["activations"], L)
     output = activations[-1]
-    if output not in ("softmax", "sigmoid"):
+    low, high = output.output_range
+    if not (low >= 0 and high <= 1):
         return _cli.fail(
-            f"{args.params} ends in a {output!r} layer, whose outputs are not probabilities: predict_digit needs a "
-            "network trained with a softmax (or sigmoid) output, as train_mnist.py writes"
+            f"{args.params} ends in a {output.name!r} layer, whose outputs (in [{low:g}, {high:g}]) are not probabilities: "
+            "predict_digit needs a network trained with a softmax (or sigmoid) output, as train_mnist.py writes"
         )
-    if output == "softmax" and n_classes < 2:
+    if output.name == "softmax" and n_classes < 2:
         return _cli.fail(f"{args.params} has a softmax over {n_classes} unit: its output is always 1, not a classifier")
     dtype = np.float32 if params["W1"].dtype == np.float32 else np.float64
     top = min(args.top, max(n_classes, 2))

@@ -243,7 +243,7 @@ def test_a_single_sigmoid_output_is_labelled_as_classes_1_and_0(tmp_path: Path, 
     network = _tiny_network(tmp_path, "sigmoid", 1)
     picture = _draw_one(tmp_path / "one.png")
     assert predict_digit.main([str(network), str(picture)]) == 0
-    params, _ = load_parameters(network)
+    params = load_parameters(network).params
     p = float(predict_proba(predict_digit.digit_pixels(picture), params, ("relu", "sigmoid"))[0, 0])
     ranked = sorted([(1, p), (0, 1 - p)], key=lambda pair: -pair[1])
     assert capsys.readouterr().out.strip() == f"{picture}: " + "  ".join(f"{k} ({q:.3f})" for k, q in ranked)
