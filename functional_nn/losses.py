@@ -156,7 +156,8 @@ def check_targets(argument: str, Y: FloatArray, loss: LossFunction) -> FloatArra
     :math:`y_{kj} \ge 0` and :math:`\sum_k y_{kj} = 1` (one-hot or soft labels, to within a
     rounding tolerance of ``1000 * eps`` of the dtype). Outside that the cost can be negative
     or unbounded below, and training would minimise nonsense. Mean squared error takes any
-    finite real value; the domain of a loss of your own is yours to check. Called once per
+    finite real value; the hinge loss takes labels 0/1 or -1/1. The domain of a loss of your
+    own is yours to check. Called once per
     data set at the public boundary, not per mini-batch.
 
     Parameters
@@ -168,6 +169,14 @@ def check_targets(argument: str, Y: FloatArray, loss: LossFunction) -> FloatArra
     loss : LossFunction
         A resolved record; only the built-in cross-entropies are checked.
     """
+    if loss == HINGE and Y.size:
+        outside = np.flatnonzero(((Y != 0) & (Y != 1) & (Y != -1)).any(axis=0))
+        if outside.size:
+            column = int(outside[0])
+            raise ValueError(
+                f"{argument} has {outside.size} column(s) with values other than the hinge loss's labels 0/1 or -1/1: "
+                f"column {column} is {Y[:, column].tolist()[:10]}"
+            )
     if loss not in (BINARY_CROSS_ENTROPY, CATEGORICAL_CROSS_ENTROPY) or Y.size == 0:
         return Y
     low, high = float(Y.min()), float(Y.max())

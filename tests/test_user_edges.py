@@ -461,6 +461,7 @@ def _network(n_out: int, output: str) -> tuple[np.ndarray, dict[str, np.ndarray]
         ("categorical_cross_entropy", "softmax", np.tile([[1.5], [-0.5], [0.0]], 8), "negative target"),
         ("binary_cross_entropy", "sigmoid", np.full((1, 8), 7.0), "needs targets in \\[0, 1\\]"),
         ("binary_cross_entropy", "sigmoid", np.full((1, 8), -1.0), "needs targets in \\[0, 1\\]"),
+        ("hinge", "linear", np.full((1, 8), 7.0), "other than the hinge loss's labels"),
     ],
 )
 def test_targets_outside_the_loss_are_refused(loss: str, output: str, Y: np.ndarray, message: str) -> None:
