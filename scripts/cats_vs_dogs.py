@@ -149,8 +149,10 @@ def _main(argv: Sequence[str] | None) -> int:
     classes = None if args.classes is None else tuple(c.strip() for c in args.classes.split(","))
     try:
         data = load_image_folder(args.root, size=(args.size, args.size), color=color, classes=classes, dtype=np.float32)
-    except ValueError as error:  # the library names its keyword; the user typed the flag
+    except (ValueError, FileNotFoundError) as error:  # the library names its keywords; the user typed DIR and a flag
         message = str(error)
+        if message.startswith("root "):
+            message = message.removeprefix("root ")
         raise _cli.UsageError("--" + message if message.startswith("classes ") else message) from None
     names = data.class_names
     if len(names) != 2:
