@@ -17,7 +17,7 @@ import os
 import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
@@ -287,6 +287,180 @@ def plot_curves(
         if mark_epoch is not None:
             ax.axvline(mark_epoch, color="grey", linestyle=":", label=f"epoch {mark_epoch}")
         ax.legend()
+    if title:
+        fig.suptitle(title)
+    return save_figure(fig, path)
+
+
+# --------------------------------------------------------------------------------------------
+# the network's insides
+
+
+class LayerSeries(NamedTuple):
+    """One panel of ``plot_layer_series``: a figure per layer (columns) at each step (rows)."""
+
+    title: str
+    steps: FloatArray  # (n,) the training step of each row
+    values: FloatArray  # (n, L): values[i, l - 1] belongs to layer l at steps[i]
+
+
+class ActivationSnapshot(NamedTuple):
+    """Every layer's outputs at one moment, e.g. ``("epoch 3", (A_1, ..., A_L))``."""
+
+    label: str
+    activations: tuple[FloatArray, ...]  # A_l of shape (n_l, m), any m
+
+
+class HistogramColumn(NamedTuple):
+    """One column of ``plot_activation_histograms``: a network's snapshots and its output range.
+
+    Finite bounds of ``value_range`` (an activation's ``output_range``) fix the histograms'
+    range, so that a pile at a bound shows; an infinite bound is replaced by the data's
+    minimum or its 99.5th percentile, so that a long tail does not squeeze the rest.
+    """
+
+    title: str
+    snapshots: Sequence[ActivationSnapshot]
+    value_range: tuple[float, float] = (-math.inf, math.inf)
+
+
+def _layer_colours(L: int) -> list[tuple[float, float, float, float]]:
+    from matplotlib import colormaps
+
+    cmap = colormaps["viridis"]
+    return [cmap(0.9 * l / max(L - 1, 1)) for l in range(L)]
+
+
+def _smooth(values: FloatArray, window: int, log: bool) -> FloatArray:
+    """A moving average over ``window`` rows (of the logarithms, for a log axis); same shape."""
+    if window <= 1 or values.shape[0] < 2:
+        return values
+    window = min(window, values.shape[0])
+    data = np.log(np.maximum(values, np.finfo(np.float64).tiny)) if log else values
+    kernel = np.ones(window) / window
+    padded = np.pad(data, ((window // 2, window - 1 - window // 2), (0, 0)), mode="edge")
+    smoothed = np.stack([np.convolve(padded[:, j], kernel, mode="valid") for j in range(data.shape[1])], axis=1)
+    result: FloatArray = np.exp(smoothed) if log else smoothed
+    return result
+
+
+def plot_layer_series(
+    panels: Sequence[LayerSeries],
+    path: str | os.PathLike[str],
+    *,
+    ylabel: str,
+    title: str | None = None,
+    log_scale: bool = True,
+    smooth: int = 1,
+    xlabel: str = "training step",
+) -> Path:
+    """Panels side by side, one line per layer, sharing the y axis so they compare at a glance.
+
+    Drawn for ``scripts/vanishing_gradients.py``: the norm of each layer's gradient over
+    training, for several networks. The layers run from dark (layer 1) to light (layer L).
+
+    Parameters
+    ----------
+    panels : sequence of LayerSeries
+        Each with ``steps`` of shape ``(n,)`` and ``values`` of shape ``(n, L)``.
+    path : path-like
+    ylabel : str
+    title : str, optional
+    log_scale : bool, default True
+        A logarithmic y axis (non-positive values are not drawn on it).
+    smooth : int >= 1, default 1
+        Draw the moving average over this many steps (of the logarithms, on a log axis)
+        over the raw values, which are drawn faintly.
+    xlabel : str, default "training step"
+
+    Returns
+    -------
+    path : pathlib.Path
+    """
+    if not panels or not all(isinstance(p, LayerSeries) for p in panels):
+        raise ValueError("panels must be a non-empty sequence of LayerSeries(title, steps, values)")
+    smooth = check.check_positive_int("smooth", smooth)
+    for p in panels:
+        values = check.check_float_array(f"the values of panel {p.title!r}", p.values, finite=False)
+        steps = np.asarray(p.steps)
+        if steps.shape != (values.shape[0],):
+            raise ValueError(f"panel {p.title!r}: steps must have shape ({values.shape[0]},), one per row of values, got {steps.shape}")
+    fig = new_figure(4.0 * len(panels) + 0.6, 3.9)
+    axes = fig.subplots(1, len(panels), sharey=True, squeeze=False)[0]
+    for ax, p in zip(axes, panels):
+        values = np.asarray(p.values, dtype=np.float64)
+        L = values.shape[1]
+        lines = _smooth(values, smooth, log_scale)
+        for l, colour in enumerate(_layer_colours(L)):
+            if smooth > 1:
+                ax.plot(p.steps, values[:, l], color=colour, alpha=0.15, linewidth=0.7)
+            ax.plot(p.steps, lines[:, l], color=colour, linewidth=1.6, label=f"layer {l + 1}")
+        if log_scale:
+            ax.set_yscale("log")
+        ax.set_title(p.title, fontsize=10)
+        ax.set_xlabel(xlabel)
+        ax.grid(alpha=0.3, which="both" if not log_scale else "major")
+    axes[0].set_ylabel(ylabel)
+    axes[-1].legend(loc="center left", bbox_to_anchor=(1.02, 0.5), fontsize=8, frameon=False)
+    if title:
+        fig.suptitle(title)
+    return save_figure(fig, path)
+
+
+def plot_activation_histograms(
+    columns: Sequence[HistogramColumn],
+    path: str | os.PathLike[str],
+    *,
+    bins: int = 40,
+    title: str | None = None,
+) -> Path:
+    """Histograms of each layer's outputs (rows) for each network (columns), one curve per moment.
+
+    Each curve shows the share of the layer's outputs (units x samples) in each bin, so
+    curves from different moments compare directly; a pile at 0 and 1 in a sigmoid layer is
+    saturation, a pile at 0 in a ReLU layer is silent units.
+
+    Parameters
+    ----------
+    columns : sequence of HistogramColumn
+        A title per column, its snapshots and its range; every snapshot of every column has
+        the same number of layers.
+    path : path-like
+    bins : int >= 2, default 40
+    title : str, optional
+
+    Returns
+    -------
+    path : pathlib.Path
+    """
+    bins = check.check_positive_int("bins", bins, minimum=2)
+    given: Sequence[object] = columns  # typed, but users pass what they like
+    if not given or not all(isinstance(c, HistogramColumn) and len(c.snapshots) for c in given):
+        raise ValueError("columns must be a non-empty sequence of HistogramColumn(title, non-empty snapshots, value_range)")
+    depths = {len(s.activations) for c in columns for s in c.snapshots}
+    if len(depths) != 1 or 0 in depths:
+        raise ValueError(f"every snapshot must hold the same number of layers (at least one), got {sorted(depths)}")
+    L = depths.pop()
+    fig = new_figure(3.3 * len(columns) + 0.4, 1.55 * L + 0.9)
+    axes = fig.subplots(L, len(columns), squeeze=False)
+    for c, (column_title, snapshots, (range_low, range_high)) in enumerate(columns):
+        colours = _layer_colours(len(snapshots))
+        for l in range(L):
+            ax = axes[l, c]
+            layer_values = [np.asarray(s.activations[l], dtype=np.float64).ravel() for s in snapshots]
+            every_value = np.concatenate(layer_values)
+            low = range_low if math.isfinite(range_low) else float(every_value.min())
+            high = range_high if math.isfinite(range_high) else float(np.percentile(every_value, 99.5))
+            edges = np.linspace(low, high if high > low else low + 1.0, bins + 1)
+            for snapshot, v, colour in zip(snapshots, layer_values, colours):
+                counts, _ = np.histogram(np.clip(v, edges[0], edges[-1]), bins=edges)  # the tail in the last bin
+                ax.stairs(counts / max(v.size, 1), edges, color=colour, linewidth=1.4, label=snapshot.label)
+            ax.tick_params(labelsize=7)
+            if c == 0:
+                ax.set_ylabel(f"layer {l + 1}\nshare", fontsize=8)
+            if l == 0:
+                ax.set_title(column_title, fontsize=10)
+        axes[0, c].legend(fontsize=7, frameon=False)
     if title:
         fig.suptitle(title)
     return save_figure(fig, path)

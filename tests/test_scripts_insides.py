@@ -1,0 +1,49 @@
+"""The scripts that draw the network's insides, end to end on small settings (no window opens)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
+
+import vanishing_gradients  # noqa: E402  (the scripts folder is not a package)
+
+
+def png_size(path: Path) -> tuple[int, int]:
+    assert path.is_file() and path.stat().st_size > 0
+    with Image.open(path) as picture:
+        assert picture.format == "PNG"
+        return picture.size
+
+
+def test_vanishing_gradients_on_a_toy_set(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ["--data", "moons", "--quick", "--samples", "200", "--width", "8", "--histogram-epochs", "0,2", "--out", str(tmp_path)]
+    assert vanishing_gradients.main(argv) == 0
+    printed = capsys.readouterr().out
+    assert "sigmoid, Xavier weights" in printed and "ReLU, He weights" in printed
+    assert png_size(tmp_path / "vanishing_gradients.png") == (1386, 429)  # three panels side by side
+    assert png_size(tmp_path / "activation_histograms.png") == (1133, 951)  # 3 networks x 5 hidden layers
+    summary = json.loads((tmp_path / "vanishing_gradients.json").read_text())
+    assert summary["layer_sizes"] == "2-8-8-8-8-8-2" and summary["epochs"] == 2
+    networks = summary["networks"]
+    assert [n["network"] for n in networks] == [n.label for n in vanishing_gradients.NETWORKS]
+    for n in networks:
+        assert n["first_recorded_step"] == 1 and n["last_recorded_step"] == 14  # 7 batches of 32, 2 epochs
+        assert len(n["gradient_norm_first"]) == 6 and all(g > 0 for g in n["gradient_norm_first"])
+    # the textbook effect, measured: with sigmoid units and Xavier weights, the first layer's
+    # gradient is far smaller than the last hidden layer's
+    assert networks[1]["layer_1_over_layer_5_first"] < 0.1
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+
+
+def test_vanishing_gradients_refuses_bad_options(capsys: pytest.CaptureFixture[str]) -> None:
+    for argv in (["--layers", "0"], ["--histogram-epochs", "0,9", "--epochs", "3"], ["--histogram-epochs", "a"], ["--learning-rate", "0"]):
+        with pytest.raises(SystemExit) as exit_info:
+            vanishing_gradients.parse_args(argv)
+        assert exit_info.value.code == 2
+    assert "error:" in capsys.readouterr().err
