@@ -6,12 +6,17 @@ import json
 import sys
 from pathlib import Path
 
+from typing import get_args
+
 import pytest
 from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
 
-import vanishing_gradients  # noqa: E402  (the scripts folder is not a package)
+import binary_classification  # noqa: E402  (the scripts folder is not a package)
+import vanishing_gradients  # noqa: E402
+
+from functional_nn.data.toy import ToyName  # noqa: E402
 
 
 def png_size(path: Path) -> tuple[int, int]:
@@ -47,3 +52,34 @@ def test_vanishing_gradients_refuses_bad_options(capsys: pytest.CaptureFixture[s
             vanishing_gradients.parse_args(argv)
         assert exit_info.value.code == 2
     assert "error:" in capsys.readouterr().err
+
+
+def test_animation_epochs_are_distinct_increasing_and_end_at_the_last() -> None:
+    chosen = binary_classification.animation_epochs(5000, 50)
+    assert len(chosen) == 50 and chosen[0] == 1 and chosen[-1] == 5000
+    assert all(a < b for a, b in zip(chosen, chosen[1:]))
+    assert chosen[1] - chosen[0] < chosen[-1] - chosen[-2]  # denser at the start
+    assert binary_classification.animation_epochs(10, 50) == list(range(1, 11))
+    assert binary_classification.animation_epochs(7, 1) == [7]
+    assert binary_classification.animation_epochs(60, 3) == [1, 16, 60]
+
+
+@pytest.mark.parametrize("data", get_args(ToyName))
+def test_the_tutorial_animates_every_toy_set(data: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    frames = 4 if data == "moons" else 2
+    argv = ["--data", data, "--samples", "40", "--epochs", "30", "--animate", "--frames", str(frames), "--out", str(tmp_path)]
+    run = binary_classification.run(binary_classification.parse_args(argv))
+    assert run.animation == tmp_path / "training.gif" and f"({frames} frames" in capsys.readouterr().out
+    with Image.open(run.animation) as gif:
+        assert gif.format == "GIF" and gif.n_frames == frames and gif.size == (720, 304)
+    assert run.animation.stat().st_size < 3_000_000
+    assert png_size(run.hidden_units) == (1210, 539)  # two panels: the units' lines, the boundary
+    assert png_size(run.picture) == (704, 572)
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+
+
+def test_the_tutorial_writes_no_animation_unless_asked(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    run = binary_classification.run(binary_classification.parse_args(["--epochs", "3", "--samples", "30", "--out", str(tmp_path)]))
+    assert run.animation is None and not (tmp_path / "training.gif").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["decision_boundary.png", "hidden_units.png"]
+    capsys.readouterr()
