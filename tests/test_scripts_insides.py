@@ -71,7 +71,7 @@ def test_the_tutorial_animates_every_toy_set(data: str, tmp_path: Path, capsys: 
     run = binary_classification.run(binary_classification.parse_args(argv))
     assert run.animation == tmp_path / "training.gif" and f"({frames} frames" in capsys.readouterr().out
     with Image.open(run.animation) as gif:
-        assert gif.format == "GIF" and gif.n_frames == frames and gif.size == (720, 304)
+        assert gif.format == "GIF" and getattr(gif, "n_frames", 1) == frames and gif.size == (720, 304)
     assert run.animation.stat().st_size < 3_000_000
     assert png_size(run.hidden_units) == (1210, 539)  # two panels: the units' lines, the boundary
     assert png_size(run.picture) == (704, 572)
