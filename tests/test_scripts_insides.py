@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import sys
+
+import numpy as np
 from pathlib import Path
 
 from typing import get_args
@@ -14,8 +16,12 @@ from PIL import Image
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
 
 import binary_classification  # noqa: E402  (the scripts folder is not a package)
+import inspect_network  # noqa: E402
 import vanishing_gradients  # noqa: E402
+from test_scripts_mnist import _kaggle_csv  # noqa: E402
 
+from functional_nn import adam, initialize_parameters, one_hot, save_parameters, scale_pixels, train  # noqa: E402
+from functional_nn.data.digit_files import load_digits_csv  # noqa: E402
 from functional_nn.data.toy import ToyName  # noqa: E402
 
 
@@ -83,3 +89,36 @@ def test_the_tutorial_writes_no_animation_unless_asked(tmp_path: Path, capsys: p
     assert run.animation is None and not (tmp_path / "training.gif").exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["decision_boundary.png", "hidden_units.png"]
     capsys.readouterr()
+
+
+def test_inspect_network_draws_a_trained_run(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    rng = np.random.default_rng(0)
+    csv = _kaggle_csv(tmp_path / "digits.csv", rng, 120)
+    digits = load_digits_csv(csv)
+    assert digits.y is not None
+    X = scale_pixels(digits.X, dtype=np.float32)
+    # what train_mnist.py keeps of a run, made quickly: params.npz with its activations
+    params = initialize_parameters([784, 20, 10], rng, dtype=np.float32)
+    state = train(X, one_hot(digits.y, 10, dtype=np.float32), params, activations=("relu", "softmax"),
+                  loss="categorical_cross_entropy", epochs=3, optimizer=adam(1e-3), batch_size=16, rng=rng)  # fmt: skip
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    save_parameters(run_dir / "params.npz", state.params, metadata={"activations": ["relu", "softmax"]})
+    assert inspect_network.main([str(run_dir), "--csv", str(csv), "--tiles", "16"]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    summary = json.loads(lines[-1])
+    assert summary["samples"] == 120 and len(summary["per_class_accuracy"]) == 10
+    # the accuracy is the mean of the per-class accuracies weighted by the 12 samples of each class
+    assert summary["accuracy"] == pytest.approx(sum(summary["per_class_accuracy"]) / 10, abs=1e-5)
+    assert [layer["units"] for layer in summary["layers"]] == [20, 10]
+    assert 0.0 <= summary["layers"][0]["dead_fraction"] <= 1.0
+    assert png_size(run_dir / "weights.png") == (473, 495)  # 16 tiles, 4 x 4
+    assert png_size(run_dir / "activations.png") == (748, 319)  # one panel per layer
+    assert png_size(run_dir / "confidence.png") == (704, 418)
+    assert png_size(run_dir / "per_class.png") == (704, 396)
+    assert not [p for p in run_dir.iterdir() if p.name.endswith(".tmp")]
+
+
+def test_inspect_network_reports_a_missing_run(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert inspect_network.main([str(tmp_path)]) == 2
+    assert capsys.readouterr().err.startswith(f"error: {tmp_path} holds no params.npz")
