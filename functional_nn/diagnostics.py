@@ -30,18 +30,34 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from typing import NamedTuple, TypeAlias
+from typing import NamedTuple, Protocol, TypeAlias
 
 import numpy as np
 import numpy.typing as npt
 
 from functional_nn import _validation as check
-from functional_nn.activations import ACTIVATIONS
+from functional_nn.activations import ACTIVATION_NAMES, ACTIVATIONS
 from functional_nn.fold_state import BatchProgress, Observer, StepView
 from functional_nn.propagation import check_caches
 from functional_nn.types import Activation, Caches, FloatArray, Grads, Params
 
 BoolArray: TypeAlias = npt.NDArray[np.bool_]
+
+
+class HasOutputRange(Protocol):
+    """Any activation record: what saturation is read from."""
+
+    @property
+    def output_range(self) -> tuple[float, float]: ...
+
+
+def _output_range(activation: Activation | HasOutputRange) -> tuple[str, tuple[float, float]]:
+    """The name and output range of a built-in's name or of an activation record."""
+    if isinstance(activation, str):
+        name = check.check_name("activation", activation, ACTIVATION_NAMES)
+        return name, ACTIVATIONS[name].output_range
+    low, high = activation.output_range
+    return str(getattr(activation, "name", type(activation).__name__)), (float(low), float(high))
 
 SATURATION_MARGIN = 0.01
 """How close to a bound of a bounded activation an output must be to count as saturated."""
@@ -63,7 +79,7 @@ class LayerStatistics(NamedTuple):
     """
 
     layer: int
-    activation: Activation
+    activation: str  # the activation's name
     z_mean: float
     z_std: float
     a_mean: float
@@ -82,15 +98,16 @@ class StepStatistics(NamedTuple):
     layers: tuple[LayerStatistics, ...]
 
 
-def saturated(A: FloatArray, activation: Activation, margin: float = SATURATION_MARGIN) -> BoolArray | None:
+def saturated(A: FloatArray, activation: Activation | HasOutputRange, margin: float = SATURATION_MARGIN) -> BoolArray | None:
     """Where the outputs ``A`` of an activation are saturated; ``None`` if it cannot saturate.
 
     Parameters
     ----------
     A : ndarray of shape (n_l, m)
         The activation's outputs.
-    activation : str
-        Its name; its ``output_range`` decides (see the module's docstring).
+    activation : str or activation record
+        A built-in's name or any record with an ``output_range`` ``(low, high)``, which
+        decides (see the module's docstring).
     margin : float >= 0, default 0.01
         How close to a bound of a range bounded on both sides counts as saturated.
 
@@ -98,7 +115,7 @@ def saturated(A: FloatArray, activation: Activation, margin: float = SATURATION_
     -------
     mask : ndarray of bool, shape (n_l, m), or None
     """
-    low, high = ACTIVATIONS[activation].output_range
+    _, (low, high) = _output_range(activation)
     if math.isinf(low) and math.isinf(high):
         return None
     near = margin if math.isfinite(low) and math.isfinite(high) else 0.0
@@ -166,7 +183,7 @@ def layer_statistics(
         statistics.append(
             LayerStatistics(
                 layer=l,
-                activation=cache.activation,
+                activation=_output_range(cache.activation)[0],
                 z_mean=float(np.mean(cache.Z)),
                 z_std=float(np.std(cache.Z)),
                 a_mean=float(np.mean(cache.A)),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import pytest
@@ -78,6 +79,24 @@ def test_saturation_follows_the_output_range() -> None:
     assert margin_mask is not None and margin_mask.tolist() == [[True, False, True]]
     assert saturated(A, "linear") is None
     assert saturated(A, "leaky_relu") is None
+
+
+class RangeOnly(NamedTuple):
+    """A user's activation record, as far as saturation is concerned."""
+
+    name: str
+    output_range: tuple[float, float]
+
+
+def test_saturation_of_a_users_activation_follows_its_range() -> None:
+    A = np.array([[-1.0, -0.995, 0.0, 1.995, 2.0]])
+    elu_like = saturated(A, RangeOnly("elu", (-1.0, math.inf)))  # bounded below only: the bound itself
+    assert elu_like is not None and elu_like.tolist() == [[True, False, False, False, False]]
+    bounded = saturated(A, RangeOnly("scaled_tanh", (-1.0, 2.0)))  # bounded on both sides: within 0.01
+    assert bounded is not None and bounded.tolist() == [[True, True, False, True, True]]
+    assert saturated(A, RangeOnly("gelu_like", (-math.inf, math.inf))) is None
+    with pytest.raises(ValueError, match="activation"):
+        saturated(A, "swish")  # type: ignore[arg-type]
 
 
 def test_unbounded_activations_have_no_fractions_and_float32_works(rng: np.random.Generator) -> None:
