@@ -670,6 +670,9 @@ def animate_training(
     if any(not 0 <= e <= cost_values.size for e in epochs) or sorted(epochs) != epochs:
         raise ValueError(f"the snapshots' epochs must increase and lie in 0..{cost_values.size} (the epochs in costs), got {epochs}")
     X, y, names = _check_plane_network(snapshots[0][1], activations, X, y)
+    target = Path(path)
+    if not target.parent.is_dir():  # before drawing the frames, not after
+        raise FileNotFoundError(f"cannot write {target}: the directory {target.parent} does not exist")
     frame_ms = check.check_positive_int("frame_ms", frame_ms)
     dpi = check.check_positive_int("dpi", dpi)
     plane = _plane(X, check.check_positive_int("resolution", resolution, minimum=2), check.check_positive_float("margin", margin, allow_zero=True))
@@ -704,9 +707,6 @@ def animate_training(
             frames.append(picture.convert("RGB").quantize(colors=64, method=Image.Quantize.MEDIANCUT))
     durations = [frame_ms] * len(frames)
     durations[-1] = max(frame_ms, 1000)
-    target = Path(path)
-    if not target.parent.is_dir():
-        raise FileNotFoundError(f"cannot write {target}: the directory {target.parent} does not exist")
     with atomic_write(target) as stream:
         frames[0].save(stream, format="GIF", save_all=True, append_images=frames[1:], duration=durations, loop=0, optimize=True)
     return target

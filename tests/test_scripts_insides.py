@@ -122,3 +122,25 @@ def test_inspect_network_draws_a_trained_run(tmp_path: Path, capsys: pytest.Capt
 def test_inspect_network_reports_a_missing_run(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert inspect_network.main([str(tmp_path)]) == 2
     assert capsys.readouterr().err.startswith(f"error: {tmp_path} holds no params.npz")
+
+
+def test_the_pictures_refuse_what_they_cannot_draw(tmp_path: Path) -> None:
+    from functional_nn.plots import LayerSeries, animate_training, plot_hidden_units, plot_layer_series
+
+    with pytest.raises(ValueError, match=r"steps must have shape \(3,\)"):
+        plot_layer_series([LayerSeries("a", np.arange(2.0), np.ones((3, 2)))], tmp_path / "a.png", ylabel="norm")
+    with pytest.raises(ValueError, match="LayerSeries"):
+        plot_layer_series([], tmp_path / "a.png", ylabel="norm")
+    rng = np.random.default_rng(0)
+    X, y = rng.standard_normal((2, 20)), (np.arange(20) % 2).astype(np.int64)
+    three_inputs = initialize_parameters([3, 4, 1], rng)
+    with pytest.raises(ValueError, match=r"2 inputs, a hidden layer and 1 output unit.*\(3, 4, 1\)"):
+        plot_hidden_units(three_inputs, ("sigmoid", "sigmoid"), X, y, tmp_path / "h.png")
+    params = initialize_parameters([2, 3, 1], rng)
+    with pytest.raises(ValueError, match=r"increase and lie in 0..2"):
+        animate_training([(1, params), (3, params)], [0.7, 0.6], ("sigmoid", "sigmoid"), X, y, tmp_path / "t.gif")
+    with pytest.raises(ValueError, match="costs must be a non-empty sequence of finite numbers"):
+        animate_training([(1, params)], [float("nan")], ("sigmoid", "sigmoid"), X, y, tmp_path / "t.gif")
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        animate_training([(1, params)], [0.7], ("sigmoid", "sigmoid"), X, y, tmp_path / "missing" / "t.gif")
+    assert sorted(p.name for p in tmp_path.iterdir()) == []  # nothing half-written
