@@ -108,7 +108,8 @@ class StepView(NamedTuple):
     ``ValueError``), so an observer can look at everything and change nothing. ``caches``
     hold the weights the forward pass used, so ``params[f"W{l}"] - caches[l - 1].W`` is the
     step the update took; ``grads`` are the gradients the optimizer was given (after
-    clipping, when ``clip_norm`` is set).
+    clipping, when ``clip_norm`` is set). The views are for the call: copy what must outlive
+    it (``np.array(view.params["W1"])``), as a later step may reuse the fold's buffers.
     """
 
     progress: BatchProgress
