@@ -95,6 +95,7 @@ from functional_nn.serialization import (
 from functional_nn.training import TrainingDivergedError, train, train_epochs
 from functional_nn.types import (
     Activation,
+    ActivationFunction,
     Caches,
     FloatArray,
     Grads,
@@ -102,6 +103,7 @@ from functional_nn.types import (
     IntArray,
     LayerCache,
     Loss,
+    LossFunction,
     Params,
 )
 
@@ -110,6 +112,7 @@ __version__ = "0.1.0"
 __all__ = [
     "ACTIVATIONS",
     "Activation",
+    "ActivationFunction",
     "BatchProgress",
     "Caches",
     "ChecksumError",
@@ -128,6 +131,7 @@ __all__ = [
     "LayerStatistics",
     "LearningRate",
     "Loss",
+    "LossFunction",
     "MNIST",
     "Monitor",
     "Observer",

@@ -12,7 +12,8 @@ while ``train`` runs. Everything here is a pure function of its arguments, which
 modifies.
 
 Which outputs count as *saturated* is read from the activation's output range
-(``ACTIVATIONS[name].output_range``), not from a list of names:
+(``ActivationFunction.output_range``), not from a list of names, so a record of your own
+is read like the built-ins:
 
 - a range bounded on both sides (sigmoid :math:`[0, 1]`, tanh :math:`[-1, 1]`, softmax):
   the function flattens as it nears a bound, so an output within ``margin`` (0.01) of a bound
@@ -30,34 +31,19 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from typing import NamedTuple, Protocol, TypeAlias
+from typing import NamedTuple, TypeAlias
 
 import numpy as np
 import numpy.typing as npt
 
 from functional_nn import _validation as check
-from functional_nn.activations import ACTIVATION_NAMES, ACTIVATIONS
+from functional_nn.activations import resolve_activation
 from functional_nn.fold_state import BatchProgress, Observer, StepView
 from functional_nn.propagation import check_caches
-from functional_nn.types import Activation, Caches, FloatArray, Grads, Params
+from functional_nn.types import Activation, ActivationFunction, Caches, FloatArray, Grads, Params
 
 BoolArray: TypeAlias = npt.NDArray[np.bool_]
 
-
-class HasOutputRange(Protocol):
-    """Any activation record: what saturation is read from."""
-
-    @property
-    def output_range(self) -> tuple[float, float]: ...
-
-
-def _output_range(activation: Activation | HasOutputRange) -> tuple[str, tuple[float, float]]:
-    """The name and output range of a built-in's name or of an activation record."""
-    if isinstance(activation, str):
-        name = check.check_name("activation", activation, ACTIVATION_NAMES)
-        return name, ACTIVATIONS[name].output_range
-    low, high = activation.output_range
-    return str(getattr(activation, "name", type(activation).__name__)), (float(low), float(high))
 
 SATURATION_MARGIN = 0.01
 """How close to a bound of a bounded activation an output must be to count as saturated."""
@@ -98,16 +84,16 @@ class StepStatistics(NamedTuple):
     layers: tuple[LayerStatistics, ...]
 
 
-def saturated(A: FloatArray, activation: Activation | HasOutputRange, margin: float = SATURATION_MARGIN) -> BoolArray | None:
+def saturated(A: FloatArray, activation: Activation | ActivationFunction, margin: float = SATURATION_MARGIN) -> BoolArray | None:
     """Where the outputs ``A`` of an activation are saturated; ``None`` if it cannot saturate.
 
     Parameters
     ----------
     A : ndarray of shape (n_l, m)
         The activation's outputs.
-    activation : str or activation record
-        A built-in's name or any record with an ``output_range`` ``(low, high)``, which
-        decides (see the module's docstring).
+    activation : str or ActivationFunction
+        A built-in's name or a record, yours or a built-in; its ``output_range`` decides
+        (see the module's docstring).
     margin : float >= 0, default 0.01
         How close to a bound of a range bounded on both sides counts as saturated.
 
@@ -115,7 +101,7 @@ def saturated(A: FloatArray, activation: Activation | HasOutputRange, margin: fl
     -------
     mask : ndarray of bool, shape (n_l, m), or None
     """
-    _, (low, high) = _output_range(activation)
+    low, high = resolve_activation("activation", activation).output_range
     if math.isinf(low) and math.isinf(high):
         return None
     near = margin if math.isfinite(low) and math.isfinite(high) else 0.0
@@ -183,7 +169,7 @@ def layer_statistics(
         statistics.append(
             LayerStatistics(
                 layer=l,
-                activation=_output_range(cache.activation)[0],
+                activation=cache.activation.name,
                 z_mean=float(np.mean(cache.Z)),
                 z_std=float(np.std(cache.Z)),
                 a_mean=float(np.mean(cache.A)),

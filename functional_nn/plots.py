@@ -25,7 +25,7 @@ import numpy as np
 from functional_nn import _validation as check
 from functional_nn.metrics import check_labels
 from functional_nn.fold_state import EpochRecord
-from functional_nn.types import Activation, FloatArray, IntArray
+from functional_nn.types import Activation, ActivationFunction, FloatArray, IntArray
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -495,7 +495,9 @@ def _plane(X: FloatArray, resolution: int, margin: float) -> _Plane:
     return _Plane(grid_x, grid_y, G, (float(xs[0]), float(xs[-1])), (float(ys[0]), float(ys[-1])))
 
 
-def _check_plane_network(params: Mapping[str, FloatArray], activations: Sequence[Activation], X: object, y: object) -> tuple[FloatArray, IntArray, tuple[Activation, ...]]:
+def _check_plane_network(
+    params: Mapping[str, FloatArray], activations: Sequence[Activation | ActivationFunction], X: object, y: object
+) -> tuple[FloatArray, IntArray, tuple[ActivationFunction, ...]]:
     from functional_nn.propagation import check_activations
 
     sizes = check.check_params(params)
@@ -554,7 +556,7 @@ def _draw_samples(ax: Axes, X: FloatArray, y: IntArray, plane: _Plane, size: flo
 
 def plot_hidden_units(
     params: Mapping[str, FloatArray],
-    activations: Sequence[Activation],
+    activations: Sequence[Activation | ActivationFunction],
     X: FloatArray,
     y: IntArray,
     path: str | os.PathLike[str],
@@ -577,7 +579,7 @@ def plot_hidden_units(
     ----------
     params : dict of str to ndarray
         A network with ``W1`` of shape ``(n_1, 2)`` and one output unit.
-    activations : sequence of str, length L
+    activations : sequence of str or ActivationFunction, length L
     X : ndarray of shape (2, m)
     y : ndarray of int, shape (m,)
     path : path-like
@@ -616,7 +618,7 @@ def plot_hidden_units(
 def animate_training(
     snapshots: Sequence[tuple[int, Mapping[str, FloatArray]]],
     costs: Sequence[float],
-    activations: Sequence[Activation],
+    activations: Sequence[Activation | ActivationFunction],
     X: FloatArray,
     y: IntArray,
     path: str | os.PathLike[str],
@@ -641,7 +643,7 @@ def animate_training(
     costs : sequence of float
         The cost of every epoch of the run (``[r.cost for r in state.history]``); frame
         ``epoch`` draws ``costs[:epoch]``.
-    activations : sequence of str, length L
+    activations : sequence of str or ActivationFunction, length L
     X : ndarray of shape (2, m)
     y : ndarray of int, shape (m,)
     path : path-like

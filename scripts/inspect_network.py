@@ -31,13 +31,12 @@ from typing import Final, NamedTuple
 
 import numpy as np
 
-from functional_nn import ACTIVATIONS, Activation, FloatArray, IntArray, forward_propagation, load_parameters
+from functional_nn import ActivationFunction, FloatArray, IntArray, forward_propagation, load_parameters
 from functional_nn.data import scale_pixels
 from functional_nn.data.digit_files import load_digits_csv
 from functional_nn.data.mnist import ChecksumError, DatasetUnavailableError, load_mnist
 from functional_nn.diagnostics import saturated
 from functional_nn.plots import new_figure, save_figure
-from functional_nn.propagation import check_activations
 
 PIXELS: Final = 784
 CHUNK: Final = 2000  # test samples per forward pass: bounds the caches held at once
@@ -63,7 +62,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     return args
 
 
-def load_network(run_dir: Path) -> tuple[dict[str, FloatArray], tuple[Activation, ...]]:
+def load_network(run_dir: Path) -> tuple[dict[str, FloatArray], tuple[ActivationFunction, ...]]:
     path = run_dir / "params.npz"
     if not path.is_file():
         raise FileNotFoundError(f"{run_dir} holds no params.npz: give the folder scripts/train_mnist.py wrote (its --out)")
@@ -71,7 +70,7 @@ def load_network(run_dir: Path) -> tuple[dict[str, FloatArray], tuple[Activation
     sizes = saved.metadata["layer_sizes"]
     if not isinstance(sizes, list) or sizes[0] != PIXELS or sizes[-1] != 10:
         raise ValueError(f"{path} is a {sizes} network; this script reads MNIST networks: 784 inputs, 10 outputs")
-    return saved.params, check_activations(saved.metadata["activations"], len(sizes) - 1)
+    return saved.params, saved.activations
 
 
 def load_test_set(args: argparse.Namespace, dtype: np.dtype[np.floating]) -> tuple[FloatArray, IntArray, str]:
@@ -84,7 +83,7 @@ def load_test_set(args: argparse.Namespace, dtype: np.dtype[np.floating]) -> tup
     return mnist.X_test, mnist.y_test, "MNIST test set"
 
 
-def look_inside(X: FloatArray, params: dict[str, FloatArray], activations: tuple[Activation, ...]) -> Inside:
+def look_inside(X: FloatArray, params: dict[str, FloatArray], activations: tuple[ActivationFunction, ...]) -> Inside:
     """Every layer's outputs on ``X`` ``(784, m)``, a chunk of samples at a time."""
     parts: list[list[FloatArray]] = [[] for _ in activations]
     for start in range(0, X.shape[1], CHUNK):
@@ -115,7 +114,7 @@ def plot_weights(path: Path, W1: FloatArray, tiles: int) -> Path:
     return save_figure(fig, path)
 
 
-def plot_activations(path: Path, inside: Inside, activations: tuple[Activation, ...], source: str) -> tuple[Path, list[dict[str, object]]]:
+def plot_activations(path: Path, inside: Inside, activations: tuple[ActivationFunction, ...], source: str) -> tuple[Path, list[dict[str, object]]]:
     """A histogram per layer of its outputs, annotated with its dead and saturated shares."""
     L = len(activations)
     columns = min(L, 4)
@@ -123,10 +122,11 @@ def plot_activations(path: Path, inside: Inside, activations: tuple[Activation, 
     fig = new_figure(3.4 * columns, 2.9 * rows)
     axes = fig.subplots(rows, columns, squeeze=False).ravel()
     figures: list[dict[str, object]] = []
-    for l, (A, name) in enumerate(zip(inside.outputs, activations), start=1):
+    for l, (A, activation) in enumerate(zip(inside.outputs, activations), start=1):
         ax = axes[l - 1]
-        mask = saturated(A, name)
-        low, high = ACTIVATIONS[name].output_range
+        mask = saturated(A, activation)
+        name = activation.name
+        low, high = activation.output_range
         values = A.ravel()
         left = low if math.isfinite(low) else float(values.min())
         right = high if math.isfinite(high) else float(np.percentile(values, 99.5))
@@ -207,7 +207,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     counts = np.bincount(y, minlength=10)
     per_class = np.bincount(y, weights=right.astype(np.float64), minlength=10) / np.maximum(counts, 1)
     sizes = "-".join(str(params[f"W{l}"].shape[0]) for l in range(1, len(activations) + 1))
-    print(f"784-{sizes} {'/'.join(activations)} network on the {source}: accuracy {accuracy:.4f}")
+    print(f"784-{sizes} {'/'.join(a.name for a in activations)} network on the {source}: accuracy {accuracy:.4f}")
     plot_weights(out / "weights.png", params["W1"], args.tiles)
     _, layers = plot_activations(out / "activations.png", inside, activations, source)
     plot_confidence(out / "confidence.png", inside, y)

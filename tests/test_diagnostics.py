@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import NamedTuple
 
 import numpy as np
 import pytest
@@ -12,7 +11,7 @@ import pytest
 from functional_nn import backward_propagation, forward_propagation, initialize_parameters, train, update_parameters
 from functional_nn.diagnostics import LayerStatistics, StepStatistics, layer_statistics, layer_statistics_observer, saturated
 from functional_nn.fold_state import BatchProgress, Observer, StepView
-from functional_nn.types import Activation, FloatArray
+from functional_nn.types import Activation, ActivationFunction, FloatArray
 
 
 def sigmoid(z: float) -> float:
@@ -81,20 +80,18 @@ def test_saturation_follows_the_output_range() -> None:
     assert saturated(A, "leaky_relu") is None
 
 
-class RangeOnly(NamedTuple):
-    """A user's activation record, as far as saturation is concerned."""
-
-    name: str
-    output_range: tuple[float, float]
+def with_range(name: str, output_range: tuple[float, float]) -> ActivationFunction:
+    """A user's record: the forward and backward passes do not matter to saturation."""
+    return ActivationFunction(name, lambda Z: Z, lambda dA, Z, A: dA, output_range)
 
 
 def test_saturation_of_a_users_activation_follows_its_range() -> None:
     A = np.array([[-1.0, -0.995, 0.0, 1.995, 2.0]])
-    elu_like = saturated(A, RangeOnly("elu", (-1.0, math.inf)))  # bounded below only: the bound itself
-    assert elu_like is not None and elu_like.tolist() == [[True, False, False, False, False]]
-    bounded = saturated(A, RangeOnly("scaled_tanh", (-1.0, 2.0)))  # bounded on both sides: within 0.01
+    for elu_like in (saturated(A, with_range("my_elu", (-1.0, math.inf))), saturated(A, "elu")):
+        assert elu_like is not None and elu_like.tolist() == [[True, False, False, False, False]]  # bounded below: the bound itself
+    bounded = saturated(A, with_range("scaled_tanh", (-1.0, 2.0)))  # bounded on both sides: within 0.01
     assert bounded is not None and bounded.tolist() == [[True, True, False, True, True]]
-    assert saturated(A, RangeOnly("gelu_like", (-math.inf, math.inf))) is None
+    assert saturated(A, with_range("my_gelu", (-math.inf, math.inf))) is None
     with pytest.raises(ValueError, match="activation"):
         saturated(A, "swish")  # type: ignore[arg-type]
 
