@@ -101,7 +101,7 @@ def plot_weights(path: Path, W1: FloatArray, tiles: int) -> Path:
     n = min(tiles, W1.shape[0])
     columns = math.ceil(math.sqrt(n))
     rows = math.ceil(n / columns)
-    fig = new_figure(1.0 * columns + 0.3, 1.0 * rows + 0.5)
+    fig = new_figure(max(1.0 * columns + 0.3, 6.0), 1.0 * rows + 0.5)  # wide enough for the title
     axes = fig.subplots(rows, columns, squeeze=False)
     for j, ax in enumerate(axes.ravel()):
         ax.set_axis_off()
@@ -110,7 +110,7 @@ def plot_weights(path: Path, W1: FloatArray, tiles: int) -> Path:
             scale = float(np.abs(tile).max()) or 1.0
             ax.imshow(tile, cmap="RdBu_r", vmin=-scale, vmax=scale, interpolation="nearest")
             ax.set_title(f"{j + 1}", fontsize=6, pad=1)
-    fig.suptitle(f"First layer: the incoming weights of units 1-{n} of {W1.shape[0]} (red +, blue -)", fontsize=10)
+    fig.suptitle(f"First layer: incoming weights of units 1-{n} of {W1.shape[0]} (red +, blue -)", fontsize=10)
     return save_figure(fig, path)
 
 

@@ -112,7 +112,7 @@ def test_inspect_network_draws_a_trained_run(tmp_path: Path, capsys: pytest.Capt
     assert summary["accuracy"] == pytest.approx(sum(summary["per_class_accuracy"]) / 10, abs=1e-5)
     assert [layer["units"] for layer in summary["layers"]] == [20, 10]
     assert 0.0 <= summary["layers"][0]["dead_fraction"] <= 1.0
-    assert png_size(run_dir / "weights.png") == (473, 495)  # 16 tiles, 4 x 4
+    assert png_size(run_dir / "weights.png") == (660, 495)  # 16 tiles, 4 x 4, at least 6 inches wide
     assert png_size(run_dir / "activations.png") == (748, 319)  # one panel per layer
     assert png_size(run_dir / "confidence.png") == (704, 418)
     assert png_size(run_dir / "per_class.png") == (704, 396)
