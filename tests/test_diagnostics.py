@@ -7,6 +7,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from functional_nn import backward_propagation, forward_propagation, initialize_parameters, train, update_parameters
 from functional_nn.diagnostics import LayerStatistics, StepStatistics, layer_statistics, layer_statistics_observer, saturated
@@ -214,3 +216,26 @@ def test_bad_observers_are_refused(rng: np.random.Generator) -> None:
         train(X, Y, params, on_batch=42, **settings)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="every"):
         layer_statistics_observer(print, every=0)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    sizes=st.lists(st.integers(1, 6), min_size=2, max_size=4),
+    m=st.integers(1, 8),
+    scale=st.sampled_from([0.1, 1.0, 10.0]),
+    hidden=st.sampled_from(["relu", "sigmoid", "tanh", "elu"]),
+    seed=st.integers(0, 2**16),
+)
+def test_fractions_are_shares_and_a_dead_unit_is_saturated_everywhere(
+    sizes: list[int], m: int, scale: float, hidden: Activation, seed: int
+) -> None:
+    rng = np.random.default_rng(seed)
+    params = {k: v * scale for k, v in initialize_parameters(sizes, rng, scheme="standard_normal").items()}
+    acts: tuple[Activation, ...] = (hidden,) * (len(sizes) - 2) + ("sigmoid",)
+    AL, caches = forward_propagation(rng.standard_normal((sizes[0], m)), params, acts)
+    grads = backward_propagation(AL, (rng.random(AL.shape) < 0.5).astype(np.float64), caches, "binary_cross_entropy")
+    for s, cache in zip(layer_statistics(caches, grads, params), caches):
+        assert s.saturated_fraction is not None and s.dead_fraction is not None  # all these ranges are bounded
+        assert 0.0 <= s.dead_fraction <= s.saturated_fraction <= 1.0  # n_dead * m <= saturated outputs
+        assert s.dead_fraction * cache.A.shape[0] == pytest.approx(round(s.dead_fraction * cache.A.shape[0]))
+        assert s.update_ratio == 0.0 and s.z_std >= 0.0 and s.a_std >= 0.0
