@@ -15,7 +15,6 @@ from __future__ import annotations
 import io
 import math
 import os
-import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
@@ -25,6 +24,7 @@ import numpy as np
 from functional_nn import _validation as check
 from functional_nn.metrics import check_labels
 from functional_nn.fold_state import EpochRecord
+from functional_nn.serialization import atomic_write
 from functional_nn.types import Activation, ActivationFunction, FloatArray, IntArray
 
 if TYPE_CHECKING:
@@ -56,14 +56,8 @@ def save_figure(fig: Figure, path: str | os.PathLike[str], *, dpi: int = 110) ->
     if not target.parent.is_dir():
         raise FileNotFoundError(f"cannot write {target}: the directory {target.parent} does not exist")
     fmt = target.suffix.lstrip(".").lower() or "png"
-    fd, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as stream:
-            fig.savefig(stream, format=fmt, dpi=dpi)
-        os.replace(temporary, target)
-    except BaseException:
-        os.unlink(temporary)
-        raise
+    with atomic_write(target) as stream:  # the usual file mode, symlinks followed, stale temporaries cleaned
+        fig.savefig(stream, format=fmt, dpi=dpi)
     return target
 
 
@@ -661,7 +655,6 @@ def animate_training(
     path : pathlib.Path
     """
     from functional_nn.propagation import forward_output
-    from functional_nn.serialization import atomic_write
 
     if not snapshots:
         raise ValueError("snapshots must hold at least one (epoch, params) pair")

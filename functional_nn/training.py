@@ -27,7 +27,7 @@ import math
 import os
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, Final, NamedTuple
 
 import numpy as np
 
@@ -45,7 +45,7 @@ from functional_nn.fold_state import (
     TrainResult,
     TrainState,
 )
-from functional_nn.losses import l2_penalty, resolve_loss
+from functional_nn.losses import check_targets, l2_penalty, resolve_loss
 from functional_nn.optimizers import (
     LearningRate,
     Optimizer,
@@ -75,14 +75,53 @@ __all__ = [
     "StepView",
     "TrainResult",
     "TrainState",
+    "DIVERGENCE_FACTOR",
     "TrainingDivergedError",
     "train",
     "train_epochs",
+    "weight_bound",
 ]
 
 
 class TrainingDivergedError(FloatingPointError):
-    """The cost or the parameters became NaN or infinite during training."""
+    """Training ran away: the cost or the parameters became NaN or infinite, the epoch's cost
+    grew past ``DIVERGENCE_FACTOR`` times the first epoch's, or a weight passed the dtype's
+    bound ``1 / eps`` (see ``run_epoch``)."""
+
+
+DIVERGENCE_FACTOR: Final = 1e4
+"""An epoch whose mean cost exceeds this many times ``max(first epoch's cost, 1)`` diverged."""
+
+
+def weight_bound(dtype: np.dtype[Any]) -> float:
+    r"""The largest magnitude a trained parameter may reach in ``dtype``: :math:`1/\epsilon`.
+
+    Beyond it a step of size 1 no longer changes the weight at all (``w + 1 == w``), so
+    training has lost the ability to move it: about 8.4e6 in float32, 4.5e15 in float64.
+    """
+    return 1.0 / float(np.finfo(dtype).eps)
+
+
+def _check_divergence(epoch: int, cost: float, first_cost: float | None, params: Params) -> None:
+    """Once per epoch, so it costs nothing per step: the cost against the first epoch's,
+    and one scan of the parameters (which finds NaN and inf too: they fail ``peak <= bound``)."""
+    reference = max(cost if first_cost is None else first_cost, 1.0)
+    if cost > DIVERGENCE_FACTOR * reference:
+        raise TrainingDivergedError(
+            f"training diverged at epoch {epoch}: the cost is {cost:.4g}, more than {DIVERGENCE_FACTOR:g} times the "
+            f"first epoch's {reference:.4g}; try a smaller learning rate (or check the data for extreme values)"
+        )
+    for key, value in params.items():
+        bound = weight_bound(value.dtype)
+        peak = float(np.max(np.abs(value))) if value.size else 0.0
+        if not peak <= bound:
+            what = (
+                "NaN or infinite values" if not math.isfinite(peak)
+                else f"a value of magnitude {peak:.4g}, beyond the {value.dtype} bound {bound:.4g} (1/eps, where a step no longer moves it)"
+            )  # fmt: skip
+            raise TrainingDivergedError(
+                f"training diverged at epoch {epoch}: {key} holds {what} after the last step; try a smaller learning rate"
+            )
 
 
 def classification_labels(Y: FloatArray, loss: LossFunction) -> IntArray | None:
@@ -223,7 +262,8 @@ def train(
         Training inputs, one sample per column, in the params' dtype. Fortran order
         (``data.T`` for row-per-sample ``data``) makes gathering mini-batches fastest.
     Y : ndarray of shape (n_L, m)
-        Targets (one-hot columns, 0/1 labels or real values); converted to the params' dtype.
+        Targets, as ``compute_cost`` takes them (one-hot columns, values in [0, 1] for binary
+        cross-entropy, any real values for mean squared error); converted to the params' dtype.
     params : dict of str to ndarray
         The starting parameters; not modified.
     activations : sequence of str or ActivationFunction, length L
@@ -290,7 +330,9 @@ def train(
     Raises
     ------
     TrainingDivergedError
-        When the cost or the parameters become NaN or infinite; names the epoch and step.
+        When the cost or the parameters become NaN or infinite (naming the epoch and step),
+        when an epoch's cost exceeds ``DIVERGENCE_FACTOR`` (1e4) times ``max(first epoch's
+        cost, 1)``, or when a parameter's magnitude passes ``weight_bound(dtype)`` (1/eps).
     """
     problem, state = _prepare(
         X, Y, params, activations=activations, loss=loss, learning_rate=learning_rate, optimizer=optimizer,
@@ -332,6 +374,7 @@ def _prepare(
     loss_record = resolve_loss("loss", loss)
     check_loss_pairing(loss_record, names[-1])
     X, Y = _check_data("X", "Y", X, Y, sizes, dtype)
+    check_targets("Y", Y, loss_record)  # once per data set, not per mini-batch
     if (learning_rate is None) == (optimizer is None):
         raise ValueError("give either learning_rate (plain gradient descent) or optimizer, not both and not neither")
     if optimizer is None:
@@ -352,6 +395,7 @@ def _prepare(
         if not isinstance(dev_pair, tuple) or len(dev_pair) != 2:
             raise TypeError("dev must be a tuple (X_dev, Y_dev)")
         X_dev, Y_dev = _check_data("dev[0]", "dev[1]", dev[0], dev[1], sizes, dtype)
+        check_targets("dev[1]", Y_dev, loss_record)
         checked_dev = (X_dev, Y_dev, classification_labels(Y_dev, loss_record))
     if clip_norm is not None:
         clip_norm = check.check_positive_float("clip_norm", clip_norm)
@@ -561,12 +605,7 @@ def run_epoch(problem: _Problem, state: TrainState) -> TrainState:
             if p.on_batch is not None:
                 seen += b
                 p.on_batch(BatchProgress(epoch, step, steps, seen, cost_sum / seen), X_batch, Y_batch, caches, grads, params)
-    for key, value in params.items():
-        if not np.isfinite(value).all():
-            raise TrainingDivergedError(
-                f"training diverged at epoch {epoch}: {key} holds NaN or infinite values after the last step; "
-                "try a smaller learning rate"
-            )
+    _check_divergence(epoch, cost_sum / m, state.history[0].cost if state.history else None, params)
     record = EpochRecord(epoch, cost_sum / m, None if p.labels is None else correct / m)
     if p.dev is not None:
         X_dev, Y_dev, dev_labels = p.dev

@@ -29,6 +29,8 @@ from typing import Final, NamedTuple, TypeGuard, get_args
 
 import numpy as np
 
+import _cli  # scripts/_cli.py: the output folder, and errors as one line
+
 from functional_nn import Activation, FloatArray, IntArray, accuracy, initialize_parameters, predict, predict_proba, train_epochs
 from functional_nn.data.toy import TOY_DATASETS, ToyName
 
@@ -56,23 +58,20 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
     parser.add_argument("--data", choices=get_args(ToyName), default="moons", help="toy data set (default: moons)")
     parser.add_argument("--samples", type=int, default=200, help="training samples (default: 200)")
-    parser.add_argument("--noise", type=float, default=None, help="noise of the data set (default: the maker's)")
+    parser.add_argument("--noise", type=_cli.non_negative_float, default=None, help="noise of the data set (default: the maker's)")
     parser.add_argument("--hidden", type=int, default=3, help="sigmoid hidden units (default: 3)")
     parser.add_argument("--epochs", type=int, default=5000, help="full-batch epochs (default: 5000)")
-    parser.add_argument("--learning-rate", type=float, default=1.0, help="gradient-descent step (default: 1.0)")
+    parser.add_argument("--learning-rate", type=_cli.positive_float, default=1.0, help="gradient-descent step (default: 1.0)")
     parser.add_argument("--print-every", type=int, default=500, help="print the cost every this many epochs")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the one generator (default: 0)")
+    parser.add_argument("--seed", type=_cli.seed, default=0, help="seed of the one generator (default: 0)")
     parser.add_argument("--out", type=Path, default=Path("."), help="directory for the pictures (default: .)")
+    parser.add_argument("--overwrite", action="store_true", help="replace pictures an earlier run left in --out")
     parser.add_argument("--animate", action="store_true", help="also write training.gif, the training as an animation")
     parser.add_argument("--frames", type=int, default=50, help="frames of the animation (default: 50; at most --epochs)")
     args = parser.parse_args(argv)
     for name in ("samples", "hidden", "epochs", "print_every", "frames"):
         if getattr(args, name) < 1:
             parser.error(f"--{name.replace('_', '-')} must be >= 1, got {getattr(args, name)}")
-    if args.learning_rate <= 0:
-        parser.error(f"--learning-rate must be > 0, got {args.learning_rate}")
-    if args.noise is not None and args.noise < 0:
-        parser.error(f"--noise must be >= 0, got {args.noise}")
     return args
 
 
@@ -111,7 +110,7 @@ def run(args: argparse.Namespace) -> Run:
     held_out_accuracy = accuracy(predict(X_held_out, final, ACTIVATIONS), y_held_out)
     print(f"final accuracy: {train_accuracy:.3f} on the training set, {held_out_accuracy:.3f} on {N_HELD_OUT} new samples")
 
-    args.out.mkdir(parents=True, exist_ok=True)
+    _cli.make_output_dir(args.out)
     from functional_nn.plots import animate_training, plot_decision_boundary, plot_hidden_units
 
     name = f"2-{args.hidden}-1 on {data}"
@@ -124,7 +123,7 @@ def run(args: argparse.Namespace) -> Run:
     costs = tuple(r.cost for r in state.history)
     animation = None
     if args.animate:
-        animation = animate_training(snapshots, costs, ACTIVATIONS, X, y, args.out / "training.gif", title=f"{name}, learning rate {args.learning_rate:g}")
+        animation = animate_training(snapshots, costs, ACTIVATIONS, X, y, args.out / ANIMATION, title=f"{name}, learning rate {args.learning_rate:g}")
         print(f"wrote {animation} ({len(snapshots)} frames, {animation.stat().st_size / 1e6:.2f} MB)")
     return Run(final, costs, train_accuracy, held_out_accuracy, picture, hidden_units, animation)
 
@@ -147,8 +146,20 @@ def animation_epochs(epochs: int, frames: int) -> list[int]:
     return chosen
 
 
+OUTPUTS: Final = ("decision_boundary.png", "hidden_units.png")
+ANIMATION: Final = "training.gif"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    run(parse_args(argv))
+    """Train and draw; a user's mistake is one ``error:`` line and status 2."""
+    return _cli.run_main(_main, argv)
+
+
+def _main(argv: Sequence[str] | None) -> int:
+    args = parse_args(argv)
+    outputs = (*OUTPUTS, ANIMATION) if args.animate else OUTPUTS
+    _cli.check_output_dir(args.out, outputs, overwrite=args.overwrite)  # before training, not after
+    run(args)
     return 0
 
 

@@ -31,10 +31,12 @@ from typing import Final, NamedTuple
 
 import numpy as np
 
+import _cli  # scripts/_cli.py: the output folder, and errors as one line
+
 from functional_nn import ActivationFunction, FloatArray, IntArray, forward_propagation, load_parameters
 from functional_nn.data import scale_pixels
 from functional_nn.data.digit_files import load_digits_csv
-from functional_nn.data.mnist import ChecksumError, DatasetUnavailableError, load_mnist
+from functional_nn.data.mnist import load_mnist
 from functional_nn.diagnostics import saturated
 from functional_nn.plots import new_figure, save_figure
 
@@ -56,6 +58,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--csv", type=Path, help="evaluate on a labelled Kaggle-style CSV instead of the MNIST test set")
     parser.add_argument("--tiles", type=int, default=64, help="first-layer units to draw (default: 64)")
     parser.add_argument("--out", type=Path, help="directory for the pictures (default: RUN_DIR)")
+    parser.add_argument("--overwrite", action="store_true", help="replace the pictures an earlier inspection left in --out")
     args = parser.parse_args(argv)
     if args.tiles < 1:
         parser.error(f"--tiles must be >= 1, got {args.tiles}")
@@ -65,7 +68,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 def load_network(run_dir: Path) -> tuple[dict[str, FloatArray], tuple[ActivationFunction, ...]]:
     path = run_dir / "params.npz"
     if not path.is_file():
-        raise FileNotFoundError(f"{run_dir} holds no params.npz: give the folder scripts/train_mnist.py wrote (its --out)")
+        raise _cli.UsageError(f"{run_dir} holds no params.npz: give the folder scripts/train_mnist.py wrote (its --out)")
     saved = load_parameters(path)
     sizes = saved.metadata["layer_sizes"]
     if not isinstance(sizes, list) or sizes[0] != PIXELS or sizes[-1] != 10:
@@ -191,16 +194,21 @@ def plot_per_class(path: Path, per_class: FloatArray, counts: IntArray, overall:
     return save_figure(fig, path)
 
 
+OUTPUTS: Final = ("weights.png", "activations.png", "confidence.png", "per_class.png")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    """Look and draw; a user's mistake is one ``error:`` line and status 2."""
+    return _cli.run_main(_main, argv)
+
+
+def _main(argv: Sequence[str] | None) -> int:
     args = parse_args(argv)
-    try:
-        params, activations = load_network(args.run_dir)
-        X, y, source = load_test_set(args, params["W1"].dtype)
-    except (FileNotFoundError, ValueError, DatasetUnavailableError, ChecksumError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
     out: Path = args.out if args.out is not None else args.run_dir
-    out.mkdir(parents=True, exist_ok=True)
+    params, activations = load_network(args.run_dir)
+    _cli.check_output_dir(out, OUTPUTS, overwrite=args.overwrite)
+    X, y, source = load_test_set(args, params["W1"].dtype)
+    _cli.make_output_dir(out)
     inside = look_inside(X, params, activations)
     right = inside.predicted == y
     accuracy = float(np.mean(right))

@@ -42,6 +42,8 @@ from typing import Final, NamedTuple, TypeGuard, get_args
 
 import numpy as np
 
+import _cli  # scripts/_cli.py: the output folder, and errors as one line
+
 from functional_nn import (
     ACTIVATIONS,
     Activation,
@@ -56,7 +58,7 @@ from functional_nn import (
     predict,
     train_epochs,
 )
-from functional_nn.data.mnist import ChecksumError, DatasetUnavailableError, load_mnist
+from functional_nn.data.mnist import load_mnist
 from functional_nn.data.toy import TOY_DATASETS, ToyName
 
 
@@ -109,12 +111,13 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--layers", type=int, default=5, help="hidden layers (default: 5)")
     parser.add_argument("--epochs", type=int, default=5, help="epochs (default: 5)")
     parser.add_argument("--batch-size", type=int, default=32, help="mini-batch size (default: 32)")
-    parser.add_argument("--learning-rate", type=float, default=0.1, help="gradient-descent step (default: 0.1)")
+    parser.add_argument("--learning-rate", type=_cli.positive_float, default=0.1, help="gradient-descent step (default: 0.1)")
     parser.add_argument("--every", type=int, help="record the statistics every this many steps (default: ~200 points)")
     parser.add_argument("--histogram-epochs", help="epochs whose activations are drawn, e.g. 0,1,5 (default: 0, 1 and the last)")
     parser.add_argument("--quick", action="store_true", help="2,000 samples and 2 epochs: a check that everything runs")
-    parser.add_argument("--seed", type=int, default=0, help="seed of each network's generator (default: 0)")
+    parser.add_argument("--seed", type=_cli.seed, default=0, help="seed of each network's generator (default: 0)")
     parser.add_argument("--out", type=Path, default=Path("."), help="directory for the pictures and the JSON")
+    parser.add_argument("--overwrite", action="store_true", help="replace the files an earlier run left in --out")
     args = parser.parse_args(argv)
     if args.quick:
         args.samples = min(args.samples or 2000, 2000)
@@ -123,8 +126,6 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         value = getattr(args, name)
         if value is not None and value < 1:
             parser.error(f"--{name.replace('_', '-')} must be >= 1, got {value}")
-    if not args.learning_rate > 0:
-        parser.error(f"--learning-rate must be > 0, got {args.learning_rate}")
     if args.histogram_epochs is None:
         args.histogram_epochs = sorted({0, 1, args.epochs})
     else:
@@ -204,15 +205,20 @@ def summary_of(result: Result) -> dict[str, object]:
     }
 
 
+OUTPUTS: Final = ("vanishing_gradients.png", "activation_histograms.png", "vanishing_gradients.json")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    """Train, measure and draw; a user's mistake is one ``error:`` line and status 2."""
+    return _cli.run_main(_main, argv)
+
+
+def _main(argv: Sequence[str] | None) -> int:
     args = parse_args(argv)
+    _cli.check_output_dir(args.out, OUTPUTS, overwrite=args.overwrite)  # before training, not after
     started = time.perf_counter()
-    try:
-        data = load_data(args)
-    except (DatasetUnavailableError, ChecksumError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    args.out.mkdir(parents=True, exist_ok=True)
+    data = load_data(args)
+    _cli.make_output_dir(args.out)
     sizes = "-".join(map(str, [data.X.shape[0], *[args.width] * args.layers, data.classes]))
     print(f"{data.name}: {data.X.shape[1]} training samples, {sizes}, batches of {args.batch_size}, "
           f"learning rate {args.learning_rate:g}, {args.epochs} epochs")  # fmt: skip

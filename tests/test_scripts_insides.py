@@ -50,6 +50,8 @@ def test_vanishing_gradients_on_a_toy_set(tmp_path: Path, capsys: pytest.Capture
     # gradient is far smaller than the last hidden layer's
     assert networks[1]["layer_1_over_layer_5_first"] < 0.1
     assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+    assert vanishing_gradients.main(argv) == 2  # a finished run is not replaced without --overwrite
+    assert "already holds vanishing_gradients.png" in capsys.readouterr().err
 
 
 def test_vanishing_gradients_refuses_bad_options(capsys: pytest.CaptureFixture[str]) -> None:
@@ -117,6 +119,10 @@ def test_inspect_network_draws_a_trained_run(tmp_path: Path, capsys: pytest.Capt
     assert png_size(run_dir / "confidence.png") == (704, 418)
     assert png_size(run_dir / "per_class.png") == (704, 396)
     assert not [p for p in run_dir.iterdir() if p.name.endswith(".tmp")]
+    assert inspect_network.main([str(run_dir), "--csv", str(csv)]) == 2
+    assert "already holds weights.png" in capsys.readouterr().err
+    assert inspect_network.main([str(run_dir), "--csv", str(csv), "--tiles", "4", "--overwrite"]) == 0
+    assert png_size(run_dir / "weights.png") == (660, 275)  # 4 tiles, 2 x 2
 
 
 def test_inspect_network_reports_a_missing_run(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
