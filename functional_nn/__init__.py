@@ -43,9 +43,12 @@ from functional_nn.fold_state import (
     EarlyStopping,
     EpochRecord,
     Monitor,
+    Observer,
+    StepView,
     TrainResult,
     TrainState,
 )
+from functional_nn.diagnostics import LayerStatistics, StepStatistics, layer_statistics, layer_statistics_observer
 from functional_nn.gradient_check import gradient_check, numerical_gradient
 from functional_nn.initializers import INIT_SCHEMES, initialize_parameters
 from functional_nn.losses import LOSSES, compute_cost
@@ -126,17 +129,21 @@ __all__ = [
     "IntArray",
     "LOSSES",
     "LayerCache",
+    "LayerStatistics",
     "LearningRate",
     "Loss",
     "LossFunction",
     "MNIST",
     "Monitor",
+    "Observer",
     "Optimizer",
     "OptimizerState",
     "Params",
     "SavedParameters",
     "Schedule",
     "SkippedFile",
+    "StepStatistics",
+    "StepView",
     "Split",
     "TOY_DATASETS",
     "ToyDataset",
@@ -163,6 +170,8 @@ __all__ = [
     "global_norm",
     "gradient_check",
     "initialize_parameters",
+    "layer_statistics",
+    "layer_statistics_observer",
     "load_digits_csv",
     "load_idx",
     "load_idx_digits",

@@ -40,6 +40,8 @@ from functional_nn.fold_state import (
     BatchProgress,
     EarlyStopping,
     EpochRecord,
+    Observer,
+    StepView,
     TrainResult,
     TrainState,
 )
@@ -63,7 +65,7 @@ from functional_nn.propagation import (
     forward_output,
     labels_from_output,
 )
-from functional_nn.types import Activation, ActivationFunction, FloatArray, IntArray, Loss, LossFunction, Params
+from functional_nn.types import Activation, ActivationFunction, Caches, FloatArray, IntArray, Loss, LossFunction, Params
 
 # The fold's value types live in fold_state; they stay importable from here too.
 __all__ = [
@@ -71,6 +73,8 @@ __all__ = [
     "EarlyStopping",
     "EpochRecord",
     "Monitor",
+    "Observer",
+    "StepView",
     "TrainResult",
     "TrainState",
     "DIVERGENCE_FACTOR",
@@ -136,6 +140,10 @@ def classification_labels(Y: FloatArray, loss: LossFunction) -> IntArray | None:
     return labels
 
 
+_StepHook = Callable[[BatchProgress, FloatArray, FloatArray, Caches, dict[str, FloatArray], dict[str, FloatArray]], None]
+"""What the step loop calls after an update: progress, batch X and Y, caches, grads, new params."""
+
+
 class _Problem(NamedTuple):
     """Everything about a training run that stays fixed across epochs, validated once."""
 
@@ -154,7 +162,7 @@ class _Problem(NamedTuple):
     max_norm: float | None = None
     early_stopping: EarlyStopping | None = None
     checkpointing: tuple[Path, dict[str, object]] | None = None  # directory, run description
-    on_batch: Callable[[BatchProgress], None] | None = None
+    on_batch: _StepHook | None = None
 
 
 def _check_data(
@@ -197,7 +205,7 @@ def train_epochs(
     early_stopping: EarlyStopping | None = None,
     checkpoint_dir: str | os.PathLike[str] | None = None,
     resume: bool = False,
-    on_batch: Callable[[BatchProgress], None] | None = None,
+    on_batch: Callable[[BatchProgress], None] | Observer | None = None,
     optimizer_state: OptimizerState | None = None,
 ) -> Iterator[TrainState]:
     r"""The states of training after each of ``epochs`` epochs, computed one at a time as asked.
@@ -243,7 +251,7 @@ def train(
     early_stopping: EarlyStopping | None = None,
     checkpoint_dir: str | os.PathLike[str] | None = None,
     resume: bool = False,
-    on_batch: Callable[[BatchProgress], None] | None = None,
+    on_batch: Callable[[BatchProgress], None] | Observer | None = None,
     optimizer_state: OptimizerState | None = None,
 ) -> TrainResult:
     r"""Train the network and return the last state of ``train_epochs``.
@@ -295,9 +303,13 @@ def train(
     early_stopping : EarlyStopping, optional
         Needs ``dev``. Training ends early when the monitored dev figure has not improved
         for ``patience`` epochs.
-    on_batch : callable, optional
-        Called after every update with a ``BatchProgress`` (epoch, step, steps, samples seen,
-        running mean cost), e.g. to move a progress bar. It observes; it changes nothing.
+    on_batch : callable or Observer, optional
+        A callable is called after every update with a ``BatchProgress`` (epoch, step, steps,
+        samples seen, running mean cost), e.g. to move a progress bar. An ``Observer`` is
+        called after every ``every``-th update (or the last of each epoch) with a
+        ``StepView``: the progress, the batch, its caches and gradients and the updated
+        parameters, all read-only, e.g. to record per-layer statistics (see
+        ``functional_nn.diagnostics``). Either observes; neither changes the run.
     checkpoint_dir : path, optional
         Write a checkpoint (see ``functional_nn.checkpoints``) at the end of every epoch:
         parameters, optimizer state, the fold's state and the generator's state, atomically.
@@ -363,7 +375,7 @@ def _prepare(
     early_stopping: EarlyStopping | None,
     checkpoint_dir: str | os.PathLike[str] | None = None,
     resume: bool = False,
-    on_batch: Callable[[BatchProgress], None] | None = None,
+    on_batch: Callable[[BatchProgress], None] | Observer | None = None,
     optimizer_state: OptimizerState | None = None,
 ) -> tuple[_Problem, TrainState]:
     sizes = check.check_params(params)
@@ -407,9 +419,7 @@ def _prepare(
         keeps, clip_norm, max_norm, early_stopping,
     )  # fmt: skip
     if on_batch is not None:
-        if not callable(on_batch):
-            raise TypeError(f"on_batch must be a function of a BatchProgress, got {type(on_batch).__name__}")
-        problem = problem._replace(on_batch=on_batch)
+        problem = problem._replace(on_batch=_step_hook(on_batch))
     start_params = dict(params)
     if optimizer_state is None:
         optimizer_state = optimizer.init(start_params)
@@ -421,6 +431,49 @@ def _prepare(
             raise ValueError("resume=True needs checkpoint_dir, the directory of the checkpoints to resume from")
         return problem, start
     return _resume_or_start(problem, start, Path(checkpoint_dir), resume, sizes)
+
+
+def _step_hook(on_batch: object) -> _StepHook:
+    """The step loop's one call, made from a user's ``on_batch`` callable or ``Observer``."""
+    if isinstance(on_batch, Observer):
+        observe, every = on_batch
+        if not callable(observe):
+            raise TypeError(f"Observer.observe must be a function of a StepView, got {type(observe).__name__}")
+        if every is not None:
+            every = check.check_positive_int("Observer.every", every)
+
+        def watch(
+            progress: BatchProgress, X: FloatArray, Y: FloatArray, caches: Caches,
+            grads: dict[str, FloatArray], params: dict[str, FloatArray],
+        ) -> None:  # fmt: skip
+            if every is None:
+                due = progress.step == progress.steps
+            else:  # every k-th step of the run; every epoch has the same number of steps
+                due = ((progress.epoch - 1) * progress.steps + progress.step) % every == 0
+            if due:
+                observe(StepView(progress, _read_only(X), _read_only(Y), _frozen_caches(caches), _frozen(grads), _frozen(params)))
+
+        return watch
+    if not callable(on_batch):
+        raise TypeError(f"on_batch must be a function of a BatchProgress or an Observer, got {type(on_batch).__name__}")
+    report: Callable[[BatchProgress], None] = on_batch
+    return lambda progress, *arrays: report(progress)
+
+
+def _read_only(array: FloatArray) -> FloatArray:
+    """A view of ``array`` that refuses writes; the fold keeps its own arrays as they are."""
+    view = array.view()
+    view.flags.writeable = False
+    return view
+
+
+def _frozen(arrays: dict[str, FloatArray]) -> dict[str, FloatArray]:
+    return {key: _read_only(value) for key, value in arrays.items()}
+
+
+def _frozen_caches(caches: Caches) -> Caches:
+    # field by field, so a cache record with more or other arrays is frozen just as well
+    return tuple(type(cache)._make(_read_only(f) if isinstance(f, np.ndarray) else f for f in cache) for cache in caches)
 
 
 def _describe_run(problem: _Problem, sizes: tuple[int, ...]) -> dict[str, object]:
@@ -566,7 +619,7 @@ def run_epoch(problem: _Problem, state: TrainState) -> TrainState:
                 params = _apply_max_norm(params, p.max_norm)
             if p.on_batch is not None:
                 seen += b
-                p.on_batch(BatchProgress(epoch, step, steps, seen, cost_sum / seen))
+                p.on_batch(BatchProgress(epoch, step, steps, seen, cost_sum / seen), X_batch, Y_batch, caches, grads, params)
     _check_divergence(epoch, cost_sum / m, state.history[0].cost if state.history else None, params)
     record = EpochRecord(epoch, cost_sum / m, None if p.labels is None else correct / m)
     if p.dev is not None:
