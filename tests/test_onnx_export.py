@@ -10,17 +10,15 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import onnx
+import onnxruntime
 import pytest
-
-onnx = pytest.importorskip("onnx")  # in [dev]
-onnxruntime = pytest.importorskip("onnxruntime")
-
 from onnx.reference import ReferenceEvaluator
 
 from functional_nn import export_onnx
 from functional_nn.activations import ACTIVATIONS
-from functional_nn.onnx_export import ONNX_ACTIVATIONS, UnsupportedActivationError
 from functional_nn.initializers import initialize_parameters
+from functional_nn.onnx_export import ONNX_ACTIVATIONS, UnsupportedActivationError
 from functional_nn.propagation import predict_proba
 from functional_nn.types import Activation, ActivationFunction, FloatArray, Params
 

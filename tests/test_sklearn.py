@@ -16,9 +16,6 @@ from typing import Any
 
 import numpy as np
 import pytest
-
-pytest.importorskip("sklearn")  # in [dev]; the module under test needs it
-
 from sklearn.datasets import load_iris, make_regression
 from sklearn.exceptions import NotFittedError
 from sklearn.model_selection import GridSearchCV, train_test_split
@@ -31,10 +28,10 @@ from functional_nn.activations import ACTIVATIONS
 from functional_nn.data import one_hot
 from functional_nn.initializers import initialize_parameters
 from functional_nn.losses import compute_cost
+from functional_nn.onnx_export import UnsupportedActivationError
 from functional_nn.optimizers import adam, momentum
 from functional_nn.schedules import cosine_decay
 from functional_nn.sklearn import MLPClassifier, MLPRegressor
-from functional_nn.onnx_export import UnsupportedActivationError
 from functional_nn.training import train
 from functional_nn.types import ActivationFunction, FloatArray
 
