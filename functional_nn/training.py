@@ -50,7 +50,9 @@ from functional_nn.optimizers import (
     _apply_max_norm,
     _check_learning_rate,
     _clip_by_global_norm,
+    freeze_state,
     sgd,
+    writeable_copies,
 )
 from functional_nn.propagation import (
     backward,
@@ -463,7 +465,14 @@ def _track_best(early_stopping: EarlyStopping, previous: TrainState, state: Trai
 
 
 def run_epoch(problem: _Problem, state: TrainState) -> TrainState:
-    """One epoch: the pure step from one state of the fold to the next."""
+    """One epoch: the pure step from one state of the fold to the next.
+
+    With an optimizer that has ``update_in_place``, the epoch's first update copies the
+    parameters and the optimizer's slots (``writeable_copies``) and every update from there
+    overwrites those copies, which no one else has seen: the epoch hands them out only in
+    the state it returns (the slots read-only), and the next epoch makes its own copies. So
+    no array of ``state``, and no array handed out, is ever written.
+    """
     p = problem
     epoch = state.epoch + 1
     params, opt_state = state.params, state.optimizer_state
@@ -478,6 +487,7 @@ def run_epoch(problem: _Problem, state: TrainState) -> TrainState:
     seen = 0
     correct = 0
     loss = LOSSES[p.loss]
+    owned = False  # whether params and opt_state are this epoch's own copies
     # A diverging run overflows on its way to inf/NaN; the checks below report it with the
     # epoch and step, so numpy's overflow warnings would only repeat it less clearly.
     with np.errstate(over="ignore", invalid="ignore"):
@@ -497,7 +507,13 @@ def run_epoch(problem: _Problem, state: TrainState) -> TrainState:
             grads = backward(AL, Y_batch, caches, p.loss, p.lambd)
             if p.clip_norm is not None:
                 grads = _clip_by_global_norm(grads, p.clip_norm)
-            params, opt_state = p.optimizer.update(grads, opt_state, params)
+            if p.optimizer.update_in_place is None:
+                params, opt_state = p.optimizer.update(grads, opt_state, params)
+            else:
+                if not owned:
+                    params, opt_state = writeable_copies(params, opt_state)
+                    owned = True
+                params, opt_state = p.optimizer.update_in_place(grads, opt_state, params)
             if p.max_norm is not None:
                 params = _apply_max_norm(params, p.max_norm)
             if p.on_batch is not None:
@@ -509,6 +525,8 @@ def run_epoch(problem: _Problem, state: TrainState) -> TrainState:
                 f"training diverged at epoch {epoch}: {key} holds NaN or infinite values after the last step; "
                 "try a smaller learning rate"
             )
+    if owned:  # handed out from here on, read-only like the slots update returns
+        opt_state = freeze_state(opt_state)
     record = EpochRecord(epoch, cost_sum / m, None if p.labels is None else correct / m)
     if p.dev is not None:
         X_dev, Y_dev, dev_labels = p.dev
