@@ -7,6 +7,7 @@
     python scripts/train_mnist.py --idx DIR           # the four official IDX files instead
     python scripts/train_mnist.py --checkpoint        # a checkpoint after every epoch ...
     python scripts/train_mnist.py --resume runs/mnist-20261122-0501   # ... to resume from
+    python scripts/train_mnist.py --threads 1         # one BLAS thread, on a busy machine
 
 Training is the lazy fold ``train_epochs``: the script prints a line per epoch from the
 states it yields, and its ``on_batch`` reports move a progress bar over the batches. Writes
@@ -16,6 +17,13 @@ writes ``checkpoints/`` there, and ``--resume DIR`` continues such a run, with t
 line it was started with, from its last complete checkpoint: the result equals the
 uninterrupted run's bit for bit (with the same number of BLAS threads).
 
+The matrix products use every core by default. ``--threads N`` pins the BLAS (OpenBLAS, MKL,
+BLIS or OpenMP) to ``N`` threads, set before NumPy loads: on cores shared with other jobs a
+product waits for its slowest thread, and a thread descheduled by another job stalls every
+product (measured on 2 busy cores: 24 s an epoch with two threads, 0.8 s with one), so
+``--threads 1`` is the choice on a busy machine; and a run is bitwise reproducible only at
+the same number of threads.
+
 Random draws, in order, from ``np.random.default_rng(seed)``: the train/dev split (CSV and
 IDX only), the initial parameters, then per mini-batch epoch a permutation and the dropout
 masks of each batch.
@@ -24,20 +32,34 @@ masks of each batch.
 from __future__ import annotations
 
 import os
+import sys
+
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "BLIS_NUM_THREADS")
+
+
+def threads_from_argv(argv: list[str]) -> int | None:
+    """``--threads N`` read before argparse and NumPy, since the BLAS reads its variables on loading."""
+    for i, argument in enumerate(argv):
+        value = argument.split("=", 1)[1] if argument.startswith("--threads=") else None
+        if argument == "--threads" and i + 1 < len(argv):
+            value = argv[i + 1]
+        if value is not None and value.isdigit() and int(value) > 0:
+            return int(value)
+    return None
+
 
 if __name__ == "__main__":
-    # One BLAS thread unless told otherwise, set before NumPy loads its BLAS. Mini-batch
-    # products are small, so a second thread gains little, and on cores shared with other
-    # jobs every product then waits for a descheduled thread: measured here on 2 busy cores,
-    # 24 s an epoch with two threads, 0.8 s with one. OPENBLAS_NUM_THREADS=2 restores them.
-    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+    _threads = threads_from_argv(sys.argv[1:])
+    if _threads is not None:  # else every core: the BLAS's own default
+        for _variable in THREAD_VARIABLES:
+            os.environ[_variable] = str(_threads)
 
 import argparse
 import json
 import math
-import sys
 import time
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager, ExitStack, nullcontext
 from datetime import datetime
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -129,6 +151,10 @@ def parse_args(argv: Sequence[str] | None) -> tuple[argparse.Namespace, Settings
     parser.add_argument("--out", type=Path, help="output directory (default runs/mnist-<timestamp>)")
     parser.add_argument("--checkpoint", action="store_true", help="write a checkpoint after every epoch into OUT/checkpoints")
     parser.add_argument("--resume", type=Path, metavar="DIR", help="continue the checkpointed run in DIR, with its own settings")
+    parser.add_argument(
+        "--threads", type=int, metavar="N",
+        help="BLAS threads for the matrix products (default: every core); 1 on a machine busy with other jobs",
+    )  # fmt: skip
     args = parser.parse_args(argv)
     if args.resume is not None:
         return _resumed_args(parser, args.resume)
@@ -148,6 +174,8 @@ def parse_args(argv: Sequence[str] | None) -> tuple[argparse.Namespace, Settings
     for name, value in (("epochs", settings.epochs), ("batch_size", settings.batch_size or 1), ("dev_size", args.dev_size or 1)):
         if value < 1:
             parser.error(f"--{name.replace('_', '-')} must be >= 1, got {value}")
+    if args.threads is not None and args.threads < 1:
+        parser.error(f"--threads must be >= 1, got {args.threads}")
     if args.dev_size is not None and args.csv is None and args.idx is None:
         parser.error("--dev-size applies to --csv and --idx: MNIST comes with its own 10,000 dev images")
     if not settings.learning_rate > 0:
@@ -329,6 +357,27 @@ def matplotlib_available() -> bool:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args, settings = parse_args(argv)
+    with ExitStack() as stack:
+        if args.threads is not None:
+            stack.enter_context(pinned_threads(args.threads))
+        return run(args, settings, argv)
+
+
+def pinned_threads(threads: int) -> AbstractContextManager[object]:
+    """Pin the loaded BLAS to ``threads`` with threadpoolctl when it is installed.
+
+    Run as a script, the environment variables set before NumPy loaded have pinned it
+    already; this also pins it when ``main`` is called from Python, after NumPy is loaded.
+    """
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        return nullcontext()
+    limits: AbstractContextManager[object] = threadpool_limits(limits=threads)
+    return limits
+
+
+def run(args: argparse.Namespace, settings: Settings, argv: Sequence[str] | None) -> int:
     started = time.perf_counter()
     out: Path = args.out if args.out is not None else Path("runs") / f"mnist-{datetime.now():%Y%m%d-%H%M%S}"
     say: Callable[[str], None] = lambda line: print(line, flush=True)  # noqa: E731
@@ -441,6 +490,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         say(f"wrote params.npz and history.json to {out}; matplotlib is missing, so no pictures ({SCRIPTS_EXTRA})")
     summary.update(seconds=round(time.perf_counter() - started, 2), training_seconds=round(training_seconds, 2), out=str(out))
     summary["library_version"] = functional_nn.__version__
+    summary["threads"] = args.threads or os.cpu_count()
     print(json.dumps(summary), flush=True)
     return 0
 

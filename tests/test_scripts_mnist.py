@@ -280,3 +280,18 @@ def test_max_norm_caps_every_unit_of_the_trained_network(
     params, _ = load_parameters(out / "params.npz")
     for key in ("W1", "W2"):
         assert np.linalg.norm(params[key], axis=1).max() <= 0.5 * (1 + 1e-6)
+
+
+def test_threads_are_read_before_numpy_loads_and_pin_the_blas(
+    tmp_path: Path, rng: np.random.Generator, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert train_mnist.threads_from_argv(["--epochs", "2", "--threads", "3"]) == 3
+    assert train_mnist.threads_from_argv(["--threads=1"]) == 1
+    assert train_mnist.threads_from_argv(["--epochs", "2"]) is None  # every core: the BLAS's default
+    csv = _kaggle_csv(tmp_path / "train.csv", rng, 60)
+    argv = ["--csv", str(csv), "--epochs", "1", "--hidden", "8", "--dev-size", "10", "--threads", "1", "--out", str(tmp_path / "run")]
+    _, summary = _run(capsys, argv)
+    assert summary["threads"] == 1
+    with pytest.raises(SystemExit) as refused:
+        train_mnist.main(["--threads", "0"])
+    assert refused.value.code == 2
