@@ -43,9 +43,12 @@ from functional_nn.fold_state import (
     EarlyStopping,
     EpochRecord,
     Monitor,
+    Observer,
+    StepView,
     TrainResult,
     TrainState,
 )
+from functional_nn.diagnostics import LayerStatistics, StepStatistics, layer_statistics, layer_statistics_observer
 from functional_nn.gradient_check import gradient_check, numerical_gradient
 from functional_nn.initializers import INIT_SCHEMES, initialize_parameters
 from functional_nn.losses import LOSSES, compute_cost
@@ -92,6 +95,7 @@ from functional_nn.serialization import (
 from functional_nn.training import TrainingDivergedError, train, train_epochs
 from functional_nn.types import (
     Activation,
+    ActivationFunction,
     Caches,
     FloatArray,
     Grads,
@@ -99,6 +103,7 @@ from functional_nn.types import (
     IntArray,
     LayerCache,
     Loss,
+    LossFunction,
     Params,
 )
 
@@ -107,6 +112,7 @@ __version__ = "0.1.0"
 __all__ = [
     "ACTIVATIONS",
     "Activation",
+    "ActivationFunction",
     "BatchProgress",
     "Caches",
     "ChecksumError",
@@ -122,16 +128,21 @@ __all__ = [
     "IntArray",
     "LOSSES",
     "LayerCache",
+    "LayerStatistics",
     "LearningRate",
     "Loss",
+    "LossFunction",
     "MNIST",
     "Monitor",
+    "Observer",
     "Optimizer",
     "OptimizerState",
     "Params",
     "SavedParameters",
     "Schedule",
     "SkippedFile",
+    "StepStatistics",
+    "StepView",
     "Split",
     "TOY_DATASETS",
     "ToyDataset",
@@ -156,6 +167,8 @@ __all__ = [
     "global_norm",
     "gradient_check",
     "initialize_parameters",
+    "layer_statistics",
+    "layer_statistics_observer",
     "load_digits_csv",
     "load_idx",
     "load_idx_digits",

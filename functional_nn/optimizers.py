@@ -81,7 +81,8 @@ class Optimizer(NamedTuple):
     overwriting the arrays of ``params`` and ``state.slots`` (never ``grads``) and returned in
     those same arrays. It is for a caller that owns them (``train`` does, between the
     mini-batches of an epoch; see ``writeable_copies``); an optimizer without it is simply
-    called through ``update``.
+    called through ``update``. A wrapper that changes ``update`` (clipping, averaging) must
+    change ``update_in_place`` alike or set it to ``None``, else ``train`` would bypass it.
     """
 
     init: Callable[[Params], OptimizerState]

@@ -9,8 +9,11 @@ crash or an error leaves either the old file or the new one, never half of one.
 
 from __future__ import annotations
 
+import glob
 import json
 import os
+import re
+import stat
 import tempfile
 import zipfile
 from collections.abc import Iterator, Mapping
@@ -19,10 +22,12 @@ from pathlib import Path
 from typing import IO, Any, Final, NamedTuple
 
 import numpy as np
+import numpy.typing as npt
 
 from functional_nn import _validation as check
+from functional_nn.activations import ACTIVATIONS, resolve_activation
 from functional_nn.propagation import check_activations
-from functional_nn.types import FloatArray, Params
+from functional_nn.types import ActivationFunction, FloatArray, LossFunction, Params
 
 FORMAT: Final = "functional_nn.parameters/1"
 """The ``format`` entry of the metadata; a file without it was not written by ``save_parameters``."""
@@ -30,15 +35,21 @@ METADATA_KEY: Final = "__metadata__"
 
 
 class SavedParameters(NamedTuple):
-    """What ``load_parameters`` returns: the parameters and their metadata.
+    """What ``load_parameters`` returns: the parameters, their metadata, and the activations.
 
     ``metadata`` always holds ``format``, ``layer_sizes`` (list of int), ``activations``
     (list of names, one per layer), ``dtype`` (``"float32"`` or ``"float64"``) and
-    ``library_version``, plus whatever else the caller saved.
+    ``library_version``, plus whatever else the caller saved. ``activations`` holds the
+    records those names resolve to, ready for ``predict(X, saved.params, saved.activations)``.
     """
 
     params: dict[str, FloatArray]
     metadata: dict[str, object]
+    activations: tuple[ActivationFunction, ...]
+
+
+_TEMPORARY = re.compile(r"^\.(?P<name>.+)\.fnn-(?P<pid>[0-9]+)-[0-9a-z_]+\.tmp$")
+"""Our temporary files: ``.<target name>.fnn-<pid>-<random>.tmp``, beside the target."""
 
 
 @contextmanager
@@ -47,16 +58,35 @@ def atomic_write(path: str | os.PathLike[str]) -> Iterator[IO[bytes]]:
 
     Writes to a temporary file beside ``path`` (same directory, so the final ``os.replace`` is
     an atomic rename), flushes and fsyncs it, then renames it over ``path``. If the block
-    raises, the temporary file is removed and ``path`` is left as it was.
+    raises, the temporary file is removed and ``path`` is left as it was. The file behaves as
+    ``cp`` or ``np.save`` would have it:
+
+    - a symbolic link is followed: the file it points to is replaced, the link stays;
+    - an existing file that cannot be written (read-only) is refused with ``PermissionError``;
+    - an existing file keeps its mode; a new one gets ``0o666`` less the umask (``0644``).
+
+    The temporary file is named ``.<name>.fnn-<pid>-<random>.tmp``. One left behind by a
+    process that was killed mid-write (its process id is no longer running on this machine)
+    is removed by the next write to the same target.
     """
-    target = Path(path)
+    target = Path(os.path.realpath(path))  # through symlinks, as open(path, "w") would write
+    if target.is_dir():
+        raise IsADirectoryError(f"cannot write {path}: it is a directory")
+    mode: int | None = None
+    if target.exists():
+        if not os.access(target, os.W_OK) or not os.stat(target).st_mode & 0o222:
+            raise PermissionError(f"cannot write {path}: the file is read-only (make it writable, or write elsewhere)")
+        mode = stat.S_IMODE(os.stat(target).st_mode)
+    _remove_stale_temporaries(target)
     handle = tempfile.NamedTemporaryFile(
-        mode="wb", dir=target.parent, prefix=f".{target.name}.", suffix=".tmp", delete=False
+        mode="wb", dir=target.parent, prefix=f".{target.name}.fnn-{os.getpid()}-", suffix=".tmp", delete=False
     )
     try:
-        umask = os.umask(0)  # read it back: the temporary file was created private (0600)
-        os.umask(umask)
-        os.chmod(handle.name, 0o666 & ~umask)
+        if mode is None:
+            umask = os.umask(0)  # read it back: the temporary file was created private (0600)
+            os.umask(umask)
+            mode = 0o666 & ~umask
+        os.chmod(handle.name, mode)
         with handle:
             yield handle
             handle.flush()
@@ -65,6 +95,70 @@ def atomic_write(path: str | os.PathLike[str]) -> Iterator[IO[bytes]]:
     except BaseException:
         Path(handle.name).unlink(missing_ok=True)
         raise
+
+
+def _remove_stale_temporaries(target: Path) -> None:
+    """Remove our temporary files for ``target`` whose writing process is gone."""
+    try:
+        siblings = list(target.parent.glob(f".{glob.escape(target.name)}.fnn-*.tmp"))
+    except OSError:
+        return
+    for sibling in siblings:
+        match = _TEMPORARY.match(sibling.name)
+        if match is None or match["name"] != target.name or _process_alive(int(match["pid"])):
+            continue
+        try:
+            sibling.unlink()
+        except OSError:
+            pass  # another writer got there first, or the folder is not ours to clean
+
+
+def _process_alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True  # another thread of this process may be writing it
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError, OSError):
+        return True  # someone else's process: leave its file alone
+    return True
+
+
+def read_arrays(path: str | os.PathLike[str]) -> dict[str, npt.NDArray[Any]]:
+    """Every array of the ``.npz`` archive at ``path``, read without unpickling anything.
+
+    Raises
+    ------
+    FileNotFoundError
+        ``path`` does not exist.
+    ValueError
+        Anything else: not an ``.npz`` archive (random bytes, a single ``.npy`` array, a
+        damaged or truncated zip, an entry that would need unpickling); the message says
+        what was found, in our words.
+    """
+    target = Path(path)
+    if target.is_dir():
+        raise ValueError(f"{target} is a folder, not an .npz file")
+    try:
+        # an open file of ours: np.load leaks its own handle when the zip is damaged
+        with target.open("rb") as handle:
+            head = handle.read(4)
+            handle.seek(0)
+            if head != b"PK\x03\x04":
+                if head == b"\x93NUM":
+                    raise ValueError("it holds a single array (an .npy file), not an .npz archive")
+                raise ValueError(f"it is not an .npz archive: it starts with {head!r}, not a zip archive's b'PK\\x03\\x04'")
+            archive = np.load(handle, allow_pickle=False)
+            with archive:
+                return {key: archive[key] for key in archive.files}
+    except FileNotFoundError:
+        raise
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as error:
+        reason = str(error)
+        if "pickle" in reason:  # numpy's advice would be to unpickle it: never
+            reason = "an entry holds Python objects, which are never loaded"
+        raise ValueError(reason) from error
 
 
 def save_parameters(path: str | os.PathLike[str], params: Params, *, metadata: Mapping[str, object]) -> Path:
@@ -77,7 +171,9 @@ def save_parameters(path: str | os.PathLike[str], params: Params, *, metadata: M
     params : dict of str to ndarray
         ``"W1"``: ``(n_1, n_0)``, ``"b1"``: ``(n_1, 1)``, ...; validated, not modified.
     metadata : mapping of str to JSON values
-        Must hold ``"activations"``, one name per layer. ``"layer_sizes"``, ``"dtype"``,
+        Must hold ``"activations"``, one per layer: names, or ``ActivationFunction`` records,
+        whose names are written (a ``LossFunction`` under ``"loss"`` is written as its name
+        too). ``"layer_sizes"``, ``"dtype"``,
         ``"library_version"`` and ``"format"`` are filled in from ``params`` and the library
         (given ones must agree); any other JSON-serialisable entries (the loss, the training
         figures, ...) are kept as they are.
@@ -98,7 +194,7 @@ def save_parameters(path: str | os.PathLike[str], params: Params, *, metadata: M
     derived: dict[str, object] = {
         "format": FORMAT,
         "layer_sizes": list(sizes),
-        "activations": list(activations),
+        "activations": [a.name for a in activations],
         "dtype": params["W1"].dtype.name,
         "library_version": __version__,
     }
@@ -106,6 +202,9 @@ def save_parameters(path: str | os.PathLike[str], params: Params, *, metadata: M
         if key in metadata and _json_roundtrip(metadata[key], key) != derived[key]:
             raise ValueError(f"metadata[{key!r}] is {metadata[key]!r} but the params say {derived[key]!r}")
     combined = {**{str(k): v for k, v in metadata.items()}, **derived}
+    loss = combined.get("loss")
+    if isinstance(loss, LossFunction):
+        combined["loss"] = loss.name
     text = json.dumps(combined, sort_keys=True, allow_nan=False, default=_refuse_json)
     # values typed Any: numpy's stubs would match **arrays against savez's allow_pickle: bool
     arrays: dict[str, Any] = {key: params[key] for key in _param_keys(len(sizes) - 1)}
@@ -132,40 +231,39 @@ def _param_keys(L: int) -> list[str]:
     return [f"{p}{l}" for l in range(1, L + 1) for p in "Wb"]
 
 
-def load_parameters(path: str | os.PathLike[str]) -> SavedParameters:
+def load_parameters(
+    path: str | os.PathLike[str], *, custom_activations: Mapping[str, ActivationFunction] | None = None
+) -> SavedParameters:
     """Read a file written by ``save_parameters``, checking everything before returning it.
 
     Parameters
     ----------
     path : path
+    custom_activations : mapping of str to ActivationFunction, optional
+        The records of activations of your own, by the names they were saved under:
+        ``{"mish": MISH}``. Built-in names resolve by themselves.
 
     Returns
     -------
     SavedParameters
-        ``(params, metadata)``: ``params`` as saved (``"W1"`` ``(n_1, n_0)``, ...), bit for
-        bit, in the saved dtype; ``metadata`` as described in ``SavedParameters``.
+        ``(params, metadata, activations)``: ``params`` as saved (``"W1"`` ``(n_1, n_0)``,
+        ...), bit for bit, in the saved dtype; ``metadata`` as described in
+        ``SavedParameters``; ``activations`` one record per layer.
 
     Raises
     ------
     ValueError
-        The file is truncated or damaged, is not a ``save_parameters`` file, or its arrays do
-        not match its metadata.
+        The file is truncated or damaged, is not a ``save_parameters`` file, its arrays do
+        not match its metadata, or it names an activation that is neither built in nor in
+        ``custom_activations``.
     """
+    known = _known_activations(custom_activations)
     target = Path(path)
     try:
-        # an open file of ours: np.load leaks its own handle when the zip is damaged
-        with target.open("rb") as handle:
-            archive = np.load(handle, allow_pickle=False)
-            if not isinstance(archive, np.lib.npyio.NpzFile):
-                raise ValueError("it holds a single array, not an .npz archive")
-            with archive:
-                contents = {key: archive[key] for key in archive.files}
-    except FileNotFoundError:
-        raise
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as error:
+        contents = read_arrays(target)
+    except ValueError as error:
         raise ValueError(
-            f"{target} cannot be read as a parameter file ({type(error).__name__}: {error}); "
-            "it may be truncated or damaged: save it again"
+            f"{target} cannot be read as a parameter file ({error}); it may be truncated or damaged: save it again"
         ) from error
     if METADATA_KEY not in contents:
         raise ValueError(
@@ -187,10 +285,29 @@ def load_parameters(path: str | os.PathLike[str]) -> SavedParameters:
     for key, expected in (("layer_sizes", list(sizes)), ("dtype", contents["W1"].dtype.name)):
         if metadata.get(key) != expected:
             raise ValueError(f"{target}: metadata {key} is {metadata.get(key)!r} but its arrays say {expected!r}")
-    try:
-        activations = check_activations(metadata.get("activations"), len(sizes) - 1)
-    except (TypeError, ValueError) as error:
-        raise ValueError(f"{target}: metadata activations: {error}") from error
-    metadata["activations"] = list(activations)
+    names = metadata.get("activations")
+    if not isinstance(names, list) or len(names) != len(sizes) - 1 or not all(isinstance(n, str) for n in names):
+        raise ValueError(f"{target}: metadata activations must be a list of {len(sizes) - 1} names, got {names!r}")
+    unknown = [name for name in names if name not in known]
+    if unknown:
+        raise ValueError(
+            f"{target} uses the activation(s) {unknown}, which are neither built in nor given: pass their records, "
+            f"load_parameters(path, custom_activations={{{unknown[0]!r}: record, ...}})"
+        )
     params = {key: contents[key] for key in _param_keys(len(sizes) - 1)}
-    return SavedParameters(params=params, metadata=metadata)
+    return SavedParameters(params, metadata, tuple(known[name] for name in names))
+
+
+def _known_activations(custom: object) -> dict[str, ActivationFunction]:
+    """The built-in activations by name, and the caller's records, checked."""
+    known: dict[str, ActivationFunction] = {name: record for name, record in ACTIVATIONS.items()}
+    if custom is None:
+        return known
+    if not isinstance(custom, Mapping):
+        raise TypeError(f"custom_activations must map names to ActivationFunction records, got {type(custom).__name__}")
+    for name, record in custom.items():
+        record = resolve_activation(f"custom_activations[{name!r}]", record)
+        if name != record.name:
+            raise ValueError(f"custom_activations[{name!r}] is the record named {record.name!r}: key it by its name")
+        known[name] = record
+    return known

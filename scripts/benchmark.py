@@ -102,12 +102,15 @@ from typing import Any, Final, NamedTuple  # noqa: E402
 import numpy as np  # noqa: E402
 
 from functional_nn import fused, optimizers  # noqa: E402
+from functional_nn.activations import ACTIVATIONS  # noqa: E402
 from functional_nn.data import minibatches, one_hot  # noqa: E402
 from functional_nn.initializers import initialize_parameters  # noqa: E402
+from functional_nn.losses import CATEGORICAL_CROSS_ENTROPY  # noqa: E402
 from functional_nn.optimizers import Optimizer, sgd  # noqa: E402
 from functional_nn.propagation import backward, forward  # noqa: E402
 from functional_nn.training import TrainState, train_epochs  # noqa: E402
 from functional_nn.types import Activation, FloatArray, IntArray  # noqa: E402
+import _cli  # noqa: E402  (scripts/_cli.py: a user's mistakes as one error line)
 
 N_FEATURES: Final = 784
 N_CLASSES: Final = 10
@@ -173,7 +176,7 @@ def load_data(source: str, samples: int | None, rng: np.random.Generator) -> Dat
             labels = mnist.y_train[:m]
             return Data(X, labels, one_hot(labels, N_CLASSES, dtype=np.float32), f"MNIST ({cached})")
         if source == "mnist":
-            raise SystemExit(f"no cached MNIST at {cached}: run scripts/train_mnist.py once, or use --data random")
+            raise _cli.UsageError(f"no cached MNIST at {cached}: run scripts/train_mnist.py once, or use --data random")
     m = 50_000 if samples is None else samples
     X = rng.random((m, N_FEATURES), dtype=np.float32).T  # row per sample, transposed: Fortran order
     labels = rng.integers(0, N_CLASSES, m)
@@ -227,7 +230,7 @@ def functional_nn_contender(setup: Setup, total_epochs: int) -> OursEpochs:
 def functional_nn_steps_contender(setup: Setup) -> Epoch:
     """The training step alone: ``forward``, ``backward``, ``update`` over ``minibatches``."""
     d = setup.data
-    activations = activations_of(setup.sizes)
+    activations = tuple(ACTIVATIONS[name] for name in activations_of(setup.sizes))  # the kernels take records
     optimizer = our_optimizer(setup.optimizer)
     rng = np.random.default_rng(setup.seed)
     params = dict(setup.params)
@@ -238,7 +241,7 @@ def functional_nn_steps_contender(setup: Setup) -> Epoch:
         nonlocal params, state
         for X_batch, Y_batch, _ in minibatches(d.X, d.Y, setup.batch_size, rng):
             AL, caches = forward(X_batch, params, activations, keeps, rng)
-            grads = backward(AL, Y_batch, caches, "categorical_cross_entropy")
+            grads = backward(AL, Y_batch, caches, CATEGORICAL_CROSS_ENTROPY)
             params, state = optimizer.update(grads, state, params)
 
     return epoch
@@ -498,8 +501,8 @@ def parse_arguments(argv: Sequence[str]) -> argparse.Namespace:
     parser.add_argument("--optimizers", nargs="+", choices=("sgd", "adam"), default=["sgd", "adam"])
     parser.add_argument("--contenders", nargs="+", choices=CONTENDERS, default=list(CONTENDERS))
     parser.add_argument("--data", choices=("auto", "mnist", "random"), default="auto")
-    parser.add_argument("--ceiling-seconds", type=float, default=0.3, help="time spent per ceiling measurement")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--ceiling-seconds", type=_cli.positive_float, default=0.3, help="time spent per ceiling measurement")
+    parser.add_argument("--seed", type=_cli.seed, default=0, help="seed of the generators (default 0)")
     args = parser.parse_args(list(argv))
     for name in ("threads", "repeats", "batch_size"):
         if getattr(args, name) < 1:
@@ -542,6 +545,11 @@ def _pressure(load: str) -> float:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run the benchmark; a user's mistake is one ``error:`` line and status 2."""
+    return _cli.run_main(_main, argv)
+
+
+def _main(argv: Sequence[str] | None) -> int:
     args = parse_arguments(sys.argv[1:] if argv is None else argv)
     notes: list[str] = []
     load_before = machine_load()

@@ -21,6 +21,8 @@ from functional_nn import (
     train,
     update_parameters,
 )
+from functional_nn.activations import ACTIVATIONS
+from functional_nn.losses import LOSSES
 from functional_nn.propagation import check_loss_pairing
 from functional_nn.serialization import load_parameters, save_parameters
 from functional_nn.types import Activation, FloatArray, FloatDType, Loss
@@ -32,7 +34,7 @@ DTYPES: tuple[FloatDType, ...] = (np.float32, np.float64)
 
 def allowed(output: Activation, loss: Loss) -> bool:
     try:
-        check_loss_pairing(loss, output)
+        check_loss_pairing(LOSSES[loss], ACTIVATIONS[output])
     except ValueError:
         return False
     return True
@@ -57,7 +59,7 @@ def make_data(sizes: list[int], loss: Loss, m: int, rng: np.random.Generator, dt
     n_out = sizes[-1]
     if loss == "categorical_cross_entropy":
         Y = one_hot(rng.integers(0, n_out, m), n_out, dtype=dtype)
-    elif loss == "binary_cross_entropy":
+    elif loss in ("binary_cross_entropy", "hinge"):  # 0/1 labels: the hinge loss takes labels too
         Y = (rng.random((n_out, m)) < 0.5).astype(dtype)
     else:
         Y = rng.standard_normal((n_out, m)).astype(dtype)

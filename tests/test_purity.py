@@ -10,6 +10,7 @@ import pytest
 
 from functional_nn import (
     EarlyStopping,
+    Observer,
     adam,
     adamw,
     backward_propagation,
@@ -25,6 +26,7 @@ from functional_nn import (
     update_parameters,
 )
 from functional_nn.optimizers import Kernel
+from functional_nn.fold_state import StepView
 from functional_nn.training import TrainState
 from functional_nn.types import FloatArray
 
@@ -152,3 +154,21 @@ def test_gradients_handed_out_are_never_overwritten_by_a_later_call(rng: np.rand
         second = backward_propagation(AL, Y, caches, "categorical_cross_entropy")
         assert all(not np.shares_memory(second[k], first[k]) for k in first)
     assert {k: v.tobytes() for k, v in first.items()} == kept
+
+
+def test_an_observer_sees_the_weights_before_and_after_the_update_and_they_stay(rng: np.random.Generator) -> None:
+    # With an Observer the fold updates into new arrays: the caches' W (the weights the
+    # forward pass used) are not overwritten by the update the observer is shown.
+    params = initialize_parameters([5, 8, 3], rng, dtype=np.float32)
+    X = rng.standard_normal((5, 40)).astype(np.float32)
+    Y = one_hot(rng.integers(0, 3, 40), 3, dtype=np.float32)
+    seen: list[tuple[StepView, bytes, bytes]] = []
+    observer = Observer(lambda view: seen.append((view, view.params["W1"].tobytes(), view.caches[0].W.tobytes())), every=1)
+    train(
+        X, Y, params, activations=("relu", "softmax"), loss="categorical_cross_entropy", epochs=2,
+        optimizer=adam(1e-2), batch_size=16, rng=rng, on_batch=observer,
+    )  # fmt: skip
+    assert len(seen) == 6
+    for view, W1, cached_W1 in seen:
+        assert view.params["W1"].tobytes() == W1 and view.caches[0].W.tobytes() == cached_W1
+        assert not np.array_equal(view.params["W1"], view.caches[0].W)  # the update moved W1
