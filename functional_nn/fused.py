@@ -42,7 +42,12 @@ def _compile() -> dict[str, Callable[..., None]]:
 
     # error_model="numpy": a division by zero gives inf as in NumPy instead of raising, which
     # also lets LLVM vectorise the loop. No fastmath: it would reorder the arithmetic.
-    jit: Callable[[Callable[..., None]], Callable[..., None]] = numba.njit(nogil=True, error_model="numpy", cache=True)
+    def jit(function: Callable[..., None]) -> Callable[..., None]:
+        try:
+            compiled: Callable[..., None] = numba.njit(nogil=True, error_model="numpy", cache=True)(function)
+        except RuntimeError:  # no writeable cache directory anywhere: compile in every process
+            compiled = numba.njit(nogil=True, error_model="numpy")(function)
+        return compiled
 
     @jit
     def adam_in_place(g: Any, m: Any, v: Any, p: Any, beta1: Any, one_minus_beta2: Any, inv_sqrt_correction2: Any,
