@@ -54,6 +54,7 @@ The last line printed is one JSON object with every figure.
     python scripts/benchmark.py --samples 10000 --repeats 3 --contenders functional_nn torch   # a minute
     python scripts/benchmark.py --hidden 512,256:0.8 --optimizers adam      # the main job alone
     python scripts/benchmark.py --repeats 7 --threads 1
+    python scripts/benchmark.py --threads 1 --clock cpu       # ratios that hold on a busy machine
     python scripts/benchmark.py --samples 2000 --repeats 2 --hidden 32 32,32:0.5   # seconds
 
 Needs ``pip install -e ".[bench]"`` for the contenders (torch, scikit-learn, threadpoolctl);
@@ -354,22 +355,28 @@ def matmul_operands(
     return pairs
 
 
-def time_products(pairs: Sequence[tuple[FloatArray, FloatArray]], min_seconds: float) -> float:
+CLOCKS: Final[dict[str, Callable[[], float]]] = {"wall": time.perf_counter, "cpu": time.process_time}
+"""``--clock``: wall time, or this process's CPU time (robust to other jobs at ``--threads 1``)."""
+
+
+def time_products(
+    pairs: Sequence[tuple[FloatArray, FloatArray]], min_seconds: float, clock: Callable[[], float] = time.perf_counter
+) -> float:
     """Seconds for one step's products, each into an output allocated once: the best of a few timed runs."""
     outputs = [a @ b for a, b in pairs]  # C-ordered, as the kernels' products come out
     triples = list(zip(pairs, outputs))
-    start = time.perf_counter()
+    start = clock()
     for (a, b), out in triples:
         np.matmul(a, b, out=out)
-    once = max(time.perf_counter() - start, 1e-7)
+    once = max(clock() - start, 1e-7)
     steps = max(3, math.ceil(min_seconds / 3 / once))
     best = math.inf
     for _ in range(3):
-        start = time.perf_counter()
+        start = clock()
         for _ in range(steps):
             for (a, b), out in triples:
                 np.matmul(a, b, out=out)
-        best = min(best, (time.perf_counter() - start) / steps)
+        best = min(best, (clock() - start) / steps)
     return best
 
 
@@ -389,7 +396,7 @@ def samples_per_second(m: int, seconds: Sequence[float]) -> Figures:
 
 def run_one(
     setup: Setup, contenders: Sequence[str], modules: dict[str, Any], warmup: int, repeats: int, threads: int,
-    ceiling_seconds: float, notes: list[str],
+    ceiling_seconds: float, notes: list[str], clock: Callable[[], float] = time.perf_counter,
 ) -> dict[str, Any]:  # fmt: skip
     """Warm up, then ``repeats`` rounds of one epoch per contender and one ceiling timing."""
     epochs: dict[str, Epoch] = {}
@@ -432,10 +439,10 @@ def run_one(
     for round_number in range(repeats):
         shift = round_number % len(names) if names else 0
         for name in names[shift:] + names[:shift]:
-            start = time.perf_counter()
+            start = clock()
             epochs[name]()
-            seconds[name].append(time.perf_counter() - start)
-        ceiling_seconds_per_step.append(time_products(pairs, ceiling_seconds))
+            seconds[name].append(clock() - start)
+        ceiling_seconds_per_step.append(time_products(pairs, ceiling_seconds, clock))
     m = setup.data.X.shape[1]
     figures = {name: samples_per_second(m, values) for name, values in seconds.items()}
     ceiling = step_products(setup.sizes, setup.batch_size)
@@ -503,7 +510,14 @@ def parse_arguments(argv: Sequence[str]) -> argparse.Namespace:
     parser.add_argument("--data", choices=("auto", "mnist", "random"), default="auto")
     parser.add_argument("--ceiling-seconds", type=_cli.positive_float, default=0.3, help="time spent per ceiling measurement")
     parser.add_argument("--seed", type=_cli.seed, default=0, help="seed of the generators (default 0)")
+    parser.add_argument(
+        "--clock", choices=sorted(CLOCKS), default="wall",
+        help="wall time (default), or this process's CPU time: with --threads 1 it ignores the time other jobs take "
+        "the core, so ratios hold on a busy machine (with more threads it adds up every thread's time)",
+    )  # fmt: skip
     args = parser.parse_args(list(argv))
+    if args.clock == "cpu" and args.threads != 1:
+        parser.error("--clock cpu needs --threads 1: CPU time adds up every thread's time, spinning included")
     for name in ("threads", "repeats", "batch_size"):
         if getattr(args, name) < 1:
             parser.error(f"--{name.replace('_', '-')} must be >= 1")
@@ -600,8 +614,9 @@ def run_all(
         for name in optimizer_names:
             setup = Setup(data, sizes, params, name, args.batch_size, args.seed, keep_prob)
             results["networks"][network][name] = run_one(
-                setup, args.contenders, modules, args.warmup, args.repeats, args.threads, args.ceiling_seconds, notes
-            )
+                setup, args.contenders, modules, args.warmup, args.repeats, args.threads, args.ceiling_seconds, notes,
+                CLOCKS[args.clock],
+            )  # fmt: skip
     return results
 
 
@@ -609,7 +624,7 @@ def print_report(args: argparse.Namespace, report: dict[str, Any], machine: dict
     print(
         f"functional_nn benchmark: {report['data']}, {report['m']} samples per epoch, float32, "
         f"batch {args.batch_size}, {args.threads} BLAS thread(s), median of {args.repeats} epoch(s) "
-        f"after {args.warmup} warm-up epoch(s)"
+        f"after {args.warmup} warm-up epoch(s), {args.clock} time"
     )
     print(f"machine: {machine['cpu']}, {machine['logical_cpus']} logical CPUs; numpy {machine['numpy']} ({machine['blas']})")
     print(f"functional_nn's optimizer kernel: {machine['optimizer_kernel']}")
@@ -663,6 +678,7 @@ def print_report(args: argparse.Namespace, report: dict[str, Any], machine: dict
         print(f"note: {note}")
     settings = {
         "batch_size": args.batch_size, "threads": args.threads, "repeats": args.repeats, "warmup": args.warmup,
+        "clock": args.clock,
         "samples": report["m"], "data": report["data"], "learning_rates": LEARNING_RATES,
     }  # fmt: skip
     print(json.dumps({"results": summary, "settings": settings, "machine": machine, "notes": notes}))

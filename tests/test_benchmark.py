@@ -35,7 +35,7 @@ def test_step_products_count_what_a_step_multiplies() -> None:
 def test_tiny_run_prints_a_table_and_json(capsys: pytest.CaptureFixture[str]) -> None:
     argv = [
         "--data", "random", "--samples", "300", "--repeats", "2", "--warmup", "1", "--hidden", "8", "4,4:0.5",
-        "--ceiling-seconds", "0.005", "--threads", "1",
+        "--ceiling-seconds", "0.005", "--threads", "1", "--clock", "cpu",
     ]  # fmt: skip
     assert benchmark.main(argv) == 0
     lines = capsys.readouterr().out.strip().splitlines()
@@ -58,6 +58,7 @@ def test_tiny_run_prints_a_table_and_json(capsys: pytest.CaptureFixture[str]) ->
     assert summary["results"][networks[1]]["sgd"]["sklearn_ratio"] is None
     assert "matmul ceiling" in table and "functional_nn train_epochs" in table
     assert summary["settings"]["samples"] == 300 and summary["machine"]["threads"] == 1
+    assert summary["settings"]["clock"] == "cpu"
 
 
 def test_missing_contenders_are_notes_not_failures(
@@ -90,6 +91,8 @@ def test_bad_arguments_are_refused() -> None:
         benchmark.main(["--repeats", "0"])
     with pytest.raises(SystemExit):
         benchmark.main(["--hidden", "8:1.5"])
+    with pytest.raises(SystemExit):  # CPU time would add up the threads' time
+        benchmark.main(["--clock", "cpu", "--threads", "2"])
 
 
 def test_cpu_pressure_is_read_from_the_load_line() -> None:
