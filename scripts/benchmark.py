@@ -16,6 +16,10 @@ Contenders (each only if installed; a missing one is a note, not a failure):
 ``functional_nn``
     ``train_epochs``, one epoch per ``next()``: the library as a user calls it, including
     the cost and accuracy it records for the history on every step.
+``functional_nn numpy``
+    When Numba is installed (the ``fast`` extra), ``train_epochs`` again with the optimizers'
+    NumPy kernels (``kernel="numpy"``): bitwise the same training, so the two rows side by side
+    show what the fused updates buy.
 ``functional_nn steps``
     The same work without the history: a loop of ``forward``, ``backward`` and the
     optimizer's ``update`` over ``minibatches``, to show what the history costs.
@@ -118,9 +122,10 @@ N_CLASSES: Final = 10
 LEARNING_RATES: Final = {"sgd": 0.1, "adam": 1e-3}
 ADAM_BETAS: Final = (0.9, 0.999)
 ADAM_EPSILON: Final = 1e-8
-CONTENDERS: Final = ("functional_nn", "functional_nn_steps", "torch", "sklearn")
+CONTENDERS: Final = ("functional_nn", "functional_nn_numpy", "functional_nn_steps", "torch", "sklearn")
 LABELS: Final = {
     "functional_nn": "functional_nn train_epochs",
+    "functional_nn_numpy": "  the same, NumPy kernels",
     "functional_nn_steps": "functional_nn steps only",
     "torch": "PyTorch",
     "sklearn": "scikit-learn MLPClassifier",
@@ -199,12 +204,11 @@ def activations_of(sizes: Sequence[int]) -> tuple[Activation, ...]:
 # functional_nn
 
 
-def our_optimizer(name: str) -> Optimizer:
+def our_optimizer(name: str, kernel: optimizers.Kernel | None = None) -> Optimizer:
+    """SGD or Adam; ``kernel`` None is the library's default (Numba's fused updates when installed)."""
     if name == "sgd":
-        return sgd(LEARNING_RATES["sgd"])
-    adam = getattr(optimizers, "adam")
-    result: Optimizer = adam(LEARNING_RATES["adam"], ADAM_BETAS[0], ADAM_BETAS[1], ADAM_EPSILON)
-    return result
+        return sgd(LEARNING_RATES["sgd"], kernel=kernel)
+    return optimizers.adam(LEARNING_RATES["adam"], ADAM_BETAS[0], ADAM_BETAS[1], ADAM_EPSILON, kernel=kernel)
 
 
 class OursEpochs(NamedTuple):
@@ -212,12 +216,12 @@ class OursEpochs(NamedTuple):
     state: Callable[[], dict[str, FloatArray]]
 
 
-def functional_nn_contender(setup: Setup, total_epochs: int) -> OursEpochs:
+def functional_nn_contender(setup: Setup, total_epochs: int, kernel: optimizers.Kernel | None = None) -> OursEpochs:
     """``train_epochs`` with the seed whose permutations the other contenders replay."""
     d = setup.data
     states = train_epochs(
         d.X, d.Y, setup.params, activations=activations_of(setup.sizes), loss="categorical_cross_entropy",
-        epochs=total_epochs, optimizer=our_optimizer(setup.optimizer), batch_size=setup.batch_size,
+        epochs=total_epochs, optimizer=our_optimizer(setup.optimizer, kernel), batch_size=setup.batch_size,
         rng=np.random.default_rng(setup.seed), keep_probs=setup.keep_prob,
     )  # fmt: skip
     last: list[TrainState] = []
@@ -405,6 +409,8 @@ def run_one(
     if "functional_nn" in contenders:
         ours = functional_nn_contender(setup, warmup + repeats)
         epochs["functional_nn"] = ours.epoch
+    if "functional_nn_numpy" in contenders and fused.AVAILABLE:  # what the fast extra buys, side by side
+        epochs["functional_nn_numpy"] = functional_nn_contender(setup, warmup + repeats, "numpy").epoch
     if "functional_nn_steps" in contenders:
         epochs["functional_nn_steps"] = functional_nn_steps_contender(setup)
     if "torch" in contenders and modules.get("torch") is not None:
@@ -654,11 +660,13 @@ def print_report(args: argparse.Namespace, report: dict[str, Any], machine: dict
                 + ", ".join(ceiling.products)
             )
             steps = figures.get("functional_nn_steps")
+            numpy_kernels = figures.get("functional_nn_numpy")
             summary.setdefault(network, {})[optimizer_name] = {
                 "samples_per_s": None if ours is None else round(ours.median),
                 "samples_per_s_min": None if ours is None else round(ours.low),
                 "samples_per_s_max": None if ours is None else round(ours.high),
                 "steps_only_samples_per_s": None if steps is None else round(steps.median),
+                "numpy_kernels_samples_per_s": None if numpy_kernels is None else round(numpy_kernels.median),
                 "torch_samples_per_s": None if "torch" not in figures else round(figures["torch"].median),
                 "sklearn_samples_per_s": None if "sklearn" not in figures else round(figures["sklearn"].median),
                 "torch_ratio": _rounded(ratio(ours, figures.get("torch"))),

@@ -17,7 +17,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
 import benchmark  # noqa: E402  (the scripts folder is not a package)
 
 KEYS = {
-    "samples_per_s", "samples_per_s_min", "samples_per_s_max", "steps_only_samples_per_s", "torch_samples_per_s",
+    "samples_per_s", "samples_per_s_min", "samples_per_s_max", "steps_only_samples_per_s",
+    "numpy_kernels_samples_per_s", "torch_samples_per_s",
     "sklearn_samples_per_s", "torch_ratio", "sklearn_ratio", "ceiling_samples_per_s", "ceiling_gflops",
     "ceiling_fraction", "step_mflop",
 }  # fmt: skip
@@ -50,6 +51,8 @@ def test_tiny_run_prints_a_table_and_json(capsys: pytest.CaptureFixture[str]) ->
             figures = summary["results"][network][optimizer]
             assert set(figures) == (KEYS | {"adam_over_sgd"} if optimizer == "adam" else KEYS)
             assert figures["samples_per_s"] > 0 and 0 < figures["ceiling_fraction"]
+            # with Numba installed, the NumPy kernels run beside the fused ones
+            assert (figures["numpy_kernels_samples_per_s"] is not None) == benchmark.fused.AVAILABLE
             for contender in ("torch", "sklearn"):
                 # a ratio when the contender is installed, a note saying why it is missing when not
                 if figures[f"{contender}_ratio"] is None:
