@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from functional_nn import fused
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
 
 import benchmark  # noqa: E402  (the scripts folder is not a package)
@@ -52,7 +54,7 @@ def test_tiny_run_prints_a_table_and_json(capsys: pytest.CaptureFixture[str]) ->
             assert set(figures) == (KEYS | {"adam_over_sgd"} if optimizer == "adam" else KEYS)
             assert figures["samples_per_s"] > 0 and 0 < figures["ceiling_fraction"]
             # with Numba installed, the NumPy kernels run beside the fused ones
-            assert (figures["numpy_kernels_samples_per_s"] is not None) == benchmark.fused.AVAILABLE
+            assert (figures["numpy_kernels_samples_per_s"] is not None) == fused.AVAILABLE
             for contender in ("torch", "sklearn"):
                 # a ratio when the contender is installed, a note saying why it is missing when not
                 if figures[f"{contender}_ratio"] is None:
