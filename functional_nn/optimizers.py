@@ -768,7 +768,8 @@ def apply_max_norm(params: Params, max_norm: float) -> dict[str, FloatArray]:
     return _apply_max_norm(params, max_norm)
 
 
-def _apply_max_norm(params: Params, max_norm: float) -> dict[str, FloatArray]:
+def _apply_max_norm(params: Params, max_norm: float, *, in_place: bool = False) -> dict[str, FloatArray]:
+    """Unchecked kernel of ``apply_max_norm``; ``in_place`` scales the rows of ``params``' own arrays."""
     new_params: dict[str, FloatArray] = {}
     for key, value in params.items():
         if not key.startswith("W"):
@@ -780,7 +781,11 @@ def _apply_max_norm(params: Params, max_norm: float) -> dict[str, FloatArray]:
             continue
         norms = np.sqrt(squares)
         scale = max_norm / np.maximum(norms, max_norm)  # 1 for rows within the ball; never divides by 0
-        new_params[key] = value * scale[:, np.newaxis]
+        if in_place:  # for train's own copies: no new array of the weights' size every step
+            value *= scale[:, np.newaxis]
+            new_params[key] = value
+        else:
+            new_params[key] = value * scale[:, np.newaxis]
     return new_params
 
 

@@ -636,7 +636,7 @@ def run_epoch(problem: _Problem, state: TrainState) -> TrainState:
                     owned = True
                 params, opt_state = p.optimizer.update_in_place(grads, opt_state, params)
             if p.max_norm is not None:
-                params = _apply_max_norm(params, p.max_norm)
+                params = _apply_max_norm(params, p.max_norm, in_place=owned)
             if p.on_batch is not None:
                 seen += b
                 p.on_batch(BatchProgress(epoch, step, steps, seen, cost_sum / seen), X_batch, Y_batch, caches, grads, params)
