@@ -68,7 +68,7 @@ import contextlib
 import hashlib
 import os
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, NamedTuple, TypeVar
 
@@ -77,7 +77,7 @@ import numpy as np
 from functional_nn import _validation as check
 from functional_nn import checkpoints
 from functional_nn.data.preparation import _minibatches
-from functional_nn.fold_state import RoundRecord, RoundState, TrainState
+from functional_nn.fold_state import EpochRecord, RoundRecord, RoundState, TrainState
 from functional_nn.initializers import initialize_parameters
 from functional_nn.losses import LOSS_NAMES, LOSSES, l2_penalty
 from functional_nn.optimizers import (
@@ -114,6 +114,7 @@ __all__ = [
     "WorkerEnvironmentError",
     "check_workers",
     "cluster_client",
+    "epoch_states",
     "gradient_sum",
     "local_cluster",
     "local_steps",
@@ -732,6 +733,41 @@ def _fold(runner: _InProcessShards | DaskShards, run: _Run, state: RoundState, r
             history = [list(r) for r in state.history]
             checkpoints.save_checkpoint(directory, as_epoch, rng=None, run={**description, _HISTORY_KEY: history})
         yield state
+
+
+def epoch_states(
+    states: Iterable[RoundState], *, activations: Sequence[Activation], loss: Loss, dev: tuple[FloatArray, FloatArray] | None = None
+) -> Iterator[tuple[TrainState, RoundState]]:
+    """Rounds read as epochs: a ``TrainState`` after the first round of each new whole epoch.
+
+    Epoch ``e`` ends with the first round whose ``RoundRecord.epochs`` reaches ``e``; its
+    ``EpochRecord`` has the sample-weighted mean cost and accuracy of the epoch's rounds
+    and the dev figures of the round's parameters (``dev``: ``(X_dev, Y_dev)``, evaluated
+    here). Each ``TrainState`` comes with the ``RoundState`` it was read from, so callers
+    keep the rounds' wall and waiting times.
+    """
+    names = tuple(activations)
+    epoch = 0
+    pending: list[RoundRecord] = []
+    records: tuple[EpochRecord, ...] = ()
+    for state in states:
+        record = state.history[-1]
+        pending.append(record)
+        if record.epochs + 1e-9 < epoch + 1:
+            continue
+        epoch += 1
+        samples = sum(r.samples for r in pending)
+        cost = sum(r.cost * r.samples for r in pending) / samples
+        accuracy = None if record.accuracy is None else sum((r.accuracy or 0.0) * r.samples for r in pending) / samples
+        summary = EpochRecord(epoch, cost, accuracy)
+        if dev is not None:
+            AL = forward_output(dev[0], state.params, names)
+            labels = classification_labels(dev[1], loss)
+            dev_accuracy = None if labels is None else float(np.mean(labels_from_output(AL, names[-1]) == labels))
+            summary = summary._replace(dev_cost=LOSSES[loss].cost(AL, dev[1]), dev_accuracy=dev_accuracy)
+        records += (summary,)
+        pending = []
+        yield TrainState(epoch, state.params, state.optimizer_state, records), state
 
 
 _HISTORY_KEY: Final = "round_history"  # kept in the checkpoint's run description, not compared on resume

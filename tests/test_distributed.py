@@ -8,6 +8,7 @@ bounded in time by a watchdog that dumps the stacks and ends the run if it hangs
 from __future__ import annotations
 
 import faulthandler
+import json
 import os
 import socket
 import subprocess
@@ -30,6 +31,9 @@ from functional_nn.propagation import backward, forward
 from functional_nn.training import train
 from functional_nn.checkpoints import CheckpointError
 from functional_nn.types import Activation, FloatArray, Loss
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 ACTIVATIONS: tuple[Activation, ...] = ("relu", "softmax")
 LOSS: Loss = "categorical_cross_entropy"
@@ -301,3 +305,50 @@ def test_a_killed_worker_process_costs_a_retry_not_the_run(rng: np.random.Genera
         assert state.round == 8
         assert placed.replaced >= 1
         _assert_bitwise(state.params, reference.params)
+
+
+# --------------------------------------------------------------------------------------------
+# the scripts, against a cluster reached by address
+
+
+def _scheduler_address(client: Client) -> str:
+    address = getattr(client.scheduler, "address", None)
+    assert isinstance(address, str)
+    return address
+
+
+def test_train_mnist_on_a_cluster_by_address_prints_rounds_and_the_summary(
+    tmp_path: Path, rng: np.random.Generator, client: Client, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import test_scripts_mnist as helpers
+    import train_mnist
+
+    csv = helpers._kaggle_csv(tmp_path / "train.csv", rng, 120)
+    argv = ["--csv", str(csv), "--epochs", "2", "--hidden", "16", "--batch-size", "20", "--dev-size", "20"]
+    argv += ["--scheduler", _scheduler_address(client), "--local-steps", "2", "--shards", "3", "--out", str(tmp_path / "run")]
+    assert train_mnist.main(argv) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    summary = json.loads(lines[-1])
+    assert summary["workers"] == 2 and summary["cluster_wait_seconds"] > 0 and summary["rounds"] == 2  # 34 columns a shard: 2 steps of 20 a pass, 2 steps a round, 2 epochs
+    assert 0 <= summary["dev_accuracy"] <= 1 and (tmp_path / "run" / "params.npz").exists()
+    assert any("3 shards of <= 34 samples, local SGD, 2 steps a round" in line for line in lines)
+    assert [line.split(":")[0] for line in lines if line.startswith("epoch")] == ["epoch   1", "epoch   2"]
+
+
+def test_sweep_script_on_a_cluster_equals_the_sequential_sweep(
+    tmp_path: Path, rng: np.random.Generator, client: Client, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import test_scripts_mnist as helpers
+    import sweep
+
+    csv = helpers._kaggle_csv(tmp_path / "train.csv", rng, 100)
+    common = ["--csv", str(csv), "--epochs", "1", "--batch-size", "25", "--dev-size", "20"]
+    assert sweep.main([*common, "--scheduler", _scheduler_address(client), "--out", str(tmp_path / "cluster")]) == 0
+    assert sweep.main([*common, "--sequential", "--out", str(tmp_path / "here")]) == 0
+    summaries = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
+    assert [s["runs"] for s in summaries] == [12, 12] and [s["workers"] for s in summaries] == [2, 0]
+    rows = (tmp_path / "cluster" / "sweep.csv").read_text()
+    assert rows == (tmp_path / "here" / "sweep.csv").read_text()  # every run bitwise the same, in grid order
+    assert len(rows.strip().splitlines()) == 13
+    assert (tmp_path / "cluster" / "sweep.png").read_bytes()[:4] == b"\x89PNG"
+    assert (tmp_path / "cluster" / "best_params.npz").exists()
