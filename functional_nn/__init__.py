@@ -92,6 +92,7 @@ from functional_nn.serialization import (
 from functional_nn.training import TrainingDivergedError, train, train_epochs
 from functional_nn.types import (
     Activation,
+    ActivationFunction,
     Caches,
     FloatArray,
     Grads,
@@ -99,6 +100,7 @@ from functional_nn.types import (
     IntArray,
     LayerCache,
     Loss,
+    LossFunction,
     Params,
 )
 
@@ -107,6 +109,7 @@ __version__ = "0.1.0"
 __all__ = [
     "ACTIVATIONS",
     "Activation",
+    "ActivationFunction",
     "BatchProgress",
     "Caches",
     "ChecksumError",
@@ -124,6 +127,7 @@ __all__ = [
     "LayerCache",
     "LearningRate",
     "Loss",
+    "LossFunction",
     "MNIST",
     "Monitor",
     "Optimizer",

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from functional_nn import _validation as check
-from functional_nn.losses import LOSSES, l2_penalty
+from functional_nn.losses import l2_penalty, resolve_loss
 from functional_nn.propagation import (
     backward,
     check_activations,
@@ -16,15 +16,15 @@ from functional_nn.propagation import (
     check_loss_pairing,
     forward,
 )
-from functional_nn.types import Activation, FloatArray, Loss, Params
+from functional_nn.types import Activation, ActivationFunction, FloatArray, Loss, LossFunction, Params
 
 
 def numerical_gradient(
     X: FloatArray,
     Y: FloatArray,
     params: Params,
-    activations: Sequence[Activation],
-    loss: Loss,
+    activations: Sequence[Activation | ActivationFunction],
+    loss: Loss | LossFunction,
     *,
     epsilon: float = 1e-7,
     lambd: float = 0.0,
@@ -35,15 +35,18 @@ def numerical_gradient(
     for every entry of every parameter, in float64. Keys ``"dW1"``, ``"db1"``, ...
 
     With dropout, every evaluation draws its masks from a copy of ``rng`` in the same state, so
-    the masks are held fixed. Arguments are not checked here; ``gradient_check`` checks them.
+    the masks are held fixed. Arguments are not checked here, only names resolved to their
+    records; ``gradient_check`` checks them.
     """
+    records = check_activations(activations, len(activations))
+    loss_record = resolve_loss("loss", loss)
     P = {key: value.astype(np.float64) for key, value in params.items()}
     X64, Y64 = X.astype(np.float64), Y.astype(np.float64)
     m = X.shape[1]
 
     def cost(candidate: Params) -> float:
-        AL, _ = forward(X64, candidate, activations, keep_probs, copy.deepcopy(rng))
-        return LOSSES[loss].cost(AL, Y64) + l2_penalty(candidate, lambd, m)
+        AL, _ = forward(X64, candidate, records, keep_probs, copy.deepcopy(rng))
+        return loss_record.cost(AL, Y64) + l2_penalty(candidate, lambd, m)
 
     grads: dict[str, FloatArray] = {}
     for key, value in P.items():
@@ -63,8 +66,8 @@ def gradient_check(
     X: FloatArray,
     Y: FloatArray,
     params: Params,
-    activations: Sequence[Activation],
-    loss: Loss,
+    activations: Sequence[Activation | ActivationFunction],
+    loss: Loss | LossFunction,
     *,
     epsilon: float = 1e-7,
     lambd: float = 0.0,
@@ -86,8 +89,8 @@ def gradient_check(
     X : ndarray of shape (n_0, m)
     Y : ndarray of shape (n_L, m)
     params : dict of str to ndarray
-    activations : sequence of str, length L
-    loss : str
+    activations : sequence of str or ActivationFunction, length L
+    loss : str or LossFunction
     epsilon : float, default 1e-7
         The step of the centred differences.
     lambd : float, default 0
@@ -103,8 +106,8 @@ def gradient_check(
     sizes = check.check_params(params)
     L = len(sizes) - 1
     names = check_activations(activations, L)
-    loss = check.check_name("loss", loss, tuple(LOSSES))
-    check_loss_pairing(loss, names[-1])
+    record = resolve_loss("loss", loss)
+    check_loss_pairing(record, names[-1])
     X = check.check_float_array("X", X)
     Y = check.check_float_array("Y", Y)
     check.check_samples("X", X)
@@ -121,8 +124,8 @@ def gradient_check(
     P = {key: value.astype(np.float64) for key, value in params.items()}
     X64, Y64 = X.astype(np.float64), Y.astype(np.float64)
     AL, caches = forward(X64, P, names, keeps, copy.deepcopy(rng))
-    analytic = backward(AL, Y64, caches, loss, lambd)
-    numeric = numerical_gradient(X64, Y64, P, names, loss, epsilon=epsilon, lambd=lambd, keep_probs=keeps, rng=rng)
+    analytic = backward(AL, Y64, caches, record, lambd)
+    numeric = numerical_gradient(X64, Y64, P, names, record, epsilon=epsilon, lambd=lambd, keep_probs=keeps, rng=rng)
     g = np.concatenate([analytic[key].ravel() for key in analytic])
     g_tilde = np.concatenate([numeric[key].ravel() for key in analytic])
     denominator = float(np.linalg.norm(g) + np.linalg.norm(g_tilde))

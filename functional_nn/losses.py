@@ -12,6 +12,14 @@ Every cost is the mean over the ``m`` samples (columns) of a per-sample loss sum
 
     \text{mean squared error:}\quad J = \frac{1}{m}\sum_{j}\sum_{k} (a_{kj} - y_{kj})^2
 
+    \text{hinge:}\quad J = \frac{1}{m}\sum_{j}\sum_{k} \max(0,\ 1 - t_{kj} a_{kj}),
+        \quad t_{kj} = +1 \text{ if } y_{kj} > 0 \text{ else } -1
+
+The hinge loss takes labels in {0, 1} (as the other classification losses, one-hot for
+several units: one-vs-rest) or in {-1, 1}; a label above 0 is the positive class. It wants
+an unbounded output (``linear``): the output is a score, positive for class 1, so
+``train`` counts a single unit's prediction as class 1 where :math:`a \ge 0`.
+
 An optional L2 penalty adds :math:`\frac{\lambda}{2m}\sum_l \lVert W_l\rVert_F^2` (biases
 excluded). Logarithms never see 0: ``a`` is kept at least the dtype's smallest normal number
 and ``1 - a`` at least its machine epsilon, which changes nothing for outputs of a sigmoid or
@@ -20,13 +28,15 @@ softmax that has not saturated.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from typing import Final, NamedTuple, get_args
+import math
+from collections.abc import Mapping
+from typing import Any, Final, get_args
 
 import numpy as np
 
 from functional_nn import _validation as check
-from functional_nn.types import FloatArray, Loss, Params
+from functional_nn.activations import SIGMOID, SOFTMAX, check_record_name, resolve_activation
+from functional_nn.types import FloatArray, Loss, LossFunction, Params
 
 
 def _log_clipped(A: FloatArray) -> FloatArray:
@@ -73,28 +83,69 @@ def mean_squared_error_gradient(AL: FloatArray, Y: FloatArray) -> FloatArray:
     return 2 * (AL - Y)
 
 
-class LossFunctions(NamedTuple):
-    """A loss, its gradient with respect to ``AL`` per sample, and the output activations
-    whose range it needs (``None``: any).
-
-    ``gradient`` returns a new array every call: the backward kernel scales it in place.
-    """
-
-    cost: Callable[[FloatArray, FloatArray], float]
-    gradient: Callable[[FloatArray, FloatArray], FloatArray]
-    fused_activation: str | None  # with this output activation, dZ_L = AL - Y exactly
-    probability_output: bool  # AL must lie in [0, 1]
+def _hinge_signs(Y: FloatArray, dtype: np.dtype[Any]) -> FloatArray:
+    """:math:`t = +1` where :math:`y > 0`, else :math:`-1`: labels in {0, 1} and {-1, 1} alike."""
+    t = (Y > 0).astype(dtype)
+    t *= 2
+    t -= 1
+    return t
 
 
-LOSSES: Final[Mapping[Loss, LossFunctions]] = {
-    "binary_cross_entropy": LossFunctions(binary_cross_entropy, binary_cross_entropy_gradient, "sigmoid", True),
-    "categorical_cross_entropy": LossFunctions(
-        categorical_cross_entropy, categorical_cross_entropy_gradient, "softmax", True
-    ),
-    "mean_squared_error": LossFunctions(mean_squared_error, mean_squared_error_gradient, None, False),
+def hinge(AL: FloatArray, Y: FloatArray) -> float:
+    r""":math:`J = \frac{1}{m}\sum_j\sum_k \max(0,\ 1 - t_{kj} a_{kj})`, with :math:`t = \pm 1` from the labels."""
+    m = AL.shape[1]
+    margins = _hinge_signs(Y, AL.dtype)
+    margins *= AL
+    np.subtract(1, margins, out=margins)
+    np.maximum(margins, 0, out=margins)
+    return float(np.sum(margins, dtype=np.float64) / m)
+
+
+def hinge_gradient(AL: FloatArray, Y: FloatArray) -> FloatArray:
+    r""":math:`\partial \ell / \partial a = -t` where the margin :math:`t a < 1`, else 0 (the subgradient at the kink)."""
+    t = _hinge_signs(Y, AL.dtype)
+    gradient = np.negative(t)
+    gradient *= t * AL < 1
+    return gradient
+
+
+BINARY_CROSS_ENTROPY: Final = LossFunction(
+    "binary_cross_entropy", binary_cross_entropy, binary_cross_entropy_gradient, True, SIGMOID, 0.5
+)
+CATEGORICAL_CROSS_ENTROPY: Final = LossFunction(
+    "categorical_cross_entropy", categorical_cross_entropy, categorical_cross_entropy_gradient, True, SOFTMAX, 0.5
+)
+MEAN_SQUARED_ERROR: Final = LossFunction("mean_squared_error", mean_squared_error, mean_squared_error_gradient)
+HINGE: Final = LossFunction("hinge", hinge, hinge_gradient, decision_threshold=0.0)
+
+LOSSES: Final[Mapping[Loss, LossFunction]] = {
+    "binary_cross_entropy": BINARY_CROSS_ENTROPY,
+    "categorical_cross_entropy": CATEGORICAL_CROSS_ENTROPY,
+    "mean_squared_error": MEAN_SQUARED_ERROR,
+    "hinge": HINGE,
 }
 
 LOSS_NAMES: Final[tuple[Loss, ...]] = get_args(Loss)
+
+
+def resolve_loss(argument: str, value: object) -> LossFunction:
+    """The record for ``value``, a built-in name or a ``LossFunction``; raise naming ``argument``."""
+    if isinstance(value, str):
+        return LOSSES[check.check_name(argument, value, LOSS_NAMES)]
+    if not isinstance(value, LossFunction):
+        raise TypeError(
+            f"{argument} must be one of {list(LOSS_NAMES)} or a LossFunction record, got {type(value).__name__} {value!r}"
+        )
+    check_record_name(argument, value, LOSSES)
+    for field in ("cost", "gradient"):
+        if not callable(getattr(value, field)):
+            raise TypeError(f"{argument} {value.name!r}: {field} must be a function, got {getattr(value, field)!r}")
+    if value.fused_activation is not None:
+        resolve_activation(f"{argument} {value.name!r}: fused_activation", value.fused_activation)
+    threshold: object = value.decision_threshold
+    if threshold is not None and not (isinstance(threshold, (int, float)) and math.isfinite(threshold)):
+        raise TypeError(f"{argument} {value.name!r}: decision_threshold must be a finite number or None, got {threshold!r}")
+    return value
 
 
 def l2_penalty(params: Params, lambd: float, m: int) -> float:
@@ -106,7 +157,7 @@ def l2_penalty(params: Params, lambd: float, m: int) -> float:
 
 
 def compute_cost(
-    AL: FloatArray, Y: FloatArray, loss: Loss, *, lambd: float = 0.0, params: Params | None = None
+    AL: FloatArray, Y: FloatArray, loss: Loss | LossFunction, *, lambd: float = 0.0, params: Params | None = None
 ) -> float:
     r"""The mean loss over the ``m`` samples, plus the L2 penalty when ``lambd > 0``.
 
@@ -116,7 +167,7 @@ def compute_cost(
         The network's output, as returned by ``forward_propagation``.
     Y : ndarray of shape (n_L, m)
         Targets: one-hot columns, 0/1 labels or real values; converted to ``AL``'s dtype.
-    loss : {"binary_cross_entropy", "categorical_cross_entropy", "mean_squared_error"}
+    loss : {"binary_cross_entropy", "categorical_cross_entropy", "mean_squared_error"} or LossFunction
     lambd : float, default 0
         L2 strength :math:`\lambda`; needs ``params``.
     params : dict of str to ndarray, optional
@@ -127,7 +178,7 @@ def compute_cost(
     cost : float
         Finite for any finite input: logarithms are taken of clipped values.
     """
-    name = check.check_name("loss", loss, LOSS_NAMES)
+    record = resolve_loss("loss", loss)
     AL = check.check_float_array("AL", AL)
     Y = check.check_float_array("Y", Y)
     if Y.shape != AL.shape:
@@ -140,4 +191,4 @@ def compute_cost(
     if lambd > 0 and params is not None:
         check.check_params(params)
         penalty = l2_penalty(params, lambd, m)
-    return LOSSES[name].cost(AL, Y.astype(AL.dtype, copy=False)) + penalty
+    return record.cost(AL, Y.astype(AL.dtype, copy=False)) + penalty

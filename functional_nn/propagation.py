@@ -29,31 +29,42 @@ from typing import Final
 import numpy as np
 
 from functional_nn import _validation as check
-from functional_nn.activations import ACTIVATION_NAMES, ACTIVATIONS
-from functional_nn.losses import LOSS_NAMES, LOSSES
-from functional_nn.types import Activation, Caches, FloatArray, IntArray, LayerCache, Loss, Params
+from functional_nn.activations import resolve_activation
+from functional_nn.losses import resolve_loss
+from functional_nn.types import (
+    Activation,
+    ActivationFunction,
+    Caches,
+    FloatArray,
+    IntArray,
+    LayerCache,
+    Loss,
+    LossFunction,
+    Params,
+)
 
 
-def check_activations(activations: object, L: int) -> tuple[Activation, ...]:
-    """Validate one activation name per layer."""
+def check_activations(activations: object, L: int) -> tuple[ActivationFunction, ...]:
+    """Resolve one activation per layer, a built-in name or an ``ActivationFunction``, to records."""
     if isinstance(activations, str) or not isinstance(activations, Sequence):
         raise TypeError(
-            f"activations must be a sequence of {L} names, one per layer, such as ('relu', 'softmax'), "
+            f"activations must be a sequence of {L} names or ActivationFunction records, one per layer, such as "
+            "('relu', 'softmax'), "
             f"got {activations!r}"
         )
     if len(activations) != L:
         raise ValueError(f"activations must name one activation per layer: the params have {L} layers, got {len(activations)} names {list(activations)}")
-    return tuple(check.check_name(f"activations[{i}]", a, ACTIVATION_NAMES) for i, a in enumerate(activations))
+    return tuple(resolve_activation(f"activations[{i}]", a) for i, a in enumerate(activations))
 
 
-def check_loss_pairing(loss: Loss, output_activation: Activation) -> None:
+def check_loss_pairing(loss: LossFunction, output_activation: ActivationFunction) -> None:
     """Refuse a probability loss after an output activation whose values can leave [0, 1]."""
-    low, high = ACTIVATIONS[output_activation].output_range
-    if LOSSES[loss].probability_output and not (low >= 0 and high <= 1):
-        suggestion = LOSSES[loss].fused_activation
+    low, high = output_activation.output_range
+    if loss.probability_output and not (low >= 0 and high <= 1):
+        suggestion = "'sigmoid' or 'softmax'" if loss.fused_activation is None else repr(loss.fused_activation.name)
         raise ValueError(
-            f"loss {loss!r} needs outputs in [0, 1], but the output activation {output_activation!r} ranges over "
-            f"[{low}, {high}]: use {suggestion!r} as the last activation, or 'mean_squared_error'"
+            f"loss {loss.name!r} needs outputs in [0, 1], but the output activation {output_activation.name!r} ranges "
+            f"over [{low}, {high}]: use {suggestion} as the last activation, or 'mean_squared_error'"
         )
 
 
@@ -86,7 +97,7 @@ def _is_number(value: object) -> bool:
 def forward(
     X: FloatArray,
     params: Params,
-    activations: Sequence[Activation],
+    activations: Sequence[ActivationFunction],
     keep_probs: Sequence[float] | None = None,
     rng: np.random.Generator | None = None,
 ) -> tuple[FloatArray, Caches]:
@@ -103,7 +114,7 @@ def forward(
         Z = W @ A
         Z += params[f"b{l}"]  # Z is a fresh temporary
         activation = activations[l - 1]
-        A_next = ACTIVATIONS[activation].forward(Z)
+        A_next = activation.forward(Z)
         mask = None
         if keep_probs is not None and l < L and keep_probs[l - 1] < 1:
             assert rng is not None
@@ -115,7 +126,9 @@ def forward(
     return A, tuple(caches)
 
 
-def backward(AL: FloatArray, Y: FloatArray, caches: Caches, loss: Loss, lambd: float = 0.0) -> dict[str, FloatArray]:
+def backward(
+    AL: FloatArray, Y: FloatArray, caches: Caches, loss: LossFunction, lambd: float = 0.0
+) -> dict[str, FloatArray]:
     r"""Unchecked kernel of ``backward_propagation``: arguments must already be valid.
 
     The mean's :math:`1/m` is applied once, to :math:`dZ_L` (``n_L x m`` numbers), and so
@@ -131,13 +144,13 @@ def backward(AL: FloatArray, Y: FloatArray, caches: Caches, loss: Loss, lambd: f
     inv_m = dtype.type(1 / m)
     last = caches[-1]
     dZ: FloatArray
-    if LOSSES[loss].fused_activation == last.activation:
+    if loss.fused_activation is not None and loss.fused_activation == last.activation:  # the pairing it declares
         dZ = AL - Y
         dZ *= inv_m  # dZ is a fresh temporary
     else:
-        dA_L = LOSSES[loss].gradient(AL, Y)
+        dA_L = loss.gradient(AL, Y)
         dA_L *= inv_m  # the loss gradients return fresh arrays
-        dZ = ACTIVATIONS[last.activation].backward_in_place(dA_L, last.Z, last.A)
+        dZ = (last.activation.backward_in_place or last.activation.backward)(dA_L, last.Z, last.A)
     ones = np.ones((m, 1), dtype=dtype)
     grads: dict[str, FloatArray] = {}
     for l in range(L, 0, -1):
@@ -146,7 +159,7 @@ def backward(AL: FloatArray, Y: FloatArray, caches: Caches, loss: Loss, lambd: f
             dA = caches[l].W.T @ dZ
             if cache.dropout_mask is not None:
                 dA *= cache.dropout_mask  # dA is a fresh temporary
-            dZ = ACTIVATIONS[cache.activation].backward_in_place(dA, cache.Z, cache.A)
+            dZ = (cache.activation.backward_in_place or cache.activation.backward)(dA, cache.Z, cache.A)
         dW = dZ @ cache.A_prev.T
         if lambd:
             dW += cache.W * dtype.type(lambd / m)  # dW is a fresh temporary
@@ -158,7 +171,7 @@ def backward(AL: FloatArray, Y: FloatArray, caches: Caches, loss: Loss, lambd: f
 def forward_propagation(
     X: FloatArray,
     params: Params,
-    activations: Sequence[Activation],
+    activations: Sequence[Activation | ActivationFunction],
     *,
     keep_probs: float | Sequence[float] | None = None,
     rng: np.random.Generator | None = None,
@@ -171,8 +184,9 @@ def forward_propagation(
         One sample per column, float32 or float64 like the params.
     params : dict of str to ndarray
         ``"W1"``: ``(n_1, n_0)``, ``"b1"``: ``(n_1, 1)``, ...; not modified.
-    activations : sequence of str, length L
-        One of ``"linear", "relu", "leaky_relu", "sigmoid", "tanh", "softmax"`` per layer.
+    activations : sequence of str or ActivationFunction, length L
+        One per layer: a built-in name (``"linear"``, ``"relu"``, ``"leaky_relu"``,
+        ``"sigmoid"``, ``"tanh"``, ``"softmax"``, ...) or a record of your own.
     keep_probs : float or sequence of float, length L - 1, optional
         Inverted dropout on the hidden layers: each unit of hidden layer ``l`` is kept with
         probability ``keep_probs[l - 1]`` and the kept ones are divided by it. The output layer
@@ -186,7 +200,8 @@ def forward_propagation(
     AL : ndarray of shape (n_L, m)
         The output of the last layer.
     caches : tuple of LayerCache, length L
-        ``caches[l - 1]`` holds ``A_prev``, ``W``, ``Z``, ``A`` and the dropout mask of layer ``l``.
+        ``caches[l - 1]`` holds ``A_prev``, ``W``, ``Z``, ``A``, the layer's
+        ``ActivationFunction`` and its dropout mask.
     """
     X, names = _check_inputs(X, params, activations)
     keeps = check_keep_probs(keep_probs, len(names))
@@ -195,8 +210,8 @@ def forward_propagation(
     return forward(X, params, names, keeps, rng)
 
 
-def _check_inputs(X: object, params: object, activations: object) -> tuple[FloatArray, tuple[Activation, ...]]:
-    """Validate the arguments of a forward pass; return ``X`` and the activation names."""
+def _check_inputs(X: object, params: object, activations: object) -> tuple[FloatArray, tuple[ActivationFunction, ...]]:
+    """Validate the arguments of a forward pass; return ``X`` and the activations' records."""
     sizes = check.check_params(params)
     assert isinstance(params, Mapping)  # check_params made sure
     names = check_activations(activations, len(sizes) - 1)
@@ -215,7 +230,7 @@ def check_caches(caches: object) -> Caches:
 
 
 def backward_propagation(
-    AL: FloatArray, Y: FloatArray, caches: Caches, loss: Loss, *, lambd: float = 0.0
+    AL: FloatArray, Y: FloatArray, caches: Caches, loss: Loss | LossFunction, *, lambd: float = 0.0
 ) -> dict[str, FloatArray]:
     r"""Gradients of ``compute_cost(AL, Y, loss, lambd=lambd)`` with respect to every parameter.
 
@@ -236,9 +251,10 @@ def backward_propagation(
         Targets: one-hot columns, 0/1 labels, or real values; converted to ``AL``'s dtype.
     caches : tuple of LayerCache, length L
         As returned by ``forward_propagation``; not modified.
-    loss : {"binary_cross_entropy", "categorical_cross_entropy", "mean_squared_error"}
-        Sigmoid + binary and softmax + categorical cross-entropy use the fused
-        :math:`dZ_L = A_L - Y`; other pairings use the chain rule. A cross-entropy after an
+    loss : {"binary_cross_entropy", "categorical_cross_entropy", "mean_squared_error"} or LossFunction
+        When the last layer's activation is the loss's ``fused_activation`` (sigmoid for
+        binary, softmax for categorical cross-entropy), :math:`dZ_L = A_L - Y`; other
+        pairings use the chain rule. A cross-entropy after an
         activation whose values can leave [0, 1] is refused.
     lambd : float, default 0
         L2 strength, as in ``compute_cost``.
@@ -249,7 +265,7 @@ def backward_propagation(
         ``"dW1"``: ``(n_1, n_0)``, ``"db1"``: ``(n_1, 1)``, ...: shaped like the parameters,
         in the parameters' dtype.
     """
-    name = check.check_name("loss", loss, LOSS_NAMES)
+    record = resolve_loss("loss", loss)
     caches = check_caches(caches)
     AL = check.check_float_array("AL", AL)
     Y = check.check_float_array("Y", Y)
@@ -258,16 +274,16 @@ def backward_propagation(
         raise ValueError(f"AL has shape {AL.shape} but the caches' last layer produced {caches[-1].A.shape}")
     if Y.shape != AL.shape:
         raise ValueError(f"Y must have the shape of AL {AL.shape}, got {Y.shape}")
-    check_loss_pairing(name, caches[-1].activation)
+    check_loss_pairing(record, caches[-1].activation)
     lambd = check.check_positive_float("lambd", lambd, allow_zero=True)
-    return backward(AL, Y, caches, name, lambd)
+    return backward(AL, Y, caches, record, lambd)
 
 
 PREDICT_CHUNK: Final = 4096
 """Samples per forward pass in ``predict_proba``: bounds the activations alive at once."""
 
 
-def forward_output(X: FloatArray, params: Params, activations: Sequence[Activation]) -> FloatArray:
+def forward_output(X: FloatArray, params: Params, activations: Sequence[ActivationFunction]) -> FloatArray:
     """Unchecked kernel of ``predict_proba``: the output of ``forward`` without its caches.
 
     Runs ``PREDICT_CHUNK`` columns at a time and keeps no layer's activations once the next
@@ -281,7 +297,7 @@ def forward_output(X: FloatArray, params: Params, activations: Sequence[Activati
         for l, activation in enumerate(activations, start=1):
             Z = params[f"W{l}"] @ A
             Z += params[f"b{l}"]  # Z is a fresh temporary
-            A = ACTIVATIONS[activation].forward(Z)
+            A = activation.forward(Z)
         if m <= PREDICT_CHUNK:
             return A
         if AL is None:
@@ -291,7 +307,9 @@ def forward_output(X: FloatArray, params: Params, activations: Sequence[Activati
     return AL
 
 
-def predict_proba(X: FloatArray, params: Params, activations: Sequence[Activation]) -> FloatArray:
+def predict_proba(
+    X: FloatArray, params: Params, activations: Sequence[Activation | ActivationFunction]
+) -> FloatArray:
     """The network's output ``AL`` of shape ``(n_L, m)``, without dropout.
 
     The same values as ``forward_propagation``'s ``AL``, computed in chunks of columns
@@ -301,26 +319,31 @@ def predict_proba(X: FloatArray, params: Params, activations: Sequence[Activatio
     return forward_output(X, params, names)
 
 
-def predict(X: FloatArray, params: Params, activations: Sequence[Activation]) -> IntArray:
+def predict(X: FloatArray, params: Params, activations: Sequence[Activation | ActivationFunction]) -> IntArray:
     """Class predictions of shape ``(m,)``.
 
     One output unit giving a probability (sigmoid): 1 where it is >= 0.5, else 0. Several output units:
     the index of the largest output in each column.
     """
-    AL = predict_proba(X, params, activations)
-    return labels_from_output(AL, activations[-1])
+    X, records = _check_inputs(X, params, activations)
+    return labels_from_output(forward_output(X, params, records), records[-1])
 
 
-def labels_from_output(AL: FloatArray, output_activation: Activation) -> IntArray:
-    """``predict``'s rule applied to an output ``AL`` of shape ``(n_L, m)``."""
+def labels_from_output(AL: FloatArray, output_activation: ActivationFunction, threshold: float | None = None) -> IntArray:
+    """``predict``'s rule applied to an output ``AL`` of shape ``(n_L, m)``.
+
+    One unit: class 1 where ``a >= threshold``; without a threshold (``predict``), the unit
+    must give a probability and the threshold is 0.5. Several units: the largest wins.
+    """
     if AL.shape[0] == 1:
-        low, high = ACTIVATIONS[output_activation].output_range
-        if not (low >= 0 and high <= 1):
+        low, high = output_activation.output_range
+        if threshold is None and not (low >= 0 and high <= 1):
             raise ValueError(
                 f"predict needs a classifier: one output unit must give a probability ('sigmoid'), got "
-                f"{output_activation!r}; use predict_proba for regression"
+                f"{output_activation.name!r}; use predict_proba for regression (or predict_proba(...) >= 0 after "
+                "a hinge loss)"
             )
-        positive: IntArray = (AL[0] >= 0.5).astype(np.int64)
+        positive: IntArray = (AL[0] >= (0.5 if threshold is None else threshold)).astype(np.int64)
         return positive
     labels: IntArray = np.argmax(AL, axis=0)
     return labels

@@ -21,8 +21,9 @@ from typing import IO, Any, Final, NamedTuple
 import numpy as np
 
 from functional_nn import _validation as check
+from functional_nn.activations import ACTIVATIONS, resolve_activation
 from functional_nn.propagation import check_activations
-from functional_nn.types import FloatArray, Params
+from functional_nn.types import ActivationFunction, FloatArray, LossFunction, Params
 
 FORMAT: Final = "functional_nn.parameters/1"
 """The ``format`` entry of the metadata; a file without it was not written by ``save_parameters``."""
@@ -30,15 +31,17 @@ METADATA_KEY: Final = "__metadata__"
 
 
 class SavedParameters(NamedTuple):
-    """What ``load_parameters`` returns: the parameters and their metadata.
+    """What ``load_parameters`` returns: the parameters, their metadata, and the activations.
 
     ``metadata`` always holds ``format``, ``layer_sizes`` (list of int), ``activations``
     (list of names, one per layer), ``dtype`` (``"float32"`` or ``"float64"``) and
-    ``library_version``, plus whatever else the caller saved.
+    ``library_version``, plus whatever else the caller saved. ``activations`` holds the
+    records those names resolve to, ready for ``predict(X, saved.params, saved.activations)``.
     """
 
     params: dict[str, FloatArray]
     metadata: dict[str, object]
+    activations: tuple[ActivationFunction, ...]
 
 
 @contextmanager
@@ -77,7 +80,9 @@ def save_parameters(path: str | os.PathLike[str], params: Params, *, metadata: M
     params : dict of str to ndarray
         ``"W1"``: ``(n_1, n_0)``, ``"b1"``: ``(n_1, 1)``, ...; validated, not modified.
     metadata : mapping of str to JSON values
-        Must hold ``"activations"``, one name per layer. ``"layer_sizes"``, ``"dtype"``,
+        Must hold ``"activations"``, one per layer: names, or ``ActivationFunction`` records,
+        whose names are written (a ``LossFunction`` under ``"loss"`` is written as its name
+        too). ``"layer_sizes"``, ``"dtype"``,
         ``"library_version"`` and ``"format"`` are filled in from ``params`` and the library
         (given ones must agree); any other JSON-serialisable entries (the loss, the training
         figures, ...) are kept as they are.
@@ -98,7 +103,7 @@ def save_parameters(path: str | os.PathLike[str], params: Params, *, metadata: M
     derived: dict[str, object] = {
         "format": FORMAT,
         "layer_sizes": list(sizes),
-        "activations": list(activations),
+        "activations": [a.name for a in activations],
         "dtype": params["W1"].dtype.name,
         "library_version": __version__,
     }
@@ -106,6 +111,9 @@ def save_parameters(path: str | os.PathLike[str], params: Params, *, metadata: M
         if key in metadata and _json_roundtrip(metadata[key], key) != derived[key]:
             raise ValueError(f"metadata[{key!r}] is {metadata[key]!r} but the params say {derived[key]!r}")
     combined = {**{str(k): v for k, v in metadata.items()}, **derived}
+    loss = combined.get("loss")
+    if isinstance(loss, LossFunction):
+        combined["loss"] = loss.name
     text = json.dumps(combined, sort_keys=True, allow_nan=False, default=_refuse_json)
     # values typed Any: numpy's stubs would match **arrays against savez's allow_pickle: bool
     arrays: dict[str, Any] = {key: params[key] for key in _param_keys(len(sizes) - 1)}
@@ -132,25 +140,33 @@ def _param_keys(L: int) -> list[str]:
     return [f"{p}{l}" for l in range(1, L + 1) for p in "Wb"]
 
 
-def load_parameters(path: str | os.PathLike[str]) -> SavedParameters:
+def load_parameters(
+    path: str | os.PathLike[str], *, custom_activations: Mapping[str, ActivationFunction] | None = None
+) -> SavedParameters:
     """Read a file written by ``save_parameters``, checking everything before returning it.
 
     Parameters
     ----------
     path : path
+    custom_activations : mapping of str to ActivationFunction, optional
+        The records of activations of your own, by the names they were saved under:
+        ``{"mish": MISH}``. Built-in names resolve by themselves.
 
     Returns
     -------
     SavedParameters
-        ``(params, metadata)``: ``params`` as saved (``"W1"`` ``(n_1, n_0)``, ...), bit for
-        bit, in the saved dtype; ``metadata`` as described in ``SavedParameters``.
+        ``(params, metadata, activations)``: ``params`` as saved (``"W1"`` ``(n_1, n_0)``,
+        ...), bit for bit, in the saved dtype; ``metadata`` as described in
+        ``SavedParameters``; ``activations`` one record per layer.
 
     Raises
     ------
     ValueError
-        The file is truncated or damaged, is not a ``save_parameters`` file, or its arrays do
-        not match its metadata.
+        The file is truncated or damaged, is not a ``save_parameters`` file, its arrays do
+        not match its metadata, or it names an activation that is neither built in nor in
+        ``custom_activations``.
     """
+    known = _known_activations(custom_activations)
     target = Path(path)
     try:
         # an open file of ours: np.load leaks its own handle when the zip is damaged
@@ -187,10 +203,29 @@ def load_parameters(path: str | os.PathLike[str]) -> SavedParameters:
     for key, expected in (("layer_sizes", list(sizes)), ("dtype", contents["W1"].dtype.name)):
         if metadata.get(key) != expected:
             raise ValueError(f"{target}: metadata {key} is {metadata.get(key)!r} but its arrays say {expected!r}")
-    try:
-        activations = check_activations(metadata.get("activations"), len(sizes) - 1)
-    except (TypeError, ValueError) as error:
-        raise ValueError(f"{target}: metadata activations: {error}") from error
-    metadata["activations"] = list(activations)
+    names = metadata.get("activations")
+    if not isinstance(names, list) or len(names) != len(sizes) - 1 or not all(isinstance(n, str) for n in names):
+        raise ValueError(f"{target}: metadata activations must be a list of {len(sizes) - 1} names, got {names!r}")
+    unknown = [name for name in names if name not in known]
+    if unknown:
+        raise ValueError(
+            f"{target} uses the activation(s) {unknown}, which are neither built in nor given: pass their records, "
+            f"load_parameters(path, custom_activations={{{unknown[0]!r}: record, ...}})"
+        )
     params = {key: contents[key] for key in _param_keys(len(sizes) - 1)}
-    return SavedParameters(params=params, metadata=metadata)
+    return SavedParameters(params, metadata, tuple(known[name] for name in names))
+
+
+def _known_activations(custom: object) -> dict[str, ActivationFunction]:
+    """The built-in activations by name, and the caller's records, checked."""
+    known: dict[str, ActivationFunction] = {name: record for name, record in ACTIVATIONS.items()}
+    if custom is None:
+        return known
+    if not isinstance(custom, Mapping):
+        raise TypeError(f"custom_activations must map names to ActivationFunction records, got {type(custom).__name__}")
+    for name, record in custom.items():
+        record = resolve_activation(f"custom_activations[{name!r}]", record)
+        if name != record.name:
+            raise ValueError(f"custom_activations[{name!r}] is the record named {record.name!r}: key it by its name")
+        known[name] = record
+    return known

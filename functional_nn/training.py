@@ -43,7 +43,7 @@ from functional_nn.fold_state import (
     TrainResult,
     TrainState,
 )
-from functional_nn.losses import LOSS_NAMES, LOSSES, l2_penalty
+from functional_nn.losses import l2_penalty, resolve_loss
 from functional_nn.optimizers import (
     LearningRate,
     Optimizer,
@@ -61,7 +61,7 @@ from functional_nn.propagation import (
     forward_output,
     labels_from_output,
 )
-from functional_nn.types import Activation, FloatArray, IntArray, Loss, Params
+from functional_nn.types import Activation, ActivationFunction, FloatArray, IntArray, Loss, LossFunction, Params
 
 # The fold's value types live in fold_state; they stay importable from here too.
 __all__ = [
@@ -81,9 +81,12 @@ class TrainingDivergedError(FloatingPointError):
     """The cost or the parameters became NaN or infinite during training."""
 
 
-def classification_labels(Y: FloatArray, loss: Loss) -> IntArray | None:
-    """The class of each column of the targets ``Y`` ``(n_L, m)``, or ``None`` for regression."""
-    if not LOSSES[loss].probability_output:
+def classification_labels(Y: FloatArray, loss: LossFunction) -> IntArray | None:
+    """The class of each column of the targets ``Y`` ``(n_L, m)``, or ``None`` for regression.
+
+    One unit: class 1 where ``y >= 0.5`` (labels in {0, 1}, or {-1, 1} for the hinge loss).
+    """
+    if loss.decision_threshold is None:
         return None
     if Y.shape[0] == 1:
         positive: IntArray = (Y[0] >= 0.5).astype(np.int64)
@@ -98,8 +101,8 @@ class _Problem(NamedTuple):
     X: FloatArray
     Y: FloatArray
     labels: IntArray | None
-    activations: tuple[Activation, ...]
-    loss: Loss
+    activations: tuple[ActivationFunction, ...]
+    loss: LossFunction
     optimizer: Optimizer
     batch_size: int | None
     rng: np.random.Generator | None
@@ -138,8 +141,8 @@ def train_epochs(
     Y: FloatArray,
     params: Params,
     *,
-    activations: Sequence[Activation],
-    loss: Loss,
+    activations: Sequence[Activation | ActivationFunction],
+    loss: Loss | LossFunction,
     epochs: int,
     learning_rate: LearningRate | None = None,
     optimizer: Optimizer | None = None,
@@ -183,8 +186,8 @@ def train(
     Y: FloatArray,
     params: Params,
     *,
-    activations: Sequence[Activation],
-    loss: Loss,
+    activations: Sequence[Activation | ActivationFunction],
+    loss: Loss | LossFunction,
     epochs: int,
     learning_rate: LearningRate | None = None,
     optimizer: Optimizer | None = None,
@@ -215,8 +218,9 @@ def train(
         Targets (one-hot columns, 0/1 labels or real values); converted to the params' dtype.
     params : dict of str to ndarray
         The starting parameters; not modified.
-    activations : sequence of str, length L
-    loss : {"binary_cross_entropy", "categorical_cross_entropy", "mean_squared_error"}
+    activations : sequence of str or ActivationFunction, length L
+        Built-in names or records of your own (see ``check_activation``).
+    loss : {"binary_cross_entropy", "categorical_cross_entropy", "mean_squared_error", ...} or LossFunction
     epochs : int >= 0
         Passes over the data, counted from the start of the run (a resumed run continues
         up to ``epochs``); 0 returns the starting state.
@@ -293,8 +297,8 @@ def _prepare(
     Y: FloatArray,
     params: Params,
     *,
-    activations: Sequence[Activation],
-    loss: Loss,
+    activations: Sequence[Activation | ActivationFunction],
+    loss: Loss | LossFunction,
     learning_rate: LearningRate | None,
     optimizer: Optimizer | None,
     batch_size: int | None,
@@ -313,8 +317,8 @@ def _prepare(
     L = len(sizes) - 1
     dtype = params["W1"].dtype
     names = check_activations(activations, L)
-    loss_name = check.check_name("loss", loss, LOSS_NAMES)
-    check_loss_pairing(loss_name, names[-1])
+    loss_record = resolve_loss("loss", loss)
+    check_loss_pairing(loss_record, names[-1])
     X, Y = _check_data("X", "Y", X, Y, sizes, dtype)
     if (learning_rate is None) == (optimizer is None):
         raise ValueError("give either learning_rate (plain gradient descent) or optimizer, not both and not neither")
@@ -336,7 +340,7 @@ def _prepare(
         if not isinstance(dev_pair, tuple) or len(dev_pair) != 2:
             raise TypeError("dev must be a tuple (X_dev, Y_dev)")
         X_dev, Y_dev = _check_data("dev[0]", "dev[1]", dev[0], dev[1], sizes, dtype)
-        checked_dev = (X_dev, Y_dev, classification_labels(Y_dev, loss_name))
+        checked_dev = (X_dev, Y_dev, classification_labels(Y_dev, loss_record))
     if clip_norm is not None:
         clip_norm = check.check_positive_float("clip_norm", clip_norm)
     if max_norm is not None:
@@ -344,7 +348,7 @@ def _prepare(
     if early_stopping is not None:
         early_stopping = _check_early_stopping(early_stopping, checked_dev)
     problem = _Problem(
-        X, Y, classification_labels(Y, loss_name), names, loss_name, optimizer, batch_size, rng, checked_dev, lambd,
+        X, Y, classification_labels(Y, loss_record), names, loss_record, optimizer, batch_size, rng, checked_dev, lambd,
         keeps, clip_norm, max_norm, early_stopping,
     )  # fmt: skip
     if on_batch is not None:
@@ -374,8 +378,8 @@ def _describe_run(problem: _Problem, sizes: tuple[int, ...]) -> dict[str, object
     return {
         "layer_sizes": list(sizes),
         "dtype": p.X.dtype.name,
-        "activations": list(p.activations),
-        "loss": p.loss,
+        "activations": [a.name for a in p.activations],
+        "loss": p.loss.name,
         "optimizer": p.optimizer.name,
         "optimizer_hyperparameters": [[name, value] for name, value in p.optimizer.hyperparameters],
         "batch_size": p.batch_size,
@@ -477,7 +481,7 @@ def run_epoch(problem: _Problem, state: TrainState) -> TrainState:
     cost_sum = 0.0
     seen = 0
     correct = 0
-    loss = LOSSES[p.loss]
+    loss = p.loss
     # A diverging run overflows on its way to inf/NaN; the checks below report it with the
     # epoch and step, so numpy's overflow warnings would only repeat it less clearly.
     with np.errstate(over="ignore", invalid="ignore"):
@@ -493,7 +497,8 @@ def run_epoch(problem: _Problem, state: TrainState) -> TrainState:
             cost_sum += cost * b
             if p.labels is not None:
                 batch_labels = p.labels if indices is None else p.labels[indices]
-                correct += int(np.count_nonzero(labels_from_output(AL, p.activations[-1]) == batch_labels))
+                predicted = labels_from_output(AL, p.activations[-1], loss.decision_threshold)
+                correct += int(np.count_nonzero(predicted == batch_labels))
             grads = backward(AL, Y_batch, caches, p.loss, p.lambd)
             if p.clip_norm is not None:
                 grads = _clip_by_global_norm(grads, p.clip_norm)
@@ -515,7 +520,7 @@ def run_epoch(problem: _Problem, state: TrainState) -> TrainState:
         AL_dev = forward_output(X_dev, params, p.activations)  # no caches: the dev set may be large
         dev_accuracy = None
         if dev_labels is not None:
-            dev_accuracy = float(np.mean(labels_from_output(AL_dev, p.activations[-1]) == dev_labels))
+            dev_accuracy = float(np.mean(labels_from_output(AL_dev, p.activations[-1], loss.decision_threshold) == dev_labels))
         record = record._replace(dev_cost=loss.cost(AL_dev, Y_dev), dev_accuracy=dev_accuracy)
     new_state = TrainState(epoch, params, opt_state, state.history + (record,))
     if p.early_stopping is None:

@@ -7,7 +7,7 @@ fix the dtypes and the names.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, Literal, NamedTuple, TypeAlias
 
 import numpy as np
@@ -25,11 +25,91 @@ Params: TypeAlias = Mapping[str, FloatArray]
 Grads: TypeAlias = Mapping[str, FloatArray]
 """``"dW1"``, ``"db1"``, ...: each shaped like the parameter it belongs to."""
 
-Activation: TypeAlias = Literal["linear", "relu", "leaky_relu", "sigmoid", "tanh", "softmax"]
-Loss: TypeAlias = Literal["binary_cross_entropy", "categorical_cross_entropy", "mean_squared_error"]
+Activation: TypeAlias = Literal[
+    "linear", "relu", "leaky_relu", "sigmoid", "tanh", "softmax", "gelu", "silu", "elu", "softplus"
+]
+Loss: TypeAlias = Literal["binary_cross_entropy", "categorical_cross_entropy", "mean_squared_error", "hinge"]
 InitScheme: TypeAlias = Literal["standard_normal", "uniform", "scaled_normal", "he", "xavier"]
 FloatDType: TypeAlias = type[np.floating[Any]]
 """numpy.float32 or numpy.float64 (others are refused at run time)."""
+
+Forward: TypeAlias = Callable[[FloatArray], FloatArray]
+"""``forward(Z) -> A``: shape and dtype of ``Z`` kept, ``Z`` never written."""
+Backward: TypeAlias = Callable[[FloatArray, FloatArray, FloatArray], FloatArray]
+"""``backward(dA, Z, A) -> dZ``, with ``dZ = dA * g'(Z)`` for an elementwise ``g``."""
+LossValue: TypeAlias = Callable[[FloatArray, FloatArray], float]
+"""``cost(AL, Y) -> float``: the mean over the ``m`` columns of the per-sample loss."""
+LossGradient: TypeAlias = Callable[[FloatArray, FloatArray], FloatArray]
+"""``gradient(AL, Y) -> dAL``: the per-sample gradient (no ``1/m``), a fresh array."""
+
+
+class ActivationFunction(NamedTuple):
+    r"""An activation :math:`A = g(Z)`: the built-ins are records of this type, and so is yours.
+
+    Pass a record wherever an activation name is accepted (``forward_propagation``, ``train``,
+    ``predict``, ...). Check a record of your own with ``check_activation`` before training.
+
+    Attributes
+    ----------
+    name : str
+        Recorded in saved parameters and checkpoints; must not be a built-in name unless
+        the record is that built-in.
+    forward : callable ``(Z) -> A``
+        ``Z`` and ``A`` of shape ``(n_l, m)`` in one dtype; ``Z`` is never written.
+    backward : callable ``(dA, Z, A) -> dZ``
+        The vector-Jacobian product :math:`dZ = dA \odot g'(Z)` (for a function that couples
+        the units of a column, such as softmax, the full product), given the forward pass's
+        ``Z`` and ``A`` so nothing is computed twice. Writes into none of its arguments.
+    output_range : (float, float), default (-inf, inf)
+        Closed bounds of :math:`g(z)` over finite :math:`z`; a loss that needs outputs in
+        [0, 1] refuses an output activation whose range is wider.
+    backward_in_place : callable ``(dA, Z, A) -> dZ``, optional
+        The same values as ``backward``, but it may overwrite ``dA`` and return it, which
+        saves an array per layer; the backward kernel calls it only on a ``dA`` it has just
+        made. ``None``: ``backward`` is used.
+    """
+
+    name: str
+    forward: Forward
+    backward: Backward
+    output_range: tuple[float, float] = (-np.inf, np.inf)
+    backward_in_place: Backward | None = None
+
+
+class LossFunction(NamedTuple):
+    r"""A loss: its value, its gradient with respect to ``AL``, and how it meets the output layer.
+
+    The built-in losses are records of this type, and so is yours; pass one wherever a loss
+    name is accepted. Check a record of your own with ``check_loss`` before training.
+
+    Attributes
+    ----------
+    name : str
+        Recorded in checkpoints; must not be a built-in name unless the record is that built-in.
+    cost : callable ``(AL, Y) -> float``
+        :math:`J = \frac{1}{m}\sum_j \ell(a_j, y_j)` for ``AL``, ``Y`` of shape ``(n_L, m)``.
+    gradient : callable ``(AL, Y) -> dAL``
+        :math:`\partial \ell / \partial a` per sample, without the :math:`1/m`, as a fresh
+        array (the backward kernel scales it in place).
+    probability_output : bool, default False
+        ``AL`` must lie in [0, 1]: an output activation with a wider ``output_range`` is refused.
+    fused_activation : ActivationFunction, optional
+        The output activation with which :math:`dZ_L = A_L - Y` exactly (sigmoid for binary,
+        softmax for categorical cross-entropy); with that very record as the last layer,
+        ``backward`` uses it instead of the chain rule. ``None``: always the chain rule.
+    decision_threshold : float, optional
+        For a classification loss: a single output unit predicts class 1 where
+        :math:`a \ge` this (0.5 for probabilities, 0 for the hinge loss), which ``train``
+        uses for its accuracies (several units: the largest wins). ``None``: a regression
+        loss, no accuracy.
+    """
+
+    name: str
+    cost: LossValue
+    gradient: LossGradient
+    probability_output: bool = False
+    fused_activation: ActivationFunction | None = None
+    decision_threshold: float | None = None
 
 
 class LayerCache(NamedTuple):
@@ -44,7 +124,7 @@ class LayerCache(NamedTuple):
     W: FloatArray  # (n_l, n_{l-1})
     Z: FloatArray  # (n_l, m)
     A: FloatArray  # (n_l, m)
-    activation: Activation
+    activation: ActivationFunction
     dropout_mask: FloatArray | None = None  # (n_l, m)
 
 

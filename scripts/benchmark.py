@@ -90,8 +90,10 @@ from typing import Any, Final, NamedTuple  # noqa: E402
 import numpy as np  # noqa: E402
 
 from functional_nn import optimizers  # noqa: E402
+from functional_nn.activations import ACTIVATIONS  # noqa: E402
 from functional_nn.data import minibatches, one_hot  # noqa: E402
 from functional_nn.initializers import initialize_parameters  # noqa: E402
+from functional_nn.losses import CATEGORICAL_CROSS_ENTROPY  # noqa: E402
 from functional_nn.optimizers import Optimizer, sgd  # noqa: E402
 from functional_nn.propagation import backward, forward  # noqa: E402
 from functional_nn.training import TrainState, train_epochs  # noqa: E402
@@ -210,7 +212,7 @@ def functional_nn_contender(setup: Setup, total_epochs: int) -> OursEpochs:
 def functional_nn_steps_contender(setup: Setup) -> Epoch:
     """The training step alone: ``forward``, ``backward``, ``update`` over ``minibatches``."""
     d = setup.data
-    activations = activations_of(setup.sizes)
+    activations = tuple(ACTIVATIONS[name] for name in activations_of(setup.sizes))  # the kernels take records
     optimizer = our_optimizer(setup.optimizer)
     rng = np.random.default_rng(setup.seed)
     params = dict(setup.params)
@@ -220,7 +222,7 @@ def functional_nn_steps_contender(setup: Setup) -> Epoch:
         nonlocal params, state
         for X_batch, Y_batch, _ in minibatches(d.X, d.Y, setup.batch_size, rng):
             AL, caches = forward(X_batch, params, activations)
-            grads = backward(AL, Y_batch, caches, "categorical_cross_entropy")
+            grads = backward(AL, Y_batch, caches, CATEGORICAL_CROSS_ENTROPY)
             params, state = optimizer.update(grads, state, params)
 
     return epoch

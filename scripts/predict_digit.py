@@ -12,15 +12,15 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
 
-from functional_nn.propagation import check_activations, predict_proba
+from functional_nn.propagation import predict_proba
 from functional_nn.serialization import load_parameters
-from functional_nn.types import FloatArray
+from functional_nn.types import ActivationFunction, FloatArray
 
 SCRIPTS_EXTRA = 'pip install -e ".[scripts]"'
 
@@ -79,14 +79,16 @@ def _shift(frame: npt.NDArray[np.float64], dy: int, dx: int) -> npt.NDArray[np.f
     return shifted
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, *, custom_activations: Mapping[str, ActivationFunction] | None = None) -> int:
+    """Run the command line; ``custom_activations`` resolves the names of activations of your own
+    that the network was saved with (a script wrapping this one passes its records here)."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("params", type=Path, help="a params.npz written by train_mnist.py")
     parser.add_argument("images", type=Path, nargs="+", help="PNG or JPEG pictures of single digits")
     parser.add_argument("--top", type=int, default=3, help="how many classes to show (default 3)")
     args = parser.parse_args(argv)
     try:
-        params, metadata = load_parameters(args.params)
+        params, _, activations = load_parameters(args.params, custom_activations=custom_activations)
     except (ValueError, FileNotFoundError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
@@ -95,7 +97,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     if n_inputs != 784:
         print(f"error: {args.params} takes {n_inputs} inputs, not the 784 pixels of a 28x28 digit", file=sys.stderr)
         return 2
-    activations = check_activations(metadata["activations"], L)
     dtype = np.float32 if params["W1"].dtype == np.float32 else np.float64
     top = max(1, min(args.top, n_classes))
     status = 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import get_args
 
 import hypothesis.extra.numpy as hnp
@@ -10,7 +11,19 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from functional_nn.activations import ACTIVATIONS, leaky_relu, relu, sigmoid, softmax, tanh
+from functional_nn.activations import (
+    ACTIVATIONS,
+    elu,
+    gelu,
+    leaky_relu,
+    normal_cdf,
+    relu,
+    sigmoid,
+    silu,
+    softmax,
+    softplus,
+    tanh,
+)
 from functional_nn.types import Activation, FloatArray, FloatDType
 
 DTYPES: list[FloatDType] = [np.float32, np.float64]
@@ -90,3 +103,53 @@ def test_backward_matches_finite_differences(name: Activation, rng: np.random.Ge
         shift[index] = eps
         numeric[index] = np.sum(dA * (forward(Z + shift) - forward(Z - shift))) / (2 * eps)
     np.testing.assert_allclose(ACTIVATIONS[name].backward(dA, Z, forward(Z)), numeric, rtol=1e-6, atol=1e-8)
+
+
+def test_new_activations_by_hand() -> None:
+    Z = np.array([[-1.0, 0.0, 1.0]])
+    # Phi(1) = 0.8413447460685429, from math.erfc: gelu(z) = z Phi(z).
+    np.testing.assert_allclose(gelu(Z), [[-0.15865525393145707, 0.0, 0.8413447460685429]], rtol=1e-15)
+    np.testing.assert_allclose(silu(Z), [[-1 / (1 + math.e), 0.0, 1 / (1 + math.exp(-1))]], rtol=1e-15)
+    np.testing.assert_allclose(elu(Z), [[math.exp(-1) - 1, 0.0, 1.0]], rtol=1e-15)
+    np.testing.assert_allclose(softplus(Z), [[math.log1p(math.exp(-1)), math.log(2), 1 + math.log1p(math.exp(-1))]], rtol=1e-15)
+    np.testing.assert_array_equal(softplus(np.array([[1000.0, -1000.0]])), [[1000.0, 0.0]])
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_normal_cdf_against_math_erfc(dtype: FloatDType) -> None:
+    z = np.linspace(-38, 38, 20001)
+    exact = np.array([0.5 * math.erfc(-v / math.sqrt(2)) for v in z])
+    Phi = normal_cdf(z.astype(dtype))
+    assert Phi.dtype == dtype
+    if dtype == np.float64:
+        # relative accuracy down to the smallest normal numbers (Phi(-37.5) = 5e-309), then
+        # what subnormals hold, and to the rounding near the centre
+        np.testing.assert_allclose(Phi, exact, rtol=5e-13, atol=1e-321)
+        np.testing.assert_allclose(Phi[np.abs(z) < 3], exact[np.abs(z) < 3], rtol=5e-15, atol=0)
+    else:
+        np.testing.assert_allclose(Phi, exact, rtol=0, atol=2e-7)
+
+
+def test_gelu_tanh_approximation_differs_as_documented() -> None:
+    z = np.linspace(-10, 10, 200001)
+    tanh_form = 0.5 * z * (1 + np.tanh(math.sqrt(2 / math.pi) * (z + 0.044715 * z**3)))
+    assert 4.6e-4 < float(np.max(np.abs(tanh_form - gelu(z)))) < 4.8e-4
+
+
+@pytest.mark.parametrize("name", get_args(Activation))
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_output_range_holds_at_the_dtype_limits(name: Activation, dtype: FloatDType) -> None:
+    big = float(np.finfo(dtype).max) / 4
+    tiny = float(np.finfo(dtype).smallest_subnormal)
+    extremes = [-big, -1e30 if dtype == np.float64 else -1e20, big]
+    if name in ("gelu", "silu", "elu", "softplus"):  # the older ones may flag subnormal products
+        extremes += [tiny, -tiny, float(np.finfo(dtype).tiny)]
+    Z = np.concatenate([np.linspace(-20, 20, 4001), extremes]).astype(dtype)
+    Z = np.stack([Z, Z[::-1]])  # two rows: softmax sees columns of two
+    with np.errstate(all="raise"):
+        A = ACTIVATIONS[name].forward(Z)
+        dZ = ACTIVATIONS[name].backward(np.ones_like(Z), Z, A)
+    low, high = ACTIVATIONS[name].output_range
+    assert A.dtype == dZ.dtype == dtype
+    assert np.isfinite(A).all() and np.isfinite(dZ).all()
+    assert ((A >= low) & (A <= high)).all()

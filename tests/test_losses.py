@@ -81,3 +81,16 @@ def test_refusals() -> None:
         compute_cost(AL, AL, "mean_squared_error", lambd=0.1)
     with pytest.raises(ValueError, match="m = 0"):
         compute_cost(np.zeros((1, 0)), np.zeros((1, 0)), "mean_squared_error")
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_hinge_by_hand_with_either_label_convention(dtype: FloatDType) -> None:
+    AL = np.array([[2.0, 0.5, -0.25, -3.0], [0.0, 1.0, 1.5, -1.0]], dtype=dtype)
+    Y01 = np.array([[1.0, 1.0, 0.0, 1.0], [0.0, 1.0, 1.0, 0.0]], dtype=dtype)
+    # margins t*a: [2, 0.5, 0.25, -3], [0, 1, 1.5, 1] -> losses [0, 0.5, 0.75, 4], [1, 0, 0, 0]
+    expected = (0 + 0.5 + 0.75 + 4 + 1) / 4
+    assert compute_cost(AL, Y01, "hinge") == pytest.approx(expected, rel=1e-7)
+    assert compute_cost(AL, 2 * Y01 - 1, "hinge") == compute_cost(AL, Y01, "hinge")
+    gradient = LOSSES["hinge"].gradient(AL, Y01)
+    assert gradient.dtype == dtype
+    np.testing.assert_array_equal(gradient, [[0, -1, 1, -1], [1, 0, 0, 0]])  # 0 at the kink t*a = 1

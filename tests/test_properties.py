@@ -21,6 +21,8 @@ from functional_nn import (
     train,
     update_parameters,
 )
+from functional_nn.activations import ACTIVATIONS
+from functional_nn.losses import LOSSES
 from functional_nn.propagation import check_loss_pairing
 from functional_nn.serialization import load_parameters, save_parameters
 from functional_nn.types import Activation, FloatArray, FloatDType, Loss
@@ -32,7 +34,7 @@ DTYPES: tuple[FloatDType, ...] = (np.float32, np.float64)
 
 def allowed(output: Activation, loss: Loss) -> bool:
     try:
-        check_loss_pairing(loss, output)
+        check_loss_pairing(LOSSES[loss], ACTIVATIONS[output])
     except ValueError:
         return False
     return True

@@ -64,7 +64,7 @@ def test_train_on_a_kaggle_csv_writes_everything(
     assert {"train_accuracy", "dev_accuracy", "seconds", "out"} <= set(summary) and "test_accuracy" not in summary
     assert summary["out"] == str(out)
     assert [line.split(":")[0] for line in lines if line.startswith("epoch")] == ["epoch   1", "epoch   2", "epoch   3"]
-    params, metadata = load_parameters(out / "params.npz")
+    params, metadata, _ = load_parameters(out / "params.npz")
     assert metadata["activations"] == ["relu", "softmax"] and metadata["layer_sizes"] == [784, 16, 10]
     assert metadata["dtype"] == "float32" and all(v.dtype == np.float32 for v in params.values())
     assert metadata["dev_accuracy"] == summary["dev_accuracy"]
@@ -84,7 +84,7 @@ def test_the_csv_split_holds_out_dev_size_rows_and_accuracies_are_real(
     # redo the split the script made (the seed's first draw) and score the saved network on it
     pixels, labels = _digits(np.random.default_rng(0), 100)  # the same rows: the fixture's generator starts at seed 0
     order = np.random.default_rng(3).permutation(100)
-    params, _ = load_parameters(out / "params.npz")
+    params, _, _ = load_parameters(out / "params.npz")
     X_dev = scale_pixels(pixels[order[:30]].T, dtype=np.float32)
     dev_accuracy = float(np.mean(predict(X_dev, params, ("relu", "softmax")) == labels[order[:30]]))
     assert summary["dev_accuracy"] == dev_accuracy
@@ -102,7 +102,7 @@ def test_the_tutorial_preset_is_full_batch_gradient_descent_printing_every_10_it
         "iteration   0", "iteration  10", "iteration  20",
     ]  # fmt: skip
     assert "784-10-10 relu/softmax, uniform init, sgd 0.1 (constant), full batch, 21 iterations, float64" in lines[0]
-    params, metadata = load_parameters(out / "params.npz")
+    params, metadata, _ = load_parameters(out / "params.npz")
     assert metadata["layer_sizes"] == [784, 10, 10] and metadata["dtype"] == "float64"
     history = json.loads((out / "history.json").read_text())
     assert len(history["iterations"]) == 21
@@ -128,7 +128,7 @@ def test_on_mnist_it_reports_the_test_accuracy(
     monkeypatch.setattr(train_mnist, "load_mnist", lambda **kwargs: small)
     out = tmp_path / "run"
     _, summary = _run(capsys, ["--epochs", "2", "--hidden", "12", "--batch-size", "16", "--out", str(out)])
-    params, _ = load_parameters(out / "params.npz")
+    params, _, _ = load_parameters(out / "params.npz")
     assert summary["test_accuracy"] == float(np.mean(predict(small.X_test, params, ("relu", "softmax")) == small.y_test))
     assert (out / "confusion.png").is_file()
 
@@ -234,7 +234,7 @@ def test_predict_digit_prints_the_top_classes(
     line = capsys.readouterr().out.strip()
     assert line.startswith(f"{picture}: ")
     shown = [(int(part.split()[0]), float(part.split()[1].strip("()"))) for part in line.split(": ", 1)[1].split("  ")]
-    params, _ = load_parameters(out / "params.npz")
+    params, _, _ = load_parameters(out / "params.npz")
     probabilities = predict_proba(predict_digit.digit_pixels(picture), params, ("relu", "softmax"))[:, 0]
     best = np.argsort(-probabilities, kind="stable")[:4]
     assert [k for k, _ in shown] == best.tolist()
@@ -277,6 +277,6 @@ def test_max_norm_caps_every_unit_of_the_trained_network(
     out = tmp_path / "capped"
     lines, _ = _run(capsys, ["--csv", str(csv), "--epochs", "2", "--hidden", "16", "--dev-size", "20", "--max-norm", "0.5", "--learning-rate", "0.05", "--out", str(out)])
     assert "max-norm 0.5" in lines[0]
-    params, _ = load_parameters(out / "params.npz")
+    params, _, _ = load_parameters(out / "params.npz")
     for key in ("W1", "W2"):
         assert np.linalg.norm(params[key], axis=1).max() <= 0.5 * (1 + 1e-6)

@@ -29,7 +29,7 @@ def test_round_trip_is_bitwise(tmp_path: Path, rng: np.random.Generator, dtype: 
     umask = os.umask(0)
     os.umask(umask)
     assert path.stat().st_mode & 0o777 == 0o666 & ~umask  # as open() would make it, not the temporary's 0600
-    loaded, metadata = load_parameters(path)
+    loaded, metadata, _ = load_parameters(path)
     assert list(loaded) == ["W1", "b1", "W2", "b2"]
     for key, value in params.items():
         assert loaded[key].dtype == dtype and loaded[key].shape == value.shape
