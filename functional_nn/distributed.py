@@ -79,7 +79,7 @@ from functional_nn import checkpoints
 from functional_nn.data.preparation import _minibatches
 from functional_nn.fold_state import EpochRecord, RoundRecord, RoundState, TrainState
 from functional_nn.initializers import initialize_parameters
-from functional_nn.losses import LOSS_NAMES, LOSSES, l2_penalty
+from functional_nn.losses import l2_penalty, resolve_loss
 from functional_nn.optimizers import (
     LearningRate,
     Optimizer,
@@ -99,7 +99,7 @@ from functional_nn.propagation import (
     labels_from_output,
 )
 from functional_nn.training import TrainingDivergedError, TrainResult, classification_labels, train
-from functional_nn.types import Activation, FloatArray, InitScheme, IntArray, Loss, Params
+from functional_nn.types import Activation, ActivationFunction, FloatArray, InitScheme, IntArray, Loss, LossFunction, Params
 
 if TYPE_CHECKING:
     from distributed import Client, Future, LocalCluster
@@ -195,8 +195,8 @@ def shard_generator(seed: int, shard: int, stream: int, index: int) -> np.random
 class _Task(NamedTuple):
     """What a round's task needs besides the parameters and its shard: fixed for the run."""
 
-    activations: tuple[Activation, ...]
-    loss: Loss
+    activations: tuple[ActivationFunction, ...]
+    loss: LossFunction
     seed: int
     batch_size: int | None
     keep_probs: tuple[float, ...] | None
@@ -260,7 +260,7 @@ def _correct(AL: FloatArray, Y: FloatArray, task: _Task) -> int | None:
     labels = classification_labels(Y, task.loss)
     if labels is None:
         return None
-    return int(np.count_nonzero(labels_from_output(AL, task.activations[-1]) == labels))
+    return int(np.count_nonzero(labels_from_output(AL, task.activations[-1], task.loss.decision_threshold) == labels))
 
 
 def gradient_sum(shard: Shard, shard_index: int, inputs: RoundInput) -> ShardGradient:
@@ -286,7 +286,7 @@ def gradient_sum(shard: Shard, shard_index: int, inputs: RoundInput) -> ShardGra
     X_B, Y_B = _batch(shard, shard_index, inputs.round, task)
     AL, caches = forward(X_B, inputs.params, task.activations, task.keep_probs, _dropout_rng(shard_index, inputs.round, task))
     b = int(X_B.shape[1])
-    cost = LOSSES[task.loss].cost(AL, Y_B) * b
+    cost = task.loss.cost(AL, Y_B) * b
     means = backward(AL, Y_B, caches, task.loss, 0.0)
     size = AL.dtype.type(b)
     return ShardGradient({key: grad * size for key, grad in means.items()}, b, cost, _correct(AL, Y_B, task))
@@ -304,7 +304,7 @@ def local_steps(shard: Shard, shard_index: int, inputs: RoundInput) -> ShardUpda
     K = task.local_steps
     assert K is not None
     params, state = inputs.params, inputs.optimizer_state
-    loss = LOSSES[task.loss]
+    loss = task.loss
     cost_sum, samples, correct = 0.0, 0, 0
     any_correct = False
     with np.errstate(over="ignore", invalid="ignore"):  # divergence is reported by the driver
@@ -572,8 +572,8 @@ def train_rounds(
     shards: Sequence[Shard] | DaskShards,
     params: Params,
     *,
-    activations: Sequence[Activation],
-    loss: Loss,
+    activations: Sequence[Activation | ActivationFunction],
+    loss: Loss | LossFunction,
     rounds: int,
     learning_rate: LearningRate | None = None,
     optimizer: Optimizer | None = None,
@@ -636,8 +636,8 @@ def train_rounds(
     L = len(sizes) - 1
     dtype = params["W1"].dtype
     names = check_activations(activations, L)
-    loss_name = check.check_name("loss", loss, LOSS_NAMES)
-    check_loss_pairing(loss_name, names[-1])
+    loss_record = resolve_loss("loss", loss)
+    check_loss_pairing(loss_record, names[-1])
     for s, shard in enumerate(held):
         if shard.X.shape[0] != sizes[0] or shard.Y.shape[0] != sizes[-1]:
             raise ValueError(
@@ -676,8 +676,8 @@ def train_rounds(
         if X_dev.shape[0] != sizes[0] or Y_dev.shape != (sizes[-1], X_dev.shape[1]):
             raise ValueError(f"dev must be ({sizes[0]}, m) and ({sizes[-1]}, m) arrays, got {X_dev.shape} and {Y_dev.shape}")
         check.check_same_dtype("dev[0]", X_dev, dtype, "params['W1']")
-        checked_dev = (X_dev, Y_dev.astype(dtype, copy=False), classification_labels(Y_dev, loss_name))
-    task = _Task(names, loss_name, seed, batch_size, keeps, lambd, clip_norm, max_norm, optimizer, local_steps)
+        checked_dev = (X_dev, Y_dev.astype(dtype, copy=False), classification_labels(Y_dev, loss_record))
+    task = _Task(names, loss_record, seed, batch_size, keeps, lambd, clip_norm, max_norm, optimizer, local_steps)
     start_params = dict(params)
     state = RoundState(0, start_params, optimizer.init(start_params), ())
     m = sum(int(shard.X.shape[1]) for shard in held)
@@ -720,9 +720,10 @@ def _fold(runner: _InProcessShards | DaskShards, run: _Run, state: RoundState, r
         if run.dev is not None and (number % run.dev_every == 0 or number == rounds):
             X_dev, Y_dev, dev_labels = run.dev
             AL_dev = forward_output(X_dev, params, task.activations)
-            dev_cost = LOSSES[task.loss].cost(AL_dev, Y_dev)
+            dev_cost = task.loss.cost(AL_dev, Y_dev)
             if dev_labels is not None:
-                dev_accuracy = float(np.mean(labels_from_output(AL_dev, task.activations[-1]) == dev_labels))
+                predicted = labels_from_output(AL_dev, task.activations[-1], task.loss.decision_threshold)
+                dev_accuracy = float(np.mean(predicted == dev_labels))
         record = RoundRecord(
             number, cost, accuracy, samples, seen / run.m, time.perf_counter() - started, waiting, dev_cost, dev_accuracy
         )
@@ -736,7 +737,7 @@ def _fold(runner: _InProcessShards | DaskShards, run: _Run, state: RoundState, r
 
 
 def epoch_states(
-    states: Iterable[RoundState], *, activations: Sequence[Activation], loss: Loss, dev: tuple[FloatArray, FloatArray] | None = None
+    states: Iterable[RoundState], *, activations: Sequence[Activation | ActivationFunction], loss: Loss, dev: tuple[FloatArray, FloatArray] | None = None
 ) -> Iterator[tuple[TrainState, RoundState]]:
     """Rounds read as epochs: a ``TrainState`` after the first round of each new whole epoch.
 
@@ -746,7 +747,8 @@ def epoch_states(
     here). Each ``TrainState`` comes with the ``RoundState`` it was read from, so callers
     keep the rounds' wall and waiting times.
     """
-    names = tuple(activations)
+    names = check_activations(activations, len(activations))
+    loss_record = resolve_loss("loss", loss)
     epoch = 0
     pending: list[RoundRecord] = []
     records: tuple[EpochRecord, ...] = ()
@@ -762,9 +764,10 @@ def epoch_states(
         summary = EpochRecord(epoch, cost, accuracy)
         if dev is not None:
             AL = forward_output(dev[0], state.params, names)
-            labels = classification_labels(dev[1], loss)
-            dev_accuracy = None if labels is None else float(np.mean(labels_from_output(AL, names[-1]) == labels))
-            summary = summary._replace(dev_cost=LOSSES[loss].cost(AL, dev[1]), dev_accuracy=dev_accuracy)
+            labels = classification_labels(dev[1], loss_record)
+            predicted = labels_from_output(AL, names[-1], loss_record.decision_threshold)
+            dev_accuracy = None if labels is None else float(np.mean(predicted == labels))
+            summary = summary._replace(dev_cost=loss_record.cost(AL, dev[1]), dev_accuracy=dev_accuracy)
         records += (summary,)
         pending = []
         yield TrainState(epoch, state.params, state.optimizer_state, records), state
@@ -783,8 +786,8 @@ def _describe_run(run: _Run, sizes: tuple[int, ...], shards: Sequence[Shard]) ->
     return {
         "kind": "distributed rounds",
         "layer_sizes": list(sizes),
-        "activations": list(t.activations),
-        "loss": t.loss,
+        "activations": [a.name for a in t.activations],
+        "loss": t.loss.name,
         "optimizer": t.optimizer.name,
         "optimizer_hyperparameters": [[name, value] for name, value in t.optimizer.hyperparameters],
         "seed": t.seed,

@@ -26,8 +26,9 @@ from functional_nn import distributed as dist
 from functional_nn.data import one_hot
 from functional_nn.fold_state import RoundState
 from functional_nn.initializers import initialize_parameters
+from functional_nn.losses import resolve_loss
 from functional_nn.optimizers import adam, momentum, sgd
-from functional_nn.propagation import backward, forward
+from functional_nn.propagation import backward_propagation, check_activations, forward_propagation
 from functional_nn.training import train
 from functional_nn.checkpoints import CheckpointError
 from functional_nn.types import Activation, FloatArray, Loss
@@ -135,8 +136,8 @@ def test_a_minibatch_round_is_one_step_on_the_union_of_the_shards_batches(rng: n
             columns = order[8 * j : 8 * j + 8]
             Xs.append(shard.X[:, columns])
             Ys.append(shard.Y[:, columns])
-        AL, caches = forward(np.concatenate(Xs, axis=1), by_hand, ACTIVATIONS)
-        grads = backward(AL, np.concatenate(Ys, axis=1), caches, LOSS)
+        AL, caches = forward_propagation(np.concatenate(Xs, axis=1), by_hand, ACTIVATIONS)
+        grads = backward_propagation(AL, np.concatenate(Ys, axis=1), caches, LOSS)
         by_hand = {k: by_hand[k] - 0.5 * grads["d" + k] for k in by_hand}
     for key in params:
         np.testing.assert_allclose(state.params[key], by_hand[key], rtol=0, atol=1e-12)
@@ -159,7 +160,7 @@ def test_local_sgd_averages_adam_slots_by_shard_size_and_counts_local_steps(rng:
     shards = dist.split_shards(X, Y, 2)
     shards = (shards[0], dist.Shard(shards[1].X[:, :10], shards[1].Y[:, :10]))  # 25 and 10 samples
     params = _params()
-    inputs = dist.RoundInput(params, adam(0.01).init(params), 0, dist._Task(ACTIVATIONS, LOSS, 0, 5, None, 0.0, None, None, adam(0.01), 4))
+    inputs = dist.RoundInput(params, adam(0.01).init(params), 0, dist._Task(check_activations(ACTIVATIONS, 2), resolve_loss("loss", LOSS), 0, 5, None, 0.0, None, None, adam(0.01), 4))
     updates = [dist.local_steps(shard, s, inputs) for s, shard in enumerate(shards)]
     state = _last(dist.train_rounds(shards, params, activations=ACTIVATIONS, loss=LOSS, rounds=1, optimizer=adam(0.01), batch_size=5, local_steps=4))
     for key in params:
