@@ -208,7 +208,11 @@ class _Task(NamedTuple):
 
 
 class RoundInput(NamedTuple):
-    """Everything a round's task receives besides its shard: sent once per round."""
+    """Everything a round's task receives besides its shard: sent once per round.
+
+    Synchronous rounds send the parameters alone (``optimizer_state`` has no slots); local
+    SGD sends the optimizer's slots too, since every worker steps with them.
+    """
 
     params: dict[str, FloatArray]
     optimizer_state: OptimizerState
@@ -695,14 +699,16 @@ def _fold(runner: _InProcessShards | DaskShards, run: _Run, state: RoundState, r
     seen = sum(record.samples for record in state.history)
     while state.round < rounds:
         started = time.perf_counter()
-        inputs = RoundInput(state.params, state.optimizer_state, state.round, task)
         if task.local_steps is None:
+            # the workers need only the parameters: the optimizer's slots stay with the driver
+            inputs = RoundInput(state.params, OptimizerState(state.optimizer_state.step, {}), state.round, task)
             gradients, waiting = runner.map(gradient_sum, inputs)
             params, opt_state = _synchronous_step(gradients, state.params, state.optimizer_state, task)
             samples = sum(g.samples for g in gradients)
             cost = sum(g.cost for g in gradients) / samples + l2_penalty(state.params, task.lambd, samples)
             corrects = [g.correct for g in gradients]
         else:
+            inputs = RoundInput(state.params, state.optimizer_state, state.round, task)
             updates, waiting = runner.map(local_steps, inputs)
             params, opt_state = _average_step(updates, sizes)
             samples = sum(u.samples for u in updates)
