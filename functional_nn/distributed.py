@@ -458,7 +458,9 @@ def _is_lost_work(error: BaseException) -> bool:
     distributed = _import_distributed()
     from distributed.comm.core import CommClosedError
 
-    lost = (distributed.client.FutureCancelledError, distributed.scheduler.KilledWorker, CommClosedError)
+    # A comm closed or timed out under a loaded machine (a worker missing its heartbeats is
+    # dropped by the scheduler) is lost work too: the round is pure, so running it again is safe.
+    lost = (distributed.client.FutureCancelledError, distributed.scheduler.KilledWorker, CommClosedError, TimeoutError, OSError)
     return isinstance(error, lost)
 
 

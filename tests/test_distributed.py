@@ -264,6 +264,14 @@ def test_shards_stay_where_they_were_placed_and_rounds_send_params_only(rng: np.
     after = client.who_has(placed.futures)  # type: ignore[no-untyped-call]  # distributed's partial types
     assert [list(after[f.key]) for f in placed.futures] == [[h] for h in placed.holders]  # never copied elsewhere
     assert placed.replaced == 0
+    # and nothing of the rounds stays behind on the workers: each holds its shards only
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        held = {w: set(keys) for w, keys in client.has_what().items()}  # type: ignore[no-untyped-call]  # partial types
+        if held == {h: {f.key for f, g in zip(placed.futures, placed.holders) if g == h} for h in held}:
+            break
+        time.sleep(0.05)
+    assert held == {h: {f.key for f, g in zip(placed.futures, placed.holders) if g == h} for h in held}
 
 
 def test_a_sweep_returns_each_run_bitwise_as_run_alone_in_the_order_given(rng: np.random.Generator, client: Client) -> None:
@@ -353,3 +361,14 @@ def test_sweep_script_on_a_cluster_equals_the_sequential_sweep(
     assert len(rows.strip().splitlines()) == 13
     assert (tmp_path / "cluster" / "sweep.png").read_bytes()[:4] == b"\x89PNG"
     assert (tmp_path / "cluster" / "best_params.npz").exists()
+
+
+def test_cluster_client_follows_dasks_scheduler_address_setting(client: Client) -> None:
+    import dask.config
+
+    with dask.config.set({"scheduler-address": _scheduler_address(client)}), dist.cluster_client() as reached:
+        assert getattr(reached.scheduler, "address", None) == _scheduler_address(client)
+        assert len(dist.check_workers(reached)) == 2
+    with pytest.raises(ValueError, match="n_workers applies to a local cluster"):
+        with dist.cluster_client(_scheduler_address(client), n_workers=2):
+            pass
