@@ -3,10 +3,11 @@
 Imported only when a run asks for a cluster (``--workers``, ``--scheduler``,
 ``--local-steps``, ``--shards`` or ``DASK_SCHEDULER_ADDRESS``), so a single-process run
 never imports Dask. Each shard of the training set goes to one worker once; each round
-sends the parameters. Batch sizes: with synchronous rounds ``--batch-size`` is the global
-batch, shared out between the shards (each draws ``ceil(batch / shards)`` columns), so the
-run takes the single-process run's steps; with ``--local-steps K`` it is each worker's own
-batch, and each worker makes ``K`` steps per round.
+sends the parameters. ``--batch-size`` stays the global batch: each shard draws
+``ceil(batch / shards)`` columns a step, so an epoch has the single-process run's number of
+steps whether the rounds are synchronous (one step of the union of the shards' batches) or
+local SGD (``--local-steps K``: each worker makes ``K`` steps on its own batches, then the
+parameters are averaged), and ``K = 1`` with plain SGD is the synchronous run.
 """
 
 from __future__ import annotations
@@ -53,7 +54,7 @@ def epoch_states(
     K: int | None = args.local_steps
     largest = max(int(shard.X.shape[1]) for shard in shards.shards)
     batch = settings.batch_size
-    if batch is not None and K is None:
+    if batch is not None:
         batch = math.ceil(batch / n_shards)
     steps_per_pass = 1 if batch is None else math.ceil(largest / batch)
     rounds = settings.epochs * steps_per_pass if K is None else math.ceil(settings.epochs * steps_per_pass / K)
