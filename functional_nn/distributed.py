@@ -68,6 +68,7 @@ import contextlib
 import hashlib
 import os
 import time
+import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, NamedTuple, TypeVar
@@ -397,8 +398,8 @@ class DaskShards:
     """Shards placed on a Dask cluster's workers by ``place_shards``; pass it to ``train_rounds``.
 
     Each shard lives on one worker, sent there once. Each round sends the ``RoundInput``
-    (the parameters and the optimizer state) to the workers once, runs shard ``s``'s task
-    on the worker holding shard ``s``, and gathers the results in shard order.
+    (the parameters, and the optimizer's slots for local SGD) with each shard's task, runs
+    it on the worker holding the shard, and gathers the results in shard order.
 
     Data placed with ``scatter`` has no lineage: if its worker dies it is gone and Dask
     cannot recompute it. So the driver keeps its own copy of every shard (``shards``), and
@@ -438,12 +439,16 @@ class DaskShards:
         for _ in range(self.retries + 1):
             self._replace_lost()
             try:
-                holders = sorted(set(self.holders))
-                shared = _scatter(self.client, inputs, holders, broadcast=True)
-                futures = [
-                    self.client.submit(function, future, s, shared, workers=[self.holders[s]], allow_other_workers=False, pure=False)
-                    for s, future in enumerate(self.futures)
-                ]
+                # The round's input travels inside each task, through the scheduler, which
+                # already holds a stream to every worker. Scattering it to the workers first
+                # would open connections of our own, and one opened to a worker that has just
+                # died waits out Dask's connect timeout (30 s) before the round can be retried.
+                with warnings.catch_warnings():
+                    warnings.filterwarnings("ignore", message="Sending large graph", category=UserWarning)
+                    futures = [
+                        self.client.submit(function, future, s, inputs, workers=[self.holders[s]], allow_other_workers=False, pure=False)
+                        for s, future in enumerate(self.futures)
+                    ]
                 results: list[R] = self.client.gather(futures)  # type: ignore[no-untyped-call]  # distributed's partial types
                 return results, time.perf_counter() - started
             except Exception as error:  # noqa: BLE001 - sorted below: a lost worker is retried, anything else raised
