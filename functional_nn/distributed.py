@@ -420,7 +420,10 @@ class DaskShards:
         self.futures[s] = _scatter(self.client, self.shards[s], [worker])
         self.holders[s] = worker
 
-    def _replace_lost(self) -> None:
+    def _replace_lost(self, suspect: bool) -> None:
+        """Send again the shards whose futures are lost (or, when ``suspect``, whose worker is gone)."""
+        if not suspect and all(future.status == "finished" for future in self.futures):
+            return  # the common case costs no message to the scheduler
         workers = _worker_addresses(self.client, wait=1, timeout=60.0)
         living = set(workers)
         lost = [s for s, future in enumerate(self.futures) if future.status != "finished" or self.holders[s] not in living]
@@ -436,8 +439,8 @@ class DaskShards:
     def map(self, function: Callable[[Shard, int, RoundInput], R], inputs: RoundInput) -> tuple[list[R], float]:
         started = time.perf_counter()
         failure: BaseException | None = None
-        for _ in range(self.retries + 1):
-            self._replace_lost()
+        for attempt in range(self.retries + 1):
+            self._replace_lost(suspect=attempt > 0)
             try:
                 # The round's input travels inside each task, through the scheduler, which
                 # already holds a stream to every worker. Scattering it to the workers first
