@@ -135,6 +135,8 @@ DROPOUT_STREAM: Final = 1
 WORKER_ENV: Final = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 """Set for ``cluster_client``'s worker processes: one BLAS thread each, one worker per core."""
 
+PRE_SPAWN_ENVIRON: Final = "distributed.nanny.pre-spawn-environ"
+
 R = TypeVar("R")
 
 
@@ -948,13 +950,21 @@ def local_cluster(n_workers: int | None = None, *, processes: bool = True, dashb
     clusters on one machine do not compete for 8787.
     """
     distributed = _import_distributed()
+    import dask.config
+
     workers = check.check_positive_int("n_workers", n_workers if n_workers is not None else (os.cpu_count() or 1))
     options: dict[str, Any] = {"env": dict(WORKER_ENV)} if processes else {}
-    cluster: LocalCluster = distributed.LocalCluster(
-        n_workers=workers, threads_per_worker=1, processes=processes, host="127.0.0.1", protocol="tcp://",
-        dashboard_address=":8787" if dashboard else None,
-        scheduler_kwargs=None if dashboard else {"dashboard_address": ":0"}, **options,
-    )  # fmt: skip
+    # Dask's nannies start workers with MALLOC_TRIM_THRESHOLD_=65536, which sends every array
+    # above 64 KiB back to the kernel when freed: a training step's temporaries then fault
+    # their pages in afresh each time, measured 2.6x slower (0.49 s against 0.19 s for 50
+    # steps of 784-256-10 on batches of 64). None unsets it (see the nanny's
+    # pre-spawn-environ); the library keeps no long-lived memory that trimming would return.
+    with dask.config.set({f"{PRE_SPAWN_ENVIRON}.MALLOC_TRIM_THRESHOLD_": None}):
+        cluster: LocalCluster = distributed.LocalCluster(
+            n_workers=workers, threads_per_worker=1, processes=processes, host="127.0.0.1", protocol="tcp://",
+            dashboard_address=":8787" if dashboard else None,
+            scheduler_kwargs=None if dashboard else {"dashboard_address": ":0"}, **options,
+        )  # fmt: skip
     return cluster
 
 

@@ -300,6 +300,9 @@ def test_a_killed_worker_process_costs_a_retry_not_the_run(rng: np.random.Genera
     shards = dist.split_shards(X, Y, 2)
     common = dict(activations=ACTIVATIONS, loss=LOSS, rounds=8, optimizer=adam(0.01), batch_size=32, keep_probs=0.9, seed=4)
     with dist.cluster_client(n_workers=2) as c:
+        # worker processes with one BLAS thread and glibc's own trimming (see local_cluster)
+        assert set(c.run(os.environ.get, "OPENBLAS_NUM_THREADS").values()) == {"1"}
+        assert set(c.run(os.environ.get, "MALLOC_TRIM_THRESHOLD_").values()) == {None}
         reference = _last(dist.train_rounds(dist.place_shards(c, shards), _params(), **common))  # type: ignore[arg-type]
         placed = dist.place_shards(c, shards)
         states = dist.train_rounds(placed, _params(), **common)  # type: ignore[arg-type]
