@@ -90,6 +90,7 @@ from functional_nn.optimizers import (
     _clip_by_global_norm,
     sgd,
 )
+from functional_nn.serialization import atomic_write
 from functional_nn.propagation import (
     backward,
     check_activations,
@@ -120,7 +121,9 @@ __all__ = [
     "local_cluster",
     "local_steps",
     "place_shards",
+    "load_sweep_data",
     "run_settings",
+    "save_sweep_data",
     "shard_generator",
     "split_shards",
     "sweep",
@@ -889,6 +892,24 @@ def run_settings(settings: RunSettings, data: SweepData) -> TrainResult:
     )  # fmt: skip
 
 
+def save_sweep_data(path: str | os.PathLike[str], data: SweepData) -> Path:
+    """Write ``data`` to ``path`` (an uncompressed ``.npz``, atomically) for ``load_sweep_data``."""
+    arrays = {"X": data.X, "Y": data.Y}
+    if data.dev is not None:
+        arrays.update(X_dev=data.dev[0], Y_dev=data.dev[1])
+    target = Path(path)
+    with atomic_write(target) as handle:
+        np.savez(handle, **arrays)  # type: ignore[arg-type]  # numpy's stub wants one array type for all keyword arrays
+    return target
+
+
+def load_sweep_data(path: str | os.PathLike[str]) -> SweepData:
+    """Read what ``save_sweep_data`` wrote: a sweep's task on a worker that loads its own data."""
+    with np.load(path, allow_pickle=False) as stored:
+        dev = (stored["X_dev"], stored["Y_dev"]) if "X_dev" in stored.files else None
+        return SweepData(stored["X"], stored["Y"], dev)
+
+
 def sweep(
     settings: Sequence[RunSettings],
     X: FloatArray,
@@ -897,13 +918,20 @@ def sweep(
     dev: tuple[FloatArray, FloatArray] | None = None,
     client: Client | None = None,
     on_done: Callable[[int, TrainResult], None] | None = None,
+    data_dir: str | os.PathLike[str] | None = None,
 ) -> list[TrainResult]:
     """Train every one of ``settings`` on the same data; results in the order given.
 
-    With a ``client`` each run is one task on the cluster (the data is sent to every worker
-    once); without, they run one after another in this process. Either way each result is
-    bitwise the one ``run_settings`` gives for that setting alone. ``on_done(i, result)``
-    is called as run ``i`` finishes (in finishing order), e.g. to move a progress bar.
+    With a ``client`` each run is one task on the cluster; without, they run one after
+    another in this process. Either way each result is bitwise the one ``run_settings``
+    gives for that setting alone. ``on_done(i, result)`` is called as run ``i`` finishes
+    (in finishing order), e.g. to move a progress bar.
+
+    The data reaches the workers once: sent by the driver to every worker, or, with
+    ``data_dir`` (a directory every worker can read, such as a local disk for a local
+    cluster or a shared file system), written there once by the driver and loaded by each
+    worker itself (``load_sweep_data``), which saves the driver sending it once per worker
+    and lets Dask load it again on another worker if one is lost.
     """
     given: object = settings  # typed, but checked: users pass what they like
     if isinstance(given, RunSettings) or not isinstance(given, Sequence) or not given:
@@ -924,8 +952,17 @@ def sweep(
         return results
     distributed = _import_distributed()
     workers = check_workers(client)
-    shared = _scatter(client, data, workers, broadcast=True)
-    futures = [client.submit(run_settings, setting, shared, pure=False) for setting in settings]
+    if data_dir is None:
+        shared = [_scatter(client, data, workers, broadcast=True)]
+    else:
+        path = save_sweep_data(Path(data_dir) / "sweep-data.npz", data)
+        shared = [client.submit(load_sweep_data, str(path), workers=[w], pure=False) for w in workers]
+    futures = [
+        client.submit(
+            run_settings, setting, shared[i % len(shared)], workers=[workers[i % len(workers)]], allow_other_workers=True, pure=False
+        )
+        for i, setting in enumerate(settings)
+    ]
     index = {future.key: i for i, future in enumerate(futures)}
     done: dict[int, TrainResult] = {}
     for future in distributed.as_completed(futures, loop=client.loop):

@@ -26,6 +26,7 @@ import csv
 import itertools
 import json
 import sys
+import tempfile
 import time
 import contextlib
 from collections.abc import Callable, Sequence
@@ -66,6 +67,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--subset", type=int, help="train on the first N training samples only")
     parser.add_argument("--csv", type=Path, help="a Kaggle digit-recognizer train.csv instead of MNIST")
     parser.add_argument("--dev-size", type=int, help="held-out rows for --csv (default 1000)")
+    parser.add_argument("--data-dir", type=Path, help="a directory every worker can read: the data goes there once, "
+                        "and each worker loads it (default: a temporary one for a local cluster; none for --scheduler)")
     parser.add_argument("--dashboard", action="store_true", help="serve the local cluster's dashboard on port 8787")
     parser.add_argument("--out", type=Path, help="output directory (default runs/sweep-<timestamp>)")
     args = parser.parse_args(argv)
@@ -142,7 +145,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             say(f"{len(settings)} runs of {args.epochs} epochs on {X.shape[1]} samples, "
                 + ("in this process" if client is None else f"on {workers} workers"))  # fmt: skip
             sweep_started = time.perf_counter()
-            results = dist.sweep(settings, X, Y, dev=dev, client=client, on_done=done)
+            with tempfile.TemporaryDirectory(prefix="sweep-data-") as local:
+                # a local cluster's workers read the data from this machine's disk; a remote
+                # cluster's get it from the driver unless --data-dir names a shared directory
+                data_dir = args.data_dir if args.data_dir is not None else (local if args.scheduler is None else None)
+                results = dist.sweep(settings, X, Y, dev=dev, client=client, on_done=done, data_dir=data_dir)
             sweep_seconds = time.perf_counter() - sweep_started
     except (ImportError, ConnectionError, RuntimeError, ValueError) as error:
         bar.close()

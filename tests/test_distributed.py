@@ -276,7 +276,7 @@ def test_shards_stay_where_they_were_placed_and_rounds_send_params_only(rng: np.
     assert held == {h: {f.key for f, g in zip(placed.futures, placed.holders) if g == h} for h in held}
 
 
-def test_a_sweep_returns_each_run_bitwise_as_run_alone_in_the_order_given(rng: np.random.Generator, client: Client) -> None:
+def test_a_sweep_returns_each_run_bitwise_as_run_alone_in_the_order_given(rng: np.random.Generator, client: Client, tmp_path: Path) -> None:
     X, Y = _data(rng, m=60)
     dev = _data(rng, m=20)
     settings = [
@@ -291,8 +291,12 @@ def test_a_sweep_returns_each_run_bitwise_as_run_alone_in_the_order_given(rng: n
         _assert_bitwise(result.params, alone.params)
         assert result.history == alone.history
     sequential = dist.sweep(settings, X, Y, dev=dev)
-    for a, b in zip(sequential, results):
+    loaded_by_workers = dist.sweep(settings, X, Y, dev=dev, client=client, data_dir=tmp_path)
+    for a, b, c in zip(sequential, results, loaded_by_workers):
         _assert_bitwise(a.params, b.params)
+        _assert_bitwise(a.params, c.params)
+    stored = dist.load_sweep_data(tmp_path / "sweep-data.npz")
+    assert np.array_equal(stored.X, X) and stored.dev is not None and np.array_equal(stored.dev[1], dev[1])
 
 
 def test_a_killed_worker_process_costs_a_retry_not_the_run(rng: np.random.Generator) -> None:
