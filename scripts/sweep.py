@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+import _cli  # scripts/_cli.py: the output folder, and errors as one line
 import train_mnist
 from functional_nn import plots
 from functional_nn import distributed as dist
@@ -71,6 +72,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
                         "and each worker loads it (default: a temporary one for a local cluster; none for --scheduler)")
     parser.add_argument("--dashboard", action="store_true", help="serve the local cluster's dashboard on port 8787")
     parser.add_argument("--out", type=Path, help="output directory (default runs/sweep-<timestamp>)")
+    parser.add_argument("--overwrite", action="store_true", help="replace the outputs of an earlier sweep in --out")
     args = parser.parse_args(argv)
     for name in ("workers", "epochs", "batch_size", "subset", "dev_size"):
         value = getattr(args, name)
@@ -113,23 +115,31 @@ def plot_sweep(path: Path, rows: list[dict[str, Any]]) -> Path:
     return plots.save_figure(figure, path)
 
 
+OUTPUTS = ("sweep.csv", "sweep.png", "best_params.npz")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    """The sweep, with a user's mistakes reported as one ``error:`` line (see ``_cli``)."""
+    return _cli.run_main(_main, argv)
+
+
+def _main(argv: Sequence[str] | None) -> int:
     args = parse_args(argv)
     started = time.perf_counter()
+    out: Path = args.out if args.out is not None else Path("runs") / f"sweep-{datetime.now():%Y%m%d-%H%M%S}"
+    _cli.check_output_dir(out, OUTPUTS, overwrite=args.overwrite)
     say: Callable[[str], None] = lambda line: print(line, flush=True)  # noqa: E731
     dtype = np.float32
     try:
         data = train_mnist.load_data(args, dtype, np.random.default_rng(args.seed), say)
-    except (DatasetUnavailableError, ChecksumError, ValueError, FileNotFoundError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+    except (DatasetUnavailableError, ChecksumError) as error:
+        return _cli.fail(str(error))
     X, y = data.X_train, data.y_train
     if args.subset is not None:
         X, y = X[:, : args.subset], y[: args.subset]
     Y = one_hot(y, 10, dtype=dtype)
     dev = (data.X_dev, one_hot(data.y_dev, 10, dtype=dtype))
     settings = grid(args.epochs, args.batch_size, args.seed)
-    out: Path = args.out if args.out is not None else Path("runs") / f"sweep-{datetime.now():%Y%m%d-%H%M%S}"
     bar = train_mnist.ProgressBar(len(settings), "runs", enabled=sys.stderr.isatty())
     finished: list[int] = []
 
@@ -151,12 +161,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                 data_dir = args.data_dir if args.data_dir is not None else (local if args.scheduler is None else None)
                 results = dist.sweep(settings, X, Y, dev=dev, client=client, on_done=done, data_dir=data_dir)
             sweep_seconds = time.perf_counter() - sweep_started
-    except (ImportError, ConnectionError, RuntimeError, ValueError) as error:
+    except RuntimeError as error:  # a cluster without workers, or whose workers lack the library
         bar.close()
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+        return _cli.fail(str(error))
     bar.close()
-    out.mkdir(parents=True, exist_ok=True)
+    _cli.make_output_dir(out)
     rows = []
     for setting, result in zip(settings, results):
         last = result.history[-1]
