@@ -165,9 +165,9 @@ class Shard(NamedTuple):
 def split_shards(X: FloatArray, Y: FloatArray, n_shards: int) -> tuple[Shard, ...]:
     """Cut the columns of ``X`` ``(n_0, m)`` and ``Y`` ``(n_L, m)`` into ``n_shards`` contiguous blocks.
 
-    Block ``s`` holds columns ``[s * m // S + min(s, m % S) ...)`` as ``np.array_split``
-    cuts them: sizes differ by at most one, and the blocks in order are the columns in
-    order. The blocks are views, not copies.
+    Block ``s`` of ``S`` starts at column ``s (m // S) + min(s, m % S)`` and holds
+    ``m // S`` columns, one more for the first ``m % S`` blocks, as ``np.array_split`` cuts
+    them: the blocks in order are the columns in order. They are views, not copies.
     """
     X = check.check_float_array("X", X)
     Y = check.check_float_array("Y", Y)

@@ -27,7 +27,6 @@ import argparse
 import json
 import statistics
 import sys
-import time
 from collections.abc import Sequence
 
 import numpy as np
@@ -35,9 +34,6 @@ import numpy as np
 from functional_nn import distributed as dist
 from functional_nn.data import one_hot
 from functional_nn.initializers import initialize_parameters
-from functional_nn.propagation import check_activations
-from functional_nn.losses import resolve_loss
-from functional_nn.optimizers import sgd
 from functional_nn.types import Activation
 
 HIDDEN_FOR_MB = {0.1: 16, 1.0: 157, 10.0: 1572}  # 784-h-10 in float64: (795 h + 10) * 8 bytes
@@ -73,15 +69,13 @@ def main(argv: Sequence[str] | None = None) -> int:
                 X = rng.random((784, m))
                 Y = one_hot(rng.integers(0, 10, m), 10)
                 shards = dist.split_shards(X, Y, args.workers)
-                task = dist._Task(check_activations(activations, 2), resolve_loss("loss", "categorical_cross_entropy"),
-                                  0, None, None, 0.0, None, None, sgd(0.01), None)  # fmt: skip
-                inputs = dist.RoundInput(params, sgd(0.01).init(params), 0, task)
-                times = []
-                for _ in range(args.repeats):
-                    started = time.perf_counter()
-                    dist.gradient_sum(shards[0], 0, inputs)
-                    times.append(time.perf_counter() - started)
-                compute = statistics.median(times)
+                # one shard in this process: a round's waiting time is then its gradient_sum alone
+                state = None
+                for state in dist.train_rounds(shards[:1], params, activations=activations, loss="categorical_cross_entropy",
+                                               rounds=args.repeats, learning_rate=0.01):  # fmt: skip
+                    pass
+                assert state is not None
+                compute = statistics.median(r.waiting for r in state.history)
                 placed = dist.place_shards(client, shards)
                 state = None
                 for state in dist.train_rounds(placed, params, activations=activations, loss="categorical_cross_entropy",
