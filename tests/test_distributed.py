@@ -378,3 +378,24 @@ def test_cluster_client_follows_dasks_scheduler_address_setting(client: Client) 
     with pytest.raises(ValueError, match="n_workers applies to a local cluster"):
         with dist.cluster_client(_scheduler_address(client), n_workers=2):
             pass
+
+
+def test_a_users_own_activation_record_travels_to_the_workers(rng: np.random.Generator, client: Client) -> None:
+    from functional_nn.types import ActivationFunction
+
+    def square_plus(Z: FloatArray) -> FloatArray:  # a local function: pickled by value, as a user's would be
+        out: FloatArray = 0.5 * (Z + np.sqrt(Z * Z + 4.0))
+        return out
+
+    def square_plus_backward(dA: FloatArray, Z: FloatArray, A: FloatArray) -> FloatArray:
+        out: FloatArray = dA * 0.5 * (1.0 + Z / np.sqrt(Z * Z + 4.0))
+        return out
+
+    mine = ActivationFunction("square_plus", square_plus, square_plus_backward, (0.0, np.inf))
+    X, Y = _data(rng, m=60)
+    shards = dist.split_shards(X, Y, 2)
+    common = dict(activations=(mine, "softmax"), loss=LOSS, rounds=3, learning_rate=0.2, batch_size=10, local_steps=2)
+    here = _last(dist.train_rounds(shards, _params(), **common))  # type: ignore[arg-type]
+    there = _last(dist.train_rounds(dist.place_shards(client, shards), _params(), **common))  # type: ignore[arg-type]
+    _assert_bitwise(there.params, here.params)
+    assert not np.array_equal(here.params["W1"], _params()["W1"])
