@@ -46,7 +46,13 @@ from functional_nn.fold_state import (
     TrainResult,
     TrainState,
 )
-from functional_nn.gradient_check import gradient_check, numerical_gradient
+from functional_nn.gradient_check import (
+    RecordCheckError,
+    check_activation,
+    check_loss,
+    gradient_check,
+    numerical_gradient,
+)
 from functional_nn.initializers import INIT_SCHEMES, initialize_parameters
 from functional_nn.losses import LOSSES, compute_cost
 from functional_nn.metrics import (
@@ -133,6 +139,7 @@ __all__ = [
     "Optimizer",
     "OptimizerState",
     "Params",
+    "RecordCheckError",
     "SavedParameters",
     "Schedule",
     "SkippedFile",
@@ -148,6 +155,8 @@ __all__ = [
     "adamw",
     "apply_max_norm",
     "backward_propagation",
+    "check_activation",
+    "check_loss",
     "clip_by_global_norm",
     "compute_cost",
     "confusion_matrix",
