@@ -3,20 +3,26 @@
 mypy runs in a temporary folder, with no configuration, on two scripts that import
 ``functional_nn`` the way a user's would: it must find the package where the README's
 ``pip install -e ".[dev]"`` (or a plain ``pip install``) put it, read its ``py.typed``, pass
-correct code, infer precise types, and report every misuse. The repository's own folder is
-never on mypy's search path here: only what the installation gives.
+correct code, infer precise types, and report every misuse. mypy searches the interpreter's
+``sys.path`` without the current folder, and ``PYTHONPATH`` is removed, so only what the
+installation gives is seen. One exception: when the installed package is an editable
+install of *another* checkout (a worktree tested with ``PYTHONPATH`` pointing at itself
+while the interpreter's install points at the main checkout), ``PYTHONPATH`` is kept, so
+that this checkout's code is what the user's script is checked against.
 """
 
 from __future__ import annotations
 
 import importlib.metadata
+import json
+import os
 import re
+import subprocess
 import sys
 import textwrap
 from pathlib import Path
 
 import pytest
-from mypy import api
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -73,35 +79,47 @@ ActivationFunction("total", to_float, lambda dA, Z, A: dA)  # E: arg-type
 '''
 
 
-def _installed_location() -> str:
+def _installed() -> tuple[str, Path | None]:
+    """How functional-nn is installed (for messages), and the folder of an editable install."""
     try:
         distribution = importlib.metadata.distribution("functional-nn")
     except importlib.metadata.PackageNotFoundError:
         pytest.fail('functional-nn is not installed: run pip install -e ".[dev]" first, as the README says')
-    return str(distribution.read_text("direct_url.json") or distribution.locate_file(""))
+    text = distribution.read_text("direct_url.json")
+    if text is None:
+        return str(distribution.locate_file("")), None
+    url = json.loads(text)
+    editable = bool(url.get("dir_info", {}).get("editable")) and str(url.get("url", "")).startswith("file://")
+    return text, Path(url["url"][len("file://") :]) if editable else None
 
 
-def test_a_users_script_outside_the_repository_type_checks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    installed = _installed_location()
+def test_a_users_script_outside_the_repository_type_checks(tmp_path: Path) -> None:
+    installed, editable_folder = _installed()
+    environment = {key: value for key, value in os.environ.items() if key != "MYPYPATH"}
+    if editable_folder is None or editable_folder.resolve() == ROOT:
+        environment.pop("PYTHONPATH", None)  # the installation alone
     (tmp_path / "user_ok.py").write_text(textwrap.dedent(CORRECT))
     (tmp_path / "user_misuses.py").write_text(textwrap.dedent(MISUSES))
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.delenv("MYPYPATH", raising=False)
-    stdout, stderr, _ = api.run(
+    # A fresh interpreter in the temporary folder: its sys.path is what the installation
+    # gives (site-packages and their .pth entries), not this test process's.
+    finished = subprocess.run(
         [
+            sys.executable, "-m", "mypy",
             "--strict",
             "--config-file", "",  # no configuration: the repository's pyproject.toml is not read
-            "--python-executable", sys.executable,  # its site-packages: where the package is installed
             "--cache-dir", str(tmp_path / ".mypy_cache"),
             "--no-error-summary",
             "user_ok.py",
             "user_misuses.py",
-        ]
+        ],
+        cwd=tmp_path, env=environment, capture_output=True, text=True, timeout=300, check=False,
     )  # fmt: skip
+    stdout, stderr = finished.stdout, finished.stderr
     lines = stdout.splitlines()
     assert not any("import-not-found" in line or "import-untyped" in line for line in lines), (
         f"mypy cannot see the installed functional_nn and its py.typed (installed: {installed}); "
-        f"an editable install must be a plain path entry (see pyproject.toml's build-system):\n{stdout}{stderr}"
+        "an editable install must be a plain path entry (see pyproject.toml's build-system); an install made "
+        f'before the switch to hatchling needs redoing: pip install -e ".[dev]"\n{stdout}{stderr}'
     )
 
     errors_ok = [line for line in lines if line.startswith("user_ok.py") and ": error:" in line]
