@@ -30,8 +30,16 @@ def check_name(argument: str, value: object, allowed: Sequence[NameT]) -> NameT:
     raise ValueError(f"unknown {argument} {value!r}: expected one of {list(allowed)}{hint}")
 
 
+def refuse_matrix(argument: str, value: object) -> None:
+    """Refuse ``numpy.matrix``: an ndarray subclass whose ``*``, indexing and reductions stay
+    2-D matrices, which would break the maths deep inside NumPy rather than here."""
+    if isinstance(value, np.matrix):
+        raise TypeError(f"{argument} is a numpy.matrix, which is not supported: convert it with np.asarray({argument})")
+
+
 def check_float_array(argument: str, value: object, *, ndim: int | None = 2, finite: bool = True) -> FloatArray:
     """Return ``value`` if it is a float32/float64 ndarray of ``ndim`` dimensions with finite entries."""
+    refuse_matrix(argument, value)
     if not isinstance(value, np.ndarray):
         raise TypeError(f"{argument} must be a numpy ndarray, got {type(value).__name__}")
     if value.dtype not in (np.float32, np.float64):

@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import zipfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -23,7 +22,7 @@ import numpy as np
 
 from functional_nn import _validation as check
 from functional_nn.optimizers import OptimizerState
-from functional_nn.serialization import atomic_write
+from functional_nn.serialization import atomic_write, read_arrays
 from functional_nn.fold_state import EpochRecord, TrainState
 from functional_nn.types import FloatArray
 
@@ -125,12 +124,8 @@ def load_checkpoint(path: str | os.PathLike[str]) -> Checkpoint:
     """Read a checkpoint written by ``save_checkpoint``; ``CheckpointError`` if it is not one."""
     file = Path(path)
     try:
-        # Opened here, not by np.load, which leaks its handle when the zip is truncated.
-        with open(file, "rb") as handle, np.load(handle, allow_pickle=False) as data:
-            arrays = {key: data[key] for key in data.files}
-    except FileNotFoundError:
-        raise
-    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as error:
+        arrays = read_arrays(file)
+    except ValueError as error:
         raise CheckpointError(f"{file} is not a readable checkpoint (truncated or corrupt?): {error}") from error
     if "meta" not in arrays:
         raise CheckpointError(f"{file} is not a functional_nn checkpoint: it has no 'meta' entry (has {sorted(arrays)[:5]})")

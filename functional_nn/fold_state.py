@@ -7,10 +7,11 @@ just for a type.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Literal, NamedTuple, TypeAlias, get_args
 
 from functional_nn.optimizers import OptimizerState
-from functional_nn.types import FloatArray
+from functional_nn.types import Caches, FloatArray
 
 
 class EpochRecord(NamedTuple):
@@ -97,3 +98,37 @@ class BatchProgress(NamedTuple):
     steps: int
     samples: int
     cost: float
+
+
+class StepView(NamedTuple):
+    """What an ``Observer`` sees after an update: the batch, its forward and backward pass,
+    and the parameters the update made.
+
+    Every array is a read-only view of the fold's own (writing into one raises
+    ``ValueError``), so an observer can look at everything and change nothing. ``caches``
+    hold the weights the forward pass used, so ``params[f"W{l}"] - caches[l - 1].W`` is the
+    step the update took; ``grads`` are the gradients the optimizer was given (after
+    clipping, when ``clip_norm`` is set). The views are for the call: copy what must outlive
+    it (``np.array(view.params["W1"])``), as a later step may reuse the fold's buffers.
+    """
+
+    progress: BatchProgress
+    X: FloatArray  # (n_0, b): the batch
+    Y: FloatArray  # (n_L, b)
+    caches: Caches
+    grads: dict[str, FloatArray]  # "dW1", "db1", ...
+    params: dict[str, FloatArray]  # after the update
+
+
+class Observer(NamedTuple):
+    """Watches the fold's steps: ``train(..., on_batch=Observer(observe, every=k))``.
+
+    ``observe`` is called with a ``StepView`` after every ``every``-th update of the run
+    (counted from its first batch, across epochs), or after the last update of every epoch
+    when ``every`` is ``None``. Steps it does not watch cost nothing: the read-only views
+    are made only for the steps it sees. ``functional_nn.diagnostics.layer_statistics_observer``
+    is one.
+    """
+
+    observe: Callable[[StepView], None]
+    every: int | None = None

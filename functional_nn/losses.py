@@ -148,6 +148,64 @@ def resolve_loss(argument: str, value: object) -> LossFunction:
     return value
 
 
+def check_targets(argument: str, Y: FloatArray, loss: LossFunction) -> FloatArray:
+    r"""Return ``Y`` if its values lie where the built-in ``loss`` is defined, else raise ``ValueError``.
+
+    The cross-entropies are defined for probabilities: binary cross-entropy for every
+    :math:`0 \le y_{kj} \le 1`; categorical cross-entropy for columns that are distributions,
+    :math:`y_{kj} \ge 0` and :math:`\sum_k y_{kj} = 1` (one-hot or soft labels, to within a
+    rounding tolerance of ``1000 * eps`` of the dtype). Outside that the cost can be negative
+    or unbounded below, and training would minimise nonsense. Mean squared error takes any
+    finite real value; the hinge loss takes labels 0/1 or -1/1. The domain of a loss of your
+    own is yours to check. Called once per
+    data set at the public boundary, not per mini-batch.
+
+    Parameters
+    ----------
+    argument : str
+        The name to report, e.g. ``"Y"`` or ``"dev[1]"``.
+    Y : ndarray of shape (n_L, m)
+        Finite targets (already checked as a float array).
+    loss : LossFunction
+        A resolved record; only the built-in cross-entropies are checked.
+    """
+    if loss == HINGE and Y.size:
+        outside = np.flatnonzero(((Y != 0) & (Y != 1) & (Y != -1)).any(axis=0))
+        if outside.size:
+            column = int(outside[0])
+            raise ValueError(
+                f"{argument} has {outside.size} column(s) with values other than the hinge loss's labels 0/1 or -1/1: "
+                f"column {column} is {Y[:, column].tolist()[:10]}"
+            )
+    if loss not in (BINARY_CROSS_ENTROPY, CATEGORICAL_CROSS_ENTROPY) or Y.size == 0:
+        return Y
+    low, high = float(Y.min()), float(Y.max())
+    if loss == BINARY_CROSS_ENTROPY and not (0 <= low and high <= 1):
+        column = int(np.argmax(((Y < 0) | (Y > 1)).any(axis=0)))
+        raise ValueError(
+            f"{argument} holds values in [{low:g}, {high:g}] but binary cross-entropy needs targets in [0, 1] "
+            f"(0/1 labels or probabilities), e.g. column {column} is {Y[:, column].tolist()[:10]}"
+        )
+    if loss == CATEGORICAL_CROSS_ENTROPY:
+        if low < 0:
+            column = int(np.argmax((Y < 0).any(axis=0)))
+            raise ValueError(
+                f"{argument} holds a negative target ({low:g}) but categorical cross-entropy needs each column to be "
+                f"a distribution (one-hot, or values >= 0 summing to 1): column {column} is {Y[:, column].tolist()[:10]}"
+            )
+        sums = Y.sum(axis=0, dtype=np.float64)
+        tolerance = 1000 * float(np.finfo(Y.dtype).eps)
+        bad = np.flatnonzero(np.abs(sums - 1) > tolerance)
+        if bad.size:
+            column = int(bad[0])
+            raise ValueError(
+                f"{argument} has {bad.size} column(s) that do not sum to 1 (column {column} sums to {sums[column]:g}) "
+                "but categorical cross-entropy needs each column to be a distribution: one-hot targets "
+                "(one_hot(y, n_classes)) or soft labels summing to 1"
+            )
+    return Y
+
+
 def l2_penalty(params: Params, lambd: float, m: int) -> float:
     r""":math:`\frac{\lambda}{2m}\sum_l \lVert W_l\rVert_F^2`, biases excluded."""
     if lambd == 0:
@@ -166,7 +224,8 @@ def compute_cost(
     AL : ndarray of shape (n_L, m)
         The network's output, as returned by ``forward_propagation``.
     Y : ndarray of shape (n_L, m)
-        Targets: one-hot columns, 0/1 labels or real values; converted to ``AL``'s dtype.
+        Targets: one-hot columns or soft labels summing to 1 (categorical), values in [0, 1]
+        (binary), any real values (mean squared error); converted to ``AL``'s dtype.
     loss : {"binary_cross_entropy", "categorical_cross_entropy", "mean_squared_error"} or LossFunction
     lambd : float, default 0
         L2 strength :math:`\lambda`; needs ``params``.
@@ -191,4 +250,5 @@ def compute_cost(
     if lambd > 0 and params is not None:
         check.check_params(params)
         penalty = l2_penalty(params, lambd, m)
+    check_targets("Y", Y, record)
     return record.cost(AL, Y.astype(AL.dtype, copy=False)) + penalty

@@ -18,6 +18,7 @@ from functional_nn.types import FloatArray, IntArray
 
 def check_labels(argument: str, value: object) -> IntArray:
     """A 1-D integer array of class labels (one per sample)."""
+    check.refuse_matrix(argument, value)
     if not isinstance(value, np.ndarray):
         raise TypeError(f"{argument} must be a numpy ndarray of integer labels, got {type(value).__name__}")
     if not (np.issubdtype(value.dtype, np.integer) or value.dtype == np.bool_):

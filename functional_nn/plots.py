@@ -12,21 +12,23 @@ without it the functions raise an ``ImportError`` that says ``pip install -e ".[
 
 from __future__ import annotations
 
+import io
 import math
 import os
-import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
 from functional_nn import _validation as check
 from functional_nn.metrics import check_labels
 from functional_nn.fold_state import EpochRecord
-from functional_nn.types import FloatArray, IntArray
+from functional_nn.serialization import atomic_write
+from functional_nn.types import Activation, ActivationFunction, FloatArray, IntArray
 
 if TYPE_CHECKING:
+    from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
 _CORRECT, _WRONG = "#1a7f37", "#cf222e"
@@ -54,14 +56,8 @@ def save_figure(fig: Figure, path: str | os.PathLike[str], *, dpi: int = 110) ->
     if not target.parent.is_dir():
         raise FileNotFoundError(f"cannot write {target}: the directory {target.parent} does not exist")
     fmt = target.suffix.lstrip(".").lower() or "png"
-    fd, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as stream:
-            fig.savefig(stream, format=fmt, dpi=dpi)
-        os.replace(temporary, target)
-    except BaseException:
-        os.unlink(temporary)
-        raise
+    with atomic_write(target) as stream:  # the usual file mode, symlinks followed, stale temporaries cleaned
+        fig.savefig(stream, format=fmt, dpi=dpi)
     return target
 
 
@@ -290,3 +286,422 @@ def plot_curves(
     if title:
         fig.suptitle(title)
     return save_figure(fig, path)
+
+
+# --------------------------------------------------------------------------------------------
+# the network's insides
+
+
+class LayerSeries(NamedTuple):
+    """One panel of ``plot_layer_series``: a figure per layer (columns) at each step (rows)."""
+
+    title: str
+    steps: FloatArray  # (n,) the training step of each row
+    values: FloatArray  # (n, L): values[i, l - 1] belongs to layer l at steps[i]
+
+
+class ActivationSnapshot(NamedTuple):
+    """Every layer's outputs at one moment, e.g. ``("epoch 3", (A_1, ..., A_L))``."""
+
+    label: str
+    activations: tuple[FloatArray, ...]  # A_l of shape (n_l, m), any m
+
+
+class HistogramColumn(NamedTuple):
+    """One column of ``plot_activation_histograms``: a network's snapshots and its output range.
+
+    Finite bounds of ``value_range`` (an activation's ``output_range``) fix the histograms'
+    range, so that a pile at a bound shows; an infinite bound is replaced by the data's
+    minimum or its 99.5th percentile, so that a long tail does not squeeze the rest.
+    """
+
+    title: str
+    snapshots: Sequence[ActivationSnapshot]
+    value_range: tuple[float, float] = (-math.inf, math.inf)
+
+
+def _layer_colours(L: int) -> list[tuple[float, float, float, float]]:
+    from matplotlib import colormaps
+
+    cmap = colormaps["viridis"]
+    return [cmap(0.9 * l / max(L - 1, 1)) for l in range(L)]
+
+
+def _smooth(values: FloatArray, window: int, log: bool) -> FloatArray:
+    """A moving average over ``window`` rows (of the logarithms, for a log axis); same shape."""
+    if window <= 1 or values.shape[0] < 2:
+        return values
+    window = min(window, values.shape[0])
+    data = np.log(np.maximum(values, np.finfo(np.float64).tiny)) if log else values
+    kernel = np.ones(window) / window
+    padded = np.pad(data, ((window // 2, window - 1 - window // 2), (0, 0)), mode="edge")
+    smoothed = np.stack([np.convolve(padded[:, j], kernel, mode="valid") for j in range(data.shape[1])], axis=1)
+    result: FloatArray = np.exp(smoothed) if log else smoothed
+    return result
+
+
+def plot_layer_series(
+    panels: Sequence[LayerSeries],
+    path: str | os.PathLike[str],
+    *,
+    ylabel: str,
+    title: str | None = None,
+    log_scale: bool = True,
+    smooth: int = 1,
+    xlabel: str = "training step",
+) -> Path:
+    """Panels side by side, one line per layer, sharing the y axis so they compare at a glance.
+
+    Drawn for ``scripts/vanishing_gradients.py``: the norm of each layer's gradient over
+    training, for several networks. The layers run from dark (layer 1) to light (layer L).
+
+    Parameters
+    ----------
+    panels : sequence of LayerSeries
+        Each with ``steps`` of shape ``(n,)`` and ``values`` of shape ``(n, L)``.
+    path : path-like
+    ylabel : str
+    title : str, optional
+    log_scale : bool, default True
+        A logarithmic y axis (non-positive values are not drawn on it).
+    smooth : int >= 1, default 1
+        Draw the moving average over this many steps (of the logarithms, on a log axis)
+        over the raw values, which are drawn faintly.
+    xlabel : str, default "training step"
+
+    Returns
+    -------
+    path : pathlib.Path
+    """
+    if not panels or not all(isinstance(p, LayerSeries) for p in panels):
+        raise ValueError("panels must be a non-empty sequence of LayerSeries(title, steps, values)")
+    smooth = check.check_positive_int("smooth", smooth)
+    for p in panels:
+        values = check.check_float_array(f"the values of panel {p.title!r}", p.values, finite=False)
+        steps = np.asarray(p.steps)
+        if steps.shape != (values.shape[0],):
+            raise ValueError(f"panel {p.title!r}: steps must have shape ({values.shape[0]},), one per row of values, got {steps.shape}")
+    fig = new_figure(4.0 * len(panels) + 0.6, 3.9)
+    axes = fig.subplots(1, len(panels), sharey=True, squeeze=False)[0]
+    for ax, p in zip(axes, panels):
+        values = np.asarray(p.values, dtype=np.float64)
+        L = values.shape[1]
+        lines = _smooth(values, smooth, log_scale)
+        for l, colour in enumerate(_layer_colours(L)):
+            if smooth > 1:
+                ax.plot(p.steps, values[:, l], color=colour, alpha=0.15, linewidth=0.7)
+            ax.plot(p.steps, lines[:, l], color=colour, linewidth=1.6, label=f"layer {l + 1}")
+        if log_scale:
+            ax.set_yscale("log")
+        ax.set_title(p.title, fontsize=10)
+        ax.set_xlabel(xlabel)
+        ax.grid(alpha=0.3, which="both" if not log_scale else "major")
+    axes[0].set_ylabel(ylabel)
+    axes[-1].legend(loc="center left", bbox_to_anchor=(1.02, 0.5), fontsize=8, frameon=False)
+    if title:
+        fig.suptitle(title)
+    return save_figure(fig, path)
+
+
+def plot_activation_histograms(
+    columns: Sequence[HistogramColumn],
+    path: str | os.PathLike[str],
+    *,
+    bins: int = 40,
+    title: str | None = None,
+) -> Path:
+    """Histograms of each layer's outputs (rows) for each network (columns), one curve per moment.
+
+    Each curve shows the share of the layer's outputs (units x samples) in each bin, so
+    curves from different moments compare directly; a pile at 0 and 1 in a sigmoid layer is
+    saturation, a pile at 0 in a ReLU layer is silent units.
+
+    Parameters
+    ----------
+    columns : sequence of HistogramColumn
+        A title per column, its snapshots and its range; every snapshot of every column has
+        the same number of layers.
+    path : path-like
+    bins : int >= 2, default 40
+    title : str, optional
+
+    Returns
+    -------
+    path : pathlib.Path
+    """
+    bins = check.check_positive_int("bins", bins, minimum=2)
+    given: Sequence[object] = columns  # typed, but users pass what they like
+    if not given or not all(isinstance(c, HistogramColumn) and len(c.snapshots) for c in given):
+        raise ValueError("columns must be a non-empty sequence of HistogramColumn(title, non-empty snapshots, value_range)")
+    depths = {len(s.activations) for c in columns for s in c.snapshots}
+    if len(depths) != 1 or 0 in depths:
+        raise ValueError(f"every snapshot must hold the same number of layers (at least one), got {sorted(depths)}")
+    L = depths.pop()
+    fig = new_figure(3.3 * len(columns) + 0.4, 1.55 * L + 0.9)
+    axes = fig.subplots(L, len(columns), squeeze=False)
+    for c, (column_title, snapshots, (range_low, range_high)) in enumerate(columns):
+        colours = _layer_colours(len(snapshots))
+        for l in range(L):
+            ax = axes[l, c]
+            layer_values = [np.asarray(s.activations[l], dtype=np.float64).ravel() for s in snapshots]
+            every_value = np.concatenate(layer_values)
+            low = range_low if math.isfinite(range_low) else float(every_value.min())
+            high = range_high if math.isfinite(range_high) else float(np.percentile(every_value, 99.5))
+            edges = np.linspace(low, high if high > low else low + 1.0, bins + 1)
+            for snapshot, v, colour in zip(snapshots, layer_values, colours):
+                counts, _ = np.histogram(np.clip(v, edges[0], edges[-1]), bins=edges)  # the tail in the last bin
+                ax.stairs(counts / max(v.size, 1), edges, color=colour, linewidth=1.4, label=snapshot.label)
+            ax.tick_params(labelsize=7)
+            if c == 0:
+                ax.set_ylabel(f"layer {l + 1}\nshare", fontsize=8)
+            if l == 0:
+                ax.set_title(column_title, fontsize=10)
+        axes[0, c].legend(fontsize=7, frameon=False)
+    if title:
+        fig.suptitle(title)
+    return save_figure(fig, path)
+
+
+# --------------------------------------------------------------------------------------------
+# a network of two inputs: its hidden units' lines, its boundary, and training as an animation
+
+_UNIT_COLOURS = ("#e66101", "#5e3c99", "#008837", "#d01c8b", "#0571b0", "#a6611a", "#4d4d4d", "#b8860b")
+
+
+class _Plane(NamedTuple):
+    """A grid over the data's box: ``G`` of shape ``(2, r * r)`` in the data's dtype."""
+
+    grid_x: FloatArray  # (r, r)
+    grid_y: FloatArray  # (r, r)
+    G: FloatArray
+    xlim: tuple[float, float]
+    ylim: tuple[float, float]
+
+
+def _plane(X: FloatArray, resolution: int, margin: float) -> _Plane:
+    low: FloatArray = X.min(axis=1)
+    high: FloatArray = X.max(axis=1)
+    pad = np.maximum(high - low, 1e-3) * margin
+    xs = np.linspace(low[0] - pad[0], high[0] + pad[0], resolution)
+    ys = np.linspace(low[1] - pad[1], high[1] + pad[1], resolution)
+    grid_x, grid_y = np.meshgrid(xs, ys)
+    G = np.stack([grid_x.ravel(), grid_y.ravel()]).astype(X.dtype)
+    return _Plane(grid_x, grid_y, G, (float(xs[0]), float(xs[-1])), (float(ys[0]), float(ys[-1])))
+
+
+def _check_plane_network(
+    params: Mapping[str, FloatArray], activations: Sequence[Activation | ActivationFunction], X: object, y: object
+) -> tuple[FloatArray, IntArray, tuple[ActivationFunction, ...]]:
+    from functional_nn.propagation import check_activations
+
+    sizes = check.check_params(params)
+    names = check_activations(activations, len(sizes) - 1)
+    if sizes[0] != 2 or sizes[-1] != 1 or len(sizes) < 3:
+        raise ValueError(f"the network must have 2 inputs, a hidden layer and 1 output unit to be drawn in the plane, got layer sizes {sizes}")
+    X = check.check_float_array("X", X)
+    if X.shape[0] != 2:
+        raise ValueError(f"X must have 2 rows (features) to be drawn in the plane, got shape {X.shape}")
+    m = check.check_samples("X", X)
+    y = check_labels("y", y)
+    if y.shape != (m,):
+        raise ValueError(f"y must have shape ({m},), one class per column of X, got {y.shape}")
+    return X.astype(params["W1"].dtype, copy=False), y, names
+
+
+def _draw_unit_lines(ax: Axes, W1: FloatArray, b1: FloatArray, plane: _Plane, *, arrows: bool, linewidth: float = 1.8) -> None:
+    r"""Each first-layer unit's line :math:`w_{j1} x_1 + w_{j2} x_2 + b_j = 0`, with an arrow
+    pointing to the side where :math:`z_j > 0` (a sigmoid unit's output above 0.5)."""
+    (x0, x1), (y0, y1) = plane.xlim, plane.ylim
+    centre = np.array([(x0 + x1) / 2, (y0 + y1) / 2])
+    size = math.hypot(x1 - x0, y1 - y0)
+    for j in range(W1.shape[0]):
+        w = np.asarray(W1[j], dtype=np.float64)
+        b = float(b1[j, 0])
+        norm = float(np.hypot(w[0], w[1]))
+        colour = _UNIT_COLOURS[j % len(_UNIT_COLOURS)]
+        if norm == 0:
+            continue  # the unit ignores its inputs: no line
+        # the point of the line nearest the centre, and the line through it along (-w2, w1)
+        nearest = centre - w * (float(w @ centre) + b) / norm**2
+        direction = np.array([-w[1], w[0]]) / norm
+        ends = np.stack([nearest - 2 * size * direction, nearest + 2 * size * direction])
+        ax.plot(ends[:, 0], ends[:, 1], color=colour, linewidth=linewidth, label=f"unit {j + 1}")
+        if arrows and x0 <= nearest[0] <= x1 and y0 <= nearest[1] <= y1:
+            tip = nearest + 0.08 * size * w / norm
+            ax.annotate("", xy=(float(tip[0]), float(tip[1])), xytext=(float(nearest[0]), float(nearest[1])),
+                        arrowprops={"arrowstyle": "->", "color": colour, "linewidth": linewidth})  # fmt: skip
+
+
+def _draw_probability(ax: Axes, plane: _Plane, surface: FloatArray, alpha: float = 0.55) -> None:
+    ax.contourf(plane.grid_x, plane.grid_y, surface, levels=np.linspace(0.0, 1.0, 21), cmap="RdBu_r", alpha=alpha)
+    if float(surface.min()) < 0.5 < float(surface.max()):
+        ax.contour(plane.grid_x, plane.grid_y, surface, levels=[0.5], colors="black", linewidths=1.6)
+
+
+def _draw_samples(ax: Axes, X: FloatArray, y: IntArray, plane: _Plane, size: float = 18) -> None:
+    for c in np.unique(y).tolist():
+        points = X[:, y == c]
+        ax.scatter(points[0], points[1], s=size, color=_CLASS_COLOURS[c % len(_CLASS_COLOURS)], edgecolors="black", linewidths=0.5)
+    ax.set_xlim(*plane.xlim)
+    ax.set_ylim(*plane.ylim)
+    ax.set_xlabel("$x_1$")
+    ax.set_ylabel("$x_2$")
+
+
+def plot_hidden_units(
+    params: Mapping[str, FloatArray],
+    activations: Sequence[Activation | ActivationFunction],
+    X: FloatArray,
+    y: IntArray,
+    path: str | os.PathLike[str],
+    *,
+    title: str | None = None,
+    resolution: int = 200,
+    margin: float = 0.25,
+) -> Path:
+    r"""How a network of two inputs builds its boundary: each hidden unit's line beside the result.
+
+    A first-layer unit :math:`j` computes :math:`g(w_{j1} x_1 + w_{j2} x_2 + b_j)`, which is
+    constant along the lines :math:`w_j \cdot x = c`; on the line :math:`w_j \cdot x + b_j = 0`
+    a sigmoid unit's output crosses 0.5 (a tanh's crosses 0, a ReLU's starts rising). The left
+    panel draws these lines over the data with an arrow towards the side where the unit's
+    output is above its midpoint; the right panel draws the network's probability
+    :math:`P(y = 1 \mid x)` with its 0.5 contour, the decision boundary, and the same lines
+    faintly, so the reader sees the half-planes the output unit combines.
+
+    Parameters
+    ----------
+    params : dict of str to ndarray
+        A network with ``W1`` of shape ``(n_1, 2)`` and one output unit.
+    activations : sequence of str or ActivationFunction, length L
+    X : ndarray of shape (2, m)
+    y : ndarray of int, shape (m,)
+    path : path-like
+    title : str, optional
+    resolution : int >= 2, default 200
+    margin : float >= 0, default 0.25
+
+    Returns
+    -------
+    path : pathlib.Path
+    """
+    from functional_nn.propagation import forward_output
+
+    X, y, names = _check_plane_network(params, activations, X, y)
+    resolution = check.check_positive_int("resolution", resolution, minimum=2)
+    margin = check.check_positive_float("margin", margin, allow_zero=True)
+    plane = _plane(X, resolution, margin)
+    surface = forward_output(plane.G, params, names)[0].reshape(plane.grid_x.shape)
+    fig = new_figure(11.0, 4.9)
+    units, boundary = fig.subplots(1, 2)
+    _draw_samples(units, X, y, plane)
+    _draw_unit_lines(units, params["W1"], params["b1"], plane, arrows=True)
+    units.set_xlim(*plane.xlim)
+    units.set_ylim(*plane.ylim)
+    units.set_title("hidden units: where $w_j \\cdot x + b_j = 0$ (sigmoid output 0.5)", fontsize=10)
+    units.legend(loc="upper right", fontsize=8, framealpha=0.9)
+    _draw_probability(boundary, plane, surface)
+    _draw_unit_lines(boundary, params["W1"], params["b1"], plane, arrows=False, linewidth=1.0)
+    _draw_samples(boundary, X, y, plane)
+    boundary.set_title("the network: $P(y = 1 \\mid x)$ and its 0.5 contour", fontsize=10)
+    if title:
+        fig.suptitle(title)
+    return save_figure(fig, path)
+
+
+def animate_training(
+    snapshots: Sequence[tuple[int, Mapping[str, FloatArray]]],
+    costs: Sequence[float],
+    activations: Sequence[Activation | ActivationFunction],
+    X: FloatArray,
+    y: IntArray,
+    path: str | os.PathLike[str],
+    *,
+    title: str | None = None,
+    frame_ms: int = 120,
+    resolution: int = 90,
+    margin: float = 0.25,
+    dpi: int = 80,
+) -> Path:
+    """A GIF of a network of two inputs learning: a frame per snapshot, written atomically.
+
+    Each frame shows the network at one epoch as ``plot_hidden_units`` does (probability,
+    decision boundary and the hidden units' lines over the data) beside the cost curve up to
+    that epoch, on axes fixed for the whole animation. The last frame is held a second.
+
+    Parameters
+    ----------
+    snapshots : sequence of (int, dict of str to ndarray)
+        ``(epoch, params)`` pairs in training order, e.g. kept from the states of
+        ``train_epochs``; one frame each.
+    costs : sequence of float
+        The cost of every epoch of the run (``[r.cost for r in state.history]``); frame
+        ``epoch`` draws ``costs[:epoch]``.
+    activations : sequence of str or ActivationFunction, length L
+    X : ndarray of shape (2, m)
+    y : ndarray of int, shape (m,)
+    path : path-like
+        The ``.gif`` to write; its directory must exist.
+    title : str, optional
+    frame_ms : int >= 1, default 120
+        How long each frame shows.
+    resolution : int >= 2, default 90
+    margin : float >= 0, default 0.25
+    dpi : int >= 1, default 80
+        The frames are 9 x 3.8 inches at this resolution (720 x 304 pixels at 80).
+
+    Returns
+    -------
+    path : pathlib.Path
+    """
+    from functional_nn.propagation import forward_output
+
+    if not snapshots:
+        raise ValueError("snapshots must hold at least one (epoch, params) pair")
+    cost_values = np.asarray(costs, dtype=np.float64)
+    if cost_values.ndim != 1 or cost_values.size == 0 or not np.isfinite(cost_values).all():
+        raise ValueError(f"costs must be a non-empty sequence of finite numbers, one per epoch, got shape {cost_values.shape}")
+    epochs = [int(epoch) for epoch, _ in snapshots]
+    if any(not 0 <= e <= cost_values.size for e in epochs) or sorted(epochs) != epochs:
+        raise ValueError(f"the snapshots' epochs must increase and lie in 0..{cost_values.size} (the epochs in costs), got {epochs}")
+    X, y, names = _check_plane_network(snapshots[0][1], activations, X, y)
+    target = Path(path)
+    if not target.parent.is_dir():  # before drawing the frames, not after
+        raise FileNotFoundError(f"cannot write {target}: the directory {target.parent} does not exist")
+    frame_ms = check.check_positive_int("frame_ms", frame_ms)
+    dpi = check.check_positive_int("dpi", dpi)
+    plane = _plane(X, check.check_positive_int("resolution", resolution, minimum=2), check.check_positive_float("margin", margin, allow_zero=True))
+    from PIL import Image
+
+    low, high = float(cost_values.min()), float(cost_values.max())
+    frames = []
+    for epoch, params in snapshots:
+        check.check_params(params)
+        fig = new_figure(9.0, 3.8)
+        plane_ax, cost_ax = fig.subplots(1, 2, width_ratios=(1.15, 1))
+        surface = forward_output(plane.G, params, names)[0].reshape(plane.grid_x.shape)
+        _draw_probability(plane_ax, plane, surface)
+        _draw_unit_lines(plane_ax, params["W1"], params["b1"], plane, arrows=False, linewidth=1.3)
+        _draw_samples(plane_ax, X, y, plane, size=10)
+        plane_ax.set_title(f"epoch {epoch}: boundary (black) and hidden units' lines", fontsize=9)
+        cost_ax.plot(np.arange(1, epoch + 1), cost_values[:epoch], color="#2166ac", linewidth=1.6)
+        if epoch:
+            cost_ax.plot([epoch], [cost_values[epoch - 1]], "o", color="#2166ac", markersize=4)
+        cost_ax.set_xlim(0, cost_values.size)
+        cost_ax.set_ylim(low * 0.9 if low > 0 else low, high * 1.05)
+        cost_ax.set_xlabel("epoch")
+        cost_ax.set_ylabel("cost")
+        cost_ax.grid(alpha=0.3)
+        cost_ax.set_title("cost" if epoch == 0 else f"cost {cost_values[epoch - 1]:.4f}", fontsize=9)
+        if title:
+            fig.suptitle(title, fontsize=10)
+        rendered = io.BytesIO()
+        fig.savefig(rendered, format="png", dpi=dpi)
+        rendered.seek(0)
+        with Image.open(rendered) as picture:
+            frames.append(picture.convert("RGB").quantize(colors=64, method=Image.Quantize.MEDIANCUT))
+    durations = [frame_ms] * len(frames)
+    durations[-1] = max(frame_ms, 1000)
+    with atomic_write(target) as stream:
+        frames[0].save(stream, format="GIF", save_all=True, append_images=frames[1:], duration=durations, loop=0, optimize=True)
+    return target

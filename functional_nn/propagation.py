@@ -30,7 +30,7 @@ import numpy as np
 
 from functional_nn import _validation as check
 from functional_nn.activations import resolve_activation
-from functional_nn.losses import resolve_loss
+from functional_nn.losses import check_targets, resolve_loss
 from functional_nn.types import (
     Activation,
     ActivationFunction,
@@ -248,7 +248,7 @@ def backward_propagation(
     AL : ndarray of shape (n_L, m)
         Output of ``forward_propagation``.
     Y : ndarray of shape (n_L, m)
-        Targets: one-hot columns, 0/1 labels, or real values; converted to ``AL``'s dtype.
+        Targets, as ``compute_cost`` takes them; converted to ``AL``'s dtype.
     caches : tuple of LayerCache, length L
         As returned by ``forward_propagation``; not modified.
     loss : {"binary_cross_entropy", "categorical_cross_entropy", "mean_squared_error"} or LossFunction
@@ -275,6 +275,7 @@ def backward_propagation(
     if Y.shape != AL.shape:
         raise ValueError(f"Y must have the shape of AL {AL.shape}, got {Y.shape}")
     check_loss_pairing(record, caches[-1].activation)
+    check_targets("Y", Y, record)
     lambd = check.check_positive_float("lambd", lambd, allow_zero=True)
     return backward(AL, Y, caches, record, lambd)
 

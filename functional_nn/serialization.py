@@ -9,8 +9,11 @@ crash or an error leaves either the old file or the new one, never half of one.
 
 from __future__ import annotations
 
+import glob
 import json
 import os
+import re
+import stat
 import tempfile
 import zipfile
 from collections.abc import Iterator, Mapping
@@ -19,6 +22,7 @@ from pathlib import Path
 from typing import IO, Any, Final, NamedTuple
 
 import numpy as np
+import numpy.typing as npt
 
 from functional_nn import _validation as check
 from functional_nn.activations import ACTIVATIONS, resolve_activation
@@ -44,22 +48,45 @@ class SavedParameters(NamedTuple):
     activations: tuple[ActivationFunction, ...]
 
 
+_TEMPORARY = re.compile(r"^\.(?P<name>.+)\.fnn-(?P<pid>[0-9]+)-[0-9a-z_]+\.tmp$")
+"""Our temporary files: ``.<target name>.fnn-<pid>-<random>.tmp``, beside the target."""
+
+
 @contextmanager
 def atomic_write(path: str | os.PathLike[str]) -> Iterator[IO[bytes]]:
     """A binary file handle whose contents replace ``path`` only if the block completes.
 
     Writes to a temporary file beside ``path`` (same directory, so the final ``os.replace`` is
     an atomic rename), flushes and fsyncs it, then renames it over ``path``. If the block
-    raises, the temporary file is removed and ``path`` is left as it was.
+    raises, the temporary file is removed and ``path`` is left as it was. The file behaves as
+    ``cp`` or ``np.save`` would have it:
+
+    - a symbolic link is followed: the file it points to is replaced, the link stays;
+    - an existing file that cannot be written (read-only) is refused with ``PermissionError``;
+    - an existing file keeps its mode; a new one gets ``0o666`` less the umask (``0644``).
+
+    The temporary file is named ``.<name>.fnn-<pid>-<random>.tmp``. One left behind by a
+    process that was killed mid-write (its process id is no longer running on this machine)
+    is removed by the next write to the same target.
     """
-    target = Path(path)
+    target = Path(os.path.realpath(path))  # through symlinks, as open(path, "w") would write
+    if target.is_dir():
+        raise IsADirectoryError(f"cannot write {path}: it is a directory")
+    mode: int | None = None
+    if target.exists():
+        if not os.access(target, os.W_OK) or not os.stat(target).st_mode & 0o222:
+            raise PermissionError(f"cannot write {path}: the file is read-only (make it writable, or write elsewhere)")
+        mode = stat.S_IMODE(os.stat(target).st_mode)
+    _remove_stale_temporaries(target)
     handle = tempfile.NamedTemporaryFile(
-        mode="wb", dir=target.parent, prefix=f".{target.name}.", suffix=".tmp", delete=False
+        mode="wb", dir=target.parent, prefix=f".{target.name}.fnn-{os.getpid()}-", suffix=".tmp", delete=False
     )
     try:
-        umask = os.umask(0)  # read it back: the temporary file was created private (0600)
-        os.umask(umask)
-        os.chmod(handle.name, 0o666 & ~umask)
+        if mode is None:
+            umask = os.umask(0)  # read it back: the temporary file was created private (0600)
+            os.umask(umask)
+            mode = 0o666 & ~umask
+        os.chmod(handle.name, mode)
         with handle:
             yield handle
             handle.flush()
@@ -68,6 +95,70 @@ def atomic_write(path: str | os.PathLike[str]) -> Iterator[IO[bytes]]:
     except BaseException:
         Path(handle.name).unlink(missing_ok=True)
         raise
+
+
+def _remove_stale_temporaries(target: Path) -> None:
+    """Remove our temporary files for ``target`` whose writing process is gone."""
+    try:
+        siblings = list(target.parent.glob(f".{glob.escape(target.name)}.fnn-*.tmp"))
+    except OSError:
+        return
+    for sibling in siblings:
+        match = _TEMPORARY.match(sibling.name)
+        if match is None or match["name"] != target.name or _process_alive(int(match["pid"])):
+            continue
+        try:
+            sibling.unlink()
+        except OSError:
+            pass  # another writer got there first, or the folder is not ours to clean
+
+
+def _process_alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True  # another thread of this process may be writing it
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError, OSError):
+        return True  # someone else's process: leave its file alone
+    return True
+
+
+def read_arrays(path: str | os.PathLike[str]) -> dict[str, npt.NDArray[Any]]:
+    """Every array of the ``.npz`` archive at ``path``, read without unpickling anything.
+
+    Raises
+    ------
+    FileNotFoundError
+        ``path`` does not exist.
+    ValueError
+        Anything else: not an ``.npz`` archive (random bytes, a single ``.npy`` array, a
+        damaged or truncated zip, an entry that would need unpickling); the message says
+        what was found, in our words.
+    """
+    target = Path(path)
+    if target.is_dir():
+        raise ValueError(f"{target} is a folder, not an .npz file")
+    try:
+        # an open file of ours: np.load leaks its own handle when the zip is damaged
+        with target.open("rb") as handle:
+            head = handle.read(4)
+            handle.seek(0)
+            if head != b"PK\x03\x04":
+                if head == b"\x93NUM":
+                    raise ValueError("it holds a single array (an .npy file), not an .npz archive")
+                raise ValueError(f"it is not an .npz archive: it starts with {head!r}, not a zip archive's b'PK\\x03\\x04'")
+            archive = np.load(handle, allow_pickle=False)
+            with archive:
+                return {key: archive[key] for key in archive.files}
+    except FileNotFoundError:
+        raise
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as error:
+        reason = str(error)
+        if "pickle" in reason:  # numpy's advice would be to unpickle it: never
+            reason = "an entry holds Python objects, which are never loaded"
+        raise ValueError(reason) from error
 
 
 def save_parameters(path: str | os.PathLike[str], params: Params, *, metadata: Mapping[str, object]) -> Path:
@@ -169,19 +260,10 @@ def load_parameters(
     known = _known_activations(custom_activations)
     target = Path(path)
     try:
-        # an open file of ours: np.load leaks its own handle when the zip is damaged
-        with target.open("rb") as handle:
-            archive = np.load(handle, allow_pickle=False)
-            if not isinstance(archive, np.lib.npyio.NpzFile):
-                raise ValueError("it holds a single array, not an .npz archive")
-            with archive:
-                contents = {key: archive[key] for key in archive.files}
-    except FileNotFoundError:
-        raise
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as error:
+        contents = read_arrays(target)
+    except ValueError as error:
         raise ValueError(
-            f"{target} cannot be read as a parameter file ({type(error).__name__}: {error}); "
-            "it may be truncated or damaged: save it again"
+            f"{target} cannot be read as a parameter file ({error}); it may be truncated or damaged: save it again"
         ) from error
     if METADATA_KEY not in contents:
         raise ValueError(

@@ -27,7 +27,7 @@ import math
 import os
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, Final, NamedTuple
 
 import numpy as np
 
@@ -40,10 +40,12 @@ from functional_nn.fold_state import (
     BatchProgress,
     EarlyStopping,
     EpochRecord,
+    Observer,
+    StepView,
     TrainResult,
     TrainState,
 )
-from functional_nn.losses import l2_penalty, resolve_loss
+from functional_nn.losses import check_targets, l2_penalty, resolve_loss
 from functional_nn.optimizers import (
     LearningRate,
     Optimizer,
@@ -61,7 +63,7 @@ from functional_nn.propagation import (
     forward_output,
     labels_from_output,
 )
-from functional_nn.types import Activation, ActivationFunction, FloatArray, IntArray, Loss, LossFunction, Params
+from functional_nn.types import Activation, ActivationFunction, Caches, FloatArray, IntArray, Loss, LossFunction, Params
 
 # The fold's value types live in fold_state; they stay importable from here too.
 __all__ = [
@@ -69,16 +71,57 @@ __all__ = [
     "EarlyStopping",
     "EpochRecord",
     "Monitor",
+    "Observer",
+    "StepView",
     "TrainResult",
     "TrainState",
+    "DIVERGENCE_FACTOR",
     "TrainingDivergedError",
     "train",
     "train_epochs",
+    "weight_bound",
 ]
 
 
 class TrainingDivergedError(FloatingPointError):
-    """The cost or the parameters became NaN or infinite during training."""
+    """Training ran away: the cost or the parameters became NaN or infinite, the epoch's cost
+    grew past ``DIVERGENCE_FACTOR`` times the first epoch's, or a weight passed the dtype's
+    bound ``1 / eps`` (see ``run_epoch``)."""
+
+
+DIVERGENCE_FACTOR: Final = 1e4
+"""An epoch whose mean cost exceeds this many times ``max(first epoch's cost, 1)`` diverged."""
+
+
+def weight_bound(dtype: np.dtype[Any]) -> float:
+    r"""The largest magnitude a trained parameter may reach in ``dtype``: :math:`1/\epsilon`.
+
+    Beyond it a step of size 1 no longer changes the weight at all (``w + 1 == w``), so
+    training has lost the ability to move it: about 8.4e6 in float32, 4.5e15 in float64.
+    """
+    return 1.0 / float(np.finfo(dtype).eps)
+
+
+def _check_divergence(epoch: int, cost: float, first_cost: float | None, params: Params) -> None:
+    """Once per epoch, so it costs nothing per step: the cost against the first epoch's,
+    and one scan of the parameters (which finds NaN and inf too: they fail ``peak <= bound``)."""
+    reference = max(cost if first_cost is None else first_cost, 1.0)
+    if cost > DIVERGENCE_FACTOR * reference:
+        raise TrainingDivergedError(
+            f"training diverged at epoch {epoch}: the cost is {cost:.4g}, more than {DIVERGENCE_FACTOR:g} times the "
+            f"first epoch's {reference:.4g}; try a smaller learning rate (or check the data for extreme values)"
+        )
+    for key, value in params.items():
+        bound = weight_bound(value.dtype)
+        peak = float(np.max(np.abs(value))) if value.size else 0.0
+        if not peak <= bound:
+            what = (
+                "NaN or infinite values" if not math.isfinite(peak)
+                else f"a value of magnitude {peak:.4g}, beyond the {value.dtype} bound {bound:.4g} (1/eps, where a step no longer moves it)"
+            )  # fmt: skip
+            raise TrainingDivergedError(
+                f"training diverged at epoch {epoch}: {key} holds {what} after the last step; try a smaller learning rate"
+            )
 
 
 def classification_labels(Y: FloatArray, loss: LossFunction) -> IntArray | None:
@@ -93,6 +136,10 @@ def classification_labels(Y: FloatArray, loss: LossFunction) -> IntArray | None:
         return positive
     labels: IntArray = np.argmax(Y, axis=0)
     return labels
+
+
+_StepHook = Callable[[BatchProgress, FloatArray, FloatArray, Caches, dict[str, FloatArray], dict[str, FloatArray]], None]
+"""What the step loop calls after an update: progress, batch X and Y, caches, grads, new params."""
 
 
 class _Problem(NamedTuple):
@@ -113,7 +160,7 @@ class _Problem(NamedTuple):
     max_norm: float | None = None
     early_stopping: EarlyStopping | None = None
     checkpointing: tuple[Path, dict[str, object]] | None = None  # directory, run description
-    on_batch: Callable[[BatchProgress], None] | None = None
+    on_batch: _StepHook | None = None
 
 
 def _check_data(
@@ -156,7 +203,7 @@ def train_epochs(
     early_stopping: EarlyStopping | None = None,
     checkpoint_dir: str | os.PathLike[str] | None = None,
     resume: bool = False,
-    on_batch: Callable[[BatchProgress], None] | None = None,
+    on_batch: Callable[[BatchProgress], None] | Observer | None = None,
 ) -> Iterator[TrainState]:
     r"""The states of training after each of ``epochs`` epochs, computed one at a time as asked.
 
@@ -201,7 +248,7 @@ def train(
     early_stopping: EarlyStopping | None = None,
     checkpoint_dir: str | os.PathLike[str] | None = None,
     resume: bool = False,
-    on_batch: Callable[[BatchProgress], None] | None = None,
+    on_batch: Callable[[BatchProgress], None] | Observer | None = None,
 ) -> TrainResult:
     r"""Train the network and return the last state of ``train_epochs``.
 
@@ -215,7 +262,8 @@ def train(
         Training inputs, one sample per column, in the params' dtype. Fortran order
         (``data.T`` for row-per-sample ``data``) makes gathering mini-batches fastest.
     Y : ndarray of shape (n_L, m)
-        Targets (one-hot columns, 0/1 labels or real values); converted to the params' dtype.
+        Targets, as ``compute_cost`` takes them (one-hot columns, values in [0, 1] for binary
+        cross-entropy, any real values for mean squared error); converted to the params' dtype.
     params : dict of str to ndarray
         The starting parameters; not modified.
     activations : sequence of str or ActivationFunction, length L
@@ -251,9 +299,13 @@ def train(
     early_stopping : EarlyStopping, optional
         Needs ``dev``. Training ends early when the monitored dev figure has not improved
         for ``patience`` epochs.
-    on_batch : callable, optional
-        Called after every update with a ``BatchProgress`` (epoch, step, steps, samples seen,
-        running mean cost), e.g. to move a progress bar. It observes; it changes nothing.
+    on_batch : callable or Observer, optional
+        A callable is called after every update with a ``BatchProgress`` (epoch, step, steps,
+        samples seen, running mean cost), e.g. to move a progress bar. An ``Observer`` is
+        called after every ``every``-th update (or the last of each epoch) with a
+        ``StepView``: the progress, the batch, its caches and gradients and the updated
+        parameters, all read-only, e.g. to record per-layer statistics (see
+        ``functional_nn.diagnostics``). Either observes; neither changes the run.
     checkpoint_dir : path, optional
         Write a checkpoint (see ``functional_nn.checkpoints``) at the end of every epoch:
         parameters, optimizer state, the fold's state and the generator's state, atomically.
@@ -278,7 +330,9 @@ def train(
     Raises
     ------
     TrainingDivergedError
-        When the cost or the parameters become NaN or infinite; names the epoch and step.
+        When the cost or the parameters become NaN or infinite (naming the epoch and step),
+        when an epoch's cost exceeds ``DIVERGENCE_FACTOR`` (1e4) times ``max(first epoch's
+        cost, 1)``, or when a parameter's magnitude passes ``weight_bound(dtype)`` (1/eps).
     """
     problem, state = _prepare(
         X, Y, params, activations=activations, loss=loss, learning_rate=learning_rate, optimizer=optimizer,
@@ -311,7 +365,7 @@ def _prepare(
     early_stopping: EarlyStopping | None,
     checkpoint_dir: str | os.PathLike[str] | None = None,
     resume: bool = False,
-    on_batch: Callable[[BatchProgress], None] | None = None,
+    on_batch: Callable[[BatchProgress], None] | Observer | None = None,
 ) -> tuple[_Problem, TrainState]:
     sizes = check.check_params(params)
     L = len(sizes) - 1
@@ -320,6 +374,7 @@ def _prepare(
     loss_record = resolve_loss("loss", loss)
     check_loss_pairing(loss_record, names[-1])
     X, Y = _check_data("X", "Y", X, Y, sizes, dtype)
+    check_targets("Y", Y, loss_record)  # once per data set, not per mini-batch
     if (learning_rate is None) == (optimizer is None):
         raise ValueError("give either learning_rate (plain gradient descent) or optimizer, not both and not neither")
     if optimizer is None:
@@ -340,6 +395,7 @@ def _prepare(
         if not isinstance(dev_pair, tuple) or len(dev_pair) != 2:
             raise TypeError("dev must be a tuple (X_dev, Y_dev)")
         X_dev, Y_dev = _check_data("dev[0]", "dev[1]", dev[0], dev[1], sizes, dtype)
+        check_targets("dev[1]", Y_dev, loss_record)
         checked_dev = (X_dev, Y_dev, classification_labels(Y_dev, loss_record))
     if clip_norm is not None:
         clip_norm = check.check_positive_float("clip_norm", clip_norm)
@@ -352,9 +408,7 @@ def _prepare(
         keeps, clip_norm, max_norm, early_stopping,
     )  # fmt: skip
     if on_batch is not None:
-        if not callable(on_batch):
-            raise TypeError(f"on_batch must be a function of a BatchProgress, got {type(on_batch).__name__}")
-        problem = problem._replace(on_batch=on_batch)
+        problem = problem._replace(on_batch=_step_hook(on_batch))
     start_params = dict(params)
     start = TrainState(0, start_params, optimizer.init(start_params), ())
     if checkpoint_dir is None:
@@ -362,6 +416,49 @@ def _prepare(
             raise ValueError("resume=True needs checkpoint_dir, the directory of the checkpoints to resume from")
         return problem, start
     return _resume_or_start(problem, start, Path(checkpoint_dir), resume, sizes)
+
+
+def _step_hook(on_batch: object) -> _StepHook:
+    """The step loop's one call, made from a user's ``on_batch`` callable or ``Observer``."""
+    if isinstance(on_batch, Observer):
+        observe, every = on_batch
+        if not callable(observe):
+            raise TypeError(f"Observer.observe must be a function of a StepView, got {type(observe).__name__}")
+        if every is not None:
+            every = check.check_positive_int("Observer.every", every)
+
+        def watch(
+            progress: BatchProgress, X: FloatArray, Y: FloatArray, caches: Caches,
+            grads: dict[str, FloatArray], params: dict[str, FloatArray],
+        ) -> None:  # fmt: skip
+            if every is None:
+                due = progress.step == progress.steps
+            else:  # every k-th step of the run; every epoch has the same number of steps
+                due = ((progress.epoch - 1) * progress.steps + progress.step) % every == 0
+            if due:
+                observe(StepView(progress, _read_only(X), _read_only(Y), _frozen_caches(caches), _frozen(grads), _frozen(params)))
+
+        return watch
+    if not callable(on_batch):
+        raise TypeError(f"on_batch must be a function of a BatchProgress or an Observer, got {type(on_batch).__name__}")
+    report: Callable[[BatchProgress], None] = on_batch
+    return lambda progress, *arrays: report(progress)
+
+
+def _read_only(array: FloatArray) -> FloatArray:
+    """A view of ``array`` that refuses writes; the fold keeps its own arrays as they are."""
+    view = array.view()
+    view.flags.writeable = False
+    return view
+
+
+def _frozen(arrays: dict[str, FloatArray]) -> dict[str, FloatArray]:
+    return {key: _read_only(value) for key, value in arrays.items()}
+
+
+def _frozen_caches(caches: Caches) -> Caches:
+    # field by field, so a cache record with more or other arrays is frozen just as well
+    return tuple(type(cache)._make(_read_only(f) if isinstance(f, np.ndarray) else f for f in cache) for cache in caches)
 
 
 def _describe_run(problem: _Problem, sizes: tuple[int, ...]) -> dict[str, object]:
@@ -507,13 +604,8 @@ def run_epoch(problem: _Problem, state: TrainState) -> TrainState:
                 params = _apply_max_norm(params, p.max_norm)
             if p.on_batch is not None:
                 seen += b
-                p.on_batch(BatchProgress(epoch, step, steps, seen, cost_sum / seen))
-    for key, value in params.items():
-        if not np.isfinite(value).all():
-            raise TrainingDivergedError(
-                f"training diverged at epoch {epoch}: {key} holds NaN or infinite values after the last step; "
-                "try a smaller learning rate"
-            )
+                p.on_batch(BatchProgress(epoch, step, steps, seen, cost_sum / seen), X_batch, Y_batch, caches, grads, params)
+    _check_divergence(epoch, cost_sum / m, state.history[0].cost if state.history else None, params)
     record = EpochRecord(epoch, cost_sum / m, None if p.labels is None else correct / m)
     if p.dev is not None:
         X_dev, Y_dev, dev_labels = p.dev

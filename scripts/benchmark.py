@@ -98,6 +98,7 @@ from functional_nn.optimizers import Optimizer, sgd  # noqa: E402
 from functional_nn.propagation import backward, forward  # noqa: E402
 from functional_nn.training import TrainState, train_epochs  # noqa: E402
 from functional_nn.types import Activation, FloatArray, IntArray  # noqa: E402
+import _cli  # noqa: E402  (scripts/_cli.py: a user's mistakes as one error line)
 
 N_FEATURES: Final = 784
 N_CLASSES: Final = 10
@@ -158,7 +159,7 @@ def load_data(source: str, samples: int | None, rng: np.random.Generator) -> Dat
             labels = mnist.y_train[:m]
             return Data(X, labels, one_hot(labels, N_CLASSES, dtype=np.float32), f"MNIST ({cached})")
         if source == "mnist":
-            raise SystemExit(f"no cached MNIST at {cached}: run scripts/train_mnist.py once, or use --data random")
+            raise _cli.UsageError(f"no cached MNIST at {cached}: run scripts/train_mnist.py once, or use --data random")
     m = 50_000 if samples is None else samples
     X = rng.random((m, N_FEATURES), dtype=np.float32).T  # row per sample, transposed: Fortran order
     labels = rng.integers(0, N_CLASSES, m)
@@ -464,8 +465,8 @@ def parse_arguments(argv: Sequence[str]) -> argparse.Namespace:
     parser.add_argument("--optimizers", nargs="+", choices=("sgd", "adam"), default=["sgd", "adam"])
     parser.add_argument("--contenders", nargs="+", choices=CONTENDERS, default=list(CONTENDERS))
     parser.add_argument("--data", choices=("auto", "mnist", "random"), default="auto")
-    parser.add_argument("--ceiling-seconds", type=float, default=0.3, help="time spent per ceiling measurement")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--ceiling-seconds", type=_cli.positive_float, default=0.3, help="time spent per ceiling measurement")
+    parser.add_argument("--seed", type=_cli.seed, default=0, help="seed of the generators (default 0)")
     args = parser.parse_args(list(argv))
     for name in ("threads", "repeats", "batch_size"):
         if getattr(args, name) < 1:
@@ -506,6 +507,11 @@ def _pressure(load: str) -> float:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run the benchmark; a user's mistake is one ``error:`` line and status 2."""
+    return _cli.run_main(_main, argv)
+
+
+def _main(argv: Sequence[str] | None) -> int:
     args = parse_arguments(sys.argv[1:] if argv is None else argv)
     notes: list[str] = []
     load_before = machine_load()

@@ -4,11 +4,15 @@ Two inputs, three sigmoid hidden units, one sigmoid output; weights and biases d
 N(0, 1) (``scheme="standard_normal"``); binary cross-entropy; full-batch gradient descent.
 The data is a 2-feature toy set drawn from a seeded generator. The script prints the cost
 every few hundred epochs, the final accuracy on the training set and on fresh samples of
-the same distribution, and writes ``decision_boundary.png``: the probability surface with
-the samples drawn over it.
+the same distribution, and writes ``decision_boundary.png``, the probability surface with
+the samples drawn over it, and ``hidden_units.png``, each hidden unit's line (where its
+output crosses 0.5) over the data beside the decision boundary. With ``--animate`` it also
+writes ``training.gif``: the boundary and the hidden units' lines moving over the epochs,
+beside the cost curve, about 50 frames taken from the states of ``train_epochs``.
 
     python scripts/binary_classification.py
     python scripts/binary_classification.py --data xor --hidden 4 --epochs 10000 --out out/
+    python scripts/binary_classification.py --animate --data circles
 
 Random draws, in order, from ``np.random.default_rng(seed)``: the training set (see
 ``functional_nn.data.toy``), the parameters (W1, b1, W2, b2, one ``standard_normal``
@@ -25,6 +29,8 @@ from typing import Final, NamedTuple, TypeGuard, get_args
 
 import numpy as np
 
+import _cli  # scripts/_cli.py: the output folder, and errors as one line
+
 from functional_nn import Activation, FloatArray, IntArray, accuracy, initialize_parameters, predict, predict_proba, train_epochs
 from functional_nn.data.toy import TOY_DATASETS, ToyName
 
@@ -40,6 +46,8 @@ class Run(NamedTuple):
     train_accuracy: float
     held_out_accuracy: float
     picture: Path
+    hidden_units: Path
+    animation: Path | None = None
 
 
 def is_toy_name(value: str) -> TypeGuard[ToyName]:
@@ -50,21 +58,20 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
     parser.add_argument("--data", choices=get_args(ToyName), default="moons", help="toy data set (default: moons)")
     parser.add_argument("--samples", type=int, default=200, help="training samples (default: 200)")
-    parser.add_argument("--noise", type=float, default=None, help="noise of the data set (default: the maker's)")
+    parser.add_argument("--noise", type=_cli.non_negative_float, default=None, help="noise of the data set (default: the maker's)")
     parser.add_argument("--hidden", type=int, default=3, help="sigmoid hidden units (default: 3)")
     parser.add_argument("--epochs", type=int, default=5000, help="full-batch epochs (default: 5000)")
-    parser.add_argument("--learning-rate", type=float, default=1.0, help="gradient-descent step (default: 1.0)")
+    parser.add_argument("--learning-rate", type=_cli.positive_float, default=1.0, help="gradient-descent step (default: 1.0)")
     parser.add_argument("--print-every", type=int, default=500, help="print the cost every this many epochs")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the one generator (default: 0)")
-    parser.add_argument("--out", type=Path, default=Path("."), help="directory for decision_boundary.png")
+    parser.add_argument("--seed", type=_cli.seed, default=0, help="seed of the one generator (default: 0)")
+    parser.add_argument("--out", type=Path, default=Path("."), help="directory for the pictures (default: .)")
+    parser.add_argument("--overwrite", action="store_true", help="replace pictures an earlier run left in --out")
+    parser.add_argument("--animate", action="store_true", help="also write training.gif, the training as an animation")
+    parser.add_argument("--frames", type=int, default=50, help="frames of the animation (default: 50; at most --epochs)")
     args = parser.parse_args(argv)
-    for name in ("samples", "hidden", "epochs", "print_every"):
+    for name in ("samples", "hidden", "epochs", "print_every", "frames"):
         if getattr(args, name) < 1:
             parser.error(f"--{name.replace('_', '-')} must be >= 1, got {getattr(args, name)}")
-    if args.learning_rate <= 0:
-        parser.error(f"--learning-rate must be > 0, got {args.learning_rate}")
-    if args.noise is not None and args.noise < 0:
-        parser.error(f"--noise must be >= 0, got {args.noise}")
     return args
 
 
@@ -85,11 +92,15 @@ def run(args: argparse.Namespace) -> Run:
     X_held_out, y_held_out = draw(N_HELD_OUT)
 
     print(f"2-{args.hidden}-1 sigmoid network on {args.samples} '{data}' samples, learning rate {args.learning_rate}")
+    frame_epochs = set(animation_epochs(args.epochs, args.frames)) if args.animate else set()
+    snapshots: list[tuple[int, dict[str, FloatArray]]] = []
     state = None
     for state in train_epochs(
         X, Y, params, activations=ACTIVATIONS, loss="binary_cross_entropy", epochs=args.epochs,
         learning_rate=args.learning_rate,
     ):  # fmt: skip
+        if state.epoch in frame_epochs:
+            snapshots.append((state.epoch, state.params))  # each state holds its own arrays: nothing to copy
         record = state.history[-1]
         if record.epoch == 1 or record.epoch % args.print_every == 0:
             print(f"epoch {record.epoch:6d}   cost {record.cost:.6f}   accuracy {record.accuracy:.3f}")
@@ -99,19 +110,56 @@ def run(args: argparse.Namespace) -> Run:
     held_out_accuracy = accuracy(predict(X_held_out, final, ACTIVATIONS), y_held_out)
     print(f"final accuracy: {train_accuracy:.3f} on the training set, {held_out_accuracy:.3f} on {N_HELD_OUT} new samples")
 
-    args.out.mkdir(parents=True, exist_ok=True)
-    from functional_nn.plots import plot_decision_boundary
+    _cli.make_output_dir(args.out)
+    from functional_nn.plots import animate_training, plot_decision_boundary, plot_hidden_units
 
+    name = f"2-{args.hidden}-1 on {data}"
     picture = plot_decision_boundary(
         lambda G: predict_proba(G, final, ACTIVATIONS), X, y, args.out / "decision_boundary.png",
-        title=f"2-{args.hidden}-1 on {data}: training accuracy {train_accuracy:.1%}",
+        title=f"{name}: training accuracy {train_accuracy:.1%}",
     )  # fmt: skip
-    print(f"wrote {picture}")
-    return Run(final, tuple(r.cost for r in state.history), train_accuracy, held_out_accuracy, picture)
+    hidden_units = plot_hidden_units(final, ACTIVATIONS, X, y, args.out / "hidden_units.png", title=f"{name}: how {args.hidden} sigmoids make the boundary")
+    print(f"wrote {picture} and {hidden_units}")
+    costs = tuple(r.cost for r in state.history)
+    animation = None
+    if args.animate:
+        animation = animate_training(snapshots, costs, ACTIVATIONS, X, y, args.out / ANIMATION, title=f"{name}, learning rate {args.learning_rate:g}")
+        print(f"wrote {animation} ({len(snapshots)} frames, {animation.stat().st_size / 1e6:.2f} MB)")
+    return Run(final, costs, train_accuracy, held_out_accuracy, picture, hidden_units, animation)
+
+
+def animation_epochs(epochs: int, frames: int) -> list[int]:
+    """``min(frames, epochs)`` distinct epochs from 1 to ``epochs``, denser at the start.
+
+    The picture changes fastest early in training, so frame ``i`` of ``n`` shows epoch
+    ``1 + (epochs - 1) (i / (n - 1))^2``, rounded, pushed on so no epoch repeats.
+    """
+    n = min(frames, epochs)
+    if n == 1:
+        return [epochs]
+    chosen: list[int] = []
+    for i in range(n):
+        target = round(1 + (epochs - 1) * (i / (n - 1)) ** 2)
+        earliest = chosen[-1] + 1 if chosen else 1
+        latest = epochs - (n - 1 - i)  # room left for the frames still to come
+        chosen.append(min(max(target, earliest), latest))
+    return chosen
+
+
+OUTPUTS: Final = ("decision_boundary.png", "hidden_units.png")
+ANIMATION: Final = "training.gif"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    run(parse_args(argv))
+    """Train and draw; a user's mistake is one ``error:`` line and status 2."""
+    return _cli.run_main(_main, argv)
+
+
+def _main(argv: Sequence[str] | None) -> int:
+    args = parse_args(argv)
+    outputs = (*OUTPUTS, ANIMATION) if args.animate else OUTPUTS
+    _cli.check_output_dir(args.out, outputs, overwrite=args.overwrite)  # before training, not after
+    run(args)
     return 0
 
 

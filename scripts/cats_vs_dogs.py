@@ -28,20 +28,21 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Final, NamedTuple, TypeGuard, get_args
 
 import numpy as np
 
+import _cli  # scripts/_cli.py: the output folder, and errors as one line
+
 from functional_nn import Activation, FloatArray, IntArray, initialize_parameters, predict_proba, train_epochs
 from functional_nn.data import train_dev_split
 from functional_nn.data.images import Color, load_image_folder
 from functional_nn.metrics import accuracy, confusion_matrix, f1_score, log_loss, precision, recall
 from functional_nn.optimizers import adam
+from functional_nn.serialization import atomic_write
 from functional_nn.training import EarlyStopping, TrainState
 
 GRID_PICTURES: Final = 24
@@ -83,18 +84,17 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--epochs", type=int, default=60, help="at most this many epochs (default: 60)")
     parser.add_argument("--patience", type=int, default=10, help="stop after this many epochs without a better dev cost")
     parser.add_argument("--batch-size", type=int, default=64, help="default: 64")
-    parser.add_argument("--learning-rate", type=float, default=1e-3, help="Adam's step (default: 1e-3)")
-    parser.add_argument("--lambd", type=float, default=0.0, help="L2 strength (default: 0)")
+    parser.add_argument("--learning-rate", type=_cli.positive_float, default=1e-3, help="Adam's step (default: 1e-3)")
+    parser.add_argument("--lambd", type=_cli.non_negative_float, default=0.0, help="L2 strength (default: 0)")
     parser.add_argument("--test-fraction", type=float, default=0.15, help="default: 0.15")
     parser.add_argument("--dev-fraction", type=float, default=0.15, help="default: 0.15")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the one generator (default: 0)")
+    parser.add_argument("--seed", type=_cli.seed, default=0, help="seed of the one generator (default: 0)")
     parser.add_argument("--out", type=Path, default=Path("."), help="directory for the pictures and metrics.json")
+    parser.add_argument("--overwrite", action="store_true", help="replace the outputs of an earlier run in --out")
     args = parser.parse_args(argv)
     for name in ("size", "epochs", "patience", "batch_size"):
         if getattr(args, name) < 1:
             parser.error(f"--{name.replace('_', '-')} must be >= 1, got {getattr(args, name)}")
-    if not args.learning_rate > 0 or args.lambd < 0:
-        parser.error("--learning-rate must be > 0 and --lambd >= 0")
     for name in ("test_fraction", "dev_fraction"):
         if not 0 < getattr(args, name) < 1:
             parser.error(f"--{name.replace('_', '-')} must lie in (0, 1), got {getattr(args, name)}")
@@ -129,23 +129,31 @@ def format_confusion(confusion: list[list[int]], names: Sequence[str]) -> str:
 
 def write_json(path: Path, content: object) -> None:
     """Write ``content`` as JSON atomically: a temporary file in the same directory, then a rename."""
-    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as stream:
-            json.dump(content, stream, indent=2)
-            stream.write("\n")
-        os.replace(temporary, path)
-    except BaseException:
-        os.unlink(temporary)
-        raise
+    with atomic_write(path) as stream:  # the usual file mode, as every other output
+        stream.write((json.dumps(content, indent=2) + "\n").encode())
+
+
+OUTPUTS: Final = ("predictions.png", "curves.png", "metrics.json")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Train and evaluate; a user's mistake is one ``error:`` line and status 2."""
+    return _cli.run_main(_main, argv)
+
+
+def _main(argv: Sequence[str] | None) -> int:
     args = parse_args(argv)
+    _cli.check_output_dir(args.out, OUTPUTS, overwrite=args.overwrite)  # before the pictures are read
     color: str = args.color
     assert is_color(color)
     classes = None if args.classes is None else tuple(c.strip() for c in args.classes.split(","))
-    data = load_image_folder(args.root, size=(args.size, args.size), color=color, classes=classes, dtype=np.float32)
+    try:
+        data = load_image_folder(args.root, size=(args.size, args.size), color=color, classes=classes, dtype=np.float32)
+    except (ValueError, FileNotFoundError) as error:  # the library names its keywords; the user typed DIR and a flag
+        message = str(error)
+        if message.startswith("root "):
+            message = message.removeprefix("root ")
+        raise _cli.UsageError("--" + message if message.startswith("classes ") else message) from None
     names = data.class_names
     if len(names) != 2:
         print(f"error: {args.root} has {len(names)} classes {list(names)}; pick two with --classes a,b", file=sys.stderr)
@@ -208,7 +216,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     from functional_nn.plots import plot_curves, plot_image_grid
 
-    args.out.mkdir(parents=True, exist_ok=True)
+    _cli.make_output_dir(args.out)
     shown = min(GRID_PICTURES, y_test.size)
     predicted: IntArray = (probability[0, :shown] >= 0.5).astype(np.int64)
     confidence = np.where(predicted == 1, probability[0, :shown], 1 - probability[0, :shown])

@@ -49,6 +49,8 @@ from typing import Final, Literal, NamedTuple, TypeGuard, get_args
 
 import numpy as np
 
+import _cli  # scripts/_cli.py: a user's mistakes as one error line
+
 from functional_nn.data import one_hot
 from functional_nn.data.mnist import MNIST, load_mnist
 from functional_nn.initializers import initialize_parameters
@@ -187,7 +189,7 @@ def compare_specs(args: argparse.Namespace, steps_per_epoch: int) -> list[tuple[
     optimizers = [name for name in args.optimizers.split(",") if name]
     for name in optimizers:
         if not is_optimizer_name(name):
-            raise SystemExit(f"--optimizers: unknown optimizer {name!r}; choose from {list(get_args(OptimizerName))}")
+            raise _cli.UsageError(f"--optimizers: unknown optimizer {name!r}; choose from {list(get_args(OptimizerName))}")
     first = [RunSpec(name, make_optimizer(name, rates[name]), args.epochs) for name in optimizers if is_optimizer_name(name)]
     if args.reg_epochs == 0:
         return [(f"optimizers, {args.epochs} epochs", first)]
@@ -218,11 +220,11 @@ def learning_rates(overrides: Sequence[str]) -> dict[OptimizerName, float]:
     for item in overrides:
         name, _, value = item.partition("=")
         if not is_optimizer_name(name) or not value:
-            raise SystemExit(f"--lr expects NAME=VALUE with NAME in {list(get_args(OptimizerName))}, got {item!r}")
+            raise _cli.UsageError(f"--lr expects NAME=VALUE with NAME in {list(get_args(OptimizerName))}, got {item!r}")
         try:
-            rates[name] = float(value)
-        except ValueError:
-            raise SystemExit(f"--lr {item!r}: {value!r} is not a number") from None
+            rates[name] = _cli.positive_float(value)
+        except argparse.ArgumentTypeError as error:
+            raise _cli.UsageError(f"--lr {item}: {error}") from None
     return rates
 
 
@@ -252,7 +254,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--best-lr", type=float, default=None, help="its peak rate (nesterov 0.05, adam 1e-3)")
     parser.add_argument("--keep-prob", type=float, default=None, help="dropout keep probability (0.8; best: 0.5)")
     parser.add_argument("--max-norm", type=float, default=3.5, help="max-norm radius in --preset best (3.5)")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the one generator of each run (default: 0)")
+    parser.add_argument("--seed", type=_cli.seed, default=0, help="seed of the one generator of each run (default: 0)")
     parser.add_argument("--dtype", choices=("float32", "float64"), default="float32", help="default: float32")
     args = parser.parse_args(argv)
     best = args.preset == "best"
@@ -288,7 +290,12 @@ def table(results: Sequence[RunResult]) -> str:
 
 
 def main(argv: Sequence[str] | None = None, data: MNIST | None = None) -> int:
-    """Run the preset; ``data`` replaces MNIST (tests pass a small stand-in)."""
+    """Run the preset; ``data`` replaces MNIST (tests pass a small stand-in). A user's mistake
+    is one ``error:`` line and status 2."""
+    return _cli.run_main(lambda arguments: _main(arguments, data), argv)
+
+
+def _main(argv: Sequence[str] | None, data: MNIST | None) -> int:
     args = parse_args(argv)
     dtype: FloatDType = np.float32 if args.dtype == "float32" else np.float64
 

@@ -6,46 +6,121 @@ Each picture (PNG, JPEG, any size) is turned into an MNIST-like input: grayscale
 when its background is light (MNIST digits are white on black), cropped to the ink,
 scaled so its longer side is 20 pixels, and centred by its centre of mass in a 28x28 frame,
 as the MNIST images were made. Prints the most probable classes with their probabilities.
+
+Pictures as people have them: a transparent background is composited onto the colour
+opposite the digit's (a dark digit on transparency reads as dark on white); 16-bit images
+are scaled by their format's range (0..65535), not clipped to 8 bits. A picture that cannot
+be read, is above Pillow's decompression-bomb limit, or holds no digit (blank, or too small)
+is reported on its own line and the others go on; the exit status is then 1. A network
+whose output is one sigmoid unit is read as P(class 1); one whose output is not a
+probability (linear, ReLU, tanh) is refused.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any, Final
 
 import numpy as np
 import numpy.typing as npt
 
+import _cli  # scripts/_cli.py: a user's mistakes as one error line
 from functional_nn.propagation import predict_proba
 from functional_nn.serialization import load_parameters
 from functional_nn.types import ActivationFunction, FloatArray
 
 SCRIPTS_EXTRA = 'pip install -e ".[scripts]"'
+MIN_SIDE: Final = 3
+"""Pictures narrower or shorter than this many pixels cannot show a digit."""
+
+
+class NoDigitError(ValueError):
+    """The picture holds no digit: it is blank, or too small to show one."""
+
+
+def read_gray(path: Path) -> npt.NDArray[np.float64]:
+    """The picture at ``path`` as grayscale ``(height, width)`` in ``[0, 1]`` (1 is white).
+
+    Alpha is composited onto the background colour that contrasts with the opaque pixels;
+    16-bit (and 32-bit integer) images are scaled by their format's range, floats by their
+    maximum. Pillow's decompression-bomb limit (``PIL.Image.MAX_IMAGE_PIXELS``) is enforced
+    for every picture, as a ``ValueError``.
+    """
+    try:
+        from PIL import Image
+    except ImportError:
+        raise ImportError(f"predict_digit needs pillow: {SCRIPTS_EXTRA}") from None
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(path) as image:
+                image.load()
+                return _to_gray(image)
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
+        raise ValueError(f"too large for a digit: {error}") from None
+
+
+def _to_gray(image: Any) -> npt.NDArray[np.float64]:  # Any: a PIL.Image.Image (Pillow is optional)
+    mode: str = image.mode
+    if mode.startswith("I;16") or mode in ("I", "F"):
+        values = np.asarray(image, dtype=np.float64)
+        if mode == "F":
+            top = float(values.max()) if values.size and values.max() > 1 else 1.0
+        elif mode == "I" and values.size and values.max() > 65535:
+            top = float(2**32 - 1)
+        elif mode == "I" and values.size and values.max() <= 255:
+            top = 255.0  # 8-bit values in a 32-bit container
+        else:
+            top = 65535.0  # the 16-bit range, so a light background stays light
+        gray: npt.NDArray[np.float64] = np.clip(values / top, 0.0, 1.0)
+        return gray
+    if "A" in image.getbands() or "transparency" in image.info:
+        rgba = image.convert("RGBA")
+        gray = np.asarray(rgba.convert("L"), dtype=np.float64) / 255.0
+        alpha = np.asarray(rgba.getchannel("A"), dtype=np.float64) / 255.0
+        weight = float(alpha.sum())
+        if weight == 0:
+            return np.ones_like(gray)  # fully transparent: nothing drawn
+        opaque_mean = float((gray * alpha).sum()) / weight
+        background = 1.0 if opaque_mean < 0.5 else 0.0  # dark ink on white, light ink on black
+        composited: npt.NDArray[np.float64] = gray * alpha + background * (1.0 - alpha)
+        return composited
+    plain: npt.NDArray[np.float64] = np.asarray(image.convert("L"), dtype=np.float64) / 255.0
+    return plain
 
 
 def digit_pixels(path: Path, *, dtype: type[np.float32] | type[np.float64] = np.float32) -> FloatArray:
     """The picture at ``path`` as one MNIST-like column of shape ``(784, 1)`` in ``[0, 1]``.
 
     Light backgrounds (the mean of the border pixels above one half) are inverted so that
-    the digit is bright on dark; a blank picture gives a column of zeros.
+    the digit is bright on dark.
+
+    Raises
+    ------
+    NoDigitError
+        The picture is blank (no ink above 5% of the range) or smaller than ``MIN_SIDE``
+        pixels on a side.
+    OSError, ValueError
+        The file cannot be read as a picture, or is above the decompression-bomb limit.
     """
-    try:
-        from PIL import Image
-    except ImportError:
-        raise SystemExit(f"predict_digit needs pillow: {SCRIPTS_EXTRA}") from None
-    with Image.open(path) as image:
-        gray = np.asarray(image.convert("L"), dtype=np.float64) / 255.0
+    gray = read_gray(path)
+    if min(gray.shape) < MIN_SIDE:
+        raise NoDigitError(f"the picture is {gray.shape[1]}x{gray.shape[0]} pixels: too small to hold a digit")
     if _border(gray).mean() > 0.5:
         gray = 1.0 - gray
     ink = np.clip(gray - np.median(_border(gray)), 0.0, None)  # the background becomes 0
     column = np.zeros((784, 1), dtype=dtype)
     if ink.max() <= 0.05:
-        return column
+        raise NoDigitError("no digit found: the picture is blank (one flat colour)")
     rows = np.flatnonzero(ink.max(axis=1) > 0.2 * ink.max())
     cols = np.flatnonzero(ink.max(axis=0) > 0.2 * ink.max())
     crop = ink[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
+    from PIL import Image  # read_gray made sure it is there
+
     scale = 20.0 / max(crop.shape)
     height, width = max(1, round(crop.shape[0] * scale)), max(1, round(crop.shape[1] * scale))
     resized = Image.fromarray((crop / crop.max() * 255).astype(np.uint8)).resize((width, height), Image.Resampling.LANCZOS)
@@ -79,38 +154,67 @@ def _shift(frame: npt.NDArray[np.float64], dy: int, dx: int) -> npt.NDArray[np.f
     return shifted
 
 
+def ranked_classes(probabilities: FloatArray, output: ActivationFunction, top: int) -> list[tuple[int, float]]:
+    """The ``top`` most probable ``(class, probability)`` pairs of one output column ``(n_L,)``.
+
+    A softmax gives a distribution over its ``n_L`` classes; one sigmoid unit (or any one
+    unit with outputs in [0, 1]) gives P(class 1), so class 0 has ``1 - p``; several such
+    units are independent probabilities, one per class.
+    """
+    if output.name != "softmax" and probabilities.shape[0] == 1:
+        p = float(probabilities[0])
+        pairs = [(1, p), (0, 1.0 - p)]
+        return sorted(pairs, key=lambda pair: -pair[1])[:top]
+    best = np.argsort(-probabilities, kind="stable")[:top]
+    return [(int(k), float(probabilities[k])) for k in best]
+
+
 def main(argv: Sequence[str] | None = None, *, custom_activations: Mapping[str, ActivationFunction] | None = None) -> int:
     """Run the command line; ``custom_activations`` resolves the names of activations of your own
-    that the network was saved with (a script wrapping this one passes its records here)."""
+    that the network was saved with (a script wrapping this one passes its records here). A
+    user's mistake is one ``error:`` line and status 2; a bad picture gets its own line."""
+    return _cli.run_main(lambda arguments: _main(arguments, custom_activations), argv)
+
+
+def _main(argv: Sequence[str] | None, custom_activations: Mapping[str, ActivationFunction] | None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("params", type=Path, help="a params.npz written by train_mnist.py")
     parser.add_argument("images", type=Path, nargs="+", help="PNG or JPEG pictures of single digits")
     parser.add_argument("--top", type=int, default=3, help="how many classes to show (default 3)")
     args = parser.parse_args(argv)
-    try:
-        params, _, activations = load_parameters(args.params, custom_activations=custom_activations)
-    except (ValueError, FileNotFoundError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+    if args.top < 1:
+        parser.error(f"--top must be >= 1, got {args.top}")
+    params, _, activations = load_parameters(args.params, custom_activations=custom_activations)
     L = len(params) // 2
     n_inputs, n_classes = int(params["W1"].shape[1]), int(params[f"W{L}"].shape[0])
     if n_inputs != 784:
-        print(f"error: {args.params} takes {n_inputs} inputs, not the 784 pixels of a 28x28 digit", file=sys.stderr)
-        return 2
+        return _cli.fail(f"{args.params} takes {n_inputs} inputs, not the 784 pixels of a 28x28 digit")
+    output = activations[-1]
+    low, high = output.output_range
+    if not (low >= 0 and high <= 1):
+        return _cli.fail(
+            f"{args.params} ends in a {output.name!r} layer, whose outputs (in [{low:g}, {high:g}]) are not probabilities: "
+            "predict_digit needs a network trained with a softmax (or sigmoid) output, as train_mnist.py writes"
+        )
+    if output.name == "softmax" and n_classes < 2:
+        return _cli.fail(f"{args.params} has a softmax over {n_classes} unit: its output is always 1, not a classifier")
     dtype = np.float32 if params["W1"].dtype == np.float32 else np.float64
-    top = max(1, min(args.top, n_classes))
+    top = min(args.top, max(n_classes, 2))
     status = 0
     for path in args.images:
         try:
             X = digit_pixels(path, dtype=dtype)
-        except (OSError, ValueError) as error:
-            print(f"{path}: error: cannot read the picture ({error})", file=sys.stderr)
+        except NoDigitError as error:
+            print(f"{path}: {error}", file=sys.stderr)
             status = 1
             continue
-        probabilities = predict_proba(X, params, activations)[:, 0]
-        best = np.argsort(-probabilities, kind="stable")[:top]
-        ranked = "  ".join(f"{int(k)} ({float(probabilities[k]):.3f})" for k in best)
-        print(f"{path}: {ranked}")
+        except (OSError, ValueError) as error:  # one picture's failure; the others go on
+            reason = error.strerror if isinstance(error, OSError) and error.strerror else str(error)
+            print(f"{path}: error: cannot read the picture ({reason})", file=sys.stderr)
+            status = 1
+            continue
+        ranked = ranked_classes(predict_proba(X, params, activations)[:, 0], output, top)
+        print(f"{path}: " + "  ".join(f"{k} ({p:.3f})" for k, p in ranked))
     return status
 
 

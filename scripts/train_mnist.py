@@ -44,6 +44,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+import _cli  # scripts/_cli.py: the output folder, and errors as one line
 import functional_nn
 from functional_nn import plots
 from functional_nn.data import one_hot, scale_pixels, train_dev_split
@@ -54,7 +55,7 @@ from functional_nn.metrics import confusion_matrix
 from functional_nn.optimizers import LearningRate, Optimizer, OptimizerState, adam, momentum, rmsprop, sgd
 from functional_nn.propagation import predict_proba
 from functional_nn.schedules import cosine_decay
-from functional_nn.serialization import save_parameters
+from functional_nn.serialization import atomic_write, save_parameters
 from functional_nn.checkpoints import CheckpointError, latest_checkpoint, load_checkpoint
 from functional_nn.training import BatchProgress, TrainingDivergedError, TrainState, train_epochs
 from functional_nn.types import Activation, FloatArray, FloatDType, InitScheme, IntArray, Loss, Params
@@ -119,18 +120,22 @@ def parse_args(argv: Sequence[str] | None) -> tuple[argparse.Namespace, Settings
     parser.add_argument("--epochs", type=int, help="passes over the data (full batch: iterations)")
     parser.add_argument("--hidden", type=_sizes, help="hidden layer sizes, e.g. 256,128")
     parser.add_argument("--batch-size", type=int, help="mini-batch size; 0 for full-batch gradient descent")
-    parser.add_argument("--learning-rate", type=float, help="the (peak) learning rate")
+    parser.add_argument("--learning-rate", type=_cli.positive_float, help="the (peak) learning rate")
     parser.add_argument("--keep-prob", type=float, help="dropout: the probability of keeping a hidden unit; 1 for none")
-    parser.add_argument("--max-norm", type=float, help="cap the norm of each unit's incoming weights; 0 for no cap")
+    parser.add_argument("--max-norm", type=_cli.non_negative_float, help="cap the norm of each unit's incoming weights; 0 for no cap")
     parser.add_argument("--optimizer", choices=OPTIMIZERS)
     parser.add_argument("--schedule", choices=("cosine", "constant"), help="cosine: decay the rate to 0 over the run")
-    parser.add_argument("--seed", type=int)
+    parser.add_argument("--seed", type=_cli.seed, help="seed of the one generator, an integer >= 0")
     parser.add_argument("--dtype", choices=sorted(DTYPES))
     parser.add_argument("--out", type=Path, help="output directory (default runs/mnist-<timestamp>)")
     parser.add_argument("--checkpoint", action="store_true", help="write a checkpoint after every epoch into OUT/checkpoints")
     parser.add_argument("--resume", type=Path, metavar="DIR", help="continue the checkpointed run in DIR, with its own settings")
+    parser.add_argument("--overwrite", action="store_true", help="replace the outputs of an earlier run in --out")
     args = parser.parse_args(argv)
     if args.resume is not None:
+        given = [_flag(parser, dest) for dest, value in vars(args).items() if dest != "resume" and value != parser.get_default(dest)]
+        if given:
+            parser.error(f"--resume continues the run in {args.resume} with the settings it was started with: drop {', '.join(given)}")
         return _resumed_args(parser, args.resume)
     settings = PRESETS[args.preset]
     overrides: dict[str, Any] = {
@@ -142,10 +147,8 @@ def parse_args(argv: Sequence[str] | None) -> tuple[argparse.Namespace, Settings
     if args.batch_size is not None:
         settings = settings._replace(batch_size=args.batch_size or None)
     if args.max_norm is not None:
-        if not args.max_norm >= 0:
-            parser.error(f"--max-norm must be >= 0 (0: no cap), got {args.max_norm}")
         settings = settings._replace(max_norm=args.max_norm or None)
-    for name, value in (("epochs", settings.epochs), ("batch_size", settings.batch_size or 1), ("dev_size", args.dev_size or 1)):
+    for name, value in (("epochs", settings.epochs), ("batch_size", settings.batch_size or 1), ("dev_size", 1 if args.dev_size is None else args.dev_size)):
         if value < 1:
             parser.error(f"--{name.replace('_', '-')} must be >= 1, got {value}")
     if args.dev_size is not None and args.csv is None and args.idx is None:
@@ -166,9 +169,22 @@ def _resumed_args(parser: argparse.ArgumentParser, run_dir: Path) -> tuple[argpa
         saved = json.loads((run_dir / COMMAND_FILE).read_text())["argv"]
     except (OSError, ValueError, KeyError, TypeError) as error:
         parser.error(f"--resume {run_dir}: not a run started with --checkpoint (cannot read its {COMMAND_FILE}: {error})")
-    args, settings = parse_args([*saved, "--out", str(run_dir), "--checkpoint"])
+    if not isinstance(saved, list) or not all(isinstance(word, str) for word in saved):
+        parser.error(f"--resume {run_dir}: its {COMMAND_FILE} must hold \"argv\", a list of strings, got {saved!r}")
+    if "--resume" in {word.split("=")[0] for word in saved}:
+        parser.error(f"--resume {run_dir}: its {COMMAND_FILE} must not hold --resume, got {saved}")
+    try:
+        args, settings = parse_args([*saved, "--out", str(run_dir), "--checkpoint"])
+    except SystemExit:  # argparse said what is wrong; say where it came from
+        print(f"error: (in {run_dir / COMMAND_FILE}, the command line the run was started with: {saved})", file=sys.stderr)
+        raise
     args.resume = run_dir
     return args, settings
+
+
+def _flag(parser: argparse.ArgumentParser, dest: str) -> str:
+    """The option string of ``dest``, as the user types it."""
+    return next((a.option_strings[0] for a in parser._actions if a.dest == dest and a.option_strings), dest)
 
 
 def _sizes(text: str) -> tuple[int, ...]:
@@ -188,18 +204,22 @@ def _sizes(text: str) -> tuple[int, ...]:
 def load_data(args: argparse.Namespace, dtype: FloatDType, rng: np.random.Generator, say: Callable[[str], None]) -> Dataset:
     """MNIST (50k / 10k / 10k), or a Kaggle CSV or IDX files split with ``rng``."""
     if args.csv is not None:
+        if args.csv.is_dir():
+            raise _cli.UsageError(f"--csv {args.csv} is a folder: give the CSV file itself (Kaggle's train.csv)")
         digits = load_digits_csv(args.csv)
         if digits.y is None:
             raise ValueError(f"{args.csv} has no label column: train on Kaggle's train.csv, not test.csv")
-        split = train_dev_split(digits.X, digits.y, args.dev_size or 1000, rng)
+        split = train_dev_split(digits.X, digits.y, _dev_size(args, 1000, digits.y.size), rng)
         return Dataset(
             scale_pixels(split.X_train, dtype=dtype), split.y_train, scale_pixels(split.X_dev, dtype=dtype), split.y_dev,
             None, None, f"{args.csv} ({digits.X.shape[1]} rows)",
         )  # fmt: skip
     if args.idx is not None:
+        if not args.idx.is_dir():
+            raise _cli.UsageError(f"--idx {args.idx} is not a folder: give the folder that holds the four IDX files")
         train = load_idx_digits(*find_idx_files(args.idx, "train"))
         assert train.y is not None
-        split = train_dev_split(train.X, train.y, args.dev_size or 10_000, rng)
+        split = train_dev_split(train.X, train.y, _dev_size(args, 10_000, train.y.size), rng)
         test = load_idx_digits(*find_idx_files(args.idx, "test"))
         return Dataset(
             scale_pixels(split.X_train, dtype=dtype), split.y_train, scale_pixels(split.X_dev, dtype=dtype), split.y_dev,
@@ -207,6 +227,14 @@ def load_data(args: argparse.Namespace, dtype: FloatDType, rng: np.random.Genera
         )  # fmt: skip
     mnist = load_mnist(dtype=dtype, log=say)
     return Dataset(mnist.X_train, mnist.y_train, mnist.X_dev, mnist.y_dev, mnist.X_test, mnist.y_test, "MNIST")
+
+
+def _dev_size(args: argparse.Namespace, default: int, m: int) -> int:
+    size: int = default if args.dev_size is None else args.dev_size
+    if size >= m:
+        given = f"--dev-size {size}" if args.dev_size is not None else f"the default --dev-size {size}"
+        raise _cli.UsageError(f"{given} leaves nothing to train on: the file has {m} rows; give a smaller --dev-size")
+    return size
 
 
 # --------------------------------------------------------------------------------------------
@@ -315,6 +343,11 @@ def plot_mistakes(path: Path, X: FloatArray, y: IntArray, predicted: IntArray, A
     return int(shown.size)
 
 
+def _write_text(path: Path, text: str) -> None:
+    with atomic_write(path) as handle:  # the usual mode; never half a file
+        handle.write(text.encode())
+
+
 def matplotlib_available() -> bool:
     try:
         import matplotlib  # noqa: F401
@@ -327,19 +360,29 @@ def matplotlib_available() -> bool:
 # the run
 
 
+OUTPUTS = ("params.npz", "history.json", "curves.png", "confusion.png", "mistakes.png", "checkpoints", COMMAND_FILE)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    """Train; a user's mistake is one ``error:`` line and status 2, and leaves no empty folder."""
+    return _cli.run_main(_main, argv)
+
+
+def _main(argv: Sequence[str] | None) -> int:
     args, settings = parse_args(argv)
     started = time.perf_counter()
     out: Path = args.out if args.out is not None else Path("runs") / f"mnist-{datetime.now():%Y%m%d-%H%M%S}"
+    # before the data and the training: a run is never lost to its output folder at the end
+    _cli.check_output_dir(out, () if args.resume is not None else OUTPUTS, overwrite=args.overwrite)
+    if args.resume is None and (earlier := latest_checkpoint(out / "checkpoints")) is not None:
+        raise _cli.UsageError(f"--out {out} holds an earlier run's checkpoints ({earlier.name}): continue it with --resume {out}, or choose another --out")
     say: Callable[[str], None] = lambda line: print(line, flush=True)  # noqa: E731
     dtype = DTYPES[settings.dtype]
     rng = np.random.default_rng(settings.seed)
     try:
         data = load_data(args, dtype, rng, say)
-    except (DatasetUnavailableError, ChecksumError, ValueError, FileNotFoundError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    out.mkdir(parents=True, exist_ok=True)  # only now: a run that cannot start leaves nothing behind
+    except (DatasetUnavailableError, ChecksumError) as error:
+        return _cli.fail(str(error))
     relu: Activation = "relu"
     softmax: Activation = "softmax"
     activations = (relu,) * len(settings.hidden) + (softmax,)
@@ -370,10 +413,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             resume=args.resume is not None,
         )  # fmt: skip
     except (ValueError, CheckpointError) as error:  # a checkpoint directory in use, or another run's
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+        return _cli.fail(str(error))
+    _cli.make_output_dir(out)  # only now, everything validated; removed again if the run fails before writing
     if checkpoint_dir is not None and args.resume is None:
-        (out / COMMAND_FILE).write_text(json.dumps({"argv": list(sys.argv[1:] if argv is None else argv)}) + "\n")
+        _write_text(out / COMMAND_FILE, json.dumps({"argv": list(sys.argv[1:] if argv is None else argv)}) + "\n")
     unit = "iteration" if settings.batch_size is None else "epoch"
     seconds: dict[int, float] = {}  # by epoch, for the epochs this process ran
     state = TrainState(0, params, OptimizerState(0, {}), ())
@@ -394,7 +437,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 )
     except TrainingDivergedError as error:
         bar.close()
-        print(f"error: {error}; try a smaller --learning-rate", file=sys.stderr)
+        print(f"error: {str(error).replace('a smaller learning rate', 'a smaller --learning-rate')}", file=sys.stderr)
         return 1
     training_seconds = time.perf_counter() - training_started
     final = state.params
@@ -423,7 +466,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         unit + "s": [{**r._asdict(), "seconds": seconds.get(r.epoch)} for r in state.history],
         "summary": {**summary, "training_seconds": training_seconds},
     }
-    (out / "history.json").write_text(json.dumps(history, indent=1) + "\n")
+    _write_text(out / "history.json", json.dumps(history, indent=1) + "\n")
     counts = confusion_matrix(predicted, shown_y, 10)
     curve_title = "-".join(map(str, sizes)) + ", " + (
         "one epoch = one full-batch iteration" if settings.batch_size is None else f"batches of {settings.batch_size}"

@@ -59,7 +59,7 @@ def make_data(sizes: list[int], loss: Loss, m: int, rng: np.random.Generator, dt
     n_out = sizes[-1]
     if loss == "categorical_cross_entropy":
         Y = one_hot(rng.integers(0, n_out, m), n_out, dtype=dtype)
-    elif loss == "binary_cross_entropy":
+    elif loss in ("binary_cross_entropy", "hinge"):  # 0/1 labels: the hinge loss takes labels too
         Y = (rng.random((n_out, m)) < 0.5).astype(dtype)
     else:
         Y = rng.standard_normal((n_out, m)).astype(dtype)

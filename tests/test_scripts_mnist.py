@@ -221,7 +221,8 @@ def test_digit_pixels_makes_an_mnist_like_column(tmp_path: Path) -> None:
     from PIL import Image
 
     Image.new("L", (30, 30), 255).save(blank)
-    assert not predict_digit.digit_pixels(blank).any()
+    with pytest.raises(predict_digit.NoDigitError, match="blank"):
+        predict_digit.digit_pixels(blank)
 
 
 def test_predict_digit_prints_the_top_classes(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import gzip
 import io
+import math
 import os
 from pathlib import Path
 from typing import Any, Final, NamedTuple
@@ -205,7 +206,7 @@ def load_idx(path: str | os.PathLike[str]) -> npt.NDArray[Any]:
         raise ValueError(f"{path}: the header promises {ndim} sizes but the file has only {len(raw)} bytes")
     shape = tuple(int(size) for size in np.frombuffer(raw, dtype=">u4", count=ndim, offset=4))
     dtype = _IDX_TYPES[code]
-    expected = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+    expected = math.prod(shape) * dtype.itemsize  # Python integers: 4 sizes near 2**32 overflow int64
     if len(raw) - header_size != expected:
         raise ValueError(
             f"{path}: shape {shape} of {dtype.name} needs {expected} bytes of data, the file has "

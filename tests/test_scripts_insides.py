@@ -1,0 +1,152 @@
+"""The scripts that draw the network's insides, end to end on small settings (no window opens)."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import numpy as np
+from pathlib import Path
+
+from typing import get_args
+
+import pytest
+from PIL import Image
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
+
+import binary_classification  # noqa: E402  (the scripts folder is not a package)
+import inspect_network  # noqa: E402
+import vanishing_gradients  # noqa: E402
+from test_scripts_mnist import _kaggle_csv  # noqa: E402
+
+from functional_nn import adam, initialize_parameters, one_hot, save_parameters, scale_pixels, train  # noqa: E402
+from functional_nn.data.digit_files import load_digits_csv  # noqa: E402
+from functional_nn.data.toy import ToyName  # noqa: E402
+
+
+def png_size(path: Path) -> tuple[int, int]:
+    assert path.is_file() and path.stat().st_size > 0
+    with Image.open(path) as picture:
+        assert picture.format == "PNG"
+        return picture.size
+
+
+def test_vanishing_gradients_on_a_toy_set(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ["--data", "moons", "--quick", "--samples", "200", "--width", "8", "--histogram-epochs", "0,2", "--out", str(tmp_path)]
+    assert vanishing_gradients.main(argv) == 0
+    printed = capsys.readouterr().out
+    assert "sigmoid, Xavier weights" in printed and "ReLU, He weights" in printed
+    assert png_size(tmp_path / "vanishing_gradients.png") == (1386, 429)  # three panels side by side
+    assert png_size(tmp_path / "activation_histograms.png") == (1133, 951)  # 3 networks x 5 hidden layers
+    summary = json.loads((tmp_path / "vanishing_gradients.json").read_text())
+    assert summary["layer_sizes"] == "2-8-8-8-8-8-2" and summary["epochs"] == 2
+    networks = summary["networks"]
+    assert [n["network"] for n in networks] == [n.label for n in vanishing_gradients.NETWORKS]
+    for n in networks:
+        assert n["first_recorded_step"] == 1 and n["last_recorded_step"] == 14  # 7 batches of 32, 2 epochs
+        assert len(n["gradient_norm_first"]) == 6 and all(g > 0 for g in n["gradient_norm_first"])
+    # the textbook effect, measured: with sigmoid units and Xavier weights, the first layer's
+    # gradient is far smaller than the last hidden layer's
+    assert networks[1]["layer_1_over_layer_5_first"] < 0.1
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+    assert vanishing_gradients.main(argv) == 2  # a finished run is not replaced without --overwrite
+    assert "already holds vanishing_gradients.png" in capsys.readouterr().err
+
+
+def test_vanishing_gradients_refuses_bad_options(capsys: pytest.CaptureFixture[str]) -> None:
+    for argv in (["--layers", "0"], ["--histogram-epochs", "0,9", "--epochs", "3"], ["--histogram-epochs", "a"], ["--learning-rate", "0"]):
+        with pytest.raises(SystemExit) as exit_info:
+            vanishing_gradients.parse_args(argv)
+        assert exit_info.value.code == 2
+    assert "error:" in capsys.readouterr().err
+
+
+def test_animation_epochs_are_distinct_increasing_and_end_at_the_last() -> None:
+    chosen = binary_classification.animation_epochs(5000, 50)
+    assert len(chosen) == 50 and chosen[0] == 1 and chosen[-1] == 5000
+    assert all(a < b for a, b in zip(chosen, chosen[1:]))
+    assert chosen[1] - chosen[0] < chosen[-1] - chosen[-2]  # denser at the start
+    assert binary_classification.animation_epochs(10, 50) == list(range(1, 11))
+    assert binary_classification.animation_epochs(7, 1) == [7]
+    assert binary_classification.animation_epochs(60, 3) == [1, 16, 60]
+
+
+@pytest.mark.parametrize("data", get_args(ToyName))
+def test_the_tutorial_animates_every_toy_set(data: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    frames = 4 if data == "moons" else 2
+    argv = ["--data", data, "--samples", "40", "--epochs", "30", "--animate", "--frames", str(frames), "--out", str(tmp_path)]
+    run = binary_classification.run(binary_classification.parse_args(argv))
+    assert run.animation == tmp_path / "training.gif" and f"({frames} frames" in capsys.readouterr().out
+    with Image.open(run.animation) as gif:
+        assert gif.format == "GIF" and getattr(gif, "n_frames", 1) == frames and gif.size == (720, 304)
+    assert run.animation.stat().st_size < 3_000_000
+    assert png_size(run.hidden_units) == (1210, 539)  # two panels: the units' lines, the boundary
+    assert png_size(run.picture) == (704, 572)
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+
+
+def test_the_tutorial_writes_no_animation_unless_asked(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    run = binary_classification.run(binary_classification.parse_args(["--epochs", "3", "--samples", "30", "--out", str(tmp_path)]))
+    assert run.animation is None and not (tmp_path / "training.gif").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["decision_boundary.png", "hidden_units.png"]
+    capsys.readouterr()
+
+
+def test_inspect_network_draws_a_trained_run(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    rng = np.random.default_rng(0)
+    csv = _kaggle_csv(tmp_path / "digits.csv", rng, 120)
+    digits = load_digits_csv(csv)
+    assert digits.y is not None
+    X = scale_pixels(digits.X, dtype=np.float32)
+    # what train_mnist.py keeps of a run, made quickly: params.npz with its activations
+    params = initialize_parameters([784, 20, 10], rng, dtype=np.float32)
+    state = train(X, one_hot(digits.y, 10, dtype=np.float32), params, activations=("relu", "softmax"),
+                  loss="categorical_cross_entropy", epochs=3, optimizer=adam(1e-3), batch_size=16, rng=rng)  # fmt: skip
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    save_parameters(run_dir / "params.npz", state.params, metadata={"activations": ["relu", "softmax"]})
+    assert inspect_network.main([str(run_dir), "--csv", str(csv), "--tiles", "16"]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    summary = json.loads(lines[-1])
+    assert summary["samples"] == 120 and len(summary["per_class_accuracy"]) == 10
+    # the accuracy is the mean of the per-class accuracies weighted by the 12 samples of each class
+    assert summary["accuracy"] == pytest.approx(sum(summary["per_class_accuracy"]) / 10, abs=1e-5)
+    assert [layer["units"] for layer in summary["layers"]] == [20, 10]
+    assert 0.0 <= summary["layers"][0]["dead_fraction"] <= 1.0
+    assert png_size(run_dir / "weights.png") == (660, 495)  # 16 tiles, 4 x 4, at least 6 inches wide
+    assert png_size(run_dir / "activations.png") == (748, 319)  # one panel per layer
+    assert png_size(run_dir / "confidence.png") == (704, 418)
+    assert png_size(run_dir / "per_class.png") == (704, 396)
+    assert not [p for p in run_dir.iterdir() if p.name.endswith(".tmp")]
+    assert inspect_network.main([str(run_dir), "--csv", str(csv)]) == 2
+    assert "already holds weights.png" in capsys.readouterr().err
+    assert inspect_network.main([str(run_dir), "--csv", str(csv), "--tiles", "4", "--overwrite"]) == 0
+    assert png_size(run_dir / "weights.png") == (660, 275)  # 4 tiles, 2 x 2
+
+
+def test_inspect_network_reports_a_missing_run(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert inspect_network.main([str(tmp_path)]) == 2
+    assert capsys.readouterr().err.startswith(f"error: {tmp_path} holds no params.npz")
+
+
+def test_the_pictures_refuse_what_they_cannot_draw(tmp_path: Path) -> None:
+    from functional_nn.plots import LayerSeries, animate_training, plot_hidden_units, plot_layer_series
+
+    with pytest.raises(ValueError, match=r"steps must have shape \(3,\)"):
+        plot_layer_series([LayerSeries("a", np.arange(2.0), np.ones((3, 2)))], tmp_path / "a.png", ylabel="norm")
+    with pytest.raises(ValueError, match="LayerSeries"):
+        plot_layer_series([], tmp_path / "a.png", ylabel="norm")
+    rng = np.random.default_rng(0)
+    X, y = rng.standard_normal((2, 20)), (np.arange(20) % 2).astype(np.int64)
+    three_inputs = initialize_parameters([3, 4, 1], rng)
+    with pytest.raises(ValueError, match=r"2 inputs, a hidden layer and 1 output unit.*\(3, 4, 1\)"):
+        plot_hidden_units(three_inputs, ("sigmoid", "sigmoid"), X, y, tmp_path / "h.png")
+    params = initialize_parameters([2, 3, 1], rng)
+    with pytest.raises(ValueError, match=r"increase and lie in 0..2"):
+        animate_training([(1, params), (3, params)], [0.7, 0.6], ("sigmoid", "sigmoid"), X, y, tmp_path / "t.gif")
+    with pytest.raises(ValueError, match="costs must be a non-empty sequence of finite numbers"):
+        animate_training([(1, params)], [float("nan")], ("sigmoid", "sigmoid"), X, y, tmp_path / "t.gif")
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        animate_training([(1, params)], [0.7], ("sigmoid", "sigmoid"), X, y, tmp_path / "missing" / "t.gif")
+    assert sorted(p.name for p in tmp_path.iterdir()) == []  # nothing half-written
