@@ -66,6 +66,7 @@ from functional_nn.metrics import (
     precision,
     recall,
 )
+from functional_nn.onnx_export import UnsupportedActivationError, export_onnx  # onnx is imported when called
 from functional_nn.optimizers import (
     LearningRate,
     Optimizer,
@@ -156,6 +157,7 @@ __all__ = [
     "TrainResult",
     "TrainState",
     "TrainingDivergedError",
+    "UnsupportedActivationError",
     "__version__",
     "accuracy",
     "adam",
@@ -171,6 +173,7 @@ __all__ = [
     "cosine_decay",
     "data_dir",
     "exponential_decay",
+    "export_onnx",
     "f1_score",
     "forward_propagation",
     "global_norm",

@@ -205,6 +205,36 @@ def _check_step(grads: Grads, state: OptimizerState, params: Params, names: tupl
                 )
 
 
+def check_optimizer_state(state: object, optimizer: Optimizer, params: Params) -> OptimizerState:
+    """Return ``state`` if ``optimizer`` can continue from it with ``params``, else raise.
+
+    It must be an ``OptimizerState`` with a ``step >= 0`` and the slots ``optimizer.init``
+    makes, each holding an array per parameter with that parameter's shape and dtype.
+    """
+    if not isinstance(state, OptimizerState):
+        raise TypeError(f"optimizer_state must be an OptimizerState (a result's optimizer_state), got {type(state).__name__}")
+    check.check_positive_int("optimizer_state.step", state.step, minimum=0)
+    expected = optimizer.init(params)
+    slots: object = state.slots  # typed, but users pass what they like
+    if not isinstance(slots, Mapping) or set(slots) != set(expected.slots):
+        raise ValueError(
+            f"optimizer_state has the slots {sorted(slots) if isinstance(slots, Mapping) else slots!r} but {optimizer.name} keeps {sorted(expected.slots)}: "
+            "was it made by another optimizer?"
+        )
+    for name, slot in slots.items():
+        if not isinstance(slot, Mapping) or set(slot) != set(params):
+            keys = sorted(slot) if isinstance(slot, Mapping) else type(slot).__name__
+            raise ValueError(f"optimizer_state.slots[{name!r}] must have the params' keys {sorted(params)}, got {keys}")
+        for key, value in params.items():
+            array = check.check_float_array(f"optimizer_state.slots[{name!r}][{key!r}]", slot[key], ndim=None)
+            if array.shape != value.shape or array.dtype != value.dtype:
+                raise ValueError(
+                    f"optimizer_state.slots[{name!r}][{key!r}] is {array.dtype} {array.shape} but params[{key!r}] is "
+                    f"{value.dtype} {value.shape}: the state belongs to another network"
+                )
+    return state
+
+
 def sgd(learning_rate: LearningRate) -> Optimizer:
     r"""Plain (stochastic) gradient descent; no slots.
 

@@ -49,9 +49,11 @@ from functional_nn.losses import check_targets, l2_penalty, resolve_loss
 from functional_nn.optimizers import (
     LearningRate,
     Optimizer,
+    OptimizerState,
     _apply_max_norm,
     _check_learning_rate,
     _clip_by_global_norm,
+    check_optimizer_state,
     sgd,
 )
 from functional_nn.propagation import (
@@ -204,6 +206,7 @@ def train_epochs(
     checkpoint_dir: str | os.PathLike[str] | None = None,
     resume: bool = False,
     on_batch: Callable[[BatchProgress], None] | Observer | None = None,
+    optimizer_state: OptimizerState | None = None,
 ) -> Iterator[TrainState]:
     r"""The states of training after each of ``epochs`` epochs, computed one at a time as asked.
 
@@ -222,7 +225,7 @@ def train_epochs(
         X, Y, params, activations=activations, loss=loss, learning_rate=learning_rate, optimizer=optimizer,
         batch_size=batch_size, rng=rng, dev=dev, lambd=lambd, keep_probs=keep_probs, clip_norm=clip_norm,
         max_norm=max_norm, early_stopping=early_stopping, checkpoint_dir=checkpoint_dir, resume=resume,
-        on_batch=on_batch,
+        on_batch=on_batch, optimizer_state=optimizer_state,
     )  # fmt: skip
     epochs = check.check_positive_int("epochs", epochs, minimum=0)
     return _fold(problem, start, epochs)
@@ -249,6 +252,7 @@ def train(
     checkpoint_dir: str | os.PathLike[str] | None = None,
     resume: bool = False,
     on_batch: Callable[[BatchProgress], None] | Observer | None = None,
+    optimizer_state: OptimizerState | None = None,
 ) -> TrainResult:
     r"""Train the network and return the last state of ``train_epochs``.
 
@@ -318,6 +322,12 @@ def train(
         regularisation, data), else ``CheckpointError`` lists what differs. The draws
         continue from the saved generator state in a new generator; ``rng`` itself is then
         not advanced.
+    optimizer_state : OptimizerState, optional
+        The optimizer's state to continue from, e.g. the ``optimizer_state`` of an earlier
+        run's result (default: ``optimizer.init(params)``). It must come from the same
+        optimizer and match the params key for key, shape for shape, dtype for dtype; its
+        ``step`` keeps counting, so schedules and Adam's bias correction continue. Chaining
+        two runs this way with the same ``rng`` equals one longer run bit for bit.
 
     Returns
     -------
@@ -338,7 +348,7 @@ def train(
         X, Y, params, activations=activations, loss=loss, learning_rate=learning_rate, optimizer=optimizer,
         batch_size=batch_size, rng=rng, dev=dev, lambd=lambd, keep_probs=keep_probs, clip_norm=clip_norm,
         max_norm=max_norm, early_stopping=early_stopping, checkpoint_dir=checkpoint_dir, resume=resume,
-        on_batch=on_batch,
+        on_batch=on_batch, optimizer_state=optimizer_state,
     )  # fmt: skip
     epochs = check.check_positive_int("epochs", epochs, minimum=0)
     for state in _fold(problem, state, epochs):
@@ -366,6 +376,7 @@ def _prepare(
     checkpoint_dir: str | os.PathLike[str] | None = None,
     resume: bool = False,
     on_batch: Callable[[BatchProgress], None] | Observer | None = None,
+    optimizer_state: OptimizerState | None = None,
 ) -> tuple[_Problem, TrainState]:
     sizes = check.check_params(params)
     L = len(sizes) - 1
@@ -410,7 +421,11 @@ def _prepare(
     if on_batch is not None:
         problem = problem._replace(on_batch=_step_hook(on_batch))
     start_params = dict(params)
-    start = TrainState(0, start_params, optimizer.init(start_params), ())
+    if optimizer_state is None:
+        optimizer_state = optimizer.init(start_params)
+    else:  # continuing a run (warm start, partial fit): the state must fit these params
+        optimizer_state = check_optimizer_state(optimizer_state, optimizer, start_params)
+    start = TrainState(0, start_params, optimizer_state, ())
     if checkpoint_dir is None:
         if resume:
             raise ValueError("resume=True needs checkpoint_dir, the directory of the checkpoints to resume from")

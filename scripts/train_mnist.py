@@ -7,11 +7,12 @@
     python scripts/train_mnist.py --idx DIR           # the four official IDX files instead
     python scripts/train_mnist.py --checkpoint        # a checkpoint after every epoch ...
     python scripts/train_mnist.py --resume runs/mnist-20261122-0501   # ... to resume from
+    python scripts/train_mnist.py --onnx              # also model.onnx, to run with onnxruntime
 
 Training is the lazy fold ``train_epochs``: the script prints a line per epoch from the
 states it yields, and its ``on_batch`` reports move a progress bar over the batches. Writes
 ``params.npz``, ``history.json``, ``curves.png``, ``confusion.png`` and ``mistakes.png`` into
-``--out``; the last line printed is a JSON summary. With ``--checkpoint`` the fold also
+``--out`` (and ``model.onnx`` with ``--onnx``); the last line printed is a JSON summary. With ``--checkpoint`` the fold also
 writes ``checkpoints/`` there, and ``--resume DIR`` continues such a run, with the command
 line it was started with, from its last complete checkpoint: the result equals the
 uninterrupted run's bit for bit (with the same number of BLAS threads).
@@ -33,6 +34,7 @@ if __name__ == "__main__":
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import argparse
+import importlib.util
 import json
 import math
 import sys
@@ -64,6 +66,8 @@ LOSS: Loss = "categorical_cross_entropy"
 DTYPES: dict[str, FloatDType] = {"float32": np.float32, "float64": np.float64}
 OPTIMIZERS = ("adam", "momentum", "rmsprop", "sgd")
 SCRIPTS_EXTRA = 'pip install -e ".[scripts]"'
+ONNX_EXTRA = 'pip install -e ".[onnx]"'
+INPUT_DESCRIPTION = "784 = 28x28 grayscale pixels row by row, scaled to [0, 1], white digit (1) on black (0)"
 
 
 class Settings(NamedTuple):
@@ -131,6 +135,7 @@ def parse_args(argv: Sequence[str] | None) -> tuple[argparse.Namespace, Settings
     parser.add_argument("--checkpoint", action="store_true", help="write a checkpoint after every epoch into OUT/checkpoints")
     parser.add_argument("--resume", type=Path, metavar="DIR", help="continue the checkpointed run in DIR, with its own settings")
     parser.add_argument("--overwrite", action="store_true", help="replace the outputs of an earlier run in --out")
+    parser.add_argument("--onnx", action="store_true", help=f"also write model.onnx beside params.npz ({ONNX_EXTRA})")
     args = parser.parse_args(argv)
     if args.resume is not None:
         given = [_flag(parser, dest) for dest, value in vars(args).items() if dest != "resume" and value != parser.get_default(dest)]
@@ -360,7 +365,7 @@ def matplotlib_available() -> bool:
 # the run
 
 
-OUTPUTS = ("params.npz", "history.json", "curves.png", "confusion.png", "mistakes.png", "checkpoints", COMMAND_FILE)
+OUTPUTS = ("params.npz", "model.onnx", "history.json", "curves.png", "confusion.png", "mistakes.png", "checkpoints", COMMAND_FILE)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -377,6 +382,8 @@ def _main(argv: Sequence[str] | None) -> int:
     if args.resume is None and (earlier := latest_checkpoint(out / "checkpoints")) is not None:
         raise _cli.UsageError(f"--out {out} holds an earlier run's checkpoints ({earlier.name}): continue it with --resume {out}, or choose another --out")
     say: Callable[[str], None] = lambda line: print(line, flush=True)  # noqa: E731
+    if args.onnx and importlib.util.find_spec("onnx") is None:  # say so now, not after training
+        raise _cli.UsageError(f"--onnx needs the onnx package: {ONNX_EXTRA}")
     dtype = DTYPES[settings.dtype]
     rng = np.random.default_rng(settings.seed)
     try:
@@ -458,9 +465,13 @@ def _main(argv: Sequence[str] | None) -> int:
         out / "params.npz", final,
         metadata={
             "activations": list(activations), "loss": LOSS, "config": config, **summary,
-            "input": "784 = 28x28 grayscale pixels row by row, scaled to [0, 1], white digit (1) on black (0)",
+            "input": INPUT_DESCRIPTION,
         },
     )  # fmt: skip
+    written = "params.npz"
+    if args.onnx:  # the same network, runnable by onnxruntime: input "X" (batch, 784), output (batch, 10)
+        functional_nn.export_onnx(final, activations, out / "model.onnx", metadata={"input": INPUT_DESCRIPTION})
+        written = "params.npz, model.onnx"
     history = {
         "config": config,
         unit + "s": [{**r._asdict(), "seconds": seconds.get(r.epoch)} for r in state.history],
@@ -479,9 +490,9 @@ def _main(argv: Sequence[str] | None) -> int:
             f"{shown_name} mistakes, most confident first ({int(np.count_nonzero(predicted != shown_y))} in all)",
         )  # fmt: skip
         pictures = "curves.png, confusion.png" + (f", mistakes.png ({n_shown} digits)" if n_shown else " (no mistakes to show)")
-        say(f"wrote params.npz, history.json, {pictures} to {out}")
+        say(f"wrote {written}, history.json, {pictures} to {out}")
     else:
-        say(f"wrote params.npz and history.json to {out}; matplotlib is missing, so no pictures ({SCRIPTS_EXTRA})")
+        say(f"wrote {written} and history.json to {out}; matplotlib is missing, so no pictures ({SCRIPTS_EXTRA})")
     summary.update(seconds=round(time.perf_counter() - started, 2), training_seconds=round(training_seconds, 2), out=str(out))
     summary["library_version"] = functional_nn.__version__
     print(json.dumps(summary), flush=True)

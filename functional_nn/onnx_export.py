@@ -1,0 +1,304 @@
+r"""A trained network as an ONNX model, to run wherever ONNX runs (onnxruntime, browsers, C++, ...).
+
+``export_onnx`` writes layer :math:`l` as one ``Gemm`` and its activation as ONNX operators:
+
+.. math:: Z_l = A_{l-1} W_l^\top + b_l^\top, \qquad A_l = g_l(Z_l)
+
+in ONNX's samples-as-rows layout: the input ``X`` is ``(batch, n_0)`` with a dynamic
+``batch``, ``W_l`` is stored exactly as in ``params`` (``(n_l, n_{l-1})``, read with
+``transB=1``) and ``b_l`` as its ``n_l`` values. The output ``(batch, n_L)`` equals
+``predict_proba(X.T, params, activations).T``. A float32 network gives a float32 model, a
+float64 network a float64 one.
+
+Needs the ``onnx`` package: ``pip install "functional-nn[onnx]"`` (which brings onnxruntime
+too, to run the model). ``onnx`` is imported when ``export_onnx`` is called, never when
+``functional_nn`` is.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Final
+
+import numpy as np
+
+from functional_nn import _validation as check
+from functional_nn.activations import ACTIVATIONS, LEAKY_RELU_SLOPE
+from functional_nn.propagation import check_activations
+from functional_nn.serialization import atomic_write
+from functional_nn.types import Activation, ActivationFunction, Params
+
+if TYPE_CHECKING:
+    import onnx
+
+__all__ = ["DEFAULT_OPSET", "ONNX_ACTIVATIONS", "UnsupportedActivationError", "export_onnx"]
+
+DEFAULT_OPSET: Final = 20
+"""The ONNX operator set written by default: 20 is the first with a ``Gelu`` operator."""
+MIN_OPSET: Final = 9  # Gemm with a broadcast bias and float64 kernels; activations may need more
+
+NodeMaker = Callable[[str, str, np.dtype[Any]], "list[onnx.NodeProto]"]
+"""Makes the ONNX nodes that compute ``A = g(Z)`` from the names ``Z`` and ``A``, in a dtype."""
+
+
+class UnsupportedActivationError(ValueError):
+    """An activation ``export_onnx`` cannot express with ONNX operators."""
+
+
+def _node(op_type: str, inputs: Sequence[str], output: str, **attributes: Any) -> onnx.NodeProto:
+    from onnx import helper
+
+    node: onnx.NodeProto = helper.make_node(op_type, list(inputs), [output], name=output, **attributes)
+    return node
+
+
+def _constant(name: str, value: float, dtype: np.dtype[Any]) -> onnx.NodeProto:
+    from onnx import numpy_helper
+
+    return _node("Constant", [], name, value=numpy_helper.from_array(np.array(value, dtype=dtype), name=name))
+
+
+def _single(op_type: str, **attributes: Any) -> NodeMaker:
+    """One ONNX operator from ``Z`` to ``A``."""
+
+    def make(Z: str, A: str, dtype: np.dtype[Any]) -> list[onnx.NodeProto]:
+        return [_node(op_type, [Z], A, **attributes)]
+
+    return make
+
+
+def _float32_op_else(op_type: str, composite: NodeMaker, **attributes: Any) -> NodeMaker:
+    """``op_type`` in float32; in float64 the same function from elementary operators, because
+    onnxruntime implements ``LeakyRelu``, ``Elu`` and ``Softplus`` in float32 only."""
+
+    def make(Z: str, A: str, dtype: np.dtype[Any]) -> list[onnx.NodeProto]:
+        return _single(op_type, **attributes)(Z, A, dtype) if dtype == np.float32 else composite(Z, A, dtype)
+
+    return make
+
+
+def _leaky_relu(Z: str, A: str, dtype: np.dtype[Any]) -> list[onnx.NodeProto]:
+    r""":math:`\max(z, 0.01 z)`, as ``activations.leaky_relu`` computes it."""
+    return [
+        _constant(f"{A}_slope", LEAKY_RELU_SLOPE, dtype),
+        _node("Mul", [Z, f"{A}_slope"], f"{A}_scaled"),
+        _node("Max", [Z, f"{A}_scaled"], A),
+    ]
+
+
+def _elu(Z: str, A: str, dtype: np.dtype[Any]) -> list[onnx.NodeProto]:
+    r""":math:`\max(z, 0) + (e^{\min(z, 0)} - 1)`: one of the two parts is 0."""
+    return [
+        _constant(f"{A}_zero", 0.0, dtype),
+        _constant(f"{A}_one", 1.0, dtype),
+        _node("Min", [Z, f"{A}_zero"], f"{A}_negative"),
+        _node("Exp", [f"{A}_negative"], f"{A}_exp"),
+        _node("Sub", [f"{A}_exp", f"{A}_one"], f"{A}_expm1"),
+        _node("Max", [Z, f"{A}_zero"], f"{A}_positive"),
+        _node("Add", [f"{A}_positive", f"{A}_expm1"], A),
+    ]
+
+
+def _softplus(Z: str, A: str, dtype: np.dtype[Any]) -> list[onnx.NodeProto]:
+    r""":math:`\max(z, 0) + \log(1 + e^{-|z|})`, as ``activations.softplus``: nothing overflows."""
+    return [
+        _constant(f"{A}_zero", 0.0, dtype),
+        _constant(f"{A}_one", 1.0, dtype),
+        _node("Abs", [Z], f"{A}_abs"),
+        _node("Neg", [f"{A}_abs"], f"{A}_negative"),
+        _node("Exp", [f"{A}_negative"], f"{A}_exp"),
+        _node("Add", [f"{A}_exp", f"{A}_one"], f"{A}_sum"),
+        _node("Log", [f"{A}_sum"], f"{A}_tail"),
+        _node("Max", [Z, f"{A}_zero"], f"{A}_positive"),
+        _node("Add", [f"{A}_positive", f"{A}_tail"], A),
+    ]
+
+
+def _silu(Z: str, A: str, dtype: np.dtype[Any]) -> list[onnx.NodeProto]:
+    r""":math:`z\,\sigma(z)`."""
+    return [_node("Sigmoid", [Z], f"{A}_sigmoid"), _node("Mul", [Z, f"{A}_sigmoid"], A)]
+
+
+ONNX_ACTIVATIONS: Final[Mapping[Activation, tuple[NodeMaker, int]]] = {
+    "linear": (_single("Identity"), 1),
+    "relu": (_single("Relu"), 1),
+    "leaky_relu": (_float32_op_else("LeakyRelu", _leaky_relu, alpha=LEAKY_RELU_SLOPE), 8),
+    "sigmoid": (_single("Sigmoid"), 6),
+    "tanh": (_single("Tanh"), 6),
+    "softmax": (_single("Softmax", axis=1), 1),  # per row (before opset 13 too: a 2-D input is flattened to itself)
+    # The erf form, like activations.gelu. onnxruntime 1.32 runs Gelu in float32 only.
+    "gelu": (_single("Gelu", approximate="none"), 20),
+    "silu": (_silu, 6),
+    "elu": (_float32_op_else("Elu", _elu, alpha=1.0), 8),
+    "softplus": (_float32_op_else("Softplus", _softplus), 8),
+}
+"""For each built-in activation: the ONNX nodes from ``Z`` to ``A``, and the opset they need.
+
+A built-in is one ONNX operator where ONNX has it (``Relu``, ``Gelu``, ...); in float64,
+``leaky_relu``, ``elu`` and ``softplus`` are written with elementary operators (``Max``,
+``Exp``, ``Log``, ...) so that onnxruntime, which has float32 kernels only for those three
+operators, runs them; ``silu`` is ``Mul(Z, Sigmoid(Z))`` in both. A float64 ``gelu`` is
+written as ``Gelu``, which onnxruntime cannot run in float64 (ONNX has no float64 ``Erf``
+there either): export such a network in float32, or run it with ``onnx.reference``.
+"""
+
+
+def _import_onnx() -> Any:
+    try:
+        import onnx
+    except ImportError as error:
+        raise ImportError('export_onnx needs the onnx package, which is not installed: pip install "functional-nn[onnx]"') from error
+    return onnx
+
+
+def export_onnx(
+    params: Params,
+    activations: Sequence[Activation | ActivationFunction],
+    path: str | os.PathLike[str],
+    *,
+    input_name: str = "X",
+    output_name: str = "output",
+    opset: int = DEFAULT_OPSET,
+    metadata: Mapping[str, str] | None = None,
+) -> Path:
+    r"""Write the network ``params``, ``activations`` to ``path`` as an ONNX model, atomically.
+
+    Parameters
+    ----------
+    params : dict of str to ndarray
+        ``"W1"`` ``(n_1, n_0)``, ``"b1"`` ``(n_1, 1)``, ...; float32 or float64, kept as they
+        are (the model computes in that dtype); not modified.
+    activations : sequence of str or ActivationFunction, length L
+        One built-in activation per layer, by name or record (see ``ONNX_ACTIVATIONS``).
+    path : path
+        The ``.onnx`` file to write; its directory must exist. Written through a temporary
+        file and renamed, so a failure leaves any earlier file as it was.
+    input_name, output_name : str, default "X" and "output"
+        Names of the model's input ``(batch, n_0)`` and output ``(batch, n_L)``; ``batch``
+        is dynamic.
+    opset : int >= 9, default 20
+        The ONNX operator set version; it must be one the installed ``onnx`` knows and at
+        least what the activations need.
+    metadata : mapping of str to str, optional
+        Extra entries for the model's metadata properties. ``library``,
+        ``library_version``, ``layer_sizes``, ``activations`` and ``dtype`` (the last three
+        as JSON) are always written, and may not be given here.
+
+    Returns
+    -------
+    path : pathlib.Path
+        The file written. ``onnx.checker.check_model`` accepts it.
+
+    Raises
+    ------
+    UnsupportedActivationError
+        For a user-defined ``ActivationFunction``: export_onnx cannot see what its Python
+        functions compute, so it cannot write them as ONNX operators. Also for a built-in that
+        needs a later ``opset`` (``gelu``: 20).
+
+    Examples
+    --------
+    >>> export_onnx(params, ("relu", "softmax"), "model.onnx")           # doctest: +SKIP
+    >>> import onnxruntime                                                # doctest: +SKIP
+    >>> session = onnxruntime.InferenceSession("model.onnx")              # doctest: +SKIP
+    >>> probabilities = session.run(None, {"X": X_rows})[0]               # (batch, n_L)
+    """
+    from functional_nn import __version__  # here, not at import: the package imports this module
+
+    sizes = check.check_params(params)
+    L = len(sizes) - 1
+    records = check_activations(activations, L)
+    given: tuple[tuple[str, object], ...] = (("input_name", input_name), ("output_name", output_name))
+    for argument, value in given:  # typed, but users pass what they like
+        if not isinstance(value, str) or not value:
+            raise TypeError(f"{argument} must be a non-empty str, got {value!r}")
+    if input_name == output_name:
+        raise ValueError(f"input_name and output_name must differ, both are {input_name!r}")
+    onnx = _import_onnx()
+    from onnx import TensorProto, helper, numpy_helper
+
+    latest = int(onnx.defs.onnx_opset_version())
+    opset = check.check_positive_int("opset", opset, minimum=MIN_OPSET)
+    if opset > latest:
+        raise ValueError(f"opset must be at most {latest}, the newest the installed onnx {onnx.__version__} knows, got {opset}")
+    names: list[Activation] = []
+    for l, record in enumerate(records, start=1):
+        name = _built_in_name(record)
+        if name is None:
+            raise UnsupportedActivationError(
+                f"activations[{l - 1}] {record.name!r} is a user-defined activation, which export_onnx cannot "
+                f"express: it writes the built-in activations {list(ONNX_ACTIVATIONS)} as ONNX operators"
+            )
+        needed = ONNX_ACTIVATIONS[name][1]
+        if needed > opset:
+            raise UnsupportedActivationError(f"activations[{l - 1}] {name!r} needs opset >= {needed}, got opset={opset}")
+        names.append(name)
+    dtype = params["W1"].dtype
+    element_type = TensorProto.FLOAT if dtype == np.float32 else TensorProto.DOUBLE
+    derived = {
+        "library": "functional_nn",
+        "library_version": __version__,
+        "layer_sizes": json.dumps(list(sizes)),
+        "activations": json.dumps(list(names)),
+        "dtype": dtype.name,
+    }
+    extra = _check_metadata(metadata, derived)
+
+    nodes: list[Any] = []
+    initializers = []
+    A = input_name
+    for l, name in enumerate(names, start=1):
+        Z = f"Z{l}"
+        A_next = output_name if l == L else f"A{l}"
+        initializers.append(numpy_helper.from_array(np.asarray(params[f"W{l}"]), name=f"W{l}"))
+        initializers.append(numpy_helper.from_array(np.asarray(params[f"b{l}"]).reshape(-1), name=f"b{l}"))
+        nodes.append(helper.make_node("Gemm", [A, f"W{l}", f"b{l}"], [Z], name=f"layer{l}", transB=1))
+        nodes.extend(ONNX_ACTIVATIONS[name][0](Z, A_next, dtype))
+        A = A_next
+    graph = helper.make_graph(
+        nodes,
+        "functional_nn_mlp",
+        [helper.make_tensor_value_info(input_name, element_type, ["batch", sizes[0]])],
+        [helper.make_tensor_value_info(output_name, element_type, ["batch", sizes[-1]])],
+        initializer=initializers,
+    )
+    opsets = [helper.make_opsetid("", opset)]
+    model = helper.make_model(
+        graph,
+        opset_imports=opsets,
+        producer_name="functional_nn",
+        producer_version=__version__,
+        doc_string=f"A {'-'.join(map(str, sizes))} multilayer perceptron ({', '.join(names)}) exported by functional_nn",
+        # the oldest IR that holds this opset, so that older runtimes load the model too
+        ir_version=helper.find_min_ir_version_for(opsets),
+    )
+    helper.set_model_props(model, {**extra, **derived})
+    onnx.checker.check_model(model, full_check=True)
+    target = Path(path)
+    with atomic_write(target) as handle:
+        handle.write(model.SerializeToString())
+    return target
+
+
+def _built_in_name(record: ActivationFunction) -> Activation | None:
+    """The name of the built-in ``record`` is, or ``None`` for a user's own activation."""
+    for name, built_in in ACTIVATIONS.items():
+        if record == built_in and name in ONNX_ACTIVATIONS:
+            return name
+    return None
+
+
+def _check_metadata(metadata: object, derived: Mapping[str, str]) -> dict[str, str]:
+    if metadata is None:
+        return {}
+    if not isinstance(metadata, Mapping):
+        raise TypeError(f"metadata must be a mapping of str to str, got {type(metadata).__name__}")
+    for key, value in metadata.items():
+        if not isinstance(key, str) or not isinstance(value, str):
+            raise TypeError(f"metadata must map str to str, got {key!r}: {value!r}")
+        if key in derived:
+            raise ValueError(f"metadata[{key!r}] is written from the network itself; choose another key")
+    return dict(metadata)

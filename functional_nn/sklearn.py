@@ -1,0 +1,465 @@
+"""scikit-learn estimators over the functional core: ``MLPClassifier`` and ``MLPRegressor``.
+
+Each estimator is a thin shell, as LightGBM's and XGBoost's ``sklearn.py`` are over their
+``train``: ``__init__`` stores the settings as given, ``fit`` validates them and the data,
+transposes the data once from scikit-learn's rows to the core's columns, and calls
+``initialize_parameters`` and ``train``; ``predict_proba`` and ``predict`` call the core's
+``predict_proba``. The result of training lives in attributes with a trailing underscore:
+``params_`` (the core's parameter dict, columns convention), ``activations_``,
+``optimizer_state_``, ``history_`` (one ``EpochRecord`` per epoch), ``n_iter_``,
+``n_features_in_``, ``rng_`` (the generator training drew from), and ``classes_`` for the
+classifier. There is no training logic here: what the estimators learn is what ``train``
+learns from the same parameters, data and draws.
+
+Continuing a run keeps everything the fold carries: ``partial_fit`` runs exactly one epoch
+and ``fit`` with ``warm_start=True`` runs ``epochs`` more, both from ``params_``,
+``optimizer_state_`` (Adam's moments and step, a schedule's position) and ``rng_``. So two
+``partial_fit`` calls give bit for bit the parameters of one ``fit`` with ``epochs=2``.
+
+Needs scikit-learn: ``pip install "functional-nn[sklearn]"``.
+
+Random draws, in order, from ``np.random.default_rng(random_state)`` on a first fit: the
+initial parameters, the early-stopping split's seed (with ``early_stopping``), then
+``train``'s draws (a permutation per epoch, dropout masks).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Final, Literal, TypeAlias, get_args
+
+import numpy as np
+
+try:
+    from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
+    from sklearn.model_selection import train_test_split
+    from sklearn.utils.multiclass import check_classification_targets
+    from sklearn.utils.validation import check_is_fitted, validate_data
+except ImportError as error:  # pragma: no cover - exercised by a test that hides scikit-learn
+    raise ImportError(
+        'functional_nn.sklearn needs scikit-learn, which is not installed: pip install "functional-nn[sklearn]"'
+    ) from error
+
+from functional_nn import _validation as check
+from functional_nn.activations import resolve_activation
+from functional_nn.data.preparation import one_hot
+from functional_nn.fold_state import EarlyStopping, EpochRecord
+from functional_nn.initializers import INIT_SCHEMES, initialize_parameters
+from functional_nn.optimizers import (
+    LearningRate,
+    Optimizer,
+    OptimizerState,
+    adam,
+    adamw,
+    momentum,
+    rmsprop,
+    sgd,
+)
+from functional_nn.propagation import predict_proba as network_output
+from functional_nn.training import train
+from functional_nn.types import Activation, ActivationFunction, FloatArray, FloatDType, InitScheme, Loss
+
+__all__ = ["MLPClassifier", "MLPRegressor", "OPTIMIZER_NAMES", "OptimizerName"]
+
+OptimizerName: TypeAlias = Literal["adam", "adamw", "sgd", "momentum", "nesterov", "rmsprop"]
+OPTIMIZER_NAMES: Final[tuple[OptimizerName, ...]] = get_args(OptimizerName)
+_DTYPES: Final[dict[str, FloatDType]] = {"float32": np.float32, "float64": np.float64}
+
+
+def _make_optimizer(name: OptimizerName, learning_rate: LearningRate) -> Optimizer:
+    match name:
+        case "adam":
+            return adam(learning_rate)
+        case "adamw":
+            return adamw(learning_rate)
+        case "sgd":
+            return sgd(learning_rate)
+        case "momentum":
+            return momentum(learning_rate)
+        case "nesterov":
+            return momentum(learning_rate, nesterov=True)
+        case "rmsprop":
+            return rmsprop(learning_rate)
+
+
+class _BaseMLP(BaseEstimator):  # type: ignore[misc]  # scikit-learn ships no type information
+    """The settings and the fit shared by both estimators; see ``MLPClassifier``."""
+
+    _output_activation: Activation
+    _loss: Loss
+    # Learned in fit (declared for the type checker; absent until then).
+    params_: dict[str, FloatArray]
+    activations_: tuple[Activation | ActivationFunction, ...]
+    optimizer_state_: OptimizerState
+    history_: tuple[EpochRecord, ...]
+    n_iter_: int
+    n_features_in_: int
+    rng_: np.random.Generator
+
+    def __init__(
+        self,
+        hidden_layer_sizes: int | Sequence[int] = (100,),
+        activation: Activation | ActivationFunction = "relu",
+        *,
+        optimizer: OptimizerName | Optimizer = "adam",
+        learning_rate: LearningRate = 1e-3,
+        batch_size: int | None = 200,
+        epochs: int = 200,
+        alpha: float = 1e-4,
+        dropout: float = 0.0,
+        init: InitScheme = "he",
+        early_stopping: bool = False,
+        validation_fraction: float = 0.1,
+        n_iter_no_change: int = 10,
+        tol: float = 1e-4,
+        warm_start: bool = False,
+        random_state: int | np.random.Generator | np.random.SeedSequence | None = None,
+        dtype: Literal["float64", "float32"] | FloatDType = "float64",
+    ) -> None:
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.optimizer = optimizer
+        self.learning_rate = learning_rate
+        self.batch_size = batch_size
+        self.epochs = epochs
+        self.alpha = alpha
+        self.dropout = dropout
+        self.init = init
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.tol = tol
+        self.warm_start = warm_start
+        self.random_state = random_state
+        self.dtype = dtype
+
+    # -- settings -------------------------------------------------------------------------
+
+    def _hidden_sizes(self) -> tuple[int, ...]:
+        sizes: object = self.hidden_layer_sizes
+        if isinstance(sizes, (int, np.integer)) and not isinstance(sizes, bool):
+            sizes = (sizes,)
+        if isinstance(sizes, (str, bytes)) or not isinstance(sizes, Sequence):
+            raise TypeError(f"hidden_layer_sizes must be a sequence of ints such as (100,), got {sizes!r}")
+        return tuple(check.check_positive_int(f"hidden_layer_sizes[{i}]", n) for i, n in enumerate(sizes))
+
+    def _float_dtype(self) -> FloatDType:
+        given: object = self.dtype
+        if isinstance(given, str) and given in _DTYPES:
+            return _DTYPES[given]
+        if given is np.float32 or given is np.float64:
+            return given
+        raise TypeError(f"dtype must be 'float64' or 'float32' (or numpy.float64, numpy.float32), got {given!r}")
+
+    def _activations(self, n_hidden: int) -> tuple[Activation | ActivationFunction, ...]:
+        resolve_activation("activation", self.activation)  # checked here to name the setting; passed on as given
+        hidden: Activation | ActivationFunction = self.activation
+        return (hidden,) * n_hidden + (self._output_activation,)
+
+    def _optimizer(self) -> Optimizer:
+        given: object = self.optimizer
+        if isinstance(given, Optimizer):
+            return given
+        if isinstance(given, str):
+            return _make_optimizer(check.check_name("optimizer", given, OPTIMIZER_NAMES), self.learning_rate)
+        raise TypeError(f"optimizer must be one of {list(OPTIMIZER_NAMES)} or an Optimizer such as adam(1e-3), got {given!r}")
+
+    def _keep_probs(self) -> float | None:
+        dropout = check.check_positive_float("dropout", self.dropout, allow_zero=True)
+        if dropout >= 1:
+            raise ValueError(f"dropout must be in [0, 1): the probability of dropping a hidden unit, got {dropout}")
+        return None if dropout == 0 else 1.0 - dropout
+
+    def _early_stopping(self) -> EarlyStopping | None:
+        if not isinstance(self.early_stopping, (bool, np.bool_)):
+            raise TypeError(f"early_stopping must be a bool, got {self.early_stopping!r}")
+        if not self.early_stopping:
+            return None
+        fraction = check.check_positive_float("validation_fraction", self.validation_fraction)
+        if fraction >= 1:
+            raise ValueError(f"validation_fraction must be in (0, 1), got {fraction}")
+        patience = check.check_positive_int("n_iter_no_change", self.n_iter_no_change)
+        return EarlyStopping(patience, "dev_cost", check.check_positive_float("tol", self.tol, allow_zero=True))
+
+    def _generator(self) -> np.random.Generator:
+        seed: object = self.random_state
+        if isinstance(seed, np.random.RandomState):  # scikit-learn's legacy generator: draw a seed from it
+            seed = int(seed.randint(np.iinfo(np.int32).max))
+        if seed is not None and not isinstance(
+            seed, (int, np.integer, np.random.Generator, np.random.SeedSequence, np.random.BitGenerator)
+        ):
+            raise TypeError(f"random_state must be None, an int or a numpy.random.Generator, got {seed!r}")
+        return np.random.default_rng(seed)
+
+    # -- what the subclasses define -------------------------------------------------------
+
+    def _targets(self, y: Any, first: bool, classes: Any = None) -> FloatArray:
+        """The targets as columns ``(n_L, m)`` in the network's dtype; on a first fit, learns
+        what the output layer needs (classes, number of outputs)."""
+        raise NotImplementedError
+
+    def _n_outputs(self) -> int:
+        raise NotImplementedError
+
+    # -- fitting --------------------------------------------------------------------------
+
+    def _fit(self, X: Any, y: Any, *, incremental: bool, classes: Any = None) -> _BaseMLP:
+        fitted = hasattr(self, "params_")
+        first = not fitted or (not self.warm_start and not incremental)
+        hidden = self._hidden_sizes()
+        dtype = self._float_dtype()
+        activations = self._activations(len(hidden))
+        optimizer = self._optimizer()
+        keep_probs = self._keep_probs()
+        early_stopping = None if incremental else self._early_stopping()
+        init = check.check_name("init", self.init, INIT_SCHEMES)
+        epochs = 1 if incremental else check.check_positive_int("epochs", self.epochs)
+        batch_size = None if self.batch_size is None else check.check_positive_int("batch_size", self.batch_size)
+        lambd = check.check_positive_float("alpha", self.alpha, allow_zero=True)
+        X, y = validate_data(
+            self, X, y, reset=first, dtype=dtype, order="C", multi_output=isinstance(self, MLPRegressor),
+            y_numeric=isinstance(self, MLPRegressor),
+        )  # fmt: skip
+        Y = self._targets(y, first, classes)
+        sizes = (X.shape[1], *hidden, self._n_outputs())
+        if first:
+            rng = self._generator()
+            params = initialize_parameters(sizes, rng, scheme=init, dtype=dtype)
+            state: OptimizerState | None = None
+            previous: tuple[EpochRecord, ...] = ()
+        else:
+            rng, params, state, previous = self.rng_, self.params_, self.optimizer_state_, self.history_
+            fitted_sizes = (params["W1"].shape[1], *(params[f"W{l}"].shape[0] for l in range(1, len(params) // 2 + 1)))
+            if fitted_sizes != sizes or params["W1"].dtype != dtype:
+                raise ValueError(
+                    f"{'partial_fit' if incremental else 'warm_start'} continues the fitted network, layer sizes "
+                    f"{fitted_sizes} in {params['W1'].dtype}, but the settings and data now ask for {sizes} in "
+                    f"{np.dtype(dtype).name}: keep them, or fit afresh with warm_start=False"
+                )
+        columns = X.T  # the one transposition: rows of C-ordered X are the columns of X.T, Fortran-ordered
+        dev = None
+        if early_stopping is not None:
+            columns, Y, dev = self._split_dev(X, y, Y, rng)
+        result = train(
+            columns, Y, params, activations=activations, loss=self._loss, epochs=epochs, optimizer=optimizer,
+            batch_size=batch_size, rng=rng, dev=dev, lambd=lambd, keep_probs=keep_probs,
+            early_stopping=early_stopping, optimizer_state=state,
+        )  # fmt: skip
+        self.params_ = result.params if result.best_params is None else result.best_params
+        self.activations_ = activations
+        self.optimizer_state_ = result.optimizer_state
+        self.history_ = previous + tuple(r._replace(epoch=len(previous) + r.epoch) for r in result.history)
+        self.n_iter_ = len(self.history_)
+        self.rng_ = rng
+        return self
+
+    def _split_dev(
+        self, X: FloatArray, y: Any, Y: FloatArray, rng: np.random.Generator
+    ) -> tuple[FloatArray, FloatArray, tuple[FloatArray, FloatArray]]:
+        """Hold out ``validation_fraction`` of the samples for early stopping: stratified for a
+        classifier when every class can be, else (too few samples of some class) at random."""
+        indices = np.arange(X.shape[0])
+        seed = int(rng.integers(2**31))
+        stratify = y if isinstance(self, MLPClassifier) else None
+        try:
+            try:
+                train_rows, dev_rows = train_test_split(indices, test_size=self.validation_fraction, random_state=seed, stratify=stratify)
+            except ValueError:
+                if stratify is None:
+                    raise
+                train_rows, dev_rows = train_test_split(indices, test_size=self.validation_fraction, random_state=seed)
+        except ValueError as error:
+            raise ValueError(f"early_stopping could not hold out validation_fraction={self.validation_fraction}: {error}") from error
+        train_rows, dev_rows = np.sort(train_rows), np.sort(dev_rows)
+        return X[train_rows].T, Y[:, train_rows], (X[dev_rows].T, Y[:, dev_rows])
+
+    def _output(self, X: Any) -> FloatArray:
+        """The network's output for row-per-sample ``X``: ``(n_samples, n_L)``."""
+        check_is_fitted(self)
+        X = validate_data(self, X, reset=False, dtype=self.params_["W1"].dtype, order="C")
+        output: FloatArray = network_output(X.T, self.params_, self.activations_).T
+        return output
+
+
+class MLPClassifier(ClassifierMixin, _BaseMLP):  # type: ignore[misc]  # scikit-learn ships no type information
+    r"""A multilayer perceptron classifier: ``train`` behind scikit-learn's estimator API.
+
+    The network is ``(n_features, *hidden_layer_sizes, n_classes)`` with ``activation`` on
+    the hidden layers and a softmax output trained with categorical cross-entropy (two
+    softmax units for two classes). Labels of any type are encoded into ``classes_``.
+
+    Parameters
+    ----------
+    hidden_layer_sizes : int or sequence of int, default (100,)
+        Units of each hidden layer; ``()`` is multinomial logistic regression.
+    activation : str or ActivationFunction, default "relu"
+        The hidden layers' activation: a built-in name (``"relu"``, ``"gelu"``, ``"tanh"``, ...;
+        see ``functional_nn.ACTIVATIONS``) or a record of your own.
+    optimizer : {"adam", "adamw", "sgd", "momentum", "nesterov", "rmsprop"} or Optimizer, default "adam"
+        A name, built with ``learning_rate`` and the optimizer's other defaults, or any
+        ``Optimizer`` (e.g. ``adam(cosine_decay(1e-2, 5000))``; ``learning_rate`` is then
+        unused). An estimator holding an ``Optimizer`` cannot be pickled (its functions are
+        closures); one holding a name can.
+    learning_rate : float > 0 or schedule, default 1e-3
+    batch_size : int >= 1 or None, default 200
+        Mini-batch size (the whole data set when it has fewer samples); ``None``: full-batch
+        gradient descent.
+    epochs : int >= 1, default 200
+        Passes over the data per ``fit`` (``partial_fit`` runs one).
+    alpha : float >= 0, default 1e-4
+        L2 strength :math:`\lambda`: the cost gains :math:`\frac{\lambda}{2m}\sum_l \lVert W_l\rVert_F^2`
+        (``train``'s ``lambd``; the same penalty as scikit-learn's ``alpha``).
+    dropout : float in [0, 1), default 0
+        Probability of dropping each hidden unit during training (inverted dropout).
+    init : {"he", "xavier", "scaled_normal", "standard_normal", "uniform"}, default "he"
+    early_stopping : bool, default False
+        Hold out ``validation_fraction`` of the samples (stratified when every class has
+        enough samples, else at random) and stop when their cost
+        has not improved by more than ``tol`` for ``n_iter_no_change`` epochs; ``params_``
+        are then those of the best epoch. Ignored by ``partial_fit``.
+    validation_fraction : float in (0, 1), default 0.1
+    n_iter_no_change : int >= 1, default 10
+    tol : float >= 0, default 1e-4
+    warm_start : bool, default False
+        ``fit`` continues from the fitted ``params_``, ``optimizer_state_`` and ``rng_`` for
+        ``epochs`` more epochs, instead of starting afresh. The classes and layer sizes must
+        stay the same.
+    random_state : int, numpy.random.Generator or None, default None
+        Seeds the ``numpy.random.Generator`` that draws the initial weights, the
+        mini-batches and the dropout masks; a Generator given here is used (and advanced).
+    dtype : {"float64", "float32"}, default "float64"
+        The network's dtype; inputs are converted to it.
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+    params_ : dict of str to ndarray
+        ``"W1"`` ``(n_1, n_features)``, ``"b1"`` ``(n_1, 1)``, ...: the core's parameters, ready for
+        ``functional_nn.predict_proba``, ``save_parameters`` or ``export_onnx``.
+    activations_ : tuple of str or ActivationFunction
+        One per layer, as given by ``activation``, the last ``"softmax"``.
+    optimizer_state_ : OptimizerState
+        The optimizer's state after the last step (with early stopping: of the last epoch run).
+    history_ : tuple of EpochRecord
+        One record per epoch since the network was initialised (cost, accuracy, and with
+        early stopping the held-out cost and accuracy).
+    n_iter_ : int
+        Epochs run since the network was initialised.
+    n_features_in_ : int
+    rng_ : numpy.random.Generator
+        The generator training drew from; ``partial_fit`` and warm starts continue it.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_iris
+    >>> X, y = load_iris(return_X_y=True)
+    >>> clf = MLPClassifier((16,), epochs=100, learning_rate=1e-2, random_state=0).fit(X, y)
+    >>> clf.score(X, y) > 0.9
+    True
+    """
+
+    _output_activation: Activation = "softmax"
+    _loss: Loss = "categorical_cross_entropy"
+
+    def fit(self, X: Any, y: Any) -> MLPClassifier:
+        """Train on ``X`` ``(n_samples, n_features)`` and labels ``y`` ``(n_samples,)``."""
+        self._fit(X, y, incremental=False)
+        return self
+
+    def partial_fit(self, X: Any, y: Any, classes: Any = None) -> MLPClassifier:
+        """Run exactly one epoch over ``X``, ``y``, continuing the fitted network and optimizer state.
+
+        ``classes`` (every label that will ever be seen) is required on the first call.
+        """
+        if classes is None and not hasattr(self, "params_"):
+            raise ValueError("classes must be passed on the first call to partial_fit: every label that will ever be seen")
+        self._fit(X, y, incremental=True, classes=classes)
+        return self
+
+    def _targets(self, y: Any, first: bool, classes: Any = None) -> FloatArray:
+        check_classification_targets(y)
+        if first:
+            known = np.unique(y if classes is None else np.asarray(classes))
+            if known.shape[0] < 2:
+                raise ValueError(f"MLPClassifier needs samples of at least 2 classes, got 1 class: {known.tolist()}")
+            self.classes_ = known
+        elif classes is not None and not np.array_equal(np.unique(np.asarray(classes)), self.classes_):
+            raise ValueError(f"classes={list(classes)} differs from the classes of the fitted network {self.classes_.tolist()}")
+        unseen = np.setdiff1d(y, self.classes_)
+        if unseen.size:
+            raise ValueError(
+                f"y holds labels {unseen.tolist()} that are not among the fitted classes {self.classes_.tolist()}"
+            )
+        dtype = self._float_dtype()
+        return one_hot(np.searchsorted(self.classes_, y), self.classes_.shape[0], dtype=dtype)
+
+    def _n_outputs(self) -> int:
+        return int(self.classes_.shape[0])
+
+    def predict_proba(self, X: Any) -> FloatArray:
+        """Class probabilities ``(n_samples, n_classes)``, columns in the order of ``classes_``."""
+        return self._output(X)
+
+    def predict_log_proba(self, X: Any) -> FloatArray:
+        """The logarithm of ``predict_proba`` ``(n_samples, n_classes)``."""
+        with np.errstate(divide="ignore"):  # a probability that underflowed to 0 has log -inf
+            log: FloatArray = np.log(self.predict_proba(X))
+        return log
+
+    def predict(self, X: Any) -> Any:
+        """The most probable class of each sample, ``(n_samples,)``, taken from ``classes_``."""
+        check_is_fitted(self)
+        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+
+
+class MLPRegressor(RegressorMixin, _BaseMLP):  # type: ignore[misc]  # scikit-learn ships no type information
+    r"""A multilayer perceptron regressor: ``train`` behind scikit-learn's estimator API.
+
+    The network is ``(n_features, *hidden_layer_sizes, n_outputs)`` with ``activation`` on
+    the hidden layers and a linear output trained on the mean squared error (summed over the
+    outputs). ``y`` may be ``(n_samples,)`` or ``(n_samples, n_outputs)``. The parameters,
+    attributes and continuation rules are ``MLPClassifier``'s (without ``classes_``);
+    early stopping holds out an unstratified ``validation_fraction``.
+
+    Examples
+    --------
+    >>> X = np.linspace(-1, 1, 200).reshape(-1, 1)
+    >>> reg = MLPRegressor((32,), activation="tanh", epochs=300, learning_rate=1e-2, random_state=0)
+    >>> reg.fit(X, X[:, 0] ** 2).score(X, X[:, 0] ** 2) > 0.95
+    True
+    """
+
+    _output_activation: Activation = "linear"
+    _loss: Loss = "mean_squared_error"
+
+    def fit(self, X: Any, y: Any) -> MLPRegressor:
+        """Train on ``X`` ``(n_samples, n_features)`` and targets ``y`` ``(n_samples,)`` or ``(n_samples, n_outputs)``."""
+        self._fit(X, y, incremental=False)
+        return self
+
+    def partial_fit(self, X: Any, y: Any) -> MLPRegressor:
+        """Run exactly one epoch over ``X``, ``y``, continuing the fitted network and optimizer state."""
+        self._fit(X, y, incremental=True)
+        return self
+
+    def _targets(self, y: Any, first: bool, classes: Any = None) -> FloatArray:
+        Y = np.asarray(y, dtype=self._float_dtype())
+        Y = Y.reshape(1, -1) if Y.ndim == 1 else Y.T
+        if first:
+            self.n_outputs_ = int(Y.shape[0])
+        elif Y.shape[0] != self.n_outputs_:
+            raise ValueError(f"y has {Y.shape[0]} outputs but the fitted network predicts {self.n_outputs_}")
+        return np.ascontiguousarray(Y)
+
+    def _n_outputs(self) -> int:
+        return self.n_outputs_
+
+    def predict(self, X: Any) -> FloatArray:
+        """Predictions ``(n_samples,)`` for one output, else ``(n_samples, n_outputs)``."""
+        output = self._output(X)
+        return output.ravel() if output.shape[1] == 1 else output
+
+    def __sklearn_tags__(self) -> Any:
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        return tags

@@ -1,0 +1,203 @@
+"""ONNX export: every built-in activation, in both dtypes, checked by onnx.checker and run by
+onnxruntime against ``predict_proba``; the graph's shape, names and metadata; bad input."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import onnx
+import onnxruntime
+import pytest
+from onnx.reference import ReferenceEvaluator
+
+from functional_nn import export_onnx
+from functional_nn.activations import ACTIVATIONS
+from functional_nn.initializers import initialize_parameters
+from functional_nn.onnx_export import ONNX_ACTIVATIONS, UnsupportedActivationError
+from functional_nn.propagation import predict_proba
+from functional_nn.types import Activation, ActivationFunction, FloatArray, Params
+
+
+def run(path: Path, X_rows: FloatArray, input_name: str = "X") -> Any:
+    session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    return session.run(None, {input_name: X_rows})[0]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("name", list(ACTIVATIONS))  # a new built-in without an ONNX form fails here
+def test_onnxruntime_gives_predict_proba_for_every_built_in_activation(
+    name: Activation, dtype: type[np.floating], tmp_path: Path
+) -> None:
+    # Standard-normal weights push the units well into every activation's nonlinear range.
+    # The activation on the hidden layers of a classifier, and alone as a one-layer network's output.
+    for activations in ((name, name, "softmax"), (name,)):
+        sizes = [5, 8, 6, 4] if len(activations) == 3 else [5, 4]
+        params = initialize_parameters(sizes, np.random.default_rng(0), scheme="standard_normal", dtype=dtype)
+        path = export_onnx(params, activations, tmp_path / f"{name}.onnx")
+        model = onnx.load(str(path))
+        onnx.checker.check_model(model, full_check=True)
+        X = np.random.default_rng(1).standard_normal((5, 50)).astype(dtype)
+        expected = predict_proba(X, params, activations).T
+        tolerance = 1e-6 if dtype == np.float32 else 1e-12
+        if name == "gelu" and dtype == np.float64:
+            # onnxruntime has no float64 Gelu kernel (documented in ONNX_ACTIVATIONS): ONNX's own
+            # reference evaluator runs the model, with an erf good to about 1e-7 in float64.
+            evaluated: Any = ReferenceEvaluator(model).run(None, {"X": np.ascontiguousarray(X.T)})
+            output = evaluated[0]
+            tolerance = 1e-6
+        else:
+            output = run(path, np.ascontiguousarray(X.T))
+        assert output.dtype == dtype and output.shape == (50, 4)
+        np.testing.assert_allclose(output, expected, rtol=tolerance, atol=tolerance)
+
+
+def mnist_like(dtype: type[np.floating] = np.float32) -> Params:
+    return initialize_parameters([12, 9, 7, 3], np.random.default_rng(2), dtype=dtype)
+
+
+def test_the_graph_is_one_gemm_per_layer_with_the_weights_as_stored(tmp_path: Path) -> None:
+    params = mnist_like()
+    activations: tuple[Activation, ...] = ("relu", "tanh", "softmax")
+    model = onnx.load(str(export_onnx(params, activations, tmp_path / "m.onnx")))
+    graph = model.graph
+    assert [node.op_type for node in graph.node] == ["Gemm", "Relu", "Gemm", "Tanh", "Gemm", "Softmax"]
+    for node in graph.node[::2]:
+        assert {attribute.name: attribute.i for attribute in node.attribute} == {"transB": 1}
+    stored = {tensor.name: onnx.numpy_helper.to_array(tensor) for tensor in graph.initializer}
+    for l in (1, 2, 3):
+        np.testing.assert_array_equal(stored[f"W{l}"], params[f"W{l}"])  # (n_l, n_{l-1}), not transposed
+        np.testing.assert_array_equal(stored[f"b{l}"], params[f"b{l}"][:, 0])
+    (given,), (produced,) = graph.input, graph.output
+    assert given.name == "X" and produced.name == "output"
+    assert [(d.dim_param, d.dim_value) for d in given.type.tensor_type.shape.dim] == [("batch", 0), ("", 12)]
+    assert [(d.dim_param, d.dim_value) for d in produced.type.tensor_type.shape.dim] == [("batch", 0), ("", 3)]
+    assert given.type.tensor_type.elem_type == onnx.TensorProto.FLOAT
+    assert model.opset_import[0].version == 20 and model.producer_name == "functional_nn"
+    properties = {p.key: p.value for p in model.metadata_props}
+    import functional_nn
+
+    assert properties == {
+        "library": "functional_nn",
+        "library_version": functional_nn.__version__,
+        "layer_sizes": "[12, 9, 7, 3]",
+        "activations": json.dumps(list(activations)),
+        "dtype": "float32",
+    }
+    for batch in (1, 300):  # the batch dimension is dynamic
+        X = np.random.default_rng(batch).random((batch, 12), dtype=np.float32)
+        np.testing.assert_allclose(run(tmp_path / "m.onnx", X), predict_proba(X.T, params, activations).T, rtol=1e-6, atol=1e-6)
+
+
+def test_names_opset_and_extra_metadata(tmp_path: Path) -> None:
+    params = mnist_like(np.float64)
+    path = export_onnx(params, ("relu", "relu", "linear"), tmp_path / "m.onnx", input_name="pixels",
+                       output_name="scores", opset=17, metadata={"trained_on": "mnist"})  # fmt: skip
+    model = onnx.load(str(path))
+    assert model.opset_import[0].version == 17 and model.graph.input[0].type.tensor_type.elem_type == onnx.TensorProto.DOUBLE
+    assert {p.key: p.value for p in model.metadata_props}["trained_on"] == "mnist"
+    X = np.random.default_rng(0).random((4, 12))
+    np.testing.assert_allclose(run(path, X, "pixels"), predict_proba(X.T, params, ("relu", "relu", "linear")).T, rtol=1e-12)
+
+
+def test_bad_arguments_are_refused_and_leave_an_existing_file_alone(tmp_path: Path) -> None:
+    params = mnist_like()
+    path = tmp_path / "m.onnx"
+    path.write_bytes(b"an earlier model")
+    with pytest.raises(ValueError, match="unknown activations\\[1\\] 'gelu_ish'"):
+        export_onnx(params, ("relu", "gelu_ish", "softmax"), path)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="opset must be >= 9, got 8"):
+        export_onnx(params, ("relu", "relu", "softmax"), path, opset=8)
+    latest = onnx.defs.onnx_opset_version()
+    with pytest.raises(ValueError, match=f"opset must be at most {latest}"):
+        export_onnx(params, ("relu", "relu", "softmax"), path, opset=latest + 1)
+    with pytest.raises(ValueError, match="metadata\\['dtype'\\] is written from the network itself"):
+        export_onnx(params, ("relu", "relu", "softmax"), path, metadata={"dtype": "float16"})
+    with pytest.raises(ValueError, match="input_name and output_name must differ"):
+        export_onnx(params, ("relu", "relu", "softmax"), path, input_name="X", output_name="X")
+    with pytest.raises(ValueError, match="activations must name one activation per layer"):
+        export_onnx(params, ("relu", "softmax"), path)
+    with pytest.raises(FileNotFoundError):
+        export_onnx(params, ("relu", "relu", "softmax"), tmp_path / "missing" / "m.onnx")
+    assert path.read_bytes() == b"an earlier model"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.onnx"]  # no temporary file left behind
+
+
+def test_export_names_the_extra_when_onnx_is_missing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in [name for name in sys.modules if name == "onnx" or name.startswith("onnx.")]:
+        monkeypatch.setitem(sys.modules, name, None)  # makes `import onnx` raise ImportError
+    with pytest.raises(ImportError, match=r'pip install "functional-nn\[onnx\]"'):
+        export_onnx(mnist_like(), ("relu", "relu", "softmax"), tmp_path / "m.onnx")
+    assert importlib.import_module("functional_nn").export_onnx is export_onnx  # the package itself needs no onnx
+
+
+def test_an_old_opset_works_for_the_activations_it_has(tmp_path: Path) -> None:
+    params = mnist_like(np.float64)
+    activations: tuple[Activation, ...] = ("leaky_relu", "sigmoid", "softmax")
+    path = export_onnx(params, activations, tmp_path / "m.onnx", opset=9)
+    onnx.checker.check_model(onnx.load(str(path)), full_check=True)
+    X = np.random.default_rng(0).random((4, 12))
+    np.testing.assert_allclose(run(path, X), predict_proba(X.T, params, activations).T, rtol=1e-12)
+
+
+def test_train_mnist_writes_model_onnx_beside_params_npz(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
+    try:
+        train_mnist = importlib.import_module("train_mnist")
+    finally:
+        sys.path.pop(0)
+    draw = np.random.default_rng(0)
+    labels = np.arange(60) % 10
+    pixels = draw.integers(0, 256, (60, 784))
+    csv = tmp_path / "train.csv"
+    csv.write_text("label," + ",".join(f"pixel{i}" for i in range(784)) + "\n"
+                   + "\n".join(",".join(map(str, [labels[j], *pixels[j]])) for j in range(60)) + "\n")  # fmt: skip
+    out = tmp_path / "run"
+    argv = ["--csv", str(csv), "--epochs", "1", "--hidden", "8", "--dev-size", "10", "--out", str(out), "--onnx"]
+    assert train_mnist.main(argv) == 0
+    assert "params.npz, model.onnx" in capsys.readouterr().out
+    from functional_nn.serialization import load_parameters
+
+    params, metadata, _ = load_parameters(out / "params.npz")
+    X = (pixels[:5] / 255).astype(np.float32)
+    probabilities = run(out / "model.onnx", X)
+    np.testing.assert_allclose(probabilities, predict_proba(X.T, params, ("relu", "softmax")).T, rtol=1e-6, atol=1e-6)
+    properties = {p.key: p.value for p in onnx.load(str(out / "model.onnx")).metadata_props}
+    assert properties["input"] == metadata["input"] and properties["layer_sizes"] == "[784, 8, 10]"
+    # Without onnx the script says so before training, in one line, with status 2.
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setitem(sys.modules, "onnx", None)
+        assert train_mnist.main([*argv[:-2], str(tmp_path / "no-onnx"), "--onnx"]) == 2
+    assert capsys.readouterr().err == 'error: --onnx needs the onnx package: pip install -e ".[onnx]"\n'
+    assert not (tmp_path / "no-onnx").exists()
+
+
+def test_records_of_built_ins_export_and_user_defined_ones_are_refused(tmp_path: Path) -> None:
+    params = mnist_like()
+    records = (ACTIVATIONS["gelu"], ACTIVATIONS["silu"], ACTIVATIONS["softmax"])
+    path = export_onnx(params, records, tmp_path / "m.onnx")
+    model = onnx.load(str(path))
+    assert {p.key: p.value for p in model.metadata_props}["activations"] == '["gelu", "silu", "softmax"]'
+    assert [node.op_type for node in model.graph.node] == ["Gemm", "Gelu", "Gemm", "Sigmoid", "Mul", "Gemm", "Softmax"]
+    X = np.random.default_rng(0).random((3, 12), dtype=np.float32)
+    np.testing.assert_allclose(run(path, X), predict_proba(X.T, params, records).T, rtol=1e-6, atol=1e-6)
+
+    def softsign(Z: FloatArray) -> FloatArray:
+        A: FloatArray = Z / (1 + np.abs(Z))
+        return A
+
+    def softsign_backward(dA: FloatArray, Z: FloatArray, A: FloatArray) -> FloatArray:
+        dZ: FloatArray = dA / (1 + np.abs(Z)) ** 2
+        return dZ
+
+    mine = ActivationFunction("softsign", softsign, softsign_backward, (-1.0, 1.0))
+    with pytest.raises(UnsupportedActivationError, match="activations\\[1\\] 'softsign' is a user-defined activation"):
+        export_onnx(params, ("relu", mine, "softmax"), tmp_path / "mine.onnx")
+    with pytest.raises(UnsupportedActivationError, match="activations\\[0\\] 'gelu' needs opset >= 20, got opset=19"):
+        export_onnx(params, ("gelu", "relu", "softmax"), tmp_path / "mine.onnx", opset=19)
+    assert not (tmp_path / "mine.onnx").exists()
+    assert set(ONNX_ACTIVATIONS) == set(ACTIVATIONS)  # every built-in has an ONNX form
