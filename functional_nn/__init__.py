@@ -49,7 +49,13 @@ from functional_nn.fold_state import (
     TrainState,
 )
 from functional_nn.diagnostics import LayerStatistics, StepStatistics, layer_statistics, layer_statistics_observer
-from functional_nn.gradient_check import gradient_check, numerical_gradient
+from functional_nn.gradient_check import (
+    RecordCheckError,
+    check_activation,
+    check_loss,
+    gradient_check,
+    numerical_gradient,
+)
 from functional_nn.initializers import INIT_SCHEMES, initialize_parameters
 from functional_nn.losses import LOSSES, compute_cost
 from functional_nn.metrics import (
@@ -139,6 +145,7 @@ __all__ = [
     "Optimizer",
     "OptimizerState",
     "Params",
+    "RecordCheckError",
     "SavedParameters",
     "Schedule",
     "SkippedFile",
@@ -157,6 +164,8 @@ __all__ = [
     "adamw",
     "apply_max_norm",
     "backward_propagation",
+    "check_activation",
+    "check_loss",
     "clip_by_global_norm",
     "compute_cost",
     "confusion_matrix",

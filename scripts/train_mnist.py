@@ -8,6 +8,8 @@
     python scripts/train_mnist.py --checkpoint        # a checkpoint after every epoch ...
     python scripts/train_mnist.py --resume runs/mnist-20261122-0501   # ... to resume from
     python scripts/train_mnist.py --threads 1         # one BLAS thread, on a busy machine
+    python scripts/train_mnist.py --workers 2         # data-parallel on 2 local worker processes (Dask)
+    python scripts/train_mnist.py --scheduler tcp://HOST:8786 --local-steps 10   # local SGD on a cluster
     python scripts/train_mnist.py --onnx              # also model.onnx, to run with onnxruntime
 
 Training is the lazy fold ``train_epochs``: the script prints a line per epoch from the
@@ -156,13 +158,30 @@ def parse_args(argv: Sequence[str] | None) -> tuple[argparse.Namespace, Settings
     parser.add_argument("--out", type=Path, help="output directory (default runs/mnist-<timestamp>)")
     parser.add_argument("--checkpoint", action="store_true", help="write a checkpoint after every epoch into OUT/checkpoints")
     parser.add_argument("--resume", type=Path, metavar="DIR", help="continue the checkpointed run in DIR, with its own settings")
+    cluster = parser.add_argument_group("data-parallel training on a Dask cluster (functional_nn.distributed)")
+    cluster.add_argument("--workers", type=int, help="start a local cluster of N worker processes (default: one per core)")
+    cluster.add_argument("--scheduler", metavar="ADDRESS", help="use the running cluster at ADDRESS (or set DASK_SCHEDULER_ADDRESS)")
+    cluster.add_argument("--local-steps", type=int, metavar="K", help="local SGD: K steps per worker per round (default: synchronous)")
+    cluster.add_argument("--shards", type=int, help="data shards (default: one per worker); fixes the result whatever the workers")
+    cluster.add_argument("--dashboard", action="store_true", help="serve the local cluster's dashboard on port 8787")
     parser.add_argument("--overwrite", action="store_true", help="replace the outputs of an earlier run in --out")
     parser.add_argument(
         "--threads", type=int, metavar="N",
         help="BLAS threads for the matrix products (default: every core); 1 on a machine busy with other jobs",
     )  # fmt: skip
     parser.add_argument("--onnx", action="store_true", help=f"also write model.onnx beside params.npz ({ONNX_EXTRA})")
+    parser.set_defaults(distributed=False)  # set below from the cluster options; not an option itself
     args = parser.parse_args(argv)
+    args.distributed = any(v is not None for v in (args.workers, args.scheduler, args.local_steps, args.shards)) or bool(
+        os.environ.get("DASK_SCHEDULER_ADDRESS")
+    )
+    for name in ("workers", "local_steps", "shards"):
+        if getattr(args, name) is not None and getattr(args, name) < 1:
+            parser.error(f"--{name.replace('_', '-')} must be >= 1, got {getattr(args, name)}")
+    if args.workers is not None and args.scheduler is not None:
+        parser.error("give --workers (a local cluster) or --scheduler (a running one), not both")
+    if args.distributed and (args.checkpoint or args.resume is not None):
+        parser.error("--checkpoint and --resume apply to single-process runs (the library's train_rounds checkpoints rounds)")
     if args.resume is not None:
         given = [  # the thread count is the machine's, not the run's: it may change on resuming
             _flag(parser, dest) for dest, value in vars(args).items()
@@ -464,14 +483,24 @@ def run(args: argparse.Namespace, settings: Settings, argv: Sequence[str] | None
     Y_dev = one_hot(data.y_dev, 10, dtype=dtype)
     checkpoint_dir = out / "checkpoints" if args.checkpoint else None
     bar = BatchBar(settings.epochs, enabled=sys.stderr.isatty() and settings.batch_size is not None)
+    waited: list[float] = []  # seconds waiting on the cluster, per round
+    workers = 0
     try:
-        states = train_epochs(
-            data.X_train, Y_train, params, activations=activations, loss=LOSS, epochs=settings.epochs,
-            optimizer=optimizer, batch_size=settings.batch_size, rng=rng, dev=(data.X_dev, Y_dev),
-            keep_probs=settings.keep_prob, max_norm=settings.max_norm, on_batch=bar, checkpoint_dir=checkpoint_dir,
-            resume=args.resume is not None,
-        )  # fmt: skip
-    except (ValueError, CheckpointError) as error:  # a checkpoint directory in use, or another run's
+        if args.distributed:
+            import cluster_training  # here: a single-process run needs no Dask
+
+            states, workers = cluster_training.epoch_states(
+                args, settings, data.X_train, Y_train, (data.X_dev, Y_dev), params, activations, LOSS, make_optimizer, waited, say
+            )  # fmt: skip
+        else:
+            states = train_epochs(
+                data.X_train, Y_train, params, activations=activations, loss=LOSS, epochs=settings.epochs,
+                optimizer=optimizer, batch_size=settings.batch_size, rng=rng, dev=(data.X_dev, Y_dev),
+                keep_probs=settings.keep_prob, max_norm=settings.max_norm, on_batch=bar, checkpoint_dir=checkpoint_dir,
+                resume=args.resume is not None,
+            )  # fmt: skip
+    except (ValueError, CheckpointError, ImportError, ConnectionError, RuntimeError) as error:
+        # a checkpoint directory in use or another run's; a cluster that cannot be reached or lacks the library
         return _cli.fail(str(error))
     _cli.make_output_dir(out)  # only now, everything validated; removed again if the run fails before writing
     if checkpoint_dir is not None and args.resume is None:
@@ -546,6 +575,9 @@ def run(args: argparse.Namespace, settings: Settings, argv: Sequence[str] | None
     else:
         say(f"wrote {written} and history.json to {out}; matplotlib is missing, so no pictures ({SCRIPTS_EXTRA})")
     summary.update(seconds=round(time.perf_counter() - started, 2), training_seconds=round(training_seconds, 2), out=str(out))
+    summary["samples_per_second"] = round(m * len(seconds) / training_seconds) if training_seconds > 0 else None
+    if args.distributed:
+        summary.update(workers=workers, cluster_wait_seconds=round(sum(waited), 2), rounds=len(waited))
     summary["library_version"] = functional_nn.__version__
     summary["threads"] = args.threads or os.cpu_count()
     print(json.dumps(summary), flush=True)

@@ -14,7 +14,8 @@ from functional_nn.data import one_hot, scale_pixels
 from functional_nn.data.mnist import MNIST
 from functional_nn.initializers import initialize_parameters
 from functional_nn.propagation import predict, predict_proba
-from functional_nn.serialization import load_parameters
+from functional_nn.serialization import load_parameters, save_parameters
+from functional_nn.types import ActivationFunction
 from functional_nn.training import train_epochs
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
@@ -240,6 +241,21 @@ def test_predict_digit_prints_the_top_classes(
     best = np.argsort(-probabilities, kind="stable")[:4]
     assert [k for k, _ in shown] == best.tolist()
     assert [p for _, p in shown] == [round(float(probabilities[k]), 3) for k in best]
+
+
+def test_predict_digit_resolves_an_activation_of_ones_own(
+    tmp_path: Path, rng: np.random.Generator, capsys: pytest.CaptureFixture[str]
+) -> None:
+    softsign = ActivationFunction("softsign", lambda Z: Z / (1 + np.abs(Z)), lambda dA, Z, A: dA / (1 + np.abs(Z)) ** 2)
+    params = initialize_parameters([784, 6, 10], rng, dtype=np.float32)
+    path = save_parameters(tmp_path / "own.npz", params, metadata={"activations": [softsign, "softmax"]})
+    picture = _draw_one(tmp_path / "one.png")
+    assert predict_digit.main([str(path), str(picture)]) == 2  # the name alone cannot be resolved
+    assert "uses the activation(s) ['softsign']" in capsys.readouterr().err
+    assert predict_digit.main([str(path), str(picture), "--top", "1"], custom_activations={"softsign": softsign}) == 0
+    probabilities = predict_proba(predict_digit.digit_pixels(picture), params, (softsign, "softmax"))[:, 0]
+    best = int(np.argmax(probabilities))
+    assert capsys.readouterr().out.strip() == f"{picture}: {best} ({float(probabilities[best]):.3f})"
 
 
 def test_predict_digit_refuses_what_it_cannot_read(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
