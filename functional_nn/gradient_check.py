@@ -89,6 +89,12 @@ def gradient_check(
     ``1e-7`` the gradient is right; above ``1e-3`` something is wrong. Costs two forward passes
     per parameter entry: use a small network and a few samples.
 
+    Where the true gradient is zero (a cost that is flat in every parameter, e.g. a hinge loss
+    whose per-sample gradients cancel), the ratio is 0/0 up to rounding: the centred
+    differences return rounding noise of about :math:`10^{-16} J / \epsilon` against an exact
+    0. So when both norms sum to less than ``epsilon``, the absolute difference
+    :math:`\lVert g - \tilde g\rVert_2` is returned instead.
+
     Parameters
     ----------
     X : ndarray of shape (n_0, m)
@@ -133,10 +139,11 @@ def gradient_check(
     numeric = numerical_gradient(X64, Y64, P, names, record, epsilon=epsilon, lambd=lambd, keep_probs=keeps, rng=rng)
     g = np.concatenate([analytic[key].ravel() for key in analytic])
     g_tilde = np.concatenate([numeric[key].ravel() for key in analytic])
+    difference = float(np.linalg.norm(g - g_tilde))
     denominator = float(np.linalg.norm(g) + np.linalg.norm(g_tilde))
-    if denominator == 0:
-        return 0.0
-    return float(np.linalg.norm(g - g_tilde)) / denominator
+    if denominator < epsilon:  # both gradients are zero up to rounding: see the docstring
+        return difference
+    return difference / denominator
 
 
 T = TypeVar("T")
