@@ -51,7 +51,13 @@ from functional_nn.fold_state import (
     TrainState,
 )
 from functional_nn.diagnostics import LayerStatistics, StepStatistics, layer_statistics, layer_statistics_observer
-from functional_nn.gradient_check import gradient_check, numerical_gradient
+from functional_nn.gradient_check import (
+    RecordCheckError,
+    check_activation,
+    check_loss,
+    gradient_check,
+    numerical_gradient,
+)
 from functional_nn.initializers import INIT_SCHEMES, initialize_parameters
 from functional_nn.losses import LOSSES, compute_cost
 from functional_nn.metrics import (
@@ -148,6 +154,7 @@ __all__ = [  # augmentation and averaging (#13) first, kept together for easy me
     "Optimizer",
     "OptimizerState",
     "Params",
+    "RecordCheckError",
     "SavedParameters",
     "Schedule",
     "SkippedFile",
@@ -166,6 +173,8 @@ __all__ = [  # augmentation and averaging (#13) first, kept together for easy me
     "adamw",
     "apply_max_norm",
     "backward_propagation",
+    "check_activation",
+    "check_loss",
     "clip_by_global_norm",
     "compute_cost",
     "confusion_matrix",

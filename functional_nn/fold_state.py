@@ -101,6 +101,43 @@ class BatchProgress(NamedTuple):
     cost: float
 
 
+class RoundRecord(NamedTuple):
+    """The figures of one round of distributed training (see ``functional_nn.distributed``).
+
+    ``cost`` and ``accuracy`` are means over the ``samples`` the round trained on, each
+    taken from the forward pass that computed that sample's gradient, weighted by sample
+    (the L2 penalty of the round's starting parameters included in ``cost``). ``epochs``
+    counts the passes over the data made so far, ``samples_seen / m``. ``seconds`` is the
+    round's wall time on the driver and ``waiting`` the part of it spent waiting on the
+    cluster (placing, computing, gathering). Dev figures are taken with the parameters the
+    round ended with, on the rounds the dev set is evaluated, else ``None``.
+    """
+
+    round: int
+    cost: float
+    accuracy: float | None
+    samples: int
+    epochs: float
+    seconds: float
+    waiting: float
+    dev_cost: float | None = None
+    dev_accuracy: float | None = None
+
+
+class RoundState(NamedTuple):
+    """The state of a distributed fold after ``round`` rounds (0: the state it starts from).
+
+    ``params`` are the parameters after round ``round``; ``optimizer_state`` is the
+    driver's (synchronous rounds) or the shard-weighted average of the workers' (local
+    SGD); ``history`` has one ``RoundRecord`` per round run.
+    """
+
+    round: int
+    params: dict[str, FloatArray]
+    optimizer_state: OptimizerState
+    history: tuple[RoundRecord, ...]
+
+
 class StepView(NamedTuple):
     """What an ``Observer`` sees after an update: the batch, its forward and backward pass,
     and the parameters the update made.

@@ -1,13 +1,18 @@
-r"""Checking ``backward_propagation`` against centred finite differences of ``compute_cost``."""
+r"""Checking gradients against centred finite differences: ``backward_propagation`` against
+``compute_cost`` (``gradient_check``), and a user's own activation or loss record before
+training with it (``check_activation``, ``check_loss``)."""
 
 from __future__ import annotations
 
 import copy
-from collections.abc import Sequence
+import math
+from collections.abc import Callable, Sequence
+from typing import TypeVar
 
 import numpy as np
 
 from functional_nn import _validation as check
+from functional_nn.activations import resolve_activation
 from functional_nn.losses import l2_penalty, resolve_loss
 from functional_nn.propagation import (
     backward,
@@ -84,6 +89,12 @@ def gradient_check(
     ``1e-7`` the gradient is right; above ``1e-3`` something is wrong. Costs two forward passes
     per parameter entry: use a small network and a few samples.
 
+    Where the true gradient is zero (a cost that is flat in every parameter, e.g. a hinge loss
+    whose per-sample gradients cancel), the ratio is 0/0 up to rounding: the centred
+    differences return rounding noise of about :math:`10^{-16} J / \epsilon` against an exact
+    0. So when both norms sum to less than ``epsilon``, the absolute difference
+    :math:`\lVert g - \tilde g\rVert_2` is returned instead.
+
     Parameters
     ----------
     X : ndarray of shape (n_0, m)
@@ -128,7 +139,212 @@ def gradient_check(
     numeric = numerical_gradient(X64, Y64, P, names, record, epsilon=epsilon, lambd=lambd, keep_probs=keeps, rng=rng)
     g = np.concatenate([analytic[key].ravel() for key in analytic])
     g_tilde = np.concatenate([numeric[key].ravel() for key in analytic])
+    difference = float(np.linalg.norm(g - g_tilde))
     denominator = float(np.linalg.norm(g) + np.linalg.norm(g_tilde))
-    if denominator == 0:
-        return 0.0
-    return float(np.linalg.norm(g - g_tilde)) / denominator
+    if denominator < epsilon:  # both gradients are zero up to rounding: see the docstring
+        return difference
+    return difference / denominator
+
+
+T = TypeVar("T")
+
+
+class RecordCheckError(ValueError):
+    """A user's ``ActivationFunction`` or ``LossFunction`` fails ``check_activation`` or ``check_loss``."""
+
+
+def _relative_differences(analytic: FloatArray, numeric: FloatArray) -> FloatArray:
+    r""":math:`|g - \tilde g| / \max(|g| + |\tilde g|, 10^{-8})`, elementwise."""
+    scale = np.maximum(np.abs(analytic) + np.abs(numeric), 1e-8)
+    differences: FloatArray = np.abs(analytic - numeric) / scale
+    return differences
+
+
+def _frozen(array: FloatArray) -> FloatArray:
+    array.flags.writeable = False
+    return array
+
+
+def _call(what: str, function: Callable[..., T], *arguments: FloatArray) -> T:
+    """``function(*arguments)`` on read-only arrays; an attempt to write one becomes a clear error."""
+    try:
+        result = function(*arguments)
+    except ValueError as error:
+        if "read-only" in str(error):
+            raise RecordCheckError(f"{what} writes into one of its arguments ({error}); work on a copy") from error
+        raise
+    return result
+
+
+def _check_output(what: str, result: object, like: FloatArray) -> FloatArray:
+    if not isinstance(result, np.ndarray):
+        raise RecordCheckError(f"{what} must return a numpy array, got {type(result).__name__}")
+    if result.shape != like.shape or result.dtype != like.dtype:
+        raise RecordCheckError(
+            f"{what} must keep the shape and dtype of its input {like.shape} {like.dtype}, got {result.shape} {result.dtype}"
+        )
+    if not np.isfinite(result).all():
+        raise RecordCheckError(f"{what} returned NaN or infinite values for finite inputs")
+    return result
+
+
+def check_activation(
+    activation: Activation | ActivationFunction,
+    *,
+    rng: np.random.Generator | None = None,
+    shape: tuple[int, int] = (4, 6),
+    epsilon: float = 1e-5,
+    tolerance: float = 1e-5,
+) -> float:
+    r"""Check an activation's record before training with it; return the largest relative difference.
+
+    On random inputs :math:`Z \sim 2\,\mathcal N(0, 1)` and upstream gradients :math:`dA`
+    (entries of magnitude 0.5 to 1.5, either sign), all float64:
+
+    - ``forward`` and ``backward`` (and ``backward_in_place``) keep the shape and dtype of
+      their input, in float64 and float32, return finite values, and write into nothing;
+    - ``forward``'s values lie in ``output_range``;
+    - ``backward(dA, Z, A)`` matches centred differences of ``forward``: entry :math:`(i, j)`
+      of the numeric gradient is
+      :math:`\sum dA \odot (g(Z + \varepsilon e_{ij}) - g(Z - \varepsilon e_{ij})) / 2\varepsilon`,
+      which is right for functions that couple the units of a column (softmax) too;
+    - ``backward_in_place`` gives ``backward``'s values.
+
+    Parameters
+    ----------
+    activation : str or ActivationFunction
+        A record of your own, or a built-in name (they pass).
+    rng : numpy.random.Generator, optional
+        Draws the inputs; ``numpy.random.default_rng(0)`` if not given.
+    shape : (int, int), default (4, 6)
+        The shape of ``Z``, ``(n_l, m)``.
+    epsilon : float, default 1e-5
+        The step of the centred differences.
+    tolerance : float, default 1e-5
+        The largest relative difference :math:`|g - \tilde g| / (|g| + |\tilde g|)` accepted
+        (entries where both are below 1e-8 compare absolutely). A right backward pass gives
+        about 1e-10; a wrong one, 1e-2 or more.
+
+    Returns
+    -------
+    difference : float
+        The largest relative difference between ``backward`` and the centred differences.
+
+    Raises
+    ------
+    RecordCheckError
+        (a ``ValueError``) naming the record and what is wrong: for a wrong backward pass, the
+        largest relative difference and where it occurs.
+    """
+    record = resolve_activation("activation", activation)
+    name = f"activation {record.name!r}"
+    rng = np.random.default_rng(0) if rng is None else rng
+    Z = _frozen(2 * rng.standard_normal(shape))
+    dA = _frozen(rng.uniform(0.5, 1.5, shape) * rng.choice([-1.0, 1.0], shape))
+    for dtype in (np.float32, np.float64):
+        Z_d, dA_d = _frozen(Z.astype(dtype)), _frozen(dA.astype(dtype))
+        A_d = _frozen(_check_output(f"{name}: forward", _call(f"{name}: forward", record.forward, Z_d), Z_d))
+        _check_output(f"{name}: backward", _call(f"{name}: backward", record.backward, dA_d, Z_d, A_d), Z_d)
+    A = _frozen(_check_output(f"{name}: forward", record.forward(Z), Z))
+    low, high = record.output_range
+    if not ((A >= low) & (A <= high)).all():
+        raise RecordCheckError(f"{name}: forward returned values in [{A.min()}, {A.max()}], outside its output_range [{low}, {high}]")
+    analytic = record.backward(dA, Z, A)
+    numeric = np.zeros_like(Z)
+    for index in np.ndindex(Z.shape):
+        up, down = Z.copy(), Z.copy()  # two arrays: forward may return its input (linear)
+        up[index] += epsilon
+        down[index] -= epsilon
+        plus, minus = record.forward(up), record.forward(down)
+        numeric[index] = float(np.sum(dA * (plus - minus))) / (2 * epsilon)
+    differences = _relative_differences(analytic, numeric)
+    worst = float(differences.max())
+    if worst > tolerance:
+        at = np.unravel_index(int(np.argmax(differences)), differences.shape)
+        raise RecordCheckError(
+            f"{name}: backward differs from centred differences of forward by a relative {worst:.3g} "
+            f"(tolerance {tolerance:g}), largest at Z{tuple(int(i) for i in at)} = {Z[at]:.6g}: backward gave "
+            f"{analytic[at]:.6g}, the differences {numeric[at]:.6g}"
+        )
+    if record.backward_in_place is not None:
+        fresh = dA.copy()
+        in_place = _check_output(f"{name}: backward_in_place", _call(f"{name}: backward_in_place", record.backward_in_place, fresh, Z, A), Z)
+        if not np.allclose(in_place, analytic, rtol=1e-12, atol=1e-15):
+            raise RecordCheckError(f"{name}: backward_in_place gives other values than backward")
+    return worst
+
+
+def check_loss(
+    loss: Loss | LossFunction,
+    *,
+    rng: np.random.Generator | None = None,
+    shape: tuple[int, int] = (3, 5),
+    epsilon: float = 1e-6,
+    tolerance: float = 1e-5,
+) -> float:
+    r"""Check a loss's record before training with it; return the largest relative difference.
+
+    On random one-hot targets ``Y`` and outputs ``AL`` (in (0.05, 0.95) if the loss needs
+    probabilities, else :math:`\mathcal N(0, 1)`), float64:
+
+    - ``cost`` returns a float; ``gradient`` keeps the shape and dtype of ``AL`` (float64
+      and float32), returns finite values and writes into nothing;
+    - ``gradient(AL, Y)``, per sample, matches :math:`m` times the centred differences of
+      ``cost``;
+    - with a ``fused_activation`` :math:`g`: :math:`A_L - Y` matches :math:`m` times the
+      centred differences of ``cost(g(Z), Y)`` with respect to :math:`Z`, the identity the
+      fused backward pass relies on.
+
+    Parameters and the result are as for ``check_activation``; ``shape`` is ``(n_L, m)``.
+
+    Raises
+    ------
+    RecordCheckError
+        (a ``ValueError``) naming the record and what is wrong.
+    """
+    record = resolve_loss("loss", loss)
+    name = f"loss {record.name!r}"
+    rng = np.random.default_rng(0) if rng is None else rng
+    n, m = shape
+    Y: FloatArray = np.zeros(shape)
+    Y[rng.integers(0, n, m), np.arange(m)] = 1.0
+    Y = _frozen(Y)
+    AL = _frozen(rng.uniform(0.05, 0.95, shape) if record.probability_output else rng.standard_normal(shape))
+    for dtype in (np.float32, np.float64):
+        AL_d, Y_d = _frozen(AL.astype(dtype)), _frozen(Y.astype(dtype))
+        value: object = _call(f"{name}: cost", record.cost, AL_d, Y_d)
+        if not isinstance(value, float) or not math.isfinite(value):
+            raise RecordCheckError(f"{name}: cost must return a finite Python float, got {type(value).__name__} {value!r}")
+        _check_output(f"{name}: gradient", _call(f"{name}: gradient", record.gradient, AL_d, Y_d), AL_d)
+
+    def numeric_gradient(cost: Callable[[FloatArray], float], at: FloatArray) -> FloatArray:
+        numeric = np.zeros_like(at)
+        for index in np.ndindex(at.shape):
+            up, down = at.copy(), at.copy()
+            up[index] += epsilon
+            down[index] -= epsilon
+            numeric[index] = m * (cost(up) - cost(down)) / (2 * epsilon)
+        return numeric
+
+    analytic = record.gradient(AL, Y)
+    differences = _relative_differences(analytic, numeric_gradient(lambda A: record.cost(A, Y), AL))
+    worst = float(differences.max())
+    if worst > tolerance:
+        at = np.unravel_index(int(np.argmax(differences)), differences.shape)
+        raise RecordCheckError(
+            f"{name}: gradient differs from m times the centred differences of cost by a relative {worst:.3g} "
+            f"(tolerance {tolerance:g}), largest at AL{tuple(int(i) for i in at)} = {AL[at]:.6g}"
+        )
+    fused = record.fused_activation
+    if fused is not None:
+        Z = _frozen(rng.standard_normal(shape))
+        A = fused.forward(Z)
+        differences = _relative_differences(A - Y, numeric_gradient(lambda Z_: record.cost(fused.forward(Z_), Y), Z))
+        fused_worst = float(differences.max())
+        if fused_worst > tolerance:
+            raise RecordCheckError(
+                f"{name}: declares fused_activation {fused.name!r}, but AL - Y differs from the gradient of "
+                f"cost({fused.name}(Z), Y) with respect to Z by a relative {fused_worst:.3g}: the pairing is wrong"
+            )
+        worst = max(worst, fused_worst)
+    return worst

@@ -22,17 +22,26 @@ The learning rate is a float or a schedule, a function of the step (see
 
 ``update`` checks the structure of its arguments (keys, shapes, dtypes: cheap) but not
 that every entry is finite; ``train`` watches for divergence.
+
+Speed. ``sgd``, ``adam`` and ``adamw`` also carry ``update_in_place``, the same values
+computed by overwriting the parameters and slots it is given: ``train`` makes its own copies
+at the start of each epoch (``writeable_copies``) and updates them in place from one
+mini-batch to the next, handing them out only in the epoch's ``TrainState``; a hand-written
+loop keeps calling the pure ``update``. Their ``kernel`` is ``"numba"`` when Numba is
+installed (``pip install "functional-nn[fast]"``; see ``functional_nn.fused``): one fused
+pass per array instead of NumPy's chain of passes, bitwise the same results.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping
-from typing import NamedTuple, TypeAlias
+from typing import Literal, NamedTuple, TypeAlias, get_args
 
 import numpy as np
 
 from functional_nn import _validation as check
+from functional_nn import fused
 from functional_nn.schedules import Schedule
 from functional_nn.types import FloatArray, Grads, Params
 
@@ -55,16 +64,76 @@ class OptimizerState(NamedTuple):
     slots: Mapping[str, Mapping[str, FloatArray]]
 
 
+Update: TypeAlias = Callable[[Grads, OptimizerState, Params], tuple[dict[str, FloatArray], OptimizerState]]
+
+Kernel: TypeAlias = Literal["numpy", "numba"]
+"""How an optimizer runs its arithmetic: NumPy's whole-array passes, or Numba's fused loops."""
+
+KERNELS: tuple[Kernel, ...] = get_args(Kernel)
+
+
 class Optimizer(NamedTuple):
     """A pure optimizer: ``init(params) -> state`` and ``update(grads, state, params) -> (params, state)``.
 
     ``name`` and ``hyperparameters`` describe it for logs and checkpoints.
+
+    ``update_in_place``, when given, returns the values ``update`` would, computed by
+    overwriting the arrays of ``params`` and ``state.slots`` (never ``grads``) and returned in
+    those same arrays. It is for a caller that owns them (``train`` does, between the
+    mini-batches of an epoch; see ``writeable_copies``); an optimizer without it is simply
+    called through ``update``. A wrapper that changes ``update`` (clipping, averaging) must
+    change ``update_in_place`` alike or set it to ``None``, else ``train`` would bypass it.
     """
 
     init: Callable[[Params], OptimizerState]
-    update: Callable[[Grads, OptimizerState, Params], tuple[dict[str, FloatArray], OptimizerState]]
+    update: Update
     name: str = "optimizer"
     hyperparameters: tuple[tuple[str, float], ...] = ()
+    update_in_place: Update | None = None
+
+
+def writeable_copies(params: Params, state: OptimizerState) -> tuple[dict[str, FloatArray], OptimizerState]:
+    """C-ordered, writeable copies of ``params`` and of every slot array of ``state``.
+
+    What a caller of ``Optimizer.update_in_place`` owns: neither input shares memory with them.
+    """
+    copied = {key: np.array(value, order="C") for key, value in params.items()}
+    slots = {name: {key: np.array(value, order="C") for key, value in slot.items()} for name, slot in state.slots.items()}
+    return copied, OptimizerState(state.step, slots)
+
+
+def freeze_state(state: OptimizerState) -> OptimizerState:
+    """``state`` with every slot array made read-only, as ``update`` returns them; the same object."""
+    for slot in state.slots.values():
+        for array in slot.values():
+            array.flags.writeable = False
+    return state
+
+
+def _check_kernel(kernel: object) -> Kernel:
+    """``None``: Numba's kernels when Numba is installed, else NumPy's."""
+    if kernel is None:
+        return "numba" if fused.AVAILABLE else "numpy"
+    name = check.check_name("kernel", kernel, KERNELS)
+    if name == "numba" and not fused.AVAILABLE:
+        raise ImportError(fused.MISSING)
+    return name
+
+
+def _fusable(*arrays: FloatArray) -> bool:
+    """Whether a fused kernel can take these arrays: C-contiguous, one dtype, one shape."""
+    first = arrays[0]
+    return all(a.flags.c_contiguous and a.dtype == first.dtype and a.shape == first.shape for a in arrays)
+
+
+def _check_writeable(params: Params, state: OptimizerState, optimizer: str) -> None:
+    for name, arrays in (("params", params), *((f"state.slots[{slot!r}]", state.slots[slot]) for slot in state.slots)):
+        for key, value in arrays.items():
+            if not value.flags.writeable:
+                raise ValueError(
+                    f"{optimizer}'s update_in_place overwrites its arguments, but {name}[{key!r}] is read-only: "
+                    "call update, or update_in_place on writeable_copies(params, state)"
+                )
 
 
 def update_parameters(params: Params, grads: Grads, learning_rate: float) -> dict[str, FloatArray]:
@@ -118,6 +187,18 @@ def sgd_step(params: Params, grads: Grads, learning_rate: float) -> dict[str, Fl
         step += value
         new_params[key] = step
     return new_params
+
+
+def _sgd_in_place(params: Params, grads: Grads, learning_rate: float, kernel: Kernel) -> dict[str, FloatArray]:
+    """``sgd_step``'s values written over ``params``' own arrays."""
+    for key, value in params.items():
+        g = grads["d" + key]
+        if kernel == "numba" and _fusable(g, value):
+            fused.kernel("sgd_in_place")(g.reshape(-1), value.reshape(-1), value.dtype.type(-learning_rate))
+        else:
+            step = g * -learning_rate
+            np.add(step, value, out=value)  # step + W, as in sgd_step
+    return dict(params)
 
 
 def _check_learning_rate(learning_rate: object) -> LearningRate:
@@ -235,7 +316,7 @@ def check_optimizer_state(state: object, optimizer: Optimizer, params: Params) -
     return state
 
 
-def sgd(learning_rate: LearningRate) -> Optimizer:
+def sgd(learning_rate: LearningRate, *, kernel: Kernel | None = None) -> Optimizer:
     r"""Plain (stochastic) gradient descent; no slots.
 
     .. math:: \theta_t = \theta_{t-1} - \alpha_t\, g_t
@@ -244,8 +325,12 @@ def sgd(learning_rate: LearningRate) -> Optimizer:
     ----------
     learning_rate : float > 0 or schedule
         :math:`\alpha_t`.
+    kernel : {"numpy", "numba"}, optional
+        How ``update_in_place`` computes (``update`` always uses NumPy's two passes): by
+        default Numba's fused loop when Numba is installed, else NumPy. Bitwise the same.
     """
     learning_rate = _check_learning_rate(learning_rate)
+    chosen = _check_kernel(kernel)
 
     def init(params: Params) -> OptimizerState:
         check.check_params(params)
@@ -256,7 +341,15 @@ def sgd(learning_rate: LearningRate) -> Optimizer:
         rate = _rate_at(learning_rate, state.step)
         return sgd_step(params, grads, rate), OptimizerState(step=state.step + 1, slots={})
 
-    return Optimizer(init, update, "sgd", _describe_learning_rate(learning_rate))
+    def update_in_place(
+        grads: Grads, state: OptimizerState, params: Params
+    ) -> tuple[dict[str, FloatArray], OptimizerState]:
+        _check_step(grads, state, params, (), "sgd")
+        _check_writeable(params, state, "sgd")
+        rate = _rate_at(learning_rate, state.step)
+        return _sgd_in_place(params, grads, rate, chosen), OptimizerState(step=state.step + 1, slots={})
+
+    return Optimizer(init, update, "sgd", _describe_learning_rate(learning_rate), update_in_place)
 
 
 def momentum(learning_rate: LearningRate, beta: float = 0.9, *, nesterov: bool = False) -> Optimizer:
@@ -371,14 +464,6 @@ def rmsprop(learning_rate: LearningRate = 1e-3, rho: float = 0.9, epsilon: float
     return Optimizer(init, update, "rmsprop", hyperparameters)
 
 
-def _moving_average(old: FloatArray, g: FloatArray, beta: float) -> FloatArray:
-    r""":math:`\beta\, m + (1 - \beta)\, g` in a new array, written :math:`\beta (m - g) + g`: three passes, no temporary."""
-    new = old - g
-    new *= beta
-    new += g
-    return new
-
-
 def _moving_average_of_square(old: FloatArray, g: FloatArray, beta: float) -> FloatArray:
     r""":math:`\beta\, v + (1 - \beta)\, g^2` in a new array, written :math:`v + (1 - \beta)(g^2 - v)`."""
     new = np.square(g)
@@ -388,36 +473,107 @@ def _moving_average_of_square(old: FloatArray, g: FloatArray, beta: float) -> Fl
     return new
 
 
-def _adam_steps(
-    grads: Grads, state: OptimizerState, params: Params, rate: float, beta1: float, beta2: float, epsilon: float
-) -> tuple[dict[str, FloatArray], dict[str, FloatArray], dict[str, FloatArray]]:
-    r"""Adam's moments and bias-corrected steps :math:`\alpha_t \hat m_t / (\sqrt{\hat v_t} + \epsilon)`."""
-    t = state.step + 1
-    # Bias corrections as Python floats: NumPy scalars here would be float64 and, with
-    # NEP 50, would still keep float32 arrays float32, but Python floats make that obvious.
-    correction1 = 1.0 - beta1**t
-    inv_sqrt_correction2 = 1.0 / math.sqrt(1.0 - beta2**t)
-    old_m, old_v = state.slots["m"], state.slots["v"]
-    steps: dict[str, FloatArray] = {}
-    first: dict[str, FloatArray] = {}
-    second: dict[str, FloatArray] = {}
-    for key in params:
-        g = grads["d" + key]
-        m = _moving_average(old_m[key], g, beta1)
-        v = _moving_average_of_square(old_v[key], g, beta2)
-        step = np.sqrt(v)
-        step *= inv_sqrt_correction2  # sqrt(v_hat)
-        step += epsilon
-        np.divide(m, step, out=step)
-        step *= rate / correction1  # alpha * m_hat / (sqrt(v_hat) + eps)
-        steps[key] = step
-        first[key] = _frozen(m)
-        second[key] = _frozen(v)
-    return steps, first, second
+class _AdamCoefficients(NamedTuple):
+    """The scalars of update number ``t``, as Python floats (cast to the arrays' dtype on use)."""
+
+    beta1: float
+    one_minus_beta2: float
+    inv_sqrt_correction2: float  # 1 / sqrt(1 - beta2^t): sqrt(v_hat) = sqrt(v) * this
+    epsilon: float
+    rate_over_correction1: float  # alpha_t / (1 - beta1^t): alpha_t m_hat = m * this
+
+
+def _adam_coefficients(step: int, rate: float, beta1: float, beta2: float, epsilon: float) -> _AdamCoefficients:
+    t = step + 1
+    return _AdamCoefficients(beta1, 1.0 - beta2, 1.0 / math.sqrt(1.0 - beta2**t), epsilon, rate / (1.0 - beta1**t))
+
+
+def _adam_array(
+    g: FloatArray, old_m: FloatArray, old_v: FloatArray, old_p: FloatArray, m: FloatArray, v: FloatArray,
+    p: FloatArray, c: _AdamCoefficients, decay: float, kernel: Kernel,
+) -> None:  # fmt: skip
+    r"""Adam's update of one parameter array, written into ``m``, ``v`` and ``p``.
+
+    Either all three outputs are fresh arrays, or they are ``old_m``, ``old_v`` and ``old_p``
+    themselves (in place). ``p`` receives :math:`\text{decay} \cdot p - \alpha_t \hat m_t /
+    (\sqrt{\hat v_t} + \epsilon)` (``decay`` is 1 but for AdamW's decayed arrays).
+    """
+    in_place = m is old_m
+    if kernel == "numba" and _fusable(g, old_m, old_v, old_p, m, v, p):
+        dtype = g.dtype.type
+        scalars = (*(dtype(x) for x in c), dtype(decay))
+        if in_place:
+            fused.kernel("adam_in_place")(g.reshape(-1), m.reshape(-1), v.reshape(-1), p.reshape(-1), *scalars)
+        else:
+            flat = (a.reshape(-1) for a in (g, old_m, old_v, old_p, m, v, p))
+            fused.kernel("adam_into")(*flat, *scalars)
+        return
+    # The reference: thirteen passes, no temporary but the step, which may be the new
+    # params array itself (p - step is then written over it).
+    step = p if not in_place and decay == 1.0 else np.empty_like(g)
+    np.subtract(old_m, g, out=m)  # m_t = beta1 (m - g) + g
+    m *= c.beta1
+    m += g
+    np.square(g, out=step)  # v_t = v + (1 - beta2)(g^2 - v), with step as scratch
+    step -= old_v
+    step *= c.one_minus_beta2
+    np.add(step, old_v, out=v)
+    np.sqrt(v, out=step)
+    step *= c.inv_sqrt_correction2  # sqrt(v_hat)
+    step += c.epsilon
+    np.divide(m, step, out=step)
+    step *= c.rate_over_correction1  # alpha * m_hat / (sqrt(v_hat) + eps)
+    if decay == 1.0:
+        np.subtract(old_p, step, out=p)
+    else:
+        np.multiply(old_p, decay, out=p)
+        p -= step
+
+
+def _adam_family(
+    name: str, learning_rate: LearningRate, beta1: float, beta2: float, epsilon: float,
+    decay: Callable[[str, float], float], kernel: Kernel, hyperparameters: tuple[tuple[str, float], ...],
+) -> Optimizer:  # fmt: skip
+    """Adam, or AdamW with ``decay(key, rate)`` the factor on each parameter array."""
+    names = ("m", "v")
+
+    def init(params: Params) -> OptimizerState:
+        return _zero_slots(params, names)
+
+    def update(grads: Grads, state: OptimizerState, params: Params) -> tuple[dict[str, FloatArray], OptimizerState]:
+        _check_step(grads, state, params, names, name)
+        rate = _rate_at(learning_rate, state.step)
+        c = _adam_coefficients(state.step, rate, beta1, beta2, epsilon)
+        old_m, old_v = state.slots["m"], state.slots["v"]
+        new_params: dict[str, FloatArray] = {}
+        m: dict[str, FloatArray] = {}
+        v: dict[str, FloatArray] = {}
+        for key, value in params.items():
+            new_params[key], m[key], v[key] = np.empty_like(value), np.empty_like(value), np.empty_like(value)
+            _adam_array(
+                grads["d" + key], old_m[key], old_v[key], value, m[key], v[key], new_params[key], c,
+                decay(key, rate), kernel,
+            )  # fmt: skip
+        return new_params, freeze_state(OptimizerState(step=state.step + 1, slots={"m": m, "v": v}))
+
+    def update_in_place(
+        grads: Grads, state: OptimizerState, params: Params
+    ) -> tuple[dict[str, FloatArray], OptimizerState]:
+        _check_step(grads, state, params, names, name)
+        _check_writeable(params, state, name)
+        rate = _rate_at(learning_rate, state.step)
+        c = _adam_coefficients(state.step, rate, beta1, beta2, epsilon)
+        m, v = state.slots["m"], state.slots["v"]
+        for key, value in params.items():
+            _adam_array(grads["d" + key], m[key], v[key], value, m[key], v[key], value, c, decay(key, rate), kernel)
+        return dict(params), OptimizerState(step=state.step + 1, slots={"m": dict(m), "v": dict(v)})
+
+    return Optimizer(init, update, name, _describe_learning_rate(learning_rate) + hyperparameters, update_in_place)
 
 
 def adam(
-    learning_rate: LearningRate = 1e-3, beta1: float = 0.9, beta2: float = 0.999, epsilon: float = 1e-8
+    learning_rate: LearningRate = 1e-3, beta1: float = 0.9, beta2: float = 0.999, epsilon: float = 1e-8, *,
+    kernel: Kernel | None = None,
 ) -> Optimizer:
     r"""Adam (Kingma & Ba 2015, Algorithm 1), with bias correction.
 
@@ -439,6 +595,9 @@ def adam(
         :math:`\alpha_t`.
     beta1, beta2 : float in [0, 1), default 0.9 and 0.999
     epsilon : float > 0, default 1e-8
+    kernel : {"numpy", "numba"}, optional
+        By default Numba's fused loop (one pass per array) when Numba is installed, else
+        NumPy's thirteen passes; bitwise the same results.
 
     Slots
     -----
@@ -448,20 +607,12 @@ def adam(
     beta1 = _check_coefficient("beta1", beta1)
     beta2 = _check_coefficient("beta2", beta2)
     epsilon = check.check_positive_float("epsilon", epsilon)
-    names = ("m", "v")
-
-    def init(params: Params) -> OptimizerState:
-        return _zero_slots(params, names)
-
-    def update(grads: Grads, state: OptimizerState, params: Params) -> tuple[dict[str, FloatArray], OptimizerState]:
-        _check_step(grads, state, params, names, "adam")
-        rate = _rate_at(learning_rate, state.step)
-        steps, m, v = _adam_steps(grads, state, params, rate, beta1, beta2, epsilon)
-        new_params = {key: np.subtract(value, steps[key], out=steps[key]) for key, value in params.items()}
-        return new_params, OptimizerState(step=state.step + 1, slots={"m": m, "v": v})
-
     hyperparameters = (("beta1", beta1), ("beta2", beta2), ("epsilon", epsilon))
-    return Optimizer(init, update, "adam", _describe_learning_rate(learning_rate) + hyperparameters)
+    return _adam_family("adam", learning_rate, beta1, beta2, epsilon, _no_decay, _check_kernel(kernel), hyperparameters)
+
+
+def _no_decay(key: str, rate: float) -> float:
+    return 1.0
 
 
 def adamw(
@@ -472,6 +623,7 @@ def adamw(
     *,
     weight_decay: float = 1e-2,
     decay_biases: bool = False,
+    kernel: Kernel | None = None,
 ) -> Optimizer:
     r"""AdamW: Adam with decoupled weight decay (Loshchilov & Hutter 2019, Algorithm 2).
 
@@ -500,6 +652,8 @@ def adamw(
         By default only the weights ``W1, W2, ...`` decay; the biases ``b1, b2, ...`` follow
         plain Adam, as they are commonly left out of any norm penalty (and so are they out of
         ``lambd``'s L2 penalty). ``True`` decays them too.
+    kernel : {"numpy", "numba"}, optional
+        As in ``adam``.
 
     Slots
     -----
@@ -512,30 +666,16 @@ def adamw(
     weight_decay = check.check_positive_float("weight_decay", weight_decay, allow_zero=True)
     if not isinstance(decay_biases, bool):
         raise TypeError(f"decay_biases must be a bool, got {type(decay_biases).__name__}")
-    names = ("m", "v")
+    chosen = _check_kernel(kernel)
 
-    def init(params: Params) -> OptimizerState:
-        return _zero_slots(params, names)
-
-    def update(grads: Grads, state: OptimizerState, params: Params) -> tuple[dict[str, FloatArray], OptimizerState]:
-        _check_step(grads, state, params, names, "adamw")
-        rate = _rate_at(learning_rate, state.step)
-        steps, m, v = _adam_steps(grads, state, params, rate, beta1, beta2, epsilon)
-        new_params: dict[str, FloatArray] = {}
-        for key, value in params.items():
-            if weight_decay and (decay_biases or key.startswith("W")):
-                decayed = value * (1.0 - rate * weight_decay)
-                decayed -= steps[key]
-                new_params[key] = decayed
-            else:
-                new_params[key] = np.subtract(value, steps[key], out=steps[key])
-        return new_params, OptimizerState(step=state.step + 1, slots={"m": m, "v": v})
+    def decay(key: str, rate: float) -> float:
+        return 1.0 - rate * weight_decay if weight_decay and (decay_biases or key.startswith("W")) else 1.0
 
     hyperparameters = (
         ("beta1", beta1), ("beta2", beta2), ("epsilon", epsilon), ("weight_decay", weight_decay),
         ("decay_biases", float(decay_biases)),
     )  # fmt: skip
-    return Optimizer(init, update, "adamw", _describe_learning_rate(learning_rate) + hyperparameters)
+    return _adam_family("adamw", learning_rate, beta1, beta2, epsilon, decay, chosen, hyperparameters)
 
 
 def global_norm(grads: Grads) -> float:
@@ -628,7 +768,8 @@ def apply_max_norm(params: Params, max_norm: float) -> dict[str, FloatArray]:
     return _apply_max_norm(params, max_norm)
 
 
-def _apply_max_norm(params: Params, max_norm: float) -> dict[str, FloatArray]:
+def _apply_max_norm(params: Params, max_norm: float, *, in_place: bool = False) -> dict[str, FloatArray]:
+    """Unchecked kernel of ``apply_max_norm``; ``in_place`` scales the rows of ``params``' own arrays."""
     new_params: dict[str, FloatArray] = {}
     for key, value in params.items():
         if not key.startswith("W"):
@@ -640,7 +781,11 @@ def _apply_max_norm(params: Params, max_norm: float) -> dict[str, FloatArray]:
             continue
         norms = np.sqrt(squares)
         scale = max_norm / np.maximum(norms, max_norm)  # 1 for rows within the ball; never divides by 0
-        new_params[key] = value * scale[:, np.newaxis]
+        if in_place:  # for train's own copies: no new array of the weights' size every step
+            value *= scale[:, np.newaxis]
+            new_params[key] = value
+        else:
+            new_params[key] = value * scale[:, np.newaxis]
     return new_params
 
 

@@ -23,10 +23,12 @@ whole data set up front.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
-from typing import Final
+from typing import Any, Final
 
 import numpy as np
+import numpy.typing as npt
 
 from functional_nn import _validation as check
 from functional_nn.activations import resolve_activation
@@ -42,6 +44,8 @@ from functional_nn.types import (
     LossFunction,
     Params,
 )
+
+BoolArray = npt.NDArray[np.bool_]
 
 
 def check_activations(activations: object, L: int) -> tuple[ActivationFunction, ...]:
@@ -94,6 +98,34 @@ def _is_number(value: object) -> bool:
     return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_))
 
 
+def uniform_below(rng: np.random.Generator, shape: tuple[int, ...], keep: float, dtype: np.dtype[Any]) -> BoolArray:
+    """``rng.random(shape, dtype=dtype) < keep``, the same booleans and draws, made faster.
+
+    For the default bit generator, PCG64, ``rng.random`` turns each raw 64-bit output ``r``
+    into a float64 ``(r >> 11) 2^{-53}``, or into two float32 ``(u >> 8) 2^{-24}`` from its
+    low then high 32-bit halves ``u``; so ``u < keep`` holds exactly when the raw integer is
+    below ``ceil(keep 2^k) << s``, which compares the raw outputs of
+    ``rng.bit_generator.random_raw`` without making floats (2 to 3 times faster). The
+    generator ends in the state ``rng.random`` would leave (only its unused 32-bit buffer
+    differs). Other bit generators, an odd float32 count or a half-used 32-bit buffer take
+    ``rng.random`` itself; ``tests/test_propagation.py`` checks both against it.
+    """
+    size = math.prod(shape)
+    bit_generator = rng.bit_generator
+    if type(bit_generator) is np.random.PCG64 and dtype in (np.float32, np.float64):
+        if dtype == np.float64:
+            limit = math.ceil(keep * 2.0**53) << 11
+            below: BoolArray = bit_generator.random_raw(size) < np.uint64(limit)
+            return below.reshape(shape)
+        if size % 2 == 0 and not bit_generator.state["has_uint32"]:
+            limit = math.ceil(float(np.float32(keep)) * 2.0**24) << 8  # keep as a float32, as rng.random compares
+            halves = bit_generator.random_raw(size // 2).view(np.uint32)  # low half first, as rng.random takes them
+            below = halves < np.uint32(limit) if limit < 2**32 else np.ones(size, dtype=bool)
+            return below.reshape(shape)
+    draws: FloatArray = rng.random(shape, dtype=dtype)
+    return draws < keep
+
+
 def forward(
     X: FloatArray,
     params: Params,
@@ -126,7 +158,7 @@ def forward(
         if keep_probs is not None and l < L and keep_probs[l - 1] < 1:
             assert rng is not None
             keep = keep_probs[l - 1]
-            mask = (rng.random(Z.shape, dtype=Z.dtype) < keep).astype(Z.dtype)
+            mask = uniform_below(rng, Z.shape, keep, Z.dtype).astype(Z.dtype)
             mask *= Z.dtype.type(1 / keep)  # mask is a fresh temporary
         caches.append(LayerCache(A, W, Z, A_next, activation, mask))
         A = A_next if mask is None else A_next * mask

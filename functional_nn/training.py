@@ -62,7 +62,9 @@ from functional_nn.optimizers import (
     _check_learning_rate,
     _clip_by_global_norm,
     check_optimizer_state,
+    freeze_state,
     sgd,
+    writeable_copies,
 )
 from functional_nn.propagation import (
     backward,
@@ -172,6 +174,7 @@ class _Problem(NamedTuple):
     early_stopping: EarlyStopping | None = None
     checkpointing: tuple[Path, dict[str, object]] | None = None  # directory, run description
     on_batch: _StepHook | None = None
+    arrays_observed: bool = False  # on_batch is an Observer, shown the params and caches
     augmentation: Augmentation | None = None
     input_keep_prob: float | None = None
 
@@ -450,7 +453,7 @@ def _prepare(
         keeps, clip_norm, max_norm, early_stopping,
     )  # fmt: skip
     if on_batch is not None:
-        problem = problem._replace(on_batch=_step_hook(on_batch))
+        problem = problem._replace(on_batch=_step_hook(on_batch), arrays_observed=isinstance(on_batch, Observer))
     problem = problem._replace(augmentation=augmentation, input_keep_prob=input_keep)
     start_params = dict(params)
     if optimizer_state is None:
@@ -614,7 +617,14 @@ def _track_best(early_stopping: EarlyStopping, previous: TrainState, state: Trai
 
 
 def run_epoch(problem: _Problem, state: TrainState) -> TrainState:
-    """One epoch: the pure step from one state of the fold to the next."""
+    """One epoch: the pure step from one state of the fold to the next.
+
+    With an optimizer that has ``update_in_place``, the epoch's first update copies the
+    parameters and the optimizer's slots (``writeable_copies``) and every update from there
+    overwrites those copies, which no one else has seen: the epoch hands them out only in
+    the state it returns (the slots read-only), and the next epoch makes its own copies. So
+    no array of ``state``, and no array handed out, is ever written.
+    """
     p = problem
     epoch = state.epoch + 1
     params, opt_state = state.params, state.optimizer_state
@@ -629,6 +639,10 @@ def run_epoch(problem: _Problem, state: TrainState) -> TrainState:
     seen = 0
     correct = 0
     loss = p.loss
+    owned = False  # whether params and opt_state are this epoch's own copies
+    # An Observer keeps views of the params and caches (whose W are the params): then every
+    # update makes new arrays, so that nothing it was shown is written afterwards.
+    in_place = p.optimizer.update_in_place is not None and not p.arrays_observed
     # A diverging run overflows on its way to inf/NaN; the checks below report it with the
     # epoch and step, so numpy's overflow warnings would only repeat it less clearly.
     with np.errstate(over="ignore", invalid="ignore"):
@@ -651,13 +665,21 @@ def run_epoch(problem: _Problem, state: TrainState) -> TrainState:
             grads = backward(AL, Y_batch, caches, p.loss, p.lambd)
             if p.clip_norm is not None:
                 grads = _clip_by_global_norm(grads, p.clip_norm)
-            params, opt_state = p.optimizer.update(grads, opt_state, params)
+            if not in_place or p.optimizer.update_in_place is None:
+                params, opt_state = p.optimizer.update(grads, opt_state, params)
+            else:
+                if not owned:
+                    params, opt_state = writeable_copies(params, opt_state)
+                    owned = True
+                params, opt_state = p.optimizer.update_in_place(grads, opt_state, params)
             if p.max_norm is not None:
-                params = _apply_max_norm(params, p.max_norm)
+                params = _apply_max_norm(params, p.max_norm, in_place=owned)
             if p.on_batch is not None:
                 seen += b
                 p.on_batch(BatchProgress(epoch, step, steps, seen, cost_sum / seen), X_batch, Y_batch, caches, grads, params)
     _check_divergence(epoch, cost_sum / m, state.history[0].cost if state.history else None, params)
+    if owned:  # handed out from here on, read-only like the slots update returns
+        opt_state = freeze_state(opt_state)
     record = EpochRecord(epoch, cost_sum / m, None if p.labels is None else correct / m)
     if p.dev is not None:
         X_dev, Y_dev, dev_labels = p.dev

@@ -1,30 +1,38 @@
 r"""How fast functional_nn trains an MLP, against PyTorch, scikit-learn and the machine's matmul.
 
-Times training epochs of 784-256-10 and 784-512-512-10 (ReLU hidden layers, softmax output,
-categorical cross-entropy), batch 128, float32, with SGD and Adam, on MNIST's training images
-when they are already cached (``functional_nn.datasets``; nothing is downloaded), else on
-random data of that shape with 10 classes. Every contender runs in this one process with the
-same number of BLAS threads (``--threads``, default 2): the ``OMP/OPENBLAS/MKL_NUM_THREADS``
-variables are set before NumPy loads when this file is run as a script, threadpoolctl pins
-the loaded BLAS at run time when it is installed, and PyTorch gets ``torch.set_num_threads``.
+Times training epochs of 784-256-10, 784-512-512-10 and the main job's 784-512-256-10 with
+dropout keeping 0.8 of the hidden units (``scripts/train_mnist.py``'s default network; ReLU
+hidden layers, softmax output, categorical cross-entropy), batch 128, float32, with SGD and
+Adam, on MNIST's training images when they are already cached (``functional_nn.datasets``;
+nothing is downloaded), else on random data of that shape with 10 classes. Every contender
+runs in this one process with the same number of BLAS threads (``--threads``, default every
+core): the ``OMP/OPENBLAS/MKL_NUM_THREADS`` variables are set before NumPy loads when this
+file is run as a script, threadpoolctl pins the loaded BLAS at run time when it is installed,
+and PyTorch gets ``torch.set_num_threads``. A network given as ``512,256:0.8`` drops out
+hidden units, keeping each with probability 0.8, in every contender that can.
 
 Contenders (each only if installed; a missing one is a note, not a failure):
 
 ``functional_nn``
     ``train_epochs``, one epoch per ``next()``: the library as a user calls it, including
     the cost and accuracy it records for the history on every step.
+``functional_nn numpy``
+    When Numba is installed (the ``fast`` extra), ``train_epochs`` again with the optimizers'
+    NumPy kernels (``kernel="numpy"``): bitwise the same training, so the two rows side by side
+    show what the fused updates buy.
 ``functional_nn steps``
     The same work without the history: a loop of ``forward``, ``backward`` and the
     optimizer's ``update`` over ``minibatches``, to show what the history costs.
 ``torch``
-    ``nn.Sequential`` of ``nn.Linear``/``nn.ReLU`` with our initial weights copied in, fed
+    ``nn.Sequential`` of ``nn.Linear``/``nn.ReLU`` (and ``nn.Dropout``) with our initial weights copied in, fed
     the same shuffled batches in the same order (the same ``rng.permutation`` per epoch),
     ``cross_entropy``, and ``torch.optim.SGD``/``Adam`` with the same hyperparameters. After
     the warm-up epoch its weights are compared with ours, to show both did the same sums.
 ``sklearn``
     ``MLPClassifier`` with the same hidden layers, batch size, solver, learning rate and
     float32 input, no L2 (``alpha=0``), no momentum for SGD; one ``partial_fit`` per epoch,
-    shuffling itself. Its own initialisation and order: it cannot take ours.
+    shuffling itself. Its own initialisation and order: it cannot take ours. It has no dropout,
+    so it sits out the networks that drop.
 
 The ceiling is measured in the same run: the matrix products one training step needs,
 
@@ -34,7 +42,10 @@ The ceiling is measured in the same run: the matrix products one training step n
     \underbrace{W_l^\top dZ_l}_{l = 2..L}
 
 (``2 n_l n_{l-1} b`` FLOPs each; no :math:`W_1^\top dZ_1`, which nobody needs), timed with
-NumPy's ``@`` on arrays of the layouts the kernels use. One step's FLOPs over that time is the
+NumPy's ``matmul`` on arrays of the layouts the kernels use, each product written into an
+output array allocated once before the timing (``out=``), so that the time is the products'
+alone: no allocation, and no fresh page faulted in (a fresh 1.6 MB ``dW_1`` a step can cost
+as much as the product when the allocator hands its pages back). One step's FLOPs over that time is the
 matmul rate, and the batch size over it the samples per second no NumPy implementation can
 beat; ``ceiling_fraction`` is functional_nn's share of it. For 784-256-10 and ``b = 128``
 that is 104.7 MFLOP per step, 818 kFLOP per sample.
@@ -44,8 +55,11 @@ elsewhere on the machine falls on all of them alike; the table shows medians wit
 The last line printed is one JSON object with every figure.
 
     python scripts/benchmark.py
+    python scripts/benchmark.py --samples 10000 --repeats 3 --contenders functional_nn torch   # a minute
+    python scripts/benchmark.py --hidden 512,256:0.8 --optimizers adam      # the main job alone
     python scripts/benchmark.py --repeats 7 --threads 1
-    python scripts/benchmark.py --samples 2000 --repeats 2 --hidden 32 32,32   # seconds
+    python scripts/benchmark.py --threads 1 --clock cpu       # ratios that hold on a busy machine
+    python scripts/benchmark.py --samples 2000 --repeats 2 --hidden 32 32,32:0.5   # seconds
 
 Needs ``pip install -e ".[bench]"`` for the contenders (torch, scikit-learn, threadpoolctl);
 functional_nn alone runs without them.
@@ -60,14 +74,16 @@ _THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS
 
 
 def _threads_from_argv(argv: list[str]) -> int:
-    """``--threads N`` read before argparse and NumPy: the BLAS reads these variables on loading."""
+    """``--threads N`` read before argparse and NumPy: the BLAS reads these variables on loading.
+
+    Every core by default (``os.cpu_count()``)."""
     for i, argument in enumerate(argv):
         value = argument.split("=", 1)[1] if argument.startswith("--threads=") else None
         if argument == "--threads" and i + 1 < len(argv):
             value = argv[i + 1]
         if value is not None and value.isdigit() and int(value) > 0:
             return int(value)
-    return 2
+    return os.cpu_count() or 1
 
 
 if __name__ == "__main__":
@@ -77,6 +93,7 @@ if __name__ == "__main__":
 # The imports below come after the thread variables on purpose (see above).
 import argparse  # noqa: E402
 import importlib  # noqa: E402
+import importlib.metadata  # noqa: E402
 import json  # noqa: E402
 import math  # noqa: E402
 import platform  # noqa: E402
@@ -89,7 +106,7 @@ from typing import Any, Final, NamedTuple  # noqa: E402
 
 import numpy as np  # noqa: E402
 
-from functional_nn import optimizers  # noqa: E402
+from functional_nn import fused, optimizers  # noqa: E402
 from functional_nn.activations import ACTIVATIONS  # noqa: E402
 from functional_nn.data import minibatches, one_hot  # noqa: E402
 from functional_nn.initializers import initialize_parameters  # noqa: E402
@@ -105,9 +122,10 @@ N_CLASSES: Final = 10
 LEARNING_RATES: Final = {"sgd": 0.1, "adam": 1e-3}
 ADAM_BETAS: Final = (0.9, 0.999)
 ADAM_EPSILON: Final = 1e-8
-CONTENDERS: Final = ("functional_nn", "functional_nn_steps", "torch", "sklearn")
+CONTENDERS: Final = ("functional_nn", "functional_nn_numpy", "functional_nn_steps", "torch", "sklearn")
 LABELS: Final = {
     "functional_nn": "functional_nn train_epochs",
+    "functional_nn_numpy": "  the same, NumPy kernels",
     "functional_nn_steps": "functional_nn steps only",
     "torch": "PyTorch",
     "sklearn": "scikit-learn MLPClassifier",
@@ -133,6 +151,11 @@ class Setup(NamedTuple):
     optimizer: str
     batch_size: int
     seed: int
+    keep_prob: float = 1.0  # dropout on the hidden layers: each unit kept with this probability
+
+
+def network_name(sizes: Sequence[int], keep_prob: float) -> str:
+    return "-".join(map(str, sizes)) + ("" if keep_prob == 1 else f" dropout keep {keep_prob:g}")
 
 
 def optional_module(name: str) -> ModuleType | None:
@@ -181,12 +204,11 @@ def activations_of(sizes: Sequence[int]) -> tuple[Activation, ...]:
 # functional_nn
 
 
-def our_optimizer(name: str) -> Optimizer:
+def our_optimizer(name: str, kernel: optimizers.Kernel | None = None) -> Optimizer:
+    """SGD or Adam; ``kernel`` None is the library's default (Numba's fused updates when installed)."""
     if name == "sgd":
-        return sgd(LEARNING_RATES["sgd"])
-    adam = getattr(optimizers, "adam")
-    result: Optimizer = adam(LEARNING_RATES["adam"], ADAM_BETAS[0], ADAM_BETAS[1], ADAM_EPSILON)
-    return result
+        return sgd(LEARNING_RATES["sgd"], kernel=kernel)
+    return optimizers.adam(LEARNING_RATES["adam"], ADAM_BETAS[0], ADAM_BETAS[1], ADAM_EPSILON, kernel=kernel)
 
 
 class OursEpochs(NamedTuple):
@@ -194,13 +216,13 @@ class OursEpochs(NamedTuple):
     state: Callable[[], dict[str, FloatArray]]
 
 
-def functional_nn_contender(setup: Setup, total_epochs: int) -> OursEpochs:
+def functional_nn_contender(setup: Setup, total_epochs: int, kernel: optimizers.Kernel | None = None) -> OursEpochs:
     """``train_epochs`` with the seed whose permutations the other contenders replay."""
     d = setup.data
     states = train_epochs(
         d.X, d.Y, setup.params, activations=activations_of(setup.sizes), loss="categorical_cross_entropy",
-        epochs=total_epochs, optimizer=our_optimizer(setup.optimizer), batch_size=setup.batch_size,
-        rng=np.random.default_rng(setup.seed),
+        epochs=total_epochs, optimizer=our_optimizer(setup.optimizer, kernel), batch_size=setup.batch_size,
+        rng=np.random.default_rng(setup.seed), keep_probs=setup.keep_prob,
     )  # fmt: skip
     last: list[TrainState] = []
 
@@ -218,11 +240,12 @@ def functional_nn_steps_contender(setup: Setup) -> Epoch:
     rng = np.random.default_rng(setup.seed)
     params = dict(setup.params)
     state = optimizer.init(params)
+    keeps = None if setup.keep_prob == 1 else (setup.keep_prob,) * (len(setup.sizes) - 2)
 
     def epoch() -> None:
         nonlocal params, state
         for X_batch, Y_batch, _ in minibatches(d.X, d.Y, setup.batch_size, rng):
-            AL, caches = forward(X_batch, params, activations)
+            AL, caches = forward(X_batch, params, activations, keeps, rng)
             grads = backward(AL, Y_batch, caches, CATEGORICAL_CROSS_ENTROPY)
             params, state = optimizer.update(grads, state, params)
 
@@ -248,8 +271,10 @@ def torch_contender(torch: Any, setup: Setup, threads: int) -> TorchEpochs:
         with torch.no_grad():  # nn.Linear's weight is (out, in): our W_l exactly
             linear.weight.copy_(torch.from_numpy(setup.params[f"W{l}"]))
             linear.bias.copy_(torch.from_numpy(setup.params[f"b{l}"][:, 0]))
-        layers += [linear, torch.nn.ReLU()] if l < L else [linear]
+        dropout = [torch.nn.Dropout(1 - setup.keep_prob)] if setup.keep_prob < 1 else []
+        layers += [linear, torch.nn.ReLU(), *dropout] if l < L else [linear]
     net = torch.nn.Sequential(*layers)
+    net.train()  # dropout on
     if setup.optimizer == "sgd":
         optimizer = torch.optim.SGD(net.parameters(), lr=LEARNING_RATES["sgd"])
     else:
@@ -334,22 +359,28 @@ def matmul_operands(
     return pairs
 
 
-def time_products(pairs: Sequence[tuple[FloatArray, FloatArray]], min_seconds: float) -> float:
-    """Seconds for one step's products: the best of a few timed runs of repeated steps."""
-    for a, b in pairs:
-        a @ b
-    start = time.perf_counter()
-    for a, b in pairs:
-        a @ b
-    once = max(time.perf_counter() - start, 1e-7)
+CLOCKS: Final[dict[str, Callable[[], float]]] = {"wall": time.perf_counter, "cpu": time.process_time}
+"""``--clock``: wall time, or this process's CPU time (robust to other jobs at ``--threads 1``)."""
+
+
+def time_products(
+    pairs: Sequence[tuple[FloatArray, FloatArray]], min_seconds: float, clock: Callable[[], float] = time.perf_counter
+) -> float:
+    """Seconds for one step's products, each into an output allocated once: the best of a few timed runs."""
+    outputs = [a @ b for a, b in pairs]  # C-ordered, as the kernels' products come out
+    triples = list(zip(pairs, outputs))
+    start = clock()
+    for (a, b), out in triples:
+        np.matmul(a, b, out=out)
+    once = max(clock() - start, 1e-7)
     steps = max(3, math.ceil(min_seconds / 3 / once))
     best = math.inf
     for _ in range(3):
-        start = time.perf_counter()
+        start = clock()
         for _ in range(steps):
-            for a, b in pairs:
-                a @ b
-        best = min(best, (time.perf_counter() - start) / steps)
+            for (a, b), out in triples:
+                np.matmul(a, b, out=out)
+        best = min(best, (clock() - start) / steps)
     return best
 
 
@@ -369,7 +400,7 @@ def samples_per_second(m: int, seconds: Sequence[float]) -> Figures:
 
 def run_one(
     setup: Setup, contenders: Sequence[str], modules: dict[str, Any], warmup: int, repeats: int, threads: int,
-    ceiling_seconds: float, notes: list[str],
+    ceiling_seconds: float, notes: list[str], clock: Callable[[], float] = time.perf_counter,
 ) -> dict[str, Any]:  # fmt: skip
     """Warm up, then ``repeats`` rounds of one epoch per contender and one ceiling timing."""
     epochs: dict[str, Epoch] = {}
@@ -378,13 +409,19 @@ def run_one(
     if "functional_nn" in contenders:
         ours = functional_nn_contender(setup, warmup + repeats)
         epochs["functional_nn"] = ours.epoch
+    if "functional_nn_numpy" in contenders and fused.AVAILABLE:  # what the fast extra buys, side by side
+        epochs["functional_nn_numpy"] = functional_nn_contender(setup, warmup + repeats, "numpy").epoch
     if "functional_nn_steps" in contenders:
         epochs["functional_nn_steps"] = functional_nn_steps_contender(setup)
     if "torch" in contenders and modules.get("torch") is not None:
         theirs = torch_contender(modules["torch"], setup, threads)
         epochs["torch"] = theirs.epoch
     if "sklearn" in contenders and modules.get("sklearn") is not None:
-        epochs["sklearn"] = sklearn_contender(modules["sklearn"], setup)
+        if setup.keep_prob == 1:
+            epochs["sklearn"] = sklearn_contender(modules["sklearn"], setup)
+        else:
+            note = f"{network_name(setup.sizes, setup.keep_prob)}: scikit-learn's MLPClassifier has no dropout, so it sits out"
+            notes.extend([] if note in notes else [note])
     for _ in range(warmup):
         for run in epochs.values():
             run()
@@ -393,11 +430,12 @@ def run_one(
         gap = max(float(np.max(np.abs(ours_W[k] - torch_W[k]))) for k in torch_W)
         scale = max(float(np.max(np.abs(torch_W[k]))) for k in torch_W)
         why = (
-            "Adam's steps are about +-alpha however small the gradient, so rounding differences in near-zero "
+            "its dropout masks are its own" if setup.keep_prob < 1
+            else "Adam's steps are about +-alpha however small the gradient, so rounding differences in near-zero "
             "gradients grow over an epoch" if setup.optimizer == "adam" else "the same sums, rounded differently"
-        )
+        )  # fmt: skip
         notes.append(
-            f"{'-'.join(map(str, setup.sizes))} {setup.optimizer}: after {warmup} warm-up epoch(s) PyTorch's "
+            f"{network_name(setup.sizes, setup.keep_prob)} {setup.optimizer}: after {warmup} warm-up epoch(s) PyTorch's "
             f"weights differ from ours by at most {gap:.2g} (largest weight {scale:.2g}; {why})"
         )
     pairs = matmul_operands(setup.sizes, setup.batch_size, np.random.default_rng(setup.seed))
@@ -407,10 +445,10 @@ def run_one(
     for round_number in range(repeats):
         shift = round_number % len(names) if names else 0
         for name in names[shift:] + names[:shift]:
-            start = time.perf_counter()
+            start = clock()
             epochs[name]()
-            seconds[name].append(time.perf_counter() - start)
-        ceiling_seconds_per_step.append(time_products(pairs, ceiling_seconds))
+            seconds[name].append(clock() - start)
+        ceiling_seconds_per_step.append(time_products(pairs, ceiling_seconds, clock))
     m = setup.data.X.shape[1]
     figures = {name: samples_per_second(m, values) for name, values in seconds.items()}
     ceiling = step_products(setup.sizes, setup.batch_size)
@@ -439,6 +477,7 @@ def machine_description(modules: dict[str, Any], threads: int) -> dict[str, Any]
     description: dict[str, Any] = {
         "cpu": cpu, "logical_cpus": os.cpu_count(), "python": platform.python_version(), "numpy": np.__version__,
         "blas": blas, "threads": threads,
+        "optimizer_kernel": "numba " + importlib.metadata.version("numba") if fused.AVAILABLE else "numpy",
     }  # fmt: skip
     if modules.get("threadpoolctl") is not None:
         pools = modules["threadpoolctl"].threadpool_info()
@@ -451,15 +490,25 @@ def machine_description(modules: dict[str, Any], threads: int) -> dict[str, Any]
     return description
 
 
+def parse_network(text: str) -> tuple[tuple[int, ...], float]:
+    """``"512,256:0.8"`` -> ``((512, 256), 0.8)``; no ``:KEEP`` means no dropout (1.0)."""
+    sizes, _, keep = text.partition(":")
+    return tuple(int(n) for n in sizes.split(",")), float(keep) if keep else 1.0
+
+
 def parse_arguments(argv: Sequence[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
-    parser.add_argument("--threads", type=int, default=2, help="BLAS threads for every contender (default 2)")
+    parser.add_argument(
+        "--threads", type=int, default=os.cpu_count() or 1,
+        help="BLAS threads for every contender (default: every core, here %(default)s)",
+    )  # fmt: skip
     parser.add_argument("--samples", "--epoch-size", type=int, default=None, help="samples per epoch (default: all)")
     parser.add_argument("--repeats", type=int, default=5, help="timed epochs per contender (default 5)")
     parser.add_argument("--warmup", type=int, default=1, help="untimed epochs first (default 1)")
     parser.add_argument(
-        "--hidden", nargs="+", default=["256", "512,512"],
-        help="hidden layers of each network, e.g. 256 512,512 (the default)",
+        "--hidden", nargs="+", default=["256", "512,512", "512,256:0.8"],
+        help="hidden layers of each network, with :KEEP for dropout keeping each hidden unit with probability KEEP "
+        "(default: 256 512,512 512,256:0.8, the last being the main job's)",
     )  # fmt: skip
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--optimizers", nargs="+", choices=("sgd", "adam"), default=["sgd", "adam"])
@@ -467,18 +516,27 @@ def parse_arguments(argv: Sequence[str]) -> argparse.Namespace:
     parser.add_argument("--data", choices=("auto", "mnist", "random"), default="auto")
     parser.add_argument("--ceiling-seconds", type=_cli.positive_float, default=0.3, help="time spent per ceiling measurement")
     parser.add_argument("--seed", type=_cli.seed, default=0, help="seed of the generators (default 0)")
+    parser.add_argument(
+        "--clock", choices=sorted(CLOCKS), default="wall",
+        help="wall time (default), or this process's CPU time: with --threads 1 it ignores the time other jobs take "
+        "the core, so ratios hold on a busy machine (with more threads it adds up every thread's time)",
+    )  # fmt: skip
     args = parser.parse_args(list(argv))
+    if args.clock == "cpu" and args.threads != 1:
+        parser.error("--clock cpu needs --threads 1: CPU time adds up every thread's time, spinning included")
     for name in ("threads", "repeats", "batch_size"):
         if getattr(args, name) < 1:
             parser.error(f"--{name.replace('_', '-')} must be >= 1")
     if args.warmup < 0 or (args.samples is not None and args.samples < 1):
         parser.error("--warmup must be >= 0 and --samples >= 1")
     try:
-        args.networks = [tuple(int(n) for n in hidden.split(",")) for hidden in args.hidden]
+        args.networks = [parse_network(hidden) for hidden in args.hidden]
     except ValueError:
-        parser.error(f"--hidden takes comma-separated layer sizes such as 512,512, got {args.hidden}")
-    if any(n < 1 for hidden in args.networks for n in hidden):
+        parser.error(f"--hidden takes comma-separated layer sizes such as 512,512 or 512,256:0.8, got {args.hidden}")
+    if any(n < 1 for hidden, _ in args.networks for n in hidden):
         parser.error("--hidden sizes must be >= 1")
+    if any(not 0 < keep <= 1 for _, keep in args.networks):
+        parser.error("--hidden's keep probabilities (after ':') must be in (0, 1]")
     return args
 
 
@@ -554,16 +612,17 @@ def run_all(
 ) -> dict[str, Any]:
     data = load_data(args.data, args.samples, np.random.default_rng(args.seed))
     results: dict[str, Any] = {"data": data.source, "m": int(data.X.shape[1]), "networks": {}}
-    for hidden in args.networks:
+    for hidden, keep_prob in args.networks:
         sizes = (N_FEATURES, *hidden, N_CLASSES)
         params = initialize_parameters(sizes, np.random.default_rng(args.seed), dtype=np.float32)
-        network = "-".join(map(str, sizes))
+        network = network_name(sizes, keep_prob)
         results["networks"][network] = {}
         for name in optimizer_names:
-            setup = Setup(data, sizes, params, name, args.batch_size, args.seed)
+            setup = Setup(data, sizes, params, name, args.batch_size, args.seed, keep_prob)
             results["networks"][network][name] = run_one(
-                setup, args.contenders, modules, args.warmup, args.repeats, args.threads, args.ceiling_seconds, notes
-            )
+                setup, args.contenders, modules, args.warmup, args.repeats, args.threads, args.ceiling_seconds, notes,
+                CLOCKS[args.clock],
+            )  # fmt: skip
     return results
 
 
@@ -571,9 +630,10 @@ def print_report(args: argparse.Namespace, report: dict[str, Any], machine: dict
     print(
         f"functional_nn benchmark: {report['data']}, {report['m']} samples per epoch, float32, "
         f"batch {args.batch_size}, {args.threads} BLAS thread(s), median of {args.repeats} epoch(s) "
-        f"after {args.warmup} warm-up epoch(s)"
+        f"after {args.warmup} warm-up epoch(s), {args.clock} time"
     )
     print(f"machine: {machine['cpu']}, {machine['logical_cpus']} logical CPUs; numpy {machine['numpy']} ({machine['blas']})")
+    print(f"functional_nn's optimizer kernel: {machine['optimizer_kernel']}")
     for line in machine.get("threadpools", []):
         print(f"  {line}")
     print(f"load before: {machine['load_before']}; after: {machine['load_after']}")
@@ -600,11 +660,13 @@ def print_report(args: argparse.Namespace, report: dict[str, Any], machine: dict
                 + ", ".join(ceiling.products)
             )
             steps = figures.get("functional_nn_steps")
+            numpy_kernels = figures.get("functional_nn_numpy")
             summary.setdefault(network, {})[optimizer_name] = {
                 "samples_per_s": None if ours is None else round(ours.median),
                 "samples_per_s_min": None if ours is None else round(ours.low),
                 "samples_per_s_max": None if ours is None else round(ours.high),
                 "steps_only_samples_per_s": None if steps is None else round(steps.median),
+                "numpy_kernels_samples_per_s": None if numpy_kernels is None else round(numpy_kernels.median),
                 "torch_samples_per_s": None if "torch" not in figures else round(figures["torch"].median),
                 "sklearn_samples_per_s": None if "sklearn" not in figures else round(figures["sklearn"].median),
                 "torch_ratio": _rounded(ratio(ours, figures.get("torch"))),
@@ -614,10 +676,17 @@ def print_report(args: argparse.Namespace, report: dict[str, Any], machine: dict
                 "ceiling_fraction": _rounded(fraction),
                 "step_mflop": round(ceiling.flops / 1e6, 2),
             }
+    for network, by_optimizer in summary.items():
+        sgd_rate, adam_rate = (by_optimizer.get(name, {}).get("samples_per_s") for name in ("sgd", "adam"))
+        if sgd_rate and adam_rate:
+            by_optimizer["adam"]["adam_over_sgd"] = round(adam_rate / sgd_rate, 3)
+            print(f"\n{network}: Adam at {adam_rate / sgd_rate:.0%} of SGD's samples/s", end="")
+    print()
     for note in notes:
         print(f"note: {note}")
     settings = {
         "batch_size": args.batch_size, "threads": args.threads, "repeats": args.repeats, "warmup": args.warmup,
+        "clock": args.clock,
         "samples": report["m"], "data": report["data"], "learning_rates": LEARNING_RATES,
     }  # fmt: skip
     print(json.dumps({"results": summary, "settings": settings, "machine": machine, "notes": notes}))

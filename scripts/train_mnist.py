@@ -7,6 +7,9 @@
     python scripts/train_mnist.py --idx DIR           # the four official IDX files instead
     python scripts/train_mnist.py --checkpoint        # a checkpoint after every epoch ...
     python scripts/train_mnist.py --resume runs/mnist-20261122-0501   # ... to resume from
+    python scripts/train_mnist.py --threads 1         # one BLAS thread, on a busy machine
+    python scripts/train_mnist.py --workers 2         # data-parallel on 2 local worker processes (Dask)
+    python scripts/train_mnist.py --scheduler tcp://HOST:8786 --local-steps 10   # local SGD on a cluster
     python scripts/train_mnist.py --onnx              # also model.onnx, to run with onnxruntime
 
 Training is the lazy fold ``train_epochs``: the script prints a line per epoch from the
@@ -17,6 +20,13 @@ writes ``checkpoints/`` there, and ``--resume DIR`` continues such a run, with t
 line it was started with, from its last complete checkpoint: the result equals the
 uninterrupted run's bit for bit (with the same number of BLAS threads).
 
+The matrix products use every core by default. ``--threads N`` pins the BLAS (OpenBLAS, MKL,
+BLIS or OpenMP) to ``N`` threads, set before NumPy loads: on cores shared with other jobs a
+product waits for its slowest thread, and a thread descheduled by another job stalls every
+product (measured on 2 busy cores: 24 s an epoch with two threads, 0.8 s with one), so
+``--threads 1`` is the choice on a busy machine; and a run is bitwise reproducible only at
+the same number of threads.
+
 Random draws, in order, from ``np.random.default_rng(seed)``: the train/dev split (CSV and
 IDX only), the initial parameters, then per mini-batch epoch a permutation and, for each
 batch, its augmentation's draws and its dropout masks (the input's first).
@@ -25,22 +35,36 @@ batch, its augmentation's draws and its dropout masks (the input's first).
 from __future__ import annotations
 
 import os
+import sys
+
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "BLIS_NUM_THREADS")
+
+
+def threads_from_argv(argv: list[str]) -> int | None:
+    """``--threads N`` read before argparse and NumPy, since the BLAS reads its variables on loading."""
+    for i, argument in enumerate(argv):
+        value = argument.split("=", 1)[1] if argument.startswith("--threads=") else None
+        if argument == "--threads" and i + 1 < len(argv):
+            value = argv[i + 1]
+        if value is not None and value.isdigit() and int(value) > 0:
+            return int(value)
+    return None
+
 
 if __name__ == "__main__":
-    # One BLAS thread unless told otherwise, set before NumPy loads its BLAS. Mini-batch
-    # products are small, so a second thread gains little, and on cores shared with other
-    # jobs every product then waits for a descheduled thread: measured here on 2 busy cores,
-    # 24 s an epoch with two threads, 0.8 s with one. OPENBLAS_NUM_THREADS=2 restores them.
-    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+    _threads = threads_from_argv(sys.argv[1:])
+    if _threads is not None:  # else every core: the BLAS's own default
+        for _variable in THREAD_VARIABLES:
+            os.environ[_variable] = str(_threads)
 
 import argparse
 import functools
 import importlib.util
 import json
 import math
-import sys
 import time
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager, ExitStack, nullcontext
 from datetime import datetime
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -157,11 +181,35 @@ def parse_args(argv: Sequence[str] | None) -> tuple[argparse.Namespace, Settings
     parser.add_argument("--out", type=Path, help="output directory (default runs/mnist-<timestamp>)")
     parser.add_argument("--checkpoint", action="store_true", help="write a checkpoint after every epoch into OUT/checkpoints")
     parser.add_argument("--resume", type=Path, metavar="DIR", help="continue the checkpointed run in DIR, with its own settings")
+    cluster = parser.add_argument_group("data-parallel training on a Dask cluster (functional_nn.distributed)")
+    cluster.add_argument("--workers", type=int, help="start a local cluster of N worker processes (default: one per core)")
+    cluster.add_argument("--scheduler", metavar="ADDRESS", help="use the running cluster at ADDRESS (or set DASK_SCHEDULER_ADDRESS)")
+    cluster.add_argument("--local-steps", type=int, metavar="K", help="local SGD: K steps per worker per round (default: synchronous)")
+    cluster.add_argument("--shards", type=int, help="data shards (default: one per worker); fixes the result whatever the workers")
+    cluster.add_argument("--dashboard", action="store_true", help="serve the local cluster's dashboard on port 8787")
     parser.add_argument("--overwrite", action="store_true", help="replace the outputs of an earlier run in --out")
+    parser.add_argument(
+        "--threads", type=int, metavar="N",
+        help="BLAS threads for the matrix products (default: every core); 1 on a machine busy with other jobs",
+    )  # fmt: skip
     parser.add_argument("--onnx", action="store_true", help=f"also write model.onnx beside params.npz ({ONNX_EXTRA})")
+    parser.set_defaults(distributed=False)  # set below from the cluster options; not an option itself
     args = parser.parse_args(argv)
+    args.distributed = any(v is not None for v in (args.workers, args.scheduler, args.local_steps, args.shards)) or bool(
+        os.environ.get("DASK_SCHEDULER_ADDRESS")
+    )
+    for name in ("workers", "local_steps", "shards"):
+        if getattr(args, name) is not None and getattr(args, name) < 1:
+            parser.error(f"--{name.replace('_', '-')} must be >= 1, got {getattr(args, name)}")
+    if args.workers is not None and args.scheduler is not None:
+        parser.error("give --workers (a local cluster) or --scheduler (a running one), not both")
+    if args.distributed and (args.checkpoint or args.resume is not None):
+        parser.error("--checkpoint and --resume apply to single-process runs (the library's train_rounds checkpoints rounds)")
     if args.resume is not None:
-        given = [_flag(parser, dest) for dest, value in vars(args).items() if dest != "resume" and value != parser.get_default(dest)]
+        given = [  # the thread count is the machine's, not the run's: it may change on resuming
+            _flag(parser, dest) for dest, value in vars(args).items()
+            if dest not in ("resume", "threads") and value != parser.get_default(dest)
+        ]  # fmt: skip
         if given:
             parser.error(f"--resume continues the run in {args.resume} with the settings it was started with: drop {', '.join(given)}")
         return _resumed_args(parser, args.resume)
@@ -180,6 +228,8 @@ def parse_args(argv: Sequence[str] | None) -> tuple[argparse.Namespace, Settings
     for name, value in (("epochs", settings.epochs), ("batch_size", settings.batch_size or 1), ("dev_size", 1 if args.dev_size is None else args.dev_size)):
         if value < 1:
             parser.error(f"--{name.replace('_', '-')} must be >= 1, got {value}")
+    if args.threads is not None and args.threads < 1:
+        parser.error(f"--threads must be >= 1, got {args.threads}")
     if args.dev_size is not None and args.csv is None and args.idx is None:
         parser.error("--dev-size applies to --csv and --idx: MNIST comes with its own 10,000 dev images")
     if not settings.learning_rate > 0:
@@ -399,6 +449,27 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _main(argv: Sequence[str] | None) -> int:
     args, settings = parse_args(argv)
+    with ExitStack() as stack:
+        if args.threads is not None:
+            stack.enter_context(pinned_threads(args.threads))
+        return run(args, settings, argv)
+
+
+def pinned_threads(threads: int) -> AbstractContextManager[object]:
+    """Pin the loaded BLAS to ``threads`` with threadpoolctl when it is installed.
+
+    Run as a script, the environment variables set before NumPy loaded have pinned it
+    already; this also pins it when ``main`` is called from Python, after NumPy is loaded.
+    """
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        return nullcontext()
+    limits: AbstractContextManager[object] = threadpool_limits(limits=threads)
+    return limits
+
+
+def run(args: argparse.Namespace, settings: Settings, argv: Sequence[str] | None) -> int:
     started = time.perf_counter()
     out: Path = args.out if args.out is not None else Path("runs") / f"mnist-{datetime.now():%Y%m%d-%H%M%S}"
     # before the data and the training: a run is never lost to its output folder at the end
@@ -439,15 +510,27 @@ def _main(argv: Sequence[str] | None) -> int:
     Y_dev = one_hot(data.y_dev, 10, dtype=dtype)
     checkpoint_dir = out / "checkpoints" if args.checkpoint else None
     bar = BatchBar(settings.epochs, enabled=sys.stderr.isatty() and settings.batch_size is not None)
+    waited: list[float] = []  # seconds waiting on the cluster, per round
+    workers = 0
     try:
-        states = train_epochs(
-            data.X_train, Y_train, params, activations=activations, loss=LOSS, epochs=settings.epochs,
-            optimizer=optimizer, batch_size=settings.batch_size, rng=rng, dev=(data.X_dev, Y_dev),
-            keep_probs=settings.keep_prob, max_norm=settings.max_norm, on_batch=bar, checkpoint_dir=checkpoint_dir,
-            resume=args.resume is not None, augmentation=AUGMENT[settings.augment],
-            input_keep_prob=settings.input_keep_prob if settings.input_keep_prob < 1 else None,
-        )  # fmt: skip
-    except (ValueError, CheckpointError) as error:  # a checkpoint directory in use, or another run's
+        if args.distributed:
+            if settings.augment != "none" or settings.input_keep_prob < 1:  # the rounds draw no augmentation
+                raise ValueError("--distributed neither distorts batches nor drops input pixels: add --augment none --input-keep-prob 1")
+            import cluster_training  # here: a single-process run needs no Dask
+
+            states, workers = cluster_training.epoch_states(
+                args, settings, data.X_train, Y_train, (data.X_dev, Y_dev), params, activations, LOSS, make_optimizer, waited, say
+            )  # fmt: skip
+        else:
+            states = train_epochs(
+                data.X_train, Y_train, params, activations=activations, loss=LOSS, epochs=settings.epochs,
+                optimizer=optimizer, batch_size=settings.batch_size, rng=rng, dev=(data.X_dev, Y_dev),
+                keep_probs=settings.keep_prob, max_norm=settings.max_norm, on_batch=bar, checkpoint_dir=checkpoint_dir,
+                resume=args.resume is not None, augmentation=AUGMENT[settings.augment],
+                input_keep_prob=settings.input_keep_prob if settings.input_keep_prob < 1 else None,
+            )  # fmt: skip
+    except (ValueError, CheckpointError, ImportError, ConnectionError, RuntimeError) as error:
+        # a checkpoint directory in use or another run's; a cluster that cannot be reached or lacks the library
         return _cli.fail(str(error))
     _cli.make_output_dir(out)  # only now, everything validated; removed again if the run fails before writing
     if checkpoint_dir is not None and args.resume is None:
@@ -525,7 +608,11 @@ def _main(argv: Sequence[str] | None) -> int:
     else:
         say(f"wrote {written} and history.json to {out}; matplotlib is missing, so no pictures ({SCRIPTS_EXTRA})")
     summary.update(seconds=round(time.perf_counter() - started, 2), training_seconds=round(training_seconds, 2), out=str(out))
+    summary["samples_per_second"] = round(m * len(seconds) / training_seconds) if training_seconds > 0 else None
+    if args.distributed:
+        summary.update(workers=workers, cluster_wait_seconds=round(sum(waited), 2), rounds=len(waited))
     summary["library_version"] = functional_nn.__version__
+    summary["threads"] = args.threads or os.cpu_count()
     print(json.dumps(summary), flush=True)
     return 0
 

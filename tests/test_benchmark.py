@@ -12,12 +12,15 @@ from pathlib import Path
 
 import pytest
 
+from functional_nn import fused
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
 
 import benchmark  # noqa: E402  (the scripts folder is not a package)
 
 KEYS = {
-    "samples_per_s", "samples_per_s_min", "samples_per_s_max", "steps_only_samples_per_s", "torch_samples_per_s",
+    "samples_per_s", "samples_per_s_min", "samples_per_s_max", "steps_only_samples_per_s",
+    "numpy_kernels_samples_per_s", "torch_samples_per_s",
     "sklearn_samples_per_s", "torch_ratio", "sklearn_ratio", "ceiling_samples_per_s", "ceiling_gflops",
     "ceiling_fraction", "step_mflop",
 }  # fmt: skip
@@ -34,26 +37,33 @@ def test_step_products_count_what_a_step_multiplies() -> None:
 
 def test_tiny_run_prints_a_table_and_json(capsys: pytest.CaptureFixture[str]) -> None:
     argv = [
-        "--data", "random", "--samples", "300", "--repeats", "2", "--warmup", "1", "--hidden", "8", "4,4",
-        "--ceiling-seconds", "0.005", "--threads", "1",
+        "--data", "random", "--samples", "300", "--repeats", "2", "--warmup", "1", "--hidden", "8", "4,4:0.5",
+        "--ceiling-seconds", "0.005", "--threads", "1", "--clock", "cpu",
     ]  # fmt: skip
     assert benchmark.main(argv) == 0
     lines = capsys.readouterr().out.strip().splitlines()
     summary = json.loads(lines[-1])
     table = "\n".join(lines[:-1])
-    assert set(summary["results"]) == {"784-8-10", "784-4-4-10"}
-    for network in ("784-8-10", "784-4-4-10"):
+    networks = ("784-8-10", "784-4-4-10 dropout keep 0.5")
+    assert set(summary["results"]) == set(networks)
+    for network in networks:
         assert f"{network}, sgd" in table and f"{network}, adam" in table
+        assert f"{network}: Adam at" in table
         for optimizer in ("sgd", "adam"):
             figures = summary["results"][network][optimizer]
-            assert set(figures) == KEYS
+            assert set(figures) == (KEYS | {"adam_over_sgd"} if optimizer == "adam" else KEYS)
             assert figures["samples_per_s"] > 0 and 0 < figures["ceiling_fraction"]
+            # with Numba installed, the NumPy kernels run beside the fused ones
+            assert (figures["numpy_kernels_samples_per_s"] is not None) == fused.AVAILABLE
             for contender in ("torch", "sklearn"):
-                # a ratio when the contender is installed, a note saying it was skipped when not
+                # a ratio when the contender is installed, a note saying why it is missing when not
                 if figures[f"{contender}_ratio"] is None:
                     assert any(contender.replace("sklearn", "scikit") in note.lower() for note in summary["notes"])
+    # scikit-learn has no dropout: it sits out the network that drops, whether installed or not
+    assert summary["results"][networks[1]]["sgd"]["sklearn_ratio"] is None
     assert "matmul ceiling" in table and "functional_nn train_epochs" in table
     assert summary["settings"]["samples"] == 300 and summary["machine"]["threads"] == 1
+    assert summary["settings"]["clock"] == "cpu"
 
 
 def test_missing_contenders_are_notes_not_failures(
@@ -73,11 +83,21 @@ def test_missing_contenders_are_notes_not_failures(
     assert any("scikit-learn MLPClassifier is not installed" in note for note in summary["notes"])
 
 
+def test_networks_parse_with_an_optional_keep_probability() -> None:
+    assert benchmark.parse_network("512,256:0.8") == ((512, 256), 0.8)
+    assert benchmark.parse_network("256") == ((256,), 1.0)
+    assert benchmark.network_name((784, 512, 256, 10), 0.8) == "784-512-256-10 dropout keep 0.8"
+
+
 def test_bad_arguments_are_refused() -> None:
     with pytest.raises(SystemExit):
         benchmark.main(["--hidden", "8,x"])
     with pytest.raises(SystemExit):
         benchmark.main(["--repeats", "0"])
+    with pytest.raises(SystemExit):
+        benchmark.main(["--hidden", "8:1.5"])
+    with pytest.raises(SystemExit):  # CPU time would add up the threads' time
+        benchmark.main(["--clock", "cpu", "--threads", "2"])
 
 
 def test_cpu_pressure_is_read_from_the_load_line() -> None:

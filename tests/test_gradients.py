@@ -76,3 +76,23 @@ def test_gradient_check_notices_a_wrong_gradient(rng: np.random.Generator) -> No
     difference = np.linalg.norm(analytic["dW1"] - numeric["dW1"]) / np.linalg.norm(analytic["dW1"] + numeric["dW1"])
     assert difference > 1e-2
     assert gradient_check(X, Y, params, ("sigmoid", "sigmoid"), "binary_cross_entropy", lambd=5.0) < 1e-7
+
+
+def test_gradient_check_of_a_flat_cost_is_zero_not_one() -> None:
+    # A width-1 softmax outputs exactly 1 whatever its input, so every sample gets the same
+    # output a; under the hinge loss two samples labelled 1 and two labelled 0 (-1) with
+    # |a| < 1 give J = mean(1 - a, 1 - a, 1 + a, 1 + a) = 1: flat in every parameter. The
+    # true gradient is exactly 0; the centred differences give only rounding noise.
+    params = {
+        "W1": np.array([[0.7]]), "b1": np.array([[0.2]]),
+        "W2": np.array([[0.4]]), "b2": np.array([[0.1]]),
+    }  # fmt: skip
+    X = np.array([[0.3, -1.2, 2.0, 0.5]])
+    Y = np.array([[1.0, 1.0, 0.0, 0.0]])
+    AL, caches = forward(X, params, (ACTIVATIONS["softmax"], ACTIVATIONS["linear"]))
+    np.testing.assert_allclose(AL, 0.5)  # 0.4 * 1 + 0.1 for every sample
+    grads = backward(AL, Y, caches, LOSSES["hinge"])
+    assert all(not np.any(g) for g in grads.values())
+    assert gradient_check(X, Y, params, ("softmax", "linear"), "hinge") < 1e-8
+    # With an L2 term the gradient is no longer zero and the relative measure applies again.
+    assert gradient_check(X, Y, params, ("softmax", "linear"), "hinge", lambd=1e-3) < 1e-7

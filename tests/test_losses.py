@@ -94,3 +94,15 @@ def test_hinge_by_hand_with_either_label_convention(dtype: FloatDType) -> None:
     gradient = LOSSES["hinge"].gradient(AL, Y01)
     assert gradient.dtype == dtype
     np.testing.assert_array_equal(gradient, [[0, -1, 1, -1], [1, 0, 0, 0]])  # 0 at the kink t*a = 1
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_hinge_is_finite_without_warnings_at_extreme_outputs(dtype: FloatDType) -> None:
+    big = float(np.finfo(dtype).max) / 4
+    AL = np.array([[-big, -1e4, 0.0, 1e4, big]] * 2, dtype=dtype)
+    Y = np.array([[1.0, 0.0, 1.0, 1.0, 0.0], [0.0, 1.0, 0.0, 0.0, 1.0]], dtype=dtype)
+    with np.errstate(all="raise"):
+        cost = compute_cost(AL, Y, "hinge")
+        gradient = LOSSES["hinge"].gradient(AL, Y)
+    assert math.isfinite(cost) and cost == pytest.approx((1 + big) * 2 / 5 + (1 + 1e4) * 2 / 5 + 2 / 5, rel=1e-6)
+    assert gradient.dtype == dtype and np.isfinite(gradient).all()

@@ -15,6 +15,7 @@ from functional_nn import (
     predict_proba,
     update_parameters,
 )
+from functional_nn.propagation import uniform_below
 from functional_nn.types import FloatDType
 
 
@@ -128,3 +129,23 @@ def test_refusals_name_the_argument(rng: np.random.Generator) -> None:
         update_parameters(params, {"dW1": params["W1"]}, 0.1)
     with pytest.raises(ValueError, match="looks like a grads dict"):
         update_parameters({"d" + k: v for k, v in params.items()}, params, 0.1)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape", [(64, 128), (5, 7), (1, 2), (3, 1)])
+@pytest.mark.parametrize("keep", [0.8, 0.5, 1 / 3, 0.999999999])
+@pytest.mark.parametrize("bit_generator", [np.random.PCG64, np.random.MT19937])
+def test_dropout_draws_are_rng_random_below_keep_bit_for_bit(
+    dtype: type[np.floating], shape: tuple[int, int], keep: float, bit_generator: type[np.random.BitGenerator]
+) -> None:
+    for pending_half in (False, True):  # a float32 draw of odd length leaves half a raw output buffered
+        ours, theirs = (np.random.Generator(bit_generator(42)) for _ in range(2))
+        if pending_half:
+            ours.random(1, dtype=np.float32), theirs.random(1, dtype=np.float32)
+        mask = uniform_below(ours, shape, keep, np.dtype(dtype))
+        expected = theirs.random(shape, dtype=dtype) < keep
+        assert mask.shape == shape and mask.dtype == np.bool_
+        np.testing.assert_array_equal(mask, expected)
+        # and the generator goes on exactly as rng.random leaves it
+        np.testing.assert_array_equal(ours.random(9, dtype=np.float32), theirs.random(9, dtype=np.float32))
+        np.testing.assert_array_equal(ours.random(3), theirs.random(3))

@@ -57,7 +57,10 @@ def networks(draw: st.DrawFn, max_width: int = 32) -> tuple[list[int], tuple[Act
 def make_data(sizes: list[int], loss: Loss, m: int, rng: np.random.Generator, dtype: FloatDType) -> tuple[FloatArray, FloatArray]:
     X = rng.standard_normal((sizes[0], m)).astype(dtype)
     n_out = sizes[-1]
-    if loss == "categorical_cross_entropy":
+    # Several units take one-hot columns under the hinge loss too (one-vs-rest): with 0/1
+    # labels drawn per unit, a column of all 0s or all 1s after a softmax makes the hinge
+    # loss constant (the outputs sum to 1), its gradient 0, and a relative check meaningless.
+    if loss == "categorical_cross_entropy" or (loss == "hinge" and n_out > 1):
         Y = one_hot(rng.integers(0, n_out, m), n_out, dtype=dtype)
     elif loss in ("binary_cross_entropy", "hinge"):  # 0/1 labels: the hinge loss takes labels too
         Y = (rng.random((n_out, m)) < 0.5).astype(dtype)

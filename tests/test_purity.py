@@ -6,8 +6,13 @@ import re
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from functional_nn import (
+    EarlyStopping,
+    Observer,
+    adam,
+    adamw,
     backward_propagation,
     compute_cost,
     forward_propagation,
@@ -15,9 +20,14 @@ from functional_nn import (
     initialize_parameters,
     one_hot,
     predict,
+    sgd,
     train,
+    train_epochs,
     update_parameters,
 )
+from functional_nn.optimizers import Kernel
+from functional_nn.fold_state import StepView
+from functional_nn.training import TrainState
 from functional_nn.types import FloatArray
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -79,3 +89,86 @@ def test_no_global_random_state_anywhere() -> None:
         if pattern.search(line)
     ]
     assert offenders == []
+
+
+def snapshot(state: TrainState) -> dict[str, bytes]:
+    """Every array a yielded state holds, as bytes: params, best params and optimizer slots."""
+    arrays = {f"params[{k}]": v for k, v in state.params.items()}
+    arrays.update({f"best[{k}]": v for k, v in (state.best_params or {}).items()})
+    arrays.update({f"{name}[{k}]": v for name, slot in state.optimizer_state.slots.items() for k, v in slot.items()})
+    return {name: array.tobytes() for name, array in arrays.items()}
+
+
+@pytest.mark.parametrize("kernel", ["numpy", "numba"])
+@pytest.mark.parametrize("optimizer_name", ["sgd", "adam", "adamw"])
+def test_the_fold_never_writes_an_array_it_has_handed_out(optimizer_name: str, kernel: Kernel, rng: np.random.Generator) -> None:
+    # The fold updates its own copies in place within an epoch: every state it yields, and
+    # every input, must keep its values to the end of the run.
+    optimizer = {
+        "sgd": sgd(0.1, kernel=kernel), "adam": adam(1e-2, kernel=kernel), "adamw": adamw(1e-2, kernel=kernel),
+    }[optimizer_name]  # fmt: skip
+    params = {k: frozen(v) for k, v in initialize_parameters([5, 8, 6, 3], rng, dtype=np.float32).items()}
+    X = frozen(rng.standard_normal((5, 50)).astype(np.float32))
+    Y = frozen(one_hot(rng.integers(0, 3, 50), 3, dtype=np.float32))
+    inputs = {k: v.tobytes() for k, v in params.items()}
+    kept: list[tuple[TrainState, dict[str, bytes]]] = []
+    for state in train_epochs(
+        X, Y, params, activations=("relu", "relu", "softmax"), loss="categorical_cross_entropy", epochs=4,
+        optimizer=optimizer, batch_size=16, rng=rng, keep_probs=0.8, max_norm=2.0, dev=(X, Y),
+        early_stopping=EarlyStopping(patience=10),
+    ):  # fmt: skip
+        kept.append((state, snapshot(state)))
+    assert len(kept) == 4
+    for state, before in kept:
+        assert snapshot(state) == before, f"epoch {state.epoch}'s state was written after it was handed out"
+        for slot in state.optimizer_state.slots.values():
+            assert all(not array.flags.writeable for array in slot.values())
+    assert {k: v.tobytes() for k, v in params.items()} == inputs
+    for (first, _), (second, _) in zip(kept, kept[1:]):
+        for key in params:
+            assert not np.shares_memory(first.params[key], second.params[key])
+            assert not np.shares_memory(second.params[key], params[key])
+    # the fold's in-place updates give the pure update's values: train with a twin generator
+    twin = np.random.default_rng(0)
+    ref = train(
+        X, Y, params, activations=("relu", "relu", "softmax"), loss="categorical_cross_entropy", epochs=2,
+        optimizer=optimizer._replace(update_in_place=None), batch_size=16, rng=twin, keep_probs=0.8, max_norm=1.0,
+    )  # fmt: skip
+    fast = train(
+        X, Y, params, activations=("relu", "relu", "softmax"), loss="categorical_cross_entropy", epochs=2,
+        optimizer=optimizer, batch_size=16, rng=np.random.default_rng(0), keep_probs=0.8, max_norm=1.0,
+    )  # fmt: skip
+    for key in params:
+        assert ref.params[key].tobytes() == fast.params[key].tobytes()
+
+
+def test_gradients_handed_out_are_never_overwritten_by_a_later_call(rng: np.random.Generator) -> None:
+    params = {k: frozen(v) for k, v in initialize_parameters([5, 8, 3], rng, dtype=np.float32).items()}
+    batches = [frozen(rng.standard_normal((5, 20)).astype(np.float32)) for _ in range(2)]
+    Y = frozen(one_hot(rng.integers(0, 3, 20), 3, dtype=np.float32))
+    AL, caches = forward_propagation(batches[0], params, ("relu", "softmax"))
+    first = backward_propagation(AL, Y, caches, "categorical_cross_entropy")
+    kept = {k: v.tobytes() for k, v in first.items()}
+    for X in batches[1:]:
+        AL, caches = forward_propagation(X, params, ("relu", "softmax"), keep_probs=0.5, rng=rng)
+        second = backward_propagation(AL, Y, caches, "categorical_cross_entropy")
+        assert all(not np.shares_memory(second[k], first[k]) for k in first)
+    assert {k: v.tobytes() for k, v in first.items()} == kept
+
+
+def test_an_observer_sees_the_weights_before_and_after_the_update_and_they_stay(rng: np.random.Generator) -> None:
+    # With an Observer the fold updates into new arrays: the caches' W (the weights the
+    # forward pass used) are not overwritten by the update the observer is shown.
+    params = initialize_parameters([5, 8, 3], rng, dtype=np.float32)
+    X = rng.standard_normal((5, 40)).astype(np.float32)
+    Y = one_hot(rng.integers(0, 3, 40), 3, dtype=np.float32)
+    seen: list[tuple[StepView, bytes, bytes]] = []
+    observer = Observer(lambda view: seen.append((view, view.params["W1"].tobytes(), view.caches[0].W.tobytes())), every=1)
+    train(
+        X, Y, params, activations=("relu", "softmax"), loss="categorical_cross_entropy", epochs=2,
+        optimizer=adam(1e-2), batch_size=16, rng=rng, on_batch=observer,
+    )  # fmt: skip
+    assert len(seen) == 6
+    for view, W1, cached_W1 in seen:
+        assert view.params["W1"].tobytes() == W1 and view.caches[0].W.tobytes() == cached_W1
+        assert not np.array_equal(view.params["W1"], view.caches[0].W)  # the update moved W1

@@ -14,7 +14,8 @@ from functional_nn.data import one_hot, scale_pixels
 from functional_nn.data.mnist import MNIST
 from functional_nn.initializers import initialize_parameters
 from functional_nn.propagation import predict, predict_proba
-from functional_nn.serialization import load_parameters
+from functional_nn.serialization import load_parameters, save_parameters
+from functional_nn.types import ActivationFunction
 from functional_nn.training import train_epochs
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
@@ -242,6 +243,21 @@ def test_predict_digit_prints_the_top_classes(
     assert [p for _, p in shown] == [round(float(probabilities[k]), 3) for k in best]
 
 
+def test_predict_digit_resolves_an_activation_of_ones_own(
+    tmp_path: Path, rng: np.random.Generator, capsys: pytest.CaptureFixture[str]
+) -> None:
+    softsign = ActivationFunction("softsign", lambda Z: Z / (1 + np.abs(Z)), lambda dA, Z, A: dA / (1 + np.abs(Z)) ** 2)
+    params = initialize_parameters([784, 6, 10], rng, dtype=np.float32)
+    path = save_parameters(tmp_path / "own.npz", params, metadata={"activations": [softsign, "softmax"]})
+    picture = _draw_one(tmp_path / "one.png")
+    assert predict_digit.main([str(path), str(picture)]) == 2  # the name alone cannot be resolved
+    assert "uses the activation(s) ['softsign']" in capsys.readouterr().err
+    assert predict_digit.main([str(path), str(picture), "--top", "1"], custom_activations={"softsign": softsign}) == 0
+    probabilities = predict_proba(predict_digit.digit_pixels(picture), params, (softsign, "softmax"))[:, 0]
+    best = int(np.argmax(probabilities))
+    assert capsys.readouterr().out.strip() == f"{picture}: {best} ({float(probabilities[best]):.3f})"
+
+
 def test_predict_digit_refuses_what_it_cannot_read(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     np.savez(tmp_path / "foreign.npz", weights=np.zeros(3))
     assert predict_digit.main([str(tmp_path / "foreign.npz"), str(tmp_path / "x.png")]) == 2
@@ -283,3 +299,18 @@ def test_max_norm_caps_every_unit_of_the_trained_network(
     params, _, _ = load_parameters(out / "params.npz")
     for key in ("W1", "W2"):
         assert np.linalg.norm(params[key], axis=1).max() <= 0.5 * (1 + 1e-6)
+
+
+def test_threads_are_read_before_numpy_loads_and_pin_the_blas(
+    tmp_path: Path, rng: np.random.Generator, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert train_mnist.threads_from_argv(["--epochs", "2", "--threads", "3"]) == 3
+    assert train_mnist.threads_from_argv(["--threads=1"]) == 1
+    assert train_mnist.threads_from_argv(["--epochs", "2"]) is None  # every core: the BLAS's default
+    csv = _kaggle_csv(tmp_path / "train.csv", rng, 60)
+    argv = ["--csv", str(csv), "--epochs", "1", "--hidden", "8", "--dev-size", "10", "--threads", "1", "--out", str(tmp_path / "run")]
+    _, summary = _run(capsys, argv)
+    assert summary["threads"] == 1
+    with pytest.raises(SystemExit) as refused:
+        train_mnist.main(["--threads", "0"])
+    assert refused.value.code == 2

@@ -1,0 +1,1068 @@
+r"""The same pure functions on a Dask cluster: data-parallel rounds, local SGD and sweeps.
+
+A gradient is a pure function of ``(params, shard)`` and a training run a pure function of
+its settings, so both can run anywhere, be retried anywhere, and be summed in a fixed order.
+This module holds two layers:
+
+* **engine-agnostic pieces**, pure module-level functions (so they pickle): ``split_shards``
+  cuts the data into contiguous column blocks; ``gradient_sum`` and ``local_steps`` are a
+  round's work on one shard; ``train_rounds`` is the driver, a lazy fold like
+  ``train_epochs`` that yields one ``RoundState`` per round. Given plain ``Shard``\ s it runs
+  every shard's task in this process, one after another.
+* **a thin Dask layer**: ``place_shards`` sends each shard to one worker, once, and
+  returns ``DaskShards``, which ``train_rounds`` accepts in place of the shards and which
+  runs each round's tasks on the workers holding the shards; ``sweep`` trains a list of
+  ``RunSettings`` as independent tasks; ``cluster_client`` starts a ``LocalCluster`` of
+  worker processes or connects to a running scheduler.
+
+Synchronous rounds
+------------------
+Round :math:`r` starts from :math:`\theta_r`. Shard :math:`s` computes, on its batch
+:math:`B_s` (the whole shard, or ``batch_size`` columns), the *sum* of the per-sample
+gradients and its count :math:`|B_s|`; the driver adds the sums in shard order, divides
+once, adds the L2 term once, and applies the optimizer's ``update`` as ``train`` does:
+
+.. math::
+
+    g = \frac{1}{\sum_s |B_s|} \sum_{s=1}^{S} \sum_{i \in B_s} \nabla_\theta \ell_i(\theta_r)
+        + \frac{\lambda}{\sum_s |B_s|} W, \qquad
+    \theta_{r+1}, \sigma_{r+1} = \mathrm{update}(g, \sigma_r, \theta_r)
+
+A shard's sum is ``backward``'s mean over its batch times :math:`|B_s|` (the kernel is
+reused, not copied). In exact arithmetic this is ``train``'s full-batch step when every
+batch is its whole shard; in floating point each shard's sum and the driver's division
+round a few times where ``train`` rounds once, a relative difference of a few units in
+the last place per step, which stays below 1e-12 over the tested float64 runs.
+
+Local SGD (model averaging)
+---------------------------
+With ``local_steps=K`` (Zinkevich et al. 2010; McMahan et al. 2017, FedAvg) every shard
+runs ``K`` ordinary training steps (forward, backward with L2, clip, ``update``, max-norm)
+from :math:`(\theta_r, \sigma_r)` on its own batches, and the driver averages the results
+weighted by shard size :math:`m_s / m`:
+
+.. math:: \theta_{r+1} = \sum_s \frac{m_s}{m}\, \theta_r^{(s, K)}, \qquad
+          \sigma_{r+1} = \sum_s \frac{m_s}{m}\, \sigma_r^{(s, K)}
+
+The optimizer's slots (momentum, Adam's moments) are averaged the same way, and its step
+count advances by ``K`` per round, so a schedule sees the number of local steps each
+worker has made. With ``K = 1``, plain SGD and full-shard batches a round equals the
+synchronous round (up to rounding).
+
+Randomness
+----------
+There is no generator to carry: every draw comes from a generator made on the spot from
+``seed``, the shard's index and a counter, ``np.random.default_rng(SeedSequence(seed,
+spawn_key=(s, stream, i)))``, which is exactly the generator ``SeedSequence(seed).spawn``
+hands to child ``i`` of stream ``stream`` of child ``s``. Stream 0 draws shard ``s``'s
+permutation of its columns for its ``i``-th pass over them (``batch_size`` set: the pass is
+cut into batches as in ``minibatches``); stream 1 draws the dropout masks of its ``i``-th
+step. So a round's result depends only on the seed, the shards and the round number: not
+on the number of workers, where a task runs, the order tasks finish in, or whether a task
+was retried after its worker died, and a resumed run continues bit for bit.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import time
+import warnings
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Final, NamedTuple, TypeVar
+
+import numpy as np
+
+from functional_nn import _validation as check
+from functional_nn import checkpoints
+from functional_nn.data.preparation import _minibatches
+from functional_nn.fold_state import EpochRecord, RoundRecord, RoundState, TrainState
+from functional_nn.initializers import initialize_parameters
+from functional_nn.losses import l2_penalty, resolve_loss
+from functional_nn.optimizers import (
+    LearningRate,
+    Optimizer,
+    OptimizerState,
+    _apply_max_norm,
+    _check_learning_rate,
+    _clip_by_global_norm,
+    sgd,
+)
+from functional_nn.serialization import atomic_write
+from functional_nn.propagation import (
+    backward,
+    check_activations,
+    check_keep_probs,
+    check_loss_pairing,
+    forward,
+    forward_output,
+    labels_from_output,
+)
+from functional_nn.training import TrainingDivergedError, TrainResult, classification_labels, train
+from functional_nn.types import Activation, ActivationFunction, FloatArray, InitScheme, IntArray, Loss, LossFunction, Params
+
+if TYPE_CHECKING:
+    from distributed import Client, Future, LocalCluster
+
+__all__ = [
+    "DaskShards",
+    "RoundRecord",
+    "RoundState",
+    "RunSettings",
+    "SchedulerUnreachableError",
+    "Shard",
+    "WorkerEnvironmentError",
+    "check_workers",
+    "cluster_client",
+    "epoch_states",
+    "gradient_sum",
+    "local_cluster",
+    "local_steps",
+    "place_shards",
+    "load_sweep_data",
+    "run_settings",
+    "save_sweep_data",
+    "shard_generator",
+    "split_shards",
+    "sweep",
+    "train_rounds",
+]
+
+DASK_EXTRA: Final = 'pip install "functional-nn[dask]"'
+REQUIRED_PACKAGES: Final = ("numpy", "functional_nn")
+"""What every worker must be able to import to run this module's tasks."""
+PERMUTATION_STREAM: Final = 0
+DROPOUT_STREAM: Final = 1
+WORKER_ENV: Final = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+"""Set for ``cluster_client``'s worker processes: one BLAS thread each, one worker per core."""
+
+PRE_SPAWN_ENVIRON: Final = "distributed.nanny.pre-spawn-environ"
+
+R = TypeVar("R")
+
+
+def _import_distributed() -> Any:  # Any: the module object; its functions carry their own types
+    try:
+        import distributed
+    except ImportError as error:  # pragma: no cover - the dev extra installs it
+        raise ImportError(f"functional_nn.distributed needs Dask's distributed scheduler: {DASK_EXTRA}") from error
+    return distributed
+
+
+# --------------------------------------------------------------------------------------------
+# the pure pieces
+
+
+class Shard(NamedTuple):
+    """One block of the training data: ``X`` ``(n_0, m_s)`` and ``Y`` ``(n_L, m_s)``."""
+
+    X: FloatArray
+    Y: FloatArray
+
+
+def split_shards(X: FloatArray, Y: FloatArray, n_shards: int) -> tuple[Shard, ...]:
+    """Cut the columns of ``X`` ``(n_0, m)`` and ``Y`` ``(n_L, m)`` into ``n_shards`` contiguous blocks.
+
+    Block ``s`` of ``S`` starts at column ``s (m // S) + min(s, m % S)`` and holds
+    ``m // S`` columns, one more for the first ``m % S`` blocks, as ``np.array_split`` cuts
+    them: the blocks in order are the columns in order. They are views, not copies.
+    """
+    X = check.check_float_array("X", X)
+    Y = check.check_float_array("Y", Y)
+    m = check.check_samples("X", X)
+    if Y.shape[1] != m:
+        raise ValueError(f"Y must have one column per column of X ({m}), got shape {Y.shape}")
+    n_shards = check.check_positive_int("n_shards", n_shards)
+    if n_shards > m:
+        raise ValueError(f"n_shards must be at most the number of samples: {n_shards} shards of {m} samples would leave some empty")
+    bounds = _bounds(m, n_shards)
+    return tuple(Shard(X[:, start:stop], Y[:, start:stop]) for start, stop in zip(bounds[:-1], bounds[1:]))
+
+
+def _bounds(m: int, n_shards: int) -> list[int]:
+    size, extra = divmod(m, n_shards)
+    bounds = [0]
+    for s in range(n_shards):
+        bounds.append(bounds[-1] + size + (1 if s < extra else 0))
+    return bounds
+
+
+def shard_generator(seed: int, shard: int, stream: int, index: int) -> np.random.Generator:
+    """The generator of draw ``index`` of ``stream`` on shard ``shard`` (see the module's notes).
+
+    Equal to the generator of ``SeedSequence(seed).spawn(...)[shard].spawn(...)[stream]
+    .spawn(...)[index]``, made without spawning, so no task carries generator state.
+    """
+    return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(shard, stream, index)))
+
+
+class _Task(NamedTuple):
+    """What a round's task needs besides the parameters and its shard: fixed for the run."""
+
+    activations: tuple[ActivationFunction, ...]
+    loss: LossFunction
+    seed: int
+    batch_size: int | None
+    keep_probs: tuple[float, ...] | None
+    lambd: float
+    clip_norm: float | None
+    max_norm: float | None
+    optimizer: Optimizer
+    local_steps: int | None
+
+
+class RoundInput(NamedTuple):
+    """Everything a round's task receives besides its shard: sent once per round.
+
+    Synchronous rounds send the parameters alone (``optimizer_state`` has no slots); local
+    SGD sends the optimizer's slots too, since every worker steps with them.
+    """
+
+    params: dict[str, FloatArray]
+    optimizer_state: OptimizerState
+    round: int  # the index of the round being run, from 0
+    task: _Task
+
+
+class ShardGradient(NamedTuple):
+    """``gradient_sum``'s result: per-sample gradient sums ``"dW1"``, ... shaped like the
+    parameters, the batch's sample count, the sum of its per-sample losses, and its number
+    of correctly classified samples (``None`` for a regression loss)."""
+
+    grads: dict[str, FloatArray]
+    samples: int
+    cost: float
+    correct: int | None
+
+
+class ShardUpdate(NamedTuple):
+    """``local_steps``' result: the shard's parameters and optimizer state after its steps,
+    the samples they used, the sum of each step's (cost + L2 penalty) times its batch size,
+    and the correctly classified samples (``None`` for a regression loss)."""
+
+    params: dict[str, FloatArray]
+    optimizer_state: OptimizerState
+    samples: int
+    cost: float
+    correct: int | None
+
+
+def _batch(shard: Shard, shard_index: int, step: int, task: _Task) -> tuple[FloatArray, FloatArray]:
+    """The columns shard ``shard_index`` trains on at its ``step``-th step (counted from 0)."""
+    if task.batch_size is None:
+        return shard.X, shard.Y
+    m_s = int(shard.X.shape[1])
+    per_pass = -(-m_s // task.batch_size)
+    pass_index, j = divmod(step, per_pass)
+    order = shard_generator(task.seed, shard_index, PERMUTATION_STREAM, pass_index).permutation(m_s)
+    indices = order[j * task.batch_size : (j + 1) * task.batch_size]
+    X_B, Y_B, _ = next(_minibatches(shard.X, shard.Y, task.batch_size, indices))
+    return X_B, Y_B
+
+
+def _dropout_rng(shard_index: int, step: int, task: _Task) -> np.random.Generator | None:
+    return None if task.keep_probs is None else shard_generator(task.seed, shard_index, DROPOUT_STREAM, step)
+
+
+def _correct(AL: FloatArray, Y: FloatArray, task: _Task) -> int | None:
+    labels = classification_labels(Y, task.loss)
+    if labels is None:
+        return None
+    return int(np.count_nonzero(labels_from_output(AL, task.activations[-1], task.loss.decision_threshold) == labels))
+
+
+def gradient_sum(shard: Shard, shard_index: int, inputs: RoundInput) -> ShardGradient:
+    r"""A synchronous round's work on one shard: :math:`\sum_{i \in B_s} \nabla_\theta \ell_i(\theta)`.
+
+    Parameters
+    ----------
+    shard : Shard
+        ``X`` ``(n_0, m_s)``, ``Y`` ``(n_L, m_s)``.
+    shard_index : int
+        The shard's place ``s`` in the run: picks its generators.
+    inputs : RoundInput
+        The round's parameters and number, and the run's settings.
+
+    Returns
+    -------
+    ShardGradient
+        The sums ``"dW1"``: ``(n_1, n_0)``, ``"db1"``: ``(n_1, 1)``, ... without the L2
+        term (the driver adds it once), in the parameters' dtype: ``backward``'s mean over
+        the batch times its size :math:`|B_s|`.
+    """
+    task = inputs.task
+    X_B, Y_B = _batch(shard, shard_index, inputs.round, task)
+    AL, caches = forward(X_B, inputs.params, task.activations, task.keep_probs, _dropout_rng(shard_index, inputs.round, task))
+    b = int(X_B.shape[1])
+    cost = task.loss.cost(AL, Y_B) * b
+    means = backward(AL, Y_B, caches, task.loss, 0.0)
+    size = AL.dtype.type(b)
+    return ShardGradient({key: grad * size for key, grad in means.items()}, b, cost, _correct(AL, Y_B, task))
+
+
+def local_steps(shard: Shard, shard_index: int, inputs: RoundInput) -> ShardUpdate:
+    """A local-SGD round's work on one shard: ``K`` ordinary training steps from the round's state.
+
+    Step ``k`` of round ``r`` is the shard's step ``t = r K + k``: its batch and dropout
+    masks come from ``shard_generator`` with that ``t`` (see the module's notes), then it
+    runs forward, backward with L2, clipping, the optimizer's ``update`` and max-norm, as
+    ``train`` does on a mini-batch.
+    """
+    task = inputs.task
+    K = task.local_steps
+    assert K is not None
+    params, state = inputs.params, inputs.optimizer_state
+    loss = task.loss
+    cost_sum, samples, correct = 0.0, 0, 0
+    any_correct = False
+    with np.errstate(over="ignore", invalid="ignore"):  # divergence is reported by the driver
+        for k in range(K):
+            t = inputs.round * K + k
+            X_B, Y_B = _batch(shard, shard_index, t, task)
+            AL, caches = forward(X_B, params, task.activations, task.keep_probs, _dropout_rng(shard_index, t, task))
+            b = int(X_B.shape[1])
+            cost_sum += (loss.cost(AL, Y_B) + l2_penalty(params, task.lambd, b)) * b
+            samples += b
+            right = _correct(AL, Y_B, task)
+            if right is not None:
+                correct += right
+                any_correct = True
+            grads = backward(AL, Y_B, caches, task.loss, task.lambd)
+            if task.clip_norm is not None:
+                grads = _clip_by_global_norm(grads, task.clip_norm)
+            params, state = task.optimizer.update(grads, state, params)
+            if task.max_norm is not None:
+                params = _apply_max_norm(params, task.max_norm)
+    return ShardUpdate(dict(params), state, samples, cost_sum, correct if any_correct else None)
+
+
+def _sum_in_order(dicts: Sequence[Mapping[str, FloatArray]], weights: Sequence[float] | None = None) -> dict[str, FloatArray]:
+    """``sum_s w_s d_s`` key by key, added in the order given (fresh arrays, inputs untouched)."""
+    total: dict[str, FloatArray] = {}
+    for key in dicts[0]:
+        dtype = dicts[0][key].dtype
+        acc = dicts[0][key] * dtype.type(1 if weights is None else weights[0])
+        for s in range(1, len(dicts)):
+            term = dicts[s][key] if weights is None else dicts[s][key] * dtype.type(weights[s])
+            acc += term  # acc is a fresh array
+        total[key] = acc
+    return total
+
+
+def _synchronous_step(
+    results: Sequence[ShardGradient], params: Params, state: OptimizerState, task: _Task
+) -> tuple[dict[str, FloatArray], OptimizerState]:
+    m = sum(r.samples for r in results)
+    sums = _sum_in_order([r.grads for r in results])
+    dtype = params["W1"].dtype
+    inv_m = dtype.type(1 / m)
+    grads: dict[str, FloatArray] = {}
+    for key, value in sums.items():
+        value *= inv_m  # value is a fresh sum
+        if task.lambd and key.startswith("dW"):
+            value += params[key[1:]] * dtype.type(task.lambd / m)
+        grads[key] = value
+    if task.clip_norm is not None:
+        grads = _clip_by_global_norm(grads, task.clip_norm)
+    new_params, new_state = task.optimizer.update(grads, state, params)
+    if task.max_norm is not None:
+        new_params = _apply_max_norm(new_params, task.max_norm)
+    return new_params, new_state
+
+
+def _average_step(results: Sequence[ShardUpdate], sizes: Sequence[int]) -> tuple[dict[str, FloatArray], OptimizerState]:
+    m = sum(sizes)
+    weights = [m_s / m for m_s in sizes]
+    params = _sum_in_order([r.params for r in results], weights)
+    slots: dict[str, dict[str, FloatArray]] = {}
+    for name in results[0].optimizer_state.slots:
+        averaged = _sum_in_order([r.optimizer_state.slots[name] for r in results], weights)
+        for value in averaged.values():
+            value.flags.writeable = False  # optimizer states are values, as the optimizers make them
+        slots[name] = averaged
+    return params, OptimizerState(results[0].optimizer_state.step, slots)
+
+
+# --------------------------------------------------------------------------------------------
+# where the shards live: this process, or a Dask cluster
+
+
+class _InProcessShards(NamedTuple):
+    """Shards held by this process: each round's tasks run here, in shard order."""
+
+    shards: tuple[Shard, ...]
+
+    def map(self, function: Callable[[Shard, int, RoundInput], R], inputs: RoundInput) -> tuple[list[R], float]:
+        started = time.perf_counter()
+        return [function(shard, s, inputs) for s, shard in enumerate(self.shards)], time.perf_counter() - started
+
+
+class DaskShards:
+    """Shards placed on a Dask cluster's workers by ``place_shards``; pass it to ``train_rounds``.
+
+    Each shard lives on one worker, sent there once. Each round sends the ``RoundInput``
+    (the parameters, and the optimizer's slots for local SGD) with each shard's task, runs
+    it on the worker holding the shard, and gathers the results in shard order.
+
+    Data placed with ``scatter`` has no lineage: if its worker dies it is gone and Dask
+    cannot recompute it. So the driver keeps its own copy of every shard (``shards``), and
+    when a round finds a shard lost it sends that shard again, once, to a living worker
+    and runs the round again. Tasks are pure, so the retried round is bitwise the round
+    that was lost.
+    """
+
+    def __init__(self, client: Client, shards: tuple[Shard, ...], futures: list[Future[Shard]], holders: list[str], retries: int) -> None:
+        self.client = client
+        self.shards = shards
+        self.futures = futures
+        self.holders = holders
+        self.retries = retries
+        self.replaced = 0  # shards sent again after their worker was lost
+
+    def _place(self, s: int, worker: str) -> None:
+        self.futures[s] = _scatter(self.client, self.shards[s], [worker])
+        self.holders[s] = worker
+
+    def _replace_lost(self, suspect: bool) -> None:
+        """Send again the shards whose futures are lost (or, when ``suspect``, whose worker is gone)."""
+        if not suspect and all(future.status == "finished" for future in self.futures):
+            return  # the common case costs no message to the scheduler
+        workers = _worker_addresses(self.client, wait=1, timeout=60.0)
+        living = set(workers)
+        lost = [s for s, future in enumerate(self.futures) if future.status != "finished" or self.holders[s] not in living]
+        if not lost:
+            return
+        for s in lost:
+            load = {w: sum(1 for t, h in enumerate(self.holders) if h == w and t not in lost) for w in workers}
+            worker = min(workers, key=lambda w: (load[w], w))
+            self._place(s, worker)
+            lost = [t for t in lost if t != s]
+            self.replaced += 1
+
+    def map(self, function: Callable[[Shard, int, RoundInput], R], inputs: RoundInput) -> tuple[list[R], float]:
+        started = time.perf_counter()
+        failure: BaseException | None = None
+        for attempt in range(self.retries + 1):
+            self._replace_lost(suspect=attempt > 0)
+            try:
+                # The round's input travels inside each task, through the scheduler, which
+                # already holds a stream to every worker. Scattering it to the workers first
+                # would open connections of our own, and one opened to a worker that has just
+                # died waits out Dask's connect timeout (30 s) before the round can be retried.
+                with warnings.catch_warnings():
+                    warnings.filterwarnings("ignore", message="Sending large graph", category=UserWarning)
+                    futures = [
+                        self.client.submit(function, future, s, inputs, workers=[self.holders[s]], allow_other_workers=False, pure=False)
+                        for s, future in enumerate(self.futures)
+                    ]
+                results: list[R] = self.client.gather(futures)  # type: ignore[no-untyped-call]  # distributed's partial types
+                return results, time.perf_counter() - started
+            except Exception as error:  # noqa: BLE001 - sorted below: a lost worker is retried, anything else raised
+                if not _is_lost_work(error) and all(f.status == "finished" for f in self.futures):
+                    raise
+                failure = error
+        raise RuntimeError(f"a round failed {self.retries + 1} times as workers were lost; last: {failure}") from failure
+
+
+def _is_lost_work(error: BaseException) -> bool:
+    """Whether ``error`` says work was lost with a worker, rather than a task failing."""
+    distributed = _import_distributed()
+    from distributed.comm.core import CommClosedError
+
+    # A comm closed or timed out under a loaded machine (a worker missing its heartbeats is
+    # dropped by the scheduler) is lost work too: the round is pure, so running it again is safe.
+    lost = (distributed.client.FutureCancelledError, distributed.scheduler.KilledWorker, CommClosedError, TimeoutError, OSError)
+    return isinstance(error, lost)
+
+
+def _scatter(client: Client, value: object, workers: Sequence[str], *, broadcast: bool = False) -> Future[Any]:
+    """``value`` as one object (not element by element) on ``workers``: a future for it."""
+    futures = client.scatter([value], workers=list(workers), broadcast=broadcast, hash=False)  # type: ignore[no-untyped-call]  # distributed's partial types
+    future: Future[Any] = futures[0]
+    return future
+
+
+def _worker_addresses(client: Client, *, wait: int, timeout: float) -> list[str]:
+    try:
+        client.wait_for_workers(wait, timeout=timeout)
+    except TimeoutError as error:
+        raise RuntimeError(f"the Dask cluster at {getattr(client.scheduler, 'address', '?')} has no workers (waited {timeout:g} s)") from error
+    return sorted(client.scheduler_info(n_workers=-1)["workers"])
+
+
+def _probe_environment(packages: Sequence[str]) -> tuple[list[str], str, str]:
+    """Run on a worker: which of ``packages`` it cannot import, its Python and its host."""
+    import importlib.util
+    import socket
+    import sys
+
+    return [name for name in packages if importlib.util.find_spec(name) is None], sys.executable, socket.gethostname()
+
+
+# Pickled by value, so that it runs on a worker that cannot import functional_nn and says so.
+_probe_environment.__module__ = "__main__"
+
+
+class WorkerEnvironmentError(RuntimeError):
+    """A worker cannot import what the tasks need; the message names the packages and the worker."""
+
+
+def check_workers(client: Client, packages: Sequence[str] = REQUIRED_PACKAGES, *, timeout: float = 60.0) -> list[str]:
+    """Make sure every worker can import ``packages``; return the workers' addresses.
+
+    Raises ``WorkerEnvironmentError`` naming, for each worker lacking one, the packages
+    missing, the worker's address, host and Python, before any task is sent.
+    """
+    workers = _worker_addresses(client, wait=1, timeout=timeout)
+    found: dict[str, tuple[list[str], str, str]] = client.run(_probe_environment, list(packages), workers=workers)
+    problems = [
+        f"{', '.join(missing)} on worker {address} (host {host}, Python {python})"
+        for address, (missing, python, host) in sorted(found.items())
+        if missing
+    ]
+    if problems:
+        raise WorkerEnvironmentError(
+            "cannot import " + "; ".join(problems) + f": install the library there ({DASK_EXTRA}) or put it on the workers' path"
+        )
+    return workers
+
+
+def _check_shards(shards: object) -> tuple[Shard, ...]:
+    if isinstance(shards, Shard) or not isinstance(shards, Sequence) or not shards:
+        raise TypeError(f"shards must be a non-empty sequence of Shard(X, Y), e.g. split_shards(X, Y, 4), got {type(shards).__name__}")
+    checked: list[Shard] = []
+    for s, shard in enumerate(shards):
+        if not isinstance(shard, tuple) or len(shard) != 2:
+            raise TypeError(f"shards[{s}] must be a Shard(X, Y), got {type(shard).__name__}")
+        X = check.check_float_array(f"shards[{s}].X", shard[0])
+        Y = check.check_float_array(f"shards[{s}].Y", shard[1])
+        if X.shape[1] == 0:
+            raise ValueError(f"shards[{s}] is empty: X has shape {X.shape}; every shard needs at least one sample")
+        if Y.shape[1] != X.shape[1]:
+            raise ValueError(f"shards[{s}].Y must have one column per sample of shards[{s}].X ({X.shape[1]}), got shape {Y.shape}")
+        if checked:
+            first = checked[0]
+            if (X.shape[0], Y.shape[0], X.dtype) != (first.X.shape[0], first.Y.shape[0], first.X.dtype):
+                raise ValueError(
+                    f"shards[{s}] has {X.shape[0]} features, {Y.shape[0]} outputs, dtype {X.dtype}; shards[0] has "
+                    f"{first.X.shape[0]}, {first.Y.shape[0]}, {first.X.dtype}"
+                )
+        checked.append(Shard(X, Y))
+    return tuple(checked)
+
+
+def place_shards(client: Client, shards: Sequence[Shard], *, retries: int = 3) -> DaskShards:
+    """Send each shard, once, to one of the cluster's workers, round robin in address order.
+
+    Checks the shards (none empty, all alike) and the workers (``check_workers``) first.
+
+    Parameters
+    ----------
+    client : distributed.Client
+    shards : sequence of Shard
+        E.g. ``split_shards(X, Y, n)``. The driver keeps them, to send a shard again if its
+        worker is lost.
+    retries : int >= 0, default 3
+        How many times a round is run again after losing workers before giving up.
+    """
+    checked = _check_shards(shards)
+    retries = check.check_positive_int("retries", retries, minimum=0)
+    workers = check_workers(client)
+    holders = [workers[s % len(workers)] for s in range(len(checked))]
+    futures = [_scatter(client, shard, [holder]) for shard, holder in zip(checked, holders)]
+    return DaskShards(client, checked, futures, holders, retries)
+
+
+# --------------------------------------------------------------------------------------------
+# the driver: a lazy fold over rounds
+
+
+class _Run(NamedTuple):
+    task: _Task
+    dev: tuple[FloatArray, FloatArray, IntArray | None] | None
+    dev_every: int
+    m: int
+    checkpointing: tuple[Path, dict[str, object]] | None
+
+
+def train_rounds(
+    shards: Sequence[Shard] | DaskShards,
+    params: Params,
+    *,
+    activations: Sequence[Activation | ActivationFunction],
+    loss: Loss | LossFunction,
+    rounds: int,
+    learning_rate: LearningRate | None = None,
+    optimizer: Optimizer | None = None,
+    batch_size: int | None = None,
+    local_steps: int | None = None,
+    seed: int = 0,
+    dev: tuple[FloatArray, FloatArray] | None = None,
+    dev_every: int = 1,
+    lambd: float = 0.0,
+    keep_probs: float | Sequence[float] | None = None,
+    clip_norm: float | None = None,
+    max_norm: float | None = None,
+    checkpoint_dir: str | os.PathLike[str] | None = None,
+    resume: bool = False,
+) -> Iterator[RoundState]:
+    r"""The states of data-parallel training after rounds 1, 2, ..., ``rounds``, computed as asked.
+
+    Everything is checked when this is called, before any task is sent.
+
+    Parameters
+    ----------
+    shards : sequence of Shard, or DaskShards
+        Plain shards (``split_shards(X, Y, S)``) run every task in this process;
+        ``place_shards(client, shards)`` runs them on a Dask cluster. The result depends on
+        the shards, not on where they run.
+    params : dict of str to ndarray
+        The starting parameters; not modified.
+    activations, loss, learning_rate, optimizer, lambd, keep_probs, clip_norm, max_norm
+        As for ``train``.
+    rounds : int >= 0
+        Rounds counted from the start of the run (a resumed run continues up to it).
+    batch_size : int >= 1, optional
+        Columns each shard trains on per step (``None``: its whole shard). Each shard cuts
+        its own passes over its columns, shuffled with its own generator.
+    local_steps : int >= 1, optional
+        ``None``: synchronous rounds (one update from the summed gradients). ``K``: local
+        SGD, ``K`` steps per shard per round, then the shard-weighted average.
+    seed : int, default 0
+        The root of every draw (see the module's notes).
+    dev : (X_dev, Y_dev), optional
+        Evaluated by the driver every ``dev_every`` rounds and after the last.
+    checkpoint_dir, resume
+        As for ``train``: a checkpoint per round, and a resumed run ends bitwise equal to
+        an uninterrupted one.
+
+    Yields
+    ------
+    RoundState
+        ``round``, ``params``, ``optimizer_state`` and ``history`` (one ``RoundRecord`` per
+        round, with its wall time and the time spent waiting on the cluster).
+    """
+    runner: _InProcessShards | DaskShards
+    if isinstance(shards, DaskShards):
+        runner = shards
+        held = shards.shards
+    else:
+        held = _check_shards(shards)
+        runner = _InProcessShards(held)
+    sizes = check.check_params(params)
+    L = len(sizes) - 1
+    dtype = params["W1"].dtype
+    names = check_activations(activations, L)
+    loss_record = resolve_loss("loss", loss)
+    check_loss_pairing(loss_record, names[-1])
+    for s, shard in enumerate(held):
+        if shard.X.shape[0] != sizes[0] or shard.Y.shape[0] != sizes[-1]:
+            raise ValueError(
+                f"shards[{s}] has X {shard.X.shape} and Y {shard.Y.shape} but the params expect "
+                f"({sizes[0]}, m) and ({sizes[-1]}, m)"
+            )
+        check.check_same_dtype(f"shards[{s}].X", shard.X, dtype, "params['W1']")
+        check.check_same_dtype(f"shards[{s}].Y", shard.Y, dtype, "params['W1']")
+    if (learning_rate is None) == (optimizer is None):
+        raise ValueError("give either learning_rate (plain gradient descent) or optimizer, not both and not neither")
+    if optimizer is None:
+        assert learning_rate is not None
+        optimizer = sgd(_check_learning_rate(learning_rate))
+    elif not isinstance(optimizer, Optimizer):
+        raise TypeError(f"optimizer must be an Optimizer such as sgd(0.1), got {type(optimizer).__name__}")
+    if batch_size is not None:
+        batch_size = check.check_positive_int("batch_size", batch_size)
+    if local_steps is not None:
+        local_steps = check.check_positive_int("local_steps", local_steps)
+    seed = check.check_positive_int("seed", seed, minimum=0)
+    rounds = check.check_positive_int("rounds", rounds, minimum=0)
+    dev_every = check.check_positive_int("dev_every", dev_every)
+    lambd = check.check_positive_float("lambd", lambd, allow_zero=True)
+    keeps = check_keep_probs(keep_probs, L)
+    if clip_norm is not None:
+        clip_norm = check.check_positive_float("clip_norm", clip_norm)
+    if max_norm is not None:
+        max_norm = check.check_positive_float("max_norm", max_norm)
+    checked_dev = None
+    given_dev: object = dev  # typed as a pair, but checked: users pass what they like
+    if dev is not None:
+        if not isinstance(given_dev, tuple) or len(given_dev) != 2:
+            raise TypeError("dev must be a tuple (X_dev, Y_dev)")
+        X_dev = check.check_float_array("dev[0]", dev[0])
+        Y_dev = check.check_float_array("dev[1]", dev[1])
+        if X_dev.shape[0] != sizes[0] or Y_dev.shape != (sizes[-1], X_dev.shape[1]):
+            raise ValueError(f"dev must be ({sizes[0]}, m) and ({sizes[-1]}, m) arrays, got {X_dev.shape} and {Y_dev.shape}")
+        check.check_same_dtype("dev[0]", X_dev, dtype, "params['W1']")
+        checked_dev = (X_dev, Y_dev.astype(dtype, copy=False), classification_labels(Y_dev, loss_record))
+    task = _Task(names, loss_record, seed, batch_size, keeps, lambd, clip_norm, max_norm, optimizer, local_steps)
+    start_params = dict(params)
+    state = RoundState(0, start_params, optimizer.init(start_params), ())
+    m = sum(int(shard.X.shape[1]) for shard in held)
+    run = _Run(task, checked_dev, dev_every, m, None)
+    if checkpoint_dir is not None:
+        run, state = _resume_or_start(run, state, Path(checkpoint_dir), resume, sizes, held)
+    elif resume:
+        raise ValueError("resume=True needs checkpoint_dir, the directory of the checkpoints to resume from")
+    return _fold(runner, run, state, rounds)
+
+
+def _fold(runner: _InProcessShards | DaskShards, run: _Run, state: RoundState, rounds: int) -> Iterator[RoundState]:
+    task = run.task
+    sizes = [int(shard.X.shape[1]) for shard in (runner.shards)]
+    seen = sum(record.samples for record in state.history)
+    while state.round < rounds:
+        started = time.perf_counter()
+        if task.local_steps is None:
+            # the workers need only the parameters: the optimizer's slots stay with the driver
+            inputs = RoundInput(state.params, OptimizerState(state.optimizer_state.step, {}), state.round, task)
+            gradients, waiting = runner.map(gradient_sum, inputs)
+            params, opt_state = _synchronous_step(gradients, state.params, state.optimizer_state, task)
+            samples = sum(g.samples for g in gradients)
+            cost = sum(g.cost for g in gradients) / samples + l2_penalty(state.params, task.lambd, samples)
+            corrects = [g.correct for g in gradients]
+        else:
+            inputs = RoundInput(state.params, state.optimizer_state, state.round, task)
+            updates, waiting = runner.map(local_steps, inputs)
+            params, opt_state = _average_step(updates, sizes)
+            samples = sum(u.samples for u in updates)
+            cost = sum(u.cost for u in updates) / samples
+            corrects = [u.correct for u in updates]
+        number = state.round + 1
+        for key, value in params.items():
+            if not np.isfinite(value).all():
+                raise TrainingDivergedError(
+                    f"training diverged at round {number}: {key} holds NaN or infinite values; try a smaller learning rate"
+                )
+        seen += samples
+        accuracy = None if corrects[0] is None else sum(c or 0 for c in corrects) / samples
+        dev_cost = dev_accuracy = None
+        if run.dev is not None and (number % run.dev_every == 0 or number == rounds):
+            X_dev, Y_dev, dev_labels = run.dev
+            AL_dev = forward_output(X_dev, params, task.activations)
+            dev_cost = task.loss.cost(AL_dev, Y_dev)
+            if dev_labels is not None:
+                predicted = labels_from_output(AL_dev, task.activations[-1], task.loss.decision_threshold)
+                dev_accuracy = float(np.mean(predicted == dev_labels))
+        record = RoundRecord(
+            number, cost, accuracy, samples, seen / run.m, time.perf_counter() - started, waiting, dev_cost, dev_accuracy
+        )
+        state = RoundState(number, params, opt_state, state.history + (record,))
+        if run.checkpointing is not None:
+            directory, description = run.checkpointing
+            as_epoch = TrainState(number, params, opt_state, ())
+            history = [list(r) for r in state.history]
+            checkpoints.save_checkpoint(directory, as_epoch, rng=None, run={**description, _HISTORY_KEY: history})
+        yield state
+
+
+def epoch_states(
+    states: Iterable[RoundState], *, activations: Sequence[Activation | ActivationFunction], loss: Loss, dev: tuple[FloatArray, FloatArray] | None = None
+) -> Iterator[tuple[TrainState, RoundState]]:
+    """Rounds read as epochs: a ``TrainState`` after the first round of each new whole epoch.
+
+    Epoch ``e`` ends with the first round whose ``RoundRecord.epochs`` reaches ``e``; its
+    ``EpochRecord`` has the sample-weighted mean cost and accuracy of the epoch's rounds
+    and the dev figures of the round's parameters (``dev``: ``(X_dev, Y_dev)``, evaluated
+    here). Each ``TrainState`` comes with the ``RoundState`` it was read from, so callers
+    keep the rounds' wall and waiting times.
+    """
+    names = check_activations(activations, len(activations))
+    loss_record = resolve_loss("loss", loss)
+    epoch = 0
+    pending: list[RoundRecord] = []
+    records: tuple[EpochRecord, ...] = ()
+    for state in states:
+        record = state.history[-1]
+        pending.append(record)
+        if record.epochs + 1e-9 < epoch + 1:
+            continue
+        epoch += 1
+        samples = sum(r.samples for r in pending)
+        cost = sum(r.cost * r.samples for r in pending) / samples
+        accuracy = None if record.accuracy is None else sum((r.accuracy or 0.0) * r.samples for r in pending) / samples
+        summary = EpochRecord(epoch, cost, accuracy)
+        if dev is not None:
+            AL = forward_output(dev[0], state.params, names)
+            labels = classification_labels(dev[1], loss_record)
+            predicted = labels_from_output(AL, names[-1], loss_record.decision_threshold)
+            dev_accuracy = None if labels is None else float(np.mean(predicted == labels))
+            summary = summary._replace(dev_cost=loss_record.cost(AL, dev[1]), dev_accuracy=dev_accuracy)
+        records += (summary,)
+        pending = []
+        yield TrainState(epoch, state.params, state.optimizer_state, records), state
+
+
+_HISTORY_KEY: Final = "round_history"  # kept in the checkpoint's run description, not compared on resume
+
+
+def _describe_run(run: _Run, sizes: tuple[int, ...], shards: Sequence[Shard]) -> dict[str, object]:
+    hasher = hashlib.blake2b(digest_size=16)
+    for shard in shards:
+        for array in shard:
+            hasher.update(repr((array.shape, array.dtype.str)).encode())
+            hasher.update(np.ascontiguousarray(array).data)
+    t = run.task
+    return {
+        "kind": "distributed rounds",
+        "layer_sizes": list(sizes),
+        "activations": [a.name for a in t.activations],
+        "loss": t.loss.name,
+        "optimizer": t.optimizer.name,
+        "optimizer_hyperparameters": [[name, value] for name, value in t.optimizer.hyperparameters],
+        "seed": t.seed,
+        "batch_size": t.batch_size,
+        "local_steps": t.local_steps,
+        "lambd": t.lambd,
+        "keep_probs": None if t.keep_probs is None else list(t.keep_probs),
+        "clip_norm": t.clip_norm,
+        "max_norm": t.max_norm,
+        "shard_sizes": [int(shard.X.shape[1]) for shard in shards],
+        "data": hasher.hexdigest(),
+    }
+
+
+def _resume_or_start(
+    run: _Run, start: RoundState, directory: Path, resume: bool, sizes: tuple[int, ...], shards: Sequence[Shard]
+) -> tuple[_Run, RoundState]:
+    description = _describe_run(run, sizes, shards)
+    run = run._replace(checkpointing=(directory, description))
+    latest = checkpoints.latest_checkpoint(directory)
+    if latest is None:
+        return run, start
+    if not resume:
+        raise ValueError(
+            f"checkpoint_dir {directory} already holds checkpoints (latest {latest.name}): pass resume=True to "
+            "continue that run, or choose an empty directory"
+        )
+    saved = checkpoints.load_checkpoint(latest)
+    recorded = dict(saved.run)
+    history = recorded.pop(_HISTORY_KEY, None)
+    differences = checkpoints.mismatches(recorded, description)
+    if differences or not isinstance(history, list):
+        raise checkpoints.CheckpointError(f"{latest} belongs to another run: " + ("; ".join(differences) or "no round history"))
+    state = saved.state
+    records = tuple(RoundRecord(*record) for record in history)
+    return run, RoundState(state.epoch, state.params, state.optimizer_state, records)
+
+
+# --------------------------------------------------------------------------------------------
+# sweeps: independent runs of train
+
+
+class RunSettings(NamedTuple):
+    """One training run of a sweep: ``run_settings`` turns it into an ordinary ``train`` call.
+
+    The parameters are ``initialize_parameters(layer_sizes, rng, scheme=init,
+    dtype=X.dtype)`` with ``rng = np.random.default_rng(seed)``, and the same ``rng`` then
+    draws the run's batches and dropout masks.
+    """
+
+    layer_sizes: tuple[int, ...]
+    activations: tuple[Activation, ...]
+    loss: Loss
+    optimizer: Optimizer
+    epochs: int
+    seed: int = 0
+    batch_size: int | None = None
+    keep_probs: float | tuple[float, ...] | None = None
+    lambd: float = 0.0
+    max_norm: float | None = None
+    clip_norm: float | None = None
+    init: InitScheme = "he"
+
+
+class SweepData(NamedTuple):
+    """The data every run of a sweep trains on: ``X`` ``(n_0, m)``, ``Y`` ``(n_L, m)`` and an optional dev pair."""
+
+    X: FloatArray
+    Y: FloatArray
+    dev: tuple[FloatArray, FloatArray] | None = None
+
+
+def run_settings(settings: RunSettings, data: SweepData) -> TrainResult:
+    """Train one ``RunSettings`` on ``data`` in this process: a sweep's task."""
+    rng = np.random.default_rng(settings.seed)
+    params = initialize_parameters(settings.layer_sizes, rng, scheme=settings.init, dtype=data.X.dtype.type)
+    return train(
+        data.X, data.Y, params, activations=settings.activations, loss=settings.loss, epochs=settings.epochs,
+        optimizer=settings.optimizer, batch_size=settings.batch_size, rng=rng, dev=data.dev, lambd=settings.lambd,
+        keep_probs=settings.keep_probs, max_norm=settings.max_norm, clip_norm=settings.clip_norm,
+    )  # fmt: skip
+
+
+def save_sweep_data(path: str | os.PathLike[str], data: SweepData) -> Path:
+    """Write ``data`` to ``path`` (an uncompressed ``.npz``, atomically) for ``load_sweep_data``."""
+    arrays = {"X": data.X, "Y": data.Y}
+    if data.dev is not None:
+        arrays.update(X_dev=data.dev[0], Y_dev=data.dev[1])
+    target = Path(path)
+    with atomic_write(target) as handle:
+        np.savez(handle, **arrays)  # type: ignore[arg-type]  # numpy's stub wants one array type for all keyword arrays
+    return target
+
+
+def load_sweep_data(path: str | os.PathLike[str]) -> SweepData:
+    """Read what ``save_sweep_data`` wrote: a sweep's task on a worker that loads its own data."""
+    with np.load(path, allow_pickle=False) as stored:
+        dev = (stored["X_dev"], stored["Y_dev"]) if "X_dev" in stored.files else None
+        return SweepData(stored["X"], stored["Y"], dev)
+
+
+def sweep(
+    settings: Sequence[RunSettings],
+    X: FloatArray,
+    Y: FloatArray,
+    *,
+    dev: tuple[FloatArray, FloatArray] | None = None,
+    client: Client | None = None,
+    on_done: Callable[[int, TrainResult], None] | None = None,
+    data_dir: str | os.PathLike[str] | None = None,
+) -> list[TrainResult]:
+    """Train every one of ``settings`` on the same data; results in the order given.
+
+    With a ``client`` each run is one task on the cluster; without, they run one after
+    another in this process. Either way each result is bitwise the one ``run_settings``
+    gives for that setting alone. ``on_done(i, result)`` is called as run ``i`` finishes
+    (in finishing order), e.g. to move a progress bar.
+
+    The data reaches the workers once: sent by the driver to every worker, or, with
+    ``data_dir`` (a directory every worker can read, such as a local disk for a local
+    cluster or a shared file system), written there once by the driver and loaded by each
+    worker itself (``load_sweep_data``), which saves the driver sending it once per worker
+    and lets Dask load it again on another worker if one is lost.
+    """
+    given: object = settings  # typed, but checked: users pass what they like
+    if isinstance(given, RunSettings) or not isinstance(given, Sequence) or not given:
+        raise TypeError(f"settings must be a non-empty sequence of RunSettings, got {type(given).__name__}")
+    for i, setting in enumerate(given):
+        if not isinstance(setting, RunSettings):
+            raise TypeError(f"settings[{i}] must be a RunSettings, got {type(setting).__name__}")
+        if not isinstance(setting.optimizer, Optimizer):
+            raise TypeError(f"settings[{i}].optimizer must be an Optimizer such as sgd(0.1), got {type(setting.optimizer).__name__}")
+    data = SweepData(check.check_float_array("X", X), check.check_float_array("Y", Y), dev)
+    check.check_samples("X", data.X)
+    if client is None:
+        results = []
+        for i, setting in enumerate(settings):
+            results.append(run_settings(setting, data))
+            if on_done is not None:
+                on_done(i, results[-1])
+        return results
+    distributed = _import_distributed()
+    workers = check_workers(client)
+    if data_dir is None:
+        shared = [_scatter(client, data, workers, broadcast=True)]
+    else:
+        path = save_sweep_data(Path(data_dir) / "sweep-data.npz", data)
+        shared = [client.submit(load_sweep_data, str(path), workers=[w], pure=False) for w in workers]
+    futures = [
+        client.submit(
+            run_settings, setting, shared[i % len(shared)], workers=[workers[i % len(workers)]], allow_other_workers=True, pure=False
+        )
+        for i, setting in enumerate(settings)
+    ]
+    index = {future.key: i for i, future in enumerate(futures)}
+    done: dict[int, TrainResult] = {}
+    for future in distributed.as_completed(futures, loop=client.loop):
+        i = index[future.key]
+        done[i] = future.result()
+        if on_done is not None:
+            on_done(i, done[i])
+    return [done[i] for i in range(len(futures))]
+
+
+# --------------------------------------------------------------------------------------------
+# clusters
+
+
+def local_cluster(n_workers: int | None = None, *, processes: bool = True, dashboard: bool = False) -> LocalCluster:
+    """A ``LocalCluster`` on 127.0.0.1: ``n_workers`` (default one per core) of one thread each.
+
+    With ``processes`` (the default) each worker is a process started with one BLAS
+    thread (``WORKER_ENV``); without, the workers are threads of this process, talking
+    over loopback TCP. The dashboard is served on port 8787 only if asked; otherwise the
+    scheduler's small HTTP server (health checks) takes a free port, so that several
+    clusters on one machine do not compete for 8787.
+    """
+    distributed = _import_distributed()
+    import dask.config
+
+    workers = check.check_positive_int("n_workers", n_workers if n_workers is not None else (os.cpu_count() or 1))
+    options: dict[str, Any] = {"env": dict(WORKER_ENV)} if processes else {}
+    # Dask's nannies start workers with MALLOC_TRIM_THRESHOLD_=65536, which sends every array
+    # above 64 KiB back to the kernel when freed: a training step's temporaries then fault
+    # their pages in afresh each time, measured 2.6x slower (0.49 s against 0.19 s for 50
+    # steps of 784-256-10 on batches of 64). None unsets it (see the nanny's
+    # pre-spawn-environ); the library keeps no long-lived memory that trimming would return.
+    with dask.config.set({f"{PRE_SPAWN_ENVIRON}.MALLOC_TRIM_THRESHOLD_": None}):
+        cluster: LocalCluster = distributed.LocalCluster(
+            n_workers=workers, threads_per_worker=1, processes=processes, host="127.0.0.1", protocol="tcp://",
+            dashboard_address=":8787" if dashboard else None,
+            scheduler_kwargs=None if dashboard else {"dashboard_address": ":0"}, **options,
+        )  # fmt: skip
+    return cluster
+
+
+class SchedulerUnreachableError(ConnectionError):
+    """The Dask scheduler could not be reached; the message names the address and the time waited."""
+
+
+@contextlib.contextmanager
+def cluster_client(
+    address: str | None = None,
+    *,
+    n_workers: int | None = None,
+    timeout: float = 10.0,
+    dashboard: bool = False,
+    processes: bool = True,
+) -> Iterator[Client]:
+    """A Dask client for the duration of a ``with`` block, on a cluster started here or reached by address.
+
+    Parameters
+    ----------
+    address : str, optional
+        A running scheduler, e.g. ``"tcp://10.0.0.5:8786"`` (``dask scheduler`` prints it).
+        ``None``: Dask's ``scheduler-address`` setting (``DASK_SCHEDULER_ADDRESS``) if set,
+        else a ``LocalCluster`` of ``n_workers`` worker processes on 127.0.0.1, one thread
+        and one BLAS thread each, closed on leaving the block.
+    n_workers : int >= 1, optional
+        Local workers; default one per core. Refused with an address.
+    timeout : float > 0, default 10
+        Seconds to wait for the scheduler; ``SchedulerUnreachableError`` after that.
+    dashboard : bool, default False
+        Serve the local cluster's dashboard on port 8787.
+    processes : bool, default True
+        Local workers as processes; ``False``: threads of this process (see ``local_cluster``).
+    """
+    distributed = _import_distributed()
+    import dask.config
+
+    timeout = check.check_positive_float("timeout", timeout)
+    if address is None:
+        configured = dask.config.get("scheduler-address", None)
+        address = str(configured) if configured else None
+    if address is not None:
+        if n_workers is not None:
+            raise ValueError("n_workers applies to a local cluster: the cluster at an address has its own workers")
+        started = time.perf_counter()
+        try:
+            client = distributed.Client(address, timeout=timeout, set_as_default=False)
+        except (OSError, TimeoutError) as error:
+            waited = time.perf_counter() - started
+            raise SchedulerUnreachableError(
+                f"could not reach the Dask scheduler at {address} (waited {waited:.1f} s, timeout {timeout:g} s): "
+                f"is `dask scheduler` running there, and the port open? ({error})"
+            ) from error
+        try:
+            yield client
+        finally:
+            client.close()
+        return
+    cluster = local_cluster(n_workers, processes=processes, dashboard=dashboard)
+    try:
+        with distributed.Client(cluster, set_as_default=False) as client:
+            yield client
+    finally:
+        cluster.close()

@@ -1,0 +1,91 @@
+r"""Fused elementwise kernels for the optimizer updates, compiled by Numba (the ``fast`` extra).
+
+NumPy runs an update such as Adam's as a chain of whole-array passes (thirteen per parameter
+array: each ``*=``, ``+=``, ``sqrt`` and ``/`` reads and writes every element once more).
+The kernels here make one pass per array, reading each element of the gradient, the moments
+and the parameters once and writing the results once, in the same arithmetic in the same
+order: the same operations on the same ``float32`` or ``float64`` values, so their results are
+bitwise those of the NumPy code in ``functional_nn.optimizers``, which stays the reference
+(``tests/test_fused.py`` compares them bit for bit).
+
+Numba is optional and imported only here, and this module is imported only when an optimizer
+first runs a fused update: ``import functional_nn`` never imports it. ``pip install
+"functional-nn[fast]"`` installs it; without it every optimizer runs its NumPy code. The
+first call of each kernel for a dtype compiles it (about a second), then caches the machine
+code on disk (``cache=True``) for later processes.
+
+Every kernel takes 1-D views of C-contiguous arrays of one dtype and scalars already of that
+dtype (a Python float would make Numba compute in float64). The ``*_in_place`` kernels
+overwrite their ``p``, ``m`` and ``v`` arguments: call them only on arrays you own.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.util
+from collections.abc import Callable
+from typing import Any
+
+AVAILABLE = importlib.util.find_spec("numba") is not None
+"""Whether Numba is installed (checked without importing it)."""
+
+MISSING = 'the fused kernels need Numba: pip install "functional-nn[fast]"'
+
+
+@functools.cache
+def _compile() -> dict[str, Callable[..., None]]:
+    try:
+        import numba
+    except ImportError as error:  # pragma: no cover - AVAILABLE said it was there
+        raise ImportError(MISSING) from error
+    import numpy as np
+
+    # error_model="numpy": a division by zero gives inf as in NumPy instead of raising, which
+    # also lets LLVM vectorise the loop. No fastmath: it would reorder the arithmetic.
+    def jit(function: Callable[..., None]) -> Callable[..., None]:
+        try:
+            compiled: Callable[..., None] = numba.njit(nogil=True, error_model="numpy", cache=True)(function)
+        except RuntimeError:  # no writeable cache directory anywhere: compile in every process
+            compiled = numba.njit(nogil=True, error_model="numpy")(function)
+        return compiled
+
+    @jit
+    def adam_in_place(g: Any, m: Any, v: Any, p: Any, beta1: Any, one_minus_beta2: Any, inv_sqrt_correction2: Any,
+                      epsilon: Any, rate_over_correction1: Any, decay: Any) -> None:  # fmt: skip
+        for i in range(g.size):
+            gi = g[i]
+            mi = (m[i] - gi) * beta1 + gi
+            vi = (gi * gi - v[i]) * one_minus_beta2 + v[i]
+            m[i] = mi
+            v[i] = vi
+            p[i] = p[i] * decay - mi / (np.sqrt(vi) * inv_sqrt_correction2 + epsilon) * rate_over_correction1
+
+    @jit
+    def adam_into(g: Any, old_m: Any, old_v: Any, old_p: Any, m: Any, v: Any, p: Any, beta1: Any,
+                  one_minus_beta2: Any, inv_sqrt_correction2: Any, epsilon: Any, rate_over_correction1: Any,
+                  decay: Any) -> None:  # fmt: skip
+        for i in range(g.size):
+            gi = g[i]
+            mi = (old_m[i] - gi) * beta1 + gi
+            vi = (gi * gi - old_v[i]) * one_minus_beta2 + old_v[i]
+            m[i] = mi
+            v[i] = vi
+            p[i] = old_p[i] * decay - mi / (np.sqrt(vi) * inv_sqrt_correction2 + epsilon) * rate_over_correction1
+
+    @jit
+    def sgd_in_place(g: Any, p: Any, minus_rate: Any) -> None:
+        for i in range(g.size):
+            p[i] = g[i] * minus_rate + p[i]
+
+    return {"adam_in_place": adam_in_place, "adam_into": adam_into, "sgd_in_place": sgd_in_place}
+
+
+def kernel(name: str) -> Callable[..., None]:
+    """The compiled kernel ``name``: ``"adam_in_place"``, ``"adam_into"`` or ``"sgd_in_place"``.
+
+    Raises
+    ------
+    ImportError
+        Numba is not installed; the message names the ``fast`` extra.
+    """
+    return _compile()[name]

@@ -1,0 +1,205 @@
+"""Train a grid of MNIST settings as independent runs on a Dask cluster, and keep the best.
+
+    python scripts/sweep.py                             # a local cluster, one worker process per core
+    python scripts/sweep.py --workers 2
+    python scripts/sweep.py --scheduler tcp://HOST:8786   # a running cluster (or DASK_SCHEDULER_ADDRESS)
+    python scripts/sweep.py --sequential                # the same runs one after another, in this process
+
+The grid is 3 learning rates x 2 hidden widths x 2 dropout settings of a 784-h-10 ReLU
+network trained with Adam in batches of 128 (12 runs, 2 epochs each by default). Each run
+is one ``train`` call on one worker (``functional_nn.distributed.sweep``); its result is
+bitwise the one the same setting gives alone in one process. A progress bar follows the
+finished runs. Writes ``sweep.csv`` (one row per run, in grid order), ``sweep.png`` (dev
+accuracy against the learning rate, a line per width and dropout) and the best run's
+parameters ``best_params.npz`` into ``--out``; the last line printed is a JSON summary.
+"""
+
+from __future__ import annotations
+
+import os
+
+if __name__ == "__main__":
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # as train_mnist.py: one BLAS thread in this process too
+
+import argparse
+import csv
+import itertools
+import json
+import sys
+import tempfile
+import time
+import contextlib
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+import _cli  # scripts/_cli.py: the output folder, and errors as one line
+import train_mnist
+from functional_nn import plots
+from functional_nn import distributed as dist
+from functional_nn.data import one_hot
+from functional_nn.data.mnist import ChecksumError, DatasetUnavailableError
+from functional_nn.fold_state import TrainState
+from functional_nn.optimizers import adam
+from functional_nn.serialization import save_parameters
+from functional_nn.types import Activation, Loss
+
+if TYPE_CHECKING:
+    from distributed import Client
+
+LOSS: Loss = "categorical_cross_entropy"
+LEARNING_RATES = (3e-4, 1e-3, 3e-3)
+WIDTHS = (64, 256)
+KEEP_PROBS = (1.0, 0.8)
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument("--workers", type=int, help="local worker processes (default: one per core)")
+    where.add_argument("--scheduler", metavar="ADDRESS", help="a running Dask scheduler, e.g. tcp://HOST:8786")
+    where.add_argument("--sequential", action="store_true", help="run every setting in this process, one after another")
+    parser.add_argument("--epochs", type=int, default=2, help="epochs per run (default 2)")
+    parser.add_argument("--batch-size", type=int, default=128)
+    parser.add_argument("--seed", type=int, default=0, help="every run's seed: initial parameters, batches, dropout")
+    parser.add_argument("--subset", type=int, help="train on the first N training samples only")
+    parser.add_argument("--csv", type=Path, help="a Kaggle digit-recognizer train.csv instead of MNIST")
+    parser.add_argument("--dev-size", type=int, help="held-out rows for --csv (default 1000)")
+    parser.add_argument("--data-dir", type=Path, help="a directory every worker can read: the data goes there once, "
+                        "and each worker loads it (default: a temporary one for a local cluster; none for --scheduler)")
+    parser.add_argument("--dashboard", action="store_true", help="serve the local cluster's dashboard on port 8787")
+    parser.add_argument("--out", type=Path, help="output directory (default runs/sweep-<timestamp>)")
+    parser.add_argument("--overwrite", action="store_true", help="replace the outputs of an earlier sweep in --out")
+    args = parser.parse_args(argv)
+    for name in ("workers", "epochs", "batch_size", "subset", "dev_size"):
+        value = getattr(args, name)
+        if value is not None and value < 1:
+            parser.error(f"--{name.replace('_', '-')} must be >= 1, got {value}")
+    args.idx = None  # train_mnist.load_data's other source
+    return args
+
+
+def grid(epochs: int, batch_size: int, seed: int) -> list[dist.RunSettings]:
+    relu: Activation = "relu"
+    softmax: Activation = "softmax"
+    return [
+        dist.RunSettings(
+            (784, width, 10), (relu, softmax), LOSS, adam(rate), epochs, seed=seed, batch_size=batch_size,
+            keep_probs=keep if keep < 1 else None,
+        )  # fmt: skip
+        for rate, width, keep in itertools.product(LEARNING_RATES, WIDTHS, KEEP_PROBS)
+    ]
+
+
+def describe(setting: dist.RunSettings) -> dict[str, Any]:
+    rate = dict(setting.optimizer.hyperparameters)["learning_rate"]
+    keep = setting.keep_probs if isinstance(setting.keep_probs, float) else 1.0
+    return {"learning_rate": rate, "hidden": setting.layer_sizes[1], "keep_prob": keep, "epochs": setting.epochs, "seed": setting.seed}
+
+
+def plot_sweep(path: Path, rows: list[dict[str, Any]]) -> Path:
+    figure = plots.new_figure(6.4, 4.2)
+    axis = figure.subplots()
+    for width, keep in itertools.product(WIDTHS, KEEP_PROBS):
+        line = [r for r in rows if r["hidden"] == width and r["keep_prob"] == keep]
+        axis.plot([r["learning_rate"] for r in line], [r["dev_accuracy"] for r in line], marker="o",
+                  label=f"784-{width}-10" + (f", dropout keep {keep:g}" if keep < 1 else ""))  # fmt: skip
+    axis.set_xscale("log")
+    axis.set_xlabel("Adam learning rate")
+    axis.set_ylabel("dev accuracy")
+    axis.set_title(f"{len(rows)} runs, {rows[0]['epochs']} epochs each")
+    axis.legend(fontsize=8)
+    return plots.save_figure(figure, path)
+
+
+OUTPUTS = ("sweep.csv", "sweep.png", "best_params.npz")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """The sweep, with a user's mistakes reported as one ``error:`` line (see ``_cli``)."""
+    return _cli.run_main(_main, argv)
+
+
+def _main(argv: Sequence[str] | None) -> int:
+    args = parse_args(argv)
+    started = time.perf_counter()
+    out: Path = args.out if args.out is not None else Path("runs") / f"sweep-{datetime.now():%Y%m%d-%H%M%S}"
+    _cli.check_output_dir(out, OUTPUTS, overwrite=args.overwrite)
+    say: Callable[[str], None] = lambda line: print(line, flush=True)  # noqa: E731
+    dtype = np.float32
+    try:
+        data = train_mnist.load_data(args, dtype, np.random.default_rng(args.seed), say)
+    except (DatasetUnavailableError, ChecksumError) as error:
+        return _cli.fail(str(error))
+    X, y = data.X_train, data.y_train
+    if args.subset is not None:
+        X, y = X[:, : args.subset], y[: args.subset]
+    Y = one_hot(y, 10, dtype=dtype)
+    dev = (data.X_dev, one_hot(data.y_dev, 10, dtype=dtype))
+    settings = grid(args.epochs, args.batch_size, args.seed)
+    bar = train_mnist.ProgressBar(len(settings), "runs", enabled=sys.stderr.isatty())
+    finished: list[int] = []
+
+    def done(index: int, result: TrainState) -> None:
+        finished.append(index)
+        bar.update(result.history[-1].cost)
+
+    workers = 0
+    try:
+        with contextlib_client(args) as client:
+            if client is not None:
+                workers = len(dist.check_workers(client))
+            say(f"{len(settings)} runs of {args.epochs} epochs on {X.shape[1]} samples, "
+                + ("in this process" if client is None else f"on {workers} workers"))  # fmt: skip
+            sweep_started = time.perf_counter()
+            with tempfile.TemporaryDirectory(prefix="sweep-data-") as local:
+                # a local cluster's workers read the data from this machine's disk; a remote
+                # cluster's get it from the driver unless --data-dir names a shared directory
+                data_dir = args.data_dir if args.data_dir is not None else (local if args.scheduler is None else None)
+                results = dist.sweep(settings, X, Y, dev=dev, client=client, on_done=done, data_dir=data_dir)
+            sweep_seconds = time.perf_counter() - sweep_started
+    except RuntimeError as error:  # a cluster without workers, or whose workers lack the library
+        bar.close()
+        return _cli.fail(str(error))
+    bar.close()
+    _cli.make_output_dir(out)
+    rows = []
+    for setting, result in zip(settings, results):
+        last = result.history[-1]
+        rows.append({**describe(setting), "train_cost": last.cost, "train_accuracy": last.accuracy,
+                     "dev_cost": last.dev_cost, "dev_accuracy": last.dev_accuracy})  # fmt: skip
+    with open(out / "sweep.csv", "w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    best = max(range(len(rows)), key=lambda i: (rows[i]["dev_accuracy"], -i))
+    save_parameters(
+        out / "best_params.npz", results[best].params,
+        metadata={"activations": list(settings[best].activations), "loss": LOSS, "config": rows[best], "dev_accuracy": rows[best]["dev_accuracy"]},
+    )  # fmt: skip
+    pictures = ""
+    if train_mnist.matplotlib_available():
+        plot_sweep(out / "sweep.png", rows)
+        pictures = ", sweep.png"
+    say(f"best: {json.dumps(rows[best])}")
+    say(f"wrote sweep.csv{pictures}, best_params.npz to {out}")
+    summary = {
+        "runs": len(rows), "best": best, "best_dev_accuracy": rows[best]["dev_accuracy"], "workers": workers,
+        "sweep_seconds": round(sweep_seconds, 2), "seconds": round(time.perf_counter() - started, 2), "out": str(out),
+    }  # fmt: skip
+    print(json.dumps(summary), flush=True)
+    return 0
+
+
+def contextlib_client(args: argparse.Namespace) -> contextlib.AbstractContextManager[Client | None]:
+    """The cluster's client for a ``with`` block, or ``None`` with ``--sequential``."""
+    if args.sequential:
+        return contextlib.nullcontext(None)
+    return dist.cluster_client(args.scheduler, n_workers=args.workers, dashboard=args.dashboard)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,401 @@
+"""Data-parallel rounds, local SGD and sweeps: against ``train`` and on real local Dask clusters.
+
+Every cluster here is a ``LocalCluster`` on 127.0.0.1 started by the test itself (threads in
+this process where that is enough, processes where a worker must die), and every test is
+bounded in time by a watchdog that dumps the stacks and ends the run if it hangs.
+"""
+
+from __future__ import annotations
+
+import faulthandler
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from distributed import Client
+
+from functional_nn import distributed as dist
+from functional_nn.data import one_hot
+from functional_nn.fold_state import RoundState
+from functional_nn.initializers import initialize_parameters
+from functional_nn.losses import resolve_loss
+from functional_nn.optimizers import adam, momentum, sgd
+from functional_nn.propagation import backward_propagation, check_activations, forward_propagation
+from functional_nn.training import train
+from functional_nn.checkpoints import CheckpointError
+from functional_nn.types import Activation, FloatArray, Loss
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+ACTIVATIONS: tuple[Activation, ...] = ("relu", "softmax")
+LOSS: Loss = "categorical_cross_entropy"
+
+
+@pytest.fixture(autouse=True)
+def deadline() -> Iterator[None]:
+    """End the whole run with a stack dump if one test takes over 90 s (a hung cluster)."""
+    faulthandler.dump_traceback_later(90, exit=True)
+    yield
+    faulthandler.cancel_dump_traceback_later()
+
+
+def _data(rng: np.random.Generator, m: int = 90, dtype: type[np.floating] = np.float64) -> tuple[FloatArray, FloatArray]:
+    X = rng.standard_normal((5, m)).astype(dtype)
+    labels = (X[0] + X[1] > 0).astype(np.int64) + (X[2] > 1).astype(np.int64)
+    return X, one_hot(labels, 3, dtype=dtype)
+
+
+def _params(dtype: type[np.floating] = np.float64) -> dict[str, FloatArray]:
+    return initialize_parameters((5, 7, 3), np.random.default_rng(1), dtype=dtype)
+
+
+def _last(states: Iterator[RoundState]) -> RoundState:
+    state = None
+    for state in states:
+        pass
+    assert state is not None
+    return state
+
+
+def _assert_bitwise(a: dict[str, FloatArray], b: dict[str, FloatArray]) -> None:
+    assert a.keys() == b.keys()
+    for key in a:
+        assert a[key].dtype == b[key].dtype and np.array_equal(a[key], b[key]), key
+
+
+@pytest.fixture(scope="module")
+def client() -> Iterator[Client]:
+    with dist.cluster_client(n_workers=2, processes=False) as c:
+        yield c
+
+
+# --------------------------------------------------------------------------------------------
+# the pure pieces against train
+
+
+def test_importing_the_module_does_not_import_dask() -> None:
+    code = "import sys, functional_nn, functional_nn.distributed; print(sorted(m for m in sys.modules if m.split('.')[0] in ('dask', 'distributed')))"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60)
+    assert done.stdout.strip() == "[]"
+
+
+def test_split_shards_cuts_contiguous_blocks_in_order(rng: np.random.Generator) -> None:
+    X, Y = _data(rng, m=10)
+    shards = dist.split_shards(X, Y, 3)
+    assert [s.X.shape[1] for s in shards] == [4, 3, 3]
+    assert np.array_equal(np.concatenate([s.X for s in shards], axis=1), X)
+    assert np.array_equal(np.concatenate([s.Y for s in shards], axis=1), Y)
+
+
+def test_shard_generator_is_the_spawned_generator() -> None:
+    child = np.random.SeedSequence(7).spawn(3)[2].spawn(2)[1].spawn(5)[4]
+    expected = np.random.default_rng(child).random(4)
+    assert np.array_equal(dist.shard_generator(7, 2, 1, 4).random(4), expected)
+
+
+@pytest.mark.parametrize("lambd", [0.0, 0.7])
+@pytest.mark.parametrize("make_optimizer", [lambda: sgd(0.3), lambda: momentum(0.1)])
+def test_synchronous_full_shard_rounds_equal_full_batch_train(rng: np.random.Generator, lambd: float, make_optimizer: object) -> None:
+    X, Y = _data(rng)
+    params = _params()
+    optimizer = make_optimizer()  # type: ignore[operator]
+    expected = train(X, Y, params, activations=ACTIVATIONS, loss=LOSS, epochs=25, optimizer=optimizer, lambd=lambd)
+    got = _last(
+        dist.train_rounds(dist.split_shards(X, Y, 4), params, activations=ACTIVATIONS, loss=LOSS, rounds=25, optimizer=optimizer, lambd=lambd)
+    )
+    for key in params:
+        np.testing.assert_allclose(got.params[key], expected.params[key], rtol=0, atol=1e-12)
+    assert got.params["W1"].dtype == np.float64
+    # the round's cost is train's full-batch cost of the parameters the round started from
+    np.testing.assert_allclose([r.cost for r in got.history], [r.cost for r in expected.history], rtol=1e-12)
+    assert [r.accuracy for r in got.history] == [r.accuracy for r in expected.history]
+    assert got.history[-1].epochs == 25.0 and got.optimizer_state.step == 25
+
+
+def test_a_minibatch_round_is_one_step_on_the_union_of_the_shards_batches(rng: np.random.Generator) -> None:
+    X, Y = _data(rng, m=40)
+    shards = dist.split_shards(X, Y, 2)
+    params = _params()
+    state = _last(dist.train_rounds(shards, params, activations=ACTIVATIONS, loss=LOSS, rounds=3, learning_rate=0.5, batch_size=8, seed=3))
+    # by hand: round r uses columns [8j, 8j + 8) of pass p of shard s's own permutation, r = 2p + j... of 20 columns: 3 batches a pass
+    by_hand = dict(params)
+    for r in range(3):
+        pass_index, j = divmod(r, 3)
+        Xs, Ys = [], []
+        for s, shard in enumerate(shards):
+            order = np.random.default_rng(np.random.SeedSequence(3).spawn(2)[s].spawn(1)[0].spawn(pass_index + 1)[pass_index]).permutation(20)
+            columns = order[8 * j : 8 * j + 8]
+            Xs.append(shard.X[:, columns])
+            Ys.append(shard.Y[:, columns])
+        AL, caches = forward_propagation(np.concatenate(Xs, axis=1), by_hand, ACTIVATIONS)
+        grads = backward_propagation(AL, np.concatenate(Ys, axis=1), caches, LOSS)
+        by_hand = {k: by_hand[k] - 0.5 * grads["d" + k] for k in by_hand}
+    for key in params:
+        np.testing.assert_allclose(state.params[key], by_hand[key], rtol=0, atol=1e-12)
+    assert [r.samples for r in state.history] == [16, 16, 8]  # the last batch of a 20-column pass has 4 a shard
+
+
+def test_local_sgd_with_one_step_equals_the_synchronous_round(rng: np.random.Generator) -> None:
+    X, Y = _data(rng)
+    shards = dist.split_shards(X, Y, 3)
+    params = _params()
+    common = dict(activations=ACTIVATIONS, loss=LOSS, rounds=20, learning_rate=0.3)
+    synchronous = _last(dist.train_rounds(shards, params, **common))  # type: ignore[arg-type]
+    averaged = _last(dist.train_rounds(shards, params, local_steps=1, **common))  # type: ignore[arg-type]
+    for key in params:
+        np.testing.assert_allclose(averaged.params[key], synchronous.params[key], rtol=0, atol=1e-12)
+
+
+def test_local_sgd_averages_adam_slots_by_shard_size_and_counts_local_steps(rng: np.random.Generator) -> None:
+    X, Y = _data(rng, m=50)
+    shards = dist.split_shards(X, Y, 2)
+    shards = (shards[0], dist.Shard(shards[1].X[:, :10], shards[1].Y[:, :10]))  # 25 and 10 samples
+    params = _params()
+    inputs = dist.RoundInput(params, adam(0.01).init(params), 0, dist._Task(check_activations(ACTIVATIONS, 2), resolve_loss("loss", LOSS), 0, 5, None, 0.0, None, None, adam(0.01), 4))
+    updates = [dist.local_steps(shard, s, inputs) for s, shard in enumerate(shards)]
+    state = _last(dist.train_rounds(shards, params, activations=ACTIVATIONS, loss=LOSS, rounds=1, optimizer=adam(0.01), batch_size=5, local_steps=4))
+    for key in params:
+        expected = updates[0].params[key] * (25 / 35) + updates[1].params[key] * (10 / 35)
+        np.testing.assert_allclose(state.params[key], expected, rtol=1e-15)
+        m1 = updates[0].optimizer_state.slots["m"][key] * (25 / 35) + updates[1].optimizer_state.slots["m"][key] * (10 / 35)
+        np.testing.assert_allclose(state.optimizer_state.slots["m"][key], m1, rtol=1e-15)
+    assert state.optimizer_state.step == 4 and state.history[0].samples == 40
+
+
+def test_float32_stays_float32(rng: np.random.Generator) -> None:
+    X, Y = _data(rng, dtype=np.float32)
+    state = _last(
+        dist.train_rounds(dist.split_shards(X, Y, 2), _params(np.float32), activations=ACTIVATIONS, loss=LOSS, rounds=2,
+                          optimizer=adam(0.01), batch_size=10, local_steps=3, keep_probs=0.8)
+    )  # fmt: skip
+    assert all(v.dtype == np.float32 for v in state.params.values())
+    assert all(v.dtype == np.float32 for slot in state.optimizer_state.slots.values() for v in slot.values())
+
+
+def test_resume_from_the_last_round_is_bitwise_the_uninterrupted_run(rng: np.random.Generator, tmp_path: Path) -> None:
+    X, Y = _data(rng)
+    shards = dist.split_shards(X, Y, 3)
+    common = dict(activations=ACTIVATIONS, loss=LOSS, optimizer=adam(0.01), batch_size=7, local_steps=2, keep_probs=0.9, seed=5)
+    whole = _last(dist.train_rounds(shards, _params(), rounds=6, **common))  # type: ignore[arg-type]
+    first = _last(dist.train_rounds(shards, _params(), rounds=3, checkpoint_dir=tmp_path, **common))  # type: ignore[arg-type]
+    assert first.round == 3
+    resumed = _last(dist.train_rounds(shards, _params(), rounds=6, checkpoint_dir=tmp_path, resume=True, **common))  # type: ignore[arg-type]
+    _assert_bitwise(resumed.params, whole.params)
+    assert [r.round for r in resumed.history] == list(range(1, 7))
+    assert [r.cost for r in resumed.history] == [r.cost for r in whole.history]
+    with pytest.raises(ValueError, match="already holds checkpoints"):
+        dist.train_rounds(shards, _params(), rounds=6, checkpoint_dir=tmp_path, **common)  # type: ignore[arg-type]
+    with pytest.raises(CheckpointError, match="local_steps"):
+        other = {**common, "local_steps": 3}
+        dist.train_rounds(shards, _params(), rounds=6, checkpoint_dir=tmp_path, resume=True, **other)  # type: ignore[arg-type]
+
+
+# --------------------------------------------------------------------------------------------
+# bad input, refused before any task
+
+
+def test_more_shards_than_samples_and_empty_shards_are_refused(rng: np.random.Generator) -> None:
+    X, Y = _data(rng, m=5)
+    with pytest.raises(ValueError, match="6 shards of 5 samples"):
+        dist.split_shards(X, Y, 6)
+    empty = dist.Shard(X[:, :0], Y[:, :0])
+    with pytest.raises(ValueError, match=r"shards\[1\] is empty"):
+        dist.train_rounds([dist.Shard(X, Y), empty], _params(), activations=ACTIVATIONS, loss=LOSS, rounds=1, learning_rate=0.1)
+    with pytest.raises(ValueError, match=r"shards\[0\] has X \(5, 5\).*\(4, m\)"):
+        dist.train_rounds([dist.Shard(X, Y)], initialize_parameters((4, 3), rng), activations=("softmax",), loss=LOSS, rounds=1, learning_rate=0.1)
+
+
+def test_an_unreachable_scheduler_is_named_with_the_time_waited() -> None:
+    with socket.socket() as probe:  # a loopback port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    address = f"tcp://127.0.0.1:{port}"
+    started = time.perf_counter()
+    with pytest.raises(dist.SchedulerUnreachableError, match=rf"{address} \(waited \d+\.\d s, timeout 1 s\)"):
+        with dist.cluster_client(address, timeout=1):
+            pass
+    assert time.perf_counter() - started < 20
+
+
+def test_a_worker_missing_a_package_is_named_before_any_task(client: Client) -> None:
+    with pytest.raises(dist.WorkerEnvironmentError, match=r"cannot import no_such_package_x on worker tcp://127\.0\.0\.1:\d+ \(host"):
+        dist.check_workers(client, ("numpy", "no_such_package_x", "functional_nn"))
+    assert len(dist.check_workers(client)) == 2
+
+
+# --------------------------------------------------------------------------------------------
+# on a cluster
+
+
+def test_rounds_on_a_cluster_equal_the_in_process_rounds_bitwise_whatever_the_workers(
+    rng: np.random.Generator, client: Client
+) -> None:
+    X, Y = _data(rng, m=120)
+    shards = dist.split_shards(X, Y, 4)
+    for local in (None, 3):
+        common = dict(activations=ACTIVATIONS, loss=LOSS, rounds=4, optimizer=adam(0.01), batch_size=9, local_steps=local, keep_probs=0.8, seed=2)
+        here = _last(dist.train_rounds(shards, _params(), **common))  # type: ignore[arg-type]
+        placed = dist.place_shards(client, shards)
+        assert sorted(set(placed.holders)) == sorted(client.scheduler_info(n_workers=-1)["workers"])  # 4 shards on 2 workers
+        there = _last(dist.train_rounds(placed, _params(), **common))  # type: ignore[arg-type]
+        _assert_bitwise(there.params, here.params)
+        # one worker holding all four shards: the same bits
+        one = dist.DaskShards(client, placed.shards, list(placed.futures), [placed.holders[0]] * 4, 0)
+        for s in range(4):
+            one._place(s, placed.holders[0])
+        _assert_bitwise(_last(dist.train_rounds(one, _params(), **common)).params, here.params)  # type: ignore[arg-type]
+
+
+def test_shards_stay_where_they_were_placed_and_rounds_send_params_only(rng: np.random.Generator, client: Client) -> None:
+    X, Y = _data(rng, m=4000)
+    placed = dist.place_shards(client, dist.split_shards(X, Y, 2))
+    before = client.who_has(placed.futures)  # type: ignore[no-untyped-call]  # distributed's partial types
+    assert [list(before[f.key]) for f in placed.futures] == [[h] for h in placed.holders]
+    _last(dist.train_rounds(placed, _params(), activations=ACTIVATIONS, loss=LOSS, rounds=5, learning_rate=0.1))
+    after = client.who_has(placed.futures)  # type: ignore[no-untyped-call]  # distributed's partial types
+    assert [list(after[f.key]) for f in placed.futures] == [[h] for h in placed.holders]  # never copied elsewhere
+    assert placed.replaced == 0
+    # and nothing of the rounds stays behind on the workers: each holds its shards only
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        held = {w: set(keys) for w, keys in client.has_what().items()}  # type: ignore[no-untyped-call]  # partial types
+        if held == {h: {f.key for f, g in zip(placed.futures, placed.holders) if g == h} for h in held}:
+            break
+        time.sleep(0.05)
+    assert held == {h: {f.key for f, g in zip(placed.futures, placed.holders) if g == h} for h in held}
+
+
+def test_a_sweep_returns_each_run_bitwise_as_run_alone_in_the_order_given(rng: np.random.Generator, client: Client, tmp_path: Path) -> None:
+    X, Y = _data(rng, m=60)
+    dev = _data(rng, m=20)
+    settings = [
+        dist.RunSettings((5, h, 3), ACTIVATIONS, LOSS, optimizer, epochs=3, seed=seed, batch_size=16, keep_probs=keep)
+        for h, optimizer, seed, keep in [(4, sgd(0.2), 0, None), (8, adam(0.01), 1, 0.8), (6, momentum(0.1), 2, None), (3, sgd(0.5), 3, 0.9)]
+    ]
+    finished: list[int] = []
+    results = dist.sweep(settings, X, Y, dev=dev, client=client, on_done=lambda i, _: finished.append(i))
+    assert sorted(finished) == [0, 1, 2, 3]
+    for setting, result in zip(settings, results):
+        alone = dist.run_settings(setting, dist.SweepData(X, Y, dev))
+        _assert_bitwise(result.params, alone.params)
+        assert result.history == alone.history
+    sequential = dist.sweep(settings, X, Y, dev=dev)
+    loaded_by_workers = dist.sweep(settings, X, Y, dev=dev, client=client, data_dir=tmp_path)
+    for a, b, c in zip(sequential, results, loaded_by_workers):
+        _assert_bitwise(a.params, b.params)
+        _assert_bitwise(a.params, c.params)
+    stored = dist.load_sweep_data(tmp_path / "sweep-data.npz")
+    assert np.array_equal(stored.X, X) and stored.dev is not None and np.array_equal(stored.dev[1], dev[1])
+
+
+def test_a_killed_worker_process_costs_a_retry_not_the_run(rng: np.random.Generator) -> None:
+    X, Y = _data(rng, m=400)
+    shards = dist.split_shards(X, Y, 2)
+    common = dict(activations=ACTIVATIONS, loss=LOSS, rounds=8, optimizer=adam(0.01), batch_size=32, keep_probs=0.9, seed=4)
+    with dist.cluster_client(n_workers=2) as c:
+        # worker processes with one BLAS thread and glibc's own trimming (see local_cluster)
+        assert set(c.run(os.environ.get, "OPENBLAS_NUM_THREADS").values()) == {"1"}
+        assert set(c.run(os.environ.get, "MALLOC_TRIM_THRESHOLD_").values()) == {None}
+        reference = _last(dist.train_rounds(dist.place_shards(c, shards), _params(), **common))  # type: ignore[arg-type]
+        placed = dist.place_shards(c, shards)
+        states = dist.train_rounds(placed, _params(), **common)  # type: ignore[arg-type]
+        for state in states:
+            if state.round == 3:  # kill the process holding shard 0 a moment later, as round 4 runs
+                victim = placed.holders[0]
+                pid = c.run(os.getpid, workers=[victim])[victim]
+                killer = threading.Timer(0.005, os.kill, (pid, signal.SIGKILL))
+                killer.start()
+        killer.join()
+        assert state.round == 8
+        assert placed.replaced >= 1
+        _assert_bitwise(state.params, reference.params)
+
+
+# --------------------------------------------------------------------------------------------
+# the scripts, against a cluster reached by address
+
+
+def _scheduler_address(client: Client) -> str:
+    address = getattr(client.scheduler, "address", None)
+    assert isinstance(address, str)
+    return address
+
+
+def test_train_mnist_on_a_cluster_by_address_prints_rounds_and_the_summary(
+    tmp_path: Path, rng: np.random.Generator, client: Client, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import test_scripts_mnist as helpers
+    import train_mnist
+
+    csv = helpers._kaggle_csv(tmp_path / "train.csv", rng, 120)
+    argv = ["--csv", str(csv), "--epochs", "2", "--hidden", "16", "--batch-size", "20", "--dev-size", "20"]
+    argv += ["--scheduler", _scheduler_address(client), "--local-steps", "2", "--shards", "3", "--out", str(tmp_path / "run")]
+    assert train_mnist.main(argv) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    summary = json.loads(lines[-1])
+    assert summary["workers"] == 2 and summary["cluster_wait_seconds"] > 0 and summary["rounds"] == 5  # batches of 7 a shard: 5 steps a pass of 34, 2 steps a round, 2 epochs
+    assert 0 <= summary["dev_accuracy"] <= 1 and (tmp_path / "run" / "params.npz").exists()
+    assert any("3 shards of <= 34 samples, local SGD, 2 steps a round" in line for line in lines)
+    assert [line.split(":")[0] for line in lines if line.startswith("epoch")] == ["epoch   1", "epoch   2"]
+
+
+def test_sweep_script_on_a_cluster_equals_the_sequential_sweep(
+    tmp_path: Path, rng: np.random.Generator, client: Client, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import test_scripts_mnist as helpers
+    import sweep
+
+    csv = helpers._kaggle_csv(tmp_path / "train.csv", rng, 100)
+    common = ["--csv", str(csv), "--epochs", "1", "--batch-size", "25", "--dev-size", "20"]
+    assert sweep.main([*common, "--scheduler", _scheduler_address(client), "--out", str(tmp_path / "cluster")]) == 0
+    assert sweep.main([*common, "--sequential", "--out", str(tmp_path / "here")]) == 0
+    summaries = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
+    assert [s["runs"] for s in summaries] == [12, 12] and [s["workers"] for s in summaries] == [2, 0]
+    rows = (tmp_path / "cluster" / "sweep.csv").read_text()
+    assert rows == (tmp_path / "here" / "sweep.csv").read_text()  # every run bitwise the same, in grid order
+    assert len(rows.strip().splitlines()) == 13
+    assert (tmp_path / "cluster" / "sweep.png").read_bytes()[:4] == b"\x89PNG"
+    assert (tmp_path / "cluster" / "best_params.npz").exists()
+
+
+def test_cluster_client_follows_dasks_scheduler_address_setting(client: Client) -> None:
+    import dask.config
+
+    with dask.config.set({"scheduler-address": _scheduler_address(client)}), dist.cluster_client() as reached:
+        assert getattr(reached.scheduler, "address", None) == _scheduler_address(client)
+        assert len(dist.check_workers(reached)) == 2
+    with pytest.raises(ValueError, match="n_workers applies to a local cluster"):
+        with dist.cluster_client(_scheduler_address(client), n_workers=2):
+            pass
+
+
+def test_a_users_own_activation_record_travels_to_the_workers(rng: np.random.Generator, client: Client) -> None:
+    from functional_nn.types import ActivationFunction
+
+    def square_plus(Z: FloatArray) -> FloatArray:  # a local function: pickled by value, as a user's would be
+        out: FloatArray = 0.5 * (Z + np.sqrt(Z * Z + 4.0))
+        return out
+
+    def square_plus_backward(dA: FloatArray, Z: FloatArray, A: FloatArray) -> FloatArray:
+        out: FloatArray = dA * 0.5 * (1.0 + Z / np.sqrt(Z * Z + 4.0))
+        return out
+
+    mine = ActivationFunction("square_plus", square_plus, square_plus_backward, (0.0, np.inf))
+    X, Y = _data(rng, m=60)
+    shards = dist.split_shards(X, Y, 2)
+    common = dict(activations=(mine, "softmax"), loss=LOSS, rounds=3, learning_rate=0.2, batch_size=10, local_steps=2)
+    here = _last(dist.train_rounds(shards, _params(), **common))  # type: ignore[arg-type]
+    there = _last(dist.train_rounds(dist.place_shards(client, shards), _params(), **common))  # type: ignore[arg-type]
+    _assert_bitwise(there.params, here.params)
+    assert not np.array_equal(here.params["W1"], _params()["W1"])

@@ -1,0 +1,137 @@
+"""The fused kernels (Numba) and the in-place updates give bitwise the NumPy reference's values.
+
+Each kernel does the reference's operations in the reference's order on values of the same
+dtype (no fused multiply-add, no reordering), so the comparisons are exact, not approximate.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from functional_nn import fused
+from functional_nn.optimizers import (
+    Optimizer,
+    OptimizerState,
+    adam,
+    adamw,
+    sgd,
+    writeable_copies,
+)
+from functional_nn.schedules import cosine_decay
+from functional_nn.types import FloatArray
+
+SHAPES = {"W1": (7, 5), "b1": (7, 1), "W2": (3, 7), "b2": (3, 1)}
+
+
+def make_optimizers(kernel: str) -> dict[str, Optimizer]:
+    return {
+        "sgd": sgd(0.1, kernel=kernel),  # type: ignore[arg-type]  # the names are checked at run time
+        "adam": adam(cosine_decay(1e-2, decay_steps=10), kernel=kernel),  # type: ignore[arg-type]
+        "adamw": adamw(1e-2, weight_decay=0.1, kernel=kernel),  # type: ignore[arg-type]
+        "adamw_biases": adamw(1e-2, weight_decay=0.1, decay_biases=True, kernel=kernel),  # type: ignore[arg-type]
+    }
+
+
+def random_problem(rng: np.random.Generator, dtype: type[np.floating], steps: int) -> tuple[dict[str, FloatArray], list[dict[str, FloatArray]]]:
+    params = {key: rng.standard_normal(shape).astype(dtype) for key, shape in SHAPES.items()}
+    # gradients over several orders of magnitude, some exactly zero: sqrt(v) + eps matters
+    grads = [
+        {"d" + key: (rng.standard_normal(shape) * 10.0 ** rng.integers(-8, 1)).astype(dtype) for key, shape in SHAPES.items()}
+        for _ in range(steps)
+    ]
+    grads[-1]["dW1"][0, :] = 0
+    return params, grads
+
+
+def run_pure(optimizer: Optimizer, params: dict[str, FloatArray], grads: list[dict[str, FloatArray]]) -> tuple[dict[str, FloatArray], OptimizerState]:
+    state = optimizer.init(params)
+    for g in grads:
+        params, state = optimizer.update(g, state, params)
+    return params, state
+
+
+def run_in_place(optimizer: Optimizer, params: dict[str, FloatArray], grads: list[dict[str, FloatArray]]) -> tuple[dict[str, FloatArray], OptimizerState]:
+    assert optimizer.update_in_place is not None
+    params, state = writeable_copies(params, optimizer.init(params))
+    for g in grads:
+        params, state = optimizer.update_in_place(g, state, params)
+    return params, state
+
+
+def assert_bitwise(a: tuple[dict[str, FloatArray], OptimizerState], b: tuple[dict[str, FloatArray], OptimizerState]) -> None:
+    (params_a, state_a), (params_b, state_b) = a, b
+    assert state_a.step == state_b.step and set(state_a.slots) == set(state_b.slots)
+    for key in params_a:
+        assert params_a[key].dtype == params_b[key].dtype
+        assert params_a[key].tobytes() == params_b[key].tobytes(), key
+        for name in state_a.slots:
+            assert state_a.slots[name][key].tobytes() == state_b.slots[name][key].tobytes(), (name, key)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("name", ["sgd", "adam", "adamw", "adamw_biases"])
+def test_every_path_gives_the_numpy_reference_bit_for_bit(name: str, dtype: type[np.floating], rng: np.random.Generator) -> None:
+    params, grads = random_problem(rng, dtype, 6)
+    reference = run_pure(make_optimizers("numpy")[name], params, grads)
+    assert_bitwise(reference, run_in_place(make_optimizers("numpy")[name], params, grads))
+    assert_bitwise(reference, run_pure(make_optimizers("numba")[name], params, grads))
+    assert_bitwise(reference, run_in_place(make_optimizers("numba")[name], params, grads))
+    # and the reference moved: the comparison is not between untouched copies
+    assert not np.array_equal(reference[0]["W1"], params["W1"])
+
+
+def test_fortran_ordered_params_fall_back_to_numpy_with_the_same_bits(rng: np.random.Generator) -> None:
+    params, grads = random_problem(rng, np.float32, 3)
+    fortran = {key: np.asfortranarray(value) for key, value in params.items()}
+    reference = run_pure(adam(1e-2, kernel="numpy"), params, grads)
+    assert_bitwise(reference, run_pure(adam(1e-2, kernel="numba"), fortran, grads))
+
+
+def test_the_numba_kernel_matches_numpys_arithmetic_on_large_arrays(rng: np.random.Generator) -> None:
+    # long enough for the compiled loop's vectorised body, not only its remainder
+    params = {"W1": rng.standard_normal((64, 999)).astype(np.float32), "b1": np.zeros((64, 1), np.float32)}
+    grads = [{"dW1": rng.standard_normal((64, 999)).astype(np.float32) * 1e-3, "db1": np.ones((64, 1), np.float32)}] * 3
+    assert_bitwise(run_pure(adam(1e-3, kernel="numpy"), params, grads), run_in_place(adam(1e-3, kernel="numba"), params, grads))
+
+
+def test_update_in_place_overwrites_what_it_is_given_and_nothing_else(rng: np.random.Generator) -> None:
+    params, grads = random_problem(rng, np.float32, 1)
+    optimizer = adam(1e-2, kernel="numba")
+    assert optimizer.update_in_place is not None
+    owned, state = writeable_copies(params, optimizer.init(params))
+    frozen_grads = {key: value.copy() for key, value in grads[0].items()}
+    for value in frozen_grads.values():
+        value.flags.writeable = False
+    new_params, new_state = optimizer.update_in_place(frozen_grads, state, owned)
+    for key in params:
+        assert new_params[key] is owned[key] and new_state.slots["m"][key] is state.slots["m"][key]
+        assert not np.shares_memory(owned[key], params[key])
+    assert new_state.step == 1
+
+
+def test_update_in_place_refuses_read_only_arrays(rng: np.random.Generator) -> None:
+    params, grads = random_problem(rng, np.float32, 1)
+    for kernel in ("numpy", "numba"):
+        optimizer = adam(1e-2, kernel=kernel)
+        assert optimizer.update_in_place is not None
+        state = optimizer.init(params)  # init's slots are read-only: update hands them out
+        with pytest.raises(ValueError, match=r"read-only.*writeable_copies"):
+            optimizer.update_in_place(grads[0], state, dict(params))
+
+
+def test_kernel_names_are_checked(monkeypatch: pytest.MonkeyPatch) -> None:
+    with pytest.raises(ValueError, match="kernel"):
+        adam(kernel="cuda")  # type: ignore[arg-type]
+    monkeypatch.setattr(fused, "AVAILABLE", False)
+    with pytest.raises(ImportError, match=r"functional-nn\[fast\]"):
+        sgd(0.1, kernel="numba")
+    assert adam()  # the default falls back to NumPy without Numba
+
+
+def test_importing_functional_nn_does_not_import_numba() -> None:
+    code = "import sys, functional_nn; functional_nn.adam(); assert 'numba' not in sys.modules, 'numba imported'"
+    subprocess.run([sys.executable, "-c", code], check=True)
