@@ -282,7 +282,7 @@ def test_zero_means_none_for_batch_size_and_max_norm() -> None:
     _, settings = train_mnist.parse_args(["--batch-size", "0"])
     assert settings.batch_size is None  # full-batch gradient descent
     _, best = train_mnist.parse_args(["--preset", "best"])
-    assert best.hidden == (1024, 1024) and best.augment == "affine+elastic" and best.max_norm is None
+    assert best.hidden == (1024, 1024) and best.augment == "elastic" and best.max_norm is None
     _, capped = train_mnist.parse_args(["--preset", "best", "--max-norm", "3.5"])
     assert capped.max_norm == 3.5
     _, uncapped = train_mnist.parse_args(["--preset", "best", "--max-norm", "0"])
