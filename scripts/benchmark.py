@@ -70,25 +70,10 @@ from __future__ import annotations
 import os
 import sys
 
-_THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "BLIS_NUM_THREADS")
+import _threads  # noqa: E402  (scripts/_threads.py: imports nothing heavy)
 
-
-def _threads_from_argv(argv: list[str]) -> int:
-    """``--threads N`` read before argparse and NumPy: the BLAS reads these variables on loading.
-
-    Every core by default (``os.cpu_count()``)."""
-    for i, argument in enumerate(argv):
-        value = argument.split("=", 1)[1] if argument.startswith("--threads=") else None
-        if argument == "--threads" and i + 1 < len(argv):
-            value = argv[i + 1]
-        if value is not None and value.isdigit() and int(value) > 0:
-            return int(value)
-    return os.cpu_count() or 1
-
-
-if __name__ == "__main__":
-    for _variable in _THREAD_VARIABLES:
-        os.environ[_variable] = str(_threads_from_argv(sys.argv[1:]))
+if __name__ == "__main__":  # every contender on the same count: --threads, else every core
+    _threads.pin_blas_threads(_threads.threads_from_argv(sys.argv[1:]) or os.cpu_count() or 1)
 
 # The imports below come after the thread variables on purpose (see above).
 import argparse  # noqa: E402

@@ -37,25 +37,10 @@ from __future__ import annotations
 import os
 import sys
 
-THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "BLIS_NUM_THREADS")
+import _threads  # scripts/_threads.py: imports nothing heavy
 
-
-def threads_from_argv(argv: list[str]) -> int | None:
-    """``--threads N`` read before argparse and NumPy, since the BLAS reads its variables on loading."""
-    for i, argument in enumerate(argv):
-        value = argument.split("=", 1)[1] if argument.startswith("--threads=") else None
-        if argument == "--threads" and i + 1 < len(argv):
-            value = argv[i + 1]
-        if value is not None and value.isdigit() and int(value) > 0:
-            return int(value)
-    return None
-
-
-if __name__ == "__main__":
-    _threads = threads_from_argv(sys.argv[1:])
-    if _threads is not None:  # else every core: the BLAS's own default
-        for _variable in THREAD_VARIABLES:
-            os.environ[_variable] = str(_threads)
+if __name__ == "__main__":  # before NumPy loads; without --threads, every core (the BLAS's default)
+    _threads.pin_blas_threads(_threads.threads_from_argv(sys.argv[1:]))
 
 import argparse
 import functools

@@ -21,6 +21,7 @@ from functional_nn.training import train_epochs
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
 
 import predict_digit  # noqa: E402  (the scripts folder is not a package)
+import _threads  # noqa: E402
 import train_mnist  # noqa: E402
 
 PIXELS = 784
@@ -304,9 +305,9 @@ def test_max_norm_caps_every_unit_of_the_trained_network(
 def test_threads_are_read_before_numpy_loads_and_pin_the_blas(
     tmp_path: Path, rng: np.random.Generator, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert train_mnist.threads_from_argv(["--epochs", "2", "--threads", "3"]) == 3
-    assert train_mnist.threads_from_argv(["--threads=1"]) == 1
-    assert train_mnist.threads_from_argv(["--epochs", "2"]) is None  # every core: the BLAS's default
+    assert _threads.threads_from_argv(["--epochs", "2", "--threads", "3"]) == 3
+    assert _threads.threads_from_argv(["--threads=1"]) == 1
+    assert _threads.threads_from_argv(["--epochs", "2"]) is None  # every core: the BLAS's default
     csv = _kaggle_csv(tmp_path / "train.csv", rng, 60)
     argv = ["--csv", str(csv), "--epochs", "1", "--hidden", "8", "--dev-size", "10", "--threads", "1", "--out", str(tmp_path / "run")]
     _, summary = _run(capsys, argv)

@@ -1,0 +1,35 @@
+"""``--threads N`` for the scripts, read before NumPy loads: the BLAS reads its thread
+variables once, when it is loaded, so they must be set before ``import numpy``.
+
+This module imports nothing heavy on purpose; a script does, before any other import::
+
+    if __name__ == "__main__":
+        _threads.pin_blas_threads(_threads.threads_from_argv(sys.argv[1:]))
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "BLIS_NUM_THREADS")
+
+
+def threads_from_argv(argv: Sequence[str]) -> int | None:
+    """The ``N`` of ``--threads N`` or ``--threads=N`` in ``argv``; ``None`` if absent or not a
+    positive integer (argparse reports a bad value later, in the script's own voice)."""
+    for i, argument in enumerate(argv):
+        value = argument.split("=", 1)[1] if argument.startswith("--threads=") else None
+        if argument == "--threads" and i + 1 < len(argv):
+            value = argv[i + 1]
+        if value is not None and value.isdigit() and int(value) > 0:
+            return int(value)
+    return None
+
+
+def pin_blas_threads(threads: int | None) -> None:
+    """Set every BLAS and OpenMP thread variable to ``threads``; ``None`` leaves them alone
+    (the BLAS then uses every core)."""
+    if threads is not None:
+        for variable in THREAD_VARIABLES:
+            os.environ[variable] = str(threads)
