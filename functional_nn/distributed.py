@@ -57,7 +57,7 @@ spawn_key=(s, stream, i)))``, which is exactly the generator ``SeedSequence(seed
 hands to child ``i`` of stream ``stream`` of child ``s``. Stream 0 draws shard ``s``'s
 permutation of its columns for its ``i``-th pass over them (``batch_size`` set: the pass is
 cut into batches as in ``minibatches``); stream 1 draws the dropout masks of its ``i``-th
-step. So a round's result depends only on the seed, the shards and the round number: not
+step, stream 2 the augmentation of its ``i``-th step's batch. So a round's result depends only on the seed, the shards and the round number: not
 on the number of workers, where a task runs, the order tasks finish in, or whether a task
 was retried after its worker died, and a resumed run continues bit for bit.
 """
@@ -77,6 +77,8 @@ import numpy as np
 
 from functional_nn import _validation as check
 from functional_nn import checkpoints
+from functional_nn.data.augmentation import Augmentation
+from functional_nn.data.augmentation import describe as describe_augmentation
 from functional_nn.data.preparation import _minibatches
 from functional_nn.fold_state import EpochRecord, RoundRecord, RoundState, TrainState
 from functional_nn.initializers import initialize_parameters
@@ -100,7 +102,7 @@ from functional_nn.propagation import (
     forward_output,
     labels_from_output,
 )
-from functional_nn.training import TrainingDivergedError, TrainResult, classification_labels, train
+from functional_nn.training import TrainingDivergedError, TrainResult, _augmented, classification_labels, train
 from functional_nn.types import Activation, ActivationFunction, FloatArray, InitScheme, IntArray, Loss, LossFunction, Params
 
 if TYPE_CHECKING:
@@ -135,6 +137,7 @@ REQUIRED_PACKAGES: Final = ("numpy", "functional_nn")
 """What every worker must be able to import to run this module's tasks."""
 PERMUTATION_STREAM: Final = 0
 DROPOUT_STREAM: Final = 1
+AUGMENTATION_STREAM: Final = 2
 WORKER_ENV: Final = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 """Set for ``cluster_client``'s worker processes: one BLAS thread each, one worker per core."""
 
@@ -211,6 +214,7 @@ class _Task(NamedTuple):
     max_norm: float | None
     optimizer: Optimizer
     local_steps: int | None
+    augmentation: Augmentation | None = None
 
 
 class RoundInput(NamedTuple):
@@ -252,14 +256,21 @@ class ShardUpdate(NamedTuple):
 def _batch(shard: Shard, shard_index: int, step: int, task: _Task) -> tuple[FloatArray, FloatArray]:
     """The columns shard ``shard_index`` trains on at its ``step``-th step (counted from 0)."""
     if task.batch_size is None:
-        return shard.X, shard.Y
+        return _augment(shard.X, shard_index, step, task), shard.Y
     m_s = int(shard.X.shape[1])
     per_pass = -(-m_s // task.batch_size)
     pass_index, j = divmod(step, per_pass)
     order = shard_generator(task.seed, shard_index, PERMUTATION_STREAM, pass_index).permutation(m_s)
     indices = order[j * task.batch_size : (j + 1) * task.batch_size]
     X_B, Y_B, _ = next(_minibatches(shard.X, shard.Y, task.batch_size, indices))
-    return X_B, Y_B
+    return _augment(X_B, shard_index, step, task), Y_B
+
+
+def _augment(X_B: FloatArray, shard_index: int, step: int, task: _Task) -> FloatArray:
+    """``X_B`` distorted by the run's augmentation, with the shard's own generator for this step."""
+    if task.augmentation is None:
+        return X_B
+    return _augmented(task.augmentation, X_B, shard_generator(task.seed, shard_index, AUGMENTATION_STREAM, step))
 
 
 def _dropout_rng(shard_index: int, step: int, task: _Task) -> np.random.Generator | None:
@@ -607,6 +618,7 @@ def train_rounds(
     max_norm: float | None = None,
     checkpoint_dir: str | os.PathLike[str] | None = None,
     resume: bool = False,
+    augmentation: Augmentation | None = None,
 ) -> Iterator[RoundState]:
     r"""The states of data-parallel training after rounds 1, 2, ..., ``rounds``, computed as asked.
 
@@ -637,6 +649,11 @@ def train_rounds(
     checkpoint_dir, resume
         As for ``train``: a checkpoint per round, and a resumed run ends bitwise equal to
         an uninterrupted one.
+    augmentation : function of (X_batch, rng), optional
+        As for ``train``: applied to every training batch of every shard (never to ``dev``),
+        with the shard's generator for that step (stream ``AUGMENTATION_STREAM``). It travels
+        to the workers with each round's settings, so it must pickle (a module-level
+        function, a ``functools.partial`` of one, or ``augmentation.compose`` of such).
 
     Yields
     ------
@@ -696,7 +713,9 @@ def train_rounds(
             raise ValueError(f"dev must be ({sizes[0]}, m) and ({sizes[-1]}, m) arrays, got {X_dev.shape} and {Y_dev.shape}")
         check.check_same_dtype("dev[0]", X_dev, dtype, "params['W1']")
         checked_dev = (X_dev, Y_dev.astype(dtype, copy=False), classification_labels(Y_dev, loss_record))
-    task = _Task(names, loss_record, seed, batch_size, keeps, lambd, clip_norm, max_norm, optimizer, local_steps)
+    if augmentation is not None and not callable(augmentation):
+        raise TypeError(f"augmentation must be a function of (X_batch, rng), got {type(augmentation).__name__}")
+    task = _Task(names, loss_record, seed, batch_size, keeps, lambd, clip_norm, max_norm, optimizer, local_steps, augmentation)
     start_params = dict(params)
     state = RoundState(0, start_params, optimizer.init(start_params), ())
     m = sum(int(shard.X.shape[1]) for shard in held)
@@ -818,6 +837,7 @@ def _describe_run(run: _Run, sizes: tuple[int, ...], shards: Sequence[Shard]) ->
         "keep_probs": None if t.keep_probs is None else list(t.keep_probs),
         "clip_norm": t.clip_norm,
         "max_norm": t.max_norm,
+        "augmentation": None if t.augmentation is None else describe_augmentation(t.augmentation),
         "shard_sizes": [int(shard.X.shape[1]) for shard in shards],
         "data": hasher.hexdigest(),
     }

@@ -21,6 +21,7 @@ from typing import Any
 from functional_nn import distributed as dist
 from functional_nn.fold_state import TrainState
 from functional_nn.optimizers import Optimizer
+from functional_nn.data.augmentation import Augmentation
 from functional_nn.types import Activation, FloatArray, Loss, Params
 
 
@@ -36,6 +37,7 @@ def epoch_states(
     make_optimizer: Callable[[Any, int], Optimizer],
     waited: list[float],
     say: Callable[[str], None],
+    augmentation: Augmentation | None = None,
 ) -> tuple[Iterator[TrainState], int]:
     """Connect, place the shards, and return the lazy epoch states and the number of workers.
 
@@ -69,6 +71,7 @@ def epoch_states(
     states = dist.train_rounds(
         shards, params, activations=activations, loss=loss, rounds=rounds, optimizer=optimizer, batch_size=batch,
         local_steps=K, seed=settings.seed, keep_probs=settings.keep_prob, max_norm=settings.max_norm,
+        augmentation=augmentation,
     )  # fmt: skip
 
     def follow() -> Iterator[TrainState]:

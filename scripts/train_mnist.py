@@ -223,8 +223,8 @@ def parse_args(argv: Sequence[str] | None) -> tuple[argparse.Namespace, Settings
         parser.error(f"--keep-prob must be in (0, 1], got {settings.keep_prob}")
     if not 0 < settings.input_keep_prob <= 1:
         parser.error(f"--input-keep-prob must be in (0, 1], got {settings.input_keep_prob}")
-    if args.distributed and (settings.augment != "none" or settings.input_keep_prob < 1):  # the rounds draw neither
-        parser.error("training on a cluster neither distorts batches nor drops input pixels: add --augment none (and --input-keep-prob 1)")
+    if args.distributed and settings.input_keep_prob < 1:  # the rounds draw no input masks
+        parser.error("training on a cluster drops no input pixels: leave out --input-keep-prob")
     if not 0 <= settings.ema < 1:
         parser.error(f"--ema must be in [0, 1) (0: no averaging), got {settings.ema}")
     return args, settings
@@ -504,7 +504,8 @@ def run(args: argparse.Namespace, settings: Settings, argv: Sequence[str] | None
             import cluster_training  # here: a single-process run needs no Dask
 
             states, workers = cluster_training.epoch_states(
-                args, settings, data.X_train, Y_train, (data.X_dev, Y_dev), params, activations, LOSS, make_optimizer, waited, say
+                args, settings, data.X_train, Y_train, (data.X_dev, Y_dev), params, activations, LOSS, make_optimizer, waited, say,
+                AUGMENT[settings.augment],
             )  # fmt: skip
         else:
             states = train_epochs(

@@ -146,6 +146,29 @@ def test_a_minibatch_round_is_one_step_on_the_union_of_the_shards_batches(rng: n
     assert [r.samples for r in state.history] == [16, 16, 8]  # the last batch of a 20-column pass has 4 a shard
 
 
+def _noise(X: FloatArray, rng: np.random.Generator) -> FloatArray:
+    """A module-level augmentation (it pickles): Gaussian noise of 0.1 on every feature."""
+    noisy: FloatArray = X + 0.1 * rng.standard_normal(X.shape).astype(X.dtype)
+    return noisy
+
+
+def test_augmented_rounds_distort_each_shards_batch_with_its_own_generator(rng: np.random.Generator) -> None:
+    X, Y = _data(rng, m=40)
+    shards = dist.split_shards(X, Y, 2)
+    params = _params()
+    state = _last(dist.train_rounds(shards, params, activations=ACTIVATIONS, loss=LOSS, rounds=2, learning_rate=0.5, seed=3, augmentation=_noise))
+    by_hand = dict(params)
+    for r in range(2):  # full shards: every round distorts all of shard s with stream 2's generator for step r
+        X_aug = [_noise(shard.X, np.random.default_rng(np.random.SeedSequence(3, spawn_key=(s, 2, r)))) for s, shard in enumerate(shards)]
+        AL, caches = forward_propagation(np.concatenate(X_aug, axis=1), by_hand, ACTIVATIONS)
+        grads = backward_propagation(AL, Y, caches, LOSS)
+        by_hand = {k: by_hand[k] - 0.5 * grads["d" + k] for k in by_hand}
+    for key in params:
+        np.testing.assert_allclose(state.params[key], by_hand[key], rtol=0, atol=1e-12)
+    plain = _last(dist.train_rounds(shards, params, activations=ACTIVATIONS, loss=LOSS, rounds=2, learning_rate=0.5, seed=3))
+    assert not np.array_equal(plain.params["W1"], state.params["W1"])  # the augmentation did act
+
+
 def test_local_sgd_with_one_step_equals_the_synchronous_round(rng: np.random.Generator) -> None:
     X, Y = _data(rng)
     shards = dist.split_shards(X, Y, 3)
@@ -340,7 +363,6 @@ def test_train_mnist_on_a_cluster_by_address_prints_rounds_and_the_summary(
 
     csv = helpers._kaggle_csv(tmp_path / "train.csv", rng, 120)
     argv = ["--csv", str(csv), "--epochs", "2", "--hidden", "16", "--batch-size", "20", "--dev-size", "20"]
-    argv += ["--augment", "none"]  # the rounds draw no augmentation (the default preset's affine maps)
     argv += ["--scheduler", _scheduler_address(client), "--local-steps", "2", "--shards", "3", "--out", str(tmp_path / "run")]
     assert train_mnist.main(argv) == 0
     lines = capsys.readouterr().out.strip().splitlines()
@@ -395,7 +417,12 @@ def test_a_users_own_activation_record_travels_to_the_workers(rng: np.random.Gen
     mine = ActivationFunction("square_plus", square_plus, square_plus_backward, (0.0, np.inf))
     X, Y = _data(rng, m=60)
     shards = dist.split_shards(X, Y, 2)
-    common = dict(activations=(mine, "softmax"), loss=LOSS, rounds=3, learning_rate=0.2, batch_size=10, local_steps=2)
+    common: dict[str, object] = dict(activations=(mine, "softmax"), loss=LOSS, rounds=3, learning_rate=0.2, batch_size=10, local_steps=2)
+    here = _last(dist.train_rounds(shards, _params(), **common))  # type: ignore[arg-type]
+    there = _last(dist.train_rounds(dist.place_shards(client, shards), _params(), **common))  # type: ignore[arg-type]
+    _assert_bitwise(there.params, here.params)
+    # an augmentation travels the same way, and draws the same on the workers as here
+    common["augmentation"] = _noise
     here = _last(dist.train_rounds(shards, _params(), **common))  # type: ignore[arg-type]
     there = _last(dist.train_rounds(dist.place_shards(client, shards), _params(), **common))  # type: ignore[arg-type]
     _assert_bitwise(there.params, here.params)

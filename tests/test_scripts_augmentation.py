@@ -82,7 +82,7 @@ def test_with_averaging_the_summary_gives_the_test_accuracy_without_it(
         (["--input-keep-prob", "0"], "--input-keep-prob must be in (0, 1]"),
         (["--ema", "1"], "--ema must be in [0, 1)"),
         (["--augment", "rotate"], "invalid choice: 'rotate'"),
-        (["--workers", "2"], "training on a cluster neither distorts batches nor drops input pixels: add --augment none"),
+        (["--workers", "2", "--input-keep-prob", "0.8"], "training on a cluster drops no input pixels"),
     ],
 )
 def test_bad_flags_are_one_error_line_and_status_2(flags: list[str], message: str, capsys: pytest.CaptureFixture[str]) -> None:
