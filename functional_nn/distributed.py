@@ -65,6 +65,7 @@ was retried after its worker died, and a resumed run continues bit for bit.
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import os
 import time
@@ -92,7 +93,6 @@ from functional_nn.optimizers import (
     _clip_by_global_norm,
     sgd,
 )
-from functional_nn.serialization import atomic_write
 from functional_nn.propagation import (
     backward,
     check_activations,
@@ -537,7 +537,14 @@ def check_workers(client: Client, packages: Sequence[str] = REQUIRED_PACKAGES, *
         raise WorkerEnvironmentError(
             "cannot import " + "; ".join(problems) + f": install the library there ({DASK_EXTRA}) or put it on the workers' path"
         )
+    # Import this module on every worker now (0.15-0.25 s each, measured), as the driver has,
+    # rather than inside the first task each worker runs.
+    client.run(_loaded, workers=workers)
     return workers
+
+
+def _loaded() -> None:
+    """Nothing: unpickling this function on a worker (by reference) imports its module there."""
 
 
 def _check_shards(shards: object) -> tuple[Shard, ...]:
@@ -912,22 +919,76 @@ def run_settings(settings: RunSettings, data: SweepData) -> TrainResult:
     )  # fmt: skip
 
 
+SWEEP_DATA_FILES: Final = ("X", "Y", "X_dev", "Y_dev")
+"""The ``.npy`` files ``save_sweep_data`` writes into its directory (the dev pair only if given)."""
+
+
 def save_sweep_data(path: str | os.PathLike[str], data: SweepData) -> Path:
-    """Write ``data`` to ``path`` (an uncompressed ``.npz``, atomically) for ``load_sweep_data``."""
+    """Write ``data`` into the directory ``path`` as one ``.npy`` file per array, for ``load_sweep_data``.
+
+    Plain ``.npy`` files, each array in its own memory order: reading one back is a copy
+    from the page cache (measured 0.02-0.04 s for MNIST's 190 MB once warm). Each file is
+    written under a temporary name and renamed into place, so a reader never sees half a
+    file; it is not fsynced, being the sweep's scratch data.
+    """
+    target = Path(path)
+    target.mkdir(parents=True, exist_ok=True)
     arrays = {"X": data.X, "Y": data.Y}
     if data.dev is not None:
         arrays.update(X_dev=data.dev[0], Y_dev=data.dev[1])
-    target = Path(path)
-    with atomic_write(target) as handle:
-        np.savez(handle, **arrays)  # type: ignore[arg-type]  # numpy's stub wants one array type for all keyword arrays
+    for name in SWEEP_DATA_FILES:
+        final = target / f"{name}.npy"
+        if name not in arrays:
+            final.unlink(missing_ok=True)  # a dev pair left by an earlier sweep must not be read
+            continue
+        partial = target / f".{name}.{os.getpid()}.tmp.npy"
+        # as laid out (MNIST's X is Fortran-ordered, a sample per contiguous column, which a
+        # batch's column gather needs: a C-ordered copy made every run 1.4x slower)
+        np.save(partial, arrays[name], allow_pickle=False)
+        os.replace(partial, final)
     return target
 
 
 def load_sweep_data(path: str | os.PathLike[str]) -> SweepData:
-    """Read what ``save_sweep_data`` wrote: a sweep's task on a worker that loads its own data."""
-    with np.load(path, allow_pickle=False) as stored:
-        dev = (stored["X_dev"], stored["Y_dev"]) if "X_dev" in stored.files else None
-        return SweepData(stored["X"], stored["Y"], dev)
+    """Read what ``save_sweep_data`` wrote into the directory ``path``."""
+    source = Path(path)
+
+    def load(name: str) -> FloatArray:
+        array: FloatArray = np.load(source / f"{name}.npy", allow_pickle=False)
+        return array
+
+    dev = (load("X_dev"), load("Y_dev")) if (source / "X_dev.npy").exists() else None
+    return SweepData(load("X"), load("Y"), dev)
+
+
+def _stamp(path: str) -> tuple[tuple[int, int], ...]:
+    """The files' (modification time, size): what tells one sweep's data from another's."""
+    return tuple((int(f.st_mtime_ns), int(f.st_size)) for f in (os.stat(p) for p in sorted(Path(path).glob("*.npy"))))
+
+
+@functools.lru_cache(maxsize=1)
+def _worker_data(path: str, stamp: tuple[tuple[int, int], ...]) -> SweepData:
+    """``load_sweep_data(path)``, once per worker process for a sweep's data (``stamp`` keys a new one).
+
+    Every run the worker is given then trains on the same arrays, read from disk once, so
+    no run is tied to the worker that holds a copy. The cache holds one sweep's data.
+    """
+    return load_sweep_data(path)
+
+
+def _run_stored(settings: RunSettings, path: str) -> TrainResult:
+    """``run_settings`` on the data ``save_sweep_data`` wrote into ``path``: a sweep's task with ``data_dir``."""
+    return run_settings(settings, _worker_data(path, _stamp(path)))
+
+
+def _work(settings: RunSettings, m: int) -> int:
+    """A run's cost in multiply-adds, roughly: epochs x samples x weights (x 3 for forward and backward).
+
+    Used as the task's priority, so the longest runs start first and the short ones fill
+    the gaps at the end (longest-processing-time-first scheduling).
+    """
+    sizes = settings.layer_sizes
+    return 3 * settings.epochs * m * sum(a * b for a, b in zip(sizes[:-1], sizes[1:]))
 
 
 def sweep(
@@ -949,9 +1010,15 @@ def sweep(
 
     The data reaches the workers once: sent by the driver to every worker, or, with
     ``data_dir`` (a directory every worker can read, such as a local disk for a local
-    cluster or a shared file system), written there once by the driver and loaded by each
-    worker itself (``load_sweep_data``), which saves the driver sending it once per worker
-    and lets Dask load it again on another worker if one is lost.
+    cluster or a shared file system), written there once by the driver as ``.npy`` files
+    that each worker reads the first time it runs one of the sweep's runs (and keeps until
+    the next sweep's data), which saves the driver sending it once per worker and lets a
+    run be retried on any worker.
+
+    No run is tied to a worker: each is a task whose priority is its estimated work
+    (epochs x samples x weights), so the scheduler starts the longest runs first and gives
+    the next one to whichever worker comes free (longest-processing-time-first), which
+    keeps the workers busy until the end when the runs' lengths differ.
     """
     given: object = settings  # typed, but checked: users pass what they like
     if isinstance(given, RunSettings) or not isinstance(given, Sequence) or not given:
@@ -972,17 +1039,16 @@ def sweep(
         return results
     distributed = _import_distributed()
     workers = check_workers(client)
+    m = int(data.X.shape[1])
+    # No task is pinned to a worker: the scheduler hands the next run, longest first, to
+    # whichever worker comes free, so the long runs do not pile up on one worker while the
+    # other idles at the end.
     if data_dir is None:
-        shared = [_scatter(client, data, workers, broadcast=True)]
+        shared = _scatter(client, data, workers, broadcast=True)
+        futures = [client.submit(run_settings, s, shared, priority=_work(s, m), pure=False) for s in settings]
     else:
-        path = save_sweep_data(Path(data_dir) / "sweep-data.npz", data)
-        shared = [client.submit(load_sweep_data, str(path), workers=[w], pure=False) for w in workers]
-    futures = [
-        client.submit(
-            run_settings, setting, shared[i % len(shared)], workers=[workers[i % len(workers)]], allow_other_workers=True, pure=False
-        )
-        for i, setting in enumerate(settings)
-    ]
+        path = str(save_sweep_data(Path(data_dir) / "sweep-data", data))
+        futures = [client.submit(_run_stored, s, path, priority=_work(s, m), pure=False) for s in settings]
     index = {future.key: i for i, future in enumerate(futures)}
     done: dict[int, TrainResult] = {}
     for future in distributed.as_completed(futures, loop=client.loop):

@@ -318,7 +318,7 @@ def test_a_sweep_returns_each_run_bitwise_as_run_alone_in_the_order_given(rng: n
     for a, b, c in zip(sequential, results, loaded_by_workers):
         _assert_bitwise(a.params, b.params)
         _assert_bitwise(a.params, c.params)
-    stored = dist.load_sweep_data(tmp_path / "sweep-data.npz")
+    stored = dist.load_sweep_data(tmp_path / "sweep-data")
     assert np.array_equal(stored.X, X) and stored.dev is not None and np.array_equal(stored.dev[1], dev[1])
 
 
