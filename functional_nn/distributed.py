@@ -83,15 +83,13 @@ from functional_nn.data.augmentation import describe as describe_augmentation
 from functional_nn.data.preparation import _minibatches
 from functional_nn.fold_state import EpochRecord, RoundRecord, RoundState, TrainState
 from functional_nn.initializers import initialize_parameters
-from functional_nn.losses import l2_penalty, resolve_loss
+from functional_nn.losses import check_targets, l2_penalty, resolve_loss
 from functional_nn.optimizers import (
     LearningRate,
     Optimizer,
     OptimizerState,
     _apply_max_norm,
-    _check_learning_rate,
     _clip_by_global_norm,
-    sgd,
 )
 from functional_nn.propagation import (
     backward,
@@ -102,7 +100,15 @@ from functional_nn.propagation import (
     forward_output,
     labels_from_output,
 )
-from functional_nn.training import TrainingDivergedError, TrainResult, _augmented, classification_labels, train
+from functional_nn.training import (
+    TrainingDivergedError,
+    TrainResult,
+    _augmented,
+    check_dev_set,
+    classification_labels,
+    resolve_optimizer,
+    train,
+)
 from functional_nn.types import Activation, ActivationFunction, FloatArray, InitScheme, IntArray, Loss, LossFunction, Params
 
 if TYPE_CHECKING:
@@ -689,13 +695,8 @@ def train_rounds(
             )
         check.check_same_dtype(f"shards[{s}].X", shard.X, dtype, "params['W1']")
         check.check_same_dtype(f"shards[{s}].Y", shard.Y, dtype, "params['W1']")
-    if (learning_rate is None) == (optimizer is None):
-        raise ValueError("give either learning_rate (plain gradient descent) or optimizer, not both and not neither")
-    if optimizer is None:
-        assert learning_rate is not None
-        optimizer = sgd(_check_learning_rate(learning_rate))
-    elif not isinstance(optimizer, Optimizer):
-        raise TypeError(f"optimizer must be an Optimizer such as sgd(0.1), got {type(optimizer).__name__}")
+        check_targets(f"shards[{s}].Y", shard.Y, loss_record)
+    optimizer = resolve_optimizer(learning_rate, optimizer)
     if batch_size is not None:
         batch_size = check.check_positive_int("batch_size", batch_size)
     if local_steps is not None:
@@ -709,17 +710,7 @@ def train_rounds(
         clip_norm = check.check_positive_float("clip_norm", clip_norm)
     if max_norm is not None:
         max_norm = check.check_positive_float("max_norm", max_norm)
-    checked_dev = None
-    given_dev: object = dev  # typed as a pair, but checked: users pass what they like
-    if dev is not None:
-        if not isinstance(given_dev, tuple) or len(given_dev) != 2:
-            raise TypeError("dev must be a tuple (X_dev, Y_dev)")
-        X_dev = check.check_float_array("dev[0]", dev[0])
-        Y_dev = check.check_float_array("dev[1]", dev[1])
-        if X_dev.shape[0] != sizes[0] or Y_dev.shape != (sizes[-1], X_dev.shape[1]):
-            raise ValueError(f"dev must be ({sizes[0]}, m) and ({sizes[-1]}, m) arrays, got {X_dev.shape} and {Y_dev.shape}")
-        check.check_same_dtype("dev[0]", X_dev, dtype, "params['W1']")
-        checked_dev = (X_dev, Y_dev.astype(dtype, copy=False), classification_labels(Y_dev, loss_record))
+    checked_dev = check_dev_set(dev, sizes, dtype, loss_record)
     if augmentation is not None and not callable(augmentation):
         raise TypeError(f"augmentation must be a function of (X_batch, rng), got {type(augmentation).__name__}")
     task = _Task(names, loss_record, seed, batch_size, keeps, lambd, clip_norm, max_norm, optimizer, local_steps, augmentation)

@@ -199,6 +199,32 @@ def _check_data(
     return X, Y.astype(dtype, copy=False)
 
 
+def resolve_optimizer(learning_rate: LearningRate | None, optimizer: Optimizer | None) -> Optimizer:
+    """The run's optimizer: ``optimizer``, or ``sgd(learning_rate)``; exactly one must be given."""
+    if (learning_rate is None) == (optimizer is None):
+        raise ValueError("give either learning_rate (plain gradient descent) or optimizer, not both and not neither")
+    if optimizer is None:
+        assert learning_rate is not None
+        return sgd(_check_learning_rate(learning_rate))
+    if not isinstance(optimizer, Optimizer):
+        raise TypeError(f"optimizer must be an Optimizer such as sgd(0.1), got {type(optimizer).__name__}")
+    return optimizer
+
+
+def check_dev_set(
+    dev: object, sizes: tuple[int, ...], dtype: np.dtype[Any], loss: LossFunction
+) -> tuple[FloatArray, FloatArray, IntArray | None] | None:
+    """A held-out ``(X_dev, Y_dev)`` checked like the training data (shapes, dtype, targets the
+    loss is defined for), with its class labels; ``None`` for no dev set."""
+    if dev is None:
+        return None
+    if not isinstance(dev, tuple) or len(dev) != 2:
+        raise TypeError("dev must be a tuple (X_dev, Y_dev)")
+    X_dev, Y_dev = _check_data("dev[0]", "dev[1]", dev[0], dev[1], sizes, dtype)
+    check_targets("dev[1]", Y_dev, loss)
+    return X_dev, Y_dev, classification_labels(Y_dev, loss)
+
+
 def train_epochs(
     X: FloatArray,
     Y: FloatArray,
@@ -415,13 +441,7 @@ def _prepare(
     check_loss_pairing(loss_record, names[-1])
     X, Y = _check_data("X", "Y", X, Y, sizes, dtype)
     check_targets("Y", Y, loss_record)  # once per data set, not per mini-batch
-    if (learning_rate is None) == (optimizer is None):
-        raise ValueError("give either learning_rate (plain gradient descent) or optimizer, not both and not neither")
-    if optimizer is None:
-        assert learning_rate is not None
-        optimizer = sgd(_check_learning_rate(learning_rate))
-    elif not isinstance(optimizer, Optimizer):
-        raise TypeError(f"optimizer must be an Optimizer such as sgd(0.1), got {type(optimizer).__name__}")
+    optimizer = resolve_optimizer(learning_rate, optimizer)
     if batch_size is not None:
         batch_size = check.check_positive_int("batch_size", batch_size)
     keeps = check_keep_probs(keep_probs, L)
@@ -434,14 +454,7 @@ def _prepare(
         needs = "batch_size" if batch_size is not None else "augmentation" if augmentation is not None else "dropout (keep_probs < 1)"
         raise TypeError(f"{needs} needs rng, a numpy.random.Generator such as np.random.default_rng(0), got {rng!r}")
     lambd = check.check_positive_float("lambd", lambd, allow_zero=True)
-    checked_dev = None
-    dev_pair: object = dev  # typed as a pair, but checked: users pass what they like
-    if dev is not None:
-        if not isinstance(dev_pair, tuple) or len(dev_pair) != 2:
-            raise TypeError("dev must be a tuple (X_dev, Y_dev)")
-        X_dev, Y_dev = _check_data("dev[0]", "dev[1]", dev[0], dev[1], sizes, dtype)
-        check_targets("dev[1]", Y_dev, loss_record)
-        checked_dev = (X_dev, Y_dev, classification_labels(Y_dev, loss_record))
+    checked_dev = check_dev_set(dev, sizes, dtype, loss_record)
     if clip_norm is not None:
         clip_norm = check.check_positive_float("clip_norm", clip_norm)
     if max_norm is not None:

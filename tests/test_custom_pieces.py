@@ -32,26 +32,9 @@ from functional_nn.checkpoints import latest_checkpoint, load_checkpoint
 from functional_nn import RecordCheckError, check_activation, check_loss
 from functional_nn.losses import LOSSES, binary_cross_entropy, binary_cross_entropy_gradient
 from functional_nn.types import Activation, FloatArray, Loss
+from user_records import SOFTSIGN
 
 
-def softsign(Z: FloatArray) -> FloatArray:
-    r""":math:`z / (1 + |z|)`."""
-    A = np.abs(Z)
-    A += 1
-    np.divide(Z, A, out=A)
-    return A
-
-
-def softsign_backward(dA: FloatArray, Z: FloatArray, A: FloatArray) -> FloatArray:
-    r""":math:`dA / (1 + |z|)^2`."""
-    dZ = np.abs(Z)
-    dZ += 1
-    dZ *= dZ
-    np.divide(dA, dZ, out=dZ)
-    return dZ
-
-
-SOFTSIGN = ActivationFunction("softsign", softsign, softsign_backward, (-1.0, 1.0))
 
 
 @pytest.mark.parametrize("name", get_args(Activation))

@@ -239,6 +239,20 @@ def test_more_shards_than_samples_and_empty_shards_are_refused(rng: np.random.Ge
         dist.train_rounds([dist.Shard(X, Y)], initialize_parameters((4, 3), rng), activations=("softmax",), loss=LOSS, rounds=1, learning_rate=0.1)
 
 
+def test_targets_outside_the_loss_are_refused_in_shards_and_dev_as_in_train(rng: np.random.Generator) -> None:
+    X, Y = _data(rng, m=20)
+    doubled = Y.copy()
+    doubled[:, 3] = (1.0, 1.0, 0.0)  # a one-hot column summing to 2
+    common = dict(activations=ACTIVATIONS, loss=LOSS, rounds=1, learning_rate=0.1)
+    with pytest.raises(ValueError, match=r"shards\[2\]\.Y") as in_rounds:
+        dist.train_rounds(dist.split_shards(X, Y, 2) + (dist.Shard(X, doubled),), _params(), **common)  # type: ignore[arg-type]
+    with pytest.raises(ValueError) as in_train:
+        train(X, doubled, _params(), activations=ACTIVATIONS, loss=LOSS, epochs=1, learning_rate=0.1)
+    assert str(in_rounds.value).split(" ", 1)[1] == str(in_train.value).split(" ", 1)[1]  # the same words, another name
+    with pytest.raises(ValueError, match=r"dev\[1\]"):
+        dist.train_rounds(dist.split_shards(X, Y, 2), _params(), dev=(X, -Y), **common)  # type: ignore[arg-type]
+
+
 def test_an_unreachable_scheduler_is_named_with_the_time_waited() -> None:
     with socket.socket() as probe:  # a loopback port nobody listens on
         probe.bind(("127.0.0.1", 0))

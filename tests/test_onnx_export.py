@@ -20,7 +20,8 @@ from functional_nn.activations import ACTIVATIONS
 from functional_nn.initializers import initialize_parameters
 from functional_nn.onnx_export import ONNX_ACTIVATIONS, UnsupportedActivationError
 from functional_nn.propagation import predict_proba
-from functional_nn.types import Activation, ActivationFunction, FloatArray, Params
+from functional_nn.types import Activation, FloatArray, Params
+from user_records import SOFTSIGN
 
 
 def run(path: Path, X_rows: FloatArray, input_name: str = "X") -> Any:
@@ -186,15 +187,7 @@ def test_records_of_built_ins_export_and_user_defined_ones_are_refused(tmp_path:
     X = np.random.default_rng(0).random((3, 12), dtype=np.float32)
     np.testing.assert_allclose(run(path, X), predict_proba(X.T, params, records).T, rtol=1e-6, atol=1e-6)
 
-    def softsign(Z: FloatArray) -> FloatArray:
-        A: FloatArray = Z / (1 + np.abs(Z))
-        return A
-
-    def softsign_backward(dA: FloatArray, Z: FloatArray, A: FloatArray) -> FloatArray:
-        dZ: FloatArray = dA / (1 + np.abs(Z)) ** 2
-        return dZ
-
-    mine = ActivationFunction("softsign", softsign, softsign_backward, (-1.0, 1.0))
+    mine = SOFTSIGN
     with pytest.raises(UnsupportedActivationError, match="activations\\[1\\] 'softsign' is a user-defined activation"):
         export_onnx(params, ("relu", mine, "softmax"), tmp_path / "mine.onnx")
     with pytest.raises(UnsupportedActivationError, match="activations\\[0\\] 'gelu' needs opset >= 20, got opset=19"):

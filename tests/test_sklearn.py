@@ -33,7 +33,7 @@ from functional_nn.optimizers import adam, momentum
 from functional_nn.schedules import cosine_decay
 from functional_nn.sklearn import MLPClassifier, MLPRegressor
 from functional_nn.training import train
-from functional_nn.types import ActivationFunction, FloatArray
+from user_records import SOFTSIGN, softsign
 
 # Checks of scikit-learn's suite these estimators are expected to fail, with the reason.
 # None: every check passes. xfail_strict makes a listed check that starts passing an error.
@@ -115,17 +115,6 @@ def test_the_estimator_learns_what_train_learns_by_hand_bitwise() -> None:
     assert clf.activations_ == ("tanh", "tanh", "softmax")
 
 
-def softsign(Z: FloatArray) -> FloatArray:
-    A: FloatArray = Z / (1 + np.abs(Z))
-    return A
-
-
-def softsign_backward(dA: FloatArray, Z: FloatArray, A: FloatArray) -> FloatArray:
-    dZ: FloatArray = dA / (1 + np.abs(Z)) ** 2
-    return dZ
-
-
-SOFTSIGN = ActivationFunction("softsign", softsign, softsign_backward, (-1.0, 1.0))  # module level: picklable
 
 
 def test_a_user_defined_activation_record_trains_like_train_by_hand(tmp_path: Path) -> None:
