@@ -19,12 +19,14 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import dask.config
 import numpy as np
 import pytest
 
 from distributed import Client
 
 from functional_nn import distributed as dist
+from functional_nn import fused
 from functional_nn.data import one_hot
 from functional_nn.fold_state import RoundState
 from functional_nn.initializers import initialize_parameters
@@ -334,6 +336,9 @@ def test_a_sweep_returns_each_run_bitwise_as_run_alone_in_the_order_given(rng: n
         _assert_bitwise(a.params, c.params)
     stored = dist.load_sweep_data(tmp_path / "sweep-data")
     assert np.array_equal(stored.X, X) and stored.dev is not None and np.array_equal(stored.dev[1], dev[1])
+    # mapped, not copied: plain read-only arrays over the file, shared by a machine's workers
+    assert type(stored.X) is np.ndarray and not stored.X.flags.writeable
+    assert isinstance(stored.X.base, np.memmap)
 
 
 def test_a_killed_worker_process_costs_a_retry_not_the_run(rng: np.random.Generator) -> None:
@@ -344,6 +349,12 @@ def test_a_killed_worker_process_costs_a_retry_not_the_run(rng: np.random.Genera
         # worker processes with one BLAS thread and glibc's own trimming (see local_cluster)
         assert set(c.run(os.environ.get, "OPENBLAS_NUM_THREADS").values()) == {"1"}
         assert set(c.run(os.environ.get, "MALLOC_TRIM_THRESHOLD_").values()) == {None}
+        # no dashboard: no profiler, and slow health ticks (QUIET_CLUSTER) on every worker
+        assert set(c.run(dask.config.get, "distributed.worker.profile.enabled").values()) == {False}
+        assert set(c.run(dask.config.get, "distributed.admin.tick.interval").values()) == {"1s"}
+        # check_workers starts the fused kernels on every worker, before any task
+        dist.check_workers(c)
+        assert set(c.run(lambda: fused._compile.cache_info().currsize).values()) == {int(fused.AVAILABLE)}
         reference = _last(dist.train_rounds(dist.place_shards(c, shards), _params(), **common))  # type: ignore[arg-type]
         placed = dist.place_shards(c, shards)
         states = dist.train_rounds(placed, _params(), **common)  # type: ignore[arg-type]
