@@ -417,6 +417,18 @@ def test_sweep_script_on_a_cluster_equals_the_sequential_sweep(
     assert (tmp_path / "cluster" / "best_params.npz").exists()
 
 
+def test_the_sweep_script_keeps_a_local_clusters_data_in_memory_only_when_there_is_room() -> None:
+    import shutil
+
+    import sweep
+
+    if os.access("/dev/shm", os.W_OK):
+        assert sweep.memory_directory(1_000_000) == "/dev/shm"
+        assert sweep.memory_directory(shutil.disk_usage("/dev/shm").free) is None  # room for it twice over is asked
+    else:  # a machine without it: the usual temporary directory
+        assert sweep.memory_directory(1) is None
+
+
 def test_cluster_client_follows_dasks_scheduler_address_setting(client: Client) -> None:
     import dask.config
 
