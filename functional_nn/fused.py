@@ -1,4 +1,5 @@
-r"""Fused elementwise kernels for the optimizer updates, compiled by Numba (the ``fast`` extra).
+r"""Fused elementwise kernels for the optimizer updates and the augmentations' bilinear
+sampling, compiled by Numba (the ``fast`` extra).
 
 NumPy runs an update such as Adam's as a chain of whole-array passes (thirteen per parameter
 array: each ``*=``, ``+=``, ``sqrt`` and ``/`` reads and writes every element once more).
@@ -8,14 +9,16 @@ order: the same operations on the same ``float32`` or ``float64`` values, so the
 bitwise those of the NumPy code in ``functional_nn.optimizers``, which stays the reference
 (``tests/test_fused.py`` compares them bit for bit).
 
-Numba is optional and imported only here, and this module is imported only when an optimizer
-first runs a fused update: ``import functional_nn`` never imports it. ``pip install
+Numba is optional and imported only here, when a kernel is first asked for (an optimizer's
+fused update, an augmentation's sampling, or ``warm_up``): ``import functional_nn`` never
+imports it. ``pip install
 "functional-nn[fast]"`` installs it; without it every optimizer runs its NumPy code. The
 first call of each kernel for a dtype compiles it (about a second), then caches the machine
 code on disk (``cache=True``) for later processes.
 
-Every kernel takes 1-D views of C-contiguous arrays of one dtype and scalars already of that
-dtype (a Python float would make Numba compute in float64). The ``*_in_place`` kernels
+Every optimizer kernel takes 1-D views of C-contiguous arrays of one dtype and scalars already
+of that dtype (a Python float would make Numba compute in float64); so does ``bilinear``, with
+its coordinates as 2-D arrays of any layout. The ``*_in_place`` kernels
 overwrite their ``p``, ``m`` and ``v`` arguments: call them only on arrays you own.
 """
 
@@ -77,7 +80,29 @@ def _compile() -> dict[str, Callable[..., None]]:
         for i in range(g.size):
             p[i] = g[i] * minus_rate + p[i]
 
-    return {"adam_in_place": adam_in_place, "adam_into": adam_into, "sgd_in_place": sgd_in_place}
+    @jit
+    def bilinear(values: Any, rows: Any, cols: Any, out: Any, low: Any, high_row: Any, high_col: Any, one: Any,
+                 stride: Any, stride_f: Any, image_size: Any) -> None:  # fmt: skip
+        # augmentation._bilinear_numpy's passes, one pixel at a time: the same operations
+        # on the same values (min and max as np.clip, whole numbers exact in the float type)
+        m, n = rows.shape
+        for i in range(m):
+            base = i * image_size
+            for j in range(n):
+                fy = min(max(rows[i, j], low), high_row) + one
+                fx = min(max(cols[i, j], low), high_col) + one
+                y = np.floor(fy)
+                x = np.floor(fx)
+                fy = fy - y
+                fx = fx - x
+                flat = int(y * stride_f + x) + base
+                v00 = values[flat]
+                v10 = values[flat + stride]
+                top = (values[flat + 1] - v00) * fx + v00
+                bottom = (values[flat + stride + 1] - v10) * fx + v10
+                out[i, j] = (bottom - top) * fy + top
+
+    return {"adam_in_place": adam_in_place, "adam_into": adam_into, "sgd_in_place": sgd_in_place, "bilinear": bilinear}
 
 
 def warm_up() -> None:
@@ -97,10 +122,13 @@ def warm_up() -> None:
         kernels["adam_in_place"](g, m, v, p, *(one,) * 6)
         kernels["adam_into"](g, m, v, p, m2, v2, p2, *(one,) * 6)
         kernels["sgd_in_place"](g, p, one)
+        image = np.zeros(16, dtype)  # one padded 1x1 image: (1 + 3) x (1 + 3)
+        at = np.zeros((1, 1), dtype)
+        kernels["bilinear"](image, at, at, np.empty((1, 1), dtype), -one, one, one, one, 4, dtype(4), 16)
 
 
 def kernel(name: str) -> Callable[..., None]:
-    """The compiled kernel ``name``: ``"adam_in_place"``, ``"adam_into"`` or ``"sgd_in_place"``.
+    """The compiled kernel ``name``: ``"adam_in_place"``, ``"adam_into"``, ``"sgd_in_place"`` or ``"bilinear"``.
 
     Raises
     ------

@@ -8,26 +8,29 @@ The picture is a grid: a row of test digits, then the same digits shifted (up to
 affinely transformed, elastically distorted (alpha 34, sigma 4), and both, as
 ``scripts/train_mnist.py --augment`` applies them, drawn from ``default_rng(seed)``.
 
-The cost: on one mini-batch of ``--batch-size`` MNIST training digits, the median time of
-each augmentation and of one training step (forward with dropout, backward, Adam update) of
-the network ``--hidden`` (the default run's by default), measured interleaved, ``--repeats``
-rounds of ``--calls`` calls each, so that a busy machine slows them alike. The ratio is the
-augmentation's share of an epoch's training time added to the step's. The last line printed
-is JSON with every figure.
+The cost: ``train`` runs one epoch over the first ``--samples`` training digits in batches of
+``--batch-size``, as ``scripts/train_mnist.py`` trains the default network (``--hidden``, Adam,
+no dropout, every core unless ``--threads N``), once without augmentation and once with each,
+interleaved, ``--repeats`` times. An augmentation's cost is the median extra time it adds to a
+training step, and its share is that over the plain step's median: the share of an epoch's
+time it adds, measured in the fold itself, where it shares the cores with the BLAS's threads.
+The last line printed is JSON with every figure.
 """
 
 from __future__ import annotations
 
 import os
+import sys
 
-if __name__ == "__main__":
-    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # as train_mnist.py trains
+import _threads  # scripts/_threads.py: imports nothing heavy
+
+if __name__ == "__main__":  # before NumPy loads; without --threads, every core, as train_mnist.py
+    _threads.pin_blas_threads(_threads.threads_from_argv(sys.argv[1:]))
 
 import argparse
 import json
-import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -36,9 +39,9 @@ from functional_nn import plots
 from functional_nn.data import one_hot
 from functional_nn.data.mnist import ChecksumError, DatasetUnavailableError, load_mnist
 from functional_nn.initializers import initialize_parameters
+from functional_nn.data.augmentation import Augmentation
 from functional_nn.optimizers import adam
-from functional_nn.losses import LOSSES
-from functional_nn.propagation import backward, check_activations, forward
+from functional_nn.training import train
 from functional_nn.types import Activation, FloatArray
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -52,14 +55,15 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--hidden", type=_sizes, default=(512, 256), help="hidden layer sizes of the step to compare with")
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--repeats", type=int, default=7, help="interleaved rounds of measurement (median taken)")
-    parser.add_argument("--calls", type=int, default=20, help="calls per round")
+    parser.add_argument("--samples", type=int, default=6400, help="training digits an epoch (default 6400: 50 steps)")
+    parser.add_argument("--threads", type=int, metavar="N", help="BLAS threads (default: every core, as train_mnist.py)")
     parser.add_argument("--digits", type=int, default=10, help="test digits in the picture")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, default=PICTURE, help=f"the picture (default {PICTURE})")
     parser.add_argument("--no-picture", action="store_true", help="only measure")
     args = parser.parse_args(argv)
-    for name in ("batch_size", "repeats", "calls", "digits"):
-        if getattr(args, name) < 1:
+    for name in ("batch_size", "repeats", "samples", "digits", "threads"):
+        if getattr(args, name) is not None and getattr(args, name) < 1:
             parser.error(f"--{name.replace('_', '-')} must be >= 1, got {getattr(args, name)}")
     return args
 
@@ -81,38 +85,32 @@ def draw(path: Path, X: FloatArray, rng: np.random.Generator) -> Path:
 
 
 def measure(args: argparse.Namespace, X: FloatArray, y: np.ndarray, rng: np.random.Generator) -> dict[str, float]:
-    """Median milliseconds per call: one training step, and each augmentation on the same batch."""
-    sizes = (X.shape[0], *args.hidden, 10)
+    """Median milliseconds: a plain training step ("step"), and what each augmentation adds to one."""
+    m = min(args.samples, X.shape[1])
+    X_epoch = np.asfortranarray(X[:, :m])
+    Y_epoch = one_hot(y[:m], 10, dtype=np.float32)
     relu: Activation = "relu"
     softmax: Activation = "softmax"
-    activations = check_activations((relu,) * len(args.hidden) + (softmax,), len(args.hidden) + 1)  # records, as train's kernels see them
-    params = initialize_parameters(sizes, rng, dtype=np.float32)
-    optimizer = adam(1e-3)
-    state = optimizer.init(params)
-    batch = rng.choice(X.shape[1], size=args.batch_size, replace=False)
-    X_batch = np.asfortranarray(X[:, batch])
-    Y_batch = one_hot(y[batch], 10, dtype=np.float32)
-    keeps = (0.8,) * len(args.hidden)
+    activations = (relu,) * len(args.hidden) + (softmax,)
+    params = initialize_parameters((X.shape[0], *args.hidden, 10), rng, dtype=np.float32)
+    steps = -(-m // args.batch_size)
 
-    def step() -> None:
-        nonlocal params, state
-        AL, caches = forward(X_batch, params, activations, keeps, rng)
-        params, state = optimizer.update(backward(AL, Y_batch, caches, LOSSES["categorical_cross_entropy"]), state, params)
+    def epoch(augmentation: Augmentation | None) -> None:
+        train(
+            X_epoch, Y_epoch, params, activations=activations, loss="categorical_cross_entropy", epochs=1,
+            optimizer=adam(1e-3), batch_size=args.batch_size, rng=np.random.default_rng(args.seed), augmentation=augmentation,
+        )  # fmt: skip
 
-    tasks: dict[str, Callable[[], object]] = {"step": step}
-    for name, augmentation in AUGMENT.items():
-        if augmentation is not None:
-            tasks[name] = lambda augmentation=augmentation: augmentation(X_batch, rng)  # type: ignore[misc]
+    tasks: dict[str, Augmentation | None] = {"step": None, **{name: f for name, f in AUGMENT.items() if f is not None}}
     times: dict[str, list[float]] = {name: [] for name in tasks}
-    for task in tasks.values():
-        task()  # warm up
+    epoch(None)  # warm up
     for _ in range(args.repeats):
-        for name, task in tasks.items():
+        for name, augmentation in tasks.items():
             started = time.perf_counter()
-            for _ in range(args.calls):
-                task()
-            times[name].append((time.perf_counter() - started) / args.calls * 1e3)
-    return {name: float(np.median(values)) for name, values in times.items()}
+            epoch(augmentation)
+            times[name].append((time.perf_counter() - started) / steps * 1e3)
+    step = float(np.median(times["step"]))
+    return {"step": step, **{name: float(np.median(values)) - step for name, values in times.items() if name != "step"}}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -131,10 +129,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     milliseconds = measure(args, mnist.X_train, mnist.y_train, rng)
     step = milliseconds["step"]
     network = "-".join(map(str, (784, *args.hidden, 10)))
-    print(f"one training step of {network} on {args.batch_size} digits: {step:.2f} ms (median of {args.repeats})")
+    print(f"one training step of {network} on {args.batch_size} digits: {step:.2f} ms (median of {args.repeats} epochs of {args.samples} digits)")
     for name, value in milliseconds.items():
         if name != "step":
-            print(f"  {name:>15}: {value:6.2f} ms a batch, {100 * value / step:5.1f}% of the step")
+            print(f"  {name:>15}: {value:+6.2f} ms a step, {100 * value / step:5.1f}% of the step")
     summary.update(network=network, batch_size=args.batch_size, milliseconds=milliseconds,
                    ratio={name: value / step for name, value in milliseconds.items() if name != "step"},
                    load_average=os.getloadavg()[0] if hasattr(os, "getloadavg") else None)  # fmt: skip

@@ -115,6 +115,7 @@ PRESETS: dict[str, Settings] = {
 
 
 IMAGE_SHAPE = (28, 28)
+MNIST_TRAINING_IMAGES = 60_000  # the published training set: load_mnist's train and dev together
 _AFFINE: Augmentation = functools.partial(random_affine, image_shape=IMAGE_SHAPE)
 _ELASTIC: Augmentation = functools.partial(elastic_distortion, image_shape=IMAGE_SHAPE, alpha=34.0, sigma=4.0)
 AUGMENT: dict[str, Augmentation | None] = {
@@ -148,7 +149,8 @@ def parse_args(argv: Sequence[str] | None) -> tuple[argparse.Namespace, Settings
     source = parser.add_mutually_exclusive_group()
     source.add_argument("--csv", type=Path, help="train on a Kaggle digit-recognizer train.csv (no test set)")
     source.add_argument("--idx", type=Path, metavar="DIR", help="train on the official IDX files in DIR")
-    parser.add_argument("--dev-size", type=int, help="held-out rows for --csv / --idx (default 1000 / 10000)")
+    parser.add_argument("--dev-size", type=int, help="held-out images: for MNIST the last N of its 60,000 training images (default 10000), "
+                        "for --csv / --idx a random N (default 1000 / 10000)")
     parser.add_argument("--epochs", type=int, help="passes over the data (full batch: iterations)")
     parser.add_argument("--hidden", type=_sizes, help="hidden layer sizes, e.g. 256,128")
     parser.add_argument("--batch-size", type=int, help="mini-batch size; 0 for full-batch gradient descent")
@@ -215,8 +217,8 @@ def parse_args(argv: Sequence[str] | None) -> tuple[argparse.Namespace, Settings
             parser.error(f"--{name.replace('_', '-')} must be >= 1, got {value}")
     if args.threads is not None and args.threads < 1:
         parser.error(f"--threads must be >= 1, got {args.threads}")
-    if args.dev_size is not None and args.csv is None and args.idx is None:
-        parser.error("--dev-size applies to --csv and --idx: MNIST comes with its own 10,000 dev images")
+    if args.dev_size is not None and args.csv is None and args.idx is None and args.dev_size >= MNIST_TRAINING_IMAGES:
+        parser.error(f"--dev-size {args.dev_size} leaves nothing to train on: MNIST has {MNIST_TRAINING_IMAGES:,} training images")
     if not settings.learning_rate > 0:
         parser.error(f"--learning-rate must be > 0, got {settings.learning_rate}")
     if not 0 < settings.keep_prob <= 1:
@@ -296,7 +298,16 @@ def load_data(args: argparse.Namespace, dtype: FloatDType, rng: np.random.Genera
             scale_pixels(test.X, dtype=dtype), test.y, f"IDX files in {args.idx}",
         )  # fmt: skip
     mnist = load_mnist(dtype=dtype, log=say)
-    return Dataset(mnist.X_train, mnist.y_train, mnist.X_dev, mnist.y_dev, mnist.X_test, mnist.y_test, "MNIST")
+    dev_size = mnist.y_dev.size if args.dev_size is None else args.dev_size
+    if dev_size == mnist.y_dev.size:
+        return Dataset(mnist.X_train, mnist.y_train, mnist.X_dev, mnist.y_dev, mnist.X_test, mnist.y_test, "MNIST")
+    # the 60,000 training images in their published order, of which the last dev_size are held
+    # out (the usual 50,000 / 10,000 split is dev_size 10,000); stacked as rows, so that the
+    # transposed result keeps a sample per contiguous column
+    X = np.concatenate([mnist.X_train.T, mnist.X_dev.T]).T
+    y = np.concatenate([mnist.y_train, mnist.y_dev])
+    cut = y.size - dev_size
+    return Dataset(X[:, :cut], y[:cut], X[:, cut:], y[cut:], mnist.X_test, mnist.y_test, "MNIST")
 
 
 def _dev_size(args: argparse.Namespace, default: int, m: int) -> int:

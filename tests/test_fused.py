@@ -139,7 +139,34 @@ def test_importing_functional_nn_does_not_import_numba() -> None:
 
 def test_warm_up_loads_every_kernel_for_both_dtypes_without_changing_results(rng: np.random.Generator) -> None:
     fused.warm_up()
-    for name in ("adam_in_place", "adam_into", "sgd_in_place"):
+    for name in ("adam_in_place", "adam_into", "sgd_in_place", "bilinear"):
         compiled = {str(signature[0].dtype) for signature in fused.kernel(name).signatures}  # type: ignore[attr-defined]
         assert {"float32", "float64"} <= compiled, name
     test_every_path_gives_the_numpy_reference_bit_for_bit("adam", np.float32, rng)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_the_bilinear_kernel_gives_numpys_samples_bit_for_bit(dtype: type[np.floating], rng: np.random.Generator) -> None:
+    from functional_nn.data import augmentation
+
+    images = rng.random((6, 5, 7)).astype(dtype)
+    # coordinates inside, on the pixels exactly, at the borders and far outside; rows and
+    # columns as strided views of one array, as random_affine once passed them
+    source = rng.uniform(-3.0, 9.0, size=(6, 2, 40)).astype(dtype)
+    source[:, :, :5] = np.array([0.0, 4.0, -1.0, 5.0, 6.5], dtype=dtype)
+    rows, cols = source[:, 0], source[:, 1]
+    reference = augmentation._bilinear_numpy(images, rows, cols)
+    sampled = augmentation._bilinear(images, rows, cols)
+    assert sampled.dtype == dtype and np.array_equal(sampled, reference)
+    assert np.array_equal(sampled[:, 0], images[:, 0, 0])  # (0, 0) is the first pixel itself
+
+
+@pytest.mark.parametrize("name", ["random_affine", "elastic_distortion"])
+def test_augmentations_give_the_same_bits_with_and_without_numba(name: str, rng: np.random.Generator, monkeypatch: pytest.MonkeyPatch) -> None:
+    from functional_nn.data import augmentation
+
+    function = getattr(augmentation, name)
+    X = rng.random((28 * 28, 9), dtype=np.float32)
+    fast = function(X, np.random.default_rng(3), image_shape=(28, 28))
+    monkeypatch.setattr(fused, "AVAILABLE", False)
+    assert np.array_equal(function(X, np.random.default_rng(3), image_shape=(28, 28)), fast)

@@ -102,9 +102,10 @@ def test_the_report_draws_the_grid_and_measures_each_augmentation(
     )  # fmt: skip
     monkeypatch.setattr(augmentation_report, "load_mnist", lambda **kwargs: small)
     picture = tmp_path / "grid.png"
-    argv = ["--hidden", "8", "--batch-size", "16", "--repeats", "1", "--calls", "1", "--digits", "4", "--out", str(picture)]
+    argv = ["--hidden", "8", "--batch-size", "16", "--repeats", "1", "--samples", "32", "--digits", "4", "--out", str(picture)]
     assert augmentation_report.main(argv) == 0
     summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert picture.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert set(summary["milliseconds"]) == {"step", "shift", "affine", "elastic", "affine+elastic"}
-    assert summary["network"] == "784-8-10" and all(value > 0 for value in summary["ratio"].values())
+    assert summary["network"] == "784-8-10" and summary["milliseconds"]["step"] > 0
+    assert all(summary["ratio"][name] == value / summary["milliseconds"]["step"] for name, value in summary["milliseconds"].items() if name != "step")

@@ -135,6 +135,23 @@ def test_on_mnist_it_reports_the_test_accuracy(
     assert (out / "confusion.png").is_file()
 
 
+def test_on_mnist_dev_size_holds_out_the_last_training_images(
+    tmp_path: Path, rng: np.random.Generator, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (train, y_train), (dev, y_dev), (test, y_test) = (_digits(rng, m) for m in (80, 20, 30))
+    small = MNIST(
+        scale_pixels(train.T, dtype=np.float32), y_train, scale_pixels(dev.T, dtype=np.float32), y_dev,
+        scale_pixels(test.T, dtype=np.float32), y_test,
+    )  # fmt: skip
+    monkeypatch.setattr(train_mnist, "load_mnist", lambda **kwargs: small)
+    out = tmp_path / "run"
+    lines, summary = _run(capsys, ["--epochs", "1", "--hidden", "12", "--batch-size", "16", "--dev-size", "5", "--ema", "0", "--out", str(out)])
+    assert any("95 train, 5 dev, 30 test" in line for line in lines)  # the published 100, the last 5 held out
+    params, _, _ = load_parameters(out / "params.npz")
+    held_out = predict(small.X_dev[:, -5:], params, ("relu", "softmax"))
+    assert summary["dev_accuracy"] == float(np.mean(held_out == small.y_dev[-5:]))
+
+
 def test_without_the_scripts_extra_it_still_trains(
     tmp_path: Path, rng: np.random.Generator, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -189,8 +206,8 @@ def test_bad_sources_end_in_a_message(tmp_path: Path, rng: np.random.Generator, 
         train_mnist.main(["--hidden", "0,3"])
     capsys.readouterr()
     with pytest.raises(SystemExit):
-        train_mnist.main(["--dev-size", "100"])
-    assert "--dev-size applies to --csv and --idx" in capsys.readouterr().err
+        train_mnist.main(["--dev-size", "60000"])
+    assert "--dev-size 60000 leaves nothing to train on: MNIST has 60,000 training images" in capsys.readouterr().err
 
 
 # --------------------------------------------------------------------------------------------

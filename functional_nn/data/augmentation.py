@@ -35,6 +35,7 @@ from typing import Any, TypeAlias
 import numpy as np
 
 from functional_nn import _validation as check
+from functional_nn import fused
 from functional_nn.types import FloatArray
 
 Augmentation: TypeAlias = Callable[[FloatArray, np.random.Generator], FloatArray]
@@ -160,22 +161,26 @@ def random_affine(
     tan_phi = np.tan(np.radians(low_shear + (high_shear - low_shear) * u[:, 2]))
     t = low_shift + (high_shift - low_shift) * u[:, 3:5]  # (m, 2): down, right
     cos, sin = np.cos(theta), np.sin(theta)
-    # R H s = s [[cos - sin tan, -sin], [sin + cos tan, cos]], whose determinant is s^2.
-    forward = np.empty((m, 2, 2))
-    forward[:, 0, 0] = cos - sin * tan_phi
-    forward[:, 0, 1] = -sin
-    forward[:, 1, 0] = sin + cos * tan_phi
-    forward[:, 1, 1] = cos
-    forward *= s[:, np.newaxis, np.newaxis]
-    inverse = np.linalg.inv(forward)
-    centre = np.array([(h - 1) / 2, (w - 1) / 2])
+    # R H s = s [[cos - sin tan, -sin], [sin + cos tan, cos]], whose determinant is s^2, so
+    # its inverse is [[cos, sin], [-(sin + cos tan), cos - sin tan]] / s, per image in float64.
+    # Written out rather than np.linalg.inv and a stacked matmul: with two BLAS threads those
+    # hand 128 tiny products to the BLAS one by one, which doubled the function's time.
+    inverse = (
+        (cos / s, sin / s),
+        (-(sin + cos * tan_phi) / s, (cos - sin * tan_phi) / s),
+    )  # fmt: skip
+    centre = ((h - 1) / 2, (w - 1) / 2)
     # p = inverse (p' - c) - inverse t + c: the constant part per image, then the grid part.
-    offset = centre - (inverse @ t[:, :, np.newaxis])[:, :, 0]  # (m, 2)
     dtype = images.dtype
-    grid = _centred_grid(h, w, centre).astype(dtype)  # (2, h * w)
-    source = inverse.astype(dtype) @ grid  # (m, 2, h * w)
-    source += offset.astype(dtype)[:, :, np.newaxis]  # source is a fresh array
-    return _columns(_bilinear(images, source[:, 0], source[:, 1]))
+    grid_rows, grid_cols = _centred_grid(h, w, np.array(centre)).astype(dtype)  # (h * w,) each
+    source = []
+    for (a, b), c in zip(inverse, centre):
+        offset = c - (a * t[:, 0] + b * t[:, 1])
+        coordinate = a.astype(dtype)[:, np.newaxis] * grid_rows  # (m, h * w), fresh
+        coordinate += b.astype(dtype)[:, np.newaxis] * grid_cols
+        coordinate += offset.astype(dtype)[:, np.newaxis]
+        source.append(coordinate)
+    return _columns(_bilinear(images, source[0], source[1]))
 
 
 def elastic_distortion(
@@ -344,7 +349,24 @@ def _bilinear(images: FloatArray, rows: FloatArray, cols: FloatArray) -> FloatAr
     .. math:: v = (1 - f_y)\,[(1 - f_x) v_{00} + f_x v_{01}] + f_y\,[(1 - f_x) v_{10} + f_x v_{11}]
 
     written as ``v00 + fx (v01 - v00)`` so that integer coordinates give the pixels exactly.
+    With Numba installed (the ``fast`` extra) one compiled loop does it pixel by pixel
+    (``fused.kernel("bilinear")``), bitwise ``_bilinear_numpy``'s result, the reference,
+    in a fifth of its time on MNIST batches (measured).
     """
+    if not (fused.AVAILABLE and rows.dtype == cols.dtype == images.dtype):
+        return _bilinear_numpy(images, rows, cols)
+    m, h, w = images.shape
+    padded, stride = _padded(images)
+    one = images.dtype.type(1)
+    out: FloatArray = np.empty(rows.shape, dtype=images.dtype)
+    fused.kernel("bilinear")(
+        padded.reshape(-1), rows, cols, out, -one, one * h, one * w, one, stride, one * stride, padded.shape[1] * stride
+    )  # fmt: skip
+    return out
+
+
+def _bilinear_numpy(images: FloatArray, rows: FloatArray, cols: FloatArray) -> FloatArray:
+    """``_bilinear`` in NumPy's whole-array passes: the reference, and the code without Numba."""
     m, h, w = images.shape
     padded, stride = _padded(images)
     # Clipped to [-1, h] and moved by the border's 1, a coordinate is >= 0: its whole part
@@ -362,8 +384,9 @@ def _bilinear(images: FloatArray, rows: FloatArray, cols: FloatArray) -> FloatAr
     flat = y.astype(np.intp)
     flat += (np.arange(m) * padded.shape[1] * stride)[:, np.newaxis]
     values = padded.reshape(-1)
-    v00, v01 = values[flat], values[1:][flat]  # offset views instead of offset indices
-    v10, v11 = values[stride:][flat], values[stride + 1 :][flat]
+    # offset views instead of offset indices; np.take is faster than indexing with an array
+    v00, v01 = np.take(values, flat), np.take(values[1:], flat)
+    v10, v11 = np.take(values[stride:], flat), np.take(values[stride + 1 :], flat)
     v01 -= v00  # the gathered arrays are fresh copies
     v01 *= fx
     v01 += v00
