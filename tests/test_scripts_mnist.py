@@ -299,8 +299,11 @@ def test_train_on_idx_files(tmp_path: Path, rng: np.random.Generator, capsys: py
 def test_zero_means_none_for_batch_size_and_max_norm() -> None:
     _, settings = train_mnist.parse_args(["--batch-size", "0"])
     assert settings.batch_size is None  # full-batch gradient descent
-    _, best = train_mnist.parse_args(["--preset", "best"])
+    best_args, best = train_mnist.parse_args(["--preset", "best"])
     assert best.hidden == (1024, 1024) and best.augment == "elastic" and best.max_norm is None
+    assert best_args.dev_size == 1000  # trains on 59,000 of MNIST's 60,000 training images
+    assert train_mnist.parse_args(["--preset", "best", "--dev-size", "5000"])[0].dev_size == 5000
+    assert train_mnist.parse_args([])[0].dev_size is None  # the default run: the published 50,000 / 10,000
     _, capped = train_mnist.parse_args(["--preset", "best", "--max-norm", "3.5"])
     assert capped.max_norm == 3.5
     _, uncapped = train_mnist.parse_args(["--preset", "best", "--max-norm", "0"])
