@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
 
 import augmentation_report  # noqa: E402  (the scripts folder is not a package)
 import train_mnist  # noqa: E402
-from test_scripts_mnist import _digits, _kaggle_csv  # noqa: E402
+from test_scripts_mnist import _digits, _kaggle_csv, _small_mnist  # noqa: E402
 
 
 def test_augmented_averaged_run_equals_the_fold_by_hand(
@@ -95,11 +95,7 @@ def test_bad_flags_are_one_error_line_and_status_2(flags: list[str], message: st
 def test_the_report_draws_the_grid_and_measures_each_augmentation(
     tmp_path: Path, rng: np.random.Generator, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    (train, y_train), (test, y_test) = (_digits(rng, m) for m in (40, 12))
-    small = MNIST(
-        scale_pixels(train.T, dtype=np.float32), y_train, scale_pixels(test.T, dtype=np.float32), y_test,
-        scale_pixels(test.T, dtype=np.float32), y_test,
-    )  # fmt: skip
+    small = _small_mnist(rng, 40, 12, 12)
     monkeypatch.setattr(augmentation_report, "load_mnist", lambda **kwargs: small)
     picture = tmp_path / "grid.png"
     argv = ["--hidden", "8", "--batch-size", "16", "--repeats", "1", "--samples", "32", "--digits", "4", "--out", str(picture)]

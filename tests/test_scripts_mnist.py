@@ -119,14 +119,19 @@ def test_the_tutorial_preset_is_full_batch_gradient_descent_printing_every_10_it
         np.testing.assert_array_equal(params[key], last.params[key])
 
 
+def _small_mnist(rng: np.random.Generator, train: int, dev: int, test: int) -> MNIST:
+    """What load_mnist returns, with random digits: ``train``, ``dev`` and ``test`` of them."""
+    (X_train, y_train), (X_dev, y_dev), (X_test, y_test) = (_digits(rng, m) for m in (train, dev, test))
+    return MNIST(
+        scale_pixels(X_train.T, dtype=np.float32), y_train, scale_pixels(X_dev.T, dtype=np.float32), y_dev,
+        scale_pixels(X_test.T, dtype=np.float32), y_test,
+    )  # fmt: skip
+
+
 def test_on_mnist_it_reports_the_test_accuracy(
     tmp_path: Path, rng: np.random.Generator, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    (train, y_train), (dev, y_dev), (test, y_test) = (_digits(rng, m) for m in (80, 20, 30))
-    small = MNIST(
-        scale_pixels(train.T, dtype=np.float32), y_train, scale_pixels(dev.T, dtype=np.float32), y_dev,
-        scale_pixels(test.T, dtype=np.float32), y_test,
-    )  # fmt: skip
+    small = _small_mnist(rng, 80, 20, 30)
     monkeypatch.setattr(train_mnist, "load_mnist", lambda **kwargs: small)
     out = tmp_path / "run"
     _, summary = _run(capsys, ["--epochs", "2", "--hidden", "12", "--batch-size", "16", "--out", str(out)])
@@ -138,11 +143,7 @@ def test_on_mnist_it_reports_the_test_accuracy(
 def test_on_mnist_dev_size_holds_out_the_last_training_images(
     tmp_path: Path, rng: np.random.Generator, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    (train, y_train), (dev, y_dev), (test, y_test) = (_digits(rng, m) for m in (80, 20, 30))
-    small = MNIST(
-        scale_pixels(train.T, dtype=np.float32), y_train, scale_pixels(dev.T, dtype=np.float32), y_dev,
-        scale_pixels(test.T, dtype=np.float32), y_test,
-    )  # fmt: skip
+    small = _small_mnist(rng, 80, 20, 30)
     monkeypatch.setattr(train_mnist, "load_mnist", lambda **kwargs: small)
     out = tmp_path / "run"
     lines, summary = _run(capsys, ["--epochs", "1", "--hidden", "12", "--batch-size", "16", "--dev-size", "5", "--ema", "0", "--out", str(out)])
