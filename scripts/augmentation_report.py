@@ -14,6 +14,9 @@ no dropout, every core unless ``--threads N``), once without augmentation and on
 interleaved, ``--repeats`` times. An augmentation's cost is the median extra time it adds to a
 training step, and its share is that over the plain step's median: the share of an epoch's
 time it adds, measured in the fold itself, where it shares the cores with the BLAS's threads.
+Each augmentation's calls are also timed inside those epochs: the median call over the plain
+step is the same share without the epochs' noise (and without any effect the call has on the
+step around it, which the first figure includes).
 The last line printed is JSON with every figure.
 """
 
@@ -32,6 +35,7 @@ import json
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
@@ -84,8 +88,16 @@ def draw(path: Path, X: FloatArray, rng: np.random.Generator) -> Path:
     return plots.save_figure(figure, path)
 
 
-def measure(args: argparse.Namespace, X: FloatArray, y: np.ndarray, rng: np.random.Generator) -> dict[str, float]:
-    """Median milliseconds: a plain training step ("step"), and what each augmentation adds to one."""
+class Costs(NamedTuple):
+    """Median milliseconds: the plain step, what each augmentation adds to a step, and its call alone."""
+
+    step: float
+    added: dict[str, float]
+    call: dict[str, float]
+
+
+def measure(args: argparse.Namespace, X: FloatArray, y: np.ndarray, rng: np.random.Generator) -> Costs:
+    """Train epochs without and with each augmentation, interleaved; each call timed inside the fold too."""
     m = min(args.samples, X.shape[1])
     X_epoch = np.asfortranarray(X[:, :m])
     Y_epoch = one_hot(y[:m], 10, dtype=np.float32)
@@ -94,6 +106,16 @@ def measure(args: argparse.Namespace, X: FloatArray, y: np.ndarray, rng: np.rand
     activations = (relu,) * len(args.hidden) + (softmax,)
     params = initialize_parameters((X.shape[0], *args.hidden, 10), rng, dtype=np.float32)
     steps = -(-m // args.batch_size)
+    calls: list[float] = []
+
+    def timed(augmentation: Augmentation) -> Augmentation:
+        def call(batch: FloatArray, generator: np.random.Generator) -> FloatArray:
+            started = time.perf_counter()
+            result = augmentation(batch, generator)
+            calls.append(time.perf_counter() - started)
+            return result
+
+        return call
 
     def epoch(augmentation: Augmentation | None) -> None:
         train(
@@ -101,16 +123,21 @@ def measure(args: argparse.Namespace, X: FloatArray, y: np.ndarray, rng: np.rand
             optimizer=adam(1e-3), batch_size=args.batch_size, rng=np.random.default_rng(args.seed), augmentation=augmentation,
         )  # fmt: skip
 
-    tasks: dict[str, Augmentation | None] = {"step": None, **{name: f for name, f in AUGMENT.items() if f is not None}}
+    tasks: dict[str, Augmentation | None] = {"step": None, **{name: timed(f) for name, f in AUGMENT.items() if f is not None}}
     times: dict[str, list[float]] = {name: [] for name in tasks}
+    call_times: dict[str, list[float]] = {name: [] for name in tasks if name != "step"}
     epoch(None)  # warm up
     for _ in range(args.repeats):
         for name, augmentation in tasks.items():
+            calls.clear()
             started = time.perf_counter()
             epoch(augmentation)
             times[name].append((time.perf_counter() - started) / steps * 1e3)
+            if name != "step":
+                call_times[name].extend(1e3 * t for t in calls)
     step = float(np.median(times["step"]))
-    return {"step": step, **{name: float(np.median(values)) - step for name, values in times.items() if name != "step"}}
+    added = {name: float(np.median(values)) - step for name, values in times.items() if name != "step"}
+    return Costs(step, added, {name: float(np.median(values)) for name, values in call_times.items()})
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -126,15 +153,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         summary["picture"] = str(draw(args.out, mnist.X_test[:, : args.digits], rng))
         print(f"wrote {args.out}")
-    milliseconds = measure(args, mnist.X_train, mnist.y_train, rng)
-    step = milliseconds["step"]
+    costs = measure(args, mnist.X_train, mnist.y_train, rng)
+    step = costs.step
     network = "-".join(map(str, (784, *args.hidden, 10)))
     print(f"one training step of {network} on {args.batch_size} digits: {step:.2f} ms (median of {args.repeats} epochs of {args.samples} digits)")
-    for name, value in milliseconds.items():
-        if name != "step":
-            print(f"  {name:>15}: {value:+6.2f} ms a step, {100 * value / step:5.1f}% of the step")
-    summary.update(network=network, batch_size=args.batch_size, milliseconds=milliseconds,
-                   ratio={name: value / step for name, value in milliseconds.items() if name != "step"},
+    for name, value in costs.added.items():
+        call = costs.call[name]
+        print(f"  {name:>15}: {value:+6.2f} ms a step ({100 * value / step:5.1f}% of the step); "
+              f"the call itself {call:5.2f} ms ({100 * call / step:5.1f}%)")  # fmt: skip
+    summary.update(network=network, batch_size=args.batch_size, milliseconds={"step": step, **costs.added},
+                   ratio={name: value / step for name, value in costs.added.items()},
+                   call_milliseconds=costs.call, call_ratio={name: value / step for name, value in costs.call.items()},
                    load_average=os.getloadavg()[0] if hasattr(os, "getloadavg") else None)  # fmt: skip
     print(json.dumps(summary), flush=True)
     return 0

@@ -105,3 +105,6 @@ def test_the_report_draws_the_grid_and_measures_each_augmentation(
     assert set(summary["milliseconds"]) == {"step", "shift", "affine", "elastic", "affine+elastic"}
     assert summary["network"] == "784-8-10" and summary["milliseconds"]["step"] > 0
     assert all(summary["ratio"][name] == value / summary["milliseconds"]["step"] for name, value in summary["milliseconds"].items() if name != "step")
+    # every augmentation's calls were timed inside its epochs: one per step, each taking some time
+    assert set(summary["call_milliseconds"]) == {"shift", "affine", "elastic", "affine+elastic"}
+    assert all(value > 0 for value in summary["call_milliseconds"].values())
