@@ -268,8 +268,13 @@ def unpickle_arrays(payload: bytes) -> object:
     Python 2 strings are decoded as latin-1, which is how NumPy 1 pickles carry raw array
     bytes. Any other global (a function, a class) raises ``pickle.UnpicklingError``.
     """
-    raw = gzip.decompress(payload) if payload[:2] == b"\x1f\x8b" else payload
-    return _ArrayUnpickler(io.BytesIO(raw), encoding="latin1").load()
+    stream: io.BufferedIOBase = io.BytesIO(payload)
+    if payload[:2] == b"\x1f\x8b":  # read through the decompressor rather than holding the whole pickle at once
+        stream = gzip.GzipFile(fileobj=stream)
+    return _ArrayUnpickler(stream, encoding="latin1").load()
+
+
+_CONVERSION_ROWS: Final = 5_000
 
 
 def _decode_source(payload: bytes) -> dict[str, UInt8Array]:
@@ -288,12 +293,16 @@ def _decode_source(payload: bytes) -> dict[str, UInt8Array]:
             raise ValueError(f"the MNIST pickle's {name} y must be integers ({X.shape[0]},), got {describe_array(y)}")
         if y.size and (int(y.min()) < 0 or int(y.max()) >= N_CLASSES):
             raise ValueError(f"the MNIST pickle's {name} labels must lie in 0..9, got {int(y.min())}..{int(y.max())}")
-        # x = p / 256 exactly: multiplying by a power of two is exact in float32, so this is a test of equality
-        scaled = X * np.float32(256)
-        pixels = np.rint(scaled)
-        if not (np.array_equal(scaled, pixels) and (pixels.size == 0 or (pixels.min() >= 0 and pixels.max() <= 255))):
-            raise ValueError(f"the MNIST pickle's {name} pixels are not p / 256 for integers p in 0..255")
-        arrays[f"X_{name}"] = pixels.astype(np.uint8)
+        # x = p / 256 exactly: multiplying by a power of two is exact in float32, so this is a test
+        # of equality; in blocks of rows, so that the float copies stay small beside the pickle's
+        pixels = np.empty(X.shape, dtype=np.uint8)
+        for start in range(0, X.shape[0], _CONVERSION_ROWS):
+            scaled = X[start : start + _CONVERSION_ROWS] * np.float32(256)
+            rounded = np.rint(scaled)
+            if not (np.array_equal(scaled, rounded) and rounded.min() >= 0 and rounded.max() <= 255):
+                raise ValueError(f"the MNIST pickle's {name} pixels are not p / 256 for integers p in 0..255")
+            pixels[start : start + _CONVERSION_ROWS] = rounded
+        arrays[f"X_{name}"] = pixels
         arrays[f"y_{name}"] = y.astype(np.uint8)
     return arrays
 
