@@ -11,14 +11,14 @@ bitwise those of the NumPy code in ``functional_nn.optimizers``, which stays the
 
 Numba is optional and imported only here, when a kernel is first asked for (an optimizer's
 fused update, an augmentation's sampling, or ``warm_up``): ``import functional_nn`` never
-imports it. ``pip install
-"functional-nn[fast]"`` installs it; without it every optimizer runs its NumPy code. The
+imports it. ``pip install "functional-nn[fast]"`` installs it; without it every optimizer
+and augmentation runs its NumPy code. The
 first call of each kernel for a dtype compiles it (about a second), then caches the machine
 code on disk (``cache=True``) for later processes.
 
 Every optimizer kernel takes 1-D views of C-contiguous arrays of one dtype and scalars already
-of that dtype (a Python float would make Numba compute in float64); so does ``bilinear``, with
-its coordinates as 2-D arrays of any layout. The ``*_in_place`` kernels
+of that dtype (a Python float would make Numba compute in float64); so do the sampling
+kernels, with their coordinates (or coefficients) as 2-D arrays. The ``*_in_place`` kernels
 overwrite their ``p``, ``m`` and ``v`` arguments: call them only on arrays you own.
 """
 
@@ -81,10 +81,10 @@ def _compile() -> dict[str, Callable[..., None]]:
             p[i] = g[i] * minus_rate + p[i]
 
     # The augmentations' bilinear sampling: augmentation._bilinear_numpy's passes, one image
-    # row of pixels at a time, the same operations on the same values (min and max as np.clip,
-    # whole numbers exact in the float type). Each image in two loops: where every output pixel
-    # reads (arithmetic only), then the reads and the blend; split so, the first vectorises and
-    # the whole ran in half the time of one loop doing both (measured).
+    # at a time, the same operations on the same values (min and max as np.clip, whole numbers
+    # exact in the float type). Each image in two loops: where every output pixel reads
+    # (arithmetic only), then the reads and the blend; split so, the whole ran in half the
+    # time of one loop doing both (measured).
     @jit
     def locate(r: Any, c: Any, j: Any, bounds: Any, base: Any, index: Any, weight_rows: Any, weight_cols: Any) -> None:
         low, high_row, high_col, one, stride = bounds
@@ -127,7 +127,8 @@ def _compile() -> dict[str, Callable[..., None]]:
         weight_rows = np.empty(n, out.dtype)
         weight_cols = np.empty(n, out.dtype)
         for i in range(m):
-            a_r, b_r, o_r, a_c, b_c, o_c = coefficients[i, 0], coefficients[i, 1], coefficients[i, 2], coefficients[i, 3], coefficients[i, 4], coefficients[i, 5]
+            a_r, b_r, o_r = coefficients[i, 0], coefficients[i, 1], coefficients[i, 2]
+            a_c, b_c, o_c = coefficients[i, 3], coefficients[i, 4], coefficients[i, 5]
             for j in range(n):
                 r = a_r * grid_rows[j] + b_r * grid_cols[j] + o_r
                 c = a_c * grid_rows[j] + b_c * grid_cols[j] + o_c
@@ -161,7 +162,9 @@ def warm_up() -> None:
         at = np.zeros((1, 1), dtype)
         bounds = (-one, one, one, one, dtype(4))
         kernels["bilinear"](image, at, at, np.empty((1, 1), dtype), bounds, 4, 16)
-        kernels["affine_bilinear"](image, np.zeros((1, 6), dtype), at[0], at[0], np.empty((1, 1), dtype), bounds, 4, 16)
+        grid = np.zeros(1, dtype)
+        grid.flags.writeable = False  # as augmentation's cached grid: Numba compiles read-only arrays apart
+        kernels["affine_bilinear"](image, np.zeros((1, 6), dtype), grid, grid, np.empty((1, 1), dtype), bounds, 4, 16)
 
 
 def kernel(name: str) -> Callable[..., None]:
