@@ -105,7 +105,7 @@ class Settings(NamedTuple):
 
 PRESETS: dict[str, Settings] = {
     # Adam with a cosine-decayed step, each batch randomly rotated, scaled, sheared and moved:
-    # 99.15% on the test set in 30 epochs (median of seeds 0-2; input dropout and weight
+    # 99.10% on the test set in 30 epochs (median of seeds 0-2; input dropout and weight
     # averaging, --input-keep-prob 0.8 --ema 0.999, measured no better and cost time)
     "default": Settings((512, 256), "he", "adam", 1e-3, "cosine", 128, 1.0, 30, "float32", 0, 1, None, "affine"),
     # wider, every batch elastically distorted (Simard et al. 2003), and trained on 59,000 of
