@@ -984,8 +984,8 @@ def _stamp(path: str) -> tuple[tuple[int, int], ...]:
 def _worker_data(path: str, stamp: tuple[tuple[int, int], ...]) -> SweepData:
     """``load_sweep_data(path)``, once per worker process for a sweep's data (``stamp`` keys a new one).
 
-    Every run the worker is given then trains on the same arrays, read from disk once, so
-    no run is tied to the worker that holds a copy. The cache holds one sweep's data.
+    Every run the worker is given then trains on the same arrays, mapped from the files once,
+    so no run is tied to the worker that holds a copy. The cache holds one sweep's data.
     """
     return load_sweep_data(path)
 
@@ -1025,9 +1025,9 @@ def sweep(
     The data reaches the workers once: sent by the driver to every worker, or, with
     ``data_dir`` (a directory every worker can read, such as a local disk for a local
     cluster or a shared file system), written there once by the driver as ``.npy`` files
-    that each worker reads the first time it runs one of the sweep's runs (and keeps until
-    the next sweep's data), which saves the driver sending it once per worker and lets a
-    run be retried on any worker.
+    that each worker maps into memory the first time it runs one of the sweep's runs (and
+    keeps until the next sweep's data), which saves the driver sending it once per worker,
+    lets the workers of one machine share one copy, and lets a run be retried on any worker.
 
     No run is tied to a worker: each is a task whose priority is its estimated work
     (epochs x samples x weights), so the scheduler starts the longest runs first and gives
