@@ -172,11 +172,13 @@ def random_affine(
     centre = ((h - 1) / 2, (w - 1) / 2)
     # p = inverse (p' - c) - inverse t + c: the constant part per image, then the grid part.
     dtype = images.dtype
-    grid_rows, grid_cols = _centred_grid(h, w, dtype.name)  # (h * w,) each
+    grid_rows, grid_cols = _centred_grid(h, w, dtype)  # (h * w,) each
     # per image and axis, in the images' dtype: the coordinate is (a grid_rows + b grid_cols) + offset
     coefficients = np.empty((m, 6), dtype=dtype)
     for axis, ((a, b), c) in enumerate(zip(inverse, centre)):
-        coefficients[:, 3 * axis : 3 * axis + 3] = np.stack([a, b, c - (a * t[:, 0] + b * t[:, 1])], axis=1)
+        coefficients[:, 3 * axis] = a
+        coefficients[:, 3 * axis + 1] = b
+        coefficients[:, 3 * axis + 2] = c - (a * t[:, 0] + b * t[:, 1])
     if fused.AVAILABLE:  # the coordinates made and sampled in one compiled loop, bitwise as below
         return _columns(_sample("affine_bilinear", images, coefficients, grid_rows, grid_cols))
     source = []
@@ -416,11 +418,11 @@ def _columns(images: FloatArray) -> FloatArray:
 
 
 @functools.lru_cache(maxsize=16)
-def _centred_grid(h: int, w: int, dtype_name: str) -> FloatArray:
+def _centred_grid(h: int, w: int, dtype: np.dtype[Any]) -> FloatArray:
     """Every pixel's ``(row, column)`` minus the image centre ``((h - 1) / 2, (w - 1) / 2)``,
-    as a read-only ``(2, h * w)`` array of the dtype named (computed in float64, then cast)."""
+    as a read-only ``(2, h * w)`` array of ``dtype`` (computed in float64, then cast)."""
     rows, cols = np.meshgrid(np.arange(h, dtype=np.float64), np.arange(w, dtype=np.float64), indexing="ij")
-    grid: FloatArray = np.stack([rows.reshape(-1) - (h - 1) / 2, cols.reshape(-1) - (w - 1) / 2]).astype(dtype_name)
+    grid: FloatArray = np.stack([rows.reshape(-1) - (h - 1) / 2, cols.reshape(-1) - (w - 1) / 2]).astype(dtype)
     grid.flags.writeable = False
     return grid
 
