@@ -239,3 +239,17 @@ BAD: list[tuple[Callable[[], object], type[Exception], str]] = [
 def test_bad_arguments_are_refused_clearly(call: Callable[[], object], error: type[Exception], message: str) -> None:
     with pytest.raises(error, match=message):
         call()
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape", [(2, 3, 4, 5), (3, 5)])
+def test_the_elastic_fields_draws_are_rng_randoms_own(dtype: type[np.floating], shape: tuple[int, ...]) -> None:
+    from functional_nn.data.augmentation import _uniform
+
+    for offset in (0, 1):  # a generator with and without a half-used 32-bit buffer
+        ours, theirs = np.random.default_rng(11), np.random.default_rng(11)
+        if offset:
+            ours.random(1, dtype=np.float32), theirs.random(1, dtype=np.float32)
+        drawn = _uniform(ours, shape, np.dtype(dtype))
+        assert drawn.dtype == dtype and np.array_equal(drawn, theirs.random(shape, dtype=dtype))
+        assert ours.bit_generator.state == theirs.bit_generator.state  # left alike, the unused buffer too

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import functools
 import math
+import sys
 from collections.abc import Callable, Sequence
 from typing import Any, TypeAlias
 
@@ -234,7 +235,7 @@ def elastic_distortion(
     sigma = check.check_positive_float("sigma", sigma)
     m = images.shape[0]
     dtype = images.dtype
-    field = rng.random((2, m, h, w), dtype=dtype)
+    field = _uniform(rng, (2, m, h, w), dtype)
     field *= dtype.type(2)  # field is a fresh array: [0, 1) -> [-1, 1)
     field -= dtype.type(1)
     # Smooth along the columns with one product over all rows of all fields, then along the
@@ -311,6 +312,31 @@ def _check_batch(X: object, rng: object, image_shape: object) -> tuple[FloatArra
             f"X has {X.shape[0]} rows but image_shape {h}x{w} has {h * w} pixels: X is (h * w, m), one image per column"
         )
     return X.T.reshape(X.shape[1], h, w), h, w  # a view for the loaders' Fortran-ordered X
+
+
+def _uniform(rng: np.random.Generator, shape: tuple[int, ...], dtype: np.dtype[Any]) -> FloatArray:
+    """``rng.random(shape, dtype=dtype)``: the same numbers, the generator left alike, faster for float32.
+
+    For float32 and the default bit generator, PCG64, ``rng.random`` makes each number from
+    one 32-bit half ``u`` of a raw 64-bit output (the low half first) as ``(u >> 8) 2^{-24}``;
+    done on a whole array of ``random_raw`` outputs it takes 0.21 ms instead of 0.29 ms for
+    an elastic distortion's 200,704 numbers (measured), and leaves the generator's state
+    exactly as ``rng.random`` does. As in ``propagation.uniform_below``, an odd count, a
+    half-used 32-bit buffer, another bit generator or float64 take ``rng.random`` itself.
+    """
+    size = math.prod(shape)
+    bit_generator = rng.bit_generator
+    fast = dtype == np.float32 and type(bit_generator) is np.random.PCG64 and sys.byteorder == "little"
+    if not (fast and size % 2 == 0 and not bit_generator.state["has_uint32"]):
+        floats: FloatArray = rng.random(shape, dtype=dtype)
+        return floats
+    raw = bit_generator.random_raw(size // 2)
+    if size:  # rng.random leaves the last output's high half in the (used-up) 32-bit buffer: so do we
+        bit_generator.state = {**bit_generator.state, "uinteger": int(raw[-1] >> np.uint64(32))}
+    whole = (raw.view(np.uint32) >> np.uint32(8)).view(np.int32)  # below 2^24
+    uniform: FloatArray = whole.astype(np.float32)  # exact; via int32, which converts faster than uint32
+    uniform *= np.float32(2.0**-24)  # exact: a power of two
+    return uniform.reshape(shape)
 
 
 def _range(argument: str, value: object, *, symmetric: bool = True) -> tuple[float, float]:
