@@ -135,9 +135,26 @@ def _compile() -> dict[str, Callable[..., None]]:
                 locate(r, c, j, bounds, i * image_size, index, weight_rows, weight_cols)
             blend(values, index, weight_rows, weight_cols, stride, out[i])
 
+    @jit
+    def displaced_bilinear(values: Any, displacement: Any, out: Any, bounds: Any, stride: Any, image_size: Any) -> None:
+        # elastic_distortion's sampling: pixel (r, c) of image i reads at (r + d[r, 0, i, c],
+        # c + d[r, 1, i, c]), the sums made as its NumPy code makes them (displacement + index)
+        h, _, m, w = displacement.shape
+        n = h * w
+        index = np.empty(n, np.intp)
+        weight_rows = np.empty(n, out.dtype)
+        weight_cols = np.empty(n, out.dtype)
+        for i in range(m):
+            for r in range(h):
+                for c in range(w):
+                    row = displacement[r, 0, i, c] + out.dtype.type(r)
+                    col = displacement[r, 1, i, c] + out.dtype.type(c)
+                    locate(row, col, r * w + c, bounds, i * image_size, index, weight_rows, weight_cols)
+            blend(values, index, weight_rows, weight_cols, stride, out[i])
+
     return {
         "adam_in_place": adam_in_place, "adam_into": adam_into, "sgd_in_place": sgd_in_place,
-        "bilinear": bilinear, "affine_bilinear": affine_bilinear,
+        "bilinear": bilinear, "affine_bilinear": affine_bilinear, "displaced_bilinear": displaced_bilinear,
     }  # fmt: skip
 
 
@@ -165,11 +182,13 @@ def warm_up() -> None:
         grid = np.zeros(1, dtype)
         grid.flags.writeable = False  # as augmentation's cached grid: Numba compiles read-only arrays apart
         kernels["affine_bilinear"](image, np.zeros((1, 6), dtype), grid, grid, np.empty((1, 1), dtype), bounds, 4, 16)
+        kernels["displaced_bilinear"](image, np.zeros((1, 2, 1, 1), dtype), np.empty((1, 1), dtype), bounds, 4, 16)
 
 
 def kernel(name: str) -> Callable[..., None]:
-    """The compiled kernel ``name``: ``"adam_in_place"``, ``"adam_into"``, ``"sgd_in_place"``, ``"bilinear"``
-    or ``"affine_bilinear"``.
+    """The compiled kernel ``name``: an optimizer's (``"adam_in_place"``, ``"adam_into"``,
+    ``"sgd_in_place"``) or an augmentation's sampling (``"bilinear"``, ``"affine_bilinear"``,
+    ``"displaced_bilinear"``).
 
     Raises
     ------

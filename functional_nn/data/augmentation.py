@@ -243,6 +243,8 @@ def elastic_distortion(
     along_rows = field.reshape(-1, w) @ (_gaussian_matrix(w, sigma, dtype) * dtype.type(alpha))
     by_row = along_rows.reshape(2 * m, h, w).transpose(1, 0, 2).reshape(h, -1)
     smooth = (_gaussian_matrix(h, sigma, dtype) @ by_row).reshape(h, 2, m, w)  # [r, axis, i, c]
+    if fused.AVAILABLE:  # the source coordinates made and sampled in one compiled loop, bitwise as below
+        return _columns(_sample("displaced_bilinear", images, smooth))
     rows = smooth[:, 0].transpose(1, 0, 2) + np.arange(h, dtype=dtype)[:, np.newaxis]  # (m, h, w)
     cols = smooth[:, 1].transpose(1, 0, 2) + np.arange(w, dtype=dtype)
     return _columns(_bilinear(images, rows.reshape(m, -1), cols.reshape(m, -1)))
@@ -392,12 +394,12 @@ def _bilinear(images: FloatArray, rows: FloatArray, cols: FloatArray) -> FloatAr
 
 
 def _sample(kernel: str, images: FloatArray, *where: FloatArray) -> FloatArray:
-    """``fused.kernel(kernel)`` (``"bilinear"`` or ``"affine_bilinear"``) on ``images`` at ``where``: ``(m, h * w)``."""
+    """``fused.kernel(kernel)`` (``"bilinear"``, ``"affine_bilinear"`` or ``"displaced_bilinear"``) on ``images`` at ``where``: ``(m, h * w)``."""
     m, h, w = images.shape
     padded, stride = _padded(images)
     one = images.dtype.type(1)
     bounds = (-one, one * h, one * w, one, one * stride)
-    out: FloatArray = np.empty((m, h * w) if kernel == "affine_bilinear" else where[0].shape, dtype=images.dtype)
+    out: FloatArray = np.empty(where[0].shape if kernel == "bilinear" else (m, h * w), dtype=images.dtype)
     fused.kernel(kernel)(padded.reshape(-1), *where, out, bounds, stride, padded.shape[1] * stride)
     return out
 
