@@ -18,7 +18,7 @@ code on disk (``cache=True``) for later processes.
 
 Every optimizer kernel takes 1-D views of C-contiguous arrays of one dtype and scalars already
 of that dtype (a Python float would make Numba compute in float64); so do the sampling
-kernels, with their coordinates (or coefficients) as 2-D arrays. The ``*_in_place`` kernels
+kernels, with their coefficients or displacements as arrays of that dtype. The ``*_in_place`` kernels
 overwrite their ``p``, ``m`` and ``v`` arguments: call them only on arrays you own.
 """
 
@@ -107,17 +107,6 @@ def _compile() -> dict[str, Callable[..., None]]:
             out[j] = (bottom - top) * weight_rows[j] + top
 
     @jit
-    def bilinear(values: Any, rows: Any, cols: Any, out: Any, bounds: Any, stride: Any, image_size: Any) -> None:
-        m, n = out.shape
-        index = np.empty(n, np.intp)
-        weight_rows = np.empty(n, out.dtype)
-        weight_cols = np.empty(n, out.dtype)
-        for i in range(m):
-            for j in range(n):
-                locate(rows[i, j], cols[i, j], j, bounds, i * image_size, index, weight_rows, weight_cols)
-            blend(values, index, weight_rows, weight_cols, stride, out[i])
-
-    @jit
     def affine_bilinear(values: Any, coefficients: Any, grid_rows: Any, grid_cols: Any, out: Any, bounds: Any,
                         stride: Any, image_size: Any) -> None:  # fmt: skip
         # each image's source coordinates as random_affine's NumPy code makes them:
@@ -154,7 +143,7 @@ def _compile() -> dict[str, Callable[..., None]]:
 
     return {
         "adam_in_place": adam_in_place, "adam_into": adam_into, "sgd_in_place": sgd_in_place,
-        "bilinear": bilinear, "affine_bilinear": affine_bilinear, "displaced_bilinear": displaced_bilinear,
+        "affine_bilinear": affine_bilinear, "displaced_bilinear": displaced_bilinear,
     }  # fmt: skip
 
 
@@ -176,9 +165,7 @@ def warm_up() -> None:
         kernels["adam_into"](g, m, v, p, m2, v2, p2, *(one,) * 6)
         kernels["sgd_in_place"](g, p, one)
         image = np.zeros(16, dtype)  # one padded 1x1 image: (1 + 3) x (1 + 3)
-        at = np.zeros((1, 1), dtype)
         bounds = (-one, one, one, one, dtype(4))
-        kernels["bilinear"](image, at, at, np.empty((1, 1), dtype), bounds, 4, 16)
         grid = np.zeros(1, dtype)
         grid.flags.writeable = False  # as augmentation's cached grid: Numba compiles read-only arrays apart
         kernels["affine_bilinear"](image, np.zeros((1, 6), dtype), grid, grid, np.empty((1, 1), dtype), bounds, 4, 16)
@@ -187,8 +174,7 @@ def warm_up() -> None:
 
 def kernel(name: str) -> Callable[..., None]:
     """The compiled kernel ``name``: an optimizer's (``"adam_in_place"``, ``"adam_into"``,
-    ``"sgd_in_place"``) or an augmentation's sampling (``"bilinear"``, ``"affine_bilinear"``,
-    ``"displaced_bilinear"``).
+    ``"sgd_in_place"``) or an augmentation's sampling (``"affine_bilinear"``, ``"displaced_bilinear"``).
 
     Raises
     ------

@@ -139,26 +139,26 @@ def test_importing_functional_nn_does_not_import_numba() -> None:
 
 def test_warm_up_loads_every_kernel_for_both_dtypes_without_changing_results(rng: np.random.Generator) -> None:
     fused.warm_up()
-    for name in ("adam_in_place", "adam_into", "sgd_in_place", "bilinear", "affine_bilinear", "displaced_bilinear"):
+    for name in ("adam_in_place", "adam_into", "sgd_in_place", "affine_bilinear", "displaced_bilinear"):
         compiled = {str(signature[0].dtype) for signature in fused.kernel(name).signatures}  # type: ignore[attr-defined]
         assert {"float32", "float64"} <= compiled, name
     test_every_path_gives_the_numpy_reference_bit_for_bit("adam", np.float32, rng)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_the_bilinear_kernel_gives_numpys_samples_bit_for_bit(dtype: type[np.floating], rng: np.random.Generator) -> None:
+def test_the_sampling_kernel_gives_numpys_samples_bit_for_bit(dtype: type[np.floating], rng: np.random.Generator) -> None:
     from functional_nn.data import augmentation
 
     images = rng.random((6, 5, 7)).astype(dtype)
-    # coordinates inside, on the pixels exactly, at the borders and far outside; rows and
-    # columns as strided views of one array, as random_affine once passed them
-    source = rng.uniform(-3.0, 9.0, size=(6, 2, 40)).astype(dtype)
-    source[:, :, :5] = np.array([0.0, 4.0, -1.0, 5.0, 6.5], dtype=dtype)
-    rows, cols = source[:, 0], source[:, 1]
-    reference = augmentation._bilinear_numpy(images, rows, cols)
-    sampled = augmentation._bilinear(images, rows, cols)
+    # displacements to inside, onto the pixels exactly, to the borders and far outside
+    displacement = rng.uniform(-9.0, 9.0, size=(5, 2, 6, 7)).astype(dtype)
+    displacement[0, :, :, :5] = np.array([0.0, 4.0, -1.0, 5.0, 6.5], dtype=dtype)
+    rows = displacement[:, 0].transpose(1, 0, 2) + np.arange(5, dtype=dtype)[:, np.newaxis]
+    cols = displacement[:, 1].transpose(1, 0, 2) + np.arange(7, dtype=dtype)
+    reference = augmentation._bilinear_numpy(images, rows.reshape(6, -1), cols.reshape(6, -1))
+    sampled = augmentation._sample("displaced_bilinear", images, displacement)
     assert sampled.dtype == dtype and np.array_equal(sampled, reference)
-    assert np.array_equal(sampled[:, 0], images[:, 0, 0])  # (0, 0) is the first pixel itself
+    assert np.array_equal(sampled[:, 0], images[:, 0, 0])  # no displacement at (0, 0): the first pixel itself
 
 
 @pytest.mark.parametrize("name", ["random_affine", "elastic_distortion"])

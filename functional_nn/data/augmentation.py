@@ -247,7 +247,7 @@ def elastic_distortion(
         return _columns(_sample("displaced_bilinear", images, smooth))
     rows = smooth[:, 0].transpose(1, 0, 2) + np.arange(h, dtype=dtype)[:, np.newaxis]  # (m, h, w)
     cols = smooth[:, 1].transpose(1, 0, 2) + np.arange(w, dtype=dtype)
-    return _columns(_bilinear(images, rows.reshape(m, -1), cols.reshape(m, -1)))
+    return _columns(_bilinear_numpy(images, rows.reshape(m, -1), cols.reshape(m, -1)))
 
 
 def compose(*augmentations: Augmentation) -> Augmentation:
@@ -377,35 +377,28 @@ def _padded(images: FloatArray) -> tuple[FloatArray, int]:
     return padded, w + 3
 
 
-def _bilinear(images: FloatArray, rows: FloatArray, cols: FloatArray) -> FloatArray:
+def _sample(kernel: str, images: FloatArray, *where: FloatArray) -> FloatArray:
+    """``fused.kernel(kernel)`` (``"affine_bilinear"`` or ``"displaced_bilinear"``) on ``images`` at ``where``:
+    ``_bilinear_numpy`` at the coordinates those make, ``(m, h * w)``, in one compiled loop per image."""
+    m, h, w = images.shape
+    padded, stride = _padded(images)
+    one = images.dtype.type(1)
+    bounds = (-one, one * h, one * w, one, one * stride)
+    out: FloatArray = np.empty((m, h * w), dtype=images.dtype)
+    fused.kernel(kernel)(padded.reshape(-1), *where, out, bounds, stride, padded.shape[1] * stride)
+    return out
+
+
+def _bilinear_numpy(images: FloatArray, rows: FloatArray, cols: FloatArray) -> FloatArray:
     r"""``images`` ``(m, h, w)`` read at the real coordinates ``rows``, ``cols`` ``(m, n)``,
     interpolated bilinearly, 0 outside: returns ``(m, n)`` in the images' dtype.
 
     .. math:: v = (1 - f_y)\,[(1 - f_x) v_{00} + f_x v_{01}] + f_y\,[(1 - f_x) v_{10} + f_x v_{11}]
 
     written as ``v00 + fx (v01 - v00)`` so that integer coordinates give the pixels exactly.
-    With Numba installed (the ``fast`` extra) one compiled loop does it pixel by pixel
-    (``fused.kernel("bilinear")``), bitwise ``_bilinear_numpy``'s result, the reference,
-    in about a third of its time on MNIST batches (measured).
+    In NumPy's whole-array passes: the code without Numba, and the reference that the
+    compiled sampling (``_sample``) matches bit for bit.
     """
-    if not (fused.AVAILABLE and rows.dtype == cols.dtype == images.dtype):
-        return _bilinear_numpy(images, rows, cols)
-    return _sample("bilinear", images, rows, cols)
-
-
-def _sample(kernel: str, images: FloatArray, *where: FloatArray) -> FloatArray:
-    """``fused.kernel(kernel)`` (``"bilinear"``, ``"affine_bilinear"`` or ``"displaced_bilinear"``) on ``images`` at ``where``: ``(m, h * w)``."""
-    m, h, w = images.shape
-    padded, stride = _padded(images)
-    one = images.dtype.type(1)
-    bounds = (-one, one * h, one * w, one, one * stride)
-    out: FloatArray = np.empty(where[0].shape if kernel == "bilinear" else (m, h * w), dtype=images.dtype)
-    fused.kernel(kernel)(padded.reshape(-1), *where, out, bounds, stride, padded.shape[1] * stride)
-    return out
-
-
-def _bilinear_numpy(images: FloatArray, rows: FloatArray, cols: FloatArray) -> FloatArray:
-    """``_bilinear`` in NumPy's whole-array passes: the reference, and the code without Numba."""
     m, h, w = images.shape
     padded, stride = _padded(images)
     # Clipped to [-1, h] and moved by the border's 1, a coordinate is >= 0: its whole part
