@@ -150,21 +150,19 @@ def seed(text: str) -> int:
 
 def positive_float(text: str) -> float:
     """A finite number > 0 (a learning rate, a radius): ``inf`` and ``nan`` are refused."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not (math.isfinite(value) and value > 0):
-        raise argparse.ArgumentTypeError(f"must be a finite number > 0, got {text}")
-    return value
+    return _finite_number(text, allow_zero=False)
 
 
 def non_negative_float(text: str) -> float:
     """A finite number >= 0 (0 often meaning "none")."""
+    return _finite_number(text, allow_zero=True)
+
+
+def _finite_number(text: str, *, allow_zero: bool) -> float:
     try:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not (math.isfinite(value) and value >= 0):
-        raise argparse.ArgumentTypeError(f"must be a finite number >= 0, got {text}")
+    if not (math.isfinite(value) and (value >= 0 if allow_zero else value > 0)):
+        raise argparse.ArgumentTypeError(f"must be a finite number {'>=' if allow_zero else '>'} 0, got {text}")
     return value
