@@ -24,6 +24,7 @@ whole data set up front.
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
@@ -117,13 +118,32 @@ def uniform_below(rng: np.random.Generator, shape: tuple[int, ...], keep: float,
             limit = math.ceil(keep * 2.0**53) << 11
             below: BoolArray = bit_generator.random_raw(size) < np.uint64(limit)
             return below.reshape(shape)
-        if size % 2 == 0 and not bit_generator.state["has_uint32"]:
+        raw = float32_raw(rng, size)
+        if raw is not None:
             limit = math.ceil(float(np.float32(keep)) * 2.0**24) << 8  # keep as a float32, as rng.random compares
-            halves = bit_generator.random_raw(size // 2).view(np.uint32)  # low half first, as rng.random takes them
+            halves = raw.view(np.uint32)
             below = halves < np.uint32(limit) if limit < 2**32 else np.ones(size, dtype=bool)
             return below.reshape(shape)
     draws: FloatArray = rng.random(shape, dtype=dtype)
     return draws < keep
+
+
+def float32_raw(rng: np.random.Generator, size: int) -> npt.NDArray[np.uint64] | None:
+    """The ``size // 2`` raw PCG64 outputs whose 32-bit halves, low then high, ``rng.random(size,
+    dtype=np.float32)`` would turn into its numbers, drawn; ``None``, with nothing drawn, where
+    that does not hold: another bit generator, an odd ``size``, a half-used 32-bit buffer, or a
+    big-endian machine (where ``view(np.uint32)`` would put the high half first).
+
+    The generator is then where ``rng.random`` would leave it, but for its used-up 32-bit
+    buffer, which ``rng.random`` leaves holding the last output's high half.
+    """
+    bit_generator = rng.bit_generator
+    if type(bit_generator) is not np.random.PCG64 or size % 2 or sys.byteorder != "little":
+        return None
+    if bit_generator.state["has_uint32"]:
+        return None
+    raw: npt.NDArray[np.uint64] = bit_generator.random_raw(size // 2)
+    return raw
 
 
 def forward(
