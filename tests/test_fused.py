@@ -170,3 +170,62 @@ def test_augmentations_give_the_same_bits_with_and_without_numba(name: str, rng:
     fast = function(X, np.random.default_rng(3), image_shape=(28, 28))
     monkeypatch.setattr(fused, "AVAILABLE", False)
     assert np.array_equal(function(X, np.random.default_rng(3), image_shape=(28, 28)), fast)
+
+
+# Subnormal numbers: below np.finfo(dtype).tiny, on the way to zero
+
+
+def subnormals(array: FloatArray) -> int:
+    return int(np.count_nonzero((array != 0) & (np.abs(array) < np.finfo(array.dtype).tiny)))
+
+
+def test_subnormals_are_flushed_in_the_block_and_only_there() -> None:
+    tiny = np.finfo(np.float32).tiny
+    x = np.array([tiny / 4, -tiny / 4, tiny, 1.0], dtype=np.float32)
+    half = np.float32(0.5)
+    default = x * half  # subnormal operands and results, kept
+    assert subnormals(default) == 3
+    with fused.subnormals_flushed():
+        flushed = x * half
+        assert np.all((x + np.float32(0))[:2] == 0)  # read as zero
+    assert fused.FLUSHES_SUBNORMALS, "x86-64 with Numba: the machines this project runs on"
+    assert flushed.tobytes() == np.array([0.0, -0.0, 0.0, 0.5], dtype=np.float32).tobytes()  # zeros keep their sign
+    assert (x * half).tobytes() == default.tobytes()  # restored on leaving
+    with pytest.raises(ZeroDivisionError):
+        with fused.subnormals_flushed():
+            raise ZeroDivisionError
+    assert (x * half).tobytes() == default.tobytes()  # restored after an error too
+
+
+def decaying_problem(rng: np.random.Generator, dtype: type[np.floating], steps: int) -> tuple[dict[str, FloatArray], list[dict[str, FloatArray]]]:
+    """Tiny gradients, then none for half the entries: their moments decay through the subnormal range."""
+    tiny = float(np.finfo(dtype).tiny)
+    params = {key: rng.standard_normal(shape).astype(dtype) for key, shape in SHAPES.items()}
+    silent = {key: rng.random(shape) < 0.5 for key, shape in SHAPES.items()}
+    grads = []
+    for step in range(steps):
+        g = {}
+        for key, shape in SHAPES.items():
+            scale = tiny * 10.0 ** rng.uniform(-3, 4, size=shape)  # subnormal ones included
+            g["d" + key] = np.where(silent[key] & (step > 0), 0.0, rng.standard_normal(shape) * scale).astype(dtype)
+        grads.append(g)
+    return params, grads
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("name", ["adam", "adamw"])
+def test_numbas_adam_is_numpys_with_subnormals_flushed(name: str, dtype: type[np.floating], rng: np.random.Generator) -> None:
+    params, grads = decaying_problem(rng, dtype, 40)
+    plain = run_pure(make_optimizers("numpy")[name], params, grads)
+    assert subnormals(plain[1].slots["m"]["W1"]) > 0  # NumPy's own moments went subnormal
+    with fused.subnormals_flushed():
+        reference = run_pure(make_optimizers("numpy")[name], params, grads)
+    fast = run_in_place(make_optimizers("numba")[name], params, grads)
+    assert_bitwise(reference, fast)
+    assert_bitwise(reference, run_pure(make_optimizers("numba")[name], params, grads))
+    for slot in ("m", "v"):
+        for key, value in fast[1].slots[slot].items():
+            assert subnormals(value) == 0, (slot, key)
+    assert not np.array_equal(fast[1].slots["m"]["W1"], plain[1].slots["m"]["W1"])  # the flushing changed moments
+    # the thread's mode is restored: subnormal arithmetic is back after the update
+    assert subnormals(np.array([np.finfo(dtype).tiny], dtype=dtype) * dtype(0.5)) == 1
