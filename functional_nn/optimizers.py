@@ -125,7 +125,11 @@ def _check_kernel(kernel: object) -> Kernel:
 def _fusable(*arrays: FloatArray) -> bool:
     """Whether a fused kernel can take these arrays: C-contiguous, one dtype, one shape."""
     first = arrays[0]
-    return all(a.flags.c_contiguous and a.dtype == first.dtype and a.shape == first.shape for a in arrays)
+    dtype, shape = first.dtype, first.shape
+    for a in arrays:  # a loop, not all() over a generator: this runs for every array of every step
+        if not (a.flags.c_contiguous and a.dtype == dtype and a.shape == shape):
+            return False
+    return True
 
 
 def _check_writeable(params: Params, state: OptimizerState, optimizer: str) -> None:
