@@ -14,6 +14,7 @@ and ``train`` folds them over epochs and mini-batches.
 from functional_nn.activations import ACTIVATIONS
 from functional_nn.data import (
     MNIST,
+    MNISTPixels,
     TOY_DATASETS,
     ChecksumError,
     DatasetUnavailableError,
@@ -28,6 +29,7 @@ from functional_nn.data import (
     load_idx_digits,
     load_image_folder,
     load_mnist,
+    load_mnist_pixels,
     make_blobs,
     make_circles,
     make_moons,
@@ -149,6 +151,7 @@ __all__ = [  # augmentation and averaging (#13) first, kept together for easy me
     "Loss",
     "LossFunction",
     "MNIST",
+    "MNISTPixels",
     "Monitor",
     "Observer",
     "Optimizer",
@@ -195,6 +198,7 @@ __all__ = [  # augmentation and averaging (#13) first, kept together for easy me
     "load_idx_digits",
     "load_image_folder",
     "load_mnist",
+    "load_mnist_pixels",
     "load_parameters",
     "log_loss",
     "make_blobs",

@@ -177,12 +177,23 @@ class _Problem(NamedTuple):
     arrays_observed: bool = False  # on_batch is an Observer, shown the params and caches
     augmentation: Augmentation | None = None
     input_keep_prob: float | None = None
+    input_divisor: float | None = None  # X holds integers, each batch divided by this
 
 
 def _check_data(
-    argument_X: str, argument_Y: str, X: object, Y: object, sizes: tuple[int, ...], dtype: np.dtype[Any]
-) -> tuple[FloatArray, FloatArray]:
-    X = check.check_float_array(argument_X, X)
+    argument_X: str, argument_Y: str, X: object, Y: object, sizes: tuple[int, ...], dtype: np.dtype[Any],
+    *, integers: bool = False,
+) -> tuple[FloatArray, FloatArray]:  # fmt: skip
+    """``X`` in ``dtype``, or of integers when ``integers`` (``input_divisor`` given), and ``Y`` made ``dtype``."""
+    if integers:
+        X = _check_integer_inputs(argument_X, X)
+    elif argument_X == "X" and isinstance(X, np.ndarray) and np.issubdtype(X.dtype, np.integer):
+        raise TypeError(
+            f"X has dtype {X.dtype}: pass input_divisor (255 for 0..255 pixels) to convert each batch, "
+            "or convert X first (e.g. scale_pixels(X))"
+        )
+    else:
+        X = check.check_float_array(argument_X, X)
     Y = check.check_float_array(argument_Y, Y)
     check.check_samples(argument_X, X)
     if X.shape[0] != sizes[0]:
@@ -195,8 +206,21 @@ def _check_data(
             f"{argument_Y} must have shape {(sizes[-1], X.shape[1])}: (n_L, m) to match the output layer and "
             f"{argument_X}'s {X.shape[1]} samples, got {Y.shape}"
         )
-    check.check_same_dtype(argument_X, X, dtype, "params['W1']")
+    if not integers:
+        check.check_same_dtype(argument_X, X, dtype, "params['W1']")
     return X, Y.astype(dtype, copy=False)
+
+
+def _check_integer_inputs(argument: str, X: object) -> FloatArray:
+    """``X`` if it is a 2-D array of integers, which ``input_divisor`` converts batch by batch."""
+    if not isinstance(X, np.ndarray) or X.ndim != 2 or not np.issubdtype(X.dtype, np.integer):
+        described = f"{X.dtype} {X.shape}" if isinstance(X, np.ndarray) else type(X).__name__
+        raise TypeError(
+            f"input_divisor is for {argument} of integers (such as uint8 pixels), got {described}; "
+            f"{argument} already in floats needs no input_divisor"
+        )
+    converted: FloatArray = X  # typed as the batches it becomes
+    return converted
 
 
 def resolve_optimizer(learning_rate: LearningRate | None, optimizer: Optimizer | None) -> Optimizer:
@@ -226,7 +250,7 @@ def check_dev_set(
 
 
 def train_epochs(
-    X: FloatArray,
+    X: FloatArray | IntArray,
     Y: FloatArray,
     params: Params,
     *,
@@ -249,6 +273,7 @@ def train_epochs(
     optimizer_state: OptimizerState | None = None,
     augmentation: Augmentation | None = None,
     input_keep_prob: float | None = None,
+    input_divisor: float | None = None,
 ) -> Iterator[TrainState]:
     r"""The states of training after each of ``epochs`` epochs, computed one at a time as asked.
 
@@ -268,13 +293,14 @@ def train_epochs(
         batch_size=batch_size, rng=rng, dev=dev, lambd=lambd, keep_probs=keep_probs, clip_norm=clip_norm,
         max_norm=max_norm, early_stopping=early_stopping, checkpoint_dir=checkpoint_dir, resume=resume,
         on_batch=on_batch, optimizer_state=optimizer_state, augmentation=augmentation, input_keep_prob=input_keep_prob,
+        input_divisor=input_divisor,
     )  # fmt: skip
     epochs = check.check_positive_int("epochs", epochs, minimum=0)
     return _fold(problem, start, epochs)
 
 
 def train(
-    X: FloatArray,
+    X: FloatArray | IntArray,
     Y: FloatArray,
     params: Params,
     *,
@@ -297,6 +323,7 @@ def train(
     optimizer_state: OptimizerState | None = None,
     augmentation: Augmentation | None = None,
     input_keep_prob: float | None = None,
+    input_divisor: float | None = None,
 ) -> TrainResult:
     r"""Train the network and return the last state of ``train_epochs``.
 
@@ -307,8 +334,9 @@ def train(
     Parameters
     ----------
     X : ndarray of shape (n_0, m)
-        Training inputs, one sample per column, in the params' dtype. Fortran order
-        (``data.T`` for row-per-sample ``data``) makes gathering mini-batches fastest.
+        Training inputs, one sample per column, in the params' dtype; or integers, such as
+        ``uint8`` pixels, with ``input_divisor``. Fortran order (``data.T`` for
+        row-per-sample ``data``) makes gathering mini-batches fastest.
     Y : ndarray of shape (n_L, m)
         Targets, as ``compute_cost`` takes them (one-hot columns, values in [0, 1] for binary
         cross-entropy, any real values for mean squared error); converted to the params' dtype.
@@ -338,6 +366,13 @@ def train(
         L2 strength (see ``compute_cost``).
     keep_probs : float or sequence of float, optional
         Dropout keep probabilities for the hidden layers (see ``forward_propagation``).
+    input_divisor : float > 0, optional
+        For integer ``X``: each batch is gathered as integers and only then converted to
+        the params' dtype, :math:`X_B / d`. With 255 that is ``scale_pixels``' arithmetic,
+        so training on ``uint8`` pixels gives bitwise the results of training on
+        ``scale_pixels(pixels)``, while the data set takes a quarter of the memory (float32;
+        an eighth against float64). Full-batch (``batch_size=None``), ``X`` is converted once.
+        ``dev`` stays in floats.
     input_keep_prob : float in (0, 1], optional
         Dropout on the input layer: each input entry kept with this probability (0.8 in
         Srivastava et al. 2014); the dev set and predictions never drop.
@@ -402,6 +437,7 @@ def train(
         batch_size=batch_size, rng=rng, dev=dev, lambd=lambd, keep_probs=keep_probs, clip_norm=clip_norm,
         max_norm=max_norm, early_stopping=early_stopping, checkpoint_dir=checkpoint_dir, resume=resume,
         on_batch=on_batch, optimizer_state=optimizer_state, augmentation=augmentation, input_keep_prob=input_keep_prob,
+        input_divisor=input_divisor,
     )  # fmt: skip
     epochs = check.check_positive_int("epochs", epochs, minimum=0)
     for state in _fold(problem, state, epochs):
@@ -410,7 +446,7 @@ def train(
 
 
 def _prepare(
-    X: FloatArray,
+    X: FloatArray | IntArray,
     Y: FloatArray,
     params: Params,
     *,
@@ -432,6 +468,7 @@ def _prepare(
     optimizer_state: OptimizerState | None = None,
     augmentation: Augmentation | None = None,
     input_keep_prob: float | None = None,
+    input_divisor: float | None = None,
 ) -> tuple[_Problem, TrainState]:
     sizes = check.check_params(params)
     L = len(sizes) - 1
@@ -439,7 +476,8 @@ def _prepare(
     names = check_activations(activations, L)
     loss_record = resolve_loss("loss", loss)
     check_loss_pairing(loss_record, names[-1])
-    X, Y = _check_data("X", "Y", X, Y, sizes, dtype)
+    divisor = None if input_divisor is None else check.check_positive_float("input_divisor", input_divisor)
+    inputs, Y = _check_data("X", "Y", X, Y, sizes, dtype, integers=divisor is not None)
     check_targets("Y", Y, loss_record)  # once per data set, not per mini-batch
     optimizer = resolve_optimizer(learning_rate, optimizer)
     if batch_size is not None:
@@ -461,13 +499,15 @@ def _prepare(
         max_norm = check.check_positive_float("max_norm", max_norm)
     if early_stopping is not None:
         early_stopping = _check_early_stopping(early_stopping, checked_dev)
+    if divisor is not None and batch_size is None:  # one batch, every epoch: convert it once
+        inputs, divisor = np.divide(inputs, dtype.type(divisor), dtype=dtype), None
     problem = _Problem(
-        X, Y, classification_labels(Y, loss_record), names, loss_record, optimizer, batch_size, rng, checked_dev, lambd,
+        inputs, Y, classification_labels(Y, loss_record), names, loss_record, optimizer, batch_size, rng, checked_dev, lambd,
         keeps, clip_norm, max_norm, early_stopping,
     )  # fmt: skip
     if on_batch is not None:
         problem = problem._replace(on_batch=_step_hook(on_batch), arrays_observed=isinstance(on_batch, Observer))
-    problem = problem._replace(augmentation=augmentation, input_keep_prob=input_keep)
+    problem = problem._replace(augmentation=augmentation, input_keep_prob=input_keep, input_divisor=divisor)
     start_params = dict(params)
     if optimizer_state is None:
         optimizer_state = optimizer.init(start_params)
@@ -535,9 +575,9 @@ def _describe_run(problem: _Problem, sizes: tuple[int, ...]) -> dict[str, object
         return hasher.hexdigest()
 
     p = problem
-    return {
+    description: dict[str, object] = {
         "layer_sizes": list(sizes),
-        "dtype": p.X.dtype.name,
+        "dtype": p.Y.dtype.name,  # the network's: X may hold integers
         "activations": [a.name for a in p.activations],
         "loss": p.loss.name,
         "optimizer": p.optimizer.name,
@@ -554,6 +594,9 @@ def _describe_run(problem: _Problem, sizes: tuple[int, ...]) -> dict[str, object
         "data": digest(p.X, p.Y),
         "dev_data": None if p.dev is None else digest(p.dev[0], p.dev[1]),
     }
+    if p.input_divisor is not None:  # only then: older checkpoints, which lack it, still resume
+        description["input_divisor"] = p.input_divisor
+    return description
 
 
 def _resume_or_start(
@@ -660,6 +703,8 @@ def run_epoch(problem: _Problem, state: TrainState) -> TrainState:
     # epoch and step, so numpy's overflow warnings would only repeat it less clearly.
     with np.errstate(over="ignore", invalid="ignore"):
         for step, (X_batch, Y_batch, indices) in enumerate(batches, start=1):
+            if p.input_divisor is not None:  # integers gathered, then made the network's floats
+                X_batch = np.divide(X_batch, Y_batch.dtype.type(p.input_divisor), dtype=Y_batch.dtype)
             if p.augmentation is not None:
                 X_batch = _augmented(p.augmentation, X_batch, p.rng)
             AL, caches = forward(X_batch, params, p.activations, p.keep_probs, p.rng, p.input_keep_prob)

@@ -41,7 +41,7 @@ import _cli  # scripts/_cli.py: the output folder, and errors as one line
 import train_mnist
 from functional_nn import fused, plots
 from functional_nn import distributed as dist
-from functional_nn.data import one_hot
+from functional_nn.data import one_hot, scale_pixels
 from functional_nn.data.mnist import ChecksumError, DatasetUnavailableError
 from functional_nn.fold_state import TrainState
 from functional_nn.optimizers import adam
@@ -135,9 +135,10 @@ def _main(argv: Sequence[str] | None) -> int:
         data = train_mnist.load_data(args, dtype, np.random.default_rng(args.seed), say)
     except (DatasetUnavailableError, ChecksumError) as error:
         return _cli.fail(str(error))
-    X, y = data.X_train, data.y_train
+    pixels, y = data.X_train, data.y_train
     if args.subset is not None:
-        X, y = X[:, : args.subset], y[: args.subset]
+        pixels, y = pixels[:, : args.subset], y[: args.subset]
+    X = scale_pixels(pixels, dtype=dtype)  # the workers' runs take floats
     Y = one_hot(y, 10, dtype=dtype)
     dev = (data.X_dev, one_hot(data.y_dev, 10, dtype=dtype))
     settings = grid(args.epochs, args.batch_size, args.seed)

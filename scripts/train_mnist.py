@@ -52,7 +52,7 @@ from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager, ExitStack, nullcontext
 from datetime import datetime
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 
 import numpy as np
 
@@ -60,8 +60,8 @@ import _cli  # scripts/_cli.py: the output folder, and errors as one line
 import functional_nn
 from functional_nn import plots
 from functional_nn.data import one_hot, scale_pixels, train_dev_split
-from functional_nn.data.digit_files import find_idx_files, load_digits_csv, load_idx_digits
-from functional_nn.data.mnist import ChecksumError, DatasetUnavailableError, load_mnist
+from functional_nn.data.digit_files import UInt8Array, find_idx_files, load_digits_csv, load_idx_digits
+from functional_nn.data.mnist import ChecksumError, DatasetUnavailableError, load_mnist_pixels
 from functional_nn.averaging import averaged_params, ema
 from functional_nn.data.augmentation import Augmentation, compose, elastic_distortion, random_affine, random_shift
 from functional_nn.initializers import initialize_parameters
@@ -130,13 +130,16 @@ AUGMENT: dict[str, Augmentation | None] = {
 
 
 class Dataset(NamedTuple):
-    """Scaled data in column layout: ``X_*`` ``(784, m_*)``, ``y_*`` ``(m_*,)``."""
+    """Data in column layout: ``X_*`` ``(784, m_*)``, ``y_*`` ``(m_*,)``. The training images
+    stay ``uint8`` pixels, which ``train`` divides by 255 batch by batch (``input_divisor``):
+    a quarter of the memory of their floats. So do the test images, scaled only when they are
+    scored, 4,096 at a time; the dev images, which ``train`` scores every epoch, are scaled."""
 
-    X_train: FloatArray
+    X_train: UInt8Array
     y_train: IntArray
     X_dev: FloatArray
     y_dev: IntArray
-    X_test: FloatArray | None
+    X_test: UInt8Array | None
     y_test: IntArray | None
     source: str
 
@@ -287,7 +290,7 @@ def load_data(args: argparse.Namespace, dtype: FloatDType, rng: np.random.Genera
             raise ValueError(f"{args.csv} has no label column: train on Kaggle's train.csv, not test.csv")
         split = train_dev_split(digits.X, digits.y, _dev_size(args, 1000, digits.y.size), rng)
         return Dataset(
-            scale_pixels(split.X_train, dtype=dtype), split.y_train, scale_pixels(split.X_dev, dtype=dtype), split.y_dev,
+            split.X_train, split.y_train, scale_pixels(split.X_dev, dtype=dtype), split.y_dev,
             None, None, f"{args.csv} ({digits.X.shape[1]} rows)",
         )  # fmt: skip
     if args.idx is not None:
@@ -298,20 +301,22 @@ def load_data(args: argparse.Namespace, dtype: FloatDType, rng: np.random.Genera
         split = train_dev_split(train.X, train.y, _dev_size(args, 10_000, train.y.size), rng)
         test = load_idx_digits(*find_idx_files(args.idx, "test"))
         return Dataset(
-            scale_pixels(split.X_train, dtype=dtype), split.y_train, scale_pixels(split.X_dev, dtype=dtype), split.y_dev,
-            scale_pixels(test.X, dtype=dtype), test.y, f"IDX files in {args.idx}",
+            split.X_train, split.y_train, scale_pixels(split.X_dev, dtype=dtype), split.y_dev,
+            test.X, test.y, f"IDX files in {args.idx}",
         )  # fmt: skip
-    mnist = load_mnist(dtype=dtype, log=say)
+    mnist = load_mnist_pixels(log=say)
+    X_test = mnist.X_test
     dev_size = mnist.y_dev.size if args.dev_size is None else args.dev_size
     if dev_size == mnist.y_dev.size:
-        return Dataset(mnist.X_train, mnist.y_train, mnist.X_dev, mnist.y_dev, mnist.X_test, mnist.y_test, "MNIST")
+        X_dev = scale_pixels(mnist.X_dev, dtype=dtype)
+        return Dataset(mnist.X_train, mnist.y_train, X_dev, mnist.y_dev, X_test, mnist.y_test, "MNIST")
     # the 60,000 training images in their published order, of which the last dev_size are held
     # out (the usual 50,000 / 10,000 split is dev_size 10,000); stacked as rows, so that the
     # transposed result keeps a sample per contiguous column
     X = np.concatenate([mnist.X_train.T, mnist.X_dev.T]).T
     y = np.concatenate([mnist.y_train, mnist.y_dev])
     cut = y.size - dev_size
-    return Dataset(X[:, :cut], y[:cut], X[:, cut:], y[cut:], mnist.X_test, mnist.y_test, "MNIST")
+    return Dataset(X[:, :cut], y[:cut], scale_pixels(X[:, cut:], dtype=dtype), y[cut:], X_test, mnist.y_test, "MNIST")
 
 
 def _dev_size(args: argparse.Namespace, default: int, m: int) -> int:
@@ -381,9 +386,23 @@ class BatchBar:
             self._bar = None
 
 
-def accuracy_of(X: FloatArray, y: IntArray, params: Params, activations: Sequence[Activation]) -> tuple[float, IntArray, FloatArray]:
-    """Accuracy, predicted classes ``(m,)`` and output probabilities ``(10, m)``."""
-    AL = predict_proba(X, params, activations)
+def as_floats(X: FloatArray | UInt8Array, dtype: FloatDType) -> FloatArray:
+    """``X`` itself if it holds floats, else its pixels scaled by ``scale_pixels``."""
+    if X.dtype == np.uint8:
+        return scale_pixels(cast(UInt8Array, X), dtype=dtype)
+    return cast(FloatArray, X)
+
+
+def accuracy_of(
+    X: FloatArray | UInt8Array, y: IntArray, params: Params, activations: Sequence[Activation], dtype: FloatDType
+) -> tuple[float, IntArray, FloatArray]:
+    """Accuracy, predicted classes ``(m,)`` and output probabilities ``(10, m)``; ``uint8``
+    images are scaled 4,096 at a time (``predict_proba``'s chunks), never all at once."""
+    if X.dtype == np.uint8:
+        parts = [predict_proba(as_floats(X[:, i : i + 4096], dtype), params, activations) for i in range(0, X.shape[1], 4096)]
+        AL = np.concatenate(parts, axis=1)
+    else:
+        AL = predict_proba(as_floats(X, dtype), params, activations)
     predicted: IntArray = np.argmax(AL, axis=0)
     return float(np.mean(predicted == y)), predicted, AL
 
@@ -411,14 +430,14 @@ def plot_confusion(path: Path, counts: IntArray, title: str) -> Path:
     return plots.save_figure(figure, path)
 
 
-def plot_mistakes(path: Path, X: FloatArray, y: IntArray, predicted: IntArray, AL: FloatArray, title: str) -> int:
+def plot_mistakes(path: Path, X: FloatArray | UInt8Array, y: IntArray, predicted: IntArray, AL: FloatArray, title: str) -> int:
     """Up to 60 mistakes, the most confident first, as a grid; returns how many are shown."""
     wrong = np.flatnonzero(predicted != y)
     if wrong.size == 0:
         return 0
     shown = wrong[np.argsort(-AL[predicted[wrong], wrong], kind="stable")][:60]
     plots.plot_image_grid(
-        X[:, shown], (28, 28), path, predicted=predicted[shown], labels=y[shown],
+        as_floats(X[:, shown], np.float32), (28, 28), path, predicted=predicted[shown], labels=y[shown],
         probabilities=AL[predicted[shown], shown], columns=10, title=title,
     )  # fmt: skip
     return int(shown.size)
@@ -519,7 +538,7 @@ def run(args: argparse.Namespace, settings: Settings, argv: Sequence[str] | None
             import cluster_training  # here: a single-process run needs no Dask
 
             states, workers = cluster_training.epoch_states(
-                args, settings, data.X_train, Y_train, (data.X_dev, Y_dev), params, activations, LOSS, make_optimizer, waited, say,
+                args, settings, scale_pixels(data.X_train, dtype=dtype), Y_train, (data.X_dev, Y_dev), params, activations, LOSS, make_optimizer, waited, say,
                 AUGMENT[settings.augment],
             )  # fmt: skip
         else:
@@ -528,7 +547,7 @@ def run(args: argparse.Namespace, settings: Settings, argv: Sequence[str] | None
                 optimizer=optimizer, batch_size=settings.batch_size, rng=rng, dev=(data.X_dev, Y_dev),
                 keep_probs=settings.keep_prob, max_norm=settings.max_norm, on_batch=bar, checkpoint_dir=checkpoint_dir,
                 resume=args.resume is not None, augmentation=AUGMENT[settings.augment],
-                input_keep_prob=settings.input_keep_prob if settings.input_keep_prob < 1 else None,
+                input_keep_prob=settings.input_keep_prob if settings.input_keep_prob < 1 else None, input_divisor=255,
             )  # fmt: skip
     except (ValueError, CheckpointError, ImportError, ConnectionError, RuntimeError) as error:
         # a checkpoint directory in use or another run's; a cluster that cannot be reached or lacks the library
@@ -561,16 +580,17 @@ def run(args: argparse.Namespace, settings: Settings, argv: Sequence[str] | None
     training_seconds = time.perf_counter() - training_started
     final = averaged_params(state.optimizer_state, state.params)  # with --ema, the average
 
-    train_accuracy, _, _ = accuracy_of(data.X_train, data.y_train, final, activations)
-    dev_accuracy, dev_predicted, dev_AL = accuracy_of(data.X_dev, data.y_dev, final, activations)
+    train_accuracy, _, _ = accuracy_of(data.X_train, data.y_train, final, activations, dtype)
+    dev_accuracy, dev_predicted, dev_AL = accuracy_of(data.X_dev, data.y_dev, final, activations, dtype)
     summary: dict[str, object] = {"train_accuracy": train_accuracy, "dev_accuracy": dev_accuracy}
+    shown_X: FloatArray | UInt8Array
     if data.X_test is not None and data.y_test is not None:
-        test_accuracy, predicted, AL = accuracy_of(data.X_test, data.y_test, final, activations)
+        test_accuracy, predicted, AL = accuracy_of(data.X_test, data.y_test, final, activations, dtype)
         summary["test_accuracy"] = test_accuracy
         summary["test_errors"] = int(np.count_nonzero(predicted != data.y_test))
         shown_X, shown_y, shown_name, shown_accuracy = data.X_test, data.y_test, "test", test_accuracy
         if final is not state.params:  # averaging leaves the training itself unchanged: this is the run without it
-            summary["test_accuracy_unaveraged"] = accuracy_of(data.X_test, data.y_test, state.params, activations)[0]
+            summary["test_accuracy_unaveraged"] = accuracy_of(data.X_test, data.y_test, state.params, activations, dtype)[0]
     else:
         predicted, AL = dev_predicted, dev_AL
         shown_X, shown_y, shown_name, shown_accuracy = data.X_dev, data.y_dev, "dev", dev_accuracy

@@ -111,6 +111,17 @@ def test_load_mnist_fetches_verifies_scales_and_caches(tmp_path: Path, fake_mnis
         np.testing.assert_array_equal(first, second)
 
 
+def test_load_mnist_pixels_are_the_stored_integers_that_load_mnist_scales(tmp_path: Path, fake_mnist: tuple[list[Any], bytes]) -> None:
+    raw, member = fake_mnist
+    pixels = datasets.load_mnist_pixels(directory=tmp_path, fetch=FakeFetch(member), sha256=_sha(member))
+    scaled = load_mnist(directory=tmp_path, fetch=_never, sha256=_sha(member))  # from the cache the first call wrote
+    for (p, y), X, labels, X_scaled in zip(raw, pixels[0::2], pixels[1::2], scaled[0::2]):
+        assert X.dtype == np.uint8 and X.shape == (784, p.shape[0]) and X.flags.f_contiguous
+        np.testing.assert_array_equal(X, p.T)
+        assert X_scaled.tobytes(order="F") == (X / np.float32(255)).tobytes(order="F")
+        np.testing.assert_array_equal(labels, y)
+
+
 def test_load_mnist_float64(tmp_path: Path, fake_mnist: tuple[list[Any], bytes]) -> None:
     raw, member = fake_mnist
     data = load_mnist(dtype=np.float64, directory=tmp_path, fetch=FakeFetch(member), sha256=_sha(member))

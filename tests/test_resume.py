@@ -142,3 +142,22 @@ def test_a_run_killed_mid_epoch_resumes_to_the_uninterrupted_result(tmp_path: Pa
     assert resumed.history == reference.history
     for key in reference.params:
         assert resumed.params[key].tobytes() == reference.params[key].tobytes()
+
+
+def test_a_run_on_uint8_pixels_resumes_and_keeps_its_divisor(tmp_path: Path) -> None:
+    rng = np.random.default_rng(4)
+    pixels = rng.integers(0, 256, size=(6, 48), dtype=np.uint8)
+    Y = one_hot((pixels[0] > pixels[1]).astype(np.int64), 2, dtype=np.float32)
+    params = initialize_parameters([6, 5, 2], rng, dtype=np.float32)
+
+    def pixels_run(epochs: int, directory: Path | None, resume: bool = False, divisor: float = 255) -> TrainResult:
+        return train(
+            pixels, Y, params, activations=("relu", "softmax"), loss="categorical_cross_entropy", epochs=epochs,
+            optimizer=adam(1e-2), batch_size=16, rng=np.random.default_rng(1), checkpoint_dir=directory, resume=resume,
+            input_divisor=divisor,
+        )  # fmt: skip
+
+    pixels_run(2, tmp_path)
+    assert_same(pixels_run(4, tmp_path, resume=True), pixels_run(4, None))
+    with pytest.raises(CheckpointError, match="input_divisor: checkpoint 255.0, now 256.0"):
+        pixels_run(5, tmp_path, resume=True, divisor=256)

@@ -12,7 +12,7 @@ import pytest
 
 from functional_nn.averaging import averaged_params, ema
 from functional_nn.data import one_hot, scale_pixels
-from functional_nn.data.mnist import MNIST
+from functional_nn.data.mnist import MNISTPixels
 from functional_nn.initializers import initialize_parameters
 from functional_nn.optimizers import adam
 from functional_nn.serialization import load_parameters
@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
 
 import augmentation_report  # noqa: E402  (the scripts folder is not a package)
 import train_mnist  # noqa: E402
-from test_scripts_mnist import _digits, _kaggle_csv, _small_mnist  # noqa: E402
+from test_scripts_mnist import _digits, _kaggle_csv, _scaled, _small_mnist  # noqa: E402
 
 
 def test_augmented_averaged_run_equals_the_fold_by_hand(
@@ -64,9 +64,8 @@ def test_with_averaging_the_summary_gives_the_test_accuracy_without_it(
     rng: np.random.Generator, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     (train, y_train), (test, y_test) = (_digits(rng, m) for m in (60, 30))
-    X_test = scale_pixels(test.T, dtype=np.float32)
-    small = MNIST(scale_pixels(train.T, dtype=np.float32), y_train, X_test, y_test, X_test, y_test)
-    monkeypatch.setattr(train_mnist, "load_mnist", lambda **kwargs: small)
+    small = MNISTPixels(train.T, y_train, test.T, y_test, test.T, y_test)
+    monkeypatch.setattr(train_mnist, "load_mnist_pixels", lambda **kwargs: small)
     argv = ["--epochs", "2", "--hidden", "12", "--batch-size", "16", "--augment", "shift", "--ema", "0.5", "--out", str(tmp_path)]
     assert train_mnist.main(argv) == 0
     summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
@@ -95,7 +94,7 @@ def test_bad_flags_are_one_error_line_and_status_2(flags: list[str], message: st
 def test_the_report_draws_the_grid_and_measures_each_augmentation(
     tmp_path: Path, rng: np.random.Generator, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    small = _small_mnist(rng, 40, 12, 12)
+    small = _scaled(_small_mnist(rng, 40, 12, 12))
     monkeypatch.setattr(augmentation_report, "load_mnist", lambda **kwargs: small)
     picture = tmp_path / "grid.png"
     argv = ["--hidden", "8", "--batch-size", "16", "--repeats", "1", "--samples", "32", "--digits", "4", "--out", str(picture)]

@@ -11,7 +11,7 @@ import numpy.typing as npt
 import pytest
 
 from functional_nn.data import one_hot, scale_pixels
-from functional_nn.data.mnist import MNIST
+from functional_nn.data.mnist import MNIST, MNISTPixels
 from functional_nn.initializers import initialize_parameters
 from functional_nn.propagation import predict, predict_proba
 from functional_nn.serialization import load_parameters, save_parameters
@@ -119,24 +119,29 @@ def test_the_tutorial_preset_is_full_batch_gradient_descent_printing_every_10_it
         np.testing.assert_array_equal(params[key], last.params[key])
 
 
-def _small_mnist(rng: np.random.Generator, train: int, dev: int, test: int) -> MNIST:
-    """What load_mnist returns, with random digits: ``train``, ``dev`` and ``test`` of them."""
+def _small_mnist(rng: np.random.Generator, train: int, dev: int, test: int) -> MNISTPixels:
+    """What load_mnist_pixels returns, with random digits: ``train``, ``dev`` and ``test`` of them."""
     (X_train, y_train), (X_dev, y_dev), (X_test, y_test) = (_digits(rng, m) for m in (train, dev, test))
-    return MNIST(
-        scale_pixels(X_train.T, dtype=np.float32), y_train, scale_pixels(X_dev.T, dtype=np.float32), y_dev,
-        scale_pixels(X_test.T, dtype=np.float32), y_test,
-    )  # fmt: skip
+    return MNISTPixels(X_train.T, y_train, X_dev.T, y_dev, X_test.T, y_test)
+
+
+def _scaled(pixels: MNISTPixels) -> MNIST:
+    """What load_mnist returns for these pixels."""
+    X_train, y_train, X_dev, y_dev, X_test, y_test = pixels
+    scaled = [scale_pixels(X, dtype=np.float32) for X in (X_train, X_dev, X_test)]
+    return MNIST(scaled[0], y_train, scaled[1], y_dev, scaled[2], y_test)
 
 
 def test_on_mnist_it_reports_the_test_accuracy(
     tmp_path: Path, rng: np.random.Generator, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     small = _small_mnist(rng, 80, 20, 30)
-    monkeypatch.setattr(train_mnist, "load_mnist", lambda **kwargs: small)
+    monkeypatch.setattr(train_mnist, "load_mnist_pixels", lambda **kwargs: small)
     out = tmp_path / "run"
     _, summary = _run(capsys, ["--epochs", "2", "--hidden", "12", "--batch-size", "16", "--out", str(out)])
     params, _, _ = load_parameters(out / "params.npz")
-    assert summary["test_accuracy"] == float(np.mean(predict(small.X_test, params, ("relu", "softmax")) == small.y_test))
+    X_test = scale_pixels(small.X_test, dtype=np.float32)
+    assert summary["test_accuracy"] == float(np.mean(predict(X_test, params, ("relu", "softmax")) == small.y_test))
     assert (out / "confusion.png").is_file()
 
 
@@ -144,12 +149,12 @@ def test_on_mnist_dev_size_holds_out_the_last_training_images(
     tmp_path: Path, rng: np.random.Generator, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     small = _small_mnist(rng, 80, 20, 30)
-    monkeypatch.setattr(train_mnist, "load_mnist", lambda **kwargs: small)
+    monkeypatch.setattr(train_mnist, "load_mnist_pixels", lambda **kwargs: small)
     out = tmp_path / "run"
     lines, summary = _run(capsys, ["--epochs", "1", "--hidden", "12", "--batch-size", "16", "--dev-size", "5", "--ema", "0", "--out", str(out)])
     assert any("95 train, 5 dev, 30 test" in line for line in lines)  # the published 100, the last 5 held out
     params, _, _ = load_parameters(out / "params.npz")
-    held_out = predict(small.X_dev[:, -5:], params, ("relu", "softmax"))
+    held_out = predict(scale_pixels(small.X_dev[:, -5:], dtype=np.float32), params, ("relu", "softmax"))
     assert summary["dev_accuracy"] == float(np.mean(held_out == small.y_dev[-5:]))
 
 

@@ -404,3 +404,51 @@ def test_on_batch_reports_every_update_and_the_running_cost() -> None:
         assert silent.params[key].tobytes() == result.params[key].tobytes()
     with pytest.raises(TypeError, match="on_batch must be a function"):
         train(X, Y, params, activations=("tanh", "softmax"), loss="categorical_cross_entropy", epochs=1, learning_rate=0.1, on_batch=3)  # type: ignore[arg-type]  # the wrong type is the test
+
+
+# Integer inputs: X of uint8 pixels, converted batch by batch (input_divisor)
+
+
+def pixel_problem(dtype: type[np.floating]) -> tuple[np.ndarray, FloatArray, dict[str, FloatArray]]:
+    rng = np.random.default_rng(5)
+    pixels = rng.integers(0, 256, size=(12, 90), dtype=np.uint8)
+    labels = (pixels[0].astype(int) + pixels[1] > 255).astype(np.int64)
+    return np.asfortranarray(pixels), one_hot(labels, 2, dtype=dtype), initialize_parameters([12, 7, 2], rng, dtype=dtype)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("batch_size", [16, None])
+def test_uint8_inputs_train_bitwise_as_their_scaled_pixels(dtype: type[np.floating], batch_size: int | None) -> None:
+    from functional_nn.data import scale_pixels
+    from functional_nn.training import train
+
+    pixels, Y, params = pixel_problem(dtype)
+    dev = (scale_pixels(pixels[:, :20], dtype=dtype), Y[:, :20])
+
+    def run(X: np.ndarray, divisor: float | None) -> TrainState:
+        return train(
+            X, Y, params, activations=("relu", "softmax"), loss="categorical_cross_entropy", epochs=3,
+            optimizer=adam(1e-2), batch_size=batch_size, rng=np.random.default_rng(2), keep_probs=0.8, dev=dev,
+            input_divisor=divisor,
+        )  # fmt: skip
+
+    floats = run(scale_pixels(pixels, dtype=dtype), None)
+    integers = run(pixels, 255)
+    assert integers.history == floats.history
+    for key, value in floats.params.items():
+        assert integers.params[key].dtype == dtype and integers.params[key].tobytes() == value.tobytes(), key
+    assert not np.array_equal(floats.params["W1"], params["W1"])  # it trained
+
+
+def test_input_divisor_is_checked_before_training() -> None:
+    from functional_nn.training import train
+
+    pixels, Y, params = pixel_problem(np.float32)
+    common = {"activations": ("relu", "softmax"), "loss": "categorical_cross_entropy", "epochs": 1, "learning_rate": 0.1}
+    with pytest.raises(TypeError, match=r"X has dtype uint8: pass input_divisor \(255 for 0..255 pixels\)"):
+        train(pixels, Y, params, **common)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match=r"input_divisor is for X of integers .* got float32 \(12, 90\)"):
+        train(pixels / np.float32(255), Y, params, input_divisor=255, **common)  # type: ignore[arg-type]
+    for bad in (0, -255.0, float("nan")):
+        with pytest.raises(ValueError, match="input_divisor"):
+            train(pixels, Y, params, input_divisor=bad, **common)  # type: ignore[arg-type]

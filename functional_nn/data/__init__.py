@@ -7,7 +7,15 @@ and from ``functional_nn``."""
 from functional_nn.data.augmentation import Augmentation, compose, elastic_distortion, random_affine, random_shift
 from functional_nn.data.digit_files import DigitImages, load_digits_csv, load_idx, load_idx_digits
 from functional_nn.data.images import ImageFolder, SkippedFile, load_image_folder
-from functional_nn.data.mnist import MNIST, ChecksumError, DatasetUnavailableError, data_dir, load_mnist
+from functional_nn.data.mnist import (
+    MNIST,
+    ChecksumError,
+    DatasetUnavailableError,
+    MNISTPixels,
+    data_dir,
+    load_mnist,
+    load_mnist_pixels,
+)
 from functional_nn.data.preparation import Split, minibatches, one_hot, scale_pixels, train_dev_split
 from functional_nn.data.toy import (
     TOY_DATASETS,
@@ -26,6 +34,7 @@ __all__ = [
     "random_affine",
     "random_shift",
     "MNIST",
+    "MNISTPixels",
     "TOY_DATASETS",
     "ChecksumError",
     "DatasetUnavailableError",
@@ -40,6 +49,7 @@ __all__ = [
     "load_idx_digits",
     "load_image_folder",
     "load_mnist",
+    "load_mnist_pixels",
     "make_blobs",
     "make_circles",
     "make_moons",

@@ -62,6 +62,18 @@ class ChecksumError(ValueError):
 
 
 
+class MNISTPixels(NamedTuple):
+    """The classic MNIST split as stored: every ``X_*`` is ``uint8`` ``(784, m)``, Fortran-ordered,
+    intensities in ``0 .. 255``; every ``y_*`` ``int64`` ``(m,)``. ``load_mnist`` scales these."""
+
+    X_train: UInt8Array
+    y_train: IntArray
+    X_dev: UInt8Array
+    y_dev: IntArray
+    X_test: UInt8Array
+    y_test: IntArray
+
+
 class MNIST(NamedTuple):
     """The classic MNIST split, scaled: every ``X_*`` is ``(784, m)`` in ``[0, 1]``, every
     ``y_*`` ``int64`` of shape ``(m,)``; ``m`` is 50,000 for train, 10,000 for dev and test."""
@@ -161,6 +173,37 @@ def load_mnist(
     """
     if dtype not in (np.float32, np.float64):
         raise TypeError(f"dtype must be numpy.float32 or numpy.float64, got {dtype!r}")
+    pixels = load_mnist_pixels(directory=directory, fetch=fetch, sha256=sha256, log=log)
+    return MNIST(
+        X_train=scale_pixels(pixels.X_train, dtype=dtype),
+        y_train=pixels.y_train,
+        X_dev=scale_pixels(pixels.X_dev, dtype=dtype),
+        y_dev=pixels.y_dev,
+        X_test=scale_pixels(pixels.X_test, dtype=dtype),
+        y_test=pixels.y_test,
+    )
+
+
+def load_mnist_pixels(
+    *,
+    directory: str | os.PathLike[str] | None = None,
+    fetch: Callable[[Path], Path] | None = None,
+    sha256: str = MNIST_SHA256,
+    log: Callable[[str], None] | None = None,
+) -> MNISTPixels:
+    """``load_mnist``'s images before scaling: ``uint8`` intensities ``p``, a quarter of the
+    float32 arrays' memory (55 MB for all 70,000 images against 220 MB).
+
+    ``scale_pixels(X, dtype=...)`` turns them into ``load_mnist``'s arrays; ``train`` takes the
+    training images as they are with ``input_divisor=255`` and converts batch by batch. The
+    parameters, the cache and the errors are ``load_mnist``'s.
+
+    Returns
+    -------
+    MNISTPixels
+        ``X_train`` ``(784, 50000)``, ``X_dev`` and ``X_test`` ``(784, 10000)``, ``uint8`` and
+        Fortran-ordered; ``y_*`` ``int64``.
+    """
     say = log if log is not None else (lambda line: None)
     root = Path(directory).expanduser() if directory is not None else data_dir()
     cache = root / MNIST_CACHE_NAME
@@ -176,12 +219,12 @@ def load_mnist(
             arrays: dict[str, Any] = {"source_sha256": np.array(sha256), **splits}
             np.savez_compressed(handle, **arrays)
         say(f"cached MNIST in {cache}")
-    return MNIST(
-        X_train=scale_pixels(splits["X_train"], dtype=dtype).T,
+    return MNISTPixels(
+        X_train=splits["X_train"].T,
         y_train=splits["y_train"].astype(np.int64),
-        X_dev=scale_pixels(splits["X_dev"], dtype=dtype).T,
+        X_dev=splits["X_dev"].T,
         y_dev=splits["y_dev"].astype(np.int64),
-        X_test=scale_pixels(splits["X_test"], dtype=dtype).T,
+        X_test=splits["X_test"].T,
         y_test=splits["y_test"].astype(np.int64),
     )
 
