@@ -133,7 +133,7 @@ class Dataset(NamedTuple):
     """Data in column layout: ``X_*`` ``(784, m_*)``, ``y_*`` ``(m_*,)``. The training images
     stay ``uint8`` pixels, which ``train`` divides by 255 batch by batch (``input_divisor``):
     a quarter of the memory of their floats. So do the test images, scaled only when they are
-    scored, 4,096 at a time; the dev images, which ``train`` scores every epoch, are scaled."""
+    scored, 1,024 at a time; the dev images, which ``train`` scores every epoch, are scaled."""
 
     X_train: UInt8Array
     y_train: IntArray
@@ -397,9 +397,10 @@ def accuracy_of(
     X: FloatArray | UInt8Array, y: IntArray, params: Params, activations: Sequence[Activation], dtype: FloatDType
 ) -> tuple[float, IntArray, FloatArray]:
     """Accuracy, predicted classes ``(m,)`` and output probabilities ``(10, m)``; ``uint8``
-    images are scaled 4,096 at a time (``predict_proba``'s chunks), never all at once."""
+    images are scaled and scored 1,024 at a time, never all at once: a 1024-1024 network's
+    activations for 4,096 images (``predict_proba``'s own chunks) would take 48 MB."""
     if X.dtype == np.uint8:
-        parts = [predict_proba(as_floats(X[:, i : i + 4096], dtype), params, activations) for i in range(0, X.shape[1], 4096)]
+        parts = [predict_proba(as_floats(X[:, i : i + 1024], dtype), params, activations) for i in range(0, X.shape[1], 1024)]
         AL = np.concatenate(parts, axis=1)
     else:
         AL = predict_proba(as_floats(X, dtype), params, activations)
@@ -581,6 +582,7 @@ def run(args: argparse.Namespace, settings: Settings, argv: Sequence[str] | None
     final = averaged_params(state.optimizer_state, state.params)  # with --ema, the average
 
     train_accuracy, _, _ = accuracy_of(data.X_train, data.y_train, final, activations, dtype)
+    data = data._replace(X_train=np.empty((data.X_train.shape[0], 0), np.uint8))  # not needed again: freed before the pictures
     dev_accuracy, dev_predicted, dev_AL = accuracy_of(data.X_dev, data.y_dev, final, activations, dtype)
     summary: dict[str, object] = {"train_accuracy": train_accuracy, "dev_accuracy": dev_accuracy}
     shown_X: FloatArray | UInt8Array
