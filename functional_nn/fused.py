@@ -19,8 +19,8 @@ code on disk (``cache=True``) for later processes.
 Subnormal numbers. Adam's moments decay geometrically where a gradient is (nearly) always
 zero, such as the weights of MNIST's blank border pixels, and pass through the subnormal range
 (below 1.2e-38 in float32) on their way to zero; x86 CPUs do arithmetic on such numbers in
-microcode, many times slower. A 784-512-256-10 Adam update measured 0.29 ms with 6% of its
-first moments subnormal against 0.13 ms without them. So Adam's and AdamW's fused updates run
+microcode, many times slower. A 784-512-256-10 Adam update measured 0.28-0.29 ms with 6% of
+its first moments subnormal, 0.15 ms with them flushed. So Adam's and AdamW's fused updates run
 inside ``subnormals_flushed()``, which sets the CPU's flush-to-zero and denormals-are-zero
 modes for the calling thread, as TensorFlow and XLA do for their CPU kernels: their results
 are NumPy's except that a value NumPy would make subnormal is zero. NumPy run inside the same
