@@ -187,9 +187,12 @@ def test_subnormals_are_flushed_in_the_block_and_only_there() -> None:
     assert subnormals(default) == 3
     with fused.subnormals_flushed():
         flushed = x * half
-        assert np.all((x + np.float32(0))[:2] == 0)  # read as zero
-    assert fused.FLUSHES_SUBNORMALS, "x86-64 with Numba: the machines this project runs on"
-    assert flushed.tobytes() == np.array([0.0, -0.0, 0.0, 0.5], dtype=np.float32).tobytes()  # zeros keep their sign
+        read = x + np.float32(0)
+    if fused.FLUSHES_SUBNORMALS:  # x86-64 with Numba
+        assert flushed.tobytes() == np.array([0.0, -0.0, 0.0, 0.5], dtype=np.float32).tobytes()  # zeros keep their sign
+        assert np.all(read[:2] == 0)  # read as zero
+    else:  # elsewhere the block changes nothing
+        assert flushed.tobytes() == default.tobytes() and read.tobytes() == x.tobytes()
     assert (x * half).tobytes() == default.tobytes()  # restored on leaving
     with pytest.raises(ZeroDivisionError):
         with fused.subnormals_flushed():
@@ -225,7 +228,8 @@ def test_numbas_adam_is_numpys_with_subnormals_flushed(name: str, dtype: type[np
     assert_bitwise(reference, run_pure(make_optimizers("numba")[name], params, grads))
     for slot in ("m", "v"):
         for key, value in fast[1].slots[slot].items():
-            assert subnormals(value) == 0, (slot, key)
-    assert not np.array_equal(fast[1].slots["m"]["W1"], plain[1].slots["m"]["W1"])  # the flushing changed moments
+            assert subnormals(value) == 0 or not fused.FLUSHES_SUBNORMALS, (slot, key)
+    # the flushing changed moments, where there is flushing (x86-64)
+    assert np.array_equal(fast[1].slots["m"]["W1"], plain[1].slots["m"]["W1"]) != fused.FLUSHES_SUBNORMALS
     # the thread's mode is restored: subnormal arithmetic is back after the update
     assert subnormals(np.array([np.finfo(dtype).tiny], dtype=dtype) * dtype(0.5)) == 1
