@@ -15,7 +15,7 @@ from functional_nn.data.mnist import MNIST, MNISTPixels
 from functional_nn.initializers import initialize_parameters
 from functional_nn.propagation import predict, predict_proba
 from functional_nn.serialization import load_parameters, save_parameters
-from functional_nn.types import ActivationFunction
+from functional_nn.types import ActivationFunction, FloatArray
 from functional_nn.training import train_epochs
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
@@ -132,28 +132,32 @@ def _scaled(pixels: MNISTPixels) -> MNIST:
     return MNIST(scaled[0], y_train, scaled[1], y_dev, scaled[2], y_test)
 
 
+def _run_on_small_mnist(
+    flags: list[str], out: Path, rng: np.random.Generator, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> tuple[MNISTPixels, list[str], dict[str, object], dict[str, FloatArray]]:
+    """The script on 80 / 20 / 30 random digits in place of MNIST: the digits, its lines, its summary and its params."""
+    small = _small_mnist(rng, 80, 20, 30)
+    monkeypatch.setattr(train_mnist, "load_mnist_pixels", lambda **kwargs: small)
+    lines, summary = _run(capsys, [*flags, "--hidden", "12", "--batch-size", "16", "--out", str(out)])
+    params, _, _ = load_parameters(out / "params.npz")
+    return small, lines, summary, params
+
+
 def test_on_mnist_it_reports_the_test_accuracy(
     tmp_path: Path, rng: np.random.Generator, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    small = _small_mnist(rng, 80, 20, 30)
-    monkeypatch.setattr(train_mnist, "load_mnist_pixels", lambda **kwargs: small)
-    out = tmp_path / "run"
-    _, summary = _run(capsys, ["--epochs", "2", "--hidden", "12", "--batch-size", "16", "--out", str(out)])
-    params, _, _ = load_parameters(out / "params.npz")
+    small, _, summary, params = _run_on_small_mnist(["--epochs", "2"], tmp_path / "run", rng, capsys, monkeypatch)
     X_test = scale_pixels(small.X_test, dtype=np.float32)
     assert summary["test_accuracy"] == float(np.mean(predict(X_test, params, ("relu", "softmax")) == small.y_test))
-    assert (out / "confusion.png").is_file()
+    assert (tmp_path / "run" / "confusion.png").is_file()
 
 
 def test_on_mnist_dev_size_holds_out_the_last_training_images(
     tmp_path: Path, rng: np.random.Generator, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    small = _small_mnist(rng, 80, 20, 30)
-    monkeypatch.setattr(train_mnist, "load_mnist_pixels", lambda **kwargs: small)
-    out = tmp_path / "run"
-    lines, summary = _run(capsys, ["--epochs", "1", "--hidden", "12", "--batch-size", "16", "--dev-size", "5", "--ema", "0", "--out", str(out)])
+    flags = ["--epochs", "1", "--dev-size", "5", "--ema", "0"]
+    small, lines, summary, params = _run_on_small_mnist(flags, tmp_path / "run", rng, capsys, monkeypatch)
     assert any("95 train, 5 dev, 30 test" in line for line in lines)  # the published 100, the last 5 held out
-    params, _, _ = load_parameters(out / "params.npz")
     held_out = predict(scale_pixels(small.X_dev[:, -5:], dtype=np.float32), params, ("relu", "softmax"))
     assert summary["dev_accuracy"] == float(np.mean(held_out == small.y_dev[-5:]))
 
