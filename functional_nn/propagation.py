@@ -103,47 +103,56 @@ def uniform_below(rng: np.random.Generator, shape: tuple[int, ...], keep: float,
     """``rng.random(shape, dtype=dtype) < keep``, the same booleans and draws, made faster.
 
     For the default bit generator, PCG64, ``rng.random`` turns each raw 64-bit output ``r``
-    into a float64 ``(r >> 11) 2^{-53}``, or into two float32 ``(u >> 8) 2^{-24}`` from its
-    low then high 32-bit halves ``u``; so ``u < keep`` holds exactly when the raw integer is
-    below ``ceil(keep 2^k) << s``, which compares the raw outputs of
-    ``rng.bit_generator.random_raw`` without making floats (2 to 3 times faster). The
-    generator ends in the state ``rng.random`` would leave (only its unused 32-bit buffer
-    differs). Other bit generators, an odd float32 count or a half-used 32-bit buffer take
-    ``rng.random`` itself; ``tests/test_propagation.py`` checks both against it.
+    into a float64 ``(r >> 11) 2^{-53}``, or each 32-bit number ``u`` of ``float32_bits`` into
+    a float32 ``(u >> 8) 2^{-24}``; so the draw is below ``keep`` exactly when the integer is
+    below ``ceil(keep 2^k) << s``, which compares the integers without making floats (2 to 3
+    times faster). The generator ends in the state ``rng.random`` would leave. Other bit
+    generators take ``rng.random`` itself; ``tests/test_propagation.py`` checks both against it.
     """
     size = math.prod(shape)
     bit_generator = rng.bit_generator
     if type(bit_generator) is np.random.PCG64 and dtype in (np.float32, np.float64):
-        if dtype == np.float64:
+        if dtype == np.float64:  # 64-bit outputs, which leave the 32-bit buffer alone, as rng.random does
             limit = math.ceil(keep * 2.0**53) << 11
             below: BoolArray = bit_generator.random_raw(size) < np.uint64(limit)
             return below.reshape(shape)
-        raw = float32_raw(rng, size)
-        if raw is not None:
+        bits = float32_bits(rng, size)
+        if bits is not None:
             limit = math.ceil(float(np.float32(keep)) * 2.0**24) << 8  # keep as a float32, as rng.random compares
-            halves = raw.view(np.uint32)
-            below = halves < np.uint32(limit) if limit < 2**32 else np.ones(size, dtype=bool)
+            below = bits < np.uint32(limit) if limit < 2**32 else np.ones(size, dtype=bool)
             return below.reshape(shape)
     draws: FloatArray = rng.random(shape, dtype=dtype)
     return draws < keep
 
 
-def float32_raw(rng: np.random.Generator, size: int) -> npt.NDArray[np.uint64] | None:
-    """The ``size // 2`` raw PCG64 outputs whose 32-bit halves, low then high, ``rng.random(size,
-    dtype=np.float32)`` would turn into its numbers, drawn; ``None``, with nothing drawn, where
-    that does not hold: another bit generator, an odd ``size``, a half-used 32-bit buffer, or a
+def float32_bits(rng: np.random.Generator, size: int) -> npt.NDArray[np.uint32] | None:
+    """The ``size`` 32-bit numbers ``u`` that ``rng.random(size, dtype=np.float32)`` turns into
+    its floats ``(u >> 8) 2^{-24}``, drawn, with the generator left exactly as ``rng.random``
+    leaves it; ``None``, with nothing drawn, for another bit generator than PCG64 or on a
     big-endian machine (where ``view(np.uint32)`` would put the high half first).
 
-    The generator is then where ``rng.random`` would leave it, but for its used-up 32-bit
-    buffer, which ``rng.random`` leaves holding the last output's high half.
+    PCG64 makes 32-bit numbers from its 64-bit outputs, the low half first, keeping the high
+    half in a one-number buffer (``state["has_uint32"]``, ``state["uinteger"]``) for the next
+    32-bit draw. So: the buffered half if there is one, then the halves of
+    ``bit_generator.random_raw`` outputs in order, and the buffer set as those draws leave it.
+    A generator whose last 32-bit draw had an odd length (a permutation of fewer than
+    :math:`2^{32}` items may leave one) has a half buffered: half of the epochs of a run.
     """
     bit_generator = rng.bit_generator
-    if type(bit_generator) is not np.random.PCG64 or size % 2 or sys.byteorder != "little":
+    if type(bit_generator) is not np.random.PCG64 or sys.byteorder != "little":
         return None
-    if bit_generator.state["has_uint32"]:
-        return None
-    raw: npt.NDArray[np.uint64] = bit_generator.random_raw(size // 2)
-    return raw
+    before = bit_generator.state
+    buffered = int(before["has_uint32"]) if size else 0
+    needed = size - buffered  # the halves to take from fresh outputs
+    raw = bit_generator.random_raw((needed + 1) // 2)
+    bits: npt.NDArray[np.uint32] = raw.view(np.uint32)
+    if buffered:
+        bits = np.concatenate((np.array([before["uinteger"]], dtype=np.uint32), bits))
+    if raw.size:  # rng.random leaves the last output's high half in the buffer, pending if unused
+        bit_generator.state = {**bit_generator.state, "has_uint32": needed % 2, "uinteger": int(raw[-1] >> np.uint64(32))}
+    elif buffered:  # the buffered half alone, used up
+        bit_generator.state = {**before, "has_uint32": 0}
+    return bits[:size]
 
 
 def forward(

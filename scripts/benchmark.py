@@ -447,6 +447,12 @@ def ratio(ours: Figures | None, theirs: Figures | None) -> float | None:
     return ours.median / theirs.median
 
 
+BLAS_KERNEL_VARIABLES: Final = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
+"""Set, they override the kernels and blocking OpenBLAS would choose for the CPU (some machines
+set them for old OpenBLAS builds; ``OPENBLAS_CORETYPE=Haswell`` on an AVX-512 CPU runs AVX2
+kernels): the report names them beside the kernels OpenBLAS runs."""
+
+
 def machine_description(modules: dict[str, Any], threads: int) -> dict[str, Any]:
     cpu = platform.processor() or platform.machine()
     try:
@@ -466,7 +472,13 @@ def machine_description(modules: dict[str, Any], threads: int) -> dict[str, Any]
     }  # fmt: skip
     if modules.get("threadpoolctl") is not None:
         pools = modules["threadpoolctl"].threadpool_info()
-        description["threadpools"] = [f"{p.get('internal_api')} {p.get('version')}: {p.get('num_threads')} threads" for p in pools]
+        description["threadpools"] = [
+            f"{p.get('internal_api')} {p.get('version')}: {p.get('num_threads')} threads"
+            + (f", {p['architecture']} kernels" if p.get("architecture") else "")
+            for p in pools
+        ]
+    # OpenBLAS picks its kernels for the CPU unless these say otherwise (read when it loads)
+    description["blas_environment"] = {name: os.environ[name] for name in BLAS_KERNEL_VARIABLES if name in os.environ}
     if modules.get("torch") is not None:
         description["torch"] = str(modules["torch"].__version__)
         description["torch_threads"] = int(modules["torch"].get_num_threads())
@@ -621,6 +633,8 @@ def print_report(args: argparse.Namespace, report: dict[str, Any], machine: dict
     print(f"functional_nn's optimizer kernel: {machine['optimizer_kernel']}")
     for line in machine.get("threadpools", []):
         print(f"  {line}")
+    if machine.get("blas_environment"):
+        print("  set in the environment: " + ", ".join(f"{k}={v}" for k, v in machine["blas_environment"].items()))
     print(f"load before: {machine['load_before']}; after: {machine['load_after']}")
     summary: dict[str, Any] = {}
     for network, by_optimizer in report["networks"].items():

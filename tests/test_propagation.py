@@ -15,7 +15,7 @@ from functional_nn import (
     predict_proba,
     update_parameters,
 )
-from functional_nn.propagation import uniform_below
+from functional_nn.propagation import float32_bits, uniform_below
 from functional_nn.types import FloatDType
 
 
@@ -131,6 +131,20 @@ def test_refusals_name_the_argument(rng: np.random.Generator) -> None:
         update_parameters({"d" + k: v for k, v in params.items()}, params, 0.1)
 
 
+@pytest.mark.parametrize("size", [0, 1, 2, 3, 8, 11])
+@pytest.mark.parametrize("pending_draws", [0, 1, 2, 3])  # earlier float32 draws: odd counts leave a half buffered
+def test_float32_bits_are_the_integers_behind_rng_random(size: int, pending_draws: int) -> None:
+    ours, theirs = np.random.default_rng(7), np.random.default_rng(7)
+    for _ in range(pending_draws):
+        ours.random(1, dtype=np.float32), theirs.random(1, dtype=np.float32)
+    bits = float32_bits(ours, size)
+    assert bits is not None and bits.dtype == np.uint32 and bits.shape == (size,)
+    expected = theirs.random(size, dtype=np.float32)
+    np.testing.assert_array_equal((bits >> 8).astype(np.float32) * np.float32(2.0**-24), expected)
+    assert ours.bit_generator.state == theirs.bit_generator.state  # the 32-bit buffer too
+    assert float32_bits(np.random.Generator(np.random.MT19937(7)), 4) is None  # another bit generator: rng.random's job
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("shape", [(64, 128), (5, 7), (1, 2), (3, 1)])
 @pytest.mark.parametrize("keep", [0.8, 0.5, 1 / 3, 0.999999999])
@@ -146,6 +160,7 @@ def test_dropout_draws_are_rng_random_below_keep_bit_for_bit(
         expected = theirs.random(shape, dtype=dtype) < keep
         assert mask.shape == shape and mask.dtype == np.bool_
         np.testing.assert_array_equal(mask, expected)
+        np.testing.assert_equal(ours.bit_generator.state, theirs.bit_generator.state)  # left alike, the 32-bit buffer too
         # and the generator goes on exactly as rng.random leaves it
         np.testing.assert_array_equal(ours.random(9, dtype=np.float32), theirs.random(9, dtype=np.float32))
         np.testing.assert_array_equal(ours.random(3), theirs.random(3))
