@@ -397,8 +397,8 @@ def accuracy_of(
     X: FloatArray | UInt8Array, y: IntArray, params: Params, activations: Sequence[Activation], dtype: FloatDType
 ) -> tuple[float, IntArray, FloatArray]:
     """Accuracy, predicted classes ``(m,)`` and output probabilities ``(10, m)``; ``uint8``
-    images are scaled and scored 1,024 at a time, never all at once: a 1024-1024 network's
-    activations for 4,096 images (``predict_proba``'s own chunks) would take 48 MB."""
+    images are scaled and scored 1,024 at a time, never all at once: their floats would take
+    four times their bytes."""
     if X.dtype == np.uint8:
         parts = [predict_proba(as_floats(X[:, i : i + 1024], dtype), params, activations) for i in range(0, X.shape[1], 1024)]
         AL = np.concatenate(parts, axis=1)
