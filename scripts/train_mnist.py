@@ -59,6 +59,7 @@ import numpy as np
 import _cli  # scripts/_cli.py: the output folder, and errors as one line
 import functional_nn
 from functional_nn import plots
+from functional_nn.allocator import keep_freed_memory
 from functional_nn.data import one_hot, scale_pixels, train_dev_split
 from functional_nn.data.digit_files import UInt8Array, find_idx_files, load_digits_csv, load_idx_digits
 from functional_nn.data.mnist import ChecksumError, DatasetUnavailableError, load_mnist_pixels
@@ -507,6 +508,9 @@ def run(args: argparse.Namespace, settings: Settings, argv: Sequence[str] | None
         data = load_data(args, dtype, rng, say)
     except (DatasetUnavailableError, ChecksumError) as error:
         return _cli.fail(str(error))
+    # from here on every step's fresh arrays reuse the last step's freed memory instead of
+    # faulting new pages in (after the data: a first run's conversion hands its memory back)
+    keep_freed_memory()
     relu: Activation = "relu"
     softmax: Activation = "softmax"
     activations = (relu,) * len(settings.hidden) + (softmax,)

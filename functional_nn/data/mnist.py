@@ -19,7 +19,6 @@ pixels ``p`` as a ``.npz`` under :func:`data_dir`. Later loads read only the cac
 
 from __future__ import annotations
 
-import ctypes
 import gzip
 import hashlib
 import io
@@ -35,6 +34,7 @@ from typing import Any, Final, NamedTuple
 
 import numpy as np
 
+from functional_nn.allocator import hand_back_freed_memory
 from functional_nn.data.digit_files import N_CLASSES, N_PIXELS, UInt8Array, describe_array
 from functional_nn.data.preparation import scale_pixels
 from functional_nn.serialization import atomic_write, read_arrays
@@ -231,24 +231,6 @@ def load_mnist_pixels(
         X_test=splits["X_test"].T,
         y_test=splits["y_test"].astype(np.int64),
     )
-
-
-def hand_back_freed_memory() -> bool:
-    """Return the memory that freed blocks still hold to the system, where the C library can
-    (glibc's ``malloc_trim``); ``True`` if it could.
-
-    glibc keeps freed blocks of up to 32 MB inside the process, and up to 64 MB of them at the
-    top of its heap, for reuse. Converting MNIST frees the pickle's float arrays (the dev and
-    test sets are 31 MB each): measured here, a first ``load_mnist_pixels`` left 203 MB
-    resident, 90 MB after this call. Without it the first run's training would carry them.
-    Nothing is changed but where freed memory lives.
-    """
-    try:
-        trim = ctypes.CDLL(None).malloc_trim  # the process's own C library
-    except (OSError, AttributeError, TypeError):  # not glibc (macOS, Windows, musl): nothing to do
-        return False
-    trim(0)
-    return True
 
 
 def _what_to_do(root: Path) -> str:
