@@ -45,9 +45,9 @@ def keep_freed_memory() -> bool:
     What it costs: memory freed by the process stays resident (the peak does not change, the
     resident size no longer falls after it); ``hand_back_freed_memory`` still returns it on
     demand. What it buys, measured here: ``train_mnist.py --preset best`` went from 466,000 and
-    815,000 page faults in two epochs to 63,000, and its epochs from 5.0-5.5 s to 4.6-4.8 s;
-    the 784-512-256-10 main job, whose largest fresh array is 1.6 MB, faulted 40% less and
-    ran no faster. Process-wide and permanent: call it from a script, not from library code.
+    815,000 page faults in two epochs to 63,000, and its epochs from 5.0-5.5 s to 4.6-4.8 s
+    (the whole 50 epochs, another day-time run each: 195 s against 239 s); the 784-512-256-10
+    main job, whose largest fresh array is 1.6 MB, faulted 40% less and ran no faster. Process-wide and permanent: call it from a script, not from library code.
     """
     mallopt = _glibc_function("mallopt")
     if mallopt is None:
