@@ -4,6 +4,7 @@ hand (bitwise), dev figures untouched by augmentation, and checkpoints that resu
 from __future__ import annotations
 
 import functools
+import math
 from pathlib import Path
 
 import numpy as np
@@ -94,14 +95,15 @@ def test_input_dropout_keeps_pixels_with_the_probability_and_rescales(rng: np.ra
     _, caches = forward_propagation(X, params, ("relu", "softmax"), input_keep_prob=0.8, rng=np.random.default_rng(3))
     dropped = caches[0].A_prev
     assert dropped.dtype == np.float32
-    kept = np.random.default_rng(3).random((400, 50), dtype=np.float32) < 0.8  # the documented draw: the input first
+    # the documented draw, 16 bits a pixel, the input first
+    kept = np.random.default_rng(3).integers(0, 2**16, (400, 50), dtype=np.uint16) < math.ceil(0.8 * 2**16)
     np.testing.assert_array_equal(dropped, np.where(kept, np.float32(1 / 0.8), 0).astype(np.float32))
     assert abs(kept.mean() - 0.8) < 0.01
     # with hidden dropout too, the hidden masks come after the input's
     _, both = forward_propagation(X, params, ("relu", "softmax"), keep_probs=0.5, input_keep_prob=0.8, rng=np.random.default_rng(3))
     replay = np.random.default_rng(3)
-    replay.random((400, 50), dtype=np.float32)
-    hidden = replay.random((30, 50), dtype=np.float32) < 0.5
+    replay.integers(0, 2**16, (400, 50), dtype=np.uint16)
+    hidden = replay.integers(0, 2**16, (30, 50), dtype=np.uint16) < 2**15
     assert both[0].dropout_mask is not None  # layer 1's mask is the hidden one; the input's is not cached
     np.testing.assert_array_equal(both[0].A_prev, dropped)
     np.testing.assert_array_equal(both[1].A_prev, both[0].A * np.where(hidden, np.float32(2.0), 0))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 
@@ -15,7 +17,7 @@ from functional_nn import (
     predict_proba,
     update_parameters,
 )
-from functional_nn.propagation import float32_bits, uniform_below
+from functional_nn.propagation import dropout_keeps, float32_bits
 from functional_nn.types import FloatDType
 
 
@@ -145,22 +147,33 @@ def test_float32_bits_are_the_integers_behind_rng_random(size: int, pending_draw
     assert float32_bits(np.random.Generator(np.random.MT19937(7)), 4) is None  # another bit generator: rng.random's job
 
 
-@pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("shape", [(64, 128), (5, 7), (1, 2), (3, 1)])
+@pytest.mark.parametrize("shape", [(64, 128), (5, 7), (1, 2), (3, 1), (0, 4)])
 @pytest.mark.parametrize("keep", [0.8, 0.5, 1 / 3, 0.999999999])
 @pytest.mark.parametrize("bit_generator", [np.random.PCG64, np.random.MT19937])
-def test_dropout_draws_are_rng_random_below_keep_bit_for_bit(
-    dtype: type[np.floating], shape: tuple[int, int], keep: float, bit_generator: type[np.random.BitGenerator]
+def test_dropout_draws_are_16_bit_integers_below_keep_bit_for_bit(
+    shape: tuple[int, int], keep: float, bit_generator: type[np.random.BitGenerator]
 ) -> None:
     for pending_half in (False, True):  # a float32 draw of odd length leaves half a raw output buffered
         ours, theirs = (np.random.Generator(bit_generator(42)) for _ in range(2))
         if pending_half:
             ours.random(1, dtype=np.float32), theirs.random(1, dtype=np.float32)
-        mask = uniform_below(ours, shape, keep, np.dtype(dtype))
-        expected = theirs.random(shape, dtype=dtype) < keep
-        assert mask.shape == shape and mask.dtype == np.bool_
-        np.testing.assert_array_equal(mask, expected)
+        kept = dropout_keeps(ours, shape, keep)
+        expected = theirs.integers(0, 2**16, size=shape, dtype=np.uint16) < math.ceil(keep * 2**16)
+        assert kept.shape == shape and kept.dtype == np.bool_
+        np.testing.assert_array_equal(kept, expected)
         np.testing.assert_equal(ours.bit_generator.state, theirs.bit_generator.state)  # left alike, the 32-bit buffer too
-        # and the generator goes on exactly as rng.random leaves it
+        # and the generator goes on exactly as rng.integers leaves it
         np.testing.assert_array_equal(ours.random(9, dtype=np.float32), theirs.random(9, dtype=np.float32))
         np.testing.assert_array_equal(ours.random(3), theirs.random(3))
+
+
+def test_dropout_keeps_units_with_probability_keep_on_a_16_bit_grid() -> None:
+    """Kept with probability ceil(keep 2^16) / 2^16: e.g. 1/3 -> 21846 / 65536 = 0.333344."""
+    rng = np.random.default_rng(0)
+    m = 2_000_000
+    for keep in (1 / 3, 0.8):
+        fraction = float(np.mean(dropout_keeps(rng, (m,), keep)))
+        # Binomial(m, p) / m: standard deviation below 3.5e-4
+        assert abs(fraction - math.ceil(keep * 2**16) / 2**16) < 1.5e-3
+    assert dropout_keeps(rng, (1000,), 1 - 2**-20).all()  # rounds up to 1: every unit kept
+    assert dropout_keeps(rng, (100_000,), 2**-20).sum() < 10  # one grid step: kept only when k = 0, 1.5 expected

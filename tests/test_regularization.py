@@ -74,9 +74,9 @@ def test_dropout_masks_come_from_the_rng(rng: np.random.Generator, dtype: type[n
     X = rng.standard_normal((3, 7)).astype(dtype)
     twin = np.random.default_rng(42)
     _, caches = forward_propagation(X, params, ("relu", "relu", "softmax"), keep_probs=(0.5, 0.75), rng=np.random.default_rng(42))
-    # one rng.random((n_l, m), dtype) per dropping hidden layer, in layer order
-    expected_1 = (twin.random((5, 7), dtype=dtype) < 0.5) / dtype(0.5)
-    expected_2 = (twin.random((4, 7), dtype=dtype) < 0.75) / dtype(0.75)
+    # one 16-bit draw per unit of each dropping hidden layer, in layer order, below keep 2^16
+    expected_1 = (twin.integers(0, 2**16, (5, 7), dtype=np.uint16) < 0.5 * 2**16) / dtype(0.5)
+    expected_2 = (twin.integers(0, 2**16, (4, 7), dtype=np.uint16) < 0.75 * 2**16) / dtype(0.75)
     mask_1, mask_2 = caches[0].dropout_mask, caches[1].dropout_mask
     assert mask_1 is not None and mask_2 is not None
     assert caches[2].dropout_mask is None  # the output layer never drops
