@@ -23,6 +23,12 @@ Contenders (each only if installed; a missing one is a note, not a failure):
 ``functional_nn steps``
     The same work without the history: a loop of ``forward``, ``backward`` and the
     optimizer's ``update`` over ``minibatches``, to show what the history costs.
+``numpy_preallocated``
+    For SGD without dropout, the same step written out by hand with every array allocated
+    once and every operation writing into one (``out=``): the gather, products, softmax,
+    backward and update, no cost or accuracy recorded. Neither pure nor the library, it shows
+    what giving up purity for preallocated buffers would buy. After the warm-up epoch its
+    weights are compared with ours, to show both did the same sums.
 ``torch``
     ``nn.Sequential`` of ``nn.Linear``/``nn.ReLU`` (and ``nn.Dropout``) with our initial weights copied in, fed
     the same shuffled batches in the same order (the same ``rng.permutation`` per epoch),
@@ -57,6 +63,7 @@ The last line printed is one JSON object with every figure.
     python scripts/benchmark.py
     python scripts/benchmark.py --samples 10000 --repeats 3 --contenders functional_nn torch   # a minute
     python scripts/benchmark.py --hidden 512,256:0.8 --optimizers adam      # the main job alone
+    python scripts/benchmark.py --hidden 256 --optimizers sgd --contenders functional_nn numpy_preallocated
     python scripts/benchmark.py --repeats 7 --threads 1
     python scripts/benchmark.py --threads 1 --clock cpu       # ratios that hold on a busy machine
     python scripts/benchmark.py --samples 2000 --repeats 2 --hidden 32 32,32:0.5   # seconds
@@ -107,11 +114,12 @@ N_CLASSES: Final = 10
 LEARNING_RATES: Final = {"sgd": 0.1, "adam": 1e-3}
 ADAM_BETAS: Final = (0.9, 0.999)
 ADAM_EPSILON: Final = 1e-8
-CONTENDERS: Final = ("functional_nn", "functional_nn_numpy", "functional_nn_steps", "torch", "sklearn")
+CONTENDERS: Final = ("functional_nn", "functional_nn_numpy", "functional_nn_steps", "numpy_preallocated", "torch", "sklearn")
 LABELS: Final = {
     "functional_nn": "functional_nn train_epochs",
     "functional_nn_numpy": "  the same, NumPy kernels",
     "functional_nn_steps": "functional_nn steps only",
+    "numpy_preallocated": "NumPy, all preallocated",
     "torch": "PyTorch",
     "sklearn": "scikit-learn MLPClassifier",
 }
@@ -235,6 +243,82 @@ def functional_nn_steps_contender(setup: Setup) -> Epoch:
             params, state = optimizer.update(grads, state, params)
 
     return epoch
+
+
+def numpy_preallocated_contender(setup: Setup) -> OursEpochs:
+    """SGD's step with every array allocated once and written in place (``out=``).
+
+    The arithmetic is the library's, operation for operation (softmax, ``dZ_L = (A_L - Y) / b``,
+    ``dA *= [A > 0]``, ``W -= rate dW``), so its weights after an epoch should match ours.
+    """
+    d = setup.data
+    sizes, L = setup.sizes, len(setup.sizes) - 1
+    W = [setup.params[f"W{l}"].copy() for l in range(1, L + 1)]  # its own copies: written in place
+    b = [setup.params[f"b{l}"].copy() for l in range(1, L + 1)]
+    dW, db = [np.empty_like(w) for w in W], [np.empty_like(v) for v in b]
+    rate = np.float32(LEARNING_RATES["sgd"])
+    XT, YT = d.X.T, d.Y.T
+    orders = permutations(setup.seed, d.X.shape[1])
+
+    class Buffers(NamedTuple):  # one set per batch size: the full batches' and the last one's
+        X_rows: FloatArray
+        Y_rows: FloatArray
+        A: list[FloatArray]  # A_1 .. A_L, each Z_l made A_l in place
+        dA: list[FloatArray]  # dA_1 .. dA_{L-1}
+        zeros: list[FloatArray]
+        mask: list[FloatArray]
+        column: FloatArray
+        ones: FloatArray
+
+    def buffers(m: int) -> Buffers:
+        hidden = sizes[1:-1]
+        return Buffers(
+            np.empty((m, sizes[0]), np.float32), np.empty((m, sizes[-1]), np.float32),
+            [np.empty((n, m), np.float32) for n in sizes[1:]], [np.empty((n, m), np.float32) for n in hidden],
+            [np.zeros((n, m), np.float32) for n in hidden], [np.empty((n, m), np.float32) for n in hidden],
+            np.empty((1, m), np.float32), np.ones((m, 1), np.float32),
+        )  # fmt: skip
+
+    cache: dict[int, Buffers] = {}
+
+    def step(indices: IntArray) -> None:
+        B = cache.get(indices.size) or cache.setdefault(indices.size, buffers(indices.size))
+        np.take(XT, indices, axis=0, out=B.X_rows)
+        np.take(YT, indices, axis=0, out=B.Y_rows)
+        A = [B.X_rows.T, *B.A]
+        for l in range(1, L + 1):
+            Z = A[l]
+            np.matmul(W[l - 1], A[l - 1], out=Z)
+            Z += b[l - 1]
+            if l < L:
+                np.maximum(Z, B.zeros[l - 1], out=Z)
+        Z = A[L]  # softmax in place, then dZ_L = (A_L - Y) / m
+        np.max(Z, axis=0, keepdims=True, out=B.column)
+        Z -= B.column
+        np.exp(Z, out=Z)
+        np.sum(Z, axis=0, keepdims=True, out=B.column)
+        Z /= B.column
+        Z -= B.Y_rows.T
+        Z *= np.float32(1 / indices.size)
+        dZ = Z
+        for l in range(L, 0, -1):
+            if l < L:
+                np.matmul(W[l].T, dZ, out=B.dA[l - 1])
+                np.greater(A[l], 0, out=B.mask[l - 1])
+                B.dA[l - 1] *= B.mask[l - 1]
+                dZ = B.dA[l - 1]
+            np.matmul(dZ, A[l - 1].T, out=dW[l - 1])
+            np.matmul(dZ, B.ones, out=db[l - 1])
+        for p, g in zip(W + b, dW + db):
+            g *= rate
+            p -= g
+
+    def epoch() -> None:
+        order = next(orders)
+        for start in range(0, order.size, setup.batch_size):
+            step(order[start : start + setup.batch_size])
+
+    return OursEpochs(epoch, lambda: {f"W{l}": W[l - 1] for l in range(1, L + 1)})
 
 
 # PyTorch
@@ -398,6 +482,14 @@ def run_one(
         epochs["functional_nn_numpy"] = functional_nn_contender(setup, warmup + repeats, "numpy").epoch
     if "functional_nn_steps" in contenders:
         epochs["functional_nn_steps"] = functional_nn_steps_contender(setup)
+    preallocated: OursEpochs | None = None
+    if "numpy_preallocated" in contenders:
+        if setup.optimizer == "sgd" and setup.keep_prob == 1:
+            preallocated = numpy_preallocated_contender(setup)
+            epochs["numpy_preallocated"] = preallocated.epoch
+        else:
+            note = "the preallocated NumPy loop is written for SGD without dropout: it sits out the others"
+            notes.extend([] if note in notes else [note])
     if "torch" in contenders and modules.get("torch") is not None:
         theirs = torch_contender(modules["torch"], setup, threads)
         epochs["torch"] = theirs.epoch
@@ -422,6 +514,13 @@ def run_one(
         notes.append(
             f"{network_name(setup.sizes, setup.keep_prob)} {setup.optimizer}: after {warmup} warm-up epoch(s) PyTorch's "
             f"weights differ from ours by at most {gap:.2g} (largest weight {scale:.2g}; {why})"
+        )
+    if ours is not None and preallocated is not None and warmup > 0:
+        ours_W, theirs_W = ours.state(), preallocated.state()
+        gap = max(float(np.max(np.abs(ours_W[k] - theirs_W[k]))) for k in theirs_W)
+        notes.append(
+            f"{network_name(setup.sizes, setup.keep_prob)} {setup.optimizer}: after {warmup} warm-up epoch(s) the "
+            f"preallocated loop's weights differ from ours by at most {gap:.2g}"
         )
     pairs = matmul_operands(setup.sizes, setup.batch_size, np.random.default_rng(setup.seed))
     seconds: dict[str, list[float]] = {name: [] for name in epochs}
@@ -658,6 +757,9 @@ def print_report(args: argparse.Namespace, report: dict[str, Any], machine: dict
                 f"  ceiling: {ceiling.flops / 1e6:.1f} MFLOP per step at {gflops:.0f} GFLOP/s, products "
                 + ", ".join(ceiling.products)
             )
+            preallocated = figures.get("numpy_preallocated")
+            if preallocated is not None:
+                print(f"  the preallocated loop reaches {preallocated.median / rate.median:.0%} of the ceiling")
             steps = figures.get("functional_nn_steps")
             numpy_kernels = figures.get("functional_nn_numpy")
             summary.setdefault(network, {})[optimizer_name] = {
@@ -665,6 +767,8 @@ def print_report(args: argparse.Namespace, report: dict[str, Any], machine: dict
                 "samples_per_s_min": None if ours is None else round(ours.low),
                 "samples_per_s_max": None if ours is None else round(ours.high),
                 "steps_only_samples_per_s": None if steps is None else round(steps.median),
+                "preallocated_samples_per_s": None if preallocated is None else round(preallocated.median),
+                "preallocated_ceiling_fraction": None if preallocated is None else _rounded(preallocated.median / rate.median),
                 "numpy_kernels_samples_per_s": None if numpy_kernels is None else round(numpy_kernels.median),
                 "torch_samples_per_s": None if "torch" not in figures else round(figures["torch"].median),
                 "sklearn_samples_per_s": None if "sklearn" not in figures else round(figures["sklearn"].median),

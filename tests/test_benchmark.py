@@ -10,9 +10,12 @@ import json
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from functional_nn import fused
+from functional_nn.data import one_hot
+from functional_nn.initializers import initialize_parameters
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
 
@@ -22,7 +25,7 @@ KEYS = {
     "samples_per_s", "samples_per_s_min", "samples_per_s_max", "steps_only_samples_per_s",
     "numpy_kernels_samples_per_s", "torch_samples_per_s",
     "sklearn_samples_per_s", "torch_ratio", "sklearn_ratio", "ceiling_samples_per_s", "ceiling_gflops",
-    "ceiling_fraction", "step_mflop",
+    "ceiling_fraction", "step_mflop", "preallocated_samples_per_s", "preallocated_ceiling_fraction",
 }  # fmt: skip
 
 
@@ -31,7 +34,7 @@ def test_step_products_count_what_a_step_multiplies() -> None:
     # forward W1 A0, W2 A1; backward dZ1 A0^T, dZ2 A1^T and W2^T dZ2 (no W1^T dZ1)
     assert ceiling.flops == 2 * 128 * (2 * 784 * 256 + 3 * 256 * 10) == 104_726_528
     assert ceiling.products == ("W1 A0", "dZ1 A0^T", "W2 A1", "dZ2 A1^T", "W2^T dZ2")
-    pairs = benchmark.matmul_operands((784, 256, 10), 128, __import__("numpy").random.default_rng(0))
+    pairs = benchmark.matmul_operands((784, 256, 10), 128, np.random.default_rng(0))
     assert sum(2 * a.shape[0] * a.shape[1] * b.shape[1] for a, b in pairs) == ceiling.flops
 
 
@@ -64,6 +67,29 @@ def test_tiny_run_prints_a_table_and_json(capsys: pytest.CaptureFixture[str]) ->
     assert "matmul ceiling" in table and "functional_nn train_epochs" in table
     assert summary["settings"]["samples"] == 300 and summary["machine"]["threads"] == 1
     assert summary["settings"]["clock"] == "cpu"
+
+
+@pytest.mark.parametrize("hidden", [(6,), (5, 4)])
+def test_the_preallocated_loop_does_the_librarys_sums_bit_for_bit(hidden: tuple[int, ...]) -> None:
+    """The hand-written in-place SGD step and train_epochs: the same weights after two epochs,
+    the last batch of each shorter than the others (70 = 2 x 32 + 6)."""
+    rng = np.random.default_rng(3)
+    labels = rng.integers(0, 10, 70)
+    data = benchmark.Data(
+        np.asfortranarray(rng.random((784, 70), dtype=np.float32)), labels,
+        one_hot(labels, 10, dtype=np.float32), "random",
+    )  # fmt: skip
+    sizes = (784, *hidden, 10)
+    params = initialize_parameters(sizes, np.random.default_rng(0), dtype=np.float32)
+    setup = benchmark.Setup(data, sizes, params, "sgd", 32, 5)
+    ours, theirs = benchmark.functional_nn_contender(setup, 2), benchmark.numpy_preallocated_contender(setup)
+    for _ in range(2):
+        ours.epoch(), theirs.epoch()
+    for key, W in theirs.state().items():
+        assert W.dtype == np.float32
+        np.testing.assert_array_equal(W, ours.state()[key])
+    assert not np.array_equal(theirs.state()["W1"], params["W1"])  # it trained, on its own copies
+    assert np.array_equal(params["W1"], initialize_parameters(sizes, np.random.default_rng(0), dtype=np.float32)["W1"])
 
 
 def test_missing_contenders_are_notes_not_failures(
