@@ -24,11 +24,11 @@ Contenders (each only if installed; a missing one is a note, not a failure):
     The same work without the history: a loop of ``forward``, ``backward`` and the
     optimizer's ``update`` over ``minibatches``, to show what the history costs.
 ``numpy_preallocated``
-    For SGD without dropout, the same step written out by hand with every array allocated
-    once and every operation writing into one (``out=``): the gather, products, softmax,
-    backward and update, no cost or accuracy recorded. Neither pure nor the library, it shows
-    what giving up purity for preallocated buffers would buy. After the warm-up epoch its
-    weights are compared with ours, to show both did the same sums.
+    The same step written out by hand with every array allocated once and every operation
+    writing into one (``out=``): the gather, products, softmax, dropout and backward, then
+    the optimizer's in-place update on arrays it owns; no cost or accuracy recorded. Neither
+    pure nor the library, it shows what giving up purity for preallocated buffers would buy.
+    After the warm-up epoch its weights are compared with ours, to show both did the same sums.
 ``torch``
     ``nn.Sequential`` of ``nn.Linear``/``nn.ReLU`` (and ``nn.Dropout``) with our initial weights copied in, fed
     the same shuffled batches in the same order (the same ``rng.permutation`` per epoch),
@@ -104,7 +104,7 @@ from functional_nn.data import minibatches, one_hot  # noqa: E402
 from functional_nn.initializers import initialize_parameters  # noqa: E402
 from functional_nn.losses import CATEGORICAL_CROSS_ENTROPY  # noqa: E402
 from functional_nn.optimizers import Optimizer, sgd  # noqa: E402
-from functional_nn.propagation import backward, forward  # noqa: E402
+from functional_nn.propagation import backward, dropout_keeps, forward  # noqa: E402
 from functional_nn.training import TrainState, train_epochs  # noqa: E402
 from functional_nn.types import Activation, FloatArray, IntArray  # noqa: E402
 import _cli  # noqa: E402  (scripts/_cli.py: a user's mistakes as one error line)
@@ -246,52 +246,65 @@ def functional_nn_steps_contender(setup: Setup) -> Epoch:
 
 
 def numpy_preallocated_contender(setup: Setup) -> OursEpochs:
-    """SGD's step with every array allocated once and written in place (``out=``).
+    """The training step with every array allocated once and written in place (``out=``).
 
     The arithmetic is the library's, operation for operation (softmax, ``dZ_L = (A_L - Y) / b``,
-    ``dA *= [A > 0]``, ``W -= rate dW``), so its weights after an epoch should match ours.
+    the dropout mask ``[kept] / keep``, ``dA *= [A > 0]``), the dropout draws come from the
+    same generator in the same order, and the update is the optimizer's own
+    ``update_in_place`` on arrays this loop owns: so its weights after an epoch should be ours
+    bit for bit. Only the dropout draws and the update's small dicts allocate.
     """
     d = setup.data
     sizes, L = setup.sizes, len(setup.sizes) - 1
-    W = [setup.params[f"W{l}"].copy() for l in range(1, L + 1)]  # its own copies: written in place
-    b = [setup.params[f"b{l}"].copy() for l in range(1, L + 1)]
-    dW, db = [np.empty_like(w) for w in W], [np.empty_like(v) for v in b]
-    rate = np.float32(LEARNING_RATES["sgd"])
+    optimizer = our_optimizer(setup.optimizer)
+    params, state = optimizers.writeable_copies(setup.params, optimizer.init(setup.params))  # its own: written in place
+    grads = {f"d{key}": np.empty_like(value) for key, value in params.items()}
     XT, YT = d.X.T, d.Y.T
-    orders = permutations(setup.seed, d.X.shape[1])
+    rng = np.random.default_rng(setup.seed)  # the permutations and the dropout draws, as train's
+    keep = setup.keep_prob
+    scale = np.float32(1 / keep)
 
     class Buffers(NamedTuple):  # one set per batch size: the full batches' and the last one's
         X_rows: FloatArray
         Y_rows: FloatArray
         A: list[FloatArray]  # A_1 .. A_L, each Z_l made A_l in place
+        dropped: list[FloatArray]  # A_l times its dropout mask, l = 1 .. L-1 (with dropout)
+        dropout: list[FloatArray]  # the masks, [kept] / keep
         dA: list[FloatArray]  # dA_1 .. dA_{L-1}
         zeros: list[FloatArray]
-        mask: list[FloatArray]
+        slopes: list[FloatArray]  # [A_l > 0]
         column: FloatArray
         ones: FloatArray
 
     def buffers(m: int) -> Buffers:
-        hidden = sizes[1:-1]
+        hidden = [(n, m) for n in sizes[1:-1]]
+        drops = hidden if keep < 1 else []
         return Buffers(
             np.empty((m, sizes[0]), np.float32), np.empty((m, sizes[-1]), np.float32),
-            [np.empty((n, m), np.float32) for n in sizes[1:]], [np.empty((n, m), np.float32) for n in hidden],
-            [np.zeros((n, m), np.float32) for n in hidden], [np.empty((n, m), np.float32) for n in hidden],
+            [np.empty((n, m), np.float32) for n in sizes[1:]], [np.empty(shape, np.float32) for shape in drops],
+            [np.empty(shape, np.float32) for shape in drops], [np.empty(shape, np.float32) for shape in hidden],
+            [np.zeros(shape, np.float32) for shape in hidden], [np.empty(shape, np.float32) for shape in hidden],
             np.empty((1, m), np.float32), np.ones((m, 1), np.float32),
         )  # fmt: skip
 
     cache: dict[int, Buffers] = {}
 
     def step(indices: IntArray) -> None:
+        nonlocal params, state
         B = cache.get(indices.size) or cache.setdefault(indices.size, buffers(indices.size))
         np.take(XT, indices, axis=0, out=B.X_rows)
         np.take(YT, indices, axis=0, out=B.Y_rows)
         A = [B.X_rows.T, *B.A]
+        inputs = [B.X_rows.T, *(B.dropped if keep < 1 else B.A[:-1])]  # what each layer multiplies
         for l in range(1, L + 1):
             Z = A[l]
-            np.matmul(W[l - 1], A[l - 1], out=Z)
-            Z += b[l - 1]
+            np.matmul(params[f"W{l}"], inputs[l - 1], out=Z)
+            Z += params[f"b{l}"]
             if l < L:
                 np.maximum(Z, B.zeros[l - 1], out=Z)
+                if keep < 1:
+                    np.multiply(dropout_keeps(rng, Z.shape, keep), scale, out=B.dropout[l - 1])
+                    np.multiply(Z, B.dropout[l - 1], out=B.dropped[l - 1])
         Z = A[L]  # softmax in place, then dZ_L = (A_L - Y) / m
         np.max(Z, axis=0, keepdims=True, out=B.column)
         Z -= B.column
@@ -303,22 +316,23 @@ def numpy_preallocated_contender(setup: Setup) -> OursEpochs:
         dZ = Z
         for l in range(L, 0, -1):
             if l < L:
-                np.matmul(W[l].T, dZ, out=B.dA[l - 1])
-                np.greater(A[l], 0, out=B.mask[l - 1])
-                B.dA[l - 1] *= B.mask[l - 1]
+                np.matmul(params[f"W{l + 1}"].T, dZ, out=B.dA[l - 1])
+                if keep < 1:
+                    B.dA[l - 1] *= B.dropout[l - 1]
+                np.greater(A[l], 0, out=B.slopes[l - 1])
+                B.dA[l - 1] *= B.slopes[l - 1]
                 dZ = B.dA[l - 1]
-            np.matmul(dZ, A[l - 1].T, out=dW[l - 1])
-            np.matmul(dZ, B.ones, out=db[l - 1])
-        for p, g in zip(W + b, dW + db):
-            g *= rate
-            p -= g
+            np.matmul(dZ, inputs[l - 1].T, out=grads[f"dW{l}"])
+            np.matmul(dZ, B.ones, out=grads[f"db{l}"])
+        assert optimizer.update_in_place is not None  # sgd's and adam's
+        params, state = optimizer.update_in_place(grads, state, params)
 
     def epoch() -> None:
-        order = next(orders)
+        order = rng.permutation(d.X.shape[1])
         for start in range(0, order.size, setup.batch_size):
             step(order[start : start + setup.batch_size])
 
-    return OursEpochs(epoch, lambda: {f"W{l}": W[l - 1] for l in range(1, L + 1)})
+    return OursEpochs(epoch, lambda: {key: value for key, value in params.items() if key.startswith("W")})
 
 
 # PyTorch
@@ -484,12 +498,8 @@ def run_one(
         epochs["functional_nn_steps"] = functional_nn_steps_contender(setup)
     preallocated: OursEpochs | None = None
     if "numpy_preallocated" in contenders:
-        if setup.optimizer == "sgd" and setup.keep_prob == 1:
-            preallocated = numpy_preallocated_contender(setup)
-            epochs["numpy_preallocated"] = preallocated.epoch
-        else:
-            note = "the preallocated NumPy loop is written for SGD without dropout: it sits out the others"
-            notes.extend([] if note in notes else [note])
+        preallocated = numpy_preallocated_contender(setup)
+        epochs["numpy_preallocated"] = preallocated.epoch
     if "torch" in contenders and modules.get("torch") is not None:
         theirs = torch_contender(modules["torch"], setup, threads)
         epochs["torch"] = theirs.epoch

@@ -69,10 +69,13 @@ def test_tiny_run_prints_a_table_and_json(capsys: pytest.CaptureFixture[str]) ->
     assert summary["settings"]["clock"] == "cpu"
 
 
+@pytest.mark.parametrize("optimizer, keep_prob", [("sgd", 1.0), ("adam", 1.0), ("adam", 0.5), ("sgd", 0.8)])
 @pytest.mark.parametrize("hidden", [(6,), (5, 4)])
-def test_the_preallocated_loop_does_the_librarys_sums_bit_for_bit(hidden: tuple[int, ...]) -> None:
-    """The hand-written in-place SGD step and train_epochs: the same weights after two epochs,
-    the last batch of each shorter than the others (70 = 2 x 32 + 6)."""
+def test_the_preallocated_loop_does_the_librarys_sums_bit_for_bit(
+    hidden: tuple[int, ...], optimizer: str, keep_prob: float
+) -> None:
+    """The hand-written in-place step and train_epochs: the same weights after two epochs, the
+    same dropout masks drawn, the last batch of each epoch shorter than the others (70 = 2 x 32 + 6)."""
     rng = np.random.default_rng(3)
     labels = rng.integers(0, 10, 70)
     data = benchmark.Data(
@@ -81,10 +84,11 @@ def test_the_preallocated_loop_does_the_librarys_sums_bit_for_bit(hidden: tuple[
     )  # fmt: skip
     sizes = (784, *hidden, 10)
     params = initialize_parameters(sizes, np.random.default_rng(0), dtype=np.float32)
-    setup = benchmark.Setup(data, sizes, params, "sgd", 32, 5)
+    setup = benchmark.Setup(data, sizes, params, optimizer, 32, 5, keep_prob)
     ours, theirs = benchmark.functional_nn_contender(setup, 2), benchmark.numpy_preallocated_contender(setup)
     for _ in range(2):
         ours.epoch(), theirs.epoch()
+    assert set(theirs.state()) == {f"W{l}" for l in range(1, len(sizes))}
     for key, W in theirs.state().items():
         assert W.dtype == np.float32
         np.testing.assert_array_equal(W, ours.state()[key])
