@@ -63,7 +63,7 @@ The last line printed is one JSON object with every figure.
     python scripts/benchmark.py
     python scripts/benchmark.py --samples 10000 --repeats 3 --contenders functional_nn torch   # a minute
     python scripts/benchmark.py --hidden 512,256:0.8 --optimizers adam      # the main job alone
-    python scripts/benchmark.py --hidden 256 --optimizers sgd --contenders functional_nn numpy_preallocated
+    python scripts/benchmark.py --hidden 256 --contenders functional_nn numpy_preallocated   # the price of purity
     python scripts/benchmark.py --repeats 7 --threads 1
     python scripts/benchmark.py --threads 1 --clock cpu       # ratios that hold on a busy machine
     python scripts/benchmark.py --samples 2000 --repeats 2 --hidden 32 32,32:0.5   # seconds
