@@ -514,7 +514,7 @@ def run_one(
             run()
     if ours is not None and theirs is not None and warmup > 0:
         ours_W, torch_W = ours.state(), theirs.weights()
-        gap = max(float(np.max(np.abs(ours_W[k] - torch_W[k]))) for k in torch_W)
+        gap = largest_difference(ours_W, torch_W)
         scale = max(float(np.max(np.abs(torch_W[k]))) for k in torch_W)
         why = (
             "its dropout masks are its own" if setup.keep_prob < 1
@@ -526,8 +526,7 @@ def run_one(
             f"weights differ from ours by at most {gap:.2g} (largest weight {scale:.2g}; {why})"
         )
     if ours is not None and preallocated is not None and warmup > 0:
-        ours_W, theirs_W = ours.state(), preallocated.state()
-        gap = max(float(np.max(np.abs(ours_W[k] - theirs_W[k]))) for k in theirs_W)
+        gap = largest_difference(ours.state(), preallocated.state())
         notes.append(
             f"{network_name(setup.sizes, setup.keep_prob)} {setup.optimizer}: after {warmup} warm-up epoch(s) the "
             f"preallocated loop's weights differ from ours by at most {gap:.2g}"
@@ -548,6 +547,11 @@ def run_one(
     ceiling = step_products(setup.sizes, setup.batch_size)
     ceiling_rate = samples_per_second(setup.batch_size, ceiling_seconds_per_step)
     return {"figures": figures, "ceiling": ceiling, "ceiling_rate": ceiling_rate}
+
+
+def largest_difference(ours: dict[str, FloatArray], theirs: dict[str, FloatArray]) -> float:
+    """The largest absolute difference between our weights and another contender's, over ``theirs``' keys."""
+    return max(float(np.max(np.abs(ours[key] - theirs[key]))) for key in theirs)
 
 
 def ratio(ours: Figures | None, theirs: Figures | None) -> float | None:
@@ -768,8 +772,9 @@ def print_report(args: argparse.Namespace, report: dict[str, Any], machine: dict
                 + ", ".join(ceiling.products)
             )
             preallocated = figures.get("numpy_preallocated")
-            if preallocated is not None:
-                print(f"  the preallocated loop reaches {preallocated.median / rate.median:.0%} of the ceiling")
+            preallocated_fraction = None if preallocated is None else preallocated.median / rate.median
+            if preallocated_fraction is not None:
+                print(f"  the preallocated loop reaches {preallocated_fraction:.0%} of the ceiling")
             steps = figures.get("functional_nn_steps")
             numpy_kernels = figures.get("functional_nn_numpy")
             summary.setdefault(network, {})[optimizer_name] = {
@@ -778,7 +783,7 @@ def print_report(args: argparse.Namespace, report: dict[str, Any], machine: dict
                 "samples_per_s_max": None if ours is None else round(ours.high),
                 "steps_only_samples_per_s": None if steps is None else round(steps.median),
                 "preallocated_samples_per_s": None if preallocated is None else round(preallocated.median),
-                "preallocated_ceiling_fraction": None if preallocated is None else _rounded(preallocated.median / rate.median),
+                "preallocated_ceiling_fraction": _rounded(preallocated_fraction),
                 "numpy_kernels_samples_per_s": None if numpy_kernels is None else round(numpy_kernels.median),
                 "torch_samples_per_s": None if "torch" not in figures else round(figures["torch"].median),
                 "sklearn_samples_per_s": None if "sklearn" not in figures else round(figures["sklearn"].median),
