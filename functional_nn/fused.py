@@ -1,5 +1,5 @@
-r"""Fused elementwise kernels for the optimizer updates and the augmentations' bilinear
-sampling, compiled by Numba (the ``fast`` extra).
+r"""Fused elementwise kernels for the optimizer updates, the ReLU layers' forward and backward
+passes and the augmentations' bilinear sampling, compiled by Numba (the ``fast`` extra).
 
 NumPy runs an update such as Adam's as a chain of whole-array passes (thirteen per parameter
 array: each ``*=``, ``+=``, ``sqrt`` and ``/`` reads and writes every element once more).
@@ -26,6 +26,15 @@ modes for the calling thread, as TensorFlow and XLA do for their CPU kernels: th
 are NumPy's except that a value NumPy would make subnormal is zero. NumPy run inside the same
 block gives the same bits (``tests/test_fused.py``).
 
+A hidden ReLU layer of a training step makes, after its product :math:`W_l A_{l-1}`, up to
+seven NumPy passes over its ``(n_l, m)`` numbers: the bias, :math:`\max(z, 0)` (two), the
+dropout mask from its 16-bit draws (three) and the dropped activations; and, going back,
+four: the mask, :math:`[a > 0]` (two) and their product. ``relu_forward``,
+``relu_dropout_forward``, ``relu_backward`` and ``relu_dropout_backward`` make one pass each,
+the same operations in the same order, so that ``functional_nn.propagation``'s arrays are
+bitwise those of its NumPy code (``tests/test_fused.py``). Their ``Z`` and ``dA`` arguments
+are overwritten: ``propagation`` passes only arrays it has just made.
+
 Every optimizer kernel takes 1-D views of C-contiguous arrays of one dtype and scalars already
 of that dtype (a Python float would make Numba compute in float64); so do the sampling
 kernels, with their coefficients or displacements as arrays of that dtype. The ``*_in_place`` kernels
@@ -39,12 +48,47 @@ import importlib.util
 import platform
 from collections.abc import Callable
 from types import TracebackType
-from typing import Any
+from typing import Any, Literal, TypeAlias, get_args
+
+from functional_nn import _validation as check
 
 AVAILABLE = importlib.util.find_spec("numba") is not None
 """Whether Numba is installed (checked without importing it)."""
 
 MISSING = 'the fused kernels need Numba: pip install "functional-nn[fast]"'
+
+Kernel: TypeAlias = Literal["numpy", "numba"]
+"""How elementwise arithmetic runs: NumPy's whole-array passes, or Numba's fused loops."""
+
+KERNELS: tuple[Kernel, ...] = get_args(Kernel)
+
+
+def check_kernel(kernel: object) -> Kernel:
+    """``kernel`` checked; ``None`` is Numba's kernels when Numba is installed, else NumPy's.
+
+    Raises
+    ------
+    ValueError
+        ``kernel`` is a string other than ``"numpy"`` and ``"numba"``.
+    ImportError
+        ``"numba"`` without Numba installed; the message names the ``fast`` extra.
+    """
+    if kernel is None:
+        return "numba" if AVAILABLE else "numpy"
+    name = check.check_name("kernel", kernel, KERNELS)
+    if name == "numba" and not AVAILABLE:
+        raise ImportError(MISSING)
+    return name
+
+
+def fusable(*arrays: Any) -> bool:
+    """Whether a fused kernel can take these arrays: C-contiguous, one dtype, one shape (``None`` skipped)."""
+    first = arrays[0]
+    dtype, shape = first.dtype, first.shape
+    for a in arrays:  # a loop, not all() over a generator: this runs for every array of every step
+        if a is not None and not (a.flags.c_contiguous and a.dtype == dtype and a.shape == shape):
+            return False
+    return True
 
 FLUSHES_SUBNORMALS = AVAILABLE and platform.machine().lower() in ("x86_64", "amd64")
 """Whether ``subnormals_flushed`` changes anything here: with Numba, on x86-64 (its MXCSR
@@ -98,6 +142,52 @@ def _compile() -> dict[str, Callable[..., None]]:
     def sgd_in_place(g: Any, p: Any, minus_rate: Any) -> None:
         for i in range(g.size):
             p[i] = g[i] * minus_rate + p[i]
+
+    # The ReLU layers (propagation.forward and backward): Z, dA, A and mask are (n, m) and
+    # C-ordered, b is (n,), draws are the layer's n * m 16-bit draws in C order. max(z, 0)
+    # is np.maximum's: NaN stays NaN, -0.0 becomes 0.0.
+    @jit
+    def relu_forward(Z: Any, b: Any, A: Any) -> None:
+        n, m = Z.shape
+        zero = Z.dtype.type(0)
+        for i in range(n):
+            bias = b[i]
+            for j in range(m):
+                z = Z[i, j] + bias
+                Z[i, j] = z
+                A[i, j] = z if z > zero or z != z else zero
+
+    @jit
+    def relu_dropout_forward(Z: Any, b: Any, draws: Any, limit: Any, scale: Any, A: Any, mask: Any,
+                             dropped: Any) -> None:  # fmt: skip
+        n, m = Z.shape
+        zero = Z.dtype.type(0)
+        for i in range(n):
+            bias = b[i]
+            for j in range(m):
+                z = Z[i, j] + bias
+                Z[i, j] = z
+                a = z if z > zero or z != z else zero
+                A[i, j] = a
+                kept = scale if draws[i * m + j] < limit else zero
+                mask[i, j] = kept
+                dropped[i, j] = a * kept
+
+    @jit
+    def relu_backward(dA: Any, A: Any) -> None:
+        n, m = dA.shape
+        one, zero = dA.dtype.type(1), dA.dtype.type(0)
+        for i in range(n):
+            for j in range(m):
+                dA[i, j] = dA[i, j] * (one if A[i, j] > zero else zero)
+
+    @jit
+    def relu_dropout_backward(dA: Any, mask: Any, A: Any) -> None:
+        n, m = dA.shape
+        one, zero = dA.dtype.type(1), dA.dtype.type(0)
+        for i in range(n):
+            for j in range(m):
+                dA[i, j] = (dA[i, j] * mask[i, j]) * (one if A[i, j] > zero else zero)
 
     # The augmentations' bilinear sampling: augmentation._bilinear_numpy's passes, one image
     # at a time, the same operations on the same values (min and max as np.clip, whole numbers
@@ -162,7 +252,8 @@ def _compile() -> dict[str, Callable[..., None]]:
 
     return {
         "adam_in_place": adam_in_place, "adam_into": adam_into, "sgd_in_place": sgd_in_place,
-        "affine_bilinear": affine_bilinear, "displaced_bilinear": displaced_bilinear,
+        "relu_forward": relu_forward, "relu_dropout_forward": relu_dropout_forward, "relu_backward": relu_backward,
+        "relu_dropout_backward": relu_dropout_backward, "affine_bilinear": affine_bilinear, "displaced_bilinear": displaced_bilinear,
     }  # fmt: skip
 
 
@@ -226,6 +317,11 @@ def warm_up() -> None:
         kernels["adam_in_place"](g, m, v, p, *(one,) * 6)
         kernels["adam_into"](g, m, v, p, m2, v2, p2, *(one,) * 6)
         kernels["sgd_in_place"](g, p, one)
+        Z, A, mask, dropped = (np.ones((1, 1), dtype) for _ in range(4))
+        kernels["relu_forward"](Z, g, A)
+        kernels["relu_dropout_forward"](Z, g, np.zeros(1, np.uint16), 1, one, A, mask, dropped)
+        kernels["relu_backward"](Z, A)
+        kernels["relu_dropout_backward"](Z, mask, A)
         image = np.zeros(16, dtype)  # one padded 1x1 image: (1 + 3) x (1 + 3)
         bounds = (-one, one, one, one, dtype(4))
         grid = np.zeros(1, dtype)
@@ -236,7 +332,9 @@ def warm_up() -> None:
 
 def kernel(name: str) -> Callable[..., None]:
     """The compiled kernel ``name``: an optimizer's (``"adam_in_place"``, ``"adam_into"``,
-    ``"sgd_in_place"``) or an augmentation's sampling (``"affine_bilinear"``, ``"displaced_bilinear"``).
+    ``"sgd_in_place"``), a ReLU layer's (``"relu_forward"``, ``"relu_dropout_forward"``,
+    ``"relu_backward"``, ``"relu_dropout_backward"``) or an augmentation's sampling
+    (``"affine_bilinear"``, ``"displaced_bilinear"``).
 
     Raises
     ------

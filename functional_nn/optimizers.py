@@ -38,7 +38,7 @@ from __future__ import annotations
 import contextlib
 import math
 from collections.abc import Callable, Mapping
-from typing import Literal, NamedTuple, TypeAlias, get_args
+from typing import NamedTuple, TypeAlias
 
 import numpy as np
 
@@ -68,10 +68,10 @@ class OptimizerState(NamedTuple):
 
 Update: TypeAlias = Callable[[Grads, OptimizerState, Params], tuple[dict[str, FloatArray], OptimizerState]]
 
-Kernel: TypeAlias = Literal["numpy", "numba"]
+Kernel = fused.Kernel
 """How an optimizer runs its arithmetic: NumPy's whole-array passes, or Numba's fused loops."""
 
-KERNELS: tuple[Kernel, ...] = get_args(Kernel)
+KERNELS = fused.KERNELS
 
 
 class Optimizer(NamedTuple):
@@ -110,26 +110,6 @@ def freeze_state(state: OptimizerState) -> OptimizerState:
         for array in slot.values():
             array.flags.writeable = False
     return state
-
-
-def _check_kernel(kernel: object) -> Kernel:
-    """``None``: Numba's kernels when Numba is installed, else NumPy's."""
-    if kernel is None:
-        return "numba" if fused.AVAILABLE else "numpy"
-    name = check.check_name("kernel", kernel, KERNELS)
-    if name == "numba" and not fused.AVAILABLE:
-        raise ImportError(fused.MISSING)
-    return name
-
-
-def _fusable(*arrays: FloatArray) -> bool:
-    """Whether a fused kernel can take these arrays: C-contiguous, one dtype, one shape."""
-    first = arrays[0]
-    dtype, shape = first.dtype, first.shape
-    for a in arrays:  # a loop, not all() over a generator: this runs for every array of every step
-        if not (a.flags.c_contiguous and a.dtype == dtype and a.shape == shape):
-            return False
-    return True
 
 
 def _check_writeable(params: Params, state: OptimizerState, optimizer: str) -> None:
@@ -199,7 +179,7 @@ def _sgd_in_place(params: Params, grads: Grads, learning_rate: float, kernel: Ke
     """``sgd_step``'s values written over ``params``' own arrays."""
     for key, value in params.items():
         g = grads["d" + key]
-        if kernel == "numba" and _fusable(g, value):
+        if kernel == "numba" and fused.fusable(g, value):
             fused.kernel("sgd_in_place")(g.reshape(-1), value.reshape(-1), value.dtype.type(-learning_rate))
         else:
             step = g * -learning_rate
@@ -336,7 +316,7 @@ def sgd(learning_rate: LearningRate, *, kernel: Kernel | None = None) -> Optimiz
         default Numba's fused loop when Numba is installed, else NumPy. Bitwise the same.
     """
     learning_rate = _check_learning_rate(learning_rate)
-    chosen = _check_kernel(kernel)
+    chosen = fused.check_kernel(kernel)
 
     def init(params: Params) -> OptimizerState:
         check.check_params(params)
@@ -505,7 +485,7 @@ def _adam_array(
     (\sqrt{\hat v_t} + \epsilon)` (``decay`` is 1 but for AdamW's decayed arrays).
     """
     in_place = m is old_m
-    if kernel == "numba" and _fusable(g, old_m, old_v, old_p, m, v, p):
+    if kernel == "numba" and fused.fusable(g, old_m, old_v, old_p, m, v, p):
         dtype = g.dtype.type
         scalars = (*(dtype(x) for x in c), dtype(decay))
         if in_place:
@@ -623,7 +603,7 @@ def adam(
     beta2 = _check_coefficient("beta2", beta2)
     epsilon = check.check_positive_float("epsilon", epsilon)
     hyperparameters = (("beta1", beta1), ("beta2", beta2), ("epsilon", epsilon))
-    return _adam_family("adam", learning_rate, beta1, beta2, epsilon, _no_decay, _check_kernel(kernel), hyperparameters)
+    return _adam_family("adam", learning_rate, beta1, beta2, epsilon, _no_decay, fused.check_kernel(kernel), hyperparameters)
 
 
 def _no_decay(key: str, rate: float) -> float:
@@ -681,7 +661,7 @@ def adamw(
     weight_decay = check.check_positive_float("weight_decay", weight_decay, allow_zero=True)
     if not isinstance(decay_biases, bool):
         raise TypeError(f"decay_biases must be a bool, got {type(decay_biases).__name__}")
-    chosen = _check_kernel(kernel)
+    chosen = fused.check_kernel(kernel)
 
     def decay(key: str, rate: float) -> float:
         return 1.0 - rate * weight_decay if weight_decay and (decay_biases or key.startswith("W")) else 1.0

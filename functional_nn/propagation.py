@@ -32,7 +32,8 @@ import numpy as np
 import numpy.typing as npt
 
 from functional_nn import _validation as check
-from functional_nn.activations import resolve_activation
+from functional_nn import fused
+from functional_nn.activations import RELU, resolve_activation
 from functional_nn.losses import check_targets, resolve_loss
 from functional_nn.types import (
     Activation,
@@ -123,15 +124,24 @@ def dropout_keeps(rng: np.random.Generator, shape: tuple[int, ...], keep: float)
     machine, takes ``rng.integers`` itself. ``tests/test_propagation.py`` checks both against it.
     """
     size = math.prod(shape)
-    bits = float32_bits(rng, (size + 1) // 2)  # an odd size leaves the last half unused, as rng.integers does
-    draws: npt.NDArray[np.uint16]
-    if bits is None:
-        draws = rng.integers(0, 2**DROPOUT_DRAW_BITS, size=size, dtype=np.uint16)
-    else:
-        draws = bits.view(np.uint16)[:size]
-    limit = math.ceil(keep * 2.0**DROPOUT_DRAW_BITS)
+    limit = dropout_limit(keep)
+    draws = dropout_draws(rng, size)
     kept = draws < np.uint16(limit) if limit < 2**DROPOUT_DRAW_BITS else np.ones(size, dtype=bool)
     return kept.reshape(shape)
+
+
+def dropout_limit(keep: float) -> int:
+    r""":math:`\lceil keep\,2^{16} \rceil`: a unit is kept when its 16-bit draw is below it."""
+    return math.ceil(keep * 2.0**DROPOUT_DRAW_BITS)
+
+
+def dropout_draws(rng: np.random.Generator, size: int) -> npt.NDArray[np.uint16]:
+    """``rng.integers(0, 2**16, size=size, dtype=np.uint16)``: ``dropout_keeps``' draws, 1-D."""
+    bits = float32_bits(rng, (size + 1) // 2)  # an odd size leaves the last half unused, as rng.integers does
+    if bits is None:
+        drawn: npt.NDArray[np.uint16] = rng.integers(0, 2**DROPOUT_DRAW_BITS, size=size, dtype=np.uint16)
+        return drawn
+    return bits.view(np.uint16)[:size]
 
 
 def float32_bits(rng: np.random.Generator, size: int) -> npt.NDArray[np.uint32] | None:
@@ -171,11 +181,14 @@ def forward(
     keep_probs: Sequence[float] | None = None,
     rng: np.random.Generator | None = None,
     input_keep_prob: float | None = None,
+    kernel: fused.Kernel = "numpy",
 ) -> tuple[FloatArray, Caches]:
     """Unchecked kernel of ``forward_propagation``: arguments must already be valid.
 
     Per layer: one matmul into a fresh ``Z``, the bias added in place, and the activation's
-    one or two passes; nothing else touches arrays of the batch's size.
+    one or two passes; nothing else touches arrays of the batch's size. With
+    ``kernel="numba"`` a ReLU layer's bias, activation and dropout are one fused pass
+    (``_relu_layer``), bitwise the same arrays.
     """
     A = X
     if input_keep_prob is not None and input_keep_prob < 1:
@@ -187,15 +200,20 @@ def forward(
     caches: list[LayerCache] = []
     L = len(activations)
     for l in range(1, L + 1):
-        W = params[f"W{l}"]
+        W, b = params[f"W{l}"], params[f"b{l}"]
         Z = W @ A
-        Z += params[f"b{l}"]  # Z is a fresh temporary
         activation = activations[l - 1]
+        keep = keep_probs[l - 1] if keep_probs is not None and l < L else 1.0
+        if kernel == "numba" and activation == RELU and b.dtype == Z.dtype:
+            A_next, mask, dropped = _relu_layer(Z, b, keep, rng)
+            caches.append(LayerCache(A, W, Z, A_next, activation, mask))
+            A = dropped
+            continue
+        Z += b  # Z is a fresh temporary
         A_next = activation.forward(Z)
         mask = None
-        if keep_probs is not None and l < L and keep_probs[l - 1] < 1:
+        if keep < 1:
             assert rng is not None
-            keep = keep_probs[l - 1]
             mask = dropout_keeps(rng, Z.shape, keep).astype(Z.dtype)
             mask *= Z.dtype.type(1 / keep)  # mask is a fresh temporary
         caches.append(LayerCache(A, W, Z, A_next, activation, mask))
@@ -203,8 +221,29 @@ def forward(
     return A, tuple(caches)
 
 
+def _relu_layer(
+    Z: FloatArray, b: FloatArray, keep: float, rng: np.random.Generator | None
+) -> tuple[FloatArray, FloatArray | None, FloatArray]:
+    """A ReLU layer's ``A = max(Z + b, 0)``, dropout ``mask`` and ``A * mask`` by one fused pass.
+
+    ``Z`` is the fresh product ``W A_prev`` and gets its bias in place, as in ``forward``'s
+    NumPy code; ``mask`` is ``None`` and the dropped activations are ``A`` when ``keep`` is 1.
+    The draws are ``dropout_keeps``', so the generator moves as it does there.
+    """
+    A = np.empty_like(Z)
+    bias = b.reshape(-1)
+    if keep == 1:
+        fused.kernel("relu_forward")(Z, bias, A)
+        return A, None, A
+    assert rng is not None
+    mask, dropped = np.empty_like(Z), np.empty_like(Z)
+    draws = dropout_draws(rng, Z.size)
+    fused.kernel("relu_dropout_forward")(Z, bias, draws, dropout_limit(keep), Z.dtype.type(1 / keep), A, mask, dropped)
+    return A, mask, dropped
+
+
 def backward(
-    AL: FloatArray, Y: FloatArray, caches: Caches, loss: LossFunction, lambd: float = 0.0
+    AL: FloatArray, Y: FloatArray, caches: Caches, loss: LossFunction, lambd: float = 0.0, kernel: fused.Kernel = "numpy"
 ) -> dict[str, FloatArray]:
     r"""Unchecked kernel of ``backward_propagation``: arguments must already be valid.
 
@@ -212,7 +251,8 @@ def backward(
     carried into every :math:`dZ_l`, :math:`dW_l` and :math:`db_l` by linearity instead of
     scaling each ``dW`` afterwards. Every :math:`dA_{l-1} = W_l^\top dZ_l` is a fresh array,
     so the dropout mask and the activation's backward pass are applied to it in place; the
-    caches are only read. :math:`db_l = dZ_l \mathbf{1}` is a matrix-vector product.
+    caches are only read. :math:`db_l = dZ_l \mathbf{1}` is a matrix-vector product. With
+    ``kernel="numba"`` a ReLU layer's mask and derivative are one fused pass, bitwise the same.
     """
     L = len(caches)
     m = AL.shape[1]
@@ -234,9 +274,17 @@ def backward(
         cache = caches[l - 1]
         if l < L:
             dA = caches[l].W.T @ dZ
-            if cache.dropout_mask is not None:
-                dA *= cache.dropout_mask  # dA is a fresh temporary
-            dZ = (cache.activation.backward_in_place or cache.activation.backward)(dA, cache.Z, cache.A)
+            mask = cache.dropout_mask
+            if kernel == "numba" and cache.activation == RELU and fused.fusable(dA, cache.A, mask):
+                if mask is None:
+                    fused.kernel("relu_backward")(dA, cache.A)
+                else:
+                    fused.kernel("relu_dropout_backward")(dA, mask, cache.A)
+                dZ = dA  # dA is a fresh temporary
+            else:
+                if mask is not None:
+                    dA *= mask  # dA is a fresh temporary
+                dZ = (cache.activation.backward_in_place or cache.activation.backward)(dA, cache.Z, cache.A)
         dW = dZ @ cache.A_prev.T
         if lambd:
             dW += cache.W * dtype.type(lambd / m)  # dW is a fresh temporary
@@ -253,6 +301,7 @@ def forward_propagation(
     keep_probs: float | Sequence[float] | None = None,
     rng: np.random.Generator | None = None,
     input_keep_prob: float | None = None,
+    kernel: fused.Kernel | None = None,
 ) -> tuple[FloatArray, Caches]:
     r"""Run ``X`` through the network: :math:`Z_l = W_l A_{l-1} + b_l`, :math:`A_l = g_l(Z_l)`.
 
@@ -277,6 +326,10 @@ def forward_propagation(
         Inverted dropout on the input: each entry of ``X`` is kept with this probability and
         the kept ones are divided by it (Srivastava et al. 2014 keep 0.8 of the pixels).
         Independent of ``keep_probs``, which stay the hidden layers'. ``None`` or 1: none.
+    kernel : {"numpy", "numba"}, optional
+        A ReLU layer's bias, activation and dropout as NumPy's passes or as one fused Numba
+        pass (``functional_nn.fused``), bitwise the same arrays. Default: ``"numba"`` when
+        Numba is installed, else ``"numpy"``.
 
     Returns
     -------
@@ -291,7 +344,7 @@ def forward_propagation(
     input_keep = check_input_keep_prob(input_keep_prob)
     if (keeps is not None or input_keep is not None) and not isinstance(rng, np.random.Generator):
         raise TypeError("forward_propagation needs rng, a numpy.random.Generator, to draw dropout masks when keep_probs < 1")
-    return forward(X, params, names, keeps, rng, input_keep)
+    return forward(X, params, names, keeps, rng, input_keep, fused.check_kernel(kernel))
 
 
 def check_input_keep_prob(input_keep_prob: object) -> float | None:
@@ -326,7 +379,8 @@ def check_caches(caches: object) -> Caches:
 
 
 def backward_propagation(
-    AL: FloatArray, Y: FloatArray, caches: Caches, loss: Loss | LossFunction, *, lambd: float = 0.0
+    AL: FloatArray, Y: FloatArray, caches: Caches, loss: Loss | LossFunction, *, lambd: float = 0.0,
+    kernel: fused.Kernel | None = None,
 ) -> dict[str, FloatArray]:
     r"""Gradients of ``compute_cost(AL, Y, loss, lambd=lambd)`` with respect to every parameter.
 
@@ -354,6 +408,9 @@ def backward_propagation(
         activation whose values can leave [0, 1] is refused.
     lambd : float, default 0
         L2 strength, as in ``compute_cost``.
+    kernel : {"numpy", "numba"}, optional
+        A ReLU layer's dropout mask and derivative as NumPy's passes or one fused Numba pass,
+        bitwise the same gradients. Default: ``"numba"`` when Numba is installed.
 
     Returns
     -------
@@ -373,7 +430,7 @@ def backward_propagation(
     check_loss_pairing(record, caches[-1].activation)
     check_targets("Y", Y, record)
     lambd = check.check_positive_float("lambd", lambd, allow_zero=True)
-    return backward(AL, Y, caches, record, lambd)
+    return backward(AL, Y, caches, record, lambd, fused.check_kernel(kernel))
 
 
 PREDICT_CHUNK: Final = 2048

@@ -38,6 +38,7 @@ import numpy as np
 
 from functional_nn import _validation as check
 from functional_nn import checkpoints
+from functional_nn import fused
 from functional_nn.averaging import averaged_params
 from functional_nn.data.augmentation import Augmentation
 from functional_nn.data.augmentation import describe as describe_augmentation
@@ -178,6 +179,7 @@ class _Problem(NamedTuple):
     augmentation: Augmentation | None = None
     input_keep_prob: float | None = None
     input_divisor: float | None = None  # X holds integers, each batch divided by this
+    kernel: fused.Kernel = "numpy"  # the propagation's: "numba" fuses the ReLU layers' elementwise passes
 
 
 def _check_data(
@@ -274,6 +276,7 @@ def train_epochs(
     augmentation: Augmentation | None = None,
     input_keep_prob: float | None = None,
     input_divisor: float | None = None,
+    kernel: fused.Kernel | None = None,
 ) -> Iterator[TrainState]:
     r"""The states of training after each of ``epochs`` epochs, computed one at a time as asked.
 
@@ -293,7 +296,7 @@ def train_epochs(
         batch_size=batch_size, rng=rng, dev=dev, lambd=lambd, keep_probs=keep_probs, clip_norm=clip_norm,
         max_norm=max_norm, early_stopping=early_stopping, checkpoint_dir=checkpoint_dir, resume=resume,
         on_batch=on_batch, optimizer_state=optimizer_state, augmentation=augmentation, input_keep_prob=input_keep_prob,
-        input_divisor=input_divisor,
+        input_divisor=input_divisor, kernel=kernel,
     )  # fmt: skip
     epochs = check.check_positive_int("epochs", epochs, minimum=0)
     return _fold(problem, start, epochs)
@@ -324,6 +327,7 @@ def train(
     augmentation: Augmentation | None = None,
     input_keep_prob: float | None = None,
     input_divisor: float | None = None,
+    kernel: fused.Kernel | None = None,
 ) -> TrainResult:
     r"""Train the network and return the last state of ``train_epochs``.
 
@@ -373,6 +377,12 @@ def train(
         ``scale_pixels(pixels)``, while the data set takes a quarter of the memory (float32;
         an eighth against float64). Full-batch (``batch_size=None``), ``X`` is converted once.
         ``dev`` stays in floats.
+    kernel : {"numpy", "numba"}, optional
+        How the ReLU layers' elementwise work runs (bias, :math:`\max(z, 0)`, dropout and,
+        going back, the mask and :math:`[a > 0]`): NumPy's passes, or one fused Numba pass
+        each way (``functional_nn.fused``), bitwise the same training. Default: ``"numba"``
+        when Numba is installed (the ``fast`` extra), else ``"numpy"``. The optimizer's own
+        arithmetic is the optimizer's choice (``adam(..., kernel=...)``).
     input_keep_prob : float in (0, 1], optional
         Dropout on the input layer: each input entry kept with this probability (0.8 in
         Srivastava et al. 2014); the dev set and predictions never drop.
@@ -437,7 +447,7 @@ def train(
         batch_size=batch_size, rng=rng, dev=dev, lambd=lambd, keep_probs=keep_probs, clip_norm=clip_norm,
         max_norm=max_norm, early_stopping=early_stopping, checkpoint_dir=checkpoint_dir, resume=resume,
         on_batch=on_batch, optimizer_state=optimizer_state, augmentation=augmentation, input_keep_prob=input_keep_prob,
-        input_divisor=input_divisor,
+        input_divisor=input_divisor, kernel=kernel,
     )  # fmt: skip
     epochs = check.check_positive_int("epochs", epochs, minimum=0)
     for state in _fold(problem, state, epochs):
@@ -469,6 +479,7 @@ def _prepare(
     augmentation: Augmentation | None = None,
     input_keep_prob: float | None = None,
     input_divisor: float | None = None,
+    kernel: fused.Kernel | None = None,
 ) -> tuple[_Problem, TrainState]:
     sizes = check.check_params(params)
     L = len(sizes) - 1
@@ -507,7 +518,9 @@ def _prepare(
     )  # fmt: skip
     if on_batch is not None:
         problem = problem._replace(on_batch=_step_hook(on_batch), arrays_observed=isinstance(on_batch, Observer))
-    problem = problem._replace(augmentation=augmentation, input_keep_prob=input_keep, input_divisor=divisor)
+    problem = problem._replace(
+        augmentation=augmentation, input_keep_prob=input_keep, input_divisor=divisor, kernel=fused.check_kernel(kernel)
+    )
     start_params = dict(params)
     if optimizer_state is None:
         optimizer_state = optimizer.init(start_params)
@@ -707,7 +720,7 @@ def run_epoch(problem: _Problem, state: TrainState) -> TrainState:
                 X_batch = np.divide(X_batch, Y_batch.dtype.type(p.input_divisor), dtype=Y_batch.dtype)
             if p.augmentation is not None:
                 X_batch = _augmented(p.augmentation, X_batch, p.rng)
-            AL, caches = forward(X_batch, params, p.activations, p.keep_probs, p.rng, p.input_keep_prob)
+            AL, caches = forward(X_batch, params, p.activations, p.keep_probs, p.rng, p.input_keep_prob, p.kernel)
             b = X_batch.shape[1]
             cost = loss.cost(AL, Y_batch) + l2_penalty(params, p.lambd, b)
             if not math.isfinite(cost):
@@ -720,7 +733,7 @@ def run_epoch(problem: _Problem, state: TrainState) -> TrainState:
                 batch_labels = p.labels if indices is None else p.labels[indices]
                 predicted = labels_from_output(AL, p.activations[-1], loss.decision_threshold)
                 correct += int(np.count_nonzero(predicted == batch_labels))
-            grads = backward(AL, Y_batch, caches, p.loss, p.lambd)
+            grads = backward(AL, Y_batch, caches, p.loss, p.lambd, p.kernel)
             if p.clip_norm is not None:
                 grads = _clip_by_global_norm(grads, p.clip_norm)
             if not in_place or p.optimizer.update_in_place is None:

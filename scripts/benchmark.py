@@ -17,9 +17,9 @@ Contenders (each only if installed; a missing one is a note, not a failure):
     ``train_epochs``, one epoch per ``next()``: the library as a user calls it, including
     the cost and accuracy it records for the history on every step.
 ``functional_nn numpy``
-    When Numba is installed (the ``fast`` extra), ``train_epochs`` again with the optimizers'
-    NumPy kernels (``kernel="numpy"``): bitwise the same training, so the two rows side by side
-    show what the fused updates buy.
+    When Numba is installed (the ``fast`` extra), ``train_epochs`` again with NumPy's kernels
+    for the optimizer and the ReLU layers (``kernel="numpy"`` for both): bitwise the same
+    training, so the two rows side by side show what the fused kernels buy.
 ``functional_nn steps``
     The same work without the history: a loop of ``forward``, ``backward`` and the
     optimizer's ``update`` over ``minibatches``, to show what the history costs.
@@ -215,7 +215,7 @@ def functional_nn_contender(setup: Setup, total_epochs: int, kernel: optimizers.
     states = train_epochs(
         d.X, d.Y, setup.params, activations=activations_of(setup.sizes), loss="categorical_cross_entropy",
         epochs=total_epochs, optimizer=our_optimizer(setup.optimizer, kernel), batch_size=setup.batch_size,
-        rng=np.random.default_rng(setup.seed), keep_probs=setup.keep_prob,
+        rng=np.random.default_rng(setup.seed), keep_probs=setup.keep_prob, kernel=kernel,
     )  # fmt: skip
     last: list[TrainState] = []
 
@@ -234,12 +234,13 @@ def functional_nn_steps_contender(setup: Setup) -> Epoch:
     params = dict(setup.params)
     state = optimizer.init(params)
     keeps = None if setup.keep_prob == 1 else (setup.keep_prob,) * (len(setup.sizes) - 2)
+    kernel = fused.check_kernel(None)  # train_epochs' default
 
     def epoch() -> None:
         nonlocal params, state
         for X_batch, Y_batch, _ in minibatches(d.X, d.Y, setup.batch_size, rng):
-            AL, caches = forward(X_batch, params, activations, keeps, rng)
-            grads = backward(AL, Y_batch, caches, CATEGORICAL_CROSS_ENTROPY)
+            AL, caches = forward(X_batch, params, activations, keeps, rng, None, kernel)
+            grads = backward(AL, Y_batch, caches, CATEGORICAL_CROSS_ENTROPY, 0.0, kernel)
             params, state = optimizer.update(grads, state, params)
 
     return epoch
@@ -581,7 +582,7 @@ def machine_description(modules: dict[str, Any], threads: int) -> dict[str, Any]
     description: dict[str, Any] = {
         "cpu": cpu, "logical_cpus": os.cpu_count(), "python": platform.python_version(), "numpy": np.__version__,
         "blas": blas, "threads": threads,
-        "optimizer_kernel": "numba " + importlib.metadata.version("numba") if fused.AVAILABLE else "numpy",
+        "kernel": "numba " + importlib.metadata.version("numba") if fused.AVAILABLE else "numpy",
     }  # fmt: skip
     if modules.get("threadpoolctl") is not None:
         pools = modules["threadpoolctl"].threadpool_info()
@@ -743,7 +744,7 @@ def print_report(args: argparse.Namespace, report: dict[str, Any], machine: dict
         f"after {args.warmup} warm-up epoch(s), {args.clock} time"
     )
     print(f"machine: {machine['cpu']}, {machine['logical_cpus']} logical CPUs; numpy {machine['numpy']} ({machine['blas']})")
-    print(f"functional_nn's optimizer kernel: {machine['optimizer_kernel']}")
+    print(f"functional_nn's kernels (optimizer, ReLU layers): {machine['kernel']}")
     for line in machine.get("threadpools", []):
         print(f"  {line}")
     if machine.get("blas_environment"):

@@ -139,7 +139,9 @@ def test_importing_functional_nn_does_not_import_numba() -> None:
 
 def test_warm_up_loads_every_kernel_for_both_dtypes_without_changing_results(rng: np.random.Generator) -> None:
     fused.warm_up()
-    for name in ("adam_in_place", "adam_into", "sgd_in_place", "affine_bilinear", "displaced_bilinear"):
+    names = ("adam_in_place", "adam_into", "sgd_in_place", "relu_forward", "relu_dropout_forward", "relu_backward",
+             "relu_dropout_backward", "affine_bilinear", "displaced_bilinear")  # fmt: skip
+    for name in names:
         compiled = {str(signature[0].dtype) for signature in fused.kernel(name).signatures}  # type: ignore[attr-defined]
         assert {"float32", "float64"} <= compiled, name
     test_every_path_gives_the_numpy_reference_bit_for_bit("adam", np.float32, rng)
