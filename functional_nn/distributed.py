@@ -325,10 +325,11 @@ def gradient_sum(shard: Shard, shard_index: int, inputs: RoundInput) -> ShardGra
     """
     task = inputs.task
     X_B, Y_B = _batch(shard, shard_index, inputs.round, task)
-    AL, caches = forward(X_B, inputs.params, task.activations, task.keep_probs, _dropout_rng(shard_index, inputs.round, task))
+    kernel = fused.check_kernel(None)  # the worker's own: Numba's fused ReLU passes if it has Numba
+    AL, caches = forward(X_B, inputs.params, task.activations, task.keep_probs, _dropout_rng(shard_index, inputs.round, task), None, kernel)
     b = int(X_B.shape[1])
     cost = task.loss.cost(AL, Y_B) * b
-    means = backward(AL, Y_B, caches, task.loss, 0.0)
+    means = backward(AL, Y_B, caches, task.loss, 0.0, kernel)
     size = AL.dtype.type(b)
     return ShardGradient({key: grad * size for key, grad in means.items()}, b, cost, _correct(AL, Y_B, task))
 
@@ -348,11 +349,12 @@ def local_steps(shard: Shard, shard_index: int, inputs: RoundInput) -> ShardUpda
     loss = task.loss
     cost_sum, samples, correct = 0.0, 0, 0
     any_correct = False
+    kernel = fused.check_kernel(None)  # the worker's own, bitwise the same either way
     with np.errstate(over="ignore", invalid="ignore"):  # divergence is reported by the driver
         for k in range(K):
             t = inputs.round * K + k
             X_B, Y_B = _batch(shard, shard_index, t, task)
-            AL, caches = forward(X_B, params, task.activations, task.keep_probs, _dropout_rng(shard_index, t, task))
+            AL, caches = forward(X_B, params, task.activations, task.keep_probs, _dropout_rng(shard_index, t, task), None, kernel)
             b = int(X_B.shape[1])
             cost_sum += (loss.cost(AL, Y_B) + l2_penalty(params, task.lambd, b)) * b
             samples += b
@@ -360,7 +362,7 @@ def local_steps(shard: Shard, shard_index: int, inputs: RoundInput) -> ShardUpda
             if right is not None:
                 correct += right
                 any_correct = True
-            grads = backward(AL, Y_B, caches, task.loss, task.lambd)
+            grads = backward(AL, Y_B, caches, task.loss, task.lambd, kernel)
             if task.clip_norm is not None:
                 grads = _clip_by_global_norm(grads, task.clip_norm)
             params, state = task.optimizer.update(grads, state, params)
