@@ -58,6 +58,12 @@ that is 104.7 MFLOP per step, 818 kFLOP per sample.
 
 Each repetition runs one epoch of every contender, rotating their order, so that load from
 elsewhere on the machine falls on all of them alike; the table shows medians with min-max.
+Before each timed epoch (and each ceiling timing) the process sleeps ``--settle-seconds``
+(0.2 s): a BLAS's worker threads spin for a while after their last product (OpenBLAS's for
+about 0.1 s, PyTorch's OpenMP threads for several ms) and would take the cores from whichever
+contender runs next. Measured here: PyTorch's first twenty 512x784 by 784x128 products right
+after NumPy's took 1,255 us each (median of five), 630-680 us after a pause of 0.1-0.3 s;
+NumPy's right after PyTorch's 1,135 us against 365-400 us.
 The last line printed is one JSON object with every figure.
 
     python scripts/benchmark.py
@@ -443,6 +449,9 @@ def matmul_operands(
     return pairs
 
 
+SETTLE_SECONDS: Final = 0.2
+"""Sleep before each timed epoch: longer than OpenBLAS's worker threads spin after a product."""
+
 CLOCKS: Final[dict[str, Callable[[], float]]] = {"wall": time.perf_counter, "cpu": time.process_time}
 """``--clock``: wall time, or this process's CPU time (robust to other jobs at ``--threads 1``)."""
 
@@ -485,8 +494,10 @@ def samples_per_second(m: int, seconds: Sequence[float]) -> Figures:
 def run_one(
     setup: Setup, contenders: Sequence[str], modules: dict[str, Any], warmup: int, repeats: int, threads: int,
     ceiling_seconds: float, notes: list[str], clock: Callable[[], float] = time.perf_counter,
+    settle_seconds: float = SETTLE_SECONDS,
 ) -> dict[str, Any]:  # fmt: skip
-    """Warm up, then ``repeats`` rounds of one epoch per contender and one ceiling timing."""
+    """Warm up, then ``repeats`` rounds of one epoch per contender and one ceiling timing,
+    each after ``settle_seconds`` of sleep (untimed) for the last one's threads to go idle."""
     epochs: dict[str, Epoch] = {}
     ours: OursEpochs | None = None
     theirs: TorchEpochs | None = None
@@ -539,9 +550,11 @@ def run_one(
     for round_number in range(repeats):
         shift = round_number % len(names) if names else 0
         for name in names[shift:] + names[:shift]:
+            time.sleep(settle_seconds)
             start = clock()
             epochs[name]()
             seconds[name].append(clock() - start)
+        time.sleep(settle_seconds)
         ceiling_seconds_per_step.append(time_products(pairs, ceiling_seconds, clock))
     m = setup.data.X.shape[1]
     figures = {name: samples_per_second(m, values) for name, values in seconds.items()}
@@ -626,6 +639,10 @@ def parse_arguments(argv: Sequence[str]) -> argparse.Namespace:
     parser.add_argument("--contenders", nargs="+", choices=CONTENDERS, default=list(CONTENDERS))
     parser.add_argument("--data", choices=("auto", "mnist", "random"), default="auto")
     parser.add_argument("--ceiling-seconds", type=_cli.positive_float, default=0.3, help="time spent per ceiling measurement")
+    parser.add_argument(
+        "--settle-seconds", type=float, default=SETTLE_SECONDS,
+        help=f"untimed sleep before each timed epoch, for the last contender's BLAS threads to stop spinning (default {SETTLE_SECONDS})",
+    )  # fmt: skip
     parser.add_argument("--seed", type=_cli.seed, default=0, help="seed of the generators (default 0)")
     parser.add_argument(
         "--clock", choices=sorted(CLOCKS), default="wall",
@@ -640,6 +657,8 @@ def parse_arguments(argv: Sequence[str]) -> argparse.Namespace:
             parser.error(f"--{name.replace('_', '-')} must be >= 1")
     if args.warmup < 0 or (args.samples is not None and args.samples < 1):
         parser.error("--warmup must be >= 0 and --samples >= 1")
+    if not args.settle_seconds >= 0:
+        parser.error(f"--settle-seconds must be >= 0, got {args.settle_seconds}")
     try:
         args.networks = [parse_network(hidden) for hidden in args.hidden]
     except ValueError:
@@ -732,7 +751,7 @@ def run_all(
             setup = Setup(data, sizes, params, name, args.batch_size, args.seed, keep_prob)
             results["networks"][network][name] = run_one(
                 setup, args.contenders, modules, args.warmup, args.repeats, args.threads, args.ceiling_seconds, notes,
-                CLOCKS[args.clock],
+                CLOCKS[args.clock], args.settle_seconds,
             )  # fmt: skip
     return results
 
@@ -741,7 +760,7 @@ def print_report(args: argparse.Namespace, report: dict[str, Any], machine: dict
     print(
         f"functional_nn benchmark: {report['data']}, {report['m']} samples per epoch, float32, "
         f"batch {args.batch_size}, {args.threads} BLAS thread(s), median of {args.repeats} epoch(s) "
-        f"after {args.warmup} warm-up epoch(s), {args.clock} time"
+        f"after {args.warmup} warm-up epoch(s), {args.clock} time, {args.settle_seconds:g} s pause before each"
     )
     print(f"machine: {machine['cpu']}, {machine['logical_cpus']} logical CPUs; numpy {machine['numpy']} ({machine['blas']})")
     print(f"functional_nn's kernels (optimizer, ReLU layers): {machine['kernel']}")
@@ -805,7 +824,7 @@ def print_report(args: argparse.Namespace, report: dict[str, Any], machine: dict
         print(f"note: {note}")
     settings = {
         "batch_size": args.batch_size, "threads": args.threads, "repeats": args.repeats, "warmup": args.warmup,
-        "clock": args.clock,
+        "clock": args.clock, "settle_seconds": args.settle_seconds,
         "samples": report["m"], "data": report["data"], "learning_rates": LEARNING_RATES,
     }  # fmt: skip
     print(json.dumps({"results": summary, "settings": settings, "machine": machine, "notes": notes}))

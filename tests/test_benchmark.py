@@ -41,7 +41,7 @@ def test_step_products_count_what_a_step_multiplies() -> None:
 def test_tiny_run_prints_a_table_and_json(capsys: pytest.CaptureFixture[str]) -> None:
     argv = [
         "--data", "random", "--samples", "300", "--repeats", "2", "--warmup", "1", "--hidden", "8", "4,4:0.5",
-        "--ceiling-seconds", "0.005", "--threads", "1", "--clock", "cpu",
+        "--ceiling-seconds", "0.005", "--threads", "1", "--clock", "cpu", "--settle-seconds", "0.001",
     ]  # fmt: skip
     assert benchmark.main(argv) == 0
     lines = capsys.readouterr().out.strip().splitlines()
@@ -124,6 +124,8 @@ def test_bad_arguments_are_refused() -> None:
         benchmark.main(["--hidden", "8,x"])
     with pytest.raises(SystemExit):
         benchmark.main(["--repeats", "0"])
+    with pytest.raises(SystemExit):
+        benchmark.main(["--settle-seconds", "-1"])
     with pytest.raises(SystemExit):
         benchmark.main(["--hidden", "8:1.5"])
     with pytest.raises(SystemExit):  # CPU time would add up the threads' time
