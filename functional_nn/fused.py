@@ -26,14 +26,14 @@ modes for the calling thread, as TensorFlow and XLA do for their CPU kernels: th
 are NumPy's except that a value NumPy would make subnormal is zero. NumPy run inside the same
 block gives the same bits (``tests/test_fused.py``).
 
-A hidden ReLU layer of a training step makes, after its product :math:`W_l A_{l-1}`, up to
-seven NumPy passes over its ``(n_l, m)`` numbers: the bias, :math:`\max(z, 0)` (two), the
-dropout mask from its 16-bit draws (three) and the dropped activations; and, going back,
-four: the mask, :math:`[a > 0]` (two) and their product. ``relu_forward``,
+In NumPy, a hidden ReLU layer of a training step makes up to seven passes over its
+``(n_l, m)`` numbers after its product :math:`W_l A_{l-1}`: the bias, :math:`\max(z, 0)`
+(two), the dropout mask from its 16-bit draws (three) and the dropped activations; and four
+going back: the mask, :math:`[a > 0]` (two) and their product. ``relu_forward``,
 ``relu_dropout_forward``, ``relu_backward`` and ``relu_dropout_backward`` make one pass each,
 the same operations in the same order, so that ``functional_nn.propagation``'s arrays are
-bitwise those of its NumPy code (``tests/test_fused.py``). Their ``Z`` and ``dA`` arguments
-are overwritten: ``propagation`` passes only arrays it has just made.
+bitwise those of its NumPy code (``tests/test_fused_propagation.py``). They overwrite their
+``Z`` and ``dA`` arguments: ``propagation`` passes only arrays it has just made.
 
 Every optimizer kernel takes 1-D views of C-contiguous arrays of one dtype and scalars already
 of that dtype (a Python float would make Numba compute in float64); so do the sampling
@@ -89,6 +89,7 @@ def fusable(*arrays: Any) -> bool:
         if a is not None and not (a.flags.c_contiguous and a.dtype == dtype and a.shape == shape):
             return False
     return True
+
 
 FLUSHES_SUBNORMALS = AVAILABLE and platform.machine().lower() in ("x86_64", "amd64")
 """Whether ``subnormals_flushed`` changes anything here: with Numba, on x86-64 (its MXCSR
