@@ -58,13 +58,14 @@ that is 104.7 MFLOP per step, 818 kFLOP per sample.
 
 Each repetition runs one epoch of every contender, rotating their order, so that load from
 elsewhere on the machine falls on all of them alike; the table shows medians with min-max.
-Before each timed epoch (and each ceiling timing) the process sleeps ``--settle-seconds``
-(0.2 s): a BLAS's worker threads spin for a while after their last product (OpenBLAS's for
-about 0.1 s, PyTorch's OpenMP threads for several ms) and would take the cores from whichever
-contender runs next. Measured here: PyTorch's first twenty 512x784 by 784x128 products right
-after NumPy's took 1,255 us each (median of five), 630-680 us after a pause of 0.1-0.3 s;
-NumPy's right after PyTorch's 1,135 us against 365-400 us.
 The last line printed is one JSON object with every figure.
+
+Before each timed epoch (and each ceiling timing) the process sleeps ``--settle-seconds``
+(0.2 s), untimed: a BLAS's worker threads spin for a while after their last product
+(OpenBLAS's for about 0.1 s, PyTorch's OpenMP threads for several ms) and would take the cores
+from whichever contender runs next. Measured here: PyTorch's first twenty 512x784 by 784x128
+products right after NumPy's took 1,255 us each (median of five), 630-680 us after a pause of
+0.1-0.3 s; NumPy's right after PyTorch's 1,135 us against 365-400 us.
 
     python scripts/benchmark.py
     python scripts/benchmark.py --samples 10000 --repeats 3 --contenders functional_nn torch   # a minute
