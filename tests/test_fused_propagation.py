@@ -109,7 +109,8 @@ def test_special_values_come_out_as_numpys(dtype: type[np.floating], rng: np.ran
         grads = {}
         for kernel in fused.KERNELS:
             identity = np.eye(6, dtype=dtype)
-            # a linear output layer whose W^T dZ hands dA back unchanged: W = I, dZ = dA
+            # a linear output layer with W = I: its W^T dZ brings dA's special values (and the NaNs the
+            # product makes of inf * 0) to the ReLU layer's backward pass
             two_layers = (relu_cache, LayerCache(relu_cache.A, identity, dA, dA, resolve_activation("a", "linear"), None))
             with np.errstate(all="ignore"):
                 grads[kernel] = backward(dA * X.shape[1], dA * X.shape[1] * 0, two_layers, resolve_loss("l", "mean_squared_error"), 0.0, kernel)
