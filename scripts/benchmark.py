@@ -641,7 +641,7 @@ def parse_arguments(argv: Sequence[str]) -> argparse.Namespace:
     parser.add_argument("--data", choices=("auto", "mnist", "random"), default="auto")
     parser.add_argument("--ceiling-seconds", type=_cli.positive_float, default=0.3, help="time spent per ceiling measurement")
     parser.add_argument(
-        "--settle-seconds", type=float, default=SETTLE_SECONDS,
+        "--settle-seconds", type=_cli.non_negative_float, default=SETTLE_SECONDS,
         help=f"untimed sleep before each timed epoch, for the last contender's BLAS threads to stop spinning (default {SETTLE_SECONDS})",
     )  # fmt: skip
     parser.add_argument("--seed", type=_cli.seed, default=0, help="seed of the generators (default 0)")
@@ -658,8 +658,6 @@ def parse_arguments(argv: Sequence[str]) -> argparse.Namespace:
             parser.error(f"--{name.replace('_', '-')} must be >= 1")
     if args.warmup < 0 or (args.samples is not None and args.samples < 1):
         parser.error("--warmup must be >= 0 and --samples >= 1")
-    if not args.settle_seconds >= 0:
-        parser.error(f"--settle-seconds must be >= 0, got {args.settle_seconds}")
     try:
         args.networks = [parse_network(hidden) for hidden in args.hidden]
     except ValueError:
