@@ -206,18 +206,17 @@ def forward(
         keep = keep_probs[l - 1] if keep_probs is not None and l < L else 1.0
         if kernel == "numba" and activation == RELU and b.dtype == Z.dtype:
             A_next, mask, dropped = _relu_layer(Z, b, keep, rng)
-            caches.append(LayerCache(A, W, Z, A_next, activation, mask))
-            A = dropped
-            continue
-        Z += b  # Z is a fresh temporary
-        A_next = activation.forward(Z)
-        mask = None
-        if keep < 1:
-            assert rng is not None
-            mask = dropout_keeps(rng, Z.shape, keep).astype(Z.dtype)
-            mask *= Z.dtype.type(1 / keep)  # mask is a fresh temporary
+        else:
+            Z += b  # Z is a fresh temporary
+            A_next = activation.forward(Z)
+            mask = None
+            if keep < 1:
+                assert rng is not None
+                mask = dropout_keeps(rng, Z.shape, keep).astype(Z.dtype)
+                mask *= Z.dtype.type(1 / keep)  # mask is a fresh temporary
+            dropped = A_next if mask is None else A_next * mask
         caches.append(LayerCache(A, W, Z, A_next, activation, mask))
-        A = A_next if mask is None else A_next * mask
+        A = dropped
     return A, tuple(caches)
 
 
