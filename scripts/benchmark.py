@@ -32,8 +32,13 @@ Contenders (each only if installed; a missing one is a note, not a failure):
 ``torch``
     ``nn.Sequential`` of ``nn.Linear``/``nn.ReLU`` (and ``nn.Dropout``) with our initial weights copied in, fed
     the same shuffled batches in the same order (the same ``rng.permutation`` per epoch),
-    ``cross_entropy``, and ``torch.optim.SGD``/``Adam`` with the same hyperparameters. After
-    the warm-up epoch its weights are compared with ours, to show both did the same sums.
+    ``cross_entropy``, and ``torch.optim.SGD``/``Adam`` with the same hyperparameters, at
+    their defaults otherwise (a loop over the parameters on the CPU). After the warm-up epoch
+    its weights are compared with ours, to show both did the same sums.
+``torch_fused``
+    The same, with ``fused=True``: PyTorch's own fused CPU update, one kernel over every
+    parameter, the nearest thing to our Numba updates. Not the default a user gets, so the
+    targets quote ``torch``; this row shows how much of the gap a PyTorch user can close.
 ``sklearn``
     ``MLPClassifier`` with the same hidden layers, batch size, solver, learning rate and
     float32 input, no L2 (``alpha=0``), no momentum for SGD; one ``partial_fit`` per epoch,
@@ -121,13 +126,16 @@ N_CLASSES: Final = 10
 LEARNING_RATES: Final = {"sgd": 0.1, "adam": 1e-3}
 ADAM_BETAS: Final = (0.9, 0.999)
 ADAM_EPSILON: Final = 1e-8
-CONTENDERS: Final = ("functional_nn", "functional_nn_numpy", "functional_nn_steps", "numpy_preallocated", "torch", "sklearn")
+CONTENDERS: Final = (
+    "functional_nn", "functional_nn_numpy", "functional_nn_steps", "numpy_preallocated", "torch", "torch_fused", "sklearn",
+)
 LABELS: Final = {
     "functional_nn": "functional_nn train_epochs",
     "functional_nn_numpy": "  the same, NumPy kernels",
     "functional_nn_steps": "functional_nn steps only",
     "numpy_preallocated": "NumPy, all preallocated",
     "torch": "PyTorch",
+    "torch_fused": "  the same, fused=True",
     "sklearn": "scikit-learn MLPClassifier",
 }
 
@@ -351,8 +359,9 @@ class TorchEpochs(NamedTuple):
     weights: Callable[[], dict[str, FloatArray]]
 
 
-def torch_contender(torch: Any, setup: Setup, threads: int) -> TorchEpochs:
-    """The same network, initial weights, batch order and optimizer in PyTorch."""
+def torch_contender(torch: Any, setup: Setup, threads: int, fused_update: bool = False) -> TorchEpochs:
+    """The same network, initial weights, batch order and optimizer in PyTorch; ``fused_update``
+    asks the optimizer for its fused CPU kernel (``fused=True``)."""
     torch.set_num_threads(threads)
     d = setup.data
     layers: list[Any] = []
@@ -367,9 +376,11 @@ def torch_contender(torch: Any, setup: Setup, threads: int) -> TorchEpochs:
     net = torch.nn.Sequential(*layers)
     net.train()  # dropout on
     if setup.optimizer == "sgd":
-        optimizer = torch.optim.SGD(net.parameters(), lr=LEARNING_RATES["sgd"])
+        optimizer = torch.optim.SGD(net.parameters(), lr=LEARNING_RATES["sgd"], fused=fused_update or None)
     else:
-        optimizer = torch.optim.Adam(net.parameters(), lr=LEARNING_RATES["adam"], betas=ADAM_BETAS, eps=ADAM_EPSILON)
+        optimizer = torch.optim.Adam(
+            net.parameters(), lr=LEARNING_RATES["adam"], betas=ADAM_BETAS, eps=ADAM_EPSILON, fused=fused_update or None
+        )
     rows = torch.from_numpy(d.X.T)  # (m, 784) row per sample, sharing our Fortran-ordered memory
     targets = torch.from_numpy(d.labels.astype(np.int64))
     orders = permutations(setup.seed, d.X.shape[1])
@@ -501,7 +512,7 @@ def run_one(
     each after ``settle_seconds`` of sleep (untimed) for the last one's threads to go idle."""
     epochs: dict[str, Epoch] = {}
     ours: OursEpochs | None = None
-    theirs: TorchEpochs | None = None
+    torches: dict[str, TorchEpochs] = {}  # PyTorch's rows, whose weights are compared with ours
     if "functional_nn" in contenders:
         ours = functional_nn_contender(setup, warmup + repeats)
         epochs["functional_nn"] = ours.epoch
@@ -514,8 +525,10 @@ def run_one(
         preallocated = numpy_preallocated_contender(setup)
         epochs["numpy_preallocated"] = preallocated.epoch
     if "torch" in contenders and modules.get("torch") is not None:
-        theirs = torch_contender(modules["torch"], setup, threads)
-        epochs["torch"] = theirs.epoch
+        torches["torch"] = torch_contender(modules["torch"], setup, threads)
+    if "torch_fused" in contenders and modules.get("torch") is not None:
+        torches["torch_fused"] = torch_contender(modules["torch"], setup, threads, fused_update=True)
+    epochs.update({name: contender.epoch for name, contender in torches.items()})
     if "sklearn" in contenders and modules.get("sklearn") is not None:
         if setup.keep_prob == 1:
             epochs["sklearn"] = sklearn_contender(modules["sklearn"], setup)
@@ -525,17 +538,19 @@ def run_one(
     for _ in range(warmup):
         for run in epochs.values():
             run()
-    if ours is not None and theirs is not None and warmup > 0:
-        ours_W, torch_W = ours.state(), theirs.weights()
-        gap = largest_difference(ours_W, torch_W)
+    why = (
+        "its dropout masks are its own" if setup.keep_prob < 1
+        else "Adam's steps are about +-alpha however small the gradient, so rounding differences in near-zero "
+        "gradients grow over an epoch" if setup.optimizer == "adam" else "the same sums, rounded differently"
+    )  # fmt: skip
+    for name, theirs in torches.items() if ours is not None and warmup > 0 else ():
+        assert ours is not None
+        torch_W = theirs.weights()
+        gap = largest_difference(ours.state(), torch_W)
         scale = max(float(np.max(np.abs(torch_W[k]))) for k in torch_W)
-        why = (
-            "its dropout masks are its own" if setup.keep_prob < 1
-            else "Adam's steps are about +-alpha however small the gradient, so rounding differences in near-zero "
-            "gradients grow over an epoch" if setup.optimizer == "adam" else "the same sums, rounded differently"
-        )  # fmt: skip
+        who = "PyTorch's" if name == "torch" else "PyTorch's (fused=True)"
         notes.append(
-            f"{network_name(setup.sizes, setup.keep_prob)} {setup.optimizer}: after {warmup} warm-up epoch(s) PyTorch's "
+            f"{network_name(setup.sizes, setup.keep_prob)} {setup.optimizer}: after {warmup} warm-up epoch(s) {who} "
             f"weights differ from ours by at most {gap:.2g} (largest weight {scale:.2g}; {why})"
         )
     if ours is not None and preallocated is not None and warmup > 0:
@@ -702,15 +717,19 @@ def _main(argv: Sequence[str] | None) -> int:
     args = parse_arguments(sys.argv[1:] if argv is None else argv)
     notes: list[str] = []
     load_before = machine_load()
+    wants_torch = bool({"torch", "torch_fused"} & set(args.contenders))
     modules: dict[str, Any] = {
         "threadpoolctl": optional_module("threadpoolctl"),
-        "torch": optional_module("torch") if "torch" in args.contenders else None,
+        "torch": optional_module("torch") if wants_torch else None,
         "sklearn": optional_module("sklearn.neural_network") if "sklearn" in args.contenders else None,
         "sklearn_root": optional_module("sklearn") if "sklearn" in args.contenders else None,
     }
-    for name, module, install in (("torch", "torch", "torch"), ("sklearn", "sklearn", "scikit-learn")):
-        if name in args.contenders and modules[module] is None:
-            notes.append(f"{LABELS[name]} is not installed: skipped (pip install {install}, or the bench extra)")
+    for wanted, module, label, install in (
+        (wants_torch, "torch", "PyTorch", "torch"),
+        ("sklearn" in args.contenders, "sklearn", LABELS["sklearn"], "scikit-learn"),
+    ):
+        if wanted and modules[module] is None:
+            notes.append(f"{label} is not installed: skipped (pip install {install}, or the bench extra)")
     optimizer_names = list(args.optimizers)
     if "adam" in optimizer_names and not hasattr(optimizers, "adam"):
         notes.append("functional_nn.optimizers has no adam: Adam skipped")
@@ -805,8 +824,10 @@ def print_report(args: argparse.Namespace, report: dict[str, Any], machine: dict
                 "preallocated_ceiling_fraction": _rounded(preallocated_fraction),
                 "numpy_kernels_samples_per_s": None if numpy_kernels is None else round(numpy_kernels.median),
                 "torch_samples_per_s": None if "torch" not in figures else round(figures["torch"].median),
+                "torch_fused_samples_per_s": None if "torch_fused" not in figures else round(figures["torch_fused"].median),
                 "sklearn_samples_per_s": None if "sklearn" not in figures else round(figures["sklearn"].median),
                 "torch_ratio": _rounded(ratio(ours, figures.get("torch"))),
+                "torch_fused_ratio": _rounded(ratio(ours, figures.get("torch_fused"))),
                 "sklearn_ratio": _rounded(ratio(ours, figures.get("sklearn"))),
                 "ceiling_samples_per_s": round(rate.median),
                 "ceiling_gflops": round(gflops, 1),

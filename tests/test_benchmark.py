@@ -23,8 +23,8 @@ import benchmark  # noqa: E402  (the scripts folder is not a package)
 
 KEYS = {
     "samples_per_s", "samples_per_s_min", "samples_per_s_max", "steps_only_samples_per_s",
-    "numpy_kernels_samples_per_s", "torch_samples_per_s",
-    "sklearn_samples_per_s", "torch_ratio", "sklearn_ratio", "ceiling_samples_per_s", "ceiling_gflops",
+    "numpy_kernels_samples_per_s", "torch_samples_per_s", "torch_fused_samples_per_s",
+    "sklearn_samples_per_s", "torch_ratio", "torch_fused_ratio", "sklearn_ratio", "ceiling_samples_per_s", "ceiling_gflops",
     "ceiling_fraction", "step_mflop", "preallocated_samples_per_s", "preallocated_ceiling_fraction",
 }  # fmt: skip
 
@@ -58,10 +58,12 @@ def test_tiny_run_prints_a_table_and_json(capsys: pytest.CaptureFixture[str]) ->
             assert figures["samples_per_s"] > 0 and 0 < figures["ceiling_fraction"]
             # with Numba installed, the NumPy kernels run beside the fused ones
             assert (figures["numpy_kernels_samples_per_s"] is not None) == fused.AVAILABLE
-            for contender in ("torch", "sklearn"):
+            for contender, library in (("torch", "pytorch"), ("torch_fused", "pytorch"), ("sklearn", "scikit-learn")):
                 # a ratio when the contender is installed, a note saying why it is missing when not
                 if figures[f"{contender}_ratio"] is None:
-                    assert any(contender.replace("sklearn", "scikit") in note.lower() for note in summary["notes"])
+                    assert any(library in note.lower() for note in summary["notes"])
+                # PyTorch's two optimizers run together or not at all
+                assert (figures["torch_ratio"] is None) == (figures["torch_fused_ratio"] is None)
     # scikit-learn has no dropout: it sits out the network that drops, whether installed or not
     assert summary["results"][networks[1]]["sgd"]["sklearn_ratio"] is None
     assert "matmul ceiling" in table and "functional_nn train_epochs" in table
@@ -108,8 +110,8 @@ def test_missing_contenders_are_notes_not_failures(
     assert benchmark.main(argv) == 0
     summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     figures = summary["results"]["784-4-10"]["sgd"]
-    assert figures["torch_ratio"] is None and figures["sklearn_ratio"] is None
-    assert any("PyTorch is not installed" in note for note in summary["notes"])
+    assert figures["torch_ratio"] is None and figures["torch_fused_ratio"] is None and figures["sklearn_ratio"] is None
+    assert sum("PyTorch is not installed" in note for note in summary["notes"]) == 1  # one note for both of its rows
     assert any("scikit-learn MLPClassifier is not installed" in note for note in summary["notes"])
 
 
