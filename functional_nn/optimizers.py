@@ -38,7 +38,7 @@ from __future__ import annotations
 import contextlib
 import math
 from collections.abc import Callable, Mapping
-from typing import NamedTuple, TypeAlias
+from typing import Any, NamedTuple, TypeAlias
 
 import numpy as np
 
@@ -474,20 +474,29 @@ def _adam_coefficients(step: int, rate: float, beta1: float, beta2: float, epsil
     return _AdamCoefficients(beta1, 1.0 - beta2, 1.0 / math.sqrt(1.0 - beta2**t), epsilon, rate / (1.0 - beta1**t))
 
 
+_KernelScalars: TypeAlias = dict[tuple[np.dtype[Any], float], tuple[np.floating[Any], ...]]
+"""An update's scalars in each dtype, per (dtype, decay): the fused kernels take numbers of the
+arrays' dtype (a Python float would make Numba compute in float64)."""
+
+
 def _adam_array(
     g: FloatArray, old_m: FloatArray, old_v: FloatArray, old_p: FloatArray, m: FloatArray, v: FloatArray,
-    p: FloatArray, c: _AdamCoefficients, decay: float, kernel: Kernel,
+    p: FloatArray, c: _AdamCoefficients, decay: float, kernel: Kernel, scalars_by_dtype: _KernelScalars,
 ) -> None:  # fmt: skip
     r"""Adam's update of one parameter array, written into ``m``, ``v`` and ``p``.
 
     Either all three outputs are fresh arrays, or they are ``old_m``, ``old_v`` and ``old_p``
     themselves (in place). ``p`` receives :math:`\text{decay} \cdot p - \alpha_t \hat m_t /
     (\sqrt{\hat v_t} + \epsilon)` (``decay`` is 1 but for AdamW's decayed arrays).
+    ``scalars_by_dtype`` is the update's own dict, shared by its arrays: each array's
+    scalars are converted once per update, not once per array.
     """
     in_place = m is old_m
-    if kernel == "numba" and fused.fusable(g, old_m, old_v, old_p, m, v, p):
-        dtype = g.dtype.type
-        scalars = (*(dtype(x) for x in c), dtype(decay))
+    if kernel == "numba" and (fused.fusable(g, m, v, p) if in_place else fused.fusable(g, old_m, old_v, old_p, m, v, p)):
+        scalars = scalars_by_dtype.get((g.dtype, decay))
+        if scalars is None:
+            dtype = g.dtype.type
+            scalars = scalars_by_dtype[g.dtype, decay] = (*(dtype(x) for x in c), dtype(decay))
         if in_place:
             fused.kernel("adam_in_place")(g.reshape(-1), m.reshape(-1), v.reshape(-1), p.reshape(-1), *scalars)
         else:
@@ -539,12 +548,13 @@ def _adam_family(
         new_params: dict[str, FloatArray] = {}
         m: dict[str, FloatArray] = {}
         v: dict[str, FloatArray] = {}
+        scalars: _KernelScalars = {}
         with _arithmetic(kernel):
             for key, value in params.items():
                 new_params[key], m[key], v[key] = np.empty_like(value), np.empty_like(value), np.empty_like(value)
                 _adam_array(
                     grads["d" + key], old_m[key], old_v[key], value, m[key], v[key], new_params[key], c,
-                    decay(key, rate), kernel,
+                    decay(key, rate), kernel, scalars,
                 )  # fmt: skip
         return new_params, freeze_state(OptimizerState(step=state.step + 1, slots={"m": m, "v": v}))
 
@@ -556,9 +566,12 @@ def _adam_family(
         rate = _rate_at(learning_rate, state.step)
         c = _adam_coefficients(state.step, rate, beta1, beta2, epsilon)
         m, v = state.slots["m"], state.slots["v"]
+        scalars: _KernelScalars = {}
         with _arithmetic(kernel):
             for key, value in params.items():
-                _adam_array(grads["d" + key], m[key], v[key], value, m[key], v[key], value, c, decay(key, rate), kernel)
+                _adam_array(
+                    grads["d" + key], m[key], v[key], value, m[key], v[key], value, c, decay(key, rate), kernel, scalars
+                )
         return dict(params), OptimizerState(step=state.step + 1, slots={"m": dict(m), "v": dict(v)})
 
     return Optimizer(init, update, name, _describe_learning_rate(learning_rate) + hyperparameters, update_in_place)
