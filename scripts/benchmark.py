@@ -543,16 +543,16 @@ def run_one(
         else "Adam's steps are about +-alpha however small the gradient, so rounding differences in near-zero "
         "gradients grow over an epoch" if setup.optimizer == "adam" else "the same sums, rounded differently"
     )  # fmt: skip
-    for name, theirs in torches.items() if ours is not None and warmup > 0 else ():
-        assert ours is not None
-        torch_W = theirs.weights()
-        gap = largest_difference(ours.state(), torch_W)
-        scale = max(float(np.max(np.abs(torch_W[k]))) for k in torch_W)
-        who = "PyTorch's" if name == "torch" else "PyTorch's (fused=True)"
-        notes.append(
-            f"{network_name(setup.sizes, setup.keep_prob)} {setup.optimizer}: after {warmup} warm-up epoch(s) {who} "
-            f"weights differ from ours by at most {gap:.2g} (largest weight {scale:.2g}; {why})"
-        )
+    if ours is not None and warmup > 0:
+        for name, theirs in torches.items():
+            torch_W = theirs.weights()
+            gap = largest_difference(ours.state(), torch_W)
+            scale = max(float(np.max(np.abs(torch_W[k]))) for k in torch_W)
+            who = "PyTorch's" if name == "torch" else "PyTorch's (fused=True)"
+            notes.append(
+                f"{network_name(setup.sizes, setup.keep_prob)} {setup.optimizer}: after {warmup} warm-up epoch(s) {who} "
+                f"weights differ from ours by at most {gap:.2g} (largest weight {scale:.2g}; {why})"
+            )
     if ours is not None and preallocated is not None and warmup > 0:
         gap = largest_difference(ours.state(), preallocated.state())
         notes.append(

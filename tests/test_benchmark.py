@@ -62,8 +62,8 @@ def test_tiny_run_prints_a_table_and_json(capsys: pytest.CaptureFixture[str]) ->
                 # a ratio when the contender is installed, a note saying why it is missing when not
                 if figures[f"{contender}_ratio"] is None:
                     assert any(library in note.lower() for note in summary["notes"])
-                # PyTorch's two optimizers run together or not at all
-                assert (figures["torch_ratio"] is None) == (figures["torch_fused_ratio"] is None)
+            # PyTorch's two optimizers run together or not at all
+            assert (figures["torch_ratio"] is None) == (figures["torch_fused_ratio"] is None)
     # scikit-learn has no dropout: it sits out the network that drops, whether installed or not
     assert summary["results"][networks[1]]["sgd"]["sklearn_ratio"] is None
     assert "matmul ceiling" in table and "functional_nn train_epochs" in table
