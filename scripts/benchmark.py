@@ -538,12 +538,12 @@ def run_one(
     for _ in range(warmup):
         for run in epochs.values():
             run()
-    why = (
-        "its dropout masks are its own" if setup.keep_prob < 1
-        else "Adam's steps are about +-alpha however small the gradient, so rounding differences in near-zero "
-        "gradients grow over an epoch" if setup.optimizer == "adam" else "the same sums, rounded differently"
-    )  # fmt: skip
     if ours is not None and warmup > 0:
+        why = (
+            "its dropout masks are its own" if setup.keep_prob < 1
+            else "Adam's steps are about +-alpha however small the gradient, so rounding differences in near-zero "
+            "gradients grow over an epoch" if setup.optimizer == "adam" else "the same sums, rounded differently"
+        )  # fmt: skip
         for name, theirs in torches.items():
             torch_W = theirs.weights()
             gap = largest_difference(ours.state(), torch_W)
