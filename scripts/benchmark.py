@@ -61,8 +61,11 @@ matmul rate, and the batch size over it the samples per second no NumPy implemen
 beat; ``ceiling_fraction`` is functional_nn's share of it. For 784-256-10 and ``b = 128``
 that is 104.7 MFLOP per step, 818 kFLOP per sample.
 
-Each repetition runs one epoch of every contender, rotating their order, so that load from
-elsewhere on the machine falls on all of them alike; the table shows medians with min-max.
+Each repetition runs one epoch of every contender with every optimizer (a contender's SGD
+and Adam epochs next to each other), rotating their order, then times the ceiling once, so
+that load from elsewhere on the machine falls on all of them alike: the ratios between
+contenders and Adam's speed against SGD's are both measured side by side. The table shows
+medians with min-max.
 The last line printed is one JSON object with every figure.
 
 Before each timed epoch (and each ceiling timing) the process sleeps ``--settle-seconds``
@@ -503,21 +506,27 @@ def samples_per_second(m: int, seconds: Sequence[float]) -> Figures:
     return Figures(statistics.median(rates), min(rates), max(rates))
 
 
-def run_one(
-    setup: Setup, contenders: Sequence[str], modules: dict[str, Any], warmup: int, repeats: int, threads: int,
-    ceiling_seconds: float, notes: list[str], clock: Callable[[], float] = time.perf_counter,
-    settle_seconds: float = SETTLE_SECONDS,
-) -> dict[str, Any]:  # fmt: skip
-    """Warm up, then ``repeats`` rounds of one epoch per contender and one ceiling timing,
-    each after ``settle_seconds`` of sleep (untimed) for the last one's threads to go idle."""
+class Contenders(NamedTuple):
+    """One network and optimizer's contenders, ready to run an epoch each."""
+
+    epochs: dict[str, Epoch]
+    ours: OursEpochs | None
+    preallocated: OursEpochs | None
+    torches: dict[str, TorchEpochs]  # PyTorch's rows, whose weights are compared with ours
+
+
+def make_contenders(
+    setup: Setup, contenders: Sequence[str], modules: dict[str, Any], total_epochs: int, threads: int, notes: list[str]
+) -> Contenders:
+    """Every installed contender of ``contenders`` for ``setup``, in ``CONTENDERS``' order."""
     epochs: dict[str, Epoch] = {}
     ours: OursEpochs | None = None
-    torches: dict[str, TorchEpochs] = {}  # PyTorch's rows, whose weights are compared with ours
+    torches: dict[str, TorchEpochs] = {}
     if "functional_nn" in contenders:
-        ours = functional_nn_contender(setup, warmup + repeats)
+        ours = functional_nn_contender(setup, total_epochs)
         epochs["functional_nn"] = ours.epoch
     if "functional_nn_numpy" in contenders and fused.AVAILABLE:  # what the fast extra buys, side by side
-        epochs["functional_nn_numpy"] = functional_nn_contender(setup, warmup + repeats, "numpy").epoch
+        epochs["functional_nn_numpy"] = functional_nn_contender(setup, total_epochs, "numpy").epoch
     if "functional_nn_steps" in contenders:
         epochs["functional_nn_steps"] = functional_nn_steps_contender(setup)
     preallocated: OursEpochs | None = None
@@ -535,48 +544,83 @@ def run_one(
         else:
             note = f"{network_name(setup.sizes, setup.keep_prob)}: scikit-learn's MLPClassifier has no dropout, so it sits out"
             notes.extend([] if note in notes else [note])
-    for _ in range(warmup):
-        for run in epochs.values():
-            run()
-    if ours is not None and warmup > 0:
-        why = (
-            "its dropout masks are its own" if setup.keep_prob < 1
-            else "Adam's steps are about +-alpha however small the gradient, so rounding differences in near-zero "
-            "gradients grow over an epoch" if setup.optimizer == "adam" else "the same sums, rounded differently"
-        )  # fmt: skip
-        for name, theirs in torches.items():
-            torch_W = theirs.weights()
-            gap = largest_difference(ours.state(), torch_W)
-            scale = max(float(np.max(np.abs(torch_W[k]))) for k in torch_W)
-            who = "PyTorch's" if name == "torch" else "PyTorch's (fused=True)"
-            notes.append(
-                f"{network_name(setup.sizes, setup.keep_prob)} {setup.optimizer}: after {warmup} warm-up epoch(s) {who} "
-                f"weights differ from ours by at most {gap:.2g} (largest weight {scale:.2g}; {why})"
-            )
-    if ours is not None and preallocated is not None and warmup > 0:
-        gap = largest_difference(ours.state(), preallocated.state())
+    return Contenders(epochs, ours, preallocated, torches)
+
+
+def compare_weights(setup: Setup, contenders: Contenders, warmup: int, notes: list[str]) -> None:
+    """Notes of how far PyTorch's and the preallocated loop's weights are from ours after the warm-up."""
+    ours = contenders.ours
+    if ours is None or warmup == 0:
+        return
+    network = network_name(setup.sizes, setup.keep_prob)
+    why = (
+        "its dropout masks are its own" if setup.keep_prob < 1
+        else "Adam's steps are about +-alpha however small the gradient, so rounding differences in near-zero "
+        "gradients grow over an epoch" if setup.optimizer == "adam" else "the same sums, rounded differently"
+    )  # fmt: skip
+    for name, theirs in contenders.torches.items():
+        torch_W = theirs.weights()
+        gap = largest_difference(ours.state(), torch_W)
+        scale = max(float(np.max(np.abs(torch_W[k]))) for k in torch_W)
+        who = "PyTorch's" if name == "torch" else "PyTorch's (fused=True)"
         notes.append(
-            f"{network_name(setup.sizes, setup.keep_prob)} {setup.optimizer}: after {warmup} warm-up epoch(s) the "
+            f"{network} {setup.optimizer}: after {warmup} warm-up epoch(s) {who} "
+            f"weights differ from ours by at most {gap:.2g} (largest weight {scale:.2g}; {why})"
+        )
+    if contenders.preallocated is not None:
+        gap = largest_difference(ours.state(), contenders.preallocated.state())
+        notes.append(
+            f"{network} {setup.optimizer}: after {warmup} warm-up epoch(s) the "
             f"preallocated loop's weights differ from ours by at most {gap:.2g}"
         )
+
+
+def run_network(
+    setups: Sequence[Setup], contenders: Sequence[str], modules: dict[str, Any], warmup: int, repeats: int,
+    threads: int, ceiling_seconds: float, notes: list[str], clock: Callable[[], float] = time.perf_counter,
+    settle_seconds: float = SETTLE_SECONDS,
+) -> dict[str, dict[str, Any]]:  # fmt: skip
+    """Warm up, then ``repeats`` rounds of one epoch per contender and optimizer and one ceiling
+    timing, each after ``settle_seconds`` of sleep (untimed) for the last one's threads to go idle.
+
+    ``setups`` are one network with different optimizers. Their epochs share each round,
+    every contender's optimizers side by side (``functional_nn`` with SGD, then with Adam,
+    then the next contender), so that Adam's speed against SGD's is measured side by side
+    like the contenders'; the ceiling, the same products for every optimizer, is timed once a
+    round and shared. Returns, by optimizer, its ``figures``, the ``ceiling`` and its rate.
+    """
+    prepared = [make_contenders(setup, contenders, modules, warmup + repeats, threads, notes) for setup in setups]
+    for setup, ready in zip(setups, prepared):
+        for _ in range(warmup):
+            for run in ready.epochs.values():
+                run()
+        compare_weights(setup, ready, warmup, notes)
+    names = [name for name in CONTENDERS if any(name in ready.epochs for ready in prepared)]
+    entries = [(index, name) for name in names for index, ready in enumerate(prepared) if name in ready.epochs]
+    seconds: list[dict[str, list[float]]] = [{name: [] for name in ready.epochs} for ready in prepared]
+    setup = setups[0]
     pairs = matmul_operands(setup.sizes, setup.batch_size, np.random.default_rng(setup.seed))
-    seconds: dict[str, list[float]] = {name: [] for name in epochs}
     ceiling_seconds_per_step: list[float] = []
-    names = list(epochs)
     for round_number in range(repeats):
-        shift = round_number % len(names) if names else 0
-        for name in names[shift:] + names[:shift]:
+        shift = round_number % len(entries) if entries else 0
+        for index, name in entries[shift:] + entries[:shift]:
             time.sleep(settle_seconds)
             start = clock()
-            epochs[name]()
-            seconds[name].append(clock() - start)
+            prepared[index].epochs[name]()
+            seconds[index][name].append(clock() - start)
         time.sleep(settle_seconds)
         ceiling_seconds_per_step.append(time_products(pairs, ceiling_seconds, clock))
     m = setup.data.X.shape[1]
-    figures = {name: samples_per_second(m, values) for name, values in seconds.items()}
     ceiling = step_products(setup.sizes, setup.batch_size)
     ceiling_rate = samples_per_second(setup.batch_size, ceiling_seconds_per_step)
-    return {"figures": figures, "ceiling": ceiling, "ceiling_rate": ceiling_rate}
+    return {
+        setup.optimizer: {
+            "figures": {name: samples_per_second(m, values) for name, values in timed.items()},
+            "ceiling": ceiling,
+            "ceiling_rate": ceiling_rate,
+        }
+        for setup, timed in zip(setups, seconds)
+    }
 
 
 def largest_difference(ours: dict[str, FloatArray], theirs: dict[str, FloatArray]) -> float:
@@ -764,13 +808,11 @@ def run_all(
         sizes = (N_FEATURES, *hidden, N_CLASSES)
         params = initialize_parameters(sizes, np.random.default_rng(args.seed), dtype=np.float32)
         network = network_name(sizes, keep_prob)
-        results["networks"][network] = {}
-        for name in optimizer_names:
-            setup = Setup(data, sizes, params, name, args.batch_size, args.seed, keep_prob)
-            results["networks"][network][name] = run_one(
-                setup, args.contenders, modules, args.warmup, args.repeats, args.threads, args.ceiling_seconds, notes,
-                CLOCKS[args.clock], args.settle_seconds,
-            )  # fmt: skip
+        setups = [Setup(data, sizes, params, name, args.batch_size, args.seed, keep_prob) for name in optimizer_names]
+        results["networks"][network] = run_network(
+            setups, args.contenders, modules, args.warmup, args.repeats, args.threads, args.ceiling_seconds, notes,
+            CLOCKS[args.clock], args.settle_seconds,
+        )  # fmt: skip
     return results
 
 

@@ -98,6 +98,37 @@ def test_the_preallocated_loop_does_the_librarys_sums_bit_for_bit(
     assert np.array_equal(params["W1"], initialize_parameters(sizes, np.random.default_rng(0), dtype=np.float32)["W1"])
 
 
+def test_a_networks_optimizers_run_side_by_side_in_every_round(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each round runs every contender with SGD and then Adam, rotated by one place a round,
+    and times the ceiling once for both: Adam against SGD is a side-by-side ratio too."""
+    order: list[tuple[str, str]] = []
+
+    def recording_contenders(
+        setup: benchmark.Setup, contenders: list[str], modules: object, total_epochs: int, threads: int, notes: object
+    ) -> benchmark.Contenders:
+        def epoch_of(name: str) -> benchmark.Epoch:
+            return lambda: order.append((setup.optimizer, name))
+
+        return benchmark.Contenders({name: epoch_of(name) for name in contenders}, None, None, {})
+
+    monkeypatch.setattr(benchmark, "make_contenders", recording_contenders)
+    rng = np.random.default_rng(0)
+    labels = rng.integers(0, 10, 64)
+    data = benchmark.Data(rng.random((784, 64), dtype=np.float32), labels, one_hot(labels, 10, dtype=np.float32), "random")
+    sizes = (784, 4, 10)
+    params = initialize_parameters(sizes, rng, dtype=np.float32)
+    setups = [benchmark.Setup(data, sizes, params, optimizer, 32, 0) for optimizer in ("sgd", "adam")]
+    result = benchmark.run_network(
+        setups, ["torch", "functional_nn"], {}, warmup=0, repeats=2, threads=1, ceiling_seconds=0.001, notes=[],
+        settle_seconds=0,
+    )  # fmt: skip
+    first_round = [("sgd", "functional_nn"), ("adam", "functional_nn"), ("sgd", "torch"), ("adam", "torch")]
+    assert order == first_round + first_round[1:] + first_round[:1]
+    assert list(result) == ["sgd", "adam"]
+    assert result["sgd"]["ceiling_rate"] is result["adam"]["ceiling_rate"]
+    assert set(result["adam"]["figures"]) == {"functional_nn", "torch"}
+
+
 def test_missing_contenders_are_notes_not_failures(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
