@@ -598,8 +598,8 @@ def run_network(
     names = [name for name in CONTENDERS if any(name in ready.epochs for ready in prepared)]
     entries = [(index, name) for name in names for index, ready in enumerate(prepared) if name in ready.epochs]
     seconds: list[dict[str, list[float]]] = [{name: [] for name in ready.epochs} for ready in prepared]
-    setup = setups[0]
-    pairs = matmul_operands(setup.sizes, setup.batch_size, np.random.default_rng(setup.seed))
+    network = setups[0]  # the sizes, batch and seed every optimizer's setup shares
+    pairs = matmul_operands(network.sizes, network.batch_size, np.random.default_rng(network.seed))
     ceiling_seconds_per_step: list[float] = []
     for round_number in range(repeats):
         shift = round_number % len(entries) if entries else 0
@@ -610,9 +610,9 @@ def run_network(
             seconds[index][name].append(clock() - start)
         time.sleep(settle_seconds)
         ceiling_seconds_per_step.append(time_products(pairs, ceiling_seconds, clock))
-    m = setup.data.X.shape[1]
-    ceiling = step_products(setup.sizes, setup.batch_size)
-    ceiling_rate = samples_per_second(setup.batch_size, ceiling_seconds_per_step)
+    m = network.data.X.shape[1]
+    ceiling = step_products(network.sizes, network.batch_size)
+    ceiling_rate = samples_per_second(network.batch_size, ceiling_seconds_per_step)
     return {
         setup.optimizer: {
             "figures": {name: samples_per_second(m, values) for name, values in timed.items()},
