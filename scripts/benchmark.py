@@ -595,8 +595,7 @@ def run_network(
             for run in ready.epochs.values():
                 run()
         compare_weights(setup, ready, warmup, notes)
-    names = [name for name in CONTENDERS if any(name in ready.epochs for ready in prepared)]
-    entries = [(index, name) for name in names for index, ready in enumerate(prepared) if name in ready.epochs]
+    entries = [(index, name) for name in CONTENDERS for index, ready in enumerate(prepared) if name in ready.epochs]
     seconds: list[dict[str, list[float]]] = [{name: [] for name in ready.epochs} for ready in prepared]
     network = setups[0]  # the sizes, batch and seed every optimizer's setup shares
     pairs = matmul_operands(network.sizes, network.batch_size, np.random.default_rng(network.seed))
