@@ -65,7 +65,9 @@ Each repetition runs one epoch of every contender with every optimizer (a conten
 and Adam epochs next to each other), rotating their order, then times the ceiling once, so
 that load from elsewhere on the machine falls on all of them alike: the ratios between
 contenders and Adam's speed against SGD's are both measured side by side. The table shows
-medians with min-max.
+medians with min-max, and each ratio twice: the ratio of the two medians, and ``by round``,
+the median over rounds of each round's own ratio (its two epochs timed seconds apart), which
+a slow stretch of the host, falling on both epochs of a round, moves less.
 The last line printed is one JSON object with every figure.
 
 Before each timed epoch (and each ceiling timing) the process sleeps ``--settle-seconds``
@@ -506,6 +508,17 @@ def samples_per_second(m: int, seconds: Sequence[float]) -> Figures:
     return Figures(statistics.median(rates), min(rates), max(rates))
 
 
+def by_round(ours: Sequence[float] | None, theirs: Sequence[float] | None) -> float | None:
+    r"""Our speed over theirs round by round: :math:`\operatorname{median}_k\, t_k / o_k`.
+
+    ``ours[k]`` and ``theirs[k]`` are the seconds of round ``k``'s two epochs (or an epoch and
+    the ceiling's time for as many samples), timed side by side; ``None`` if either is missing.
+    """
+    if ours is None or theirs is None:
+        return None
+    return statistics.median(t / o for o, t in zip(ours, theirs, strict=True))
+
+
 class Contenders(NamedTuple):
     """One network and optimizer's contenders, ready to run an epoch each."""
 
@@ -587,7 +600,9 @@ def run_network(
     every contender's optimizers side by side (``functional_nn`` with SGD, then with Adam,
     then the next contender), so that Adam's speed against SGD's is measured side by side
     like the contenders'; the ceiling, the same products for every optimizer, is timed once a
-    round and shared. Returns, by optimizer, its ``figures``, the ``ceiling`` and its rate.
+    round and shared. Returns, by optimizer, its ``figures``, the ``ceiling`` and its rate, and
+    the ``seconds`` of every round: each contender's epochs and the ceiling's time for an
+    epoch's samples (``"ceiling"``), in round order.
     """
     prepared = [make_contenders(setup, contenders, modules, warmup + repeats, threads, notes) for setup in setups]
     for setup, ready in zip(setups, prepared):
@@ -612,11 +627,13 @@ def run_network(
     m = network.data.X.shape[1]
     ceiling = step_products(network.sizes, network.batch_size)
     ceiling_rate = samples_per_second(network.batch_size, ceiling_seconds_per_step)
+    ceiling_epochs = [step * m / network.batch_size for step in ceiling_seconds_per_step]
     return {
         setup.optimizer: {
             "figures": {name: samples_per_second(m, values) for name, values in timed.items()},
             "ceiling": ceiling,
             "ceiling_rate": ceiling_rate,
+            "seconds": {**timed, "ceiling": ceiling_epochs},
         }
         for setup, timed in zip(setups, seconds)
     }
@@ -834,18 +851,31 @@ def print_report(args: argparse.Namespace, report: dict[str, Any], machine: dict
             figures: dict[str, Figures] = result["figures"]
             ceiling: Ceiling = result["ceiling"]
             rate: Figures = result["ceiling_rate"]
+            seconds: dict[str, list[float]] = result["seconds"]
             ours = figures.get("functional_nn")
+            ours_seconds = seconds.get("functional_nn")
             print()
             print(f"{network}, {optimizer_name} (learning rate {LEARNING_RATES[optimizer_name]:g})")
-            print(f"  {'contender':30} {'samples/s':>10} {'min':>10} {'max':>10}   {'functional_nn / this':>20}")
+            print(
+                f"  {'contender':30} {'samples/s':>10} {'min':>10} {'max':>10}   {'functional_nn / this':>20} {'by round':>9}"
+            )
             for name, value in figures.items():
-                versus = ratio(ours, value)
+                versus, paired = ratio(ours, value), by_round(ours_seconds, seconds[name])
                 shown = "" if name == "functional_nn" or versus is None else f"{versus:.2f}x"
-                print(f"  {LABELS[name]:30} {value.median:10,.0f} {value.low:10,.0f} {value.high:10,.0f}   {shown:>20}")
+                shown_paired = "" if name == "functional_nn" or paired is None else f"{paired:.2f}x"
+                print(
+                    f"  {LABELS[name]:30} {value.median:10,.0f} {value.low:10,.0f} {value.high:10,.0f}   "
+                    f"{shown:>20} {shown_paired:>9}"
+                )
             fraction = None if ours is None else ours.median / rate.median
+            fraction_paired = by_round(ours_seconds, seconds["ceiling"])
             gflops = ceiling.flops / args.batch_size * rate.median / 1e9
             shown = "" if fraction is None else f"{fraction:.0%} of the ceiling"
-            print(f"  {'matmul ceiling':30} {rate.median:10,.0f} {rate.low:10,.0f} {rate.high:10,.0f}   {shown:>20}")
+            shown_paired = "" if fraction_paired is None else f"{fraction_paired:.0%}"
+            print(
+                f"  {'matmul ceiling':30} {rate.median:10,.0f} {rate.low:10,.0f} {rate.high:10,.0f}   "
+                f"{shown:>20} {shown_paired:>9}"
+            )
             print(
                 f"  ceiling: {ceiling.flops / 1e6:.1f} MFLOP per step at {gflops:.0f} GFLOP/s, products "
                 + ", ".join(ceiling.products)
@@ -870,16 +900,26 @@ def print_report(args: argparse.Namespace, report: dict[str, Any], machine: dict
                 "torch_ratio": _rounded(ratio(ours, figures.get("torch"))),
                 "torch_fused_ratio": _rounded(ratio(ours, figures.get("torch_fused"))),
                 "sklearn_ratio": _rounded(ratio(ours, figures.get("sklearn"))),
+                **{
+                    f"{name}_ratio_by_round": _rounded(by_round(ours_seconds, seconds.get(name)))
+                    for name in ("torch", "torch_fused", "sklearn")
+                },
                 "ceiling_samples_per_s": round(rate.median),
                 "ceiling_gflops": round(gflops, 1),
                 "ceiling_fraction": _rounded(fraction),
+                "ceiling_fraction_by_round": _rounded(fraction_paired),
                 "step_mflop": round(ceiling.flops / 1e6, 2),
             }
     for network, by_optimizer in summary.items():
         sgd_rate, adam_rate = (by_optimizer.get(name, {}).get("samples_per_s") for name in ("sgd", "adam"))
         if sgd_rate and adam_rate:
+            timed = report["networks"][network]
+            sgd_seconds, adam_seconds = (timed[name]["seconds"]["functional_nn"] for name in ("sgd", "adam"))
+            paired = by_round(adam_seconds, sgd_seconds)
+            assert paired is not None  # functional_nn ran with both optimizers
             by_optimizer["adam"]["adam_over_sgd"] = round(adam_rate / sgd_rate, 3)
-            print(f"\n{network}: Adam at {adam_rate / sgd_rate:.0%} of SGD's samples/s", end="")
+            by_optimizer["adam"]["adam_over_sgd_by_round"] = round(paired, 3)
+            print(f"\n{network}: Adam at {adam_rate / sgd_rate:.0%} of SGD's samples/s ({paired:.0%} by round)", end="")
     print()
     for note in notes:
         print(f"note: {note}")

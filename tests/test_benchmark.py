@@ -26,6 +26,7 @@ KEYS = {
     "numpy_kernels_samples_per_s", "torch_samples_per_s", "torch_fused_samples_per_s",
     "sklearn_samples_per_s", "torch_ratio", "torch_fused_ratio", "sklearn_ratio", "ceiling_samples_per_s", "ceiling_gflops",
     "ceiling_fraction", "step_mflop", "preallocated_samples_per_s", "preallocated_ceiling_fraction",
+    "torch_ratio_by_round", "torch_fused_ratio_by_round", "sklearn_ratio_by_round", "ceiling_fraction_by_round",
 }  # fmt: skip
 
 
@@ -54,14 +55,17 @@ def test_tiny_run_prints_a_table_and_json(capsys: pytest.CaptureFixture[str]) ->
         assert f"{network}: Adam at" in table
         for optimizer in ("sgd", "adam"):
             figures = summary["results"][network][optimizer]
-            assert set(figures) == (KEYS | {"adam_over_sgd"} if optimizer == "adam" else KEYS)
+            assert set(figures) == (KEYS | {"adam_over_sgd", "adam_over_sgd_by_round"} if optimizer == "adam" else KEYS)
             assert figures["samples_per_s"] > 0 and 0 < figures["ceiling_fraction"]
+            assert 0 < figures["ceiling_fraction_by_round"]
             # with Numba installed, the NumPy kernels run beside the fused ones
             assert (figures["numpy_kernels_samples_per_s"] is not None) == fused.AVAILABLE
             for contender, library in (("torch", "pytorch"), ("torch_fused", "pytorch"), ("sklearn", "scikit-learn")):
                 # a ratio when the contender is installed, a note saying why it is missing when not
                 if figures[f"{contender}_ratio"] is None:
                     assert any(library in note.lower() for note in summary["notes"])
+                # the ratio of medians and the median of each round's ratio, or neither
+                assert (figures[f"{contender}_ratio"] is None) == (figures[f"{contender}_ratio_by_round"] is None)
             # PyTorch's two optimizers run together or not at all
             assert (figures["torch_ratio"] is None) == (figures["torch_fused_ratio"] is None)
     # scikit-learn has no dropout: it sits out the network that drops, whether installed or not
@@ -69,6 +73,18 @@ def test_tiny_run_prints_a_table_and_json(capsys: pytest.CaptureFixture[str]) ->
     assert "matmul ceiling" in table and "functional_nn train_epochs" in table
     assert summary["settings"]["samples"] == 300 and summary["machine"]["threads"] == 1
     assert summary["settings"]["clock"] == "cpu"
+
+
+def test_ratios_by_round_pair_each_rounds_epochs() -> None:
+    """Our speed over theirs is theirs / ours in seconds; by round, the median of each round's
+    ratio, which differs from the ratio of the medians when the host's speed drifts."""
+    ours, theirs = [1.0, 3.0, 2.0], [3.0, 3.0, 6.0]  # seconds; rounds 1 and 3 ran 3x faster than theirs
+    assert benchmark.by_round(ours, theirs) == 3.0
+    ratio_of_medians = benchmark.ratio(benchmark.samples_per_second(6, ours), benchmark.samples_per_second(6, theirs))
+    assert ratio_of_medians == pytest.approx(1.5)
+    assert benchmark.by_round(None, theirs) is None and benchmark.by_round(ours, None) is None
+    with pytest.raises(ValueError):  # every round has both epochs
+        benchmark.by_round(ours, theirs[:2])
 
 
 @pytest.mark.parametrize("optimizer, keep_prob", [("sgd", 1.0), ("adam", 1.0), ("adam", 0.5), ("sgd", 0.8)])
@@ -127,6 +143,11 @@ def test_a_networks_optimizers_run_side_by_side_in_every_round(monkeypatch: pyte
     assert list(result) == ["sgd", "adam"]
     assert result["sgd"]["ceiling_rate"] is result["adam"]["ceiling_rate"]
     assert set(result["adam"]["figures"]) == {"functional_nn", "torch"}
+    # every round's seconds, for the ratios by round: each contender's epochs and the ceiling's
+    for optimizer in ("sgd", "adam"):
+        assert set(result[optimizer]["seconds"]) == {"functional_nn", "torch", "ceiling"}
+        assert all(len(times) == 2 and min(times) > 0 for times in result[optimizer]["seconds"].values())
+    assert result["sgd"]["seconds"]["ceiling"] == result["adam"]["seconds"]["ceiling"]
 
 
 def test_missing_contenders_are_notes_not_failures(
