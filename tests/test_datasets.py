@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import io
 import os
 import pickle
 import subprocess
+import tracemalloc
 import zipfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -177,6 +179,46 @@ def test_unpickle_arrays_admits_numpy_1_and_numpy_2_names(rng: np.random.Generat
         loaded = unpickle_arrays(payload)
         assert isinstance(loaded, np.ndarray) and loaded.dtype == np.float32
         np.testing.assert_array_equal(loaded, X)
+
+
+def test_unpickle_arrays_keeps_memory_order_and_refuses_object_arrays(rng: np.random.Generator) -> None:
+    X = np.asfortranarray(rng.random((3, 5)))
+    loaded = unpickle_arrays(gzip.compress(pickle.dumps(X, protocol=3)))
+    assert isinstance(loaded, np.ndarray) and loaded.flags.f_contiguous and loaded.flags.writeable
+    np.testing.assert_array_equal(loaded, X)
+    with pytest.raises(pickle.UnpicklingError, match="only arrays of numbers"):
+        unpickle_arrays(pickle.dumps(np.array([1, "a"], dtype=object), protocol=3))
+
+
+def test_a_truncated_pickle_is_an_error_not_a_short_array(rng: np.random.Generator) -> None:
+    member = gzip.compress(_numpy1_pickle(rng.random((600, 784)).astype(np.float32)))
+    with pytest.raises((pickle.UnpicklingError, EOFError)):
+        unpickle_arrays(member[: len(member) // 2])
+
+
+def test_mnist_pixels_are_converted_from_the_pickles_bytes_without_a_float_copy(rng: np.random.Generator) -> None:
+    """The float pixels (here 5,000 x 784, 15.7 MB) are read once and never rebuilt as an array:
+    the peak of traced memory stays near one copy of them, where the C unpickler reading
+    through ``gzip`` holds two or more."""
+    raw, pairs = _fake_splits(rng, sizes=(5_000, 4, 5))
+    member = gzip.compress(_numpy1_pickle(pairs), compresslevel=1)  # random pixels: level 9 takes seconds
+    float_bytes = pairs[0][0].nbytes
+    del pairs
+    tracemalloc.start()
+    try:
+        splits = datasets._decode_source(member)
+        _, peak = tracemalloc.get_traced_memory()
+        tracemalloc.reset_peak()
+        with gzip.GzipFile(fileobj=io.BytesIO(member)) as stream:
+            pickle.Unpickler(stream, encoding="latin1").load()
+        _, peak_of_plain_unpickling = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    np.testing.assert_array_equal(splits["X_train"], raw[0][0])
+    # the pickle's bytes, the uint8 pixels (a quarter of them), two float blocks of 1,000 rows
+    blocks = 2 * 1_000 * 784 * 4
+    assert peak < float_bytes + float_bytes // 4 + blocks + 2**20
+    assert peak_of_plain_unpickling > 2 * float_bytes  # what was avoided
 
 
 def test_pixels_that_are_not_multiples_of_1_256_are_refused(tmp_path: Path, rng: np.random.Generator) -> None:

@@ -19,20 +19,22 @@ pixels ``p`` as a ``.npz`` under :func:`data_dir`. Later loads read only the cac
 
 from __future__ import annotations
 
-import gzip
 import hashlib
 import io
+import math
 import os
 import pickle
 import subprocess
 import sys
 import tempfile
 import zipfile
+import zlib
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Final, NamedTuple
 
 import numpy as np
+import numpy.typing as npt
 
 from functional_nn.allocator import hand_back_freed_memory
 from functional_nn.data.digit_files import N_CLASSES, N_PIXELS, UInt8Array, describe_array
@@ -287,85 +289,208 @@ def _verified(payload: bytes, sha256: str, origin: str) -> bytes:
     return payload
 
 
-_RECONSTRUCT: Final = np.empty(0).__reduce__()[0]  # numpy's own array rebuilder, whatever module holds it
-_ALLOWED_GLOBALS: Final[dict[tuple[str, str], object]] = {
-    ("numpy.core.multiarray", "_reconstruct"): _RECONSTRUCT,  # what NumPy 1 wrote, as in the MNIST file
-    ("numpy._core.multiarray", "_reconstruct"): _RECONSTRUCT,  # what NumPy 2 writes
-    ("numpy", "ndarray"): np.ndarray,
-    ("numpy", "dtype"): np.dtype,
-}
+class _RebuiltArray:
+    """An array the pickle describes, until its state arrives (pickle's ``BUILD``).
+
+    Stands in for numpy's ``_reconstruct``: the state's raw bytes are viewed, not copied, and
+    handed to the unpickler's ``convert``, whose result replaces this stand-in once the whole
+    pickle is read. So the pickle's bytes are never decoded into a string, nor copied into an
+    array that ``convert`` would only throw away.
+    """
+
+    def __init__(self, convert: Callable[[npt.NDArray[Any]], object]) -> None:
+        self._convert = convert
+        self.value: object = None
+
+    def __setstate__(self, state: object) -> None:
+        # ndarray's state: (version, shape, dtype, is_fortran, data), the version optional
+        if not isinstance(state, tuple) or len(state) not in (4, 5):
+            raise pickle.UnpicklingError(f"an array's state must be (version, shape, dtype, is_fortran, data), got {type(state).__name__}")
+        shape, dtype, is_fortran, data = state[-4:]
+        if not isinstance(dtype, np.dtype) or dtype.hasobject or not isinstance(data, (bytes, bytearray)):
+            raise pickle.UnpicklingError(f"only arrays of numbers stored as raw bytes are admitted, got {dtype!r}")
+        if not isinstance(shape, tuple) or not all(isinstance(n, int) and n >= 0 for n in shape):
+            raise pickle.UnpicklingError(f"an array's shape must be a tuple of sizes, got {shape!r}")
+        count = math.prod(shape)
+        if len(data) != count * dtype.itemsize:
+            raise pickle.UnpicklingError(f"an array of shape {shape} and dtype {dtype} needs {count * dtype.itemsize} bytes, got {len(data)}")
+        view = np.frombuffer(data, dtype=dtype, count=count).reshape(shape, order="F" if is_fortran else "C")
+        self.value = self._convert(view)
 
 
-class _ArrayUnpickler(pickle.Unpickler):
-    """An unpickler that can rebuild numpy arrays and plain containers, and nothing else."""
+class _GunzipStream:
+    """A gzip'd payload read as a file whose ``read(n)`` decompresses straight into the one
+    buffer it returns, a piece at a time.
+
+    ``gzip.GzipFile`` decompresses a large read whole and then copies it into the buffer
+    asked for: two copies of MNIST's 157 MB of training pixels at once, where this holds one.
+    """
+
+    _PIECE: Final = 2**20
+
+    def __init__(self, payload: bytes) -> None:
+        self._payload = memoryview(payload)
+        self._offset = 0
+        self._decompressor = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)  # the gzip format
+
+    def read(self, size: int) -> bytes | bytearray:
+        buffer = bytearray(size)
+        filled = 0
+        while filled < size and not self._decompressor.eof:
+            data = self._decompressor.unconsumed_tail or self._next_input()
+            piece = self._decompressor.decompress(data, min(size - filled, self._PIECE))
+            if not piece and not data:
+                break  # the input ended before the stream did; the unpickler reports it as truncated
+            buffer[filled : filled + len(piece)] = piece
+            filled += len(piece)
+        del buffer[filled:]
+        # a large read (an array's data) stays the buffer it was decompressed into; small ones
+        # (dtype codes, opcodes) become bytes like any file's
+        return buffer if size >= self._PIECE else bytes(buffer)
+
+    def readline(self) -> bytes:
+        line = bytearray()
+        while not line.endswith(b"\n"):
+            byte = self.read(1)
+            if not byte:
+                break
+            line += byte
+        return bytes(line)
+
+    def _next_input(self) -> bytes:
+        data = self._payload[self._offset : self._offset + self._PIECE]
+        self._offset += len(data)
+        return bytes(data)
+
+
+class _ArrayUnpickler(pickle._Unpickler):
+    """An unpickler that can rebuild numpy arrays and plain containers, and nothing else.
+
+    Python's own unpickler (``pickle._Unpickler``), not the C one: reading a Python 2 string
+    the C one copies it once more, and here that string is 157 MB of pixels.
+    """
+
+    def __init__(self, stream: io.BytesIO | _GunzipStream, convert: Callable[[npt.NDArray[Any]], object]) -> None:
+        # Python 2 strings stay bytes: they are the arrays' raw data and dtype codes
+        super().__init__(stream, encoding="bytes")  # type: ignore[arg-type]  # a bytearray read serves as bytes
+        self._rebuild = lambda subtype, shape, typecode: _RebuiltArray(convert)
 
     def find_class(self, module: str, name: str) -> Any:  # Any: pickle.Unpickler's own signature
-        try:
-            return _ALLOWED_GLOBALS[(module, name)]
-        except KeyError:
-            raise pickle.UnpicklingError(
-                f"refusing to load the global {module}.{name}: the MNIST pickle may only rebuild numpy arrays "
-                f"(allowed: {sorted(f'{m}.{n}' for m, n in _ALLOWED_GLOBALS)})"
-            ) from None
+        if (module, name) in (("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct")):
+            return self._rebuild  # NumPy 1's name, as in the MNIST file, and NumPy 2's
+        if (module, name) == ("numpy", "ndarray"):
+            return np.ndarray
+        if (module, name) == ("numpy", "dtype"):
+            return np.dtype
+        raise pickle.UnpicklingError(
+            f"refusing to load the global {module}.{name}: the MNIST pickle may only rebuild numpy arrays "
+            "(allowed: numpy.core.multiarray._reconstruct, numpy._core.multiarray._reconstruct, numpy.ndarray, numpy.dtype)"
+        )
 
 
-def unpickle_arrays(payload: bytes) -> object:
+def unpickle_arrays(payload: bytes, *, convert: Callable[[npt.NDArray[Any]], object] | None = None) -> object:
     """Unpickle ``payload`` (a gzip'd or plain pickle) admitting only numpy array reconstruction.
 
-    Python 2 strings are decoded as latin-1, which is how NumPy 1 pickles carry raw array
-    bytes. Any other global (a function, a class) raises ``pickle.UnpicklingError``.
+    Any global other than numpy's array and dtype rebuilders (a function, a class) raises
+    ``pickle.UnpicklingError``; so does an array of Python objects.
+
+    Parameters
+    ----------
+    payload : bytes
+        The pickle, gzip'd or not, written by NumPy 1 (Python 2 strings carry the raw array
+        bytes) or NumPy 2 with protocol 2 to 4.
+    convert : callable, optional
+        Called with each array as soon as it is read, a read-only view of the pickle's own
+        bytes; what it returns takes the array's place. Default: a copy, so arrays come back as
+        arrays. ``load_mnist`` turns MNIST's float pixels into ``uint8`` here, so that its
+        float arrays (220 MB) never exist whole.
     """
-    stream: io.BufferedIOBase = io.BytesIO(payload)
-    if payload[:2] == b"\x1f\x8b":  # read through the decompressor rather than holding the whole pickle at once
-        stream = gzip.GzipFile(fileobj=stream)
-    return _ArrayUnpickler(stream, encoding="latin1").load()
+    # a gzip'd one is read through the decompressor rather than held whole
+    stream = _GunzipStream(payload) if payload[:2] == b"\x1f\x8b" else io.BytesIO(payload)
+    loaded = _ArrayUnpickler(stream, convert if convert is not None else np.array).load()
+    return _resolved(loaded)
+
+
+def _resolved(value: object) -> object:
+    """``value`` with every stand-in replaced by what ``convert`` made of its array."""
+    if isinstance(value, _RebuiltArray):
+        return value.value
+    if isinstance(value, (tuple, list)):
+        return type(value)(_resolved(item) for item in value)
+    if isinstance(value, dict):
+        return {key: _resolved(item) for key, item in value.items()}
+    return value
 
 
 _CONVERSION_ROWS: Final = 1_000
 
 
+class _Pixels:
+    """A pickled ``float32 (rows, 784)`` array as the integers ``p`` of its ``p / 256``,
+    ``(rows, 784)`` ``uint8``; ``None`` if it is not made of such values. Not a tuple, so that
+    it cannot pass for one of the pickle's pairs."""
+
+    def __init__(self, pixels: UInt8Array | None, rows: int) -> None:
+        self.pixels = pixels
+        self.rows = rows
+
+
+def _pixels_or_copy(array: npt.NDArray[Any]) -> object:
+    """``convert`` for ``unpickle_arrays``: a float32 ``(m, 784)`` array as ``_Pixels``, any
+    other as a copy of it.
+
+    ``x = p / 256`` exactly, so ``256 x`` is a whole number in ``0 .. 255`` (multiplying by a
+    power of two is exact in float32) and the check is a test of equality; in blocks of rows,
+    so that the float copies stay small beside the pickle's own bytes.
+    """
+    if array.dtype != np.float32 or array.ndim != 2 or array.shape[1] != N_PIXELS:
+        return np.array(array)
+    scaled = np.empty((_CONVERSION_ROWS, N_PIXELS), dtype=np.float32)
+    rounded = np.empty_like(scaled)
+    pixels = np.empty(array.shape, dtype=np.uint8)
+    for start in range(0, array.shape[0], _CONVERSION_ROWS):
+        block = array[start : start + _CONVERSION_ROWS]
+        times_256, whole = scaled[: block.shape[0]], rounded[: block.shape[0]]
+        np.multiply(block, np.float32(256), out=times_256)
+        np.rint(times_256, out=whole)
+        if not (np.array_equal(times_256, whole) and whole.min() >= 0 and whole.max() <= 255):
+            return _Pixels(None, array.shape[0])
+        pixels[start : start + block.shape[0]] = whole
+    return _Pixels(pixels, array.shape[0])
+
+
 def _decode_source(payload: bytes) -> dict[str, UInt8Array]:
     """The three pairs of the MNIST pickle as integer pixels ``(m, 784)`` and ``uint8`` labels.
 
-    Each split's float pixels are let go once converted, and the conversion goes through two
-    float buffers of 1,000 rows (3 MB each), so that little more than the pickle's own arrays
-    is ever held: converting peaked at 329 MB resident instead of 399 MB (sampled every 2 ms).
+    Each split's pixels are converted as the pickle is read, straight from its bytes: the
+    float arrays are never built. Before, unpickling them (and decoding their bytes as
+    latin-1 text on the way) took the first run's memory to 352 MiB, above what training
+    takes; now the peak is one split's bytes beside the integers.
     """
-    unpickled = unpickle_arrays(payload)
+    unpickled = unpickle_arrays(payload, convert=_pixels_or_copy)
     if not isinstance(unpickled, tuple) or len(unpickled) != 3:
         raise ValueError(f"the MNIST pickle must hold a tuple (train, dev, test), got {type(unpickled).__name__}")
-    splits: list[object] = list(unpickled)
-    del unpickled  # the list alone holds the splits now, and lets each go in turn
     arrays: dict[str, UInt8Array] = {}
-    scaled = np.empty((_CONVERSION_ROWS, N_PIXELS), dtype=np.float32)
-    rounded = np.empty_like(scaled)
-    for index, name in enumerate(_SPLITS):
-        pair, splits[index] = splits[index], None
+    for name, pair in zip(_SPLITS, unpickled):
         if not isinstance(pair, tuple) or len(pair) != 2:
-            raise ValueError(f"the MNIST pickle's {name} entry must be a pair (X, y), got {type(pair).__name__}")
+            raise ValueError(f"the MNIST pickle's {name} entry must be a pair (X, y), got {_described(pair)}")
         X, y = pair
-        if not isinstance(X, np.ndarray) or X.dtype != np.float32 or X.ndim != 2 or X.shape[1] != N_PIXELS:
+        if not isinstance(X, _Pixels):
             raise ValueError(f"the MNIST pickle's {name} X must be float32 (m, {N_PIXELS}), got {describe_array(X)}")
-        if not isinstance(y, np.ndarray) or not np.issubdtype(y.dtype, np.integer) or y.shape != X.shape[:1]:
-            raise ValueError(f"the MNIST pickle's {name} y must be integers ({X.shape[0]},), got {describe_array(y)}")
+        if X.pixels is None:
+            raise ValueError(f"the MNIST pickle's {name} pixels are not p / 256 for integers p in 0..255")
+        m = X.rows
+        if not isinstance(y, np.ndarray) or not np.issubdtype(y.dtype, np.integer) or y.shape != (m,):
+            raise ValueError(f"the MNIST pickle's {name} y must be integers ({m},), got {_described(y)}")
         if y.size and (int(y.min()) < 0 or int(y.max()) >= N_CLASSES):
             raise ValueError(f"the MNIST pickle's {name} labels must lie in 0..9, got {int(y.min())}..{int(y.max())}")
-        # x = p / 256 exactly: multiplying by a power of two is exact in float32, so this is a test
-        # of equality; in blocks of rows, so that the float copies stay small beside the pickle's
-        pixels = np.empty(X.shape, dtype=np.uint8)
-        for start in range(0, X.shape[0], _CONVERSION_ROWS):
-            block = X[start : start + _CONVERSION_ROWS]
-            times_256, whole = scaled[: block.shape[0]], rounded[: block.shape[0]]
-            np.multiply(block, np.float32(256), out=times_256)
-            np.rint(times_256, out=whole)
-            if not (np.array_equal(times_256, whole) and whole.min() >= 0 and whole.max() <= 255):
-                raise ValueError(f"the MNIST pickle's {name} pixels are not p / 256 for integers p in 0..255")
-            pixels[start : start + block.shape[0]] = whole
-        arrays[f"X_{name}"] = pixels
+        arrays[f"X_{name}"] = X.pixels
         arrays[f"y_{name}"] = y.astype(np.uint8)
     return arrays
 
 
+def _described(value: object) -> str:
+    return f"float32 array of shape ({value.rows}, {N_PIXELS})" if isinstance(value, _Pixels) else describe_array(value)
 
 
 def _read_cache(cache: Path, sha256: str) -> dict[str, UInt8Array]:
