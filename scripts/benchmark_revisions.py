@@ -20,7 +20,10 @@ every core while the old one forced one BLAS thread, more: so each pair's ratio
 ``--target`` (0.5) sum them up. Each run reports its ``training_seconds`` (the script's own
 clock, from the first step to the last: loading the data and drawing the pictures are left
 out), its test accuracy and its peak memory (the child's maximum resident set size from
-``wait4``; Linux gives it in KiB). The load average before each pair is printed beside it.
+``wait4``; Linux gives it in KiB). Linux carries the launching process's own peak into a
+child's figure (its ``exec`` keeps the high-water mark of the memory it replaces), so this
+script stays small and prints its own peak (``VmHWM``) beside the children's: a child's
+figure no larger than that one is only a floor. The load average before each pair is printed beside it.
 
 Configurations (``--configuration``; ``--old-args`` and ``--new-args`` replace their
 arguments):
@@ -163,6 +166,21 @@ def run_training(checkout: Path, arguments: Sequence[str], out: Path, label: str
     return Run(float(summary["training_seconds"]), None if accuracy is None else float(accuracy), int(usage.ru_maxrss))
 
 
+def own_peak_kib() -> int | None:
+    """This process's own peak resident memory (``VmHWM``), ``None`` without Linux's ``/proc``.
+
+    Not ``getrusage``: that too carries the peak of whatever launched this process.
+    """
+    try:
+        status = Path("/proc/self/status").read_text()
+    except OSError:
+        return None
+    for line in status.splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
+    return None
+
+
 def summarize(pairs: Sequence[Pair], target: float) -> dict[str, object]:
     """The pairs' ratios, their median and range, and how many are at or below ``target``."""
     ratios = [pair.ratio for pair in pairs]
@@ -242,9 +260,12 @@ def _main(argv: Sequence[str] | None) -> int:
                 flush=True,
             )
     summary = summarize(pairs, args.target)
+    own_peak = own_peak_kib()
+    summary["launcher_peak_mib"] = None if own_peak is None else round(own_peak / 1024, 1)
     print(
         f"new / old: median {summary['median_ratio']}, range {summary['min_ratio']}-{summary['max_ratio']}, "
-        f"at or below {args.target} in {summary['at_or_below_target']} of {len(pairs)} pairs",
+        f"at or below {args.target} in {summary['at_or_below_target']} of {len(pairs)} pairs; "
+        f"peak memory of this script {summary['launcher_peak_mib']} MiB",
         flush=True,
     )
     record = {"old_revision": commit, "configuration": args.configuration, "old_args": list(old_args), "new_args": list(new_args)}
