@@ -32,7 +32,10 @@ from __future__ import annotations
 
 from typing import Final
 
+import numpy as np
+
 from functional_nn import _validation as check
+from functional_nn import fused
 from functional_nn.optimizers import Optimizer, OptimizerState, _check_coefficient, _frozen
 from functional_nn.types import FloatArray, Grads, Params
 
@@ -42,7 +45,7 @@ AVERAGE_SLOT: Final = "average"
 __all__ = ["AVERAGE_SLOT", "averaged_params", "ema"]
 
 
-def ema(optimizer: Optimizer, decay: float = 0.999) -> Optimizer:
+def ema(optimizer: Optimizer, decay: float = 0.999, *, kernel: fused.Kernel | None = None) -> Optimizer:
     r"""``optimizer``, keeping also an exponential moving average of the parameters it returns.
 
     Parameters
@@ -60,14 +63,24 @@ def ema(optimizer: Optimizer, decay: float = 0.999) -> Optimizer:
         Its state holds ``optimizer``'s slots and ``"average"`` (shaped like the parameters,
         in their dtype, read-only); its ``step`` is ``optimizer``'s.
 
+    kernel : {"numpy", "numba"}, optional
+        How ``update_in_place`` moves the average (``update`` always uses NumPy's passes):
+        Numba's fused loop when Numba is installed, else NumPy's. Bitwise the same.
+
     Notes
     -----
     The average follows the parameters ``update`` returns; a constraint applied after the
     update (``train``'s ``max_norm``) acts on the parameters trained, not on their average.
+
+    When ``optimizer`` has ``update_in_place``, so does this: the wrapped optimizer's update
+    in place, then the average moved in place. ``train`` uses it between the mini-batches of
+    an epoch, on its own copies; without it every step would make a new average and the
+    wrapped optimizer's new parameters and slots, two generations of each alive at once.
     """
     if not isinstance(optimizer, Optimizer):
         raise TypeError(f"optimizer must be an Optimizer such as adam(1e-3), got {type(optimizer).__name__}")
     decay = _check_coefficient("decay", decay)
+    chosen = fused.check_kernel(kernel)
 
     def init(params: Params) -> OptimizerState:
         inner = optimizer.init(params)
@@ -77,30 +90,66 @@ def ema(optimizer: Optimizer, decay: float = 0.999) -> Optimizer:
         average = {key: _frozen(value.copy()) for key, value in params.items()}
         return OptimizerState(inner.step, {**inner.slots, AVERAGE_SLOT: average})
 
-    def update(grads: Grads, state: OptimizerState, params: Params) -> tuple[dict[str, FloatArray], OptimizerState]:
+    def split(state: OptimizerState) -> tuple[Params, OptimizerState]:
+        """The average, and the wrapped optimizer's own state."""
         given: object = state  # typed, but users pass what they like
         if not isinstance(given, OptimizerState) or AVERAGE_SLOT not in state.slots:
             raise ValueError(f"state must come from ema({optimizer.name})'s init or update: it has no {AVERAGE_SLOT!r} slot")
-        old_average = state.slots[AVERAGE_SLOT]
         inner = OptimizerState(state.step, {name: slot for name, slot in state.slots.items() if name != AVERAGE_SLOT})
+        return state.slots[AVERAGE_SLOT], inner
+
+    def rate_after(step: int) -> float:
+        """:math:`\\eta_t` of update ``t = step + 1``; a Python float keeps float32 slots float32."""
+        t = step + 1
+        return (1.0 - decay) / (1.0 - decay**t)
+
+    def update(grads: Grads, state: OptimizerState, params: Params) -> tuple[dict[str, FloatArray], OptimizerState]:
+        old_average, inner = split(state)
         new_params, new_inner = optimizer.update(grads, inner, params)
-        t = state.step + 1
-        rate = (1.0 - decay) / (1.0 - decay**t)  # a Python float keeps float32 slots float32
+        rate = rate_after(state.step)
         average: dict[str, FloatArray] = {}
         for key, value in new_params.items():
-            old = old_average[key]
-            if old.shape != value.shape or old.dtype != value.dtype:
-                raise ValueError(
-                    f"state.slots['{AVERAGE_SLOT}']['{key}'] is {old.dtype} {old.shape} but params['{key}'] is "
-                    f"{value.dtype} {value.shape}: initialise the state from these params"
-                )
+            old = _average_like(old_average, key, value)
             new = value - old
             new *= rate  # new is a fresh temporary
             new += old
             average[key] = _frozen(new)
         return new_params, OptimizerState(new_inner.step, {**new_inner.slots, AVERAGE_SLOT: average})
 
-    return Optimizer(init, update, f"ema({optimizer.name})", optimizer.hyperparameters + (("ema_decay", decay),))
+    def update_in_place(grads: Grads, state: OptimizerState, params: Params) -> tuple[dict[str, FloatArray], OptimizerState]:
+        assert optimizer.update_in_place is not None  # offered only then
+        old_average, inner = split(state)
+        for key, value in old_average.items():
+            if not value.flags.writeable:
+                raise ValueError(
+                    f"ema's update_in_place overwrites its arguments, but state.slots[{AVERAGE_SLOT!r}][{key!r}] is read-only: "
+                    "call update, or update_in_place on writeable_copies(params, state)"
+                )
+        new_params, new_inner = optimizer.update_in_place(grads, inner, params)
+        rate = rate_after(state.step)
+        for key, value in new_params.items():
+            average = _average_like(old_average, key, value)
+            if chosen == "numba" and fused.fusable(value, average):
+                fused.kernel("ema_in_place")(value.reshape(-1), average.reshape(-1), value.dtype.type(rate))
+            else:
+                step = value - average
+                step *= rate
+                np.add(average, step, out=average)  # old + new is update's new + old: the same sum
+        return new_params, OptimizerState(new_inner.step, {**new_inner.slots, AVERAGE_SLOT: dict(old_average)})
+
+    in_place = update_in_place if optimizer.update_in_place is not None else None
+    return Optimizer(init, update, f"ema({optimizer.name})", optimizer.hyperparameters + (("ema_decay", decay),), in_place)
+
+
+def _average_like(average: Params, key: str, value: FloatArray) -> FloatArray:
+    """``average[key]``, refused unless it is shaped and typed like the parameter ``value``."""
+    old = average[key]
+    if old.shape != value.shape or old.dtype != value.dtype:
+        raise ValueError(
+            f"state.slots['{AVERAGE_SLOT}']['{key}'] is {old.dtype} {old.shape} but params['{key}'] is "
+            f"{value.dtype} {value.shape}: initialise the state from these params"
+        )
+    return old
 
 
 def averaged_params(optimizer_state: OptimizerState, params: Params) -> dict[str, FloatArray]:

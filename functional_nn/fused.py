@@ -144,6 +144,11 @@ def _compile() -> dict[str, Callable[..., None]]:
         for i in range(g.size):
             p[i] = g[i] * minus_rate + p[i]
 
+    @jit
+    def ema_in_place(p: Any, average: Any, rate: Any) -> None:
+        for i in range(p.size):
+            average[i] = (p[i] - average[i]) * rate + average[i]
+
     # The ReLU layers (propagation.forward and backward): Z, dA, A and mask are (n, m) and
     # C-ordered, b is (n,), draws are the layer's n * m 16-bit draws in C order. max(z, 0)
     # is np.maximum's: NaN stays NaN, -0.0 becomes 0.0. The two forward loops repeat their
@@ -254,7 +259,7 @@ def _compile() -> dict[str, Callable[..., None]]:
             blend(values, index, weight_rows, weight_cols, stride, out[i])
 
     return {
-        "adam_in_place": adam_in_place, "adam_into": adam_into, "sgd_in_place": sgd_in_place,
+        "adam_in_place": adam_in_place, "adam_into": adam_into, "sgd_in_place": sgd_in_place, "ema_in_place": ema_in_place,
         "relu_forward": relu_forward, "relu_dropout_forward": relu_dropout_forward, "relu_backward": relu_backward,
         "relu_dropout_backward": relu_dropout_backward, "affine_bilinear": affine_bilinear, "displaced_bilinear": displaced_bilinear,
     }  # fmt: skip
@@ -320,6 +325,7 @@ def warm_up() -> None:
         kernels["adam_in_place"](g, m, v, p, *(one,) * 6)
         kernels["adam_into"](g, m, v, p, m2, v2, p2, *(one,) * 6)
         kernels["sgd_in_place"](g, p, one)
+        kernels["ema_in_place"](p, p2, one)
         Z, A, mask, dropped = (np.ones((1, 1), dtype) for _ in range(4))
         kernels["relu_forward"](Z, g, A)
         kernels["relu_dropout_forward"](Z, g, np.zeros(1, np.uint16), 1, one, A, mask, dropped)
@@ -335,8 +341,9 @@ def warm_up() -> None:
 
 def kernel(name: str) -> Callable[..., None]:
     """The compiled kernel ``name``: an optimizer's (``"adam_in_place"``, ``"adam_into"``,
-    ``"sgd_in_place"``), a ReLU layer's (``"relu_forward"``, ``"relu_dropout_forward"``,
-    ``"relu_backward"``, ``"relu_dropout_backward"``) or an augmentation's sampling
+    ``"sgd_in_place"``, ``"ema_in_place"``), a ReLU layer's (``"relu_forward"``,
+    ``"relu_dropout_forward"``, ``"relu_backward"``, ``"relu_dropout_backward"``) or an
+    augmentation's sampling
     (``"affine_bilinear"``, ``"displaced_bilinear"``).
 
     Raises

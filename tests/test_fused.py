@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 from functional_nn import fused
+from functional_nn.averaging import AVERAGE_SLOT, ema
 from functional_nn.optimizers import (
     Optimizer,
     OptimizerState,
@@ -33,6 +34,7 @@ def make_optimizers(kernel: str) -> dict[str, Optimizer]:
         "adam": adam(cosine_decay(1e-2, decay_steps=10), kernel=kernel),  # type: ignore[arg-type]
         "adamw": adamw(1e-2, weight_decay=0.1, kernel=kernel),  # type: ignore[arg-type]
         "adamw_biases": adamw(1e-2, weight_decay=0.1, decay_biases=True, kernel=kernel),  # type: ignore[arg-type]
+        "ema_adam": ema(adam(cosine_decay(1e-2, decay_steps=10), kernel=kernel), 0.9, kernel=kernel),  # type: ignore[arg-type]
     }
 
 
@@ -73,7 +75,7 @@ def assert_bitwise(a: tuple[dict[str, FloatArray], OptimizerState], b: tuple[dic
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("name", ["sgd", "adam", "adamw", "adamw_biases"])
+@pytest.mark.parametrize("name", ["sgd", "adam", "adamw", "adamw_biases", "ema_adam"])
 def test_every_path_gives_the_numpy_reference_bit_for_bit(name: str, dtype: type[np.floating], rng: np.random.Generator) -> None:
     params, grads = random_problem(rng, dtype, 6)
     reference = run_pure(make_optimizers("numpy")[name], params, grads)
@@ -121,6 +123,28 @@ def test_update_in_place_refuses_read_only_arrays(rng: np.random.Generator) -> N
         state = optimizer.init(params)  # init's slots are read-only: update hands them out
         with pytest.raises(ValueError, match=r"read-only.*writeable_copies"):
             optimizer.update_in_place(grads[0], state, dict(params))
+
+
+def test_ema_in_place_refuses_a_read_only_average_and_moves_it_where_it_lies(rng: np.random.Generator) -> None:
+    params, grads = random_problem(rng, np.float32, 2)
+    for kernel in ("numpy", "numba"):
+        optimizer = ema(adam(1e-2, kernel=kernel), 0.5, kernel=kernel)
+        assert optimizer.update_in_place is not None
+        owned, state = writeable_copies(params, optimizer.init(params))
+        average = state.slots[AVERAGE_SLOT]
+        first = {key: value.copy() for key, value in average.items()}
+        new_params, new_state = optimizer.update_in_place(grads[0], state, owned)
+        for key in params:
+            assert new_state.slots[AVERAGE_SLOT][key] is average[key]  # the same array, moved
+            assert new_params[key] is owned[key]
+        # update 1 has rate 1: the average is the new parameters themselves
+        assert all(np.array_equal(average[key], owned[key]) for key in params)
+        assert not np.array_equal(average["W1"], first["W1"])
+        average["W1"].flags.writeable = False
+        with pytest.raises(ValueError, match=r"state.slots\['average'\]\['W1'\] is read-only"):
+            optimizer.update_in_place(grads[1], new_state, new_params)
+    # an optimizer without update_in_place gives an ema without it
+    assert ema(adam(1e-2)._replace(update_in_place=None)).update_in_place is None
 
 
 def test_kernel_names_are_checked(monkeypatch: pytest.MonkeyPatch) -> None:

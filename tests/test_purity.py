@@ -15,6 +15,7 @@ from functional_nn import (
     adamw,
     backward_propagation,
     compute_cost,
+    ema,
     forward_propagation,
     gradient_check,
     initialize_parameters,
@@ -100,12 +101,13 @@ def snapshot(state: TrainState) -> dict[str, bytes]:
 
 
 @pytest.mark.parametrize("kernel", ["numpy", "numba"])
-@pytest.mark.parametrize("optimizer_name", ["sgd", "adam", "adamw"])
+@pytest.mark.parametrize("optimizer_name", ["sgd", "adam", "adamw", "ema_adam"])
 def test_the_fold_never_writes_an_array_it_has_handed_out(optimizer_name: str, kernel: Kernel, rng: np.random.Generator) -> None:
     # The fold updates its own copies in place within an epoch: every state it yields, and
     # every input, must keep its values to the end of the run.
     optimizer = {
         "sgd": sgd(0.1, kernel=kernel), "adam": adam(1e-2, kernel=kernel), "adamw": adamw(1e-2, kernel=kernel),
+        "ema_adam": ema(adam(1e-2, kernel=kernel), 0.9, kernel=kernel),
     }[optimizer_name]  # fmt: skip
     params = {k: frozen(v) for k, v in initialize_parameters([5, 8, 6, 3], rng, dtype=np.float32).items()}
     X = frozen(rng.standard_normal((5, 50)).astype(np.float32))
@@ -140,6 +142,8 @@ def test_the_fold_never_writes_an_array_it_has_handed_out(optimizer_name: str, k
     )  # fmt: skip
     for key in params:
         assert ref.params[key].tobytes() == fast.params[key].tobytes()
+        for name, slot in ref.optimizer_state.slots.items():  # ema's average among them
+            assert slot[key].tobytes() == fast.optimizer_state.slots[name][key].tobytes(), (name, key)
 
 
 def test_gradients_handed_out_are_never_overwritten_by_a_later_call(rng: np.random.Generator) -> None:
