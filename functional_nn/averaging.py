@@ -55,6 +55,9 @@ def ema(optimizer: Optimizer, decay: float = 0.999, *, kernel: fused.Kernel | No
     decay : float in [0, 1), default 0.999
         :math:`\beta`: the average spans about :math:`1 / (1 - \beta)` updates (1000 here,
         about 2.5 epochs of MNIST in batches of 128). 0 keeps the last parameters.
+    kernel : {"numpy", "numba"}, optional
+        How ``update_in_place`` moves the average (``update`` always uses NumPy's passes):
+        Numba's fused loop when Numba is installed, else NumPy's. Bitwise the same.
 
     Returns
     -------
@@ -62,10 +65,6 @@ def ema(optimizer: Optimizer, decay: float = 0.999, *, kernel: fused.Kernel | No
         Named ``"ema(<name>)"``, with the hyperparameters of ``optimizer`` and ``ema_decay``.
         Its state holds ``optimizer``'s slots and ``"average"`` (shaped like the parameters,
         in their dtype, read-only); its ``step`` is ``optimizer``'s.
-
-    kernel : {"numpy", "numba"}, optional
-        How ``update_in_place`` moves the average (``update`` always uses NumPy's passes):
-        Numba's fused loop when Numba is installed, else NumPy's. Bitwise the same.
 
     Notes
     -----
@@ -125,10 +124,12 @@ def ema(optimizer: Optimizer, decay: float = 0.999, *, kernel: fused.Kernel | No
                     f"ema's update_in_place overwrites its arguments, but state.slots[{AVERAGE_SLOT!r}][{key!r}] is read-only: "
                     "call update, or update_in_place on writeable_copies(params, state)"
                 )
+        # every check before the first write, so that a refused call leaves its arguments as they were
+        averages = {key: _average_like(old_average, key, value) for key, value in params.items()}
         new_params, new_inner = optimizer.update_in_place(grads, inner, params)
         rate = rate_after(state.step)
         for key, value in new_params.items():
-            average = _average_like(old_average, key, value)
+            average = averages[key]
             if chosen == "numba" and fused.fusable(value, average):
                 fused.kernel("ema_in_place")(value.reshape(-1), average.reshape(-1), value.dtype.type(rate))
             else:

@@ -143,6 +143,15 @@ def test_ema_in_place_refuses_a_read_only_average_and_moves_it_where_it_lies(rng
         average["W1"].flags.writeable = False
         with pytest.raises(ValueError, match=r"state.slots\['average'\]\['W1'\] is read-only"):
             optimizer.update_in_place(grads[1], new_state, new_params)
+    # an average of another shape is refused before anything is written
+    optimizer = ema(adam(1e-2), 0.5)
+    assert optimizer.update_in_place is not None
+    owned, state = writeable_copies(params, optimizer.init(params))
+    state = state._replace(slots={**state.slots, AVERAGE_SLOT: {**state.slots[AVERAGE_SLOT], "W1": np.zeros((2, 2), np.float32)}})
+    before = {key: value.copy() for key, value in owned.items()}
+    with pytest.raises(ValueError, match=r"state.slots\['average'\]\['W1'\] is float32 \(2, 2\) but params\['W1'\] is float32 \(7, 5\)"):
+        optimizer.update_in_place(grads[0], state, owned)
+    assert all(np.array_equal(owned[key], before[key]) for key in params) and state.slots["m"]["W1"].max() == 0
     # an optimizer without update_in_place gives an ema without it
     assert ema(adam(1e-2)._replace(update_in_place=None)).update_in_place is None
 
