@@ -145,6 +145,29 @@ def _compile() -> dict[str, Callable[..., None]]:
             p[i] = g[i] * minus_rate + p[i]
 
     @jit
+    def momentum_in_place(g: Any, velocity: Any, p: Any, beta: Any, rate: Any) -> None:
+        for i in range(g.size):
+            vi = velocity[i] * beta + g[i]
+            velocity[i] = vi
+            p[i] = p[i] - vi * rate
+
+    @jit
+    def nesterov_in_place(g: Any, velocity: Any, p: Any, beta: Any, rate: Any) -> None:
+        for i in range(g.size):
+            gi = g[i]
+            vi = velocity[i] * beta + gi
+            velocity[i] = vi
+            p[i] = p[i] - (vi * beta + gi) * rate
+
+    @jit
+    def rmsprop_in_place(g: Any, mean_square: Any, p: Any, one_minus_rho: Any, epsilon: Any, rate: Any) -> None:
+        for i in range(g.size):
+            gi = g[i]
+            si = (gi * gi - mean_square[i]) * one_minus_rho + mean_square[i]
+            mean_square[i] = si
+            p[i] = p[i] - gi / (np.sqrt(si) + epsilon) * rate
+
+    @jit
     def ema_in_place(p: Any, average: Any, rate: Any) -> None:
         for i in range(p.size):
             average[i] = (p[i] - average[i]) * rate + average[i]
@@ -260,6 +283,7 @@ def _compile() -> dict[str, Callable[..., None]]:
 
     return {
         "adam_in_place": adam_in_place, "adam_into": adam_into, "sgd_in_place": sgd_in_place, "ema_in_place": ema_in_place,
+        "momentum_in_place": momentum_in_place, "nesterov_in_place": nesterov_in_place, "rmsprop_in_place": rmsprop_in_place,
         "relu_forward": relu_forward, "relu_dropout_forward": relu_dropout_forward, "relu_backward": relu_backward,
         "relu_dropout_backward": relu_dropout_backward, "affine_bilinear": affine_bilinear, "displaced_bilinear": displaced_bilinear,
     }  # fmt: skip
@@ -326,6 +350,9 @@ def warm_up() -> None:
         kernels["adam_into"](g, m, v, p, m2, v2, p2, *(one,) * 6)
         kernels["sgd_in_place"](g, p, one)
         kernels["ema_in_place"](p, p2, one)
+        kernels["momentum_in_place"](g, v, p, one, one)
+        kernels["nesterov_in_place"](g, v, p, one, one)
+        kernels["rmsprop_in_place"](g, v, p, one, one, one)
         Z, A, mask, dropped = (np.ones((1, 1), dtype) for _ in range(4))
         kernels["relu_forward"](Z, g, A)
         kernels["relu_dropout_forward"](Z, g, np.zeros(1, np.uint16), 1, one, A, mask, dropped)
@@ -341,7 +368,8 @@ def warm_up() -> None:
 
 def kernel(name: str) -> Callable[..., None]:
     """The compiled kernel ``name``: an optimizer's (``"adam_in_place"``, ``"adam_into"``,
-    ``"sgd_in_place"``, ``"ema_in_place"``), a ReLU layer's (``"relu_forward"``,
+    ``"sgd_in_place"``, ``"momentum_in_place"``, ``"nesterov_in_place"``,
+    ``"rmsprop_in_place"``, ``"ema_in_place"``), a ReLU layer's (``"relu_forward"``,
     ``"relu_dropout_forward"``, ``"relu_backward"``, ``"relu_dropout_backward"``) or an
     augmentation's sampling
     (``"affine_bilinear"``, ``"displaced_bilinear"``).

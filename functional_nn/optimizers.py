@@ -23,8 +23,9 @@ The learning rate is a float or a schedule, a function of the step (see
 ``update`` checks the structure of its arguments (keys, shapes, dtypes: cheap) but not
 that every entry is finite; ``train`` watches for divergence.
 
-Speed. ``sgd``, ``adam`` and ``adamw`` also carry ``update_in_place``, the same values
-computed by overwriting the parameters and slots it is given: ``train`` makes its own copies
+Speed. ``sgd``, ``momentum``, ``rmsprop``, ``adam`` and ``adamw`` (and ``ema`` wrapping any
+of them) also carry ``update_in_place``, the same values computed by overwriting the
+parameters and slots it is given: ``train`` makes its own copies
 at the start of each epoch (``writeable_copies``) and updates them in place from one
 mini-batch to the next, handing them out only in the epoch's ``TrainState``; a hand-written
 loop keeps calling the pure ``update``. Their ``kernel`` is ``"numba"`` when Numba is
@@ -338,7 +339,7 @@ def sgd(learning_rate: LearningRate, *, kernel: Kernel | None = None) -> Optimiz
     return Optimizer(init, update, "sgd", _describe_learning_rate(learning_rate), update_in_place)
 
 
-def momentum(learning_rate: LearningRate, beta: float = 0.9, *, nesterov: bool = False) -> Optimizer:
+def momentum(learning_rate: LearningRate, beta: float = 0.9, *, nesterov: bool = False, kernel: Kernel | None = None) -> Optimizer:
     r"""Gradient descent with heavy-ball (Polyak 1964) or Nesterov momentum (Sutskever et al. 2013).
 
     With the velocity :math:`v_0 = 0`:
@@ -362,6 +363,9 @@ def momentum(learning_rate: LearningRate, beta: float = 0.9, *, nesterov: bool =
     beta : float in [0, 1), default 0.9
         The momentum coefficient.
     nesterov : bool, default False
+    kernel : {"numpy", "numba"}, optional
+        How ``update_in_place`` computes (``update`` always uses NumPy's passes): Numba's
+        fused loop when Numba is installed, else NumPy's. Bitwise the same.
 
     Slots
     -----
@@ -373,6 +377,7 @@ def momentum(learning_rate: LearningRate, beta: float = 0.9, *, nesterov: bool =
         raise TypeError(f"nesterov must be a bool, got {type(nesterov).__name__}")
     names = ("velocity",)
     name = "nesterov_momentum" if nesterov else "momentum"
+    chosen = fused.check_kernel(kernel)
 
     def init(params: Params) -> OptimizerState:
         return _zero_slots(params, names)
@@ -397,10 +402,36 @@ def momentum(learning_rate: LearningRate, beta: float = 0.9, *, nesterov: bool =
             velocity[key] = _frozen(v)
         return new_params, OptimizerState(step=state.step + 1, slots={"velocity": velocity})
 
-    return Optimizer(init, update, name, _describe_learning_rate(learning_rate) + (("beta", beta),))
+    def update_in_place(grads: Grads, state: OptimizerState, params: Params) -> tuple[dict[str, FloatArray], OptimizerState]:
+        _check_step(grads, state, params, names, name)
+        _check_writeable(params, state, name)
+        rate = _rate_at(learning_rate, state.step)
+        velocity = state.slots["velocity"]
+        for key, value in params.items():
+            g, v = grads["d" + key], velocity[key]
+            if chosen == "numba" and fused.fusable(g, v, value):
+                dtype = value.dtype.type
+                kernel_name = "nesterov_in_place" if nesterov else "momentum_in_place"
+                fused.kernel(kernel_name)(g.reshape(-1), v.reshape(-1), value.reshape(-1), dtype(beta), dtype(rate))
+                continue
+            v *= beta  # update's passes, with the velocity and the parameters written where they lie
+            v += g
+            if nesterov:
+                direction = v * beta
+                direction += g
+                direction *= rate
+            else:
+                direction = v * rate
+            np.subtract(value, direction, out=value)
+        return dict(params), OptimizerState(step=state.step + 1, slots={"velocity": dict(velocity)})
+
+    hyperparameters = _describe_learning_rate(learning_rate) + (("beta", beta),)
+    return Optimizer(init, update, name, hyperparameters, update_in_place)
 
 
-def rmsprop(learning_rate: LearningRate = 1e-3, rho: float = 0.9, epsilon: float = 1e-8) -> Optimizer:
+def rmsprop(
+    learning_rate: LearningRate = 1e-3, rho: float = 0.9, epsilon: float = 1e-8, *, kernel: Kernel | None = None
+) -> Optimizer:
     r"""RMSProp (Tieleman & Hinton 2012, Coursera lecture 6.5): divide by a running RMS of the gradient.
 
     With :math:`s_0 = 0` and element-wise operations:
@@ -416,6 +447,9 @@ def rmsprop(learning_rate: LearningRate = 1e-3, rho: float = 0.9, epsilon: float
     rho : float in [0, 1), default 0.9
         Decay of the mean square.
     epsilon : float > 0, default 1e-8
+    kernel : {"numpy", "numba"}, optional
+        How ``update_in_place`` computes (``update`` always uses NumPy's passes): Numba's
+        fused loop when Numba is installed, else NumPy's. Bitwise the same.
 
     Slots
     -----
@@ -425,6 +459,7 @@ def rmsprop(learning_rate: LearningRate = 1e-3, rho: float = 0.9, epsilon: float
     rho = _check_coefficient("rho", rho)
     epsilon = check.check_positive_float("epsilon", epsilon)
     names = ("mean_square",)
+    chosen = fused.check_kernel(kernel)
 
     def init(params: Params) -> OptimizerState:
         return _zero_slots(params, names)
@@ -446,8 +481,30 @@ def rmsprop(learning_rate: LearningRate = 1e-3, rho: float = 0.9, epsilon: float
             mean_square[key] = _frozen(s)
         return new_params, OptimizerState(step=state.step + 1, slots={"mean_square": mean_square})
 
+    def update_in_place(grads: Grads, state: OptimizerState, params: Params) -> tuple[dict[str, FloatArray], OptimizerState]:
+        _check_step(grads, state, params, names, "rmsprop")
+        _check_writeable(params, state, "rmsprop")
+        rate = _rate_at(learning_rate, state.step)
+        mean_square = state.slots["mean_square"]
+        for key, value in params.items():
+            g, s = grads["d" + key], mean_square[key]
+            if chosen == "numba" and fused.fusable(g, s, value):
+                dtype = value.dtype.type
+                fused.kernel("rmsprop_in_place")(g.reshape(-1), s.reshape(-1), value.reshape(-1), dtype(1.0 - rho), dtype(epsilon), dtype(rate))
+                continue
+            change = np.square(g)  # update's passes, with s and the parameters written where they lie
+            change -= s
+            change *= 1.0 - rho
+            s += change  # old + change is _moving_average_of_square's change + old: the same sum
+            direction = np.sqrt(s)
+            direction += epsilon
+            np.divide(g, direction, out=direction)
+            direction *= rate
+            np.subtract(value, direction, out=value)
+        return dict(params), OptimizerState(step=state.step + 1, slots={"mean_square": dict(mean_square)})
+
     hyperparameters = _describe_learning_rate(learning_rate) + (("rho", rho), ("epsilon", epsilon))
-    return Optimizer(init, update, "rmsprop", hyperparameters)
+    return Optimizer(init, update, "rmsprop", hyperparameters, update_in_place)
 
 
 def _moving_average_of_square(old: FloatArray, g: FloatArray, beta: float) -> FloatArray:

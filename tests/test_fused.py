@@ -19,6 +19,8 @@ from functional_nn.optimizers import (
     OptimizerState,
     adam,
     adamw,
+    momentum,
+    rmsprop,
     sgd,
     writeable_copies,
 )
@@ -35,6 +37,9 @@ def make_optimizers(kernel: str) -> dict[str, Optimizer]:
         "adamw": adamw(1e-2, weight_decay=0.1, kernel=kernel),  # type: ignore[arg-type]
         "adamw_biases": adamw(1e-2, weight_decay=0.1, decay_biases=True, kernel=kernel),  # type: ignore[arg-type]
         "ema_adam": ema(adam(cosine_decay(1e-2, decay_steps=10), kernel=kernel), 0.9, kernel=kernel),  # type: ignore[arg-type]
+        "momentum": momentum(cosine_decay(0.05, decay_steps=10), kernel=kernel),  # type: ignore[arg-type]
+        "nesterov": momentum(0.05, beta=0.8, nesterov=True, kernel=kernel),  # type: ignore[arg-type]
+        "rmsprop": rmsprop(1e-2, rho=0.8, kernel=kernel),  # type: ignore[arg-type]
     }
 
 
@@ -75,7 +80,7 @@ def assert_bitwise(a: tuple[dict[str, FloatArray], OptimizerState], b: tuple[dic
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("name", ["sgd", "adam", "adamw", "adamw_biases", "ema_adam"])
+@pytest.mark.parametrize("name", ["sgd", "adam", "adamw", "adamw_biases", "ema_adam", "momentum", "nesterov", "rmsprop"])
 def test_every_path_gives_the_numpy_reference_bit_for_bit(name: str, dtype: type[np.floating], rng: np.random.Generator) -> None:
     params, grads = random_problem(rng, dtype, 6)
     reference = run_pure(make_optimizers("numpy")[name], params, grads)
@@ -118,11 +123,11 @@ def test_update_in_place_overwrites_what_it_is_given_and_nothing_else(rng: np.ra
 def test_update_in_place_refuses_read_only_arrays(rng: np.random.Generator) -> None:
     params, grads = random_problem(rng, np.float32, 1)
     for kernel in ("numpy", "numba"):
-        optimizer = adam(1e-2, kernel=kernel)
-        assert optimizer.update_in_place is not None
-        state = optimizer.init(params)  # init's slots are read-only: update hands them out
-        with pytest.raises(ValueError, match=r"read-only.*writeable_copies"):
-            optimizer.update_in_place(grads[0], state, dict(params))
+        for optimizer in (adam(1e-2, kernel=kernel), momentum(0.1, kernel=kernel), rmsprop(kernel=kernel)):
+            assert optimizer.update_in_place is not None
+            state = optimizer.init(params)  # init's slots are read-only: update hands them out
+            with pytest.raises(ValueError, match=r"read-only.*writeable_copies"):
+                optimizer.update_in_place(grads[0], state, dict(params))
 
 
 def test_ema_in_place_refuses_a_read_only_average_and_moves_it_where_it_lies(rng: np.random.Generator) -> None:

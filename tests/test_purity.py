@@ -19,8 +19,10 @@ from functional_nn import (
     forward_propagation,
     gradient_check,
     initialize_parameters,
+    momentum,
     one_hot,
     predict,
+    rmsprop,
     sgd,
     train,
     train_epochs,
@@ -101,13 +103,14 @@ def snapshot(state: TrainState) -> dict[str, bytes]:
 
 
 @pytest.mark.parametrize("kernel", ["numpy", "numba"])
-@pytest.mark.parametrize("optimizer_name", ["sgd", "adam", "adamw", "ema_adam"])
+@pytest.mark.parametrize("optimizer_name", ["sgd", "adam", "adamw", "ema_adam", "momentum", "rmsprop"])
 def test_the_fold_never_writes_an_array_it_has_handed_out(optimizer_name: str, kernel: Kernel, rng: np.random.Generator) -> None:
     # The fold updates its own copies in place within an epoch: every state it yields, and
     # every input, must keep its values to the end of the run.
     optimizer = {
         "sgd": sgd(0.1, kernel=kernel), "adam": adam(1e-2, kernel=kernel), "adamw": adamw(1e-2, kernel=kernel),
         "ema_adam": ema(adam(1e-2, kernel=kernel), 0.9, kernel=kernel),
+        "momentum": momentum(0.05, nesterov=True, kernel=kernel), "rmsprop": rmsprop(1e-2, kernel=kernel),
     }[optimizer_name]  # fmt: skip
     params = {k: frozen(v) for k, v in initialize_parameters([5, 8, 6, 3], rng, dtype=np.float32).items()}
     X = frozen(rng.standard_normal((5, 50)).astype(np.float32))
