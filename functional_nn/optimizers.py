@@ -382,6 +382,15 @@ def momentum(learning_rate: LearningRate, beta: float = 0.9, *, nesterov: bool =
     def init(params: Params) -> OptimizerState:
         return _zero_slots(params, names)
 
+    def step_of(v: FloatArray, g: FloatArray, rate: float) -> FloatArray:
+        """:math:`\\alpha_t v_t`, or :math:`\\alpha_t (g_t + \\beta v_t)` with Nesterov, in a new array."""
+        if not nesterov:
+            return v * rate
+        direction = v * beta
+        direction += g
+        direction *= rate
+        return direction
+
     def update(grads: Grads, state: OptimizerState, params: Params) -> tuple[dict[str, FloatArray], OptimizerState]:
         _check_step(grads, state, params, names, name)
         rate = _rate_at(learning_rate, state.step)
@@ -392,38 +401,23 @@ def momentum(learning_rate: LearningRate, beta: float = 0.9, *, nesterov: bool =
             g = grads["d" + key]
             v = old_velocity[key] * beta
             v += g  # v, and below direction, are fresh temporaries: in-place is safe
-            if nesterov:
-                direction = v * beta
-                direction += g
-                direction *= rate
-            else:
-                direction = v * rate
+            direction = step_of(v, g, rate)
             new_params[key] = np.subtract(value, direction, out=direction)
             velocity[key] = _frozen(v)
         return new_params, OptimizerState(step=state.step + 1, slots={"velocity": velocity})
 
+    def update_array(g: FloatArray, v: FloatArray, p: FloatArray, rate: float) -> None:
+        if chosen == "numba" and fused.fusable(g, v, p):
+            dtype = p.dtype.type
+            kernel_name = "nesterov_in_place" if nesterov else "momentum_in_place"
+            fused.kernel(kernel_name)(g.reshape(-1), v.reshape(-1), p.reshape(-1), dtype(beta), dtype(rate))
+            return
+        v *= beta  # update's passes, with the velocity and the parameters written where they lie
+        v += g
+        np.subtract(p, step_of(v, g, rate), out=p)
+
     def update_in_place(grads: Grads, state: OptimizerState, params: Params) -> tuple[dict[str, FloatArray], OptimizerState]:
-        _check_step(grads, state, params, names, name)
-        _check_writeable(params, state, name)
-        rate = _rate_at(learning_rate, state.step)
-        velocity = state.slots["velocity"]
-        for key, value in params.items():
-            g, v = grads["d" + key], velocity[key]
-            if chosen == "numba" and fused.fusable(g, v, value):
-                dtype = value.dtype.type
-                kernel_name = "nesterov_in_place" if nesterov else "momentum_in_place"
-                fused.kernel(kernel_name)(g.reshape(-1), v.reshape(-1), value.reshape(-1), dtype(beta), dtype(rate))
-                continue
-            v *= beta  # update's passes, with the velocity and the parameters written where they lie
-            v += g
-            if nesterov:
-                direction = v * beta
-                direction += g
-                direction *= rate
-            else:
-                direction = v * rate
-            np.subtract(value, direction, out=value)
-        return dict(params), OptimizerState(step=state.step + 1, slots={"velocity": dict(velocity)})
+        return _one_slot_in_place(grads, state, params, "velocity", name, learning_rate, update_array)
 
     hyperparameters = _describe_learning_rate(learning_rate) + (("beta", beta),)
     return Optimizer(init, update, name, hyperparameters, update_in_place)
@@ -481,30 +475,42 @@ def rmsprop(
             mean_square[key] = _frozen(s)
         return new_params, OptimizerState(step=state.step + 1, slots={"mean_square": mean_square})
 
+    def update_array(g: FloatArray, s: FloatArray, p: FloatArray, rate: float) -> None:
+        if chosen == "numba" and fused.fusable(g, s, p):
+            dtype = p.dtype.type
+            fused.kernel("rmsprop_in_place")(g.reshape(-1), s.reshape(-1), p.reshape(-1), dtype(1.0 - rho), dtype(epsilon), dtype(rate))
+            return
+        change = np.square(g)  # update's passes, with s and the parameters written where they lie
+        change -= s
+        change *= 1.0 - rho
+        s += change  # old + change is _moving_average_of_square's change + old: the same sum
+        direction = np.sqrt(s)
+        direction += epsilon
+        np.divide(g, direction, out=direction)
+        direction *= rate
+        np.subtract(p, direction, out=p)
+
     def update_in_place(grads: Grads, state: OptimizerState, params: Params) -> tuple[dict[str, FloatArray], OptimizerState]:
-        _check_step(grads, state, params, names, "rmsprop")
-        _check_writeable(params, state, "rmsprop")
-        rate = _rate_at(learning_rate, state.step)
-        mean_square = state.slots["mean_square"]
-        for key, value in params.items():
-            g, s = grads["d" + key], mean_square[key]
-            if chosen == "numba" and fused.fusable(g, s, value):
-                dtype = value.dtype.type
-                fused.kernel("rmsprop_in_place")(g.reshape(-1), s.reshape(-1), value.reshape(-1), dtype(1.0 - rho), dtype(epsilon), dtype(rate))
-                continue
-            change = np.square(g)  # update's passes, with s and the parameters written where they lie
-            change -= s
-            change *= 1.0 - rho
-            s += change  # old + change is _moving_average_of_square's change + old: the same sum
-            direction = np.sqrt(s)
-            direction += epsilon
-            np.divide(g, direction, out=direction)
-            direction *= rate
-            np.subtract(value, direction, out=value)
-        return dict(params), OptimizerState(step=state.step + 1, slots={"mean_square": dict(mean_square)})
+        return _one_slot_in_place(grads, state, params, "mean_square", "rmsprop", learning_rate, update_array)
 
     hyperparameters = _describe_learning_rate(learning_rate) + (("rho", rho), ("epsilon", epsilon))
     return Optimizer(init, update, "rmsprop", hyperparameters, update_in_place)
+
+
+def _one_slot_in_place(
+    grads: Grads, state: OptimizerState, params: Params, slot: str, optimizer: str, learning_rate: LearningRate,
+    update_array: Callable[[FloatArray, FloatArray, FloatArray, float], None],
+) -> tuple[dict[str, FloatArray], OptimizerState]:
+    """``update_in_place`` of an optimizer with one slot (momentum's velocity, RMSProp's mean
+    square): the checks, then ``update_array(g, slot_array, p, rate)`` writing each parameter
+    and its slot array where they lie."""
+    _check_step(grads, state, params, (slot,), optimizer)
+    _check_writeable(params, state, optimizer)
+    rate = _rate_at(learning_rate, state.step)
+    arrays = state.slots[slot]
+    for key, value in params.items():
+        update_array(grads["d" + key], arrays[key], value, rate)
+    return dict(params), OptimizerState(step=state.step + 1, slots={slot: dict(arrays)})
 
 
 def _moving_average_of_square(old: FloatArray, g: FloatArray, beta: float) -> FloatArray:
