@@ -20,10 +20,10 @@ every core while the old one forced one BLAS thread, more: so each pair's ratio
 ``--target`` (0.5) sum them up. Each run reports its ``training_seconds`` (the script's own
 clock, from the first step to the last: loading the data and drawing the pictures are left
 out), its test accuracy and its peak memory (the child's maximum resident set size from
-``wait4``; Linux gives it in KiB). Linux carries the launching process's own peak into a
-child's figure (its ``exec`` keeps the high-water mark of the memory it replaces), so this
-script stays small and prints its own peak (``VmHWM``) beside the children's: a child's
-figure no larger than that one is only a floor. The load average before each pair is printed beside it.
+``wait4``; Linux gives it in KiB), and each pair the load average before it. Linux carries
+the launching process's own peak into a child's figure (its ``exec`` keeps the high-water
+mark of the memory it replaces), so this script stays small and prints its own peak
+(``VmHWM``) beside the children's: a child's figure no larger than that one is only a floor.
 
 Configurations (``--configuration``; ``--old-args`` and ``--new-args`` replace their
 arguments):
@@ -36,8 +36,8 @@ arguments):
 
 MNIST must be cached already (run ``python scripts/train_mnist.py`` once); both revisions read
 the same cache. The machine's BLAS settings reach both runs through the environment, e.g.
-``env -u OPENBLAS_CORETYPE python scripts/benchmark_revisions.py`` for NumPy's own kernels
-where the environment pins others. POSIX only (``wait4``). The last line printed is every
+``env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python scripts/benchmark_revisions.py`` for
+NumPy's own kernels where the environment pins others. POSIX only (``wait4``). The last line printed is every
 figure as JSON.
 """
 
