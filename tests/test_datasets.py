@@ -188,6 +188,10 @@ def test_unpickle_arrays_keeps_memory_order_and_refuses_object_arrays(rng: np.ra
     np.testing.assert_array_equal(loaded, X)
     with pytest.raises(pickle.UnpicklingError, match="only arrays of numbers"):
         unpickle_arrays(pickle.dumps(np.array([1, "a"], dtype=object), protocol=3))
+    # protocol 2 wraps a Python 3 array's bytes in a call, protocol 5 names another rebuilder
+    for protocol, global_name in ((2, "_codecs.encode"), (5, "numpy._core.numeric._frombuffer")):
+        with pytest.raises(pickle.UnpicklingError, match=f"refusing to load the global {global_name}"):
+            unpickle_arrays(pickle.dumps(X, protocol=protocol))
 
 
 def test_a_truncated_pickle_is_an_error_not_a_short_array(rng: np.random.Generator) -> None:

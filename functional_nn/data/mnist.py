@@ -398,11 +398,11 @@ def unpickle_arrays(payload: bytes, *, convert: Callable[[npt.NDArray[Any]], obj
     ----------
     payload : bytes
         The pickle, gzip'd or not, written by NumPy 1 (Python 2 strings carry the raw array
-        bytes) or NumPy 2 with protocol 2 to 4.
+        bytes) or NumPy 2 with protocol 3 or 4 (not 2, which wraps bytes in a call, nor 5).
     convert : callable, optional
-        Called with each array as soon as it is read, a read-only view of the pickle's own
-        bytes; what it returns takes the array's place. Default: a copy, so arrays come back as
-        arrays. ``load_mnist`` turns MNIST's float pixels into ``uint8`` here, so that its
+        Called with each array as soon as it is read, as a view of the bytes just read (keep
+        a copy, not the view); what it returns takes the array's place. Default: a copy, so
+        arrays come back as arrays. ``load_mnist`` turns MNIST's float pixels into ``uint8`` here, so that its
         float arrays (220 MB) never exist whole.
     """
     # a gzip'd one is read through the decompressor rather than held whole
