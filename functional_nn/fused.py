@@ -3,13 +3,13 @@ passes and the augmentations' bilinear sampling, compiled by Numba (the ``fast``
 
 NumPy runs an update such as Adam's as a chain of whole-array passes (thirteen per parameter
 array: each ``*=``, ``+=``, ``sqrt`` and ``/`` reads and writes every element once more).
-The kernels here make one pass per array, reading each element of the gradient, the moments
-and the parameters once and writing the results once, in the same arithmetic in the same
-order: the same operations on the same ``float32`` or ``float64`` values, so their results are
+The kernels (``functional_nn._fused_kernels``) make one pass per array, reading each element
+of the gradient, the moments and the parameters once and writing the results once, in the
+same arithmetic in the same order: the same operations on the same ``float32`` or ``float64`` values, so their results are
 bitwise those of the NumPy code in ``functional_nn.optimizers``, which stays the reference
 (``tests/test_fused.py`` compares them bit for bit).
 
-Numba is optional and imported only here, when a kernel is first asked for (an optimizer's
+Numba is optional and imported only when a kernel is first asked for (an optimizer's
 fused update, an augmentation's sampling, or ``warm_up``): ``import functional_nn`` never
 imports it. ``pip install "functional-nn[fast]"`` installs it; without it every optimizer
 and augmentation runs its NumPy code. The
@@ -102,191 +102,10 @@ _DENORMALS_ARE_ZERO = 0x0040  # MXCSR bit 6: a subnormal operand is read as zero
 @functools.cache
 def _compile() -> dict[str, Callable[..., None]]:
     try:
-        import numba
+        from functional_nn import _fused_kernels  # imports Numba
     except ImportError as error:  # pragma: no cover - AVAILABLE said it was there
         raise ImportError(MISSING) from error
-    import numpy as np
-
-    # error_model="numpy": a division by zero gives inf as in NumPy instead of raising, which
-    # also lets LLVM vectorise the loop. No fastmath: it would reorder the arithmetic.
-    def jit(function: Callable[..., None]) -> Callable[..., None]:
-        try:
-            compiled: Callable[..., None] = numba.njit(nogil=True, error_model="numpy", cache=True)(function)
-        except RuntimeError:  # no writeable cache directory anywhere: compile in every process
-            compiled = numba.njit(nogil=True, error_model="numpy")(function)
-        return compiled
-
-    @jit
-    def adam_in_place(g: Any, m: Any, v: Any, p: Any, beta1: Any, one_minus_beta2: Any, inv_sqrt_correction2: Any,
-                      epsilon: Any, rate_over_correction1: Any, decay: Any) -> None:  # fmt: skip
-        for i in range(g.size):
-            gi = g[i]
-            mi = (m[i] - gi) * beta1 + gi
-            vi = (gi * gi - v[i]) * one_minus_beta2 + v[i]
-            m[i] = mi
-            v[i] = vi
-            p[i] = p[i] * decay - mi / (np.sqrt(vi) * inv_sqrt_correction2 + epsilon) * rate_over_correction1
-
-    @jit
-    def adam_into(g: Any, old_m: Any, old_v: Any, old_p: Any, m: Any, v: Any, p: Any, beta1: Any,
-                  one_minus_beta2: Any, inv_sqrt_correction2: Any, epsilon: Any, rate_over_correction1: Any,
-                  decay: Any) -> None:  # fmt: skip
-        for i in range(g.size):
-            gi = g[i]
-            mi = (old_m[i] - gi) * beta1 + gi
-            vi = (gi * gi - old_v[i]) * one_minus_beta2 + old_v[i]
-            m[i] = mi
-            v[i] = vi
-            p[i] = old_p[i] * decay - mi / (np.sqrt(vi) * inv_sqrt_correction2 + epsilon) * rate_over_correction1
-
-    @jit
-    def sgd_in_place(g: Any, p: Any, minus_rate: Any) -> None:
-        for i in range(g.size):
-            p[i] = g[i] * minus_rate + p[i]
-
-    @jit
-    def momentum_in_place(g: Any, velocity: Any, p: Any, beta: Any, rate: Any) -> None:
-        for i in range(g.size):
-            vi = velocity[i] * beta + g[i]
-            velocity[i] = vi
-            p[i] = p[i] - vi * rate
-
-    @jit
-    def nesterov_in_place(g: Any, velocity: Any, p: Any, beta: Any, rate: Any) -> None:
-        for i in range(g.size):
-            gi = g[i]
-            vi = velocity[i] * beta + gi
-            velocity[i] = vi
-            p[i] = p[i] - (vi * beta + gi) * rate
-
-    @jit
-    def rmsprop_in_place(g: Any, mean_square: Any, p: Any, one_minus_rho: Any, epsilon: Any, rate: Any) -> None:
-        for i in range(g.size):
-            gi = g[i]
-            si = (gi * gi - mean_square[i]) * one_minus_rho + mean_square[i]
-            mean_square[i] = si
-            p[i] = p[i] - gi / (np.sqrt(si) + epsilon) * rate
-
-    @jit
-    def ema_in_place(p: Any, average: Any, rate: Any) -> None:
-        for i in range(p.size):
-            average[i] = (p[i] - average[i]) * rate + average[i]
-
-    # The ReLU layers (propagation.forward and backward): Z, dA, A and mask are (n, m) and
-    # C-ordered, b is (n,), draws are the layer's n * m 16-bit draws in C order. max(z, 0)
-    # is np.maximum's: NaN stays NaN, -0.0 becomes 0.0. The two forward loops repeat their
-    # first lines on purpose: shared through an inlined helper, they ran 4-6 times slower
-    # (512x128 float32 with dropout: 46-95 us against 12-15 us), no longer vectorised.
-    @jit
-    def relu_forward(Z: Any, b: Any, A: Any) -> None:
-        n, m = Z.shape
-        zero = Z.dtype.type(0)
-        for i in range(n):
-            bias = b[i]
-            for j in range(m):
-                z = Z[i, j] + bias
-                Z[i, j] = z
-                A[i, j] = z if z > zero or z != z else zero
-
-    @jit
-    def relu_dropout_forward(Z: Any, b: Any, draws: Any, limit: Any, scale: Any, A: Any, mask: Any,
-                             dropped: Any) -> None:  # fmt: skip
-        n, m = Z.shape
-        zero = Z.dtype.type(0)
-        for i in range(n):
-            bias = b[i]
-            for j in range(m):
-                z = Z[i, j] + bias
-                Z[i, j] = z
-                a = z if z > zero or z != z else zero
-                A[i, j] = a
-                kept = scale if draws[i * m + j] < limit else zero
-                mask[i, j] = kept
-                dropped[i, j] = a * kept
-
-    @jit
-    def relu_backward(dA: Any, A: Any) -> None:
-        n, m = dA.shape
-        one, zero = dA.dtype.type(1), dA.dtype.type(0)
-        for i in range(n):
-            for j in range(m):
-                dA[i, j] = dA[i, j] * (one if A[i, j] > zero else zero)
-
-    @jit
-    def relu_dropout_backward(dA: Any, mask: Any, A: Any) -> None:
-        n, m = dA.shape
-        one, zero = dA.dtype.type(1), dA.dtype.type(0)
-        for i in range(n):
-            for j in range(m):
-                dA[i, j] = (dA[i, j] * mask[i, j]) * (one if A[i, j] > zero else zero)
-
-    # The augmentations' bilinear sampling: augmentation._bilinear_numpy's passes, one image
-    # at a time, the same operations on the same values (min and max as np.clip, whole numbers
-    # exact in the float type). Each image in two loops: where every output pixel reads
-    # (arithmetic only), then the reads and the blend; split so, the whole ran in half the
-    # time of one loop doing both (measured).
-    @jit
-    def locate(r: Any, c: Any, j: Any, bounds: Any, base: Any, index: Any, weight_rows: Any, weight_cols: Any) -> None:
-        low, high_row, high_col, one, stride = bounds
-        fy = min(max(r, low), high_row) + one
-        fx = min(max(c, low), high_col) + one
-        y = np.floor(fy)
-        x = np.floor(fx)
-        weight_rows[j] = fy - y
-        weight_cols[j] = fx - x
-        index[j] = int(y * stride + x) + base
-
-    @jit
-    def blend(values: Any, index: Any, weight_rows: Any, weight_cols: Any, stride: Any, out: Any) -> None:
-        for j in range(index.size):
-            flat = index[j]
-            v00 = values[flat]
-            v10 = values[flat + stride]
-            top = (values[flat + 1] - v00) * weight_cols[j] + v00
-            bottom = (values[flat + stride + 1] - v10) * weight_cols[j] + v10
-            out[j] = (bottom - top) * weight_rows[j] + top
-
-    @jit
-    def affine_bilinear(values: Any, coefficients: Any, grid_rows: Any, grid_cols: Any, out: Any, bounds: Any,
-                        stride: Any, image_size: Any) -> None:  # fmt: skip
-        # each image's source coordinates as random_affine's NumPy code makes them:
-        # (a grid_rows + b grid_cols) + offset, per axis, then bilinear's sampling
-        m, n = out.shape
-        index = np.empty(n, np.intp)
-        weight_rows = np.empty(n, out.dtype)
-        weight_cols = np.empty(n, out.dtype)
-        for i in range(m):
-            a_r, b_r, o_r = coefficients[i, 0], coefficients[i, 1], coefficients[i, 2]
-            a_c, b_c, o_c = coefficients[i, 3], coefficients[i, 4], coefficients[i, 5]
-            for j in range(n):
-                r = a_r * grid_rows[j] + b_r * grid_cols[j] + o_r
-                c = a_c * grid_rows[j] + b_c * grid_cols[j] + o_c
-                locate(r, c, j, bounds, i * image_size, index, weight_rows, weight_cols)
-            blend(values, index, weight_rows, weight_cols, stride, out[i])
-
-    @jit
-    def displaced_bilinear(values: Any, displacement: Any, out: Any, bounds: Any, stride: Any, image_size: Any) -> None:
-        # elastic_distortion's sampling: pixel (r, c) of image i reads at (r + d[r, 0, i, c],
-        # c + d[r, 1, i, c]), the sums made as its NumPy code makes them (displacement + index)
-        h, _, m, w = displacement.shape
-        n = h * w
-        index = np.empty(n, np.intp)
-        weight_rows = np.empty(n, out.dtype)
-        weight_cols = np.empty(n, out.dtype)
-        for i in range(m):
-            for r in range(h):
-                for c in range(w):
-                    row = displacement[r, 0, i, c] + out.dtype.type(r)
-                    col = displacement[r, 1, i, c] + out.dtype.type(c)
-                    locate(row, col, r * w + c, bounds, i * image_size, index, weight_rows, weight_cols)
-            blend(values, index, weight_rows, weight_cols, stride, out[i])
-
-    return {
-        "adam_in_place": adam_in_place, "adam_into": adam_into, "sgd_in_place": sgd_in_place, "ema_in_place": ema_in_place,
-        "momentum_in_place": momentum_in_place, "nesterov_in_place": nesterov_in_place, "rmsprop_in_place": rmsprop_in_place,
-        "relu_forward": relu_forward, "relu_dropout_forward": relu_dropout_forward, "relu_backward": relu_backward,
-        "relu_dropout_backward": relu_dropout_backward, "affine_bilinear": affine_bilinear, "displaced_bilinear": displaced_bilinear,
-    }  # fmt: skip
+    return dict(_fused_kernels.KERNELS)
 
 
 @functools.cache

@@ -6,8 +6,11 @@ dtype (no fused multiply-add, no reordering), so the comparisons are exact, not 
 
 from __future__ import annotations
 
+import json
+import os
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -173,6 +176,30 @@ def test_kernel_names_are_checked(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_importing_functional_nn_does_not_import_numba() -> None:
     code = "import sys, functional_nn; functional_nn.adam(); assert 'numba' not in sys.modules, 'numba imported'"
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_a_second_process_loads_the_augmentation_kernels_from_numbas_cache(tmp_path: Path) -> None:
+    # The bilinear samplers call other compiled functions; defined as closures they got a new
+    # cache key in every process, so every run compiled them again and added a cache entry.
+    code = """
+import functools, json, numpy as np
+from functional_nn import fused
+from functional_nn.data import augmentation
+X = np.random.default_rng(0).random((784, 3), dtype=np.float32)
+for augment in (augmentation.random_affine, augmentation.elastic_distortion):
+    functools.partial(augment, image_shape=(28, 28))(X, np.random.default_rng(0))
+stats = {name: fused.kernel(name).stats for name in ("affine_bilinear", "displaced_bilinear")}
+print(json.dumps({name: [sum(s.cache_hits.values()), sum(s.cache_misses.values())] for name, s in stats.items()}))
+"""
+    environment = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path)}
+    runs = [
+        json.loads(subprocess.run([sys.executable, "-c", code], env=environment, check=True, capture_output=True, text=True).stdout)
+        for _ in range(2)
+    ]
+    assert runs[0] == {"affine_bilinear": [0, 1], "displaced_bilinear": [0, 1]}  # compiled and cached by the first
+    assert runs[1] == {"affine_bilinear": [1, 0], "displaced_bilinear": [1, 0]}  # loaded by the second
+    entries = sorted(path.name for path in tmp_path.rglob("*bilinear*.nbc"))
+    assert len(entries) == 2, entries  # one each: the second process added none
 
 
 def test_warm_up_loads_every_kernel_for_both_dtypes_without_changing_results(rng: np.random.Generator) -> None:
