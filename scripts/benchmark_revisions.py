@@ -35,7 +35,9 @@ arguments):
   --dev-size 10000 --epochs 3``.
 
 MNIST must be cached already (run ``python scripts/train_mnist.py`` once); both revisions read
-the same cache. The machine's BLAS settings reach both runs through the environment, e.g.
+the same cache. The old tree is extracted afresh, without Numba's compiled kernels: where the
+old revision uses Numba, its first run compiles them, so count from the second pair (or look at
+the median) when comparing against a recent revision. The machine's BLAS settings reach both runs through the environment, e.g.
 ``env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python scripts/benchmark_revisions.py`` for
 NumPy's own kernels where the environment pins others. POSIX only (``wait4``). The last line printed is every
 figure as JSON.
