@@ -36,7 +36,7 @@ import numpy as np
 
 from functional_nn import _validation as check
 from functional_nn import fused
-from functional_nn.optimizers import Optimizer, OptimizerState, _check_coefficient, _frozen
+from functional_nn.optimizers import Optimizer, OptimizerState, _check_coefficient, _check_writeable, _frozen
 from functional_nn.types import FloatArray, Grads, Params
 
 AVERAGE_SLOT: Final = "average"
@@ -118,12 +118,7 @@ def ema(optimizer: Optimizer, decay: float = 0.999, *, kernel: fused.Kernel | No
     def update_in_place(grads: Grads, state: OptimizerState, params: Params) -> tuple[dict[str, FloatArray], OptimizerState]:
         assert optimizer.update_in_place is not None  # offered only then
         old_average, inner = split(state)
-        for key, value in old_average.items():
-            if not value.flags.writeable:
-                raise ValueError(
-                    f"ema's update_in_place overwrites its arguments, but state.slots[{AVERAGE_SLOT!r}][{key!r}] is read-only: "
-                    "call update, or update_in_place on writeable_copies(params, state)"
-                )
+        _check_writeable(params, state, "ema")  # the average among the slots
         # every check before the first write, so that a refused call leaves its arguments as they were
         averages = {key: _average_like(old_average, key, value) for key, value in params.items()}
         new_params, new_inner = optimizer.update_in_place(grads, inner, params)
