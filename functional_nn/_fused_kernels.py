@@ -145,6 +145,56 @@ def relu_dropout_backward(dA: Any, mask: Any, A: Any) -> None:
             dA[i, j] = (dA[i, j] * mask[i, j]) * (one if A[i, j] > zero else zero)
 
 
+# The softmax output layer (propagation.forward): activations.softmax's passes in two loops
+# around NumPy's own exp, which stays NumPy's so that the results are its bits. Z and E are
+# (n, m) and C-ordered, b is (n,). The column maximum propagates NaN as np.max does; the
+# column sums add the rows in order, as NumPy's sum over axis 0 of a C-ordered array does.
+@_jit
+def softmax_shift(Z: Any, b: Any, E: Any) -> None:
+    # Z += b, then E = Z - (each column's maximum)
+    n, m = Z.shape
+    top = np.empty(m, Z.dtype)
+    bias = b[0]
+    for j in range(m):
+        z = Z[0, j] + bias
+        Z[0, j] = z
+        top[j] = z
+    for i in range(1, n):
+        bias = b[i]
+        for j in range(m):
+            z = Z[i, j] + bias
+            Z[i, j] = z
+            t = top[j]
+            top[j] = z if z > t or z != z else t
+    for i in range(n):
+        for j in range(m):
+            E[i, j] = Z[i, j] - top[j]
+
+
+@_jit
+def softmax_normalise(E: Any) -> None:
+    # E /= (each column's sum)
+    n, m = E.shape
+    total = E[0].copy()
+    for i in range(1, n):
+        for j in range(m):
+            total[j] += E[i, j]
+    for i in range(n):
+        for j in range(m):
+            E[i, j] /= total[j]
+
+
+# A mini-batch of integer samples made floats (training's input_divisor): row i of out is
+# row indices[i] of rows divided by divisor, each integer first cast to out's dtype, as
+# np.divide(rows[indices], divisor, dtype=out.dtype) computes it, without the integer copy.
+@_jit
+def gather_divided(rows: Any, indices: Any, divisor: Any, out: Any) -> None:
+    for i in range(indices.size):
+        row = rows[indices[i]]
+        for j in range(row.size):
+            out[i, j] = out.dtype.type(row[j]) / divisor
+
+
 # The augmentations' bilinear sampling: augmentation._bilinear_numpy's passes, one image
 # at a time, the same operations on the same values (min and max as np.clip, whole numbers
 # exact in the float type). Each image in two loops: where every output pixel reads
@@ -214,5 +264,6 @@ KERNELS: dict[str, Callable[..., None]] = {
     "adam_in_place": adam_in_place, "adam_into": adam_into, "sgd_in_place": sgd_in_place, "ema_in_place": ema_in_place,
     "momentum_in_place": momentum_in_place, "nesterov_in_place": nesterov_in_place, "rmsprop_in_place": rmsprop_in_place,
     "relu_forward": relu_forward, "relu_dropout_forward": relu_dropout_forward, "relu_backward": relu_backward,
-    "relu_dropout_backward": relu_dropout_backward, "affine_bilinear": affine_bilinear, "displaced_bilinear": displaced_bilinear,
+    "relu_dropout_backward": relu_dropout_backward, "softmax_shift": softmax_shift, "softmax_normalise": softmax_normalise,
+    "gather_divided": gather_divided, "affine_bilinear": affine_bilinear, "displaced_bilinear": displaced_bilinear,
 }  # fmt: skip

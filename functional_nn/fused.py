@@ -1,5 +1,6 @@
-r"""Fused elementwise kernels for the optimizer updates, the ReLU layers' forward and backward
-passes and the augmentations' bilinear sampling, compiled by Numba (the ``fast`` extra).
+r"""Fused elementwise kernels for the optimizer updates, the ReLU and softmax layers' passes,
+integer batches' division and the augmentations' bilinear sampling, compiled by Numba (the
+``fast`` extra).
 
 NumPy runs an update such as Adam's as a chain of whole-array passes (thirteen per parameter
 array: each ``*=``, ``+=``, ``sqrt`` and ``/`` reads and writes every element once more).
@@ -34,6 +35,14 @@ going back: the mask, :math:`[a > 0]` (two) and their product. ``relu_forward``,
 the same operations in the same order, so that ``functional_nn.propagation``'s arrays are
 bitwise those of its NumPy code (``tests/test_fused_propagation.py``). They overwrite their
 ``Z`` and ``dA`` arguments: ``propagation`` passes only arrays it has just made.
+
+An output layer's arrays are small (10 x 128 for MNIST) and its passes cheap, but each NumPy
+call has a cost of its own, larger inside a training step than in a loop of it alone. So
+``softmax_shift`` (the bias, each column's maximum and the shift by it) and
+``softmax_normalise`` (each column's sum and the division by it) do the softmax layer's work
+around NumPy's own ``exp``, which is kept so that the results stay its bits; and
+``gather_divided`` gathers a mini-batch of integer samples and divides it (``train``'s
+``input_divisor``) in one pass instead of a copy and a division.
 
 Every optimizer kernel takes 1-D views of C-contiguous arrays of one dtype and scalars already
 of that dtype (a Python float would make Numba compute in float64); so do the sampling
@@ -177,6 +186,9 @@ def warm_up() -> None:
         kernels["relu_dropout_forward"](Z, g, np.zeros(1, np.uint16), 1, one, A, mask, dropped)
         kernels["relu_backward"](Z, A)
         kernels["relu_dropout_backward"](Z, mask, A)
+        kernels["softmax_shift"](Z, g, A)
+        kernels["softmax_normalise"](A)
+        kernels["gather_divided"](np.zeros((1, 1), np.uint8), np.zeros(1, np.int64), one, A)
         image = np.zeros(16, dtype)  # one padded 1x1 image: (1 + 3) x (1 + 3)
         bounds = (-one, one, one, one, dtype(4))
         grid = np.zeros(1, dtype)
@@ -189,7 +201,8 @@ def kernel(name: str) -> Callable[..., None]:
     """The compiled kernel ``name``: an optimizer's (``"adam_in_place"``, ``"adam_into"``,
     ``"sgd_in_place"``, ``"momentum_in_place"``, ``"nesterov_in_place"``,
     ``"rmsprop_in_place"``, ``"ema_in_place"``), a ReLU layer's (``"relu_forward"``,
-    ``"relu_dropout_forward"``, ``"relu_backward"``, ``"relu_dropout_backward"``) or an
+    ``"relu_dropout_forward"``, ``"relu_backward"``, ``"relu_dropout_backward"``), a softmax
+    layer's (``"softmax_shift"``, ``"softmax_normalise"``), a batch's (``"gather_divided"``) or an
     augmentation's sampling
     (``"affine_bilinear"``, ``"displaced_bilinear"``).
 

@@ -42,7 +42,7 @@ from functional_nn import fused
 from functional_nn.averaging import averaged_params
 from functional_nn.data.augmentation import Augmentation
 from functional_nn.data.augmentation import describe as describe_augmentation
-from functional_nn.data.preparation import _minibatches
+from functional_nn.data.preparation import _minibatches, divided
 from functional_nn.fold_state import (
     MONITORS,
     Monitor,
@@ -179,7 +179,7 @@ class _Problem(NamedTuple):
     augmentation: Augmentation | None = None
     input_keep_prob: float | None = None
     input_divisor: float | None = None  # X holds integers, each batch divided by this
-    kernel: fused.Kernel = "numpy"  # the propagation's: "numba" fuses the ReLU layers' elementwise passes
+    kernel: fused.Kernel = "numpy"  # "numba" fuses the ReLU and softmax layers' passes and the batches' division
 
 
 def _check_data(
@@ -375,12 +375,15 @@ def train(
         the params' dtype, :math:`X_B / d`. With 255 that is ``scale_pixels``' arithmetic,
         so training on ``uint8`` pixels gives bitwise the results of training on
         ``scale_pixels(pixels)``, while the data set takes a quarter of the memory (float32;
-        an eighth against float64). Full-batch (``batch_size=None``), ``X`` is converted once.
+        an eighth against float64). Full-batch (``batch_size=None``), the whole ``X`` is
+        converted at each step.
         ``dev`` stays in floats.
     kernel : {"numpy", "numba"}, optional
         How the ReLU layers' elementwise work runs (bias, :math:`\max(z, 0)`, dropout and,
         going back, the mask and :math:`[a > 0]`): NumPy's passes, or one fused Numba pass
-        each way (``functional_nn.fused``), bitwise the same training. Default: ``"numba"``
+        each way (``functional_nn.fused``); likewise a softmax layer's bias and activation
+        (two fused loops around NumPy's exp) and, with ``input_divisor``, each batch's gather
+        and division (one). Bitwise the same training either way. Default: ``"numba"``
         when Numba is installed (the ``fast`` extra), else ``"numpy"``. The optimizer's own
         arithmetic is the optimizer's choice (``adam(..., kernel=...)``).
     input_keep_prob : float in (0, 1], optional
@@ -698,11 +701,13 @@ def run_epoch(problem: _Problem, state: TrainState) -> TrainState:
     epoch = state.epoch + 1
     params, opt_state = state.params, state.optimizer_state
     m = p.X.shape[1]
+    # integers (input_divisor) are made the network's floats batch by batch, as they are gathered
     if p.batch_size is None:
-        batches: Iterator[tuple[FloatArray, FloatArray, IntArray | None]] = iter([(p.X, p.Y, None)])
+        X_all = p.X if p.input_divisor is None else divided(p.X, p.input_divisor, p.Y.dtype)
+        batches: Iterator[tuple[FloatArray, FloatArray, IntArray | None]] = iter([(X_all, p.Y, None)])
     else:
         assert p.rng is not None
-        batches = _minibatches(p.X, p.Y, p.batch_size, p.rng.permutation(m))
+        batches = _minibatches(p.X, p.Y, p.batch_size, p.rng.permutation(m), p.input_divisor, p.kernel)
     steps = 1 if p.batch_size is None else -(-m // p.batch_size)
     cost_sum = 0.0
     seen = 0
@@ -716,8 +721,6 @@ def run_epoch(problem: _Problem, state: TrainState) -> TrainState:
     # epoch and step, so numpy's overflow warnings would only repeat it less clearly.
     with np.errstate(over="ignore", invalid="ignore"):
         for step, (X_batch, Y_batch, indices) in enumerate(batches, start=1):
-            if p.input_divisor is not None:  # integers gathered, then made the network's floats
-                X_batch = np.divide(X_batch, Y_batch.dtype.type(p.input_divisor), dtype=Y_batch.dtype)
             if p.augmentation is not None:
                 X_batch = _augmented(p.augmentation, X_batch, p.rng)
             AL, caches = forward(X_batch, params, p.activations, p.keep_probs, p.rng, p.input_keep_prob, p.kernel)

@@ -1,7 +1,7 @@
-"""The fused ReLU layers (``kernel="numba"``) give bitwise the arrays of the NumPy passes.
+"""The fused ReLU and softmax layers and batches (``kernel="numba"``) give bitwise the arrays of the NumPy passes.
 
 Forward: the bias, ``max(z, 0)``, the dropout mask and the dropped activations; backward: the
-mask and ``[a > 0]``. Every comparison is of bytes, special values (NaN, infinities, signed
+mask and ``[a > 0]``; a softmax layer's bias and activation; an integer batch divided. Every comparison is of bytes, special values (NaN, infinities, signed
 zeros, subnormals) included, and the generator must end in the same state.
 """
 
@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
+from typing import Literal
 
 import numpy as np
 import pytest
 
-from functional_nn import adam, backward_propagation, forward_propagation, fused, initialize_parameters, train
+from functional_nn import adam, backward_propagation, forward_propagation, fused, initialize_parameters, propagation, train
 from functional_nn.activations import resolve_activation
+from functional_nn.data.preparation import _minibatches
 from functional_nn.losses import resolve_loss
 from functional_nn.propagation import backward, forward
 from functional_nn.types import Activation, Caches, FloatArray, LayerCache
@@ -76,9 +78,9 @@ def test_forward_and_backward_give_numpys_arrays_bit_for_bit(
     for key in grads:
         assert_same_bytes(grads[key], grads_fused[key], key)
     assert np.count_nonzero(grads["dW1"]) > 0
-    # the fused passes ran for both ReLU layers, each way (and NumPy's for the tanh layer)
+    # the fused passes ran for both ReLU layers, each way, and the softmax layer (NumPy's for the tanh layer)
     fused_passes = ["relu_forward", "relu_backward"] if keep_probs is None else ["relu_dropout_forward", "relu_dropout_backward"]
-    assert called == [fused_passes[0]] * 2 + [fused_passes[1]] * 2
+    assert called == [fused_passes[0]] * 2 + ["softmax_shift", "softmax_normalise"] + [fused_passes[1]] * 2
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -130,6 +132,50 @@ def test_the_forward_kernel_turns_negative_zero_into_zero_as_numpy_does(dtype: t
     fused.kernel("relu_forward")(Z, b, A)
     assert_same_bytes(expected_Z, Z, "Z")
     assert_same_bytes(expected_A, A, "A")
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("rows", [1, 2, 10, 17])
+def test_the_softmax_layer_gives_numpys_bits_special_values_included(rows: int, dtype: type[np.floating], rng: np.random.Generator) -> None:
+    big = np.finfo(dtype).max
+    Z = (rng.standard_normal((rows, 40)) * 30).astype(dtype)
+    b = rng.standard_normal((rows, 1)).astype(dtype)
+    Z[rows // 2, 0] = np.nan  # a NaN anywhere in a column makes the column NaN
+    Z[-1, 1], Z[0, 2] = np.inf, -np.inf
+    Z[:, 3], Z[:, 4], Z[:, 5] = np.inf, -np.inf, -0.0
+    Z[:, 6], Z[0, 6] = big, -big  # the shift overflows to -inf, whose exponential is 0
+    Z[:, 7] = np.arange(rows, dtype=dtype) * dtype(-40)  # exponentials that underflow to 0 or subnormals
+    expected_Z = Z.copy()
+    with np.errstate(all="ignore"):  # inf - inf and the like, on purpose
+        expected_Z += b
+        expected_A = resolve_activation("a", "softmax").forward(expected_Z)
+        got_Z = Z.copy()
+        got_A = propagation._softmax_layer(got_Z, b)
+    assert_same_bytes(expected_Z, got_Z, "Z")
+    assert_same_bytes(expected_A, got_A, "A")
+    assert np.isnan(got_A[:, 0]).all() and np.isfinite(got_A[:, 8:]).all()
+    np.testing.assert_allclose(got_A[:, 8:].sum(axis=0), 1, rtol=float(rows * np.finfo(dtype).eps))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("integers", [np.uint8, np.int64])
+@pytest.mark.parametrize("order", ["F", "C"])
+def test_batches_of_integers_are_gathered_and_divided_as_numpy_divides_them(
+    order: Literal["F", "C"], integers: type[np.integer], dtype: type[np.floating], rng: np.random.Generator
+) -> None:
+    high = 256 if integers is np.uint8 else 2**40  # above 2**24: the cast to float32 rounds
+    X = np.asarray(rng.integers(0, high, (30, 70), dtype=integers), order=order)
+    Y = np.eye(3, dtype=dtype)[rng.integers(0, 3, 70)].T
+    permutation = rng.permutation(70)
+    runs = {kernel: list(_minibatches(X, Y, 32, permutation, 255.0, kernel)) for kernel in fused.KERNELS}
+    assert [len(run) for run in runs.values()] == [3, 3]
+    for (X_B, Y_B, indices), (X_fused, Y_fused, indices_fused) in zip(runs["numpy"], runs["numba"], strict=True):
+        expected = np.divide(X[:, indices], dtype(255), dtype=dtype)
+        assert_same_bytes(expected, X_B, "X_B")
+        assert_same_bytes(expected, X_fused, "X_B fused")
+        assert X_B.flags.f_contiguous and X_fused.flags.f_contiguous  # laid out alike: a sample's features together
+        assert_same_bytes(Y_B, Y_fused, "Y_B")
+        assert np.array_equal(indices, indices_fused)
 
 
 def test_backward_takes_numpys_passes_for_caches_it_cannot_fuse(rng: np.random.Generator) -> None:
