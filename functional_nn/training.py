@@ -42,7 +42,7 @@ from functional_nn import fused
 from functional_nn.averaging import averaged_params
 from functional_nn.data.augmentation import Augmentation
 from functional_nn.data.augmentation import describe as describe_augmentation
-from functional_nn.data.preparation import _minibatches, divided
+from functional_nn.data.preparation import _divided, _minibatches
 from functional_nn.fold_state import (
     MONITORS,
     Monitor,
@@ -703,7 +703,7 @@ def run_epoch(problem: _Problem, state: TrainState) -> TrainState:
     m = p.X.shape[1]
     # integers (input_divisor) are made the network's floats batch by batch, as they are gathered
     if p.batch_size is None:
-        X_all = p.X if p.input_divisor is None else divided(p.X, p.input_divisor, p.Y.dtype)
+        X_all = p.X if p.input_divisor is None else _divided(p.X, p.input_divisor, p.Y.dtype)
         batches: Iterator[tuple[FloatArray, FloatArray, IntArray | None]] = iter([(X_all, p.Y, None)])
     else:
         assert p.rng is not None

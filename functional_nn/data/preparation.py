@@ -97,19 +97,19 @@ def _minibatches(
         yield rows.T, _rows(YT, indices).T, indices
 
 
-def divided(X: npt.NDArray[np.number[Any]], divisor: float, dtype: np.dtype[Any]) -> FloatArray:
+def _divided(X: npt.NDArray[np.number[Any]], divisor: float, dtype: np.dtype[Any]) -> FloatArray:
     r""":math:`X / d` in the float ``dtype``, each integer cast to it first: training's ``input_divisor``."""
     result: FloatArray = np.divide(X, dtype.type(divisor), dtype=dtype)
     return result
 
 
 def _divided_rows(array: npt.NDArray[np.number[Any]], indices: IntArray, divisor: float, dtype: np.dtype[Any], kernel: fused.Kernel) -> FloatArray:
-    """``divided(array[indices], divisor, dtype)``; by one fused pass for a C-ordered ``array`` with ``kernel="numba"``."""
+    """``_divided(array[indices], divisor, dtype)``; by one fused pass for a C-ordered ``array`` with ``kernel="numba"``."""
     if kernel == "numba" and array.flags.c_contiguous:
         out = np.empty((indices.shape[0], array.shape[1]), dtype)
         fused.kernel("gather_divided")(array, indices, dtype.type(divisor), out)
         return out
-    return divided(_rows(array, indices), divisor, dtype)
+    return _divided(_rows(array, indices), divisor, dtype)
 
 
 def _rows(array: npt.NDArray[_Scalar], indices: IntArray) -> npt.NDArray[_Scalar]:
