@@ -14,8 +14,12 @@ within the data set plus 150 MB. This runs the two as a user runs them, one proc
 * this checkout (its working tree, uncommitted changes included) runs its
   ``scripts/train_mnist.py`` with the arguments that give the old configuration.
 
-Old then new, ``--pairs`` times. The host's load moves both, and the new code, which uses
-every core while the old one forced one BLAS thread, more: so each pair's ratio
+``--pairs`` pairs, one run of each, back to back: old then new in the first pair, new then
+old in the second, and so on (``--order alternate``, the default since 2026-12-03; until
+then every pair ran old then new, which ``--order old-first`` still does). The host's load
+moves both, and the new code, which uses every core while the old one forced one BLAS
+thread, more; a load that drifts during a pair, as this host's does when the runs' own
+threads pile up, would favour whichever side always ran first. Each pair's ratio
 ``new / old`` is the figure, and their median, range and the count at or below
 ``--target`` (0.5) sum them up. Each run reports its ``training_seconds`` (the script's own
 clock, from the first step to the last: loading the data and drawing the pictures are left
@@ -91,11 +95,12 @@ class Run(NamedTuple):
 
 
 class Pair(NamedTuple):
-    """An old run and the new run right after it."""
+    """An old run and a new run, one right after the other."""
 
-    load_average: float  # one-minute load average before the old run
+    load_average: float  # one-minute load average before the pair's first run
     old: Run
     new: Run
+    first: str = "old"  # which ran first: "old" or "new"
 
     @property
     def ratio(self) -> float:
@@ -168,6 +173,14 @@ def run_training(checkout: Path, arguments: Sequence[str], out: Path, label: str
     return Run(float(summary["training_seconds"]), None if accuracy is None else float(accuracy), int(usage.ru_maxrss))
 
 
+ORDERS = ("alternate", "old-first")
+
+
+def first_side(order: str, number: int) -> str:
+    """Which side pair ``number`` (from 1) runs first: ``"old"`` or ``"new"``."""
+    return "new" if order == "alternate" and number % 2 == 0 else "old"
+
+
 def own_peak_kib() -> int | None:
     """This process's own peak resident memory (``VmHWM``), ``None`` without Linux's ``/proc``.
 
@@ -201,6 +214,7 @@ def summarize(pairs: Sequence[Pair], target: float) -> dict[str, object]:
         "old_peak_mib": round(max(p.old.peak_kib for p in pairs) / 1024, 1),
         "new_peak_mib": round(max(p.new.peak_kib for p in pairs) / 1024, 1),
         "load_averages": [p.load_average for p in pairs],
+        "first": [p.first for p in pairs],
     }
 
 
@@ -213,7 +227,11 @@ def parse_arguments(argv: Sequence[str] | None) -> argparse.Namespace:
         "--new-args",
         help="this checkout's script's arguments instead of the configuration's (one string; a lone flag as --new-args=--flag)",
     )
-    parser.add_argument("--pairs", type=int, default=4, help="old-then-new pairs (default 4)")
+    parser.add_argument("--pairs", type=int, default=4, help="pairs of runs, one of each (default 4)")
+    parser.add_argument(
+        "--order", choices=ORDERS, default="alternate",
+        help="alternate: old first in odd pairs, new first in even ones (default); old-first: old first in every pair",
+    )  # fmt: skip
     parser.add_argument("--target", type=_cli.positive_float, default=0.5, help="the ratio new / old to count (default 0.5)")
     parser.add_argument("--repository", type=Path, default=checkout_root(), help="the checkout to compare (default: this one)")
     args = parser.parse_args(argv)
@@ -251,12 +269,16 @@ def _main(argv: Sequence[str] | None) -> int:
         for number in range(1, args.pairs + 1):
             load = os.getloadavg()[0]
             started = time.strftime("%H:%M:%S")
-            old = run_training(old_checkout, old_args, Path(scratch) / f"old-{number}", "old")
-            new = run_training(repository, new_args, Path(scratch) / f"new-{number}", "new")
-            pair = Pair(round(load, 2), old, new)
+            first = first_side(args.order, number)
+            runs: dict[str, Run] = {}
+            for side in (first, "new" if first == "old" else "old"):
+                checkout, arguments = (old_checkout, old_args) if side == "old" else (repository, new_args)
+                runs[side] = run_training(checkout, arguments, Path(scratch) / f"{side}-{number}", side)
+            old, new = runs["old"], runs["new"]
+            pair = Pair(round(load, 2), old, new, first)
             pairs.append(pair)
             print(
-                f"pair {number} at {started} (load average {load:.2f}): old {old.training_seconds:.2f} s, new "
+                f"pair {number} at {started} ({first} first, load average {load:.2f}): old {old.training_seconds:.2f} s, new "
                 f"{new.training_seconds:.2f} s, ratio {pair.ratio:.3f}; test accuracy {_percent(old.test_accuracy)} "
                 f"and {_percent(new.test_accuracy)}; peak memory {old.peak_kib / 1024:.0f} and {new.peak_kib / 1024:.0f} MiB",
                 flush=True,
@@ -270,7 +292,10 @@ def _main(argv: Sequence[str] | None) -> int:
         f"peak memory of this script {summary['launcher_peak_mib']} MiB",
         flush=True,
     )
-    record = {"old_revision": commit, "configuration": args.configuration, "old_args": list(old_args), "new_args": list(new_args)}
+    record = {
+        "old_revision": commit, "configuration": args.configuration, "order": args.order, "old_args": list(old_args),
+        "new_args": list(new_args),
+    }  # fmt: skip
     print(json.dumps({**record, **summary}), flush=True)
     return 0
 

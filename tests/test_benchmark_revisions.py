@@ -8,6 +8,7 @@ and holds a ballast of bytes so that the peak memory read from ``wait4`` has a k
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -19,10 +20,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
 import benchmark_revisions as revisions  # noqa: E402  (the scripts folder is not a package)
 
 FAKE_SCRIPT = """\
-import json, sys
+import json, os, sys
 from pathlib import Path
 import functional_nn  # the checkout's own, first on PYTHONPATH
 args = sys.argv[1:]
+if "RUN_LOG" in os.environ:  # the order of the runs, for the test to read
+    with open(os.environ["RUN_LOG"], "a") as log:
+        log.write(Path("marker.txt").read_text())
 if "--fail" in args:
     print("loading MNIST")
     print("boom: the data is missing", file=sys.stderr)
@@ -69,10 +73,11 @@ def last_json(output: str) -> dict[str, object]:
 def test_pairs_run_each_tree_with_its_own_arguments_and_package(repository: Path) -> None:
     # as a user runs it, in a small process of its own: a child's peak memory carries the
     # peak of the process that launched it (Linux), and this test's process is large
+    run_log = repository.parent / "runs.txt"
     done = subprocess.run(
         [sys.executable, str(revisions.checkout_root() / "scripts" / "benchmark_revisions.py"), "--repository", str(repository),
          "--old", "HEAD", "--pairs", "2", "--old-args", "--seconds 4", "--new-args", "--seconds 1.5"],
-        capture_output=True, text=True, timeout=120,
+        capture_output=True, text=True, timeout=120, env={**os.environ, "RUN_LOG": str(run_log)},
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     output = done.stdout
@@ -91,6 +96,21 @@ def test_pairs_run_each_tree_with_its_own_arguments_and_package(repository: Path
     assert own_peak < 64, "the script itself must stay small for its children's figures to mean anything"
     assert old_peak >= 64 and 16 <= new_peak < 64
     assert "pair 2 at" in output and "ratio 0.375" in output and "98.00% and 99.00%" in output
+    # old first in the first pair, new first in the second: a drifting load favours neither side
+    assert run_log.read_text().split("\n")[:4] == ["old tree", "new tree", "new tree", "old tree"]
+    assert summary["first"] == ["old", "new"] and summary["order"] == "alternate"
+    assert "pair 1 at" in output and "(old first, load average" in output and "(new first, load average" in output
+
+
+def test_old_first_runs_the_old_tree_first_in_every_pair(repository: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    run_log = repository.parent / "runs.txt"
+    monkeypatch.setenv("RUN_LOG", str(run_log))
+    status = revisions.main(["--repository", str(repository), "--old", "HEAD", "--pairs", "2", "--order", "old-first",
+                             "--old-args", "--seconds 4", "--new-args", "--seconds 2"])  # fmt: skip
+    assert status == 0
+    assert run_log.read_text().split("\n")[:4] == ["old tree", "new tree", "old tree", "new tree"]
+    summary = last_json(capsys.readouterr().out)
+    assert summary["first"] == ["old", "old"] and summary["ratios"] == [0.5, 0.5]
 
 
 def test_the_target_counts_pairs_at_or_below_it(repository: Path, capsys: pytest.CaptureFixture[str]) -> None:
