@@ -375,8 +375,7 @@ def train(
         the params' dtype, :math:`X_B / d`. With 255 that is ``scale_pixels``' arithmetic,
         so training on ``uint8`` pixels gives bitwise the results of training on
         ``scale_pixels(pixels)``, while the data set takes a quarter of the memory (float32;
-        an eighth against float64). Full-batch (``batch_size=None``), the whole ``X`` is
-        converted at each step.
+        an eighth against float64). Full-batch (``batch_size=None``), ``X`` is converted once.
         ``dev`` stays in floats.
     kernel : {"numpy", "numba"}, optional
         How the ReLU layers' elementwise work runs (bias, :math:`\max(z, 0)`, dropout and,
@@ -514,7 +513,7 @@ def _prepare(
     if early_stopping is not None:
         early_stopping = _check_early_stopping(early_stopping, checked_dev)
     if divisor is not None and batch_size is None:  # one batch, every epoch: convert it once
-        inputs, divisor = np.divide(inputs, dtype.type(divisor), dtype=dtype), None
+        inputs, divisor = _divided(inputs, divisor, dtype), None
     problem = _Problem(
         inputs, Y, classification_labels(Y, loss_record), names, loss_record, optimizer, batch_size, rng, checked_dev, lambd,
         keeps, clip_norm, max_norm, early_stopping,
@@ -701,11 +700,9 @@ def run_epoch(problem: _Problem, state: TrainState) -> TrainState:
     epoch = state.epoch + 1
     params, opt_state = state.params, state.optimizer_state
     m = p.X.shape[1]
-    # integers (input_divisor) are made the network's floats batch by batch, as they are gathered
-    if p.batch_size is None:
-        X_all = p.X if p.input_divisor is None else _divided(p.X, p.input_divisor, p.Y.dtype)
-        batches: Iterator[tuple[FloatArray, FloatArray, IntArray | None]] = iter([(X_all, p.Y, None)])
-    else:
+    if p.batch_size is None:  # integers were made floats once, by _prepare
+        batches: Iterator[tuple[FloatArray, FloatArray, IntArray | None]] = iter([(p.X, p.Y, None)])
+    else:  # integers (input_divisor) made the network's floats batch by batch, as they are gathered
         assert p.rng is not None
         batches = _minibatches(p.X, p.Y, p.batch_size, p.rng.permutation(m), p.input_divisor, p.kernel)
     steps = 1 if p.batch_size is None else -(-m // p.batch_size)

@@ -147,8 +147,7 @@ def scale_pixels(pixels: npt.NDArray[np.integer[Any]], *, dtype: FloatDType = np
         raise TypeError(f"dtype must be numpy.float32 or numpy.float64, got {dtype!r}")
     if pixels.dtype != np.uint8 and pixels.size and (int(pixels.min()) < 0 or int(pixels.max()) > 255):
         raise ValueError(f"pixels must lie in 0..255, got values in {int(pixels.min())}..{int(pixels.max())}")
-    X: FloatArray = np.divide(pixels, dtype(255), dtype=dtype)
-    return X
+    return _divided(pixels, 255, np.dtype(dtype))
 
 
 class Split(NamedTuple):
