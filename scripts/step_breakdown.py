@@ -14,9 +14,10 @@ each of the step's matrix products alone, in a loop, each into an output allocat
 Per epoch it prints the microseconds a step spends in each piece, then the medians over the
 epochs; the last line printed is one JSON object with every figure. It calls
 ``keep_freed_memory()`` and ``fused.warm_up()`` first, as ``train_mnist.py`` does, so
-neither the allocator's returned pages nor Numba's compilation land in a step. The pieces
-of a step spend more time than the same calls alone in a loop: the products leave the
-caches cold (``docs/speed.md``).
+neither the allocator's returned pages nor Numba's compilation land in a step. The network
+is ``train_mnist.py``'s kind: ReLU hidden layers, a softmax output, cross-entropy, He
+initialisation, float32. The small pieces of a step (softmax, the cost, Adam's update) take
+longer there than the same calls alone in a loop (``docs/speed.md``).
 
     python scripts/step_breakdown.py                     # the speed issue's old main configuration
     python scripts/step_breakdown.py --keep-prob 1 --augment affine          # train_mnist.py's default run
