@@ -110,6 +110,7 @@ import statistics  # noqa: E402
 import time  # noqa: E402
 from collections.abc import Callable, Iterator, Sequence  # noqa: E402
 from contextlib import ExitStack  # noqa: E402
+from pathlib import Path  # noqa: E402
 from types import ModuleType  # noqa: E402
 from typing import Any, Final, NamedTuple  # noqa: E402
 
@@ -182,20 +183,32 @@ def optional_module(name: str) -> ModuleType | None:
 # Data
 
 
+def cached_mnist(source: str) -> Path | None:
+    """The MNIST cache to read for ``--data source``: ``None`` for random data ("random", or
+    "auto" with nothing cached); nothing is downloaded, and "mnist" with nothing cached is refused."""
+    if source == "random":
+        return None
+    from functional_nn.data import mnist  # imported here: only needed with a cache
+
+    cached = mnist.data_dir() / mnist.MNIST_CACHE_NAME
+    if cached.exists():
+        return cached
+    if source == "mnist":
+        raise _cli.UsageError(f"no cached MNIST at {cached}: run scripts/train_mnist.py once, or use --data random")
+    return None
+
+
 def load_data(source: str, samples: int | None, rng: np.random.Generator) -> Data:
     """MNIST's training images when cached (``source`` "auto" or "mnist"), else random ones."""
-    if source in ("auto", "mnist"):
-        from functional_nn.data import mnist as datasets  # imported here: only needed with a cache
+    cached = cached_mnist(source)
+    if cached is not None:
+        from functional_nn.data import mnist as datasets
 
-        cached = datasets.data_dir() / datasets.MNIST_CACHE_NAME
-        if cached.exists():
-            mnist = datasets.load_mnist(dtype=np.float32)
-            m = mnist.X_train.shape[1] if samples is None else min(samples, mnist.X_train.shape[1])
-            X = np.asfortranarray(mnist.X_train[:, :m])
-            labels = mnist.y_train[:m]
-            return Data(X, labels, one_hot(labels, N_CLASSES, dtype=np.float32), f"MNIST ({cached})")
-        if source == "mnist":
-            raise _cli.UsageError(f"no cached MNIST at {cached}: run scripts/train_mnist.py once, or use --data random")
+        mnist = datasets.load_mnist(dtype=np.float32)
+        m = mnist.X_train.shape[1] if samples is None else min(samples, mnist.X_train.shape[1])
+        X = np.asfortranarray(mnist.X_train[:, :m])
+        labels = mnist.y_train[:m]
+        return Data(X, labels, one_hot(labels, N_CLASSES, dtype=np.float32), f"MNIST ({cached})")
     m = 50_000 if samples is None else samples
     X = rng.random((m, N_FEATURES), dtype=np.float32).T  # row per sample, transposed: Fortran order
     labels = rng.integers(0, N_CLASSES, m)

@@ -38,7 +38,6 @@ if __name__ == "__main__":  # before NumPy loads; without --threads, every core 
     _threads.pin_blas_threads(_threads.threads_from_argv(sys.argv[1:]))
 
 import argparse  # noqa: E402
-import functools  # noqa: E402
 import json  # noqa: E402
 import statistics  # noqa: E402
 import time  # noqa: E402
@@ -48,30 +47,24 @@ from typing import NamedTuple  # noqa: E402
 import numpy as np  # noqa: E402
 
 import _cli  # noqa: E402  (scripts/_cli.py: a user's mistakes as one error line)
-import benchmark  # noqa: E402  (scripts/benchmark.py: the step's products and how the ceiling times them)
+import benchmark  # noqa: E402  (scripts/benchmark.py: its data, optimizers, and the step's products as its ceiling times them)
+import train_mnist  # noqa: E402  (scripts/train_mnist.py: its augmentations, by name)
 from functional_nn import fused  # noqa: E402
 from functional_nn.activations import RELU, SOFTMAX  # noqa: E402
 from functional_nn.allocator import keep_freed_memory  # noqa: E402
 from functional_nn.data import one_hot  # noqa: E402
 from functional_nn.data.digit_files import UInt8Array  # noqa: E402
-from functional_nn.data.augmentation import Augmentation, elastic_distortion, random_affine, random_shift  # noqa: E402
+from functional_nn.data.augmentation import Augmentation  # noqa: E402
+from functional_nn.data.mnist import load_mnist_pixels  # noqa: E402
 from functional_nn.data.preparation import _minibatches  # noqa: E402  (the fold's own batches)
 from functional_nn.initializers import initialize_parameters  # noqa: E402
 from functional_nn.losses import CATEGORICAL_CROSS_ENTROPY  # noqa: E402
-from functional_nn.optimizers import Optimizer, _apply_max_norm, adam, sgd, writeable_copies  # noqa: E402
+from functional_nn.optimizers import Optimizer, _apply_max_norm, writeable_copies  # noqa: E402
 from functional_nn.propagation import backward, forward, labels_from_output  # noqa: E402
 from functional_nn.training import train_epochs  # noqa: E402
 from functional_nn.types import ActivationFunction, FloatArray, IntArray  # noqa: E402
 
-IMAGE_SHAPE = (28, 28)
 PIXEL_DIVISOR = 255.0  # train_mnist.py's input_divisor
-AUGMENTATIONS: dict[str, Augmentation | None] = {  # train_mnist.py's, by the same names
-    "none": None,
-    "shift": functools.partial(random_shift, image_shape=IMAGE_SHAPE, max_shift=2),
-    "affine": functools.partial(random_affine, image_shape=IMAGE_SHAPE),
-    "elastic": functools.partial(elastic_distortion, image_shape=IMAGE_SHAPE, alpha=34.0, sigma=4.0),
-}
-LEARNING_RATES = {"adam": 1e-3, "sgd": 0.1}
 PIECES = ("gather", "augment", "forward", "cost", "labels", "backward", "update", "max-norm")
 
 
@@ -83,16 +76,11 @@ class Pixels(NamedTuple):
 
 def load_pixels(source: str, samples: int | None, rng: np.random.Generator) -> Pixels:
     """MNIST's ``uint8`` training images when cached (``source`` "auto" or "mnist"), else random ones."""
-    if source in ("auto", "mnist"):
-        from functional_nn.data import mnist  # only needed with a cache
-
-        cached = mnist.data_dir() / mnist.MNIST_CACHE_NAME
-        if cached.exists():
-            pixels = mnist.load_mnist_pixels()
-            m = pixels.X_train.shape[1] if samples is None else min(samples, pixels.X_train.shape[1])
-            return Pixels(pixels.X_train[:, :m], pixels.y_train[:m], f"MNIST ({cached})")
-        if source == "mnist":
-            raise _cli.UsageError(f"no cached MNIST at {cached}: run scripts/train_mnist.py once, or use --data random")
+    cached = benchmark.cached_mnist(source)  # the benchmark's --data, and its refusal
+    if cached is not None:
+        pixels = load_mnist_pixels()
+        m = pixels.X_train.shape[1] if samples is None else min(samples, pixels.X_train.shape[1])
+        return Pixels(pixels.X_train[:, :m], pixels.y_train[:m], f"MNIST ({cached})")
     m = 50_000 if samples is None else samples
     X = rng.integers(0, 256, size=(m, 784), dtype=np.uint8).T  # a row per image, transposed
     return Pixels(X, rng.integers(0, 10, m), "random, MNIST-shaped")
@@ -206,8 +194,8 @@ def parse_arguments(argv: Sequence[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
     parser.add_argument("--hidden", default="512,256", help="hidden layer sizes (default 512,256)")
     parser.add_argument("--keep-prob", type=float, default=0.8, help="dropout: the probability of keeping a hidden unit (default 0.8; 1 for none)")
-    parser.add_argument("--augment", choices=list(AUGMENTATIONS), default="none", help="distort each batch as train_mnist.py does (default none)")
-    parser.add_argument("--optimizer", choices=sorted(LEARNING_RATES), default="adam", help="adam (1e-3, default) or sgd (0.1)")
+    parser.add_argument("--augment", choices=list(train_mnist.AUGMENT), default="none", help="distort each batch as train_mnist.py does (default none)")
+    parser.add_argument("--optimizer", choices=("adam", "sgd"), default="adam", help="as the benchmark's: adam (1e-3, default) or sgd (0.1)")
     parser.add_argument("--max-norm", type=_cli.positive_float, default=None, help="cap each unit's incoming weights' norm")
     parser.add_argument("--epochs", type=int, default=3, help="timed epochs (default 3)")
     parser.add_argument("--samples", type=int, default=None, help="images an epoch (default: all 50,000)")
@@ -245,8 +233,8 @@ def _main(argv: Sequence[str] | None) -> int:
     run = Run(
         pixels.X, pixels.labels, one_hot(pixels.labels, 10, dtype=np.float32),
         initialize_parameters(sizes, rng, scheme="he", dtype=np.float32),
-        None if args.keep_prob == 1 else (args.keep_prob,) * hidden_layers, AUGMENTATIONS[args.augment],
-        (adam if args.optimizer == "adam" else sgd)(LEARNING_RATES[args.optimizer]), args.max_norm, args.batch_size, args.seed,
+        None if args.keep_prob == 1 else (args.keep_prob,) * hidden_layers, train_mnist.AUGMENT[args.augment],
+        benchmark.our_optimizer(args.optimizer), args.max_norm, args.batch_size, args.seed,
     )  # fmt: skip
     keep_freed_memory()
     if fused.AVAILABLE:
