@@ -23,6 +23,7 @@ longer there than the same calls alone in a loop (``docs/speed.md``).
     python scripts/step_breakdown.py --keep-prob 1 --augment affine          # train_mnist.py's default run
     python scripts/step_breakdown.py --hidden 1024,1024,1024 --keep-prob 0.5 --max-norm 3.5   # the old --preset best
     python scripts/step_breakdown.py --samples 2000 --epochs 2 --hidden 32    # seconds
+    python scripts/step_breakdown.py --hidden 4 --keep-prob 1 --optimizer sgd --threads 1   # the floor: calls, checks, gather
 
 The images are MNIST's 50,000 training images when they are cached (nothing is downloaded;
 ``scripts/train_mnist.py`` caches them), else random ``uint8`` pixels of that shape.
