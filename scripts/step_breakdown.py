@@ -111,6 +111,7 @@ def timed_epochs(run: Run, epochs: int) -> tuple[list[dict[str, float]], dict[st
     update_in_place = run.optimizer.update_in_place
     assert update_in_place is not None  # sgd and adam have one
     m = run.X.shape[1]
+    pieces = _pieces(run)
     per_epoch = []
     for _ in range(epochs):
         seconds = dict.fromkeys(PIECES, 0.0)
@@ -140,7 +141,7 @@ def timed_epochs(run: Run, epochs: int) -> tuple[list[dict[str, float]], dict[st
                 params = _apply_max_norm(params, run.max_norm, in_place=True)
                 now = _lap(seconds, "max-norm", now)
             steps += 1
-        step = {piece: 1e6 * value / steps for piece, value in seconds.items() if piece in _pieces(run)}
+        step = {piece: 1e6 * seconds[piece] / steps for piece in pieces}
         step["step"] = 1e6 * (now - start) / steps
         per_epoch.append(step)
     return per_epoch, params
@@ -148,8 +149,8 @@ def timed_epochs(run: Run, epochs: int) -> tuple[list[dict[str, float]], dict[st
 
 def _pieces(run: Run) -> tuple[str, ...]:
     """The pieces ``run``'s step has: no augmentation or max-norm unless asked for."""
-    skipped = {"augment"} if run.augmentation is None else set()
-    return tuple(piece for piece in PIECES if piece not in skipped | ({"max-norm"} if run.max_norm is None else set()))
+    absent = {"augment": run.augmentation is None, "max-norm": run.max_norm is None}
+    return tuple(piece for piece in PIECES if not absent.get(piece, False))
 
 
 def _activations(run: Run) -> tuple[ActivationFunction, ...]:
