@@ -81,11 +81,12 @@ def check_positive_float(argument: str, value: object, *, allow_zero: bool = Fal
     return number
 
 
-def check_params(params: object, argument: str = "params") -> tuple[int, ...]:
+def check_params(params: object, argument: str = "params", *, finite: bool = True) -> tuple[int, ...]:
     """Validate a parameter dict and return the layer sizes ``(n_0, n_1, ..., n_L)``.
 
-    Keys must be exactly ``W1, b1, ..., WL, bL``; ``W{l}`` is ``(n_l, n_{l-1})``, ``b{l}`` is
-    ``(n_l, 1)``, all float arrays of one dtype with finite entries.
+    Keys must be exactly ``W1, b1, ..., WL, bL``; ``W{l}`` is ``(n_l, n_{l-1})`` with every
+    ``n_l >= 1``, ``b{l}`` is ``(n_l, 1)``, all float arrays of one dtype with finite entries
+    (unless ``finite`` is false: the structure alone, without a pass over the data).
     """
     if not isinstance(params, Mapping):
         raise TypeError(f"{argument} must be a mapping of 'W1', 'b1', ... to arrays, got {type(params).__name__}")
@@ -107,14 +108,17 @@ def check_params(params: object, argument: str = "params") -> tuple[int, ...]:
     sizes: list[int] = []
     dtype: np.dtype[Any] | None = None
     for l in range(1, L + 1):
-        W = check_float_array(f"{argument}['W{l}']", params[f"W{l}"])
-        b = check_float_array(f"{argument}['b{l}']", params[f"b{l}"])
+        W = check_float_array(f"{argument}['W{l}']", params[f"W{l}"], finite=finite)
+        b = check_float_array(f"{argument}['b{l}']", params[f"b{l}"], finite=finite)
         if dtype is None:
             dtype = W.dtype
         for key, value in ((f"W{l}", W), (f"b{l}", b)):
             if value.dtype != dtype:
                 raise TypeError(f"{argument} mixes dtypes: {argument}['W1'] is {dtype}, {argument}['{key}'] is {value.dtype}")
         n_l, n_prev = int(W.shape[0]), int(W.shape[1])
+        if n_l == 0 or (l == 1 and n_prev == 0):  # a later W's 0 columns fail the match with layer l - 1 below
+            empty = f"layer {l} has no units" if n_l == 0 else "the input has no features"
+            raise ValueError(f"{argument}['W{l}'] has shape {W.shape}: {empty}; every layer needs at least one")
         if l == 1:
             sizes.append(n_prev)
         elif n_prev != sizes[-1]:
@@ -126,6 +130,19 @@ def check_params(params: object, argument: str = "params") -> tuple[int, ...]:
             raise ValueError(f"{argument}['b{l}'] must have shape ({n_l}, 1) to match W{l} {W.shape}, got {b.shape}")
         sizes.append(n_l)
     return tuple(sizes)
+
+
+def check_like_params(argument: str, arrays: object, params: Mapping[str, FloatArray], *, hint: str = "") -> None:
+    """Refuse ``arrays`` (an optimizer slot, a best-parameters dict) unless it maps exactly
+    ``params``' keys to finite float arrays of each parameter's shape and dtype; ``params``
+    are checked already. ``hint`` ends the shape-or-dtype message."""
+    if not isinstance(arrays, Mapping) or set(arrays) != set(params):
+        keys = sorted(arrays) if isinstance(arrays, Mapping) else type(arrays).__name__
+        raise ValueError(f"{argument} must have the params' keys {sorted(params)}, got {keys}")
+    for key, param in params.items():
+        array = check_float_array(f"{argument}[{key!r}]", arrays[key], ndim=None)
+        if array.shape != param.shape or array.dtype != param.dtype:
+            raise ValueError(f"{argument}[{key!r}] is {array.dtype} {array.shape} but params[{key!r}] is {param.dtype} {param.shape}{hint}")
 
 
 def check_same_dtype(argument: str, value: FloatArray, expected: np.dtype[Any], other: str) -> None:

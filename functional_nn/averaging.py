@@ -104,11 +104,12 @@ def ema(optimizer: Optimizer, decay: float = 0.999, *, kernel: fused.Kernel | No
 
     def update(grads: Grads, state: OptimizerState, params: Params) -> tuple[dict[str, FloatArray], OptimizerState]:
         old_average, inner = split(state)
-        new_params, new_inner = optimizer.update(grads, inner, params)
+        new_params, new_inner = optimizer.update(grads, inner, params)  # checks params first
+        olds = _averages_like(old_average, new_params)
         rate = rate_after(state.step)
         average: dict[str, FloatArray] = {}
         for key, value in new_params.items():
-            old = _average_like(old_average, key, value)
+            old = olds[key]
             new = value - old
             new *= rate  # new is a fresh temporary
             new += old
@@ -120,7 +121,7 @@ def ema(optimizer: Optimizer, decay: float = 0.999, *, kernel: fused.Kernel | No
         old_average, inner = split(state)
         _check_writeable(params, state, "ema")  # the average among the slots
         # every check before the first write, so that a refused call leaves its arguments as they were
-        averages = {key: _average_like(old_average, key, value) for key, value in params.items()}
+        averages = _averages_like(old_average, params)
         new_params, new_inner = optimizer.update_in_place(grads, inner, params)
         rate = rate_after(state.step)
         for key, value in new_params.items():
@@ -137,15 +138,24 @@ def ema(optimizer: Optimizer, decay: float = 0.999, *, kernel: fused.Kernel | No
     return Optimizer(init, update, f"ema({optimizer.name})", optimizer.hyperparameters + (("ema_decay", decay),), in_place)
 
 
-def _average_like(average: Params, key: str, value: FloatArray) -> FloatArray:
-    """``average[key]``, refused unless it is shaped and typed like the parameter ``value``."""
-    old = average[key]
-    if old.shape != value.shape or old.dtype != value.dtype:
+def _averages_like(average: Params, params: Params) -> dict[str, FloatArray]:
+    """The arrays of ``average`` in the order of ``params``, refused unless they match the
+    parameters key for key, shape for shape and dtype for dtype."""
+    if len(average) != len(params) or not all(key in average for key in params):
         raise ValueError(
-            f"state.slots['{AVERAGE_SLOT}']['{key}'] is {old.dtype} {old.shape} but params['{key}'] is "
-            f"{value.dtype} {value.shape}: initialise the state from these params"
+            f"params hold {sorted(params)} but state.slots['{AVERAGE_SLOT}'] holds {sorted(average)}: "
+            "initialise the state from these params"
         )
-    return old
+    olds: dict[str, FloatArray] = {}
+    for key, value in params.items():
+        old = average[key]
+        if old.shape != value.shape or old.dtype != value.dtype:
+            raise ValueError(
+                f"state.slots['{AVERAGE_SLOT}']['{key}'] is {old.dtype} {old.shape} but params['{key}'] is "
+                f"{value.dtype} {value.shape}: initialise the state from these params"
+            )
+        olds[key] = old
+    return olds
 
 
 def averaged_params(optimizer_state: OptimizerState, params: Params) -> dict[str, FloatArray]:
@@ -158,7 +168,8 @@ def averaged_params(optimizer_state: OptimizerState, params: Params) -> dict[str
         E.g. ``result.optimizer_state`` of ``train``.
     params : dict of str to ndarray
         The trained parameters, e.g. ``result.params``; returned themselves (a ``dict``) when
-        the state holds no average.
+        the state holds no average, else the average's arrays, which must have their keys,
+        shapes and dtype.
 
     Returns
     -------
@@ -167,9 +178,8 @@ def averaged_params(optimizer_state: OptimizerState, params: Params) -> dict[str
     """
     if not isinstance(optimizer_state, OptimizerState):
         raise TypeError(f"optimizer_state must be an OptimizerState, got {type(optimizer_state).__name__}")
+    check.check_params(params, finite=False)
     average = optimizer_state.slots.get(AVERAGE_SLOT)
     if average is None:
         return params if isinstance(params, dict) else dict(params)
-    if set(average) != set(params):
-        raise ValueError(f"the average holds {sorted(average)} but params hold {sorted(params)}")
-    return {key: average[key] for key in params}
+    return _averages_like(average, params)

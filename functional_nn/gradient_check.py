@@ -13,7 +13,7 @@ import numpy as np
 
 from functional_nn import _validation as check
 from functional_nn.activations import resolve_activation
-from functional_nn.losses import l2_penalty, resolve_loss
+from functional_nn.losses import check_targets, l2_penalty, resolve_loss
 from functional_nn.propagation import (
     backward,
     check_activations,
@@ -99,6 +99,7 @@ def gradient_check(
     ----------
     X : ndarray of shape (n_0, m)
     Y : ndarray of shape (n_L, m)
+        Targets the loss is defined for, as ``compute_cost`` takes them.
     params : dict of str to ndarray
     activations : sequence of str or ActivationFunction, length L
     loss : str or LossFunction
@@ -126,6 +127,7 @@ def gradient_check(
         raise ValueError(f"X has {X.shape[0]} rows but W1 {params['W1'].shape} expects {sizes[0]}")
     if Y.shape != (sizes[-1], X.shape[1]):
         raise ValueError(f"Y must have shape {(sizes[-1], X.shape[1])} (n_L, m), got {Y.shape}")
+    check_targets("Y", Y, record)
     epsilon = check.check_positive_float("epsilon", epsilon)
     lambd = check.check_positive_float("lambd", lambd, allow_zero=True)
     keeps = check_keep_probs(keep_probs, L)
@@ -188,6 +190,23 @@ def _check_output(what: str, result: object, like: FloatArray) -> FloatArray:
     return result
 
 
+def _check_settings(
+    rng: object, shape: object, epsilon: object, tolerance: object
+) -> tuple[np.random.Generator, tuple[int, int], float, float]:
+    """The settings of ``check_activation`` and ``check_loss``, checked, with the default generator."""
+    if rng is None:
+        rng = np.random.default_rng(0)
+    if not isinstance(rng, np.random.Generator):
+        raise TypeError(
+            f"rng must be a numpy.random.Generator such as np.random.default_rng(0), got {type(rng).__name__} {rng!r}"
+        )
+    if not isinstance(shape, tuple) or len(shape) != 2:
+        raise TypeError(f"shape must be a tuple (rows, columns) of two integers >= 1, got {shape!r}")
+    rows, columns = (check.check_positive_int(f"shape[{i}]", size) for i, size in enumerate(shape))
+    epsilon = check.check_positive_float("epsilon", epsilon)
+    return rng, (rows, columns), epsilon, check.check_positive_float("tolerance", tolerance)
+
+
 def check_activation(
     activation: Activation | ActivationFunction,
     *,
@@ -217,10 +236,10 @@ def check_activation(
     rng : numpy.random.Generator, optional
         Draws the inputs; ``numpy.random.default_rng(0)`` if not given.
     shape : (int, int), default (4, 6)
-        The shape of ``Z``, ``(n_l, m)``.
-    epsilon : float, default 1e-5
+        The shape of ``Z``, ``(n_l, m)``, both at least 1.
+    epsilon : float > 0, default 1e-5
         The step of the centred differences.
-    tolerance : float, default 1e-5
+    tolerance : float > 0, default 1e-5
         The largest relative difference :math:`|g - \tilde g| / (|g| + |\tilde g|)` accepted
         (entries where both are below 1e-8 compare absolutely). A right backward pass gives
         about 1e-10; a wrong one, 1e-2 or more.
@@ -238,7 +257,7 @@ def check_activation(
     """
     record = resolve_activation("activation", activation)
     name = f"activation {record.name!r}"
-    rng = np.random.default_rng(0) if rng is None else rng
+    rng, shape, epsilon, tolerance = _check_settings(rng, shape, epsilon, tolerance)
     Z = _frozen(2 * rng.standard_normal(shape))
     dA = _frozen(rng.uniform(0.5, 1.5, shape) * rng.choice([-1.0, 1.0], shape))
     for dtype in (np.float32, np.float64):
@@ -304,7 +323,7 @@ def check_loss(
     """
     record = resolve_loss("loss", loss)
     name = f"loss {record.name!r}"
-    rng = np.random.default_rng(0) if rng is None else rng
+    rng, shape, epsilon, tolerance = _check_settings(rng, shape, epsilon, tolerance)
     n, m = shape
     Y: FloatArray = np.zeros(shape)
     Y[rng.integers(0, n, m), np.arange(m)] = 1.0

@@ -74,8 +74,9 @@ def categorical_cross_entropy_gradient(AL: FloatArray, Y: FloatArray) -> FloatAr
 
 def mean_squared_error(AL: FloatArray, Y: FloatArray) -> float:
     m = AL.shape[1]
-    diff = AL - Y
-    return float(np.sum(diff * diff, dtype=np.float64) / m)
+    diff = np.subtract(AL, Y, dtype=np.float64)  # float32's (a - y)^2 overflows past 1.8e19
+    diff *= diff
+    return float(np.sum(diff) / m)
 
 
 def mean_squared_error_gradient(AL: FloatArray, Y: FloatArray) -> FloatArray:
@@ -235,7 +236,17 @@ def compute_cost(
     Returns
     -------
     cost : float
-        Finite for any finite input: logarithms are taken of clipped values.
+        Summed in float64, and finite for any finite input (logarithms are taken of clipped
+        values; mean squared error squares in float64), except mean squared error of
+        differences beyond about 1e154, whose squares exceed float64's range: then inf, with
+        NumPy's overflow warning.
+
+    Raises
+    ------
+    ValueError
+        For a loss on probabilities (the cross-entropies: ``probability_output``), ``AL``
+        outside [0, 1], where the cost can turn negative; and targets outside the loss's domain
+        (see ``check_targets``).
     """
     record = resolve_loss("loss", loss)
     AL = check.check_float_array("AL", AL)
@@ -243,6 +254,13 @@ def compute_cost(
     if Y.shape != AL.shape:
         raise ValueError(f"Y must have the shape of AL {AL.shape}, got {Y.shape}")
     m = check.check_samples("AL", AL)
+    if record.probability_output:
+        low, high = float(AL.min()), float(AL.max())
+        if not (0 <= low and high <= 1):
+            raise ValueError(
+                f"AL holds values in [{low:.8g}, {high:.8g}] but {record.name} needs probabilities in [0, 1], "
+                "the output of 'sigmoid' or 'softmax'"
+            )
     lambd = check.check_positive_float("lambd", lambd, allow_zero=True)
     if lambd > 0 and params is None:
         raise ValueError("compute_cost needs params to add the L2 penalty when lambd > 0")

@@ -231,15 +231,15 @@ def log_loss(probabilities: FloatArray, labels: IntArray) -> float:
     probabilities : ndarray of shape (1, m) or (k, m), k >= 2
         The network's output in the library's column layout: a sigmoid row, or softmax
         columns that each sum to 1 (within ``1e-3`` in float32, ``1e-6`` in float64).
-    labels : ndarray of int, shape (m,)
-        True classes in ``0 .. k - 1`` (``0`` or ``1`` for one row).
+    labels : ndarray of int or bool, shape (m,)
+        True classes in ``0 .. k - 1`` (``0`` or ``1`` for one row); ``False`` and ``True`` are 0 and 1.
 
     Returns
     -------
     loss : float >= 0
     """
     P = check.check_float_array("probabilities", probabilities)
-    labels = check_labels("labels", labels)
+    labels = check_labels("labels", labels).astype(np.int64, copy=False)  # bool would index as a mask
     k, m = int(P.shape[0]), int(P.shape[1])
     if labels.shape != (m,):
         raise ValueError(f"labels must have shape ({m},), one per column of probabilities {P.shape}, got {labels.shape}")

@@ -414,7 +414,7 @@ def backward_propagation(
     Parameters
     ----------
     AL : ndarray of shape (n_L, m)
-        Output of ``forward_propagation``.
+        Output of ``forward_propagation``, in the dtype of the caches' arrays.
     Y : ndarray of shape (n_L, m)
         Targets, as ``compute_cost`` takes them; converted to ``AL``'s dtype.
     caches : tuple of LayerCache, length L
@@ -443,6 +443,7 @@ def backward_propagation(
     check.check_samples("AL", AL)
     if AL.shape != caches[-1].A.shape:
         raise ValueError(f"AL has shape {AL.shape} but the caches' last layer produced {caches[-1].A.shape}")
+    check.check_same_dtype("AL", AL, caches[-1].A.dtype, "the caches' last layer's A")
     if Y.shape != AL.shape:
         raise ValueError(f"Y must have the shape of AL {AL.shape}, got {Y.shape}")
     check_loss_pairing(record, caches[-1].activation)

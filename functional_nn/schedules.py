@@ -32,7 +32,8 @@ class Schedule(NamedTuple):
     hyperparameters: tuple[tuple[str, float], ...] = ()
 
     def __call__(self, step: int) -> float:
-        return self.rule(step)
+        """The rate of the update made after ``step`` updates: ``step`` is an integer >= 0."""
+        return self.rule(check.check_positive_int("step", step, minimum=0))
 
 
 def constant(value: float) -> Schedule:

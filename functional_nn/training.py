@@ -62,6 +62,7 @@ from functional_nn.optimizers import (
     _apply_max_norm,
     _check_learning_rate,
     _clip_by_global_norm,
+    _params_already_checked,
     check_optimizer_state,
     freeze_state,
     sgd,
@@ -413,7 +414,8 @@ def train(
     checkpoint_dir : path, optional
         Write a checkpoint (see ``functional_nn.checkpoints``) at the end of every epoch:
         parameters, optimizer state, the fold's state and the generator's state, atomically.
-        A directory that already holds checkpoints is refused unless ``resume`` is set.
+        Created if missing. A directory that already holds checkpoints is refused unless
+        ``resume`` is set, and so, before any training, is a path that is (or lies under) a file.
     resume : bool, default False
         Continue from the last checkpoint in ``checkpoint_dir`` (start afresh if it holds
         none). ``epochs`` still counts the whole run, so a run killed at any moment and
@@ -614,9 +616,22 @@ def _describe_run(problem: _Problem, sizes: tuple[int, ...]) -> dict[str, object
     return description
 
 
+def _check_checkpoint_dir(directory: Path) -> None:
+    """Refuse a ``checkpoint_dir`` that is, or lies under, something other than a directory:
+    the first checkpoint is written only after an epoch of training."""
+    for folder in (directory, *directory.parents):
+        if folder.exists():
+            if not folder.is_dir():
+                raise ValueError(
+                    f"checkpoint_dir {directory} cannot hold checkpoints: {folder} exists and is not a directory"
+                )
+            return
+
+
 def _resume_or_start(
     problem: _Problem, start: TrainState, directory: Path, resume: bool, sizes: tuple[int, ...]
 ) -> tuple[_Problem, TrainState]:
+    _check_checkpoint_dir(directory)
     run = _describe_run(problem, sizes)
     problem = problem._replace(checkpointing=(directory, run))
     latest = checkpoints.latest_checkpoint(directory)
@@ -715,8 +730,10 @@ def run_epoch(problem: _Problem, state: TrainState) -> TrainState:
     # update makes new arrays, so that nothing it was shown is written afterwards.
     in_place = p.optimizer.update_in_place is not None and not p.arrays_observed
     # A diverging run overflows on its way to inf/NaN; the checks below report it with the
-    # epoch and step, so numpy's overflow warnings would only repeat it less clearly.
-    with np.errstate(over="ignore", invalid="ignore"):
+    # epoch and step, so numpy's overflow warnings would only repeat it less clearly. The
+    # params were checked once, by _prepare (or load_checkpoint), and each update is given
+    # what the last returned: the updates leave out check_params.
+    with np.errstate(over="ignore", invalid="ignore"), _params_already_checked():
         for step, (X_batch, Y_batch, indices) in enumerate(batches, start=1):
             if p.augmentation is not None:
                 X_batch = _augmented(p.augmentation, X_batch, p.rng)

@@ -81,6 +81,9 @@ CASES: list[tuple[str, Callable[[], object], type[Exception], str]] = [
     ("inconsistent W", lambda: forward_propagation(X, {**P, "W2": np.zeros((2, 5))}, ACTS), ValueError, r"params\['W2'\] has shape \(2, 5\): its 5 columns must match the 4 units of layer 1"),
     ("mixed dtypes", lambda: forward_propagation(X, {**P, "b2": P["b2"].astype(np.float32)}, ACTS), TypeError, r"params mixes dtypes"),
     ("NaN in params", lambda: forward_propagation(X, {**P, "W1": with_value(P["W1"], (0, 0), np.nan)}, ACTS), ValueError, r"params\['W1'\] contains 1 NaN"),
+    ("layer of no units", lambda: fit(params={"W1": np.zeros((0, 3)), "b1": np.zeros((0, 1)), "W2": np.zeros((2, 0)), "b2": P["b2"]})(), ValueError, r"params\['W1'\] has shape \(0, 3\): layer 1 has no units"),
+    ("output of no units", lambda: predict(X, {**P, "W2": np.zeros((0, 4)), "b2": np.zeros((0, 1))}, ACTS), ValueError, r"params\['W2'\] has shape \(0, 4\): layer 2 has no units"),
+    ("input of no features", lambda: forward_propagation(X[:0], {**P, "W1": np.zeros((4, 0))}, ACTS), ValueError, r"params\['W1'\] has shape \(4, 0\): the input has no features"),
     ("integer params", lambda: forward_propagation(X, {**P, "W1": P["W1"].astype(np.int32)}, ACTS), TypeError, r"params\['W1'\] must have dtype float32 or float64, got int32"),
     # names
     ("unknown activation", lambda: forward_propagation(X, P, ("relu", "softmx")), ValueError, r"unknown activations\[1\] 'softmx'.*did you mean 'softmax'"),  # type: ignore[arg-type]  # the typo is the test
@@ -115,6 +118,8 @@ CASES: list[tuple[str, Callable[[], object], type[Exception], str]] = [
     ("grads keys", lambda: update_parameters(P, {k: v for k, v in GRADS.items() if k != "db2"}, 0.1), ValueError, r"missing \['db2'\]"),
     ("grads shape", lambda: update_parameters(P, {**GRADS, "dW1": GRADS["dW1"].T}, 0.1), ValueError, r"grads\['dW1'\] has shape \(3, 4\) but params\['W1'\] is \(4, 3\)"),
     ("caches not caches", lambda: backward_propagation(AL, Y, [1, 2], CE), TypeError, r"caches must be the non-empty tuple of LayerCache"),  # type: ignore[arg-type]  # the wrong type is the test
+    ("gradient_check targets", lambda: gradient_check(X, Y * 3, P, ACTS, CE), ValueError, r"Y has 5 column\(s\) that do not sum to 1 \(column 0 sums to 3\)"),
+    ("gradient_check binary targets", lambda: gradient_check(X, Y - 0.5, P, ("relu", "sigmoid"), "binary_cross_entropy"), ValueError, r"Y holds values in \[-0.5, 0.5\] but binary cross-entropy needs targets in \[0, 1\]"),
     ("gradient_check epsilon", lambda: gradient_check(X, Y, P, ACTS, CE, epsilon=0), ValueError, r"epsilon must be a finite number > 0"),
     ("minibatches shapes", lambda: list(minibatches(X, Y[:, :2], 2, RNG)), ValueError, r"same number of columns, got \(3, 5\) and \(2, 2\)"),
 ]

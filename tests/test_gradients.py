@@ -96,3 +96,28 @@ def test_gradient_check_of_a_flat_cost_is_zero_not_one() -> None:
     assert gradient_check(X, Y, params, ("softmax", "linear"), "hinge") < 1e-8
     # With an L2 term the gradient is no longer zero and the relative measure applies again.
     assert gradient_check(X, Y, params, ("softmax", "linear"), "hinge", lambd=1e-3) < 1e-7
+
+
+BAD_RECORD_CHECK_SETTINGS: list[tuple[dict[str, object], type[Exception], str]] = [
+    ({"shape": (0, 3)}, ValueError, r"shape\[0\] must be >= 1, got 0"),
+    ({"shape": (4, -1)}, ValueError, r"shape\[1\] must be >= 1, got -1"),
+    ({"shape": (4,)}, TypeError, r"shape must be a tuple \(rows, columns\) of two integers >= 1, got \(4,\)"),
+    ({"shape": (4, 2.5)}, TypeError, r"shape\[1\] must be an integer, got float 2.5"),
+    ({"rng": 0}, TypeError, r"rng must be a numpy.random.Generator such as np.random.default_rng\(0\), got int 0"),
+    ({"epsilon": 0}, ValueError, r"epsilon must be a finite number > 0, got 0"),
+    ({"epsilon": float("inf")}, ValueError, r"epsilon must be a finite number > 0, got inf"),
+    ({"tolerance": float("nan")}, ValueError, r"tolerance must be a finite number > 0, got nan"),
+    ({"tolerance": -1e-5}, ValueError, r"tolerance must be a finite number > 0, got -1e-05"),
+]
+
+
+@pytest.mark.parametrize(("settings", "error", "message"), BAD_RECORD_CHECK_SETTINGS)
+def test_record_checks_refuse_bad_settings_by_name(settings: dict[str, object], error: type[Exception], message: str) -> None:
+    """A zero size died in a NumPy reduction, epsilon 0 in a division, an int rng on an attribute,
+    and a NaN tolerance passed every record."""
+    from functional_nn.gradient_check import check_activation, check_loss
+
+    with pytest.raises(error, match=message):
+        check_activation("relu", **settings)  # type: ignore[arg-type]
+    with pytest.raises(error, match=message):
+        check_loss("mean_squared_error", **settings)  # type: ignore[arg-type]

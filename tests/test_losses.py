@@ -83,6 +83,35 @@ def test_refusals() -> None:
         compute_cost(np.zeros((1, 0)), np.zeros((1, 0)), "mean_squared_error")
 
 
+@pytest.mark.parametrize("loss", ["binary_cross_entropy", "categorical_cross_entropy"])
+def test_probability_losses_refuse_outputs_outside_0_1(loss: Loss) -> None:
+    """Binary cross-entropy of a = 1.5, y = 1 was -0.09: a negative cost."""
+    AL = np.array([[1.5, 0.2], [-0.5, 0.8]])
+    Y = np.array([[1.0, 0.0], [0.0, 1.0]])
+    with pytest.raises(ValueError, match=rf"AL holds values in \[-0.5, 1.5\] but {loss} needs probabilities in \[0, 1\]"):
+        compute_cost(AL, Y, loss)
+    with pytest.raises(ValueError, match=r"AL holds values in \[0.2, 1.0000001\]"):
+        compute_cost(np.array([[1.0000001, 0.2]], dtype=np.float32), np.array([[1.0, 0.0]], dtype=np.float32), "binary_cross_entropy")
+    edges = np.array([[1.0, 0.0], [0.0, 1.0]])
+    assert compute_cost(edges, Y, loss) == pytest.approx(0.0, abs=1e-12)  # the bounds themselves are probabilities
+    assert compute_cost(AL, Y, "mean_squared_error") == pytest.approx((0.25 + 0.04 + 0.25 + 0.04) / 2)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_mean_squared_error_is_finite_for_any_finite_float32_input(dtype: FloatDType) -> None:
+    """In float32 (a - y)^2 overflowed to inf past 1.8e19; the sum is taken in float64."""
+    a = float(np.float32(3e19)) if dtype == np.float32 else 1e150
+    AL = np.full((2, 3), a, dtype=dtype)
+    with np.errstate(all="raise"):
+        assert compute_cost(AL, np.zeros_like(AL), "mean_squared_error") == pytest.approx(2 * a * a, rel=1e-15)
+        assert compute_cost(AL, -AL, "mean_squared_error") == pytest.approx(8 * a * a, rel=1e-15)
+    biggest = np.full((1, 2), np.finfo(np.float32).max, dtype=np.float32)
+    assert compute_cost(biggest, -biggest, "mean_squared_error") == pytest.approx(4 * float(np.finfo(np.float32).max) ** 2, rel=1e-15)
+    # beyond float64's range the mean itself is not a float: inf, as documented
+    with np.errstate(over="ignore"):
+        assert compute_cost(np.array([[1e200]]), np.array([[0.0]]), "mean_squared_error") == math.inf
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_hinge_by_hand_with_either_label_convention(dtype: FloatDType) -> None:
     AL = np.array([[2.0, 0.5, -0.25, -3.0], [0.0, 1.0, 1.5, -1.0]], dtype=dtype)

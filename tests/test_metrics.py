@@ -109,6 +109,19 @@ def test_log_loss_multiclass_by_hand() -> None:
     assert log_loss(P.astype(np.float32), np.array([0, 2])) == pytest.approx(-(math.log(0.7) + math.log(0.6)) / 2, rel=1e-6)
 
 
+def test_log_loss_takes_bool_labels_as_the_classes_0_and_1() -> None:
+    """Bool labels are classes, as in the other metrics, not a mask over the rows of probabilities."""
+    P = np.array([[0.7, 0.1, 0.4], [0.3, 0.9, 0.6]])
+    expected = -(math.log(0.7) + math.log(0.9) + math.log(0.6)) / 3
+    assert log_loss(P, np.array([False, True, True])) == pytest.approx(expected, rel=1e-14)
+    two = P[:, :2]
+    assert log_loss(two, np.array([False, True])) == pytest.approx(-(math.log(0.7) + math.log(0.9)) / 2, rel=1e-14)
+    sigmoid_row = np.array([[0.9, 0.2, 0.6]])
+    assert log_loss(sigmoid_row, np.array([True, False, False])) == pytest.approx(
+        -(math.log(0.9) + math.log(0.8) + math.log(0.4)) / 3, rel=1e-14
+    )
+
+
 def test_log_loss_is_clipped_and_finite() -> None:
     certain_and_wrong = np.array([[0.0, 1.0]])
     eps = np.finfo(np.float64).eps

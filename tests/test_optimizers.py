@@ -4,7 +4,9 @@ every optimizer, purity (read-only inputs, states never mutated), dtypes, and ba
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import pytest
@@ -335,3 +337,97 @@ def test_bad_updates_name_what_is_wrong(rng: np.random.Generator) -> None:
         sgd(lambda step: -1.0).update(grads, OptimizerState(0, {}), params)
     with pytest.raises(ValueError, match="schedule returned nan at step 0"):
         sgd(lambda step: math.nan).update(grads, OptimizerState(0, {}), params)
+
+
+ALL_UPDATES: list[tuple[str, Callable[[], Optimizer], bool]] = [
+    (f"{name}{'.update_in_place' if in_place else '.update'}", make, in_place)
+    for name, make in ALL_OPTIMIZERS
+    for in_place in (False, True)
+]
+
+
+@pytest.mark.parametrize(("name", "make", "in_place"), ALL_UPDATES, ids=[case[0] for case in ALL_UPDATES])
+def test_updates_refuse_a_bad_step_and_bad_params_by_name(
+    rng: np.random.Generator, name: str, make: Callable[[], Optimizer], in_place: bool
+) -> None:
+    """Adam at step -1 divided by zero, step 2.5 passed, and sgd took int64 params (returning
+    float64), float16 params and a 1-D bias."""
+    opt = make()
+    update = opt.update_in_place if in_place else opt.update
+    assert update is not None
+    params = tiny_params(rng)
+    grads = grad_sequence(rng, 1)[0]
+    state = opt.init(params)
+
+    def call(grads: dict[str, Any], state: OptimizerState, params: dict[str, Any]) -> None:
+        assert update is not None
+        writeable = {key: value.copy() for key, value in params.items()}
+        slots = {slot: {key: value.copy() for key, value in arrays.items()} for slot, arrays in state.slots.items()}
+        update(grads, OptimizerState(state.step, slots), writeable)
+
+    bad_steps: list[tuple[object, type[Exception], str]] = [
+        (-1, ValueError, r"state.step must be >= 0, got -1"),
+        (2.5, TypeError, r"state.step must be an integer, got float 2.5"),
+        (True, TypeError, r"state.step must be an integer, got bool True"),
+    ]
+    for step, error, message in bad_steps:
+        with pytest.raises(error, match=message):
+            call(grads, state._replace(step=step), params)  # type: ignore[arg-type]  # the wrong step is the test
+    for dtype in (np.int64, np.float16):
+        cast = {key: value.astype(dtype) for key, value in params.items()}
+        cast_grads = {key: value.astype(dtype) for key, value in grads.items()}
+        cast_state = OptimizerState(0, {slot: {key: value.astype(dtype) for key, value in arrays.items()} for slot, arrays in state.slots.items()})
+        with pytest.raises(TypeError, match=rf"params\['W1'\] must have dtype float32 or float64, got {np.dtype(dtype).name}"):
+            call(cast_grads, cast_state, cast)
+    flat = {**params, "b1": params["b1"].ravel()}
+    flat_grads = {**grads, "db1": grads["db1"].ravel()}
+    flat_state = OptimizerState(0, {slot: {**arrays, "b1": arrays["b1"].ravel()} for slot, arrays in state.slots.items()})
+    with pytest.raises(ValueError, match=r"params\['b1'\] must be 2-D, got shape \(3,\)"):
+        call(flat_grads, flat_state, flat)
+    with pytest.raises(ValueError, match=r"params has an unexpected key 'gamma'"):
+        call({**grads, "dgamma": grads["db1"]}, state, {**params, "gamma": params["b1"]})
+    call(grads, state._replace(step=np.int64(3)), params)  # type: ignore[arg-type]  # a NumPy integer counts steps too
+
+
+@pytest.mark.parametrize("in_place", [False, True])
+def test_ema_refuses_params_whose_keys_are_not_the_average_s(rng: np.random.Generator, in_place: bool) -> None:
+    """Params with a key the average lacks died in a bare KeyError; params lacking one of its
+    keys dropped it from the average without a word."""
+    from functional_nn.averaging import ema
+
+    params = tiny_params(rng)
+    grads = grad_sequence(rng, 1)[0]
+    one_layer = {key: params[key] for key in ("W1", "b1")}
+    opt = ema(sgd(0.1), 0.5)
+    for start, given in ((one_layer, params), (params, one_layer)):
+        state = opt.init(start)
+        update = opt.update_in_place if in_place else opt.update
+        assert update is not None
+        owned = {key: value.copy() for key, value in given.items()}
+        slots = {name: {key: value.copy() for key, value in slot.items()} for name, slot in state.slots.items()}
+        message = re.escape(f"params hold {sorted(given)} but state.slots['average'] holds {sorted(start)}: initialise the state from these params")
+        with pytest.raises(ValueError, match=message):
+            update({"d" + key: grads["d" + key] for key in given}, OptimizerState(state.step, slots), owned)
+        assert all(np.array_equal(owned[key], given[key]) for key in given)  # refused before anything was written
+
+
+def test_averaged_params_refuses_params_that_do_not_fit(rng: np.random.Generator) -> None:
+    """A list of params was an obscure TypeError, and params of other shapes than the average
+    gave back the old-shaped average."""
+    from functional_nn.averaging import averaged_params, ema
+
+    params = tiny_params(rng)
+    averaged, plain = ema(adam(), 0.5).init(params), adam().init(params)
+    for state in (averaged, plain):
+        with pytest.raises(TypeError, match=r"params must be a mapping of 'W1', 'b1', ... to arrays, got list"):
+            averaged_params(state, [1, 2])  # type: ignore[arg-type]  # the wrong type is the test
+        with pytest.raises(TypeError, match=r"params\['W1'\] must have dtype float32 or float64, got int64"):
+            averaged_params(state, {**params, "W1": params["W1"].astype(np.int64)})
+    wider = {"W1": np.zeros((5, 2)), "b1": np.zeros((5, 1)), "W2": np.zeros((1, 5)), "b2": np.zeros((1, 1))}
+    with pytest.raises(ValueError, match=re.escape("state.slots['average']['W1'] is float64 (3, 2) but params['W1'] is float64 (5, 2)")):
+        averaged_params(averaged, wider)
+    one_layer = {key: params[key] for key in ("W1", "b1")}
+    with pytest.raises(ValueError, match=re.escape("params hold ['W1', 'b1'] but state.slots['average'] holds ['W1', 'W2', 'b1', 'b2']")):
+        averaged_params(averaged, one_layer)
+    assert averaged_params(plain, wider) is wider
+    assert all(averaged_params(averaged, params)[key] is averaged.slots["average"][key] for key in KEYS)

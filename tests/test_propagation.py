@@ -177,3 +177,19 @@ def test_dropout_keeps_units_with_probability_keep_on_a_16_bit_grid() -> None:
         assert abs(fraction - math.ceil(keep * 2**16) / 2**16) < 1.5e-3
     assert dropout_keeps(rng, (1000,), 1 - 2**-20).all()  # rounds up to 1: every unit kept
     assert dropout_keeps(rng, (100_000,), 2**-20).sum() < 10  # one grid step: kept only when k = 0, 1.5 expected
+
+
+@pytest.mark.parametrize(("network", "output"), [(np.float32, np.float64), (np.float64, np.float32)])
+def test_backward_refuses_an_output_of_another_dtype_than_the_caches(
+    network: FloatDType, output: FloatDType, rng: np.random.Generator
+) -> None:
+    """A float64 AL for a float32 network made float64 grads (and a float32 AL a mixed dict)."""
+    params = initialize_parameters([3, 4, 2], rng, dtype=network)
+    X = rng.standard_normal((3, 5)).astype(network)
+    Y = one_hot(np.array([0, 1, 1, 0, 1]), 2).astype(network)
+    AL, caches = forward_propagation(X, params, ("relu", "softmax"))
+    grads = backward_propagation(AL, Y, caches, "categorical_cross_entropy")
+    assert {grad.dtype for grad in grads.values()} == {np.dtype(network)}
+    message = rf"AL has dtype {np.dtype(output).name} but the caches' last layer's A is {np.dtype(network).name}"
+    with pytest.raises(TypeError, match=message):
+        backward_propagation(AL.astype(output), Y, caches, "categorical_cross_entropy")

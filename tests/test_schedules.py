@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 
+import numpy as np
 import pytest
 
 from functional_nn.schedules import Schedule, constant, cosine_decay, exponential_decay, step_decay
@@ -76,3 +77,20 @@ def test_schedules_are_pure_functions_of_the_step() -> None:
 def test_bad_arguments(make: Callable[[], Schedule], error: type[Exception], match: str) -> None:
     with pytest.raises(error, match=match):
         make()
+
+
+@pytest.mark.parametrize(
+    "schedule",
+    [constant(0.1), step_decay(0.1, decay_rate=0.5, step_size=3), exponential_decay(0.2, decay_rate=0.5, decay_steps=4),
+     cosine_decay(0.1, decay_steps=10, warmup_steps=2)],
+    ids=lambda schedule: schedule.name,
+)  # fmt: skip
+def test_a_step_must_be_a_count_of_updates(schedule: Schedule) -> None:
+    """cosine_decay(0.1, decay_steps=10, warmup_steps=2)(-5) was -0.2: a negative rate."""
+    with pytest.raises(ValueError, match=r"step must be >= 0, got -5"):
+        schedule(-5)
+    with pytest.raises(TypeError, match=r"step must be an integer, got float 2.5"):
+        schedule(2.5)  # type: ignore[arg-type]  # the wrong type is the test
+    with pytest.raises(TypeError, match=r"step must be an integer, got bool True"):
+        schedule(True)
+    assert schedule(np.int64(3)) == schedule(3)  # type: ignore[arg-type]  # an optimizer state's step may be a NumPy integer
