@@ -73,8 +73,22 @@ def save_checkpoint(
         A JSON-serialisable description of the run, checked on resume.
     keep_last : int, default 2
         Older checkpoints beyond this many are deleted once the new one is in place.
+
+    Raises
+    ------
+    TypeError, ValueError
+        Before anything is written, when ``state.params`` or ``state.best_params`` is not a
+        valid parameter dict, or an optimizer slot is not an array per parameter of its
+        shape and dtype: such a file could not be loaded, and would become the latest.
     """
     keep_last = check.check_positive_int("keep_last", keep_last)
+    # Checked before anything is written: an unloadable checkpoint would become the latest
+    # and keep_last would then delete the last usable one.
+    check.check_params(state.params, "state.params")
+    _check_slots(state.optimizer_state.slots, state.params, "state.optimizer_state.slots")
+    if state.best_params is not None:
+        check.check_params(state.best_params, "state.best_params")
+        check.check_like_params("state.best_params", state.best_params, state.params)
     folder = Path(directory)
     folder.mkdir(parents=True, exist_ok=True)
     arrays: dict[str, np.ndarray[Any, Any]] = {}
@@ -103,7 +117,7 @@ def save_checkpoint(
     arrays["meta"] = np.array(json.dumps(meta))
     target = checkpoint_path(folder, state.epoch)
     with atomic_write(target) as handle:
-        np.savez(handle, **arrays)  # type: ignore[arg-type]  # numpy's stub wants one array type for all keyword arrays
+        np.savez(handle, allow_pickle=False, **arrays)
     complete = sorted(path for path in folder.iterdir() if _NAME.match(path.name))
     for old in complete[:-keep_last]:
         if old != target:
@@ -131,12 +145,19 @@ def load_checkpoint(path: str | os.PathLike[str]) -> Checkpoint:
         raise CheckpointError(f"{file} is not a functional_nn checkpoint: it has no 'meta' entry (has {sorted(arrays)[:5]})")
     try:
         meta = json.loads(str(arrays.pop("meta")))
+        if not isinstance(meta, dict):
+            raise CheckpointError(
+                f"{file} is not a functional_nn checkpoint: its 'meta' entry must be a JSON object, got {type(meta).__name__}"
+            )
         if meta.get("format") != FORMAT:
             raise CheckpointError(f"{file} has format {meta.get('format')!r}, expected {FORMAT!r}")
         params = _group(arrays, "params/", meta["param_keys"], file)
         check.check_params(params, f"the checkpoint's params ({file})")
         slots = {name: _group(arrays, f"slots/{name}/", meta["param_keys"], file) for name in meta["slot_names"]}
         best_params = _group(arrays, "best_params/", meta["param_keys"], file) if meta["has_best_params"] else None
+        _check_slots(slots, params, "its optimizer slots")
+        if best_params is not None:
+            check.check_like_params("its best_params", best_params, params)
         state = TrainState(
             epoch=int(meta["epoch"]),
             params=params,
@@ -160,6 +181,14 @@ def _group(arrays: Mapping[str, np.ndarray[Any, Any]], prefix: str, keys: list[s
     if missing:
         raise CheckpointError(f"{file} lacks {[prefix + key for key in missing]}: truncated or foreign")
     return {key: arrays[prefix + key] for key in keys}
+
+
+def _check_slots(slots: object, params: Mapping[str, FloatArray], argument: str) -> None:
+    """Every optimizer slot in ``slots`` is an array per parameter of its shape and dtype."""
+    if not isinstance(slots, Mapping):
+        raise TypeError(f"{argument} must be a mapping of slot names to dicts of arrays, got {type(slots).__name__}")
+    for name, slot in slots.items():
+        check.check_like_params(f"{argument}[{name!r}]", slot, params)
 
 
 def restored_generator(rng: np.random.Generator, rng_state: Mapping[str, JSONValue]) -> np.random.Generator:

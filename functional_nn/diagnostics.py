@@ -30,7 +30,7 @@ from this batch.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import NamedTuple, TypeAlias
 
 import numpy as np
@@ -101,7 +101,9 @@ def saturated(A: FloatArray, activation: Activation | ActivationFunction, margin
     -------
     mask : ndarray of bool, shape (n_l, m), or None
     """
+    A = check.check_float_array("A", A, finite=False)  # NaN and inf: the values being diagnosed
     low, high = resolve_activation("activation", activation).output_range
+    margin = check.check_positive_float("margin", margin, allow_zero=True)
     if math.isinf(low) and math.isinf(high):
         return None
     near = margin if math.isfinite(low) and math.isfinite(high) else 0.0
@@ -153,11 +155,16 @@ def layer_statistics(
     caches = check_caches(caches)
     margin = check.check_positive_float("margin", margin, allow_zero=True)
     L = len(caches)
-    for name, arrays, prefix in (("grads", grads, "dW"), ("params", params, "W")):
+    # typed, but users pass what they like
+    given: tuple[tuple[str, object, str], ...] = (("grads", grads, "dW"), ("params", params, "W"))
+    for name, arrays, prefix in given:
+        if not isinstance(arrays, Mapping):
+            raise TypeError(f"{name} must be a mapping of {prefix!r}1, ... to arrays, got {type(arrays).__name__}")
         for l, cache in enumerate(caches, start=1):
             key = f"{prefix}{l}"
             if key not in arrays:
                 raise ValueError(f"{name} has no {key!r}: the caches describe {L} layers")
+            check.check_float_array(f"{name}[{key!r}]", arrays[key], finite=False)
             if arrays[key].shape != cache.W.shape:
                 raise ValueError(f"{name}[{key!r}] has shape {arrays[key].shape} but layer {l}'s W is {cache.W.shape}")
     statistics = []

@@ -90,6 +90,7 @@ from functional_nn.optimizers import (
     OptimizerState,
     _apply_max_norm,
     _clip_by_global_norm,
+    _params_already_checked,
 )
 from functional_nn.propagation import (
     backward,
@@ -108,6 +109,7 @@ from functional_nn.training import (
     classification_labels,
     resolve_optimizer,
     train,
+    train_epochs,
 )
 from functional_nn.types import Activation, ActivationFunction, FloatArray, InitScheme, IntArray, Loss, LossFunction, Params
 
@@ -350,7 +352,9 @@ def local_steps(shard: Shard, shard_index: int, inputs: RoundInput) -> ShardUpda
     cost_sum, samples, correct = 0.0, 0, 0
     any_correct = False
     kernel = fused.check_kernel(None)  # the worker's own, bitwise the same either way
-    with np.errstate(over="ignore", invalid="ignore"):  # divergence is reported by the driver
+    # Divergence is reported by the driver, which also checked the params the rounds start
+    # from; each update is given what the last returned, so it leaves out check_params.
+    with np.errstate(over="ignore", invalid="ignore"), _params_already_checked():
         for k in range(K):
             t = inputs.round * K + k
             X_B, Y_B = _batch(shard, shard_index, t, task)
@@ -919,9 +923,18 @@ class SweepData(NamedTuple):
 
 def run_settings(settings: RunSettings, data: SweepData) -> TrainResult:
     """Train one ``RunSettings`` on ``data`` in this process: a sweep's task."""
-    rng = np.random.default_rng(settings.seed)
+    return _settings_fold(settings, data, train)
+
+
+_Fold = TypeVar("_Fold")
+
+
+def _settings_fold(settings: RunSettings, data: SweepData, fold: Callable[..., _Fold]) -> _Fold:
+    """``fold`` (``train``, or ``train_epochs`` to check the arguments alone) called on
+    ``data`` as ``settings`` describe the run, from parameters drawn with its seed."""
+    rng = np.random.default_rng(check.check_positive_int("seed", settings.seed, minimum=0))
     params = initialize_parameters(settings.layer_sizes, rng, scheme=settings.init, dtype=data.X.dtype.type)
-    return train(
+    return fold(
         data.X, data.Y, params, activations=settings.activations, loss=settings.loss, epochs=settings.epochs,
         optimizer=settings.optimizer, batch_size=settings.batch_size, rng=rng, dev=data.dev, lambd=settings.lambd,
         keep_probs=settings.keep_probs, max_norm=settings.max_norm, clip_norm=settings.clip_norm,
@@ -936,26 +949,62 @@ def save_sweep_data(path: str | os.PathLike[str], data: SweepData) -> Path:
     """Write ``data`` into the directory ``path`` as one ``.npy`` file per array, for ``load_sweep_data``.
 
     Plain ``.npy`` files, each array in its own memory order, which ``load_sweep_data``
-    maps into memory rather than reads. Each file is
-    written under a temporary name and renamed into place, so a reader never sees half a
-    file; it is not fsynced, being the sweep's scratch data.
+    maps into memory rather than reads. Every array is checked first (float32 or float64,
+    one dtype, finite; ``X`` ``(n_0, m)`` and ``Y`` ``(n_L, m)`` with ``m >= 1``, a dev pair
+    shaped alike), so nothing is written for data that no run could use. Then all files are
+    written under temporary names and only then renamed into place, so that a failed write
+    leaves the earlier files, all of them, and no temporary file; a reader never sees half a
+    file. They are not fsynced, being the sweep's scratch data.
     """
+    arrays = _checked_sweep_arrays(data)
     target = Path(path)
     target.mkdir(parents=True, exist_ok=True)
-    arrays = {"X": data.X, "Y": data.Y}
-    if data.dev is not None:
-        arrays.update(X_dev=data.dev[0], Y_dev=data.dev[1])
-    for name in SWEEP_DATA_FILES:
-        final = target / f"{name}.npy"
-        if name not in arrays:
-            final.unlink(missing_ok=True)  # a dev pair left by an earlier sweep must not be read
-            continue
-        partial = target / f".{name}.{os.getpid()}.tmp.npy"
-        # as laid out (MNIST's X is Fortran-ordered, a sample per contiguous column, which a
-        # batch's column gather needs: a C-ordered copy made every run 1.4x slower)
-        np.save(partial, arrays[name], allow_pickle=False)
-        os.replace(partial, final)
+    partials: dict[str, Path] = {}
+    try:
+        for name, array in arrays.items():
+            partials[name] = target / f".{name}.{os.getpid()}.tmp.npy"
+            # as laid out (MNIST's X is Fortran-ordered, a sample per contiguous column, which a
+            # batch's column gather needs: a C-ordered copy made every run 1.4x slower)
+            np.save(partials[name], array, allow_pickle=False)
+        for name in SWEEP_DATA_FILES:
+            final = target / f"{name}.npy"
+            if name in partials:
+                os.replace(partials.pop(name), final)
+            else:
+                final.unlink(missing_ok=True)  # a dev pair left by an earlier sweep must not be read
+    finally:
+        for partial in partials.values():
+            partial.unlink(missing_ok=True)
     return target
+
+
+def _checked_sweep_arrays(data: object) -> dict[str, FloatArray]:
+    """``data``'s arrays by file name, checked as ``train`` checks its data, before anything is written."""
+    if not isinstance(data, SweepData):
+        raise TypeError(f"data must be a SweepData(X, Y, dev), got {type(data).__name__}")
+    X = check.check_float_array("data.X", data.X)
+    Y = check.check_float_array("data.Y", data.Y)
+    m = check.check_samples("data.X", X)
+    if Y.shape[1] != m:
+        raise ValueError(f"data.Y has {Y.shape[1]} columns but data.X has {m} samples: both hold one sample per column")
+    check.check_same_dtype("data.Y", Y, X.dtype, "data.X")
+    arrays = {"X": X, "Y": Y}
+    dev: object = data.dev  # typed, but users pass what they like
+    if dev is not None:
+        if not isinstance(dev, tuple) or len(dev) != 2:
+            raise TypeError(f"data.dev must be a tuple (X_dev, Y_dev), got {type(dev).__name__}")
+        X_dev = check.check_float_array("data.dev[0]", dev[0])
+        Y_dev = check.check_float_array("data.dev[1]", dev[1])
+        m_dev = check.check_samples("data.dev[0]", X_dev)
+        for argument, array, rows in (("data.dev[0]", X_dev, X.shape[0]), ("data.dev[1]", Y_dev, Y.shape[0])):
+            if array.shape != (rows, m_dev):
+                raise ValueError(
+                    f"{argument} must have shape {(rows, m_dev)}: {rows} rows like the training data and "
+                    f"data.dev[0]'s {m_dev} samples as columns, got {array.shape}"
+                )
+            check.check_same_dtype(argument, array, X.dtype, "data.X")
+        arrays.update(X_dev=X_dev, Y_dev=Y_dev)
+    return arrays
 
 
 def load_sweep_data(path: str | os.PathLike[str]) -> SweepData:
@@ -995,6 +1044,19 @@ def _worker_data(path: str, stamp: tuple[tuple[int, int], ...]) -> SweepData:
 def _run_stored(settings: RunSettings, path: str) -> TrainResult:
     """``run_settings`` on the data ``save_sweep_data`` wrote into ``path``: a sweep's task with ``data_dir``."""
     return run_settings(settings, _worker_data(path, _stamp(path)))
+
+
+def _check_run_settings(settings: Sequence[RunSettings], data: SweepData) -> None:
+    """Refuse, before any run starts, every setting that ``run_settings`` would refuse once
+    its run had started: each is checked by ``train_epochs``, which checks all of ``train``'s
+    arguments when called and trains nothing until iterated. The error names the setting:
+    ``settings[i]: ...``."""
+    for i, setting in enumerate(settings):
+        try:
+            _settings_fold(setting, data, train_epochs)
+        except (TypeError, ValueError) as error:
+            kind = TypeError if isinstance(error, TypeError) else ValueError
+            raise kind(f"settings[{i}]: {error}") from error
 
 
 def _work(settings: RunSettings, m: int) -> int:
@@ -1046,6 +1108,7 @@ def sweep(
             raise TypeError(f"settings[{i}].optimizer must be an Optimizer such as sgd(0.1), got {type(setting.optimizer).__name__}")
     data = SweepData(check.check_float_array("X", X), check.check_float_array("Y", Y), dev)
     check.check_samples("X", data.X)
+    _check_run_settings(given, data)  # all of them before any run starts: none fails half-way through
     if client is None:
         results = []
         for i, setting in enumerate(settings):

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
@@ -28,7 +29,7 @@ import numpy as np
 from functional_nn import _validation as check
 from functional_nn.activations import ACTIVATIONS, LEAKY_RELU_SLOPE
 from functional_nn.propagation import check_activations
-from functional_nn.serialization import atomic_write
+from functional_nn.serialization import atomic_write, check_parent_directory
 from functional_nn.types import Activation, ActivationFunction, Params
 
 if TYPE_CHECKING:
@@ -178,7 +179,8 @@ def export_onnx(
         file and renamed, so a failure leaves any earlier file as it was.
     input_name, output_name : str, default "X" and "output"
         Names of the model's input ``(batch, n_0)`` and output ``(batch, n_L)``; ``batch``
-        is dynamic.
+        is dynamic. Neither may be a name the graph uses inside (``W1``, ``b1``, ``Z1``,
+        ``A1``, ``layer1``, ...; the ``ValueError`` lists them).
     opset : int >= 9, default 20
         The ONNX operator set version; it must be one the installed ``onnx`` knows and at
         least what the activations need.
@@ -204,7 +206,7 @@ def export_onnx(
     >>> export_onnx(params, ("relu", "softmax"), "model.onnx")           # doctest: +SKIP
     >>> import onnxruntime                                                # doctest: +SKIP
     >>> session = onnxruntime.InferenceSession("model.onnx")              # doctest: +SKIP
-    >>> probabilities = session.run(None, {"X": X_rows})[0]               # (batch, n_L)
+    >>> probabilities = session.run(None, {"X": X_rows})[0]  # (batch, n_L)  # doctest: +SKIP
     """
     from functional_nn import __version__  # here, not at import: the package imports this module
 
@@ -217,6 +219,7 @@ def export_onnx(
             raise TypeError(f"{argument} must be a non-empty str, got {value!r}")
     if input_name == output_name:
         raise ValueError(f"input_name and output_name must differ, both are {input_name!r}")
+    target = check_parent_directory(path)  # before building the model
     onnx = _import_onnx()
     from onnx import TensorProto, helper, numpy_helper
 
@@ -258,6 +261,7 @@ def export_onnx(
         nodes.append(helper.make_node("Gemm", [A, f"W{l}", f"b{l}"], [Z], name=f"layer{l}", transB=1))
         nodes.extend(ONNX_ACTIVATIONS[name][0](Z, A_next, dtype))
         A = A_next
+    _refuse_internal_names(nodes, initializers, input_name, output_name)
     graph = helper.make_graph(
         nodes,
         "functional_nn_mlp",
@@ -277,10 +281,36 @@ def export_onnx(
     )
     helper.set_model_props(model, {**extra, **derived})
     onnx.checker.check_model(model, full_check=True)
-    target = Path(path)
     with atomic_write(target) as handle:
         handle.write(model.SerializeToString())
     return target
+
+
+def _refuse_internal_names(
+    nodes: Sequence[onnx.NodeProto], initializers: Sequence[onnx.TensorProto], input_name: str, output_name: str
+) -> None:
+    """Refuse an ``input_name`` or ``output_name`` that the graph also uses for something else.
+
+    Every value of a graph must have one producer (the graph's input, an initializer or a
+    node) and every node a name of its own (onnxruntime refuses a model with two). The
+    internal values are all that the initializers and nodes produce, less the last node's
+    production of ``output_name``; an input named like an initializer would silently replace
+    it (``input_name="W1"``), other clashes make an invalid graph. An activation's nodes are
+    named after its output, so ``output_name`` must not be a node's name either (``"layer1"``).
+    """
+    produced = Counter(tensor.name for tensor in initializers)
+    produced.update(name for node in nodes for name in node.output)
+    produced[output_name] -= 1  # the last node's: the graph's output
+    internal = sorted(name for name, count in produced.items() if count > 0)
+    for argument, value in (("input_name", input_name), ("output_name", output_name)):
+        if value in internal:
+            raise ValueError(f"{argument} {value!r} is also the name of a value inside the graph, which uses {internal}: choose another")
+    node_names = Counter(node.name for node in nodes)
+    if max(node_names.values()) > 1:
+        raise ValueError(
+            f"output_name {output_name!r} would also name a node of the graph, whose nodes are named "
+            f"{sorted(node_names)}: choose another"
+        )
 
 
 def _built_in_name(record: ActivationFunction) -> Activation | None:

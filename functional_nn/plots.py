@@ -24,7 +24,7 @@ import numpy as np
 from functional_nn import _validation as check
 from functional_nn.metrics import check_labels
 from functional_nn.fold_state import EpochRecord
-from functional_nn.serialization import atomic_write
+from functional_nn.serialization import atomic_write, check_parent_directory
 from functional_nn.types import Activation, ActivationFunction, FloatArray, IntArray
 
 if TYPE_CHECKING:
@@ -52,9 +52,7 @@ def save_figure(fig: Figure, path: str | os.PathLike[str], *, dpi: int = 110) ->
     The directory must exist. On any error the temporary file is removed and ``path`` is
     left as it was.
     """
-    target = Path(path)
-    if not target.parent.is_dir():
-        raise FileNotFoundError(f"cannot write {target}: the directory {target.parent} does not exist")
+    target = check_parent_directory(path)
     fmt = target.suffix.lstrip(".").lower() or "png"
     with atomic_write(target) as stream:  # the usual file mode, symlinks followed, stale temporaries cleaned
         fig.savefig(stream, format=fmt, dpi=dpi)
@@ -193,7 +191,12 @@ def plot_image_grid(
     """
     X = check.check_float_array("X", X)
     n = check.check_samples("X", X)
-    shape = tuple(int(s) for s in image_shape)
+    given_shape: object = image_shape  # typed, but users pass what they like
+    if not isinstance(given_shape, (tuple, list)) or not all(
+        isinstance(s, (int, np.integer)) and not isinstance(s, bool) for s in given_shape
+    ):
+        raise TypeError(f"image_shape must be a tuple (h, w) or (h, w, c) of ints, got {image_shape!r}")
+    shape = tuple(int(s) for s in given_shape)
     if len(shape) not in (2, 3) or (len(shape) == 3 and shape[2] not in (1, 3)) or math.prod(shape) != X.shape[0]:
         raise ValueError(f"image_shape must be (h, w) or (h, w, c) with c in (1, 3) and h*w*c = {X.shape[0]} rows of X, got {image_shape}")
     predicted = check_labels("predicted", predicted)
@@ -437,6 +440,11 @@ def plot_activation_histograms(
     if len(depths) != 1 or 0 in depths:
         raise ValueError(f"every snapshot must hold the same number of layers (at least one), got {sorted(depths)}")
     L = depths.pop()
+    for c, column in enumerate(columns):
+        for i, snapshot in enumerate(column.snapshots):
+            for l, values in enumerate(snapshot.activations):
+                # a NaN has no bin, and an infinity would make an open range's edges NaN
+                check.check_float_array(f"columns[{c}].snapshots[{i}].activations[{l}]", values, ndim=None)
     fig = new_figure(3.3 * len(columns) + 0.4, 1.55 * L + 0.9)
     axes = fig.subplots(L, len(columns), squeeze=False)
     for c, (column_title, snapshots, (range_low, range_high)) in enumerate(columns):
@@ -665,9 +673,7 @@ def animate_training(
     if any(not 0 <= e <= cost_values.size for e in epochs) or sorted(epochs) != epochs:
         raise ValueError(f"the snapshots' epochs must increase and lie in 0..{cost_values.size} (the epochs in costs), got {epochs}")
     X, y, names = _check_plane_network(snapshots[0][1], activations, X, y)
-    target = Path(path)
-    if not target.parent.is_dir():  # before drawing the frames, not after
-        raise FileNotFoundError(f"cannot write {target}: the directory {target.parent} does not exist")
+    target = check_parent_directory(path)  # before drawing the frames, not after
     frame_ms = check.check_positive_int("frame_ms", frame_ms)
     dpi = check.check_positive_int("dpi", dpi)
     plane = _plane(X, check.check_positive_int("resolution", resolution, minimum=2), check.check_positive_float("margin", margin, allow_zero=True))

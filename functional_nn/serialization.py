@@ -16,6 +16,7 @@ import re
 import stat
 import tempfile
 import zipfile
+import zlib
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
@@ -72,6 +73,7 @@ def atomic_write(path: str | os.PathLike[str]) -> Iterator[IO[bytes]]:
     target = Path(os.path.realpath(path))  # through symlinks, as open(path, "w") would write
     if target.is_dir():
         raise IsADirectoryError(f"cannot write {path}: it is a directory")
+    check_parent_directory(path)
     mode: int | None = None
     if target.exists():
         if not os.access(target, os.W_OK) or not os.stat(target).st_mode & 0o222:
@@ -95,6 +97,20 @@ def atomic_write(path: str | os.PathLike[str]) -> Iterator[IO[bytes]]:
     except BaseException:
         Path(handle.name).unlink(missing_ok=True)
         raise
+
+
+def check_parent_directory(path: str | os.PathLike[str]) -> Path:
+    """Return ``path`` as a ``Path`` if the directory it would be written into exists, else
+    raise ``FileNotFoundError`` naming the file and that directory.
+
+    ``atomic_write`` checks this itself (without it the error would name its temporary file);
+    a function with work to do before writing (drawing, building a model) checks it first.
+    """
+    parent = Path(os.path.realpath(path)).parent  # through symlinks, as atomic_write writes
+    if not parent.is_dir():
+        problem = "is not a directory" if parent.exists() else "does not exist"
+        raise FileNotFoundError(f"cannot write {path}: the directory {parent} {problem}")
+    return Path(path)
 
 
 def _remove_stale_temporaries(target: Path) -> None:
@@ -154,8 +170,9 @@ def read_arrays(path: str | os.PathLike[str]) -> dict[str, npt.NDArray[Any]]:
                 return {key: archive[key] for key in archive.files}
     except FileNotFoundError:
         raise
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as error:
-        reason = str(error)
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error) as error:
+        # zlib.error: a damaged entry of a compressed archive (np.savez_compressed)
+        reason = str(error) if not isinstance(error, zlib.error) else f"a compressed entry is damaged ({error})"
         if "pickle" in reason:  # numpy's advice would be to unpickle it: never
             reason = "an entry holds Python objects, which are never loaded"
         raise ValueError(reason) from error

@@ -241,6 +241,29 @@ def test_bad_arguments_are_refused_clearly(call: Callable[[], object], error: ty
         call()
 
 
+@pytest.mark.parametrize("name", list(AUGMENTATIONS))
+def test_an_empty_batch_is_refused_by_name(name: str) -> None:
+    with pytest.raises(ValueError, match=r"^X has no samples: shape \(63, 0\) has m = 0 columns$"):
+        AUGMENTATIONS[name](images(0), np.random.default_rng(0))
+
+
+@pytest.mark.parametrize(
+    ("dtype", "scale", "bound"),
+    # 2 (1 + tan 10 degrees) (7 + 9 + 2 * 2) / the dtype's largest number
+    [(np.float64, 1e-310, "2.62e-307"), (np.float64, 1e-307, "2.62e-307"), (np.float32, 1e-300, "1.38e-37"), (np.float32, 1e-37, "1.38e-37")],
+)
+def test_a_scale_whose_inverse_overflows_is_refused_not_turned_into_nan(dtype: type[np.floating[Any]], scale: float, bound: str) -> None:
+    with pytest.raises(ValueError, match=rf"scale \({scale}, 1.0\) is too small for {dtype.__name__} images of 7x9: .*scale must be >= {bound}"):
+        random_affine(images(dtype=dtype), np.random.default_rng(0), image_shape=SHAPE, scale=(scale, 1.0))
+
+
+@pytest.mark.parametrize(("dtype", "scale"), [(np.float64, 1e-300), (np.float32, 1e-35)])
+def test_a_tiny_scale_that_fits_the_dtype_gives_finite_images(dtype: type[np.floating[Any]], scale: float) -> None:
+    # the source coordinates lie far outside the image: every output pixel is 0, none NaN (warnings are errors here)
+    out = random_affine(images(dtype=dtype), np.random.default_rng(0), image_shape=SHAPE, scale=(scale, scale), translation=0.5)
+    assert out.dtype == dtype and np.isfinite(out).all()
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("shape", [(2, 3, 4, 5), (3, 5)])
 def test_the_elastic_fields_draws_are_rng_randoms_own(dtype: type[np.floating], shape: tuple[int, ...]) -> None:

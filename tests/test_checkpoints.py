@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -112,3 +114,74 @@ def test_generator_kind_must_match(rng: np.random.Generator) -> None:
     state = dict(rng.bit_generator.state)
     with pytest.raises(CheckpointError, match="generator is 'PCG64' but rng uses MT19937"):
         restored_generator(np.random.Generator(np.random.MT19937()), state)
+
+
+@pytest.mark.parametrize(
+    ("change", "error", "message"),
+    [
+        (lambda s: s._replace(params={**s.params, "W2": None}), TypeError, r"state.params\['W2'\] must be a numpy ndarray, got NoneType"),
+        (lambda s: s._replace(params={**s.params, "b1": "zeros"}), TypeError, r"state.params\['b1'\] must be a numpy ndarray, got str"),
+        (
+            lambda s: s._replace(best_params={**s.params, "W1": None}),
+            TypeError,
+            r"state.best_params\['W1'\] must be a numpy ndarray, got NoneType",
+        ),
+        (
+            lambda s: s._replace(
+                optimizer_state=s.optimizer_state._replace(slots={**s.optimizer_state.slots, "m": {**s.optimizer_state.slots["m"], "W1": np.zeros((2, 2), np.float32)}})
+            ),
+            ValueError,
+            r"state.optimizer_state.slots\['m'\]\['W1'\] is float32 \(2, 2\) but params\['W1'\] is float32 \(5, 3\)",
+        ),
+        (
+            lambda s: s._replace(
+                optimizer_state=s.optimizer_state._replace(slots={**s.optimizer_state.slots, "v": {**s.optimizer_state.slots["v"], "b2": np.zeros((2, 1))}})
+            ),
+            ValueError,
+            r"state.optimizer_state.slots\['v'\]\['b2'\] is float64 \(2, 1\) but params\['b2'\] is float32 \(2, 1\)",
+        ),
+        (
+            lambda s: s._replace(optimizer_state=s.optimizer_state._replace(slots={"m": {"W1": s.params["W1"]}})),
+            ValueError,
+            r"state.optimizer_state.slots\['m'\] must have the params' keys \['W1', 'W2', 'b1', 'b2'\], got \['W1'\]",
+        ),
+    ],
+    ids=["None param", "str param", "None best param", "slot shape", "slot dtype", "slot keys"],
+)
+def test_an_unloadable_state_is_refused_before_anything_is_written_or_deleted(
+    tmp_path: Path, rng: np.random.Generator, change: Callable[[TrainState], TrainState], error: type[Exception], message: str
+) -> None:
+    state = trained_state(rng)
+    first = save_checkpoint(tmp_path, state._replace(epoch=1), rng=rng, run={}, keep_last=1)
+    before = first.read_bytes()
+    with pytest.raises(error, match=message):
+        save_checkpoint(tmp_path, change(state)._replace(epoch=2), rng=rng, run={}, keep_last=1)
+    assert [p.name for p in tmp_path.iterdir()] == [first.name]  # the last usable checkpoint stays
+    assert first.read_bytes() == before
+    assert load_checkpoint(first).state.epoch == 1
+
+
+def test_meta_that_is_not_a_json_object_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "checkpoint-000001.npz"
+    np.savez(path, meta=np.array("[1, 2]"))
+    with pytest.raises(CheckpointError, match="its 'meta' entry must be a JSON object, got list"):
+        load_checkpoint(path)
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "message"),
+    [
+        ("slots/m/W1", np.zeros((2, 2), np.float32), r"its optimizer slots\['m'\]\['W1'\] is float32 \(2, 2\) but params\['W1'\] is float32 \(5, 3\)"),
+        ("slots/v/b1", np.zeros((5, 1), np.float64), r"its optimizer slots\['v'\]\['b1'\] is float64 \(5, 1\) but params\['b1'\] is float32 \(5, 1\)"),
+        ("best_params/W2", np.zeros((5, 2), np.float32), r"its best_params\['W2'\] is float32 \(5, 2\) but params\['W2'\] is float32 \(2, 5\)"),
+    ],
+)
+def test_slots_or_best_params_unlike_the_params_are_refused(
+    tmp_path: Path, rng: np.random.Generator, key: str, value: np.ndarray[Any, Any], message: str
+) -> None:
+    path = save_checkpoint(tmp_path, trained_state(rng), rng=rng, run={})
+    with np.load(path) as data:
+        arrays = {name: data[name] for name in data.files}
+    np.savez(path, **{**arrays, key: value})
+    with pytest.raises(CheckpointError, match=message):
+        load_checkpoint(path)

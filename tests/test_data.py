@@ -94,3 +94,32 @@ def test_minibatches_cover_every_column_once_in_fortran_order(rng: np.random.Gen
         assert X_batch.flags.f_contiguous
         np.testing.assert_array_equal(X_batch, X[:, indices])
         np.testing.assert_array_equal(Y_batch, Y[:, indices])
+
+
+_XS = np.linspace(0.0, 1.0, 10).reshape(2, 5)
+_YS = one_hot(np.array([0, 1, 1, 0, 1]), 2)
+
+
+@pytest.mark.parametrize(
+    ("X", "Y", "error", "message"),
+    [
+        (_XS.tolist(), _YS, TypeError, r"^X must be a numpy ndarray, got list$"),
+        (_XS, _YS.tolist(), TypeError, r"^Y must be a numpy ndarray, got list$"),
+        (np.arange(10).reshape(2, 5), _YS, TypeError, r"^X must have dtype float32 or float64, got int64 \(convert it first"),
+        (np.where(_XS > 0.5, np.nan, _XS), _YS, ValueError, r"^X contains 5 NaN or infinite value\(s\)$"),
+        (_XS, np.where(_YS == 1, np.inf, _YS), ValueError, r"^Y contains 5 NaN or infinite value\(s\)$"),
+        (_XS.astype(np.float32), _YS, TypeError, r"^Y has dtype float64 but X is float32: convert one"),
+        (_XS, _YS[:, :2], ValueError, r"same number of columns, got \(2, 5\) and \(2, 2\)"),
+    ],
+    ids=["list X", "list Y", "int X", "NaN X", "inf Y", "mixed dtypes", "columns"],
+)
+def test_minibatches_checks_X_and_Y_like_train(X: object, Y: object, error: type[Exception], message: str) -> None:
+    with pytest.raises(error, match=message):
+        minibatches(X, Y, 2, np.random.default_rng(0))  # type: ignore[arg-type]  # the checks under test
+
+
+def test_minibatches_refuses_a_numpy_matrix() -> None:
+    with pytest.warns(PendingDeprecationWarning, match="matrix subclass"):
+        X = np.asmatrix(_XS)
+    with pytest.raises(TypeError, match=r"^X is a numpy.matrix, which is not supported: convert it with np.asarray\(X\)$"):
+        minibatches(X, _YS, 2, np.random.default_rng(0))

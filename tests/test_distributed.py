@@ -18,6 +18,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import dask.config
 import numpy as np
@@ -339,6 +340,99 @@ def test_a_sweep_returns_each_run_bitwise_as_run_alone_in_the_order_given(rng: n
     # mapped, not copied: plain read-only arrays over the file, shared by a machine's workers
     assert type(stored.X) is np.ndarray and not stored.X.flags.writeable
     assert isinstance(stored.X.base, np.memmap)
+
+
+class _UntouchableClient:
+    """A stand-in for a Dask client that fails the test if the sweep uses it at all."""
+
+    def __getattr__(self, name: str) -> object:
+        raise AssertionError(f"the sweep used its client ({name}) before refusing a setting")
+
+
+def _setting(sizes: tuple[int, ...] = (5, 4, 3), **changes: Any) -> dist.RunSettings:
+    return dist.RunSettings(sizes, ACTIVATIONS, LOSS, sgd(0.1), epochs=1)._replace(**changes)
+
+
+@pytest.mark.parametrize(
+    ("bad", "error", "message"),
+    [
+        (_setting((6, 4, 3)), ValueError, r"settings\[1\]: X has 5 rows \(features\) but W1 expects 6"),
+        (_setting((5, 4, 2)), ValueError, r"settings\[1\]: Y must have shape \(2, 30\): \(n_L, m\) to match the output layer and X's 30 samples, got \(3, 30\)"),
+        (_setting((5, 4, 4, 3)), ValueError, r"settings\[1\]: activations must name one activation per layer: the params have 3 layers, got 2"),
+        (_setting((5, 0, 3)), ValueError, r"settings\[1\]: layer_sizes\[1\] must be >= 1, got 0"),
+        (_setting(loss="cross_entropy"), ValueError, r"settings\[1\]: unknown loss 'cross_entropy'"),
+        (_setting(activations=("relu", "linear")), ValueError, r"settings\[1\]: loss 'categorical_cross_entropy' needs outputs in \[0, 1\]"),
+        (_setting(loss="hinge", activations=("relu", "linear")), ValueError, r"settings\[1\]: Y has 1 column\(s\) with values other than the hinge loss's labels 0/1 or -1/1: column 0 is \[0.5, 0.5, 0.0\]"),
+        (_setting(epochs=-1), ValueError, r"settings\[1\]: epochs must be >= 0, got -1"),
+        (_setting(keep_probs=1.5), ValueError, r"settings\[1\]: keep_probs\[0\] must be in \(0, 1\], got 1.5"),
+        (_setting(init="glorot"), ValueError, r"settings\[1\]: unknown scheme 'glorot': expected one of \['standard_normal'"),
+    ],
+    ids=["X rows", "Y rows", "activations count", "empty layer", "unknown loss", "loss pairing", "targets", "epochs", "keep_probs", "init"],
+)
+def test_a_sweep_checks_every_setting_against_the_data_before_any_run(
+    rng: np.random.Generator, bad: dist.RunSettings, error: type[Exception], message: str
+) -> None:
+    X, Y = _data(rng, m=30)
+    Y[:, 0] = (0.5, 0.5, 0.0)  # a soft label: a distribution for cross-entropy, not a label for the hinge loss
+    finished: list[int] = []
+    with pytest.raises(error, match=message):
+        dist.sweep([_setting(), bad, _setting()], X, Y, on_done=lambda i, _: finished.append(i))
+    assert finished == []  # not even the first, valid, run was made
+    with pytest.raises(error, match=message):
+        dist.sweep([_setting(), bad], X, Y, client=_UntouchableClient(), data_dir="/nonexistent")  # type: ignore[arg-type]
+
+
+def test_a_sweeps_dev_set_is_checked_before_any_run(rng: np.random.Generator) -> None:
+    X, Y = _data(rng, m=30)
+    X_dev, Y_dev = _data(rng, m=10)
+    with pytest.raises(ValueError, match=r"settings\[0\]: dev\[0\] has 4 rows \(features\) but W1 expects 5"):
+        dist.sweep([_setting()], X, Y, dev=(X_dev[:4], Y_dev), client=_UntouchableClient())  # type: ignore[arg-type]
+
+
+def test_save_sweep_data_refuses_bad_arrays_before_writing_and_keeps_the_old_pair(rng: np.random.Generator, tmp_path: Path) -> None:
+    X, Y = _data(rng, m=12)
+    X_dev, Y_dev = _data(rng, m=4)
+    folder = dist.save_sweep_data(tmp_path / "data", dist.SweepData(X, Y, (X_dev, Y_dev)))
+    before = {p.name: p.read_bytes() for p in folder.iterdir()}
+    assert sorted(before) == ["X.npy", "X_dev.npy", "Y.npy", "Y_dev.npy"]
+    new_X = X + 1
+    cases: list[tuple[dist.SweepData, type[Exception], str]] = [
+        (dist.SweepData(new_X, Y.astype(object)), TypeError, r"data.Y must have dtype float32 or float64, got object"),
+        (dist.SweepData(new_X, Y.astype(np.float32)), TypeError, r"data.Y has dtype float32 but data.X is float64"),
+        (dist.SweepData(new_X, Y.T.copy()), ValueError, r"data.Y has 3 columns but data.X has 12 samples"),
+        (dist.SweepData(new_X[:, :0], Y[:, :0]), ValueError, r"data.X has no samples"),
+        (dist.SweepData(np.where(X > 1, np.nan, X), Y), ValueError, r"data.X contains \d+ NaN or infinite value\(s\)"),
+        (dist.SweepData(new_X, Y, (X_dev[:3], Y_dev)), ValueError, r"data.dev\[0\] must have shape \(5, 4\)"),
+        (dist.SweepData(new_X, Y, (X_dev, Y_dev[:, :2])), ValueError, r"data.dev\[1\] must have shape \(3, 4\)"),
+        (dist.SweepData(new_X, Y, X_dev), TypeError, r"data.dev must be a tuple \(X_dev, Y_dev\), got ndarray"),  # type: ignore[arg-type]
+    ]
+    for data, error, message in cases:
+        with pytest.raises(error, match=message):
+            dist.save_sweep_data(folder, data)
+        assert {p.name: p.read_bytes() for p in folder.iterdir()} == before  # nothing replaced, no temporary file
+
+
+def test_a_failed_write_of_sweep_data_leaves_every_old_file_and_no_temporary(
+    rng: np.random.Generator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    X, Y = _data(rng, m=12)
+    folder = dist.save_sweep_data(tmp_path / "data", dist.SweepData(X, Y))
+    before = {p.name: p.read_bytes() for p in folder.iterdir()}
+    real_save = np.save
+    calls: list[object] = []
+
+    def full_disk_at_the_second_file(file: Any, array: Any, **kwargs: Any) -> None:
+        calls.append(file)
+        if len(calls) == 2:
+            raise OSError(28, "No space left on device")
+        real_save(file, array, **kwargs)
+
+    monkeypatch.setattr(np, "save", full_disk_at_the_second_file)
+    with pytest.raises(OSError, match="No space left"):
+        dist.save_sweep_data(folder, dist.SweepData(X + 1, Y))
+    assert {p.name: p.read_bytes() for p in folder.iterdir()} == before
+    stored = dist.load_sweep_data(folder)
+    assert np.array_equal(stored.X, X) and np.array_equal(stored.Y, Y)
 
 
 def test_a_killed_worker_process_costs_a_retry_not_the_run(rng: np.random.Generator) -> None:

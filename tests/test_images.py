@@ -79,6 +79,48 @@ def test_pixels_are_the_file_scaled_to_unit_range(tmp_path: Path) -> None:
     np.testing.assert_allclose(as_gray.X[:, 0] * 255, luma.reshape(-1), atol=1.0)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_sixteen_bit_pictures_are_scaled_by_65535_not_clipped_at_255(tmp_path: Path, dtype: type[np.floating]) -> None:
+    rng = np.random.default_rng(7)
+    for name in ("eight", "sixteen"):
+        (tmp_path / name).mkdir()
+    pixels = rng.integers(0, 256, (4, 5), dtype=np.uint8)
+    pixels[0, :2] = (0, 255)
+    Image.fromarray(pixels, mode="L").save(tmp_path / "eight" / "p.png")
+    Image.fromarray(pixels.astype(np.uint16) * 257).save(tmp_path / "sixteen" / "p.png")  # the same picture in 16 bits
+    ramp = np.array([[0, 1, 255, 256, 32768], [65534, 65535, 1000, 40000, 12345]], dtype=np.uint16)
+    Image.fromarray(ramp).save(tmp_path / "sixteen" / "ramp.png")
+    with Image.open(tmp_path / "sixteen" / "p.png") as opened:
+        assert opened.mode == "I;16"  # what a 16-bit grayscale PNG opens as
+    data = load_image_folder(tmp_path, size=(4, 5), dtype=dtype)
+    assert data.skipped == () and data.X.dtype == dtype
+    np.testing.assert_array_equal(data.X[:, 1], data.X[:, 0])  # 16 bits give the 8-bit values exactly
+    np.testing.assert_array_equal(data.X[:, 0], (pixels.reshape(-1) / dtype(255)).astype(dtype))
+    assert float(data.X[:, 1].max()) == 1.0  # not 255 / 65535 of it, nor clipped to 255
+    ramped = load_image_folder(tmp_path, size=(2, 5), dtype=np.float64)
+    np.testing.assert_array_equal(ramped.X[:, ramped.paths.index(tmp_path / "sixteen" / "ramp.png")], ramp.reshape(-1) / 65535)
+    rgb = load_image_folder(tmp_path, size=(4, 5), color="rgb", dtype=dtype)
+    np.testing.assert_array_equal(rgb.X[:, 1], np.repeat(data.X[:, 1], 3))  # gray: R = G = B
+    resized = load_image_folder(tmp_path, size=(2, 3), dtype=np.float64)
+    np.testing.assert_allclose(resized.X[:, 1], resized.X[:, 0], atol=1 / 255)  # 8 bits round where floats do not
+
+
+def test_pictures_of_32_bit_pixels_are_skipped_with_the_reason(tmp_path: Path) -> None:
+    for name in ("a", "b"):
+        (tmp_path / name).mkdir()
+        Image.new("L", (4, 4), 100).save(tmp_path / name / "ok.png")
+    values = np.arange(16, dtype=np.int32).reshape(4, 4) * 1000
+    Image.fromarray(values).save(tmp_path / "a" / "int.tif")
+    Image.fromarray(values.astype(np.float32) / 16000).save(tmp_path / "b" / "float.tif")
+    data = load_image_folder(tmp_path, size=(4, 4))
+    assert [p.name for p in data.paths] == ["ok.png", "ok.png"]
+    reasons = {s.path.name: s.reason for s in data.skipped}
+    assert reasons == {
+        "int.tif": "mode 'I' (32-bit integer pixels) has no fixed full scale to map onto [0, 1]: save it with 8 or 16 bits per channel",
+        "float.tif": "mode 'F' (32-bit float pixels) has no fixed full scale to map onto [0, 1]: save it with 8 or 16 bits per channel",
+    }
+
+
 def test_resize_to_height_and_width(tmp_path: Path) -> None:
     for name in ("a", "b"):
         (tmp_path / name).mkdir()
@@ -202,3 +244,22 @@ def test_float32_pictures_train_a_float32_network(tmp_path: Path) -> None:
                    learning_rate=0.1, batch_size=4, rng=rng)  # fmt: skip
     assert all(value.dtype == np.float32 for value in result.params.values())
     assert predict_proba(data.X, result.params, ("relu", "sigmoid")).dtype == np.float32
+
+
+@pytest.mark.parametrize(
+    ("image_shape", "message"),
+    [
+        (4, r"image_shape must be a tuple \(h, w\) or \(h, w, c\) of ints, got 4"),
+        ("2x2", r"image_shape must be a tuple \(h, w\) or \(h, w, c\) of ints, got '2x2'"),
+        ((2.0, 2), r"image_shape must be a tuple \(h, w\) or \(h, w, c\) of ints, got \(2.0, 2\)"),
+    ],
+)
+def test_an_image_grid_names_an_image_shape_that_is_not_a_tuple_of_ints(tmp_path: Path, image_shape: object, message: str) -> None:
+    from functional_nn.plots import plot_image_grid
+
+    X = np.linspace(0.0, 1.0, 12).reshape(4, 3)
+    predicted = np.array([0, 1, 1])
+    with pytest.raises(TypeError, match=message):
+        plot_image_grid(X, image_shape, tmp_path / "grid.png", predicted=predicted)  # type: ignore[arg-type]  # the check under test
+    assert list(tmp_path.iterdir()) == []
+    assert plot_image_grid(X, (2, 2), tmp_path / "grid.png", predicted=predicted).read_bytes()[:4] == b"\x89PNG"

@@ -136,6 +136,58 @@ def test_export_names_the_extra_when_onnx_is_missing(tmp_path: Path, monkeypatch
     assert importlib.import_module("functional_nn").export_onnx is export_onnx  # the package itself needs no onnx
 
 
+INTERNAL = r"\['A1', 'W1', 'W2', 'Z1', 'Z2', 'b1', 'b2'\]"
+
+
+@pytest.mark.parametrize(
+    ("names", "message"),
+    [
+        # the input would have replaced the initializer W1: a valid model computing something else
+        ({"input_name": "W1"}, rf"input_name 'W1' is also the name of a value inside the graph, which uses {INTERNAL}"),
+        ({"input_name": "b1"}, rf"input_name 'b1' is also the name of a value inside the graph, which uses {INTERNAL}"),
+        ({"input_name": "A1"}, rf"input_name 'A1' is also the name of a value inside the graph, which uses {INTERNAL}"),
+        ({"input_name": "Z2"}, rf"input_name 'Z2' is also the name of a value inside the graph, which uses {INTERNAL}"),
+        ({"output_name": "Z1"}, rf"output_name 'Z1' is also the name of a value inside the graph, which uses {INTERNAL}"),
+        ({"output_name": "A1"}, rf"output_name 'A1' is also the name of a value inside the graph, which uses {INTERNAL}"),
+        ({"output_name": "W2"}, rf"output_name 'W2' is also the name of a value inside the graph, which uses {INTERNAL}"),
+        ({"output_name": "layer1"}, r"output_name 'layer1' would also name a node of the graph, whose nodes are named \['A1', 'layer1', 'layer2'\]"),
+    ],
+)
+def test_input_and_output_names_used_inside_the_graph_are_refused(tmp_path: Path, names: dict[str, str], message: str) -> None:
+    params = initialize_parameters([4, 3, 2], np.random.default_rng(0))
+    with pytest.raises(ValueError, match=message):
+        export_onnx(
+            params, ("relu", "softmax"), tmp_path / "m.onnx",
+            input_name=names.get("input_name", "X"), output_name=names.get("output_name", "output"),
+        )  # fmt: skip
+    assert not (tmp_path / "m.onnx").exists()
+
+
+def test_names_made_from_the_output_name_are_internal_too(tmp_path: Path) -> None:
+    # in float64, leaky_relu is Mul and Max through the values <output>_slope and <output>_scaled
+    params = initialize_parameters([4, 3, 2], np.random.default_rng(0))
+    with pytest.raises(ValueError, match=r"input_name 'y_slope' is also the name of a value inside the graph, which uses \[.*'y_scaled', 'y_slope'\]"):
+        export_onnx(params, ("relu", "leaky_relu"), tmp_path / "m.onnx", input_name="y_slope", output_name="y")
+    # names that clash with nothing work, and the model computes the network
+    path = export_onnx(params, ("relu", "leaky_relu"), tmp_path / "m.onnx", input_name="layer2", output_name="A2")
+    X = np.random.default_rng(1).standard_normal((4, 6))
+    np.testing.assert_allclose(run(path, np.ascontiguousarray(X.T), "layer2"), predict_proba(X, params, ("relu", "leaky_relu")).T, rtol=1e-12)
+
+
+def test_a_missing_directory_is_named_not_a_temporary_file(tmp_path: Path) -> None:
+    target = tmp_path / "missing" / "m.onnx"
+    with pytest.raises(FileNotFoundError, match=rf"^cannot write {target}: the directory {tmp_path / 'missing'} does not exist$"):
+        export_onnx(mnist_like(), ("relu", "relu", "softmax"), target)
+
+
+def test_the_docstring_examples_pass_as_doctests() -> None:
+    import doctest
+
+    from functional_nn import onnx_export
+
+    assert doctest.testmod(onnx_export).failed == 0
+
+
 def test_an_old_opset_works_for_the_activations_it_has(tmp_path: Path) -> None:
     params = mnist_like(np.float64)
     activations: tuple[Activation, ...] = ("leaky_relu", "sigmoid", "softmax")

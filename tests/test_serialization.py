@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import zipfile
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -150,3 +151,42 @@ def test_atomic_write_replaces_only_on_success(tmp_path: Path) -> None:
         handle.write(b"two")
         raise RuntimeError("stop")
     assert target.read_bytes() == b"one" and [p.name for p in tmp_path.iterdir()] == ["f.bin"]
+
+
+def test_a_damaged_compressed_file_is_reported_with_its_name(tmp_path: Path, rng: np.random.Generator) -> None:
+    params = initialize_parameters([30, 20, 3], rng)
+    path = save_parameters(tmp_path / "model.npz", params, metadata={"activations": ["relu", "softmax"]})
+    with np.load(path) as archive:
+        arrays = {key: archive[key] for key in archive.files}
+    np.savez_compressed(path, **arrays)  # a user may compress it: it stays loadable
+    assert load_parameters(path).params["W1"].tobytes() == params["W1"].tobytes()
+    whole = path.read_bytes()
+    for offset in range(whole.index(b"W1.npy"), len(whole)):  # the first flip inside W1 that zlib itself refuses
+        path.write_bytes(whole[:offset] + bytes([whole[offset] ^ 0xFF]) + whole[offset + 1 :])
+        try:
+            with np.load(path) as archive:
+                archive["W1"]
+        except zlib.error:
+            break
+        except Exception:
+            continue
+    else:
+        raise AssertionError("no single byte of W1 makes zlib fail")
+    with pytest.raises(
+        ValueError,
+        match=rf"{path} cannot be read as a parameter file \(a compressed entry is damaged \(Error -3 while decompressing data.*\)\); "
+        "it may be truncated or damaged: save it again",
+    ):
+        load_parameters(path)
+
+
+def test_writing_into_a_missing_directory_names_it_and_not_a_temporary_file(tmp_path: Path, rng: np.random.Generator) -> None:
+    params = initialize_parameters([3, 2], rng)
+    target = tmp_path / "missing" / "model.npz"
+    with pytest.raises(FileNotFoundError, match=rf"^cannot write {target}: the directory {tmp_path / 'missing'} does not exist$"):
+        save_parameters(target, params, metadata={"activations": ["linear"]})
+    (tmp_path / "file").write_text("")
+    with pytest.raises(FileNotFoundError, match=rf"^cannot write {tmp_path / 'file' / 'x.npz'}: the directory {tmp_path / 'file'} is not a directory$"):
+        with atomic_write(tmp_path / "file" / "x.npz") as handle:
+            handle.write(b"never")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["file"]

@@ -144,6 +144,22 @@ def test_bad_arguments_are_named() -> None:
         make_blobs(10, rng, center_box=(1.0, -1.0))
 
 
+@pytest.mark.parametrize(
+    ("center_box", "message"),
+    [
+        (("a", 1), r"center_box\[0\] must be a number, got str 'a'"),
+        ((None, 1), r"center_box\[0\] must be a number, got NoneType None"),
+        ((-1.0, True), r"center_box\[1\] must be a number, got bool True"),
+    ],
+)
+def test_a_center_box_of_non_numbers_is_named(center_box: tuple[object, object], message: str) -> None:
+    rng = np.random.default_rng(0)
+    with pytest.raises(TypeError, match=message):
+        make_blobs(10, rng, center_box=center_box)  # type: ignore[arg-type]  # the check under test
+    numpy_numbers = (np.int64(-1), np.float32(1.0))  # numbers too: accepted
+    assert make_blobs(4, rng, centers=2, center_box=numpy_numbers, noise=0.0).X.shape == (2, 4)  # type: ignore[arg-type]
+
+
 def test_the_generator_is_only_advanced_not_replaced() -> None:
     rng = np.random.default_rng(0)
     first = make_moons(20, rng)

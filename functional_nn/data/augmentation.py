@@ -126,7 +126,10 @@ def random_affine(
         Degrees: a number :math:`r` draws :math:`\theta` uniformly in :math:`[-r, r]`, a pair
         in ``[low, high]``.
     scale : (float, float), default (0.9, 1.1)
-        :math:`s` is drawn uniformly in ``[low, high]``; both > 0.
+        :math:`s` is drawn uniformly in ``[low, high]``; both > 0, and not so small that
+        :math:`1 / s` times the image's size overflows ``X``'s dtype (for 28x28 images and
+        the default ranges, about ``4e-37`` in float32 and ``8e-307`` in float64; a
+        ``ValueError`` gives the bound).
     shear : float or (float, float), default 10
         Degrees, as ``rotation``; each in (-90, 90).
     translation : float or (float, float), default 2
@@ -155,6 +158,18 @@ def random_affine(
         raise ValueError(f"scale must be a pair of numbers > 0 such as (0.9, 1.1), got {scale!r}")
     if max(abs(low_shear), abs(high_shear)) >= 90:
         raise ValueError(f"shear must lie within (-90, 90) degrees, got {shear!r}")
+    # The inverse map's entries reach (1 + |tan phi|) / s, and a source coordinate that times
+    # the extent of the grid and the translation: a tiny scale would make them overflow the
+    # images' dtype, and the output NaN.
+    largest = float(np.finfo(images.dtype).max)
+    tan_max = math.tan(math.radians(max(abs(low_shear), abs(high_shear))))
+    extent = h + w + 2 * max(abs(low_shift), abs(high_shift))
+    smallest_scale = 2 * (1 + tan_max) * extent / largest
+    if low_scale < smallest_scale:
+        raise ValueError(
+            f"scale {scale!r} is too small for {images.dtype.name} images of {h}x{w}: the inverse map would overflow "
+            f"{images.dtype.name} (largest {largest:.3g}); scale must be >= {smallest_scale:.3g}"
+        )
     m = images.shape[0]
     u = rng.random((m, 5))
     theta = np.radians(low_rotation + (high_rotation - low_rotation) * u[:, 0])
@@ -300,6 +315,7 @@ def _describe_value(value: object) -> str:
 def _check_batch(X: object, rng: object, image_shape: object) -> tuple[FloatArray, int, int]:
     """Validate the common arguments; return the images as an ``(m, h, w)`` view and ``h, w``."""
     X = check.check_float_array("X", X, finite=False)
+    check.check_samples("X", X)
     if not isinstance(rng, np.random.Generator):
         raise TypeError(f"rng must be a numpy.random.Generator such as np.random.default_rng(0), got {rng!r}")
     if (

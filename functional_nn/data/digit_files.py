@@ -12,6 +12,7 @@ import gzip
 import io
 import math
 import os
+import zlib
 from pathlib import Path
 from typing import Any, Final, NamedTuple
 
@@ -192,8 +193,8 @@ def load_idx(path: str | os.PathLike[str]) -> npt.NDArray[Any]:
     if raw[:2] == b"\x1f\x8b":
         try:
             raw = gzip.decompress(raw)
-        except (OSError, EOFError) as error:
-            raise ValueError(f"{path} looks gzip'd but cannot be decompressed ({error}): truncated?") from error
+        except (OSError, EOFError, zlib.error) as error:  # gzip.BadGzipFile is an OSError
+            raise ValueError(f"{path} looks gzip'd but cannot be decompressed ({error}): truncated or damaged?") from error
     if len(raw) < 4 or raw[:2] != b"\x00\x00":
         raise ValueError(f"{path} is not an IDX file: it must start with two zero bytes, got {raw[:4]!r}")
     code, ndim = raw[2], raw[3]

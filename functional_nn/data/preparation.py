@@ -60,7 +60,9 @@ def minibatches(
     Parameters
     ----------
     X : ndarray of shape (n_0, m)
+        float32 or float64, finite, as ``train`` takes it; not modified.
     Y : ndarray of shape (n_L, m)
+        Finite, in ``X``'s dtype.
     batch_size : int >= 1
     rng : numpy.random.Generator
 
@@ -71,8 +73,11 @@ def minibatches(
     indices : ndarray of int, shape (b,)
         The columns of ``X`` and ``Y`` the batch holds.
     """
+    X = check.check_float_array("X", X, ndim=None)
+    Y = check.check_float_array("Y", Y, ndim=None)
     if X.ndim != 2 or Y.ndim != 2 or X.shape[1] != Y.shape[1]:
         raise ValueError(f"X and Y must be 2-D with the same number of columns, got {X.shape} and {Y.shape}")
+    check.check_same_dtype("Y", Y, X.dtype, "X")
     batch_size = check.check_positive_int("batch_size", batch_size)
     if not isinstance(rng, np.random.Generator):
         raise TypeError(f"rng must be a numpy.random.Generator, got {type(rng).__name__}")
