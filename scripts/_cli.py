@@ -1,13 +1,16 @@
 """What the scripts share at their edges: the output folder, and a user's mistakes in one line.
 
 Every script's ``main`` is ``run_main(_main, argv)``: a mistake the user can fix (a bad value,
-a missing or unreadable file, a folder that cannot be written, a missing optional package,
-not enough memory) is printed as one ``error: ...`` line on stderr and the exit status is 2,
-never a traceback; a run that diverged is one ``error:`` line too, with status 1. Command-line
-values are refused by argparse (its usage line, then ``error: ...``, status 2). Output
-folders are checked with ``check_output_dir`` before any data is loaded or any training
-starts, created with ``make_output_dir`` only once everything is validated, and removed again
-(if still empty) when the run fails before writing anything.
+a missing or unreadable file, a folder that cannot be written, MNIST that cannot be fetched,
+a missing optional package, not enough memory) is printed as one ``error: ...`` line on
+stderr and the exit status is 2, never a traceback; a run that diverged is one ``error:``
+line too, with status 1. Command-line values are refused by argparse (its usage line, then
+``error: ...``, status 2); a list such as ``--hidden 512,256`` is read by ``positive_ints``
+or split by ``comma_separated``, which refuse an empty item rather than skip it. Output
+folders are checked with ``check_output_dir`` (a single output file with
+``check_output_file``) before any data is loaded or any training starts, created with
+``make_output_dir`` only once everything is validated, and removed again (if still empty)
+when the run fails before writing anything.
 
 The scripts folder is not a package: the scripts and the tests import this as ``_cli``, with
 ``scripts/`` on ``sys.path`` (Python puts it there when it runs ``python scripts/x.py``).
@@ -17,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import sys
 import tempfile
 from collections.abc import Callable, Sequence
@@ -24,6 +28,7 @@ from contextvars import ContextVar
 from pathlib import Path
 
 from functional_nn.checkpoints import CheckpointError
+from functional_nn.data.mnist import DatasetUnavailableError
 from functional_nn.training import TrainingDivergedError
 
 
@@ -58,6 +63,8 @@ def _reported(main: Callable[[Sequence[str] | None], int], argv: Sequence[str] |
         return main(argv)
     except (UsageError, CheckpointError, ValueError) as error:
         return fail(str(error))
+    except DatasetUnavailableError as error:  # a RuntimeError: MNIST could not be fetched; it says what to do
+        return fail(str(error))
     except OSError as error:  # a file or folder: name it, without the errno clutter
         named = error.filename is not None and error.strerror is not None
         return fail(f"{error.filename}: {error.strerror}" if named else str(error))
@@ -82,30 +89,61 @@ def check_output_dir(out: Path, outputs: Sequence[str], *, overwrite: bool, flag
     ``out`` must be a folder, or a path whose nearest existing parent is a folder, that this
     user can create files in (tried for real, with a temporary file that is removed). If any
     of ``outputs`` (the names this run writes) already exists there, refuse unless
-    ``overwrite``: a finished run is not silently replaced.
+    ``overwrite``: a finished run is not silently replaced. A read-only one is refused even
+    then, now rather than after the run has replaced the others (``atomic_write`` refuses it).
     """
     if out.exists() and not out.is_dir():
         raise UsageError(f"{flag} {out} is a file, not a folder: choose a folder for the outputs")
-    existing = out
+    _check_creatable(out, flag=flag, named=out)
+    if out.is_dir():
+        found = [name for name in outputs if (out / name).exists()]
+        if found and not overwrite:
+            raise UsageError(
+                f"{flag} {out} already holds {', '.join(found)} from an earlier run: choose another {flag}, "
+                "or pass --overwrite to replace them"
+            )
+        read_only = [name for name in found if _read_only(out / name)]
+        if read_only:
+            raise UsageError(f"{flag} {out} holds read-only {', '.join(read_only)}: make it writable, or choose another {flag}")
+
+
+def check_output_file(path: Path, *, overwrite: bool, flag: str = "--out") -> None:
+    """Refuse an output file that cannot be written, before anything is loaded or measured.
+
+    ``path`` must not be a folder; its folder must exist, or be creatable, and take new files
+    (tried for real, as ``check_output_dir`` does). An existing ``path`` is refused unless
+    ``overwrite``, and a read-only one always (``atomic_write`` would refuse it at the end).
+    """
+    if path.is_dir():
+        raise UsageError(f"{flag} {path} is a folder: give the path of the file to write")
+    _check_creatable(path.parent, flag=flag, named=path)
+    if path.exists():
+        if not overwrite:
+            raise UsageError(f"{flag} {path} already exists: choose another {flag}, or pass --overwrite to replace it")
+        if _read_only(path):
+            raise UsageError(f"{flag} {path} is read-only: make it writable, or choose another {flag}")
+
+
+def _read_only(path: Path) -> bool:
+    """A file ``atomic_write`` refuses to replace: one this user cannot write, or with no write bit at all."""
+    return path.is_file() and (not os.access(path, os.W_OK) or not path.stat().st_mode & 0o222)
+
+
+def _check_creatable(folder: Path, *, flag: str, named: Path) -> None:
+    """``folder``, or its nearest existing parent, is a folder this user can create files in."""
+    existing = folder
     while not existing.exists():
         if existing.parent == existing:
             break
         existing = existing.parent
     if not existing.is_dir():
-        raise UsageError(f"{flag} {out} cannot be created: {existing} is a file, not a folder")
+        raise UsageError(f"{flag} {named} cannot be created: {existing} is a file, not a folder")
     try:
         with tempfile.TemporaryFile(dir=existing, prefix=".fnn-write-test-"):
             pass
     except OSError as error:
-        what = "write into" if existing == out else f"create {out} in"
-        raise UsageError(f"{flag} {out}: cannot {what} {existing} ({error.strerror or error})") from None
-    if not overwrite and out.is_dir():
-        found = [name for name in outputs if (out / name).exists()]
-        if found:
-            raise UsageError(
-                f"{flag} {out} already holds {', '.join(found)} from an earlier run: choose another {flag}, "
-                "or pass --overwrite to replace them"
-            )
+        what = "write into" if existing == folder else f"create {folder} in"
+        raise UsageError(f"{flag} {named}: cannot {what} {existing} ({error.strerror or error})") from None
 
 
 def make_output_dir(out: Path) -> list[Path]:
@@ -137,15 +175,46 @@ def remove_empty(created: Sequence[Path]) -> None:
             return  # not empty (the run wrote something worth keeping), or gone
 
 
-def seed(text: str) -> int:
-    """``--seed``: an integer >= 0, as ``np.random.default_rng`` takes."""
+def _integer_from(text: str, minimum: int) -> int:
     try:
         value = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be >= 0, got {value}")
+        raise argparse.ArgumentTypeError(f"expected an integer >= {minimum}, got {text!r}") from None
+    if value < minimum:
+        raise argparse.ArgumentTypeError(f"must be >= {minimum}, got {value}")
     return value
+
+
+def seed(text: str) -> int:
+    """``--seed``: an integer >= 0, as ``np.random.default_rng`` takes."""
+    return _integer_from(text, 0)
+
+
+def positive_int(text: str) -> int:
+    """An integer >= 1 (a count, a size)."""
+    return _integer_from(text, 1)
+
+
+def comma_separated(text: str, *, example: str) -> list[str]:
+    """The items of ``text``, such as ``example``, split at commas and stripped.
+
+    An empty item (``512,,10``, ``512,``, ``,``) is a typing mistake, not an item to skip:
+    refused with ``argparse.ArgumentTypeError``, which names no option (argparse adds it).
+    """
+    items = [item.strip() for item in text.split(",")]
+    if "" in items:
+        raise argparse.ArgumentTypeError(f"expected a comma-separated list such as {example}, with no empty item, got {text!r}")
+    return items
+
+
+def positive_ints(text: str) -> tuple[int, ...]:
+    """Comma-separated integers >= 1, such as layer sizes ``512,256``: the one list type of every script."""
+    message = f"expected comma-separated integers >= 1 such as 512,256, got {text!r}"
+    try:
+        values = tuple(positive_int(item) for item in comma_separated(text, example="512,256"))
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(message) from None
+    return values
 
 
 def positive_float(text: str) -> float:

@@ -1,7 +1,7 @@
 """Show the augmentations on test digits, and measure what they cost against a training step.
 
-    python scripts/augmentation_report.py                          # docs/images/mnist-augmented.png + the cost table
-    python scripts/augmentation_report.py --hidden 1024,1024       # the cost against the best preset's network
+    python scripts/augmentation_report.py --overwrite              # redraws docs/images/mnist-augmented.png + the cost table
+    python scripts/augmentation_report.py --hidden 1024,1024 --no-picture   # the cost against the best preset's network
     python scripts/augmentation_report.py --no-picture --repeats 9
 
 The picture is a grid: a row of test digits, then the same digits shifted (up to 2 pixels),
@@ -17,7 +17,8 @@ time it adds, measured in the fold itself, where it shares the cores with the BL
 Each augmentation's calls are also timed inside those epochs: the median call over the plain
 step is the same share without the epochs' noise (and without any effect the call has on the
 step around it, which the first figure includes).
-The last line printed is JSON with every figure.
+The last line printed is JSON with every figure. The picture's ``--out`` is checked before the
+data are loaded, and an existing picture is replaced only with ``--overwrite``.
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ import numpy as np
 
 from functional_nn import plots
 from functional_nn.data import one_hot
-from functional_nn.data.mnist import ChecksumError, DatasetUnavailableError, load_mnist
+from functional_nn.data.mnist import load_mnist
 from functional_nn.initializers import initialize_parameters
 from functional_nn.data.augmentation import Augmentation
 from functional_nn.optimizers import adam
@@ -49,21 +50,23 @@ from functional_nn.training import train
 from functional_nn.types import Activation, FloatArray
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from train_mnist import AUGMENT, IMAGE_SHAPE, _sizes  # noqa: E402  # the very augmentations the runs use
+import _cli  # noqa: E402  # scripts/_cli.py: the output checks, and errors as one line
+from train_mnist import AUGMENT, IMAGE_SHAPE  # noqa: E402  # the very augmentations the runs use
 
 PICTURE = Path("docs/images/mnist-augmented.png")
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--hidden", type=_sizes, default=(512, 256), help="hidden layer sizes of the step to compare with")
+    parser.add_argument("--hidden", type=_cli.positive_ints, default=(512, 256), help="hidden layer sizes of the step to compare with")
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--repeats", type=int, default=7, help="interleaved rounds of measurement (median taken)")
     parser.add_argument("--samples", type=int, default=6400, help="training digits an epoch (default 6400: 50 steps)")
     parser.add_argument("--threads", type=int, metavar="N", help="BLAS threads (default: every core, as train_mnist.py)")
     parser.add_argument("--digits", type=int, default=10, help="test digits in the picture")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=_cli.seed, default=0, help="seed of the generator (default 0)")
     parser.add_argument("--out", type=Path, default=PICTURE, help=f"the picture (default {PICTURE})")
+    parser.add_argument("--overwrite", action="store_true", help="replace the picture an earlier run left at --out")
     parser.add_argument("--no-picture", action="store_true", help="only measure")
     args = parser.parse_args(argv)
     for name in ("batch_size", "repeats", "samples", "digits", "threads"):
@@ -141,16 +144,19 @@ def measure(args: argparse.Namespace, X: FloatArray, y: np.ndarray, rng: np.rand
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Draw and measure; a user's mistake is one ``error:`` line and status 2."""
+    return _cli.run_main(_main, argv)
+
+
+def _main(argv: Sequence[str] | None) -> int:
     args = parse_args(argv)
-    try:
-        mnist = load_mnist(dtype=np.float32)
-    except (DatasetUnavailableError, ChecksumError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+    if not args.no_picture:  # before the data: a mistake in --out costs nothing
+        _cli.check_output_file(args.out, overwrite=args.overwrite)
+    mnist = load_mnist(dtype=np.float32)
     rng = np.random.default_rng(args.seed)
     summary: dict[str, object] = {}
     if not args.no_picture:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
+        _cli.make_output_dir(args.out.parent)
         summary["picture"] = str(draw(args.out, mnist.X_test[:, : args.digits], rng))
         print(f"wrote {args.out}")
     costs = measure(args, mnist.X_train, mnist.y_train, rng)

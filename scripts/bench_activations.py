@@ -17,6 +17,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
+import _cli  # scripts/_cli.py: the command line's value types
 from functional_nn.activations import ACTIVATIONS
 from functional_nn.types import FloatArray
 
@@ -52,8 +53,8 @@ def median_ms(function: Callable[[], object], repeats: int) -> float:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--shape", type=int, nargs=2, default=(1024, 256), help="(n_l, m) of Z (default 1024 256)")
-    parser.add_argument("--repeats", type=int, default=30, help="calls timed per function (default 30)")
+    parser.add_argument("--shape", type=_cli.positive_int, nargs=2, default=(1024, 256), metavar=("N_L", "M"), help="(n_l, m) of Z (default 1024 256)")
+    parser.add_argument("--repeats", type=_cli.positive_int, default=30, help="calls timed per function (default 30)")
     parser.add_argument("--dtype", choices=("float32", "float64"), default="float64")
     args = parser.parse_args(argv)
     rng = np.random.default_rng(0)

@@ -704,9 +704,16 @@ def machine_description(modules: dict[str, Any], threads: int) -> dict[str, Any]
 
 
 def parse_network(text: str) -> tuple[tuple[int, ...], float]:
-    """``"512,256:0.8"`` -> ``((512, 256), 0.8)``; no ``:KEEP`` means no dropout (1.0)."""
+    """``"512,256:0.8"`` -> ``((512, 256), 0.8)``; no ``:KEEP`` means no dropout (1.0).
+
+    The sizes are read by ``_cli.positive_ints``; a mistake raises ``argparse.ArgumentTypeError``.
+    """
     sizes, _, keep = text.partition(":")
-    return tuple(int(n) for n in sizes.split(",")), float(keep) if keep else 1.0
+    try:
+        keep_prob = float(keep) if keep else 1.0
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a keep probability after ':', such as 512,256:0.8, got {text!r}") from None
+    return _cli.positive_ints(sizes), keep_prob
 
 
 def parse_arguments(argv: Sequence[str]) -> argparse.Namespace:
@@ -748,10 +755,8 @@ def parse_arguments(argv: Sequence[str]) -> argparse.Namespace:
         parser.error("--warmup must be >= 0 and --samples >= 1")
     try:
         args.networks = [parse_network(hidden) for hidden in args.hidden]
-    except ValueError:
-        parser.error(f"--hidden takes comma-separated layer sizes such as 512,512 or 512,256:0.8, got {args.hidden}")
-    if any(n < 1 for hidden, _ in args.networks for n in hidden):
-        parser.error("--hidden sizes must be >= 1")
+    except argparse.ArgumentTypeError as error:
+        parser.error(f"--hidden: {error}")
     if any(not 0 < keep <= 1 for _, keep in args.networks):
         parser.error("--hidden's keep probabilities (after ':') must be in (0, 1]")
     return args
@@ -832,12 +837,16 @@ def run_all(
     args: argparse.Namespace, optimizer_names: Sequence[str], modules: dict[str, Any], notes: list[str]
 ) -> dict[str, Any]:
     data = load_data(args.data, args.samples, np.random.default_rng(args.seed))
-    results: dict[str, Any] = {"data": data.source, "m": int(data.X.shape[1]), "networks": {}}
+    m = int(data.X.shape[1])
+    batch_size = min(args.batch_size, m)  # the batch every step takes, and so the ceiling's
+    if batch_size < args.batch_size:
+        notes.append(f"--batch-size {args.batch_size} is more than the {m} samples: every step takes all {m}, and so does the ceiling")
+    results: dict[str, Any] = {"data": data.source, "m": m, "batch_size": batch_size, "networks": {}}
     for hidden, keep_prob in args.networks:
         sizes = (N_FEATURES, *hidden, N_CLASSES)
         params = initialize_parameters(sizes, np.random.default_rng(args.seed), dtype=np.float32)
         network = network_name(sizes, keep_prob)
-        setups = [Setup(data, sizes, params, name, args.batch_size, args.seed, keep_prob) for name in optimizer_names]
+        setups = [Setup(data, sizes, params, name, batch_size, args.seed, keep_prob) for name in optimizer_names]
         results["networks"][network] = run_network(
             setups, args.contenders, modules, args.warmup, args.repeats, args.threads, args.ceiling_seconds, notes,
             CLOCKS[args.clock], args.settle_seconds,
@@ -848,7 +857,7 @@ def run_all(
 def print_report(args: argparse.Namespace, report: dict[str, Any], machine: dict[str, Any], notes: list[str]) -> None:
     print(
         f"functional_nn benchmark: {report['data']}, {report['m']} samples per epoch, float32, "
-        f"batch {args.batch_size}, {args.threads} BLAS thread(s), median of {args.repeats} epoch(s) "
+        f"batch {report['batch_size']}, {args.threads} BLAS thread(s), median of {args.repeats} epoch(s) "
         f"after {args.warmup} warm-up epoch(s), {args.clock} time, {args.settle_seconds:g} s pause before each"
     )
     print(f"machine: {machine['cpu']}, {machine['logical_cpus']} logical CPUs; numpy {machine['numpy']} ({machine['blas']})")
@@ -882,7 +891,7 @@ def print_report(args: argparse.Namespace, report: dict[str, Any], machine: dict
                 )
             fraction = None if ours is None else ours.median / rate.median
             fraction_paired = by_round(ours_seconds, seconds["ceiling"])
-            gflops = ceiling.flops / args.batch_size * rate.median / 1e9
+            gflops = ceiling.flops / report["batch_size"] * rate.median / 1e9
             shown = "" if fraction is None else f"{fraction:.0%} of the ceiling"
             shown_paired = "" if fraction_paired is None else f"{fraction_paired:.0%}"
             print(
@@ -937,7 +946,7 @@ def print_report(args: argparse.Namespace, report: dict[str, Any], machine: dict
     for note in notes:
         print(f"note: {note}")
     settings = {
-        "batch_size": args.batch_size, "threads": args.threads, "repeats": args.repeats, "warmup": args.warmup,
+        "batch_size": report["batch_size"], "threads": args.threads, "repeats": args.repeats, "warmup": args.warmup,
         "clock": args.clock, "settle_seconds": args.settle_seconds,
         "samples": report["m"], "data": report["data"], "learning_rates": LEARNING_RATES,
     }  # fmt: skip

@@ -238,8 +238,17 @@ def parse_arguments(argv: Sequence[str] | None) -> argparse.Namespace:
     if args.pairs < 1:
         parser.error(f"--pairs must be at least 1, got {args.pairs}")
     for flag in ("old_args", "new_args"):
-        if "--out" in shlex.split(getattr(args, flag) or ""):
-            parser.error(f"--{flag.replace('_', '-')}: leave --out out; each run gets a temporary folder")
+        text = getattr(args, flag)
+        if text is None:
+            continue  # the configuration's
+        option = f"--{flag.replace('_', '-')}"
+        try:
+            words = tuple(shlex.split(text))
+        except ValueError as error:  # an unclosed quotation, a trailing escape
+            parser.error(f"{option} {text!r}: cannot split it into arguments as a shell would: {error}")
+        if "--out" in words:
+            parser.error(f"{option}: leave --out out; each run gets a temporary folder")
+        setattr(args, flag, words)
     return args
 
 
@@ -257,8 +266,8 @@ def _main(argv: Sequence[str] | None) -> int:
     if not (repository / SCRIPT).is_file():
         raise _cli.UsageError(f"--repository: {repository} has no {SCRIPT}")
     old_args, new_args = CONFIGURATIONS[args.configuration]
-    old_args = tuple(shlex.split(args.old_args)) if args.old_args is not None else old_args
-    new_args = tuple(shlex.split(args.new_args)) if args.new_args is not None else new_args
+    old_args = args.old_args if args.old_args is not None else old_args  # split by parse_arguments
+    new_args = args.new_args if args.new_args is not None else new_args
     pairs: list[Pair] = []
     with tempfile.TemporaryDirectory(prefix="functional_nn-revisions-") as scratch:
         old_checkout = Path(scratch) / "old"

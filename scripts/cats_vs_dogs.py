@@ -64,23 +64,13 @@ def is_color(value: str) -> TypeGuard[Color]:
     return value in get_args(Color)
 
 
-def parse_hidden(text: str) -> tuple[int, ...]:
-    try:
-        sizes = tuple(int(part) for part in text.split(",") if part.strip())
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(f"--hidden must be comma-separated layer sizes such as 128,32, got {text!r}") from exc
-    if not sizes or min(sizes) < 1:
-        raise argparse.ArgumentTypeError(f"--hidden must list layer sizes >= 1 such as 128,32, got {text!r}")
-    return sizes
-
-
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
     parser.add_argument("root", type=Path, metavar="DIR", help="folder with one sub-folder of pictures per class")
     parser.add_argument("--classes", default=None, help="the two class folders to use, comma-separated (default: all, sorted)")
     parser.add_argument("--size", type=int, default=64, help="pictures are resized to SIZE x SIZE (default: 64)")
     parser.add_argument("--color", choices=get_args(Color), default="grayscale", help="default: grayscale")
-    parser.add_argument("--hidden", type=parse_hidden, default=(128, 32), help="ReLU layer sizes (default: 128,32)")
+    parser.add_argument("--hidden", type=_cli.positive_ints, default=(128, 32), help="ReLU layer sizes (default: 128,32)")
     parser.add_argument("--epochs", type=int, default=60, help="at most this many epochs (default: 60)")
     parser.add_argument("--patience", type=int, default=10, help="stop after this many epochs without a better dev cost")
     parser.add_argument("--batch-size", type=int, default=64, help="default: 64")

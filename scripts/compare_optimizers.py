@@ -186,11 +186,7 @@ def run(
 def compare_specs(args: argparse.Namespace, steps_per_epoch: int) -> list[tuple[str, list[RunSpec]]]:
     """The two experiments of ``--preset compare``."""
     rates = learning_rates(args.lr)
-    optimizers = [name for name in args.optimizers.split(",") if name]
-    for name in optimizers:
-        if not is_optimizer_name(name):
-            raise _cli.UsageError(f"--optimizers: unknown optimizer {name!r}; choose from {list(get_args(OptimizerName))}")
-    first = [RunSpec(name, make_optimizer(name, rates[name]), args.epochs) for name in optimizers if is_optimizer_name(name)]
+    first = [RunSpec(name, make_optimizer(name, rates[name]), args.epochs) for name in args.optimizers]
     if args.reg_epochs == 0:
         return [(f"optimizers, {args.epochs} epochs", first)]
     total = steps_per_epoch * args.reg_epochs
@@ -228,14 +224,18 @@ def learning_rates(overrides: Sequence[str]) -> dict[OptimizerName, float]:
     return rates
 
 
-def parse_hidden(text: str) -> list[int]:
+def optimizer_names(text: str) -> list[OptimizerName]:
+    """``--optimizers``: known names, comma-separated, at least one and none empty."""
     try:
-        sizes = [int(part) for part in text.split(",") if part]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected comma-separated layer sizes such as 256,128, got {text!r}") from None
-    if not sizes or min(sizes) < 1:
-        raise argparse.ArgumentTypeError(f"expected at least one positive layer size, got {text!r}")
-    return sizes
+        names = _cli.comma_separated(text, example="sgd,adam")
+    except argparse.ArgumentTypeError as error:
+        raise _cli.UsageError(f"--optimizers: {error}") from None
+    known: list[OptimizerName] = []
+    for name in names:
+        if not is_optimizer_name(name):
+            raise _cli.UsageError(f"--optimizers: unknown optimizer {name!r}; choose from {list(get_args(OptimizerName))}")
+        known.append(name)
+    return known
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -243,7 +243,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--preset", choices=get_args(Preset), default="compare", help="experiment (default: compare)")
     parser.add_argument("--epochs", type=int, default=None, help="epochs of the optimizer runs (5) or of --preset best (50)")
     parser.add_argument("--reg-epochs", type=int, default=15, help="epochs of the dropout and schedule runs (default: 15; 0: skip them)")
-    parser.add_argument("--hidden", type=parse_hidden, default=None, help="hidden sizes (default: 256,128; best: 1024,1024,1024)")
+    parser.add_argument("--hidden", type=_cli.positive_ints, default=None, help="hidden sizes (default: 256,128; best: 1024,1024,1024)")
     parser.add_argument("--batch-size", type=int, default=128, help="mini-batch size (default: 128)")
     parser.add_argument("--optimizers", default="sgd,momentum,nesterov,adam", help="optimizers to compare, comma-separated")
     parser.add_argument("--lr", action="append", default=[], metavar="NAME=VALUE", help="learning rate of one optimizer")
@@ -261,7 +261,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     if args.epochs is None:
         args.epochs = 50 if best else 5
     if args.hidden is None:
-        args.hidden = [1024, 1024, 1024] if best else [256, 128]
+        args.hidden = (1024, 1024, 1024) if best else (256, 128)
     if args.keep_prob is None:
         args.keep_prob = 0.5 if best else 0.8
     for name in ("epochs", "batch_size"):
@@ -297,6 +297,7 @@ def main(argv: Sequence[str] | None = None, data: MNIST | None = None) -> int:
 
 def _main(argv: Sequence[str] | None, data: MNIST | None) -> int:
     args = parse_args(argv)
+    args.optimizers = optimizer_names(args.optimizers)  # before the data: a typing mistake costs nothing
     dtype: FloatDType = np.float32 if args.dtype == "float32" else np.float64
 
     def log(line: str) -> None:

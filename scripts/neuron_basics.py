@@ -8,6 +8,7 @@ one row per unit: ``forward_propagation`` computes :math:`Z = W x + b` for both.
 
 from __future__ import annotations
 
+import argparse
 from collections.abc import Sequence
 
 import numpy as np
@@ -26,7 +27,14 @@ def layer_output(inputs: Sequence[float], weights: Sequence[Sequence[float]], bi
     return output[:, 0]
 
 
-def main() -> int:
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    """No options: ``--help`` describes the script, anything else is refused."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
+    return parser.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parse_args(argv)
     neuron = layer_output([1, 2, 3], [[0.2, 0.8, -0.5]], [2])
     print(f"one neuron:  inputs [1, 2, 3], weights [0.2, 0.8, -0.5], bias 2 -> {neuron[0]:.4g}")
     layer = layer_output(

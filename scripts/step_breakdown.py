@@ -194,7 +194,7 @@ def timed_products(sizes: Sequence[int], batch_size: int, rng: np.random.Generat
 
 def parse_arguments(argv: Sequence[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
-    parser.add_argument("--hidden", default="512,256", help="hidden layer sizes (default 512,256)")
+    parser.add_argument("--hidden", type=_cli.positive_ints, default="512,256", help="hidden layer sizes (default 512,256)")
     parser.add_argument("--keep-prob", type=float, default=0.8, help="dropout: the probability of keeping a hidden unit (default 0.8; 1 for none)")
     parser.add_argument("--augment", choices=list(train_mnist.AUGMENT), default="none", help="distort each batch as train_mnist.py does (default none)")
     parser.add_argument("--optimizer", choices=("adam", "sgd"), default="adam", help="as the benchmark's: adam (1e-3, default) or sgd (0.1)")
@@ -207,12 +207,7 @@ def parse_arguments(argv: Sequence[str]) -> argparse.Namespace:
     parser.add_argument("--threads", type=int, default=None, help="BLAS threads (default: every core)")
     parser.add_argument("--product-seconds", type=_cli.positive_float, default=0.2, help="time spent timing each product")
     args = parser.parse_args(list(argv))
-    try:
-        args.sizes = tuple(int(n) for n in args.hidden.split(","))
-    except ValueError:
-        parser.error(f"--hidden takes comma-separated layer sizes such as 512,256, got {args.hidden!r}")
-    if any(n < 1 for n in args.sizes):
-        parser.error(f"--hidden sizes must be >= 1, got {args.hidden!r}")
+    args.sizes = args.hidden
     if not 0 < args.keep_prob <= 1:
         parser.error(f"--keep-prob must be in (0, 1], got {args.keep_prob}")
     for name in ("epochs", "batch_size", "samples", "threads"):
@@ -231,6 +226,7 @@ def _main(argv: Sequence[str] | None) -> int:
     rng = np.random.default_rng(args.seed)
     pixels = load_pixels(args.data, args.samples, rng)
     sizes = (784, *args.sizes, 10)
+    batch = min(args.batch_size, pixels.X.shape[1])  # what every step gets when --batch-size exceeds the images
     hidden_layers = len(args.sizes)
     run = Run(
         pixels.X, pixels.labels, one_hot(pixels.labels, 10, dtype=np.float32),
@@ -242,9 +238,10 @@ def _main(argv: Sequence[str] | None) -> int:
     if fused.AVAILABLE:
         fused.warm_up()
     max_norm = "no max-norm" if args.max_norm is None else f"max-norm {args.max_norm:g}"
+    whole = "" if batch == args.batch_size else f" (every image: --batch-size {args.batch_size} is more)"
     print(
         f"{'-'.join(map(str, sizes))}, {args.optimizer}, dropout keeping {args.keep_prob:g}, augmentation {args.augment}, "
-        f"{max_norm}; batch {args.batch_size}, {pixels.X.shape[1]:,} {pixels.source} images; kernel {fused.check_kernel(None)}; "
+        f"{max_norm}; batch {batch}{whole}, {pixels.X.shape[1]:,} {pixels.source} images; kernel {fused.check_kernel(None)}; "
         "µs a step",
         flush=True,
     )
@@ -256,13 +253,13 @@ def _main(argv: Sequence[str] | None) -> int:
     print("  medians: " + ", ".join(f"{p} {medians[p]:,.0f}" for p in shown) + f"; the step {medians['step']:,.0f}")
     same = same_as_train_epochs(run, args.epochs, params)
     print(f"train_epochs ends with the same parameters, bit for bit: {'yes' if same else 'NO'}")
-    products = timed_products(sizes, args.batch_size, rng, args.product_seconds)
+    products = timed_products(sizes, batch, rng, args.product_seconds)  # the products of the steps timed above
     print("each product alone: " + ", ".join(f"{p.name} {p.microseconds:,.1f} µs ({p.gflops:.0f} GFLOP/s)" for p in products))
     total = sum(p.microseconds for p in products)
     print(f"all {len(products)} products {total:,.0f} µs, {100 * total / medians['step']:.0f}% of the median step")
     print(json.dumps({
         "sizes": sizes, "optimizer": args.optimizer, "keep_prob": args.keep_prob, "augment": args.augment,
-        "max_norm": args.max_norm, "batch_size": args.batch_size, "samples": int(pixels.X.shape[1]), "data": pixels.source,
+        "max_norm": args.max_norm, "batch_size": batch, "samples": int(pixels.X.shape[1]), "data": pixels.source,
         "kernel": fused.check_kernel(None), "threads": args.threads, "epochs": per_epoch, "medians": medians,
         "same_as_train_epochs": same, "products": [p._asdict() for p in products], "products_microseconds": total,
     }))  # fmt: skip

@@ -23,6 +23,7 @@ if __name__ == "__main__":
 
 import argparse
 import csv
+import io
 import itertools
 import json
 import shutil
@@ -45,7 +46,7 @@ from functional_nn.data import one_hot, scale_pixels
 from functional_nn.data.mnist import ChecksumError, DatasetUnavailableError
 from functional_nn.fold_state import TrainState
 from functional_nn.optimizers import adam
-from functional_nn.serialization import save_parameters
+from functional_nn.serialization import atomic_write, save_parameters
 from functional_nn.types import Activation, Loss
 
 if TYPE_CHECKING:
@@ -65,10 +66,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     where.add_argument("--sequential", action="store_true", help="run every setting in this process, one after another")
     parser.add_argument("--epochs", type=int, default=2, help="epochs per run (default 2)")
     parser.add_argument("--batch-size", type=int, default=128)
-    parser.add_argument("--seed", type=int, default=0, help="every run's seed: initial parameters, batches, dropout")
+    parser.add_argument("--seed", type=_cli.seed, default=0, help="every run's seed: initial parameters, batches, dropout")
     parser.add_argument("--subset", type=int, help="train on the first N training samples only")
     parser.add_argument("--csv", type=Path, help="a Kaggle digit-recognizer train.csv instead of MNIST")
-    parser.add_argument("--dev-size", type=int, help="held-out rows for --csv (default 1000)")
+    parser.add_argument("--dev-size", type=int, help="held-out images: for MNIST the last N of its 60,000 training images "
+                        "(default 10000), for --csv a random N (default 1000)")
     parser.add_argument("--data-dir", type=Path, help="a directory every worker can read: the data goes there once, "
                         "and each worker loads it (default: a temporary one for a local cluster; none for --scheduler)")
     parser.add_argument("--dashboard", action="store_true", help="serve the local cluster's dashboard on port 8787")
@@ -79,6 +81,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         value = getattr(args, name)
         if value is not None and value < 1:
             parser.error(f"--{name.replace('_', '-')} must be >= 1, got {value}")
+    if args.csv is None:
+        train_mnist.check_mnist_dev_size(parser, args.dev_size)
     args.idx = None  # train_mnist.load_data's other source
     return args
 
@@ -175,10 +179,12 @@ def _main(argv: Sequence[str] | None) -> int:
         last = result.history[-1]
         rows.append({**describe(setting), "train_cost": last.cost, "train_accuracy": last.accuracy,
                      "dev_cost": last.dev_cost, "dev_accuracy": last.dev_accuracy})  # fmt: skip
-    with open(out / "sweep.csv", "w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
+    table = io.StringIO(newline="")
+    writer = csv.DictWriter(table, fieldnames=list(rows[0]))
+    writer.writeheader()
+    writer.writerows(rows)
+    with atomic_write(out / "sweep.csv") as handle:  # never half a file, and a read-only one is refused
+        handle.write(table.getvalue().encode())
     best = max(range(len(rows)), key=lambda i: (rows[i]["dev_accuracy"], -i))
     save_parameters(
         out / "best_params.npz", results[best].params,

@@ -158,7 +158,7 @@ def parse_args(argv: Sequence[str] | None) -> tuple[argparse.Namespace, Settings
     parser.add_argument("--dev-size", type=int, help="held-out images: for MNIST the last N of its 60,000 training images (default 10000), "
                         "for --csv / --idx a random N (default 1000 / 10000)")
     parser.add_argument("--epochs", type=int, help="passes over the data (full batch: iterations)")
-    parser.add_argument("--hidden", type=_sizes, help="hidden layer sizes, e.g. 256,128")
+    parser.add_argument("--hidden", type=_cli.positive_ints, help="hidden layer sizes, e.g. 256,128")
     parser.add_argument("--batch-size", type=int, help="mini-batch size; 0 for full-batch gradient descent")
     parser.add_argument("--learning-rate", type=_cli.positive_float, help="the (peak) learning rate")
     parser.add_argument("--keep-prob", type=float, help="dropout: the probability of keeping a hidden unit; 1 for none")
@@ -225,8 +225,8 @@ def parse_args(argv: Sequence[str] | None) -> tuple[argparse.Namespace, Settings
         parser.error(f"--threads must be >= 1, got {args.threads}")
     if args.dev_size is None and args.csv is None and args.idx is None:
         args.dev_size = settings.mnist_dev_size  # the preset's, unless given
-    if args.dev_size is not None and args.csv is None and args.idx is None and args.dev_size >= MNIST_TRAINING_IMAGES:
-        parser.error(f"--dev-size {args.dev_size} leaves nothing to train on: MNIST has {MNIST_TRAINING_IMAGES:,} training images")
+    if args.csv is None and args.idx is None:
+        check_mnist_dev_size(parser, args.dev_size)
     if not settings.learning_rate > 0:
         parser.error(f"--learning-rate must be > 0, got {settings.learning_rate}")
     if not 0 < settings.keep_prob <= 1:
@@ -267,14 +267,10 @@ def _flag(parser: argparse.ArgumentParser, dest: str) -> str:
     return next((a.option_strings[0] for a in parser._actions if a.dest == dest and a.option_strings), dest)
 
 
-def _sizes(text: str) -> tuple[int, ...]:
-    try:
-        sizes = tuple(int(part) for part in text.split(",") if part.strip())
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected sizes such as 256,128, got {text!r}") from None
-    if not sizes or min(sizes) < 1:
-        raise argparse.ArgumentTypeError(f"expected positive sizes such as 256,128, got {text!r}")
-    return sizes
+def check_mnist_dev_size(parser: argparse.ArgumentParser, dev_size: int | None) -> None:
+    """Refuse a ``--dev-size`` that would hold out all of MNIST's 60,000 training images."""
+    if dev_size is not None and dev_size >= MNIST_TRAINING_IMAGES:
+        parser.error(f"--dev-size {dev_size} leaves nothing to train on: MNIST has {MNIST_TRAINING_IMAGES:,} training images")
 
 
 # --------------------------------------------------------------------------------------------
@@ -540,9 +536,9 @@ def run(args: argparse.Namespace, settings: Settings, argv: Sequence[str] | None
     workers = 0
     try:
         if args.distributed:
-            import cluster_training  # here: a single-process run needs no Dask
+            import _cluster_training  # scripts/_cluster_training.py, here: a single-process run needs no Dask
 
-            states, workers = cluster_training.epoch_states(
+            states, workers = _cluster_training.epoch_states(
                 args, settings, scale_pixels(data.X_train, dtype=dtype), Y_train, (data.X_dev, Y_dev), params, activations, LOSS, make_optimizer, waited, say,
                 AUGMENT[settings.augment],
             )  # fmt: skip

@@ -60,6 +60,7 @@ from functional_nn import (
 )
 from functional_nn.data.mnist import load_mnist
 from functional_nn.data.toy import TOY_DATASETS, ToyName
+from functional_nn.serialization import atomic_write
 
 
 class Network(NamedTuple):
@@ -119,19 +120,19 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--out", type=Path, default=Path("."), help="directory for the pictures and the JSON")
     parser.add_argument("--overwrite", action="store_true", help="replace the files an earlier run left in --out")
     args = parser.parse_args(argv)
-    if args.quick:
-        args.samples = min(args.samples or 2000, 2000)
-        args.epochs = min(args.epochs, 2)
     for name in ("samples", "width", "layers", "epochs", "batch_size", "every"):
         value = getattr(args, name)
         if value is not None and value < 1:
             parser.error(f"--{name.replace('_', '-')} must be >= 1, got {value}")
+    if args.quick:  # after the checks: --samples 0 is a mistake, not "the default"
+        args.samples = min(args.samples or 2000, 2000)
+        args.epochs = min(args.epochs, 2)
     if args.histogram_epochs is None:
         args.histogram_epochs = sorted({0, 1, args.epochs})
     else:
         try:
-            epochs = sorted({int(part) for part in args.histogram_epochs.split(",") if part.strip()})
-        except ValueError:
+            epochs = sorted({int(part) for part in _cli.comma_separated(args.histogram_epochs, example="0,1,5")})
+        except (ValueError, argparse.ArgumentTypeError):
             parser.error(f"--histogram-epochs must be epochs such as 0,1,5, got {args.histogram_epochs!r}")
         if not epochs or epochs[0] < 0 or epochs[-1] > args.epochs:
             parser.error(f"--histogram-epochs must lie in 0..{args.epochs} (the epochs run), got {args.histogram_epochs!r}")
@@ -251,7 +252,8 @@ def _main(argv: Sequence[str] | None) -> int:
         "learning_rate": args.learning_rate, "seconds": round(time.perf_counter() - started, 1),
         "networks": [summary_of(r) for r in results],
     }  # fmt: skip
-    (args.out / "vanishing_gradients.json").write_text(json.dumps(summary, indent=1) + "\n")
+    with atomic_write(args.out / "vanishing_gradients.json") as handle:  # never half a file; a read-only one is refused
+        handle.write((json.dumps(summary, indent=1) + "\n").encode())
     for r in results:
         norms = ", ".join(f"{v:.2g}" for v in r.gradient_norms[0])
         print(f"{r.network.label}: ||dW_l|| at step {int(r.steps[0])} = {norms}; test accuracy {r.test_accuracy:.4f}")

@@ -186,6 +186,27 @@ def test_bad_arguments_are_refused() -> None:
         benchmark.main(["--clock", "cpu", "--threads", "2"])
 
 
+@pytest.mark.parametrize("hidden", ["512,,10", "512,", ",", "8,x", "8,0"])
+def test_malformed_sizes_are_refused_naming_the_option(hidden: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        benchmark.main(["--hidden", "4", f"{hidden}:0.5"])
+    assert exit_info.value.code == 2
+    assert f"error: --hidden: expected comma-separated integers >= 1 such as 512,256, got {hidden!r}" in capsys.readouterr().err
+
+
+def test_a_batch_larger_than_the_samples_sets_the_ceiling_at_the_batch_the_steps_take(capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ["--data", "random", "--samples", "50", "--batch-size", "1000", "--repeats", "1", "--warmup", "0", "--hidden", "4",
+            "--optimizers", "sgd", "--contenders", "functional_nn", "--ceiling-seconds", "0.005", "--settle-seconds", "0",
+            "--threads", "1"]  # fmt: skip
+    assert benchmark.main(argv) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    summary = json.loads(lines[-1])
+    figures = summary["results"]["784-4-10"]["sgd"]
+    assert figures["step_mflop"] == round(benchmark.step_products((784, 4, 10), 50).flops / 1e6, 2)
+    assert summary["settings"]["batch_size"] == 50 and "batch 50," in lines[0]
+    assert "--batch-size 1000 is more than the 50 samples: every step takes all 50, and so does the ceiling" in summary["notes"]
+
+
 def test_cpu_pressure_is_read_from_the_load_line() -> None:
     assert benchmark._pressure("load average 1.0 2.0 3.0; cpu pressure some avg10=99.78 avg60=97.74") == 99.78
     assert benchmark._pressure("load average 1.0 2.0 3.0") == 0.0

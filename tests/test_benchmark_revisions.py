@@ -156,6 +156,8 @@ def test_a_run_without_its_summary_line_is_an_error(repository: Path, tmp_path: 
         (["--pairs", "0"], "--pairs must be at least 1, got 0"),
         (["--new-args", "--epochs 2 --out somewhere"], "--new-args: leave --out out"),
         (["--configuration", "fastest"], "invalid choice: 'fastest'"),
+        (["--old-args", '"--epochs 1'], "error: --old-args '\"--epochs 1': cannot split it into arguments as a shell would: No closing quotation"),
+        (["--new-args", "--epochs 1\\"], "error: --new-args '--epochs 1\\\\': cannot split it into arguments as a shell would: No escaped character"),
     ],
 )
 def test_bad_arguments_are_refused(arguments: list[str], message: str, capsys: pytest.CaptureFixture[str]) -> None:

@@ -28,6 +28,19 @@ def test_one_layer_of_three() -> None:
 
 
 def test_script_prints_the_numbers(capsys: pytest.CaptureFixture[str]) -> None:
-    assert neuron_basics.main() == 0
+    assert neuron_basics.main([]) == 0
     out = capsys.readouterr().out
     assert "-> 2.3" in out and "[4.8, 1.21, 2.385]" in out
+
+
+def test_help_describes_the_script_and_unknown_options_are_refused(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        neuron_basics.main(["--help"])
+    assert exit_info.value.code == 0
+    out = capsys.readouterr().out
+    assert out.startswith("usage: ") and "The arithmetic of one neuron and one layer" in out and "one neuron:" not in out
+    with pytest.raises(SystemExit) as exit_info:
+        neuron_basics.main(["--bogus"])
+    assert exit_info.value.code == 2
+    captured = capsys.readouterr()
+    assert captured.out == "" and captured.err.strip().endswith("error: unrecognized arguments: --bogus")

@@ -12,7 +12,7 @@ import pytest
 
 from functional_nn.averaging import averaged_params, ema
 from functional_nn.data import one_hot, scale_pixels
-from functional_nn.data.mnist import MNISTPixels
+from functional_nn.data.mnist import MNIST, MNISTPixels
 from functional_nn.initializers import initialize_parameters
 from functional_nn.optimizers import adam
 from functional_nn.serialization import load_parameters
@@ -107,3 +107,78 @@ def test_the_report_draws_the_grid_and_measures_each_augmentation(
     # every augmentation's calls were timed inside its epochs: one per step, each taking some time
     assert set(summary["call_milliseconds"]) == {"shift", "affine", "elastic", "affine+elastic"}
     assert all(value > 0 for value in summary["call_milliseconds"].values())
+
+
+# --------------------------------------------------------------------------------------------
+# augmentation_report.py's command line: its mistakes in one line, its picture never lost
+
+
+def _no_data(**kwargs: object) -> MNIST:
+    raise AssertionError("the data must not be loaded before the command line and --out are checked")
+
+
+REPORT_RUN = ["--hidden", "4", "--batch-size", "16", "--repeats", "1", "--samples", "16", "--digits", "2"]
+
+
+def test_the_report_refuses_a_negative_seed_naming_it(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(augmentation_report, "load_mnist", _no_data)
+    with pytest.raises(SystemExit) as exit_info:
+        augmentation_report.main(["--seed", "-1", "--no-picture"])
+    assert exit_info.value.code == 2
+    assert capsys.readouterr().err.strip().endswith("error: argument --seed: must be >= 0, got -1")
+
+
+def test_the_report_refuses_an_empty_layer_size(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(augmentation_report, "load_mnist", _no_data)
+    with pytest.raises(SystemExit) as exit_info:
+        augmentation_report.main(["--hidden", "512,,10", "--no-picture"])
+    assert exit_info.value.code == 2
+    assert "error: argument --hidden: expected comma-separated integers >= 1 such as 512,256, got '512,,10'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("case", ["a folder", "under /proc", "under a file"])
+def test_the_report_checks_its_picture_before_loading_the_data(
+    case: str, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(augmentation_report, "load_mnist", _no_data)
+    (tmp_path / "file").write_text("not a folder")
+    out, message = {
+        "a folder": (tmp_path, f"--out {tmp_path} is a folder: give the path of the file to write"),
+        "under /proc": (Path("/proc/nope/x.png"), "--out /proc/nope/x.png: cannot create /proc/nope in /proc (No such file or directory)"),
+        "under a file": (tmp_path / "file" / "x.png", f"--out {tmp_path / 'file' / 'x.png'} cannot be created: {tmp_path / 'file'} is a file, not a folder"),
+    }[case]  # fmt: skip
+    assert augmentation_report.main([*REPORT_RUN, "--out", str(out)]) == 2
+    assert capsys.readouterr().err == f"error: {message}\n"
+    assert (tmp_path / "file").read_text() == "not a folder"
+
+
+def test_the_report_replaces_an_earlier_picture_only_with_overwrite(
+    tmp_path: Path, rng: np.random.Generator, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    picture = tmp_path / "grid.png"
+    picture.write_bytes(b"earlier")
+    monkeypatch.setattr(augmentation_report, "load_mnist", _no_data)
+    assert augmentation_report.main([*REPORT_RUN, "--out", str(picture)]) == 2
+    assert capsys.readouterr().err == f"error: --out {picture} already exists: choose another --out, or pass --overwrite to replace it\n"
+    assert picture.read_bytes() == b"earlier"
+    picture.chmod(0o444)  # read-only: refused even with --overwrite, as atomic_write would at the end
+    assert augmentation_report.main([*REPORT_RUN, "--out", str(picture), "--overwrite"]) == 2
+    assert capsys.readouterr().err == f"error: --out {picture} is read-only: make it writable, or choose another --out\n"
+    picture.chmod(0o644)
+    small = _scaled(_small_mnist(rng, 20, 4, 4))
+    monkeypatch.setattr(augmentation_report, "load_mnist", lambda **kwargs: small)
+    assert augmentation_report.main([*REPORT_RUN, "--out", str(picture), "--overwrite"]) == 0
+    assert picture.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["grid.png"]
+    capsys.readouterr()
+
+
+def test_the_report_creates_the_pictures_folder_only_when_it_draws(
+    tmp_path: Path, rng: np.random.Generator, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    small = _scaled(_small_mnist(rng, 20, 4, 4))
+    monkeypatch.setattr(augmentation_report, "load_mnist", lambda **kwargs: small)
+    picture = tmp_path / "new" / "folder" / "grid.png"
+    assert augmentation_report.main([*REPORT_RUN, "--out", str(picture)]) == 0
+    assert picture.is_file()
+    capsys.readouterr()

@@ -62,6 +62,39 @@ def test_vanishing_gradients_refuses_bad_options(capsys: pytest.CaptureFixture[s
     assert "error:" in capsys.readouterr().err
 
 
+def test_vanishing_gradients_refuses_no_samples_even_when_quick(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        vanishing_gradients.parse_args(["--quick", "--samples", "0"])  # not "0 or 2000"
+    assert exit_info.value.code == 2
+    assert capsys.readouterr().err.strip().endswith("error: --samples must be >= 1, got 0")
+    assert vanishing_gradients.parse_args(["--quick", "--samples", "500"]).samples == 500
+    assert vanishing_gradients.parse_args(["--quick"]).samples == 2000
+
+
+def test_vanishing_gradients_refuses_an_empty_histogram_epoch(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        vanishing_gradients.parse_args(["--histogram-epochs", "0,,5"])
+    assert exit_info.value.code == 2
+    assert "error: --histogram-epochs must be epochs such as 0,1,5, got '0,,5'" in capsys.readouterr().err
+
+
+def test_vanishing_gradients_never_replaces_a_read_only_summary(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    for name in vanishing_gradients.OUTPUTS:
+        (tmp_path / name).write_text("earlier")
+    summary = tmp_path / "vanishing_gradients.json"
+    summary.chmod(0o444)
+    argv = ["--data", "moons", "--quick", "--samples", "100", "--width", "4", "--layers", "2", "--out", str(tmp_path), "--overwrite"]
+    assert vanishing_gradients.main(argv) == 2  # refused before training, not after the pictures were replaced
+    assert capsys.readouterr().err == (
+        f"error: --out {tmp_path} holds read-only vanishing_gradients.json: make it writable, or choose another --out\n"
+    )
+    assert all((tmp_path / name).read_text() == "earlier" for name in vanishing_gradients.OUTPUTS)
+    summary.chmod(0o644)  # writable again: replaced, atomically
+    assert vanishing_gradients.main(argv) == 0
+    assert json.loads(summary.read_text())["layer_sizes"] == "2-4-4-2"
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(vanishing_gradients.OUTPUTS)  # no temporary file left
+
+
 def test_animation_epochs_are_distinct_increasing_and_end_at_the_last() -> None:
     chosen = binary_classification.animation_epochs(5000, 50)
     assert len(chosen) == 50 and chosen[0] == 1 and chosen[-1] == 5000

@@ -88,8 +88,9 @@ def test_the_pixels_are_uint8_laid_out_as_train_mnist_hands_them_over() -> None:
 @pytest.mark.parametrize(
     ("arguments", "message"),
     [
-        (["--hidden", "16,0"], "--hidden sizes must be >= 1"),
-        (["--hidden", "16,x"], "--hidden takes comma-separated layer sizes"),
+        (["--hidden", "16,0"], "error: argument --hidden: expected comma-separated integers >= 1 such as 512,256, got '16,0'"),
+        (["--hidden", "16,x"], "error: argument --hidden: expected comma-separated integers >= 1 such as 512,256, got '16,x'"),
+        (["--hidden", "512,,10"], "error: argument --hidden: expected comma-separated integers >= 1 such as 512,256, got '512,,10'"),
         (["--keep-prob", "1.5"], "--keep-prob must be in (0, 1]"),
         (["--epochs", "0"], "--epochs must be >= 1"),
         (["--augment", "swirl"], "invalid choice: 'swirl'"),
@@ -100,6 +101,24 @@ def test_bad_arguments_are_refused(capsys: pytest.CaptureFixture[str], arguments
         step_breakdown.main([*TINY, *arguments])
     assert exit_info.value.code == 2
     assert message in capsys.readouterr().err
+
+
+def test_a_batch_larger_than_the_images_times_the_products_of_the_batch_the_steps_take(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    timed_at: list[int] = []
+    real = benchmark.matmul_operands
+
+    def recorded(sizes: tuple[int, ...], batch_size: int, rng: np.random.Generator) -> list[tuple[Any, Any]]:
+        timed_at.append(batch_size)
+        return real(sizes, batch_size, rng)
+
+    monkeypatch.setattr(benchmark, "matmul_operands", recorded)
+    status, report, out = run_script(capsys, "--samples", "40", "--batch-size", "100000", "--hidden", "4", "--epochs", "1")
+    assert status == 0
+    assert timed_at == [40]  # every step takes the 40 images: so do the products timed beside it
+    assert report["batch_size"] == 40 and report["samples"] == 40
+    assert "; batch 40 (every image: --batch-size 100000 is more), 40 random" in out
 
 
 def test_asking_for_mnist_without_a_cache_says_how_to_get_one(
