@@ -16,7 +16,7 @@ and ``fit`` with ``warm_start=True`` runs ``epochs`` more, both from ``params_``
 ``optimizer_state_`` (Adam's moments and step, a schedule's position) and ``rng_``. So two
 ``partial_fit`` calls give bit for bit the parameters of one ``fit`` with ``epochs=2``.
 
-Needs scikit-learn: ``pip install "functional-nn[sklearn]"``.
+Needs scikit-learn: ``pip install -e ".[sklearn]"``.
 
 Random draws, in order, from ``np.random.default_rng(random_state)`` on a first fit: the
 initial parameters, the early-stopping split's seed (with ``early_stopping``), then
@@ -37,7 +37,7 @@ try:
     from sklearn.utils.validation import check_is_fitted, validate_data
 except ImportError as error:  # pragma: no cover - exercised by a test that hides scikit-learn
     raise ImportError(
-        'functional_nn.sklearn needs scikit-learn, which is not installed: pip install "functional-nn[sklearn]"'
+        'functional_nn.sklearn needs scikit-learn, which is not installed: pip install -e ".[sklearn]"'
     ) from error
 
 from functional_nn import _validation as check
@@ -170,6 +170,11 @@ class _BaseMLP(BaseEstimator):  # type: ignore[misc]  # scikit-learn ships no ty
             raise ValueError(f"dropout must be in [0, 1): the probability of dropping a hidden unit, got {dropout}")
         return None if dropout == 0 else 1.0 - dropout
 
+    def _warm_start(self) -> bool:
+        if not isinstance(self.warm_start, (bool, np.bool_)):
+            raise TypeError(f"warm_start must be a bool, got {self.warm_start!r}")
+        return bool(self.warm_start)
+
     def _early_stopping(self) -> EarlyStopping | None:
         if not isinstance(self.early_stopping, (bool, np.bool_)):
             raise TypeError(f"early_stopping must be a bool, got {self.early_stopping!r}")
@@ -189,6 +194,8 @@ class _BaseMLP(BaseEstimator):  # type: ignore[misc]  # scikit-learn ships no ty
             seed, (int, np.integer, np.random.Generator, np.random.SeedSequence, np.random.BitGenerator)
         ):
             raise TypeError(f"random_state must be None, an int or a numpy.random.Generator, got {seed!r}")
+        if isinstance(seed, (int, np.integer)) and seed < 0:
+            raise ValueError(f"random_state must be an int >= 0 (a seed), got {seed}")
         return np.random.default_rng(seed)
 
     # -- what the subclasses define -------------------------------------------------------
@@ -204,8 +211,8 @@ class _BaseMLP(BaseEstimator):  # type: ignore[misc]  # scikit-learn ships no ty
     # -- fitting --------------------------------------------------------------------------
 
     def _fit(self, X: Any, y: Any, *, incremental: bool, classes: Any = None) -> _BaseMLP:
-        fitted = hasattr(self, "params_")
-        first = not fitted or (not self.warm_start and not incremental)
+        warm_start = self._warm_start()
+        first = not hasattr(self, "params_") or (not warm_start and not incremental)
         hidden = self._hidden_sizes()
         dtype = self._float_dtype()
         activations = self._activations(len(hidden))
@@ -216,6 +223,9 @@ class _BaseMLP(BaseEstimator):  # type: ignore[misc]  # scikit-learn ships no ty
         epochs = 1 if incremental else check.check_positive_int("epochs", self.epochs)
         batch_size = None if self.batch_size is None else check.check_positive_int("batch_size", self.batch_size)
         lambd = check.check_positive_float("alpha", self.alpha, allow_zero=True)
+        if first:  # a fit afresh that fails on its data leaves an unfitted estimator, not half of two fits
+            for name in [name for name in vars(self) if name.endswith("_") and not name.startswith("_")]:
+                delattr(self, name)
         X, y = validate_data(
             self, X, y, reset=first, dtype=dtype, order="C", multi_output=isinstance(self, MLPRegressor),
             y_numeric=isinstance(self, MLPRegressor),
@@ -272,6 +282,10 @@ class _BaseMLP(BaseEstimator):  # type: ignore[misc]  # scikit-learn ships no ty
             raise ValueError(f"early_stopping could not hold out validation_fraction={self.validation_fraction}: {error}") from error
         train_rows, dev_rows = np.sort(train_rows), np.sort(dev_rows)
         return X[train_rows].T, Y[:, train_rows], (X[dev_rows].T, Y[:, dev_rows])
+
+    def __sklearn_is_fitted__(self) -> bool:
+        """Fitted once training has made ``params_`` (``n_features_in_`` alone comes from a fit that failed)."""
+        return hasattr(self, "params_")
 
     def _output(self, X: Any) -> FloatArray:
         """The network's output for row-per-sample ``X``: ``(n_samples, n_L)``."""

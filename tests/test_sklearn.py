@@ -279,6 +279,8 @@ def test_random_state_seeds_a_generator() -> None:
         ({"dtype": "float16"}, TypeError, "dtype must be 'float64' or 'float32'"),
         ({"init": "glorot"}, ValueError, "unknown init 'glorot'"),
         ({"random_state": "seed"}, TypeError, "random_state must be None, an int or a numpy.random.Generator"),
+        ({"random_state": -1}, ValueError, r"random_state must be an int >= 0 \(a seed\), got -1"),
+        ({"warm_start": "no"}, TypeError, "warm_start must be a bool, got 'no'"),
     ],
 )
 def test_bad_settings_are_refused_in_fit_naming_the_setting(setting: dict[str, object], error: type[Exception], message: str) -> None:
@@ -292,6 +294,27 @@ def test_a_single_class_is_refused() -> None:
     X, _ = iris()
     with pytest.raises(ValueError, match="at least 2 classes, got 1 class"):
         MLPClassifier().fit(X, np.zeros(150))
+
+
+def test_a_fit_that_fails_on_its_data_leaves_an_unfitted_estimator() -> None:
+    X, labels = iris()
+    clf = MLPClassifier((4,), epochs=2, random_state=0)
+    with pytest.raises(ValueError, match="at least 2 classes"):
+        clf.fit(X, np.zeros(150))  # after validate_data has set n_features_in_
+    with pytest.raises(NotFittedError):
+        clf.predict(X)
+    clf.fit(X, labels)
+    with pytest.raises(ValueError, match="at least 2 classes"):
+        clf.fit(X[:, :3], np.zeros(150))  # afresh: the first fit's network must not answer for 3 features
+    with pytest.raises(NotFittedError):
+        clf.predict(X[:, :3])
+    assert not hasattr(clf, "classes_") and not hasattr(clf, "params_")
+    reg = MLPRegressor((4,), epochs=2, random_state=0).fit(X, X[:, 0])
+    with pytest.raises(ValueError, match="Input y contains NaN"):
+        reg.fit(X, np.full(150, np.nan))
+    with pytest.raises(NotFittedError):
+        reg.predict(X)
+    assert clf.fit(X, labels).predict(X[:2]).shape == (2,)  # and it fits again
 
 
 def test_on_load_digits_ours_is_at_least_as_accurate_as_scikit_learns() -> None:
@@ -330,7 +353,7 @@ def test_the_module_names_the_extra_when_scikit_learn_is_missing(monkeypatch: py
         monkeypatch.setitem(sys.modules, name, None)  # makes `import sklearn...` raise ImportError
     monkeypatch.setitem(sys.modules, "sklearn", None)
     monkeypatch.delitem(sys.modules, "functional_nn.sklearn")
-    with pytest.raises(ImportError, match=r'pip install "functional-nn\[sklearn\]"'):
+    with pytest.raises(ImportError, match=r'pip install -e "\.\[sklearn\]"'):
         importlib.import_module("functional_nn.sklearn")
 
 
