@@ -140,7 +140,7 @@ __all__ = [
     "train_rounds",
 ]
 
-DASK_EXTRA: Final = 'pip install "functional-nn[dask]"'
+DASK_EXTRA: Final = 'pip install -e ".[dask]"'
 REQUIRED_PACKAGES: Final = ("numpy", "functional_nn")
 """What every worker must be able to import to run this module's tasks."""
 PERMUTATION_STREAM: Final = 0

@@ -12,7 +12,7 @@ bitwise those of the NumPy code in ``functional_nn.optimizers``, which stays the
 
 Numba is optional and imported only when a kernel is first asked for (an optimizer's
 fused update, an augmentation's sampling, or ``warm_up``): ``import functional_nn`` never
-imports it. ``pip install "functional-nn[fast]"`` installs it; without it every optimizer
+imports it. ``pip install -e ".[fast]"`` installs it; without it every optimizer
 and augmentation runs its NumPy code. The
 first call of each kernel for a dtype compiles it (about a second), then caches the machine
 code on disk (``cache=True``) for later processes.
@@ -53,6 +53,7 @@ overwrite their ``p``, ``m`` and ``v`` arguments: call them only on arrays you o
 from __future__ import annotations
 
 import functools
+import importlib
 import importlib.util
 import platform
 from collections.abc import Callable
@@ -64,7 +65,7 @@ from functional_nn import _validation as check
 AVAILABLE = importlib.util.find_spec("numba") is not None
 """Whether Numba is installed (checked without importing it)."""
 
-MISSING = 'the fused kernels need Numba: pip install "functional-nn[fast]"'
+MISSING = 'the fused kernels need Numba: pip install -e ".[fast]"'
 
 Kernel: TypeAlias = Literal["numpy", "numba"]
 """How elementwise arithmetic runs: NumPy's whole-array passes, or Numba's fused loops."""
@@ -108,20 +109,25 @@ _FLUSH_TO_ZERO = 0x8000  # MXCSR bit 15: a subnormal result is written as zero
 _DENORMALS_ARE_ZERO = 0x0040  # MXCSR bit 6: a subnormal operand is read as zero
 
 
+def _import_numba_module(name: str) -> Any:
+    """``functional_nn.<name>``, which imports Numba. Numba can be installed (``AVAILABLE``)
+    and still fail to import, e.g. a release older than the installed NumPy: the error then
+    says so and what to do, rather than Numba's own message from deep inside a training step."""
+    try:
+        return importlib.import_module(f"functional_nn.{name}")
+    except ImportError as error:
+        raise ImportError(f'{MISSING}; importing it failed ({error}): reinstall it, or pass kernel="numpy"') from error
+
+
 @functools.cache
 def _compile() -> dict[str, Callable[..., None]]:
-    try:
-        from functional_nn import _fused_kernels  # imports Numba
-    except ImportError as error:  # pragma: no cover - AVAILABLE said it was there
-        raise ImportError(MISSING) from error
-    return dict(_fused_kernels.KERNELS)
+    return dict(_import_numba_module("_fused_kernels").KERNELS)
 
 
 @functools.cache
 def _control_register() -> tuple[Callable[[], int], Callable[[int], None]]:
     """The Numba functions that read and write this thread's MXCSR (``functional_nn._mxcsr``)."""
-    from functional_nn import _mxcsr
-
+    _mxcsr = _import_numba_module("_mxcsr")
     return _mxcsr.read, _mxcsr.write
 
 
@@ -208,7 +214,14 @@ def kernel(name: str) -> Callable[..., None]:
 
     Raises
     ------
+    ValueError
+        ``name`` is not one of these.
     ImportError
-        Numba is not installed; the message names the ``fast`` extra.
+        Numba is not installed, or does not import; the message names the ``fast`` extra.
     """
-    return _compile()[name]
+    kernels = _compile()
+    try:
+        return kernels[name]
+    except (KeyError, TypeError):  # checked only on failure: this runs several times a step
+        check.check_name("kernel name", name, tuple(kernels))
+        raise

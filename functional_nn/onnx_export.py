@@ -10,7 +10,7 @@ in ONNX's samples-as-rows layout: the input ``X`` is ``(batch, n_0)`` with a dyn
 ``predict_proba(X.T, params, activations).T``. A float32 network gives a float32 model, a
 float64 network a float64 one.
 
-Needs the ``onnx`` package: ``pip install "functional-nn[onnx]"`` (which brings onnxruntime
+Needs the ``onnx`` package: ``pip install -e ".[onnx]"`` (which brings onnxruntime
 too, to run the model). ``onnx`` is imported when ``export_onnx`` is called, never when
 ``functional_nn`` is.
 """
@@ -151,7 +151,7 @@ def _import_onnx() -> Any:
     try:
         import onnx
     except ImportError as error:
-        raise ImportError('export_onnx needs the onnx package, which is not installed: pip install "functional-nn[onnx]"') from error
+        raise ImportError('export_onnx needs the onnx package, which is not installed: pip install -e ".[onnx]"') from error
     return onnx
 
 
@@ -203,10 +203,29 @@ def export_onnx(
 
     Examples
     --------
-    >>> export_onnx(params, ("relu", "softmax"), "model.onnx")           # doctest: +SKIP
-    >>> import onnxruntime                                                # doctest: +SKIP
-    >>> session = onnxruntime.InferenceSession("model.onnx")              # doctest: +SKIP
-    >>> probabilities = session.run(None, {"X": X_rows})[0]  # (batch, n_L)  # doctest: +SKIP
+    A 4-3-2 classifier, exported and run by ONNX's own reference evaluator; its output rows
+    are ``predict_proba``'s columns:
+
+    >>> import tempfile
+    >>> import onnx
+    >>> from onnx.reference import ReferenceEvaluator
+    >>> from functional_nn import initialize_parameters, predict_proba
+    >>> params = initialize_parameters([4, 3, 2], np.random.default_rng(0))
+    >>> X = np.random.default_rng(1).random((4, 5))  # (n_0, m): one sample per column
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     path = export_onnx(params, ("relu", "softmax"), Path(folder) / "model.onnx")
+    ...     model = onnx.load(str(path))
+    >>> rows = ReferenceEvaluator(model).run(None, {"X": X.T})[0]  # (batch, n_L)
+    >>> rows.shape, rows.dtype
+    ((5, 2), dtype('float64'))
+    >>> bool(np.allclose(rows, predict_proba(X, params, ("relu", "softmax")).T, rtol=1e-12, atol=0))
+    True
+
+    With onnxruntime (the ``onnx`` extra brings it), a saved model runs the same way:
+
+    >>> import onnxruntime                                                    # doctest: +SKIP
+    >>> session = onnxruntime.InferenceSession("model.onnx")                  # doctest: +SKIP
+    >>> probabilities = session.run(None, {"X": X_rows})[0]  # (batch, n_L)   # doctest: +SKIP
     """
     from functional_nn import __version__  # here, not at import: the package imports this module
 

@@ -30,7 +30,7 @@ parameters and slots it is given: ``train`` makes its own copies
 at the start of each epoch (``writeable_copies``) and updates them in place from one
 mini-batch to the next, handing them out only in the epoch's ``TrainState``; a hand-written
 loop keeps calling the pure ``update``. Their ``kernel`` is ``"numba"`` when Numba is
-installed (``pip install "functional-nn[fast]"``; see ``functional_nn.fused``): one fused
+installed (``pip install -e ".[fast]"``; see ``functional_nn.fused``): one fused
 pass per array instead of NumPy's chain of passes, bitwise the same results (Adam's and
 AdamW's with subnormal numbers flushed to zero: ``functional_nn.fused.subnormals_flushed``).
 """

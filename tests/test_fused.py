@@ -168,9 +168,41 @@ def test_kernel_names_are_checked(monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.raises(ValueError, match="kernel"):
         adam(kernel="cuda")  # type: ignore[arg-type]
     monkeypatch.setattr(fused, "AVAILABLE", False)
-    with pytest.raises(ImportError, match=r"functional-nn\[fast\]"):
+    with pytest.raises(ImportError, match=r'pip install -e "\.\[fast\]"'):
         sgd(0.1, kernel="numba")
     assert adam()  # the default falls back to NumPy without Numba
+
+
+def test_an_unknown_kernel_name_is_refused_naming_the_kernels() -> None:
+    with pytest.raises(ValueError, match=r"unknown kernel name 'relu_forwards'.*did you mean 'relu_forward'"):
+        fused.kernel("relu_forwards")
+    with pytest.raises(TypeError, match=r"kernel name must be one of \['adam_in_place'"):
+        fused.kernel(3)  # type: ignore[arg-type]
+
+
+def test_a_numba_that_does_not_import_is_named_with_what_to_do() -> None:
+    # Installed (AVAILABLE) but failing on import, as a Numba older than the NumPy beside it does.
+    code = """
+import sys
+import numpy as np
+from functional_nn import fused, adam
+assert fused.AVAILABLE and 'numba' not in sys.modules
+sys.modules['numba'] = None  # from here, `import numba` raises ImportError
+params = {"W1": np.ones((2, 2)), "b1": np.zeros((2, 1))}
+optimizer = adam(kernel="numba")
+for attempt in (lambda: optimizer.update({"dW1": np.ones((2, 2)), "db1": np.ones((2, 1))}, optimizer.init(params), params),
+                lambda: fused.kernel("relu_forward")):
+    try:
+        attempt()
+    except ImportError as error:
+        print(error)
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120).stdout
+    lines = out.strip().splitlines()
+    assert len(lines) == 2, out
+    for line in lines:
+        assert line.startswith('the fused kernels need Numba: pip install -e ".[fast]"; importing it failed (')
+        assert line.endswith('): reinstall it, or pass kernel="numpy"')
 
 
 def test_importing_functional_nn_does_not_import_numba() -> None:

@@ -237,9 +237,9 @@ def test_the_kernel_argument_is_checked(monkeypatch: pytest.MonkeyPatch, rng: np
     with pytest.raises(TypeError, match="kernel must be one of"):
         forward_propagation(X, params, ("relu", "sigmoid"), kernel=1)  # type: ignore[arg-type]
     monkeypatch.setattr(fused, "AVAILABLE", False)
-    with pytest.raises(ImportError, match=r"functional-nn\[fast\]"):
+    with pytest.raises(ImportError, match=r'pip install -e "\.\[fast\]"'):
         fit(kernel="numba")
     caches = forward_propagation(X, params, ("relu", "sigmoid"), kernel="numpy")[1]
-    with pytest.raises(ImportError, match=r"functional-nn\[fast\]"):
+    with pytest.raises(ImportError, match=r'pip install -e "\.\[fast\]"'):
         backward_propagation(np.full((1, 4), 0.5), Y, caches, "binary_cross_entropy", kernel="numba")
     assert fit().epoch == 1  # the default falls back to NumPy without Numba
