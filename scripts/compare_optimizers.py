@@ -185,7 +185,7 @@ def run(
 
 def compare_specs(args: argparse.Namespace, steps_per_epoch: int) -> list[tuple[str, list[RunSpec]]]:
     """The two experiments of ``--preset compare``."""
-    rates = learning_rates(args.lr)
+    rates: dict[OptimizerName, float] = args.rates
     first = [RunSpec(name, make_optimizer(name, rates[name]), args.epochs) for name in args.optimizers]
     if args.reg_epochs == 0:
         return [(f"optimizers, {args.epochs} epochs", first)]
@@ -298,6 +298,7 @@ def main(argv: Sequence[str] | None = None, data: MNIST | None = None) -> int:
 def _main(argv: Sequence[str] | None, data: MNIST | None) -> int:
     args = parse_args(argv)
     args.optimizers = optimizer_names(args.optimizers)  # before the data: a typing mistake costs nothing
+    args.rates = learning_rates(args.lr)
     dtype: FloatDType = np.float32 if args.dtype == "float32" else np.float64
 
     def log(line: str) -> None:

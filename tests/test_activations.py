@@ -47,7 +47,9 @@ def test_hand_values() -> None:
     np.testing.assert_array_equal(relu(Z), [[0.0, 0.0, 3.0]])
     np.testing.assert_allclose(leaky_relu(Z), [[-0.02, 0.0, 3.0]])
     np.testing.assert_allclose(sigmoid(Z), [[1 / (1 + np.e**2), 0.5, 1 / (1 + np.e**-3)]], rtol=1e-15)
-    np.testing.assert_allclose(tanh(Z), np.tanh(Z))
+    # tanh against Python's own, at points from the linear part (1e-8) to saturation (+-20, where it is 1.0)
+    points = [-20.0, -2.0, -0.5, 0.0, 1e-8, 0.5, 3.0, 20.0]
+    np.testing.assert_allclose(tanh(np.array([points])), [[math.tanh(z) for z in points]], rtol=1e-15, atol=0)
     column = np.array([[1.0], [2.0], [3.0]])
     expected = np.exp([1.0, 2.0, 3.0]) / np.exp([1.0, 2.0, 3.0]).sum()
     np.testing.assert_allclose(softmax(column)[:, 0], expected, rtol=1e-15)

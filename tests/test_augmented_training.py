@@ -157,8 +157,24 @@ def test_resume_with_augmentation_input_dropout_and_averaging_is_bitwise(tmp_pat
             assert resumed.optimizer_state.slots[name][key].tobytes() == value.tobytes()
     for key, value in uninterrupted.params.items():
         assert resumed.params[key].tobytes() == value.tobytes()
-    # early stopping keeps the averaged parameters, whose dev figure it tracked
+    # early stopping keeps the averaged parameters, whose dev figure it tracked: those of the
+    # epoch with the lowest dev cost, as the same fold yields them epoch by epoch
     assert uninterrupted.best_params is not None and uninterrupted.best_epoch is not None
+    dev_costs = [r.dev_cost for r in uninterrupted.history if r.dev_cost is not None]
+    assert len(dev_costs) == 5 and uninterrupted.best_epoch == 1 + dev_costs.index(min(dev_costs))
+    X, Y, X_dev, Y_dev, params = problem()
+    (at_best,) = (
+        state for state in train_epochs(
+            X, Y, params, activations=ACTIVATIONS, loss=LOSS, epochs=5, optimizer=ema(momentum(0.05), decay=0.95),
+            batch_size=16, rng=np.random.default_rng(2), dev=(X_dev, Y_dev), keep_probs=0.8, input_keep_prob=0.8,
+            augmentation=DISTORT,
+        )
+        if state.epoch == uninterrupted.best_epoch
+    )  # fmt: skip
+    average = averaged_params(at_best.optimizer_state, at_best.params)
+    for key, value in average.items():
+        assert uninterrupted.best_params[key].tobytes() == value.tobytes()
+        assert value.tobytes() != at_best.params[key].tobytes()  # the average, not the last step's parameters
 
 
 def test_resuming_with_another_augmentation_is_refused(tmp_path: Path) -> None:

@@ -83,7 +83,7 @@ def test_ratios_by_round_pair_each_rounds_epochs() -> None:
     ratio_of_medians = benchmark.ratio(benchmark.samples_per_second(6, ours), benchmark.samples_per_second(6, theirs))
     assert ratio_of_medians == pytest.approx(1.5)
     assert benchmark.by_round(None, theirs) is None and benchmark.by_round(ours, None) is None
-    with pytest.raises(ValueError):  # every round has both epochs
+    with pytest.raises(ValueError, match=r"zip\(\) argument 2 is shorter than argument 1"):  # every round has both epochs
         benchmark.by_round(ours, theirs[:2])
 
 
@@ -173,17 +173,22 @@ def test_networks_parse_with_an_optional_keep_probability() -> None:
     assert benchmark.network_name((784, 512, 256, 10), 0.8) == "784-512-256-10 dropout keep 0.8"
 
 
-def test_bad_arguments_are_refused() -> None:
-    with pytest.raises(SystemExit):
-        benchmark.main(["--hidden", "8,x"])
-    with pytest.raises(SystemExit):
-        benchmark.main(["--repeats", "0"])
-    with pytest.raises(SystemExit):
-        benchmark.main(["--settle-seconds", "-1"])
-    with pytest.raises(SystemExit):
-        benchmark.main(["--hidden", "8:1.5"])
-    with pytest.raises(SystemExit):  # CPU time would add up the threads' time
-        benchmark.main(["--clock", "cpu", "--threads", "2"])
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--hidden", "8,x"], "--hidden: expected comma-separated integers >= 1 such as 512,256, got '8,x'"),
+        (["--repeats", "0"], "--repeats must be >= 1"),
+        (["--settle-seconds", "-1"], "argument --settle-seconds: must be a finite number >= 0, got -1"),
+        (["--hidden", "8:1.5"], "--hidden's keep probabilities (after ':') must be in (0, 1]"),
+        # CPU time would add up the threads' time
+        (["--clock", "cpu", "--threads", "2"], "--clock cpu needs --threads 1: CPU time adds up every thread's time, spinning included"),
+    ],
+)
+def test_bad_arguments_are_refused(argv: list[str], message: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        benchmark.main(argv)
+    assert exit_info.value.code == 2
+    assert capsys.readouterr().err.strip().splitlines()[-1].endswith(f"error: {message}")
 
 
 @pytest.mark.parametrize("hidden", ["512,,10", "512,", ",", "8,x", "8,0"])

@@ -261,11 +261,9 @@ def test_an_unreachable_scheduler_is_named_with_the_time_waited() -> None:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     address = f"tcp://127.0.0.1:{port}"
-    started = time.perf_counter()
     with pytest.raises(dist.SchedulerUnreachableError, match=rf"{address} \(waited \d+\.\d s, timeout 1 s\)"):
         with dist.cluster_client(address, timeout=1):
             pass
-    assert time.perf_counter() - started < 20
 
 
 def test_a_worker_missing_a_package_is_named_before_any_task(client: Client) -> None:
@@ -480,6 +478,12 @@ def test_train_mnist_on_a_cluster_by_address_prints_rounds_and_the_summary(
     import test_scripts_mnist as helpers
     import train_mnist
 
+    from functional_nn.data import scale_pixels, train_dev_split
+    from functional_nn.data.digit_files import load_digits_csv
+    from functional_nn.propagation import predict
+    from functional_nn.schedules import cosine_decay
+    from functional_nn.serialization import load_parameters
+
     csv = helpers._kaggle_csv(tmp_path / "train.csv", rng, 120)
     argv = ["--csv", str(csv), "--epochs", "2", "--hidden", "16", "--batch-size", "20", "--dev-size", "20"]
     argv += ["--scheduler", _scheduler_address(client), "--local-steps", "2", "--shards", "3", "--out", str(tmp_path / "run")]
@@ -487,9 +491,27 @@ def test_train_mnist_on_a_cluster_by_address_prints_rounds_and_the_summary(
     lines = capsys.readouterr().out.strip().splitlines()
     summary = json.loads(lines[-1])
     assert summary["workers"] == 2 and summary["cluster_wait_seconds"] > 0 and summary["rounds"] == 5  # batches of 7 a shard: 5 steps a pass of 34, 2 steps a round, 2 epochs
-    assert 0 <= summary["dev_accuracy"] <= 1 and (tmp_path / "run" / "params.npz").exists()
     assert any("3 shards of <= 34 samples, local SGD, 2 steps a round" in line for line in lines)
     assert [line.split(":")[0] for line in lines if line.startswith("epoch")] == ["epoch   1", "epoch   2"]
+    # the same run in this process: the seed's split and He start (float32), then 5 rounds of 2
+    # local Adam steps on batches of ceil(20 / 3) = 7 a shard, the rate decayed over the 10
+    # steps, each batch moved by the default preset's affine augmentation
+    digits = load_digits_csv(csv)
+    assert digits.y is not None
+    seeded = np.random.default_rng(0)
+    split = train_dev_split(digits.X, digits.y, 20, seeded)
+    start = initialize_parameters((784, 16, 10), seeded, dtype=np.float32)
+    shards = dist.split_shards(scale_pixels(split.X_train, dtype=np.float32), one_hot(split.y_train, 10, dtype=np.float32), 3)
+    here = _last(
+        dist.train_rounds(
+            shards, start, activations=ACTIVATIONS, loss=LOSS, rounds=5, optimizer=adam(cosine_decay(1e-3, decay_steps=10)),
+            batch_size=7, local_steps=2, seed=0, keep_probs=1.0, augmentation=train_mnist.AUGMENT["affine"],
+        )
+    )  # fmt: skip
+    saved, _, _ = load_parameters(tmp_path / "run" / "params.npz")
+    _assert_bitwise(saved, here.params)
+    X_dev = scale_pixels(split.X_dev, dtype=np.float32)
+    assert summary["dev_accuracy"] == float(np.mean(predict(X_dev, here.params, ACTIVATIONS) == split.y_dev))
 
 
 def test_sweep_script_on_a_cluster_equals_the_sequential_sweep(

@@ -91,21 +91,35 @@ def test_a_corrupt_latest_checkpoint_is_refused_and_kept(tmp_path: Path) -> None
     assert latest.read_bytes() == b"PK\x03\x04 not really a zip"
 
 
+STOP_STEP = 100  # of the 250 batches of 8 in an epoch of 2,000 samples
+
 CHILD = textwrap.dedent(
-    """
+    f"""
+    import os
     import sys
+    import time
     import numpy as np
     from functional_nn import initialize_parameters, one_hot, train
     from functional_nn.optimizers import adam
 
     rng = np.random.default_rng(0)
-    X = rng.standard_normal((20, 20000))
+    X = rng.standard_normal((20, 2000))
     Y = one_hot((X[0] * X[1] > 0).astype(np.int64), 2)
     params = initialize_parameters([20, 16, 2], rng)
+    marker = sys.argv[3] if len(sys.argv) > 3 else None
+
+    def stop_in_epoch_3(progress):
+        # Say where the run is, then wait there to be killed: in the middle of epoch 3.
+        if progress.epoch == 3 and progress.step == {STOP_STEP}:
+            with open(marker + ".tmp", "w") as handle:
+                handle.write(f"{{progress.epoch}} {{progress.step}} {{progress.steps}}")
+            os.replace(marker + ".tmp", marker)
+            time.sleep(300)
+
     train(
         X, Y, params, activations=("relu", "softmax"), loss="categorical_cross_entropy", epochs=5,
         optimizer=adam(1e-3), batch_size=8, rng=np.random.default_rng(1), keep_probs=0.9,
-        checkpoint_dir=sys.argv[1], resume=sys.argv[2] == "resume",
+        checkpoint_dir=sys.argv[1], resume=sys.argv[2] == "resume", on_batch=stop_in_epoch_3 if marker else None,
     )
     """
 )
@@ -116,24 +130,25 @@ def test_a_run_killed_mid_epoch_resumes_to_the_uninterrupted_result(tmp_path: Pa
     script.write_text(CHILD)
     # One BLAS thread for every run, so that matrix products round alike in all three.
     env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
-    killed_dir, reference_dir = tmp_path / "killed", tmp_path / "reference"
+    killed_dir, reference_dir, marker = tmp_path / "killed", tmp_path / "reference", tmp_path / "in-epoch-3"
 
-    child = subprocess.Popen([sys.executable, str(script), str(killed_dir), "fresh"], env=env)
+    child = subprocess.Popen([sys.executable, str(script), str(killed_dir), "fresh", str(marker)], env=env)
     try:
         deadline = time.monotonic() + 120
-        while not (killed_dir / "checkpoint-000002.npz").exists():
-            assert child.poll() is None, "the child ended before its second checkpoint"
-            assert time.monotonic() < deadline, "no second checkpoint within two minutes"
+        while not marker.exists():
+            assert child.poll() is None, "the child ended before reaching its step of epoch 3"
+            assert time.monotonic() < deadline, "the child did not reach its step of epoch 3 within two minutes"
             time.sleep(0.005)
-        time.sleep(0.05)  # into epoch 3 (an epoch takes a few tenths of a second)
-        child.send_signal(signal.SIGKILL)
+        child.send_signal(signal.SIGKILL)  # it waits in on_batch, after step STOP_STEP of epoch 3
         child.wait(timeout=30)
     finally:
         if child.poll() is None:
             child.kill()
     assert child.returncode == -signal.SIGKILL
+    epoch, step, steps = map(int, marker.read_text().split())
+    assert (epoch, step, steps) == (3, STOP_STEP, 250)  # killed mid-epoch: 100 of its 250 steps made
     latest = latest_checkpoint(killed_dir)
-    assert latest is not None and load_checkpoint(latest).state.epoch in (2, 3)
+    assert latest == killed_dir / "checkpoint-000002.npz" and load_checkpoint(latest).state.epoch == 2  # epoch 3 never saved
 
     subprocess.run([sys.executable, str(script), str(killed_dir), "resume"], env=env, check=True, timeout=300)
     subprocess.run([sys.executable, str(script), str(reference_dir), "fresh"], env=env, check=True, timeout=300)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import importlib
 import json
+import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -226,3 +227,13 @@ def test_sweep_never_replaces_a_read_only_table(tmp_path: Path, rng: np.random.G
     assert len(rows) == 12 and rows[0]["hidden"] == "64" and 0 <= float(rows[0]["dev_accuracy"]) <= 1
     assert not [p.name for p in out.iterdir() if p.name.endswith(".tmp")]
     assert json.loads(capsys.readouterr().out.strip().splitlines()[-1])["runs"] == 12
+
+
+def test_compare_sklearn_digits_without_scikit_learn_is_one_error_line_and_status_2() -> None:
+    # scikit-learn blocked in the child, as if it were not installed
+    blocked = "import runpy, sys; sys.modules['sklearn'] = None; sys.argv = ['compare_sklearn_digits.py']; " \
+        f"runpy.run_path({str(SCRIPTS / 'compare_sklearn_digits.py')!r}, run_name='__main__')"
+    done = subprocess.run([sys.executable, "-c", blocked], capture_output=True, text=True, timeout=120)
+    assert (done.returncode, done.stdout, done.stderr) == (
+        2, "", 'error: this comparison needs scikit-learn: pip install -e ".[sklearn]"\n'
+    )

@@ -15,6 +15,8 @@ from functional_nn.data import one_hot, scale_pixels
 from functional_nn.data.mnist import MNIST, MNISTPixels
 from functional_nn.initializers import initialize_parameters
 from functional_nn.optimizers import adam
+from functional_nn.propagation import predict
+from functional_nn.schedules import cosine_decay
 from functional_nn.serialization import load_parameters
 from functional_nn.training import train_epochs
 
@@ -22,7 +24,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
 
 import augmentation_report  # noqa: E402  (the scripts folder is not a package)
 import train_mnist  # noqa: E402
-from test_scripts_mnist import _digits, _kaggle_csv, _scaled, _small_mnist  # noqa: E402
+from conftest import WriteMNISTCache  # noqa: E402
+from test_scripts_mnist import _digits, _kaggle_csv, _small_mnist  # noqa: E402
 
 
 def test_augmented_averaged_run_equals_the_fold_by_hand(
@@ -61,18 +64,36 @@ def test_augmented_averaged_run_equals_the_fold_by_hand(
 
 
 def test_with_averaging_the_summary_gives_the_test_accuracy_without_it(
-    rng: np.random.Generator, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    rng: np.random.Generator, tmp_path: Path, capsys: pytest.CaptureFixture[str], mnist_cache: WriteMNISTCache
 ) -> None:
     (train, y_train), (test, y_test) = (_digits(rng, m) for m in (60, 30))
-    small = MNISTPixels(train.T, y_train, test.T, y_test, test.T, y_test)
-    monkeypatch.setattr(train_mnist, "load_mnist_pixels", lambda **kwargs: small)
-    argv = ["--epochs", "2", "--hidden", "12", "--batch-size", "16", "--augment", "shift", "--ema", "0.5", "--out", str(tmp_path)]
+    mnist_cache(MNISTPixels(train.T, y_train, test.T, y_test, test.T, y_test))  # read by the real loader
+    out = tmp_path / "run"
+    argv = ["--epochs", "2", "--hidden", "12", "--batch-size", "16", "--augment", "shift", "--ema", "0.5", "--out", str(out)]
     assert train_mnist.main(argv) == 0
     summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
-    history = json.loads((tmp_path / "history.json").read_text())
+    history = json.loads((out / "history.json").read_text())
     assert summary["test_accuracy"] == history["epochs"][-1]["dev_accuracy"]  # dev = test here: the average's figure
     assert summary["test_errors"] == round(30 * (1 - summary["test_accuracy"]))
-    assert 0 <= summary["test_accuracy_unaveraged"] <= 1
+    # by hand: the default preset's He init from the seed, then Adam with its cosine decay over
+    # the run's 2 x ceil(60 / 16) = 8 steps, wrapped in the average, on the pixels as loaded
+    split_rng = np.random.default_rng(0)  # MNIST is not split: the seed's first draws are the parameters
+    start = initialize_parameters([784, 12, 10], split_rng, dtype=np.float32)
+    X_test = scale_pixels(test.T, dtype=np.float32)
+    *_, last = train_epochs(
+        train.T, one_hot(y_train, 10, dtype=np.float32), start, activations=("relu", "softmax"),
+        loss="categorical_cross_entropy", epochs=2, optimizer=ema(adam(cosine_decay(1e-3, decay_steps=8)), 0.5),
+        batch_size=16, rng=split_rng, dev=(X_test, one_hot(y_test, 10, dtype=np.float32)), keep_probs=1.0,
+        augmentation=train_mnist.AUGMENT["shift"], input_divisor=255,
+    )  # fmt: skip
+    saved, _, _ = load_parameters(out / "params.npz")
+    average = averaged_params(last.optimizer_state, last.params)
+    for key in saved:  # the script keeps the average ...
+        np.testing.assert_array_equal(saved[key], average[key])
+    # ... and reports the test accuracy of the parameters the training itself reached
+    unaveraged = float(np.mean(predict(X_test, last.params, ("relu", "softmax")) == y_test))
+    assert summary["test_accuracy_unaveraged"] == unaveraged
+    assert summary["test_accuracy"] == float(np.mean(predict(X_test, average, ("relu", "softmax")) == y_test))
 
 
 @pytest.mark.parametrize(
@@ -92,10 +113,9 @@ def test_bad_flags_are_one_error_line_and_status_2(flags: list[str], message: st
 
 
 def test_the_report_draws_the_grid_and_measures_each_augmentation(
-    tmp_path: Path, rng: np.random.Generator, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, rng: np.random.Generator, capsys: pytest.CaptureFixture[str], mnist_cache: WriteMNISTCache
 ) -> None:
-    small = _scaled(_small_mnist(rng, 40, 12, 12))
-    monkeypatch.setattr(augmentation_report, "load_mnist", lambda **kwargs: small)
+    mnist_cache(_small_mnist(rng, 40, 12, 12))
     picture = tmp_path / "grid.png"
     argv = ["--hidden", "8", "--batch-size", "16", "--repeats", "1", "--samples", "32", "--digits", "4", "--out", str(picture)]
     assert augmentation_report.main(argv) == 0
@@ -153,20 +173,21 @@ def test_the_report_checks_its_picture_before_loading_the_data(
 
 
 def test_the_report_replaces_an_earlier_picture_only_with_overwrite(
-    tmp_path: Path, rng: np.random.Generator, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, rng: np.random.Generator, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+    mnist_cache: WriteMNISTCache,
 ) -> None:
     picture = tmp_path / "grid.png"
     picture.write_bytes(b"earlier")
-    monkeypatch.setattr(augmentation_report, "load_mnist", _no_data)
-    assert augmentation_report.main([*REPORT_RUN, "--out", str(picture)]) == 2
-    assert capsys.readouterr().err == f"error: --out {picture} already exists: choose another --out, or pass --overwrite to replace it\n"
-    assert picture.read_bytes() == b"earlier"
-    picture.chmod(0o444)  # read-only: refused even with --overwrite, as atomic_write would at the end
-    assert augmentation_report.main([*REPORT_RUN, "--out", str(picture), "--overwrite"]) == 2
-    assert capsys.readouterr().err == f"error: --out {picture} is read-only: make it writable, or choose another --out\n"
-    picture.chmod(0o644)
-    small = _scaled(_small_mnist(rng, 20, 4, 4))
-    monkeypatch.setattr(augmentation_report, "load_mnist", lambda **kwargs: small)
+    with monkeypatch.context() as patch:  # refused before any data is loaded
+        patch.setattr(augmentation_report, "load_mnist", _no_data)
+        assert augmentation_report.main([*REPORT_RUN, "--out", str(picture)]) == 2
+        assert capsys.readouterr().err == f"error: --out {picture} already exists: choose another --out, or pass --overwrite to replace it\n"
+        assert picture.read_bytes() == b"earlier"
+        picture.chmod(0o444)  # read-only: refused even with --overwrite, as atomic_write would at the end
+        assert augmentation_report.main([*REPORT_RUN, "--out", str(picture), "--overwrite"]) == 2
+        assert capsys.readouterr().err == f"error: --out {picture} is read-only: make it writable, or choose another --out\n"
+    picture.chmod(0o644)  # now the data is loaded: from a small cache, by the real loader
+    mnist_cache(_small_mnist(rng, 20, 4, 4))
     assert augmentation_report.main([*REPORT_RUN, "--out", str(picture), "--overwrite"]) == 0
     assert picture.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["grid.png"]
@@ -174,10 +195,9 @@ def test_the_report_replaces_an_earlier_picture_only_with_overwrite(
 
 
 def test_the_report_creates_the_pictures_folder_only_when_it_draws(
-    tmp_path: Path, rng: np.random.Generator, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, rng: np.random.Generator, capsys: pytest.CaptureFixture[str], mnist_cache: WriteMNISTCache
 ) -> None:
-    small = _scaled(_small_mnist(rng, 20, 4, 4))
-    monkeypatch.setattr(augmentation_report, "load_mnist", lambda **kwargs: small)
+    mnist_cache(_small_mnist(rng, 20, 4, 4))
     picture = tmp_path / "new" / "folder" / "grid.png"
     assert augmentation_report.main([*REPORT_RUN, "--out", str(picture)]) == 0
     assert picture.is_file()

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import inspect
 import json
+import math
 import sys
 
 import numpy as np
@@ -23,6 +25,20 @@ from test_scripts_mnist import _kaggle_csv  # noqa: E402
 from functional_nn import adam, initialize_parameters, one_hot, save_parameters, scale_pixels, train  # noqa: E402
 from functional_nn.data.digit_files import load_digits_csv  # noqa: E402
 from functional_nn.data.toy import ToyName  # noqa: E402
+from functional_nn.diagnostics import layer_statistics  # noqa: E402
+from functional_nn.plots import animate_training, save_figure  # noqa: E402
+from functional_nn.propagation import backward_propagation, forward_propagation  # noqa: E402
+
+SAVE_DPI: int = inspect.signature(save_figure).parameters["dpi"].default  # every picture but the animation's frames
+GIF_DPI: int = inspect.signature(animate_training).parameters["dpi"].default
+
+
+def pixels(width: float, height: float, dpi: int = SAVE_DPI) -> tuple[int, int]:
+    """The size of a ``width`` x ``height`` inch figure (``plots.new_figure``) saved at ``dpi``:
+    Agg renders ``inches * dpi`` truncated to whole pixels, a size within 1e-8 pixel below a
+    whole number counting as that number (``FigureCanvasBase.get_width_height``: 3.3 * 3 + 0.4
+    inches is 1132.9999999999998 pixels at 110 dpi, drawn as 1133)."""
+    return int(width * dpi + 1e-8), int(height * dpi + 1e-8)
 
 
 def png_size(path: Path) -> tuple[int, int]:
@@ -37,8 +53,11 @@ def test_vanishing_gradients_on_a_toy_set(tmp_path: Path, capsys: pytest.Capture
     assert vanishing_gradients.main(argv) == 0
     printed = capsys.readouterr().out
     assert "sigmoid, Xavier weights" in printed and "ReLU, He weights" in printed
-    assert png_size(tmp_path / "vanishing_gradients.png") == (1386, 429)  # three panels side by side
-    assert png_size(tmp_path / "activation_histograms.png") == (1133, 951)  # 3 networks x 5 hidden layers
+    n_networks, hidden_layers = len(vanishing_gradients.NETWORKS), 5  # three networks of the default five hidden layers
+    # plot_layer_series: one 4-inch panel per network side by side, 0.6 inch for the legend, 3.9 high
+    assert png_size(tmp_path / "vanishing_gradients.png") == pixels(4.0 * n_networks + 0.6, 3.9)
+    # plot_activation_histograms: a 3.3-inch column per network, a 1.55-inch row per hidden layer
+    assert png_size(tmp_path / "activation_histograms.png") == pixels(3.3 * n_networks + 0.4, 1.55 * hidden_layers + 0.9)
     summary = json.loads((tmp_path / "vanishing_gradients.json").read_text())
     assert summary["layer_sizes"] == "2-8-8-8-8-8-2" and summary["epochs"] == 2
     networks = summary["networks"]
@@ -111,11 +130,11 @@ def test_the_tutorial_animates_every_toy_set(data: str, tmp_path: Path, capsys: 
     argv = ["--data", data, "--samples", "40", "--epochs", "30", "--animate", "--frames", str(frames), "--out", str(tmp_path)]
     run = binary_classification.run(binary_classification.parse_args(argv))
     assert run.animation == tmp_path / "training.gif" and f"({frames} frames" in capsys.readouterr().out
-    with Image.open(run.animation) as gif:
-        assert gif.format == "GIF" and getattr(gif, "n_frames", 1) == frames and gif.size == (720, 304)
+    with Image.open(run.animation) as gif:  # animate_training's 9 x 3.8 inch frames, at its own dpi
+        assert gif.format == "GIF" and getattr(gif, "n_frames", 1) == frames and gif.size == pixels(9.0, 3.8, GIF_DPI)
     assert run.animation.stat().st_size < 3_000_000
-    assert png_size(run.hidden_units) == (1210, 539)  # two panels: the units' lines, the boundary
-    assert png_size(run.picture) == (704, 572)
+    assert png_size(run.hidden_units) == pixels(11.0, 4.9)  # plot_hidden_units: the units' lines beside the boundary
+    assert png_size(run.picture) == pixels(6.4, 5.2)  # plot_decision_boundary
     assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
 
 
@@ -146,16 +165,26 @@ def test_inspect_network_draws_a_trained_run(tmp_path: Path, capsys: pytest.Capt
     # the accuracy is the mean of the per-class accuracies weighted by the 12 samples of each class
     assert summary["accuracy"] == pytest.approx(sum(summary["per_class_accuracy"]) / 10, abs=1e-5)
     assert [layer["units"] for layer in summary["layers"]] == [20, 10]
-    assert 0.0 <= summary["layers"][0]["dead_fraction"] <= 1.0
-    assert png_size(run_dir / "weights.png") == (660, 495)  # 16 tiles, 4 x 4, at least 6 inches wide
-    assert png_size(run_dir / "activations.png") == (748, 319)  # one panel per layer
-    assert png_size(run_dir / "confidence.png") == (704, 418)
-    assert png_size(run_dir / "per_class.png") == (704, 396)
+    # the dead and saturated shares are layer_statistics' on the 120 samples (one forward pass)
+    AL, caches = forward_propagation(X, state.params, ("relu", "softmax"))
+    grads = backward_propagation(AL, one_hot(digits.y, 10, dtype=np.float32), caches, "categorical_cross_entropy")
+    statistics = layer_statistics(caches, grads, state.params)
+    for layer, figures in zip(summary["layers"], statistics):
+        assert (layer["dead_fraction"], layer["saturated_fraction"]) == (figures.dead_fraction, figures.saturated_fraction)
+    # ReLU units that output 0 for every sample, counted by hand
+    assert summary["layers"][0]["dead_fraction"] == float(np.mean((caches[0].A <= 0).all(axis=1)))
+    # inspect_network's figures: 16 tiles on a 4 x 4 grid of 1-inch cells (at least 6 inches wide,
+    # for the title), a 3.4 x 2.9 inch panel per layer, and two 6.4-inch-wide plots
+    side = math.ceil(math.sqrt(16))
+    assert png_size(run_dir / "weights.png") == pixels(max(1.0 * side + 0.3, 6.0), 1.0 * side + 0.5)
+    assert png_size(run_dir / "activations.png") == pixels(3.4 * 2, 2.9)
+    assert png_size(run_dir / "confidence.png") == pixels(6.4, 3.8)
+    assert png_size(run_dir / "per_class.png") == pixels(6.4, 3.6)
     assert not [p for p in run_dir.iterdir() if p.name.endswith(".tmp")]
     assert inspect_network.main([str(run_dir), "--csv", str(csv)]) == 2
     assert "already holds weights.png" in capsys.readouterr().err
     assert inspect_network.main([str(run_dir), "--csv", str(csv), "--tiles", "4", "--overwrite"]) == 0
-    assert png_size(run_dir / "weights.png") == (660, 275)  # 4 tiles, 2 x 2
+    assert png_size(run_dir / "weights.png") == pixels(max(1.0 * 2 + 0.3, 6.0), 1.0 * 2 + 0.5)  # 4 tiles, 2 x 2
 
 
 def test_inspect_network_reports_a_missing_run(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

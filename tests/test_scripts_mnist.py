@@ -11,12 +11,13 @@ import numpy.typing as npt
 import pytest
 
 from functional_nn.data import one_hot, scale_pixels
-from functional_nn.data.mnist import MNIST, MNISTPixels
+from functional_nn.data.mnist import MNISTPixels
 from functional_nn.initializers import initialize_parameters
 from functional_nn.propagation import predict, predict_proba
 from functional_nn.serialization import load_parameters, save_parameters
 from functional_nn.types import ActivationFunction, FloatArray
 from functional_nn.training import train_epochs
+from conftest import WriteMNISTCache
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
 
@@ -125,38 +126,33 @@ def _small_mnist(rng: np.random.Generator, train: int, dev: int, test: int) -> M
     return MNISTPixels(X_train.T, y_train, X_dev.T, y_dev, X_test.T, y_test)
 
 
-def _scaled(pixels: MNISTPixels) -> MNIST:
-    """What load_mnist returns for these pixels."""
-    X_train, y_train, X_dev, y_dev, X_test, y_test = pixels
-    scaled = [scale_pixels(X, dtype=np.float32) for X in (X_train, X_dev, X_test)]
-    return MNIST(scaled[0], y_train, scaled[1], y_dev, scaled[2], y_test)
-
-
 def _run_on_small_mnist(
-    flags: list[str], out: Path, rng: np.random.Generator, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    flags: list[str], out: Path, rng: np.random.Generator, capsys: pytest.CaptureFixture[str], mnist_cache: WriteMNISTCache
 ) -> tuple[MNISTPixels, list[str], dict[str, object], dict[str, FloatArray]]:
-    """The script on 80 / 20 / 30 random digits in place of MNIST: the digits, its lines, its summary and its params."""
+    """The script on 80 / 20 / 30 random digits cached as MNIST, read by the real loader: the
+    digits, its lines, its summary and its params."""
     small = _small_mnist(rng, 80, 20, 30)
-    monkeypatch.setattr(train_mnist, "load_mnist_pixels", lambda **kwargs: small)
+    mnist_cache(small)
     lines, summary = _run(capsys, [*flags, "--hidden", "12", "--batch-size", "16", "--out", str(out)])
     params, _, _ = load_parameters(out / "params.npz")
     return small, lines, summary, params
 
 
 def test_on_mnist_it_reports_the_test_accuracy(
-    tmp_path: Path, rng: np.random.Generator, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, rng: np.random.Generator, capsys: pytest.CaptureFixture[str], mnist_cache: WriteMNISTCache
 ) -> None:
-    small, _, summary, params = _run_on_small_mnist(["--epochs", "2"], tmp_path / "run", rng, capsys, monkeypatch)
+    small, lines, summary, params = _run_on_small_mnist(["--epochs", "2"], tmp_path / "run", rng, capsys, mnist_cache)
+    assert lines[0].startswith("MNIST: 80 train, 20 dev, 30 test")  # the cached splits, as published (no --dev-size)
     X_test = scale_pixels(small.X_test, dtype=np.float32)
     assert summary["test_accuracy"] == float(np.mean(predict(X_test, params, ("relu", "softmax")) == small.y_test))
     assert (tmp_path / "run" / "confusion.png").is_file()
 
 
 def test_on_mnist_dev_size_holds_out_the_last_training_images(
-    tmp_path: Path, rng: np.random.Generator, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, rng: np.random.Generator, capsys: pytest.CaptureFixture[str], mnist_cache: WriteMNISTCache
 ) -> None:
     flags = ["--epochs", "1", "--dev-size", "5", "--ema", "0"]
-    small, lines, summary, params = _run_on_small_mnist(flags, tmp_path / "run", rng, capsys, monkeypatch)
+    small, lines, summary, params = _run_on_small_mnist(flags, tmp_path / "run", rng, capsys, mnist_cache)
     assert any("95 train, 5 dev, 30 test" in line for line in lines)  # the published 100, the last 5 held out
     held_out = predict(scale_pixels(small.X_dev[:, -5:], dtype=np.float32), params, ("relu", "softmax"))
     assert summary["dev_accuracy"] == float(np.mean(held_out == small.y_dev[-5:]))
@@ -212,11 +208,15 @@ def test_bad_sources_end_in_a_message(tmp_path: Path, rng: np.random.Generator, 
     (tmp_path / "test.csv").write_text(header + "\n" + "\n".join(",".join(map(str, row)) for row in pixels.tolist()) + "\n")
     assert train_mnist.main(["--csv", str(tmp_path / "test.csv"), "--out", str(tmp_path / "b")]) == 2
     assert "has no label column" in capsys.readouterr().err
-    with pytest.raises(SystemExit):
+    with pytest.raises(SystemExit) as refused:
         train_mnist.main(["--hidden", "0,3"])
-    capsys.readouterr()
-    with pytest.raises(SystemExit):
+    assert refused.value.code == 2
+    assert capsys.readouterr().err.strip().splitlines()[-1].endswith(
+        "error: argument --hidden: expected comma-separated integers >= 1 such as 512,256, got '0,3'"
+    )
+    with pytest.raises(SystemExit) as refused:
         train_mnist.main(["--dev-size", "60000"])
+    assert refused.value.code == 2
     assert "--dev-size 60000 leaves nothing to train on: MNIST has 60,000 training images" in capsys.readouterr().err
 
 
@@ -295,15 +295,28 @@ def test_predict_digit_refuses_what_it_cannot_read(tmp_path: Path, capsys: pytes
 def test_train_on_idx_files(tmp_path: Path, rng: np.random.Generator, capsys: pytest.CaptureFixture[str]) -> None:
     import gzip
 
+    drawn = {}
     for split, m in (("train", 60), ("t10k", 20)):
         pixels, labels = _digits(rng, m)
+        drawn[split] = pixels, labels
         images = bytes([0, 0, 8, 3]) + np.array([m, 28, 28], dtype=">u4").tobytes() + pixels.tobytes()
         (tmp_path / f"{split}-images-idx3-ubyte.gz").write_bytes(gzip.compress(images))
         (tmp_path / f"{split}-labels-idx1-ubyte").write_bytes(bytes([0, 0, 8, 1]) + np.array([m], dtype=">u4").tobytes() + labels.astype(np.uint8).tobytes())
     out = tmp_path / "run"
     lines, summary = _run(capsys, ["--idx", str(tmp_path), "--dev-size", "15", "--epochs", "1", "--hidden", "8", "--out", str(out)])
     assert lines[0].startswith(f"IDX files in {tmp_path}: 45 train, 15 dev, 20 test")
-    assert {"train_accuracy", "dev_accuracy", "test_accuracy"} <= set(summary)
+    # redo the split (the seed's first draw) and score the saved network on each part
+    params, _, _ = load_parameters(out / "params.npz")
+    (pixels, labels), (test_pixels, test_labels) = drawn["train"], drawn["t10k"]
+    order = np.random.default_rng(0).permutation(60)
+    for name, X, y in (
+        ("train", pixels[order[15:]], labels[order[15:]]),
+        ("dev", pixels[order[:15]], labels[order[:15]]),
+        ("test", test_pixels, test_labels),
+    ):
+        predicted = predict(scale_pixels(X.T, dtype=np.float32), params, ("relu", "softmax"))
+        assert summary[f"{name}_accuracy"] == float(np.mean(predicted == y)), name
+    assert summary["test_errors"] == int(np.count_nonzero(predicted != test_labels))
 
 
 def test_zero_means_none_for_batch_size_and_max_norm() -> None:

@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from functional_nn import predict_proba
+from functional_nn import initialize_parameters, predict, predict_proba, train
 from functional_nn.plots import plot_curves, plot_decision_boundary, plot_image_grid
-from functional_nn.data.toy import make_blobs, make_moons
+from functional_nn.data.toy import TOY_DATASETS, ToyName, make_blobs, make_moons
 from functional_nn.training import EpochRecord
 from functional_nn.types import FloatArray
 from test_images import write_stripes_folder
@@ -73,22 +73,39 @@ def test_cats_vs_dogs_needs_two_classes(tmp_path: Path, capsys: pytest.CaptureFi
     capsys.readouterr()
 
 
-def test_cats_vs_dogs_refuses_bad_options(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    with pytest.raises(SystemExit):
-        cats_vs_dogs.parse_args([str(tmp_path), "--hidden", "16,x"])
-    with pytest.raises(SystemExit):
-        cats_vs_dogs.parse_args([str(tmp_path), "--test-fraction", "0.6", "--dev-fraction", "0.5"])
-    assert "--test-fraction + --dev-fraction" in capsys.readouterr().err
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        (["--hidden", "16,x"], "argument --hidden: expected comma-separated integers >= 1 such as 512,256, got '16,x'"),
+        (["--test-fraction", "0.6", "--dev-fraction", "0.5"], "--test-fraction + --dev-fraction must leave pictures to train on"),
+    ],
+)
+def test_cats_vs_dogs_refuses_bad_options(flags: list[str], message: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        cats_vs_dogs.parse_args([str(tmp_path), *flags])
+    assert exit_info.value.code == 2
+    assert capsys.readouterr().err.strip().splitlines()[-1].endswith(f"error: {message}")
 
 
 @pytest.mark.parametrize("data", ["moons", "circles", "xor", "spirals", "blobs"])
-def test_binary_classification_script_on_every_toy_set(data: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_binary_classification_script_on_every_toy_set(data: ToyName, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     argv = ["--data", data, "--epochs", "200", "--print-every", "100", "--samples", "60", "--out", str(tmp_path)]
     assert binary_classification.main(argv) == 0
     printed = capsys.readouterr().out
     assert f"on 60 '{data}' samples" in printed
-    assert "epoch      1" in printed and "epoch    100" in printed and "epoch    200" in printed
-    assert "final accuracy" in printed
+    # the run by hand, in the script's documented order of draws: the training set, the N(0, 1)
+    # parameters, the 1,000 held-out samples; then 200 full-batch steps at rate 1.0
+    rng = np.random.default_rng(0)
+    X, y = TOY_DATASETS[data](60, rng)
+    params = initialize_parameters([2, 3, 1], rng, scheme="standard_normal")
+    X_held_out, y_held_out = TOY_DATASETS[data](1000, rng)
+    state = train(X, y[np.newaxis, :].astype(np.float64), params, activations=("sigmoid", "sigmoid"),
+                  loss="binary_cross_entropy", epochs=200, learning_rate=1.0)  # fmt: skip
+    for record in (state.history[0], state.history[99], state.history[199]):
+        assert f"epoch {record.epoch:6d}   cost {record.cost:.6f}   accuracy {record.accuracy:.3f}" in printed
+    on_train = float(np.mean(predict(X, state.params, ("sigmoid", "sigmoid")) == y))
+    held_out = float(np.mean(predict(X_held_out, state.params, ("sigmoid", "sigmoid")) == y_held_out))
+    assert f"final accuracy: {on_train:.3f} on the training set, {held_out:.3f} on 1000 new samples" in printed
     assert_png(tmp_path / "decision_boundary.png")
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import stat
 import sys
 import warnings
@@ -23,13 +24,14 @@ from functional_nn import compute_cost, forward_propagation, initialize_paramete
 from functional_nn.checkpoints import CheckpointError, load_checkpoint
 from functional_nn.data import scale_pixels
 from functional_nn.data.digit_files import load_idx
-from functional_nn.data.mnist import MNIST_CACHE_NAME, MNIST_SHA256
+from functional_nn.data.mnist import MNISTPixels
 from functional_nn.plots import new_figure, save_figure
 from functional_nn.propagation import backward_propagation, predict_proba
 from functional_nn.serialization import atomic_write, load_parameters, save_parameters
 from functional_nn.training import DIVERGENCE_FACTOR, TrainingDivergedError, weight_bound
 from test_images import write_stripes_folder
-from test_scripts_mnist import _draw_one, _kaggle_csv
+from conftest import WriteMNISTCache
+from test_scripts_mnist import _draw_one, _kaggle_csv, _small_mnist
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
 
@@ -97,29 +99,24 @@ def test_other_scripts_check_the_output_folder_before_working(
     assert (tmp_path / "file").read_text() == "not a folder"
 
 
-def _bad_label_cache(directory: Path) -> None:
-    """An MNIST cache that reads well but holds the label 12."""
+def _bad_label_pixels() -> MNISTPixels:
+    """MNIST pixels whose cache reads well but holds the label 12."""
     rng = np.random.default_rng(0)
-    arrays = {"source_sha256": np.array(MNIST_SHA256)}
-    for name, m in (("train", 30), ("dev", 10), ("test", 10)):
-        arrays[f"X_{name}"] = rng.integers(0, 256, (m, 784)).astype(np.uint8)
-        arrays[f"y_{name}"] = (np.arange(m) % 10).astype(np.uint8)
-    arrays["y_train"][3] = 12
-    directory.mkdir()
-    np.savez(directory / MNIST_CACHE_NAME, **arrays)  # type: ignore[arg-type]  # numpy's stub: one array type for **kwargs
+    splits = [(rng.integers(0, 256, (784, m)).astype(np.uint8), np.arange(m) % 10) for m in (30, 10, 10)]
+    splits[0][1][3] = 12
+    return MNISTPixels(*splits[0], *splits[1], *splits[2])
 
 
 @pytest.mark.parametrize("case", ["huge --hidden", "bad cached label", "bad CSV label", "diverged"])
 def test_a_start_that_fails_leaves_no_folder(
-    case: str, tmp_path: Path, rng: np.random.Generator, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    case: str, tmp_path: Path, rng: np.random.Generator, capsys: pytest.CaptureFixture[str], mnist_cache: WriteMNISTCache
 ) -> None:
     out = tmp_path / "runs" / "run"
     csv = _small_csv(tmp_path, rng)
     if case == "huge --hidden":
         argv = [*_quick(csv, out), "--hidden", str(10**12)]  # the last --hidden counts
     elif case == "bad cached label":
-        _bad_label_cache(tmp_path / "cache")
-        monkeypatch.setenv("FUNCTIONAL_NN_DATA", str(tmp_path / "cache"))
+        mnist_cache(_bad_label_pixels())
         argv = ["--epochs", "1", "--hidden", "8", "--out", str(out)]
     elif case == "bad CSV label":
         lines = csv.read_text().splitlines()
@@ -131,7 +128,7 @@ def test_a_start_that_fails_leaves_no_folder(
     line = _one_error_line(capsys.readouterr().err)
     assert status == (1 if case == "diverged" else 2)
     assert not out.exists() and not out.parent.exists()  # neither the run folder nor its new parent
-    expected = {"huge --hidden": "not enough memory", "bad cached label": "12", "bad CSV label": "labels must lie in 0..9",
+    expected = {"huge --hidden": "not enough memory", "bad cached label": "labels must lie in 0..9, got 1 outside, e.g. [12]", "bad CSV label": "labels must lie in 0..9",
                 "diverged": "--learning-rate"}[case]  # fmt: skip
     assert expected in line
 
@@ -300,6 +297,8 @@ def test_bad_values_are_refused_naming_the_flag(
 
 
 def test_compare_optimizers_lr_is_checked_in_its_own_voice(capsys: pytest.CaptureFixture[str]) -> None:
+    # before the data is loaded: with no MNIST to be had (the suite's empty data folder and no
+    # package index), the message is about --lr, not about fetching MNIST
     assert compare_optimizers.main(["--lr", "adam=inf"]) == 2
     assert "--lr adam=inf" in _one_error_line(capsys.readouterr().err)
     assert compare_optimizers.main(["--optimizers", "adamm"]) == 2
@@ -434,15 +433,24 @@ def test_unreadable_npz_files_never_suggest_unpickling(content: str, tmp_path: P
             np.save(handle, np.array([{"a": 1}], dtype=object), allow_pickle=True)
     else:
         np.savez(path, W1=np.array([{"a": 1}], dtype=object))
-    with pytest.raises(ValueError) as error:
+    zip_start = b"PK\x03\x04"
+    reason = {  # what is wrong with the file, said as such
+        "random bytes": f"it is not an .npz archive: it starts with {path.read_bytes()[:4]!r}, not a zip archive's {zip_start!r}",
+        "pickled array": "it holds a single array (an .npy file), not an .npz archive",
+        "pickled entry": "an entry holds Python objects, which are never loaded",
+    }[content]
+    as_parameters = f"{path} cannot be read as a parameter file ({reason}); it may be truncated or damaged: save it again"
+    with pytest.raises(ValueError, match=f"^{re.escape(as_parameters)}$") as error:
         load_parameters(path)
-    with pytest.raises(CheckpointError) as checkpoint_error:
+    as_checkpoint = f"{path} is not a readable checkpoint (truncated or corrupt?): {reason}"
+    with pytest.raises(CheckpointError, match=f"^{re.escape(as_checkpoint)}$") as checkpoint_error:
         load_checkpoint(path)
     for message in (str(error.value), str(checkpoint_error.value)):
         assert "pickle" not in message.replace("never", "") or "never loaded" in message
         assert "allow_pickle" not in message
     assert predict_digit.main([str(path), "x.png"]) == 2
-    assert "allow_pickle" not in _one_error_line(capsys.readouterr().err)
+    line = _one_error_line(capsys.readouterr().err)
+    assert "allow_pickle" not in line and reason in line
 
 
 # --------------------------------------------------------------------------------------------
