@@ -38,7 +38,8 @@ try:
     from sklearn.model_selection import train_test_split
     from sklearn.neural_network import MLPClassifier as SklearnMLPClassifier
 except ImportError:  # pragma: no cover - the script's own message
-    sys.exit('error: this comparison needs scikit-learn: pip install -e ".[sklearn]"')
+    print('error: this comparison needs scikit-learn: pip install -e ".[sklearn]"', file=sys.stderr)
+    sys.exit(2)  # a missing package is the user's to fix, as in every script
 
 from functional_nn.sklearn import MLPClassifier
 
