@@ -46,8 +46,11 @@ weighted by shard size :math:`m_s / m`:
 
 The optimizer's slots (momentum, Adam's moments) are averaged the same way, and its step
 count advances by ``K`` per round, so a schedule sees the number of local steps each
-worker has made. With ``K = 1``, plain SGD and full-shard batches a round equals the
-synchronous round (up to rounding).
+worker has made. With ``K = 1``, plain SGD, full-shard batches and no clipping or
+max-norm a round equals the synchronous round (up to rounding) but for the L2 term: each
+shard's step adds :math:`\frac{\lambda}{m_s} W` as ``train``'s step on a batch does, so the
+averaged round adds :math:`\frac{S \lambda}{m} W`, the synchronous round's with ``S lambd``
+(and so does its cost).
 
 Randomness
 ----------
@@ -67,6 +70,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import hashlib
+import math
 import os
 import time
 import warnings
@@ -193,9 +197,11 @@ def split_shards(X: FloatArray, Y: FloatArray, n_shards: int) -> tuple[Shard, ..
     Block ``s`` of ``S`` starts at column ``s (m // S) + min(s, m % S)`` and holds
     ``m // S`` columns, one more for the first ``m % S`` blocks, as ``np.array_split`` cuts
     them: the blocks in order are the columns in order. They are views, not copies.
+    ``X`` and ``Y`` must share one dtype, float32 or float64 (``train_rounds`` needs it).
     """
     X = check.check_float_array("X", X)
     Y = check.check_float_array("Y", Y)
+    check.check_same_dtype("Y", Y, X.dtype, "X")  # train_rounds would refuse the shards: refused here, where it is clearer
     m = check.check_samples("X", X)
     if Y.shape[1] != m:
         raise ValueError(f"Y must have one column per column of X ({m}), got shape {Y.shape}")
@@ -240,7 +246,7 @@ class _Task(NamedTuple):
 
 
 class RoundInput(NamedTuple):
-    """Everything a round's task receives besides its shard: sent once per round.
+    """Everything a round's task receives besides its shard: sent with each of the round's tasks.
 
     Synchronous rounds send the parameters alone (``optimizer_state`` has no slots); local
     SGD sends the optimizer's slots too, since every worker steps with them.
@@ -306,6 +312,34 @@ def _correct(AL: FloatArray, Y: FloatArray, task: _Task) -> int | None:
     return int(np.count_nonzero(labels_from_output(AL, task.activations[-1], task.loss.decision_threshold) == labels))
 
 
+_TASK_NOTE_SUFFIX: Final = "(train_rounds)"
+"""Ends the note a round's task adds to an exception it raises (see ``_noting_task``)."""
+
+
+def _add_note(error: BaseException, note: str) -> None:
+    """``error.add_note(note)``, on Python 3.10 too (where the note is kept but not printed).
+
+    Notes live in the exception's ``__dict__``, so they survive the pickling that brings a
+    worker's exception to the driver."""
+    with contextlib.suppress(AttributeError):  # an exception type that takes no attributes keeps its words alone
+        setattr(error, "__notes__", [*getattr(error, "__notes__", ()), note])
+
+
+@contextlib.contextmanager
+def _noting_task(shard_index: int, inputs: RoundInput) -> Iterator[None]:
+    """Any exception the task raises goes on as itself, its type and words unchanged, with a
+    note naming the round (counted from 1, as ``RoundRecord.round``) and the shard."""
+    try:
+        yield
+    except Exception as error:
+        _add_note(error, f"in round {inputs.round + 1} on shard {shard_index} {_TASK_NOTE_SUFFIX}")
+        raise
+
+
+def _raised_by_task(error: BaseException) -> bool:
+    return any(isinstance(note, str) and note.endswith(_TASK_NOTE_SUFFIX) for note in getattr(error, "__notes__", ()))
+
+
 def gradient_sum(shard: Shard, shard_index: int, inputs: RoundInput) -> ShardGradient:
     r"""A synchronous round's work on one shard: :math:`\sum_{i \in B_s} \nabla_\theta \ell_i(\theta)`.
 
@@ -323,17 +357,24 @@ def gradient_sum(shard: Shard, shard_index: int, inputs: RoundInput) -> ShardGra
     ShardGradient
         The sums ``"dW1"``: ``(n_1, n_0)``, ``"db1"``: ``(n_1, 1)``, ... without the L2
         term (the driver adds it once), in the parameters' dtype: ``backward``'s mean over
-        the batch times its size :math:`|B_s|`.
+        the batch times its size :math:`|B_s|`. A diverging run's NaN or infinite values are
+        returned, not warned about: the driver reports them (``TrainingDivergedError``).
+
+    An exception raised here goes on as itself, with a note naming the round and the shard.
     """
     task = inputs.task
-    X_B, Y_B = _batch(shard, shard_index, inputs.round, task)
-    kernel = fused.check_kernel(None)  # the worker's own: Numba's fused ReLU passes if it has Numba
-    AL, caches = forward(X_B, inputs.params, task.activations, task.keep_probs, _dropout_rng(shard_index, inputs.round, task), None, kernel)
-    b = int(X_B.shape[1])
-    cost = task.loss.cost(AL, Y_B) * b
-    means = backward(AL, Y_B, caches, task.loss, 0.0, kernel)
-    size = AL.dtype.type(b)
-    return ShardGradient({key: grad * size for key, grad in means.items()}, b, cost, _correct(AL, Y_B, task))
+    # Divergence is reported by the driver, naming the round and the shard, as train does by
+    # epoch and step: numpy's overflow warnings would only repeat it less clearly (and, where
+    # warnings are errors, replace it).
+    with _noting_task(shard_index, inputs), np.errstate(over="ignore", invalid="ignore"):
+        X_B, Y_B = _batch(shard, shard_index, inputs.round, task)
+        kernel = fused.check_kernel(None)  # the worker's own: Numba's fused ReLU passes if it has Numba
+        AL, caches = forward(X_B, inputs.params, task.activations, task.keep_probs, _dropout_rng(shard_index, inputs.round, task), None, kernel)
+        b = int(X_B.shape[1])
+        cost = task.loss.cost(AL, Y_B) * b
+        means = backward(AL, Y_B, caches, task.loss, 0.0, kernel)
+        size = AL.dtype.type(b)
+        return ShardGradient({key: grad * size for key, grad in means.items()}, b, cost, _correct(AL, Y_B, task))
 
 
 def local_steps(shard: Shard, shard_index: int, inputs: RoundInput) -> ShardUpdate:
@@ -342,8 +383,14 @@ def local_steps(shard: Shard, shard_index: int, inputs: RoundInput) -> ShardUpda
     Step ``k`` of round ``r`` is the shard's step ``t = r K + k``: its batch and dropout
     masks come from ``shard_generator`` with that ``t`` (see the module's notes), then it
     runs forward, backward with L2, clipping, the optimizer's ``update`` and max-norm, as
-    ``train`` does on a mini-batch.
+    ``train`` does on a mini-batch. An exception raised here goes on as itself, with a note
+    naming the round and the shard.
     """
+    with _noting_task(shard_index, inputs):
+        return _local_steps(shard, shard_index, inputs)
+
+
+def _local_steps(shard: Shard, shard_index: int, inputs: RoundInput) -> ShardUpdate:
     task = inputs.task
     K = task.local_steps
     assert K is not None
@@ -447,7 +494,8 @@ class DaskShards:
     cannot recompute it. So the driver keeps its own copy of every shard (``shards``), and
     when a round finds a shard lost it sends that shard again, once, to a living worker
     and runs the round again. Tasks are pure, so the retried round is bitwise the round
-    that was lost.
+    that was lost. An exception raised by a task's own code is not a lost worker, whatever
+    its type: it is raised as ``train_rounds`` documents, without a retry.
     """
 
     def __init__(self, client: Client, shards: tuple[Shard, ...], futures: list[Future[Shard]], holders: list[str], retries: int) -> None:
@@ -483,6 +531,7 @@ class DaskShards:
         failure: BaseException | None = None
         for attempt in range(self.retries + 1):
             self._replace_lost(suspect=attempt > 0)
+            futures: list[Future[R]] = []
             try:
                 # The round's input travels inside each task, through the scheduler, which
                 # already holds a stream to every worker. Scattering it to the workers first
@@ -497,10 +546,36 @@ class DaskShards:
                 results: list[R] = self.client.gather(futures)  # type: ignore[no-untyped-call]  # distributed's partial types
                 return results, time.perf_counter() - started
             except Exception as error:  # noqa: BLE001 - sorted below: a lost worker is retried, anything else raised
-                if not _is_lost_work(error) and all(f.status == "finished" for f in self.futures):
-                    raise
-                failure = error
+                if not _raised_by_task(error):
+                    if not _is_lost_work(error) and all(f.status == "finished" for f in self.futures):
+                        raise
+                    failure = error
+                    continue
+                raised = error
+            # The task's own code raised (its note says so): not a lost worker, whatever its type
+            # (an OSError of the user's augmentation included), so never retried. Raised outside
+            # the handler, so that the exception keeps its own cause and context.
+            raise _first_task_error(futures, raised)
         raise RuntimeError(f"a round failed {self.retries + 1} times as workers were lost; last: {failure}") from failure
+
+
+_TASK_ERROR_WAIT: Final = 10.0
+"""Seconds a failed round waits for its other tasks, to raise the first error in shard order."""
+
+
+def _first_task_error(futures: Sequence[Future[Any]], raised: BaseException) -> BaseException:
+    """The exception of the first task, in shard order, that raised one itself: the one this
+    process would have raised, running the shards in order. ``raised`` (which ``gather`` gave,
+    the first to arrive) if none before it is known within ``_TASK_ERROR_WAIT`` seconds."""
+    deadline = time.monotonic() + _TASK_ERROR_WAIT
+    for future in futures:
+        try:  # waits for the task to end; None if it finished or was cancelled
+            error: BaseException | None = future.exception(timeout=max(deadline - time.monotonic(), 0.001))  # type: ignore[no-untyped-call]  # distributed's partial types
+        except Exception:  # noqa: BLE001 - timed out, or the client went away: the error gather gave stands
+            return raised
+        if error is not None and _raised_by_task(error):
+            return error.with_traceback(future.traceback())  # type: ignore[no-untyped-call]  # distributed's partial types
+    return raised
 
 
 def _is_lost_work(error: BaseException) -> bool:
@@ -552,6 +627,7 @@ def check_workers(client: Client, packages: Sequence[str] = REQUIRED_PACKAGES, *
     Raises ``WorkerEnvironmentError`` naming, for each worker lacking one, the packages
     missing, the worker's address, host and Python, before any task is sent.
     """
+    _check_client("client", client)
     workers = _worker_addresses(client, wait=1, timeout=timeout)
     found: dict[str, tuple[list[str], str, str]] = client.run(_probe_environment, list(packages), workers=workers)
     problems = [
@@ -575,6 +651,16 @@ def _warm_up() -> None:
         fused.warm_up()
 
 
+def _check_client(argument: str, client: object, *, hint: str = "open one with cluster_client()") -> None:
+    """Refuse ``client`` unless it is a ``distributed.Client`` that is not closed: a closed one
+    would fail only inside Dask ("IOLoop is closed"), after the arguments had been accepted."""
+    distributed = _import_distributed()
+    if not isinstance(client, distributed.Client):
+        raise TypeError(f"{argument} must be a distributed.Client, e.g. from cluster_client(), got {type(client).__name__}")
+    if client.status in ("closing", "closed"):
+        raise ValueError(f"{argument} is closed (status {client.status!r}): {hint}")
+
+
 def _check_shards(shards: object) -> tuple[Shard, ...]:
     if isinstance(shards, Shard) or not isinstance(shards, Sequence) or not shards:
         raise TypeError(f"shards must be a non-empty sequence of Shard(X, Y), e.g. split_shards(X, Y, 4), got {type(shards).__name__}")
@@ -588,12 +674,14 @@ def _check_shards(shards: object) -> tuple[Shard, ...]:
             raise ValueError(f"shards[{s}] is empty: X has shape {X.shape}; every shard needs at least one sample")
         if Y.shape[1] != X.shape[1]:
             raise ValueError(f"shards[{s}].Y must have one column per sample of shards[{s}].X ({X.shape[1]}), got shape {Y.shape}")
+        check.check_same_dtype(f"shards[{s}].Y", Y, X.dtype, f"shards[{s}].X")
         if checked:
             first = checked[0]
-            if (X.shape[0], Y.shape[0], X.dtype) != (first.X.shape[0], first.Y.shape[0], first.X.dtype):
+            check.check_same_dtype(f"shards[{s}].X", X, first.X.dtype, "shards[0].X")
+            if (X.shape[0], Y.shape[0]) != (first.X.shape[0], first.Y.shape[0]):
                 raise ValueError(
-                    f"shards[{s}] has {X.shape[0]} features, {Y.shape[0]} outputs, dtype {X.dtype}; shards[0] has "
-                    f"{first.X.shape[0]}, {first.Y.shape[0]}, {first.X.dtype}"
+                    f"shards[{s}] has {X.shape[0]} features, {Y.shape[0]} outputs; shards[0] has "
+                    f"{first.X.shape[0]}, {first.Y.shape[0]}"
                 )
         checked.append(Shard(X, Y))
     return tuple(checked)
@@ -602,7 +690,8 @@ def _check_shards(shards: object) -> tuple[Shard, ...]:
 def place_shards(client: Client, shards: Sequence[Shard], *, retries: int = 3) -> DaskShards:
     """Send each shard, once, to one of the cluster's workers, round robin in address order.
 
-    Checks the shards (none empty, all alike) and the workers (``check_workers``) first.
+    Checks the shards (none empty, all alike: features, outputs and one dtype), the client
+    (a ``distributed.Client``, not closed) and the workers (``check_workers``) first.
 
     Parameters
     ----------
@@ -615,6 +704,7 @@ def place_shards(client: Client, shards: Sequence[Shard], *, retries: int = 3) -
     """
     checked = _check_shards(shards)
     retries = check.check_positive_int("retries", retries, minimum=0)
+    _check_client("client", client)
     workers = check_workers(client)
     holders = [workers[s % len(workers)] for s in range(len(checked))]
     futures = [_scatter(client, shard, [holder]) for shard, holder in zip(checked, holders)]
@@ -695,9 +785,22 @@ def train_rounds(
     RoundState
         ``round``, ``params``, ``optimizer_state`` and ``history`` (one ``RoundRecord`` per
         round, with its wall time and the time spent waiting on the cluster).
+
+    Raises
+    ------
+    TrainingDivergedError
+        When a shard's cost, gradient sum or (local SGD) parameters hold NaN or infinite
+        values, naming the round and the first such shard in shard order; or the update
+        made the parameters so.
+    Exception
+        Raised by a shard's task (a user's augmentation, say): the same exception, of the
+        same type, with a note ``"in round r on shard s (train_rounds)"``. On a cluster it
+        is the first shard's in shard order, as in this process, and it is never taken for
+        a lost worker: it is raised at once, not retried.
     """
     runner: _InProcessShards | DaskShards
     if isinstance(shards, DaskShards):
+        _check_client("shards.client", shards.client, hint="place the shards again, with place_shards on an open client")
         runner = shards
         held = shards.shards
     else:
@@ -753,26 +856,30 @@ def _fold(runner: _InProcessShards | DaskShards, run: _Run, state: RoundState, r
     seen = sum(record.samples for record in state.history)
     while state.round < rounds:
         started = time.perf_counter()
-        if task.local_steps is None:
-            # the workers need only the parameters: the optimizer's slots stay with the driver
-            inputs = RoundInput(state.params, OptimizerState(state.optimizer_state.step, {}), state.round, task)
-            gradients, waiting = runner.map(gradient_sum, inputs)
-            params, opt_state = _synchronous_step(gradients, state.params, state.optimizer_state, task)
-            samples = sum(g.samples for g in gradients)
-            cost = sum(g.cost for g in gradients) / samples + l2_penalty(state.params, task.lambd, samples)
-            corrects = [g.correct for g in gradients]
-        else:
-            inputs = RoundInput(state.params, state.optimizer_state, state.round, task)
-            updates, waiting = runner.map(local_steps, inputs)
-            params, opt_state = _average_step(updates, sizes)
-            samples = sum(u.samples for u in updates)
-            cost = sum(u.cost for u in updates) / samples
-            corrects = [u.correct for u in updates]
         number = state.round + 1
+        # a diverging run overflows on its way to inf/NaN: the checks below name the round and shard
+        with np.errstate(over="ignore", invalid="ignore"):
+            if task.local_steps is None:
+                # the workers need only the parameters: the optimizer's slots stay with the driver
+                inputs = RoundInput(state.params, OptimizerState(state.optimizer_state.step, {}), state.round, task)
+                gradients, waiting = runner.map(gradient_sum, inputs)
+                _check_shard_results(number, [(g.cost, g.grads, "the gradient sum") for g in gradients])
+                params, opt_state = _synchronous_step(gradients, state.params, state.optimizer_state, task)
+                samples = sum(g.samples for g in gradients)
+                cost = sum(g.cost for g in gradients) / samples + l2_penalty(state.params, task.lambd, samples)
+                corrects = [g.correct for g in gradients]
+            else:
+                inputs = RoundInput(state.params, state.optimizer_state, state.round, task)
+                updates, waiting = runner.map(local_steps, inputs)
+                _check_shard_results(number, [(u.cost, u.params, "after its local steps, the parameter") for u in updates])
+                params, opt_state = _average_step(updates, sizes)
+                samples = sum(u.samples for u in updates)
+                cost = sum(u.cost for u in updates) / samples
+                corrects = [u.correct for u in updates]
         for key, value in params.items():
             if not np.isfinite(value).all():
                 raise TrainingDivergedError(
-                    f"training diverged at round {number}: {key} holds NaN or infinite values; try a smaller learning rate"
+                    f"training diverged at round {number}: the update made {key} hold NaN or infinite values; try a smaller learning rate"
                 )
         seen += samples
         accuracy = None if corrects[0] is None else sum(c or 0 for c in corrects) / samples
@@ -794,6 +901,23 @@ def _fold(runner: _InProcessShards | DaskShards, run: _Run, state: RoundState, r
             history = [list(r) for r in state.history]
             checkpoints.save_checkpoint(directory, as_epoch, rng=None, run={**description, _HISTORY_KEY: history})
         yield state
+
+
+def _check_shard_results(number: int, results: Sequence[tuple[float, Mapping[str, FloatArray], str]]) -> None:
+    """Raise ``TrainingDivergedError`` naming round ``number`` and the first shard, in shard
+    order, whose cost or arrays (``results[s]``: cost, arrays, what they are) are not finite."""
+    for s, (cost, arrays, what) in enumerate(results):
+        if not math.isfinite(cost):
+            raise TrainingDivergedError(
+                f"training diverged at round {number} on shard {s}: its cost is {cost}; "
+                "try a smaller learning rate (or check the data for extreme values)"
+            )
+        for key, value in arrays.items():
+            if not np.isfinite(value).all():
+                raise TrainingDivergedError(
+                    f"training diverged at round {number} on shard {s}: {what} {key} holds NaN or infinite values; "
+                    "try a smaller learning rate"
+                )
 
 
 def epoch_states(
@@ -1069,6 +1193,16 @@ def _work(settings: RunSettings, m: int) -> int:
     return 3 * settings.epochs * m * sum(a * b for a, b in zip(sizes[:-1], sizes[1:]))
 
 
+@contextlib.contextmanager
+def _noting_run(i: int) -> Iterator[None]:
+    """An exception of run ``i`` of a sweep goes on as itself, with a note naming its setting."""
+    try:
+        yield
+    except Exception as error:
+        _add_note(error, f"in settings[{i}] (sweep)")
+        raise
+
+
 def sweep(
     settings: Sequence[RunSettings],
     X: FloatArray,
@@ -1097,6 +1231,11 @@ def sweep(
     (epochs x samples x weights), so the scheduler starts the longest runs first and gives
     the next one to whichever worker comes free (longest-processing-time-first), which
     keeps the workers busy until the end when the runs' lengths differ.
+
+    Everything is checked before any run starts: every setting against the data (as
+    ``train`` would), ``X``, ``Y`` and ``dev`` of one dtype, ``on_done``, ``data_dir`` and
+    the client (a ``distributed.Client``, not closed). A run that fails raises its own
+    exception (``TrainingDivergedError``, say), with a note naming ``settings[i]``.
     """
     given: object = settings  # typed, but checked: users pass what they like
     if isinstance(given, RunSettings) or not isinstance(given, Sequence) or not given:
@@ -1106,17 +1245,28 @@ def sweep(
             raise TypeError(f"settings[{i}] must be a RunSettings, got {type(setting).__name__}")
         if not isinstance(setting.optimizer, Optimizer):
             raise TypeError(f"settings[{i}].optimizer must be an Optimizer such as sgd(0.1), got {type(setting.optimizer).__name__}")
+    if on_done is not None and not callable(on_done):
+        raise TypeError(f"on_done must be a function of (index, result), got {type(on_done).__name__}")
+    if data_dir is not None and not isinstance(data_dir, (str, os.PathLike)):
+        raise TypeError(f"data_dir must be a path, got {type(data_dir).__name__}")
     data = SweepData(check.check_float_array("X", X), check.check_float_array("Y", Y), dev)
     check.check_samples("X", data.X)
+    # One dtype for the data, as train_rounds and save_sweep_data (data_dir) require: a float32
+    # run stays float32 and the data sent to the workers is the data the runs train on.
+    check.check_same_dtype("Y", data.Y, data.X.dtype, "X")
     _check_run_settings(given, data)  # all of them before any run starts: none fails half-way through
+    if data.dev is not None:  # a pair of float arrays shaped like the data: _check_run_settings saw to it
+        check.check_same_dtype("dev[1]", data.dev[1], data.X.dtype, "X")
     if client is None:
         results = []
         for i, setting in enumerate(settings):
-            results.append(run_settings(setting, data))
+            with _noting_run(i):
+                results.append(run_settings(setting, data))
             if on_done is not None:
                 on_done(i, results[-1])
         return results
     distributed = _import_distributed()
+    _check_client("client", client)
     workers = check_workers(client)
     m = int(data.X.shape[1])
     # No task is pinned to a worker: the scheduler hands the next run, longest first, to
@@ -1132,7 +1282,8 @@ def sweep(
     done: dict[int, TrainResult] = {}
     for future in distributed.as_completed(futures, loop=client.loop):
         i = index[future.key]
-        done[i] = future.result()
+        with _noting_run(i):
+            done[i] = future.result()
         if on_done is not None:
             on_done(i, done[i])
     return [done[i] for i in range(len(futures))]
@@ -1153,6 +1304,8 @@ def local_cluster(n_workers: int | None = None, *, processes: bool = True, dashb
     keeps its own bookkeeping quiet (``QUIET_CLUSTER``: no profiler, slower health ticks),
     which leaves the cores to the tasks.
     """
+    _check_bool("processes", processes)
+    _check_bool("dashboard", dashboard)
     distributed = _import_distributed()
     import dask.config
 
@@ -1173,6 +1326,11 @@ def local_cluster(n_workers: int | None = None, *, processes: bool = True, dashb
             scheduler_kwargs=None if dashboard else {"dashboard_address": ":0"}, **options,
         )  # fmt: skip
     return cluster
+
+
+def _check_bool(argument: str, value: object) -> None:
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{argument} must be a bool, got {type(value).__name__} {value!r}")
 
 
 class SchedulerUnreachableError(ConnectionError):
@@ -1206,6 +1364,13 @@ def cluster_client(
     processes : bool, default True
         Local workers as processes; ``False``: threads of this process (see ``local_cluster``).
     """
+    given: object = address  # typed, but checked: users pass what they like
+    if given is not None and (not isinstance(given, str) or not given.strip()):
+        got = repr(given) if isinstance(given, str) else type(given).__name__
+        kind = ValueError if isinstance(given, str) else TypeError
+        raise kind(f"address must be a scheduler's address such as 'tcp://10.0.0.5:8786', got {got}")
+    _check_bool("processes", processes)
+    _check_bool("dashboard", dashboard)
     distributed = _import_distributed()
     import dask.config
 

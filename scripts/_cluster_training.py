@@ -50,29 +50,29 @@ def epoch_states(
         workers = dist.check_workers(client)
         n_shards = args.shards or len(workers)
         shards = dist.place_shards(client, dist.split_shards(X, Y, n_shards))
-    except BaseException:
+        K: int | None = args.local_steps
+        largest = max(int(shard.X.shape[1]) for shard in shards.shards)
+        batch = settings.batch_size
+        if batch is not None:
+            batch = math.ceil(batch / n_shards)
+        steps_per_pass = 1 if batch is None else math.ceil(largest / batch)
+        rounds = settings.epochs * steps_per_pass if K is None else math.ceil(settings.epochs * steps_per_pass / K)
+        optimizer = make_optimizer(settings, rounds * (K or 1))
+        address = getattr(client.scheduler, "address", "?")
+        mode = "synchronous rounds" if K is None else f"local SGD, {K} steps a round"
+        say(
+            f"cluster at {address}: {len(workers)} workers, {n_shards} shards of <= {largest} samples, {mode}, "
+            + ("full shards" if batch is None else f"batches of {batch} a shard")
+            + f", {rounds} rounds"
+        )
+        states = dist.train_rounds(
+            shards, params, activations=activations, loss=loss, rounds=rounds, optimizer=optimizer, batch_size=batch,
+            local_steps=K, seed=settings.seed, keep_probs=settings.keep_prob, max_norm=settings.max_norm,
+            augmentation=augmentation,
+        )  # fmt: skip
+    except BaseException:  # the cluster closed on any failure before the states are handed over
         stack.close()
         raise
-    K: int | None = args.local_steps
-    largest = max(int(shard.X.shape[1]) for shard in shards.shards)
-    batch = settings.batch_size
-    if batch is not None:
-        batch = math.ceil(batch / n_shards)
-    steps_per_pass = 1 if batch is None else math.ceil(largest / batch)
-    rounds = settings.epochs * steps_per_pass if K is None else math.ceil(settings.epochs * steps_per_pass / K)
-    optimizer = make_optimizer(settings, rounds * (K or 1))
-    address = getattr(client.scheduler, "address", "?")
-    mode = "synchronous rounds" if K is None else f"local SGD, {K} steps a round"
-    say(
-        f"cluster at {address}: {len(workers)} workers, {n_shards} shards of <= {largest} samples, {mode}, "
-        + ("full shards" if batch is None else f"batches of {batch} a shard")
-        + f", {rounds} rounds"
-    )
-    states = dist.train_rounds(
-        shards, params, activations=activations, loss=loss, rounds=rounds, optimizer=optimizer, batch_size=batch,
-        local_steps=K, seed=settings.seed, keep_probs=settings.keep_prob, max_norm=settings.max_norm,
-        augmentation=augmentation,
-    )  # fmt: skip
 
     def follow() -> Iterator[TrainState]:
         with stack:

@@ -580,3 +580,4 @@ def test_a_users_own_activation_record_travels_to_the_workers(rng: np.random.Gen
     there = _last(dist.train_rounds(dist.place_shards(client, shards), _params(), **common))  # type: ignore[arg-type]
     _assert_bitwise(there.params, here.params)
     assert not np.array_equal(here.params["W1"], _params()["W1"])
+
