@@ -14,7 +14,8 @@ writes it), runs the MNIST test set through the network (or a labelled Kaggle-st
   dead (never active) units and of saturated outputs (see ``functional_nn.diagnostics``);
 - ``confidence.png``: the winning probability of right and of wrong answers: a well-trained
   network is sure when it is right and less so when it is wrong;
-- ``per_class.png``: the accuracy on each digit;
+- ``per_class.png``: the accuracy on each digit (none for a digit the data lacks: no bar,
+  and ``null`` in the summary);
 
 and prints a JSON summary as its last line. Nothing random happens here.
 """
@@ -178,18 +179,23 @@ def plot_confidence(path: Path, inside: Inside, y: IntArray) -> Path:
 
 
 def plot_per_class(path: Path, per_class: FloatArray, counts: IntArray, overall: float) -> Path:
+    """A bar per digit; a digit without samples (``per_class`` NaN) gets none, and says so."""
     fig = new_figure(6.4, 3.6)
     ax = fig.subplots()
-    bars = ax.bar(range(10), per_class, color="#4393c3")
-    for bar, value, n in zip(bars, per_class.tolist(), counts.tolist()):
-        ax.text(bar.get_x() + bar.get_width() / 2, value, f"{value:.1%}", ha="center", va="bottom", fontsize=7)
+    present = counts > 0
+    ax.bar(np.flatnonzero(present), per_class[present], color="#4393c3")
+    low = float(per_class[present].min()) if present.any() else 0.0
+    for k, (value, n) in enumerate(zip(per_class.tolist(), counts.tolist())):
+        if n:
+            ax.text(k, value, f"{value:.1%}", ha="center", va="bottom", fontsize=7)
+        else:
+            ax.text(k, max(0.0, low - (1 - low) * 0.6), "no\nsamples", ha="center", va="bottom", fontsize=6, color="grey")
     ax.axhline(overall, color="black", linestyle=":", linewidth=1, label=f"all digits {overall:.2%}")
     ax.set_xticks(range(10))
     ax.set_xlabel("true digit")
     ax.set_ylabel("accuracy")
-    low = float(per_class.min()) if per_class.size else 0.0
     ax.set_ylim(max(0.0, low - (1 - low) * 0.6 - 0.01), 1.0 + (1 - low) * 0.15 + 0.002)
-    ax.legend(loc="lower right", fontsize=8)
+    ax.legend(loc="lower right" if present.all() else "best", fontsize=8)  # clear of the "no samples" notes
     ax.set_title("Accuracy on each digit", fontsize=10)
     return save_figure(fig, path)
 
@@ -213,7 +219,8 @@ def _main(argv: Sequence[str] | None) -> int:
     right = inside.predicted == y
     accuracy = float(np.mean(right))
     counts = np.bincount(y, minlength=10)
-    per_class = np.bincount(y, weights=right.astype(np.float64), minlength=10) / np.maximum(counts, 1)
+    # no samples of a digit, no accuracy on it: NaN here, null in the summary, no bar
+    per_class = np.where(counts > 0, np.bincount(y, weights=right.astype(np.float64), minlength=10) / np.maximum(counts, 1), np.nan)
     sizes = "-".join(str(params[f"W{l}"].shape[0]) for l in range(1, len(activations) + 1))
     print(f"784-{sizes} {'/'.join(a.name for a in activations)} network on the {source}: accuracy {accuracy:.4f}")
     plot_weights(out / "weights.png", params["W1"], args.tiles)
@@ -227,7 +234,7 @@ def _main(argv: Sequence[str] | None) -> int:
     print(f"wrote weights.png, activations.png, confidence.png and per_class.png to {out}")
     summary = {
         "data": source, "samples": int(y.size), "accuracy": accuracy,
-        "per_class_accuracy": [round(float(v), 6) for v in per_class],
+        "per_class_accuracy": [round(float(v), 6) if n else None for v, n in zip(per_class, counts)],
         "median_confidence_right": float(np.median(winning[right])) if right.any() else None,
         "median_confidence_wrong": float(np.median(winning[~right])) if (~right).any() else None,
         "layers": layers,

@@ -3,7 +3,8 @@
     python scripts/predict_digit.py runs/mnist-20260101-120000/params.npz seven.png three.jpg
 
 Each picture (PNG, JPEG, any size) is turned into an MNIST-like input: grayscale, inverted
-when its background is light (MNIST digits are white on black), cropped to the ink,
+when its background is lighter than the digit (MNIST digits are white on black; a pencil
+digit on grey paper is inverted too, though its paper is darker than mid-grey), cropped to the ink,
 scaled so its longer side is 20 pixels, and centred by its centre of mass in a 28x28 frame,
 as the MNIST images were made. Prints the most probable classes with their probabilities.
 
@@ -96,8 +97,9 @@ def _to_gray(image: Any) -> npt.NDArray[np.float64]:  # Any: a PIL.Image.Image (
 def digit_pixels(path: Path, *, dtype: type[np.float32] | type[np.float64] = np.float32) -> FloatArray:
     """The picture at ``path`` as one MNIST-like column of shape ``(784, 1)`` in ``[0, 1]``.
 
-    Light backgrounds (the mean of the border pixels above one half) are inverted so that
-    the digit is bright on dark.
+    The background is the median of the border pixels; when the picture's darkest pixel lies
+    further below it than its lightest lies above (a dark digit on lighter paper, whatever
+    the paper's shade), the picture is inverted so that the digit is bright on dark.
 
     Raises
     ------
@@ -110,7 +112,8 @@ def digit_pixels(path: Path, *, dtype: type[np.float32] | type[np.float64] = np.
     gray = read_gray(path)
     if min(gray.shape) < MIN_SIDE:
         raise NoDigitError(f"the picture is {gray.shape[1]}x{gray.shape[0]} pixels: too small to hold a digit")
-    if _border(gray).mean() > 0.5:
+    background = float(np.median(_border(gray)))
+    if background - float(gray.min()) > float(gray.max()) - background:  # the digit is the darker side
         gray = 1.0 - gray
     ink = np.clip(gray - np.median(_border(gray)), 0.0, None)  # the background becomes 0
     column = np.zeros((784, 1), dtype=dtype)

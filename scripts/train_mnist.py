@@ -15,10 +15,14 @@
 Training is the lazy fold ``train_epochs``: the script prints a line per epoch from the
 states it yields, and its ``on_batch`` reports move a progress bar over the batches. Writes
 ``params.npz``, ``history.json``, ``curves.png``, ``confusion.png`` and ``mistakes.png`` into
-``--out`` (and ``model.onnx`` with ``--onnx``); the last line printed is a JSON summary. With ``--checkpoint`` the fold also
+``--out`` (and ``model.onnx`` with ``--onnx``); the last line printed is a JSON summary. With
+``--overwrite``, the earlier run's outputs that this run does not write (its ``model.onnx``,
+say) are removed, and the line that names the outputs says so. With ``--checkpoint`` the fold also
 writes ``checkpoints/`` there, and ``--resume DIR`` continues such a run, with the command
-line it was started with, from its last complete checkpoint: the result equals the
-uninterrupted run's bit for bit (with the same number of BLAS threads).
+line it was started with (its ``--threads`` too, unless given again), from its last complete
+checkpoint: the result equals the uninterrupted run's bit for bit (with the same number of
+BLAS threads). A run that finished and wrote its outputs is left as it is: there is nothing
+to continue.
 
 The matrix products use every core by default. ``--threads N`` pins the BLAS (OpenBLAS, MKL,
 BLIS or OpenMP) to ``N`` threads, set before NumPy loads: on cores shared with other jobs a
@@ -34,24 +38,46 @@ batch, its augmentation's draws and its dropout masks (the input's first).
 
 from __future__ import annotations
 
+import json
 import os
 import sys
+from collections.abc import Sequence
+from pathlib import Path
 
 import _threads  # scripts/_threads.py: imports nothing heavy
 
+COMMAND_FILE = "command.json"  # in --out: the command line of a --checkpoint run, which --resume continues
+
+
+def threads_of_resumed_run(argv: Sequence[str]) -> int | None:
+    """The ``--threads`` that the run named by ``--resume DIR`` in ``argv`` was started with,
+    read from its command file; ``None`` without ``--resume``, or if that file says none or
+    cannot be read (``parse_args`` reports it later). Light: it runs before NumPy loads."""
+    for i, word in enumerate(argv):
+        folder = word.split("=", 1)[1] if word.startswith("--resume=") else None
+        if word == "--resume" and i + 1 < len(argv):
+            folder = argv[i + 1]
+        if folder is not None:
+            try:
+                saved = json.loads((Path(folder) / COMMAND_FILE).read_text())["argv"]
+            except (OSError, ValueError, KeyError, TypeError):
+                return None
+            return _threads.threads_from_argv(saved) if isinstance(saved, list) and all(isinstance(w, str) for w in saved) else None
+    return None
+
+
 if __name__ == "__main__":  # before NumPy loads; without --threads, every core (the BLAS's default)
-    _threads.pin_blas_threads(_threads.threads_from_argv(sys.argv[1:]))
+    # a resumed run keeps the threads it was started with, unless given others now
+    _threads.pin_blas_threads(_threads.threads_from_argv(sys.argv[1:]) or threads_of_resumed_run(sys.argv[1:]))
 
 import argparse
 import functools
 import importlib.util
-import json
 import math
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from contextlib import AbstractContextManager, ExitStack, nullcontext
 from datetime import datetime
-from pathlib import Path
 from typing import Any, NamedTuple, cast
 
 import numpy as np
@@ -151,7 +177,8 @@ class Dataset(NamedTuple):
 
 def parse_args(argv: Sequence[str] | None) -> tuple[argparse.Namespace, Settings]:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--preset", choices=sorted(PRESETS), default="default", help="the starting settings (default: default)")
+    # no argparse default: --resume must see a --preset given, even --preset default
+    parser.add_argument("--preset", choices=sorted(PRESETS), help="the starting settings (default: default)")
     source = parser.add_mutually_exclusive_group()
     source.add_argument("--csv", type=Path, help="train on a Kaggle digit-recognizer train.csv (no test set)")
     source.add_argument("--idx", type=Path, metavar="DIR", help="train on the official IDX files in DIR")
@@ -196,6 +223,8 @@ def parse_args(argv: Sequence[str] | None) -> tuple[argparse.Namespace, Settings
             parser.error(f"--{name.replace('_', '-')} must be >= 1, got {getattr(args, name)}")
     if args.workers is not None and args.scheduler is not None:
         parser.error("give --workers (a local cluster) or --scheduler (a running one), not both")
+    if args.dashboard and (not args.distributed or args.scheduler is not None or os.environ.get("DASK_SCHEDULER_ADDRESS")):
+        parser.error("--dashboard serves the dashboard of a local cluster: give it with --workers N, not alone or with --scheduler")
     if args.distributed and (args.checkpoint or args.resume is not None):
         parser.error("--checkpoint and --resume apply to single-process runs (the library's train_rounds checkpoints rounds)")
     if args.resume is not None:
@@ -205,7 +234,13 @@ def parse_args(argv: Sequence[str] | None) -> tuple[argparse.Namespace, Settings
         ]  # fmt: skip
         if given:
             parser.error(f"--resume continues the run in {args.resume} with the settings it was started with: drop {', '.join(given)}")
-        return _resumed_args(parser, args.resume)
+        resumed, settings = _resumed_args(parser, args.resume)
+        if args.threads is not None:  # given now: this machine's count, not the one the run was started with
+            if args.threads < 1:
+                parser.error(f"--threads must be >= 1, got {args.threads}")
+            resumed.threads = args.threads
+        return resumed, settings
+    args.preset = args.preset or "default"
     settings = PRESETS[args.preset]
     overrides: dict[str, Any] = {
         "hidden": args.hidden, "optimizer": args.optimizer, "learning_rate": args.learning_rate,
@@ -240,15 +275,17 @@ def parse_args(argv: Sequence[str] | None) -> tuple[argparse.Namespace, Settings
     return args, settings
 
 
-COMMAND_FILE = "command.json"
-
-
 def _resumed_args(parser: argparse.ArgumentParser, run_dir: Path) -> tuple[argparse.Namespace, Settings]:
-    """The arguments a checkpointed run in ``run_dir`` was started with, to continue it."""
+    """The arguments a checkpointed run in ``run_dir`` was started with, to continue it; its
+    relative ``--csv`` or ``--idx`` are read from the folder it was started in (``"cwd"``)."""
     try:
-        saved = json.loads((run_dir / COMMAND_FILE).read_text())["argv"]
+        command = json.loads((run_dir / COMMAND_FILE).read_text())
+        saved = command["argv"]
     except (OSError, ValueError, KeyError, TypeError) as error:
         parser.error(f"--resume {run_dir}: not a run started with --checkpoint (cannot read its {COMMAND_FILE}: {error})")
+    started_in = command.get("cwd")  # absent from the command files of earlier versions
+    if started_in is not None and not isinstance(started_in, str):
+        parser.error(f"--resume {run_dir}: its {COMMAND_FILE} must hold \"cwd\", a folder, got {started_in!r}")
     if not isinstance(saved, list) or not all(isinstance(word, str) for word in saved):
         parser.error(f"--resume {run_dir}: its {COMMAND_FILE} must hold \"argv\", a list of strings, got {saved!r}")
     if "--resume" in {word.split("=")[0] for word in saved}:
@@ -259,6 +296,8 @@ def _resumed_args(parser: argparse.ArgumentParser, run_dir: Path) -> tuple[argpa
         print(f"error: (in {run_dir / COMMAND_FILE}, the command line the run was started with: {saved})", file=sys.stderr)
         raise
     args.resume = run_dir
+    if started_in is not None:
+        args.csv, args.idx = (None if path is None else Path(started_in) / path for path in (args.csv, args.idx))
     return args, settings
 
 
@@ -304,6 +343,9 @@ def load_data(args: argparse.Namespace, dtype: FloatDType, rng: np.random.Genera
     mnist = load_mnist_pixels(log=say)
     X_test = mnist.X_test
     dev_size = mnist.y_dev.size if args.dev_size is None else args.dev_size
+    images = mnist.y_train.size + mnist.y_dev.size  # 60,000, unless the cache holds other pixels
+    if dev_size >= images:  # else the split below would cut from the end and say nothing
+        raise _cli.UsageError(f"--dev-size {dev_size} leaves nothing to train on: MNIST has {images:,} training images")
     if dev_size == mnist.y_dev.size:
         X_dev = scale_pixels(mnist.X_dev, dtype=dtype)
         return Dataset(mnist.X_train, mnist.y_train, X_dev, mnist.y_dev, X_test, mnist.y_test, "MNIST")
@@ -446,6 +488,16 @@ def _write_text(path: Path, text: str) -> None:
         handle.write(text.encode())
 
 
+def remove_stale_outputs(out: Path, written: set[str]) -> str:
+    """Remove the files of ``OUTPUTS`` in ``out`` that this run did not write (an earlier run's,
+    replaced with ``--overwrite``): none of them then describes another network. Returns
+    ``"; removed the earlier run's ..."`` for the line that names the outputs, or ``""``."""
+    stale = [name for name in OUTPUTS if name not in written and (out / name).is_file()]
+    for name in stale:
+        (out / name).unlink()
+    return f"; removed the earlier run's {', '.join(stale)}" if stale else ""
+
+
 def matplotlib_available() -> bool:
     try:
         import matplotlib  # noqa: F401
@@ -488,6 +540,18 @@ def pinned_threads(threads: int) -> AbstractContextManager[object]:
     return limits
 
 
+def finished_checkpoint(out: Path, settings: Settings, *, onnx: bool) -> Path | None:
+    """The last checkpoint in ``out`` if it is the run's last epoch and the run then wrote its
+    outputs (the pictures too, when matplotlib can draw them); else ``None``: there is work left."""
+    latest = latest_checkpoint(out / "checkpoints")
+    if latest is None:
+        return None
+    expected = ["params.npz", "history.json", *(["model.onnx"] if onnx else []), *(["curves.png", "confusion.png"] if matplotlib_available() else [])]
+    if not all((out / name).is_file() for name in expected) or load_checkpoint(latest).state.epoch < settings.epochs:
+        return None
+    return latest
+
+
 def run(args: argparse.Namespace, settings: Settings, argv: Sequence[str] | None) -> int:
     started = time.perf_counter()
     out: Path = args.out if args.out is not None else Path("runs") / f"mnist-{datetime.now():%Y%m%d-%H%M%S}"
@@ -496,6 +560,11 @@ def run(args: argparse.Namespace, settings: Settings, argv: Sequence[str] | None
     if args.resume is None and (earlier := latest_checkpoint(out / "checkpoints")) is not None:
         raise _cli.UsageError(f"--out {out} holds an earlier run's checkpoints ({earlier.name}): continue it with --resume {out}, or choose another --out")
     say: Callable[[str], None] = lambda line: print(line, flush=True)  # noqa: E731
+    if args.resume is not None and (finished := finished_checkpoint(out, settings, onnx=args.onnx)) is not None:
+        # rewriting it would only lose its timings: the fold has nothing left to run
+        unit = "iteration" if settings.batch_size is None else "epoch"
+        say(f"{out} finished its {settings.epochs} {unit}s ({finished.name}) and holds its outputs: nothing to continue, nothing rewritten")
+        return 0
     if args.onnx and importlib.util.find_spec("onnx") is None:  # say so now, not after training
         raise _cli.UsageError(f"--onnx needs the onnx package: {ONNX_EXTRA}")
     dtype = DTYPES[settings.dtype]
@@ -555,7 +624,8 @@ def run(args: argparse.Namespace, settings: Settings, argv: Sequence[str] | None
         return _cli.fail(str(error))
     _cli.make_output_dir(out)  # only now, everything validated; removed again if the run fails before writing
     if checkpoint_dir is not None and args.resume is None:
-        _write_text(out / COMMAND_FILE, json.dumps({"argv": list(sys.argv[1:] if argv is None else argv)}) + "\n")
+        command = {"argv": list(sys.argv[1:] if argv is None else argv), "cwd": os.getcwd()}
+        _write_text(out / COMMAND_FILE, json.dumps(command) + "\n")
     unit = "iteration" if settings.batch_size is None else "epoch"
     seconds: dict[int, float] = {}  # by epoch, for the epochs this process ran
     state = TrainState(0, params, OptimizerState(0, {}), ())
@@ -606,9 +676,11 @@ def run(args: argparse.Namespace, settings: Settings, argv: Sequence[str] | None
         },
     )  # fmt: skip
     written = "params.npz"
+    kept = {"params.npz", "history.json", "checkpoints", *([COMMAND_FILE] if checkpoint_dir is not None else [])}
     if args.onnx:  # the same network, runnable by onnxruntime: input "X" (batch, 784), output (batch, 10)
         functional_nn.export_onnx(final, activations, out / "model.onnx", metadata={"input": INPUT_DESCRIPTION})
         written = "params.npz, model.onnx"
+        kept.add("model.onnx")
     history = {
         "config": config,
         unit + "s": [{**r._asdict(), "seconds": seconds.get(r.epoch)} for r in state.history],
@@ -627,9 +699,12 @@ def run(args: argparse.Namespace, settings: Settings, argv: Sequence[str] | None
             f"{shown_name} mistakes, most confident first ({int(np.count_nonzero(predicted != shown_y))} in all)",
         )  # fmt: skip
         pictures = "curves.png, confusion.png" + (f", mistakes.png ({n_shown} digits)" if n_shown else " (no mistakes to show)")
-        say(f"wrote {written}, history.json, {pictures} to {out}")
+        kept.update(("curves.png", "confusion.png", *(["mistakes.png"] if n_shown else [])))
+        removed = remove_stale_outputs(out, kept)
+        say(f"wrote {written}, history.json, {pictures} to {out}" + removed)
     else:
-        say(f"wrote {written} and history.json to {out}; matplotlib is missing, so no pictures ({SCRIPTS_EXTRA})")
+        removed = remove_stale_outputs(out, kept)
+        say(f"wrote {written} and history.json to {out}{removed}; matplotlib is missing, so no pictures ({SCRIPTS_EXTRA})")
     summary.update(seconds=round(time.perf_counter() - started, 2), training_seconds=round(training_seconds, 2), out=str(out))
     summary["samples_per_second"] = round(m * len(seconds) / training_seconds) if training_seconds > 0 else None
     if args.distributed:

@@ -212,3 +212,23 @@ def test_the_pictures_refuse_what_they_cannot_draw(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError, match="does not exist"):
         animate_training([(1, params)], [0.7], ("sigmoid", "sigmoid"), X, y, tmp_path / "missing" / "t.gif")
     assert sorted(p.name for p in tmp_path.iterdir()) == []  # nothing half-written
+
+
+def test_inspect_network_has_no_accuracy_for_a_digit_without_samples(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    rng = np.random.default_rng(0)
+    csv = _kaggle_csv(tmp_path / "digits.csv", rng, 30)
+    lines = csv.read_text().splitlines()
+    csv.write_text("\n".join([lines[0], *(line for line in lines[1:] if int(line.split(",")[0]) < 5)]) + "\n")  # digits 0-4 only
+    digits = load_digits_csv(csv)
+    assert digits.y is not None
+    params = initialize_parameters([784, 6, 10], rng, dtype=np.float32)
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    save_parameters(run_dir / "params.npz", params, metadata={"activations": ["relu", "softmax"]})
+    assert inspect_network.main([str(run_dir), "--csv", str(csv), "--tiles", "4"]) == 0
+    summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    AL, _ = forward_propagation(scale_pixels(digits.X, dtype=np.float32), params, ("relu", "softmax"))
+    right = np.argmax(AL, axis=0) == digits.y
+    assert summary["per_class_accuracy"] == [round(float(np.mean(right[digits.y == k])), 6) for k in range(5)] + [None] * 5
+    assert summary["accuracy"] == float(np.mean(right)) and summary["samples"] == 15
+    assert png_size(run_dir / "per_class.png") == pixels(6.4, 3.6)

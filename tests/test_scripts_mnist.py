@@ -358,3 +358,19 @@ def test_threads_are_read_before_numpy_loads_and_pin_the_blas(
     with pytest.raises(SystemExit) as refused:
         train_mnist.main(["--threads", "0"])
     assert refused.value.code == 2
+
+
+def test_a_dark_digit_on_grey_paper_is_inverted_like_one_on_white(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from PIL import Image, ImageDraw
+
+    # a pencil "1" photographed on grey paper: the background (100 of 255) is darker than one
+    # half, yet lighter than the digit, which is what makes it the background to invert
+    grey = Image.new("L", (90, 140), 100)
+    ImageDraw.Draw(grey).rectangle((20, 30, 32, 110), fill=0)
+    grey.save(tmp_path / "grey.png")
+    np.testing.assert_array_equal(predict_digit.digit_pixels(tmp_path / "grey.png"), predict_digit.digit_pixels(_draw_one(tmp_path / "one.png")))
+    # and a light digit on a darker grey is read as it is
+    chalk = Image.new("L", (90, 140), 100)
+    ImageDraw.Draw(chalk).rectangle((20, 30, 32, 110), fill=255)
+    chalk.save(tmp_path / "chalk.png")
+    np.testing.assert_array_equal(predict_digit.digit_pixels(tmp_path / "chalk.png"), predict_digit.digit_pixels(tmp_path / "one.png"))

@@ -333,7 +333,7 @@ def test_resume_with_other_settings_is_refused(tmp_path: Path, rng: np.random.Ge
     out = _checkpointed_run(tmp_path, rng, capsys)
     err = _refused_by_argparse(capsys, lambda: train_mnist.main(["--resume", str(out), "--epochs", "5", "--seed", "3"]))
     assert "drop --epochs, --seed" in err
-    assert train_mnist.main(["--resume", str(out)]) == 0  # alone, it continues (here: a finished run, rewritten)
+    assert train_mnist.main(["--resume", str(out)]) == 0  # alone, it continues (here: a finished run, left as it is)
 
 
 @pytest.mark.parametrize("case", ["missing", "a file", "one class", "unknown class"])
