@@ -106,7 +106,8 @@ class RoundRecord(NamedTuple):
 
     ``cost`` and ``accuracy`` are means over the ``samples`` the round trained on, each
     taken from the forward pass that computed that sample's gradient, weighted by sample
-    (the L2 penalty of the round's starting parameters included in ``cost``). ``epochs``
+    (with the L2 penalty of the parameters each forward pass used: the round's starting
+    parameters in a synchronous round, each local step's own in local SGD). ``epochs``
     counts the passes over the data made so far, ``samples_seen / m``. ``seconds`` is the
     round's wall time on the driver and ``waiting`` the part of it spent waiting on the
     cluster (placing, computing, gathering). Dev figures are taken with the parameters the

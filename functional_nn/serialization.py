@@ -276,6 +276,8 @@ def load_parameters(
     """
     known = _known_activations(custom_activations)
     target = Path(path)
+    if target.is_dir():  # not damaged: the wrong path
+        raise ValueError(f"{target} is a folder: give the path of a parameter file, such as {target / 'params.npz'}")
     try:
         contents = read_arrays(target)
     except ValueError as error:

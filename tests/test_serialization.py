@@ -190,3 +190,9 @@ def test_writing_into_a_missing_directory_names_it_and_not_a_temporary_file(tmp_
         with atomic_write(tmp_path / "file" / "x.npz") as handle:
             handle.write(b"never")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["file"]
+
+
+def test_loading_a_folder_says_to_give_the_file_in_it(tmp_path: Path) -> None:
+    with pytest.raises(ValueError) as raised:
+        load_parameters(tmp_path)
+    assert str(raised.value) == f"{tmp_path} is a folder: give the path of a parameter file, such as {tmp_path / 'params.npz'}"
