@@ -680,6 +680,11 @@ def animate_training(
     from PIL import Image
 
     low, high = float(cost_values.min()), float(cost_values.max())
+    # Additive margins: scaling by 0.9 and 1.05 would cut off a negative cost (a loss of your
+    # own may go below 0) and give identical limits when every cost is 0.
+    span = high - low if high > low else max(abs(high), 1.0)
+    bottom = low * 0.9 if low > 0 else low - 0.05 * span
+    top = high * 1.05 if high > 0 else high + 0.05 * span
     frames = []
     for epoch, params in snapshots:
         check.check_params(params)
@@ -694,7 +699,7 @@ def animate_training(
         if epoch:
             cost_ax.plot([epoch], [cost_values[epoch - 1]], "o", color="#2166ac", markersize=4)
         cost_ax.set_xlim(0, cost_values.size)
-        cost_ax.set_ylim(low * 0.9 if low > 0 else low, high * 1.05)
+        cost_ax.set_ylim(bottom, top)
         cost_ax.set_xlabel("epoch")
         cost_ax.set_ylabel("cost")
         cost_ax.grid(alpha=0.3)

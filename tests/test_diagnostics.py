@@ -291,3 +291,28 @@ def test_activation_histograms_refuse_nan_or_infinite_values_by_name(tmp_path: P
     assert list(tmp_path.iterdir()) == []
     columns[1] = HistogramColumn("relu", [ActivationSnapshot("epoch 0", (good,))])
     assert plot_activation_histograms(columns, tmp_path / "h.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_fractions_by_hand_on_built_caches() -> None:
+    """Three layers whose outputs are chosen by hand; the saturated and dead counts are counted here."""
+    from functional_nn.activations import resolve_activation
+    from functional_nn.types import LayerCache
+
+    def cache(A: FloatArray, name: Activation, W: FloatArray) -> LayerCache:
+        return LayerCache(np.zeros((W.shape[1], A.shape[1])), W, A.copy(), A, resolve_activation("activation", name))
+
+    A1 = np.array([[0.0, 0.0, 0.0], [0.0, 1.0, 2.0]])  # relu: 4 zeros of 6, unit 1 dead
+    A2 = np.array([[0.995, 0.009, 0.5], [0.999, 0.992, 0.991]])  # sigmoid: all but 0.5 within 0.01 of 0 or 1; unit 2 dead
+    A3 = np.array([[-0.995, 0.99, -0.98]])  # tanh: -0.995 and 0.99 (exactly at 1 - 0.01) saturated, -0.98 not
+    W1, W2, W3 = np.array([[3.0, 4.0], [0.0, 0.0]]), np.eye(2), np.zeros((1, 2))
+    caches = (cache(A1, "relu", W1), cache(A2, "sigmoid", W2), cache(A3, "tanh", W3))
+    grads = {"dW1": np.ones((2, 2)), "dW2": np.zeros((2, 2)), "dW3": np.array([[3.0, 4.0]])}
+    params = {"W1": 2 * W1, "W2": W2, "W3": np.array([[1.0, 0.0]])}
+    first, second, third = layer_statistics(caches, grads, params)
+    assert (first.saturated_fraction, first.dead_fraction) == (4 / 6, 1 / 2)
+    assert (second.saturated_fraction, second.dead_fraction) == (5 / 6, 1 / 2)
+    assert (third.saturated_fraction, third.dead_fraction) == (2 / 3, 0.0)
+    assert (first.weight_norm, first.gradient_norm, first.update_ratio) == (10.0, 2.0, 1.0)  # ||W1|| = 5, moved by W1
+    assert (second.gradient_norm, second.update_ratio) == (0.0, 0.0)
+    assert (third.gradient_norm, third.update_ratio) == (5.0, math.inf)  # from W = 0
+    assert first.a_mean == 0.5 and first.a_std == pytest.approx(math.sqrt((3 * 0.25 + 0.25 + 0.25 + 2.25) / 6))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from typing import Any
 from pathlib import Path
 
 import numpy as np
@@ -184,3 +185,59 @@ def test_missing_matplotlib_names_the_extra(tmp_path: Path, monkeypatch: pytest.
     monkeypatch.setitem(sys.modules, "matplotlib.figure", None)
     with pytest.raises(ImportError, match=r'pip install -e "\.\[scripts\]"'):
         plot_curves([EpochRecord(1, 1.0, None)], tmp_path / "c.png")
+
+
+def capture_figures(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
+    """Every figure the plotting helpers make from now on, to read what they drew."""
+    import functional_nn.plots as plots
+
+    made: list[Any] = []
+    original = plots.new_figure
+
+    def recording(width: float, height: float) -> Any:
+        made.append(original(width, height))
+        return made[-1]
+
+    monkeypatch.setattr(plots, "new_figure", recording)
+    return made
+
+
+def test_image_grid_titles_say_the_classes_and_colour_right_and_wrong(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    figures = capture_figures(monkeypatch)
+    X = np.linspace(0.0, 1.0, 12).reshape(4, 3)
+    plot_image_grid(X, (2, 2), tmp_path / "grid.png", predicted=np.array([0, 1, 1]), labels=np.array([0, 0, 1]),
+                    probabilities=np.array([0.9, 0.456, 0.5]), class_names=["cat", "dog"])  # fmt: skip
+    axes = figures[-1].axes
+    assert [a.get_title() for a in axes] == ["cat (0.90)\ntrue: cat", "dog (0.46)\ntrue: cat", "dog (0.50)\ntrue: dog", ""]
+    assert [a.title.get_color() for a in axes[:3]] == ["#1a7f37", "#cf222e", "#1a7f37"]
+    np.testing.assert_array_equal(axes[1].images[0].get_array(), X[:, 1].reshape(2, 2))  # column j, row by row
+
+
+def test_curves_draw_the_recorded_numbers(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    figures = capture_figures(monkeypatch)
+    history = [EpochRecord(1, 0.9, 0.5, 1.0, 0.4), EpochRecord(2, 0.5, 0.75, None, None), EpochRecord(3, 0.2, 1.0, 0.3, 0.8)]
+    plot_curves(history, tmp_path / "curves.png")
+    cost, accuracy = figures[-1].axes
+    drawn = {(ax.get_ylabel(), line.get_label()): (list(line.get_xdata()), list(line.get_ydata()))
+             for ax in (cost, accuracy) for line in ax.get_lines()}  # fmt: skip
+    assert drawn == {
+        ("cost", "train"): ([1, 2, 3], [0.9, 0.5, 0.2]),
+        ("cost", "dev"): ([1, 3], [1.0, 0.3]),
+        ("accuracy", "train"): ([1, 2, 3], [0.5, 0.75, 1.0]),
+        ("accuracy", "dev"): ([1, 3], [0.4, 0.8]),
+    }
+
+
+@pytest.mark.parametrize("costs", [[0.0, 0.0], [-2.0, -1.0], [-1.0, -1.0], [0.5, 0.25]])
+def test_the_animations_cost_axis_holds_every_cost(costs: list[float], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Costs of 0 gave identical limits (a warning) and negative ones (a loss of one's own) were cut off."""
+    from functional_nn.plots import animate_training
+
+    figures = capture_figures(monkeypatch)
+    params = {"W1": np.eye(2), "b1": np.array([[-1.0], [0.0]]), "W2": np.array([[1.0, 1.0]]), "b2": np.zeros((1, 1))}
+    X, y = np.array([[0.0, 1, 2, 3], [0, 1, 0, 1]]), np.array([0, 1, 0, 1])
+    animate_training([(0, params), (2, params)], costs, ("sigmoid", "sigmoid"), X, y, tmp_path / "a.gif", resolution=5)
+    assert (tmp_path / "a.gif").is_file()
+    for figure in figures:
+        low, high = figure.axes[1].get_ylim()
+        assert low < min(costs) <= max(costs) < high

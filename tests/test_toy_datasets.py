@@ -165,3 +165,26 @@ def test_the_generator_is_only_advanced_not_replaced() -> None:
     first = make_moons(20, rng)
     second = make_moons(20, rng)
     assert not np.array_equal(first.X, second.X)
+
+
+def test_small_sets_by_hand_counts_and_noise_is_the_documented_draw() -> None:
+    moons = make_moons(5, np.random.default_rng(0), noise=0.0)
+    # class 0 (3 points): (cos t, sin t) at t = 0, pi/2, pi; class 1 (2 points): (1 - cos t, 1/2 - sin t) at t = 0, pi
+    points = {(round(float(x), 12), round(float(y), 12), int(c)) for x, y, c in zip(moons.X[0], moons.X[1], moons.y)}
+    assert points == {(1.0, 0.0, 0), (0.0, 1.0, 0), (-1.0, 0.0, 0), (0.0, 0.5, 1), (2.0, 0.5, 1)}
+    spirals = make_spirals(9, np.random.default_rng(0), noise=0.0, n_classes=3)
+    assert np.bincount(spirals.y).tolist() == [3, 3, 3]
+    arm_1 = spirals.X[:, spirals.y == 1]  # radius t in (0, 1/2, 1) at angle 2 pi (1/3 + t)
+    radius_1 = np.hypot(arm_1[0], arm_1[1])
+    np.testing.assert_allclose(np.sort(radius_1), [0.0, 0.5, 1.0], atol=1e-12)
+    outer = arm_1[:, np.argmax(radius_1)]
+    np.testing.assert_allclose(outer, [math.cos(2 * math.pi * 4 / 3), math.sin(2 * math.pi * 4 / 3)], atol=1e-12)
+    assert np.bincount(make_blobs(7, np.random.default_rng(0), centers=3).y).tolist() == [3, 2, 2]
+    # noise: the clean points plus noise * one standard_normal draw, then the permutation draw
+    noisy = make_moons(6, np.random.default_rng(5), noise=0.3, dtype=np.float32)
+    clean = make_moons(6, np.random.default_rng(5), noise=0.0)
+    order = np.random.default_rng(5)
+    normal = order.standard_normal((2, 6))
+    permutation = order.permutation(6)
+    np.testing.assert_array_equal(noisy.X, (clean.X + 0.3 * normal[:, permutation]).astype(np.float32))
+    assert noisy.X.dtype == np.float32 and noisy.y.dtype == np.int64
