@@ -162,12 +162,14 @@ def _main(argv: Sequence[str] | None) -> int:
     costs = measure(args, mnist.X_train, mnist.y_train, rng)
     step = costs.step
     network = "-".join(map(str, (784, *args.hidden, 10)))
-    print(f"one training step of {network} on {args.batch_size} digits: {step:.2f} ms (median of {args.repeats} epochs of {args.samples} digits)")
+    m = min(args.samples, mnist.X_train.shape[1])  # as measure trains: no more digits than there are
+    batch = min(args.batch_size, m)
+    print(f"one training step of {network} on {batch} digits: {step:.2f} ms (median of {args.repeats} epochs of {m} digits)")
     for name, value in costs.added.items():
         call = costs.call[name]
         print(f"  {name:>15}: {value:+6.2f} ms a step ({100 * value / step:5.1f}% of the step); "
               f"the call itself {call:5.2f} ms ({100 * call / step:5.1f}%)")  # fmt: skip
-    summary.update(network=network, batch_size=args.batch_size, milliseconds={"step": step, **costs.added},
+    summary.update(network=network, batch_size=batch, samples=m, milliseconds={"step": step, **costs.added},
                    ratio={name: value / step for name, value in costs.added.items()},
                    call_milliseconds=costs.call, call_ratio={name: value / step for name, value in costs.call.items()},
                    load_average=os.getloadavg()[0] if hasattr(os, "getloadavg") else None)  # fmt: skip

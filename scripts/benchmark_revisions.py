@@ -283,6 +283,11 @@ def _main(argv: Sequence[str] | None) -> int:
             for side in (first, "new" if first == "old" else "old"):
                 checkout, arguments = (old_checkout, old_args) if side == "old" else (repository, new_args)
                 runs[side] = run_training(checkout, arguments, Path(scratch) / f"{side}-{number}", side)
+                if runs[side].training_seconds <= 0:  # the ratio new / old needs a time on both sides
+                    raise _cli.UsageError(
+                        f"--{side}-args: the {side} run reported training_seconds {runs[side].training_seconds:g}, too short "
+                        "to time (train_mnist.py rounds to 0.01 s): give both runs more to train, e.g. more --epochs"
+                    )
             old, new = runs["old"], runs["new"]
             pair = Pair(round(load, 2), old, new, first)
             pairs.append(pair)

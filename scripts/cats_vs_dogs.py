@@ -64,10 +64,15 @@ def is_color(value: str) -> TypeGuard[Color]:
     return value in get_args(Color)
 
 
+def class_names(text: str) -> tuple[str, ...]:
+    """``--classes``: folder names such as ``cats,dogs``; an empty item is a typing mistake, not a class."""
+    return tuple(_cli.comma_separated(text, example="cats,dogs"))
+
+
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
     parser.add_argument("root", type=Path, metavar="DIR", help="folder with one sub-folder of pictures per class")
-    parser.add_argument("--classes", default=None, help="the two class folders to use, comma-separated (default: all, sorted)")
+    parser.add_argument("--classes", type=class_names, default=None, help="the two class folders to use, comma-separated (default: all, sorted)")
     parser.add_argument("--size", type=int, default=64, help="pictures are resized to SIZE x SIZE (default: 64)")
     parser.add_argument("--color", choices=get_args(Color), default="grayscale", help="default: grayscale")
     parser.add_argument("--hidden", type=_cli.positive_ints, default=(128, 32), help="ReLU layer sizes (default: 128,32)")
@@ -136,7 +141,7 @@ def _main(argv: Sequence[str] | None) -> int:
     _cli.check_output_dir(args.out, OUTPUTS, overwrite=args.overwrite)  # before the pictures are read
     color: str = args.color
     assert is_color(color)
-    classes = None if args.classes is None else tuple(c.strip() for c in args.classes.split(","))
+    classes: tuple[str, ...] | None = args.classes  # split by class_names
     try:
         data = load_image_folder(args.root, size=(args.size, args.size), color=color, classes=classes, dtype=np.float32)
     except (ValueError, FileNotFoundError) as error:  # the library names its keywords; the user typed DIR and a flag

@@ -266,9 +266,13 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         args.keep_prob = 0.5 if best else 0.8
     for name in ("epochs", "batch_size"):
         if getattr(args, name) < 1:
-            parser.error(f"--{name.replace('_', '-')} must be >= 1")
-    if args.reg_epochs == 1 or args.reg_epochs < 0 or (best and args.epochs < 2):
-        parser.error("the schedules warm up for one epoch: give at least 2 epochs")
+            parser.error(f"--{name.replace('_', '-')} must be >= 1, got {getattr(args, name)}")
+    if args.reg_epochs < 0:
+        parser.error(f"--reg-epochs must be >= 0 (0: skip the dropout and schedule runs), got {args.reg_epochs}")
+    if args.reg_epochs == 1:
+        parser.error("--reg-epochs must be 0 or at least 2: the schedule warms up for one epoch, got 1")
+    if best and args.epochs < 2:
+        parser.error(f"--epochs must be at least 2 with --preset best: the schedule warms up for one epoch, got {args.epochs}")
     if not 0 < args.keep_prob <= 1:
         parser.error(f"--keep-prob must be in (0, 1], got {args.keep_prob}")
     for name in ("peak_lr", "best_lr", "max_norm"):
