@@ -113,6 +113,16 @@ def check_parent_directory(path: str | os.PathLike[str]) -> Path:
     return Path(path)
 
 
+def blocking_file(directory: str | os.PathLike[str]) -> Path | None:
+    """What stops ``directory`` from being a directory or being created as one: ``directory``
+    itself, or the nearest of its parents that exists, if that is not a directory; else ``None``."""
+    folder = Path(directory)
+    for candidate in (folder, *folder.parents):
+        if candidate.exists():
+            return None if candidate.is_dir() else candidate
+    return None
+
+
 def _remove_stale_temporaries(target: Path) -> None:
     """Remove our temporary files for ``target`` whose writing process is gone."""
     try:

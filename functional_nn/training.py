@@ -78,6 +78,7 @@ from functional_nn.propagation import (
     forward_output,
     labels_from_output,
 )
+from functional_nn.serialization import blocking_file
 from functional_nn.types import Activation, ActivationFunction, Caches, FloatArray, IntArray, Loss, LossFunction, Params
 
 # The fold's value types live in fold_state; they stay importable from here too.
@@ -619,13 +620,9 @@ def _describe_run(problem: _Problem, sizes: tuple[int, ...]) -> dict[str, object
 def _check_checkpoint_dir(directory: Path) -> None:
     """Refuse a ``checkpoint_dir`` that is, or lies under, something other than a directory:
     the first checkpoint is written only after an epoch of training."""
-    for folder in (directory, *directory.parents):
-        if folder.exists():
-            if not folder.is_dir():
-                raise ValueError(
-                    f"checkpoint_dir {directory} cannot hold checkpoints: {folder} exists and is not a directory"
-                )
-            return
+    folder = blocking_file(directory)
+    if folder is not None:
+        raise ValueError(f"checkpoint_dir {directory} cannot hold checkpoints: {folder} exists and is not a directory")
 
 
 def _resume_or_start(

