@@ -29,6 +29,7 @@ from collections.abc import Sequence
 from typing import Any, Final, Literal, TypeAlias, get_args
 
 import numpy as np
+import numpy.typing as npt
 
 try:
     from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
@@ -98,7 +99,7 @@ class _BaseMLP(BaseEstimator):  # type: ignore[misc]  # scikit-learn ships no ty
 
     def __init__(
         self,
-        hidden_layer_sizes: int | Sequence[int] = (100,),
+        hidden_layer_sizes: int | Sequence[int] | npt.NDArray[np.integer[Any]] = (100,),
         activation: Activation | ActivationFunction = "relu",
         *,
         optimizer: OptimizerName | Optimizer = "adam",
@@ -139,6 +140,10 @@ class _BaseMLP(BaseEstimator):  # type: ignore[misc]  # scikit-learn ships no ty
         sizes: object = self.hidden_layer_sizes
         if isinstance(sizes, (int, np.integer)) and not isinstance(sizes, bool):
             sizes = (sizes,)
+        if isinstance(sizes, np.ndarray):  # as scikit-learn's own MLP takes, e.g. from a grid
+            if sizes.ndim != 1 or sizes.dtype.kind not in "iu":
+                raise TypeError(f"hidden_layer_sizes as an array must be 1-d of integers, got shape {sizes.shape} dtype {sizes.dtype}")
+            sizes = sizes.tolist()
         if isinstance(sizes, (str, bytes)) or not isinstance(sizes, Sequence):
             raise TypeError(f"hidden_layer_sizes must be a sequence of ints such as (100,), got {sizes!r}")
         return tuple(check.check_positive_int(f"hidden_layer_sizes[{i}]", n) for i, n in enumerate(sizes))
@@ -304,7 +309,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):  # type: ignore[misc]  # scikit-
 
     Parameters
     ----------
-    hidden_layer_sizes : int or sequence of int, default (100,)
+    hidden_layer_sizes : int, sequence of int or 1-d integer array, default (100,)
         Units of each hidden layer; ``()`` is multinomial logistic regression.
     activation : str or ActivationFunction, default "relu"
         The hidden layers' activation: a built-in name (``"relu"``, ``"gelu"``, ``"tanh"``, ...;

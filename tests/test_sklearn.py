@@ -290,6 +290,28 @@ def test_bad_settings_are_refused_in_fit_naming_the_setting(setting: dict[str, o
         clf.fit(X, labels)
 
 
+def test_hidden_layer_sizes_may_be_an_integer_array_as_in_scikit_learn() -> None:
+    X, labels = iris()
+    from_array = MLPClassifier(hidden_layer_sizes=np.array([4, 3]), epochs=3, random_state=0).fit(X, labels)
+    from_tuple = MLPClassifier(hidden_layer_sizes=(4, 3), epochs=3, random_state=0).fit(X, labels)
+    assert [from_array.params_[f"W{l}"].shape for l in (1, 2, 3)] == [(4, 4), (3, 4), (3, 3)]
+    for key, value in from_tuple.params_.items():
+        np.testing.assert_array_equal(from_array.params_[key], value)
+
+
+@pytest.mark.parametrize(
+    ("sizes", "message"),
+    [
+        (np.array([[4, 3]]), r"1-d of integers, got shape \(1, 2\) dtype int64"),
+        (np.array([4.0, 3.0]), r"1-d of integers, got shape \(2,\) dtype float64"),
+    ],
+)
+def test_hidden_layer_sizes_arrays_other_than_1d_integers_are_refused(sizes: np.ndarray, message: str) -> None:
+    X, labels = iris()
+    with pytest.raises(TypeError, match=message):
+        MLPClassifier(hidden_layer_sizes=sizes).fit(X, labels)
+
+
 def test_a_single_class_is_refused() -> None:
     X, _ = iris()
     with pytest.raises(ValueError, match="at least 2 classes, got 1 class"):
