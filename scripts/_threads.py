@@ -5,6 +5,10 @@ This module imports nothing heavy on purpose; a script does, before any other im
 
     if __name__ == "__main__":
         _threads.pin_blas_threads(_threads.threads_from_argv(sys.argv[1:]))
+
+Only the full spelling is read here, so such a script's parser takes no abbreviations
+(``argparse.ArgumentParser(..., allow_abbrev=False)``): ``--thread 1`` is refused by argparse
+rather than taken too late, after NumPy has loaded with every core.
 """
 
 from __future__ import annotations

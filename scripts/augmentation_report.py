@@ -18,7 +18,8 @@ Each augmentation's calls are also timed inside those epochs: the median call ov
 step is the same share without the epochs' noise (and without any effect the call has on the
 step around it, which the first figure includes).
 The last line printed is JSON with every figure. The picture's ``--out`` is checked before the
-data are loaded, and an existing picture is replaced only with ``--overwrite``.
+data are loaded, and an existing picture is replaced only with ``--overwrite``; a ``--digits``
+larger than the test set is refused once the data are loaded, before anything is drawn.
 """
 
 from __future__ import annotations
@@ -56,18 +57,28 @@ from train_mnist import AUGMENT, IMAGE_SHAPE  # noqa: E402  # the very augmentat
 PICTURE = Path("docs/images/mnist-augmented.png")
 
 
-def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
+def make_parser() -> argparse.ArgumentParser:
+    """The command line; ``parse_args`` reads it, and ``_main`` refuses with it what only the data can tell."""
+    # no abbreviations: --threads is read before NumPy loads, by its full name only
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter, allow_abbrev=False
+    )
     parser.add_argument("--hidden", type=_cli.positive_ints, default=(512, 256), help="hidden layer sizes of the step to compare with")
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--repeats", type=int, default=7, help="interleaved rounds of measurement (median taken)")
     parser.add_argument("--samples", type=int, default=6400, help="training digits an epoch (default 6400: 50 steps)")
     parser.add_argument("--threads", type=int, metavar="N", help="BLAS threads (default: every core, as train_mnist.py)")
-    parser.add_argument("--digits", type=int, default=10, help="test digits in the picture")
+    parser.add_argument("--digits", type=int, default=10, help="test digits in the picture (at most the test set's)")
     parser.add_argument("--seed", type=_cli.seed, default=0, help="seed of the generator (default 0)")
     parser.add_argument("--out", type=Path, default=PICTURE, help=f"the picture (default {PICTURE})")
     parser.add_argument("--overwrite", action="store_true", help="replace the picture an earlier run left at --out")
     parser.add_argument("--no-picture", action="store_true", help="only measure")
+    return parser
+
+
+def parse_args(argv: Sequence[str] | None, parser: argparse.ArgumentParser | None = None) -> argparse.Namespace:
+    """The arguments, checked; ``parser`` is ``make_parser()``'s, made here if not given."""
+    parser = make_parser() if parser is None else parser
     args = parser.parse_args(argv)
     for name in ("batch_size", "repeats", "samples", "digits", "threads"):
         if getattr(args, name) is not None and getattr(args, name) < 1:
@@ -149,10 +160,14 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _main(argv: Sequence[str] | None) -> int:
-    args = parse_args(argv)
+    parser = make_parser()
+    args = parse_args(argv, parser)
     if not args.no_picture:  # before the data: a mistake in --out costs nothing
         _cli.check_output_file(args.out, overwrite=args.overwrite)
     mnist = load_mnist(dtype=np.float32)
+    available = int(mnist.X_test.shape[1])
+    if not args.no_picture and args.digits > available:  # before the picture's folder is made: nothing written
+        parser.error(f"--digits {args.digits} exceeds the {available} test digits available: give at most --digits {available}")
     rng = np.random.default_rng(args.seed)
     summary: dict[str, object] = {}
     if not args.no_picture:

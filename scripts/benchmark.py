@@ -717,7 +717,8 @@ def parse_network(text: str) -> tuple[tuple[int, ...], float]:
 
 
 def parse_arguments(argv: Sequence[str]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
+    # no abbreviations: --threads is read before NumPy loads, by its full name only
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None, allow_abbrev=False)
     parser.add_argument(
         "--threads", type=int, default=os.cpu_count() or 1,
         help="BLAS threads for every contender (default: every core, here %(default)s)",

@@ -8,7 +8,9 @@ the same distribution, and writes ``decision_boundary.png``, the probability sur
 the samples drawn over it, and ``hidden_units.png``, each hidden unit's line (where its
 output crosses 0.5) over the data beside the decision boundary. With ``--animate`` it also
 writes ``training.gif``: the boundary and the hidden units' lines moving over the epochs,
-beside the cost curve, about 50 frames taken from the states of ``train_epochs``.
+beside the cost curve, about 50 frames taken from the states of ``train_epochs``. With
+``--overwrite``, a ``training.gif`` an earlier ``--animate`` run left in ``--out`` is removed
+when this run does not animate, and the line that names the pictures says so.
 
     python scripts/binary_classification.py
     python scripts/binary_classification.py --data xor --hidden 4 --epochs 10000 --out out/
@@ -65,7 +67,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--print-every", type=int, default=500, help="print the cost every this many epochs")
     parser.add_argument("--seed", type=_cli.seed, default=0, help="seed of the one generator (default: 0)")
     parser.add_argument("--out", type=Path, default=Path("."), help="directory for the pictures (default: .)")
-    parser.add_argument("--overwrite", action="store_true", help="replace pictures an earlier run left in --out")
+    parser.add_argument("--overwrite", action="store_true", help="replace pictures an earlier run left in --out "
+                        "(and remove its training.gif if this run does not animate)")
     parser.add_argument("--animate", action="store_true", help="also write training.gif, the training as an animation")
     parser.add_argument("--frames", type=int, default=50, help="frames of the animation (default: 50; at most --epochs)")
     args = parser.parse_args(argv)
@@ -119,7 +122,8 @@ def run(args: argparse.Namespace) -> Run:
         title=f"{name}: training accuracy {train_accuracy:.1%}",
     )  # fmt: skip
     hidden_units = plot_hidden_units(final, ACTIVATIONS, X, y, args.out / "hidden_units.png", title=f"{name}: how {args.hidden} sigmoids make the boundary")
-    print(f"wrote {picture} and {hidden_units}")
+    removed = remove_stale_animation(args.out) if args.overwrite and not args.animate else ""
+    print(f"wrote {picture} and {hidden_units}{removed}")
     costs = tuple(r.cost for r in state.history)
     animation = None
     if args.animate:
@@ -150,6 +154,16 @@ OUTPUTS: Final = ("decision_boundary.png", "hidden_units.png")
 ANIMATION: Final = "training.gif"
 
 
+def remove_stale_animation(out: Path) -> str:
+    """Remove the ``training.gif`` an earlier ``--animate`` run left in ``out``, replaced with
+    ``--overwrite`` by a run that does not animate: it shows another run's training. Returns
+    ``"; removed the earlier run's training.gif"`` for the line that names the pictures, or ``""``."""
+    if not (out / ANIMATION).is_file():
+        return ""
+    (out / ANIMATION).unlink()
+    return f"; removed the earlier run's {ANIMATION}"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Train and draw; a user's mistake is one ``error:`` line and status 2."""
     return _cli.run_main(_main, argv)
@@ -157,8 +171,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _main(argv: Sequence[str] | None) -> int:
     args = parse_args(argv)
-    outputs = (*OUTPUTS, ANIMATION) if args.animate else OUTPUTS
-    _cli.check_output_dir(args.out, outputs, overwrite=args.overwrite)  # before training, not after
+    # the animation too, even when this run draws none: an earlier run's is replaced only with
+    # --overwrite, and then removed once the new pictures are written (see remove_stale_animation)
+    _cli.check_output_dir(args.out, (*OUTPUTS, ANIMATION), overwrite=args.overwrite)  # before training, not after
     run(args)
     return 0
 

@@ -211,8 +211,17 @@ def best_specs(args: argparse.Namespace, steps_per_epoch: int) -> list[tuple[str
     return [(f"{'x'.join(map(str, args.hidden))} ReLU, {args.epochs} epochs", [spec])]
 
 
-def learning_rates(overrides: Sequence[str]) -> dict[OptimizerName, float]:
+def learning_rates(
+    overrides: Sequence[str], optimizers: Sequence[OptimizerName], *, preset: Preset, reg_epochs: int
+) -> dict[OptimizerName, float]:
+    """The learning rate of every optimizer: the defaults, with ``--lr NAME=VALUE`` in their place.
+
+    A rate no run uses is refused rather than ignored: ``--preset best`` takes its rate from
+    ``--best-lr``; ``--preset compare`` uses the rates of ``optimizers`` (``--optimizers``) and,
+    when ``reg_epochs > 0``, Adam's for the plain Adam run of the ``--reg-epochs`` experiment.
+    """
     rates = dict(DEFAULT_LEARNING_RATES)
+    used = set(optimizers) | ({"adam"} if reg_epochs > 0 else set())
     for item in overrides:
         name, _, value = item.partition("=")
         if not is_optimizer_name(name) or not value:
@@ -221,6 +230,13 @@ def learning_rates(overrides: Sequence[str]) -> dict[OptimizerName, float]:
             rates[name] = _cli.positive_float(value)
         except argparse.ArgumentTypeError as error:
             raise _cli.UsageError(f"--lr {item}: {error}") from None
+        if preset == "best":
+            raise _cli.UsageError(f"--lr {item}: --preset best takes its learning rate from --best-lr, not --lr")
+        if name not in used:
+            raise _cli.UsageError(
+                f"--lr {item}: {name} is not among the optimizers selected (--optimizers {','.join(optimizers)}), "
+                f"so its rate would be ignored: add {name} to --optimizers, or leave this --lr out"
+            )
     return rates
 
 
@@ -246,7 +262,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--hidden", type=_cli.positive_ints, default=None, help="hidden sizes (default: 256,128; best: 1024,1024,1024)")
     parser.add_argument("--batch-size", type=int, default=128, help="mini-batch size (default: 128)")
     parser.add_argument("--optimizers", default="sgd,momentum,nesterov,adam", help="optimizers to compare, comma-separated")
-    parser.add_argument("--lr", action="append", default=[], metavar="NAME=VALUE", help="learning rate of one optimizer")
+    parser.add_argument(
+        "--lr", action="append", default=[], metavar="NAME=VALUE",
+        help="learning rate of one optimizer of --optimizers (adam's also sets the plain Adam run of the --reg-epochs experiment); "
+        "repeat it for several; not with --preset best, which has --best-lr",
+    )  # fmt: skip
     parser.add_argument("--peak-lr", type=float, default=2e-3, help="Adam's peak rate with the cosine schedule (2e-3)")
     parser.add_argument(
         "--best-optimizer", choices=("nesterov", "adam"), default="nesterov", help="optimizer of --preset best (nesterov)"
@@ -302,7 +322,7 @@ def main(argv: Sequence[str] | None = None, data: MNIST | None = None) -> int:
 def _main(argv: Sequence[str] | None, data: MNIST | None) -> int:
     args = parse_args(argv)
     args.optimizers = optimizer_names(args.optimizers)  # before the data: a typing mistake costs nothing
-    args.rates = learning_rates(args.lr)
+    args.rates = learning_rates(args.lr, args.optimizers, preset=args.preset, reg_epochs=args.reg_epochs)
     dtype: FloatDType = np.float32 if args.dtype == "float32" else np.float64
 
     def log(line: str) -> None:

@@ -193,7 +193,8 @@ def timed_products(sizes: Sequence[int], batch_size: int, rng: np.random.Generat
 
 
 def parse_arguments(argv: Sequence[str]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
+    # no abbreviations: --threads is read before NumPy loads, by its full name only
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None, allow_abbrev=False)
     parser.add_argument("--hidden", type=_cli.positive_ints, default="512,256", help="hidden layer sizes (default 512,256)")
     parser.add_argument("--keep-prob", type=float, default=0.8, help="dropout: the probability of keeping a hidden unit (default 0.8; 1 for none)")
     parser.add_argument("--augment", choices=list(train_mnist.AUGMENT), default="none", help="distort each batch as train_mnist.py does (default none)")

@@ -71,8 +71,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--csv", type=Path, help="a Kaggle digit-recognizer train.csv instead of MNIST")
     parser.add_argument("--dev-size", type=int, help="held-out images: for MNIST the last N of its 60,000 training images "
                         "(default 10000), for --csv a random N (default 1000)")
-    parser.add_argument("--data-dir", type=Path, help="a directory every worker can read: the data goes there once, "
-                        "and each worker loads it (default: a temporary one for a local cluster; none for --scheduler)")
+    parser.add_argument("--data-dir", type=Path, help="a folder every worker can read: the data goes there once, "
+                        "and each worker loads it (default: a temporary one for a local cluster; none for --scheduler); "
+                        "not with --sequential, whose runs read the data in memory")
     parser.add_argument("--dashboard", action="store_true", help="serve the local cluster's dashboard on port 8787")
     parser.add_argument("--out", type=Path, help="output directory (default runs/sweep-<timestamp>)")
     parser.add_argument("--overwrite", action="store_true", help="replace the outputs of an earlier sweep in --out")
@@ -81,6 +82,13 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         value = getattr(args, name)
         if value is not None and value < 1:
             parser.error(f"--{name.replace('_', '-')} must be >= 1, got {value}")
+    if args.data_dir is not None and args.sequential:  # dist.sweep without a client never reads it
+        parser.error(
+            "--data-dir has no effect with --sequential: every run then trains in this process on the data in memory, "
+            "and only a cluster's workers read --data-dir; leave out one of the two"
+        )
+    if args.data_dir is not None and args.data_dir.exists() and not args.data_dir.is_dir():
+        parser.error(f"--data-dir {args.data_dir} is a file, not a folder: give a folder every worker can read")
     if args.csv is None:
         train_mnist.check_mnist_dev_size(parser, args.dev_size)
     args.idx = None  # train_mnist.load_data's other source

@@ -176,7 +176,10 @@ class Dataset(NamedTuple):
 
 
 def parse_args(argv: Sequence[str] | None) -> tuple[argparse.Namespace, Settings]:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
+    # no abbreviations: --threads is read before NumPy loads, by its full name only
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter, allow_abbrev=False
+    )
     # no argparse default: --resume must see a --preset given, even --preset default
     parser.add_argument("--preset", choices=sorted(PRESETS), help="the starting settings (default: default)")
     source = parser.add_mutually_exclusive_group()
