@@ -31,14 +31,32 @@ def check_name(argument: str, value: object, allowed: Sequence[NameT]) -> NameT:
 
 
 def refuse_matrix(argument: str, value: object) -> None:
-    """Refuse ``numpy.matrix``: an ndarray subclass whose ``*``, indexing and reductions stay
-    2-D matrices, which would break the maths deep inside NumPy rather than here."""
+    """Refuse every ndarray subclass but ``np.memmap`` (a plain array backed by a file).
+
+    ``numpy.matrix`` keeps ``*``, indexing and reductions 2-D; a ``numpy.ma.MaskedArray``
+    hides its masked entries from every check (a masked ``inf`` passes ``np.isfinite(x).all()``)
+    and then breaks the maths deep inside NumPy; any other subclass may override arithmetic
+    likewise. Each is refused here, naming the type that came.
+    """
+    if not isinstance(value, np.ndarray) or type(value) is np.ndarray or isinstance(value, np.memmap):
+        return
     if isinstance(value, np.matrix):
         raise TypeError(f"{argument} is a numpy.matrix, which is not supported: convert it with np.asarray({argument})")
+    if isinstance(value, np.ma.MaskedArray):
+        raise TypeError(
+            f"{argument} is a numpy.ma.MaskedArray, which is not supported (its mask would be ignored): pass a plain "
+            f"ndarray, e.g. {argument}.filled(value) with the value its masked entries should take"
+        )
+    kind = type(value)
+    raise TypeError(
+        f"{argument} is a {kind.__module__}.{kind.__qualname__}, a subclass of numpy.ndarray, which is not supported: "
+        f"convert it with np.asarray({argument})"
+    )
 
 
 def check_float_array(argument: str, value: object, *, ndim: int | None = 2, finite: bool = True) -> FloatArray:
-    """Return ``value`` if it is a float32/float64 ndarray of ``ndim`` dimensions with finite entries."""
+    """Return ``value`` if it is a plain float32/float64 ndarray (or ``np.memmap``; no other
+    subclass, see ``refuse_matrix``) of ``ndim`` dimensions with finite entries."""
     refuse_matrix(argument, value)
     if not isinstance(value, np.ndarray):
         raise TypeError(f"{argument} must be a numpy ndarray, got {type(value).__name__}")
@@ -132,17 +150,23 @@ def check_params(params: object, argument: str = "params", *, finite: bool = Tru
     return tuple(sizes)
 
 
-def check_like_params(argument: str, arrays: object, params: Mapping[str, FloatArray], *, hint: str = "") -> None:
-    """Refuse ``arrays`` (an optimizer slot, a best-parameters dict) unless it maps exactly
-    ``params``' keys to finite float arrays of each parameter's shape and dtype; ``params``
-    are checked already. ``hint`` ends the shape-or-dtype message."""
+def check_like_params(
+    argument: str, arrays: object, params: Mapping[str, FloatArray], *, hint: str = "", reference: str = "params"
+) -> None:
+    """Refuse ``arrays`` (an optimizer slot, a best-parameters dict, a later snapshot) unless it
+    maps exactly ``params``' keys to finite float arrays of each parameter's shape and dtype;
+    ``params``, named ``reference`` in the messages, are checked already. ``hint`` ends the
+    messages."""
     if not isinstance(arrays, Mapping) or set(arrays) != set(params):
         keys = sorted(arrays) if isinstance(arrays, Mapping) else type(arrays).__name__
-        raise ValueError(f"{argument} must have the params' keys {sorted(params)}, got {keys}")
+        owner = "the params'" if reference == "params" else f"{reference}'s"
+        raise ValueError(f"{argument} must have {owner} keys {sorted(params)}, got {keys}{hint}")
     for key, param in params.items():
         array = check_float_array(f"{argument}[{key!r}]", arrays[key], ndim=None)
         if array.shape != param.shape or array.dtype != param.dtype:
-            raise ValueError(f"{argument}[{key!r}] is {array.dtype} {array.shape} but params[{key!r}] is {param.dtype} {param.shape}{hint}")
+            raise ValueError(
+                f"{argument}[{key!r}] is {array.dtype} {array.shape} but {reference}[{key!r}] is {param.dtype} {param.shape}{hint}"
+            )
 
 
 def check_same_dtype(argument: str, value: FloatArray, expected: np.dtype[Any], other: str) -> None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import copy
 import math
 from collections.abc import Callable, Sequence
-from typing import TypeVar
+from typing import NamedTuple, TypeVar
 
 import numpy as np
 
@@ -24,6 +24,45 @@ from functional_nn.propagation import (
 from functional_nn.types import Activation, ActivationFunction, FloatArray, Loss, LossFunction, Params
 
 
+class _Checked(NamedTuple):
+    """The arguments of ``numerical_gradient`` and ``gradient_check``, checked and resolved."""
+
+    X: FloatArray
+    Y: FloatArray
+    activations: tuple[ActivationFunction, ...]
+    loss: LossFunction
+    epsilon: float
+    lambd: float
+    keep_probs: tuple[float, ...] | None
+
+
+def _check_arguments(
+    caller: str, X: FloatArray, Y: FloatArray, params: Params, activations: Sequence[Activation | ActivationFunction],
+    loss: Loss | LossFunction, epsilon: float, lambd: float, keep_probs: float | Sequence[float] | None,
+    rng: np.random.Generator | None,
+) -> _Checked:  # fmt: skip
+    """The checks ``numerical_gradient`` and ``gradient_check`` share; ``caller`` names the function."""
+    sizes = check.check_params(params)
+    L = len(sizes) - 1
+    names = check_activations(activations, L)
+    record = resolve_loss("loss", loss)
+    check_loss_pairing(record, names[-1])
+    X = check.check_float_array("X", X)
+    Y = check.check_float_array("Y", Y)
+    check.check_samples("X", X)
+    if X.shape[0] != sizes[0]:
+        raise ValueError(f"X has {X.shape[0]} rows but W1 {params['W1'].shape} expects {sizes[0]}")
+    if Y.shape != (sizes[-1], X.shape[1]):
+        raise ValueError(f"Y must have shape {(sizes[-1], X.shape[1])} (n_L, m), got {Y.shape}")
+    check_targets("Y", Y, record)
+    checked_epsilon = check.check_positive_float("epsilon", epsilon)
+    checked_lambd = check.check_positive_float("lambd", lambd, allow_zero=True)
+    keeps = check_keep_probs(keep_probs, L)
+    if keeps is not None and not isinstance(rng, np.random.Generator):
+        raise TypeError(f"{caller} needs rng, a numpy.random.Generator, when keep_probs < 1")
+    return _Checked(X, Y, names, record, checked_epsilon, checked_lambd, keeps)
+
+
 def numerical_gradient(
     X: FloatArray,
     Y: FloatArray,
@@ -33,25 +72,35 @@ def numerical_gradient(
     *,
     epsilon: float = 1e-7,
     lambd: float = 0.0,
-    keep_probs: Sequence[float] | None = None,
+    keep_probs: float | Sequence[float] | None = None,
     rng: np.random.Generator | None = None,
 ) -> dict[str, FloatArray]:
     r"""Centred differences :math:`(J(\theta + \varepsilon e_i) - J(\theta - \varepsilon e_i)) / 2\varepsilon`
     for every entry of every parameter, in float64. Keys ``"dW1"``, ``"db1"``, ...
 
-    With dropout, every evaluation draws its masks from a copy of ``rng`` in the same state, so
-    the masks are held fixed. Arguments are not checked here, only names resolved to their
-    records; ``gradient_check`` checks them.
+    Arguments as for ``gradient_check``, and checked as it checks them. With dropout, every
+    evaluation draws its masks from a copy of ``rng`` in the same state, so the masks are
+    held fixed; ``rng`` is not advanced.
+
+    Returns
+    -------
+    grads : dict of str to ndarray
+        ``"dW1"``: ``(n_1, n_0)``, ``"db1"``: ``(n_1, 1)``, ...: float64, shaped like the parameters.
     """
-    records = check_activations(activations, len(activations))
-    loss_record = resolve_loss("loss", loss)
+    checked = _check_arguments("numerical_gradient", X, Y, params, activations, loss, epsilon, lambd, keep_probs, rng)
     P = {key: value.astype(np.float64) for key, value in params.items()}
-    X64, Y64 = X.astype(np.float64), Y.astype(np.float64)
-    m = X.shape[1]
+    return _numerical_gradient(checked, P, rng)
+
+
+def _numerical_gradient(checked: _Checked, P: Params, rng: np.random.Generator | None) -> dict[str, FloatArray]:
+    """Unchecked kernel of ``numerical_gradient``: ``P`` float64 parameters."""
+    X64, Y64 = checked.X.astype(np.float64), checked.Y.astype(np.float64)
+    m = int(X64.shape[1])
+    epsilon = checked.epsilon
 
     def cost(candidate: Params) -> float:
-        AL, _ = forward(X64, candidate, records, keep_probs, copy.deepcopy(rng))
-        return loss_record.cost(AL, Y64) + l2_penalty(candidate, lambd, m)
+        AL, _ = forward(X64, candidate, checked.activations, checked.keep_probs, copy.deepcopy(rng))
+        return float(checked.loss.cost(AL, Y64)) + l2_penalty(candidate, checked.lambd, m)
 
     grads: dict[str, FloatArray] = {}
     for key, value in P.items():
@@ -115,35 +164,17 @@ def gradient_check(
     -------
     difference : float
     """
-    sizes = check.check_params(params)
-    L = len(sizes) - 1
-    names = check_activations(activations, L)
-    record = resolve_loss("loss", loss)
-    check_loss_pairing(record, names[-1])
-    X = check.check_float_array("X", X)
-    Y = check.check_float_array("Y", Y)
-    check.check_samples("X", X)
-    if X.shape[0] != sizes[0]:
-        raise ValueError(f"X has {X.shape[0]} rows but W1 {params['W1'].shape} expects {sizes[0]}")
-    if Y.shape != (sizes[-1], X.shape[1]):
-        raise ValueError(f"Y must have shape {(sizes[-1], X.shape[1])} (n_L, m), got {Y.shape}")
-    check_targets("Y", Y, record)
-    epsilon = check.check_positive_float("epsilon", epsilon)
-    lambd = check.check_positive_float("lambd", lambd, allow_zero=True)
-    keeps = check_keep_probs(keep_probs, L)
-    if keeps is not None and not isinstance(rng, np.random.Generator):
-        raise TypeError("gradient_check needs rng, a numpy.random.Generator, when keep_probs < 1")
-
+    checked = _check_arguments("gradient_check", X, Y, params, activations, loss, epsilon, lambd, keep_probs, rng)
     P = {key: value.astype(np.float64) for key, value in params.items()}
-    X64, Y64 = X.astype(np.float64), Y.astype(np.float64)
-    AL, caches = forward(X64, P, names, keeps, copy.deepcopy(rng))
-    analytic = backward(AL, Y64, caches, record, lambd)
-    numeric = numerical_gradient(X64, Y64, P, names, record, epsilon=epsilon, lambd=lambd, keep_probs=keeps, rng=rng)
+    X64, Y64 = checked.X.astype(np.float64), checked.Y.astype(np.float64)
+    AL, caches = forward(X64, P, checked.activations, checked.keep_probs, copy.deepcopy(rng))
+    analytic = backward(AL, Y64, caches, checked.loss, checked.lambd)
+    numeric = _numerical_gradient(checked, P, rng)
     g = np.concatenate([analytic[key].ravel() for key in analytic])
     g_tilde = np.concatenate([numeric[key].ravel() for key in analytic])
     difference = float(np.linalg.norm(g - g_tilde))
     denominator = float(np.linalg.norm(g) + np.linalg.norm(g_tilde))
-    if denominator < epsilon:  # both gradients are zero up to rounding: see the docstring
+    if denominator < checked.epsilon:  # both gradients are zero up to rounding: see the docstring
         return difference
     return difference / denominator
 

@@ -22,7 +22,8 @@ an unbounded output (``linear``): the output is a score, positive for class 1, s
 
 An optional L2 penalty adds :math:`\frac{\lambda}{2m}\sum_l \lVert W_l\rVert_F^2` (biases
 excluded). Logarithms never see 0: ``a`` is kept at least the dtype's smallest normal number
-and ``1 - a`` at least its machine epsilon, which changes nothing for outputs of a sigmoid or
+and ``1 - a`` at least ``np.finfo(dtype).epsneg``, the gap between 1 and the largest number
+below it (half the machine epsilon), which changes nothing for outputs of a sigmoid or
 softmax that has not saturated.
 """
 
@@ -168,7 +169,9 @@ def check_targets(argument: str, Y: FloatArray, loss: LossFunction) -> FloatArra
     Y : ndarray of shape (n_L, m)
         Finite targets (already checked as a float array).
     loss : LossFunction
-        A resolved record; only the built-in cross-entropies are checked.
+        A resolved record. The built-in cross-entropies are checked as above, and the hinge
+        loss's 0/1 or -1/1 labels are checked too; mean squared error and a loss of your own
+        take any finite ``Y``.
     """
     if loss == HINGE and Y.size:
         outside = np.flatnonzero(((Y != 0) & (Y != 1) & (Y != -1)).any(axis=0))
@@ -226,8 +229,9 @@ def compute_cost(
         The network's output, as returned by ``forward_propagation``.
     Y : ndarray of shape (n_L, m)
         Targets: one-hot columns or soft labels summing to 1 (categorical), values in [0, 1]
-        (binary), any real values (mean squared error); converted to ``AL``'s dtype.
-    loss : {"binary_cross_entropy", "categorical_cross_entropy", "mean_squared_error"} or LossFunction
+        (binary), any real values (mean squared error), labels 0/1 or -1/1 (hinge); converted
+        to ``AL``'s dtype.
+    loss : {"binary_cross_entropy", "categorical_cross_entropy", "mean_squared_error", "hinge"} or LossFunction
     lambd : float, default 0
         L2 strength :math:`\lambda`; needs ``params``.
     params : dict of str to ndarray, optional
@@ -269,4 +273,5 @@ def compute_cost(
         check.check_params(params)
         penalty = l2_penalty(params, lambd, m)
     check_targets("Y", Y, record)
-    return record.cost(AL, Y.astype(AL.dtype, copy=False)) + penalty
+    # float(): a cost of the user's own may return a NumPy scalar; the promise is a Python float
+    return float(record.cost(AL, Y.astype(AL.dtype, copy=False))) + penalty

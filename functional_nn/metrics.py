@@ -1,9 +1,10 @@
 """Figures of merit computed from predictions and labels.
 
 Labels and predictions are 1-D integer arrays of class indices, one per sample (``predict``'s
-output); probabilities are in the library's column layout ``(n_L, m)``. Counting metrics
-follow ``confusion_matrix``'s convention (rows: true class, columns: predicted class) and
-define 0/0 as 0, so they never return NaN.
+output), or bool arrays (``False`` and ``True`` are classes 0 and 1); probabilities are in the
+library's column layout ``(n_L, m)``. Counting metrics follow ``confusion_matrix``'s
+convention (rows: true class, columns: predicted class) and define 0/0 as 0, so they never
+return NaN.
 """
 
 from __future__ import annotations
@@ -11,13 +12,23 @@ from __future__ import annotations
 from typing import Final, Literal, TypeAlias, get_args
 
 import numpy as np
+import numpy.typing as npt
 
 from functional_nn import _validation as check
 from functional_nn.types import FloatArray, IntArray
 
 
+MAX_INFERRED_CLASSES: Final = 10_000
+"""The most classes ``confusion_matrix`` (and the macro averages) infer from the labels, one
+more than the largest index: a ``k x k`` matrix of int64, 800 MB at the limit. Sparse indices
+(``0`` and ``100000``) are refused rather than allocated: encode them as ``0 .. k - 1`` first,
+or pass ``num_classes``, which is taken as given."""
+
+_ENCODE_HINT: Final = "(classes, encoded = np.unique(labels, return_inverse=True))"
+
+
 def check_labels(argument: str, value: object) -> IntArray:
-    """A 1-D integer array of class labels (one per sample)."""
+    """A 1-D integer (or bool) array of class labels (one per sample), returned as it came."""
     check.refuse_matrix(argument, value)
     if not isinstance(value, np.ndarray):
         raise TypeError(f"{argument} must be a numpy ndarray of integer labels, got {type(value).__name__}")
@@ -29,12 +40,12 @@ def check_labels(argument: str, value: object) -> IntArray:
     return value
 
 
-def accuracy(predictions: IntArray, labels: IntArray) -> float:
+def accuracy(predictions: IntArray | npt.NDArray[np.bool_], labels: IntArray | npt.NDArray[np.bool_]) -> float:
     r"""The fraction of samples whose prediction equals the label, :math:`\frac{1}{m}\sum_j [\hat y_j = y_j]`.
 
     Parameters
     ----------
-    predictions, labels : ndarray of int, shape (m,)
+    predictions, labels : ndarray of int or bool, shape (m,)
         As returned by ``predict``, and the true classes.
 
     Returns
@@ -64,10 +75,41 @@ def _check_pair(predictions: object, labels: object) -> tuple[IntArray, IntArray
     for argument, value in (("predictions", predictions), ("labels", labels)):
         if value.min() < 0:
             raise ValueError(f"{argument} must be class indices >= 0, got {int(value.min())}")
-    return predictions.astype(np.int64, copy=False), labels.astype(np.int64, copy=False)
+    return _as_int64("predictions", predictions), _as_int64("labels", labels)
 
 
-def confusion_matrix(predictions: IntArray, labels: IntArray, num_classes: int | None = None) -> IntArray:
+def _as_int64(argument: str, labels: IntArray) -> IntArray:
+    """``labels`` as int64 (bool as 0 and 1), refusing unsigned indices that would wrap around."""
+    if labels.dtype == np.uint64 and labels.size and int(labels.max()) > np.iinfo(np.int64).max:
+        raise ValueError(
+            f"{argument} holds class index {int(labels.max())}, beyond the int64 range of class indices: "
+            f"encode the labels as 0..k-1 first {_ENCODE_HINT}"
+        )
+    return labels.astype(np.int64, copy=False)
+
+
+def _num_classes(predictions: IntArray, labels: IntArray, num_classes: int | None) -> int:
+    """``k``: ``num_classes`` once checked against the indices, else one more than the largest."""
+    largest_prediction, largest_label = int(predictions.max()), int(labels.max())
+    largest = max(largest_prediction, largest_label)
+    if num_classes is not None:
+        k = check.check_positive_int("num_classes", num_classes)
+        if largest >= k:
+            raise ValueError(f"class index {largest} found, but num_classes is {k}: indices must lie in 0..{k - 1}")
+        return k
+    if largest >= MAX_INFERRED_CLASSES:
+        argument = "predictions" if largest_prediction >= largest_label else "labels"
+        raise ValueError(
+            f"{argument} holds class index {largest}, which would make a {largest + 1} x {largest + 1} confusion matrix: "
+            f"at most {MAX_INFERRED_CLASSES} classes are inferred from the labels; encode them as 0..k-1 first "
+            f"{_ENCODE_HINT} or pass num_classes"
+        )
+    return largest + 1
+
+
+def confusion_matrix(
+    predictions: IntArray | npt.NDArray[np.bool_], labels: IntArray | npt.NDArray[np.bool_], num_classes: int | None = None
+) -> IntArray:
     r"""Counts of (true class, predicted class) pairs.
 
     :math:`C_{ij}` is the number of samples of true class :math:`i` predicted as class
@@ -80,23 +122,24 @@ def confusion_matrix(predictions: IntArray, labels: IntArray, num_classes: int |
 
     Parameters
     ----------
-    predictions, labels : ndarray of int, shape (m,)
-        Predicted and true class indices ``>= 0``.
+    predictions, labels : ndarray of int or bool, shape (m,)
+        Predicted and true class indices ``>= 0``; ``False`` and ``True`` are 0 and 1.
     num_classes : int >= 1, optional
-        ``k``; by default one more than the largest index in either array.
+        ``k``; by default one more than the largest index in either array, at most
+        ``MAX_INFERRED_CLASSES`` (10,000): larger indices are refused with a ``ValueError``
+        rather than a matrix of their size allocated. Encode sparse labels as ``0 .. k - 1``
+        first (``np.unique(labels, return_inverse=True)``), or give ``num_classes``.
 
     Returns
     -------
     C : ndarray of int64, shape (k, k)
     """
     predictions, labels = _check_pair(predictions, labels)
-    largest = int(max(predictions.max(), labels.max()))
-    if num_classes is None:
-        k = largest + 1
-    else:
-        k = check.check_positive_int("num_classes", num_classes)
-        if largest >= k:
-            raise ValueError(f"class index {largest} found, but num_classes is {k}: indices must lie in 0..{k - 1}")
+    return _confusion_matrix(predictions, labels, _num_classes(predictions, labels, num_classes))
+
+
+def _confusion_matrix(predictions: IntArray, labels: IntArray, k: int) -> IntArray:
+    """Unchecked kernel of ``confusion_matrix``: int64 indices in ``0 .. k - 1``."""
     counts: IntArray = np.bincount(labels * k + predictions, minlength=k * k).reshape(k, k).astype(np.int64)
     return counts
 
@@ -114,12 +157,14 @@ def _per_class_counts(
     """True positives, predicted positives and actual positives: one entry per class averaged."""
     predictions, labels = _check_pair(predictions, labels)
     mode = check.check_name("average", average, AVERAGES)
-    C = confusion_matrix(predictions, labels, num_classes)
-    true_positives: IntArray = np.diagonal(C).copy()
-    predicted: IntArray = C.sum(axis=0)
-    actual: IntArray = C.sum(axis=1)
     if mode == "macro":
+        C = _confusion_matrix(predictions, labels, _num_classes(predictions, labels, num_classes))
+        true_positives: IntArray = np.diagonal(C).copy()
+        predicted: IntArray = C.sum(axis=0)
+        actual: IntArray = C.sum(axis=1)
         return mode, true_positives, predicted, actual
+    if num_classes is not None:
+        _num_classes(predictions, labels, num_classes)  # only checked: two classes need no matrix
     positive = check.check_positive_int("positive_class", positive_class, minimum=0)
     present = np.union1d(np.unique(predictions), np.unique(labels))
     if present.size > 2 or (present.size == 2 and positive not in present):
@@ -127,15 +172,16 @@ def _per_class_counts(
             f"average='binary' needs two classes, one of them positive_class={positive}; "
             f"got classes {present.tolist()}: use average='macro' for several classes"
         )
-    if positive >= C.shape[0]:  # the positive class never occurs: no true, no predicted, no actual positives
-        zero = np.zeros(1, dtype=np.int64)
-        return mode, zero, zero, zero
-    return mode, true_positives[[positive]], predicted[[positive]], actual[[positive]]
+    # counted directly, whatever the indices: the positive class's cells of the confusion matrix
+    is_predicted, is_actual = predictions == positive, labels == positive
+    counts = [np.count_nonzero(is_predicted & is_actual), np.count_nonzero(is_predicted), np.count_nonzero(is_actual)]
+    tp, pp, ap = (np.array([count], dtype=np.int64) for count in counts)
+    return mode, tp, pp, ap
 
 
 def precision(
-    predictions: IntArray,
-    labels: IntArray,
+    predictions: IntArray | npt.NDArray[np.bool_],
+    labels: IntArray | npt.NDArray[np.bool_],
     *,
     average: Average = "binary",
     positive_class: int = 1,
@@ -154,12 +200,14 @@ def precision(
 
     Parameters
     ----------
-    predictions, labels : ndarray of int, shape (m,)
+    predictions, labels : ndarray of int or bool, shape (m,)
     average : {"binary", "macro"}, default "binary"
     positive_class : int >= 0, default 1
         Used by ``average="binary"`` only.
     num_classes : int, optional
-        ``k`` for the macro average; by default one more than the largest index seen.
+        ``k`` for the macro average; by default one more than the largest index seen, at
+        most ``MAX_INFERRED_CLASSES`` (as in ``confusion_matrix``). ``average="binary"``
+        counts the two classes directly, whatever their indices.
 
     Returns
     -------
@@ -170,8 +218,8 @@ def precision(
 
 
 def recall(
-    predictions: IntArray,
-    labels: IntArray,
+    predictions: IntArray | npt.NDArray[np.bool_],
+    labels: IntArray | npt.NDArray[np.bool_],
     *,
     average: Average = "binary",
     positive_class: int = 1,
@@ -191,8 +239,8 @@ def recall(
 
 
 def f1_score(
-    predictions: IntArray,
-    labels: IntArray,
+    predictions: IntArray | npt.NDArray[np.bool_],
+    labels: IntArray | npt.NDArray[np.bool_],
     *,
     average: Average = "binary",
     positive_class: int = 1,
@@ -213,7 +261,7 @@ def f1_score(
     return float(np.mean(_ratio(2 * true_positives, predicted + actual)))
 
 
-def log_loss(probabilities: FloatArray, labels: IntArray) -> float:
+def log_loss(probabilities: FloatArray, labels: IntArray | npt.NDArray[np.bool_]) -> float:
     r"""The mean negative log-probability given to the true class (cross-entropy).
 
     .. math:: \ell = -\frac{1}{m} \sum_{j=1}^{m} \log p_{y_j j}
@@ -239,7 +287,7 @@ def log_loss(probabilities: FloatArray, labels: IntArray) -> float:
     loss : float >= 0
     """
     P = check.check_float_array("probabilities", probabilities)
-    labels = check_labels("labels", labels).astype(np.int64, copy=False)  # bool would index as a mask
+    labels = _as_int64("labels", check_labels("labels", labels))  # bool would index as a mask
     k, m = int(P.shape[0]), int(P.shape[1])
     if labels.shape != (m,):
         raise ValueError(f"labels must have shape ({m},), one per column of probabilities {P.shape}, got {labels.shape}")

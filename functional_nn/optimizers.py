@@ -4,6 +4,11 @@ An optimizer is a pair of pure functions bundled in an ``Optimizer``: ``init(par
 its state, and ``update(grads, state, params)`` returns ``(new_params, new_state)``. Neither
 writes into its arguments, so a training loop is a fold::
 
+    from functional_nn import adam, backward_propagation, forward_propagation, minibatches
+    from functional_nn.types import Activation, Loss
+
+    activations: tuple[Activation, ...] = ("relu", "softmax")  # annotated, or mypy widens them to str
+    loss: Loss = "categorical_cross_entropy"
     opt = adam(1e-3)
     state = opt.init(params)
     for X_batch, Y_batch, _ in minibatches(X, Y, 64, rng):
@@ -44,6 +49,7 @@ from contextvars import ContextVar
 from typing import Any, NamedTuple, TypeAlias
 
 import numpy as np
+import numpy.typing as npt
 
 from functional_nn import _validation as check
 from functional_nn import fused
@@ -774,20 +780,47 @@ def global_norm(grads: Grads) -> float:
     Returns
     -------
     norm : float
+        Finite for finite arrays, even where their squares overflow (float32 entries past
+        ~1e19, float64 past ~1e154: then measured in units of the largest magnitude), unless
+        the norm itself exceeds float64's range.
+
+    Raises
+    ------
+    ValueError
+        ``grads`` is empty, or an array holds NaN or infinite values.
     """
     checked = _check_arrays("grads", grads)
     return _global_norm(checked)
 
 
 def _global_norm(arrays: Mapping[str, FloatArray]) -> float:
+    unit, root = _global_norm_parts(arrays)
+    return unit * root  # may overflow to inf for a norm beyond float64's range, never for its parts
+
+
+def _global_norm_parts(arrays: Mapping[str, FloatArray]) -> tuple[float, float]:
+    r"""``(u, r)`` with the global norm :math:`\lVert g\rVert = u\, r`: ``u`` is 1 unless the
+    squares overflow float64, then the largest magnitude, which ``r`` is measured in.
+
+    The common path is one BLAS dot per array; when that sum is not finite (float32 squares
+    overflow past ~1.8e19), the squares are summed again in float64; when even those overflow
+    (float64 entries past ~1e154), the arrays are divided by their largest magnitude first,
+    which tells a large but finite norm from a NaN or infinite gradient.
+    """
     total = 0.0
     for value in arrays.values():
         total += float(np.vdot(value, value))  # BLAS dot: one pass, no temporary
-    if not math.isfinite(total):
-        # float32 squares overflow past ~1.8e19; redo the sum in float64 to tell a large
-        # but finite norm from a NaN or infinite gradient.
+    if math.isfinite(total):
+        return 1.0, math.sqrt(total)
+    with np.errstate(over="ignore"):
         total = sum(float(np.sum(np.square(value, dtype=np.float64))) for value in arrays.values())
-    return math.sqrt(total)
+    if math.isfinite(total):
+        return 1.0, math.sqrt(total)
+    unit = max(float(np.max(np.abs(value), initial=0.0)) for value in arrays.values())
+    if not math.isfinite(unit):  # an infinite or NaN entry: the norm is what it is
+        return 1.0, math.sqrt(total)
+    scaled = sum(float(np.sum(np.square(np.divide(value, unit, dtype=np.float64)))) for value in arrays.values())
+    return unit, math.sqrt(scaled)
 
 
 def clip_by_global_norm(grads: Grads, max_norm: float) -> dict[str, FloatArray]:
@@ -811,6 +844,8 @@ def clip_by_global_norm(grads: Grads, max_norm: float) -> dict[str, FloatArray]:
     grads : dict of str to ndarray
         A new dict, each array shaped and typed like the input one. When the norm is already
         at most ``max_norm`` the input arrays themselves are returned (nothing is copied).
+        Gradients whose squares overflow float64 are scaled as :math:`(g_k / u)(c / r)`, with
+        :math:`u` their largest magnitude and :math:`r = \lVert g / u\rVert`.
     """
     checked = _check_arrays("grads", grads)
     max_norm = check.check_positive_float("max_norm", max_norm)
@@ -818,11 +853,16 @@ def clip_by_global_norm(grads: Grads, max_norm: float) -> dict[str, FloatArray]:
 
 
 def _clip_by_global_norm(grads: Grads, max_norm: float) -> dict[str, FloatArray]:
-    norm = _global_norm(grads)
+    unit, root = _global_norm_parts(grads)
+    norm = unit * root
     if not norm > max_norm:  # also leaves a NaN norm alone: train reports the divergence
         return dict(grads)
-    scale = max_norm / norm
-    return {key: value * scale for key, value in grads.items()}
+    if unit == 1.0:
+        scale = max_norm / norm
+        return {key: value * scale for key, value in grads.items()}
+    # squares beyond float64: g c / (u r) as (g / u) (c / r), in float64, never forming u r
+    factor = max_norm / root
+    return {key: (np.divide(value, unit, dtype=np.float64) * factor).astype(value.dtype) for key, value in grads.items()}
 
 
 def apply_max_norm(params: Params, max_norm: float) -> dict[str, FloatArray]:
@@ -834,7 +874,9 @@ def apply_max_norm(params: Params, max_norm: float) -> dict[str, FloatArray]:
     .. math:: W_{l,i\cdot} \leftarrow W_{l,i\cdot} \cdot \frac{c}{\max(c, \lVert W_{l,i\cdot}\rVert_2)}
 
     Every weight matrix ``W1 .. WL`` is constrained (the output layer too); biases are left
-    as they are. Meant to follow each optimizer update.
+    as they are. Meant to follow each optimizer update. A row whose squared norm overflows its
+    dtype (float32 entries past ~1e19, float64 past ~1e154) is scaled all the same, computed
+    in float64 relative to its largest entry: :math:`(w / a)(c / \lVert w / a\rVert)`.
 
     Parameters
     ----------
@@ -861,20 +903,52 @@ def _apply_max_norm(params: Params, max_norm: float, *, in_place: bool = False) 
             new_params[key] = value
             continue
         squares: FloatArray = np.einsum("ij,ij->i", value, value)  # squared row norms, no temporary
-        if not float(squares.max()) > max_norm * max_norm:
+        largest = float(squares.max())
+        # inf: some square overflowed the dtype (float32 past ~1.8e19, float64 past ~1e154), which
+        # a max_norm past ~1e154 (whose square is inf too) would not tell
+        if not largest > max_norm * max_norm and largest != math.inf:
             new_params[key] = value
             continue
         norms = np.sqrt(squares)
         scale = max_norm / np.maximum(norms, max_norm)  # 1 for rows within the ball; never divides by 0
+        overflowed = None
+        if largest == math.inf:  # those rows' norms are inf, their scale 0: redo them without squaring
+            rows = np.flatnonzero(np.isinf(squares) & np.isfinite(value).all(axis=1))
+            onto_ball, shrunk = _rows_onto_ball(value[rows], max_norm)  # before value is scaled in place
+            scale[rows] = 1
+            overflowed = rows[shrunk], onto_ball[shrunk]
+            if overflowed[0].size == 0 and not (scale < 1).any():
+                new_params[key] = value
+                continue
         if in_place:  # for train's own copies: no new array of the weights' size every step
             value *= scale[:, np.newaxis]
             new_params[key] = value
         else:
             new_params[key] = value * scale[:, np.newaxis]
+        if overflowed is not None:
+            new_params[key][overflowed[0]] = overflowed[1]  # a fresh array, or train's own copy
     return new_params
 
 
+def _rows_onto_ball(rows: FloatArray, max_norm: float) -> tuple[FloatArray, npt.NDArray[np.bool_]]:
+    r"""Finite ``rows`` ``(k, n)`` whose squared norms overflow their dtype, each scaled by
+    :math:`c / \max(c, \lVert w\rVert)`, and which of them shrank ``(k,)``.
+
+    Computed in float64 as :math:`(w / a)\, (c / r)` with :math:`a = \max_j |w_j|` and
+    :math:`r = \lVert w / a\rVert \in [1, \sqrt n]`, so that neither a square nor the norm
+    :math:`a r` is ever formed; returned in the rows' dtype.
+    """
+    unit: FloatArray = np.max(np.abs(rows), axis=1).astype(np.float64)
+    scaled = np.divide(rows, unit[:, np.newaxis], dtype=np.float64)
+    root: FloatArray = np.sqrt(np.einsum("ij,ij->i", scaled, scaled))
+    shrunk: npt.NDArray[np.bool_] = max_norm / unit / root < 1  # else within the ball (a max_norm past 1e154)
+    result: FloatArray = (scaled * (max_norm / root)[:, np.newaxis]).astype(rows.dtype)
+    return result, shrunk
+
+
 def _check_arrays(argument: str, arrays: object) -> dict[str, FloatArray]:
-    if not isinstance(arrays, Mapping) or not arrays:
+    if not isinstance(arrays, Mapping):
         raise TypeError(f"{argument} must be a non-empty mapping of names to arrays, got {type(arrays).__name__}")
+    if not arrays:
+        raise ValueError(f"{argument} is empty: expected a non-empty mapping of names to arrays, such as {{'dW1': ..., 'db1': ...}}")
     return {key: check.check_float_array(f"{argument}[{key!r}]", value, ndim=None) for key, value in arrays.items()}

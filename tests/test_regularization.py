@@ -256,8 +256,10 @@ def test_clip_by_global_norm_refuses_bad_arguments() -> None:
         clip_by_global_norm({"dW1": np.ones((1, 1))}, -1.0)
     with pytest.raises(ValueError, match=r"grads\['dW1'\] contains 1 NaN"):
         clip_by_global_norm({"dW1": np.array([[np.nan]])}, 1.0)
-    with pytest.raises(TypeError, match="grads must be a non-empty mapping"):
+    with pytest.raises(ValueError, match="grads is empty"):
         clip_by_global_norm({}, 1.0)
+    with pytest.raises(TypeError, match="grads must be a non-empty mapping"):
+        clip_by_global_norm([], 1.0)  # type: ignore[arg-type]
 
 
 def test_keep_probs_accept_numpy_numbers_and_refuse_the_rest(rng: np.random.Generator) -> None:

@@ -30,7 +30,7 @@ from __future__ import annotations
 import functools
 import math
 from collections.abc import Callable, Sequence
-from typing import Any, TypeAlias
+from typing import Any, Final, TypeAlias
 
 import numpy as np
 
@@ -133,7 +133,9 @@ def random_affine(
     shear : float or (float, float), default 10
         Degrees, as ``rotation``; each in (-90, 90).
     translation : float or (float, float), default 2
-        Pixels, as ``rotation``, drawn separately for each axis.
+        Pixels, as ``rotation``, drawn separately for each axis; not so large that the source
+        coordinates overflow ``X``'s dtype (for 28x28 images and the default ranges, about
+        ``6.5e37`` in float32 and ``3.4e307`` in float64; a ``ValueError`` gives the bound).
 
     Returns
     -------
@@ -165,6 +167,14 @@ def random_affine(
     tan_max = math.tan(math.radians(max(abs(low_shear), abs(high_shear))))
     extent = h + w + 2 * max(abs(low_shift), abs(high_shift))
     smallest_scale = 2 * (1 + tan_max) * extent / largest
+    if low_scale < smallest_scale and 2 * (1 + tan_max) * (h + w) / largest <= low_scale:
+        # the translation alone makes the map overflow: name it, and the largest it may be
+        allowed = (low_scale * largest / (2 * (1 + tan_max)) - h - w) / 2
+        raise ValueError(
+            f"translation {translation!r} is too large for {images.dtype.name} images of {h}x{w} at scale {low_scale:g}: "
+            f"the source coordinates would overflow {images.dtype.name} (largest {largest:.3g}); translation must lie "
+            f"within +-{allowed:.3g} pixels"
+        )
     if low_scale < smallest_scale:
         raise ValueError(
             f"scale {scale!r} is too small for {images.dtype.name} images of {h}x{w}: the inverse map would overflow "
@@ -206,6 +216,10 @@ def random_affine(
     return _columns(_bilinear_numpy(images, source[0], source[1]))
 
 
+MAX_SIGMA: Final = 1e5
+"""The largest ``sigma`` of ``elastic_distortion``, in pixels: its kernel's ``8 sigma + 1`` taps are computed."""
+
+
 def elastic_distortion(
     X: FloatArray, rng: np.random.Generator, *, image_shape: tuple[int, int], alpha: float = 34.0, sigma: float = 4.0
 ) -> FloatArray:
@@ -237,9 +251,13 @@ def elastic_distortion(
         ``(h, w)``.
     alpha : float >= 0, default 34
         :math:`\alpha`, the strength, in pixels per unit of the smoothed field; 0 gives the
-        input back. Simard et al. use 34 with :math:`\sigma = 4` on 28x28 digits.
+        input back. Simard et al. use 34 with :math:`\sigma = 4` on 28x28 digits. At most
+        the largest number of ``X``'s dtype divided by the :math:`h w` pixels (about
+        ``4.3e35`` for 28x28 float32 images), so that the displacements stay finite.
     sigma : float > 0, default 4
-        :math:`\sigma`, the smoothness, in pixels.
+        :math:`\sigma`, the smoothness, in pixels; at most ``1e5`` (the kernel's
+        :math:`2 \lfloor 4\sigma + 0.5 \rfloor + 1` taps are computed, and far beyond the
+        image's size a larger :math:`\sigma` only weakens the field).
 
     Returns
     -------
@@ -250,6 +268,17 @@ def elastic_distortion(
     sigma = check.check_positive_float("sigma", sigma)
     m = images.shape[0]
     dtype = images.dtype
+    largest = float(np.finfo(dtype).max)
+    if alpha > largest / (h * w):  # the displacements, up to alpha, and the coordinates would overflow
+        raise ValueError(
+            f"alpha={alpha:g} is too large for {dtype.name} images of {h}x{w}: alpha times the {h * w} pixels must stay "
+            f"below the largest {dtype.name} ({largest:.3g}), so alpha <= {largest / (h * w):.3g}"
+        )
+    if sigma > MAX_SIGMA:
+        raise ValueError(
+            f"sigma={sigma:g} is too large: at most {MAX_SIGMA:.3g} pixels (its Gaussian kernel's 2 * round(4 sigma) + 1 "
+            "taps are computed, and far beyond the image's size a larger sigma only weakens the field)"
+        )
     field = _uniform(rng, (2, m, h, w), dtype)
     field *= dtype.type(2)  # field is a fresh array: [0, 1) -> [-1, 1)
     field -= dtype.type(1)

@@ -19,13 +19,15 @@ from functional_nn.types import FloatArray, FloatDType, IntArray
 _Scalar = TypeVar("_Scalar", bound=np.generic)
 
 
-def one_hot(labels: IntArray, num_classes: int, *, dtype: FloatDType = np.float64) -> FloatArray:
+def one_hot(
+    labels: IntArray | npt.NDArray[np.bool_], num_classes: int, *, dtype: FloatDType = np.float64
+) -> FloatArray:
     """One-hot columns: ``Y[k, j] = 1`` where ``labels[j] == k``, else 0.
 
     Parameters
     ----------
-    labels : ndarray of int, shape (m,)
-        Class indices in ``0 .. num_classes - 1``.
+    labels : ndarray of int or bool, shape (m,)
+        Class indices in ``0 .. num_classes - 1``; ``False`` and ``True`` are classes 0 and 1.
     num_classes : int
     dtype : numpy.float32 or numpy.float64, default numpy.float64
 
@@ -34,6 +36,8 @@ def one_hot(labels: IntArray, num_classes: int, *, dtype: FloatDType = np.float6
     Y : ndarray of shape (num_classes, m)
     """
     labels = check_labels("labels", labels)
+    if labels.dtype == np.bool_:  # as classes 0 and 1: a bool array would index as a mask
+        labels = labels.astype(np.int64)
     num_classes = check.check_positive_int("num_classes", num_classes)
     if labels.size and (labels.min() < 0 or labels.max() >= num_classes):
         bad = labels[(labels < 0) | (labels >= num_classes)]

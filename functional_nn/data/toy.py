@@ -13,7 +13,9 @@ data set): first what a maker draws for the clean points (documented per maker; 
 the circles draw nothing), then **one** ``rng.standard_normal((n_features, m))`` call for the
 noise, **always made**, even when ``noise == 0``, and scaled by ``noise``, and last **one**
 ``rng.permutation(m)`` call that shuffles the columns. Everything is computed in float64 and
-then cast, so a float32 data set is the float64 one rounded.
+then cast, so a float32 data set is the float64 one rounded. A setting whose data would not be
+finite in ``dtype`` (a ``noise`` of ``1e39`` in float32, say) is refused with a ``ValueError``
+naming it, never returned as ``inf``.
 """
 
 from __future__ import annotations
@@ -66,9 +68,18 @@ def _finish(
 ) -> ToyDataset:
     """Add the noise draw, then shuffle with the permutation draw (the module's contract)."""
     n, m = clean.shape
-    X = clean + noise * rng.standard_normal((n, m))
-    order = rng.permutation(m)
-    return ToyDataset(X[:, order].astype(dtype), labels[order])
+    with np.errstate(over="ignore"):  # an overflow is reported below, naming noise
+        X = clean + noise * rng.standard_normal((n, m))
+        order = rng.permutation(m)
+        result = X[:, order].astype(dtype)
+    if not np.isfinite(result).all():  # the clean points are finite in dtype: the noise overflowed
+        count = int(result.size - np.count_nonzero(np.isfinite(result)))
+        name = np.dtype(dtype).name
+        raise ValueError(
+            f"noise={noise:g} is too large for {name} data: X would hold {count} infinite value(s) "
+            f"(the largest {name} is {float(np.finfo(dtype).max):.3g})"
+        )
+    return ToyDataset(result, labels[order])
 
 
 def make_moons(
@@ -195,6 +206,7 @@ def make_spirals(
     noise : float >= 0, default 0.1
     n_classes : int >= 2, default 2
     turns : float > 0, default 1.0
+        At most about ``2.9e307``, so that the angles stay finite.
     dtype : numpy.float32 or numpy.float64, default numpy.float64
 
     Returns
@@ -205,6 +217,11 @@ def make_spirals(
     k = check.check_positive_int("n_classes", n_classes, minimum=2)
     m, rng, noise = _check_common(n_samples, rng, noise, dtype, k)
     turns = check.check_positive_float("turns", turns)
+    largest_turns = float(np.finfo(np.float64).max) / (2 * math.pi) - 1
+    if turns > largest_turns:
+        raise ValueError(
+            f"turns must be at most {largest_turns:.3g} so that the angles 2 pi (c / k + turns t) stay finite, got {turns:g}"
+        )
     arms = []
     for c, size in enumerate(_class_sizes(m, k)):
         t = np.linspace(0.0, 1.0, size)
@@ -235,12 +252,14 @@ def make_blobs(
     centers : int >= 1, or array-like of shape (n_features, k), default 2
         The number of blobs, their centres drawn uniformly from ``center_box`` in every
         coordinate; or the centres themselves, one per column (then ``n_features`` is their
-        number of rows and the argument ``n_features`` is ignored).
+        number of rows and the argument ``n_features`` is ignored): real numbers within the
+        range of ``dtype``.
     n_features : int >= 1, default 2
     noise : float >= 0, default 1.0
         The standard deviation of every blob in every coordinate.
     center_box : (float, float), default (-5.0, 5.0)
-        ``(low, high)`` with ``low < high``.
+        ``(low, high)`` with ``low < high``, both within the range of ``dtype`` and
+        ``high - low`` finite.
     dtype : numpy.float32 or numpy.float64, default numpy.float64
 
     Returns
@@ -254,23 +273,33 @@ def make_blobs(
         n = check.check_positive_int("n_features", n_features)
     else:
         try:
-            given = np.array(centers, dtype=np.float64)
+            raw = np.asarray(centers)
+            complex_values = raw.dtype.kind == "c"  # converting would drop the imaginary parts with a mere warning
+            given = None if complex_values else np.array(raw, dtype=np.float64)
         except (TypeError, ValueError) as exc:
             raise TypeError(f"centers must be an int or an array of shape (n_features, k), got {centers!r}") from exc
+        if given is None:
+            raise TypeError(f"centers must hold real numbers, got {raw.dtype} values")
         if given.ndim != 2 or given.size == 0:
             raise ValueError(f"centers must have shape (n_features, k), one centre per column, got shape {given.shape}")
         if not np.isfinite(given).all():
             raise ValueError("centers contains NaN or infinite values")
         n, k = int(given.shape[0]), int(given.shape[1])
     m, rng, noise = _check_common(n_samples, rng, noise, dtype, k)
+    largest = float(np.finfo(dtype).max)
     if given is None:
-        low, high = _check_box(center_box)
+        low, high = _check_box(center_box, dtype)
         given = rng.uniform(low, high, (n, k))
+    elif float(np.abs(given).max()) > largest:
+        raise ValueError(
+            f"centers must lie within the range of {np.dtype(dtype).name} (+-{largest:.3g}), "
+            f"got values up to {float(np.abs(given).max()):g}"
+        )
     clean = np.repeat(given, _class_sizes(m, k), axis=1)
     return _finish(clean, _sorted_labels(m, k), noise, rng, dtype)
 
 
-def _check_box(center_box: object) -> tuple[float, float]:
+def _check_box(center_box: object, dtype: FloatDType) -> tuple[float, float]:
     if not isinstance(center_box, tuple) or len(center_box) != 2:
         raise TypeError(f"center_box must be a tuple (low, high), got {center_box!r}")
     for i, value in enumerate(center_box):
@@ -279,6 +308,12 @@ def _check_box(center_box: object) -> tuple[float, float]:
     low, high = (float(v) for v in center_box)
     if not (math.isfinite(low) and math.isfinite(high) and low < high):
         raise ValueError(f"center_box must be finite (low, high) with low < high, got {center_box}")
+    largest = float(np.finfo(dtype).max)
+    if max(-low, high) > largest or not math.isfinite(high - low):  # rng.uniform draws low + (high - low) u
+        raise ValueError(
+            f"center_box must lie within the range of {np.dtype(dtype).name} (+-{largest:.3g}) with high - low finite, "
+            f"got {center_box}"
+        )
     return low, high
 
 
