@@ -16,7 +16,7 @@ import os
 import re
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, Final, NamedTuple
 
 import numpy as np
 
@@ -77,20 +77,28 @@ def save_checkpoint(
     Raises
     ------
     TypeError, ValueError
-        Before anything is written, when ``state.params`` or ``state.best_params`` is not a
-        valid parameter dict, or an optimizer slot is not an array per parameter of its
-        shape and dtype: such a file could not be loaded, and would become the latest.
+        Before anything is created or written, when ``state`` is not a ``TrainState`` whose
+        ``epoch`` is an int >= 0 (it names the file), whose ``optimizer_state`` is an
+        ``OptimizerState``, whose ``history`` is a tuple of ``EpochRecord`` and whose
+        early-stopping fields have their types; when ``state.params`` or
+        ``state.best_params`` is not a valid parameter dict, or an optimizer slot is not an
+        array per parameter of its shape and dtype; when ``rng`` is neither a
+        ``numpy.random.Generator`` nor ``None``; or when ``run`` is not a mapping of JSON
+        values: such a file could not be loaded, and would become the latest.
     """
     keep_last = check.check_positive_int("keep_last", keep_last)
     # Checked before anything is written: an unloadable checkpoint would become the latest
     # and keep_last would then delete the last usable one.
+    state = _check_state(state)
+    if rng is not None and not isinstance(rng, np.random.Generator):
+        raise TypeError(f"rng must be a numpy.random.Generator or None, got {type(rng).__name__}")
+    if not isinstance(run, Mapping):
+        raise TypeError(f"run must be a mapping of JSON values, got {type(run).__name__}")
     check.check_params(state.params, "state.params")
     _check_slots(state.optimizer_state.slots, state.params, "state.optimizer_state.slots")
     if state.best_params is not None:
         check.check_params(state.best_params, "state.best_params")
         check.check_like_params("state.best_params", state.best_params, state.params)
-    folder = Path(directory)
-    folder.mkdir(parents=True, exist_ok=True)
     arrays: dict[str, np.ndarray[Any, Any]] = {}
     for key, value in state.params.items():
         arrays[f"params/{key}"] = value
@@ -111,10 +119,20 @@ def save_checkpoint(
         "epochs_since_best": state.epochs_since_best,
         "stopped": state.stopped,
         "has_best_params": state.best_params is not None,
-        "rng_state": None if rng is None else rng.bit_generator.state,
+        "rng_state": None if rng is None else _as_json(rng.bit_generator.state),
         "run": dict(run),
     }
-    arrays["meta"] = np.array(json.dumps(meta))
+    try:
+        json.dumps(meta["run"])
+    except (TypeError, ValueError) as error:
+        raise TypeError(f"run must hold JSON values only: {error}") from error
+    try:
+        text = json.dumps(meta)
+    except (TypeError, ValueError) as error:  # the rest is checked above but the records' figures
+        raise TypeError(f"state.history must hold Python numbers and None only: {error}") from error
+    arrays["meta"] = np.array(text)
+    folder = Path(directory)
+    folder.mkdir(parents=True, exist_ok=True)
     target = checkpoint_path(folder, state.epoch)
     with atomic_write(target) as handle:
         np.savez(handle, allow_pickle=False, **arrays)
@@ -123,6 +141,70 @@ def save_checkpoint(
         if old != target:
             old.unlink(missing_ok=True)
     return target
+
+
+def _as_json(value: object) -> object:
+    """A generator's state as JSON values: MT19937's, Philox's and SFC64's hold arrays of
+    integers, which become lists (their ``state`` setters take lists back)."""
+    if isinstance(value, dict):
+        return {key: _as_json(item) for key, item in value.items()}
+    if isinstance(value, np.ndarray):
+        listed: object = value.tolist()
+        return listed
+    if isinstance(value, np.integer):
+        return int(value)
+    return value
+
+
+def _check_state(state: object) -> TrainState:
+    """``state`` as ``save_checkpoint`` writes it and ``load_checkpoint`` reads it back, its
+    counts as Python ints (JSON takes no numpy integer)."""
+    if not isinstance(state, TrainState):
+        raise TypeError(f"state must be a TrainState, got {type(state).__name__}")
+    epoch = check.check_positive_int("state.epoch", state.epoch, minimum=0)  # it names the file: checkpoint-<epoch>.npz
+    optimizer_state: object = state.optimizer_state
+    if not isinstance(optimizer_state, OptimizerState):
+        raise TypeError(f"state.optimizer_state must be an OptimizerState, got {type(optimizer_state).__name__}")
+    step = check.check_positive_int("state.optimizer_state.step", optimizer_state.step, minimum=0)
+    history: object = state.history
+    if not isinstance(history, tuple):
+        raise TypeError(f"state.history must be a tuple of EpochRecord, got {type(history).__name__}")
+    for i, record in enumerate(history):
+        if not isinstance(record, EpochRecord):
+            raise TypeError(f"state.history[{i}] must be an EpochRecord, got {type(record).__name__}")
+    best_epoch = None if state.best_epoch is None else check.check_positive_int("state.best_epoch", state.best_epoch, minimum=0)
+    best_value: object = state.best_value
+    if best_value is not None and (isinstance(best_value, bool) or not isinstance(best_value, (int, float))):
+        raise TypeError(f"state.best_value must be a float or None, got {type(best_value).__name__} {best_value!r}")
+    since = check.check_positive_int("state.epochs_since_best", state.epochs_since_best, minimum=0)
+    stopped: object = state.stopped
+    if not isinstance(stopped, bool):
+        raise TypeError(f"state.stopped must be a bool, got {type(stopped).__name__} {stopped!r}")
+    return state._replace(
+        epoch=epoch, optimizer_state=optimizer_state._replace(step=step), best_epoch=best_epoch, epochs_since_best=since
+    )
+
+
+_BIT_GENERATORS: Final = {kind.__name__: kind for kind in (np.random.PCG64, np.random.PCG64DXSM, np.random.MT19937, np.random.Philox, np.random.SFC64)}
+"""NumPy's bit generators by name, as a generator's state names its own."""
+
+
+def _check_rng_state(rng_state: object, file: Path) -> dict[str, JSONValue] | None:
+    """A saved generator state that a resume can restore, tried on a fresh bit generator of its kind."""
+    if rng_state is None:
+        return None
+    if not isinstance(rng_state, dict):
+        raise CheckpointError(f"{file}: its generator state must be a JSON object or null, got {type(rng_state).__name__}: the checkpoint is damaged")
+    name = rng_state.get("bit_generator")
+    kind = _BIT_GENERATORS.get(name) if isinstance(name, str) else None
+    if kind is None:
+        raise CheckpointError(f"{file}: its generator state names an unknown bit generator {name!r}: the checkpoint is damaged")
+    try:
+        bit_generator: np.random.BitGenerator = kind()
+        bit_generator.state = rng_state
+    except (TypeError, ValueError, KeyError, OverflowError) as error:
+        raise CheckpointError(f"{file}: its generator state is not a valid {name} state: the checkpoint is damaged") from error
+    return rng_state
 
 
 def latest_checkpoint(directory: str | os.PathLike[str]) -> Path | None:
@@ -169,7 +251,7 @@ def load_checkpoint(path: str | os.PathLike[str]) -> Checkpoint:
             epochs_since_best=int(meta["epochs_since_best"]),
             stopped=bool(meta["stopped"]),
         )
-        return Checkpoint(state, meta["rng_state"], dict(meta["run"]), file)
+        return Checkpoint(state, _check_rng_state(meta["rng_state"], file), dict(meta["run"]), file)
     except CheckpointError:
         raise
     except (KeyError, TypeError, ValueError) as error:

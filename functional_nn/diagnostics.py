@@ -197,7 +197,7 @@ def _norm(array: FloatArray) -> float:
 
 
 def layer_statistics_observer(
-    record: Callable[[StepStatistics], None], *, every: int | None = None, margin: float = SATURATION_MARGIN
+    record: Callable[[StepStatistics], object], *, every: int | None = None, margin: float = SATURATION_MARGIN
 ) -> Observer:
     """An ``Observer`` for ``train``'s ``on_batch`` that computes ``layer_statistics`` as it goes.
 

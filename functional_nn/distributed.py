@@ -70,10 +70,12 @@ from __future__ import annotations
 import contextlib
 import functools
 import hashlib
+import logging
 import math
 import os
 import time
 import warnings
+import weakref
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, NamedTuple, TypeVar
@@ -105,10 +107,12 @@ from functional_nn.propagation import (
     forward_output,
     labels_from_output,
 )
+from functional_nn.averaging import averaged_params
 from functional_nn.training import (
     TrainingDivergedError,
     TrainResult,
     _augmented,
+    _check_checkpoint_dir,
     check_dev_set,
     classification_labels,
     resolve_optimizer,
@@ -371,7 +375,7 @@ def gradient_sum(shard: Shard, shard_index: int, inputs: RoundInput) -> ShardGra
         kernel = fused.check_kernel(None)  # the worker's own: Numba's fused ReLU passes if it has Numba
         AL, caches = forward(X_B, inputs.params, task.activations, task.keep_probs, _dropout_rng(shard_index, inputs.round, task), None, kernel)
         b = int(X_B.shape[1])
-        cost = task.loss.cost(AL, Y_B) * b
+        cost = float(task.loss.cost(AL, Y_B)) * b  # a float, whatever a loss of one's own returns
         means = backward(AL, Y_B, caches, task.loss, 0.0, kernel)
         size = AL.dtype.type(b)
         return ShardGradient({key: grad * size for key, grad in means.items()}, b, cost, _correct(AL, Y_B, task))
@@ -407,7 +411,7 @@ def _local_steps(shard: Shard, shard_index: int, inputs: RoundInput) -> ShardUpd
             X_B, Y_B = _batch(shard, shard_index, t, task)
             AL, caches = forward(X_B, params, task.activations, task.keep_probs, _dropout_rng(shard_index, t, task), None, kernel)
             b = int(X_B.shape[1])
-            cost_sum += (loss.cost(AL, Y_B) + l2_penalty(params, task.lambd, b)) * b
+            cost_sum += (float(loss.cost(AL, Y_B)) + l2_penalty(params, task.lambd, b)) * b
             samples += b
             right = _correct(AL, Y_B, task)
             if right is not None:
@@ -770,10 +774,12 @@ def train_rounds(
     seed : int, default 0
         The root of every draw (see the module's notes).
     dev : (X_dev, Y_dev), optional
-        Evaluated by the driver every ``dev_every`` rounds and after the last.
+        Evaluated by the driver every ``dev_every`` rounds and after the last, with the
+        round's parameters or, with an ``ema`` optimizer, their average (as ``train``).
     checkpoint_dir, resume
         As for ``train``: a checkpoint per round, and a resumed run ends bitwise equal to
-        an uninterrupted one.
+        an uninterrupted one. A ``checkpoint_dir`` that cannot hold checkpoints is refused
+        when this is called, as ``train`` refuses it.
     augmentation : function of (X_batch, rng), optional
         As for ``train``: applied to every training batch of every shard (never to ``dev``),
         with the shard's generator for that step (stream ``AUGMENTATION_STREAM``). It travels
@@ -886,8 +892,9 @@ def _fold(runner: _InProcessShards | DaskShards, run: _Run, state: RoundState, r
         dev_cost = dev_accuracy = None
         if run.dev is not None and (number % run.dev_every == 0 or number == rounds):
             X_dev, Y_dev, dev_labels = run.dev
-            AL_dev = forward_output(X_dev, params, task.activations)
-            dev_cost = task.loss.cost(AL_dev, Y_dev)
+            evaluated = averaged_params(opt_state, params)  # ema's average, if the optimizer keeps one, as train scores it
+            AL_dev = forward_output(X_dev, evaluated, task.activations)
+            dev_cost = float(task.loss.cost(AL_dev, Y_dev))
             if dev_labels is not None:
                 predicted = labels_from_output(AL_dev, task.activations[-1], task.loss.decision_threshold)
                 dev_accuracy = float(np.mean(predicted == dev_labels))
@@ -921,22 +928,49 @@ def _check_shard_results(number: int, results: Sequence[tuple[float, Mapping[str
 
 
 def epoch_states(
-    states: Iterable[RoundState], *, activations: Sequence[Activation | ActivationFunction], loss: Loss, dev: tuple[FloatArray, FloatArray] | None = None
+    states: Iterable[RoundState],
+    *,
+    activations: Sequence[Activation | ActivationFunction],
+    loss: Loss | LossFunction,
+    dev: tuple[FloatArray, FloatArray] | None = None,
 ) -> Iterator[tuple[TrainState, RoundState]]:
     """Rounds read as epochs: a ``TrainState`` after the first round of each new whole epoch.
 
     Epoch ``e`` ends with the first round whose ``RoundRecord.epochs`` reaches ``e``; its
     ``EpochRecord`` has the sample-weighted mean cost and accuracy of the epoch's rounds
-    and the dev figures of the round's parameters (``dev``: ``(X_dev, Y_dev)``, evaluated
-    here). Each ``TrainState`` comes with the ``RoundState`` it was read from, so callers
-    keep the rounds' wall and waiting times.
+    and the dev figures of the round's parameters, or of their average with an ``ema``
+    optimizer, as ``train`` takes them (``dev``: ``(X_dev, Y_dev)``, evaluated here). Each
+    ``TrainState`` comes with the ``RoundState`` it was read from, so callers keep the
+    rounds' wall and waiting times.
+
+    ``dev`` is checked as ``train`` checks it: the pair itself (a tuple of two float arrays,
+    finite, one column per sample in both, targets the loss is defined for) when this is
+    called, before any round is read; against the network (its input and output sizes and
+    dtype, which only the rounds' parameters tell) when the first round is read, before any
+    dev figure is computed.
     """
     names = check_activations(activations, len(activations))
     loss_record = resolve_loss("loss", loss)
+    check_dev_set(dev, None, None, loss_record)  # what needs no network, now: states may be lazy rounds still to run
+    return _epoch_states(states, activations, names, loss_record, dev)
+
+
+def _epoch_states(
+    states: Iterable[RoundState],
+    activations: Sequence[Activation | ActivationFunction],
+    names: tuple[ActivationFunction, ...],
+    loss: LossFunction,
+    dev: tuple[FloatArray, FloatArray] | None,
+) -> Iterator[tuple[TrainState, RoundState]]:
     epoch = 0
     pending: list[RoundRecord] = []
     records: tuple[EpochRecord, ...] = ()
+    checked_dev: tuple[FloatArray, FloatArray, IntArray | None] | None = None
     for state in states:
+        if dev is not None and checked_dev is None:  # the first round tells the network
+            sizes = check.check_params(state.params, "the rounds' params", finite=False)
+            check_activations(activations, len(sizes) - 1)  # as given, so the error shows them so
+            checked_dev = check_dev_set(dev, sizes, state.params["W1"].dtype, loss)
         record = state.history[-1]
         pending.append(record)
         if record.epochs + 1e-9 < epoch + 1:
@@ -946,12 +980,12 @@ def epoch_states(
         cost = sum(r.cost * r.samples for r in pending) / samples
         accuracy = None if record.accuracy is None else sum((r.accuracy or 0.0) * r.samples for r in pending) / samples
         summary = EpochRecord(epoch, cost, accuracy)
-        if dev is not None:
-            AL = forward_output(dev[0], state.params, names)
-            labels = classification_labels(dev[1], loss_record)
-            predicted = labels_from_output(AL, names[-1], loss_record.decision_threshold)
+        if checked_dev is not None:
+            X_dev, Y_dev, labels = checked_dev
+            AL = forward_output(X_dev, averaged_params(state.optimizer_state, state.params), names)
+            predicted = labels_from_output(AL, names[-1], loss.decision_threshold)
             dev_accuracy = None if labels is None else float(np.mean(predicted == labels))
-            summary = summary._replace(dev_cost=loss_record.cost(AL, dev[1]), dev_accuracy=dev_accuracy)
+            summary = summary._replace(dev_cost=float(loss.cost(AL, Y_dev)), dev_accuracy=dev_accuracy)
         records += (summary,)
         pending = []
         yield TrainState(epoch, state.params, state.optimizer_state, records), state
@@ -990,6 +1024,7 @@ def _describe_run(run: _Run, sizes: tuple[int, ...], shards: Sequence[Shard]) ->
 def _resume_or_start(
     run: _Run, start: RoundState, directory: Path, resume: bool, sizes: tuple[int, ...], shards: Sequence[Shard]
 ) -> tuple[_Run, RoundState]:
+    _check_checkpoint_dir(directory)  # as train does: the first checkpoint comes after a round's tasks
     description = _describe_run(run, sizes, shards)
     run = run._replace(checkpointing=(directory, description))
     latest = checkpoints.latest_checkpoint(directory)
@@ -1210,7 +1245,7 @@ def sweep(
     *,
     dev: tuple[FloatArray, FloatArray] | None = None,
     client: Client | None = None,
-    on_done: Callable[[int, TrainResult], None] | None = None,
+    on_done: Callable[[int, TrainResult], object] | None = None,
     data_dir: str | os.PathLike[str] | None = None,
 ) -> list[TrainResult]:
     """Train every one of ``settings`` on the same data; results in the order given.
@@ -1293,6 +1328,44 @@ def sweep(
 # clusters
 
 
+HEARTBEAT_FAILURE: Final = "Failed to communicate with scheduler during heartbeat."
+"""What a Dask worker logs, with a ``CommClosedError`` traceback, when a heartbeat to the scheduler fails."""
+
+
+class _ClosingHeartbeatFilter(logging.Filter):
+    """Drops one record of ``distributed.worker``: the heartbeat failure of workers that are closing.
+
+    A worker closes its connections while a heartbeat may be on its way to the scheduler;
+    that heartbeat then fails and the worker logs ``HEARTBEAT_FAILURE`` at ERROR level with a
+    ``CommClosedError`` traceback (dask/distributed#7891, a race in Dask's own shutdown:
+    about 1 closing in 6 on a 2-core machine). Nothing was lost, the worker was going anyway.
+    A running worker's heartbeat failure, a real lost scheduler, is still logged, and so is
+    every other record.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.workers: weakref.WeakSet[Any] = weakref.WeakSet()  # Any: distributed.Worker, not imported here
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.msg != HEARTBEAT_FAILURE:
+            return True
+        # A process holds one worker (processes=True) or all of a cluster's (threads): the
+        # record names none, so it is dropped only when every worker here is closing.
+        statuses = [getattr(worker.status, "name", None) for worker in list(self.workers)]
+        return not statuses or not all(status in ("closing", "closed") for status in statuses)
+
+
+_CLOSING_HEARTBEAT_FILTER: Final = _ClosingHeartbeatFilter()
+
+
+def dask_setup(worker: Any) -> None:  # Any: a distributed.Worker; this module imports no Dask
+    """Run by Dask in every worker of ``local_cluster`` as it starts (its ``preload``): makes
+    the worker's closing heartbeat quiet (see ``_ClosingHeartbeatFilter``)."""
+    _CLOSING_HEARTBEAT_FILTER.workers.add(worker)
+    logging.getLogger("distributed.worker").addFilter(_CLOSING_HEARTBEAT_FILTER)  # once: the same filter is not added twice
+
+
 def local_cluster(n_workers: int | None = None, *, processes: bool = True, dashboard: bool = False) -> LocalCluster:
     """A ``LocalCluster`` on 127.0.0.1: ``n_workers`` (default one per core) of one thread each.
 
@@ -1302,7 +1375,9 @@ def local_cluster(n_workers: int | None = None, *, processes: bool = True, dashb
     scheduler's small HTTP server (health checks) takes a free port, so that several
     clusters on one machine do not compete for 8787. Without the dashboard, the cluster
     keeps its own bookkeeping quiet (``QUIET_CLUSTER``: no profiler, slower health ticks),
-    which leaves the cores to the tasks.
+    which leaves the cores to the tasks. Each worker runs this module's ``dask_setup`` as it
+    starts (Dask's ``preload``, after any configured in ``distributed.worker.preload``), so
+    that closing the cluster prints no traceback of Dask's own shutdown race.
     """
     _check_bool("processes", processes)
     _check_bool("dashboard", dashboard)
@@ -1311,6 +1386,12 @@ def local_cluster(n_workers: int | None = None, *, processes: bool = True, dashb
 
     workers = check.check_positive_int("n_workers", n_workers if n_workers is not None else (os.cpu_count() or 1))
     options: dict[str, Any] = {"env": dict(WORKER_ENV)} if processes else {}
+    preload = dask.config.get("distributed.worker.preload", None) or []
+    preload = [preload] if isinstance(preload, str) else list(preload)
+    argv = list(dask.config.get("distributed.worker.preload-argv", None) or [])
+    if argv and not isinstance(argv[0], str):  # one list per configured preload: ours takes none
+        argv.append([])
+    options.update(preload=[*preload, __name__], preload_argv=argv)
     # Dask's nannies start workers with MALLOC_TRIM_THRESHOLD_=65536, which sends every array
     # above 64 KiB back to the kernel when freed: a training step's temporaries then fault
     # their pages in afresh each time, measured 2.6x slower (0.49 s against 0.19 s for 50

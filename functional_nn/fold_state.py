@@ -111,7 +111,8 @@ class RoundRecord(NamedTuple):
     counts the passes over the data made so far, ``samples_seen / m``. ``seconds`` is the
     round's wall time on the driver and ``waiting`` the part of it spent waiting on the
     cluster (placing, computing, gathering). Dev figures are taken with the parameters the
-    round ended with, on the rounds the dev set is evaluated, else ``None``.
+    round ended with, or their moving average when the optimizer is wrapped in ``ema`` (as
+    ``EpochRecord``'s), on the rounds the dev set is evaluated, else ``None``.
     """
 
     round: int
@@ -169,5 +170,5 @@ class Observer(NamedTuple):
     is one.
     """
 
-    observe: Callable[[StepView], None]
+    observe: Callable[[StepView], object]  # its return value, if any, is ignored
     every: int | None = None

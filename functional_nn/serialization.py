@@ -66,6 +66,9 @@ def atomic_write(path: str | os.PathLike[str]) -> Iterator[IO[bytes]]:
     - an existing file that cannot be written (read-only) is refused with ``PermissionError``;
     - an existing file keeps its mode; a new one gets ``0o666`` less the umask (``0644``).
 
+    An ``OSError`` met while writing (a folder that takes no file, a full disk) is raised of
+    the same class and errno, naming ``path`` as its ``filename``, never the temporary file.
+
     The temporary file is named ``.<name>.fnn-<pid>-<random>.tmp``. One left behind by a
     process that was killed mid-write (its process id is no longer running on this machine)
     is removed by the next write to the same target.
@@ -80,9 +83,12 @@ def atomic_write(path: str | os.PathLike[str]) -> Iterator[IO[bytes]]:
             raise PermissionError(f"cannot write {path}: the file is read-only (make it writable, or write elsewhere)")
         mode = stat.S_IMODE(os.stat(target).st_mode)
     _remove_stale_temporaries(target)
-    handle = tempfile.NamedTemporaryFile(
-        mode="wb", dir=target.parent, prefix=f".{target.name}.fnn-{os.getpid()}-", suffix=".tmp", delete=False
-    )
+    try:
+        handle = tempfile.NamedTemporaryFile(
+            mode="wb", dir=target.parent, prefix=f".{target.name}.fnn-{os.getpid()}-", suffix=".tmp", delete=False
+        )
+    except OSError as error:  # a folder that takes no file: said of path, not of the temporary name
+        raise _naming_target(error, path) from error
     try:
         if mode is None:
             umask = os.umask(0)  # read it back: the temporary file was created private (0600)
@@ -94,9 +100,26 @@ def atomic_write(path: str | os.PathLike[str]) -> Iterator[IO[bytes]]:
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(handle.name, target)
-    except BaseException:
+    except BaseException as error:
         Path(handle.name).unlink(missing_ok=True)
+        # writing the temporary file failed (a full disk, say): the caller knows only path
+        if isinstance(error, OSError) and error.filename in (None, handle.name):
+            raise _naming_target(error, path) from error
         raise
+
+
+def _naming_target(error: OSError, path: str | os.PathLike[str]) -> OSError:
+    """``error`` said of ``path``, the file being written, rather than of our temporary file:
+    its class and errno kept, and, as ``open(path, "wb")`` would raise it, ``path`` as its
+    ``filename`` (``[Errno 13] Permission denied: 'path'``); one without an errno reads
+    ``cannot write path: ...``."""
+    target = os.fspath(path)
+    try:
+        if error.errno is None:
+            return type(error)(f"cannot write {target}: {error}")
+        return type(error)(error.errno, error.strerror or os.strerror(error.errno), target)
+    except TypeError:  # a subclass of the caller's with another constructor: OSError picks the class by errno
+        return OSError(error.errno, error.strerror or str(error), target)
 
 
 def check_parent_directory(path: str | os.PathLike[str]) -> Path:
@@ -121,6 +144,58 @@ def blocking_file(directory: str | os.PathLike[str]) -> Path | None:
         if candidate.exists():
             return None if candidate.is_dir() else candidate
     return None
+
+
+def check_writable_directory(directory: str | os.PathLike[str], argument: str, purpose: str) -> Path:
+    """Make sure ``directory`` can be created (with its missing parents) and take new files.
+
+    For a folder that will be written into only after some work (an epoch of training, a
+    download). It is tried for real: the missing folders are made, one empty file is
+    created in ``directory`` and removed at once, as ``atomic_write`` creates its files, and
+    the folders made here are removed again, so the check leaves nothing behind and the
+    writer creates the folder when it writes. Trying meets what the real write would meet
+    (a read-only file system, ``/proc``, an ACL, a network file system mapping root to
+    nobody), which ``os.access`` does not: it answers from the permission bits, which root
+    passes whatever they say, and it said yes for ``/sys`` and ``/proc``, where root can
+    create nothing.
+
+    Raises
+    ------
+    ValueError
+        ``"<argument> <directory> cannot <purpose>: ..."``, then what stands in the way: a
+        file that ``directory`` is or lies under, the folder that could not be created
+        (``cannot create /x (Permission denied)``), or ``no file can be created in it (...)``.
+    """
+    folder = Path(directory)
+    refused = f"{argument} {directory} cannot {purpose}"
+    blocking = blocking_file(folder)
+    if blocking is not None:
+        raise ValueError(f"{refused}: {blocking} exists and is not a directory")
+    missing = [path for path in (folder, *folder.parents) if not path.exists()]  # deepest first
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        _remove_empty(missing)
+        raise ValueError(f"{refused}: cannot create {error.filename or folder} ({error.strerror or error})") from error
+    try:
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".fnn-write-test-", suffix=".tmp"):
+            pass  # as atomic_write makes its files; removed on closing
+    except OSError as error:
+        raise ValueError(f"{refused}: no file can be created in it ({error.strerror or error})") from error
+    finally:
+        _remove_empty(missing)
+    return folder
+
+
+def _remove_empty(folders: list[Path]) -> None:
+    """Remove ``folders``, deepest first, while they are empty (made by us, still unused)."""
+    for folder in folders:
+        try:
+            folder.rmdir()
+        except FileNotFoundError:
+            continue  # never made: mkdir failed above it
+        except OSError:
+            return  # not empty: someone else's now
 
 
 def _remove_stale_temporaries(target: Path) -> None:

@@ -78,7 +78,7 @@ from functional_nn.propagation import (
     forward_output,
     labels_from_output,
 )
-from functional_nn.serialization import blocking_file
+from functional_nn.serialization import check_writable_directory
 from functional_nn.types import Activation, ActivationFunction, Caches, FloatArray, IntArray, Loss, LossFunction, Params
 
 # The fold's value types live in fold_state; they stay importable from here too.
@@ -240,14 +240,22 @@ def resolve_optimizer(learning_rate: LearningRate | None, optimizer: Optimizer |
 
 
 def check_dev_set(
-    dev: object, sizes: tuple[int, ...], dtype: np.dtype[Any], loss: LossFunction
+    dev: object, sizes: tuple[int, ...] | None, dtype: np.dtype[Any] | None, loss: LossFunction
 ) -> tuple[FloatArray, FloatArray, IntArray | None] | None:
     """A held-out ``(X_dev, Y_dev)`` checked like the training data (shapes, dtype, targets the
-    loss is defined for), with its class labels; ``None`` for no dev set."""
+    loss is defined for), with its class labels; ``None`` for no dev set.
+
+    ``sizes`` and ``dtype`` are the network's; ``None`` checks the pair on its own, before the
+    network is known (``distributed.epoch_states``): float arrays, finite, with as many
+    columns in ``Y_dev`` as in ``X_dev``, and targets the loss is defined for."""
     if dev is None:
         return None
     if not isinstance(dev, tuple) or len(dev) != 2:
         raise TypeError("dev must be a tuple (X_dev, Y_dev)")
+    if sizes is None or dtype is None:  # the pair's own rows and dtype stand for the network's
+        X_own = check.check_float_array("dev[0]", dev[0])
+        Y_own = check.check_float_array("dev[1]", dev[1])
+        sizes, dtype = (int(X_own.shape[0]), int(Y_own.shape[0])), X_own.dtype
     X_dev, Y_dev = _check_data("dev[0]", "dev[1]", dev[0], dev[1], sizes, dtype)
     check_targets("dev[1]", Y_dev, loss)
     return X_dev, Y_dev, classification_labels(Y_dev, loss)
@@ -273,7 +281,7 @@ def train_epochs(
     early_stopping: EarlyStopping | None = None,
     checkpoint_dir: str | os.PathLike[str] | None = None,
     resume: bool = False,
-    on_batch: Callable[[BatchProgress], None] | Observer | None = None,
+    on_batch: Callable[[BatchProgress], object] | Observer | None = None,
     optimizer_state: OptimizerState | None = None,
     augmentation: Augmentation | None = None,
     input_keep_prob: float | None = None,
@@ -324,7 +332,7 @@ def train(
     early_stopping: EarlyStopping | None = None,
     checkpoint_dir: str | os.PathLike[str] | None = None,
     resume: bool = False,
-    on_batch: Callable[[BatchProgress], None] | Observer | None = None,
+    on_batch: Callable[[BatchProgress], object] | Observer | None = None,
     optimizer_state: OptimizerState | None = None,
     augmentation: Augmentation | None = None,
     input_keep_prob: float | None = None,
@@ -365,7 +373,10 @@ def train(
         tutorials. Else the columns are shuffled with ``rng`` every epoch and cut into
         batches of this size (see ``minibatches``).
     rng : numpy.random.Generator, optional
-        Required with ``batch_size`` or dropout; advanced by the draws.
+        Required with ``batch_size``, ``augmentation``, or dropout (``keep_probs`` or
+        ``input_keep_prob`` below 1), which draw from it, and advanced by those draws; when
+        given, it must be a ``numpy.random.Generator`` (``TypeError`` otherwise), such as
+        ``np.random.default_rng(seed)``.
     dev : (X_dev, Y_dev), optional
         A held-out set evaluated after every epoch.
     lambd : float >= 0, default 0
@@ -416,7 +427,9 @@ def train(
         Write a checkpoint (see ``functional_nn.checkpoints``) at the end of every epoch:
         parameters, optimizer state, the fold's state and the generator's state, atomically.
         Created if missing. A directory that already holds checkpoints is refused unless
-        ``resume`` is set, and so, before any training, is a path that is (or lies under) a file.
+        ``resume`` is set, and so, before any training (``ValueError``), is a path that is
+        (or lies under) a file, that cannot be created, or where no file can be created (a
+        read-only file system): that is tried, with a file created and removed at once.
     resume : bool, default False
         Continue from the last checkpoint in ``checkpoint_dir`` (start afresh if it holds
         none). ``epochs`` still counts the whole run, so a run killed at any moment and
@@ -479,7 +492,7 @@ def _prepare(
     early_stopping: EarlyStopping | None,
     checkpoint_dir: str | os.PathLike[str] | None = None,
     resume: bool = False,
-    on_batch: Callable[[BatchProgress], None] | Observer | None = None,
+    on_batch: Callable[[BatchProgress], object] | Observer | None = None,
     optimizer_state: OptimizerState | None = None,
     augmentation: Augmentation | None = None,
     input_keep_prob: float | None = None,
@@ -502,11 +515,7 @@ def _prepare(
     input_keep = check_input_keep_prob(input_keep_prob)
     if augmentation is not None and not callable(augmentation):
         raise TypeError(f"augmentation must be a function of (X_batch, rng), got {type(augmentation).__name__}")
-    if (batch_size is not None or keeps is not None or input_keep is not None or augmentation is not None) and not isinstance(
-        rng, np.random.Generator
-    ):
-        needs = "batch_size" if batch_size is not None else "augmentation" if augmentation is not None else "dropout (keep_probs < 1)"
-        raise TypeError(f"{needs} needs rng, a numpy.random.Generator such as np.random.default_rng(0), got {rng!r}")
+    _check_rng(rng, batch_size, augmentation, keeps, input_keep)
     lambd = check.check_positive_float("lambd", lambd, allow_zero=True)
     checked_dev = check_dev_set(dev, sizes, dtype, loss_record)
     if clip_norm is not None:
@@ -539,6 +548,25 @@ def _prepare(
     return _resume_or_start(problem, start, Path(checkpoint_dir), resume, sizes)
 
 
+def _check_rng(
+    rng: object, batch_size: int | None, augmentation: object, keeps: tuple[float, ...] | None, input_keep: float | None
+) -> None:
+    """``rng`` must be a ``Generator`` when something draws from it, and whenever it is given."""
+    needs = (
+        "batch_size" if batch_size is not None
+        else "augmentation" if augmentation is not None
+        else "dropout (keep_probs < 1)" if keeps is not None
+        else "dropout (input_keep_prob < 1)" if input_keep is not None
+        else None
+    )  # fmt: skip
+    if needs is not None and not isinstance(rng, np.random.Generator):
+        raise TypeError(f"{needs} needs rng, a numpy.random.Generator such as np.random.default_rng(0), got {rng!r}")
+    if rng is not None and not isinstance(rng, np.random.Generator):  # a checkpoint stores its state, say
+        raise TypeError(
+            f"rng must be a numpy.random.Generator, such as np.random.default_rng(seed), got {type(rng).__name__}"
+        )
+
+
 def _step_hook(on_batch: object) -> _StepHook:
     """The step loop's one call, made from a user's ``on_batch`` callable or ``Observer``."""
     if isinstance(on_batch, Observer):
@@ -562,8 +590,12 @@ def _step_hook(on_batch: object) -> _StepHook:
         return watch
     if not callable(on_batch):
         raise TypeError(f"on_batch must be a function of a BatchProgress or an Observer, got {type(on_batch).__name__}")
-    report: Callable[[BatchProgress], None] = on_batch
-    return lambda progress, *arrays: report(progress)
+    report: Callable[[BatchProgress], object] = on_batch
+
+    def progress_only(progress: BatchProgress, *arrays: object) -> None:
+        report(progress)  # what it returns (a progress bar's update may return a bool) is not ours
+
+    return progress_only
 
 
 def _read_only(array: FloatArray) -> FloatArray:
@@ -618,11 +650,10 @@ def _describe_run(problem: _Problem, sizes: tuple[int, ...]) -> dict[str, object
 
 
 def _check_checkpoint_dir(directory: Path) -> None:
-    """Refuse a ``checkpoint_dir`` that is, or lies under, something other than a directory:
-    the first checkpoint is written only after an epoch of training."""
-    folder = blocking_file(directory)
-    if folder is not None:
-        raise ValueError(f"checkpoint_dir {directory} cannot hold checkpoints: {folder} exists and is not a directory")
+    """Make sure ``checkpoint_dir`` can be created and take files (tried, leaving nothing
+    behind), or raise ``ValueError``: the first checkpoint is written only after an epoch of
+    training (a round, for ``distributed.train_rounds``, which calls this too)."""
+    check_writable_directory(directory, "checkpoint_dir", "hold checkpoints")
 
 
 def _resume_or_start(
@@ -736,7 +767,7 @@ def run_epoch(problem: _Problem, state: TrainState) -> TrainState:
                 X_batch = _augmented(p.augmentation, X_batch, p.rng)
             AL, caches = forward(X_batch, params, p.activations, p.keep_probs, p.rng, p.input_keep_prob, p.kernel)
             b = X_batch.shape[1]
-            cost = loss.cost(AL, Y_batch) + l2_penalty(params, p.lambd, b)
+            cost = float(loss.cost(AL, Y_batch)) + l2_penalty(params, p.lambd, b)  # a float, whatever a loss of one's own returns
             if not math.isfinite(cost):
                 raise TrainingDivergedError(
                     f"training diverged at epoch {epoch}, step {step}: the cost is {cost}; "
@@ -773,7 +804,7 @@ def run_epoch(problem: _Problem, state: TrainState) -> TrainState:
         dev_accuracy = None
         if dev_labels is not None:
             dev_accuracy = float(np.mean(labels_from_output(AL_dev, p.activations[-1], loss.decision_threshold) == dev_labels))
-        record = record._replace(dev_cost=loss.cost(AL_dev, Y_dev), dev_accuracy=dev_accuracy)
+        record = record._replace(dev_cost=float(loss.cost(AL_dev, Y_dev)), dev_accuracy=dev_accuracy)
     new_state = TrainState(epoch, params, opt_state, state.history + (record,))
     if p.early_stopping is None:
         return new_state

