@@ -2,7 +2,9 @@ r"""The pictures people look at: decision boundaries, grids of predictions, trai
 
 Every function draws one figure and writes it to ``path`` atomically (into a temporary file
 in the same directory, then ``os.replace``), so a reader never sees half a picture, and
-returns the path. Nothing is shown on screen and no global ``pyplot`` state is touched: the
+returns the path. The path is checked before anything is computed or drawn: its directory
+must exist, it must not be a directory or a read-only file, and its suffix must name a format
+matplotlib writes (``.png``, ``.pdf``, ``.svg``, ...; no suffix writes PNG). Nothing is shown on screen and no global ``pyplot`` state is touched: the
 figures are ``matplotlib.figure.Figure`` objects rendered by the Agg canvas, so this works on
 a machine without a display and from several threads.
 
@@ -17,9 +19,10 @@ import math
 import os
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
+import numpy.typing as npt
 
 from functional_nn import _validation as check
 from functional_nn.metrics import check_labels
@@ -35,25 +38,75 @@ _CORRECT, _WRONG = "#1a7f37", "#cf222e"
 _CLASS_COLOURS = ("#2166ac", "#b2182b", "#1b7837", "#e08214", "#762a83", "#35978f", "#8c510a", "#c51b7d")
 
 
+_NEEDS_MATPLOTLIB = 'plotting needs matplotlib, which comes with the scripts extra: pip install -e ".[scripts]"'
+
+
 def new_figure(width: float, height: float) -> Figure:
     """A blank figure of ``width`` x ``height`` inches, outside ``pyplot``'s global state."""
     try:
         from matplotlib.figure import Figure
     except ImportError as exc:
-        raise ImportError(
-            'plotting needs matplotlib, which comes with the scripts extra: pip install -e ".[scripts]"'
-        ) from exc
+        raise ImportError(_NEEDS_MATPLOTLIB) from exc
     return Figure(figsize=(width, height), layout="constrained")
+
+
+def _matplotlib_formats() -> list[str]:
+    """The formats a figure can be saved in (``"png"``, ``"pdf"``, ...), sorted."""
+    try:
+        from matplotlib.backend_bases import FigureCanvasBase
+    except ImportError as exc:
+        raise ImportError(_NEEDS_MATPLOTLIB) from exc
+    return sorted(FigureCanvasBase.get_supported_filetypes())
+
+
+def check_output_path(path: object, *, gif: bool = False) -> tuple[Path, str]:
+    """The file to write and its format, for a picture about to be drawn into ``path``.
+
+    Called first by every function here that writes, so that a path that cannot be written
+    is refused before any model is run or anything drawn: ``path`` must be a ``str`` or
+    ``os.PathLike`` (else ``TypeError``); its suffix must name a format matplotlib writes,
+    no suffix meaning PNG (with ``gif``: must be ``.gif``) (else ``ValueError``); and it
+    must be writable as ``atomic_write`` will write it: its directory exists
+    (``FileNotFoundError``), it is not a directory (``IsADirectoryError``) nor a read-only
+    file (``PermissionError``).
+
+    Returns
+    -------
+    target : pathlib.Path
+        ``path`` as a ``Path``.
+    fmt : str
+        The format, ``"png"``, ``"pdf"``, ..., or ``"gif"``.
+    """
+    given = os.fspath(path) if isinstance(path, (str, os.PathLike)) else None
+    if not isinstance(given, str):
+        raise TypeError(f"path must be a str or os.PathLike, got {type(path).__name__} {path!r}")
+    suffix = Path(given).suffix.lower()
+    if gif:
+        if suffix != ".gif":
+            raise ValueError(f"path must end in .gif (animate_training writes a GIF), got {given!r}")
+        fmt = "gif"
+    else:
+        formats = _matplotlib_formats()
+        fmt = suffix.lstrip(".") or "png"
+        if fmt not in formats:
+            listed = ", ".join(f".{name}" for name in formats)
+            raise ValueError(f"path must end in a suffix matplotlib writes ({listed}; none writes PNG), got {given!r}")
+    real = Path(os.path.realpath(given))  # through symlinks, as atomic_write writes
+    if real.is_dir():
+        raise IsADirectoryError(f"cannot write {given}: it is a directory")
+    target = check_parent_directory(given)
+    if real.exists() and (not os.access(real, os.W_OK) or not real.stat().st_mode & 0o222):
+        raise PermissionError(f"cannot write {given}: the file is read-only (make it writable, or write elsewhere)")
+    return target, fmt
 
 
 def save_figure(fig: Figure, path: str | os.PathLike[str], *, dpi: int = 110) -> Path:
     """Write ``fig`` to ``path`` atomically; the format follows the suffix (``.png`` by default).
 
-    The directory must exist. On any error the temporary file is removed and ``path`` is
-    left as it was.
+    ``path`` is checked as ``check_output_path`` does. On any error the temporary file is removed
+    and ``path`` is left as it was.
     """
-    target = check_parent_directory(path)
-    fmt = target.suffix.lstrip(".").lower() or "png"
+    target, fmt = check_output_path(path)
     with atomic_write(target) as stream:  # the usual file mode, symlinks followed, stale temporaries cleaned
         fig.savefig(stream, format=fmt, dpi=dpi)
     return target
@@ -85,8 +138,10 @@ def plot_decision_boundary(
     Parameters
     ----------
     probability : callable
-        Maps a grid ``G`` of shape ``(2, n)`` in ``X``'s dtype to outputs of shape ``(1, n)``
-        or ``(k, n)``; e.g. ``lambda G: predict_proba(G, params, activations)``.
+        Maps a grid ``G`` of shape ``(2, n)`` in ``X``'s dtype to probabilities (finite, in
+        [0, 1]) of shape ``(1, n)`` or ``(k, n)``; e.g.
+        ``lambda G: predict_proba(G, params, activations)``. Other outputs are refused with a
+        ``ValueError`` before anything is drawn.
     X : ndarray of shape (2, m)
         The samples, one per column.
     y : ndarray of int, shape (m,)
@@ -103,6 +158,7 @@ def plot_decision_boundary(
     -------
     path : pathlib.Path
     """
+    target, _ = check_output_path(path)
     X = check.check_float_array("X", X)
     if X.shape[0] != 2:
         raise ValueError(f"X must have 2 rows (features) to be drawn in the plane, got shape {X.shape}")
@@ -120,8 +176,12 @@ def plot_decision_boundary(
     grid_x, grid_y = np.meshgrid(xs, ys)
     G = np.stack([grid_x.ravel(), grid_y.ravel()]).astype(X.dtype)
     out = np.asarray(probability(G))
-    if out.ndim != 2 or out.shape[1] != G.shape[1]:
-        raise ValueError(f"probability must map a (2, n) grid to an array of shape (k, n), got {out.shape} for n = {G.shape[1]}")
+    if out.ndim != 2 or out.shape[0] == 0 or out.shape[1] != G.shape[1]:
+        raise ValueError(f"probability must map a (2, n) grid to an array of shape (k, n), k >= 1, got {out.shape} for n = {G.shape[1]}")
+    if out.dtype.kind not in "biuf":
+        raise TypeError(f"probability must return an array of numbers, got dtype {out.dtype}")
+    _check_probabilities(out, f"probability's output on the {G.shape[1]}-point grid", "it must return probabilities in [0, 1]")
+    out = out.astype(np.float64, copy=False)
     fig = new_figure(6.4, 5.2)
     ax = fig.add_subplot()
     if out.shape[0] == 1:
@@ -149,7 +209,7 @@ def plot_decision_boundary(
     ax.legend(loc="best", framealpha=0.9)
     if title:
         ax.set_title(title)
-    return save_figure(fig, path)
+    return save_figure(fig, target)
 
 
 def plot_image_grid(
@@ -189,6 +249,7 @@ def plot_image_grid(
     -------
     path : pathlib.Path
     """
+    target, _ = check_output_path(path)
     X = check.check_float_array("X", X)
     n = check.check_samples("X", X)
     given_shape: object = image_shape  # typed, but users pass what they like
@@ -228,7 +289,7 @@ def plot_image_grid(
         ax.set_title(text, fontsize=8, color=colour)
     if title:
         fig.suptitle(title)
-    return save_figure(fig, path)
+    return save_figure(fig, target)
 
 
 def plot_curves(
@@ -254,6 +315,7 @@ def plot_curves(
     -------
     path : pathlib.Path
     """
+    target, _ = check_output_path(path)
     records = tuple(history)
     if not records or not all(isinstance(r, EpochRecord) for r in records):
         raise ValueError("history must be a non-empty sequence of EpochRecord, as train(...).history holds")
@@ -288,7 +350,7 @@ def plot_curves(
         ax.legend()
     if title:
         fig.suptitle(title)
-    return save_figure(fig, path)
+    return save_figure(fig, target)
 
 
 # --------------------------------------------------------------------------------------------
@@ -376,6 +438,7 @@ def plot_layer_series(
     -------
     path : pathlib.Path
     """
+    target, _ = check_output_path(path)
     if not panels or not all(isinstance(p, LayerSeries) for p in panels):
         raise ValueError("panels must be a non-empty sequence of LayerSeries(title, steps, values)")
     smooth = check.check_positive_int("smooth", smooth)
@@ -403,7 +466,7 @@ def plot_layer_series(
     axes[-1].legend(loc="center left", bbox_to_anchor=(1.02, 0.5), fontsize=8, frameon=False)
     if title:
         fig.suptitle(title)
-    return save_figure(fig, path)
+    return save_figure(fig, target)
 
 
 def plot_activation_histograms(
@@ -422,8 +485,9 @@ def plot_activation_histograms(
     Parameters
     ----------
     columns : sequence of HistogramColumn
-        A title per column, its snapshots and its range; every snapshot of every column has
-        the same number of layers.
+        A title per column, its snapshots and its range ``(low, high)`` with ``low < high``;
+        every snapshot of every column has the same number of layers, and every layer's
+        outputs hold at least one value.
     path : path-like
     bins : int >= 2, default 40
     title : str, optional
@@ -432,6 +496,7 @@ def plot_activation_histograms(
     -------
     path : pathlib.Path
     """
+    target, _ = check_output_path(path)
     bins = check.check_positive_int("bins", bins, minimum=2)
     given: Sequence[object] = columns  # typed, but users pass what they like
     if not given or not all(isinstance(c, HistogramColumn) and len(c.snapshots) for c in given):
@@ -441,10 +506,20 @@ def plot_activation_histograms(
         raise ValueError(f"every snapshot must hold the same number of layers (at least one), got {sorted(depths)}")
     L = depths.pop()
     for c, column in enumerate(columns):
+        value_range: object = column.value_range  # typed, but users pass what they like
+        if not isinstance(value_range, (tuple, list)) or len(value_range) != 2 or not all(
+            isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool) for v in value_range
+        ):
+            raise TypeError(f"columns[{c}].value_range must be a pair of numbers (low, high), got {value_range!r}")
+        if not float(value_range[0]) < float(value_range[1]):  # also refuses a NaN bound
+            raise ValueError(f"columns[{c}].value_range must be (low, high) with low < high, got {value_range!r}")
         for i, snapshot in enumerate(column.snapshots):
             for l, values in enumerate(snapshot.activations):
+                name = f"columns[{c}].snapshots[{i}].activations[{l}]"
                 # a NaN has no bin, and an infinity would make an open range's edges NaN
-                check.check_float_array(f"columns[{c}].snapshots[{i}].activations[{l}]", values, ndim=None)
+                array = check.check_float_array(name, values, ndim=None)
+                if array.size == 0:  # a curve of no values is flat at 0, and a range from none has no ends
+                    raise ValueError(f"{name} is empty, shape {array.shape}: a histogram needs at least one value")
     fig = new_figure(3.3 * len(columns) + 0.4, 1.55 * L + 0.9)
     axes = fig.subplots(L, len(columns), squeeze=False)
     for c, (column_title, snapshots, (range_low, range_high)) in enumerate(columns):
@@ -467,7 +542,7 @@ def plot_activation_histograms(
         axes[0, c].legend(fontsize=7, frameon=False)
     if title:
         fig.suptitle(title)
-    return save_figure(fig, path)
+    return save_figure(fig, target)
 
 
 # --------------------------------------------------------------------------------------------
@@ -498,11 +573,15 @@ def _plane(X: FloatArray, resolution: int, margin: float) -> _Plane:
 
 
 def _check_plane_network(
-    params: Mapping[str, FloatArray], activations: Sequence[Activation | ActivationFunction], X: object, y: object
+    params: Mapping[str, FloatArray],
+    activations: Sequence[Activation | ActivationFunction],
+    X: object,
+    y: object,
+    argument: str = "params",
 ) -> tuple[FloatArray, IntArray, tuple[ActivationFunction, ...]]:
     from functional_nn.propagation import check_activations
 
-    sizes = check.check_params(params)
+    sizes = check.check_params(params, argument)
     names = check_activations(activations, len(sizes) - 1)
     if sizes[0] != 2 or sizes[-1] != 1 or len(sizes) < 3:
         raise ValueError(f"the network must have 2 inputs, a hidden layer and 1 output unit to be drawn in the plane, got layer sizes {sizes}")
@@ -514,6 +593,32 @@ def _check_plane_network(
     if y.shape != (m,):
         raise ValueError(f"y must have shape ({m},), one class per column of X, got {y.shape}")
     return X.astype(params["W1"].dtype, copy=False), y, names
+
+
+def _check_probabilities(values: npt.NDArray[Any], subject: str, remedy: str) -> None:
+    """Refuse ``values`` unless finite and in [0, 1]: the colour scale runs from 0 to 1, and
+    what lies outside it would be drawn as nothing at all."""
+    finite = np.isfinite(values)
+    if not finite.all():
+        count = int(values.size - np.count_nonzero(finite))
+        raise ValueError(f"{subject} has {count} NaN or infinite value(s): {remedy}")
+    lowest, highest = float(values.min()), float(values.max())
+    if lowest < 0 or highest > 1:
+        raise ValueError(f"{subject} runs from {lowest:g} to {highest:g}, outside [0, 1]: {remedy}")
+
+
+def _probability_surface(plane: _Plane, params: Mapping[str, FloatArray], names: Sequence[ActivationFunction], context: str = "") -> FloatArray:
+    """The network's output over the plane, ``(r, r)``, refused unless it is a probability:
+    the colour scale runs from 0 to 1, and what lies outside it would not be drawn at all."""
+    from functional_nn.propagation import forward_output
+
+    output = forward_output(plane.G, params, names)[0]
+    _check_probabilities(
+        output, f"{context}the network's output over the plane",
+        "activations must end in a probability, such as 'sigmoid', to be drawn as P(y = 1 | x)",
+    )  # fmt: skip
+    surface: FloatArray = output.reshape(plane.grid_x.shape)
+    return surface
 
 
 def _draw_unit_lines(ax: Axes, W1: FloatArray, b1: FloatArray, plane: _Plane, *, arrows: bool, linewidth: float = 1.8) -> None:
@@ -582,6 +687,7 @@ def plot_hidden_units(
     params : dict of str to ndarray
         A network with ``W1`` of shape ``(n_1, 2)`` and one output unit.
     activations : sequence of str or ActivationFunction, length L
+        The last must give a probability in [0, 1] (a sigmoid); other outputs are refused.
     X : ndarray of shape (2, m)
     y : ndarray of int, shape (m,)
     path : path-like
@@ -593,13 +699,12 @@ def plot_hidden_units(
     -------
     path : pathlib.Path
     """
-    from functional_nn.propagation import forward_output
-
+    target, _ = check_output_path(path)
     X, y, names = _check_plane_network(params, activations, X, y)
     resolution = check.check_positive_int("resolution", resolution, minimum=2)
     margin = check.check_positive_float("margin", margin, allow_zero=True)
     plane = _plane(X, resolution, margin)
-    surface = forward_output(plane.G, params, names)[0].reshape(plane.grid_x.shape)
+    surface = _probability_surface(plane, params, names)
     fig = new_figure(11.0, 4.9)
     units, boundary = fig.subplots(1, 2)
     _draw_samples(units, X, y, plane)
@@ -614,7 +719,7 @@ def plot_hidden_units(
     boundary.set_title("the network: $P(y = 1 \\mid x)$ and its 0.5 contour", fontsize=10)
     if title:
         fig.suptitle(title)
-    return save_figure(fig, path)
+    return save_figure(fig, target)
 
 
 def animate_training(
@@ -641,15 +746,18 @@ def animate_training(
     ----------
     snapshots : sequence of (int, dict of str to ndarray)
         ``(epoch, params)`` pairs in training order, e.g. kept from the states of
-        ``train_epochs``; one frame each.
+        ``train_epochs``; one frame each. Every snapshot is the same network (the keys,
+        shapes and dtype of the first) and is checked, with its output, before any frame
+        is drawn.
     costs : sequence of float
         The cost of every epoch of the run (``[r.cost for r in state.history]``); frame
         ``epoch`` draws ``costs[:epoch]``.
     activations : sequence of str or ActivationFunction, length L
+        The last must give a probability in [0, 1] (a sigmoid); other outputs are refused.
     X : ndarray of shape (2, m)
     y : ndarray of int, shape (m,)
     path : path-like
-        The ``.gif`` to write; its directory must exist.
+        The ``.gif`` to write (the suffix must be ``.gif``); its directory must exist.
     title : str, optional
     frame_ms : int >= 1, default 120
         How long each frame shows.
@@ -662,21 +770,31 @@ def animate_training(
     -------
     path : pathlib.Path
     """
-    from functional_nn.propagation import forward_output
-
+    target, _ = check_output_path(path, gif=True)
     if not snapshots:
         raise ValueError("snapshots must hold at least one (epoch, params) pair")
+    for i, snapshot in enumerate(snapshots):
+        given: object = snapshot  # typed, but users pass what they like
+        if not isinstance(given, (tuple, list)) or len(given) != 2:
+            raise TypeError(f"snapshots[{i}] must be an (epoch, params) pair, got {type(given).__name__}")
     cost_values = np.asarray(costs, dtype=np.float64)
     if cost_values.ndim != 1 or cost_values.size == 0 or not np.isfinite(cost_values).all():
         raise ValueError(f"costs must be a non-empty sequence of finite numbers, one per epoch, got shape {cost_values.shape}")
     epochs = [int(epoch) for epoch, _ in snapshots]
     if any(not 0 <= e <= cost_values.size for e in epochs) or sorted(epochs) != epochs:
         raise ValueError(f"the snapshots' epochs must increase and lie in 0..{cost_values.size} (the epochs in costs), got {epochs}")
-    X, y, names = _check_plane_network(snapshots[0][1], activations, X, y)
-    target = check_parent_directory(path)  # before drawing the frames, not after
+    first = snapshots[0][1]
+    X, y, names = _check_plane_network(first, activations, X, y, "snapshots[0][1]")
+    for i, (_, params) in enumerate(snapshots[1:], start=1):
+        check.check_params(params, f"snapshots[{i}][1]")
+        check.check_like_params(
+            f"snapshots[{i}][1]", params, first, reference="snapshots[0][1]", hint=": every snapshot must be the same network"
+        )
     frame_ms = check.check_positive_int("frame_ms", frame_ms)
     dpi = check.check_positive_int("dpi", dpi)
     plane = _plane(X, check.check_positive_int("resolution", resolution, minimum=2), check.check_positive_float("margin", margin, allow_zero=True))
+    # every frame's picture before the first is drawn: a bad snapshot wastes no rendering
+    surfaces = [_probability_surface(plane, params, names, f"snapshots[{i}] (epoch {epoch}): ") for i, (epoch, params) in enumerate(snapshots)]
     from PIL import Image
 
     low, high = float(cost_values.min()), float(cost_values.max())
@@ -686,11 +804,9 @@ def animate_training(
     bottom = low * 0.9 if low > 0 else low - 0.05 * span
     top = high * 1.05 if high > 0 else high + 0.05 * span
     frames = []
-    for epoch, params in snapshots:
-        check.check_params(params)
+    for (epoch, params), surface in zip(snapshots, surfaces):
         fig = new_figure(9.0, 3.8)
         plane_ax, cost_ax = fig.subplots(1, 2, width_ratios=(1.15, 1))
-        surface = forward_output(plane.G, params, names)[0].reshape(plane.grid_x.shape)
         _draw_probability(plane_ax, plane, surface)
         _draw_unit_lines(plane_ax, params["W1"], params["b1"], plane, arrows=False, linewidth=1.3)
         _draw_samples(plane_ax, X, y, plane, size=10)

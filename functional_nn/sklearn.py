@@ -26,13 +26,12 @@ initial parameters, the early-stopping split's seed (with ``early_stopping``), t
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, Final, Literal, TypeAlias, get_args
+from typing import TYPE_CHECKING, Any, Final, Literal, TypeAlias, get_args
 
 import numpy as np
 import numpy.typing as npt
 
 try:
-    from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
     from sklearn.model_selection import train_test_split
     from sklearn.utils.multiclass import check_classification_targets
     from sklearn.utils.validation import check_is_fitted, validate_data
@@ -40,6 +39,32 @@ except ImportError as error:  # pragma: no cover - exercised by a test that hide
     raise ImportError(
         'functional_nn.sklearn needs scikit-learn, which is not installed: pip install -e ".[sklearn]"'
     ) from error
+
+if TYPE_CHECKING:
+    # scikit-learn ships no type information, so its classes are Any to a type checker, and
+    # so would every attribute of an estimator built on them be: a misspelt ``clf.paramz_`` or
+    # ``clf.fitt(X, y)`` would pass, and ``score`` would return Any. The checker sees these
+    # stand-ins instead: what the estimators get from scikit-learn's bases, typed, with
+    # scikit-learn's parameters and defaults (tests/test_plots_and_estimators.py compares
+    # them with the real classes). At runtime the real classes are used.
+    from typing_extensions import Self
+
+    class BaseEstimator:
+        def get_params(self, deep: bool = True) -> dict[str, Any]: ...
+        def set_params(self, **params: Any) -> Self: ...
+        def get_metadata_routing(self) -> Any: ...
+        def __sklearn_tags__(self) -> Any: ...
+
+    class ClassifierMixin:
+        def score(self, X: Any, y: Any, sample_weight: Any = None) -> float: ...
+        def set_score_request(self, *, sample_weight: bool | str | None = "$UNCHANGED$") -> Self: ...
+
+    class RegressorMixin:
+        def score(self, X: Any, y: Any, sample_weight: Any = None) -> float: ...
+        def set_score_request(self, *, sample_weight: bool | str | None = "$UNCHANGED$") -> Self: ...
+
+else:
+    from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 
 from functional_nn import _validation as check
 from functional_nn.activations import resolve_activation
@@ -83,7 +108,7 @@ def _make_optimizer(name: OptimizerName, learning_rate: LearningRate) -> Optimiz
             return rmsprop(learning_rate)
 
 
-class _BaseMLP(BaseEstimator):  # type: ignore[misc]  # scikit-learn ships no type information
+class _BaseMLP(BaseEstimator):
     """The settings and the fit shared by both estimators; see ``MLPClassifier``."""
 
     _output_activation: Activation
@@ -95,6 +120,7 @@ class _BaseMLP(BaseEstimator):  # type: ignore[misc]  # scikit-learn ships no ty
     history_: tuple[EpochRecord, ...]
     n_iter_: int
     n_features_in_: int
+    feature_names_in_: npt.NDArray[np.object_]  # only after a fit on a DataFrame whose column names are strings
     rng_: np.random.Generator
 
     def __init__(
@@ -114,7 +140,9 @@ class _BaseMLP(BaseEstimator):  # type: ignore[misc]  # scikit-learn ships no ty
         n_iter_no_change: int = 10,
         tol: float = 1e-4,
         warm_start: bool = False,
-        random_state: int | np.random.Generator | np.random.SeedSequence | None = None,
+        random_state: (
+            int | np.random.Generator | np.random.SeedSequence | np.random.BitGenerator | np.random.RandomState | None
+        ) = None,
         dtype: Literal["float64", "float32"] | FloatDType = "float64",
     ) -> None:
         self.hidden_layer_sizes = hidden_layer_sizes
@@ -198,7 +226,10 @@ class _BaseMLP(BaseEstimator):  # type: ignore[misc]  # scikit-learn ships no ty
         if seed is not None and not isinstance(
             seed, (int, np.integer, np.random.Generator, np.random.SeedSequence, np.random.BitGenerator)
         ):
-            raise TypeError(f"random_state must be None, an int or a numpy.random.Generator, got {seed!r}")
+            raise TypeError(
+                "random_state must be None, an int or a numpy.random.Generator (or a SeedSequence, BitGenerator "
+                f"or RandomState to make one from), got {seed!r}"
+            )
         if isinstance(seed, (int, np.integer)) and seed < 0:
             raise ValueError(f"random_state must be an int >= 0 (a seed), got {seed}")
         return np.random.default_rng(seed)
@@ -300,7 +331,7 @@ class _BaseMLP(BaseEstimator):  # type: ignore[misc]  # scikit-learn ships no ty
         return output
 
 
-class MLPClassifier(ClassifierMixin, _BaseMLP):  # type: ignore[misc]  # scikit-learn ships no type information
+class MLPClassifier(ClassifierMixin, _BaseMLP):
     r"""A multilayer perceptron classifier: ``train`` behind scikit-learn's estimator API.
 
     The network is ``(n_features, *hidden_layer_sizes, n_classes)`` with ``activation`` on
@@ -316,7 +347,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):  # type: ignore[misc]  # scikit-
         see ``functional_nn.ACTIVATIONS``) or a record of your own.
     optimizer : {"adam", "adamw", "sgd", "momentum", "nesterov", "rmsprop"} or Optimizer, default "adam"
         A name, built with ``learning_rate`` and the optimizer's other defaults, or any
-        ``Optimizer`` (e.g. ``adam(cosine_decay(1e-2, 5000))``; ``learning_rate`` is then
+        ``Optimizer`` (e.g. ``adam(cosine_decay(1e-2, decay_steps=5000))``; ``learning_rate`` is then
         unused). An estimator holding an ``Optimizer`` cannot be pickled (its functions are
         closures); one holding a name can.
     learning_rate : float > 0 or schedule, default 1e-3
@@ -343,9 +374,11 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):  # type: ignore[misc]  # scikit-
         ``fit`` continues from the fitted ``params_``, ``optimizer_state_`` and ``rng_`` for
         ``epochs`` more epochs, instead of starting afresh. The classes and layer sizes must
         stay the same.
-    random_state : int, numpy.random.Generator or None, default None
+    random_state : int, numpy.random.Generator, SeedSequence, BitGenerator, RandomState or None, default None
         Seeds the ``numpy.random.Generator`` that draws the initial weights, the
-        mini-batches and the dropout masks; a Generator given here is used (and advanced).
+        mini-batches and the dropout masks, as ``numpy.random.default_rng(random_state)``
+        does; a Generator given here is used (and advanced). A legacy ``RandomState`` (as
+        scikit-learn's own estimators take) gives the seed: one integer drawn from it.
     dtype : {"float64", "float32"}, default "float64"
         The network's dtype; inputs are converted to it.
 
@@ -365,6 +398,8 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):  # type: ignore[misc]  # scikit-
     n_iter_ : int
         Epochs run since the network was initialised.
     n_features_in_ : int
+    feature_names_in_ : ndarray of str objects, shape (n_features_in_,)
+        The column names, after a fit on a DataFrame whose column names are all strings.
     rng_ : numpy.random.Generator
         The generator training drew from; ``partial_fit`` and warm starts continue it.
 
@@ -379,6 +414,11 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):  # type: ignore[misc]  # scikit-
 
     _output_activation: Activation = "softmax"
     _loss: Loss = "categorical_cross_entropy"
+    classes_: npt.NDArray[Any]  # learned in fit: the labels, of whatever dtype y had
+
+    if TYPE_CHECKING:  # made at runtime by scikit-learn's metadata routing, from partial_fit's signature
+
+        def set_partial_fit_request(self, *, classes: bool | str | None = "$UNCHANGED$") -> Self: ...
 
     def fit(self, X: Any, y: Any) -> MLPClassifier:
         """Train on ``X`` ``(n_samples, n_features)`` and labels ``y`` ``(n_samples,)``."""
@@ -425,13 +465,15 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):  # type: ignore[misc]  # scikit-
             log: FloatArray = np.log(self.predict_proba(X))
         return log
 
-    def predict(self, X: Any) -> Any:
-        """The most probable class of each sample, ``(n_samples,)``, taken from ``classes_``."""
+    def predict(self, X: Any) -> npt.NDArray[Any]:
+        """The most probable class of each sample, ``(n_samples,)``, taken from ``classes_``
+        (so of their dtype)."""
         check_is_fitted(self)
-        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+        labels: npt.NDArray[Any] = self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+        return labels
 
 
-class MLPRegressor(RegressorMixin, _BaseMLP):  # type: ignore[misc]  # scikit-learn ships no type information
+class MLPRegressor(RegressorMixin, _BaseMLP):
     r"""A multilayer perceptron regressor: ``train`` behind scikit-learn's estimator API.
 
     The network is ``(n_features, *hidden_layer_sizes, n_outputs)`` with ``activation`` on
@@ -450,6 +492,7 @@ class MLPRegressor(RegressorMixin, _BaseMLP):  # type: ignore[misc]  # scikit-le
 
     _output_activation: Activation = "linear"
     _loss: Loss = "mean_squared_error"
+    n_outputs_: int  # learned in fit
 
     def fit(self, X: Any, y: Any) -> MLPRegressor:
         """Train on ``X`` ``(n_samples, n_features)`` and targets ``y`` ``(n_samples,)`` or ``(n_samples, n_outputs)``."""

@@ -93,6 +93,22 @@ def _installed() -> tuple[str, Path | None]:
     return text, Path(url["url"][len("file://") :]) if editable else None
 
 
+def misuse_codes(misuses: str, lines: list[str]) -> tuple[dict[int, str], dict[int, set[str]]]:
+    """The error code each ``# E: code`` line of ``misuses`` expects, by line number, and the
+    codes mypy reported for ``user_misuses.py``, by line number."""
+    expected = {
+        number: line.split("# E: ")[1].strip()
+        for number, line in enumerate(textwrap.dedent(misuses).splitlines(), start=1)
+        if "# E: " in line
+    }
+    reported: dict[int, set[str]] = {}
+    for line in lines:
+        match = re.match(r"user_misuses\.py:(\d+): error: .*\[([a-z-]+)\]$", line)
+        if match:
+            reported.setdefault(int(match.group(1)), set()).add(match.group(2))
+    return expected, reported
+
+
 def test_a_users_script_outside_the_repository_type_checks(tmp_path: Path) -> None:
     installed, editable_folder = _installed()
     environment = {key: value for key, value in os.environ.items() if key != "MYPYPATH"}
@@ -134,16 +150,7 @@ def test_a_users_script_outside_the_repository_type_checks(tmp_path: Path) -> No
         precise = re.sub(r"tuple\[Any, \.\.\.\]|(floating|integer)\[Any\]", "", revealed_type)
         assert "Any" not in precise, revealed_type
 
-    expected = {
-        number: line.split("# E: ")[1].strip()
-        for number, line in enumerate(textwrap.dedent(MISUSES).splitlines(), start=1)
-        if "# E: " in line
-    }
-    reported: dict[int, set[str]] = {}
-    for line in lines:
-        match = re.match(r"user_misuses\.py:(\d+): error: .*\[([a-z-]+)\]$", line)
-        if match:
-            reported.setdefault(int(match.group(1)), set()).add(match.group(2))
+    expected, reported = misuse_codes(MISUSES, lines)
     assert set(reported) == set(expected), stdout
     for number, code in expected.items():
         assert code in reported[number], f"line {number}: expected [{code}], got {reported[number]}\n{stdout}"
