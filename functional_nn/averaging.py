@@ -2,9 +2,11 @@ r"""Weight averaging: an exponential moving average of the parameters (Polyak av
 
 ``ema(optimizer, decay)`` wraps any optimizer: the wrapped one updates the parameters as
 before, and its state carries, in one more slot, ``"average"``, a moving average of the
-parameters it returned. The average is plain optimizer state, so it is pure (a new array
-each step, never written), it sits in every checkpoint with the other slots and a resumed
-run continues it bitwise. ``train`` notices the slot: with an ``ema`` optimizer the dev
+parameters it returned. The average is plain optimizer state: ``update`` makes a new,
+read-only array each step and writes into none it was given, while ``update_in_place``
+moves the average in place, as it does the parameters and slots, on the copies that
+``train`` makes for itself and has handed to nobody (see ``ema``'s Notes). Either way it sits
+in every checkpoint with the other slots and a resumed run continues it bitwise. ``train`` notices the slot: with an ``ema`` optimizer the dev
 figures (and early stopping's ``best_params``) are those of the averaged parameters, and
 ``averaged_params`` gives them for prediction::
 

@@ -345,9 +345,12 @@ def forward_propagation(
         the kept ones are divided by it (Srivastava et al. 2014 keep 0.8 of the pixels).
         Independent of ``keep_probs``, which stay the hidden layers'. ``None`` or 1: none.
     kernel : {"numpy", "numba"}, optional
-        A ReLU layer's bias, activation and dropout as NumPy's passes or as one fused Numba
-        pass (``functional_nn.fused``), bitwise the same arrays. Default: ``"numba"`` when
-        Numba is installed, else ``"numpy"``.
+        How the work after each layer's product runs: NumPy's passes, or Numba's fused loops
+        (``functional_nn.fused``) for the built-in ``relu`` and ``softmax`` layers. A ReLU
+        layer's bias, activation and dropout become one pass; a softmax layer's bias, column
+        maxima and shift one loop, and its column sums and division another, around NumPy's
+        own ``exp``. Other layers, and the input dropout, run NumPy's passes either way.
+        Bitwise the same arrays. Default: ``"numba"`` when Numba is installed, else ``"numpy"``.
 
     Returns
     -------
@@ -419,7 +422,7 @@ def backward_propagation(
         Targets, as ``compute_cost`` takes them; converted to ``AL``'s dtype.
     caches : tuple of LayerCache, length L
         As returned by ``forward_propagation``; not modified.
-    loss : {"binary_cross_entropy", "categorical_cross_entropy", "mean_squared_error"} or LossFunction
+    loss : {"binary_cross_entropy", "categorical_cross_entropy", "mean_squared_error", "hinge"} or LossFunction
         When the last layer's activation is the loss's ``fused_activation`` (sigmoid for
         binary, softmax for categorical cross-entropy), :math:`dZ_L = A_L - Y`; other
         pairings use the chain rule. A cross-entropy after an

@@ -3,8 +3,8 @@ r"""How fast functional_nn trains an MLP, against PyTorch, scikit-learn and the 
 Times training epochs of 784-256-10, 784-512-512-10 and the main job's 784-512-256-10 with
 dropout keeping 0.8 of the hidden units (``scripts/train_mnist.py``'s default network; ReLU
 hidden layers, softmax output, categorical cross-entropy), batch 128, float32, with SGD and
-Adam, on MNIST's training images when they are already cached (``functional_nn.datasets``;
-nothing is downloaded), else on random data of that shape with 10 classes. Every contender
+Adam, on MNIST's training images when they are already cached (``functional_nn.data.mnist``'s
+cache; nothing is downloaded), else on random data of that shape with 10 classes. Every contender
 runs in this one process with the same number of BLAS threads (``--threads``, default every
 core): the ``OMP/OPENBLAS/MKL_NUM_THREADS`` variables are set before NumPy loads when this
 file is run as a script, threadpoolctl pins the loaded BLAS at run time when it is installed,
@@ -16,11 +16,11 @@ Contenders (each only if installed; a missing one is a note, not a failure):
 ``functional_nn``
     ``train_epochs``, one epoch per ``next()``: the library as a user calls it, including
     the cost and accuracy it records for the history on every step.
-``functional_nn numpy``
+``functional_nn_numpy``
     When Numba is installed (the ``fast`` extra), ``train_epochs`` again with NumPy's kernels
     for the optimizer and the ReLU layers (``kernel="numpy"`` for both): bitwise the same
     training, so the two rows side by side show what the fused kernels buy.
-``functional_nn steps``
+``functional_nn_steps``
     The same work without the history: a loop of ``forward``, ``backward`` and the
     optimizer's ``update`` over ``minibatches``, to show what the history costs.
 ``numpy_preallocated``

@@ -16,8 +16,9 @@ so it only tracks the best); the test accuracy is measured once, with those para
 
 ``--preset best`` trains one wider, deeper network in the spirit of Srivastava et al. 2014
 (3 x 1024 ReLU, dropout, max-norm): ``--epochs`` epochs (default 50), Nesterov momentum
-(or ``--best-optimizer adam``) with a cosine schedule. Our dropout acts on hidden layers only: the paper also dropped 20% of the input
-pixels, which this library does not do.
+(or ``--best-optimizer adam``) with a cosine schedule. Its dropout acts on hidden layers
+only: the paper also dropped 20% of the input pixels, which this script does not do (the
+library can: ``input_keep_prob``, as in ``train_mnist.py --input-keep-prob 0.8``).
 
     python scripts/compare_optimizers.py
     python scripts/compare_optimizers.py --epochs 5 --reg-epochs 20 --hidden 512,256

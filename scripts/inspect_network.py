@@ -1,6 +1,6 @@
 """Look inside a trained MNIST network: its first layer's weights, its layers' outputs, its confidence.
 
-    python scripts/inspect_network.py runs/mnist-20261122-0501        # a folder train_mnist.py wrote
+    python scripts/inspect_network.py runs/mnist-20261122-050142      # a folder train_mnist.py wrote
     python scripts/inspect_network.py RUN_DIR --csv train.csv --out pictures/
 
 Reads ``params.npz`` from RUN_DIR (``save_parameters``' format, as ``scripts/train_mnist.py``

@@ -19,7 +19,7 @@ from __future__ import annotations
 import os
 
 if __name__ == "__main__":
-    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # as train_mnist.py: one BLAS thread in this process too
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # one BLAS thread here, as in each worker: --sequential runs compare like for like
 
 import argparse
 import csv

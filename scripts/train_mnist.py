@@ -6,7 +6,7 @@
     python scripts/train_mnist.py --csv train.csv     # Kaggle's digit-recognizer file instead
     python scripts/train_mnist.py --idx DIR           # the four official IDX files instead
     python scripts/train_mnist.py --checkpoint        # a checkpoint after every epoch ...
-    python scripts/train_mnist.py --resume runs/mnist-20261122-0501   # ... to resume from
+    python scripts/train_mnist.py --resume runs/mnist-20261122-050142   # ... to resume from
     python scripts/train_mnist.py --threads 1         # one BLAS thread, on a busy machine
     python scripts/train_mnist.py --workers 2         # data-parallel on 2 local worker processes (Dask)
     python scripts/train_mnist.py --scheduler tcp://HOST:8786 --local-steps 10   # local SGD on a cluster

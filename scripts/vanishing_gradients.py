@@ -20,9 +20,12 @@ gradient about four times smaller. Large N(0, 1) weights make up for that factor
 saturate the units instead; ReLU's derivative is 1 where it is active, and He's weights keep
 the signal's size from layer to layer.
 
-Random draws: one ``np.random.default_rng(seed)`` per network, drawing (for a toy set) the
-training and held-out sets, then the parameters, then each epoch's permutation; every network
-starts from the same seed, so they see the same data in the same order.
+Random draws: a toy set's training samples, then its held-out ones, are drawn once from
+``np.random.default_rng(seed)`` and shared by the three networks. Each network has a generator
+of its own, ``np.random.default_rng(seed + 1)``, which draws its parameters, then each epoch's
+permutation. The Xavier and He networks draw the same normal numbers for their weights (scaled
+differently) and then the same permutations; the N(0, 1) network draws its biases too, so its
+permutations, and the order of its batches, differ.
 """
 
 from __future__ import annotations
@@ -116,7 +119,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--every", type=int, help="record the statistics every this many steps (default: ~200 points)")
     parser.add_argument("--histogram-epochs", help="epochs whose activations are drawn, e.g. 0,1,5 (default: 0, 1 and the last)")
     parser.add_argument("--quick", action="store_true", help="2,000 samples and 2 epochs: a check that everything runs")
-    parser.add_argument("--seed", type=_cli.seed, default=0, help="seed of each network's generator (default: 0)")
+    parser.add_argument("--seed", type=_cli.seed, default=0, help="seed of a toy set's draws; each network's generator gets seed + 1 (default: 0)")
     parser.add_argument("--out", type=Path, default=Path("."), help="directory for the pictures and the JSON")
     parser.add_argument("--overwrite", action="store_true", help="replace the files an earlier run left in --out")
     args = parser.parse_args(argv)
@@ -159,7 +162,7 @@ def load_data(args: argparse.Namespace) -> Data:
 def run_network(network: Network, data: Data, args: argparse.Namespace) -> Result:
     sizes = [data.X.shape[0], *[args.width] * args.layers, data.classes]
     activations: tuple[Activation, ...] = (network.activation,) * args.layers + ("softmax",)
-    rng = np.random.default_rng(args.seed + 1)  # the same for every network: same start, same batches
+    rng = np.random.default_rng(args.seed + 1)  # each network's own: its parameters, then its permutations
     params = initialize_parameters(sizes, rng, scheme=network.init, dtype=np.float32)
     m = data.X.shape[1]
     steps_per_epoch = -(-m // args.batch_size)

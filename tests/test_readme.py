@@ -1,23 +1,37 @@
-"""The README's Python examples run, in order, as a reader would paste them; its commands and
-the figures it quotes are the ones the scripts take and print."""
+"""The README's Python examples run, in order, as a reader would paste them, and pass
+``mypy --strict`` as a reader's own script would; its commands and the figures it quotes are
+the ones the scripts take and print."""
 
 from __future__ import annotations
 
 import builtins
+import os
 import re
+import subprocess
 import symtable
 import sys
+import textwrap
 import types
 from pathlib import Path
 
 import pytest
+from test_installed_typing import _installed
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 SCRIPTS = README.parent / "scripts"
 
 
+def _blocks_with_lines(language: str) -> list[tuple[int, str]]:
+    """Each block, with the README line its first line of code is on."""
+    text = README.read_text()
+    return [
+        (text.count("\n", 0, match.start(1)) + 1, match.group(1))
+        for match in re.finditer(rf"```{language}\n(.*?)```", text, re.S)
+    ]
+
+
 def _blocks(language: str) -> list[str]:
-    return re.findall(rf"```{language}\n(.*?)```", README.read_text(), re.S)
+    return [block for _, block in _blocks_with_lines(language)]
 
 
 def _free_names(block: str) -> set[str]:
@@ -45,6 +59,52 @@ def test_every_python_block_runs(capsys: pytest.CaptureFixture[str]) -> None:
         exec(compile(block, f"README.md python block {number}", "exec"), namespace)  # noqa: S102  (our own docs)
     printed = capsys.readouterr().out.splitlines()
     assert printed[0].startswith("0 0.68")  # the custom loop's first cost on XOR, before any step
+
+
+def test_every_python_block_type_checks(tmp_path: Path) -> None:
+    """``mypy --strict`` passes every block, as a user's script that does the same would pass.
+
+    One file per block, each line at its README line number (mypy's ``readme_1.py:271`` is
+    reported as ``README.md:271``); a block that goes on from earlier ones (it reads ``X`` or ``clf``
+    without binding them) is checked in the same file as the block before it. One mypy run
+    over all the files, in a temporary folder, against the installed package as
+    ``tests/test_installed_typing.py`` checks it; scikit-learn and onnxruntime ship no types,
+    so only their imports are let through untyped, as the repository's own configuration does.
+    """
+    installed, editable_folder = _installed()
+    files: list[list[str]] = []
+    for line, block in _blocks_with_lines("python"):
+        if not files or not _free_names(block):
+            files.append([])
+        lines = files[-1]
+        lines.extend([""] * (line - 1 - len(lines)))  # blank lines up to where the block starts
+        lines.extend(block.splitlines())
+    names = [f"readme_{number}.py" for number in range(len(files))]
+    for name, lines in zip(names, files):
+        (tmp_path / name).write_text("\n".join(lines) + "\n")
+    (tmp_path / "mypy.ini").write_text(
+        textwrap.dedent(
+            """\
+            [mypy]
+            strict = True
+            enable_error_code = ignore-without-code, redundant-expr, truthy-bool
+
+            [mypy-sklearn.*,onnxruntime.*]
+            ignore_missing_imports = True
+            """
+        )
+    )
+    environment = {key: value for key, value in os.environ.items() if key != "MYPYPATH"}
+    if editable_folder is None or editable_folder.resolve() == README.parent:
+        environment.pop("PYTHONPATH", None)  # the installation alone
+    finished = subprocess.run(
+        [sys.executable, "-m", "mypy", "--config-file", "mypy.ini", "--cache-dir", str(tmp_path / ".mypy_cache"), *names],
+        cwd=tmp_path, env=environment, capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    report = re.sub(r"readme_\d+\.py:(\d+)", r"README.md:\1", finished.stdout)
+    assert finished.returncode == 0 and "Success: no issues found" in report, (
+        f"the README's python blocks do not pass mypy --strict (installed: {installed}):\n{report}{finished.stderr}"
+    )
 
 
 def test_the_distributed_example_runs_on_its_own(capsys: pytest.CaptureFixture[str]) -> None:
