@@ -1337,7 +1337,7 @@ class _ClosingHeartbeatFilter(logging.Filter):
 
     A worker closes its connections while a heartbeat may be on its way to the scheduler;
     that heartbeat then fails and the worker logs ``HEARTBEAT_FAILURE`` at ERROR level with a
-    ``CommClosedError`` traceback (dask/distributed#7891, a race in Dask's own shutdown:
+    ``CommClosedError`` traceback (a race in Dask's own shutdown, which the open pull request dask/distributed#6543 "Don't heartbeat while Worker is closing" addresses:
     about 1 closing in 6 on a 2-core machine). Nothing was lost, the worker was going anyway.
     A running worker's heartbeat failure, a real lost scheduler, is still logged, and so is
     every other record.
