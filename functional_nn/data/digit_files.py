@@ -45,6 +45,21 @@ def describe_array(value: object) -> str:
     return type(value).__name__
 
 
+def check_path(argument: str, value: object, expected: str) -> Path:
+    """``value`` as a ``Path``; anything but a ``str`` or ``os.PathLike`` is refused by name."""
+    if not isinstance(value, (str, os.PathLike)):
+        raise TypeError(f"{argument} must be a path to {expected}, got {type(value).__name__}")
+    return Path(value)
+
+
+def check_file(argument: str, value: object, expected: str) -> Path:
+    """``check_path``, and a folder is refused: reading it would fail deep in the standard library."""
+    path = check_path(argument, value, expected)
+    if path.is_dir():
+        raise ValueError(f"{argument} {path} is a folder: give the path of {expected}")
+    return path
+
+
 # --------------------------------------------------------------------------------------------
 # Kaggle's digit-recognizer CSV
 
@@ -69,14 +84,22 @@ def load_digits_csv(path: str | os.PathLike[str]) -> DigitImages:
 
     Raises
     ------
+    TypeError
+        ``path`` is not a ``str`` or ``os.PathLike``.
     ValueError
-        A wrong header, a ragged row, a non-numeric cell, a pixel outside ``0 .. 255`` or a
-        label outside ``0 .. 9``, naming the line (1 is the header) and the column.
+        ``path`` is a folder; the file is empty; a wrong header, a ragged row, a non-numeric
+        cell (a ``#`` too: there are no comments), a pixel outside ``0 .. 255`` or a label
+        outside ``0 .. 9``, naming the line (1 is the header) and the column.
     """
-    path = Path(path)
+    path = check_file("path", path, "a Kaggle digit-recognizer CSV file")
     data = path.read_bytes()
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
+    if not data.strip():
+        raise ValueError(
+            f"{path} is empty: expected the header 'label,pixel0,...,pixel783' (training) or 'pixel0,...,pixel783' "
+            "(test), then one row per image"
+        )
     newline = data.find(b"\n")
     header_bytes, body = (data, b"") if newline < 0 else (data[:newline], data[newline + 1 :])
     header = [cell.strip() for cell in header_bytes.decode("utf-8", errors="replace").strip().split(",")]
@@ -116,7 +139,8 @@ def _parse_csv_fast(body: bytes, n_columns: int) -> UInt8Array | None:
     if not text.strip():
         return np.zeros((0, n_columns), dtype=np.uint8)
     try:
-        table = np.loadtxt(io.StringIO(text), delimiter=",", dtype=np.int32, ndmin=2)
+        # comments=None: by default a '#' would end a row, or drop it, without a word
+        table = np.loadtxt(io.StringIO(text), delimiter=",", dtype=np.int32, ndmin=2, comments=None)
     except ValueError:
         return None
     if table.shape[1] != n_columns or table.min() < 0 or table.max() > 255:
@@ -185,10 +209,13 @@ def load_idx(path: str | os.PathLike[str]) -> npt.NDArray[Any]:
 
     Raises
     ------
+    TypeError
+        ``path`` is not a ``str`` or ``os.PathLike``.
     ValueError
-        Bad magic number, unknown type code, or a length that does not match the sizes.
+        ``path`` is a folder, bad magic number, unknown type code, or a length that does not
+        match the sizes.
     """
-    path = Path(path)
+    path = check_file("path", path, "an IDX file")
     raw = path.read_bytes()
     if raw[:2] == b"\x1f\x8b":
         try:
@@ -230,6 +257,8 @@ def load_idx_digits(images: str | os.PathLike[str], labels: str | os.PathLike[st
     DigitImages
         ``X`` ``uint8`` ``(784, m)`` Fortran-ordered, ``y`` ``int64`` ``(m,)``.
     """
+    images = check_file("images", images, "an IDX file of images")
+    labels = check_file("labels", labels, "an IDX file of labels")
     X = load_idx(images)
     y = load_idx(labels)
     if X.dtype != np.uint8 or X.ndim != 3 or X.shape[1:] != (28, 28):
@@ -255,7 +284,9 @@ def find_idx_files(directory: str | os.PathLike[str], split: str) -> tuple[Path,
     """
     if split not in IDX_NAMES:
         raise ValueError(f"split must be one of {list(IDX_NAMES)}, got {split!r}")
-    root = Path(directory)
+    root = check_path("directory", directory, "the folder that holds the IDX files")
+    if root.exists() and not root.is_dir():
+        raise FileNotFoundError(f"directory {root} is not a folder: expected the folder that holds the IDX files")
     found: list[Path] = []
     for name in IDX_NAMES[split]:
         stem, _, rest = name.partition("-idx")

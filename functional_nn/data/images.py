@@ -22,6 +22,7 @@ from typing import Final, Literal, NamedTuple, TypeAlias, get_args
 import numpy as np
 
 from functional_nn import _validation as check
+from functional_nn.data.digit_files import check_path
 from functional_nn.types import FloatArray, FloatDType, IntArray
 
 Color: TypeAlias = Literal["grayscale", "rgb"]
@@ -77,6 +78,10 @@ def _class_folders(root: Path, classes: Sequence[str] | None) -> list[tuple[str,
         if isinstance(classes, str) or not isinstance(classes, Sequence):
             raise TypeError(f"classes must be a sequence of sub-folder names such as ('cats', 'dogs'), got {classes!r}")
         names = [str(name) for name in classes]
+        # "..", "a/b" and the like would reach folders that are not classes of root, or above it
+        not_names = [name for name in names if name in ("", ".", "..") or Path(name).name != name]
+        if not_names:
+            raise ValueError(f"classes must be names of sub-folders of {root}, such as 'cats', got {not_names}")
         if len(set(names)) != len(names):
             raise ValueError(f"classes must not repeat a name, got {names}")
         missing = [name for name in names if not (root / name).is_dir()]
@@ -125,7 +130,8 @@ def load_image_folder(
         1 or 3 channels.
     classes : sequence of str, optional
         The class sub-folders to load, in this order (``classes[k]`` is label ``k``), e.g.
-        ``("cats", "dogs")``; the others are ignored.
+        ``("cats", "dogs")``; the others are ignored. Each is the name of a sub-folder of
+        ``root``, not a path (``"."``, ``".."`` and ``"a/b"`` are refused).
     dtype : numpy.float32 or numpy.float64, default numpy.float32
 
     Returns
@@ -139,15 +145,14 @@ def load_image_folder(
     ImportError
         Without Pillow; the message says ``pip install -e ".[scripts]"``.
     ValueError
-        When ``root`` has fewer than two class folders, or a class ends up with no picture.
+        When ``root`` has fewer than two class folders, ``classes`` names something that is
+        not one of its sub-folders, or a class ends up with no picture.
     """
     height, width = _check_size(size)
     color = check.check_name("color", color, COLORS)
     if dtype not in (np.float32, np.float64):
         raise TypeError(f"dtype must be numpy.float32 or numpy.float64, got {dtype!r}")
-    if not isinstance(root, (str, os.PathLike)):
-        raise TypeError(f"root must be a path to a folder, got {type(root).__name__}")
-    folder = Path(root)
+    folder = check_path("root", root, "a folder")
     if not folder.is_dir():
         raise FileNotFoundError(f"root {folder} is not a folder: expected one sub-folder of pictures per class")
     try:

