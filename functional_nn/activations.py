@@ -41,7 +41,8 @@ def leaky_relu(Z: FloatArray) -> FloatArray:
 
     Computed as :math:`\max(z, 0.01\,z)`, which is the same for a slope in (0, 1).
     """
-    A = Z * LEAKY_RELU_SLOPE
+    with np.errstate(under="ignore"):  # 0.01 z of a subnormal z rounds, rightly
+        A = Z * LEAKY_RELU_SLOPE
     np.maximum(Z, A, out=A)  # A is a fresh temporary
     return A
 
@@ -124,12 +125,14 @@ def _leaky_relu_slopes(Z: FloatArray) -> FloatArray:
 
 def leaky_relu_backward(dA: FloatArray, Z: FloatArray, A: FloatArray) -> FloatArray:
     dZ = _leaky_relu_slopes(Z)
-    dZ *= dA  # dZ is a fresh temporary
+    with np.errstate(under="ignore"):
+        dZ *= dA  # dZ is a fresh temporary
     return dZ
 
 
 def leaky_relu_backward_in_place(dA: FloatArray, Z: FloatArray, A: FloatArray) -> FloatArray:
-    dA *= _leaky_relu_slopes(Z)
+    with np.errstate(under="ignore"):
+        dA *= _leaky_relu_slopes(Z)
     return dA
 
 
@@ -144,9 +147,10 @@ def sigmoid_backward(dA: FloatArray, Z: FloatArray, A: FloatArray) -> FloatArray
 
 def tanh_backward(dA: FloatArray, Z: FloatArray, A: FloatArray) -> FloatArray:
     r""":math:`dZ = dA \odot (1 - a^2)`."""
-    dZ = A * A
-    np.subtract(1, dZ, out=dZ)  # dZ is a fresh temporary
-    dZ *= dA
+    with np.errstate(under="ignore"):
+        dZ = A * A
+        np.subtract(1, dZ, out=dZ)  # dZ is a fresh temporary
+        dZ *= dA
     return dZ
 
 
@@ -289,6 +293,17 @@ def _by_chunks(function: Callable[[FloatArray], FloatArray], Z: FloatArray) -> F
     return out.reshape(Z.shape)
 
 
+def _finite(Z: FloatArray, *, upper: bool = True) -> FloatArray:
+    r"""``Z`` with -inf (and +inf, if ``upper``) replaced by the dtype's largest finite values, in a new array.
+
+    Where ``z`` multiplies a factor that is 0 at an infinite ``z`` (:math:`\Phi(-\infty)`,
+    :math:`\sigma(-\infty)`, :math:`1 - \sigma(\infty)`), the product takes its limit 0
+    instead of NaN; NaN stays NaN.
+    """
+    info = np.finfo(Z.dtype)
+    return np.clip(Z, info.min, info.max) if upper else np.maximum(Z, info.min)
+
+
 def normal_cdf(Z: FloatArray) -> FloatArray:
     r"""The standard normal distribution function :math:`\Phi(z) = \tfrac12\big(1 + \operatorname{erf}(z/\sqrt2)\big)`.
 
@@ -307,7 +322,7 @@ def _gelu_slope(z: FloatArray) -> FloatArray:
     r""":math:`g'(z) = \Phi(z) + z\,\varphi(z)` for a 1-D chunk ``z``."""
     Phi, gaussian = _cdf_and_gaussian(z)
     with np.errstate(under="ignore"):
-        gaussian *= z
+        gaussian *= _finite(z)  # at z = +-inf: 0, not inf * 0
         gaussian *= _INV_SQRT_2PI
     Phi += gaussian
     return Phi
@@ -324,7 +339,7 @@ def gelu(Z: FloatArray) -> FloatArray:
     """
     A = normal_cdf(Z)
     with np.errstate(under="ignore"):  # z * Phi(z) rounds to 0 far in the tail
-        A *= Z  # A is a fresh temporary
+        A *= _finite(Z, upper=False)  # A is a fresh temporary; g(-inf) = 0, not -inf * 0
     return A
 
 
@@ -340,7 +355,7 @@ def silu(Z: FloatArray) -> FloatArray:
     r"""SiLU (swish with :math:`\beta = 1`): :math:`g(z) = z\,\sigma(z)`; its minimum is :math:`g(-1.2785) = -0.27846`."""
     A = sigmoid(Z)
     with np.errstate(under="ignore"):
-        A *= Z  # A is a fresh temporary
+        A *= _finite(Z, upper=False)  # A is a fresh temporary; g(-inf) = 0, not -inf * 0
     return A
 
 
@@ -349,7 +364,7 @@ def silu_backward(dA: FloatArray, Z: FloatArray, A: FloatArray) -> FloatArray:
     s = sigmoid(Z)
     with np.errstate(under="ignore"):
         dZ = 1 - s
-        dZ *= Z  # dZ is a fresh temporary
+        dZ *= _finite(Z)  # dZ is a fresh temporary; at z = +-inf the limits 1 and 0, not inf * 0
         dZ += 1
         dZ *= s
         dZ *= dA

@@ -32,6 +32,7 @@ Reference: Polyak & Juditsky 1992, "Acceleration of stochastic approximation by 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Final
 
 import numpy as np
@@ -143,6 +144,9 @@ def ema(optimizer: Optimizer, decay: float = 0.999, *, kernel: fused.Kernel | No
 def _averages_like(average: Params, params: Params) -> dict[str, FloatArray]:
     """The arrays of ``average`` in the order of ``params``, refused unless they match the
     parameters key for key, shape for shape and dtype for dtype."""
+    given: object = average  # a state's slot, which users may have built by hand
+    if not isinstance(given, Mapping):
+        raise TypeError(f"state.slots['{AVERAGE_SLOT}'] must be a mapping of 'W1', 'b1', ... to arrays, got {type(given).__name__}")
     if len(average) != len(params) or not all(key in average for key in params):
         raise ValueError(
             f"params hold {sorted(params)} but state.slots['{AVERAGE_SLOT}'] holds {sorted(average)}: "
@@ -150,7 +154,7 @@ def _averages_like(average: Params, params: Params) -> dict[str, FloatArray]:
         )
     olds: dict[str, FloatArray] = {}
     for key, value in params.items():
-        old = average[key]
+        old = check.check_float_array(f"state.slots['{AVERAGE_SLOT}'][{key!r}]", average[key], ndim=None, finite=False)
         if old.shape != value.shape or old.dtype != value.dtype:
             raise ValueError(
                 f"state.slots['{AVERAGE_SLOT}']['{key}'] is {old.dtype} {old.shape} but params['{key}'] is "

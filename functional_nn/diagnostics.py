@@ -130,7 +130,8 @@ def layer_statistics(
         ``backward_propagation``'s gradients for that batch: ``"dW1"`` ``(n_1, n_0)``, ...
     params : dict of str to ndarray
         The parameters after the update that used ``grads``: ``"W1"`` ``(n_1, n_0)``, ...
-        Passing the parameters the forward pass used gives an ``update_ratio`` of 0.
+        Passing the parameters the forward pass used gives an ``update_ratio`` of 0. Both
+        ``grads`` and ``params`` in the dtype of the caches' arrays.
     margin : float >= 0, default 0.01
         See ``saturated``.
 
@@ -159,12 +160,13 @@ def layer_statistics(
     given: tuple[tuple[str, object, str], ...] = (("grads", grads, "dW"), ("params", params, "W"))
     for name, arrays, prefix in given:
         if not isinstance(arrays, Mapping):
-            raise TypeError(f"{name} must be a mapping of {prefix!r}1, ... to arrays, got {type(arrays).__name__}")
+            raise TypeError(f"{name} must be a mapping of '{prefix}1', ... to arrays, got {type(arrays).__name__}")
         for l, cache in enumerate(caches, start=1):
             key = f"{prefix}{l}"
             if key not in arrays:
                 raise ValueError(f"{name} has no {key!r}: the caches describe {L} layers")
-            check.check_float_array(f"{name}[{key!r}]", arrays[key], finite=False)
+            array = check.check_float_array(f"{name}[{key!r}]", arrays[key], finite=False)
+            check.check_same_dtype(f"{name}[{key!r}]", array, cache.W.dtype, f"the caches' W{l}")
             if arrays[key].shape != cache.W.shape:
                 raise ValueError(f"{name}[{key!r}] has shape {arrays[key].shape} but layer {l}'s W is {cache.W.shape}")
     statistics = []
@@ -172,15 +174,16 @@ def layer_statistics(
         mask = saturated(cache.A, cache.activation, margin)
         W_old, W_new = cache.W, params[f"W{l}"]
         old_norm = _norm(W_old)
-        step = _norm(W_new - W_old)
+        step = _norm(np.subtract(W_new, W_old, dtype=np.float64))  # float32 weights may differ by more than float32 holds
         statistics.append(
             LayerStatistics(
                 layer=l,
                 activation=cache.activation.name,
-                z_mean=float(np.mean(cache.Z)),
-                z_std=float(np.std(cache.Z)),
-                a_mean=float(np.mean(cache.A)),
-                a_std=float(np.std(cache.A)),
+                # in float64: float32 sums and squares of large values would overflow
+                z_mean=float(np.mean(cache.Z, dtype=np.float64)),
+                z_std=float(np.std(cache.Z, dtype=np.float64)),
+                a_mean=float(np.mean(cache.A, dtype=np.float64)),
+                a_std=float(np.std(cache.A, dtype=np.float64)),
                 saturated_fraction=None if mask is None else float(np.mean(mask)),
                 dead_fraction=None if mask is None else float(np.mean(mask.all(axis=1))),
                 weight_norm=_norm(W_new),
@@ -192,8 +195,9 @@ def layer_statistics(
 
 
 def _norm(array: FloatArray) -> float:
-    r"""The Frobenius norm :math:`\sqrt{\sum_{ij} a_{ij}^2}`."""
-    return float(np.linalg.norm(array))
+    r"""The Frobenius norm :math:`\sqrt{\sum_{ij} a_{ij}^2}`, in float64: the squares of float32
+    entries beyond 1.8e19 would overflow float32."""
+    return float(np.linalg.norm(np.asarray(array, dtype=np.float64)))
 
 
 def layer_statistics_observer(

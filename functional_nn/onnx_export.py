@@ -17,6 +17,7 @@ too, to run the model). ``onnx`` is imported when ``export_onnx`` is called, nev
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 from collections import Counter
@@ -27,6 +28,7 @@ from typing import TYPE_CHECKING, Any, Final
 import numpy as np
 
 from functional_nn import _validation as check
+from functional_nn import activations as act
 from functional_nn.activations import ACTIVATIONS, LEAKY_RELU_SLOPE
 from functional_nn.propagation import check_activations
 from functional_nn.serialization import atomic_write, check_parent_directory
@@ -73,7 +75,8 @@ def _single(op_type: str, **attributes: Any) -> NodeMaker:
 
 def _float32_op_else(op_type: str, composite: NodeMaker, **attributes: Any) -> NodeMaker:
     """``op_type`` in float32; in float64 the same function from elementary operators, because
-    onnxruntime implements ``LeakyRelu``, ``Elu`` and ``Softplus`` in float32 only."""
+    onnxruntime implements ``LeakyRelu``, ``Elu``, ``Softplus`` and ``Gelu`` in float32 only, and
+    its float64 ``Sigmoid`` loses the tail."""
 
     def make(Z: str, A: str, dtype: np.dtype[Any]) -> list[onnx.NodeProto]:
         return _single(op_type, **attributes)(Z, A, dtype) if dtype == np.float32 else composite(Z, A, dtype)
@@ -103,47 +106,129 @@ def _elu(Z: str, A: str, dtype: np.dtype[Any]) -> list[onnx.NodeProto]:
     ]
 
 
-def _softplus(Z: str, A: str, dtype: np.dtype[Any]) -> list[onnx.NodeProto]:
-    r""":math:`\max(z, 0) + \log(1 + e^{-|z|})`, as ``activations.softplus``: nothing overflows."""
+def _exp_of_minus_abs(Z: str, A: str, dtype: np.dtype[Any]) -> list[onnx.NodeProto]:
+    r"""The nodes of :math:`e = e^{-|z|}` (``{A}_exp``, never overflowing), :math:`1 + e`
+    (``{A}_one_plus_exp``) and the constants ``{A}_zero`` and ``{A}_one``: what the stable
+    softplus and sigmoid start from."""
     return [
         _constant(f"{A}_zero", 0.0, dtype),
         _constant(f"{A}_one", 1.0, dtype),
         _node("Abs", [Z], f"{A}_abs"),
         _node("Neg", [f"{A}_abs"], f"{A}_negative"),
         _node("Exp", [f"{A}_negative"], f"{A}_exp"),
-        _node("Add", [f"{A}_exp", f"{A}_one"], f"{A}_sum"),
-        _node("Log", [f"{A}_sum"], f"{A}_tail"),
+        _node("Add", [f"{A}_exp", f"{A}_one"], f"{A}_one_plus_exp"),
+    ]
+
+
+def _softplus(Z: str, A: str, dtype: np.dtype[Any]) -> list[onnx.NodeProto]:
+    r""":math:`\max(z, 0) + \log(1 + e)` with :math:`e = e^{-|z|}`, as ``activations.softplus``: nothing overflows.
+
+    ONNX has no ``log1p``; :math:`\log(1 + e)` is Goldberg's
+    :math:`\log(u)\, e / (u - 1)` with :math:`u = 1 + e` (:math:`e` itself where :math:`u` rounds
+    to 1), accurate to a few roundings where ``Log(u)`` alone would give 0 for :math:`e < 10^{-16}`.
+    """
+    return [
+        *_exp_of_minus_abs(Z, A, dtype),
+        _node("Log", [f"{A}_one_plus_exp"], f"{A}_log"),
+        _node("Sub", [f"{A}_one_plus_exp", f"{A}_one"], f"{A}_rounded"),
+        _node("Div", [f"{A}_exp", f"{A}_rounded"], f"{A}_ratio"),
+        _node("Mul", [f"{A}_log", f"{A}_ratio"], f"{A}_log1p"),
+        _node("Greater", [f"{A}_one_plus_exp", f"{A}_one"], f"{A}_above_one"),
+        _node("Where", [f"{A}_above_one", f"{A}_log1p", f"{A}_exp"], f"{A}_tail"),
         _node("Max", [Z, f"{A}_zero"], f"{A}_positive"),
         _node("Add", [f"{A}_positive", f"{A}_tail"], A),
     ]
 
 
+def _sigmoid(Z: str, A: str, dtype: np.dtype[Any]) -> list[onnx.NodeProto]:
+    r""":math:`\sigma(z)` as ``activations.sigmoid``: :math:`e / (1 + e)` for :math:`z < 0`, else
+    :math:`1 / (1 + e)`, with :math:`e = e^{-|z|}`; onnxruntime's float64 ``Sigmoid`` loses the
+    tail (0 below :math:`z = -37`)."""
+    return [
+        *_exp_of_minus_abs(Z, A, dtype),
+        _node("Less", [Z, f"{A}_zero"], f"{A}_below_zero"),
+        _node("Where", [f"{A}_below_zero", f"{A}_exp", f"{A}_one"], f"{A}_numerator"),
+        _node("Div", [f"{A}_numerator", f"{A}_one_plus_exp"], A),
+    ]
+
+
 def _silu(Z: str, A: str, dtype: np.dtype[Any]) -> list[onnx.NodeProto]:
-    r""":math:`z\,\sigma(z)`."""
-    return [_node("Sigmoid", [Z], f"{A}_sigmoid"), _node("Mul", [Z, f"{A}_sigmoid"], A)]
+    r""":math:`z\,\sigma(z)`: ONNX's ``Sigmoid`` in float32, ``_sigmoid`` in float64."""
+    sigmoid = [_node("Sigmoid", [Z], f"{A}_sigmoid")] if dtype == np.float32 else _sigmoid(Z, f"{A}_sigmoid", dtype)
+    return [*sigmoid, _node("Mul", [Z, f"{A}_sigmoid"], A)]
+
+
+def _gelu(Z: str, A: str, dtype: np.dtype[Any]) -> list[onnx.NodeProto]:
+    r""":math:`z\,\Phi(z)` step by step as ``activations.gelu`` computes it (Cody's erf and erfc,
+    the Gaussian split far out), so that onnxruntime, which has no float64 ``Gelu`` nor ``Erf``,
+    runs it, and to float64's precision where ONNX's ``Erf`` would lose the tail."""
+    nodes: list[onnx.NodeProto] = []
+    count = itertools.count()
+
+    def const(value: float) -> str:
+        name = f"{A}_c{next(count)}"
+        nodes.append(_constant(name, value, dtype))
+        return name
+
+    def op(op_type: str, *inputs: str, output: str | None = None) -> str:
+        name = output if output is not None else f"{A}_t{next(count)}"
+        nodes.append(_node(op_type, inputs, name))
+        return name
+
+    def rational(x: str, lead: float, p: tuple[float, ...], q: tuple[float, ...]) -> str:
+        numerator, denominator = op("Mul", x, const(lead)), x
+        for p_i, q_i in zip(p[:-1], q[:-1]):
+            numerator = op("Mul", op("Add", numerator, const(p_i)), x)
+            denominator = op("Mul", op("Add", denominator, const(q_i)), x)
+        return op("Div", op("Add", numerator, const(p[-1])), op("Add", denominator, const(q[-1])))
+
+    x = op("Mul", Z, const(act._INV_SQRT_2))
+    y = op("Min", op("Abs", x), const(act._ERFC_ZERO_BEYOND))
+    x_small = op("Min", op("Max", x, const(-act._ERF_SMALL_LIMIT)), const(act._ERF_SMALL_LIMIT))
+    erf_small = op("Mul", rational(op("Mul", x_small, x_small), act._ERF_SMALL_P_LEAD, act._ERF_SMALL_P, act._ERF_SMALL_Q), x_small)
+    half_erfc_mid = rational(op("Min", y, const(act._ERFC_MID_LIMIT)), act._ERFC_MID_P_LEAD, act._ERFC_MID_P, act._ERFC_MID_Q)
+    gaussian_mid = op("Exp", op("Neg", op("Mul", y, y)))
+    large = op("Greater", y, const(act._ERFC_MID_LIMIT))
+    y_large = op("Max", y, const(act._ERFC_MID_LIMIT))  # the large branch, kept only where y > 4
+    inverse_square = op("Div", const(1.0), op("Mul", y_large, y_large))
+    tail = op("Mul", rational(inverse_square, act._ERFC_LARGE_P_LEAD, act._ERFC_LARGE_P, act._ERFC_LARGE_Q), inverse_square)
+    half_erfc_large = op("Div", op("Sub", const(act._INV_SQRT_PI), tail), y_large)
+    w = op("Min", op("Abs", Z), const(act._SPLIT_GAUSSIAN_BEYOND))  # _split_gaussian
+    c = op("Mul", op("Floor", op("Mul", w, const(16.0))), const(1 / 16))
+    small = op("Exp", op("Mul", op("Mul", op("Sub", w, c), op("Add", w, c)), const(-0.5)))
+    gaussian_large = op("Mul", op("Exp", op("Mul", op("Mul", c, c), const(-0.5))), small)
+    half_erfc = op("Where", large, half_erfc_large, half_erfc_mid)
+    gaussian = op("Where", large, gaussian_large, gaussian_mid)
+    half_erfc = op("Mul", op("Mul", half_erfc, gaussian), const(0.5))
+    Phi = op("Where", op("Less", x, const(0.0)), half_erfc, op("Sub", const(1.0), half_erfc))
+    centre = op("Add", op("Mul", erf_small, const(0.5)), const(0.5))
+    Phi = op("Where", op("Not", op("Greater", y, const(act._ERF_SMALL_LIMIT))), centre, Phi)
+    op("Mul", Phi, op("Max", Z, const(float(np.finfo(dtype).min))), output=A)
+    return nodes
 
 
 ONNX_ACTIVATIONS: Final[Mapping[Activation, tuple[NodeMaker, int]]] = {
     "linear": (_single("Identity"), 1),
     "relu": (_single("Relu"), 1),
     "leaky_relu": (_float32_op_else("LeakyRelu", _leaky_relu, alpha=LEAKY_RELU_SLOPE), 8),
-    "sigmoid": (_single("Sigmoid"), 6),
+    "sigmoid": (_float32_op_else("Sigmoid", _sigmoid), 9),
     "tanh": (_single("Tanh"), 6),
     "softmax": (_single("Softmax", axis=1), 1),  # per row (before opset 13 too: a 2-D input is flattened to itself)
     # The erf form, like activations.gelu. onnxruntime 1.32 runs Gelu in float32 only.
-    "gelu": (_single("Gelu", approximate="none"), 20),
-    "silu": (_silu, 6),
+    "gelu": (_float32_op_else("Gelu", _gelu, approximate="none"), 20),
+    "silu": (_silu, 9),
     "elu": (_float32_op_else("Elu", _elu, alpha=1.0), 8),
-    "softplus": (_float32_op_else("Softplus", _softplus), 8),
+    "softplus": (_float32_op_else("Softplus", _softplus), 9),
 }
 """For each built-in activation: the ONNX nodes from ``Z`` to ``A``, and the opset they need.
 
 A built-in is one ONNX operator where ONNX has it (``Relu``, ``Gelu``, ...); in float64,
-``leaky_relu``, ``elu`` and ``softplus`` are written with elementary operators (``Max``,
-``Exp``, ``Log``, ...) so that onnxruntime, which has float32 kernels only for those three
-operators, runs them; ``silu`` is ``Mul(Z, Sigmoid(Z))`` in both. A float64 ``gelu`` is
-written as ``Gelu``, which onnxruntime cannot run in float64 (ONNX has no float64 ``Erf``
-there either): export such a network in float32, or run it with ``onnx.reference``.
+``leaky_relu``, ``elu``, ``softplus`` and ``gelu`` are written with elementary operators
+(``Max``, ``Exp``, ``Log``, ``Where``, ...) the way ``functional_nn.activations`` computes
+them, so that onnxruntime, which has float32 kernels only for those four operators, runs them
+and the model keeps float64's precision in the tails; so is ``sigmoid``, whose float64 kernel
+in onnxruntime gives 0 below :math:`z = -37`. ``silu`` is ``Mul(Z, Sigmoid(Z))``, with that
+``sigmoid`` in float64.
 """
 
 

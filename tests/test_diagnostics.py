@@ -140,9 +140,9 @@ def test_layer_statistics_names_grads_and_params_that_are_not_arrays() -> None:
     grads = backward_propagation(AL, Y, caches, "binary_cross_entropy")
     with pytest.raises(TypeError, match=r"grads\['dW1'\] must be a numpy ndarray, got list"):
         layer_statistics(caches, {**grads, "dW1": grads["dW1"].tolist()}, PARAMS)
-    with pytest.raises(TypeError, match=r"params must be a mapping of 'W'1, ... to arrays, got NoneType"):
+    with pytest.raises(TypeError, match=r"params must be a mapping of 'W1', ... to arrays, got NoneType"):
         layer_statistics(caches, grads, None)  # type: ignore[arg-type]
-    with pytest.raises(TypeError, match=r"grads must be a mapping of 'dW'1, ... to arrays, got tuple"):
+    with pytest.raises(TypeError, match=r"grads must be a mapping of 'dW1', ... to arrays, got tuple"):
         layer_statistics(caches, (grads["dW1"], grads["dW2"]), PARAMS)  # type: ignore[arg-type]
     with pytest.raises(TypeError, match=r"params\['W2'\] must have dtype float32 or float64, got int64"):
         layer_statistics(caches, grads, {**PARAMS, "W2": np.array([[5, 0]])})
