@@ -6,9 +6,12 @@ and write no file (argparse checks all they take): a mistake the user can fix (a
 a missing or unreadable file, a folder that cannot be written, MNIST that cannot be fetched,
 a missing optional package, not enough memory) is printed as one ``error: ...`` line on
 stderr and the exit status is 2, never a traceback; a run that diverged is one ``error:``
-line too, with status 1. Command-line values are refused by argparse (its usage line, then
+line too, with status 1. Ctrl-C is one line too, ``error: interrupted (Ctrl-C)``, with the
+status 130 of a shell's interrupted command: ``atomic_write`` leaves no half-written file.
+Command-line values are refused by argparse (its usage line, then
 ``error: ...``, status 2); a list such as ``--hidden 512,256`` is read by ``positive_ints``
-or split by ``comma_separated``, which refuse an empty item rather than skip it. Output
+or split by ``comma_separated``, which refuse an empty item rather than skip it; a path is
+read by ``path``, which refuses an empty string (``Path("")`` is the current folder). Output
 folders are checked with ``check_output_dir`` (a single output file with
 ``check_output_file``) before any data is loaded or any training starts, created with
 ``make_output_dir`` only once everything is validated, and removed again (if still empty)
@@ -77,6 +80,9 @@ def _reported(main: Callable[[Sequence[str] | None], int], argv: Sequence[str] |
         return fail(str(error))
     except MemoryError as error:
         return fail(f"not enough memory ({str(error) or 'an allocation failed'}): try smaller layers or batches")
+    except KeyboardInterrupt as error:  # Ctrl-C: the files written so far are whole (atomic_write); say so in one line
+        fail("interrupted (Ctrl-C)" + (f" {error}" if str(error) else ""))
+        return 130
 
 
 def fail(message: str) -> int:
@@ -190,6 +196,13 @@ def _integer_from(text: str, minimum: int) -> int:
 def seed(text: str) -> int:
     """``--seed``: an integer >= 0, as ``np.random.default_rng`` takes."""
     return _integer_from(text, 0)
+
+
+def path(text: str) -> Path:
+    """A path, which an empty string is not: ``Path("")`` would quietly be the current folder."""
+    if not text:
+        raise argparse.ArgumentTypeError("expected a path, got an empty string")
+    return Path(text)
 
 
 def positive_int(text: str) -> int:

@@ -63,14 +63,14 @@ def make_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter, allow_abbrev=False
     )
-    parser.add_argument("--hidden", type=_cli.positive_ints, default=(512, 256), help="hidden layer sizes of the step to compare with")
-    parser.add_argument("--batch-size", type=int, default=128)
-    parser.add_argument("--repeats", type=int, default=7, help="interleaved rounds of measurement (median taken)")
+    parser.add_argument("--hidden", type=_cli.positive_ints, default=(512, 256), help="hidden layer sizes of the step to compare with (default 512,256)")
+    parser.add_argument("--batch-size", type=int, default=128, help="images a step (default 128)")
+    parser.add_argument("--repeats", type=int, default=7, help="interleaved rounds of measurement, the median taken (default 7)")
     parser.add_argument("--samples", type=int, default=6400, help="training digits an epoch (default 6400: 50 steps)")
     parser.add_argument("--threads", type=int, metavar="N", help="BLAS threads (default: every core, as train_mnist.py)")
-    parser.add_argument("--digits", type=int, default=10, help="test digits in the picture (at most the test set's)")
+    parser.add_argument("--digits", type=int, default=10, help="test digits in the picture, at most the test set's (default 10)")
     parser.add_argument("--seed", type=_cli.seed, default=0, help="seed of the generator (default 0)")
-    parser.add_argument("--out", type=Path, default=PICTURE, help=f"the picture (default {PICTURE})")
+    parser.add_argument("--out", type=_cli.path, default=PICTURE, help=f"the picture (default {PICTURE})")
     parser.add_argument("--overwrite", action="store_true", help="replace the picture an earlier run left at --out")
     parser.add_argument("--no-picture", action="store_true", help="only measure")
     return parser

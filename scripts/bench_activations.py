@@ -55,7 +55,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--shape", type=_cli.positive_int, nargs=2, default=(1024, 256), metavar=("N_L", "M"), help="(n_l, m) of Z (default 1024 256)")
     parser.add_argument("--repeats", type=_cli.positive_int, default=30, help="calls timed per function (default 30)")
-    parser.add_argument("--dtype", choices=("float32", "float64"), default="float64")
+    parser.add_argument("--dtype", choices=("float32", "float64"), default="float64", help="default: float64")
     args = parser.parse_args(argv)
     rng = np.random.default_rng(0)
     Z = rng.standard_normal(tuple(args.shape)).astype(args.dtype)

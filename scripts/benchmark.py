@@ -731,11 +731,11 @@ def parse_arguments(argv: Sequence[str]) -> argparse.Namespace:
         help="hidden layers of each network, with :KEEP for dropout keeping each hidden unit with probability KEEP "
         "(default: 256 512,512 512,256:0.8, the last being the main job's)",
     )  # fmt: skip
-    parser.add_argument("--batch-size", type=int, default=128)
-    parser.add_argument("--optimizers", nargs="+", choices=("sgd", "adam"), default=["sgd", "adam"])
-    parser.add_argument("--contenders", nargs="+", choices=CONTENDERS, default=list(CONTENDERS))
-    parser.add_argument("--data", choices=("auto", "mnist", "random"), default="auto")
-    parser.add_argument("--ceiling-seconds", type=_cli.positive_float, default=0.3, help="time spent per ceiling measurement")
+    parser.add_argument("--batch-size", type=int, default=128, help="mini-batch size (default 128)")
+    parser.add_argument("--optimizers", nargs="+", choices=("sgd", "adam"), default=["sgd", "adam"], help="default: sgd adam")
+    parser.add_argument("--contenders", nargs="+", choices=CONTENDERS, default=list(CONTENDERS), help="default: all of them")
+    parser.add_argument("--data", choices=("auto", "mnist", "random"), default="auto", help="auto: MNIST when cached, else random (default: auto)")
+    parser.add_argument("--ceiling-seconds", type=_cli.positive_float, default=0.3, help="time spent per ceiling measurement (default 0.3)")
     parser.add_argument(
         "--settle-seconds", type=_cli.non_negative_float, default=SETTLE_SECONDS,
         help=f"untimed sleep before each timed epoch, for the last contender's BLAS threads to stop spinning (default {SETTLE_SECONDS})",

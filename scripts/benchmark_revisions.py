@@ -222,10 +222,10 @@ def parse_arguments(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--old", default=OLD_REVISION, help=f"the revision to compare with (default {OLD_REVISION})")
     parser.add_argument("--configuration", choices=sorted(CONFIGURATIONS), default="main", help="what both train (default main)")
-    parser.add_argument("--old-args", help="the old script's arguments instead of the configuration's (one string)")
+    parser.add_argument("--old-args", help="the old script's arguments instead of the configuration's (one string; default: the configuration's)")
     parser.add_argument(
         "--new-args",
-        help="this checkout's script's arguments instead of the configuration's (one string; a lone flag as --new-args=--flag)",
+        help="this checkout's script's arguments instead of the configuration's (one string; a lone flag as --new-args=--flag; default: the configuration's)",
     )
     parser.add_argument("--pairs", type=int, default=4, help="pairs of runs, one of each (default 4)")
     parser.add_argument(
@@ -233,7 +233,7 @@ def parse_arguments(argv: Sequence[str] | None) -> argparse.Namespace:
         help="alternate: old first in odd pairs, new first in even ones (default); old-first: old first in every pair",
     )  # fmt: skip
     parser.add_argument("--target", type=_cli.positive_float, default=0.5, help="the ratio new / old to count (default 0.5)")
-    parser.add_argument("--repository", type=Path, default=checkout_root(), help="the checkout to compare (default: this one)")
+    parser.add_argument("--repository", type=_cli.path, default=checkout_root(), help="the checkout to compare (default: this one)")
     args = parser.parse_args(argv)
     if args.pairs < 1:
         parser.error(f"--pairs must be at least 1, got {args.pairs}")

@@ -64,9 +64,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--hidden", type=int, default=3, help="sigmoid hidden units (default: 3)")
     parser.add_argument("--epochs", type=int, default=5000, help="full-batch epochs (default: 5000)")
     parser.add_argument("--learning-rate", type=_cli.positive_float, default=1.0, help="gradient-descent step (default: 1.0)")
-    parser.add_argument("--print-every", type=int, default=500, help="print the cost every this many epochs")
+    parser.add_argument("--print-every", type=int, default=500, help="print the cost every this many epochs (default: 500)")
     parser.add_argument("--seed", type=_cli.seed, default=0, help="seed of the one generator (default: 0)")
-    parser.add_argument("--out", type=Path, default=Path("."), help="directory for the pictures (default: .)")
+    parser.add_argument("--out", type=_cli.path, default=Path("."), help="directory for the pictures (default: .)")
     parser.add_argument("--overwrite", action="store_true", help="replace pictures an earlier run left in --out "
                         "(and remove its training.gif if this run does not animate)")
     parser.add_argument("--animate", action="store_true", help="also write training.gif, the training as an animation")

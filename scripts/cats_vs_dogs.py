@@ -71,20 +71,20 @@ def class_names(text: str) -> tuple[str, ...]:
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
-    parser.add_argument("root", type=Path, metavar="DIR", help="folder with one sub-folder of pictures per class")
+    parser.add_argument("root", type=_cli.path, metavar="DIR", help="folder with one sub-folder of pictures per class")
     parser.add_argument("--classes", type=class_names, default=None, help="the two class folders to use, comma-separated (default: all, sorted)")
     parser.add_argument("--size", type=int, default=64, help="pictures are resized to SIZE x SIZE (default: 64)")
     parser.add_argument("--color", choices=get_args(Color), default="grayscale", help="default: grayscale")
     parser.add_argument("--hidden", type=_cli.positive_ints, default=(128, 32), help="ReLU layer sizes (default: 128,32)")
     parser.add_argument("--epochs", type=int, default=60, help="at most this many epochs (default: 60)")
-    parser.add_argument("--patience", type=int, default=10, help="stop after this many epochs without a better dev cost")
+    parser.add_argument("--patience", type=int, default=10, help="stop after this many epochs without a better dev cost (default: 10)")
     parser.add_argument("--batch-size", type=int, default=64, help="default: 64")
     parser.add_argument("--learning-rate", type=_cli.positive_float, default=1e-3, help="Adam's step (default: 1e-3)")
     parser.add_argument("--lambd", type=_cli.non_negative_float, default=0.0, help="L2 strength (default: 0)")
     parser.add_argument("--test-fraction", type=float, default=0.15, help="default: 0.15")
     parser.add_argument("--dev-fraction", type=float, default=0.15, help="default: 0.15")
     parser.add_argument("--seed", type=_cli.seed, default=0, help="seed of the one generator (default: 0)")
-    parser.add_argument("--out", type=Path, default=Path("."), help="directory for the pictures and metrics.json")
+    parser.add_argument("--out", type=_cli.path, default=Path("."), help="directory for the pictures and metrics.json (default: .)")
     parser.add_argument("--overwrite", action="store_true", help="replace the outputs of an earlier run in --out")
     args = parser.parse_args(argv)
     for name in ("size", "epochs", "patience", "batch_size"):

@@ -223,10 +223,14 @@ def learning_rates(
     """
     rates = dict(DEFAULT_LEARNING_RATES)
     used = set(optimizers) | ({"adam"} if reg_epochs > 0 else set())
+    given: dict[str, str] = {}  # name: its --lr, to refuse a second one rather than let the last win
     for item in overrides:
         name, _, value = item.partition("=")
         if not is_optimizer_name(name) or not value:
             raise _cli.UsageError(f"--lr expects NAME=VALUE with NAME in {list(get_args(OptimizerName))}, got {item!r}")
+        if name in given:
+            raise _cli.UsageError(f"--lr {item}: {name}'s rate is given twice (--lr {given[name]}): give one")
+        given[name] = item
         try:
             rates[name] = _cli.positive_float(value)
         except argparse.ArgumentTypeError as error:
@@ -242,7 +246,7 @@ def learning_rates(
 
 
 def optimizer_names(text: str) -> list[OptimizerName]:
-    """``--optimizers``: known names, comma-separated, at least one and none empty."""
+    """``--optimizers``: known names, comma-separated, at least one, none empty, none twice."""
     try:
         names = _cli.comma_separated(text, example="sgd,adam")
     except argparse.ArgumentTypeError as error:
@@ -251,6 +255,8 @@ def optimizer_names(text: str) -> list[OptimizerName]:
     for name in names:
         if not is_optimizer_name(name):
             raise _cli.UsageError(f"--optimizers: unknown optimizer {name!r}; choose from {list(get_args(OptimizerName))}")
+        if name in known:  # it would run twice, to the same figures, under the same label
+            raise _cli.UsageError(f"--optimizers names {name} twice: each optimizer runs once")
         known.append(name)
     return known
 
@@ -258,27 +264,29 @@ def optimizer_names(text: str) -> list[OptimizerName]:
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("--preset", choices=get_args(Preset), default="compare", help="experiment (default: compare)")
-    parser.add_argument("--epochs", type=int, default=None, help="epochs of the optimizer runs (5) or of --preset best (50)")
+    parser.add_argument("--epochs", type=int, default=None, help="epochs of the optimizer runs or of --preset best (default: 5; best: 50)")
     parser.add_argument("--reg-epochs", type=int, default=15, help="epochs of the dropout and schedule runs (default: 15; 0: skip them)")
     parser.add_argument("--hidden", type=_cli.positive_ints, default=None, help="hidden sizes (default: 256,128; best: 1024,1024,1024)")
     parser.add_argument("--batch-size", type=int, default=128, help="mini-batch size (default: 128)")
-    parser.add_argument("--optimizers", default="sgd,momentum,nesterov,adam", help="optimizers to compare, comma-separated")
+    parser.add_argument("--optimizers", default="sgd,momentum,nesterov,adam", help="optimizers to compare, comma-separated (default: sgd,momentum,nesterov,adam)")
     parser.add_argument(
         "--lr", action="append", default=[], metavar="NAME=VALUE",
         help="learning rate of one optimizer of --optimizers (adam's also sets the plain Adam run of the --reg-epochs experiment); "
-        "repeat it for several; not with --preset best, which has --best-lr",
+        "repeat it for several; not with --preset best, which has --best-lr "
+        "(default: sgd=0.1, momentum=0.01, nesterov=0.01, rmsprop=1e-3, adam=1e-3, adamw=1e-3)",
     )  # fmt: skip
-    parser.add_argument("--peak-lr", type=float, default=2e-3, help="Adam's peak rate with the cosine schedule (2e-3)")
+    parser.add_argument("--peak-lr", type=float, default=2e-3, help="Adam's peak rate with the cosine schedule (default: 2e-3)")
     parser.add_argument(
-        "--best-optimizer", choices=("nesterov", "adam"), default="nesterov", help="optimizer of --preset best (nesterov)"
+        "--best-optimizer", choices=("nesterov", "adam"), default="nesterov", help="optimizer of --preset best (default: nesterov)"
     )
-    parser.add_argument("--best-lr", type=float, default=None, help="its peak rate (nesterov 0.05, adam 1e-3)")
-    parser.add_argument("--keep-prob", type=float, default=None, help="dropout keep probability (0.8; best: 0.5)")
-    parser.add_argument("--max-norm", type=float, default=3.5, help="max-norm radius in --preset best (3.5)")
+    parser.add_argument("--best-lr", type=float, default=None, help="its peak rate (default: nesterov 0.05, adam 1e-3)")
+    parser.add_argument("--keep-prob", type=float, default=None, help="dropout keep probability (default: 0.8; best: 0.5)")
+    parser.add_argument("--max-norm", type=float, default=3.5, help="max-norm radius in --preset best (default: 3.5)")
     parser.add_argument("--seed", type=_cli.seed, default=0, help="seed of the one generator of each run (default: 0)")
     parser.add_argument("--dtype", choices=("float32", "float64"), default="float32", help="default: float32")
     args = parser.parse_args(argv)
     best = args.preset == "best"
+    refuse_unread_options(parser, args)
     if args.epochs is None:
         args.epochs = 50 if best else 5
     if args.hidden is None:
@@ -301,6 +309,33 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         if value is not None and not (math.isfinite(value) and value > 0):
             parser.error(f"--{name.replace('_', '-')} must be a finite number > 0, got {value}")
     return args
+
+
+def refuse_unread_options(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """Refuse an option given a value that no run of the chosen experiment reads (one left at
+    its default passes): ``--preset best`` makes one run of its own; ``--preset compare`` has no
+    use for the ``--best-*`` options and ``--max-norm``, nor, with ``--reg-epochs 0``, for the
+    schedule and dropout of the runs it then skips."""
+    def given(*dests: str) -> list[str]:
+        return [f"--{dest.replace('_', '-')}" for dest in dests if getattr(args, dest) != parser.get_default(dest)]
+
+    def them(flags: list[str]) -> str:
+        return "them" if len(flags) > 1 else "it"
+
+    if args.preset == "best":
+        if flags := given("optimizers", "reg_epochs", "peak_lr"):
+            parser.error(
+                f"{', '.join(flags)} {'have' if len(flags) > 1 else 'has'} no effect with --preset best, "
+                f"which makes one --best-optimizer run: leave {them(flags)} out"
+            )
+        return
+    if flags := given("best_optimizer", "best_lr", "max_norm"):
+        parser.error(f"{', '.join(flags)} {'apply' if len(flags) > 1 else 'applies'} to --preset best only: add --preset best, or leave {them(flags)} out")
+    if args.reg_epochs == 0 and (flags := given("peak_lr", "keep_prob")):
+        parser.error(
+            f"{', '.join(flags)} {'have' if len(flags) > 1 else 'has'} no effect with --reg-epochs 0, "
+            f"which skips the dropout and schedule runs: leave {them(flags)} out"
+        )
 
 
 def table(results: Sequence[RunResult]) -> str:

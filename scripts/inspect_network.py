@@ -55,10 +55,10 @@ class Inside(NamedTuple):
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
-    parser.add_argument("run_dir", type=Path, metavar="RUN_DIR", help="a folder written by scripts/train_mnist.py (holds params.npz)")
-    parser.add_argument("--csv", type=Path, help="evaluate on a labelled Kaggle-style CSV instead of the MNIST test set")
+    parser.add_argument("run_dir", type=_cli.path, metavar="RUN_DIR", help="a folder written by scripts/train_mnist.py (holds params.npz)")
+    parser.add_argument("--csv", type=_cli.path, help="evaluate on a labelled Kaggle-style CSV instead of the MNIST test set (default: MNIST's)")
     parser.add_argument("--tiles", type=int, default=64, help="first-layer units to draw (default: 64)")
-    parser.add_argument("--out", type=Path, help="directory for the pictures (default: RUN_DIR)")
+    parser.add_argument("--out", type=_cli.path, help="directory for the pictures (default: RUN_DIR)")
     parser.add_argument("--overwrite", action="store_true", help="replace the pictures an earlier inspection left in --out")
     args = parser.parse_args(argv)
     if args.tiles < 1:

@@ -181,8 +181,8 @@ def main(argv: Sequence[str] | None = None, *, custom_activations: Mapping[str, 
 
 def _main(argv: Sequence[str] | None, custom_activations: Mapping[str, ActivationFunction] | None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("params", type=Path, help="a params.npz written by train_mnist.py")
-    parser.add_argument("images", type=Path, nargs="+", help="PNG or JPEG pictures of single digits")
+    parser.add_argument("params", type=_cli.path, help="a params.npz written by train_mnist.py")
+    parser.add_argument("images", type=_cli.path, nargs="+", help="PNG or JPEG pictures of single digits")
     parser.add_argument("--top", type=int, default=3, help="how many classes to show (default 3)")
     args = parser.parse_args(argv)
     if args.top < 1:

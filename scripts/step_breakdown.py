@@ -199,14 +199,14 @@ def parse_arguments(argv: Sequence[str]) -> argparse.Namespace:
     parser.add_argument("--keep-prob", type=float, default=0.8, help="dropout: the probability of keeping a hidden unit (default 0.8; 1 for none)")
     parser.add_argument("--augment", choices=list(train_mnist.AUGMENT), default="none", help="distort each batch as train_mnist.py does (default none)")
     parser.add_argument("--optimizer", choices=("adam", "sgd"), default="adam", help="as the benchmark's: adam (1e-3, default) or sgd (0.1)")
-    parser.add_argument("--max-norm", type=_cli.positive_float, default=None, help="cap each unit's incoming weights' norm")
+    parser.add_argument("--max-norm", type=_cli.positive_float, default=None, help="cap each unit's incoming weights' norm (default: no cap)")
     parser.add_argument("--epochs", type=int, default=3, help="timed epochs (default 3)")
     parser.add_argument("--samples", type=int, default=None, help="images an epoch (default: all 50,000)")
-    parser.add_argument("--batch-size", type=int, default=128)
-    parser.add_argument("--data", choices=("auto", "mnist", "random"), default="auto")
+    parser.add_argument("--batch-size", type=int, default=128, help="images a step (default 128)")
+    parser.add_argument("--data", choices=("auto", "mnist", "random"), default="auto", help="auto: MNIST when cached, else random (default auto)")
     parser.add_argument("--seed", type=_cli.seed, default=0, help="seed of the generators (default 0)")
     parser.add_argument("--threads", type=int, default=None, help="BLAS threads (default: every core)")
-    parser.add_argument("--product-seconds", type=_cli.positive_float, default=0.2, help="time spent timing each product")
+    parser.add_argument("--product-seconds", type=_cli.positive_float, default=0.2, help="time spent timing each product (default 0.2)")
     args = parser.parse_args(list(argv))
     args.sizes = args.hidden
     if not 0 < args.keep_prob <= 1:

@@ -62,20 +62,20 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
     where = parser.add_mutually_exclusive_group()
     where.add_argument("--workers", type=int, help="local worker processes (default: one per core)")
-    where.add_argument("--scheduler", metavar="ADDRESS", help="a running Dask scheduler, e.g. tcp://HOST:8786")
+    where.add_argument("--scheduler", metavar="ADDRESS", help="a running Dask scheduler, e.g. tcp://HOST:8786 (default: DASK_SCHEDULER_ADDRESS if set, else a local cluster)")
     where.add_argument("--sequential", action="store_true", help="run every setting in this process, one after another")
     parser.add_argument("--epochs", type=int, default=2, help="epochs per run (default 2)")
-    parser.add_argument("--batch-size", type=int, default=128)
-    parser.add_argument("--seed", type=_cli.seed, default=0, help="every run's seed: initial parameters, batches, dropout")
-    parser.add_argument("--subset", type=int, help="train on the first N training samples only")
-    parser.add_argument("--csv", type=Path, help="a Kaggle digit-recognizer train.csv instead of MNIST")
+    parser.add_argument("--batch-size", type=int, default=128, help="mini-batch size (default 128)")
+    parser.add_argument("--seed", type=_cli.seed, default=0, help="every run's seed: initial parameters, batches, dropout (default 0)")
+    parser.add_argument("--subset", type=int, help="train on the first N training samples only, at most those there are (default: all)")
+    parser.add_argument("--csv", type=_cli.path, help="a Kaggle digit-recognizer train.csv instead of MNIST (default: MNIST)")
     parser.add_argument("--dev-size", type=int, help="held-out images: for MNIST the last N of its 60,000 training images "
                         "(default 10000), for --csv a random N (default 1000)")
-    parser.add_argument("--data-dir", type=Path, help="a folder every worker can read: the data goes there once, "
+    parser.add_argument("--data-dir", type=_cli.path, help="a folder every worker can read: the data goes there once, "
                         "and each worker loads it (default: a temporary one for a local cluster; none for --scheduler); "
                         "not with --sequential, whose runs read the data in memory")
     parser.add_argument("--dashboard", action="store_true", help="serve the local cluster's dashboard on port 8787")
-    parser.add_argument("--out", type=Path, help="output directory (default runs/sweep-<timestamp>)")
+    parser.add_argument("--out", type=_cli.path, help="output directory (default runs/sweep-<timestamp>)")
     parser.add_argument("--overwrite", action="store_true", help="replace the outputs of an earlier sweep in --out")
     args = parser.parse_args(argv)
     for name in ("workers", "epochs", "batch_size", "subset", "dev_size"):
@@ -149,6 +149,8 @@ def _main(argv: Sequence[str] | None) -> int:
         return _cli.fail(str(error))
     pixels, y = data.X_train, data.y_train
     if args.subset is not None:
+        if args.subset > y.size:  # else the runs would quietly train on fewer samples than asked
+            raise _cli.UsageError(f"--subset {args.subset} exceeds the {y.size} training samples available: give at most --subset {y.size}")
         pixels, y = pixels[:, : args.subset], y[: args.subset]
     X = scale_pixels(pixels, dtype=dtype)  # the workers' runs take floats
     Y = one_hot(y, 10, dtype=dtype)

@@ -183,30 +183,32 @@ def parse_args(argv: Sequence[str] | None) -> tuple[argparse.Namespace, Settings
     # no argparse default: --resume must see a --preset given, even --preset default
     parser.add_argument("--preset", choices=sorted(PRESETS), help="the starting settings (default: default)")
     source = parser.add_mutually_exclusive_group()
-    source.add_argument("--csv", type=Path, help="train on a Kaggle digit-recognizer train.csv (no test set)")
-    source.add_argument("--idx", type=Path, metavar="DIR", help="train on the official IDX files in DIR")
+    source.add_argument("--csv", type=_cli.path, help="train on a Kaggle digit-recognizer train.csv, which has no test set (default: MNIST)")
+    source.add_argument("--idx", type=_cli.path, metavar="DIR", help="train on the official IDX files in DIR (default: MNIST)")
     parser.add_argument("--dev-size", type=int, help="held-out images: for MNIST the last N of its 60,000 training images (default 10000), "
                         "for --csv / --idx a random N (default 1000 / 10000)")
-    parser.add_argument("--epochs", type=int, help="passes over the data (full batch: iterations)")
-    parser.add_argument("--hidden", type=_cli.positive_ints, help="hidden layer sizes, e.g. 256,128")
-    parser.add_argument("--batch-size", type=int, help="mini-batch size; 0 for full-batch gradient descent")
-    parser.add_argument("--learning-rate", type=_cli.positive_float, help="the (peak) learning rate")
-    parser.add_argument("--keep-prob", type=float, help="dropout: the probability of keeping a hidden unit; 1 for none")
-    parser.add_argument("--max-norm", type=_cli.non_negative_float, help="cap the norm of each unit's incoming weights; 0 for no cap")
+    parser.add_argument("--epochs", type=int, help="passes over the data, full batch: iterations (default: the preset's, 30; best 50; tutorial 500)")
+    parser.add_argument("--hidden", type=_cli.positive_ints, help="hidden layer sizes, e.g. 256,128 (default: the preset's, 512,256; best 1024,1024; tutorial 10)")
+    parser.add_argument("--batch-size", type=int, help="mini-batch size; 0 for full-batch gradient descent (default: the preset's, 128; tutorial 0)")
+    parser.add_argument("--learning-rate", type=_cli.positive_float, help="the (peak) learning rate (default: the preset's, 1e-3; tutorial 0.1)")
+    parser.add_argument("--keep-prob", type=float, help="dropout: the probability of keeping a hidden unit; 1 for none (default: 1)")
+    parser.add_argument("--max-norm", type=_cli.non_negative_float, help="cap the norm of each unit's incoming weights; 0 for no cap (default: 0)")
     parser.add_argument("--augment", choices=list(AUGMENT), help="distort each training batch: shifts of up to 2 pixels, "
-                        "random affine maps, elastic distortions (alpha 34, sigma 4), or affine then elastic")
-    parser.add_argument("--input-keep-prob", type=float, help="dropout on the input: the probability of keeping a pixel; 1 for none")
-    parser.add_argument("--ema", type=float, metavar="DECAY", help="evaluate and keep a moving average of the weights with this decay; 0 for none")
-    parser.add_argument("--optimizer", choices=OPTIMIZERS)
-    parser.add_argument("--schedule", choices=("cosine", "constant"), help="cosine: decay the rate to 0 over the run")
-    parser.add_argument("--seed", type=_cli.seed, help="seed of the one generator, an integer >= 0")
-    parser.add_argument("--dtype", choices=sorted(DTYPES))
-    parser.add_argument("--out", type=Path, help="output directory (default runs/mnist-<timestamp>)")
+                        "random affine maps, elastic distortions (alpha 34, sigma 4), or affine then elastic "
+                        "(default: the preset's, affine; best elastic; tutorial none)")
+    parser.add_argument("--input-keep-prob", type=float, help="dropout on the input: the probability of keeping a pixel; 1 for none (default: 1)")
+    parser.add_argument("--ema", type=float, metavar="DECAY", help="evaluate and keep a moving average of the weights with this decay; 0 for none "
+                        "(default: the preset's, 0; best 0.999)")
+    parser.add_argument("--optimizer", choices=OPTIMIZERS, help="default: the preset's, adam; tutorial sgd")
+    parser.add_argument("--schedule", choices=("cosine", "constant"), help="cosine: decay the rate to 0 over the run (default: the preset's, cosine; tutorial constant)")
+    parser.add_argument("--seed", type=_cli.seed, help="seed of the one generator, an integer >= 0 (default: 0)")
+    parser.add_argument("--dtype", choices=sorted(DTYPES), help="default: the preset's, float32; tutorial float64")
+    parser.add_argument("--out", type=_cli.path, help="output directory (default runs/mnist-<timestamp>)")
     parser.add_argument("--checkpoint", action="store_true", help="write a checkpoint after every epoch into OUT/checkpoints")
-    parser.add_argument("--resume", type=Path, metavar="DIR", help="continue the checkpointed run in DIR, with its own settings")
+    parser.add_argument("--resume", type=_cli.path, metavar="DIR", help="continue the checkpointed run in DIR, with its own settings (default: a new run)")
     cluster = parser.add_argument_group("data-parallel training on a Dask cluster (functional_nn.distributed)")
     cluster.add_argument("--workers", type=int, help="start a local cluster of N worker processes (default: one per core)")
-    cluster.add_argument("--scheduler", metavar="ADDRESS", help="use the running cluster at ADDRESS (or set DASK_SCHEDULER_ADDRESS)")
+    cluster.add_argument("--scheduler", metavar="ADDRESS", help="use the running cluster at ADDRESS (default: DASK_SCHEDULER_ADDRESS if set)")
     cluster.add_argument("--local-steps", type=int, metavar="K", help="local SGD: K steps per worker per round (default: synchronous)")
     cluster.add_argument("--shards", type=int, help="data shards (default: one per worker); fixes the result whatever the workers")
     cluster.add_argument("--dashboard", action="store_true", help="serve the local cluster's dashboard on port 8787")
@@ -584,6 +586,8 @@ def run(args: argparse.Namespace, settings: Settings, argv: Sequence[str] | None
     activations = (relu,) * len(settings.hidden) + (softmax,)
     sizes = (data.X_train.shape[0], *settings.hidden, 10)
     m = data.X_train.shape[1]
+    if args.shards is not None and args.shards > m:  # said of --shards, and before a cluster is started
+        raise _cli.UsageError(f"--shards {args.shards} exceeds the {m} training samples: each shard needs one; give at most --shards {m}")
     batches_per_epoch = 1 if settings.batch_size is None else math.ceil(m / settings.batch_size)
     optimizer = make_optimizer(settings, settings.epochs * batches_per_epoch)
     say(
@@ -651,6 +655,13 @@ def run(args: argparse.Namespace, settings: Settings, argv: Sequence[str] | None
         bar.close()
         print(f"error: {str(error).replace('a smaller learning rate', 'a smaller --learning-rate')}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:  # Ctrl-C: _cli says so in one line; with checkpoints, also how to go on
+        bar.close()
+        if checkpoint_dir is not None:  # its command file is written: --resume continues from the last checkpoint, or the start
+            latest = latest_checkpoint(checkpoint_dir)
+            when = f"after {unit} {load_checkpoint(latest).state.epoch} of {settings.epochs}" if latest is not None else f"before the first {unit}'s checkpoint"
+            raise KeyboardInterrupt(f"{when}: continue the run with --resume {out}") from None
+        raise
     training_seconds = time.perf_counter() - training_started
     final = averaged_params(state.optimizer_state, state.params)  # with --ema, the average
 

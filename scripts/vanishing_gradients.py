@@ -120,7 +120,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--histogram-epochs", help="epochs whose activations are drawn, e.g. 0,1,5 (default: 0, 1 and the last)")
     parser.add_argument("--quick", action="store_true", help="2,000 samples and 2 epochs: a check that everything runs")
     parser.add_argument("--seed", type=_cli.seed, default=0, help="seed of a toy set's draws; each network's generator gets seed + 1 (default: 0)")
-    parser.add_argument("--out", type=Path, default=Path("."), help="directory for the pictures and the JSON")
+    parser.add_argument("--out", type=_cli.path, default=Path("."), help="directory for the pictures and the JSON (default: .)")
     parser.add_argument("--overwrite", action="store_true", help="replace the files an earlier run left in --out")
     args = parser.parse_args(argv)
     for name in ("samples", "width", "layers", "epochs", "batch_size", "every"):
