@@ -1,8 +1,6 @@
 """What the scripts share at their edges: the output folder, and a user's mistakes in one line.
 
-Every script's ``main`` is ``run_main(_main, argv)``, but for ``bench_activations.py``,
-``benchmark_rounds.py``, ``compare_sklearn_digits.py`` and ``neuron_basics.py``, which read
-and write no file (argparse checks all they take): a mistake the user can fix (a bad value,
+Every script's ``main`` is ``run_main(_main, argv)``: a mistake the user can fix (a bad value,
 a missing or unreadable file, a folder that cannot be written, MNIST that cannot be fetched,
 a missing optional package, not enough memory) is printed as one ``error: ...`` line on
 stderr and the exit status is 2, never a traceback; a run that diverged is one ``error:``

@@ -52,6 +52,11 @@ def median_ms(function: Callable[[], object], repeats: int) -> float:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run the program; a user's mistake or Ctrl-C is one ``error:`` line, never a traceback."""
+    return _cli.run_main(_main, argv)
+
+
+def _main(argv: Sequence[str] | None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--shape", type=_cli.positive_int, nargs=2, default=(1024, 256), metavar=("N_L", "M"), help="(n_l, m) of Z (default 1024 256)")
     parser.add_argument("--repeats", type=_cli.positive_int, default=30, help="calls timed per function (default 30)")

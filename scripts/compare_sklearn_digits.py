@@ -41,6 +41,7 @@ except ImportError:  # pragma: no cover - the script's own message
     print('error: this comparison needs scikit-learn: pip install -e ".[sklearn]"', file=sys.stderr)
     sys.exit(2)  # a missing package is the user's to fix, as in every script
 
+import _cli  # scripts/_cli.py: one error line for a user's mistake or Ctrl-C
 from functional_nn.sklearn import MLPClassifier
 
 
@@ -74,6 +75,11 @@ def compare(seed: int, hidden: int, epochs: int) -> dict[str, float]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run the program; a user's mistake or Ctrl-C is one ``error:`` line, never a traceback."""
+    return _cli.run_main(_main, argv)
+
+
+def _main(argv: Sequence[str] | None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seeds", type=int, default=5, help="splits and seeds 0 .. SEEDS-1 (default 5)")
     parser.add_argument("--epochs", type=int, default=200, help="epochs for both (default 200)")

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+import _cli  # scripts/_cli.py: one error line for a user's mistake or Ctrl-C
 from functional_nn import FloatArray, forward_propagation
 
 
@@ -34,6 +35,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run the program; a user's mistake or Ctrl-C is one ``error:`` line, never a traceback."""
+    return _cli.run_main(_main, argv)
+
+
+def _main(argv: Sequence[str] | None) -> int:
     parse_args(argv)
     neuron = layer_output([1, 2, 3], [[0.2, 0.8, -0.5]], [2])
     print(f"one neuron:  inputs [1, 2, 3], weights [0.2, 0.8, -0.5], bias 2 -> {neuron[0]:.4g}")

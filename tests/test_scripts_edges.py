@@ -201,3 +201,17 @@ def test_ctrl_c_before_the_first_checkpoint_also_says_how_to_continue(
     assert train_mnist.main([*RUN, "--checkpoint", "--out", str(out)]) == 130
     assert capsys.readouterr().err == f"error: interrupted (Ctrl-C) before the first epoch's checkpoint: continue the run with --resume {out}\n"
     assert sorted(p.name for p in out.iterdir()) == ["command.json"]  # what --resume reads
+
+
+@pytest.mark.parametrize("name", ["bench_activations", "benchmark_rounds", "compare_sklearn_digits", "neuron_basics"])
+def test_ctrl_c_in_the_scripts_that_write_no_file_is_one_line(
+    name: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    script = importlib.import_module(name)
+
+    def interrupted(*args: object, **kwargs: object) -> argparse.Namespace:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(argparse.ArgumentParser, "parse_args", interrupted)
+    assert script.main([]) == 130
+    assert capsys.readouterr().err == "error: interrupted (Ctrl-C)\n"
