@@ -14,10 +14,7 @@ import asyncio
 import inspect
 import json
 import logging
-import os
 import re
-import subprocess
-import sys
 import tempfile
 import textwrap
 import threading
@@ -43,7 +40,7 @@ from functional_nn.serialization import save_parameters
 from functional_nn.training import train, train_epochs
 from functional_nn.types import Activation, FloatArray, Loss, LossFunction
 
-from test_installed_typing import ROOT, _installed
+from test_installed_typing import mypy_as_a_user
 
 ACTIVATIONS: tuple[Activation, ...] = ("relu", "softmax")
 LOSS: Loss = "categorical_cross_entropy"
@@ -499,16 +496,8 @@ for state, round_state in epoch_states(rounds, activations=("relu", "linear"), l
 
 def test_a_users_callbacks_may_return_a_value_under_mypy_strict(tmp_path: Path) -> None:
     """Typed by the installed package, as ``test_installed_typing`` checks a user's script."""
-    _, editable_folder = _installed()
-    environment = {key: value for key, value in os.environ.items() if key != "MYPYPATH"}
-    if editable_folder is None or editable_folder.resolve() == ROOT:
-        environment.pop("PYTHONPATH", None)
     (tmp_path / "user_callbacks.py").write_text(textwrap.dedent(USER_SCRIPT))
-    finished = subprocess.run(
-        [sys.executable, "-m", "mypy", "--strict", "--config-file", "", "--cache-dir", str(tmp_path / ".mypy_cache"),
-         "--no-error-summary", "user_callbacks.py"],
-        cwd=tmp_path, env=environment, capture_output=True, text=True, timeout=300, check=False,
-    )  # fmt: skip
+    finished = mypy_as_a_user(tmp_path, ["user_callbacks.py"])
     assert (finished.returncode, finished.stdout) == (0, ""), finished.stdout + finished.stderr
 
 

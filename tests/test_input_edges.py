@@ -5,10 +5,7 @@ that would make a huge confusion matrix, and the typing and docstrings around th
 from __future__ import annotations
 
 import math
-import os
 import re
-import subprocess
-import sys
 import textwrap
 from pathlib import Path
 from typing import Any
@@ -48,6 +45,7 @@ from functional_nn import losses, metrics, optimizers
 from functional_nn.losses import check_targets
 from functional_nn.optimizers import _apply_max_norm
 from functional_nn.types import Activation, FloatArray, Loss
+from test_installed_typing import mypy_as_a_user
 
 ACTS: tuple[Activation, ...] = ("relu", "softmax")
 CE: Loss = "categorical_cross_entropy"
@@ -388,14 +386,7 @@ def test_the_optimizers_example_runs() -> None:
 def test_bool_labels_and_the_optimizers_example_type_check(tmp_path: Path) -> None:
     (tmp_path / "bool_labels.py").write_text(textwrap.dedent(BOOL_LABELS))
     (tmp_path / "optimizers_example.py").write_text(USER_DATA + _optimizers_example())
-    environment = {key: value for key, value in os.environ.items() if key not in ("MYPYPATH", "PYTHONPATH")}
-    finished = subprocess.run(
-        [
-            sys.executable, "-m", "mypy", "--strict", "--config-file", "", "--cache-dir", str(tmp_path / ".mypy_cache"),
-            "--no-error-summary", "bool_labels.py", "optimizers_example.py",
-        ],
-        cwd=tmp_path, env=environment, capture_output=True, text=True, timeout=300, check=False,
-    )  # fmt: skip
+    finished = mypy_as_a_user(tmp_path, ["bool_labels.py", "optimizers_example.py"])
     assert finished.stdout == "", finished.stdout + finished.stderr
     assert finished.returncode == 0, finished.stderr
 

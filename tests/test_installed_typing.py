@@ -20,6 +20,7 @@ import re
 import subprocess
 import sys
 import textwrap
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -109,27 +110,34 @@ def misuse_codes(misuses: str, lines: list[str]) -> tuple[dict[int, str], dict[i
     return expected, reported
 
 
-def test_a_users_script_outside_the_repository_type_checks(tmp_path: Path) -> None:
-    installed, editable_folder = _installed()
+def mypy_as_a_user(
+    folder: Path, files: Sequence[str], *, config_file: str = "", error_summary: bool = False
+) -> subprocess.CompletedProcess[str]:
+    """``mypy --strict`` on ``files`` in ``folder``, as a user's project would run it.
+
+    A fresh interpreter in ``folder``: its ``sys.path`` is what the installation gives
+    (site-packages and their .pth entries), not this test process's. ``MYPYPATH`` is removed,
+    and ``PYTHONPATH`` too unless the installation is an editable one of another checkout (see
+    the module's docstring). ``config_file`` ``""`` reads no configuration, so the
+    repository's pyproject.toml is not read.
+    """
+    _, editable_folder = _installed()
     environment = {key: value for key, value in os.environ.items() if key != "MYPYPATH"}
     if editable_folder is None or editable_folder.resolve() == ROOT:
         environment.pop("PYTHONPATH", None)  # the installation alone
+    summary = [] if error_summary else ["--no-error-summary"]
+    return subprocess.run(
+        [sys.executable, "-m", "mypy", "--strict", "--config-file", config_file, "--cache-dir", str(folder / ".mypy_cache"),
+         *summary, *files],
+        cwd=folder, env=environment, capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+
+
+def test_a_users_script_outside_the_repository_type_checks(tmp_path: Path) -> None:
+    installed, _ = _installed()
     (tmp_path / "user_ok.py").write_text(textwrap.dedent(CORRECT))
     (tmp_path / "user_misuses.py").write_text(textwrap.dedent(MISUSES))
-    # A fresh interpreter in the temporary folder: its sys.path is what the installation
-    # gives (site-packages and their .pth entries), not this test process's.
-    finished = subprocess.run(
-        [
-            sys.executable, "-m", "mypy",
-            "--strict",
-            "--config-file", "",  # no configuration: the repository's pyproject.toml is not read
-            "--cache-dir", str(tmp_path / ".mypy_cache"),
-            "--no-error-summary",
-            "user_ok.py",
-            "user_misuses.py",
-        ],
-        cwd=tmp_path, env=environment, capture_output=True, text=True, timeout=300, check=False,
-    )  # fmt: skip
+    finished = mypy_as_a_user(tmp_path, ["user_ok.py", "user_misuses.py"])
     stdout, stderr = finished.stdout, finished.stderr
     lines = stdout.splitlines()
     assert not any("import-not-found" in line or "import-untyped" in line for line in lines), (

@@ -10,8 +10,6 @@ import doctest
 import inspect
 import os
 import re
-import subprocess
-import sys
 import textwrap
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -44,7 +42,7 @@ from functional_nn.plots import (
 )
 from functional_nn.sklearn import MLPClassifier, MLPRegressor
 from functional_nn.types import Activation, FloatArray
-from test_installed_typing import ROOT, _installed, misuse_codes
+from test_installed_typing import _installed, misuse_codes, mypy_as_a_user
 
 PARAMS = initialize_parameters([2, 3, 1], np.random.default_rng(0))
 X2 = np.random.default_rng(1).standard_normal((2, 20))
@@ -334,17 +332,10 @@ MLPClassifier(random_state="0")  # E: arg-type
 
 def test_a_users_script_type_checks_the_estimators(tmp_path: Path) -> None:
     """mypy --strict, as tests/test_installed_typing.py runs it: outside the repository, on the installation."""
-    installed, editable_folder = _installed()
-    environment = {key: value for key, value in os.environ.items() if key != "MYPYPATH"}
-    if editable_folder is None or editable_folder.resolve() == ROOT:
-        environment.pop("PYTHONPATH", None)
+    installed, _ = _installed()
     (tmp_path / "user_ok.py").write_text(textwrap.dedent(CORRECT))
     (tmp_path / "user_misuses.py").write_text(textwrap.dedent(MISUSES))
-    finished = subprocess.run(
-        [sys.executable, "-m", "mypy", "--strict", "--config-file", "", "--cache-dir", str(tmp_path / ".mypy_cache"),
-         "--no-error-summary", "user_ok.py", "user_misuses.py"],
-        cwd=tmp_path, env=environment, capture_output=True, text=True, timeout=300, check=False,
-    )  # fmt: skip
+    finished = mypy_as_a_user(tmp_path, ["user_ok.py", "user_misuses.py"])
     lines = finished.stdout.splitlines()
     report = f"(installed: {installed})\n{finished.stdout}{finished.stderr}"
     assert [line for line in lines if line.startswith("user_ok.py") and ": error:" in line] == [], report

@@ -5,9 +5,7 @@ the ones the scripts take and print."""
 from __future__ import annotations
 
 import builtins
-import os
 import re
-import subprocess
 import symtable
 import sys
 import textwrap
@@ -15,7 +13,7 @@ import types
 from pathlib import Path
 
 import pytest
-from test_installed_typing import _installed
+from test_installed_typing import _installed, mypy_as_a_user
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 SCRIPTS = README.parent / "scripts"
@@ -71,7 +69,7 @@ def test_every_python_block_type_checks(tmp_path: Path) -> None:
     ``tests/test_installed_typing.py`` checks it; scikit-learn and onnxruntime ship no types,
     so only their imports are let through untyped, as the repository's own configuration does.
     """
-    installed, editable_folder = _installed()
+    installed, _ = _installed()
     files: list[list[str]] = []
     for line, block in _blocks_with_lines("python"):
         if not files or not _free_names(block):
@@ -94,13 +92,7 @@ def test_every_python_block_type_checks(tmp_path: Path) -> None:
             """
         )
     )
-    environment = {key: value for key, value in os.environ.items() if key != "MYPYPATH"}
-    if editable_folder is None or editable_folder.resolve() == README.parent:
-        environment.pop("PYTHONPATH", None)  # the installation alone
-    finished = subprocess.run(
-        [sys.executable, "-m", "mypy", "--config-file", "mypy.ini", "--cache-dir", str(tmp_path / ".mypy_cache"), *names],
-        cwd=tmp_path, env=environment, capture_output=True, text=True, timeout=300, check=False,
-    )  # fmt: skip
+    finished = mypy_as_a_user(tmp_path, names, config_file="mypy.ini", error_summary=True)
     report = re.sub(r"readme_\d+\.py:(\d+)", r"README.md:\1", finished.stdout)
     assert finished.returncode == 0 and "Success: no issues found" in report, (
         f"the README's python blocks do not pass mypy --strict (installed: {installed}):\n{report}{finished.stderr}"
