@@ -149,6 +149,9 @@ def relu_dropout_backward(dA: Any, mask: Any, A: Any) -> None:
 # around NumPy's own exp, which stays NumPy's so that the results are its bits. Z and E are
 # (n, m) and C-ordered, b is (n,). The column maximum propagates NaN as np.max does; the
 # column sums add the rows in order, as NumPy's sum over axis 0 of a C-ordered array does.
+# A column whose maximum is +-inf gets activations.softmax's limits: its shifts are made 0
+# where z equals the maximum and -inf elsewhere (so 1/k after exp and the division), in a
+# loop of its own after the others, which stay as they were and vectorised.
 @_jit
 def softmax_shift(Z: Any, b: Any, E: Any) -> None:
     # Z += b, then E = Z - (each column's maximum)
@@ -169,6 +172,19 @@ def softmax_shift(Z: Any, b: Any, E: Any) -> None:
     for i in range(n):
         for j in range(m):
             E[i, j] = Z[i, j] - top[j]
+    # The test has no branch per column, so it vectorises: it adds 20 ns to 10 x 128 float32,
+    # where a branch per column added 70 (measured). abs(NaN) == inf is false: NaN stays.
+    infinity = Z.dtype.type(np.inf)
+    infinite = False
+    for j in range(m):
+        infinite |= abs(top[j]) == infinity
+    if infinite:
+        zero = Z.dtype.type(0)
+        for j in range(m):
+            t = top[j]
+            if abs(t) == infinity:
+                for i in range(n):
+                    E[i, j] = zero if Z[i, j] == t else -infinity
 
 
 @_jit

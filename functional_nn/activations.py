@@ -78,12 +78,44 @@ def softmax(Z: FloatArray) -> FloatArray:
 
     Subtracting each column's maximum keeps every exponent :math:`\le 0`, so nothing overflows
     and each column sums to 1 within the dtype's precision.
+
+    Infinite logits give the formula's limits, never NaN. In a column whose maximum is
+    :math:`+\infty`, the entries equal to :math:`+\infty` share the mass equally and every
+    other entry is 0; a column of :math:`n` entries all :math:`-\infty` is uniform, the limit
+    of equal logits:
+
+    .. math::
+
+        a_{ij} = \begin{cases} 1/|K_j| & i \in K_j \\ 0 & i \notin K_j \end{cases}
+        \quad \text{where } K_j = \{i : z_{ij} = +\infty\} \ne \emptyset, \qquad
+        a_{ij} = 1/n \quad \text{if every } z_{kj} = -\infty
+
+    A column holding NaN gives NaN throughout. The other columns' values are the formula's,
+    bit for bit: the limits cost them one test of the ``(1, m)`` row of maxima.
+
+    Parameters
+    ----------
+    Z : ndarray of shape (n, m)
+        Logits, one sample per column; not modified.
+
+    Returns
+    -------
+    A : ndarray of shape (n, m)
+        A fresh array in ``Z``'s dtype, each column a distribution (or NaN, as above).
     """
     column_max: FloatArray = Z.max(axis=0, keepdims=True)
     # Logits more than the dtype's range apart make Z - max overflow to -inf, and e^-inf = 0
-    # is the right answer; tiny exponentials likewise round to 0.
-    with np.errstate(over="ignore", under="ignore"):
+    # is the right answer; tiny exponentials likewise round to 0. An infinite maximum makes
+    # inf - inf (invalid) in its column, whose shifts are then replaced by the limits' own.
+    with np.errstate(over="ignore", under="ignore", invalid="ignore"):
         E = Z - column_max
+        infinite = np.isinf(column_max)
+        if np.count_nonzero(infinite):  # 0.5 us on a (1, 128) row, where .any() takes 1.1 us
+            # E = 0 where z equals the maximum and -inf elsewhere, in those columns only: then
+            # e^E is 1 at the k maxima (all n entries of a column of -inf) and 0 elsewhere, and
+            # the division by the column sum gives 1/k. A NaN maximum is not infinite: it stays.
+            limits = np.where(Z == column_max, Z.dtype.type(0), Z.dtype.type(-np.inf))
+            np.copyto(E, limits, where=infinite)
         np.exp(E, out=E)  # E is a fresh temporary
     column_sum: FloatArray = E.sum(axis=0, keepdims=True)
     E /= column_sum

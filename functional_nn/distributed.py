@@ -115,6 +115,7 @@ from functional_nn.training import (
     _check_checkpoint_dir,
     check_dev_set,
     classification_labels,
+    diverged_parameter,
     resolve_optimizer,
     train,
     train_epochs,
@@ -795,9 +796,10 @@ def train_rounds(
     Raises
     ------
     TrainingDivergedError
-        When a shard's cost, gradient sum or (local SGD) parameters hold NaN or infinite
-        values, naming the round and the first such shard in shard order; or the update
-        made the parameters so.
+        When a shard's cost or gradient sum holds NaN or infinite values, or its parameters
+        after local SGD steps a value beyond ``training.weight_bound`` (NaN and inf
+        included), naming the round and the first such shard in shard order; or when the
+        update made the parameters so, as ``train`` checks them after each epoch.
     Exception
         Raised by a shard's task (a user's augmentation, say): the same exception, of the
         same type, with a note ``"in round r on shard s (train_rounds)"``. On a cluster it
@@ -869,7 +871,7 @@ def _fold(runner: _InProcessShards | DaskShards, run: _Run, state: RoundState, r
                 # the workers need only the parameters: the optimizer's slots stay with the driver
                 inputs = RoundInput(state.params, OptimizerState(state.optimizer_state.step, {}), state.round, task)
                 gradients, waiting = runner.map(gradient_sum, inputs)
-                _check_shard_results(number, [(g.cost, g.grads, "the gradient sum") for g in gradients])
+                _check_shard_results(number, [(g.cost, g.grads, "the gradient sum", False) for g in gradients])
                 params, opt_state = _synchronous_step(gradients, state.params, state.optimizer_state, task)
                 samples = sum(g.samples for g in gradients)
                 cost = sum(g.cost for g in gradients) / samples + l2_penalty(state.params, task.lambd, samples)
@@ -877,16 +879,15 @@ def _fold(runner: _InProcessShards | DaskShards, run: _Run, state: RoundState, r
             else:
                 inputs = RoundInput(state.params, state.optimizer_state, state.round, task)
                 updates, waiting = runner.map(local_steps, inputs)
-                _check_shard_results(number, [(u.cost, u.params, "after its local steps, the parameter") for u in updates])
+                _check_shard_results(number, [(u.cost, u.params, "after its local steps, the parameter", True) for u in updates])
                 params, opt_state = _average_step(updates, sizes)
                 samples = sum(u.samples for u in updates)
                 cost = sum(u.cost for u in updates) / samples
                 corrects = [u.correct for u in updates]
-        for key, value in params.items():
-            if not np.isfinite(value).all():
-                raise TrainingDivergedError(
-                    f"training diverged at round {number}: the update made {key} hold NaN or infinite values; try a smaller learning rate"
-                )
+        diverged = diverged_parameter(params)
+        if diverged is not None:
+            key, what = diverged
+            raise TrainingDivergedError(f"training diverged at round {number}: the update made {key} hold {what}; try a smaller learning rate")
         seen += samples
         accuracy = None if corrects[0] is None else sum(c or 0 for c in corrects) / samples
         dev_cost = dev_accuracy = None
@@ -910,21 +911,24 @@ def _fold(runner: _InProcessShards | DaskShards, run: _Run, state: RoundState, r
         yield state
 
 
-def _check_shard_results(number: int, results: Sequence[tuple[float, Mapping[str, FloatArray], str]]) -> None:
+def _check_shard_results(number: int, results: Sequence[tuple[float, Mapping[str, FloatArray], str, bool]]) -> None:
     """Raise ``TrainingDivergedError`` naming round ``number`` and the first shard, in shard
-    order, whose cost or arrays (``results[s]``: cost, arrays, what they are) are not finite."""
-    for s, (cost, arrays, what) in enumerate(results):
+    order, whose cost or arrays (``results[s]``: cost, arrays, what they are, and whether they
+    are parameters) are not finite, or, for parameters, beyond ``training.weight_bound``."""
+    for s, (cost, arrays, what, parameters) in enumerate(results):
         if not math.isfinite(cost):
             raise TrainingDivergedError(
                 f"training diverged at round {number} on shard {s}: its cost is {cost}; "
                 "try a smaller learning rate (or check the data for extreme values)"
             )
-        for key, value in arrays.items():
-            if not np.isfinite(value).all():
-                raise TrainingDivergedError(
-                    f"training diverged at round {number} on shard {s}: {what} {key} holds NaN or infinite values; "
-                    "try a smaller learning rate"
-                )
+        diverged = diverged_parameter(arrays) if parameters else next(
+            ((key, "NaN or infinite values") for key, value in arrays.items() if not np.isfinite(value).all()), None
+        )
+        if diverged is not None:
+            key, held = diverged
+            raise TrainingDivergedError(
+                f"training diverged at round {number} on shard {s}: {what} {key} holds {held}; try a smaller learning rate"
+            )
 
 
 def epoch_states(

@@ -38,7 +38,8 @@ bitwise those of its NumPy code (``tests/test_fused_propagation.py``). They over
 
 An output layer's arrays are small (10 x 128 for MNIST) and its passes cheap, but each NumPy
 call has a cost of its own, larger inside a training step than in a loop of it alone. So
-``softmax_shift`` (the bias, each column's maximum and the shift by it) and
+``softmax_shift`` (the bias, each column's maximum and the shift by it, or in a column whose
+maximum is infinite the shifts of ``activations.softmax``'s limits) and
 ``softmax_normalise`` (each column's sum and the division by it) do the softmax layer's work
 around NumPy's own ``exp``, which is kept so that the results stay its bits; and
 ``gather_divided`` gathers a mini-batch of integer samples and divides it (``train``'s

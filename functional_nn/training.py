@@ -30,7 +30,7 @@ from __future__ import annotations
 import hashlib
 import math
 import os
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Final, NamedTuple
 
@@ -127,6 +127,22 @@ def _check_divergence(epoch: int, cost: float, first_cost: float | None, params:
             f"training diverged at epoch {epoch}: the cost is {cost:.4g}, more than {DIVERGENCE_FACTOR:g} times the "
             f"first epoch's {reference:.4g}; try a smaller learning rate (or check the data for extreme values)"
         )
+    diverged = diverged_parameter(params)
+    if diverged is not None:
+        key, what = diverged
+        raise TrainingDivergedError(
+            f"training diverged at epoch {epoch}: {key} holds {what} after the last step; try a smaller learning rate"
+        )
+
+
+def diverged_parameter(params: Mapping[str, FloatArray]) -> tuple[str, str] | None:
+    """The first parameter beyond ``weight_bound`` of its dtype and what it holds
+    (``"NaN or infinite values"``, or the magnitude against the bound); ``None`` if none is.
+
+    One scan of each array: NaN and inf fail ``peak <= bound`` too. A softmax output layer
+    turns logits that overflowed into its limits rather than NaN, so the cost can stay finite
+    while the weights run away: the bound is what tells.
+    """
     for key, value in params.items():
         bound = weight_bound(value.dtype)
         peak = float(np.max(np.abs(value))) if value.size else 0.0
@@ -135,9 +151,8 @@ def _check_divergence(epoch: int, cost: float, first_cost: float | None, params:
                 "NaN or infinite values" if not math.isfinite(peak)
                 else f"a value of magnitude {peak:.4g}, beyond the {value.dtype} bound {bound:.4g} (1/eps, where a step no longer moves it)"
             )  # fmt: skip
-            raise TrainingDivergedError(
-                f"training diverged at epoch {epoch}: {key} holds {what} after the last step; try a smaller learning rate"
-            )
+            return key, what
+    return None
 
 
 def classification_labels(Y: FloatArray, loss: LossFunction) -> IntArray | None:

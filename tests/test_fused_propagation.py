@@ -146,7 +146,7 @@ def test_the_softmax_layer_gives_numpys_bits_special_values_included(rows: int, 
     Z[:, 6], Z[0, 6] = big, -big  # the shift overflows to -inf, whose exponential is 0
     Z[:, 7] = np.arange(rows, dtype=dtype) * dtype(-40)  # exponentials that underflow to 0 or subnormals
     expected_Z = Z.copy()
-    with np.errstate(all="ignore"):  # inf - inf and the like, on purpose
+    with np.errstate(all="ignore"):  # overflow and underflow on purpose; infinite columns get softmax's limits
         expected_Z += b
         expected_A = resolve_activation("a", "softmax").forward(expected_Z)
         got_Z = Z.copy()
