@@ -9,7 +9,9 @@ status 130 of a shell's interrupted command: ``atomic_write`` leaves no half-wri
 Command-line values are refused by argparse (its usage line, then
 ``error: ...``, status 2); a list such as ``--hidden 512,256`` is read by ``positive_ints``
 or split by ``comma_separated``, which refuse an empty item rather than skip it; a path is
-read by ``path``, which refuses an empty string (``Path("")`` is the current folder). Output
+read by ``path``, which refuses an empty string (``Path("")`` is the current folder); a list
+that names a thing twice is refused with ``first_repeat``'s item, and ``--threads`` and
+``--workers`` above ``PER_CORE`` per core with ``check_per_core``. Output
 folders are checked with ``check_output_dir`` (a single output file with
 ``check_output_file``) before any data is loaded or any training starts, created with
 ``make_output_dir`` only once everything is validated, and removed again (if still empty)
@@ -26,13 +28,17 @@ import math
 import os
 import sys
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from contextvars import ContextVar
 from pathlib import Path
+from typing import Final, Literal, TypeVar
 
 from functional_nn.checkpoints import CheckpointError
 from functional_nn.data.mnist import DatasetUnavailableError
 from functional_nn.training import TrainingDivergedError
+
+
+T = TypeVar("T")
 
 
 class UsageError(Exception):
@@ -248,3 +254,51 @@ def _finite_number(text: str, *, allow_zero: bool) -> float:
     if not (math.isfinite(value) and (value >= 0 if allow_zero else value > 0)):
         raise argparse.ArgumentTypeError(f"must be a finite number {'>=' if allow_zero else '>'} 0, got {text}")
     return value
+
+
+def first_repeat(items: Iterable[T]) -> T | None:
+    """The first of ``items`` equal to an earlier one; ``None`` if they all differ.
+
+    A list option that names a thing twice (``--optimizers sgd sgd``) would run it twice under
+    one label, the second result replacing the first: the scripts refuse it, naming this item.
+    """
+    seen: list[T] = []  # equality, not hashing: the items may be lists
+    for item in items:
+        if item in seen:
+            return item
+        seen.append(item)
+    return None
+
+
+PER_CORE: Final = 4
+"""The most ``--threads`` or ``--workers`` the scripts take for each core of the machine.
+
+A few per core is a choice (oversubscribed cores, a cluster's behaviour tried on a laptop);
+thousands are a typo that would start thousands of threads or processes."""
+
+TOO_MANY: Final = {
+    "threads": "threads beyond the cores only take turns on them, slowing every product down, and each is "
+    "started for real (OpenBLAS's up to its build's maximum, often 64; PyTorch's every one)",
+    "workers": "a local cluster starts one Python process per worker, each with its own memory, "
+    "libraries and share of the data",
+}
+"""Why ``check_per_core`` refuses more, by option (``--threads``, ``--workers``)."""
+
+
+def per_core_bound() -> int:
+    """``PER_CORE`` times this machine's cores, as ``os.cpu_count()`` counts them (the scripts' "every core")."""
+    return PER_CORE * (os.cpu_count() or 1)
+
+
+def per_core_help() -> str:
+    """The bound, for an option's ``--help``: ``"at most 8, 4 per core"`` on 2 cores."""
+    return f"at most {per_core_bound()}, {PER_CORE} per core"
+
+
+def check_per_core(parser: argparse.ArgumentParser, option: Literal["threads", "workers"], value: int | None) -> None:
+    """Refuse ``--option``'s ``value`` above ``per_core_bound()`` with ``parser.error``, saying why; ``None`` passes."""
+    cores = os.cpu_count() or 1
+    if value is not None and value > PER_CORE * cores:
+        parser.error(
+            f"--{option} {value} is more than {PER_CORE * cores} ({PER_CORE} per core, and this machine has {cores}): {TOO_MANY[option]}"
+        )

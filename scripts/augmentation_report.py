@@ -67,7 +67,7 @@ def make_parser() -> argparse.ArgumentParser:
     parser.add_argument("--batch-size", type=int, default=128, help="images a step (default 128)")
     parser.add_argument("--repeats", type=int, default=7, help="interleaved rounds of measurement, the median taken (default 7)")
     parser.add_argument("--samples", type=int, default=6400, help="training digits an epoch (default 6400: 50 steps)")
-    parser.add_argument("--threads", type=int, metavar="N", help="BLAS threads (default: every core, as train_mnist.py)")
+    parser.add_argument("--threads", type=int, metavar="N", help=f"BLAS threads (default: every core, as train_mnist.py; {_cli.per_core_help()})")
     parser.add_argument("--digits", type=int, default=10, help="test digits in the picture, at most the test set's (default 10)")
     parser.add_argument("--seed", type=_cli.seed, default=0, help="seed of the generator (default 0)")
     parser.add_argument("--out", type=_cli.path, default=PICTURE, help=f"the picture (default {PICTURE})")
@@ -83,6 +83,7 @@ def parse_args(argv: Sequence[str] | None, parser: argparse.ArgumentParser | Non
     for name in ("batch_size", "repeats", "samples", "digits", "threads"):
         if getattr(args, name) is not None and getattr(args, name) < 1:
             parser.error(f"--{name.replace('_', '-')} must be >= 1, got {getattr(args, name)}")
+    _cli.check_per_core(parser, "threads", args.threads)
     return args
 
 

@@ -721,7 +721,7 @@ def parse_arguments(argv: Sequence[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None, allow_abbrev=False)
     parser.add_argument(
         "--threads", type=int, default=os.cpu_count() or 1,
-        help="BLAS threads for every contender (default: every core, here %(default)s)",
+        help=f"BLAS threads for every contender (default: every core, here %(default)s; {_cli.per_core_help()})",
     )  # fmt: skip
     parser.add_argument("--samples", "--epoch-size", type=int, default=None, help="samples per epoch (default: all)")
     parser.add_argument("--repeats", type=int, default=5, help="timed epochs per contender (default 5)")
@@ -752,6 +752,7 @@ def parse_arguments(argv: Sequence[str]) -> argparse.Namespace:
     for name in ("threads", "repeats", "batch_size"):
         if getattr(args, name) < 1:
             parser.error(f"--{name.replace('_', '-')} must be >= 1")
+    _cli.check_per_core(parser, "threads", args.threads)
     if args.warmup < 0 or (args.samples is not None and args.samples < 1):
         parser.error("--warmup must be >= 0 and --samples >= 1")
     try:
@@ -760,6 +761,18 @@ def parse_arguments(argv: Sequence[str]) -> argparse.Namespace:
         parser.error(f"--hidden: {error}")
     if any(not 0 < keep <= 1 for _, keep in args.networks):
         parser.error("--hidden's keep probabilities (after ':') must be in (0, 1]")
+    # given twice, a network, an optimizer or a contender would run twice, its second figures replacing its first
+    network = _cli.first_repeat(args.networks)
+    if network is not None:
+        first, second = [text for text, parsed in zip(args.hidden, args.networks) if parsed == network][:2]
+        if first == second:
+            parser.error(f"--hidden names {first} twice: each network runs once")
+        name = network_name((N_FEATURES, *network[0], N_CLASSES), network[1])
+        parser.error(f"--hidden {first} and {second} are the same network, {name}: each network runs once")
+    for flag, names, what in (("--optimizers", args.optimizers, "optimizer"), ("--contenders", args.contenders, "contender")):
+        twice = _cli.first_repeat(names)
+        if twice is not None:
+            parser.error(f"{flag} names {twice} twice: each {what} runs once")
     return args
 
 

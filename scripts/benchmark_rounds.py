@@ -42,13 +42,14 @@ HIDDEN_FOR_MB = {0.1: 16, 1.0: 157, 10.0: 1572}  # 784-h-10 in float64: (795 h +
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--workers", type=int, default=2, help="local worker processes (default 2)")
+    parser.add_argument("--workers", type=int, default=2, help=f"local worker processes (default 2; {_cli.per_core_help()})")
     parser.add_argument("--shard-sizes", type=_cli.positive_ints, default="64,512,4096", help="samples per shard, comma-separated (default 64,512,4096)")
     parser.add_argument("--rounds", type=int, default=8, help="rounds timed per setting, the first two dropped (default 8)")
     parser.add_argument("--repeats", type=int, default=5, help="in-process gradient_sum timings per setting (default 5)")
     args = parser.parse_args(argv)
     if args.rounds < 3 or args.repeats < 1 or args.workers < 1:
         parser.error("--rounds must be >= 3; --repeats and --workers >= 1")
+    _cli.check_per_core(parser, "workers", args.workers)
     return args
 
 

@@ -205,7 +205,7 @@ def parse_arguments(argv: Sequence[str]) -> argparse.Namespace:
     parser.add_argument("--batch-size", type=int, default=128, help="images a step (default 128)")
     parser.add_argument("--data", choices=("auto", "mnist", "random"), default="auto", help="auto: MNIST when cached, else random (default auto)")
     parser.add_argument("--seed", type=_cli.seed, default=0, help="seed of the generators (default 0)")
-    parser.add_argument("--threads", type=int, default=None, help="BLAS threads (default: every core)")
+    parser.add_argument("--threads", type=int, default=None, help=f"BLAS threads (default: every core; {_cli.per_core_help()})")
     parser.add_argument("--product-seconds", type=_cli.positive_float, default=0.2, help="time spent timing each product (default 0.2)")
     args = parser.parse_args(list(argv))
     args.sizes = args.hidden
@@ -215,6 +215,7 @@ def parse_arguments(argv: Sequence[str]) -> argparse.Namespace:
         value = getattr(args, name)
         if value is not None and value < 1:
             parser.error(f"--{name.replace('_', '-')} must be >= 1, got {value}")
+    _cli.check_per_core(parser, "threads", args.threads)
     return args
 
 

@@ -61,7 +61,7 @@ KEEP_PROBS = (1.0, 0.8)
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
     where = parser.add_mutually_exclusive_group()
-    where.add_argument("--workers", type=int, help="local worker processes (default: one per core)")
+    where.add_argument("--workers", type=int, help=f"local worker processes (default: one per core; {_cli.per_core_help()})")
     where.add_argument("--scheduler", metavar="ADDRESS", help="a running Dask scheduler, e.g. tcp://HOST:8786 (default: DASK_SCHEDULER_ADDRESS if set, else a local cluster)")
     where.add_argument("--sequential", action="store_true", help="run every setting in this process, one after another")
     parser.add_argument("--epochs", type=int, default=2, help="epochs per run (default 2)")
@@ -82,6 +82,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         value = getattr(args, name)
         if value is not None and value < 1:
             parser.error(f"--{name.replace('_', '-')} must be >= 1, got {value}")
+    _cli.check_per_core(parser, "workers", args.workers)
     if args.data_dir is not None and args.sequential:  # dist.sweep without a client never reads it
         parser.error(
             "--data-dir has no effect with --sequential: every run then trains in this process on the data in memory, "

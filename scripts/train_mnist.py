@@ -207,7 +207,7 @@ def parse_args(argv: Sequence[str] | None) -> tuple[argparse.Namespace, Settings
     parser.add_argument("--checkpoint", action="store_true", help="write a checkpoint after every epoch into OUT/checkpoints")
     parser.add_argument("--resume", type=_cli.path, metavar="DIR", help="continue the checkpointed run in DIR, with its own settings (default: a new run)")
     cluster = parser.add_argument_group("data-parallel training on a Dask cluster (functional_nn.distributed)")
-    cluster.add_argument("--workers", type=int, help="start a local cluster of N worker processes (default: one per core)")
+    cluster.add_argument("--workers", type=int, help=f"start a local cluster of N worker processes (default: one per core; {_cli.per_core_help()})")
     cluster.add_argument("--scheduler", metavar="ADDRESS", help="use the running cluster at ADDRESS (default: DASK_SCHEDULER_ADDRESS if set)")
     cluster.add_argument("--local-steps", type=int, metavar="K", help="local SGD: K steps per worker per round (default: synchronous)")
     cluster.add_argument("--shards", type=int, help="data shards (default: one per worker); fixes the result whatever the workers")
@@ -215,7 +215,7 @@ def parse_args(argv: Sequence[str] | None) -> tuple[argparse.Namespace, Settings
     parser.add_argument("--overwrite", action="store_true", help="replace the outputs of an earlier run in --out")
     parser.add_argument(
         "--threads", type=int, metavar="N",
-        help="BLAS threads for the matrix products (default: every core); 1 on a machine busy with other jobs",
+        help=f"BLAS threads for the matrix products (default: every core; {_cli.per_core_help()}); 1 on a machine busy with other jobs",
     )  # fmt: skip
     parser.add_argument("--onnx", action="store_true", help=f"also write model.onnx beside params.npz ({ONNX_EXTRA})")
     parser.set_defaults(distributed=False)  # set below from the cluster options; not an option itself
@@ -226,6 +226,7 @@ def parse_args(argv: Sequence[str] | None) -> tuple[argparse.Namespace, Settings
     for name in ("workers", "local_steps", "shards"):
         if getattr(args, name) is not None and getattr(args, name) < 1:
             parser.error(f"--{name.replace('_', '-')} must be >= 1, got {getattr(args, name)}")
+    _cli.check_per_core(parser, "workers", args.workers)
     if args.workers is not None and args.scheduler is not None:
         parser.error("give --workers (a local cluster) or --scheduler (a running one), not both")
     if args.dashboard and (not args.distributed or args.scheduler is not None or os.environ.get("DASK_SCHEDULER_ADDRESS")):
@@ -239,12 +240,11 @@ def parse_args(argv: Sequence[str] | None) -> tuple[argparse.Namespace, Settings
         ]  # fmt: skip
         if given:
             parser.error(f"--resume continues the run in {args.resume} with the settings it was started with: drop {', '.join(given)}")
-        resumed, settings = _resumed_args(parser, args.resume)
         if args.threads is not None:  # given now: this machine's count, not the one the run was started with
             if args.threads < 1:
                 parser.error(f"--threads must be >= 1, got {args.threads}")
-            resumed.threads = args.threads
-        return resumed, settings
+            _cli.check_per_core(parser, "threads", args.threads)
+        return _resumed_args(parser, args.resume, threads=args.threads)
     args.preset = args.preset or "default"
     settings = PRESETS[args.preset]
     overrides: dict[str, Any] = {
@@ -263,6 +263,7 @@ def parse_args(argv: Sequence[str] | None) -> tuple[argparse.Namespace, Settings
             parser.error(f"--{name.replace('_', '-')} must be >= 1, got {value}")
     if args.threads is not None and args.threads < 1:
         parser.error(f"--threads must be >= 1, got {args.threads}")
+    _cli.check_per_core(parser, "threads", args.threads)
     if args.dev_size is None and args.csv is None and args.idx is None:
         args.dev_size = settings.mnist_dev_size  # the preset's, unless given
     if args.csv is None and args.idx is None:
@@ -280,9 +281,11 @@ def parse_args(argv: Sequence[str] | None) -> tuple[argparse.Namespace, Settings
     return args, settings
 
 
-def _resumed_args(parser: argparse.ArgumentParser, run_dir: Path) -> tuple[argparse.Namespace, Settings]:
+def _resumed_args(parser: argparse.ArgumentParser, run_dir: Path, *, threads: int | None = None) -> tuple[argparse.Namespace, Settings]:
     """The arguments a checkpointed run in ``run_dir`` was started with, to continue it; its
-    relative ``--csv`` or ``--idx`` are read from the folder it was started in (``"cwd"``)."""
+    relative ``--csv`` or ``--idx`` are read from the folder it was started in (``"cwd"``).
+    ``threads``, given now, replaces the run's own ``--threads`` before that is checked: a run
+    started with more than this machine takes (``_cli.check_per_core``) resumes with fewer."""
     try:
         command = json.loads((run_dir / COMMAND_FILE).read_text())
         saved = command["argv"]
@@ -296,7 +299,8 @@ def _resumed_args(parser: argparse.ArgumentParser, run_dir: Path) -> tuple[argpa
     if "--resume" in {word.split("=")[0] for word in saved}:
         parser.error(f"--resume {run_dir}: its {COMMAND_FILE} must not hold --resume, got {saved}")
     try:
-        args, settings = parse_args([*saved, "--out", str(run_dir), "--checkpoint"])
+        now = [] if threads is None else [f"--threads={threads}"]  # the last --threads wins
+        args, settings = parse_args([*saved, "--out", str(run_dir), "--checkpoint", *now])
     except SystemExit:  # argparse said what is wrong; say where it came from
         print(f"error: (in {run_dir / COMMAND_FILE}, the command line the run was started with: {saved})", file=sys.stderr)
         raise
