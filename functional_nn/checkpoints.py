@@ -132,9 +132,8 @@ def save_checkpoint(
         raise TypeError(f"state.history must hold Python numbers and None only: {error}") from error
     arrays["meta"] = np.array(text)
     folder = Path(directory)
-    folder.mkdir(parents=True, exist_ok=True)
     target = checkpoint_path(folder, state.epoch)
-    with atomic_write(target) as handle:
+    with atomic_write(target, make_parents=True) as handle:  # made again if a check elsewhere removes it
         np.savez(handle, allow_pickle=False, **arrays)
     complete = sorted(path for path in folder.iterdir() if _NAME.match(path.name))
     for old in complete[:-keep_last]:

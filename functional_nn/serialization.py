@@ -9,6 +9,7 @@ crash or an error leaves either the old file or the new one, never half of one.
 
 from __future__ import annotations
 
+import errno
 import glob
 import json
 import os
@@ -53,8 +54,14 @@ _TEMPORARY = re.compile(r"^\.(?P<name>.+)\.fnn-(?P<pid>[0-9]+)-[0-9a-z_]+\.tmp$"
 """Our temporary files: ``.<target name>.fnn-<pid>-<random>.tmp``, beside the target."""
 
 
+_TRIES: Final = 100
+"""How often a folder removed between its making and its first file is made again. Each time
+needs another process to remove it just then (a ``check_writable_directory`` removing the
+folders it made); the bound only ends a loop against something that keeps removing it."""
+
+
 @contextmanager
-def atomic_write(path: str | os.PathLike[str]) -> Iterator[IO[bytes]]:
+def atomic_write(path: str | os.PathLike[str], *, make_parents: bool = False) -> Iterator[IO[bytes]]:
     """A binary file handle whose contents replace ``path`` only if the block completes.
 
     Writes to a temporary file beside ``path`` (same directory, so the final ``os.replace`` is
@@ -69,6 +76,11 @@ def atomic_write(path: str | os.PathLike[str]) -> Iterator[IO[bytes]]:
     An ``OSError`` met while writing (a folder that takes no file, a full disk) is raised of
     the same class and errno, naming ``path`` as its ``filename``, never the temporary file.
 
+    The directory of ``path`` must exist, unless ``make_parents``: then it is made, with its
+    missing parents, as ``mkdir -p`` would. Either way, if it is removed before the temporary
+    file is made in it (a ``check_writable_directory`` elsewhere removing the folders it made,
+    which the caller found made and took for its own), it is made again.
+
     The temporary file is named ``.<name>.fnn-<pid>-<random>.tmp``. One left behind by a
     process that was killed mid-write (its process id is no longer running on this machine)
     is removed by the next write to the same target.
@@ -76,19 +88,15 @@ def atomic_write(path: str | os.PathLike[str]) -> Iterator[IO[bytes]]:
     target = Path(os.path.realpath(path))  # through symlinks, as open(path, "w") would write
     if target.is_dir():
         raise IsADirectoryError(f"cannot write {path}: it is a directory")
-    check_parent_directory(path)
+    if not make_parents:
+        check_parent_directory(path)
     mode: int | None = None
     if target.exists():
         if not os.access(target, os.W_OK) or not os.stat(target).st_mode & 0o222:
             raise PermissionError(f"cannot write {path}: the file is read-only (make it writable, or write elsewhere)")
         mode = stat.S_IMODE(os.stat(target).st_mode)
     _remove_stale_temporaries(target)
-    try:
-        handle = tempfile.NamedTemporaryFile(
-            mode="wb", dir=target.parent, prefix=f".{target.name}.fnn-{os.getpid()}-", suffix=".tmp", delete=False
-        )
-    except OSError as error:  # a folder that takes no file: said of path, not of the temporary name
-        raise _naming_target(error, path) from error
+    handle = _temporary_file(target, path, make_parents=make_parents)
     try:
         if mode is None:
             umask = os.umask(0)  # read it back: the temporary file was created private (0600)
@@ -106,6 +114,46 @@ def atomic_write(path: str | os.PathLike[str]) -> Iterator[IO[bytes]]:
         if isinstance(error, OSError) and error.filename in (None, handle.name):
             raise _naming_target(error, path) from error
         raise
+
+
+def _temporary_file(target: Path, path: str | os.PathLike[str], *, make_parents: bool) -> IO[bytes]:
+    """``atomic_write``'s temporary file beside ``target``, its folder made first if
+    ``make_parents``, and made again if it is removed before the file is made in it."""
+    tries = 0
+    while True:
+        tries += 1
+        try:
+            if make_parents or tries > 1:
+                target.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            if tries < _TRIES and _vanished(error):
+                continue
+            raise
+        try:
+            return tempfile.NamedTemporaryFile(
+                mode="wb", dir=target.parent, prefix=f".{target.name}.fnn-{os.getpid()}-", suffix=".tmp", delete=False
+            )
+        except OSError as error:
+            if tries < _TRIES and _vanished(error):
+                continue
+            raise _naming_target(error, path) from error  # a folder that takes no file: said of path
+
+
+def _vanished(error: OSError) -> bool:
+    """Whether ``error`` may be another process's doing, a folder removed (and perhaps made
+    again) while we made or used it: ``ENOENT``, or ``EEXIST`` with no file in the way.
+
+    Looking afterwards cannot tell: the folder may be back by then. A refusal with ``ENOENT``
+    (``/proc``) is met again on every try, and given after ``_TRIES`` of them.
+    """
+    if isinstance(error, FileNotFoundError):
+        return True
+    if isinstance(error, FileExistsError) and error.filename is not None:
+        try:  # one look, as in blocking_file
+            return stat.S_ISDIR(os.stat(os.fsdecode(error.filename)).st_mode)
+        except OSError:
+            return True  # gone again: nothing in the way
+    return False
 
 
 def _naming_target(error: OSError, path: str | os.PathLike[str]) -> OSError:
@@ -141,8 +189,14 @@ def blocking_file(directory: str | os.PathLike[str]) -> Path | None:
     itself, or the nearest of its parents that exists, if that is not a directory; else ``None``."""
     folder = Path(directory)
     for candidate in (folder, *folder.parents):
-        if candidate.exists():
-            return None if candidate.is_dir() else candidate
+        try:
+            # one look, not exists() then is_dir(): checks elsewhere make and remove folders in between
+            mode = candidate.stat().st_mode
+        except OSError as error:
+            if error.errno in (errno.ENOENT, errno.ENOTDIR, errno.ELOOP):  # nothing there, as exists() says
+                continue
+            raise
+        return None if stat.S_ISDIR(mode) else candidate
     return None
 
 
@@ -159,6 +213,13 @@ def check_writable_directory(directory: str | os.PathLike[str], argument: str, p
     passes whatever they say, and it said yes for ``/sys`` and ``/proc``, where root can
     create nothing.
 
+    Checks and writers may run at once on the same folder. Only the folders this check made
+    are removed, never one found made meanwhile (by a writer, another check); one removed
+    before the empty file is made in it (another check finishing) is made again. So no check
+    fails for another's doing. A writer that finds a folder made by a check and takes it for
+    its own may still see it removed: ``atomic_write(path, make_parents=True)``, which makes
+    it again, is safe. When checks overlap, one may leave an empty folder that held another's.
+
     Raises
     ------
     ValueError
@@ -171,20 +232,41 @@ def check_writable_directory(directory: str | os.PathLike[str], argument: str, p
     blocking = blocking_file(folder)
     if blocking is not None:
         raise ValueError(f"{refused}: {blocking} exists and is not a directory")
-    missing = [path for path in (folder, *folder.parents) if not path.exists()]  # deepest first
+    tries = 0
+    while True:
+        tries += 1
+        made: list[Path] = []  # deepest first, as _remove_empty takes them
+        try:
+            for path in reversed([path for path in (folder, *folder.parents) if not path.exists()]):
+                if _made_here(path):
+                    made.insert(0, path)
+        except OSError as error:
+            _remove_empty(made)
+            if tries < _TRIES and _vanished(error):
+                continue
+            raise ValueError(f"{refused}: cannot create {error.filename or folder} ({error.strerror or error})") from error
+        try:
+            with tempfile.NamedTemporaryFile(dir=folder, prefix=".fnn-write-test-", suffix=".tmp"):
+                pass  # as atomic_write makes its files; removed on closing
+        except OSError as error:
+            if tries < _TRIES and _vanished(error):
+                continue
+            raise ValueError(f"{refused}: no file can be created in it ({error.strerror or error})") from error
+        finally:
+            _remove_empty(made)
+        return folder
+
+
+def _made_here(folder: Path) -> bool:
+    """Make ``folder``, whose parent exists; ``False`` if it was there already, made by someone
+    else since we looked (a writer, another check), and so not ours to remove."""
     try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as error:
-        _remove_empty(missing)
-        raise ValueError(f"{refused}: cannot create {error.filename or folder} ({error.strerror or error})") from error
-    try:
-        with tempfile.NamedTemporaryFile(dir=folder, prefix=".fnn-write-test-", suffix=".tmp"):
-            pass  # as atomic_write makes its files; removed on closing
-    except OSError as error:
-        raise ValueError(f"{refused}: no file can be created in it ({error.strerror or error})") from error
-    finally:
-        _remove_empty(missing)
-    return folder
+        folder.mkdir()
+    except FileExistsError:
+        if folder.is_dir():
+            return False
+        raise
+    return True
 
 
 def _remove_empty(folders: list[Path]) -> None:
@@ -193,7 +275,7 @@ def _remove_empty(folders: list[Path]) -> None:
         try:
             folder.rmdir()
         except FileNotFoundError:
-            continue  # never made: mkdir failed above it
+            continue  # removed by someone else: the parents are still ours, if still empty
         except OSError:
             return  # not empty: someone else's now
 

@@ -230,8 +230,7 @@ def load_mnist_pixels(
         say("checking and converting MNIST")
         splits = _decode_source(payload)
         del payload
-        root.mkdir(parents=True, exist_ok=True)
-        with atomic_write(cache) as handle:
+        with atomic_write(cache, make_parents=True) as handle:  # made again if a check elsewhere removes it
             # values typed Any: numpy's stubs would match **arrays against allow_pickle: bool
             arrays: dict[str, Any] = {"source_sha256": np.array(sha256), **splits}
             np.savez_compressed(handle, **arrays)
