@@ -20,15 +20,16 @@ THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"
 
 
 def threads_from_argv(argv: Sequence[str]) -> int | None:
-    """The ``N`` of ``--threads N`` or ``--threads=N`` in ``argv``; ``None`` if absent or not a
-    positive integer (argparse reports a bad value later, in the script's own voice)."""
+    """The ``N`` of ``--threads N`` or ``--threads=N`` in ``argv``, the last one given, as
+    argparse takes it; ``None`` if absent or not a positive integer (argparse reports a bad
+    value later, in the script's own voice)."""
+    last: str | None = None
     for i, argument in enumerate(argv):
-        value = argument.split("=", 1)[1] if argument.startswith("--threads=") else None
-        if argument == "--threads" and i + 1 < len(argv):
-            value = argv[i + 1]
-        if value is not None and value.isdigit() and int(value) > 0:
-            return int(value)
-    return None
+        if argument.startswith("--threads="):
+            last = argument.split("=", 1)[1]
+        elif argument == "--threads" and i + 1 < len(argv):
+            last = argv[i + 1]
+    return int(last) if last is not None and last.isdigit() and int(last) > 0 else None
 
 
 def pin_blas_threads(threads: int | None) -> None:

@@ -751,7 +751,7 @@ def parse_arguments(argv: Sequence[str]) -> argparse.Namespace:
         parser.error("--clock cpu needs --threads 1: CPU time adds up every thread's time, spinning included")
     for name in ("threads", "repeats", "batch_size"):
         if getattr(args, name) < 1:
-            parser.error(f"--{name.replace('_', '-')} must be >= 1")
+            parser.error(f"--{name.replace('_', '-')} must be >= 1, got {getattr(args, name)}")
     _cli.check_per_core(parser, "threads", args.threads)
     if args.warmup < 0 or (args.samples is not None and args.samples < 1):
         parser.error("--warmup must be >= 0 and --samples >= 1")

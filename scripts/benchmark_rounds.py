@@ -50,6 +50,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     if args.rounds < 3 or args.repeats < 1 or args.workers < 1:
         parser.error("--rounds must be >= 3; --repeats and --workers >= 1")
     _cli.check_per_core(parser, "workers", args.workers)
+    twice = _cli.first_repeat(args.shard_sizes)
+    if twice is not None:  # it would be timed twice, and count twice in the median overhead
+        parser.error(f"--shard-sizes names {twice} twice: each shard size is timed once")
     return args
 
 

@@ -95,6 +95,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
             parser.error(f"--{name.replace('_', '-')} must lie in (0, 1), got {getattr(args, name)}")
     if args.test_fraction + args.dev_fraction >= 1:
         parser.error("--test-fraction + --dev-fraction must leave pictures to train on")
+    twice = None if args.classes is None else _cli.first_repeat(args.classes)
+    if twice is not None:  # refused here, before --out is checked or any picture read
+        parser.error(f"--classes names {twice} twice: give two different class folders")
     return args
 
 

@@ -303,6 +303,14 @@ def _resumed_args(parser: argparse.ArgumentParser, run_dir: Path, *, threads: in
         args, settings = parse_args([*saved, "--out", str(run_dir), "--checkpoint", *now])
     except SystemExit:  # argparse said what is wrong; say where it came from
         print(f"error: (in {run_dir / COMMAND_FILE}, the command line the run was started with: {saved})", file=sys.stderr)
+        started_with = None if threads is not None else _threads.threads_from_argv(saved)
+        if started_with is not None and started_with > _cli.per_core_bound():  # refused by check_per_core, or will be
+            print(
+                f"error: to resume it on this machine, pass --threads N now, N at most {_cli.per_core_bound()} "
+                f"(every core: --resume {run_dir} --threads {os.cpu_count() or 1}); "
+                f"the results may then differ in their last bits from those of --threads {started_with}",
+                file=sys.stderr,
+            )
         raise
     args.resume = run_dir
     if started_in is not None:
