@@ -207,13 +207,28 @@ def _gelu(Z: str, A: str, dtype: np.dtype[Any]) -> list[onnx.NodeProto]:
     return nodes
 
 
+def _softmax(Z: str, A: str, dtype: np.dtype[Any]) -> list[onnx.NodeProto]:
+    r"""``Softmax`` over each row (a sample) of ``Z`` clipped to the dtype's finite range, so that
+    logits that overflowed to :math:`\pm\infty` give ``activations.softmax``'s limits (the
+    infinite maxima share the mass, a row of :math:`-\infty` is uniform) where ONNX's
+    ``Softmax`` alone gives NaN. Finite logits pass the clip unchanged."""
+    finfo = np.finfo(dtype)
+    return [
+        _constant(f"{A}_largest", float(finfo.max), dtype),
+        _constant(f"{A}_lowest", float(finfo.min), dtype),
+        _node("Min", [Z, f"{A}_largest"], f"{A}_below_inf"),
+        _node("Max", [f"{A}_below_inf", f"{A}_lowest"], f"{A}_finite"),
+        _node("Softmax", [f"{A}_finite"], A, axis=1),  # per row (before opset 13 too: a 2-D input is flattened to itself)
+    ]
+
+
 ONNX_ACTIVATIONS: Final[Mapping[Activation, tuple[NodeMaker, int]]] = {
     "linear": (_single("Identity"), 1),
     "relu": (_single("Relu"), 1),
     "leaky_relu": (_float32_op_else("LeakyRelu", _leaky_relu, alpha=LEAKY_RELU_SLOPE), 8),
     "sigmoid": (_float32_op_else("Sigmoid", _sigmoid), 9),
     "tanh": (_single("Tanh"), 6),
-    "softmax": (_single("Softmax", axis=1), 1),  # per row (before opset 13 too: a 2-D input is flattened to itself)
+    "softmax": (_softmax, 8),  # Min and Max broadcast a constant from opset 8
     # The erf form, like activations.gelu. onnxruntime 1.32 runs Gelu in float32 only.
     "gelu": (_float32_op_else("Gelu", _gelu, approximate="none"), 20),
     "silu": (_silu, 9),
@@ -228,7 +243,9 @@ A built-in is one ONNX operator where ONNX has it (``Relu``, ``Gelu``, ...); in 
 them, so that onnxruntime, which has float32 kernels only for those four operators, runs them
 and the model keeps float64's precision in the tails; so is ``sigmoid``, whose float64 kernel
 in onnxruntime gives 0 below :math:`z = -37`. ``silu`` is ``Mul(Z, Sigmoid(Z))``, with that
-``sigmoid`` in float64.
+``sigmoid`` in float64. ``softmax`` clips its logits to the dtype's finite range (``Min``,
+``Max``) before ``Softmax``, so that logits that overflowed to +-inf give the
+limits ``activations.softmax`` gives, not NaN.
 """
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -66,8 +67,8 @@ def test_the_graph_is_one_gemm_per_layer_with_the_weights_as_stored(tmp_path: Pa
     activations: tuple[Activation, ...] = ("relu", "tanh", "softmax")
     model = onnx.load(str(export_onnx(params, activations, tmp_path / "m.onnx")))
     graph = model.graph
-    assert [node.op_type for node in graph.node] == ["Gemm", "Relu", "Gemm", "Tanh", "Gemm", "Softmax"]
-    for node in graph.node[::2]:
+    assert [node.op_type for node in graph.node] == ["Gemm", "Relu", "Gemm", "Tanh", "Gemm", "Constant", "Constant", "Min", "Max", "Softmax"]
+    for node in graph.node[:6:2]:
         assert {attribute.name: attribute.i for attribute in node.attribute} == {"transB": 1}
     stored = {tensor.name: onnx.numpy_helper.to_array(tensor) for tensor in graph.initializer}
     for l in (1, 2, 3):
@@ -136,21 +137,26 @@ def test_export_names_the_extra_when_onnx_is_missing(tmp_path: Path, monkeypatch
     assert importlib.import_module("functional_nn").export_onnx is export_onnx  # the package itself needs no onnx
 
 
-INTERNAL = r"\['A1', 'W1', 'W2', 'Z1', 'Z2', 'b1', 'b2'\]"
+def internal(output: str = "output") -> str:
+    """The values inside a 4-3-2 relu-softmax graph, as the refusal lists them: the layers' and
+    the softmax's clip of its logits, named after the output."""
+    clip = [f"{output}_{part}" for part in ("below_inf", "finite", "largest", "lowest")]
+    return re.escape(repr(sorted(["A1", "W1", "W2", "Z1", "Z2", "b1", "b2", *clip])))
 
 
 @pytest.mark.parametrize(
     ("names", "message"),
     [
         # the input would have replaced the initializer W1: a valid model computing something else
-        ({"input_name": "W1"}, rf"input_name 'W1' is also the name of a value inside the graph, which uses {INTERNAL}"),
-        ({"input_name": "b1"}, rf"input_name 'b1' is also the name of a value inside the graph, which uses {INTERNAL}"),
-        ({"input_name": "A1"}, rf"input_name 'A1' is also the name of a value inside the graph, which uses {INTERNAL}"),
-        ({"input_name": "Z2"}, rf"input_name 'Z2' is also the name of a value inside the graph, which uses {INTERNAL}"),
-        ({"output_name": "Z1"}, rf"output_name 'Z1' is also the name of a value inside the graph, which uses {INTERNAL}"),
-        ({"output_name": "A1"}, rf"output_name 'A1' is also the name of a value inside the graph, which uses {INTERNAL}"),
-        ({"output_name": "W2"}, rf"output_name 'W2' is also the name of a value inside the graph, which uses {INTERNAL}"),
-        ({"output_name": "layer1"}, r"output_name 'layer1' would also name a node of the graph, whose nodes are named \['A1', 'layer1', 'layer2'\]"),
+        ({"input_name": "W1"}, rf"input_name 'W1' is also the name of a value inside the graph, which uses {internal()}"),
+        ({"input_name": "b1"}, rf"input_name 'b1' is also the name of a value inside the graph, which uses {internal()}"),
+        ({"input_name": "A1"}, rf"input_name 'A1' is also the name of a value inside the graph, which uses {internal()}"),
+        ({"input_name": "Z2"}, rf"input_name 'Z2' is also the name of a value inside the graph, which uses {internal()}"),
+        ({"output_name": "Z1"}, rf"output_name 'Z1' is also the name of a value inside the graph, which uses {internal('Z1')}"),
+        ({"output_name": "A1"}, rf"output_name 'A1' is also the name of a value inside the graph, which uses {internal('A1')}"),
+        ({"output_name": "W2"}, rf"output_name 'W2' is also the name of a value inside the graph, which uses {internal('W2')}"),
+        ({"output_name": "layer1"}, r"output_name 'layer1' would also name a node of the graph, whose nodes are named "
+         r"\['A1', 'layer1', 'layer1_below_inf', 'layer1_finite', 'layer1_largest', 'layer1_lowest', 'layer2'\]"),
     ],
 )
 def test_input_and_output_names_used_inside_the_graph_are_refused(tmp_path: Path, names: dict[str, str], message: str) -> None:
@@ -241,7 +247,7 @@ def test_records_of_built_ins_export_and_user_defined_ones_are_refused(tmp_path:
     path = export_onnx(params, records, tmp_path / "m.onnx")
     model = onnx.load(str(path))
     assert {p.key: p.value for p in model.metadata_props}["activations"] == '["gelu", "silu", "softmax"]'
-    assert [node.op_type for node in model.graph.node] == ["Gemm", "Gelu", "Gemm", "Sigmoid", "Mul", "Gemm", "Softmax"]
+    assert [node.op_type for node in model.graph.node] == ["Gemm", "Gelu", "Gemm", "Sigmoid", "Mul", "Gemm", "Constant", "Constant", "Min", "Max", "Softmax"]
     X = np.random.default_rng(0).random((3, 12), dtype=np.float32)
     np.testing.assert_allclose(run(path, X), predict_proba(X.T, params, records).T, rtol=1e-6, atol=1e-6)
 
@@ -252,3 +258,19 @@ def test_records_of_built_ins_export_and_user_defined_ones_are_refused(tmp_path:
         export_onnx(params, ("gelu", "relu", "softmax"), tmp_path / "mine.onnx", opset=19)
     assert not (tmp_path / "mine.onnx").exists()
     assert set(ONNX_ACTIVATIONS) == set(ACTIVATIONS)  # every built-in has an ONNX form
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_logits_that_overflowed_give_softmaxs_limits_as_predict_proba_does(tmp_path: Path, dtype: type[np.floating]) -> None:
+    # ONNX's Softmax alone gives NaN for a row holding +-inf; the export clips the logits first
+    big = np.finfo(dtype).max
+    params = {"W1": np.array([[big], [big / 4], [big / 2]], dtype), "b1": np.array([[0], [-big], [0]], dtype)}
+    X = np.array([[4.0, -4.0, 1.0, -1.0, 1e-30]], dtype)  # logits (inf, 0, inf), (-inf, -inf, -inf), then finite ones
+    path = export_onnx(params, ("softmax",), tmp_path / "m.onnx")
+    with np.errstate(over="ignore"):  # the product itself overflows, on purpose
+        expected = predict_proba(X, params, ("softmax",)).T
+    third = dtype(1) / dtype(3)
+    np.testing.assert_array_equal(expected[:2], np.array([[0.5, 0, 0.5], [third, third, third]], dtype))
+    got = run(path, X.T.copy())
+    assert got.dtype == dtype
+    np.testing.assert_array_equal(got, expected)  # the finite rows too: the clip leaves them as they are
