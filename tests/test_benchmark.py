@@ -177,7 +177,7 @@ def test_networks_parse_with_an_optional_keep_probability() -> None:
     ("argv", "message"),
     [
         (["--hidden", "8,x"], "--hidden: expected comma-separated integers >= 1 such as 512,256, got '8,x'"),
-        (["--repeats", "0"], "--repeats must be >= 1"),
+        (["--repeats", "0"], "--repeats must be >= 1, got 0"),
         (["--settle-seconds", "-1"], "argument --settle-seconds: must be a finite number >= 0, got -1"),
         (["--hidden", "8:1.5"], "--hidden's keep probabilities (after ':') must be in (0, 1]"),
         # CPU time would add up the threads' time
