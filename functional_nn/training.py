@@ -312,9 +312,20 @@ def train_epochs(
 
     Examples
     --------
-    >>> for state in train_epochs(X, Y, params, activations=("relu", "softmax"),
-    ...                           loss="categorical_cross_entropy", epochs=10, learning_rate=0.1):
-    ...     print(state.epoch, state.history[-1].cost)        # doctest: +SKIP
+    Two features, the label whether they have the same sign, one epoch at a time:
+
+    >>> import numpy as np
+    >>> from functional_nn import initialize_parameters, one_hot
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.standard_normal((2, 200))                      # (n_0, m)
+    >>> Y = one_hot((X[0] * X[1] > 0).astype(int), 2)         # (2, m)
+    >>> params = initialize_parameters((2, 8, 2), rng)
+    >>> for state in train_epochs(X, Y, params, activations=("relu", "softmax"), loss="categorical_cross_entropy",
+    ...                           epochs=3, learning_rate=0.5, batch_size=32, rng=rng):
+    ...     print(state.epoch, f"{state.history[-1].cost:.2f}")
+    1 0.79
+    2 0.62
+    3 0.48
     """
     problem, start = _prepare(
         X, Y, params, activations=activations, loss=loss, learning_rate=learning_rate, optimizer=optimizer,
