@@ -753,8 +753,10 @@ def parse_arguments(argv: Sequence[str]) -> argparse.Namespace:
         if getattr(args, name) < 1:
             parser.error(f"--{name.replace('_', '-')} must be >= 1, got {getattr(args, name)}")
     _cli.check_per_core(parser, "threads", args.threads)
-    if args.warmup < 0 or (args.samples is not None and args.samples < 1):
-        parser.error("--warmup must be >= 0 and --samples >= 1")
+    if args.warmup < 0:
+        parser.error(f"--warmup must be >= 0, got {args.warmup}")
+    if args.samples is not None and args.samples < 1:
+        parser.error(f"--samples must be >= 1, got {args.samples}")
     try:
         args.networks = [parse_network(hidden) for hidden in args.hidden]
     except argparse.ArgumentTypeError as error:

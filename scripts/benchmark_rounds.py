@@ -47,8 +47,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--rounds", type=int, default=8, help="rounds timed per setting, the first two dropped (default 8)")
     parser.add_argument("--repeats", type=int, default=5, help="in-process gradient_sum timings per setting (default 5)")
     args = parser.parse_args(argv)
-    if args.rounds < 3 or args.repeats < 1 or args.workers < 1:
-        parser.error("--rounds must be >= 3; --repeats and --workers >= 1")
+    if args.rounds < 3:
+        parser.error(f"--rounds must be >= 3 (the first two are dropped), got {args.rounds}")
+    for name in ("repeats", "workers"):
+        if getattr(args, name) < 1:
+            parser.error(f"--{name} must be >= 1, got {getattr(args, name)}")
     _cli.check_per_core(parser, "workers", args.workers)
     twice = _cli.first_repeat(args.shard_sizes)
     if twice is not None:  # it would be timed twice, and count twice in the median overhead

@@ -98,6 +98,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     twice = None if args.classes is None else _cli.first_repeat(args.classes)
     if twice is not None:  # refused here, before --out is checked or any picture read
         parser.error(f"--classes names {twice} twice: give two different class folders")
+    if args.classes is not None and len(args.classes) != 2:  # a binary classifier
+        parser.error(f"--classes must name two class folders, such as cats,dogs; got {len(args.classes)}: {','.join(args.classes)}")
     return args
 
 

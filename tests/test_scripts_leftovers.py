@@ -178,14 +178,44 @@ def test_cats_vs_dogs_refuses_a_class_named_twice(
     assert not (tmp_path / "out").exists()
 
 
+@pytest.mark.parametrize("classes", ["cats", "cats,dogs,birds"])
+def test_cats_vs_dogs_refuses_other_than_two_classes_before_reading_a_picture(
+    classes: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(cats_vs_dogs, "load_image_folder", lambda *args, **kwargs: pytest.fail("refused at parsing: no picture is read"))
+    argv = [str(tmp_path), "--classes", classes, "--out", str(tmp_path / "out")]
+    line = _refused(capsys, lambda: cats_vs_dogs.main(argv))
+    count = len(classes.split(","))
+    assert line.endswith(f"error: --classes must name two class folders, such as cats,dogs; got {count}: {classes}"), line
+    assert not (tmp_path / "out").exists()
+
+
 # --------------------------------------------------------------------------------------------
-# benchmark.py: a count below 1 says what came
+# benchmark.py and benchmark_rounds.py: a count out of range says what came
 
 
 @pytest.mark.parametrize(("flag", "value"), [("--threads", "0"), ("--repeats", "0"), ("--batch-size", "-3")])
 def test_benchmark_says_which_count_below_one_it_got(flag: str, value: str, capsys: pytest.CaptureFixture[str]) -> None:
     line = _refused(capsys, lambda: benchmark.parse_arguments([flag, value]))
     assert line.endswith(f"error: {flag} must be >= 1, got {value}"), line
+
+
+@pytest.mark.parametrize(
+    ("script", "argv", "message"),
+    [
+        ("benchmark", ["--warmup", "-1"], "--warmup must be >= 0, got -1"),
+        ("benchmark", ["--samples", "0"], "--samples must be >= 1, got 0"),
+        ("benchmark_rounds", ["--rounds", "2"], "--rounds must be >= 3 (the first two are dropped), got 2"),
+        ("benchmark_rounds", ["--repeats", "0"], "--repeats must be >= 1, got 0"),
+        ("benchmark_rounds", ["--workers", "0"], "--workers must be >= 1, got 0"),
+    ],
+)
+def test_the_benchmarks_say_which_value_out_of_range_they_got(
+    script: str, argv: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    parse = benchmark.parse_arguments if script == "benchmark" else benchmark_rounds.parse_args
+    line = _refused(capsys, lambda: parse(argv))
+    assert line.endswith(f"error: {message}"), line
 
 
 # --------------------------------------------------------------------------------------------
