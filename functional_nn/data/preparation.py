@@ -122,10 +122,12 @@ def _divided_rows(array: npt.NDArray[np.number[Any]], indices: IntArray, divisor
 
 
 def _rows(array: npt.NDArray[_Scalar], indices: IntArray) -> npt.NDArray[_Scalar]:
-    """``array[indices]``, with ``np.take`` where that is faster: rows of a C-ordered array
-    (15% here for a batch of 128 MNIST images), not the strided rows of a Fortran-ordered one,
-    which it copies 100 times slower."""
-    if array.flags.c_contiguous:
+    """``array[indices]``, with ``np.take`` where that is faster: rows of a C-ordered, aligned
+    array (15% here for a batch of 128 MNIST images). Not the strided rows of a Fortran-ordered
+    one, which it copies 100 times slower, nor an unaligned array, such as a Dask worker
+    receives from ``client.scatter`` (its buffer at any byte offset in a message): ``np.take``
+    copies that element by element, 8.7 ms against 14 µs for a batch of 128 float32 images."""
+    if array.flags.c_contiguous and array.flags.aligned:
         taken: npt.NDArray[_Scalar] = np.take(array, indices, axis=0)
         return taken
     return array[indices]
