@@ -14,7 +14,7 @@ when this run does not animate, and the line that names the pictures says so.
 
     python scripts/binary_classification.py
     python scripts/binary_classification.py --data xor --hidden 4 --epochs 10000 --out out/
-    python scripts/binary_classification.py --animate --data circles
+    python scripts/binary_classification.py --animate --data circles --out circles/
 
 Random draws, in order, from ``np.random.default_rng(seed)``: the training set (see
 ``functional_nn.data.toy``), the parameters (W1, b1, W2, b2, one ``standard_normal``

@@ -11,8 +11,8 @@ every few steps through a ``layer_statistics_observer``. Writes into ``--out``:
 - ``vanishing_gradients.json``: the figures behind them.
 
     python scripts/vanishing_gradients.py                  # MNIST, 784-30-30-30-30-30-10, 5 epochs
-    python scripts/vanishing_gradients.py --data spirals   # a toy set instead (2 inputs)
-    python scripts/vanishing_gradients.py --quick          # a few seconds: 2,000 samples, 2 epochs
+    python scripts/vanishing_gradients.py --data spirals --out spirals/   # a toy set instead (2 inputs)
+    python scripts/vanishing_gradients.py --quick --out quick/            # a few seconds: 2,000 samples, 2 epochs
 
 The backward pass multiplies by ``W_l^T`` and by ``g'(Z_{l-1})`` at each layer; the sigmoid's
 derivative is at most 1/4, so with weights of gain about 1 (Xavier) each layer back gets a
