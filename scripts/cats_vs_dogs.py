@@ -208,7 +208,7 @@ def _main(argv: Sequence[str] | None) -> int:
     positive = names[1]
     print(f"\ntest set, {y_test.size} pictures (positive class: {positive})")
     print(f"  accuracy   {result.accuracy:.3f}   (always guessing the larger class: {result.majority_accuracy:.3f})")
-    print(f"  precision  {result.precision:.3f}   TP / (TP + FP): of the pictures predicted {positive}, the fraction that are")
+    print(f"  precision  {result.precision:.3f}   TP / (TP + FP): of the pictures predicted {positive}, the fraction that are {positive}")
     print(f"  recall     {result.recall:.3f}   TP / (TP + FN): of the {positive} pictures, the fraction found")
     print(f"  F1         {result.f1:.3f}")
     print(f"  log loss   {result.log_loss:.4f}")

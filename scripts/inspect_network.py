@@ -153,7 +153,7 @@ def plot_activations(path: Path, inside: Inside, activations: tuple[ActivationFu
     for ax in axes[L:]:
         ax.set_axis_off()
     axes[0].set_ylabel("share of outputs (log)", fontsize=8)
-    fig.suptitle(f"Each layer's outputs on the {source} ({inside.predicted.size} samples)", fontsize=10)
+    fig.suptitle(f"Each layer's outputs on {source} ({inside.predicted.size} samples)", fontsize=10)
     return save_figure(fig, path), figures
 
 
@@ -214,6 +214,7 @@ def _main(argv: Sequence[str] | None) -> int:
     params, activations = load_network(args.run_dir)
     _cli.check_output_dir(out, OUTPUTS, overwrite=args.overwrite)
     X, y, source = load_test_set(args, params["W1"].dtype)
+    described = source if args.csv is not None else f"the {source}"  # a file by its name, not "the train.csv"
     _cli.make_output_dir(out)
     inside = look_inside(X, params, activations)
     right = inside.predicted == y
@@ -222,9 +223,9 @@ def _main(argv: Sequence[str] | None) -> int:
     # no samples of a digit, no accuracy on it: NaN here, null in the summary, no bar
     per_class = np.where(counts > 0, np.bincount(y, weights=right.astype(np.float64), minlength=10) / np.maximum(counts, 1), np.nan)
     sizes = "-".join(str(params[f"W{l}"].shape[0]) for l in range(1, len(activations) + 1))
-    print(f"784-{sizes} {'/'.join(a.name for a in activations)} network on the {source}: accuracy {accuracy:.4f}")
+    print(f"784-{sizes} {'/'.join(a.name for a in activations)} network on {described}: accuracy {accuracy:.4f}")
     plot_weights(out / "weights.png", params["W1"], args.tiles)
-    _, layers = plot_activations(out / "activations.png", inside, activations, source)
+    _, layers = plot_activations(out / "activations.png", inside, activations, described)
     plot_confidence(out / "confidence.png", inside, y)
     plot_per_class(out / "per_class.png", per_class, counts, accuracy)
     winning = inside.probabilities.max(axis=0)

@@ -157,7 +157,7 @@ def _main(argv: Sequence[str] | None) -> int:
     Y = one_hot(y, 10, dtype=dtype)
     dev = (data.X_dev, one_hot(data.y_dev, 10, dtype=dtype))
     settings = grid(args.epochs, args.batch_size, args.seed)
-    bar = train_mnist.ProgressBar(len(settings), "runs", enabled=sys.stderr.isatty())
+    bar = train_mnist.ProgressBar(len(settings), "runs", enabled=sys.stderr.isatty(), unit="run")
     finished: list[int] = []
 
     def done(index: int, result: TrainState) -> None:
@@ -169,7 +169,7 @@ def _main(argv: Sequence[str] | None) -> int:
         with contextlib_client(args) as client:
             if client is not None:
                 workers = len(dist.check_workers(client))
-            say(f"{len(settings)} runs of {args.epochs} epochs on {X.shape[1]} samples, "
+            say(f"{len(settings)} runs of {train_mnist.counted(args.epochs, 'epoch')} on {X.shape[1]} samples, "
                 + ("in this process" if client is None else f"on {workers} workers"))  # fmt: skip
             if client is None and fused.AVAILABLE:
                 fused.warm_up()  # as check_workers does on each worker, so both clocks start warm

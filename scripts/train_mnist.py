@@ -281,11 +281,18 @@ def parse_args(argv: Sequence[str] | None) -> tuple[argparse.Namespace, Settings
     return args, settings
 
 
+def counted(n: int, unit: str) -> str:
+    """``"1 epoch"``, ``"30 epochs"``: a count and its unit, singular for one."""
+    return f"{n} {unit}" + ("" if n == 1 else "s")
+
+
 def _resumed_args(parser: argparse.ArgumentParser, run_dir: Path, *, threads: int | None = None) -> tuple[argparse.Namespace, Settings]:
     """The arguments a checkpointed run in ``run_dir`` was started with, to continue it; its
     relative ``--csv`` or ``--idx`` are read from the folder it was started in (``"cwd"``).
     ``threads``, given now, replaces the run's own ``--threads`` before that is checked: a run
     started with more than this machine takes (``_cli.check_per_core``) resumes with fewer."""
+    if not run_dir.is_dir():  # a mistyped folder: said as such, not as a missing command file
+        parser.error(f"--resume {run_dir}: no such folder" if not run_dir.exists() else f"--resume {run_dir}: not a folder")
     try:
         command = json.loads((run_dir / COMMAND_FILE).read_text())
         saved = command["argv"]
@@ -398,16 +405,16 @@ def make_optimizer(settings: Settings, steps: int) -> Optimizer:
 
 
 class ProgressBar:
-    """A tqdm bar over one epoch's batches showing the running loss, or nothing without tqdm."""
+    """A tqdm bar over one epoch's batches (or the ``unit`` counted) showing the running loss, or nothing without tqdm."""
 
-    def __init__(self, total: int, description: str, enabled: bool) -> None:
+    def __init__(self, total: int, description: str, enabled: bool, *, unit: str = "batch") -> None:
         self._bar: Any = None  # Any: tqdm ships no type information
         if enabled and total > 1:
             try:
                 from tqdm import tqdm
             except ImportError:
                 return
-            self._bar = tqdm(total=total, desc=description, unit="batch", leave=False, file=sys.stderr, dynamic_ncols=True)
+            self._bar = tqdm(total=total, desc=description, unit=unit, leave=False, file=sys.stderr, dynamic_ncols=True)
 
     def update(self, running_loss: float) -> None:
         if self._bar is not None:
@@ -580,7 +587,7 @@ def run(args: argparse.Namespace, settings: Settings, argv: Sequence[str] | None
     if args.resume is not None and (finished := finished_checkpoint(out, settings, onnx=args.onnx)) is not None:
         # rewriting it would only lose its timings: the fold has nothing left to run
         unit = "iteration" if settings.batch_size is None else "epoch"
-        say(f"{out} finished its {settings.epochs} {unit}s ({finished.name}) and holds its outputs: nothing to continue, nothing rewritten")
+        say(f"{out} finished its {counted(settings.epochs, unit)} ({finished.name}) and holds its outputs: nothing to continue, nothing rewritten")
         return 0
     if args.onnx and importlib.util.find_spec("onnx") is None:  # say so now, not after training
         raise _cli.UsageError(f"--onnx needs the onnx package: {ONNX_EXTRA}")
@@ -613,7 +620,7 @@ def run(args: argparse.Namespace, settings: Settings, argv: Sequence[str] | None
         + (f"input dropout keeping {settings.input_keep_prob:g}, " if settings.input_keep_prob < 1 else "")
         + (f"weights averaged (decay {settings.ema:g}), " if settings.ema > 0 else "")
         + ("full batch" if settings.batch_size is None else f"batches of {settings.batch_size}")
-        + f", {settings.epochs} {'iterations' if settings.batch_size is None else 'epochs'}, {settings.dtype}, seed {settings.seed}"
+        + f", {counted(settings.epochs, 'iteration' if settings.batch_size is None else 'epoch')}, {settings.dtype}, seed {settings.seed}"
     )
     params = initialize_parameters(sizes, rng, scheme=settings.init, dtype=dtype)
     Y_train = one_hot(data.y_train, 10, dtype=dtype)

@@ -1,0 +1,123 @@
+"""The scripts' printed words: singular counts, complete sentences, plain refusals, and no
+``nan`` where a number was never measured."""
+
+from __future__ import annotations
+
+import json
+import sys
+import types
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from functional_nn.data import load_digits_csv
+from functional_nn.initializers import initialize_parameters
+from functional_nn.serialization import save_parameters
+from test_images import write_stripes_folder
+from test_scripts_mnist import _kaggle_csv, _run
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
+
+import bench_activations  # noqa: E402  (the scripts folder is not a package)
+import cats_vs_dogs  # noqa: E402
+import inspect_network  # noqa: E402
+import sweep  # noqa: E402
+import train_mnist  # noqa: E402
+
+
+@pytest.mark.parametrize(("batch", "unit"), [(["--batch-size", "16"], "epoch"), (["--preset", "tutorial"], "iteration")])
+def test_train_mnist_says_1_epoch_not_1_epochs(
+    batch: list[str], unit: str, tmp_path: Path, rng: np.random.Generator, capsys: pytest.CaptureFixture[str]
+) -> None:
+    csv = _kaggle_csv(tmp_path / "train.csv", rng, 40)
+    out = tmp_path / "run"
+    argv = ["--csv", str(csv), "--epochs", "1", "--hidden", "8", "--dev-size", "10", "--out", str(out), "--checkpoint", *batch]
+    lines, _ = _run(capsys, argv)
+    assert f", 1 {unit}, " in lines[0] and f"1 {unit}s" not in lines[0]
+    # resumed when finished: nothing to run, said in the singular too
+    assert train_mnist.main(["--resume", str(out)]) == 0
+    said = capsys.readouterr().out
+    assert f"finished its 1 {unit} (" in said and f"1 {unit}s" not in said
+
+
+@pytest.mark.parametrize(("kind", "said"), [("missing", "no such folder"), ("file", "not a folder")])
+def test_train_mnist_resume_from_no_folder_says_so(kind: str, said: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    target = tmp_path / "runs" / "mnist-1"
+    if kind == "file":
+        target.parent.mkdir()
+        target.write_text("not a run\n")
+    with pytest.raises(SystemExit) as stopped:
+        train_mnist.main(["--resume", str(target)])
+    assert stopped.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith("usage:")
+    assert err.rstrip().endswith(f"error: --resume {target}: {said}")
+    assert "command.json" not in err and "--checkpoint" not in err.split("error:")[1]
+
+
+class _RecordedTqdm:
+    """Stands in for ``tqdm.tqdm``: keeps the keywords each bar was made with."""
+
+    made: list[dict[str, object]] = []
+
+    def __init__(self, **keywords: object) -> None:
+        _RecordedTqdm.made.append(keywords)
+
+    def set_postfix(self, **_: object) -> None:
+        pass
+
+    def update(self, _: int) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+def test_sweep_counts_runs_in_runs_and_says_1_epoch(
+    tmp_path: Path, rng: np.random.Generator, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fake = types.ModuleType("tqdm")
+    fake.tqdm = _RecordedTqdm  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "tqdm", fake)
+    monkeypatch.setattr(_RecordedTqdm, "made", [])
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
+    argv = ["--sequential", "--csv", str(_kaggle_csv(tmp_path / "train.csv", rng, 40)), "--dev-size", "10", "--epochs", "1",
+            "--out", str(tmp_path / "out")]  # fmt: skip
+    assert sweep.main(argv) == 0
+    out = capsys.readouterr().out
+    assert "12 runs of 1 epoch on 30 samples" in out
+    runs = [bar for bar in _RecordedTqdm.made if bar.get("total") == 12]
+    assert len(runs) == 1 and runs[0]["unit"] == "run"
+
+
+def test_cats_vs_dogs_precision_line_is_a_whole_sentence(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    root = write_stripes_folder(tmp_path / "pictures", 20, np.random.default_rng(1), size=8)
+    argv = [str(root), "--size", "8", "--hidden", "4", "--epochs", "1", "--batch-size", "16", "--out", str(tmp_path / "out")]
+    assert cats_vs_dogs.main(argv) == 0
+    (line,) = [line for line in capsys.readouterr().out.splitlines() if line.strip().startswith("precision")]
+    assert line.endswith("of the pictures predicted vertical, the fraction that are vertical")
+
+
+def test_inspect_network_names_the_csv_without_the(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    rng = np.random.default_rng(0)
+    csv = _kaggle_csv(tmp_path / "train.csv", rng, 20)
+    assert load_digits_csv(csv).y is not None
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    params = initialize_parameters([784, 6, 10], rng, dtype=np.float32)
+    save_parameters(run_dir / "params.npz", params, metadata={"activations": ["relu", "softmax"]})
+    assert inspect_network.main([str(run_dir), "--csv", str(csv), "--tiles", "4"]) == 0
+    out = capsys.readouterr().out
+    assert f"network on {csv}: accuracy" in out and "on the " not in out
+    assert json.loads(out.strip().splitlines()[-1])["data"] == str(csv)
+
+
+def test_bench_activations_shows_no_nan_for_a_backward_it_has_not_got(capsys: pytest.CaptureFixture[str]) -> None:
+    assert bench_activations.main(["--shape", "3", "2", "--repeats", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "nan" not in out
+    rows = {line[:32].strip(): line[32:].split() for line in out.splitlines()[2:] if line[:32].strip()}
+    assert rows["gelu, tanh approximation"][-1] == "-" and rows["gelu via frompyfunc(math.erf)"][-1] == "-"
+    assert all(row[-1] != "-" for name, row in rows.items() if not name.startswith("gelu,") and not name.startswith("gelu via"))
+    assert "-: forward only" in out
