@@ -6,6 +6,9 @@ a missing optional package, not enough memory) is printed as one ``error: ...`` 
 stderr and the exit status is 2, never a traceback; a run that diverged is one ``error:``
 line too, with status 1. Ctrl-C is one line too, ``error: interrupted (Ctrl-C)``, with the
 status 130 of a shell's interrupted command: ``atomic_write`` leaves no half-written file.
+SIGTERM (``kill``, ``timeout``, a job scheduler) ends the run the same way, raised as a
+``KeyboardInterrupt`` so that a script's own Ctrl-C handling runs too: ``error: terminated
+(SIGTERM)``, status 143 (128 + 15).
 Command-line values are refused by argparse (its usage line, then
 ``error: ...``, status 2); a list such as ``--hidden 512,256`` is read by ``positive_ints``
 or split by ``comma_separated``, which refuse an empty item rather than skip it; a path is
@@ -26,11 +29,14 @@ from __future__ import annotations
 import argparse
 import math
 import os
+import signal
 import sys
 import tempfile
+import threading
 from collections.abc import Callable, Iterable, Sequence
 from contextvars import ContextVar
 from pathlib import Path
+from types import FrameType
 from typing import Final, Literal, TypeVar
 
 from functional_nn.checkpoints import CheckpointError
@@ -49,25 +55,45 @@ _CREATED: ContextVar[list[Path] | None] = ContextVar("_CREATED", default=None)
 """The output folders the current ``run_main`` call created, to remove if the run fails."""
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised where the run was: a ``KeyboardInterrupt``, so that what a script does on
+    Ctrl-C (close its progress bar, say how to ``--resume``) it does on SIGTERM too."""
+
+
 def run_main(main: Callable[[Sequence[str] | None], int], argv: Sequence[str] | None) -> int:
     """``main(argv)``, with the user's mistakes turned into one ``error:`` line and status 2.
 
     Folders made by ``make_output_dir`` during the call are removed again if the call fails
-    (an exception, or a status other than 0) while they are still empty.
+    (an exception, or a status other than 0) while they are still empty. In the main thread,
+    SIGTERM raises ``Terminated`` for the duration of the call (the previous handler is put
+    back after it): the run ends as on Ctrl-C, with status 143.
     """
     created: list[Path] = []
     token = _CREATED.set(created)
+    terminated: list[int] = []  # the SIGTERMs received, whatever a script re-raises in their place
     status = 1
+
+    def terminate(signum: int, frame: FrameType | None) -> None:
+        terminated.append(signum)
+        if len(terminated) == 1:  # once: a second SIGTERM must not break into the clean-up of the first
+            raise Terminated
+
+    # only the main thread may set handlers; None is one set outside Python, which could not be put back
+    previous = signal.getsignal(signal.SIGTERM) if threading.current_thread() is threading.main_thread() else None
+    if previous is not None:
+        signal.signal(signal.SIGTERM, terminate)
     try:
-        status = _reported(main, argv)
+        status = _reported(main, argv, terminated)
     finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
         _CREATED.reset(token)
         if status != 0:
             remove_empty(created)
     return status
 
 
-def _reported(main: Callable[[Sequence[str] | None], int], argv: Sequence[str] | None) -> int:
+def _reported(main: Callable[[Sequence[str] | None], int], argv: Sequence[str] | None, terminated: Sequence[int]) -> int:
     try:
         return main(argv)
     except (UsageError, CheckpointError, ValueError) as error:
@@ -84,9 +110,9 @@ def _reported(main: Callable[[Sequence[str] | None], int], argv: Sequence[str] |
         return fail(str(error))
     except MemoryError as error:
         return fail(f"not enough memory ({str(error) or 'an allocation failed'}): try smaller layers or batches")
-    except KeyboardInterrupt as error:  # Ctrl-C: the files written so far are whole (atomic_write); say so in one line
-        fail("interrupted (Ctrl-C)" + (f" {error}" if str(error) else ""))
-        return 130
+    except KeyboardInterrupt as error:  # Ctrl-C or SIGTERM: the files written so far are whole (atomic_write); say so in one line
+        fail(("terminated (SIGTERM)" if terminated else "interrupted (Ctrl-C)") + (f" {error}" if str(error) else ""))
+        return 128 + signal.SIGTERM if terminated else 130
 
 
 def fail(message: str) -> int:

@@ -601,6 +601,11 @@ def compare_weights(setup: Setup, contenders: Contenders, warmup: int, notes: li
         )
 
 
+def progress(line: str) -> None:
+    """Say how far the run is, on stderr: stdout holds the report alone, printed at the end."""
+    print(f"benchmark: {line}", file=sys.stderr, flush=True)
+
+
 def run_network(
     setups: Sequence[Setup], contenders: Sequence[str], modules: dict[str, Any], warmup: int, repeats: int,
     threads: int, ceiling_seconds: float, notes: list[str], clock: Callable[[], float] = time.perf_counter,
@@ -617,6 +622,9 @@ def run_network(
     the ``seconds`` of every round: each contender's epochs and the ceiling's time for an
     epoch's samples (``"ceiling"``), in round order.
     """
+    network = setups[0]  # the sizes, batch and seed every optimizer's setup shares
+    label = network_name(network.sizes, network.keep_prob)
+    progress(f"{label} ({', '.join(setup.optimizer for setup in setups)}): {warmup} warm-up epoch(s)")
     prepared = [make_contenders(setup, contenders, modules, warmup + repeats, threads, notes) for setup in setups]
     for setup, ready in zip(setups, prepared):
         for _ in range(warmup):
@@ -625,10 +633,10 @@ def run_network(
         compare_weights(setup, ready, warmup, notes)
     entries = [(index, name) for name in CONTENDERS for index, ready in enumerate(prepared) if name in ready.epochs]
     seconds: list[dict[str, list[float]]] = [{name: [] for name in ready.epochs} for ready in prepared]
-    network = setups[0]  # the sizes, batch and seed every optimizer's setup shares
     pairs = matmul_operands(network.sizes, network.batch_size, np.random.default_rng(network.seed))
     ceiling_seconds_per_step: list[float] = []
     for round_number in range(repeats):
+        progress(f"{label}, round {round_number + 1} of {repeats}")
         shift = round_number % len(entries) if entries else 0
         for index, name in entries[shift:] + entries[:shift]:
             time.sleep(settle_seconds)
