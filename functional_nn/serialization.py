@@ -18,7 +18,7 @@ import stat
 import tempfile
 import zipfile
 import zlib
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any, Final, NamedTuple
@@ -235,15 +235,9 @@ def check_writable_directory(directory: str | os.PathLike[str], argument: str, p
     tries = 0
     while True:
         tries += 1
-        made: list[Path] = []  # deepest first, as _remove_empty takes them
         try:
-            for path in reversed([path for path in (folder, *folder.parents) if not path.exists()]):
-                if _made_here(path):
-                    made.insert(0, path)
+            made = make_folders(folder)
         except OSError as error:
-            _remove_empty(made)
-            if tries < _TRIES and _vanished(error):
-                continue
             raise ValueError(f"{refused}: cannot create {error.filename or folder} ({error.strerror or error})") from error
         try:
             with tempfile.NamedTemporaryFile(dir=folder, prefix=".fnn-write-test-", suffix=".tmp"):
@@ -253,8 +247,43 @@ def check_writable_directory(directory: str | os.PathLike[str], argument: str, p
                 continue
             raise ValueError(f"{refused}: no file can be created in it ({error.strerror or error})") from error
         finally:
-            _remove_empty(made)
+            remove_empty_folders(made)
         return folder
+
+
+def make_folders(folder: str | os.PathLike[str]) -> list[Path]:
+    """Create ``folder`` and its missing parents, as ``mkdir -p`` does; return the folders this
+    call made, deepest first, as ``remove_empty_folders`` takes them.
+
+    A folder found made meanwhile, by another process between the look and the ``mkdir``, is
+    not counted: it is not the caller's to remove. A parent removed before the folder is made
+    in it (another check finishing) is made again, up to ``_TRIES`` times.
+
+    Raises
+    ------
+    OSError
+        What stands in the way (a file, a read-only file system), after the folders made so
+        far are removed again.
+    """
+    target = Path(folder)
+    made: set[Path] = set()  # over every try: a parent made in one is still ours in the next
+    tries = 0
+    while True:
+        tries += 1
+        try:
+            for path in reversed([path for path in (target, *target.parents) if not path.exists()]):
+                if _made_here(path):
+                    made.add(path)
+        except OSError as error:
+            if tries < _TRIES and _vanished(error):
+                continue
+            remove_empty_folders(_deepest_first(made))
+            raise
+        return _deepest_first(made)
+
+
+def _deepest_first(folders: set[Path]) -> list[Path]:
+    return sorted(folders, key=lambda folder: len(folder.parts), reverse=True)
 
 
 def _made_here(folder: Path) -> bool:
@@ -269,8 +298,10 @@ def _made_here(folder: Path) -> bool:
     return True
 
 
-def _remove_empty(folders: list[Path]) -> None:
-    """Remove ``folders``, deepest first, while they are empty (made by us, still unused)."""
+def remove_empty_folders(folders: Sequence[Path]) -> None:
+    """Remove ``folders`` (``make_folders``' list, deepest first) while they are empty: made by
+    the caller and still unused. One already gone is passed over; one that holds something
+    stops the removal, since its parents then hold it too."""
     for folder in folders:
         try:
             folder.rmdir()

@@ -41,6 +41,7 @@ from typing import Final, Literal, TypeVar
 
 from functional_nn.checkpoints import CheckpointError
 from functional_nn.data.mnist import DatasetUnavailableError
+from functional_nn.serialization import make_folders, remove_empty_folders
 from functional_nn.training import TrainingDivergedError
 
 
@@ -184,70 +185,24 @@ def _check_creatable(folder: Path, *, flag: str, named: Path) -> None:
         raise UsageError(f"{flag} {named}: cannot {what} {existing} ({error.strerror or error})") from None
 
 
-_TRIES: Final = 100
-"""How often ``make_output_dir`` starts again when a parent is removed under it. Each time needs
-another process to remove it just then (its run failing, its check done); the bound only ends
-a loop against something that keeps removing it."""
-
-
 def make_output_dir(out: Path) -> list[Path]:
     """Create ``out`` and its missing parents; return the folders created, deepest first.
 
     Inside ``run_main`` they are also remembered, and removed if the run then fails while
-    they are still empty: a start that fails leaves nothing behind. Only the folders made by
-    this call's own ``mkdir`` are returned, never one that another process (another script's
-    run, a library check) made between the look and the ``mkdir``: that one is not ours to
-    remove. A parent removed meanwhile, before the folder is made in it, is made again.
+    they are still empty: a start that fails leaves nothing behind. Only the folders this
+    call's own ``mkdir`` made count (``serialization.make_folders``): one another process made
+    meanwhile is not ours to remove.
     """
-    made: set[Path] = set()  # over every try: a parent made in one is still ours in the next
-    tries = 0
-    while True:
-        tries += 1
-        try:
-            for folder in reversed([folder for folder in (out, *out.parents) if not folder.exists()]):
-                if _made_here(folder):
-                    made.add(folder)
-        except OSError as error:
-            if tries < _TRIES and _vanished(error):
-                continue
-            raise
-        break
-    created = sorted(made, key=lambda folder: len(folder.parts), reverse=True)  # deepest first, as remove_empty takes them
+    created = make_folders(out)
     registry = _CREATED.get()
     if registry is not None:
         registry.extend(created)
     return created
 
 
-def _made_here(folder: Path) -> bool:
-    """Make ``folder``, whose parent exists; ``False`` if it was there already, made by someone
-    else since we looked, and so not ours to remove (as ``functional_nn.serialization`` does)."""
-    try:
-        folder.mkdir()
-    except FileExistsError:
-        if folder.is_dir():
-            return False
-        raise
-    return True
-
-
-def _vanished(error: OSError) -> bool:
-    """Whether ``error`` may be another process's doing, worth starting again for: a parent
-    removed (``ENOENT``), or a folder made and removed again (``EEXIST``, nothing there now)."""
-    if isinstance(error, FileNotFoundError):
-        return True
-    return isinstance(error, FileExistsError) and error.filename is not None and not os.path.lexists(error.filename)
-
-
 def remove_empty(created: Sequence[Path]) -> None:
     """Remove the folders ``make_output_dir`` created, deepest first, as long as they are empty."""
-    for folder in created:
-        try:
-            folder.rmdir()
-        except FileNotFoundError:
-            continue  # removed by someone else: the parents are still ours, if still empty
-        except OSError:
-            return  # not empty: the run wrote something worth keeping, or someone else did
+    remove_empty_folders(created)
 
 
 def _integer_from(text: str, minimum: int) -> int:
