@@ -19,7 +19,6 @@ from functional_nn.types import Caches, FloatArray, FloatDType
 
 DTYPES: list[FloatDType] = [np.float32, np.float64]
 INF, NAN = np.inf, np.nan
-needs_numba = pytest.mark.skipif(not fused.AVAILABLE, reason="the fused kernels need Numba")
 
 
 def old_softmax(Z: FloatArray) -> FloatArray:
@@ -117,7 +116,6 @@ def test_a_large_column_of_infinities_shares_its_mass_exactly() -> None:
     np.testing.assert_array_equal(A, expected)
 
 
-@needs_numba
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("rows", [1, 2, 3, 10, 17])
 def test_the_fused_softmax_layer_takes_the_same_limits_bit_for_bit(rows: int, dtype: FloatDType, rng: np.random.Generator) -> None:
@@ -175,7 +173,7 @@ def expected_limits(dtype: FloatDType) -> FloatArray:
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("kernel", [pytest.param("numpy"), pytest.param("numba", marks=needs_numba)])
+@pytest.mark.parametrize("kernel", ["numpy", "numba"])
 def test_forward_propagation_takes_the_limits_when_the_logits_overflow(kernel: fused.Kernel, dtype: FloatDType) -> None:
     X, params = overflowing_network(dtype)
     with np.errstate(over="ignore"):  # W x + b overflows on purpose
@@ -188,7 +186,6 @@ def test_forward_propagation_takes_the_limits_when_the_logits_overflow(kernel: f
     assert np.isfinite(AL).all()
 
 
-@needs_numba
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_both_kernels_give_the_same_bits_and_finite_gradients_and_costs(dtype: FloatDType) -> None:
     X, params = overflowing_network(dtype)
