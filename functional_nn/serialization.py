@@ -122,13 +122,8 @@ def _temporary_file(target: Path, path: str | os.PathLike[str], *, make_parents:
     tries = 0
     while True:
         tries += 1
-        try:
-            if make_parents or tries > 1:
-                target.parent.mkdir(parents=True, exist_ok=True)
-        except OSError as error:
-            if tries < _TRIES and _vanished(error):
-                continue
-            raise
+        if make_parents or tries > 1:
+            make_folders(target.parent)  # which makes again a parent removed under it
         try:
             return tempfile.NamedTemporaryFile(
                 mode="wb", dir=target.parent, prefix=f".{target.name}.fnn-{os.getpid()}-", suffix=".tmp", delete=False
