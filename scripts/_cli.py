@@ -274,6 +274,11 @@ def _finite_number(text: str, *, allow_zero: bool) -> float:
     return value
 
 
+def counted(n: int, unit: str) -> str:
+    """``"1 epoch"``, ``"30 epochs"``: a count and its unit, singular for one."""
+    return f"{n} {unit}" + ("" if n == 1 else "s")
+
+
 def first_repeat(items: Iterable[T]) -> T | None:
     """The first of ``items`` equal to an earlier one; ``None`` if they all differ.
 

@@ -18,6 +18,7 @@ import math
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
+import _cli  # scripts/_cli.py: counts with their units
 from functional_nn import distributed as dist
 from functional_nn.fold_state import TrainState
 from functional_nn.optimizers import Optimizer
@@ -59,11 +60,11 @@ def epoch_states(
         rounds = settings.epochs * steps_per_pass if K is None else math.ceil(settings.epochs * steps_per_pass / K)
         optimizer = make_optimizer(settings, rounds * (K or 1))
         address = getattr(client.scheduler, "address", "?")
-        mode = "synchronous rounds" if K is None else f"local SGD, {K} steps a round"
+        mode = "synchronous rounds" if K is None else f"local SGD, {_cli.counted(K, 'step')} a round"
         say(
-            f"cluster at {address}: {len(workers)} workers, {n_shards} shards of <= {largest} samples, {mode}, "
+            f"cluster at {address}: {_cli.counted(len(workers), 'worker')}, {_cli.counted(n_shards, 'shard')} of <= {largest} samples, {mode}, "
             + ("full shards" if batch is None else f"batches of {batch} a shard")
-            + f", {rounds} rounds"
+            + f", {_cli.counted(rounds, 'round')}"
         )
         states = dist.train_rounds(
             shards, params, activations=activations, loss=loss, rounds=rounds, optimizer=optimizer, batch_size=batch,

@@ -180,7 +180,7 @@ def _main(argv: Sequence[str] | None) -> int:
     network = "-".join(map(str, (784, *args.hidden, 10)))
     m = min(args.samples, mnist.X_train.shape[1])  # as measure trains: no more digits than there are
     batch = min(args.batch_size, m)
-    print(f"one training step of {network} on {batch} digits: {step:.2f} ms (median of {args.repeats} epochs of {m} digits)")
+    print(f"one training step of {network} on {batch} digits: {step:.2f} ms (median of {_cli.counted(args.repeats, 'epoch')} of {m} digits)")
     for name, value in costs.added.items():
         call = costs.call[name]
         print(f"  {name:>15}: {value:+6.2f} ms a step ({100 * value / step:5.1f}% of the step); "

@@ -189,7 +189,7 @@ def compare_specs(args: argparse.Namespace, steps_per_epoch: int) -> list[tuple[
     rates: dict[OptimizerName, float] = args.rates
     first = [RunSpec(name, make_optimizer(name, rates[name]), args.epochs) for name in args.optimizers]
     if args.reg_epochs == 0:
-        return [(f"optimizers, {args.epochs} epochs", first)]
+        return [(f"optimizers, {_cli.counted(args.epochs, 'epoch')}", first)]
     total = steps_per_epoch * args.reg_epochs
     schedule = cosine_decay(args.peak_lr, decay_steps=total - steps_per_epoch, warmup_steps=steps_per_epoch)
     second = [
@@ -197,7 +197,7 @@ def compare_specs(args: argparse.Namespace, steps_per_epoch: int) -> list[tuple[
         RunSpec("adam + cosine", adam(schedule), args.reg_epochs),
         RunSpec(f"adam + cosine + dropout {args.keep_prob:g}", adam(schedule), args.reg_epochs, keep_probs=args.keep_prob),
     ]
-    return [(f"optimizers, {args.epochs} epochs", first), (f"dropout and a schedule, {args.reg_epochs} epochs", second)]
+    return [(f"optimizers, {_cli.counted(args.epochs, 'epoch')}", first), (f"dropout and a schedule, {_cli.counted(args.reg_epochs, 'epoch')}", second)]
 
 
 def best_specs(args: argparse.Namespace, steps_per_epoch: int) -> list[tuple[str, list[RunSpec]]]:
@@ -209,7 +209,7 @@ def best_specs(args: argparse.Namespace, steps_per_epoch: int) -> list[tuple[str
     optimizer = make_optimizer(name, schedule)
     label = f"{name} + cosine + dropout {args.keep_prob:g} + max-norm {args.max_norm:g}"
     spec = RunSpec(label, optimizer, args.epochs, keep_probs=args.keep_prob, max_norm=args.max_norm)
-    return [(f"{'x'.join(map(str, args.hidden))} ReLU, {args.epochs} epochs", [spec])]
+    return [(f"{'x'.join(map(str, args.hidden))} ReLU, {_cli.counted(args.epochs, 'epoch')}", [spec])]
 
 
 def learning_rates(

@@ -124,7 +124,7 @@ def plot_sweep(path: Path, rows: list[dict[str, Any]]) -> Path:
     axis.set_xscale("log")
     axis.set_xlabel("Adam learning rate")
     axis.set_ylabel("dev accuracy")
-    axis.set_title(f"{len(rows)} runs, {rows[0]['epochs']} epochs each")
+    axis.set_title(f"{_cli.counted(len(rows), 'run')}, {_cli.counted(rows[0]['epochs'], 'epoch')} each")
     axis.legend(fontsize=8)
     return plots.save_figure(figure, path)
 
@@ -169,7 +169,7 @@ def _main(argv: Sequence[str] | None) -> int:
         with contextlib_client(args) as client:
             if client is not None:
                 workers = len(dist.check_workers(client))
-            say(f"{len(settings)} runs of {train_mnist.counted(args.epochs, 'epoch')} on {X.shape[1]} samples, "
+            say(f"{len(settings)} runs of {_cli.counted(args.epochs, 'epoch')} on {X.shape[1]} samples, "
                 + ("in this process" if client is None else f"on {workers} workers"))  # fmt: skip
             if client is None and fused.AVAILABLE:
                 fused.warm_up()  # as check_workers does on each worker, so both clocks start warm

@@ -281,11 +281,6 @@ def parse_args(argv: Sequence[str] | None) -> tuple[argparse.Namespace, Settings
     return args, settings
 
 
-def counted(n: int, unit: str) -> str:
-    """``"1 epoch"``, ``"30 epochs"``: a count and its unit, singular for one."""
-    return f"{n} {unit}" + ("" if n == 1 else "s")
-
-
 def _resumed_args(parser: argparse.ArgumentParser, run_dir: Path, *, threads: int | None = None) -> tuple[argparse.Namespace, Settings]:
     """The arguments a checkpointed run in ``run_dir`` was started with, to continue it; its
     relative ``--csv`` or ``--idx`` are read from the folder it was started in (``"cwd"``).
@@ -587,7 +582,7 @@ def run(args: argparse.Namespace, settings: Settings, argv: Sequence[str] | None
     if args.resume is not None and (finished := finished_checkpoint(out, settings, onnx=args.onnx)) is not None:
         # rewriting it would only lose its timings: the fold has nothing left to run
         unit = "iteration" if settings.batch_size is None else "epoch"
-        say(f"{out} finished its {counted(settings.epochs, unit)} ({finished.name}) and holds its outputs: nothing to continue, nothing rewritten")
+        say(f"{out} finished its {_cli.counted(settings.epochs, unit)} ({finished.name}) and holds its outputs: nothing to continue, nothing rewritten")
         return 0
     if args.onnx and importlib.util.find_spec("onnx") is None:  # say so now, not after training
         raise _cli.UsageError(f"--onnx needs the onnx package: {ONNX_EXTRA}")
@@ -620,7 +615,7 @@ def run(args: argparse.Namespace, settings: Settings, argv: Sequence[str] | None
         + (f"input dropout keeping {settings.input_keep_prob:g}, " if settings.input_keep_prob < 1 else "")
         + (f"weights averaged (decay {settings.ema:g}), " if settings.ema > 0 else "")
         + ("full batch" if settings.batch_size is None else f"batches of {settings.batch_size}")
-        + f", {counted(settings.epochs, 'iteration' if settings.batch_size is None else 'epoch')}, {settings.dtype}, seed {settings.seed}"
+        + f", {_cli.counted(settings.epochs, 'iteration' if settings.batch_size is None else 'epoch')}, {settings.dtype}, seed {settings.seed}"
     )
     params = initialize_parameters(sizes, rng, scheme=settings.init, dtype=dtype)
     Y_train = one_hot(data.y_train, 10, dtype=dtype)

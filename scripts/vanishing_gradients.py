@@ -225,13 +225,13 @@ def _main(argv: Sequence[str] | None) -> int:
     steps = -(-data.X.shape[1] // args.batch_size) * args.epochs
     if args.every is not None and args.every > steps:  # nothing would be recorded: refuse before training
         raise _cli.UsageError(
-            f"--every {args.every} exceeds the {steps} steps of the run ({data.X.shape[1]} samples in batches of "
-            f"{args.batch_size}, {args.epochs} epochs): nothing would be recorded; give at most --every {steps}"
+            f"--every {args.every} exceeds the {_cli.counted(steps, 'step')} of the run ({data.X.shape[1]} samples in batches of "
+            f"{args.batch_size}, {_cli.counted(args.epochs, 'epoch')}): nothing would be recorded; give at most --every {steps}"
         )
     _cli.make_output_dir(args.out)
     sizes = "-".join(map(str, [data.X.shape[0], *[args.width] * args.layers, data.classes]))
     print(f"{data.name}: {data.X.shape[1]} training samples, {sizes}, batches of {args.batch_size}, "
-          f"learning rate {args.learning_rate:g}, {args.epochs} epochs")  # fmt: skip
+          f"learning rate {args.learning_rate:g}, {_cli.counted(args.epochs, 'epoch')}")  # fmt: skip
     results = []
     for network in NETWORKS:
         print(network.label, flush=True)

@@ -31,7 +31,7 @@ def test_vanishing_gradients_refuses_every_beyond_the_run_before_training(tmp_pa
     assert vanishing_gradients.main(argv) == 2
     captured = capsys.readouterr()
     assert captured.err == (
-        "error: --every 1000 exceeds the 1 steps of the run (20 samples in batches of 32, 1 epochs): "
+        "error: --every 1000 exceeds the 1 step of the run (20 samples in batches of 32, 1 epoch): "
         "nothing would be recorded; give at most --every 1\n"
     )
     assert captured.out == "" and not out.exists()  # nothing trained, nothing made
@@ -48,7 +48,7 @@ def test_augmentation_report_prints_the_digits_and_batch_it_measured(
     lines = capsys.readouterr().out.splitlines()
     step = next(line for line in lines if line.startswith("one training step"))
     assert step.startswith(f"one training step of 784-4-10 on {m} digits: ")
-    assert step.endswith(f"(median of 1 epochs of {m} digits)")
+    assert step.endswith(f"(median of 1 epoch of {m} digits)")
     summary = json.loads(lines[-1])
     assert summary["batch_size"] == m and summary["samples"] == m
 

@@ -19,11 +19,14 @@ from test_scripts_mnist import _kaggle_csv, _run
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
 
-import bench_activations  # noqa: E402  (the scripts folder is not a package)
+import _cli  # noqa: E402  (the scripts folder is not a package)
+import bench_activations  # noqa: E402
 import cats_vs_dogs  # noqa: E402
+import compare_optimizers  # noqa: E402
 import inspect_network  # noqa: E402
 import sweep  # noqa: E402
 import train_mnist  # noqa: E402
+import vanishing_gradients  # noqa: E402
 
 
 @pytest.mark.parametrize(("batch", "unit"), [(["--batch-size", "16"], "epoch"), (["--preset", "tutorial"], "iteration")])
@@ -121,3 +124,26 @@ def test_bench_activations_shows_no_nan_for_a_backward_it_has_not_got(capsys: py
     assert rows["gelu, tanh approximation"][-1] == "-" and rows["gelu via frompyfunc(math.erf)"][-1] == "-"
     assert all(row[-1] != "-" for name, row in rows.items() if not name.startswith("gelu,") and not name.startswith("gelu via"))
     assert "-: forward only" in out
+
+
+@pytest.mark.parametrize(("n", "said"), [(0, "0 epochs"), (1, "1 epoch"), (2, "2 epochs"), (30, "30 epochs")])
+def test_counted_is_singular_for_one_only(n: int, said: str) -> None:
+    assert _cli.counted(n, "epoch") == said
+
+
+def test_compare_optimizers_labels_one_epoch_in_the_singular() -> None:
+    args = compare_optimizers.parse_args(["--epochs", "1", "--reg-epochs", "2"])  # --reg-epochs is 0 or at least 2
+    args.optimizers = compare_optimizers.optimizer_names(args.optimizers)  # as _main completes them
+    args.rates = compare_optimizers.learning_rates(args.lr, args.optimizers, preset=args.preset, reg_epochs=args.reg_epochs)
+    assert [label for label, _ in compare_optimizers.compare_specs(args, 10)] == [
+        "optimizers, 1 epoch", "dropout and a schedule, 2 epochs"
+    ]
+    args = compare_optimizers.parse_args(["--epochs", "2", "--hidden", "8"])
+    assert [label for label, _ in compare_optimizers.best_specs(args, 10)] == ["8 ReLU, 2 epochs"]
+
+
+def test_vanishing_gradients_says_1_epoch(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ["--data", "spirals", "--samples", "40", "--epochs", "1", "--out", str(tmp_path / "out")]
+    assert vanishing_gradients.main(argv) == 0
+    header = capsys.readouterr().out.splitlines()[0]
+    assert header.endswith(", 1 epoch"), header
