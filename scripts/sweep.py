@@ -169,7 +169,7 @@ def _main(argv: Sequence[str] | None) -> int:
         with contextlib_client(args) as client:
             if client is not None:
                 workers = len(dist.check_workers(client))
-            say(f"{len(settings)} runs of {_cli.counted(args.epochs, 'epoch')} on {X.shape[1]} samples, "
+            say(f"{_cli.counted(len(settings), 'run')} of {_cli.counted(args.epochs, 'epoch')} on {X.shape[1]} samples, "
                 + ("in this process" if client is None else f"on {workers} workers"))  # fmt: skip
             if client is None and fused.AVAILABLE:
                 fused.warm_up()  # as check_workers does on each worker, so both clocks start warm

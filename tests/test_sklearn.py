@@ -87,7 +87,6 @@ def test_scikit_learn_estimator_checks_with_other_settings(
     check(estimator)
 
 
-
 def test_a_float32_regressor_predicts_reordered_samples_within_a_few_float32_roundings() -> None:
     """What the non-strict xfail of check_methods_sample_order_invariance leaves unchecked: the
     products over reordered samples may round differently, but only in the last bits."""
