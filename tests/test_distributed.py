@@ -7,7 +7,9 @@ bounded in time by a watchdog that dumps the stacks and ends the run if it hangs
 
 from __future__ import annotations
 
+import contextlib
 import faulthandler
+import gc
 import json
 import os
 import signal
@@ -471,6 +473,41 @@ def _scheduler_address(client: Client) -> str:
     assert isinstance(address, str)
     return address
 
+
+
+def test_cluster_epoch_states_dropped_before_their_first_epoch_close_their_client(
+    rng: np.random.Generator, client: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """train_mnist gets the cluster's states, then makes its output folder before the first
+    epoch: a failure there drops states that never ran, whose client must close all the same.
+    It does, without a ``close`` of its own: dropping the unstarted generator frees the
+    ExitStack, and with it ``cluster_client``'s suspended generator, whose exit closes the client."""
+    import _cluster_training
+    import train_mnist
+
+    opened: list[Client] = []
+    real_cluster_client = dist.cluster_client
+
+    @contextlib.contextmanager
+    def recorded(*args: Any, **kwargs: Any) -> Iterator[Client]:
+        with real_cluster_client(*args, **kwargs) as c:
+            opened.append(c)
+            yield c
+
+    monkeypatch.setattr(dist, "cluster_client", recorded)
+    args, settings = train_mnist.parse_args(["--epochs", "1", "--hidden", "7", "--batch-size", "10", "--scheduler", _scheduler_address(client)])
+    X = rng.random((784, 40), dtype=np.float32)  # train_mnist's shapes: 784 pixels, 10 classes
+    Y = one_hot(rng.integers(0, 10, 40), 10, dtype=np.float32)
+    params = initialize_parameters((784, 7, 10), np.random.default_rng(0), dtype=np.float32)
+    states, workers = _cluster_training.epoch_states(
+        args, settings, X, Y, (X[:, :5], Y[:, :5]), params, ("relu", "softmax"), LOSS, train_mnist.make_optimizer, [],
+        lambda line: None,
+    )  # fmt: skip
+    assert workers == 2 and len(opened) == 1 and opened[0].status == "running"
+    del states
+    gc.collect()
+    assert opened[0].status == "closed"
+    assert client.status == "running"  # the cluster reached by address is not this run's to close
 
 def test_train_mnist_on_a_cluster_by_address_prints_rounds_and_the_summary(
     tmp_path: Path, rng: np.random.Generator, client: Client, capsys: pytest.CaptureFixture[str]
