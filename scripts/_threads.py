@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from contextlib import AbstractContextManager, nullcontext
 
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "BLIS_NUM_THREADS")
 
@@ -38,3 +39,21 @@ def pin_blas_threads(threads: int | None) -> None:
     if threads is not None:
         for variable in THREAD_VARIABLES:
             os.environ[variable] = str(threads)
+
+
+def pinned_threads(threads: int | None) -> AbstractContextManager[object]:
+    """Pin the loaded BLAS to ``threads`` with threadpoolctl when it is installed, for a ``with``
+    block; ``None`` pins nothing.
+
+    Run as a script, the environment variables set before NumPy loaded have pinned it
+    already; this also pins it when a script's ``main`` is called from Python, after NumPy is
+    loaded. Without threadpoolctl (the ``bench`` extra) that call runs on every core.
+    """
+    if threads is None:
+        return nullcontext()
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        return nullcontext()
+    limits: AbstractContextManager[object] = threadpool_limits(limits=threads)
+    return limits

@@ -175,7 +175,8 @@ def _main(argv: Sequence[str] | None) -> int:
         _cli.make_output_dir(args.out.parent)
         summary["picture"] = str(draw(args.out, mnist.X_test[:, : args.digits], rng))
         print(f"wrote {args.out}")
-    costs = measure(args, mnist.X_train, mnist.y_train, rng)
+    with _threads.pinned_threads(args.threads):  # run as a script, the environment has pinned them already
+        costs = measure(args, mnist.X_train, mnist.y_train, rng)
     step = costs.step
     network = "-".join(map(str, (784, *args.hidden, 10)))
     m = min(args.samples, mnist.X_train.shape[1])  # as measure trains: no more digits than there are

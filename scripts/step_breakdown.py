@@ -248,14 +248,15 @@ def _main(argv: Sequence[str] | None) -> int:
         flush=True,
     )
     shown = _pieces(run)
-    per_epoch, params = timed_epochs(run, args.epochs)
+    with _threads.pinned_threads(args.threads):  # run as a script, the environment has pinned them already
+        per_epoch, params = timed_epochs(run, args.epochs)
+        same = same_as_train_epochs(run, args.epochs, params)
+        products = timed_products(sizes, batch, rng, args.product_seconds)  # the products of the steps timed above
     for epoch, step in enumerate(per_epoch, start=1):
         print(f"  epoch {epoch}: " + ", ".join(f"{p} {step[p]:,.0f}" for p in shown) + f"; the step {step['step']:,.0f}")
     medians = {p: statistics.median(step[p] for step in per_epoch) for p in (*shown, "step")}
     print("  medians: " + ", ".join(f"{p} {medians[p]:,.0f}" for p in shown) + f"; the step {medians['step']:,.0f}")
-    same = same_as_train_epochs(run, args.epochs, params)
     print(f"train_epochs ends with the same parameters, bit for bit: {'yes' if same else 'NO'}")
-    products = timed_products(sizes, batch, rng, args.product_seconds)  # the products of the steps timed above
     print("each product alone: " + ", ".join(f"{p.name} {p.microseconds:,.1f} µs ({p.gflops:.0f} GFLOP/s)" for p in products))
     total = sum(p.microseconds for p in products)
     print(f"all {len(products)} products {total:,.0f} µs, {100 * total / medians['step']:.0f}% of the median step")

@@ -76,7 +76,7 @@ import importlib.util
 import math
 import time
 from collections.abc import Callable
-from contextlib import AbstractContextManager, ExitStack, nullcontext
+from contextlib import ExitStack
 from datetime import datetime
 from typing import Any, NamedTuple, cast
 
@@ -541,22 +541,8 @@ def _main(argv: Sequence[str] | None) -> int:
     args, settings = parse_args(argv)
     with ExitStack() as stack:
         if args.threads is not None:
-            stack.enter_context(pinned_threads(args.threads))
+            stack.enter_context(_threads.pinned_threads(args.threads))  # when main is called from Python
         return run(args, settings, argv)
-
-
-def pinned_threads(threads: int) -> AbstractContextManager[object]:
-    """Pin the loaded BLAS to ``threads`` with threadpoolctl when it is installed.
-
-    Run as a script, the environment variables set before NumPy loaded have pinned it
-    already; this also pins it when ``main`` is called from Python, after NumPy is loaded.
-    """
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:
-        return nullcontext()
-    limits: AbstractContextManager[object] = threadpool_limits(limits=threads)
-    return limits
 
 
 def finished_checkpoint(out: Path, settings: Settings, *, onnx: bool) -> Path | None:

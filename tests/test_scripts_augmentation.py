@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -202,3 +203,27 @@ def test_the_report_creates_the_pictures_folder_only_when_it_draws(
     assert augmentation_report.main([*REPORT_RUN, "--out", str(picture)]) == 0
     assert picture.is_file()
     capsys.readouterr()
+
+
+def test_the_report_pins_the_blas_to_threads_when_main_is_called_from_python(
+    rng: np.random.Generator, capsys: pytest.CaptureFixture[str], mnist_cache: WriteMNISTCache,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # run as a script, the environment pins it before NumPy loads; from Python, NumPy is loaded already
+    from threadpoolctl import threadpool_info  # the bench extra, which [dev] includes
+
+    mnist_cache(_small_mnist(rng, 40, 12, 12))
+    seen: list[int] = []
+    measure = augmentation_report.measure
+
+    def watched(*args: Any, **kwargs: Any) -> Any:
+        seen.append(blas_threads())
+        return measure(*args, **kwargs)
+
+    def blas_threads() -> int:
+        return int(min(pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"))
+
+    monkeypatch.setattr(augmentation_report, "measure", watched)
+    before = blas_threads()
+    assert augmentation_report.main([*REPORT_RUN, "--no-picture", "--threads", "1"]) == 0
+    assert seen == [1] and blas_threads() == before  # pinned for the measurement, then as it was

@@ -128,3 +128,31 @@ def test_asking_for_mnist_without_a_cache_says_how_to_get_one(
     assert step_breakdown.main(["--data", "mnist", "--epochs", "1"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: no cached MNIST at") and "run scripts/train_mnist.py once" in err
+
+
+def _blas_threads() -> int:
+    from threadpoolctl import threadpool_info  # the bench extra, which [dev] includes
+
+    return int(min(pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"))
+
+
+def test_threads_pins_the_blas_when_main_is_called_from_python(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # run as a script, the environment pins it before NumPy loads; from Python, NumPy is loaded already
+    seen: list[int] = []
+    real = {name: getattr(step_breakdown, name) for name in ("timed_epochs", "timed_products")}
+
+    def watched(name: str) -> Any:
+        def call(*args: Any, **kwargs: Any) -> Any:
+            seen.append(_blas_threads())
+            return real[name](*args, **kwargs)
+
+        return call
+
+    for name in real:
+        monkeypatch.setattr(step_breakdown, name, watched(name))
+    before = _blas_threads()
+    status, report, _ = run_script(capsys, "--hidden", "8", "--threads", "1")
+    assert status == 0 and report["threads"] == 1
+    assert seen == [1, 1] and _blas_threads() == before  # pinned for the measurement, then as it was

@@ -18,7 +18,8 @@ from test_scripts_mnist import _kaggle_csv, _run, _small_mnist
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
 
-import train_mnist  # noqa: E402  (the scripts folder is not a package)
+import _threads  # noqa: E402  (the scripts folder is not a package)
+import train_mnist  # noqa: E402
 
 
 def _quick(csv: Path, out: Path, *extra: str) -> list[str]:
@@ -38,14 +39,14 @@ def test_resume_pins_the_threads_given_now_else_the_runs_own(
     tmp_path: Path, rng: np.random.Generator, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     out = _interrupted_run(tmp_path, rng, capsys, "--threads", "1")
-    pinned: list[int] = []
-    original = train_mnist.pinned_threads
+    pinned: list[int | None] = []
+    original = _threads.pinned_threads
 
-    def recorded(threads: int) -> AbstractContextManager[object]:
+    def recorded(threads: int | None) -> AbstractContextManager[object]:
         pinned.append(threads)
         return original(threads)
 
-    monkeypatch.setattr(train_mnist, "pinned_threads", recorded)
+    monkeypatch.setattr(_threads, "pinned_threads", recorded)
     _, summary = _run(capsys, ["--resume", str(out), "--threads", "2"])  # "the thread count is the machine's"
     assert pinned == [2] and summary["threads"] == 2
     (out / "checkpoints" / "checkpoint-000002.npz").unlink()
