@@ -137,10 +137,11 @@ def test_activation_passes_keep_float32_and_in_place_matches(name: Activation, r
     A = functions.forward(Z)
     A.flags.writeable = False
     dZ = functions.backward(dA, Z, A)
-    fresh = dA.copy()
-    dZ_in_place = (functions.backward_in_place or functions.backward)(fresh, Z, A)
-    assert A.dtype == dZ.dtype == dZ_in_place.dtype == np.float32
-    np.testing.assert_allclose(dZ_in_place, dZ, rtol=2e-7, atol=0)
+    assert A.dtype == dZ.dtype == np.float32
+    if functions.backward_in_place is not None:  # six of the ten; the others have only backward, checked above
+        dZ_in_place = functions.backward_in_place(dA.copy(), Z, A)
+        assert dZ_in_place.dtype == np.float32
+        np.testing.assert_allclose(dZ_in_place, dZ, rtol=2e-7, atol=0)
 
 
 @pytest.mark.parametrize("loss", get_args(Loss))

@@ -10,6 +10,7 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -82,14 +83,50 @@ def assert_bitwise(a: tuple[dict[str, FloatArray], OptimizerState], b: tuple[dic
             assert state_a.slots[name][key].tobytes() == state_b.slots[name][key].tobytes(), (name, key)
 
 
+@pytest.fixture
+def kernels_called(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The names of the compiled kernels fetched while the test runs, in order: a comparison
+    with the NumPy reference means something only if the kernels did run."""
+    called: list[str] = []
+    compiled = fused.kernel
+
+    def recording(name: str) -> Callable[..., None]:
+        called.append(name)
+        return compiled(name)
+
+    monkeypatch.setattr(fused, "kernel", recording)
+    return called
+
+
+# The kernels each optimizer's numba update runs: (pure update, update_in_place). A pure SGD,
+# momentum or RMSprop update runs NumPy's passes into fresh arrays whatever the kernel.
+KERNELS_RUN = {
+    "sgd": (set(), {"sgd_in_place"}),
+    "adam": ({"adam_into"}, {"adam_in_place"}),
+    "adamw": ({"adam_into"}, {"adam_in_place"}),
+    "adamw_biases": ({"adam_into"}, {"adam_in_place"}),
+    "ema_adam": ({"adam_into"}, {"adam_in_place", "ema_in_place"}),
+    "momentum": (set(), {"momentum_in_place"}),
+    "nesterov": (set(), {"nesterov_in_place"}),
+    "rmsprop": (set(), {"rmsprop_in_place"}),
+}
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("name", ["sgd", "adam", "adamw", "adamw_biases", "ema_adam", "momentum", "nesterov", "rmsprop"])
-def test_every_path_gives_the_numpy_reference_bit_for_bit(name: str, dtype: type[np.floating], rng: np.random.Generator) -> None:
+@pytest.mark.parametrize("name", list(KERNELS_RUN))
+def test_every_path_gives_the_numpy_reference_bit_for_bit(
+    name: str, dtype: type[np.floating], rng: np.random.Generator, kernels_called: list[str]
+) -> None:
     params, grads = random_problem(rng, dtype, 6)
     reference = run_pure(make_optimizers("numpy")[name], params, grads)
     assert_bitwise(reference, run_in_place(make_optimizers("numpy")[name], params, grads))
+    assert kernels_called == []  # the NumPy paths compile nothing
+    pure_kernels, in_place_kernels = KERNELS_RUN[name]
     assert_bitwise(reference, run_pure(make_optimizers("numba")[name], params, grads))
+    assert set(kernels_called) == pure_kernels
+    kernels_called.clear()
     assert_bitwise(reference, run_in_place(make_optimizers("numba")[name], params, grads))
+    assert set(kernels_called) == in_place_kernels
     # and the reference moved: the comparison is not between untouched copies
     assert not np.array_equal(reference[0]["W1"], params["W1"])
 
@@ -101,11 +138,12 @@ def test_fortran_ordered_params_fall_back_to_numpy_with_the_same_bits(rng: np.ra
     assert_bitwise(reference, run_pure(adam(1e-2, kernel="numba"), fortran, grads))
 
 
-def test_the_numba_kernel_matches_numpys_arithmetic_on_large_arrays(rng: np.random.Generator) -> None:
+def test_the_numba_kernel_matches_numpys_arithmetic_on_large_arrays(rng: np.random.Generator, kernels_called: list[str]) -> None:
     # long enough for the compiled loop's vectorised body, not only its remainder
     params = {"W1": rng.standard_normal((64, 999)).astype(np.float32), "b1": np.zeros((64, 1), np.float32)}
     grads = [{"dW1": rng.standard_normal((64, 999)).astype(np.float32) * 1e-3, "db1": np.ones((64, 1), np.float32)}] * 3
     assert_bitwise(run_pure(adam(1e-3, kernel="numpy"), params, grads), run_in_place(adam(1e-3, kernel="numba"), params, grads))
+    assert kernels_called == ["adam_in_place"] * 6  # both arrays, three steps: the kernel ran each time
 
 
 def test_update_in_place_overwrites_what_it_is_given_and_nothing_else(rng: np.random.Generator) -> None:
@@ -234,7 +272,9 @@ print(json.dumps({name: [sum(s.cache_hits.values()), sum(s.cache_misses.values()
     assert len(entries) == 2, entries  # one each: the second process added none
 
 
-def test_warm_up_loads_every_kernel_for_both_dtypes_without_changing_results(rng: np.random.Generator) -> None:
+def test_warm_up_loads_every_kernel_for_both_dtypes_without_changing_results(
+    rng: np.random.Generator, kernels_called: list[str]
+) -> None:
     fused.warm_up()
     names = ("adam_in_place", "adam_into", "sgd_in_place", "relu_forward", "relu_dropout_forward", "relu_backward",
              "relu_dropout_backward", "softmax_shift", "softmax_normalise", "gather_divided", "affine_bilinear",
@@ -243,7 +283,8 @@ def test_warm_up_loads_every_kernel_for_both_dtypes_without_changing_results(rng
         float_argument = -1 if name == "gather_divided" else 0  # its first argument holds the integers
         compiled = {str(signature[float_argument].dtype) for signature in fused.kernel(name).signatures}  # type: ignore[attr-defined]
         assert {"float32", "float64"} <= compiled, name
-    test_every_path_gives_the_numpy_reference_bit_for_bit("adam", np.float32, rng)
+    kernels_called.clear()  # the names looked up above
+    test_every_path_gives_the_numpy_reference_bit_for_bit("adam", np.float32, rng, kernels_called)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -318,7 +359,9 @@ def decaying_problem(rng: np.random.Generator, dtype: type[np.floating], steps: 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("name", ["adam", "adamw"])
-def test_numbas_adam_is_numpys_with_subnormals_flushed(name: str, dtype: type[np.floating], rng: np.random.Generator) -> None:
+def test_numbas_adam_is_numpys_with_subnormals_flushed(
+    name: str, dtype: type[np.floating], rng: np.random.Generator, kernels_called: list[str]
+) -> None:
     params, grads = decaying_problem(rng, dtype, 40)
     plain = run_pure(make_optimizers("numpy")[name], params, grads)
     assert subnormals(plain[1].slots["m"]["W1"]) > 0  # NumPy's own moments went subnormal
@@ -327,6 +370,7 @@ def test_numbas_adam_is_numpys_with_subnormals_flushed(name: str, dtype: type[np
     fast = run_in_place(make_optimizers("numba")[name], params, grads)
     assert_bitwise(reference, fast)
     assert_bitwise(reference, run_pure(make_optimizers("numba")[name], params, grads))
+    assert set(kernels_called) == {"adam_in_place", "adam_into"}  # the kernels, not NumPy's passes, were compared
     for slot in ("m", "v"):
         for key, value in fast[1].slots[slot].items():
             assert subnormals(value) == 0 or not fused.FLUSHES_SUBNORMALS, (slot, key)

@@ -210,18 +210,34 @@ def test_read_only_inputs_are_read_and_never_written(rng: np.random.Generator) -
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_training_is_bitwise_the_same_with_either_kernel(dtype: type[np.floating], rng: np.random.Generator) -> None:
+def test_training_is_bitwise_the_same_with_either_kernel(
+    dtype: type[np.floating], rng: np.random.Generator, monkeypatch: pytest.MonkeyPatch
+) -> None:
     m = 300
-    pixels = rng.integers(0, 256, (SIZES[0], m), dtype=np.uint8)
+    pixels = rng.integers(0, 256, (m, SIZES[0]), dtype=np.uint8).T  # a row per image, as the loaders give them
     Y = np.eye(SIZES[-1], dtype=dtype)[rng.integers(0, SIZES[-1], m)].T
     params = initialize_parameters(SIZES, rng, dtype=dtype)
-    results = {
-        kernel: train(
+    called: dict[str, set[str]] = {kernel: set() for kernel in fused.KERNELS}
+    compiled = fused.kernel
+    results = {}
+    for kernel in fused.KERNELS:
+
+        def recording(name: str, kernel: str = kernel) -> Callable[..., None]:
+            called[kernel].add(name)
+            return compiled(name)
+
+        monkeypatch.setattr(fused, "kernel", recording)
+        results[kernel] = train(
             pixels, Y, params, activations=ACTIVATIONS, loss="categorical_cross_entropy", epochs=2, optimizer=adam(1e-2),
             batch_size=64, rng=np.random.default_rng(4), keep_probs=(0.8, 1.0, 0.6), input_divisor=255, kernel=kernel,
         )  # fmt: skip
-        for kernel in fused.KERNELS
-    }
+    # the two runs took different paths, else the comparison below would be NumPy against itself;
+    # Adam's arithmetic is the optimizer's own choice (its default, Numba's), not train's kernel
+    assert called["numpy"] == {"adam_in_place"}
+    assert called["numba"] == {
+        "gather_divided", "relu_dropout_forward", "softmax_shift", "softmax_normalise", "relu_dropout_backward",
+        "adam_in_place",
+    }  # fmt: skip  (both ReLU layers drop units: keep_probs 0.8 and 0.6)
     assert results["numpy"].history == results["numba"].history
     for key in params:
         assert_same_bytes(results["numpy"].params[key], results["numba"].params[key], key)

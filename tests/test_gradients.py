@@ -78,6 +78,27 @@ def test_gradient_check_notices_a_wrong_gradient(rng: np.random.Generator) -> No
     assert gradient_check(X, Y, params, ("sigmoid", "sigmoid"), "binary_cross_entropy", lambd=5.0) < 1e-7
 
 
+
+@pytest.mark.parametrize("wrong", ["hidden activation", "output activation", "loss"])
+def test_gradient_check_reports_a_wrong_backward_as_wrong(wrong: str, rng: np.random.Generator) -> None:
+    """The check itself must catch a wrong gradient, not only pass a right one: each case gets
+    one piece's derivative off by a factor (a chain rule any layer's error would break)."""
+    params = initialize_parameters([2, 3, 1], rng, scheme="standard_normal")
+    X = rng.standard_normal((2, 4))
+    Y = np.array([[1.0, 0.0, 1.0, 0.0]])
+    doubled = SIGMOID._replace(name="sigmoid_doubled", backward=lambda dA, Z, A: 2 * SIGMOID.backward(dA, Z, A), backward_in_place=None)
+    halved = BINARY_CROSS_ENTROPY._replace(
+        name="bce_halved", gradient=lambda AL, Y: 0.5 * BINARY_CROSS_ENTROPY.gradient(AL, Y), fused_activation=None
+    )
+    pieces = {
+        "hidden activation": ((doubled, SIGMOID), BINARY_CROSS_ENTROPY),
+        "output activation": ((SIGMOID, doubled), BINARY_CROSS_ENTROPY),
+        "loss": ((SIGMOID, SIGMOID), halved),
+    }
+    activations, loss = pieces[wrong]
+    assert gradient_check(X, Y, params, activations, loss) > 1e-2
+    assert gradient_check(X, Y, params, (SIGMOID, SIGMOID), BINARY_CROSS_ENTROPY) < 1e-7  # the same network, right
+
 def test_gradient_check_of_a_flat_cost_is_zero_not_one() -> None:
     # A width-1 softmax outputs exactly 1 whatever its input, so every sample gets the same
     # output a; under the hinge loss two samples labelled 1 and two labelled 0 (-1) with
