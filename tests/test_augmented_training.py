@@ -257,3 +257,14 @@ def test_bad_averaging_and_input_dropout_arguments_are_refused() -> None:
     with pytest.raises(ValueError, match=r"augmentation must return an array shaped and typed like its batch \(float32 \(20, 70\)\), got float64"):
         train(X, Y, params, augmentation=lambda B, r: B.astype(np.float64), rng=np.random.default_rng(0), **common)  # type: ignore[arg-type]
 
+
+
+def test_the_average_starts_at_the_parameters_it_is_given() -> None:
+    # read before any update (epochs=0, or a dev evaluation of the starting point) the average
+    # is the parameters themselves, bit for bit, in their own arrays
+    _, _, _, _, params = problem()
+    state = ema(adam(1e-2), decay=0.9).init(params)
+    average = averaged_params(state, params)
+    for key, value in params.items():
+        assert average[key].tobytes() == value.tobytes() and average[key].dtype == value.dtype
+        assert not np.shares_memory(average[key], value)

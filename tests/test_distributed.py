@@ -185,6 +185,21 @@ def test_local_sgd_with_one_step_equals_the_synchronous_round(rng: np.random.Gen
         np.testing.assert_allclose(averaged.params[key], synchronous.params[key], rtol=0, atol=1e-12)
 
 
+
+def test_local_sgd_with_one_step_records_the_synchronous_rounds_costs_with_l2_on_minibatches(rng: np.random.Generator) -> None:
+    # each local step's cost carries the penalty of its own batch, lambda / (2 b) sum ||W||^2, as a
+    # synchronous round's does over the union of its shards' batches: with one shard and one
+    # step a round, both take the same steps on the same batches
+    X, Y = _data(rng, m=20)
+    shards = dist.split_shards(X, Y, 1)  # batches of 8, 8 and 4
+    params = _params()
+    common = dict(activations=ACTIVATIONS, loss=LOSS, rounds=3, learning_rate=0.3, batch_size=8, lambd=0.5, seed=3)
+    synchronous = _last(dist.train_rounds(shards, params, **common))  # type: ignore[arg-type]
+    averaged = _last(dist.train_rounds(shards, params, local_steps=1, **common))  # type: ignore[arg-type]
+    assert [r.samples for r in averaged.history] == [8, 8, 4]
+    assert [r.cost for r in averaged.history] == pytest.approx([r.cost for r in synchronous.history], rel=1e-12)
+    assert [r.accuracy for r in averaged.history] == [r.accuracy for r in synchronous.history]
+
 def test_local_sgd_averages_adam_slots_by_shard_size_and_counts_local_steps(rng: np.random.Generator) -> None:
     X, Y = _data(rng, m=50)
     shards = dist.split_shards(X, Y, 2)

@@ -135,3 +135,45 @@ def test_hinge_is_finite_without_warnings_at_extreme_outputs(dtype: FloatDType) 
         gradient = LOSSES["hinge"].gradient(AL, Y)
     assert math.isfinite(cost) and cost == pytest.approx((1 + big) * 2 / 5 + (1 + 1e4) * 2 / 5 + 2 / 5, rel=1e-6)
     assert gradient.dtype == dtype and np.isfinite(gradient).all()
+
+
+# The clipping bounds the docstrings state, each at the value that reaches it (an audit's
+# mutations of these bounds passed every test before).
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_the_log_keeps_a_probability_down_to_tiny(dtype: FloatDType) -> None:
+    # 1e-20 (1e-30 in float64) lies above tiny: its log is taken as it is, not clipped at eps
+    a = 1e-20 if dtype == np.float32 else 1e-300
+    AL, Y = np.array([[a]], dtype=dtype), np.array([[1.0]], dtype=dtype)
+    expected = -float(np.log(dtype(a)))  # the log in the outputs' dtype, as the loss takes it
+    assert compute_cost(AL, Y, "binary_cross_entropy") == pytest.approx(expected, rel=1e-12)
+    assert compute_cost(AL, Y, "categorical_cross_entropy") == pytest.approx(expected, rel=1e-12)
+    # and zero is clipped at tiny, so the cost stays finite
+    zero = np.zeros((1, 1), dtype=dtype)
+    assert compute_cost(zero, Y, "binary_cross_entropy") == pytest.approx(-float(np.log(np.finfo(dtype).tiny)), rel=1e-12)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_log_one_minus_a_is_clipped_at_epsneg(dtype: FloatDType) -> None:
+    # a = 1 with y = 0: log(1 - a) is taken at 1 - a = epsneg, the largest value below 1
+    AL, Y = np.ones((1, 1), dtype=dtype), np.zeros((1, 1), dtype=dtype)
+    epsneg = np.finfo(dtype).epsneg
+    assert compute_cost(AL, Y, "binary_cross_entropy") == pytest.approx(-float(np.log(epsneg)), rel=1e-12)
+    # the gradient (1 - y) / (1 - a) is clipped the same way: 1 / epsneg, finite
+    gradient = LOSSES["binary_cross_entropy"].gradient(AL, Y)
+    assert gradient.dtype == dtype and gradient[0, 0] == pytest.approx(1 / float(epsneg), rel=1e-6)
+
+
+@pytest.mark.parametrize("loss", ["binary_cross_entropy", "categorical_cross_entropy"])
+def test_cross_entropy_of_float32_outputs_is_summed_in_float64(loss: Loss, rng: np.random.Generator) -> None:
+    # a million float32 terms: summed in float32 the mean is off by about 6e-8 relative
+    m = 1_000_000
+    p = rng.uniform(0.01, 0.99, m).astype(np.float32)
+    if loss == "binary_cross_entropy":
+        AL, Y = p[np.newaxis], np.ones((1, m), np.float32)
+    else:
+        AL, Y = np.stack([p, 1 - p]), np.stack([np.ones(m, np.float32), np.zeros(m, np.float32)])
+    terms = np.log(p)  # float32 logs, as the loss takes them: only the sum is in question
+    expected = -math.fsum(terms.astype(np.float64).tolist()) / m
+    assert compute_cost(AL, Y, loss) == pytest.approx(expected, rel=1e-12)

@@ -193,3 +193,15 @@ def test_backward_refuses_an_output_of_another_dtype_than_the_caches(
     message = rf"AL has dtype {np.dtype(output).name} but the caches' last layer's A is {np.dtype(network).name}"
     with pytest.raises(TypeError, match=message):
         backward_propagation(AL.astype(output), Y, caches, "categorical_cross_entropy")
+
+
+def test_predict_gives_class_1_at_the_threshold_itself() -> None:
+    # zero weights and biases: every output is sigmoid(0) = 0.5 exactly, which is class 1 (>= 0.5)
+    params = {"W1": np.zeros((3, 2)), "b1": np.zeros((3, 1)), "W2": np.zeros((1, 3)), "b2": np.zeros((1, 1))}
+    X = np.array([[1.0, -2.0, 0.0], [0.5, 3.0, -1.0]])
+    assert predict(X, params, ("relu", "sigmoid")).tolist() == [1, 1, 1]
+    # after a hinge loss the threshold is 0: a linear output of exactly 0 is class 1, just below it 0
+    from functional_nn.activations import LINEAR
+    from functional_nn.propagation import labels_from_output
+
+    assert labels_from_output(np.array([[0.0, -1e-300, 2.0]]), LINEAR, threshold=0.0).tolist() == [1, 0, 1]

@@ -279,3 +279,11 @@ def test_keep_probs_accept_numpy_numbers_and_refuse_the_rest(rng: np.random.Gene
         forward_propagation(X, params, activations, keep_probs=0.0, rng=rng)
     with pytest.raises(ValueError, match="one probability per hidden layer"):
         forward_propagation(X, params, activations, keep_probs=(0.5,), rng=rng)
+
+
+def test_max_norm_below_one_shrinks_rows_whose_norm_lies_between_c_and_1() -> None:
+    # c = 0.7: a row of norm 0.8 lies outside the ball (0.64 > c^2 = 0.49), though its squared
+    # norm is below c itself
+    params = {"W1": np.array([[0.8, 0.0], [0.3, 0.4]]), "b1": np.zeros((2, 1))}
+    out = apply_max_norm(params, 0.7)
+    np.testing.assert_allclose(out["W1"], [[0.7, 0.0], [0.3, 0.4]], rtol=1e-15)

@@ -532,3 +532,34 @@ def test_the_fold_checks_the_params_once_not_at_every_update(optimizer: Optimize
     assert calls == [True, True]  # train's arguments, and the optimizer's init
     optimizer.update({"d" + k: v for k, v in result.params.items()}, result.optimizer_state, result.params)
     assert calls == [True, True, False]  # outside the fold, update checks the structure of its params
+
+
+def test_the_history_of_a_minibatch_epoch_is_the_hand_loops_weighted_cost_and_accuracy(rng: np.random.Generator) -> None:
+    """Each batch's cost, its L2 penalty over that batch's b samples, weighted by b, and the
+    correct answers of every batch, counted by hand over an epoch whose last batch is short."""
+    X = rng.standard_normal((4, 50))
+    labels = (X[0] + X[1] > 0).astype(np.int64) + (X[2] > 0.5).astype(np.int64)
+    Y = one_hot(labels, 3)
+    params = initialize_parameters([4, 6, 3], rng)
+    lambd = 0.3
+    result = train(
+        X, Y, params, activations=("relu", "softmax"), loss="categorical_cross_entropy", epochs=2,
+        optimizer=sgd(0.2), batch_size=16, rng=np.random.default_rng(8), lambd=lambd,
+    )  # fmt: skip
+    p = dict(params)
+    hand_rng = np.random.default_rng(8)
+    for epoch in range(2):
+        weighted_cost, correct, sizes = 0.0, 0, []
+        for X_b, Y_b, indices in minibatches(X, Y, 16, hand_rng):
+            AL, caches = forward_propagation(X_b, p, ("relu", "softmax"))
+            b = X_b.shape[1]
+            sizes.append(b)
+            weighted_cost += compute_cost(AL, Y_b, "categorical_cross_entropy", lambd=lambd, params=p) * b
+            correct += int(np.count_nonzero(AL.argmax(axis=0) == labels[indices]))
+            grads = backward_propagation(AL, Y_b, caches, "categorical_cross_entropy", lambd=lambd)
+            p = {key: value - 0.2 * grads["d" + key] for key, value in p.items()}
+        assert sizes == [16, 16, 16, 2]
+        record = result.history[epoch]
+        assert record.cost == pytest.approx(weighted_cost / 50, rel=1e-12)
+        assert record.accuracy == correct / 50
+        assert 0 < correct < 50
