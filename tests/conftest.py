@@ -65,3 +65,20 @@ def mnist_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.Mo
         return folder
 
     return write
+
+
+@pytest.fixture
+def kernels_called(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The names of the compiled kernels fetched (``functional_nn.fused.kernel``) while the test
+    runs, in order: a comparison with the NumPy reference means something only if they ran."""
+    from functional_nn import fused
+
+    called: list[str] = []
+    compiled = fused.kernel
+
+    def recording(name: str) -> Callable[..., None]:
+        called.append(name)
+        return compiled(name)
+
+    monkeypatch.setattr(fused, "kernel", recording)
+    return called

@@ -10,7 +10,6 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -81,21 +80,6 @@ def assert_bitwise(a: tuple[dict[str, FloatArray], OptimizerState], b: tuple[dic
         assert params_a[key].tobytes() == params_b[key].tobytes(), key
         for name in state_a.slots:
             assert state_a.slots[name][key].tobytes() == state_b.slots[name][key].tobytes(), (name, key)
-
-
-@pytest.fixture
-def kernels_called(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """The names of the compiled kernels fetched while the test runs, in order: a comparison
-    with the NumPy reference means something only if the kernels did run."""
-    called: list[str] = []
-    compiled = fused.kernel
-
-    def recording(name: str) -> Callable[..., None]:
-        called.append(name)
-        return compiled(name)
-
-    monkeypatch.setattr(fused, "kernel", recording)
-    return called
 
 
 # The kernels each optimizer's numba update runs: (pure update, update_in_place). A pure SGD,

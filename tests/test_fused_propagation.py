@@ -51,16 +51,9 @@ def both_kernels(X: FloatArray, params: dict[str, FloatArray], keep_probs: float
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("keep_probs", [None, 0.8, (0.5, 1.0, 0.7)])
 def test_forward_and_backward_give_numpys_arrays_bit_for_bit(
-    keep_probs: float | tuple[float, ...] | None, dtype: type[np.floating], rng: np.random.Generator, monkeypatch: pytest.MonkeyPatch
+    keep_probs: float | tuple[float, ...] | None, dtype: type[np.floating], rng: np.random.Generator, kernels_called: list[str]
 ) -> None:
-    called: list[str] = []
-    compiled = fused.kernel
-
-    def recording(name: str) -> Callable[..., None]:
-        called.append(name)
-        return compiled(name)
-
-    monkeypatch.setattr(fused, "kernel", recording)
+    called = kernels_called
     params = initialize_parameters(SIZES, rng, dtype=dtype)
     params = {key: value + dtype(0.01) if key.startswith("b") else value for key, value in params.items()}
     X = rng.standard_normal((SIZES[0], M)).astype(dtype)
@@ -211,26 +204,21 @@ def test_read_only_inputs_are_read_and_never_written(rng: np.random.Generator) -
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_training_is_bitwise_the_same_with_either_kernel(
-    dtype: type[np.floating], rng: np.random.Generator, monkeypatch: pytest.MonkeyPatch
+    dtype: type[np.floating], rng: np.random.Generator, kernels_called: list[str]
 ) -> None:
     m = 300
     pixels = rng.integers(0, 256, (m, SIZES[0]), dtype=np.uint8).T  # a row per image, as the loaders give them
     Y = np.eye(SIZES[-1], dtype=dtype)[rng.integers(0, SIZES[-1], m)].T
     params = initialize_parameters(SIZES, rng, dtype=dtype)
-    called: dict[str, set[str]] = {kernel: set() for kernel in fused.KERNELS}
-    compiled = fused.kernel
+    called: dict[str, set[str]] = {}
     results = {}
     for kernel in fused.KERNELS:
-
-        def recording(name: str, kernel: str = kernel) -> Callable[..., None]:
-            called[kernel].add(name)
-            return compiled(name)
-
-        monkeypatch.setattr(fused, "kernel", recording)
+        kernels_called.clear()
         results[kernel] = train(
             pixels, Y, params, activations=ACTIVATIONS, loss="categorical_cross_entropy", epochs=2, optimizer=adam(1e-2),
             batch_size=64, rng=np.random.default_rng(4), keep_probs=(0.8, 1.0, 0.6), input_divisor=255, kernel=kernel,
         )  # fmt: skip
+        called[kernel] = set(kernels_called)
     # the two runs took different paths, else the comparison below would be NumPy against itself;
     # Adam's arithmetic is the optimizer's own choice (its default, Numba's), not train's kernel
     assert called["numpy"] == {"adam_in_place"}
