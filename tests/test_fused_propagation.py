@@ -8,7 +8,6 @@ zeros, subnormals) included, and the generator must end in the same state.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
 from typing import Literal
 
 import numpy as np
