@@ -75,6 +75,7 @@ CASES: list[tuple[str, Callable[[], object], type[Exception], str]] = [
     ("empty dict", lambda: forward_propagation(X, {}, ACTS), ValueError, r"params is empty"),
     ("missing key", lambda: forward_propagation(X, {k: v for k, v in P.items() if k != "b1"}, ACTS), ValueError, r"params is missing \['b1'\]"),
     ("foreign key", lambda: forward_propagation(X, {**P, "gamma1": P["b1"]}, ACTS), ValueError, r"params has an unexpected key 'gamma1'"),
+    ("layer 0", lambda: forward_propagation(X, {**P, "W0": P["W1"], "b0": P["b1"]}, ACTS), ValueError, r"params has an unexpected key '[Wb]0'"),  # layers count from 1
     ("grads as params", lambda: forward_propagation(X, GRADS, ACTS), ValueError, r"looks like a grads dict"),
     ("bias shape", lambda: forward_propagation(X, {**P, "b1": P["b1"].ravel()}, ACTS), ValueError, r"params\['b1'\] must be 2-D, got shape \(4,\)"),
     ("bias rows", lambda: forward_propagation(X, {**P, "b1": np.zeros((3, 1))}, ACTS), ValueError, r"params\['b1'\] must have shape \(4, 1\).*got \(3, 1\)"),

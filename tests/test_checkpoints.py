@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,7 @@ from functional_nn.checkpoints import (
     CheckpointError,
     latest_checkpoint,
     load_checkpoint,
+    mismatches,
     restored_generator,
     save_checkpoint,
 )
@@ -185,3 +187,22 @@ def test_slots_or_best_params_unlike_the_params_are_refused(
     np.savez(path, **{**arrays, key: value})
     with pytest.raises(CheckpointError, match=message):
         load_checkpoint(path)
+
+
+def test_early_stoppings_count_and_the_records_fields_survive_the_round_trip(tmp_path: Path, rng: np.random.Generator) -> None:
+    # a run two epochs past its best resumes two epochs past it, not patience epochs more
+    state = trained_state(rng)._replace(epochs_since_best=2, best_epoch=1)
+    loaded = load_checkpoint(save_checkpoint(tmp_path, state, rng=rng, run={})).state
+    assert (loaded.epochs_since_best, loaded.best_epoch, loaded.stopped) == (2, 1, False)
+    # the history is stored as positional lists: their order is the file format, by field name
+    with np.load(tmp_path / "checkpoint-000003.npz") as saved:
+        history = json.loads(str(saved["meta"]))["history"]
+    first = state.history[0]
+    assert history[0] == [first.epoch, first.cost, first.accuracy, first.dev_cost, first.dev_accuracy]
+    assert loaded.history == state.history
+
+
+def test_mismatches_name_settings_either_side_lacks() -> None:
+    assert mismatches({"a": 1, "b": 2}, {"a": 1, "b": 3}) == ["b: checkpoint 2, now 3"]
+    assert mismatches({}, {"a": 1}) == ["a: checkpoint None, now 1"]  # a setting only this run has
+    assert mismatches({"a": 1}, {}) == ["a: checkpoint 1, now None"]

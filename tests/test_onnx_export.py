@@ -274,3 +274,13 @@ def test_logits_that_overflowed_give_softmaxs_limits_as_predict_proba_does(tmp_p
     got = run(path, X.T.copy())
     assert got.dtype == dtype
     np.testing.assert_array_equal(got, expected)  # the finite rows too: the clip leaves them as they are
+
+
+def test_softplus_far_below_zero_keeps_its_relative_accuracy(tmp_path: Path) -> None:
+    # log(1 + e) for e = exp(-30) and smaller: Log(1 + e) alone loses most digits there (5.6%
+    # at z = -30), Goldberg's form keeps a few roundings, as np.log1p does
+    params = {"W1": np.eye(3), "b1": np.zeros((3, 1))}
+    X = np.array([[-30.0, -20.0, -35.0], [-25.0, -33.0, -38.0], [-1.0, 0.0, 40.0]]).T  # (3 features, 3 samples)
+    path = export_onnx(params, ("softplus",), tmp_path / "m.onnx")
+    expected = np.log1p(np.exp(-np.abs(X.T))) + np.maximum(X.T, 0)
+    np.testing.assert_allclose(run(path, np.ascontiguousarray(X.T)), expected, rtol=1e-14, atol=0)

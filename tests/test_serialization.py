@@ -196,3 +196,16 @@ def test_loading_a_folder_says_to_give_the_file_in_it(tmp_path: Path) -> None:
     with pytest.raises(ValueError) as raised:
         load_parameters(tmp_path)
     assert str(raised.value) == f"{tmp_path} is a folder: give the path of a parameter file, such as {tmp_path / 'params.npz'}"
+
+
+def test_a_read_only_file_is_refused_even_where_the_process_may_write_it(tmp_path: Path, rng: np.random.Generator) -> None:
+    # root may write any file (os.access says so): the file's own mode still says read-only
+    path = save_parameters(tmp_path / "m.npz", initialize_parameters([2, 1], rng), metadata={"activations": ["sigmoid"]})
+    before = path.read_bytes()
+    path.chmod(0o444)
+    try:
+        with pytest.raises(PermissionError, match=r"m\.npz: the file is read-only"):
+            save_parameters(path, initialize_parameters([2, 1], rng), metadata={"activations": ["sigmoid"]})
+        assert path.read_bytes() == before
+    finally:
+        path.chmod(0o644)
