@@ -258,7 +258,6 @@ def test_bad_averaging_and_input_dropout_arguments_are_refused() -> None:
         train(X, Y, params, augmentation=lambda B, r: B.astype(np.float64), rng=np.random.default_rng(0), **common)  # type: ignore[arg-type]
 
 
-
 def test_the_average_starts_at_the_parameters_it_is_given() -> None:
     # read before any update (epochs=0, or a dev evaluation of the starting point) the average
     # is the parameters themselves, bit for bit, in their own arrays

@@ -185,7 +185,6 @@ def test_local_sgd_with_one_step_equals_the_synchronous_round(rng: np.random.Gen
         np.testing.assert_allclose(averaged.params[key], synchronous.params[key], rtol=0, atol=1e-12)
 
 
-
 def test_local_sgd_with_one_step_records_the_synchronous_rounds_costs_with_l2_on_minibatches(rng: np.random.Generator) -> None:
     # each local step's cost carries the penalty of its own batch, lambda / (2 b) sum ||W||^2, as a
     # synchronous round's does over the union of its shards' batches: with one shard and one
@@ -487,7 +486,6 @@ def _scheduler_address(client: Client) -> str:
     address = getattr(client.scheduler, "address", None)
     assert isinstance(address, str)
     return address
-
 
 
 def test_cluster_epoch_states_dropped_before_their_first_epoch_close_their_client(

@@ -78,7 +78,6 @@ def test_gradient_check_notices_a_wrong_gradient(rng: np.random.Generator) -> No
     assert gradient_check(X, Y, params, ("sigmoid", "sigmoid"), "binary_cross_entropy", lambd=5.0) < 1e-7
 
 
-
 @pytest.mark.parametrize("wrong", ["hidden activation", "output activation", "loss"])
 def test_gradient_check_reports_a_wrong_backward_as_wrong(wrong: str, rng: np.random.Generator) -> None:
     """The check itself must catch a wrong gradient, not only pass a right one: each case gets

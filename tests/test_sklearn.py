@@ -131,8 +131,6 @@ def test_the_estimator_learns_what_train_learns_by_hand_bitwise() -> None:
     assert clf.activations_ == ("tanh", "tanh", "softmax")
 
 
-
-
 def test_a_user_defined_activation_record_trains_like_train_by_hand(tmp_path: Path) -> None:
     X, labels = iris()
     clf = MLPClassifier((8,), activation=SOFTSIGN, learning_rate=1e-2, epochs=60, random_state=0).fit(X, labels)
