@@ -11,7 +11,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -65,6 +65,17 @@ def _raising(*_: object) -> None:
     raise RuntimeError("SIGTERM reached the test's own handler, not run_main's")
 
 
+@pytest.fixture
+def sigterm_raises() -> Iterator[None]:
+    """SIGTERM handled by ``_raising`` for the test: without run_main's own handler the test fails rather than dies."""
+    previous = signal.signal(signal.SIGTERM, _raising)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+@pytest.mark.usefixtures("sigterm_raises")
 def test_run_main_reports_sigterm_and_restores_the_handler(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     def main(argv: Sequence[str] | None) -> int:
         _cli.make_output_dir(tmp_path / "runs" / "x")
@@ -72,16 +83,13 @@ def test_run_main_reports_sigterm_and_restores_the_handler(tmp_path: Path, capsy
         time.sleep(10)  # the handler interrupts it
         return 0
 
-    previous = signal.signal(signal.SIGTERM, _raising)  # without run_main's own, the test fails rather than dies
-    try:
-        assert _cli.run_main(main, []) == 143
-        assert signal.getsignal(signal.SIGTERM) is _raising
-    finally:
-        signal.signal(signal.SIGTERM, previous)
+    assert _cli.run_main(main, []) == 143
+    assert signal.getsignal(signal.SIGTERM) is _raising
     assert capsys.readouterr().err == "error: terminated (SIGTERM)\n"
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.usefixtures("sigterm_raises")
 def test_sigterm_keeps_what_a_script_adds_to_its_ctrl_c_line(capsys: pytest.CaptureFixture[str]) -> None:
     """A script that turns Ctrl-C into a more helpful one (train_mnist's ``--resume`` hint) does so for SIGTERM too."""
 
@@ -93,25 +101,18 @@ def test_sigterm_keeps_what_a_script_adds_to_its_ctrl_c_line(capsys: pytest.Capt
             raise KeyboardInterrupt("after epoch 1 of 3: continue the run with --resume out") from None
         return 0
 
-    previous = signal.signal(signal.SIGTERM, _raising)
-    try:
-        assert _cli.run_main(main, []) == 143
-    finally:
-        signal.signal(signal.SIGTERM, previous)
+    assert _cli.run_main(main, []) == 143
     assert capsys.readouterr().err == "error: terminated (SIGTERM) after epoch 1 of 3: continue the run with --resume out\n"
 
 
+@pytest.mark.usefixtures("sigterm_raises")
 def test_ctrl_c_is_still_130_with_the_handler_in_place(capsys: pytest.CaptureFixture[str]) -> None:
     def main(argv: Sequence[str] | None) -> int:
         assert signal.getsignal(signal.SIGTERM) is not _raising
         raise KeyboardInterrupt
 
-    previous = signal.signal(signal.SIGTERM, _raising)
-    try:
-        assert _cli.run_main(main, []) == 130
-        assert signal.getsignal(signal.SIGTERM) is _raising
-    finally:
-        signal.signal(signal.SIGTERM, previous)
+    assert _cli.run_main(main, []) == 130
+    assert signal.getsignal(signal.SIGTERM) is _raising
     assert capsys.readouterr().err == "error: interrupted (Ctrl-C)\n"
 
 
