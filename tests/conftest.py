@@ -82,3 +82,10 @@ def kernels_called(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
     monkeypatch.setattr(fused, "kernel", recording)
     return called
+
+
+def blas_threads() -> int:
+    """The threads the loaded BLAS uses now (threadpoolctl, from the bench extra, which [dev] includes)."""
+    from threadpoolctl import threadpool_info
+
+    return int(min(pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"))

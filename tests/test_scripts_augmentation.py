@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
 
 import augmentation_report  # noqa: E402  (the scripts folder is not a package)
 import train_mnist  # noqa: E402
-from conftest import WriteMNISTCache  # noqa: E402
+from conftest import WriteMNISTCache, blas_threads  # noqa: E402
 from test_scripts_mnist import _digits, _kaggle_csv, _small_mnist  # noqa: E402
 
 
@@ -210,8 +210,6 @@ def test_the_report_pins_the_blas_to_threads_when_main_is_called_from_python(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # run as a script, the environment pins it before NumPy loads; from Python, NumPy is loaded already
-    from threadpoolctl import threadpool_info  # the bench extra, which [dev] includes
-
     mnist_cache(_small_mnist(rng, 40, 12, 12))
     seen: list[int] = []
     measure = augmentation_report.measure
@@ -219,9 +217,6 @@ def test_the_report_pins_the_blas_to_threads_when_main_is_called_from_python(
     def watched(*args: Any, **kwargs: Any) -> Any:
         seen.append(blas_threads())
         return measure(*args, **kwargs)
-
-    def blas_threads() -> int:
-        return int(min(pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"))
 
     monkeypatch.setattr(augmentation_report, "measure", watched)
     before = blas_threads()

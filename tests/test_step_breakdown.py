@@ -19,6 +19,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
 
 import benchmark  # noqa: E402  (the scripts folder is not a package)
+from conftest import blas_threads  # noqa: E402
 import step_breakdown  # noqa: E402
 from functional_nn.initializers import initialize_parameters  # noqa: E402
 from functional_nn.optimizers import adam  # noqa: E402
@@ -130,12 +131,6 @@ def test_asking_for_mnist_without_a_cache_says_how_to_get_one(
     assert err.startswith("error: no cached MNIST at") and "run scripts/train_mnist.py once" in err
 
 
-def _blas_threads() -> int:
-    from threadpoolctl import threadpool_info  # the bench extra, which [dev] includes
-
-    return int(min(pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"))
-
-
 def test_threads_pins_the_blas_when_main_is_called_from_python(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -145,14 +140,14 @@ def test_threads_pins_the_blas_when_main_is_called_from_python(
 
     def watched(name: str) -> Any:
         def call(*args: Any, **kwargs: Any) -> Any:
-            seen.append(_blas_threads())
+            seen.append(blas_threads())
             return real[name](*args, **kwargs)
 
         return call
 
     for name in real:
         monkeypatch.setattr(step_breakdown, name, watched(name))
-    before = _blas_threads()
+    before = blas_threads()
     status, report, _ = run_script(capsys, "--hidden", "8", "--threads", "1")
     assert status == 0 and report["threads"] == 1
-    assert seen == [1, 1] and _blas_threads() == before  # pinned for the measurement, then as it was
+    assert seen == [1, 1] and blas_threads() == before  # pinned for the measurement, then as it was
