@@ -76,7 +76,6 @@ import importlib.util
 import math
 import time
 from collections.abc import Callable
-from contextlib import ExitStack
 from datetime import datetime
 from typing import Any, NamedTuple, cast
 
@@ -539,9 +538,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _main(argv: Sequence[str] | None) -> int:
     args, settings = parse_args(argv)
-    with ExitStack() as stack:
-        if args.threads is not None:
-            stack.enter_context(_threads.pinned_threads(args.threads))  # when main is called from Python
+    with _threads.pinned_threads(args.threads):  # when main is called from Python; None pins nothing
         return run(args, settings, argv)
 
 
