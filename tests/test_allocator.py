@@ -57,3 +57,30 @@ def test_freed_memory_goes_back_to_the_system() -> None:
     before = resident_mb()
     assert allocator.hand_back_freed_memory()
     assert resident_mb() < before - 30, before  # they are back with the system
+
+
+_PROBE = """
+import sys
+from functional_nn import allocator
+if sys.argv[1] == "keep":
+    assert allocator.keep_freed_memory()
+print(allocator.freed_memory_returned())
+"""
+
+
+def _probed(mode: str, **environment: str) -> str:
+    env = {key: value for key, value in os.environ.items() if not key.startswith("MALLOC_")}
+    done = subprocess.run(
+        [sys.executable, "-c", _PROBE, mode], capture_output=True, text=True, timeout=120, check=True, env={**env, **environment}
+    )
+    return done.stdout.strip().splitlines()[-1]
+
+
+def test_freed_memory_returned_tells_dasks_nanny_setting_from_glibcs_own_and_from_keep_freed_memory() -> None:
+    assert platform.libc_ver()[0] == "glibc"
+    assert _probed("default") == "False"  # glibc's thresholds learn to keep 2 MiB blocks
+    # what Dask's nannies set: a fixed mmap threshold of 128 kB, each block mapped afresh
+    assert _probed("default", MALLOC_TRIM_THRESHOLD_="65536") == "True"
+    # any value fixes the thresholds, so even a large one returns 2 MiB blocks
+    assert _probed("default", MALLOC_TRIM_THRESHOLD_=str(2**30)) == "True"
+    assert _probed("keep", MALLOC_TRIM_THRESHOLD_="65536") == "False"  # mallopt, later, wins
