@@ -83,7 +83,7 @@ from typing import TYPE_CHECKING, Any, Final, NamedTuple, TypeVar
 import numpy as np
 
 from functional_nn import _validation as check
-from functional_nn import checkpoints, fused
+from functional_nn import allocator, checkpoints, fused
 from functional_nn.data.augmentation import Augmentation
 from functional_nn.data.augmentation import describe as describe_augmentation
 from functional_nn.data.preparation import _minibatches
@@ -132,6 +132,7 @@ __all__ = [
     "RunSettings",
     "SchedulerUnreachableError",
     "Shard",
+    "SlowAllocatorWarning",
     "WorkerEnvironmentError",
     "check_workers",
     "cluster_client",
@@ -626,11 +627,18 @@ class WorkerEnvironmentError(RuntimeError):
     """A worker cannot import what the tasks need; the message names the packages and the worker."""
 
 
+class SlowAllocatorWarning(UserWarning):
+    """Workers whose C library hands freed memory back to the system at once, so that every
+    training step's fresh arrays fault their pages in again; the message names them and the fix."""
+
+
 def check_workers(client: Client, packages: Sequence[str] = REQUIRED_PACKAGES, *, timeout: float = 60.0) -> list[str]:
     """Make sure every worker can import ``packages``; return the workers' addresses.
 
     Raises ``WorkerEnvironmentError`` naming, for each worker lacking one, the packages
-    missing, the worker's address, host and Python, before any task is sent.
+    missing, the worker's address, host and Python, before any task is sent. Warns
+    (``SlowAllocatorWarning``) of workers whose allocator returns freed memory at once
+    (``allocator.freed_memory_returned``), as Dask's nannies make it by default.
     """
     _check_client("client", client)
     workers = _worker_addresses(client, wait=1, timeout=timeout)
@@ -647,6 +655,7 @@ def check_workers(client: Client, packages: Sequence[str] = REQUIRED_PACKAGES, *
     # Import this module on every worker now (0.15-0.25 s each, measured), as the driver has,
     # and start Numba's kernels (0.9 s), rather than inside the first task each worker runs.
     client.run(_warm_up, workers=workers)
+    _warn_of_returned_memory(client.run(_allocator_behaviour, workers=workers))
     return workers
 
 
@@ -654,6 +663,41 @@ def _warm_up() -> None:
     """Unpickled on a worker (by reference), imports this module there; then loads the fused kernels."""
     if fused.AVAILABLE:
         fused.warm_up()
+
+
+def _allocator_behaviour() -> tuple[bool | None, str | None]:
+    """Run on a worker: whether its C library returns freed blocks at once, and its ``MALLOC_TRIM_THRESHOLD_``."""
+    return allocator.freed_memory_returned(), os.environ.get("MALLOC_TRIM_THRESHOLD_")
+
+
+_WARNED_OF_RETURNED_MEMORY: set[str] = set()
+"""Workers already named in a ``SlowAllocatorWarning``: ``sweep`` and ``place_shards`` check
+the workers again after a script's own ``check_workers``, and once is enough."""
+
+
+def _warn_of_returned_memory(found: Mapping[str, tuple[bool | None, str | None]]) -> None:
+    """``SlowAllocatorWarning`` if any worker in ``found`` (address: ``_allocator_behaviour()``)
+    returns freed memory at once and has not been named in one before."""
+    returning = sorted(address for address, (returned, _) in found.items() if returned)
+    if not returning or _WARNED_OF_RETURNED_MEMORY.issuperset(returning):
+        return
+    _WARNED_OF_RETURNED_MEMORY.update(returning)
+    settings = sorted({value for returned, value in found.values() if returned and value is not None})
+    cause = (
+        f"MALLOC_TRIM_THRESHOLD_={', '.join(settings)} in their environment, which Dask's nannies set by default"
+        if settings
+        else "their C library's settings"
+    )
+    warnings.warn(
+        SlowAllocatorWarning(
+            f"{len(returning)} of {len(found)} workers ({', '.join(returning)}) hand freed memory back to the system "
+            f"at once ({cause}), so every training step's fresh arrays fault their pages in again: a sweep took "
+            "8.8 s instead of 6.5 s so (medians, measured). Start the workers with 'distributed: nanny: pre-spawn-environ: "
+            "MALLOC_TRIM_THRESHOLD_: null' in Dask's configuration, as local_cluster does, or with "
+            "'--preload functional_nn.distributed', or run client.run(functional_nn.allocator.keep_freed_memory) on them"
+        ),
+        stacklevel=3,
+    )
 
 
 def _check_client(argument: str, client: object, *, hint: str = "open one with cluster_client()") -> None:
@@ -1364,10 +1408,22 @@ _CLOSING_HEARTBEAT_FILTER: Final = _ClosingHeartbeatFilter()
 
 
 def dask_setup(worker: Any) -> None:  # Any: a distributed.Worker; this module imports no Dask
-    """Run by Dask in every worker of ``local_cluster`` as it starts (its ``preload``): makes
-    the worker's closing heartbeat quiet (see ``_ClosingHeartbeatFilter``)."""
+    """Run by Dask in every worker of ``local_cluster`` as it starts (its ``preload``; a worker
+    started by hand runs it with ``dask worker ... --preload functional_nn.distributed``).
+
+    Makes the worker's closing heartbeat quiet (see ``_ClosingHeartbeatFilter``). And in a
+    worker process of its own (one a nanny started) whose environment sets
+    ``MALLOC_TRIM_THRESHOLD_``, which turns off glibc's adaptive thresholds so that every
+    freed array goes back to the system, it calls ``allocator.keep_freed_memory``: the
+    process is the worker's, and training is all it is for. ``local_cluster`` asks its
+    nannies not to set the variable, but a worker still inherits it from the process that
+    starts the cluster, and Dask's nannies write it into that process's environment: any
+    Dask cluster started there before leaves it behind.
+    """
     _CLOSING_HEARTBEAT_FILTER.workers.add(worker)
     logging.getLogger("distributed.worker").addFilter(_CLOSING_HEARTBEAT_FILTER)  # once: the same filter is not added twice
+    if getattr(worker, "nanny", None) is not None and os.environ.get("MALLOC_TRIM_THRESHOLD_") is not None:
+        allocator.keep_freed_memory()
 
 
 def local_cluster(n_workers: int | None = None, *, processes: bool = True, dashboard: bool = False) -> LocalCluster:
@@ -1399,8 +1455,9 @@ def local_cluster(n_workers: int | None = None, *, processes: bool = True, dashb
     # Dask's nannies start workers with MALLOC_TRIM_THRESHOLD_=65536, which sends every array
     # above 64 KiB back to the kernel when freed: a training step's temporaries then fault
     # their pages in afresh each time, measured 2.6x slower (0.49 s against 0.19 s for 50
-    # steps of 784-256-10 on batches of 64). None unsets it (see the nanny's
+    # steps of 784-256-10 on batches of 64). None leaves it out (see the nanny's
     # pre-spawn-environ); the library keeps no long-lived memory that trimming would return.
+    # A worker that inherits it all the same has dask_setup keep its freed memory instead.
     settings: dict[str, Any] = {f"{PRE_SPAWN_ENVIRON}.MALLOC_TRIM_THRESHOLD_": None}
     if not dashboard:
         settings.update(QUIET_CLUSTER)

@@ -28,6 +28,7 @@ import pytest
 
 from distributed import Client
 
+from functional_nn import allocator
 from functional_nn import distributed as dist
 from functional_nn import fused
 from functional_nn.data import one_hot
@@ -288,6 +289,64 @@ def test_a_worker_missing_a_package_is_named_before_any_task(client: Client) -> 
     assert len(dist.check_workers(client)) == 2
 
 
+def test_workers_started_with_dasks_own_allocator_setting_are_warned_of_once_and_local_clusters_keep_freed_memory(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    distributed: Any = dist._import_distributed()  # Any: Dask's LocalCluster and Client are untyped
+
+    # Dask's nannies write their pre-spawn environment into the process that runs them, this
+    # one. monkeypatch restores what it recorded, so set and then removed, the variable
+    # Dask writes is removed when the test ends (and a value it had before is put back).
+    monkeypatch.setenv("MALLOC_TRIM_THRESHOLD_", "")
+    monkeypatch.delenv("MALLOC_TRIM_THRESHOLD_")
+    # Dask's LocalCluster as it comes, as `dask worker` starts workers: MALLOC_TRIM_THRESHOLD_=65536
+    with distributed.LocalCluster(
+        n_workers=1, threads_per_worker=1, processes=True, host="127.0.0.1", protocol="tcp://",
+        dashboard_address=None, scheduler_kwargs={"dashboard_address": ":0"},  # as local_cluster does
+    ) as cluster, distributed.Client(cluster) as c:  # fmt: skip
+        (address,) = c.scheduler_info(n_workers=-1)["workers"]
+        assert c.run(os.getenv, "MALLOC_TRIM_THRESHOLD_") == {address: "65536"}  # os.getenv: the worker's own
+        with pytest.warns(dist.SlowAllocatorWarning) as caught:
+            assert dist.check_workers(c) == [address]
+        (warning,) = caught
+        message = str(warning.message)
+        assert f"1 of 1 workers ({address}) hand freed memory back" in message
+        assert "MALLOC_TRIM_THRESHOLD_=65536 in their environment" in message
+        assert "pre-spawn-environ: MALLOC_TRIM_THRESHOLD_: null" in message
+        dist.check_workers(c)  # once named, not again (warnings are errors here)
+        # the advice works: glibc's thresholds set at run time keep the blocks
+        assert c.run(allocator.freed_memory_returned) == {address: True}
+        assert c.run(allocator.keep_freed_memory) == {address: True}
+        assert c.run(allocator.freed_memory_returned) == {address: False}
+    # That nanny left the variable in this process, so local_cluster's workers inherit it
+    # whatever its nannies are told; its preload (dask_setup) then keeps their freed memory.
+    assert os.environ.get("MALLOC_TRIM_THRESHOLD_") == "65536"
+    with dist.cluster_client(n_workers=1) as c:
+        (address,) = c.scheduler_info(n_workers=-1)["workers"]
+        assert c.run(os.getenv, "MALLOC_TRIM_THRESHOLD_") == {address: "65536"}
+        assert c.run(allocator.freed_memory_returned) == {address: False}
+        assert dist.check_workers(c) == [address]  # no warning (they are errors here)
+    # Workers that are threads of this process leave its allocator alone: it is the user's.
+    called: list[bool] = []
+
+    def keep_freed_memory() -> bool:
+        called.append(True)
+        return True
+
+    monkeypatch.setattr(allocator, "keep_freed_memory", keep_freed_memory)
+    with dist.cluster_client(n_workers=1, processes=False) as c:
+        dist.check_workers(c)
+    assert not called
+
+
+def test_the_allocator_warning_names_only_the_workers_that_return_memory_and_their_setting() -> None:
+    with pytest.warns(dist.SlowAllocatorWarning) as caught:
+        dist._warn_of_returned_memory({"tcp://a:1": (True, None), "tcp://b:2": (False, "65536"), "tcp://c:3": (None, None)})
+    (warning,) = caught
+    assert "1 of 3 workers (tcp://a:1) hand freed memory back to the system at once (their C library's settings)" in str(warning.message)
+    dist._warn_of_returned_memory({"tcp://b:2": (False, "65536"), "tcp://c:3": (None, None)})  # none returns: no warning
+
+
 # --------------------------------------------------------------------------------------------
 # on a cluster
 
@@ -455,8 +514,10 @@ def test_a_killed_worker_process_costs_a_retry_not_the_run(rng: np.random.Genera
     common = dict(activations=ACTIVATIONS, loss=LOSS, rounds=8, optimizer=adam(0.01), batch_size=32, keep_probs=0.9, seed=4)
     with dist.cluster_client(n_workers=2) as c:
         # worker processes with one BLAS thread and glibc's own trimming (see local_cluster)
-        assert set(c.run(os.environ.get, "OPENBLAS_NUM_THREADS").values()) == {"1"}
-        assert set(c.run(os.environ.get, "MALLOC_TRIM_THRESHOLD_").values()) == {None}
+        # (os.getenv: os.environ.get would be pickled with this process's environment)
+        assert set(c.run(os.getenv, "OPENBLAS_NUM_THREADS").values()) == {"1"}
+        assert set(c.run(os.getenv, "MALLOC_TRIM_THRESHOLD_").values()) == {None}
+        assert set(c.run(allocator.freed_memory_returned).values()) == {False}
         # no dashboard: no profiler, and slow health ticks (QUIET_CLUSTER) on every worker
         assert set(c.run(dask.config.get, "distributed.worker.profile.enabled").values()) == {False}
         assert set(c.run(dask.config.get, "distributed.admin.tick.interval").values()) == {"1s"}
