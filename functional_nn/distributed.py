@@ -666,8 +666,12 @@ def _warm_up() -> None:
 
 
 def _allocator_behaviour() -> tuple[bool | None, str | None]:
-    """Run on a worker: whether its C library returns freed blocks at once, and its ``MALLOC_TRIM_THRESHOLD_``."""
-    return allocator.freed_memory_returned(), os.environ.get("MALLOC_TRIM_THRESHOLD_")
+    """Run on a worker: whether its C library returns freed blocks at once (``None`` unless it
+    is glibc, which the warning's fixes are for), and its ``MALLOC_TRIM_THRESHOLD_``."""
+    import platform
+
+    returned = allocator.freed_memory_returned() if platform.libc_ver()[0] == "glibc" else None
+    return returned, os.environ.get("MALLOC_TRIM_THRESHOLD_")
 
 
 _WARNED_OF_RETURNED_MEMORY: set[str] = set()
