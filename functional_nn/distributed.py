@@ -1430,6 +1430,32 @@ def dask_setup(worker: Any) -> None:  # Any: a distributed.Worker; this module i
         allocator.keep_freed_memory()
 
 
+@contextlib.contextmanager
+def _environment_kept() -> Iterator[None]:
+    """This process's environment variables that Dask's nannies write, put back as they were
+    when the block ends.
+
+    A nanny writes its pre-spawn environment (``distributed.nanny.pre-spawn-environ``: one
+    BLAS and OpenMP thread, its allocator setting) into the environment of the process that
+    runs it, here the user's, because a worker process must find them there as it starts
+    (Dask calls this poisoning that process). Left there, every later subprocess of the user's,
+    and every BLAS a library loads later in this process, would get one thread. The workers
+    already started keep theirs; a nanny restarting one writes them again first.
+    """
+    import dask.config
+
+    names = set(dask.config.get(PRE_SPAWN_ENVIRON, None) or {}) | set(WORKER_ENV)
+    before = {name: os.environ.get(name) for name in names}
+    try:
+        yield
+    finally:
+        for name, value in before.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
 def local_cluster(n_workers: int | None = None, *, processes: bool = True, dashboard: bool = False) -> LocalCluster:
     """A ``LocalCluster`` on 127.0.0.1: ``n_workers`` (default one per core) of one thread each.
 
@@ -1441,7 +1467,9 @@ def local_cluster(n_workers: int | None = None, *, processes: bool = True, dashb
     keeps its own bookkeeping quiet (``QUIET_CLUSTER``: no profiler, slower health ticks),
     which leaves the cores to the tasks. Each worker runs this module's ``dask_setup`` as it
     starts (Dask's ``preload``, after any configured in ``distributed.worker.preload``), so
-    that closing the cluster prints no traceback of Dask's own shutdown race.
+    that closing the cluster prints no traceback of Dask's own shutdown race. The variables
+    Dask's nannies write into this process's environment for their workers (one BLAS thread)
+    are put back as they were once the workers have started.
     """
     _check_bool("processes", processes)
     _check_bool("dashboard", dashboard)
@@ -1465,7 +1493,7 @@ def local_cluster(n_workers: int | None = None, *, processes: bool = True, dashb
     settings: dict[str, Any] = {f"{PRE_SPAWN_ENVIRON}.MALLOC_TRIM_THRESHOLD_": None}
     if not dashboard:
         settings.update(QUIET_CLUSTER)
-    with dask.config.set(settings):
+    with dask.config.set(settings), _environment_kept():
         cluster: LocalCluster = distributed.LocalCluster(
             n_workers=workers, threads_per_worker=1, processes=processes, host="127.0.0.1", protocol="tcp://",
             dashboard_address=":8787" if dashboard else None,
@@ -1541,9 +1569,10 @@ def cluster_client(
         finally:
             client.close()
         return
-    cluster = local_cluster(n_workers, processes=processes, dashboard=dashboard)
-    try:
-        with distributed.Client(cluster, set_as_default=False) as client:
-            yield client
-    finally:
-        cluster.close()
+    with _environment_kept():  # a nanny restarting a lost worker writes the variables again
+        cluster = local_cluster(n_workers, processes=processes, dashboard=dashboard)
+        try:
+            with distributed.Client(cluster, set_as_default=False) as client:
+                yield client
+        finally:
+            cluster.close()

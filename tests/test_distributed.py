@@ -339,6 +339,27 @@ def test_workers_started_with_dasks_own_allocator_setting_are_warned_of_once_and
     assert not called
 
 
+def test_a_local_cluster_leaves_this_processs_environment_as_it_was(monkeypatch: pytest.MonkeyPatch) -> None:
+    names = ("OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "MALLOC_TRIM_THRESHOLD_")
+    for name in names:  # absent here, and removed again when the test ends
+        monkeypatch.setenv(name, "")
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("OMP_NUM_THREADS", "2")  # a user's own value
+    with dist.cluster_client(n_workers=1) as c:
+        # the worker has one thread of each (WORKER_ENV), whatever this process has...
+        assert set(c.run(os.getenv, "OPENBLAS_NUM_THREADS").values()) == {"1"}
+        assert set(c.run(os.getenv, "OMP_NUM_THREADS").values()) == {"1"}
+        # ...and this process, whose later subprocesses and BLAS libraries would inherit it, not
+        assert {name: os.environ.get(name) for name in names} == dict.fromkeys(names)
+        assert os.environ["OMP_NUM_THREADS"] == "2"
+    assert {name: os.environ.get(name) for name in names} == dict.fromkeys(names)
+    cluster = dist.local_cluster(1)
+    try:
+        assert {name: os.environ.get(name) for name in names} == dict.fromkeys(names)
+    finally:
+        cluster.close()
+
+
 def test_the_allocator_warning_names_only_the_workers_that_return_memory_and_their_setting() -> None:
     with pytest.warns(dist.SlowAllocatorWarning) as caught:
         dist._warn_of_returned_memory({"tcp://a:1": (True, None), "tcp://b:2": (False, "65536"), "tcp://c:3": (None, None)})
