@@ -1416,17 +1416,20 @@ def dask_setup(worker: Any) -> None:  # Any: a distributed.Worker; this module i
     started by hand runs it with ``dask worker ... --preload functional_nn.distributed``).
 
     Makes the worker's closing heartbeat quiet (see ``_ClosingHeartbeatFilter``). And in a
-    worker process of its own (one a nanny started) whose environment sets
-    ``MALLOC_TRIM_THRESHOLD_``, which turns off glibc's adaptive thresholds so that every
-    freed array goes back to the system, it calls ``allocator.keep_freed_memory``: the
-    process is the worker's, and training is all it is for. ``local_cluster`` asks its
-    nannies not to set the variable, but a worker still inherits it from the process that
-    starts the cluster, and Dask's nannies write it into that process's environment: any
-    Dask cluster started there before leaves it behind.
+    worker process of its own (one a nanny started: the process is the worker's, and training
+    is what it is for) it calls ``allocator.keep_freed_memory``, as ``train_mnist.py`` does
+    in its own process, so that each step's fresh arrays reuse the last step's memory instead
+    of faulting pages in again. Measured on 2 such workers (local SGD, 784-1024-1024-1024-10,
+    8 rounds of 20 steps of 64 samples a shard): 4.51-4.88 s against 5.35-5.69 s with glibc's
+    own thresholds, a quarter to a third of the page faults; the sweep of small networks took
+    the same time either way. Dask's nannies start workers with ``MALLOC_TRIM_THRESHOLD_``,
+    which returns every freed array at once: ``local_cluster`` asks its nannies not to set it,
+    but a worker inherits it all the same when an earlier Dask cluster in the starting process
+    left it in that process's environment; ``keep_freed_memory`` overrides it either way.
     """
     _CLOSING_HEARTBEAT_FILTER.workers.add(worker)
     logging.getLogger("distributed.worker").addFilter(_CLOSING_HEARTBEAT_FILTER)  # once: the same filter is not added twice
-    if getattr(worker, "nanny", None) is not None and os.environ.get("MALLOC_TRIM_THRESHOLD_") is not None:
+    if getattr(worker, "nanny", None) is not None:  # not threads of the user's own process
         allocator.keep_freed_memory()
 
 
@@ -1467,9 +1470,11 @@ def local_cluster(n_workers: int | None = None, *, processes: bool = True, dashb
     keeps its own bookkeeping quiet (``QUIET_CLUSTER``: no profiler, slower health ticks),
     which leaves the cores to the tasks. Each worker runs this module's ``dask_setup`` as it
     starts (Dask's ``preload``, after any configured in ``distributed.worker.preload``), so
-    that closing the cluster prints no traceback of Dask's own shutdown race. The variables
-    Dask's nannies write into this process's environment for their workers (one BLAS thread)
-    are put back as they were once the workers have started.
+    that closing the cluster prints no traceback of Dask's own shutdown race, and so that
+    worker processes keep the memory each step frees for the next
+    (``allocator.keep_freed_memory``). The variables Dask's nannies write into this
+    process's environment for their workers (one BLAS thread) are put back as they were once
+    the workers have started.
     """
     _check_bool("processes", processes)
     _check_bool("dashboard", dashboard)
@@ -1488,8 +1493,8 @@ def local_cluster(n_workers: int | None = None, *, processes: bool = True, dashb
     # above 64 KiB back to the kernel when freed: a training step's temporaries then fault
     # their pages in afresh each time, measured 2.6x slower (0.49 s against 0.19 s for 50
     # steps of 784-256-10 on batches of 64). None leaves it out (see the nanny's
-    # pre-spawn-environ); the library keeps no long-lived memory that trimming would return.
-    # A worker that inherits it all the same has dask_setup keep its freed memory instead.
+    # pre-spawn-environ), and dask_setup then keeps each worker's freed memory for its next
+    # steps, overriding the variable where a worker inherits it all the same.
     settings: dict[str, Any] = {f"{PRE_SPAWN_ENVIRON}.MALLOC_TRIM_THRESHOLD_": None}
     if not dashboard:
         settings.update(QUIET_CLUSTER)
