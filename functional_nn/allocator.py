@@ -8,9 +8,11 @@ mmap threshold) lies free there; either way the next step's arrays fault their p
 again, each page zeroed by the kernel. For ``scripts/train_mnist.py --preset best``
 (784-1024-1024-10, whose ``dW`` are 3-4 MB) that was 230,000-400,000 page faults an epoch.
 
-Both calls change the whole process, so nothing in the library makes them: a script does,
-where it knows what the process will do (``scripts/train_mnist.py`` calls
-``keep_freed_memory`` after loading its data). Elsewhere than glibc (macOS, Windows, musl)
+Both calls change the whole process, so the library makes them only in processes it starts
+for training: a script does, where it knows what the process will do
+(``scripts/train_mnist.py`` calls ``keep_freed_memory`` after loading its data), and so does
+``distributed.dask_setup`` in the worker processes of ``distributed.local_cluster`` (or of
+workers started with ``--preload functional_nn.distributed``). Elsewhere than glibc (macOS, Windows, musl)
 they do nothing and return ``False``. ``freed_memory_returned`` measures which way a process
 goes, without changing it.
 """
@@ -51,7 +53,8 @@ def keep_freed_memory() -> bool:
     demand. What it buys, measured here: ``train_mnist.py --preset best`` went from 466,000 and
     815,000 page faults in two epochs to 63,000, and its epochs from 5.0-5.5 s to 4.6-4.8 s
     (the whole 50 epochs, another day-time run each: 195 s against 239 s); the 784-512-256-10
-    main job, whose largest fresh array is 1.6 MB, faulted 40% less and ran no faster. Process-wide and permanent: call it from a script, not from library code.
+    main job, whose largest fresh array is 1.6 MB, faulted 40% less and ran no faster. Process-wide and permanent: call it from a script, or
+    in a process started for training, not from library code that runs in the user's process.
     """
     mallopt = _glibc_function("mallopt")
     if mallopt is None:
