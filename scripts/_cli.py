@@ -27,13 +27,14 @@ The scripts folder is not a package: the scripts and the tests import this as ``
 from __future__ import annotations
 
 import argparse
+import contextlib
 import math
 import os
 import signal
 import sys
 import tempfile
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextvars import ContextVar
 from pathlib import Path
 from types import FrameType
@@ -61,6 +62,27 @@ class Terminated(KeyboardInterrupt):
     Ctrl-C (close its progress bar, say how to ``--resume``) it does on SIGTERM too."""
 
 
+_HOLD: Final = {"held": False, "pending": False}
+"""Whether ``run_main``'s SIGTERM handler is to hold ``Terminated`` back (``_termination_held``), and whether one came."""
+
+
+@contextlib.contextmanager
+def _termination_held() -> Iterator[None]:
+    """A SIGTERM that comes in the block raises ``Terminated`` only once the block has ended.
+
+    ``make_output_dir`` makes its folders and records them in this block: a SIGTERM between
+    the two would otherwise leave folders that no one knows to remove.
+    """
+    _HOLD["held"] = True
+    try:
+        yield
+    finally:
+        _HOLD["held"] = False
+        pending, _HOLD["pending"] = _HOLD["pending"], False
+    if pending:
+        raise Terminated
+
+
 def run_main(main: Callable[[Sequence[str] | None], int], argv: Sequence[str] | None) -> int:
     """``main(argv)``, with the user's mistakes turned into one ``error:`` line and status 2.
 
@@ -77,6 +99,9 @@ def run_main(main: Callable[[Sequence[str] | None], int], argv: Sequence[str] | 
     def terminate(signum: int, frame: FrameType | None) -> None:
         terminated.append(signum)
         if len(terminated) == 1:  # once: a second SIGTERM must not break into the clean-up of the first
+            if _HOLD["held"]:  # raised as the folders just made are recorded
+                _HOLD["pending"] = True
+                return
             raise Terminated
 
     # only the main thread may set handlers; None is one set outside Python, which could not be put back
@@ -193,10 +218,11 @@ def make_output_dir(out: Path) -> list[Path]:
     call's own ``mkdir`` made count (``serialization.make_folders``): one another process made
     meanwhile is not ours to remove.
     """
-    created = make_folders(out)
-    registry = _CREATED.get()
-    if registry is not None:
-        registry.extend(created)
+    with _termination_held():  # a SIGTERM now still finds the folders recorded
+        created = make_folders(out)
+        registry = _CREATED.get()
+        if registry is not None:
+            registry.extend(created)
     return created
 
 

@@ -17,6 +17,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from functional_nn.serialization import make_folders
+
 SCRIPTS = Path(__file__).resolve().parents[1] / "scripts"
 sys.path.insert(0, str(SCRIPTS))
 
@@ -85,6 +87,30 @@ def test_run_main_reports_sigterm_and_restores_the_handler(tmp_path: Path, capsy
 
     assert _cli.run_main(main, []) == 143
     assert signal.getsignal(signal.SIGTERM) is _raising
+    assert capsys.readouterr().err == "error: terminated (SIGTERM)\n"
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.usefixtures("sigterm_raises")
+def test_sigterm_just_as_the_output_folder_is_made_still_removes_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The window the subprocess test above can hit under load: the folders made, not yet recorded."""
+    def made_then_terminated(folder: Path) -> list[Path]:
+        created = make_folders(folder)
+        os.kill(os.getpid(), signal.SIGTERM)  # handled before the next line: make_output_dir has not recorded them
+        return created
+
+    monkeypatch.setattr(_cli, "make_folders", made_then_terminated)
+    reached: list[bool] = []
+
+    def main(argv: Sequence[str] | None) -> int:
+        _cli.make_output_dir(tmp_path / "runs" / "x")
+        reached.append(True)
+        return 0
+
+    assert _cli.run_main(main, []) == 143
+    assert reached == []  # Terminated came as make_output_dir ended, before the run went on
     assert capsys.readouterr().err == "error: terminated (SIGTERM)\n"
     assert list(tmp_path.iterdir()) == []
 
