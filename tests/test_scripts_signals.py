@@ -96,6 +96,7 @@ def test_sigterm_just_as_the_output_folder_is_made_still_removes_it(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The window the subprocess test above can hit under load: the folders made, not yet recorded."""
+
     def made_then_terminated(folder: Path) -> list[Path]:
         created = make_folders(folder)
         os.kill(os.getpid(), signal.SIGTERM)  # handled before the next line: make_output_dir has not recorded them
