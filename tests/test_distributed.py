@@ -44,6 +44,8 @@ from functional_nn.types import Activation, FloatArray, Loss
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from test_allocator import STEP_PAGES, page_faults_of_ten_steps  # noqa: E402  (run on a worker: imported there by name)
+
 ACTIVATIONS: tuple[Activation, ...] = ("relu", "softmax")
 LOSS: Loss = "categorical_cross_entropy"
 
@@ -540,23 +542,7 @@ def test_a_killed_worker_process_costs_a_retry_not_the_run(rng: np.random.Genera
         assert set(c.run(os.getenv, "MALLOC_TRIM_THRESHOLD_").values()) == {None}
         # dask_setup keeps each worker's freed memory: three 4 MB arrays a step, which glibc's
         # own thresholds hand back and fault in again step after step, reuse the last step's
-        pages = 3 * 4 * 2**20 // os.sysconf("SC_PAGE_SIZE")
-
-        def page_faults_of_ten_steps() -> int:
-            import resource
-
-            def step() -> None:
-                for array in [np.ones(2**20, dtype=np.float32) for _ in range(3)]:
-                    array.fill(2)
-
-            for _ in range(2):  # past glibc's first adjustments of its thresholds
-                step()
-            before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
-            for _ in range(10):
-                step()
-            return resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before
-
-        assert all(faults < pages // 4 for faults in c.run(page_faults_of_ten_steps).values())
+        assert all(faults < STEP_PAGES // 4 for faults in c.run(page_faults_of_ten_steps).values())
         # no dashboard: no profiler, and slow health ticks (QUIET_CLUSTER) on every worker
         assert set(c.run(dask.config.get, "distributed.worker.profile.enabled").values()) == {False}
         assert set(c.run(dask.config.get, "distributed.admin.tick.interval").values()) == {"1s"}
