@@ -15,7 +15,7 @@ from functional_nn.types import FloatArray
 
 NameT = TypeVar("NameT", bound=str)
 
-_PARAM_KEY = re.compile(r"^([Wb])([1-9][0-9]*)$")
+_PARAM_KEY = re.compile(r"([Wb])([1-9][0-9]*)")
 
 
 def check_name(argument: str, value: object, allowed: Sequence[NameT]) -> NameT:
@@ -92,7 +92,10 @@ def check_positive_int(argument: str, value: object, *, minimum: int = 1) -> int
 def check_positive_float(argument: str, value: object, *, allow_zero: bool = False) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer)):
         raise TypeError(f"{argument} must be a number, got {type(value).__name__} {value!r}")
-    number = float(value)
+    try:
+        number = float(value)
+    except OverflowError:  # an int beyond the floats' range
+        raise ValueError(f"{argument} must be a finite number, got an integer of {len(str(value))} digits") from None
     if not math.isfinite(number) or number < 0 or (number == 0 and not allow_zero):
         expected = ">= 0" if allow_zero else "> 0"
         raise ValueError(f"{argument} must be a finite number {expected}, got {value}")
@@ -112,7 +115,7 @@ def check_params(params: object, argument: str = "params", *, finite: bool = Tru
         raise ValueError(f"{argument} is empty: expected keys 'W1', 'b1', ..., 'WL', 'bL'")
     layers: set[int] = set()
     for key in params:
-        match = _PARAM_KEY.match(key) if isinstance(key, str) else None
+        match = _PARAM_KEY.fullmatch(key) if isinstance(key, str) else None
         if match is None:
             raise ValueError(
                 f"{argument} has an unexpected key {key!r}: a params dict holds only 'W1', 'b1', ..., 'WL', 'bL'"

@@ -12,9 +12,10 @@ checkpoints or the new one, never half a file.
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any, Final, NamedTuple
 
@@ -27,7 +28,7 @@ from functional_nn.fold_state import EpochRecord, TrainState
 from functional_nn.types import FloatArray
 
 FORMAT = "functional_nn.checkpoint/1"
-_NAME = re.compile(r"^checkpoint-(\d{6,})\.npz$")
+_NAME = re.compile(r"checkpoint-(\d{6,})\.npz")
 
 JSONValue = Any  # what json.loads returns: the run description is free-form JSON
 
@@ -135,7 +136,7 @@ def save_checkpoint(
     target = checkpoint_path(folder, state.epoch)
     with atomic_write(target, make_parents=True) as handle:  # made again if a check elsewhere removes it
         np.savez(handle, allow_pickle=False, **arrays)
-    complete = sorted(path for path in folder.iterdir() if _NAME.match(path.name))
+    complete = _by_epoch(folder)
     for old in complete[:-keep_last]:
         if old != target:
             old.unlink(missing_ok=True)
@@ -211,8 +212,15 @@ def latest_checkpoint(directory: str | os.PathLike[str]) -> Path | None:
     folder = Path(directory)
     if not folder.is_dir():
         return None
-    found = sorted(path for path in folder.iterdir() if _NAME.match(path.name))
+    found = _by_epoch(folder)
     return found[-1] if found else None
+
+
+def _by_epoch(folder: Path) -> list[Path]:
+    """The checkpoints in ``folder``, oldest epoch first: by the epoch's number, since names of
+    seven digits and more (epoch 1,000,000 on) sort before six-digit ones as text."""
+    named = ((_NAME.fullmatch(path.name), path) for path in folder.iterdir())
+    return [path for _, path in sorted((int(match[1]), path) for match, path in named if match)]
 
 
 def load_checkpoint(path: str | os.PathLike[str]) -> Checkpoint:
@@ -286,4 +294,38 @@ def restored_generator(rng: np.random.Generator, rng_state: Mapping[str, JSONVal
 def mismatches(saved: Mapping[str, JSONValue], current: Mapping[str, JSONValue]) -> list[str]:
     """The run settings that differ between a checkpoint and the run resuming it."""
     keys = sorted(set(saved) | set(current))
-    return [f"{key}: checkpoint {saved.get(key)!r}, now {current.get(key)!r}" for key in keys if saved.get(key) != current.get(key)]
+    return [
+        f"{key}: checkpoint {saved.get(key)!r}, now {current.get(key)!r}"
+        for key in keys
+        if not _same_setting(saved.get(key), current.get(key))
+    ]
+
+
+def _same_setting(saved: JSONValue, current: JSONValue) -> bool:
+    """``saved == current``, item by item, but a NaN equal to a NaN: a setting that is NaN in
+    both (a schedule's hyperparameter, say) is the same setting."""
+    if isinstance(saved, float) and isinstance(current, float) and math.isnan(saved) and math.isnan(current):
+        return True
+    if isinstance(saved, (list, tuple)) and isinstance(current, (list, tuple)):
+        return len(saved) == len(current) and all(_same_setting(a, b) for a, b in zip(saved, current))
+    if isinstance(saved, dict) and isinstance(current, dict):
+        return saved.keys() == current.keys() and all(_same_setting(saved[k], current[k]) for k in saved)
+    return bool(saved == current)
+
+
+def described_hyperparameters(optimizer: str, hyperparameters: Iterable[tuple[str, object]]) -> list[list[object]]:
+    """An optimizer's ``hyperparameters`` as a run description stores them: ``[name, number]``
+    pairs of Python numbers (JSON takes no NumPy scalar, which a schedule or an optimizer of
+    one's own may hold). Anything but a number is refused (``TypeError``), before any
+    training, rather than when the first checkpoint is written."""
+    described: list[list[object]] = []
+    for name, value in hyperparameters:
+        if isinstance(value, (np.integer, np.floating, np.bool_)):
+            value = value.item()
+        if not isinstance(value, (int, float)):  # bool is an int
+            raise TypeError(
+                f"hyperparameter {name!r} of optimizer {optimizer!r} must be a number (checkpoints store it), "
+                f"got {type(value).__name__} {value!r}"
+            )
+        described.append([name, value])
+    return described

@@ -886,7 +886,7 @@ def train_rounds(
     rounds = check.check_positive_int("rounds", rounds, minimum=0)
     dev_every = check.check_positive_int("dev_every", dev_every)
     lambd = check.check_positive_float("lambd", lambd, allow_zero=True)
-    keeps = check_keep_probs(keep_probs, L)
+    keeps = check_keep_probs(keep_probs, L, dtype)
     if clip_norm is not None:
         clip_norm = check.check_positive_float("clip_norm", clip_norm)
     if max_norm is not None:
@@ -899,6 +899,7 @@ def train_rounds(
     state = RoundState(0, start_params, optimizer.init(start_params), ())
     m = sum(int(shard.X.shape[1]) for shard in held)
     run = _Run(task, checked_dev, dev_every, m, None)
+    _check_bool("resume", resume)
     if checkpoint_dir is not None:
         run, state = _resume_or_start(run, state, Path(checkpoint_dir), resume, sizes, held)
     elif resume:
@@ -1059,7 +1060,7 @@ def _describe_run(run: _Run, sizes: tuple[int, ...], shards: Sequence[Shard]) ->
         "activations": [a.name for a in t.activations],
         "loss": t.loss.name,
         "optimizer": t.optimizer.name,
-        "optimizer_hyperparameters": [[name, value] for name, value in t.optimizer.hyperparameters],
+        "optimizer_hyperparameters": checkpoints.described_hyperparameters(t.optimizer.name, t.optimizer.hyperparameters),
         "seed": t.seed,
         "batch_size": t.batch_size,
         "local_steps": t.local_steps,

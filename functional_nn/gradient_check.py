@@ -57,7 +57,7 @@ def _check_arguments(
     check_targets("Y", Y, record)
     checked_epsilon = check.check_positive_float("epsilon", epsilon)
     checked_lambd = check.check_positive_float("lambd", lambd, allow_zero=True)
-    keeps = check_keep_probs(keep_probs, L)
+    keeps = check_keep_probs(keep_probs, L, X.dtype)
     if keeps is not None and not isinstance(rng, np.random.Generator):
         raise TypeError(f"{caller} needs rng, a numpy.random.Generator, when keep_probs < 1")
     return _Checked(X, Y, names, record, checked_epsilon, checked_lambd, keeps)

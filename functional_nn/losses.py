@@ -235,7 +235,8 @@ def compute_cost(
     lambd : float, default 0
         L2 strength :math:`\lambda`; needs ``params``.
     params : dict of str to ndarray, optional
-        The weights the penalty is taken over.
+        The weights the penalty is taken over: the network whose output ``AL`` is (checked:
+        its last layer's size and its dtype).
 
     Returns
     -------
@@ -269,9 +270,17 @@ def compute_cost(
     if lambd > 0 and params is None:
         raise ValueError("compute_cost needs params to add the L2 penalty when lambd > 0")
     penalty = 0.0
-    if lambd > 0 and params is not None:
-        check.check_params(params)
-        penalty = l2_penalty(params, lambd, m)
+    if params is not None:  # checked even when lambd is 0: they must be the network of AL
+        sizes = check.check_params(params)
+        assert isinstance(params, Mapping)  # check_params made sure
+        if sizes[-1] != AL.shape[0]:
+            raise ValueError(
+                f"params' last layer has {sizes[-1]} units but AL has {AL.shape[0]} rows: "
+                "AL must be the output of the network params describe"
+            )
+        check.check_same_dtype("AL", AL, params["W1"].dtype, "params['W1']")
+        if lambd > 0:
+            penalty = l2_penalty(params, lambd, m)
     check_targets("Y", Y, record)
     # float(): a cost of the user's own may return a NumPy scalar; the promise is a Python float
     return float(record.cost(AL, Y.astype(AL.dtype, copy=False))) + penalty

@@ -96,6 +96,8 @@ def _num_classes(predictions: IntArray, labels: IntArray, num_classes: int | Non
         k = check.check_positive_int("num_classes", num_classes)
         if largest >= k:
             raise ValueError(f"class index {largest} found, but num_classes is {k}: indices must lie in 0..{k - 1}")
+        if k * k > np.iinfo(np.intp).max:  # the k x k counts are indexed as one flat array
+            raise ValueError(f"num_classes is {k}: a {k} x {k} confusion matrix has more cells than an array can index")
         return k
     if largest >= MAX_INFERRED_CLASSES:
         argument = "predictions" if largest_prediction >= largest_label else "labels"

@@ -74,8 +74,13 @@ def check_loss_pairing(loss: LossFunction, output_activation: ActivationFunction
         )
 
 
-def check_keep_probs(keep_probs: float | Sequence[float] | None, L: int) -> tuple[float, ...] | None:
-    """Validate dropout keep probabilities for the ``L - 1`` hidden layers; ``None`` if none drop."""
+def check_keep_probs(
+    keep_probs: float | Sequence[float] | None, L: int, dtype: npt.DTypeLike | None = None
+) -> tuple[float, ...] | None:
+    """Validate dropout keep probabilities for the ``L - 1`` hidden layers; ``None`` if none drop.
+
+    With the network's ``dtype``, each must also have an inverse finite in it (``_check_inverse``).
+    """
     if keep_probs is None:
         return None
     given: object = keep_probs  # typed, but users pass what they like
@@ -93,7 +98,22 @@ def check_keep_probs(keep_probs: float | Sequence[float] | None, L: int) -> tupl
     for i, keep in enumerate(keeps):
         if not 0 < keep <= 1:
             raise ValueError(f"keep_probs[{i}] must be in (0, 1], got {keep}")
+        _check_inverse(f"keep_probs[{i}]", keep, dtype)
     return keeps if any(keep < 1 for keep in keeps) else None
+
+
+def _check_inverse(argument: str, keep: float, dtype: npt.DTypeLike | None) -> None:
+    """Inverted dropout divides the kept units by ``keep``: refuse a ``keep`` so small that
+    ``1 / keep`` overflows ``dtype`` (below 2.9e-39 in float32), which would make every kept
+    unit infinite and the dropped ones ``0 * inf = NaN``."""
+    if dtype is None:
+        return
+    largest = float(np.finfo(dtype).max)
+    if 1 / keep > largest:
+        raise ValueError(
+            f"{argument} is {keep}: the kept units are divided by it, and 1/{keep} overflows {np.dtype(dtype).name}; "
+            f"expected at least {1 / largest:.3g}"
+        )
 
 
 def _is_number(value: object) -> bool:
@@ -361,15 +381,16 @@ def forward_propagation(
         ``ActivationFunction`` and its dropout mask.
     """
     X, names = _check_inputs(X, params, activations)
-    keeps = check_keep_probs(keep_probs, len(names))
-    input_keep = check_input_keep_prob(input_keep_prob)
+    keeps = check_keep_probs(keep_probs, len(names), X.dtype)
+    input_keep = check_input_keep_prob(input_keep_prob, X.dtype)
     if (keeps is not None or input_keep is not None) and not isinstance(rng, np.random.Generator):
         raise TypeError("forward_propagation needs rng, a numpy.random.Generator, to draw dropout masks when keep_probs < 1")
     return forward(X, params, names, keeps, rng, input_keep, fused.check_kernel(kernel))
 
 
-def check_input_keep_prob(input_keep_prob: object) -> float | None:
-    """Validate the input layer's keep probability; ``None`` if it drops nothing."""
+def check_input_keep_prob(input_keep_prob: object, dtype: npt.DTypeLike | None = None) -> float | None:
+    """Validate the input layer's keep probability; ``None`` if it drops nothing (with
+    ``dtype``, its inverse must be finite in it, as ``check_keep_probs``' are)."""
     if input_keep_prob is None:
         return None
     if not _is_number(input_keep_prob):
@@ -377,6 +398,7 @@ def check_input_keep_prob(input_keep_prob: object) -> float | None:
     keep = float(input_keep_prob)  # type: ignore[arg-type]  # _is_number checked it
     if not 0 < keep <= 1:
         raise ValueError(f"input_keep_prob must be in (0, 1], got {keep}")
+    _check_inverse("input_keep_prob", keep, dtype)
     return keep if keep < 1 else None
 
 

@@ -50,7 +50,7 @@ class SavedParameters(NamedTuple):
     activations: tuple[ActivationFunction, ...]
 
 
-_TEMPORARY = re.compile(r"^\.(?P<name>.+)\.fnn-(?P<pid>[0-9]+)-[0-9a-z_]+\.tmp$")
+_TEMPORARY = re.compile(r"\.(?P<name>.+)\.fnn-(?P<pid>[0-9]+)-[0-9a-z_]+\.tmp")
 """Our temporary files: ``.<target name>.fnn-<pid>-<random>.tmp``, beside the target."""
 
 
@@ -313,7 +313,7 @@ def _remove_stale_temporaries(target: Path) -> None:
     except OSError:
         return
     for sibling in siblings:
-        match = _TEMPORARY.match(sibling.name)
+        match = _TEMPORARY.fullmatch(sibling.name)
         if match is None or match["name"] != target.name or _process_alive(int(match["pid"])):
             continue
         try:
@@ -383,10 +383,11 @@ def save_parameters(path: str | os.PathLike[str], params: Params, *, metadata: M
     metadata : mapping of str to JSON values
         Must hold ``"activations"``, one per layer: names, or ``ActivationFunction`` records,
         whose names are written (a ``LossFunction`` under ``"loss"`` is written as its name
-        too). ``"layer_sizes"``, ``"dtype"``,
-        ``"library_version"`` and ``"format"`` are filled in from ``params`` and the library
-        (given ones must agree); any other JSON-serialisable entries (the loss, the training
-        figures, ...) are kept as they are.
+        too). ``"layer_sizes"``, ``"dtype"`` and ``"format"`` are filled in from ``params``
+        and the library (given ones must agree). ``"library_version"`` is always the version
+        writing the file: a given one, such as an older file's from ``load_parameters``, is
+        replaced. Any other JSON-serialisable entries (the loss, the training figures, ...)
+        are kept as they are.
 
     Returns
     -------

@@ -461,7 +461,9 @@ def train(
         none). ``epochs`` still counts the whole run, so a run killed at any moment and
         resumed with the same arguments ends bitwise equal to one never interrupted. The
         checkpoint must come from the same run (network, loss, optimizer, batch size,
-        regularisation, data), else ``CheckpointError`` lists what differs. The draws
+        regularisation, data), else ``CheckpointError`` lists what differs; a learning rate
+        given as a plain function is the one setting that cannot be compared (a ``Schedule``
+        records its hyperparameters, which are). The draws
         continue from the saved generator state in a new generator; ``rng`` itself is then
         not advanced.
     optimizer_state : OptimizerState, optional
@@ -537,8 +539,8 @@ def _prepare(
     optimizer = resolve_optimizer(learning_rate, optimizer)
     if batch_size is not None:
         batch_size = check.check_positive_int("batch_size", batch_size)
-    keeps = check_keep_probs(keep_probs, L)
-    input_keep = check_input_keep_prob(input_keep_prob)
+    keeps = check_keep_probs(keep_probs, L, dtype)
+    input_keep = check_input_keep_prob(input_keep_prob, dtype)
     if augmentation is not None and not callable(augmentation):
         raise TypeError(f"augmentation must be a function of (X_batch, rng), got {type(augmentation).__name__}")
     _check_rng(rng, batch_size, augmentation, keeps, input_keep)
@@ -567,6 +569,8 @@ def _prepare(
     else:  # continuing a run (warm start, partial fit): the state must fit these params
         optimizer_state = check_optimizer_state(optimizer_state, optimizer, start_params)
     start = TrainState(0, start_params, optimizer_state, ())
+    if not isinstance(resume, (bool, np.bool_)):
+        raise TypeError(f"resume must be a bool, got {type(resume).__name__} {resume!r}")
     if checkpoint_dir is None:
         if resume:
             raise ValueError("resume=True needs checkpoint_dir, the directory of the checkpoints to resume from")
@@ -657,7 +661,7 @@ def _describe_run(problem: _Problem, sizes: tuple[int, ...]) -> dict[str, object
         "activations": [a.name for a in p.activations],
         "loss": p.loss.name,
         "optimizer": p.optimizer.name,
-        "optimizer_hyperparameters": [[name, value] for name, value in p.optimizer.hyperparameters],
+        "optimizer_hyperparameters": checkpoints.described_hyperparameters(p.optimizer.name, p.optimizer.hyperparameters),
         "batch_size": p.batch_size,
         "lambd": p.lambd,
         "keep_probs": None if p.keep_probs is None else list(p.keep_probs),

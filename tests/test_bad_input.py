@@ -15,6 +15,7 @@ from functional_nn import (
     accuracy,
     backward_propagation,
     compute_cost,
+    confusion_matrix,
     forward_propagation,
     gradient_check,
     initialize_parameters,
@@ -32,6 +33,7 @@ X = RNG.standard_normal((3, 5))
 Y = one_hot(np.array([0, 1, 1, 0, 1]), 2)
 ACTS: tuple[Activation, ...] = ("relu", "softmax")
 CE: Loss = "categorical_cross_entropy"
+P32 = {key: value.astype(np.float32) for key, value in P.items()}
 AL, CACHES = forward_propagation(X, P, ACTS)
 GRADS = backward_propagation(AL, Y, CACHES, CE)
 
@@ -75,6 +77,7 @@ CASES: list[tuple[str, Callable[[], object], type[Exception], str]] = [
     ("empty dict", lambda: forward_propagation(X, {}, ACTS), ValueError, r"params is empty"),
     ("missing key", lambda: forward_propagation(X, {k: v for k, v in P.items() if k != "b1"}, ACTS), ValueError, r"params is missing \['b1'\]"),
     ("foreign key", lambda: forward_propagation(X, {**P, "gamma1": P["b1"]}, ACTS), ValueError, r"params has an unexpected key 'gamma1'"),
+    ("key with a newline", lambda: forward_propagation(X, {**P, "b2\n": np.full((1, 1), np.nan)}, ACTS), ValueError, r"params has an unexpected key 'b2\\n'"),
     ("layer 0", lambda: forward_propagation(X, {**P, "W0": P["W1"], "b0": P["b1"]}, ACTS), ValueError, r"params has an unexpected key '[Wb]0'"),  # layers count from 1
     ("grads as params", lambda: forward_propagation(X, GRADS, ACTS), ValueError, r"looks like a grads dict"),
     ("bias shape", lambda: forward_propagation(X, {**P, "b1": P["b1"].ravel()}, ACTS), ValueError, r"params\['b1'\] must be 2-D, got shape \(4,\)"),
@@ -105,6 +108,16 @@ CASES: list[tuple[str, Callable[[], object], type[Exception], str]] = [
     ("batch without rng", lambda: fit(batch_size=2)(), TypeError, r"batch_size needs rng, a numpy.random.Generator"),
     ("seed instead of rng", lambda: fit(batch_size=2, rng=0)(), TypeError, r"batch_size needs rng"),
     ("keep_probs 0", lambda: fit(keep_probs=0.0, rng=RNG)(), ValueError, r"keep_probs\[0\] must be in \(0, 1\], got 0.0"),
+    # inverted dropout divides by the keep probability: 1/1e-39 is inf in float32, and 0 * inf NaN
+    ("keep_probs' inverse overflows", lambda: forward_propagation(X.astype(np.float32), P32, ACTS, keep_probs=1e-39, rng=RNG), ValueError, r"keep_probs\[0\] is 1e-39: the kept units are divided by it, and 1/1e-39 overflows float32; expected at least 2.94e-39"),
+    ("input_keep_prob's inverse overflows", lambda: fit(X=X.astype(np.float32), Y=Y.astype(np.float32), params=P32, input_keep_prob=1e-39, rng=RNG)(), ValueError, r"input_keep_prob is 1e-39: .* overflows float32"),
+    ("keep_probs' inverse overflows float64", lambda: fit(keep_probs=1e-320, rng=RNG)(), ValueError, r"keep_probs\[0\] is 1e-320: .* overflows float64"),
+    ("gradient_check keep_probs' inverse", lambda: gradient_check(X.astype(np.float32), Y.astype(np.float32), P32, ACTS, CE, keep_probs=1e-39, rng=RNG), ValueError, r"overflows float32"),
+    ("resume not a bool", lambda: fit(resume="yes")(), TypeError, r"resume must be a bool, got str 'yes'"),
+    ("learning_rate beyond floats", lambda: update_parameters(P, GRADS, 10**400), ValueError, r"learning_rate must be a finite number, got an integer of 401 digits"),
+    ("compute_cost params of another network", lambda: compute_cost(AL, Y, CE, lambd=1.0, params=initialize_parameters([50, 7], RNG)), ValueError, r"params' last layer has 7 units but AL has 2 rows"),
+    ("compute_cost params of another dtype", lambda: compute_cost(AL, Y, CE, lambd=0.0, params=P32), TypeError, r"AL has dtype float64 but params\['W1'\] is float32"),
+    ("compute_cost params not params", lambda: compute_cost(AL, Y, CE, params="garbage"), TypeError, r"params must be a mapping"),  # type: ignore[arg-type]  # the wrong type is the test
     ("dropout without rng", lambda: fit(keep_probs=0.5)(), TypeError, r"dropout \(keep_probs < 1\) needs rng"),
     ("lambd negative", lambda: fit(lambd=-1.0)(), ValueError, r"lambd must be a finite number >= 0, got -1.0"),
     ("dev not a pair", lambda: fit(dev=X)(), TypeError, r"dev must be a tuple \(X_dev, Y_dev\)"),
@@ -114,6 +127,7 @@ CASES: list[tuple[str, Callable[[], object], type[Exception], str]] = [
     ("negative labels", lambda: one_hot(np.array([-1, 0]), 3), ValueError, r"labels must lie in 0..2, got 1 outside, e.g. \[-1\]"),
     ("float labels", lambda: one_hot(np.array([0.0, 1.0]), 2), TypeError, r"labels must hold integer labels, got dtype float64"),
     ("accuracy lengths", lambda: accuracy(np.array([0, 1]), np.array([0, 1, 1])), ValueError, r"predictions \(2,\) and labels \(3,\) must have the same shape"),
+    ("confusion matrix beyond indexing", lambda: confusion_matrix(np.array([0, 1]), np.array([1, 0]), num_classes=2**32), ValueError, r"num_classes is 4294967296: a 4294967296 x 4294967296 confusion matrix has more cells than an array can index"),
     ("accuracy of nothing", lambda: accuracy(np.array([], dtype=int), np.array([], dtype=int)), ValueError, r"undefined"),
     ("predict with regression output", lambda: predict(X, {"W1": P["W1"], "b1": P["b1"], "W2": P["W2"][:1], "b2": P["b2"][:1]}, ("relu", "linear")), ValueError, r"use predict_proba for regression"),
     ("grads keys", lambda: update_parameters(P, {k: v for k, v in GRADS.items() if k != "db2"}, 0.1), ValueError, r"missing \['db2'\]"),

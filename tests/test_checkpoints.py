@@ -65,6 +65,15 @@ def test_keeps_the_last_ones_and_finds_the_latest(tmp_path: Path, rng: np.random
     assert latest_checkpoint(tmp_path / "nowhere") is None
 
 
+def test_epochs_of_seven_digits_sort_after_six(tmp_path: Path, rng: np.random.Generator) -> None:
+    # as text, "checkpoint-1000000" sorts before "checkpoint-999999"
+    state = trained_state(rng)
+    for epoch in (999_998, 999_999, 1_000_000, 1_000_001):
+        save_checkpoint(tmp_path, state._replace(epoch=epoch), rng=None, run={}, keep_last=2)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["checkpoint-1000000.npz", "checkpoint-1000001.npz"]
+    assert latest_checkpoint(tmp_path) == tmp_path / "checkpoint-1000001.npz"
+
+
 def test_a_failed_write_leaves_the_previous_checkpoint_and_no_debris(
     tmp_path: Path, rng: np.random.Generator, monkeypatch: pytest.MonkeyPatch
 ) -> None:

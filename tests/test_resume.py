@@ -16,6 +16,7 @@ import pytest
 from functional_nn import initialize_parameters, one_hot, train
 from functional_nn.checkpoints import CheckpointError, latest_checkpoint, load_checkpoint
 from functional_nn.optimizers import adam, momentum
+from functional_nn.schedules import Schedule
 from functional_nn.training import EarlyStopping, TrainResult
 from functional_nn.types import FloatArray
 
@@ -75,6 +76,37 @@ def test_a_checkpoint_of_another_run_is_refused(tmp_path: Path) -> None:
             X, Y, params, activations=("relu", "softmax"), loss="categorical_cross_entropy", epochs=2,
             optimizer=momentum(0.1), batch_size=16, rng=np.random.default_rng(1), checkpoint_dir=tmp_path, resume=True,
         )  # fmt: skip
+
+
+def schedule_run(schedule: Schedule, epochs: int, checkpoint_dir: Path, resume: bool = False) -> TrainResult:
+    X, Y, _, _, params = problem()
+    return train(
+        X, Y, params, activations=("relu", "softmax"), loss="categorical_cross_entropy", epochs=epochs,
+        optimizer=adam(schedule), batch_size=16, rng=np.random.default_rng(1), checkpoint_dir=checkpoint_dir, resume=resume,
+    )  # fmt: skip
+
+
+def test_numpy_hyperparameters_are_checkpointed_and_resumed(tmp_path: Path) -> None:
+    # A schedule of one's own may describe itself with NumPy numbers, which JSON does not take:
+    # they are stored as Python numbers, and a NaN among them compares equal to itself on resume.
+    hyperparameters = (("warm", np.int64(3)), ("base", np.float32(0.01)), ("unused", float("nan")))
+    schedule = Schedule(lambda step: 0.01, "mine", hyperparameters)
+    uninterrupted = schedule_run(schedule, 4, tmp_path / "once")
+    schedule_run(schedule, 2, tmp_path / "twice")
+    assert load_checkpoint(tmp_path / "twice" / "checkpoint-000002.npz").run["optimizer_hyperparameters"][:2] == [
+        ["learning_rate.mine.warm", 3], ["learning_rate.mine.base", float(np.float32(0.01))],
+    ]  # fmt: skip
+    assert_same(schedule_run(schedule, 4, tmp_path / "twice", resume=True), uninterrupted)
+    changed = Schedule(lambda step: 0.01, "mine", (("warm", 4), *hyperparameters[1:]))
+    with pytest.raises(CheckpointError, match=r"optimizer_hyperparameters: checkpoint"):
+        schedule_run(changed, 5, tmp_path / "twice", resume=True)
+
+
+def test_a_hyperparameter_that_is_no_number_is_refused_before_training(tmp_path: Path) -> None:
+    schedule = Schedule(lambda step: 0.01, "mine", (("shape", "cosine"),))  # type: ignore[arg-type]  # the wrong type is the test
+    with pytest.raises(TypeError, match=r"hyperparameter 'learning_rate.mine.shape' of optimizer 'adam' must be a number .* got str 'cosine'"):
+        schedule_run(schedule, 1, tmp_path)
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_resume_needs_a_directory() -> None:

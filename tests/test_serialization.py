@@ -123,6 +123,14 @@ def test_numpy_scalars_in_metadata_become_json_numbers(tmp_path: Path, rng: np.r
     assert load_parameters(path).metadata["accuracy"] == 0.5
 
 
+def test_an_older_files_metadata_saves_again_as_this_version(tmp_path: Path, rng: np.random.Generator) -> None:
+    # load_parameters' metadata, saved again as it is: the file says which version wrote it
+    path = save_parameters(
+        tmp_path / "m.npz", initialize_parameters([2, 1], rng), metadata={"activations": ["sigmoid"], "library_version": "0.0.9"}
+    )
+    assert load_parameters(path).metadata["library_version"] == __version__
+
+
 def test_a_failed_write_leaves_no_partial_file_and_keeps_the_old_one(
     tmp_path: Path, rng: np.random.Generator, monkeypatch: pytest.MonkeyPatch
 ) -> None:

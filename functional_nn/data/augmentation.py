@@ -12,6 +12,11 @@ The functions that move pixels by fractions of a pixel (``random_affine``,
 ``elastic_distortion``) compute, for every output pixel, where in the input image it comes
 from, and read the input there by bilinear interpolation; outside the image is 0.
 
+``X`` is checked for its shape and dtype but not for NaN or infinite pixels: ``train``
+checks the whole data set once, and a pass over every batch would cost each step that much
+more. A NaN pixel given here moves with its image (and, interpolated, spreads to its
+neighbours) like any other value.
+
 A batch function with everything but ``(X, rng)`` fixed is an ``Augmentation``, the shape
 ``train`` takes (applied to each training mini-batch, never to the dev set)::
 
