@@ -9,6 +9,7 @@ import sys
 import textwrap
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -89,7 +90,7 @@ def schedule_run(schedule: Schedule, epochs: int, checkpoint_dir: Path, resume: 
 def test_numpy_hyperparameters_are_checkpointed_and_resumed(tmp_path: Path) -> None:
     # A schedule of one's own may describe itself with NumPy numbers, which JSON does not take:
     # they are stored as Python numbers, and a NaN among them compares equal to itself on resume.
-    hyperparameters = (("warm", np.int64(3)), ("base", np.float32(0.01)), ("unused", float("nan")))
+    hyperparameters: tuple[tuple[str, Any], ...] = (("warm", np.int64(3)), ("base", np.float32(0.01)), ("unused", float("nan")))
     schedule = Schedule(lambda step: 0.01, "mine", hyperparameters)
     uninterrupted = schedule_run(schedule, 4, tmp_path / "once")
     schedule_run(schedule, 2, tmp_path / "twice")
