@@ -150,6 +150,8 @@ def test_mixed_float_widths_are_refused_before_any_work_naming_the_argument(rng:
         ({"rounds": True}, TypeError, r"rounds must be an integer, got bool True"),
         ({"batch_size": 0}, ValueError, r"batch_size must be >= 1, got 0"),
         ({"seed": -1}, ValueError, r"seed must be >= 0, got -1"),
+        ({"keep_probs": 1e-320}, ValueError, r"keep_probs\[0\] is 1e-320: the kept units are divided by it, and 1/1e-320 overflows float64"),
+        ({"resume": "yes"}, TypeError, r"resume must be a bool, got str 'yes'"),
     ],
 )
 def test_train_rounds_refuses_bad_counts_when_called(rng: np.random.Generator, changes: dict[str, object], error: type[Exception], message: str) -> None:
