@@ -4,7 +4,10 @@ Every script's ``main`` is ``run_main(_main, argv)``: a mistake the user can fix
 a missing or unreadable file, a folder that cannot be written, MNIST that cannot be fetched,
 a missing optional package, not enough memory) is printed as one ``error: ...`` line on
 stderr and the exit status is 2, never a traceback; a run that diverged is one ``error:``
-line too, with status 1. Ctrl-C is one line too, ``error: interrupted (Ctrl-C)``, with the
+line too, with status 1, whose advice names the script's own options when it trains inside
+``naming_options`` (the library advises "a smaller learning rate", which names no option: one
+script's step is ``--learning-rate``, another's ``--lr`` or ``--peak-lr``, and an L2 strength
+can run away too). Ctrl-C is one line too, ``error: interrupted (Ctrl-C)``, with the
 status 130 of a shell's interrupted command: ``atomic_write`` leaves no half-written file.
 SIGTERM (``kill``, ``timeout``, a job scheduler) ends the run the same way, raised as a
 ``KeyboardInterrupt`` so that a script's own Ctrl-C handling runs too: ``error: terminated
@@ -130,7 +133,7 @@ def _reported(main: Callable[[Sequence[str] | None], int], argv: Sequence[str] |
         named = error.filename is not None and error.strerror is not None
         return fail(f"{error.filename}: {error.strerror}" if named else str(error))
     except TrainingDivergedError as error:  # the run failed, not the command line: status 1
-        fail(str(error).replace("a smaller learning rate", "a smaller --learning-rate"))
+        fail(str(error))
         return 1
     except ImportError as error:  # an optional package missing: the message names the extra
         return fail(str(error))
@@ -139,6 +142,33 @@ def _reported(main: Callable[[Sequence[str] | None], int], argv: Sequence[str] |
     except KeyboardInterrupt as error:  # Ctrl-C or SIGTERM: the files written so far are whole (atomic_write); say so in one line
         fail(("terminated (SIGTERM)" if terminated else "interrupted (Ctrl-C)") + (f" {error}" if str(error) else ""))
         return 128 + signal.SIGTERM if terminated else 130
+
+
+LIBRARY_ADVICE: Final = "a smaller learning rate"
+"""The advice of the library's ``TrainingDivergedError`` messages, which ``naming_options`` replaces."""
+
+
+@contextlib.contextmanager
+def naming_options(option: str, *more: str) -> Iterator[None]:
+    """A ``TrainingDivergedError`` raised in the block is raised again advising the script's options.
+
+    ``option, *more`` are the options of the script that can have made the run in the block
+    diverge, the step size first: ``naming_options("--learning-rate", "--lambd")`` turns the
+    library's "try a smaller learning rate" into "try a smaller --learning-rate or --lambd". A
+    script names only options it has, and only those that can be the cause (``--lambd`` when it
+    is above 0); a message without the library's advice gets this one appended.
+    """
+    try:
+        yield
+    except TrainingDivergedError as error:
+        message, advice = str(error), "a smaller " + _or_list((option, *more))
+        named = message.replace(LIBRARY_ADVICE, advice) if LIBRARY_ADVICE in message else f"{message}; try {advice}"
+        raise TrainingDivergedError(named) from error
+
+
+def _or_list(items: Sequence[str]) -> str:
+    """``"a"``, ``"a or b"``, ``"a, b or c"``."""
+    return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} or {items[-1]}"
 
 
 def fail(message: str) -> int:

@@ -714,14 +714,22 @@ def machine_description(modules: dict[str, Any], threads: int) -> dict[str, Any]
 def parse_network(text: str) -> tuple[tuple[int, ...], float]:
     """``"512,256:0.8"`` -> ``((512, 256), 0.8)``; no ``:KEEP`` means no dropout (1.0).
 
-    The sizes are read by ``_cli.positive_ints``; a mistake raises ``argparse.ArgumentTypeError``.
+    The sizes are read by ``_cli.positive_ints``; KEEP must be a number in (0, 1], and a ``:``
+    with nothing after it is a mistake, not "no dropout". A mistake raises
+    ``argparse.ArgumentTypeError`` quoting ``text``.
     """
-    sizes, _, keep = text.partition(":")
+    sizes, colon, keep = text.partition(":")
+    hidden = _cli.positive_ints(sizes)
+    if not colon:
+        return hidden, 1.0
+    message = f"expected a keep probability in (0, 1] after ':', such as 512,256:0.8, got {text!r}"
     try:
-        keep_prob = float(keep) if keep else 1.0
+        keep_prob = float(keep)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a keep probability after ':', such as 512,256:0.8, got {text!r}") from None
-    return _cli.positive_ints(sizes), keep_prob
+        raise argparse.ArgumentTypeError(message) from None
+    if not 0 < keep_prob <= 1:  # NaN fails this too
+        raise argparse.ArgumentTypeError(message)
+    return hidden, keep_prob
 
 
 def parse_arguments(argv: Sequence[str]) -> argparse.Namespace:
@@ -769,8 +777,6 @@ def parse_arguments(argv: Sequence[str]) -> argparse.Namespace:
         args.networks = [parse_network(hidden) for hidden in args.hidden]
     except argparse.ArgumentTypeError as error:
         parser.error(f"--hidden: {error}")
-    if any(not 0 < keep <= 1 for _, keep in args.networks):
-        parser.error("--hidden's keep probabilities (after ':') must be in (0, 1]")
     # given twice, a network, an optimizer or a contender would run twice, its second figures replacing its first
     network = _cli.first_repeat(args.networks)
     if network is not None:

@@ -18,12 +18,16 @@ when this run does not animate, and the line that names the pictures says so.
 
 Random draws, in order, from ``np.random.default_rng(seed)``: the training set (see
 ``functional_nn.data.toy``), the parameters (W1, b1, W2, b2, one ``standard_normal``
-call each), then the held-out set. Gradient descent itself draws nothing.
+call each), then the held-out set. Gradient descent itself draws nothing. The blobs'
+centres are drawn once, first, by ``blob_centers`` (the draw ``make_blobs`` would make, so
+the training set is the one ``make_blobs`` returns), and the held-out set shares them: it
+draws only its noise and its permutation, so that it samples the training set's distribution.
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -34,7 +38,7 @@ import numpy as np
 import _cli  # scripts/_cli.py: the output folder, and errors as one line
 
 from functional_nn import Activation, FloatArray, IntArray, accuracy, initialize_parameters, predict, predict_proba, train_epochs
-from functional_nn.data.toy import TOY_DATASETS, ToyName
+from functional_nn.data.toy import TOY_DATASETS, ToyMaker, ToyName, blob_centers, make_blobs
 
 ACTIVATIONS: Final[tuple[Activation, Activation]] = ("sigmoid", "sigmoid")
 N_HELD_OUT: Final = 1000
@@ -81,8 +85,10 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 def run(args: argparse.Namespace) -> Run:
     data: str = args.data
     assert is_toy_name(data)
-    maker = TOY_DATASETS[data]
     rng = np.random.default_rng(args.seed)
+    maker: ToyMaker = TOY_DATASETS[data]
+    if data == "blobs":  # make_blobs draws new centres at every call: drawn once, the held-out set shares them
+        maker = functools.partial(make_blobs, centers=blob_centers(rng))
 
     def draw(n_samples: int) -> tuple[FloatArray, IntArray]:
         if args.noise is None:
@@ -174,7 +180,8 @@ def _main(argv: Sequence[str] | None) -> int:
     # the animation too, even when this run draws none: an earlier run's is replaced only with
     # --overwrite, and then removed once the new pictures are written (see remove_stale_animation)
     _cli.check_output_dir(args.out, (*OUTPUTS, ANIMATION), overwrite=args.overwrite)  # before training, not after
-    run(args)
+    with _cli.naming_options("--learning-rate"):
+        run(args)
     return 0
 
 

@@ -188,16 +188,17 @@ def _main(argv: Sequence[str] | None) -> int:
     params = initialize_parameters(sizes, rng, scheme="he", dtype=np.float32)
     print(f"network {'-'.join(map(str, sizes))}, {' + '.join(activations)}; Adam, learning rate {args.learning_rate}")
     state: TrainState | None = None
-    for state in train_epochs(
-        X_train, Y_train, params, activations=activations, loss="binary_cross_entropy", epochs=args.epochs,
-        optimizer=adam(args.learning_rate), batch_size=args.batch_size, rng=rng, dev=(X_dev, Y_dev), lambd=args.lambd,
-        early_stopping=EarlyStopping(patience=args.patience, monitor="dev_cost"),
-    ):  # fmt: skip
-        r = state.history[-1]
-        print(
-            f"epoch {r.epoch:4d}  cost {r.cost:.4f}  accuracy {r.accuracy:.3f}  "
-            f"dev cost {r.dev_cost:.4f}  dev accuracy {r.dev_accuracy:.3f}" + ("  *" if state.best_epoch == r.epoch else "")
-        )
+    with _cli.naming_options("--learning-rate", *(["--lambd"] if args.lambd > 0 else [])):  # L2 can run away too
+        for state in train_epochs(
+            X_train, Y_train, params, activations=activations, loss="binary_cross_entropy", epochs=args.epochs,
+            optimizer=adam(args.learning_rate), batch_size=args.batch_size, rng=rng, dev=(X_dev, Y_dev), lambd=args.lambd,
+            early_stopping=EarlyStopping(patience=args.patience, monitor="dev_cost"),
+        ):  # fmt: skip
+            r = state.history[-1]
+            print(
+                f"epoch {r.epoch:4d}  cost {r.cost:.4f}  accuracy {r.accuracy:.3f}  "
+                f"dev cost {r.dev_cost:.4f}  dev accuracy {r.dev_accuracy:.3f}" + ("  *" if state.best_epoch == r.epoch else "")
+            )
     assert state is not None  # epochs >= 1
     best = state.best_params if state.best_params is not None else state.params
     best_epoch = state.best_epoch if state.best_epoch is not None else state.epoch

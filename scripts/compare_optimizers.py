@@ -107,6 +107,7 @@ class RunSpec(NamedTuple):
     label: str
     optimizer: Optimizer
     epochs: int
+    rate_option: str  # the option that sets its learning rate, as the advice of a run that diverged names it
     keep_probs: float | None = None
     max_norm: float | None = None
 
@@ -187,15 +188,15 @@ def run(
 def compare_specs(args: argparse.Namespace, steps_per_epoch: int) -> list[tuple[str, list[RunSpec]]]:
     """The two experiments of ``--preset compare``."""
     rates: dict[OptimizerName, float] = args.rates
-    first = [RunSpec(name, make_optimizer(name, rates[name]), args.epochs) for name in args.optimizers]
+    first = [RunSpec(name, make_optimizer(name, rates[name]), args.epochs, f"--lr {name}=VALUE") for name in args.optimizers]
     if args.reg_epochs == 0:
         return [(f"optimizers, {_cli.counted(args.epochs, 'epoch')}", first)]
     total = steps_per_epoch * args.reg_epochs
     schedule = cosine_decay(args.peak_lr, decay_steps=total - steps_per_epoch, warmup_steps=steps_per_epoch)
     second = [
-        RunSpec(f"adam {rates['adam']:g}", adam(rates["adam"]), args.reg_epochs),
-        RunSpec("adam + cosine", adam(schedule), args.reg_epochs),
-        RunSpec(f"adam + cosine + dropout {args.keep_prob:g}", adam(schedule), args.reg_epochs, keep_probs=args.keep_prob),
+        RunSpec(f"adam {rates['adam']:g}", adam(rates["adam"]), args.reg_epochs, "--lr adam=VALUE"),
+        RunSpec("adam + cosine", adam(schedule), args.reg_epochs, "--peak-lr"),
+        RunSpec(f"adam + cosine + dropout {args.keep_prob:g}", adam(schedule), args.reg_epochs, "--peak-lr", keep_probs=args.keep_prob),
     ]
     return [(f"optimizers, {_cli.counted(args.epochs, 'epoch')}", first), (f"dropout and a schedule, {_cli.counted(args.reg_epochs, 'epoch')}", second)]
 
@@ -208,7 +209,7 @@ def best_specs(args: argparse.Namespace, steps_per_epoch: int) -> list[tuple[str
     schedule = cosine_decay(peak, decay_steps=total - steps_per_epoch, warmup_steps=steps_per_epoch)
     optimizer = make_optimizer(name, schedule)
     label = f"{name} + cosine + dropout {args.keep_prob:g} + max-norm {args.max_norm:g}"
-    spec = RunSpec(label, optimizer, args.epochs, keep_probs=args.keep_prob, max_norm=args.max_norm)
+    spec = RunSpec(label, optimizer, args.epochs, "--best-lr", keep_probs=args.keep_prob, max_norm=args.max_norm)
     return [(f"{'x'.join(map(str, args.hidden))} ReLU, {_cli.counted(args.epochs, 'epoch')}", [spec])]
 
 
@@ -373,9 +374,10 @@ def _main(argv: Sequence[str] | None, data: MNIST | None) -> int:
     summary: list[dict[str, object]] = []
     for title, specs in experiments:
         log(f"\n== {title}")
-        results = [
-            run(spec, data, args.hidden, batch_size=args.batch_size, seed=args.seed, dtype=dtype, log=log) for spec in specs
-        ]
+        results = []
+        for spec in specs:
+            with _cli.naming_options(spec.rate_option):  # the option of the run that diverged, not every rate option
+                results.append(run(spec, data, args.hidden, batch_size=args.batch_size, seed=args.seed, dtype=dtype, log=log))
         log("\n" + table(results))
         summary.append({"experiment": title, "runs": [r._asdict() for r in results]})
     print(

@@ -21,11 +21,14 @@ saturate the units instead; ReLU's derivative is 1 where it is active, and He's 
 the signal's size from layer to layer.
 
 Random draws: a toy set's training samples, then its held-out ones, are drawn once from
-``np.random.default_rng(seed)`` and shared by the three networks. Each network has a generator
-of its own, ``np.random.default_rng(seed + 1)``, which draws its parameters, then each epoch's
-permutation. The Xavier and He networks draw the same normal numbers for their weights (scaled
-differently) and then the same permutations; the N(0, 1) network draws its biases too, so its
-permutations, and the order of its batches, differ.
+``np.random.default_rng(seed)`` and shared by the three networks; the blobs' centres are drawn
+first, once, by ``blob_centers`` (the draw ``make_blobs`` would make, so the training samples
+are the ones ``make_blobs`` returns), and the held-out samples share them, so that both come
+from the same distribution. Each network has a generator of its own,
+``np.random.default_rng(seed + 1)``, which draws its parameters, then each epoch's permutation.
+The Xavier and He networks draw the same normal numbers for their weights (scaled differently)
+and then the same permutations; the N(0, 1) network draws its biases too, so its permutations,
+and the order of its batches, differ.
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ if __name__ == "__main__":
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # small products: one thread is faster on busy cores
 
 import argparse
+import functools
 import json
 import sys
 import time
@@ -62,7 +66,7 @@ from functional_nn import (
     train_epochs,
 )
 from functional_nn.data.mnist import load_mnist
-from functional_nn.data.toy import TOY_DATASETS, ToyName
+from functional_nn.data.toy import TOY_DATASETS, ToyMaker, ToyName, blob_centers, make_blobs
 from functional_nn.serialization import atomic_write
 
 
@@ -153,8 +157,11 @@ def load_data(args: argparse.Namespace) -> Data:
     assert is_toy_name(data)
     rng = np.random.default_rng(args.seed)
     m = args.samples or 2000
-    X, y = TOY_DATASETS[data](m, rng)
-    X_test, y_test = TOY_DATASETS[data](1000, rng)
+    maker: ToyMaker = TOY_DATASETS[data]
+    if data == "blobs":  # make_blobs draws new centres at every call: drawn once, the held-out set shares them
+        maker = functools.partial(make_blobs, centers=blob_centers(rng))
+    X, y = maker(m, rng)
+    X_test, y_test = maker(1000, rng)
     classes = int(max(y.max(), y_test.max())) + 1
     return Data(X.astype(np.float32), y, X_test.astype(np.float32), y_test, classes, f"'{data}'")
 
@@ -235,7 +242,8 @@ def _main(argv: Sequence[str] | None) -> int:
     results = []
     for network in NETWORKS:
         print(network.label, flush=True)
-        results.append(run_network(network, data, args))
+        with _cli.naming_options("--learning-rate"):
+            results.append(run_network(network, data, args))
         print(f"  test accuracy {results[-1].test_accuracy:.4f}", flush=True)
 
     from functional_nn.plots import ActivationSnapshot, HistogramColumn, LayerSeries, plot_activation_histograms, plot_layer_series
@@ -261,12 +269,13 @@ def _main(argv: Sequence[str] | None) -> int:
         "learning_rate": args.learning_rate, "seconds": round(time.perf_counter() - started, 1),
         "networks": [summary_of(r) for r in results],
     }  # fmt: skip
-    with atomic_write(args.out / "vanishing_gradients.json") as handle:  # never half a file; a read-only one is refused
+    summary_path = args.out / "vanishing_gradients.json"
+    with atomic_write(summary_path) as handle:  # never half a file; a read-only one is refused
         handle.write((json.dumps(summary, indent=1) + "\n").encode())
     for r in results:
         norms = ", ".join(f"{v:.2g}" for v in r.gradient_norms[0])
         print(f"{r.network.label}: ||dW_l|| at step {int(r.steps[0])} = {norms}; test accuracy {r.test_accuracy:.4f}")
-    print(f"wrote {figure}, {histograms} and vanishing_gradients.json in {summary['seconds']} s")
+    print(f"wrote {figure}, {histograms} and {summary_path} in {summary['seconds']} s")
     return 0
 
 

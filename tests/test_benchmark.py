@@ -179,7 +179,7 @@ def test_networks_parse_with_an_optional_keep_probability() -> None:
         (["--hidden", "8,x"], "--hidden: expected comma-separated integers >= 1 such as 512,256, got '8,x'"),
         (["--repeats", "0"], "--repeats must be >= 1, got 0"),
         (["--settle-seconds", "-1"], "argument --settle-seconds: must be a finite number >= 0, got -1"),
-        (["--hidden", "8:1.5"], "--hidden's keep probabilities (after ':') must be in (0, 1]"),
+        (["--hidden", "8:1.5"], "--hidden: expected a keep probability in (0, 1] after ':', such as 512,256:0.8, got '8:1.5'"),
         # CPU time would add up the threads' time
         (["--clock", "cpu", "--threads", "2"], "--clock cpu needs --threads 1: CPU time adds up every thread's time, spinning included"),
     ],
@@ -189,6 +189,17 @@ def test_bad_arguments_are_refused(argv: list[str], message: str, capsys: pytest
         benchmark.main(argv)
     assert exit_info.value.code == 2
     assert capsys.readouterr().err.strip().splitlines()[-1].endswith(f"error: {message}")
+
+
+@pytest.mark.parametrize("keep", ["", "1.5", "nan", "0", "-0.5", "inf", "x", "0.5:0.5"])
+def test_a_malformed_keep_probability_is_refused_quoting_it(keep: str, capsys: pytest.CaptureFixture[str]) -> None:
+    # a ':' with nothing after it is a mistake, not "no dropout"
+    with pytest.raises(SystemExit) as exit_info:
+        benchmark.main(["--hidden", "4", f"16:{keep}"])
+    assert exit_info.value.code == 2
+    message = f"error: --hidden: expected a keep probability in (0, 1] after ':', such as 512,256:0.8, got '16:{keep}'"
+    assert capsys.readouterr().err.strip().splitlines()[-1].endswith(message)
+    assert benchmark.parse_network("16:1") == ((16,), 1.0) and benchmark.parse_network("16:0.5") == ((16,), 0.5)
 
 
 @pytest.mark.parametrize("hidden", ["512,,10", "512,", ",", "8,x", "8,0"])

@@ -24,7 +24,7 @@ from test_scripts_mnist import _kaggle_csv  # noqa: E402
 
 from functional_nn import adam, initialize_parameters, one_hot, save_parameters, scale_pixels, train  # noqa: E402
 from functional_nn.data.digit_files import load_digits_csv  # noqa: E402
-from functional_nn.data.toy import ToyName  # noqa: E402
+from functional_nn.data.toy import TOY_DATASETS, ToyName, blob_centers, make_blobs  # noqa: E402
 from functional_nn.diagnostics import layer_statistics  # noqa: E402
 from functional_nn.plots import animate_training, save_figure  # noqa: E402
 from functional_nn.propagation import backward_propagation, forward_propagation  # noqa: E402
@@ -71,6 +71,24 @@ def test_vanishing_gradients_on_a_toy_set(tmp_path: Path, capsys: pytest.Capture
     assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
     assert vanishing_gradients.main(argv) == 2  # a finished run is not replaced without --overwrite
     assert "already holds vanishing_gradients.png" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("data", get_args(ToyName))
+def test_vanishing_gradients_tests_on_the_training_sets_distribution(data: ToyName) -> None:
+    """The documented draws: the training set, then the test set; for the blobs, the centres once,
+    first, so that the test set comes from the training set's blobs (make_blobs draws new
+    centres at every call: a second call samples other blobs, and the test accuracy was chance)."""
+    loaded = vanishing_gradients.load_data(vanishing_gradients.parse_args(["--data", data, "--samples", "300", "--seed", "3"]))
+    rng = np.random.default_rng(3)
+    X, y = TOY_DATASETS[data](300, rng)  # a blobs training set as make_blobs draws it, centres and all
+    centres = blob_centers(np.random.default_rng(3))
+    X_test, y_test = make_blobs(1000, rng, centers=centres) if data == "blobs" else TOY_DATASETS[data](1000, rng)
+    np.testing.assert_array_equal(loaded.X, X.astype(np.float32))
+    np.testing.assert_array_equal(loaded.X_test, X_test.astype(np.float32))
+    np.testing.assert_array_equal(loaded.y, y)
+    np.testing.assert_array_equal(loaded.y_test, y_test)
+    for c in range(loaded.classes):  # the same distribution: the class means agree (noise 0.1 to 1)
+        np.testing.assert_allclose(loaded.X[:, loaded.y == c].mean(axis=1), loaded.X_test[:, loaded.y_test == c].mean(axis=1), atol=0.3)
 
 
 def test_vanishing_gradients_refuses_bad_options(capsys: pytest.CaptureFixture[str]) -> None:

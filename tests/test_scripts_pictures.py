@@ -13,7 +13,7 @@ from PIL import Image
 
 from functional_nn import initialize_parameters, predict, predict_proba, train
 from functional_nn.plots import plot_curves, plot_decision_boundary, plot_image_grid
-from functional_nn.data.toy import TOY_DATASETS, ToyName, make_blobs, make_moons
+from functional_nn.data.toy import TOY_DATASETS, ToyName, blob_centers, make_blobs, make_moons
 from functional_nn.training import EpochRecord
 from functional_nn.types import FloatArray
 from test_images import write_stripes_folder
@@ -95,11 +95,16 @@ def test_binary_classification_script_on_every_toy_set(data: ToyName, tmp_path: 
     printed = capsys.readouterr().out
     assert f"on 60 '{data}' samples" in printed
     # the run by hand, in the script's documented order of draws: the training set, the N(0, 1)
-    # parameters, the 1,000 held-out samples; then 200 full-batch steps at rate 1.0
+    # parameters, the 1,000 held-out samples (of the blobs the training set was drawn from: the
+    # centres make_blobs drew first, drawn again from a generator of the same seed); then 200
+    # full-batch steps at rate 1.0
     rng = np.random.default_rng(0)
     X, y = TOY_DATASETS[data](60, rng)
     params = initialize_parameters([2, 3, 1], rng, scheme="standard_normal")
-    X_held_out, y_held_out = TOY_DATASETS[data](1000, rng)
+    if data == "blobs":
+        X_held_out, y_held_out = make_blobs(1000, rng, centers=blob_centers(np.random.default_rng(0)))
+    else:
+        X_held_out, y_held_out = TOY_DATASETS[data](1000, rng)
     state = train(X, y[np.newaxis, :].astype(np.float64), params, activations=("sigmoid", "sigmoid"),
                   loss="binary_cross_entropy", epochs=200, learning_rate=1.0)  # fmt: skip
     for record in (state.history[0], state.history[99], state.history[199]):
@@ -108,6 +113,17 @@ def test_binary_classification_script_on_every_toy_set(data: ToyName, tmp_path: 
     held_out = float(np.mean(predict(X_held_out, state.params, ("sigmoid", "sigmoid")) == y_held_out))
     assert f"final accuracy: {on_train:.3f} on the training set, {held_out:.3f} on 1000 new samples" in printed
     assert_png(tmp_path / "decision_boundary.png")
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_binary_classification_holds_out_samples_of_the_training_blobs(seed: int, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """make_blobs draws new centres at every call: a held-out set drawn by a second call came from
+    other blobs, and a network that fitted the training set scored about chance on it."""
+    argv = ["--data", "blobs", "--epochs", "300", "--print-every", "1000", "--seed", str(seed), "--out", str(tmp_path)]
+    run = binary_classification.run(binary_classification.parse_args(argv))
+    assert run.train_accuracy >= 0.9
+    assert run.held_out_accuracy >= run.train_accuracy - 0.05
+    capsys.readouterr()
 
 
 def test_binary_classification_default_run_learns_the_moons(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

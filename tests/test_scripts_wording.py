@@ -6,14 +6,18 @@ from __future__ import annotations
 import json
 import sys
 import types
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from functional_nn.data import load_digits_csv
+from functional_nn.data.mnist import MNIST
 from functional_nn.initializers import initialize_parameters
 from functional_nn.serialization import save_parameters
+from functional_nn.training import TrainingDivergedError
+from functional_nn.types import FloatArray, IntArray
 from test_images import write_stripes_folder
 from test_scripts_mnist import _kaggle_csv, _run
 
@@ -21,6 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
 
 import _cli  # noqa: E402  (the scripts folder is not a package)
 import bench_activations  # noqa: E402
+import binary_classification  # noqa: E402
 import cats_vs_dogs  # noqa: E402
 import compare_optimizers  # noqa: E402
 import inspect_network  # noqa: E402
@@ -147,3 +152,97 @@ def test_vanishing_gradients_says_1_epoch(tmp_path: Path, capsys: pytest.Capture
     assert vanishing_gradients.main(argv) == 0
     header = capsys.readouterr().out.splitlines()[0]
     assert header.endswith(", 1 epoch"), header
+
+
+def test_vanishing_gradients_names_the_folder_of_every_file_it_wrote(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "v1"
+    argv = ["--data", "spirals", "--samples", "40", "--epochs", "1", "--width", "4", "--layers", "2", "--out", str(out)]
+    assert vanishing_gradients.main(argv) == 0
+    last = capsys.readouterr().out.splitlines()[-1]
+    written = f"{out / 'vanishing_gradients.png'}, {out / 'activation_histograms.png'} and {out / 'vanishing_gradients.json'}"
+    assert last.startswith(f"wrote {written} in "), last
+
+
+# a run that diverged: the advice names the options of the script that can have caused it
+
+def _diverging_main(message: str, *options: str) -> Callable[[Sequence[str] | None], int]:
+    def main(argv: Sequence[str] | None) -> int:
+        if options:
+            with _cli.naming_options(*options):
+                raise TrainingDivergedError(message)
+        raise TrainingDivergedError(message)
+
+    return main
+
+
+@pytest.mark.parametrize(
+    ("message", "options", "said"),
+    [
+        ("diverged; try a smaller learning rate (or check the data)", ("--lr",), "diverged; try a smaller --lr (or check the data)"),
+        ("diverged; try a smaller learning rate", ("--learning-rate", "--lambd"), "diverged; try a smaller --learning-rate or --lambd"),
+        ("diverged; try a smaller learning rate", ("--a", "--b", "--c"), "diverged; try a smaller --a, --b or --c"),
+        ("diverged at round 3", ("--lr",), "diverged at round 3; try a smaller --lr"),  # no advice to replace: added
+        # a script that names none of its options keeps the library's advice, which names no option
+        ("diverged; try a smaller learning rate", (), "diverged; try a smaller learning rate"),
+    ],
+)
+def test_naming_options_puts_the_scripts_options_in_the_advice(
+    message: str, options: tuple[str, ...], said: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert _cli.run_main(_diverging_main(message, *options), []) == 1
+    assert capsys.readouterr().err == f"error: {said}\n"
+
+
+def _mnist_stand_in() -> MNIST:
+    rng = np.random.default_rng(0)
+
+    def split(m: int) -> tuple[FloatArray, IntArray]:
+        return rng.random((784, m)).astype(np.float32), rng.integers(0, 10, m)
+
+    return MNIST(*split(40), *split(20), *split(20))
+
+
+@pytest.mark.parametrize(
+    ("argv", "option"),
+    [
+        (["--epochs", "1", "--reg-epochs", "0", "--optimizers", "sgd", "--lr", "sgd=1e300"], "--lr sgd=VALUE"),
+        (["--epochs", "1", "--reg-epochs", "2", "--optimizers", "adam", "--peak-lr", "1e300"], "--peak-lr"),
+        (["--preset", "best", "--epochs", "2", "--best-lr", "1e300"], "--best-lr"),
+    ],
+)
+def test_compare_optimizers_advice_names_the_rate_option_of_the_run_that_diverged(
+    argv: list[str], option: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # it has no --learning-rate: its rates are --lr NAME=VALUE, --peak-lr and --best-lr
+    assert compare_optimizers.main([*argv, "--hidden", "8", "--batch-size", "16"], data=_mnist_stand_in()) == 1
+    line = capsys.readouterr().err.strip().splitlines()[-1]
+    assert line.startswith("error: training diverged") and f"try a smaller {option}" in line and "--learning-rate" not in line, line
+
+
+@pytest.mark.parametrize(
+    ("flags", "advice"),
+    [(["--lambd", "1e300"], "try a smaller --learning-rate or --lambd"), (["--learning-rate", "1e300"], "try a smaller --learning-rate (")],
+)
+def test_cats_vs_dogs_advice_names_lambd_when_it_can_be_the_cause(
+    flags: list[str], advice: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = write_stripes_folder(tmp_path / "pictures", 20, np.random.default_rng(1), size=8)
+    argv = [str(root), "--size", "8", "--hidden", "4", "--epochs", "2", "--batch-size", "16", *flags, "--out", str(tmp_path / "out")]
+    assert cats_vs_dogs.main(argv) == 1
+    line = capsys.readouterr().err.strip().splitlines()[-1]
+    assert advice in line and (flags[0] == "--lambd" or "--lambd" not in line), line  # --lambd 0 cannot be the cause
+
+
+@pytest.mark.parametrize(
+    ("script", "argv"),
+    [
+        (binary_classification, ["--epochs", "20", "--learning-rate", "1e300"]),
+        (vanishing_gradients, ["--data", "spirals", "--samples", "40", "--epochs", "1", "--width", "4", "--layers", "2", "--learning-rate", "1e300"]),
+    ],
+)
+def test_the_learning_rate_scripts_advise_their_learning_rate(
+    script: types.ModuleType, argv: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert script.main([*argv, "--out", str(tmp_path / "out")]) == 1
+    line = capsys.readouterr().err.strip().splitlines()[-1]
+    assert line.startswith("error: training diverged") and "try a smaller --learning-rate" in line, line

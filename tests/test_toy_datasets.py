@@ -11,6 +11,7 @@ import pytest
 from functional_nn.data.toy import (
     TOY_DATASETS,
     ToyName,
+    blob_centers,
     make_blobs,
     make_circles,
     make_moons,
@@ -95,6 +96,38 @@ def test_blobs_draw_centres_first_in_the_box() -> None:
     expected_centres = np.random.default_rng(5).uniform(-2.0, 2.0, (4, 3))
     for c in range(3):
         np.testing.assert_array_equal(X[:, y == c], np.repeat(expected_centres[:, [c]], 3, axis=1))
+
+
+@pytest.mark.parametrize(
+    ("k", "n_features", "center_box", "dtype"), [(2, 2, (-5.0, 5.0), np.float64), (3, 4, (-2.0, 7.0), np.float32)]
+)
+def test_blob_centers_are_the_draw_make_blobs_makes(
+    k: int, n_features: int, center_box: tuple[float, float], dtype: type[np.float32] | type[np.float64]
+) -> None:
+    """Drawn on their own, the centres give the same data set, and the generator ends where it would."""
+    alone, apart = np.random.default_rng(4), np.random.default_rng(4)
+    expected = make_blobs(50, alone, centers=k, n_features=n_features, center_box=center_box, dtype=dtype)
+    centres = blob_centers(apart, centers=k, n_features=n_features, center_box=center_box)
+    assert centres.shape == (n_features, k) and centres.dtype == np.float64
+    X, y = make_blobs(50, apart, centers=centres, dtype=dtype)
+    np.testing.assert_array_equal(X, expected.X)
+    np.testing.assert_array_equal(y, expected.y)
+    assert alone.random() == apart.random()
+
+
+def test_blob_centers_give_a_held_out_set_of_the_same_blobs() -> None:
+    """A second call with the same centres samples the same blobs: the class means agree."""
+    rng = np.random.default_rng(0)
+    centres = blob_centers(rng)
+    train, held_out = make_blobs(400, rng, centers=centres), make_blobs(400, rng, centers=centres)
+    for c in range(2):  # noise 1: each class mean within about 0.05 of its centre
+        np.testing.assert_allclose(train.X[:, train.y == c].mean(axis=1), held_out.X[:, held_out.y == c].mean(axis=1), atol=0.3)
+    with pytest.raises(ValueError, match="centers must be >= 1"):
+        blob_centers(rng, centers=0)
+    with pytest.raises(TypeError, match="rng must be a numpy.random.Generator"):
+        blob_centers(0)  # type: ignore[arg-type]  # a seed is not a generator: refused
+    with pytest.raises(ValueError, match="center_box"):
+        blob_centers(rng, center_box=(1.0, -1.0))
 
 
 def test_draw_order_noise_then_permutation() -> None:

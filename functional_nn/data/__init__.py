@@ -20,6 +20,7 @@ from functional_nn.data.preparation import Split, minibatches, one_hot, scale_pi
 from functional_nn.data.toy import (
     TOY_DATASETS,
     ToyDataset,
+    blob_centers,
     make_blobs,
     make_circles,
     make_moons,
@@ -50,6 +51,7 @@ __all__ = [
     "load_image_folder",
     "load_mnist",
     "load_mnist_pixels",
+    "blob_centers",
     "make_blobs",
     "make_circles",
     "make_moons",

@@ -253,7 +253,9 @@ def make_blobs(
         The number of blobs, their centres drawn uniformly from ``center_box`` in every
         coordinate; or the centres themselves, one per column (then ``n_features`` is their
         number of rows and the argument ``n_features`` is ignored): real numbers within the
-        range of ``dtype``.
+        range of ``dtype``. A number draws new centres at every call, so two calls sample two
+        different distributions: for a held-out set of the same blobs, draw the centres once
+        with ``blob_centers`` and pass them to both calls.
     n_features : int >= 1, default 2
     noise : float >= 0, default 1.0
         The standard deviation of every blob in every coordinate.
@@ -297,6 +299,51 @@ def make_blobs(
         )
     clean = np.repeat(given, _class_sizes(m, k), axis=1)
     return _finish(clean, _sorted_labels(m, k), noise, rng, dtype)
+
+
+def blob_centers(
+    rng: np.random.Generator,
+    *,
+    centers: int = 2,
+    n_features: int = 2,
+    center_box: tuple[float, float] = (-5.0, 5.0),
+) -> _Float64Array:
+    """The centres ``make_blobs`` draws when ``centers`` is a number, drawn on their own.
+
+    The draw is the one ``make_blobs`` makes, **one** ``rng.uniform(low, high, (n_features, k))``
+    call, so that ``make_blobs(m, rng, centers=blob_centers(rng))`` makes the same draws in the
+    same order as ``make_blobs(m, rng)`` and returns the same data set; the centres can then be
+    passed again, to draw more samples of the same blobs (a held-out set):
+
+    >>> rng = np.random.default_rng(0)
+    >>> centres = blob_centers(rng)
+    >>> X, y = make_blobs(200, rng, centers=centres)
+    >>> X_test, y_test = make_blobs(1000, rng, centers=centres)
+    >>> bool((X == make_blobs(200, np.random.default_rng(0)).X).all())
+    True
+
+    Parameters
+    ----------
+    rng : numpy.random.Generator
+        Advanced by the one uniform draw.
+    centers : int >= 1, default 2
+        The number of blobs ``k``.
+    n_features : int >= 1, default 2
+    center_box : (float, float), default (-5.0, 5.0)
+        ``(low, high)`` with ``low < high``, both finite and ``high - low`` finite.
+
+    Returns
+    -------
+    ndarray of shape (n_features, centers), float64
+        One centre per column, for ``make_blobs``'s ``centers``.
+    """
+    k = check.check_positive_int("centers", centers)
+    n = check.check_positive_int("n_features", n_features)
+    if not isinstance(rng, np.random.Generator):
+        raise TypeError(f"rng must be a numpy.random.Generator (np.random.default_rng(seed)), got {type(rng).__name__}")
+    low, high = _check_box(center_box, np.float64)
+    drawn: _Float64Array = rng.uniform(low, high, (n, k))
+    return drawn
 
 
 def _check_box(center_box: object, dtype: FloatDType) -> tuple[float, float]:
