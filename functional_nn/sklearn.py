@@ -14,7 +14,9 @@ learns from the same parameters, data and draws.
 Continuing a run keeps everything the fold carries: ``partial_fit`` runs exactly one epoch
 and ``fit`` with ``warm_start=True`` runs ``epochs`` more, both from ``params_``,
 ``optimizer_state_`` (Adam's moments and step, a schedule's position) and ``rng_``. So two
-``partial_fit`` calls give bit for bit the parameters of one ``fit`` with ``epochs=2``.
+``partial_fit`` calls give bit for bit the parameters of one ``fit`` with ``epochs=2``. An
+``optimizer`` that cannot continue the fitted state (``"sgd"`` after ``"adam"``: it keeps no
+moments) is refused before training, naming the setting.
 
 Needs scikit-learn: ``pip install -e ".[sklearn]"``.
 
@@ -122,6 +124,7 @@ class _BaseMLP(BaseEstimator):
     n_features_in_: int
     feature_names_in_: npt.NDArray[np.object_]  # only after a fit on a DataFrame whose column names are strings
     rng_: np.random.Generator
+    _fitted_optimizer: str  # the optimizer setting optimizer_state_ belongs to, as _check_same_optimizer names it
 
     def __init__(
         self,
@@ -209,15 +212,20 @@ class _BaseMLP(BaseEstimator):
         return bool(self.warm_start)
 
     def _early_stopping(self) -> EarlyStopping | None:
+        """The early-stopping rule, or ``None`` without ``early_stopping``.
+
+        ``validation_fraction``, ``n_iter_no_change`` and ``tol`` are checked either way, as
+        scikit-learn's own estimators check every parameter in ``fit``: a bad value is refused
+        when it is set, not later when ``early_stopping`` is turned on.
+        """
         if not isinstance(self.early_stopping, (bool, np.bool_)):
             raise TypeError(f"early_stopping must be a bool, got {self.early_stopping!r}")
-        if not self.early_stopping:
-            return None
         fraction = check.check_positive_float("validation_fraction", self.validation_fraction)
         if fraction >= 1:
             raise ValueError(f"validation_fraction must be in (0, 1), got {fraction}")
         patience = check.check_positive_int("n_iter_no_change", self.n_iter_no_change)
-        return EarlyStopping(patience, "dev_cost", check.check_positive_float("tol", self.tol, allow_zero=True))
+        tol = check.check_positive_float("tol", self.tol, allow_zero=True)
+        return EarlyStopping(patience, "dev_cost", tol) if self.early_stopping else None
 
     def _generator(self) -> np.random.Generator:
         seed: object = self.random_state
@@ -254,14 +262,19 @@ class _BaseMLP(BaseEstimator):
         activations = self._activations(len(hidden))
         optimizer = self._optimizer()
         keep_probs = self._keep_probs()
-        early_stopping = None if incremental else self._early_stopping()
+        early_stopping = self._early_stopping()
         init = check.check_name("init", self.init, INIT_SCHEMES)
-        epochs = 1 if incremental else check.check_positive_int("epochs", self.epochs)
+        epochs = check.check_positive_int("epochs", self.epochs)
+        if incremental:  # one epoch without early stopping, but settings partial_fit ignores are still checked
+            early_stopping, epochs = None, 1
         batch_size = None if self.batch_size is None else check.check_positive_int("batch_size", self.batch_size)
         lambd = check.check_positive_float("alpha", self.alpha, allow_zero=True)
+        setting = repr(self.optimizer) if isinstance(self.optimizer, str) else f"an Optimizer named {optimizer.name!r}"
         if first:  # a fit afresh that fails on its data leaves an unfitted estimator, not half of two fits
             for name in [name for name in vars(self) if name.endswith("_") and not name.startswith("_")]:
                 delattr(self, name)
+        else:
+            self._check_same_optimizer(optimizer, setting, incremental)
         X, y = validate_data(
             self, X, y, reset=first, dtype=dtype, order="C", multi_output=isinstance(self, MLPRegressor),
             y_numeric=isinstance(self, MLPRegressor),
@@ -297,7 +310,33 @@ class _BaseMLP(BaseEstimator):
         self.history_ = previous + tuple(r._replace(epoch=len(previous) + r.epoch) for r in result.history)
         self.n_iter_ = len(self.history_)
         self.rng_ = rng
+        self._fitted_optimizer = setting
         return self
+
+    def _check_same_optimizer(self, optimizer: Optimizer, setting: str, incremental: bool) -> None:
+        """Refuse to continue the fitted optimizer state with an ``optimizer`` that keeps another.
+
+        ``partial_fit`` and ``warm_start`` hand ``optimizer_state_`` to the optimizer of the
+        current settings; one whose state has other slots (Adam's moments, momentum's velocity,
+        none for SGD) cannot take it over. ``train`` would refuse it too, but only after the data
+        were checked, and in terms of its own arguments rather than of the settings.
+        """
+        if set(optimizer.init(self.params_).slots) == set(self.optimizer_state_.slots):
+            return
+        before = getattr(self, "_fitted_optimizer", None)  # absent from an estimator pickled by an older version
+        changed = (
+            f"optimizer changed from {before} to {setting} since the last fit"
+            if before is not None and before != setting
+            else f"optimizer {setting} keeps another state than the optimizer of the last fit"
+        )
+        continuing = (
+            "partial_fit continues the last fit's optimizer state, so the optimizer must stay the same; "
+            "fit with warm_start=False to start afresh"
+            if incremental
+            else "with warm_start=True, fit continues the last fit's optimizer state, so the optimizer must stay "
+            "the same; set warm_start=False to start afresh"
+        )
+        raise ValueError(f"{changed}: {continuing}")
 
     def _split_dev(
         self, X: FloatArray, y: Any, Y: FloatArray, rng: np.random.Generator
@@ -366,14 +405,16 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         Hold out ``validation_fraction`` of the samples (stratified when every class has
         enough samples, else at random) and stop when their cost
         has not improved by more than ``tol`` for ``n_iter_no_change`` epochs; ``params_``
-        are then those of the best epoch. Ignored by ``partial_fit``.
+        are then those of the best epoch. Ignored by ``partial_fit``. Its three settings below
+        are checked by ``fit`` and ``partial_fit`` whether it is on or off.
     validation_fraction : float in (0, 1), default 0.1
     n_iter_no_change : int >= 1, default 10
     tol : float >= 0, default 1e-4
     warm_start : bool, default False
         ``fit`` continues from the fitted ``params_``, ``optimizer_state_`` and ``rng_`` for
         ``epochs`` more epochs, instead of starting afresh. The classes and layer sizes must
-        stay the same.
+        stay the same, and so must the optimizer, as far as its state goes: ``"adamw"`` may
+        continue ``"adam"``'s moments, ``"sgd"`` cannot (nor can ``partial_fit``).
     random_state : int, numpy.random.Generator, SeedSequence, BitGenerator, RandomState or None, default None
         Seeds the ``numpy.random.Generator`` that draws the initial weights, the
         mini-batches and the dropout masks, as ``numpy.random.default_rng(random_state)``

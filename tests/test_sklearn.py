@@ -7,6 +7,7 @@ from __future__ import annotations
 import importlib
 import json
 import pickle
+import re
 import subprocess
 import sys
 import warnings
@@ -302,6 +303,74 @@ def test_bad_settings_are_refused_in_fit_naming_the_setting(setting: dict[str, o
     clf = MLPClassifier(**setting)  # type: ignore[arg-type]  # stored as given: checked in fit
     with pytest.raises(error, match=message):
         clf.fit(X, labels)
+
+
+@pytest.mark.parametrize(
+    ("setting", "error", "message"),
+    [
+        ({"tol": "x"}, TypeError, "tol must be a number, got str 'x'"),
+        ({"tol": -1}, ValueError, "tol must be a finite number >= 0, got -1"),
+        ({"validation_fraction": 5}, ValueError, r"validation_fraction must be in \(0, 1\), got 5.0"),
+        ({"validation_fraction": 0.0}, ValueError, "validation_fraction must be a finite number > 0, got 0.0"),
+        ({"n_iter_no_change": -3}, ValueError, "n_iter_no_change must be >= 1, got -3"),
+        ({"n_iter_no_change": None}, TypeError, "n_iter_no_change must be an integer, got NoneType None"),
+        ({"early_stopping": "no"}, TypeError, "early_stopping must be a bool, got 'no'"),
+        ({"epochs": 0}, ValueError, "epochs must be >= 1, got 0"),
+    ],
+)
+@pytest.mark.parametrize("estimator", [MLPClassifier, MLPRegressor])
+def test_settings_that_go_unused_are_checked_all_the_same(
+    estimator: type[MLPClassifier | MLPRegressor], setting: dict[str, object], error: type[Exception], message: str
+) -> None:
+    """As scikit-learn's estimators check every parameter in fit: a bad value is refused the
+    same way whether or not early stopping (or, for partial_fit, the epoch count) would use it."""
+    X, labels = iris()
+    y = np.searchsorted(np.unique(labels), labels)  # numbers both estimators take
+    calls: list[Callable[[MLPClassifier | MLPRegressor], object]] = [
+        lambda model: model.fit(X, y),
+        lambda model: model.partial_fit(X, y, classes=[0, 1, 2]) if isinstance(model, MLPClassifier) else model.partial_fit(X, y),
+    ]
+    for call in calls:
+        for early_stopping in (False, True):
+            model = estimator((4,), epochs=1, random_state=0).set_params(**{"early_stopping": early_stopping, **setting})
+            with pytest.raises(error, match=f"^{message}$"):
+                call(model)
+            assert not hasattr(model, "params_")
+
+
+@pytest.mark.parametrize("continuing", ["warm_start", "partial_fit"])
+def test_switching_to_an_optimizer_that_cannot_continue_the_state_names_the_setting(continuing: str) -> None:
+    X, labels = iris()
+    clf = MLPClassifier((4,), epochs=2, warm_start=continuing == "warm_start", random_state=0).fit(X, labels)
+    fitted = {key: value.copy() for key, value in clf.params_.items()}
+    how = (
+        "with warm_start=True, fit continues the last fit's optimizer state, so the optimizer must stay the same; "
+        "set warm_start=False to start afresh"
+        if continuing == "warm_start"
+        else "partial_fit continues the last fit's optimizer state, so the optimizer must stay the same; "
+        "fit with warm_start=False to start afresh"
+    )
+
+    def go_on(features: np.ndarray) -> object:
+        return clf.fit(features, labels) if continuing == "warm_start" else clf.partial_fit(features, labels)
+
+    for optimizer, named in (("sgd", "'sgd'"), (momentum(1e-2), "an Optimizer named 'momentum'")):
+        clf.set_params(optimizer=optimizer)
+        message = f"optimizer changed from 'adam' to {named} since the last fit: {how}"
+        with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
+            go_on(X)
+        # refused before training, and before the data are looked at (three features would be refused too)
+        with pytest.raises(ValueError, match="^optimizer changed from 'adam'"):
+            go_on(X[:, :3])
+        assert clf.n_iter_ == 2
+        for key, value in fitted.items():
+            np.testing.assert_array_equal(clf.params_[key], value)
+    clf.set_params(optimizer="adamw")  # keeps Adam's moments: it may take them over
+    go_on(X)
+    epochs = 2 + (2 if continuing == "warm_start" else 1)
+    assert clf.n_iter_ == clf.optimizer_state_.step == epochs  # one batch of 150 samples per epoch
+    clf.set_params(optimizer="sgd", warm_start=False).fit(X, labels)  # afresh, as the message says
+    assert clf.n_iter_ == 2 and clf.optimizer_state_.slots == {}
 
 
 def test_hidden_layer_sizes_may_be_an_integer_array_as_in_scikit_learn() -> None:
