@@ -119,14 +119,12 @@ def test_onnx_models_match_predict_proba_far_out(name: Activation, dtype: type[n
         warnings.simplefilter("ignore", RuntimeWarning)
         evaluated: Any = ReferenceEvaluator(onnx.load(str(path))).run(None, {"X": np.ascontiguousarray(X.T)})
     by_reference = evaluated[0]
-    # float32: onnxruntime's Sigmoid and Tanh are within 2.4e-7 of the exact values near their bounds;
+    # float32: onnxruntime's Tanh is within 2.4e-7 of the exact values near its bounds;
     # float64: onnxruntime flushes subnormal results to 0.
     rtol, atol = (1e-6, 3e-7) if dtype == np.float32 else (1e-12, 1e-300)
-    for output, known in ((by_runtime, name == "silu" and dtype == np.float32), (by_reference, False)):
+    for output in (by_runtime, by_reference):
         assert output.dtype == dtype and output.shape == (z.size, 2)
-        # Known and left: onnxruntime's float32 Sigmoid is off by up to 8e-8 around z = -17, which
-        # z * sigmoid(z) multiplies to 1.8e-6 (test_onnx_export pins the Sigmoid node of silu).
-        np.testing.assert_allclose(output, expected, rtol=rtol, atol=2e-6 if known else atol)
+        np.testing.assert_allclose(output, expected, rtol=rtol, atol=atol)
 
 
 # --- averaging -----------------------------------------------------------------------------
