@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import difflib
 import math
+import os
 import re
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any, TypeVar
 
 import numpy as np
@@ -87,6 +89,20 @@ def check_positive_int(argument: str, value: object, *, minimum: int = 1) -> int
     if value < minimum:
         raise ValueError(f"{argument} must be >= {minimum}, got {value}")
     return int(value)
+
+
+def check_path(argument: str, value: object) -> Path:
+    """``value`` as a ``Path``: a str, or an ``os.PathLike`` of one, neither empty nor holding a
+    NUL byte. ``Path("")`` is the current directory, which an empty string from a blank
+    setting never means."""
+    text = os.fspath(value) if isinstance(value, os.PathLike) else value
+    if not isinstance(text, str):
+        raise TypeError(f"{argument} must be a str or an os.PathLike such as pathlib.Path('runs'), got {type(value).__name__} {value!r}")
+    if not text:
+        raise ValueError(f"{argument} is an empty path: name a folder (or '.' for the current one)")
+    if "\0" in text:
+        raise ValueError(f"{argument} holds a NUL byte, which no path can: {text!r}")
+    return Path(text)
 
 
 def check_positive_float(argument: str, value: object, *, allow_zero: bool = False) -> float:

@@ -575,7 +575,7 @@ def _prepare(
         if resume:
             raise ValueError("resume=True needs checkpoint_dir, the directory of the checkpoints to resume from")
         return problem, start
-    return _resume_or_start(problem, start, Path(checkpoint_dir), resume, sizes)
+    return _resume_or_start(problem, start, check.check_path("checkpoint_dir", checkpoint_dir), resume, sizes)
 
 
 def _check_rng(

@@ -114,6 +114,10 @@ CASES: list[tuple[str, Callable[[], object], type[Exception], str]] = [
     ("keep_probs' inverse overflows float64", lambda: fit(keep_probs=1e-320, rng=RNG)(), ValueError, r"keep_probs\[0\] is 1e-320: .* overflows float64"),
     ("gradient_check keep_probs' inverse", lambda: gradient_check(X.astype(np.float32), Y.astype(np.float32), P32, ACTS, CE, keep_probs=1e-39, rng=RNG), ValueError, r"overflows float32"),
     ("resume not a bool", lambda: fit(resume="yes")(), TypeError, r"resume must be a bool, got str 'yes'"),
+    # Path("") is the current directory: checkpoints would land wherever the script was started
+    ("checkpoint_dir empty", lambda: fit(checkpoint_dir="")(), ValueError, r"checkpoint_dir is an empty path: name a folder \(or '.' for the current one\)"),
+    ("checkpoint_dir not a path", lambda: fit(checkpoint_dir=3)(), TypeError, r"checkpoint_dir must be a str or an os.PathLike such as pathlib.Path\('runs'\), got int 3"),
+    ("checkpoint_dir with a NUL", lambda: fit(checkpoint_dir="ck\0pt")(), ValueError, r"checkpoint_dir holds a NUL byte"),
     ("learning_rate beyond floats", lambda: update_parameters(P, GRADS, 10**400), ValueError, r"learning_rate must be a finite number, got an integer of 401 digits"),
     ("compute_cost params of another network", lambda: compute_cost(AL, Y, CE, lambd=1.0, params=initialize_parameters([50, 7], RNG)), ValueError, r"params' last layer has 7 units but AL has 2 rows"),
     ("compute_cost params of another dtype", lambda: compute_cost(AL, Y, CE, lambd=0.0, params=P32), TypeError, r"AL has dtype float64 but params\['W1'\] is float32"),
