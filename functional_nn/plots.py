@@ -64,7 +64,8 @@ def check_output_path(path: object, *, gif: bool = False) -> tuple[Path, str]:
 
     Called first by every function here that writes, so that a path that cannot be written
     is refused before any model is run or anything drawn: ``path`` must be a ``str`` or
-    ``os.PathLike`` (else ``TypeError``); its suffix must name a format matplotlib writes,
+    ``os.PathLike`` (else ``TypeError``); it must name a file, not end in a path separator
+    (a folder), and hold no NUL character; its suffix must name a format matplotlib writes,
     no suffix meaning PNG (with ``gif``: must be ``.gif``) (else ``ValueError``); and it
     must be writable as ``atomic_write`` will write it: its directory exists
     (``FileNotFoundError``), it is not a directory (``IsADirectoryError``) nor a read-only
@@ -80,6 +81,11 @@ def check_output_path(path: object, *, gif: bool = False) -> tuple[Path, str]:
     given = os.fspath(path) if isinstance(path, (str, os.PathLike)) else None
     if not isinstance(given, str):
         raise TypeError(f"path must be a str or os.PathLike, got {type(path).__name__} {path!r}")
+    if "\0" in given:  # the operating system would refuse it later, without naming the argument
+        raise ValueError(f"path must not contain a NUL character, got {given!r}")
+    if given.endswith(os.sep) or (os.altsep is not None and given.endswith(os.altsep)):
+        # Path() drops the separator: "out/new/" would be written as a file named "new"
+        raise ValueError(f"path must name a file, got {given!r}, which ends in a separator (a folder)")
     suffix = Path(given).suffix.lower()
     if gif:
         if suffix != ".gif":
@@ -233,6 +239,9 @@ def plot_image_grid(
     X : ndarray of shape (h * w * c, n)
         One flattened picture per column with values in [0, 1], in ``(h, w, c)`` order as
         ``load_image_folder`` makes them (a picture is ``X[:, j].reshape(image_shape)``).
+        Values outside [0, 1] (raw 0..255 pixels, standardised ones) are refused with a
+        ``ValueError``, not clipped: drawn, they would be all white or all black. The
+        augmentations interpolate between pixels and so stay within their input's range.
     image_shape : (h, w) or (h, w, c) with c in {1, 3}
     path : path-like
     predicted : ndarray of int, shape (n,)
@@ -252,6 +261,10 @@ def plot_image_grid(
     target, _ = check_output_path(path)
     X = check.check_float_array("X", X)
     n = check.check_samples("X", X)
+    _check_probabilities(
+        X, "X", "pictures must hold values in [0, 1], as load_image_folder and scale_pixels give them "
+        "(np.clip(X, 0, 1) if they overshoot by rounding)",
+    )  # fmt: skip
     given_shape: object = image_shape  # typed, but users pass what they like
     if not isinstance(given_shape, (tuple, list)) or not all(
         isinstance(s, (int, np.integer)) and not isinstance(s, bool) for s in given_shape
@@ -275,7 +288,7 @@ def plot_image_grid(
         ax.set_axis_off()
         if j >= n:
             continue
-        picture = np.clip(X[:, j], 0.0, 1.0).reshape(shape)
+        picture = X[:, j].reshape(shape)
         if picture.ndim == 3 and picture.shape[2] == 1:
             picture = picture[:, :, 0]
         ax.imshow(picture, cmap="gray" if picture.ndim == 2 else None, vmin=0.0, vmax=1.0, interpolation="nearest")
@@ -292,6 +305,30 @@ def plot_image_grid(
     return save_figure(fig, target)
 
 
+def _is_int(value: object) -> bool:
+    return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
+
+
+def _is_real(value: object) -> bool:
+    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
+
+
+def _check_records(records: Sequence[EpochRecord]) -> None:
+    """Refuse a record whose figures are not numbers (matplotlib would draw strings as
+    categories), and a history without one finite cost (an empty chart)."""
+    for i, record in enumerate(records):
+        if not _is_int(record.epoch):
+            raise TypeError(f"history[{i}].epoch must be an int, got {type(record.epoch).__name__} {record.epoch!r}")
+        if not _is_real(record.cost):
+            raise TypeError(f"history[{i}].cost must be a real number, got {type(record.cost).__name__} {record.cost!r}")
+        for field in ("accuracy", "dev_cost", "dev_accuracy"):
+            value = getattr(record, field)
+            if value is not None and not _is_real(value):
+                raise TypeError(f"history[{i}].{field} must be a real number or None, got {type(value).__name__} {value!r}")
+    if not any(math.isfinite(r.cost) for r in records):
+        raise ValueError(f"history has no finite cost: all {len(records)} are NaN or infinite, so there is no curve to draw")
+
+
 def plot_curves(
     history: Sequence[EpochRecord],
     path: str | os.PathLike[str],
@@ -305,11 +342,13 @@ def plot_curves(
     ----------
     history : sequence of EpochRecord
         ``train(...).history``; records whose accuracies are ``None`` (regression) give a
-        cost panel only.
+        cost panel only. Every ``epoch`` is an int and every ``cost`` a real number (a NaN
+        or infinite one is left out of the line, but at least one must be finite); the
+        other figures are real numbers or ``None``.
     path : path-like
     title : str, optional
     mark_epoch : int, optional
-        An epoch to mark with a dashed line, e.g. the best one on the dev set.
+        An epoch of ``history`` to mark with a dashed line, e.g. the best one on the dev set.
 
     Returns
     -------
@@ -319,7 +358,14 @@ def plot_curves(
     records = tuple(history)
     if not records or not all(isinstance(r, EpochRecord) for r in records):
         raise ValueError("history must be a non-empty sequence of EpochRecord, as train(...).history holds")
-    epochs = [r.epoch for r in records]
+    _check_records(records)
+    epochs = [int(r.epoch) for r in records]
+    if mark_epoch is not None:
+        given_mark: object = mark_epoch  # typed, but users pass what they like
+        if not _is_int(given_mark):
+            raise TypeError(f"mark_epoch must be an int, one of the epochs of history, or None, got {type(given_mark).__name__} {given_mark!r}")
+        if int(mark_epoch) not in epochs:
+            raise ValueError(f"mark_epoch {mark_epoch} is not an epoch of history, whose epochs run from {min(epochs)} to {max(epochs)}")
     has_accuracy = any(r.accuracy is not None for r in records)
     has_dev = any(r.dev_cost is not None for r in records)
     fig = new_figure(10.0 if has_accuracy else 5.5, 3.8)
@@ -604,7 +650,13 @@ def _check_probabilities(values: npt.NDArray[Any], subject: str, remedy: str) ->
         raise ValueError(f"{subject} has {count} NaN or infinite value(s): {remedy}")
     lowest, highest = float(values.min()), float(values.max())
     if lowest < 0 or highest > 1:
-        raise ValueError(f"{subject} runs from {lowest:g} to {highest:g}, outside [0, 1]: {remedy}")
+        raise ValueError(f"{subject} runs from {_number(lowest)} to {_number(highest)}, outside [0, 1]: {remedy}")
+
+
+def _number(value: float) -> str:
+    """``value`` in six digits, or all its digits where six would hide it (1.000001 is not 1)."""
+    short = f"{value:g}"
+    return short if float(short) == value else repr(value)
 
 
 def _probability_surface(plane: _Plane, params: Mapping[str, FloatArray], names: Sequence[ActivationFunction], context: str = "") -> FloatArray:
@@ -777,7 +829,12 @@ def animate_training(
         given: object = snapshot  # typed, but users pass what they like
         if not isinstance(given, (tuple, list)) or len(given) != 2:
             raise TypeError(f"snapshots[{i}] must be an (epoch, params) pair, got {type(given).__name__}")
-    cost_values = np.asarray(costs, dtype=np.float64)
+        if not _is_int(given[0]):  # int() would truncate 0.7 and fail on "x" without naming it
+            raise TypeError(f"snapshots[{i}][0], the epoch, must be an int, got {type(given[0]).__name__} {given[0]!r}")
+    try:
+        cost_values = np.asarray(costs, dtype=np.float64)
+    except (TypeError, ValueError) as error:
+        raise TypeError(f"costs must be a sequence of numbers, one per epoch: {error}") from None
     if cost_values.ndim != 1 or cost_values.size == 0 or not np.isfinite(cost_values).all():
         raise ValueError(f"costs must be a non-empty sequence of finite numbers, one per epoch, got shape {cost_values.shape}")
     epochs = [int(epoch) for epoch, _ in snapshots]
@@ -804,7 +861,7 @@ def animate_training(
     bottom = low * 0.9 if low > 0 else low - 0.05 * span
     top = high * 1.05 if high > 0 else high + 0.05 * span
     frames = []
-    for (epoch, params), surface in zip(snapshots, surfaces):
+    for epoch, (_, params), surface in zip(epochs, snapshots, surfaces):
         fig = new_figure(9.0, 3.8)
         plane_ax, cost_ax = fig.subplots(1, 2, width_ratios=(1.15, 1))
         _draw_probability(plane_ax, plane, surface)

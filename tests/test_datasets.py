@@ -133,6 +133,38 @@ def test_load_mnist_float64(tmp_path: Path, fake_mnist: tuple[list[Any], bytes])
     np.testing.assert_array_equal(data.X_dev, raw[1][0].T / 255.0)
 
 
+@pytest.mark.parametrize("dtype", [np.dtype("float32"), np.dtype("float64")])
+def test_load_mnist_takes_a_numpy_dtype(tmp_path: Path, fake_mnist: tuple[list[Any], bytes], dtype: np.dtype[Any]) -> None:
+    raw, member = fake_mnist
+    data = load_mnist(dtype=dtype, directory=tmp_path, fetch=FakeFetch(member), sha256=_sha(member))  # type: ignore[arg-type]  # a dtype object, as users pass
+    for X in data[0::2]:
+        assert X.dtype == dtype
+    np.testing.assert_array_equal(data.X_dev, raw[1][0].T / dtype.type(255))
+
+
+@pytest.mark.parametrize("split", ["train", "dev", "test"])
+def test_a_cache_with_labels_outside_0_to_9_is_refused_naming_it(
+    tmp_path: Path, fake_mnist: tuple[list[Any], bytes], split: str
+) -> None:
+    """A damaged cache whose checksum tag is intact: the tag vouches for the source, not for
+    the arrays cached from it, so the labels are checked as they are read."""
+    _, member = fake_mnist
+    load_mnist(directory=tmp_path, fetch=FakeFetch(member), sha256=_sha(member))
+    cache = tmp_path / "mnist.npz"
+    with np.load(cache) as archive:
+        arrays: dict[str, Any] = {key: archive[key] for key in archive.files}  # Any: numpy's stub, one array type for **kwargs
+    arrays[f"y_{split}"] = arrays[f"y_{split}"].copy()
+    arrays[f"y_{split}"][1] = 200
+    np.savez_compressed(cache, **arrays)
+    message = f"the MNIST cache {cache} has {split} labels outside 0..9 (y_{split}[1] = 200): delete {cache} and load again to rebuild it"
+    with pytest.raises(ValueError) as caught:
+        load_mnist(directory=tmp_path, fetch=_never, sha256=_sha(member))
+    assert str(caught.value) == message
+    with pytest.raises(ValueError) as caught:
+        datasets.load_mnist_pixels(directory=tmp_path, fetch=_never, sha256=_sha(member))
+    assert str(caught.value) == message
+
+
 def test_load_mnist_uses_the_cache_directory_from_the_environment(
     tmp_path: Path, fake_mnist: tuple[list[Any], bytes], monkeypatch: pytest.MonkeyPatch
 ) -> None:

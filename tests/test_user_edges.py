@@ -129,7 +129,7 @@ def test_a_start_that_fails_leaves_no_folder(
     line = _one_error_line(capsys.readouterr().err)
     assert status == (1 if case == "diverged" else 2)
     assert not out.exists() and not out.parent.exists()  # neither the run folder nor its new parent
-    expected = {"huge --hidden": "not enough memory", "bad cached label": "labels must lie in 0..9, got 1 outside, e.g. [12]", "bad CSV label": "labels must lie in 0..9",
+    expected = {"huge --hidden": "not enough memory", "bad cached label": "has train labels outside 0..9 (y_train[3] = 12): delete", "bad CSV label": "labels must lie in 0..9",
                 "diverged": "--learning-rate"}[case]  # fmt: skip
     assert expected in line
 

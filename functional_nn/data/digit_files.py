@@ -26,6 +26,10 @@ UInt8Array = npt.NDArray[np.uint8]
 
 N_PIXELS: Final = 784
 N_CLASSES: Final = 10
+_INTEGER_CELL: Final = re.compile(r"[+-]?[0-9]+")
+"""A cell that ``np.loadtxt`` reads as an integer, once stripped of whitespace as ``str.strip``
+does: ASCII digits after an optional sign. Not ``int``, which also takes ``2_5`` (25) and the
+digits of other scripts (U+0663, the Arabic-Indic three)."""
 
 
 class DigitImages(NamedTuple):
@@ -71,7 +75,10 @@ def load_digits_csv(path: str | os.PathLike[str]) -> DigitImages:
     The header is ``label,pixel0,...,pixel783`` (training) or ``pixel0,...,pixel783`` (test);
     every row holds one image as 784 integers in ``0 .. 255``, after its label in ``0 .. 9``.
     Kaggle's 42,000-row file parses in about a second (with ``np.loadtxt``); only a file that
-    fails that fast path is read again line by line, to name the first bad line and column.
+    fails that fast path is read again line by line, to name the first bad line and column
+    (and a file that is not plain ASCII is read line by line only). Both read a cell alike:
+    ASCII digits after an optional sign, within whitespace; not ``2_5``, nor digits of other
+    scripts, which Python's ``int`` would take.
     Lines may end in ``\\n``, ``\\r\\n`` or a bare ``\\r`` (classic Mac OS), mixed even: each is
     a line end, as in Python's text files and ``pandas.read_csv``.
 
@@ -143,7 +150,12 @@ def _parse_csv_fast(body: bytes, n_columns: int) -> UInt8Array | None:
 
     NumPy 2's ``loadtxt`` parses in C (Kaggle's 42,000 rows in about half a second); its
     errors count rows without blank lines, so the slow path finds and names the bad line.
+    A body that is not plain ASCII (Kaggle's files are) is left to the slow path at once:
+    NumPy 2.4's ``loadtxt`` reads some characters beyond U+FFFF as digits, at random, and
+    now and then crashes the interpreter on them.
     """
+    if not body.isascii():
+        return None
     text = body.decode("utf-8", errors="replace")
     if not text.strip():
         return np.zeros((0, n_columns), dtype=np.uint8)
@@ -173,10 +185,10 @@ def _parse_csv_slow(path: Path, body: bytes, header: list[str], labelled: bool) 
         row: list[int] = []
         for column, cell in enumerate(cells):
             where = f"{path}: line {number}, column {column + 1} ({header[column]!r})"
-            try:
-                value = int(cell.strip())
-            except ValueError:
-                raise ValueError(f"{where} is not an integer: {cell!r}") from None
+            digits = cell.strip()
+            if _INTEGER_CELL.fullmatch(digits) is None:  # the fast path's integers, no others
+                raise ValueError(f"{where} is not an integer: {cell!r}")
+            value = int(digits)
             if column == 0 and labelled:
                 if not 0 <= value < N_CLASSES:
                     raise ValueError(f"{where}: labels must lie in 0..9, got {value}")

@@ -36,6 +36,10 @@ _UNSCALED_MODES: Final[dict[str, str]] = {
 }
 """Pillow modes whose pixels have no fixed full scale to map onto [0, 1]; converting them to
 8 bits clips every value above 255, so such files are skipped."""
+_EXIF_ORIENTATION: Final = 0x0112
+_TRANSPOSING_ORIENTATIONS: Final = (5, 6, 7, 8)
+"""EXIF orientations that turn the picture a quarter (with or without a mirror): the stored
+frame is the upright picture's width and height swapped."""
 
 
 class SkippedFile(NamedTuple):
@@ -69,6 +73,13 @@ def _check_size(size: object) -> tuple[int, int]:
     height = check.check_positive_int("size[0] (height)", size[0])
     width = check.check_positive_int("size[1] (width)", size[1])
     return height, width
+
+
+def _stored_size(orientation: object, width: int, height: int) -> tuple[int, int]:
+    """``(width, height)`` of the target as it lies in a file of EXIF ``orientation``: swapped
+    for a quarter turn, so that a JPEG decoded at a reduced scale for it still holds at least
+    ``height`` x ``width`` pixels once it is upright."""
+    return (height, width) if orientation in _TRANSPOSING_ORIENTATIONS else (width, height)
 
 
 def _class_folders(root: Path, classes: Sequence[str] | None) -> list[tuple[str, Path]]:
@@ -133,6 +144,7 @@ def load_image_folder(
         ``("cats", "dogs")``; the others are ignored. Each is the name of a sub-folder of
         ``root``, not a path (``"."``, ``".."`` and ``"a/b"`` are refused).
     dtype : numpy.float32 or numpy.float64, default numpy.float32
+        The scalar type or its ``numpy.dtype`` (``np.dtype("float32")``).
 
     Returns
     -------
@@ -152,6 +164,7 @@ def load_image_folder(
     color = check.check_name("color", color, COLORS)
     if dtype not in (np.float32, np.float64):
         raise TypeError(f"dtype must be numpy.float32 or numpy.float64, got {dtype!r}")
+    dtype = np.dtype(dtype).type  # np.dtype("float32") passes the check above, but is not a scalar type to call
     folder = check_path("root", root, "a folder")
     if not folder.is_dir():
         raise FileNotFoundError(f"root {folder} is not a folder: expected one sub-folder of pictures per class")
@@ -178,7 +191,9 @@ def load_image_folder(
             continue
         try:
             with Image.open(path) as opened:
-                opened.draft(mode, (width, height))  # JPEG only: decode at the smallest scale >= the target
+                # JPEG only: decode at the smallest scale >= the target, in the frame as stored,
+                # which exif_transpose then turns upright
+                opened.draft(mode, _stored_size(opened.getexif().get(_EXIF_ORIENTATION, 1), width, height))
                 upright = ImageOps.exif_transpose(opened)
                 if upright.mode in _UNSCALED_MODES:
                     reason = (

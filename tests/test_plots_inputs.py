@@ -1,0 +1,210 @@
+"""What the pictures refuse before drawing: epochs that are not ints, pictures outside [0, 1],
+training records that are not numbers or have no finite cost, a mark on no epoch, and output
+paths that name a folder or hold a NUL; and what they still draw (augmented pictures, numpy
+integers)."""
+
+from __future__ import annotations
+
+import functools
+import math
+import os
+import re
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+import functional_nn.plots as plots
+import functional_nn.propagation as propagation
+from functional_nn.data.augmentation import elastic_distortion, random_affine, random_shift
+from functional_nn.fold_state import EpochRecord
+from functional_nn.initializers import initialize_parameters
+from functional_nn.plots import animate_training, plot_curves, plot_image_grid
+from functional_nn.types import Activation, FloatArray
+
+PARAMS = initialize_parameters([2, 3, 1], np.random.default_rng(0))
+X2 = np.random.default_rng(1).standard_normal((2, 20))
+Y2 = (np.arange(20) % 2).astype(np.int64)
+SIGMOIDS: tuple[Activation, Activation] = ("sigmoid", "sigmoid")
+HISTORY = [EpochRecord(e, 1.0 / e, 0.5 + e / 20, 1.2 / e, 0.5 + e / 25) for e in range(1, 5)]
+
+
+def exactly(message: str) -> str:
+    """A ``pytest.raises(match=...)`` pattern for this whole message and nothing else."""
+    return "^" + re.escape(message) + "$"
+
+
+@pytest.fixture
+def work(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """What the plotting functions have done so far: "figure" for a figure made, "forward" for
+    a pass through a network."""
+    done: list[str] = []
+    new_figure, forward_output = plots.new_figure, propagation.forward_output
+
+    def recording_figure(width: float, height: float) -> Any:
+        done.append("figure")
+        return new_figure(width, height)
+
+    def recording_forward(*args: Any, **kwargs: Any) -> Any:
+        done.append("forward")
+        return forward_output(*args, **kwargs)
+
+    monkeypatch.setattr(plots, "new_figure", recording_figure)
+    monkeypatch.setattr(propagation, "forward_output", recording_forward)
+    return done
+
+
+# --------------------------------------------------------------------------------------------
+# animate_training: every epoch an int, refused by name before any frame is computed
+
+
+@pytest.mark.parametrize(
+    ("epoch", "shown"),
+    [(0.7, "float 0.7"), (1.0, "float 1.0"), (np.float64(1.0), "float64 np.float64(1.0)"), (True, "bool True"),
+     ("x", "str 'x'"), ("1", "str '1'"), (None, "NoneType None")],
+)  # fmt: skip
+def test_an_epoch_that_is_not_an_int_is_refused_naming_the_snapshot(
+    tmp_path: Path, work: list[str], epoch: object, shown: str
+) -> None:
+    snapshots: list[Any] = [(0, PARAMS), (epoch, PARAMS)]
+    with pytest.raises(TypeError, match=exactly(f"snapshots[1][0], the epoch, must be an int, got {shown}")):
+        animate_training(snapshots, [0.5, 0.4], SIGMOIDS, X2, Y2, tmp_path / "a.gif", resolution=5)
+    assert work == [] and list(tmp_path.iterdir()) == []
+
+
+def test_numpy_integer_epochs_are_drawn(tmp_path: Path) -> None:
+    snapshots: list[Any] = [(np.int64(0), PARAMS), (np.int32(2), PARAMS)]
+    assert animate_training(snapshots, [0.5, 0.4], SIGMOIDS, X2, Y2, tmp_path / "a.gif", resolution=5).read_bytes()[:6] == b"GIF89a"
+
+
+def test_costs_that_are_not_numbers_are_refused_by_name(tmp_path: Path, work: list[str]) -> None:
+    with pytest.raises(TypeError, match=r"^costs must be a sequence of numbers, one per epoch: could not convert string to float: 'a'$"):
+        animate_training([(0, PARAMS)], ["a"], SIGMOIDS, X2, Y2, tmp_path / "a.gif", resolution=5)  # type: ignore[list-item]  # the check under test
+    assert work == [] and list(tmp_path.iterdir()) == []
+
+
+# --------------------------------------------------------------------------------------------
+# plot_image_grid: values in [0, 1], refused outside rather than clipped
+
+
+@pytest.mark.parametrize(
+    ("scale", "shift", "shown"), [(255.0, 0.0, "0 to 255"), (1.0, -0.5, "-0.5 to 0.5"), (1.0, 1e-6, "1e-06 to 1.000001")]
+)
+def test_pictures_outside_0_to_1_are_refused_with_their_range(
+    tmp_path: Path, work: list[str], scale: float, shift: float, shown: str
+) -> None:
+    X = np.linspace(0.0, 1.0, 12).reshape(4, 3) * scale + shift
+    message = (
+        f"X runs from {shown}, outside [0, 1]: pictures must hold values in [0, 1], as load_image_folder and "
+        "scale_pixels give them (np.clip(X, 0, 1) if they overshoot by rounding)"
+    )
+    with pytest.raises(ValueError, match=exactly(message)):
+        plot_image_grid(X, (2, 2), tmp_path / "grid.png", predicted=np.array([0, 1, 1]))
+    assert work == [] and list(tmp_path.iterdir()) == []
+
+
+def test_nan_pictures_are_refused(tmp_path: Path) -> None:
+    X = np.full((4, 2), 0.5)
+    X[1, 1] = np.nan
+    with pytest.raises(ValueError, match=exactly("X contains 1 NaN or infinite value(s)")):
+        plot_image_grid(X, (2, 2), tmp_path / "grid.png", predicted=np.array([0, 1]))
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_augmented_pictures_stay_in_0_to_1_and_are_drawn(tmp_path: Path, dtype: type[np.floating[Any]]) -> None:
+    """The augmentations interpolate between neighbouring pixels (``a + f (b - a)``, ``0 <= f < 1``),
+    so their output stays within their input's range: pictures of 0s and 1s, the extremes
+    everywhere, give pictures the grid draws."""
+    rng = np.random.default_rng(0)
+    X = (rng.random((64, 300)) < 0.5).astype(dtype)
+    X[:, :100] = 1.0
+    augmentations: list[Callable[[FloatArray, np.random.Generator], FloatArray]] = [
+        functools.partial(random_affine, image_shape=(8, 8), rotation=30.0, scale=(0.8, 1.2), shear=0.3, translation=1.5),
+        functools.partial(elastic_distortion, image_shape=(8, 8)),
+        functools.partial(random_shift, image_shape=(8, 8)),
+    ]
+    for augment in augmentations:
+        Y = augment(X, rng)
+        assert Y.dtype == dtype and 0.0 <= float(Y.min()) and float(Y.max()) <= 1.0
+        shown = Y[:, :6]
+        assert plot_image_grid(shown, (8, 8), tmp_path / "grid.png", predicted=np.zeros(6, dtype=np.int64)).read_bytes()[:4] == b"\x89PNG"
+
+
+# --------------------------------------------------------------------------------------------
+# plot_curves: records of numbers, a finite cost, a mark on one of their epochs
+
+
+@pytest.mark.parametrize(
+    ("mark", "error", "message"),
+    [
+        ("best", TypeError, "mark_epoch must be an int, one of the epochs of history, or None, got str 'best'"),
+        (math.nan, TypeError, "mark_epoch must be an int, one of the epochs of history, or None, got float nan"),
+        (2.0, TypeError, "mark_epoch must be an int, one of the epochs of history, or None, got float 2.0"),
+        (True, TypeError, "mark_epoch must be an int, one of the epochs of history, or None, got bool True"),
+        (0, ValueError, "mark_epoch 0 is not an epoch of history, whose epochs run from 1 to 4"),
+        (9, ValueError, "mark_epoch 9 is not an epoch of history, whose epochs run from 1 to 4"),
+    ],
+)
+def test_a_mark_on_no_epoch_of_history_is_refused(
+    tmp_path: Path, work: list[str], mark: object, error: type[Exception], message: str
+) -> None:
+    with pytest.raises(error, match=exactly(message)):
+        plot_curves(HISTORY, tmp_path / "curves.png", mark_epoch=mark)  # type: ignore[arg-type]  # the check under test
+    assert work == [] and list(tmp_path.iterdir()) == []
+
+
+def test_a_numpy_integer_mark_is_drawn(tmp_path: Path) -> None:
+    assert plot_curves(HISTORY, tmp_path / "curves.png", mark_epoch=np.int64(3)).read_bytes()[:4] == b"\x89PNG"  # type: ignore[arg-type]  # as a script's argmax gives it
+
+
+@pytest.mark.parametrize(
+    ("record", "message"),
+    [
+        (EpochRecord(2, "0.5", None), "history[1].cost must be a real number, got str '0.5'"),  # type: ignore[arg-type]
+        (EpochRecord(2, None, None), "history[1].cost must be a real number, got NoneType None"),  # type: ignore[arg-type]
+        (EpochRecord(2, True, None), "history[1].cost must be a real number, got bool True"),
+        (EpochRecord(2, 0.5, "0.9"), "history[1].accuracy must be a real number or None, got str '0.9'"),  # type: ignore[arg-type]
+        (EpochRecord(2, 0.5, None, [0.4]), "history[1].dev_cost must be a real number or None, got list [0.4]"),  # type: ignore[arg-type]
+        (EpochRecord(2.5, 0.5, None), "history[1].epoch must be an int, got float 2.5"),  # type: ignore[arg-type]
+    ],
+)
+def test_records_that_are_not_numbers_are_refused_by_field(
+    tmp_path: Path, work: list[str], record: EpochRecord, message: str
+) -> None:
+    with pytest.raises(TypeError, match=exactly(message)):
+        plot_curves([EpochRecord(1, 0.6, None), record], tmp_path / "curves.png")
+    assert work == [] and list(tmp_path.iterdir()) == []
+
+
+def test_a_history_without_a_finite_cost_is_refused(tmp_path: Path, work: list[str]) -> None:
+    history = [EpochRecord(1, math.nan, None), EpochRecord(2, math.nan, None), EpochRecord(3, math.inf, None)]
+    with pytest.raises(ValueError, match=exactly("history has no finite cost: all 3 are NaN or infinite, so there is no curve to draw")):
+        plot_curves(history, tmp_path / "curves.png")
+    assert work == [] and list(tmp_path.iterdir()) == []
+    # one finite cost is a curve (the others are left out of the line)
+    assert plot_curves([*history, EpochRecord(4, 0.5, None)], tmp_path / "curves.png").read_bytes()[:4] == b"\x89PNG"
+
+
+# --------------------------------------------------------------------------------------------
+# output paths: a file, not a folder; no NUL
+
+
+@pytest.mark.parametrize("gif", [False, True])
+def test_a_path_ending_in_a_separator_is_refused_as_a_folder(tmp_path: Path, gif: bool) -> None:
+    path = str(tmp_path / ("new.gif" if gif else "new")) + os.sep
+    with pytest.raises(ValueError, match=exactly(f"path must name a file, got {path!r}, which ends in a separator (a folder)")):
+        if gif:
+            animate_training([(0, PARAMS)], [0.5], SIGMOIDS, X2, Y2, path, resolution=5)
+        else:
+            plot_curves(HISTORY, path)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_path_with_a_nul_is_refused_by_name(tmp_path: Path) -> None:
+    path = str(tmp_path / "cur\0ves.png")
+    with pytest.raises(ValueError, match=exactly(f"path must not contain a NUL character, got {path!r}")):
+        plot_curves(HISTORY, path)
+    assert list(tmp_path.iterdir()) == []
