@@ -60,9 +60,25 @@ spawn_key=(s, stream, i)))``, which is exactly the generator ``SeedSequence(seed
 hands to child ``i`` of stream ``stream`` of child ``s``. Stream 0 draws shard ``s``'s
 permutation of its columns for its ``i``-th pass over them (``batch_size`` set: the pass is
 cut into batches as in ``minibatches``); stream 1 draws the dropout masks of its ``i``-th
-step, stream 2 the augmentation of its ``i``-th step's batch. So a round's result depends only on the seed, the shards and the round number: not
+step, stream 2 the augmentation of its ``i``-th step's batch. So a round's draws depend only on the seed, the shards and the round number: not
 on the number of workers, where a task runs, the order tasks finish in, or whether a task
 was retried after its worker died, and a resumed run continues bit for bit.
+
+Bit for bit
+-----------
+The arithmetic depends on one thing more than the draws: how many threads the BLAS
+(OpenBLAS, MKL) splits its work across, whose results can differ in their last bits from one
+thread count to another (measured with OpenBLAS). Two runs of the same shards and settings are equal bit for bit when every
+task of both runs has the same number of BLAS threads, whatever else differs. The worker
+processes of ``local_cluster`` have one each (``WORKER_ENV``), so any number of them gives the
+same bits; this process, which has one per core unless told otherwise, gives those bits
+when it too has one, e.g. inside ``threadpoolctl.threadpool_limits(1, user_api="blas")``
+(tested), and otherwise agrees to rounding (measured after 2 Adam rounds of a
+784-256-128-10 network on 2 cores: 5e-14 in float64, 7e-6 in float32). Workers that are
+threads of this process (``processes=False``) use its BLAS threads, and so give its bits.
+Workers started by hand should all have one BLAS thread too (``OPENBLAS_NUM_THREADS=1``,
+``OMP_NUM_THREADS=1`` and ``MKL_NUM_THREADS=1`` in their environment), or a round's bits may
+depend on which worker ran which shard.
 """
 
 from __future__ import annotations
@@ -70,6 +86,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import hashlib
+import inspect
 import logging
 import math
 import os
@@ -108,6 +125,7 @@ from functional_nn.propagation import (
     labels_from_output,
 )
 from functional_nn.averaging import averaged_params
+from functional_nn.serialization import check_writable_directory
 from functional_nn.training import (
     TrainingDivergedError,
     TrainResult,
@@ -500,8 +518,10 @@ class DaskShards:
     cannot recompute it. So the driver keeps its own copy of every shard (``shards``), and
     when a round finds a shard lost it sends that shard again, once, to a living worker
     and runs the round again. Tasks are pure, so the retried round is bitwise the round
-    that was lost. An exception raised by a task's own code is not a lost worker, whatever
-    its type: it is raised as ``train_rounds`` documents, without a retry.
+    that was lost (on workers with as many BLAS threads: see the module's notes). An
+    exception raised by a task's own code is not a lost worker, whatever its type: it is
+    raised as ``train_rounds`` documents, without a retry. A round that fails, or is
+    interrupted, cancels its tasks still queued or running before the error goes on.
     """
 
     def __init__(self, client: Client, shards: tuple[Shard, ...], futures: list[Future[Shard]], holders: list[str], retries: int) -> None:
@@ -533,35 +553,45 @@ class DaskShards:
             self.replaced += 1
 
     def map(self, function: Callable[[Shard, int, RoundInput], R], inputs: RoundInput) -> tuple[list[R], float]:
+        # Checked each round, not only when train_rounds was called: its rounds are lazy, and
+        # one read after the client's `with` block would fail inside Dask ("IOLoop is closed").
+        _check_client("shards.client", self.client, hint=_PLACE_AGAIN)
         started = time.perf_counter()
         failure: BaseException | None = None
         for attempt in range(self.retries + 1):
             self._replace_lost(suspect=attempt > 0)
             futures: list[Future[R]] = []
             try:
-                # The round's input travels inside each task, through the scheduler, which
-                # already holds a stream to every worker. Scattering it to the workers first
-                # would open connections of our own, and one opened to a worker that has just
-                # died waits out Dask's connect timeout (30 s) before the round can be retried.
-                with warnings.catch_warnings():
-                    warnings.filterwarnings("ignore", message="Sending large graph", category=UserWarning)
-                    futures = [
-                        self.client.submit(function, future, s, inputs, workers=[self.holders[s]], allow_other_workers=False, pure=False)
-                        for s, future in enumerate(self.futures)
-                    ]
-                results: list[R] = self.client.gather(futures)  # type: ignore[no-untyped-call]  # distributed's partial types
-                return results, time.perf_counter() - started
-            except Exception as error:  # noqa: BLE001 - sorted below: a lost worker is retried, anything else raised
-                if not _raised_by_task(error):
-                    if not _is_lost_work(error) and all(f.status == "finished" for f in self.futures):
-                        raise
-                    failure = error
-                    continue
-                raised = error
-            # The task's own code raised (its note says so): not a lost worker, whatever its type
-            # (an OSError of the user's augmentation included), so never retried. Raised outside
-            # the handler, so that the exception keeps its own cause and context.
-            raise _first_task_error(futures, raised)
+                try:
+                    # The round's input travels inside each task, through the scheduler, which
+                    # already holds a stream to every worker. Scattering it to the workers first
+                    # would open connections of our own, and one opened to a worker that has just
+                    # died waits out Dask's connect timeout (30 s) before the round can be retried.
+                    with warnings.catch_warnings():
+                        warnings.filterwarnings("ignore", message="Sending large graph", category=UserWarning)
+                        futures = [
+                            self.client.submit(function, future, s, inputs, workers=[self.holders[s]], allow_other_workers=False, pure=False)
+                            for s, future in enumerate(self.futures)
+                        ]
+                    results: list[R] = self.client.gather(futures)  # type: ignore[no-untyped-call]  # distributed's partial types
+                    return results, time.perf_counter() - started
+                except Exception as error:  # noqa: BLE001 - sorted below: a lost worker is retried, anything else raised
+                    if not _raised_by_task(error):
+                        if not _is_lost_work(error) and all(f.status == "finished" for f in self.futures):
+                            raise
+                        failure = error
+                        _cancel(self.client, futures)  # the lost attempt's tasks still running: the retry sends them all again
+                        continue
+                    raised = error
+                # The task's own code raised (its note says so): not a lost worker, whatever its type
+                # (an OSError of the user's augmentation included), so never retried. Raised outside
+                # the handler, so that the exception keeps its own cause and context.
+                raise _first_task_error(futures, raised)
+            except BaseException:
+                # Failed or interrupted (KeyboardInterrupt): the round's other tasks would run on,
+                # and their futures, which the traceback keeps, would hold their results.
+                _cancel(self.client, futures)
+                raise
         raise RuntimeError(f"a round failed {self.retries + 1} times as workers were lost; last: {failure}") from failure
 
 
@@ -582,6 +612,14 @@ def _first_task_error(futures: Sequence[Future[Any]], raised: BaseException) -> 
         if error is not None and _raised_by_task(error):
             return error.with_traceback(future.traceback())  # type: ignore[no-untyped-call]  # distributed's partial types
     return raised
+
+
+def _cancel(client: Client, futures: Sequence[Future[Any]]) -> None:
+    """Cancel ``futures``: their tasks, queued or running, and the results or data they hold,
+    which the client then no longer keeps. Quietly if the client is already closing."""
+    if futures:
+        with contextlib.suppress(Exception):  # the error being raised matters, not this one
+            client.cancel(list(futures))  # type: ignore[no-untyped-call]  # distributed's partial types
 
 
 def _is_lost_work(error: BaseException) -> bool:
@@ -616,7 +654,13 @@ def _probe_environment(packages: Sequence[str]) -> tuple[list[str], str, str]:
     import socket
     import sys
 
-    return [name for name in packages if importlib.util.find_spec(name) is None], sys.executable, socket.gethostname()
+    def missing(name: str) -> bool:
+        try:
+            return importlib.util.find_spec(name) is None
+        except Exception:  # noqa: BLE001 - "a.b" imports "a" first: missing, or failing as it is imported
+            return True
+
+    return [name for name in packages if missing(name)], sys.executable, socket.gethostname()
 
 
 # Pickled by value, so that it runs on a worker that cannot import functional_nn and says so.
@@ -635,14 +679,19 @@ class SlowAllocatorWarning(UserWarning):
 def check_workers(client: Client, packages: Sequence[str] = REQUIRED_PACKAGES, *, timeout: float = 60.0) -> list[str]:
     """Make sure every worker can import ``packages``; return the workers' addresses.
 
-    Raises ``WorkerEnvironmentError`` naming, for each worker lacking one, the packages
-    missing, the worker's address, host and Python, before any task is sent. Warns
+    ``packages`` is a list of module names (``["numpy", "scipy.sparse"]``; a submodule whose
+    package is missing is missing too) and ``timeout`` the seconds to wait for a first
+    worker, both checked before anything is asked of the cluster. Raises
+    ``WorkerEnvironmentError`` naming, for each worker lacking one, the packages missing, the
+    worker's address, host and Python, before any task is sent. Warns
     (``SlowAllocatorWarning``) of workers whose allocator returns freed memory at once
     (``allocator.freed_memory_returned``), as Dask's nannies make it by default.
     """
     _check_client("client", client)
+    names = _check_packages(packages)
+    timeout = check.check_positive_float("timeout", timeout)
     workers = _worker_addresses(client, wait=1, timeout=timeout)
-    found: dict[str, tuple[list[str], str, str]] = client.run(_probe_environment, list(packages), workers=workers)
+    found: dict[str, tuple[list[str], str, str]] = client.run(_probe_environment, names, workers=workers)
     problems = [
         f"{', '.join(missing)} on worker {address} (host {host}, Python {python})"
         for address, (missing, python, host) in sorted(found.items())
@@ -657,6 +706,20 @@ def check_workers(client: Client, packages: Sequence[str] = REQUIRED_PACKAGES, *
     client.run(_warm_up, workers=workers)
     _warn_of_returned_memory(client.run(_allocator_behaviour, workers=workers))
     return workers
+
+
+def _check_packages(packages: object) -> list[str]:
+    """``packages`` as a list of dotted module names, or a ``TypeError``/``ValueError`` naming the item."""
+    if isinstance(packages, str):  # a sequence too, of one-letter "packages"
+        raise TypeError(f"packages must be a list of module names, not a str: pass [{packages!r}] to check that one")
+    if not isinstance(packages, Sequence):
+        raise TypeError(f"packages must be a list of module names such as ['numpy', 'functional_nn'], got {type(packages).__name__}")
+    for i, name in enumerate(packages):
+        if not isinstance(name, str):
+            raise TypeError(f"packages[{i}] must be a module name (a str) such as 'numpy', got {type(name).__name__} {name!r}")
+        if not name or not all(part.isidentifier() for part in name.split(".")):
+            raise ValueError(f"packages[{i}] must be a module name such as 'numpy' or 'scipy.sparse', got {name!r}")
+    return list(packages)
 
 
 def _warm_up() -> None:
@@ -702,6 +765,9 @@ def _warn_of_returned_memory(found: Mapping[str, tuple[bool | None, str | None]]
         ),
         stacklevel=3,
     )
+
+
+_PLACE_AGAIN: Final = "place the shards again, with place_shards on an open client"
 
 
 def _check_client(argument: str, client: object, *, hint: str = "open one with cluster_client()") -> None:
@@ -807,7 +873,11 @@ def train_rounds(
     shards : sequence of Shard, or DaskShards
         Plain shards (``split_shards(X, Y, S)``) run every task in this process;
         ``place_shards(client, shards)`` runs them on a Dask cluster. The result depends on
-        the shards, not on where they run.
+        the shards and the settings, not on where they run, bit for bit as long as every task
+        has the same number of BLAS threads: one on ``local_cluster``'s worker processes,
+        whatever their number, so that this process gives their bits inside
+        ``threadpoolctl.threadpool_limits(1, user_api="blas")`` and agrees to rounding
+        outside it (see the module's notes).
     params : dict of str to ndarray
         The starting parameters; not modified.
     activations, loss, learning_rate, optimizer, lambd, keep_probs, clip_norm, max_norm
@@ -833,7 +903,10 @@ def train_rounds(
         As for ``train``: applied to every training batch of every shard (never to ``dev``),
         with the shard's generator for that step (stream ``AUGMENTATION_STREAM``). It travels
         to the workers with each round's settings, so it must pickle (a module-level
-        function, a ``functools.partial`` of one, or ``augmentation.compose`` of such).
+        function, a ``functools.partial`` of one, or ``augmentation.compose`` of such): on a
+        cluster, each piece that travels (``activations``, ``loss``, the optimizer and
+        ``augmentation``) is pickled as Dask pickles it (cloudpickle) when this is called,
+        and one that cannot be is refused by name.
 
     Yields
     ------
@@ -852,11 +925,15 @@ def train_rounds(
         Raised by a shard's task (a user's augmentation, say): the same exception, of the
         same type, with a note ``"in round r on shard s (train_rounds)"``. On a cluster it
         is the first shard's in shard order, as in this process, and it is never taken for
-        a lost worker: it is raised at once, not retried.
+        a lost worker: it is raised at once, not retried, and the round's other tasks are
+        cancelled.
+    ValueError
+        When a round is read after the client of ``place_shards`` was closed (the rounds
+        are lazy: the client is checked for each).
     """
     runner: _InProcessShards | DaskShards
     if isinstance(shards, DaskShards):
-        _check_client("shards.client", shards.client, hint="place the shards again, with place_shards on an open client")
+        _check_client("shards.client", shards.client, hint=_PLACE_AGAIN)
         runner = shards
         held = shards.shards
     else:
@@ -877,6 +954,7 @@ def train_rounds(
         check.check_same_dtype(f"shards[{s}].X", shard.X, dtype, "params['W1']")
         check.check_same_dtype(f"shards[{s}].Y", shard.Y, dtype, "params['W1']")
         check_targets(f"shards[{s}].Y", shard.Y, loss_record)
+    optimizer_argument = "learning_rate" if optimizer is None else "optimizer"  # the one to name if it cannot travel
     optimizer = resolve_optimizer(learning_rate, optimizer)
     if batch_size is not None:
         batch_size = check.check_positive_int("batch_size", batch_size)
@@ -895,16 +973,40 @@ def train_rounds(
     if augmentation is not None and not callable(augmentation):
         raise TypeError(f"augmentation must be a function of (X_batch, rng), got {type(augmentation).__name__}")
     task = _Task(names, loss_record, seed, batch_size, keeps, lambd, clip_norm, max_norm, optimizer, local_steps, augmentation)
+    if isinstance(runner, DaskShards):
+        _check_travels(task, optimizer_argument)
     start_params = dict(params)
     state = RoundState(0, start_params, optimizer.init(start_params), ())
     m = sum(int(shard.X.shape[1]) for shard in held)
     run = _Run(task, checked_dev, dev_every, m, None)
     _check_bool("resume", resume)
     if checkpoint_dir is not None:
-        run, state = _resume_or_start(run, state, Path(checkpoint_dir), resume, sizes, held)
+        run, state = _resume_or_start(run, state, check.check_path("checkpoint_dir", checkpoint_dir), resume, sizes, held)
     elif resume:
         raise ValueError("resume=True needs checkpoint_dir, the directory of the checkpoints to resume from")
     return _fold(runner, run, state, rounds)
+
+
+def _check_travels(task: _Task, optimizer_argument: str) -> None:
+    """Refuse, naming its argument, a piece of the run that cannot travel to the workers.
+
+    Dask pickles each round's task with ``pickle``, else cloudpickle (which also takes
+    lambdas and local functions): a piece cloudpickle cannot pickle (a ``functools.partial``
+    holding a lock, an open file) would fail inside Dask at the first round, in words
+    naming none of the arguments.
+    """
+    import cloudpickle  # type: ignore[import-untyped]  # untyped; a dependency of Dask's
+
+    pieces = (("activations", task.activations), ("loss", task.loss), (optimizer_argument, task.optimizer), ("augmentation", task.augmentation))
+    for argument, value in pieces:
+        try:
+            cloudpickle.dumps(value)
+        except Exception as error:  # noqa: BLE001 - whatever pickling raises (TypeError, PicklingError, ...)
+            raise TypeError(
+                f"{argument} must pickle to travel to the workers with each round's tasks, but cloudpickle (Dask's "
+                f"serializer) cannot pickle {value!r}: {error}; use a module-level function, a functools.partial "
+                "of one, or a record of such"
+            ) from error
 
 
 def _fold(runner: _InProcessShards | DaskShards, run: _Run, state: RoundState, rounds: int) -> Iterator[RoundState]:
@@ -1000,12 +1102,38 @@ def epoch_states(
     finite, one column per sample in both, targets the loss is defined for) when this is
     called, before any round is read; against the network (its input and output sizes and
     dtype, which only the rounds' parameters tell) when the first round is read, before any
-    dev figure is computed.
+    dev figure is computed. So are ``states`` (an iterable of ``RoundState``, each item
+    checked when this is called if it is a sequence, else as it is read), ``activations``
+    and ``loss`` (their pairing now, the number of activations against the rounds' layers
+    when the first round is read).
     """
+    given: object = states  # typed, but checked: users pass what they like
+    if isinstance(given, RoundState) or not isinstance(given, Iterable):  # a RoundState is a tuple: an iterable too
+        raise TypeError(f"states must be an iterable of RoundState, such as train_rounds(...) returns, got {type(given).__name__}")
+    if isinstance(given, Sequence):  # already there: checked now rather than once read
+        for i, state in enumerate(given):
+            _check_round_state(i, state)
+    acts: object = activations
+    if isinstance(acts, str) or not isinstance(acts, Sequence):
+        raise TypeError(
+            "activations must be a sequence of names or ActivationFunction records, one per layer, such as "
+            f"('relu', 'softmax'), got {acts!r}"
+        )
+    if not acts:
+        raise ValueError("activations is empty: name one activation per layer, such as ('relu', 'softmax')")
     names = check_activations(activations, len(activations))
     loss_record = resolve_loss("loss", loss)
+    check_loss_pairing(loss_record, names[-1])
     check_dev_set(dev, None, None, loss_record)  # what needs no network, now: states may be lazy rounds still to run
     return _epoch_states(states, activations, names, loss_record, dev)
+
+
+def _check_round_state(i: int, state: object) -> None:
+    """Refuse item ``i`` of ``epoch_states``' ``states`` unless it is a ``RoundState`` with a round's record."""
+    if not isinstance(state, RoundState):
+        raise TypeError(f"states[{i}] must be a RoundState, such as train_rounds(...) yields, got {type(state).__name__}")
+    if not state.history:
+        raise ValueError(f"states[{i}] has no RoundRecord in its history: epoch_states reads the rounds train_rounds yields")
 
 
 def _epoch_states(
@@ -1019,11 +1147,13 @@ def _epoch_states(
     pending: list[RoundRecord] = []
     records: tuple[EpochRecord, ...] = ()
     checked_dev: tuple[FloatArray, FloatArray, IntArray | None] | None = None
-    for state in states:
-        if dev is not None and checked_dev is None:  # the first round tells the network
+    for i, state in enumerate(states):
+        _check_round_state(i, state)
+        if i == 0:  # the first round tells the network
             sizes = check.check_params(state.params, "the rounds' params", finite=False)
             check_activations(activations, len(sizes) - 1)  # as given, so the error shows them so
-            checked_dev = check_dev_set(dev, sizes, state.params["W1"].dtype, loss)
+            if dev is not None:
+                checked_dev = check_dev_set(dev, sizes, state.params["W1"].dtype, loss)
         record = state.history[-1]
         pending.append(record)
         if record.epochs + 1e-9 < epoch + 1:
@@ -1254,8 +1384,39 @@ def _worker_data(path: str, stamp: tuple[tuple[int, int], ...]) -> SweepData:
 
 
 def _run_stored(settings: RunSettings, path: str) -> TrainResult:
-    """``run_settings`` on the data ``save_sweep_data`` wrote into ``path``: a sweep's task with ``data_dir``."""
-    return run_settings(settings, _worker_data(path, _stamp(path)))
+    """``_run_task`` on the data ``save_sweep_data`` wrote into ``path``: a sweep's task with ``data_dir``."""
+    return _run_task(settings, _worker_data(path, _stamp(path)))
+
+
+class _RunCancelled(Exception):
+    """Ends a sweep's run on a worker once its task was cancelled: no one waits for its result."""
+
+
+def _run_task(settings: RunSettings, data: SweepData) -> TrainResult:
+    """``run_settings`` as a sweep's task on a worker: the same epochs and the same result,
+    but a run whose task was cancelled (the sweep failed) stops at the end of its epoch.
+
+    Dask cannot stop a running task, so without this the run would train on for nothing and
+    hold its worker from the next sweep's runs. Its task's state, which the worker keeps in
+    this process, says whether it was cancelled: reading it costs no message.
+    """
+    state: TrainResult | None = None
+    for state in _settings_fold(settings, data, train_epochs):  # train's own fold, one epoch at a time
+        if _task_cancelled():
+            raise _RunCancelled(f"the sweep was cancelled: run stopped after epoch {state.epoch}")
+    return state if state is not None else run_settings(settings, data)  # no epoch: train's starting state
+
+
+def _task_cancelled() -> bool:
+    """Whether the Dask task running this code was cancelled (``False`` outside a task)."""
+    distributed = _import_distributed()
+    try:
+        worker = distributed.get_worker()
+        key = worker.get_current_task()
+        task = worker.state.tasks.get(key)
+    except (ValueError, KeyError, AttributeError):  # not in a worker's task thread, or another Dask
+        return False
+    return task is None or task.state in ("cancelled", "released", "forgotten")
 
 
 def _check_run_settings(settings: Sequence[RunSettings], data: SweepData) -> None:
@@ -1305,15 +1466,19 @@ def sweep(
 
     With a ``client`` each run is one task on the cluster; without, they run one after
     another in this process. Either way each result is bitwise the one ``run_settings``
-    gives for that setting alone. ``on_done(i, result)`` is called as run ``i`` finishes
-    (in finishing order), e.g. to move a progress bar.
+    gives for that setting alone with as many BLAS threads: a run on ``local_cluster``'s
+    worker processes (one BLAS thread each) equals ``run_settings`` in this process inside
+    ``threadpoolctl.threadpool_limits(1, user_api="blas")``, and agrees with it to rounding
+    outside (see the module's notes). ``on_done(i, result)`` is called as run ``i``
+    finishes (in finishing order), e.g. to move a progress bar.
 
     The data reaches the workers once: sent by the driver to every worker, or, with
     ``data_dir`` (a directory every worker can read, such as a local disk for a local
-    cluster or a shared file system), written there once by the driver as ``.npy`` files
-    that each worker maps into memory the first time it runs one of the sweep's runs (and
-    keeps until the next sweep's data), which saves the driver sending it once per worker,
-    lets the workers of one machine share one copy, and lets a run be retried on any worker.
+    cluster or a shared file system), written once by the driver into its folder
+    ``sweep-data`` as ``.npy`` files that each worker maps into memory the first time it
+    runs one of the sweep's runs (and keeps until the next sweep's data), which saves the
+    driver sending it once per worker, lets the workers of one machine share one copy, and
+    lets a run be retried on any worker.
 
     No run is tied to a worker: each is a task whose priority is its estimated work
     (epochs x samples x weights), so the scheduler starts the longest runs first and gives
@@ -1321,9 +1486,14 @@ def sweep(
     keeps the workers busy until the end when the runs' lengths differ.
 
     Everything is checked before any run starts: every setting against the data (as
-    ``train`` would), ``X``, ``Y`` and ``dev`` of one dtype, ``on_done``, ``data_dir`` and
-    the client (a ``distributed.Client``, not closed). A run that fails raises its own
-    exception (``TrainingDivergedError``, say), with a note naming ``settings[i]``.
+    ``train`` would), ``X``, ``Y`` and ``dev`` of one dtype, ``on_done`` (a function that
+    takes two positional arguments), ``data_dir`` (a path, not empty, where the folder can
+    be made and written) and the client (a ``distributed.Client``, not closed). A run that
+    fails raises its own exception (``TrainingDivergedError``, say), with a note naming
+    ``settings[i]``. On a cluster, a run that fails, an ``on_done`` that raises or an
+    interruption (``KeyboardInterrupt``) first cancels the sweep's other runs, queued or
+    running (a running one stops at the end of its epoch), and frees the data sent, so the
+    next sweep on the client finds the workers free.
     """
     given: object = settings  # typed, but checked: users pass what they like
     if isinstance(given, RunSettings) or not isinstance(given, Sequence) or not given:
@@ -1333,10 +1503,8 @@ def sweep(
             raise TypeError(f"settings[{i}] must be a RunSettings, got {type(setting).__name__}")
         if not isinstance(setting.optimizer, Optimizer):
             raise TypeError(f"settings[{i}].optimizer must be an Optimizer such as sgd(0.1), got {type(setting.optimizer).__name__}")
-    if on_done is not None and not callable(on_done):
-        raise TypeError(f"on_done must be a function of (index, result), got {type(on_done).__name__}")
-    if data_dir is not None and not isinstance(data_dir, (str, os.PathLike)):
-        raise TypeError(f"data_dir must be a path, got {type(data_dir).__name__}")
+    _check_on_done(on_done)
+    folder = None if data_dir is None else check.check_path("data_dir", data_dir) / "sweep-data"
     data = SweepData(check.check_float_array("X", X), check.check_float_array("Y", Y), dev)
     check.check_samples("X", data.X)
     # One dtype for the data, as train_rounds and save_sweep_data (data_dir) require: a float32
@@ -1345,6 +1513,8 @@ def sweep(
     _check_run_settings(given, data)  # all of them before any run starts: none fails half-way through
     if data.dev is not None:  # a pair of float arrays shaped like the data: _check_run_settings saw to it
         check.check_same_dtype("dev[1]", data.dev[1], data.X.dtype, "X")
+    if folder is not None:  # tried for real, and left as it was: the data is written only with a client
+        check_writable_directory(folder, "data_dir's folder", "hold the sweep's data")
     if client is None:
         results = []
         for i, setting in enumerate(settings):
@@ -1357,24 +1527,52 @@ def sweep(
     _check_client("client", client)
     workers = check_workers(client)
     m = int(data.X.shape[1])
-    # No task is pinned to a worker: the scheduler hands the next run, longest first, to
-    # whichever worker comes free, so the long runs do not pile up on one worker while the
-    # other idles at the end.
-    if data_dir is None:
-        shared = _scatter(client, data, workers, broadcast=True)
-        futures = [client.submit(run_settings, s, shared, priority=_work(s, m), pure=False) for s in settings]
-    else:
-        path = str(save_sweep_data(Path(data_dir) / "sweep-data", data))
-        futures = [client.submit(_run_stored, s, path, priority=_work(s, m), pure=False) for s in settings]
-    index = {future.key: i for i, future in enumerate(futures)}
-    done: dict[int, TrainResult] = {}
-    for future in distributed.as_completed(futures, loop=client.loop):
-        i = index[future.key]
-        with _noting_run(i):
-            done[i] = future.result()
-        if on_done is not None:
-            on_done(i, done[i])
+    sent: list[Future[Any]] = []  # the data scattered, then the runs: cancelled if the sweep fails
+    try:
+        # No task is pinned to a worker: the scheduler hands the next run, longest first, to
+        # whichever worker comes free, so the long runs do not pile up on one worker while the
+        # other idles at the end.
+        if folder is None:
+            shared = _scatter(client, data, workers, broadcast=True)
+            sent.append(shared)
+            futures = [client.submit(_run_task, s, shared, priority=_work(s, m), pure=False) for s in settings]
+        else:
+            path = str(save_sweep_data(folder, data))
+            futures = [client.submit(_run_stored, s, path, priority=_work(s, m), pure=False) for s in settings]
+        sent.extend(futures)
+        index = {future.key: i for i, future in enumerate(futures)}
+        done: dict[int, TrainResult] = {}
+        for future in distributed.as_completed(futures, loop=client.loop):
+            i = index[future.key]
+            with _noting_run(i):
+                done[i] = future.result()
+            if on_done is not None:
+                on_done(i, done[i])
+    except BaseException:
+        # A run failed, on_done raised, or the caller was interrupted: the other runs would
+        # train on for nothing, holding the workers from the next sweep, and their futures
+        # (which the traceback keeps) the data sent.
+        _cancel(client, sent)
+        raise
     return [done[i] for i in range(len(futures))]
+
+
+def _check_on_done(on_done: object) -> None:
+    """Refuse an ``on_done`` that is not a function of ``(index, result)``: it would fail
+    only once the first run had finished."""
+    if on_done is None:
+        return
+    if not callable(on_done):
+        raise TypeError(f"on_done must be a function of (index, result), got {type(on_done).__name__}")
+    try:
+        signature = inspect.signature(on_done)
+    except (TypeError, ValueError):  # some built-in functions have none: called as they are
+        return
+    try:
+        signature.bind(0, None)
+    except TypeError as error:
+        name = getattr(on_done, "__name__", type(on_done).__name__)
+        raise TypeError(f"on_done must take two positional arguments (index, result), got {name}{signature}: {error}") from None
 
 
 # --------------------------------------------------------------------------------------------
@@ -1513,6 +1711,43 @@ def _check_bool(argument: str, value: object) -> None:
         raise TypeError(f"{argument} must be a bool, got {type(value).__name__} {value!r}")
 
 
+ADDRESS_SCHEMES: Final = ("tcp", "tls")
+"""The schemes ``cluster_client`` reaches a scheduler by: Dask's TCP, and TCP with TLS."""
+
+
+def _check_address(argument: str, address: object) -> str:
+    """``address`` if it has the form of a scheduler's address: ``scheme://host:port`` with a
+    scheme of ``ADDRESS_SCHEMES`` (or none: Dask's default, TCP), a host (an IPv6 one in
+    brackets) and a port from 1 to 65535. Dask would otherwise take a port such as 99999 and
+    wait the whole timeout to connect to it, or fail in words naming none of the arguments."""
+    example = "such as 'tcp://10.0.0.5:8786'"
+    if not isinstance(address, str):
+        raise TypeError(f"{argument} must be a scheduler's address {example}, got {type(address).__name__}")
+    refused = f"{argument} must be a scheduler's address {example}, got {address!r}"
+    if not address.strip():
+        raise ValueError(refused)
+    scheme, separator, location = address.partition("://")
+    if not separator:
+        location = address
+    elif scheme not in ADDRESS_SCHEMES:
+        raise ValueError(f"{refused}: the scheme must be one of {', '.join(s + '://' for s in ADDRESS_SCHEMES)}, got {scheme!r}")
+    if location.startswith("["):  # [IPv6]:port
+        host, _, rest = location[1:].partition("]")
+        port = rest[1:] if rest.startswith(":") else None
+    else:
+        host, colon, port_text = location.rpartition(":")
+        host, port = (host, port_text) if colon else (location, None)
+        if ":" in host:
+            raise ValueError(f"{refused}: an IPv6 host goes in brackets, as in 'tcp://[::1]:8786'")
+    if not host or any(character.isspace() or character in "/[]@" for character in host):
+        raise ValueError(f"{refused}: no host name or IP address before the port")
+    if port is None:
+        raise ValueError(f"{refused}: no port (the scheduler's is printed as it starts, 8786 by default)")
+    if not (port.isascii() and port.isdigit()) or not 1 <= int(port) <= 65535:
+        raise ValueError(f"{refused}: the port must be a number from 1 to 65535, got {port!r}")
+    return address
+
+
 class SchedulerUnreachableError(ConnectionError):
     """The Dask scheduler could not be reached; the message names the address and the time waited."""
 
@@ -1531,8 +1766,11 @@ def cluster_client(
     Parameters
     ----------
     address : str, optional
-        A running scheduler, e.g. ``"tcp://10.0.0.5:8786"`` (``dask scheduler`` prints it).
-        ``None``: Dask's ``scheduler-address`` setting (``DASK_SCHEDULER_ADDRESS``) if set,
+        A running scheduler, e.g. ``"tcp://10.0.0.5:8786"`` (``dask scheduler`` prints it):
+        ``tcp://`` or ``tls://`` (with Dask's TLS settings), or no scheme (Dask's default,
+        TCP), then a host (an IPv6 one in brackets) and a port from 1 to 65535; another form
+        is refused at once, before anything is tried. ``None``: Dask's ``scheduler-address``
+        setting (``DASK_SCHEDULER_ADDRESS``), checked alike, if set,
         else a ``LocalCluster`` of ``n_workers`` worker processes on 127.0.0.1, one thread
         and one BLAS thread each, closed on leaving the block.
     n_workers : int >= 1, optional
@@ -1545,10 +1783,8 @@ def cluster_client(
         Local workers as processes; ``False``: threads of this process (see ``local_cluster``).
     """
     given: object = address  # typed, but checked: users pass what they like
-    if given is not None and (not isinstance(given, str) or not given.strip()):
-        got = repr(given) if isinstance(given, str) else type(given).__name__
-        kind = ValueError if isinstance(given, str) else TypeError
-        raise kind(f"address must be a scheduler's address such as 'tcp://10.0.0.5:8786', got {got}")
+    if given is not None:
+        _check_address("address", given)
     _check_bool("processes", processes)
     _check_bool("dashboard", dashboard)
     distributed = _import_distributed()
@@ -1557,10 +1793,16 @@ def cluster_client(
     timeout = check.check_positive_float("timeout", timeout)
     if address is None:
         configured = dask.config.get("scheduler-address", None)
-        address = str(configured) if configured else None
+        address = _check_address("Dask's scheduler-address setting", str(configured)) if configured else None
     if address is not None:
         if n_workers is not None:
             raise ValueError("n_workers applies to a local cluster: the cluster at an address has its own workers")
+        if address.startswith("tls://") and distributed.Security().get_connection_args("client")["ssl_context"] is None:
+            # Dask would fail with a TypeError about an ssl_context, and a traceback as the client is dropped
+            raise ValueError(
+                f"address {address!r} is reached over TLS, but Dask's TLS settings are missing (distributed.comm.tls: "
+                "ca-file, and client: cert and key): set them, or reach the scheduler at a tcp:// address"
+            )
         started = time.perf_counter()
         try:
             client = distributed.Client(address, timeout=timeout, set_as_default=False)

@@ -208,7 +208,7 @@ def test_sweep_refuses_its_own_arguments_before_any_run(rng: np.random.Generator
     settings = [dist.RunSettings((5, 4, 3), ACTIVATIONS, LOSS, sgd(0.1), epochs=1)]
     with pytest.raises(TypeError, match=r"on_done must be a function of \(index, result\), got int"):
         dist.sweep(settings, X, Y, on_done=3)  # type: ignore[arg-type]
-    with pytest.raises(TypeError, match=r"data_dir must be a path, got int"):
+    with pytest.raises(TypeError, match=r"data_dir must be a str or an os\.PathLike such as pathlib\.Path\('runs'\), got int"):
         dist.sweep(settings, X, Y, data_dir=3)  # type: ignore[arg-type]
 
 
