@@ -8,7 +8,6 @@ from __future__ import annotations
 import functools
 import math
 import os
-import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -16,44 +15,13 @@ from typing import Any
 import numpy as np
 import pytest
 
-import functional_nn.plots as plots
-import functional_nn.propagation as propagation
 from functional_nn.data.augmentation import elastic_distortion, random_affine, random_shift
 from functional_nn.fold_state import EpochRecord
-from functional_nn.initializers import initialize_parameters
 from functional_nn.plots import animate_training, plot_curves, plot_image_grid
-from functional_nn.types import Activation, FloatArray
+from functional_nn.types import FloatArray
+from test_plots_and_estimators import PARAMS, SIGMOIDS, X2, Y2, exactly, work  # noqa: F401  # work: a fixture
 
-PARAMS = initialize_parameters([2, 3, 1], np.random.default_rng(0))
-X2 = np.random.default_rng(1).standard_normal((2, 20))
-Y2 = (np.arange(20) % 2).astype(np.int64)
-SIGMOIDS: tuple[Activation, Activation] = ("sigmoid", "sigmoid")
 HISTORY = [EpochRecord(e, 1.0 / e, 0.5 + e / 20, 1.2 / e, 0.5 + e / 25) for e in range(1, 5)]
-
-
-def exactly(message: str) -> str:
-    """A ``pytest.raises(match=...)`` pattern for this whole message and nothing else."""
-    return "^" + re.escape(message) + "$"
-
-
-@pytest.fixture
-def work(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """What the plotting functions have done so far: "figure" for a figure made, "forward" for
-    a pass through a network."""
-    done: list[str] = []
-    new_figure, forward_output = plots.new_figure, propagation.forward_output
-
-    def recording_figure(width: float, height: float) -> Any:
-        done.append("figure")
-        return new_figure(width, height)
-
-    def recording_forward(*args: Any, **kwargs: Any) -> Any:
-        done.append("forward")
-        return forward_output(*args, **kwargs)
-
-    monkeypatch.setattr(plots, "new_figure", recording_figure)
-    monkeypatch.setattr(propagation, "forward_output", recording_forward)
-    return done
 
 
 # --------------------------------------------------------------------------------------------
