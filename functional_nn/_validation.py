@@ -83,6 +83,16 @@ def check_samples(argument: str, value: FloatArray) -> int:
     return m
 
 
+def is_integer(value: object) -> bool:
+    """A Python or NumPy integer, not a bool (which Python counts as an int)."""
+    return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
+
+
+def is_real_number(value: object) -> bool:
+    """A Python or NumPy integer or float, not a bool."""
+    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
+
+
 def check_positive_int(argument: str, value: object, *, minimum: int = 1) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
         raise TypeError(f"{argument} must be an integer, got {type(value).__name__} {value!r}")

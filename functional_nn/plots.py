@@ -305,25 +305,17 @@ def plot_image_grid(
     return save_figure(fig, target)
 
 
-def _is_int(value: object) -> bool:
-    return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
-
-
-def _is_real(value: object) -> bool:
-    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
-
-
 def _check_records(records: Sequence[EpochRecord]) -> None:
     """Refuse a record whose figures are not numbers (matplotlib would draw strings as
     categories), and a history without one finite cost (an empty chart)."""
     for i, record in enumerate(records):
-        if not _is_int(record.epoch):
+        if not check.is_integer(record.epoch):
             raise TypeError(f"history[{i}].epoch must be an int, got {type(record.epoch).__name__} {record.epoch!r}")
-        if not _is_real(record.cost):
+        if not check.is_real_number(record.cost):
             raise TypeError(f"history[{i}].cost must be a real number, got {type(record.cost).__name__} {record.cost!r}")
         for field in ("accuracy", "dev_cost", "dev_accuracy"):
             value = getattr(record, field)
-            if value is not None and not _is_real(value):
+            if value is not None and not check.is_real_number(value):
                 raise TypeError(f"history[{i}].{field} must be a real number or None, got {type(value).__name__} {value!r}")
     if not any(math.isfinite(r.cost) for r in records):
         raise ValueError(f"history has no finite cost: all {len(records)} are NaN or infinite, so there is no curve to draw")
@@ -362,7 +354,7 @@ def plot_curves(
     epochs = [int(r.epoch) for r in records]
     if mark_epoch is not None:
         given_mark: object = mark_epoch  # typed, but users pass what they like
-        if not _is_int(given_mark):
+        if not check.is_integer(given_mark):
             raise TypeError(f"mark_epoch must be an int, one of the epochs of history, or None, got {type(given_mark).__name__} {given_mark!r}")
         if int(mark_epoch) not in epochs:
             raise ValueError(f"mark_epoch {mark_epoch} is not an epoch of history, whose epochs run from {min(epochs)} to {max(epochs)}")
@@ -554,7 +546,7 @@ def plot_activation_histograms(
     for c, column in enumerate(columns):
         value_range: object = column.value_range  # typed, but users pass what they like
         if not isinstance(value_range, (tuple, list)) or len(value_range) != 2 or not all(
-            isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool) for v in value_range
+            check.is_real_number(v) for v in value_range
         ):
             raise TypeError(f"columns[{c}].value_range must be a pair of numbers (low, high), got {value_range!r}")
         if not float(value_range[0]) < float(value_range[1]):  # also refuses a NaN bound
@@ -829,7 +821,7 @@ def animate_training(
         given: object = snapshot  # typed, but users pass what they like
         if not isinstance(given, (tuple, list)) or len(given) != 2:
             raise TypeError(f"snapshots[{i}] must be an (epoch, params) pair, got {type(given).__name__}")
-        if not _is_int(given[0]):  # int() would truncate 0.7 and fail on "x" without naming it
+        if not check.is_integer(given[0]):  # int() would truncate 0.7 and fail on "x" without naming it
             raise TypeError(f"snapshots[{i}][0], the epoch, must be an int, got {type(given[0]).__name__} {given[0]!r}")
     try:
         cost_values = np.asarray(costs, dtype=np.float64)

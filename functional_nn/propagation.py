@@ -84,11 +84,11 @@ def check_keep_probs(
     if keep_probs is None:
         return None
     given: object = keep_probs  # typed, but users pass what they like
-    if _is_number(given):
-        keeps: tuple[float, ...] = (float(keep_probs),) * (L - 1)  # type: ignore[arg-type]  # _is_number checked it
+    if check.is_real_number(given):
+        keeps: tuple[float, ...] = (float(keep_probs),) * (L - 1)  # type: ignore[arg-type]  # is_real_number checked it
     elif isinstance(given, Sequence) and not isinstance(given, str):
         for i, keep in enumerate(given):
-            if not _is_number(keep):
+            if not check.is_real_number(keep):
                 raise TypeError(f"keep_probs[{i}] must be a number in (0, 1], got {type(keep).__name__} {keep!r}")
         keeps = tuple(float(k) for k in given)
         if len(keeps) != L - 1:
@@ -114,10 +114,6 @@ def _check_inverse(argument: str, keep: float, dtype: npt.DTypeLike | None) -> N
             f"{argument} is {keep}: the kept units are divided by it, and 1/{keep} overflows {np.dtype(dtype).name}; "
             f"expected at least {1 / largest:.3g}"
         )
-
-
-def _is_number(value: object) -> bool:
-    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_))
 
 
 DROPOUT_DRAW_BITS: Final = 16
@@ -393,9 +389,9 @@ def check_input_keep_prob(input_keep_prob: object, dtype: npt.DTypeLike | None =
     ``dtype``, its inverse must be finite in it, as ``check_keep_probs``' are)."""
     if input_keep_prob is None:
         return None
-    if not _is_number(input_keep_prob):
+    if not check.is_real_number(input_keep_prob):
         raise TypeError(f"input_keep_prob must be a number in (0, 1], got {type(input_keep_prob).__name__} {input_keep_prob!r}")
-    keep = float(input_keep_prob)  # type: ignore[arg-type]  # _is_number checked it
+    keep = float(input_keep_prob)  # type: ignore[arg-type]  # is_real_number checked it
     if not 0 < keep <= 1:
         raise ValueError(f"input_keep_prob must be in (0, 1], got {keep}")
     _check_inverse("input_keep_prob", keep, dtype)
