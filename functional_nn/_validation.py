@@ -101,17 +101,30 @@ def check_positive_int(argument: str, value: object, *, minimum: int = 1) -> int
     return int(value)
 
 
-def check_path(argument: str, value: object) -> Path:
-    """``value`` as a ``Path``: a str, or an ``os.PathLike`` of one, neither empty nor holding a
-    NUL byte. ``Path("")`` is the current directory, which an empty string from a blank
-    setting never means."""
+def check_path(argument: str, value: object, *, example: str = "runs", file: bool = False) -> Path:
+    """``value`` as a ``Path``: a str or an ``os.PathLike`` of one (else ``TypeError``), neither
+    empty nor holding a NUL byte (else ``ValueError``). ``Path("")`` is the current directory,
+    which an empty string from a blank setting never means.
+
+    Parameters
+    ----------
+    example : str
+        A good value, shown in the ``TypeError`` as ``pathlib.Path(example)``.
+    file : bool
+        ``value`` names a file to write, not a folder: a trailing separator is refused too
+        (``ValueError``), since ``Path`` drops it and ``"out/new/"`` would write a file ``new``.
+    """
     text = os.fspath(value) if isinstance(value, os.PathLike) else value
     if not isinstance(text, str):
-        raise TypeError(f"{argument} must be a str or an os.PathLike such as pathlib.Path('runs'), got {type(value).__name__} {value!r}")
+        expected = f"a str or an os.PathLike such as pathlib.Path({example!r})"
+        raise TypeError(f"{argument} must be {expected}, got {type(value).__name__} {value!r}")
     if not text:
-        raise ValueError(f"{argument} is an empty path: name a folder (or '.' for the current one)")
+        expected = "a file" if file else "a folder (or '.' for the current one)"
+        raise ValueError(f"{argument} is an empty path: name {expected}")
     if "\0" in text:
         raise ValueError(f"{argument} holds a NUL byte, which no path can: {text!r}")
+    if file and (text.endswith(os.sep) or (os.altsep is not None and text.endswith(os.altsep))):
+        raise ValueError(f"{argument} must name a file, got {text!r}, which ends in a separator (a folder)")
     return Path(text)
 
 

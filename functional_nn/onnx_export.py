@@ -309,8 +309,9 @@ def export_onnx(
     activations : sequence of str or ActivationFunction, length L
         One built-in activation per layer, by name or record (see ``ONNX_ACTIVATIONS``).
     path : str or os.PathLike
-        The ``.onnx`` file to write; its directory must exist. Written through a temporary
-        file and renamed, so a failure leaves any earlier file as it was.
+        The ``.onnx`` file to write: not empty, no NUL byte, no trailing separator (a
+        folder); its directory must exist. Written through a temporary file and renamed, so a
+        failure leaves any earlier file as it was.
     input_name, output_name : str, default "X" and "output"
         Names of the model's input ``(batch, n_0)`` and output ``(batch, n_L)``; ``batch``
         is dynamic. Neither may be a name the graph uses inside (``W1``, ``b1``, ``Z1``,
@@ -372,7 +373,7 @@ def export_onnx(
             raise TypeError(f"{argument} must be a non-empty str, got {value!r}")
     if input_name == output_name:
         raise ValueError(f"input_name and output_name must differ, both are {input_name!r}")
-    _check_path(path)
+    check.check_path("path", path, example="model.onnx", file=True)
     target = check_parent_directory(path)  # before building the model
     onnx = _import_onnx()
     from onnx import TensorProto, helper, numpy_helper
@@ -438,14 +439,6 @@ def export_onnx(
     with atomic_write(target) as handle:
         handle.write(model.SerializeToString())
     return target
-
-
-def _check_path(path: object) -> None:
-    """Refuse a ``path`` that is not a str or an ``os.PathLike`` of one, naming the argument,
-    which the error ``os.fspath`` or ``pathlib`` would raise does not."""
-    if isinstance(path, str) or (isinstance(path, os.PathLike) and isinstance(os.fspath(path), str)):
-        return
-    raise TypeError(f"path must be a str or an os.PathLike such as pathlib.Path('model.onnx'), got {type(path).__name__} {path!r}")
 
 
 def _refuse_internal_names(

@@ -64,9 +64,9 @@ def check_output_path(path: object, *, gif: bool = False) -> tuple[Path, str]:
 
     Called first by every function here that writes, so that a path that cannot be written
     is refused before any model is run or anything drawn: ``path`` must be a ``str`` or
-    ``os.PathLike`` (else ``TypeError``); it must name a file, not end in a path separator
-    (a folder), and hold no NUL character; its suffix must name a format matplotlib writes,
-    no suffix meaning PNG (with ``gif``: must be ``.gif``) (else ``ValueError``); and it
+    ``os.PathLike`` (else ``TypeError``); it must name a file, not be empty nor end in a
+    path separator (a folder), and hold no NUL byte; its suffix must name a format matplotlib
+    writes, no suffix meaning PNG (with ``gif``: must be ``.gif``) (else ``ValueError``); and it
     must be writable as ``atomic_write`` will write it: its directory exists
     (``FileNotFoundError``), it is not a directory (``IsADirectoryError``) nor a read-only
     file (``PermissionError``).
@@ -78,14 +78,7 @@ def check_output_path(path: object, *, gif: bool = False) -> tuple[Path, str]:
     fmt : str
         The format, ``"png"``, ``"pdf"``, ..., or ``"gif"``.
     """
-    given = os.fspath(path) if isinstance(path, (str, os.PathLike)) else None
-    if not isinstance(given, str):
-        raise TypeError(f"path must be a str or os.PathLike, got {type(path).__name__} {path!r}")
-    if "\0" in given:  # the operating system would refuse it later, without naming the argument
-        raise ValueError(f"path must not contain a NUL character, got {given!r}")
-    if given.endswith(os.sep) or (os.altsep is not None and given.endswith(os.altsep)):
-        # Path() drops the separator: "out/new/" would be written as a file named "new"
-        raise ValueError(f"path must name a file, got {given!r}, which ends in a separator (a folder)")
+    given = str(check.check_path("path", path, example="training.gif" if gif else "figure.png", file=True))
     suffix = Path(given).suffix.lower()
     if gif:
         if suffix != ".gif":

@@ -153,6 +153,23 @@ def test_arguments_of_the_wrong_type_are_refused_naming_them(tmp_path: Path, arg
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.parametrize(
+    ("path", "message"),
+    [
+        ("", "path is an empty path: name a file"),
+        ("m\0.onnx", "path holds a NUL byte, which no path can: 'm\\x00.onnx'"),
+        ("m.onnx/", "path must name a file, got 'm.onnx/', which ends in a separator (a folder)"),
+    ],
+)
+def test_a_path_that_names_no_file_is_refused_naming_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, path: str, message: str
+) -> None:
+    monkeypatch.chdir(tmp_path)  # where "m.onnx/" used to be written, as a file "m.onnx"
+    with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
+        export_onnx(mnist_like(), ("relu", "relu", "softmax"), path)
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_export_names_the_extra_when_onnx_is_missing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     for name in [name for name in sys.modules if name == "onnx" or name.startswith("onnx.")]:
         monkeypatch.setitem(sys.modules, name, None)  # makes `import onnx` raise ImportError

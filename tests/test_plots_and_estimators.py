@@ -120,7 +120,8 @@ def _bad_output(case: str, tmp_path: Path, suffix: str, plotter: str) -> tuple[o
             path.chmod(0o444)
             return path, PermissionError, f"cannot write {path}: the file is read-only (make it writable, or write elsewhere)"
         case "not a path":
-            return 3, TypeError, "path must be a str or os.PathLike, got int 3"
+            example = "training.gif" if plotter == "animate_training" else "figure.png"
+            return 3, TypeError, f"path must be a str or an os.PathLike such as pathlib.Path({example!r}), got int 3"
     raise AssertionError(case)
 
 

@@ -1,7 +1,7 @@
 """What the pictures refuse before drawing: epochs that are not ints, pictures outside [0, 1],
 training records that are not numbers or have no finite cost, a mark on no epoch, and output
-paths that name a folder or hold a NUL; and what they still draw (augmented pictures, numpy
-integers)."""
+paths that are empty, name a folder or hold a NUL; and what they still draw (augmented
+pictures, numpy integers)."""
 
 from __future__ import annotations
 
@@ -157,7 +157,7 @@ def test_a_history_without_a_finite_cost_is_refused(tmp_path: Path, work: list[s
 
 
 # --------------------------------------------------------------------------------------------
-# output paths: a file, not a folder; no NUL
+# output paths: a file, not a folder nor empty; no NUL
 
 
 @pytest.mark.parametrize("gif", [False, True])
@@ -173,6 +173,12 @@ def test_a_path_ending_in_a_separator_is_refused_as_a_folder(tmp_path: Path, gif
 
 def test_a_path_with_a_nul_is_refused_by_name(tmp_path: Path) -> None:
     path = str(tmp_path / "cur\0ves.png")
-    with pytest.raises(ValueError, match=exactly(f"path must not contain a NUL character, got {path!r}")):
+    with pytest.raises(ValueError, match=exactly(f"path holds a NUL byte, which no path can: {path!r}")):
         plot_curves(HISTORY, path)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_an_empty_path_is_refused_not_read_as_the_current_directory(work: list[str]) -> None:
+    with pytest.raises(ValueError, match=exactly("path is an empty path: name a file")):
+        plot_curves(HISTORY, "")
+    assert work == []
