@@ -129,7 +129,7 @@ def random_affine(
         ``(h, w)``.
     rotation : float or (float, float), default 10
         Degrees: a number :math:`r` draws :math:`\theta` uniformly in :math:`[-r, r]`, a pair
-        in ``[low, high]``.
+        in ``[low, high]``; ``high - low`` must be finite (:math:`r` at most about ``9e307``).
     scale : (float, float), default (0.9, 1.1)
         :math:`s` is drawn uniformly in ``[low, high]``; both > 0, and not so small that
         :math:`1 / s` times the image's size overflows ``X``'s dtype (for 28x28 images and
@@ -158,6 +158,11 @@ def random_affine(
     """
     images, h, w = _check_batch(X, rng, image_shape)
     low_rotation, high_rotation = _range("rotation", rotation)
+    if not math.isfinite(high_rotation - low_rotation):  # the angles low + (high - low) u would be inf, the maps NaN
+        raise ValueError(
+            f"rotation must span a finite number of degrees, high - low at most {float(np.finfo(np.float64).max):.3g}, "
+            f"got {rotation!r}"
+        )
     low_scale, high_scale = _range("scale", scale, symmetric=False)
     low_shear, high_shear = _range("shear", shear)
     low_shift, high_shift = _range("translation", translation)

@@ -20,6 +20,7 @@ from typing import Any, Final, NamedTuple
 import numpy as np
 import numpy.typing as npt
 
+from functional_nn import _validation as check
 from functional_nn.types import IntArray
 
 UInt8Array = npt.NDArray[np.uint8]
@@ -51,10 +52,15 @@ def describe_array(value: object) -> str:
 
 
 def check_path(argument: str, value: object, expected: str) -> Path:
-    """``value`` as a ``Path``; anything but a ``str`` or ``os.PathLike`` is refused by name."""
+    """``value`` as a ``Path``, refused by name if it is not a ``str`` or ``os.PathLike``
+    (``TypeError``), or an empty ``str`` or one holding a NUL byte (``ValueError``, as
+    ``_validation.check_path``): ``Path("")`` is the current folder, which the loaders would
+    read (or fill, for MNIST's cache) in silence."""
     if not isinstance(value, (str, os.PathLike)):
         raise TypeError(f"{argument} must be a path to {expected}, got {type(value).__name__}")
-    return Path(value)
+    if isinstance(value, str) and not value:  # in the loaders' words: _validation's speak of a folder to write
+        raise ValueError(f"{argument} is an empty path: give the path of {expected}")
+    return check.check_path(argument, value)
 
 
 def check_file(argument: str, value: object, expected: str) -> Path:
@@ -97,9 +103,10 @@ def load_digits_csv(path: str | os.PathLike[str]) -> DigitImages:
     TypeError
         ``path`` is not a ``str`` or ``os.PathLike``.
     ValueError
-        ``path`` is a folder; the file is empty; a wrong header, a ragged row, a non-numeric
-        cell (a ``#`` too: there are no comments), a pixel outside ``0 .. 255`` or a label
-        outside ``0 .. 9``, naming the line (1 is the header) and the column.
+        ``path`` is a folder, an empty str or holds a NUL byte; the file is empty; a wrong
+        header, a ragged row, a non-numeric cell (a ``#`` too: there are no comments), a pixel
+        outside ``0 .. 255`` or a label outside ``0 .. 9``, naming the line (1 is the header,
+        blank lines count) and the column.
     """
     path = check_file("path", path, "a Kaggle digit-recognizer CSV file")
     data = path.read_bytes()
@@ -125,31 +132,28 @@ def load_digits_csv(path: str | os.PathLike[str]) -> DigitImages:
             f"{path}: line 1 must be the header 'label,pixel0,...,pixel783' (training) or 'pixel0,...,pixel783' "
             f"(test), got {len(header)} columns '{shown}'"
         )
-    n_columns = N_PIXELS + int(labelled)
-    table = _parse_csv_fast(body, n_columns)
+    table = _parse_csv_fast(body, labelled)
     if table is None and body.count(b"\r") != body.count(b"\r\n"):
         # loadtxt reads "\r\n" but takes a bare "\r" for a newline inside a row; translating
         # only once it has failed leaves "\n" and "\r\n" files (nearly all) at its speed
         body = body.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
-        table = _parse_csv_fast(body, n_columns)
+        table = _parse_csv_fast(body, labelled)
     if table is None:
         table = _parse_csv_slow(path, body, header, labelled)
     if table.shape[0] == 0:
         raise ValueError(f"{path} has a header but no rows")
     if labelled:
-        labels = table[:, 0]
-        if labels.max() >= N_CLASSES:
-            row = int(np.argmax(labels >= N_CLASSES))
-            raise ValueError(f"{path}: line {row + 2}, column 1 ('label'): labels must lie in 0..9, got {int(labels[row])}")
-        return DigitImages(X=np.ascontiguousarray(table[:, 1:]).T, y=labels.astype(np.int64))
+        return DigitImages(X=np.ascontiguousarray(table[:, 1:]).T, y=table[:, 0].astype(np.int64))
     return DigitImages(X=np.ascontiguousarray(table).T, y=None)
 
 
-def _parse_csv_fast(body: bytes, n_columns: int) -> UInt8Array | None:
-    """All rows as ``uint8`` ``(m, n_columns)``, or ``None`` if anything is wrong.
+def _parse_csv_fast(body: bytes, labelled: bool) -> UInt8Array | None:
+    """All rows as ``uint8`` ``(m, 784)``, after a label column if ``labelled``, or ``None`` if
+    anything is wrong (a label outside ``0 .. 9`` too).
 
-    NumPy 2's ``loadtxt`` parses in C (Kaggle's 42,000 rows in about half a second); its
-    errors count rows without blank lines, so the slow path finds and names the bad line.
+    NumPy 2's ``loadtxt`` parses in C (Kaggle's 42,000 rows in about half a second); it skips
+    blank lines, so neither its errors nor a row's index are the line's number, and the slow
+    path finds and names the bad line.
     A body that is not plain ASCII (Kaggle's files are) is left to the slow path at once:
     NumPy 2.4's ``loadtxt`` reads some characters beyond U+FFFF as digits, at random, and
     now and then crashes the interpreter on them.
@@ -157,6 +161,7 @@ def _parse_csv_fast(body: bytes, n_columns: int) -> UInt8Array | None:
     if not body.isascii():
         return None
     text = body.decode("utf-8", errors="replace")
+    n_columns = N_PIXELS + int(labelled)
     if not text.strip():
         return np.zeros((0, n_columns), dtype=np.uint8)
     try:
@@ -165,6 +170,8 @@ def _parse_csv_fast(body: bytes, n_columns: int) -> UInt8Array | None:
     except ValueError:
         return None
     if table.shape[1] != n_columns or table.min() < 0 or table.max() > 255:
+        return None
+    if labelled and table[:, 0].max() >= N_CLASSES:
         return None
     return table.astype(np.uint8)
 
@@ -236,8 +243,9 @@ def load_idx(path: str | os.PathLike[str]) -> npt.NDArray[Any]:
     TypeError
         ``path`` is not a ``str`` or ``os.PathLike``.
     ValueError
-        ``path`` is a folder, bad magic number, unknown type code, a length that does not
-        match the sizes, or a gzip stream that is truncated or damaged.
+        ``path`` is a folder, an empty str or holds a NUL byte, bad magic number, unknown type
+        code, a length that does not match the sizes, or a gzip stream that is truncated or
+        damaged.
     """
     path = check_file("path", path, "an IDX file")
     with path.open("rb") as file:

