@@ -65,13 +65,14 @@ def save_checkpoint(
     Parameters
     ----------
     directory : path
-        Created if missing.
+        Created if missing; not empty (``"."`` is the current folder) and with no NUL byte.
     state : TrainState
         The fold's state after an epoch.
     rng : numpy.random.Generator or None
         The generator the run draws from; its state (not the generator) is stored.
     run : mapping
-        A JSON-serialisable description of the run, checked on resume.
+        A JSON-serialisable description of the run, checked on resume; the keys of its
+        mappings must be str, as JSON keeps them.
     keep_last : int, default 2
         Older checkpoints beyond this many are deleted once the new one is in place.
 
@@ -85,8 +86,10 @@ def save_checkpoint(
         ``state.best_params`` is not a valid parameter dict, or an optimizer slot is not an
         array per parameter of its shape and dtype; when ``rng`` is neither a
         ``numpy.random.Generator`` nor ``None``; or when ``run`` is not a mapping of JSON
-        values: such a file could not be loaded, and would become the latest.
+        values: such a file could not be loaded, and would become the latest. Likewise when
+        ``directory`` is not a str or ``os.PathLike``, is empty or holds a NUL byte.
     """
+    folder = check.check_path("directory", directory, example="runs/checkpoints")
     keep_last = check.check_positive_int("keep_last", keep_last)
     # Checked before anything is written: an unloadable checkpoint would become the latest
     # and keep_last would then delete the last usable one.
@@ -124,15 +127,16 @@ def save_checkpoint(
         "run": dict(run),
     }
     try:
-        json.dumps(meta["run"])
+        loaded_run = json.loads(json.dumps(meta["run"]))
     except (TypeError, ValueError) as error:
         raise TypeError(f"run must hold JSON values only: {error}") from error
+    if not _same_setting(loaded_run, meta["run"]):  # JSON turns the key 1 into "1": a resume would see another run
+        raise TypeError(f"run must hold JSON values with str keys only: it would load back as {loaded_run!r}")
     try:
         text = json.dumps(meta)
     except (TypeError, ValueError) as error:  # the rest is checked above but the records' figures
         raise TypeError(f"state.history must hold Python numbers and None only: {error}") from error
     arrays["meta"] = np.array(text)
-    folder = Path(directory)
     target = checkpoint_path(folder, state.epoch)
     with atomic_write(target, make_parents=True) as handle:  # made again if a check elsewhere removes it
         np.savez(handle, allow_pickle=False, **arrays)
@@ -208,8 +212,12 @@ def _check_rng_state(rng_state: object, file: Path) -> dict[str, JSONValue] | No
 
 
 def latest_checkpoint(directory: str | os.PathLike[str]) -> Path | None:
-    """The checkpoint of the highest epoch in ``directory``, or ``None`` if it holds none."""
-    folder = Path(directory)
+    """The checkpoint of the highest epoch in ``directory``, or ``None`` if it holds none.
+
+    ``directory`` is checked as ``save_checkpoint`` checks it: an empty path is refused
+    (``ValueError``), not read as the current folder.
+    """
+    folder = check.check_path("directory", directory, example="runs/checkpoints")
     if not folder.is_dir():
         return None
     found = _by_epoch(folder)
@@ -224,8 +232,12 @@ def _by_epoch(folder: Path) -> list[Path]:
 
 
 def load_checkpoint(path: str | os.PathLike[str]) -> Checkpoint:
-    """Read a checkpoint written by ``save_checkpoint``; ``CheckpointError`` if it is not one."""
-    file = Path(path)
+    """Read a checkpoint written by ``save_checkpoint``; ``CheckpointError`` if it is not one.
+
+    A ``path`` that is not a str or ``os.PathLike`` (``TypeError``), is empty or holds a NUL
+    byte (``ValueError``) is refused by name, not read as a damaged checkpoint.
+    """
+    file = check.check_path("path", path, example="runs/checkpoints/checkpoint-000001.npz", file=True)
     try:
         arrays = read_arrays(file)
     except ValueError as error:

@@ -295,6 +295,8 @@ def log_loss(probabilities: FloatArray, labels: IntArray | npt.NDArray[np.bool_]
         raise ValueError(f"labels must have shape ({m},), one per column of probabilities {P.shape}, got {labels.shape}")
     if m == 0:
         raise ValueError("probabilities has no samples: shape has m = 0 columns")
+    if k == 0:
+        raise ValueError(f"probabilities has no rows: shape {P.shape}; expected (1, m) for a sigmoid output or (k, m), k >= 2")
     if P.min() < 0 or P.max() > 1:
         raise ValueError(f"probabilities must lie in [0, 1], got values in [{P.min()}, {P.max()}]")
     classes = 2 if k == 1 else k

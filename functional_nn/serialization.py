@@ -71,6 +71,8 @@ def atomic_write(path: str | os.PathLike[str], *, make_parents: bool = False) ->
 
     - a symbolic link is followed: the file it points to is replaced, the link stays;
     - an existing file that cannot be written (read-only) is refused with ``PermissionError``;
+    - an existing path that is not a regular file (a device such as ``/dev/null``, a FIFO, a
+      socket) is refused with ``OSError``: the rename would replace it with a regular file;
     - an existing file keeps its mode; a new one gets ``0o666`` less the umask (``0644``).
 
     An ``OSError`` met while writing (a folder that takes no file, a full disk) is raised of
@@ -92,6 +94,8 @@ def atomic_write(path: str | os.PathLike[str], *, make_parents: bool = False) ->
         check_parent_directory(path)
     mode: int | None = None
     if target.exists():
+        if not stat.S_ISREG(os.stat(target).st_mode):  # as root, /dev/null itself would become our file
+            raise OSError(f"cannot write {path}: it is not a regular file (a device, FIFO or socket), which a rename would replace")
         if not os.access(target, os.W_OK) or not os.stat(target).st_mode & 0o222:
             raise PermissionError(f"cannot write {path}: the file is read-only (make it writable, or write elsewhere)")
         mode = stat.S_IMODE(os.stat(target).st_mode)
@@ -377,7 +381,8 @@ def save_parameters(path: str | os.PathLike[str], params: Params, *, metadata: M
     Parameters
     ----------
     path : path
-        The file to write; its directory must exist. Written as given (no suffix is added).
+        The file to write: not empty, no NUL byte, no trailing separator (a folder); its
+        directory must exist. Written as given (no suffix is added).
     params : dict of str to ndarray
         ``"W1"``: ``(n_1, n_0)``, ``"b1"``: ``(n_1, 1)``, ...; validated, not modified.
     metadata : mapping of str to JSON values
@@ -387,7 +392,7 @@ def save_parameters(path: str | os.PathLike[str], params: Params, *, metadata: M
         and the library (given ones must agree). ``"library_version"`` is always the version
         writing the file: a given one, such as an older file's from ``load_parameters``, is
         replaced. Any other JSON-serialisable entries (the loss, the training figures, ...)
-        are kept as they are.
+        are kept as they are; NaN and infinities are refused (JSON has none), naming the entry.
 
     Returns
     -------
@@ -396,6 +401,7 @@ def save_parameters(path: str | os.PathLike[str], params: Params, *, metadata: M
     """
     from functional_nn import __version__  # here, not at import: the package imports this module
 
+    target = check.check_path("path", path, example="params.npz", file=True)
     sizes = check.check_params(params)
     if not isinstance(metadata, Mapping):
         raise TypeError(f"metadata must be a mapping of str to JSON values, got {type(metadata).__name__}")
@@ -416,11 +422,13 @@ def save_parameters(path: str | os.PathLike[str], params: Params, *, metadata: M
     loss = combined.get("loss")
     if isinstance(loss, LossFunction):
         combined["loss"] = loss.name
-    text = json.dumps(combined, sort_keys=True, allow_nan=False, default=_refuse_json)
+    try:
+        text = json.dumps(combined, sort_keys=True, allow_nan=False, default=_refuse_json)
+    except (TypeError, ValueError) as error:  # json's own words name no entry: find the one
+        raise _naming_entry(combined, error) from error
     # values typed Any: numpy's stubs would match **arrays against savez's allow_pickle: bool
     arrays: dict[str, Any] = {key: params[key] for key in _param_keys(len(sizes) - 1)}
     arrays[METADATA_KEY] = np.array(text)
-    target = Path(path)
     with atomic_write(target) as handle:
         np.savez(handle, **arrays)
     return target
@@ -429,6 +437,17 @@ def save_parameters(path: str | os.PathLike[str], params: Params, *, metadata: M
 def _json_roundtrip(value: object, key: str) -> object:
     loaded: object = json.loads(json.dumps(value, default=_refuse_json))
     return loaded
+
+
+def _naming_entry(metadata: Mapping[str, object], error: TypeError | ValueError) -> TypeError | ValueError:
+    """``error``, which ``json.dumps`` raised for ``metadata``, said of the entry that caused it."""
+    for key, value in metadata.items():
+        try:
+            json.dumps(value, allow_nan=False, default=_refuse_json)
+        except (TypeError, ValueError) as entry_error:
+            reason = "it holds NaN or an infinity, which JSON cannot hold" if isinstance(entry_error, ValueError) else entry_error
+            return type(entry_error)(f"metadata[{key!r}] cannot be saved: {reason}")
+    return error
 
 
 def _refuse_json(value: object) -> object:
@@ -450,6 +469,7 @@ def load_parameters(
     Parameters
     ----------
     path : path
+        The file to read: not empty, no NUL byte, no trailing separator (a folder).
     custom_activations : mapping of str to ActivationFunction, optional
         The records of activations of your own, by the names they were saved under:
         ``{"mish": MISH}``. Built-in names resolve by themselves.
@@ -469,7 +489,7 @@ def load_parameters(
         ``custom_activations``.
     """
     known = _known_activations(custom_activations)
-    target = Path(path)
+    target = check.check_path("path", path, example="params.npz", file=True)
     if target.is_dir():  # not damaged: the wrong path
         raise ValueError(f"{target} is a folder: give the path of a parameter file, such as {target / 'params.npz'}")
     try:

@@ -469,7 +469,8 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
     def partial_fit(self, X: Any, y: Any, classes: Any = None) -> MLPClassifier:
         """Run exactly one epoch over ``X``, ``y``, continuing the fitted network and optimizer state.
 
-        ``classes`` (every label that will ever be seen) is required on the first call.
+        ``classes`` (every label that will ever be seen, 1-D, as ``y`` may hold them: NaN and
+        continuous values are refused) is required on the first call.
         """
         if classes is None and not hasattr(self, "params_"):
             raise ValueError("classes must be passed on the first call to partial_fit: every label that will ever be seen")
@@ -478,13 +479,14 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
 
     def _targets(self, y: Any, first: bool, classes: Any = None) -> FloatArray:
         check_classification_targets(y)
+        given = None if classes is None else _check_classes(classes)
         if first:
-            known = np.unique(y if classes is None else np.asarray(classes))
+            known = np.unique(y if given is None else given)
             if known.shape[0] < 2:
                 raise ValueError(f"MLPClassifier needs samples of at least 2 classes, got 1 class: {known.tolist()}")
             self.classes_ = known
-        elif classes is not None and not np.array_equal(np.unique(np.asarray(classes)), self.classes_):
-            raise ValueError(f"classes={list(classes)} differs from the classes of the fitted network {self.classes_.tolist()}")
+        elif given is not None and not np.array_equal(np.unique(given), self.classes_):
+            raise ValueError(f"classes={given.tolist()} differs from the classes of the fitted network {self.classes_.tolist()}")
         unseen = np.setdiff1d(y, self.classes_)
         if unseen.size:
             raise ValueError(
@@ -514,6 +516,22 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         return labels
 
 
+def _check_classes(classes: Any) -> npt.NDArray[Any]:
+    """``partial_fit``'s ``classes`` as an array: 1-D labels as ``y`` may hold them (no NaN, not
+    continuous), as scikit-learn's own ``partial_fit`` takes them; ``np.unique`` would flatten a
+    2-D one, and make a class of NaN, which no ``y`` can hold."""
+    given = np.asarray(classes)
+    if given.ndim != 1:
+        raise ValueError(f"classes must be 1-D, every label that will ever be seen, got shape {given.shape}: {given.tolist()!r}")
+    if given.dtype.kind == "f" and np.isnan(given).any():  # refused here: scikit-learn's check warns casting it first
+        raise ValueError(f"classes holds NaN, which no label of y can be: {given.tolist()!r}")
+    try:
+        check_classification_targets(given)
+    except ValueError as error:
+        raise ValueError(f"classes must be labels such as y holds: {error}") from error
+    return given
+
+
 class MLPRegressor(RegressorMixin, _BaseMLP):
     r"""A multilayer perceptron regressor: ``train`` behind scikit-learn's estimator API.
 
@@ -536,7 +554,8 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
     n_outputs_: int  # learned in fit
 
     def fit(self, X: Any, y: Any) -> MLPRegressor:
-        """Train on ``X`` ``(n_samples, n_features)`` and targets ``y`` ``(n_samples,)`` or ``(n_samples, n_outputs)``."""
+        """Train on ``X`` ``(n_samples, n_features)`` and targets ``y`` ``(n_samples,)`` or ``(n_samples, n_outputs)``;
+        targets beyond the range of ``dtype`` (``float32``: about 3.4e38) are refused."""
         self._fit(X, y, incremental=False)
         return self
 
@@ -546,7 +565,15 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         return self
 
     def _targets(self, y: Any, first: bool, classes: Any = None) -> FloatArray:
-        Y = np.asarray(y, dtype=self._float_dtype())
+        dtype = self._float_dtype()
+        with np.errstate(over="ignore"):  # the overflow is refused below, naming y
+            Y = np.asarray(y, dtype=dtype)
+        if not np.isfinite(Y).all():  # y itself is finite (validate_data checked it): too large for dtype
+            largest = float(np.max(np.abs(np.asarray(y, dtype=np.float64))))
+            raise ValueError(
+                f"y holds values up to {largest:.4g} in magnitude, beyond the range of the network's dtype "
+                f"{np.dtype(dtype).name} (largest {float(np.finfo(dtype).max):.4g}): rescale y, or fit with dtype='float64'"
+            )
         Y = Y.reshape(1, -1) if Y.ndim == 1 else Y.T
         if first:
             self.n_outputs_ = int(Y.shape[0])
