@@ -17,9 +17,11 @@ Command-line values are refused by argparse (its usage line, then
 or split by ``comma_separated``, which refuse an empty item rather than skip it; a path is
 read by ``path``, which refuses an empty string (``Path("")`` is the current folder); a list
 that names a thing twice is refused with ``first_repeat``'s item, and ``--threads`` and
-``--workers`` above ``PER_CORE`` per core with ``check_per_core``. Output
+``--workers`` above ``PER_CORE`` per core with ``check_per_core``, and a local cluster's options
+while ``DASK_SCHEDULER_ADDRESS`` names a running one with ``check_local_cluster``. Output
 folders are checked with ``check_output_dir`` (a single output file with
-``check_output_file``) before any data is loaded or any training starts, created with
+``check_output_file``), and matplotlib where a script draws with ``check_plotting``, before
+any data is loaded or any training starts; output folders are created with
 ``make_output_dir`` only once everything is validated, and removed again (if still empty)
 when the run fails before writing anything.
 
@@ -240,6 +242,18 @@ def _check_creatable(folder: Path, *, flag: str, named: Path) -> None:
         raise UsageError(f"{flag} {named}: cannot {what} {existing} ({error.strerror or error})") from None
 
 
+SCRIPTS_EXTRA: Final = 'pip install -e ".[scripts]"'
+
+
+def check_plotting() -> None:
+    """Refuse a run whose pictures matplotlib cannot draw, before its data is loaded or trained:
+    ``functional_nn.plots`` would refuse them only once the training is done."""
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        raise UsageError(f"this script draws its results with matplotlib, which comes with the scripts extra: {SCRIPTS_EXTRA}") from None
+
+
 def make_output_dir(out: Path) -> list[Path]:
     """Create ``out`` and its missing parents; return the folders created, deepest first.
 
@@ -372,6 +386,20 @@ def per_core_bound() -> int:
 def per_core_help() -> str:
     """The bound, for an option's ``--help``: ``"at most 8, 4 per core"`` on 2 cores."""
     return f"at most {per_core_bound()}, {PER_CORE} per core"
+
+
+SCHEDULER_VARIABLE: Final = "DASK_SCHEDULER_ADDRESS"
+"""Dask's setting of a running scheduler's address, which ``distributed.cluster_client`` takes in place of a local cluster."""
+
+
+def check_local_cluster(parser: argparse.ArgumentParser, asked: str, *, instead: str = "") -> None:
+    """Refuse ``asked`` (such as ``"--workers 2"``), which needs a local cluster, while
+    ``DASK_SCHEDULER_ADDRESS`` names a running one, with ``parser.error``: the library would
+    refuse it only later, naming its own ``n_workers``. ``instead`` ends the advice (``", or
+    leave out --workers"``)."""
+    address = os.environ.get(SCHEDULER_VARIABLE)
+    if address:
+        parser.error(f"{asked} starts a local cluster, but {SCHEDULER_VARIABLE} names a running one ({address}): unset {SCHEDULER_VARIABLE}{instead}")
 
 
 def check_per_core(parser: argparse.ArgumentParser, option: Literal["threads", "workers"], value: int | None) -> None:

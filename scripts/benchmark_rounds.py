@@ -53,6 +53,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         if getattr(args, name) < 1:
             parser.error(f"--{name} must be >= 1, got {getattr(args, name)}")
     _cli.check_per_core(parser, "workers", args.workers)
+    _cli.check_local_cluster(parser, "this benchmark")  # it times rounds on a cluster of its own
     twice = _cli.first_repeat(args.shard_sizes)
     if twice is not None:  # it would be timed twice, and count twice in the median overhead
         parser.error(f"--shard-sizes names {twice} twice: each shard size is timed once")

@@ -180,6 +180,7 @@ def _main(argv: Sequence[str] | None) -> int:
     # the animation too, even when this run draws none: an earlier run's is replaced only with
     # --overwrite, and then removed once the new pictures are written (see remove_stale_animation)
     _cli.check_output_dir(args.out, (*OUTPUTS, ANIMATION), overwrite=args.overwrite)  # before training, not after
+    _cli.check_plotting()
     with _cli.naming_options("--learning-rate"):
         run(args)
     return 0

@@ -144,6 +144,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _main(argv: Sequence[str] | None) -> int:
     args = parse_args(argv)
     _cli.check_output_dir(args.out, OUTPUTS, overwrite=args.overwrite)  # before the pictures are read
+    _cli.check_plotting()
     color: str = args.color
     assert is_color(color)
     classes: tuple[str, ...] | None = args.classes  # split by class_names

@@ -48,8 +48,9 @@ def read_gray(path: Path) -> npt.NDArray[np.float64]:
 
     Alpha is composited onto the background colour that contrasts with the opaque pixels;
     16-bit (and 32-bit integer) images are scaled by their format's range, floats by their
-    maximum. Pillow's decompression-bomb limit (``PIL.Image.MAX_IMAGE_PIXELS``) is enforced
-    for every picture, as a ``ValueError``.
+    maximum; a float picture with a NaN or infinite pixel is refused with a ``ValueError``.
+    Pillow's decompression-bomb limit (``PIL.Image.MAX_IMAGE_PIXELS``) is enforced for every
+    picture, as a ``ValueError``.
     """
     try:
         from PIL import Image
@@ -69,6 +70,8 @@ def _to_gray(image: Any) -> npt.NDArray[np.float64]:  # Any: a PIL.Image.Image (
     mode: str = image.mode
     if mode.startswith("I;16") or mode in ("I", "F"):
         values = np.asarray(image, dtype=np.float64)
+        if not np.isfinite(values).all():  # a float picture (TIFF, say) with NaN or infinite pixels: no shade to read
+            raise ValueError(f"{int(np.count_nonzero(~np.isfinite(values)))} of its {values.size} pixels are NaN or infinite")
         if mode == "F":
             top = float(values.max()) if values.size and values.max() > 1 else 1.0
         elif mode == "I" and values.size and values.max() > 65535:

@@ -83,6 +83,10 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         if value is not None and value < 1:
             parser.error(f"--{name.replace('_', '-')} must be >= 1, got {value}")
     _cli.check_per_core(parser, "workers", args.workers)
+    if args.workers is not None:
+        _cli.check_local_cluster(parser, f"--workers {args.workers}", instead=", or leave out --workers to sweep on that cluster")
+    if args.dashboard and (args.sequential or args.scheduler is not None or os.environ.get(_cli.SCHEDULER_VARIABLE)):
+        parser.error("--dashboard serves the dashboard of a local cluster: give it alone or with --workers N, not with --sequential or a scheduler")
     if args.data_dir is not None and args.sequential:  # dist.sweep without a client never reads it
         parser.error(
             "--data-dir has no effect with --sequential: every run then trains in this process on the data in memory, "

@@ -199,9 +199,14 @@ def run_network(network: Network, data: Data, args: argparse.Namespace) -> Resul
 
 
 def summary_of(result: Result) -> dict[str, object]:
-    """The figures of one run: the gradient norms of layer 1 and of the last hidden layer."""
+    """The figures of one run: the gradient norms of layer 1 and of the last hidden layer.
+
+    Their ratio is ``None`` (``null`` in the JSON) when the last hidden layer's first gradient
+    is 0, as it is when every one of its ReLU units is dead on that batch.
+    """
     first, last = result.statistics[0], result.statistics[-1]
     hidden = len(first.layers) - 1
+    below = first.layers[hidden - 1].gradient_norm
     return {
         "network": result.network.label,
         "test_accuracy": result.test_accuracy,
@@ -209,7 +214,7 @@ def summary_of(result: Result) -> dict[str, object]:
         "last_recorded_step": int(result.steps[-1]),
         "gradient_norm_first": [layer.gradient_norm for layer in first.layers],
         "gradient_norm_last": [layer.gradient_norm for layer in last.layers],
-        f"layer_1_over_layer_{hidden}_first": first.layers[0].gradient_norm / first.layers[hidden - 1].gradient_norm,
+        f"layer_1_over_layer_{hidden}_first": first.layers[0].gradient_norm / below if below > 0 else None,
         "saturated_fraction_first": [layer.saturated_fraction for layer in first.layers[:hidden]],
         "saturated_fraction_last": [layer.saturated_fraction for layer in last.layers[:hidden]],
         "dead_fraction_last": [layer.dead_fraction for layer in last.layers[:hidden]],
@@ -227,6 +232,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _main(argv: Sequence[str] | None) -> int:
     args = parse_args(argv)
     _cli.check_output_dir(args.out, OUTPUTS, overwrite=args.overwrite)  # before training, not after
+    _cli.check_plotting()
     started = time.perf_counter()
     data = load_data(args)
     steps = -(-data.X.shape[1] // args.batch_size) * args.epochs
