@@ -27,7 +27,7 @@ import numpy.typing as npt
 from functional_nn import _validation as check
 from functional_nn.metrics import check_labels
 from functional_nn.fold_state import EpochRecord
-from functional_nn.serialization import atomic_write, check_parent_directory
+from functional_nn.serialization import atomic_write, check_parent_directory, check_replaceable
 from functional_nn.types import Activation, ActivationFunction, FloatArray, IntArray
 
 if TYPE_CHECKING:
@@ -68,8 +68,8 @@ def check_output_path(path: object, *, gif: bool = False) -> tuple[Path, str]:
     path separator (a folder), and hold no NUL byte; its suffix must name a format matplotlib
     writes, no suffix meaning PNG (with ``gif``: must be ``.gif``) (else ``ValueError``); and it
     must be writable as ``atomic_write`` will write it: its directory exists
-    (``FileNotFoundError``), it is not a directory (``IsADirectoryError``) nor a read-only
-    file (``PermissionError``).
+    (``FileNotFoundError``), it is not a directory (``IsADirectoryError``), a device, FIFO or
+    socket (``OSError``) nor a read-only file (``PermissionError``).
 
     Returns
     -------
@@ -94,8 +94,8 @@ def check_output_path(path: object, *, gif: bool = False) -> tuple[Path, str]:
     if real.is_dir():
         raise IsADirectoryError(f"cannot write {given}: it is a directory")
     target = check_parent_directory(given)
-    if real.exists() and (not os.access(real, os.W_OK) or not real.stat().st_mode & 0o222):
-        raise PermissionError(f"cannot write {given}: the file is read-only (make it writable, or write elsewhere)")
+    if real.exists():
+        check_replaceable(real, given)
     return target, fmt
 
 

@@ -10,6 +10,7 @@ crash or an error leaves either the old file or the new one, never half of one.
 from __future__ import annotations
 
 import errno
+import fnmatch
 import glob
 import json
 import os
@@ -94,12 +95,9 @@ def atomic_write(path: str | os.PathLike[str], *, make_parents: bool = False) ->
         check_parent_directory(path)
     mode: int | None = None
     if target.exists():
-        if not stat.S_ISREG(os.stat(target).st_mode):  # as root, /dev/null itself would become our file
-            raise OSError(f"cannot write {path}: it is not a regular file (a device, FIFO or socket), which a rename would replace")
-        if not os.access(target, os.W_OK) or not os.stat(target).st_mode & 0o222:
-            raise PermissionError(f"cannot write {path}: the file is read-only (make it writable, or write elsewhere)")
+        check_replaceable(target, path)
         mode = stat.S_IMODE(os.stat(target).st_mode)
-    _remove_stale_temporaries(target)
+    remove_stale_temporaries(target.parent, glob.escape(target.name))
     handle = _temporary_file(target, path, make_parents=make_parents)
     try:
         if mode is None:
@@ -118,6 +116,17 @@ def atomic_write(path: str | os.PathLike[str], *, make_parents: bool = False) ->
         if isinstance(error, OSError) and error.filename in (None, handle.name):
             raise _naming_target(error, path) from error
         raise
+
+
+def check_replaceable(target: Path, path: str | os.PathLike[str]) -> None:
+    """Refuse an existing ``target`` (``path`` resolved through symlinks) that ``atomic_write``
+    must not replace: not a regular file (``OSError``: a device such as ``/dev/null``, a FIFO, a
+    socket, which the rename would make a regular file) or read-only (``PermissionError``)."""
+    mode = os.stat(target).st_mode
+    if not stat.S_ISREG(mode):  # as root, /dev/null itself would become our file
+        raise OSError(f"cannot write {path}: it is not a regular file (a device, FIFO or socket), which a rename would replace")
+    if not os.access(target, os.W_OK) or not mode & 0o222:
+        raise PermissionError(f"cannot write {path}: the file is read-only (make it writable, or write elsewhere)")
 
 
 def _temporary_file(target: Path, path: str | os.PathLike[str], *, make_parents: bool) -> IO[bytes]:
@@ -310,15 +319,17 @@ def remove_empty_folders(folders: Sequence[Path]) -> None:
             return  # not empty: someone else's now
 
 
-def _remove_stale_temporaries(target: Path) -> None:
-    """Remove our temporary files for ``target`` whose writing process is gone."""
+def remove_stale_temporaries(folder: Path, names: str) -> None:
+    """Remove ``atomic_write``'s temporary files in ``folder`` for targets whose names match
+    the glob pattern ``names`` and whose writing process is gone (killed mid-write); those of
+    a process still running are its writes in progress and stay."""
     try:
-        siblings = list(target.parent.glob(f".{glob.escape(target.name)}.fnn-*.tmp"))
+        siblings = list(folder.glob(f".{names}.fnn-*.tmp"))
     except OSError:
         return
     for sibling in siblings:
         match = _TEMPORARY.fullmatch(sibling.name)
-        if match is None or match["name"] != target.name or _process_alive(int(match["pid"])):
+        if match is None or not fnmatch.fnmatchcase(match["name"], names) or _process_alive(int(match["pid"])):
             continue
         try:
             sibling.unlink()

@@ -78,7 +78,7 @@ from functional_nn.propagation import (
     forward_output,
     labels_from_output,
 )
-from functional_nn.serialization import check_writable_directory
+from functional_nn.serialization import check_writable_directory, remove_stale_temporaries
 from functional_nn.types import Activation, ActivationFunction, Caches, FloatArray, IntArray, Loss, LossFunction, Params
 
 # The fold's value types live in fold_state; they stay importable from here too.
@@ -704,8 +704,7 @@ def _resume_or_start(
     differences = checkpoints.mismatches(saved.run, run)
     if differences:
         raise checkpoints.CheckpointError(f"{latest} belongs to another run: " + "; ".join(differences))
-    for debris in directory.glob(".checkpoint-*.tmp"):  # left by a run killed mid-write
-        debris.unlink(missing_ok=True)
+    remove_stale_temporaries(directory, "checkpoint-*.npz")  # left by a run killed mid-write
     if saved.rng_state is not None and problem.rng is not None:
         problem = problem._replace(rng=checkpoints.restored_generator(problem.rng, saved.rng_state))
     return problem, saved.state

@@ -81,12 +81,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _main(argv: Sequence[str] | None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--seeds", type=int, default=5, help="splits and seeds 0 .. SEEDS-1 (default 5)")
-    parser.add_argument("--epochs", type=int, default=200, help="epochs for both (default 200)")
-    parser.add_argument("--hidden", type=int, default=100, help="hidden units (default 100)")
+    parser.add_argument("--seeds", type=_cli.positive_int, default=5, help="splits and seeds 0 .. SEEDS-1 (default 5)")
+    parser.add_argument("--epochs", type=_cli.positive_int, default=200, help="epochs for both (default 200)")
+    parser.add_argument("--hidden", type=_cli.positive_int, default=100, help="hidden units (default 100)")
     args = parser.parse_args(argv)
-    if args.seeds < 1 or args.epochs < 1 or args.hidden < 1:
-        parser.exit(2, "error: --seeds, --epochs and --hidden must be >= 1\n")
     runs = []
     for seed in range(args.seeds):
         run = compare(seed, args.hidden, args.epochs)

@@ -1,6 +1,6 @@
 """What the pictures refuse before drawing: epochs that are not ints, pictures outside [0, 1],
 training records that are not numbers or have no finite cost, a mark on no epoch, and output
-paths that are empty, name a folder or hold a NUL; and what they still draw (augmented
+paths that are empty, name a folder or a FIFO or hold a NUL; and what they still draw (augmented
 pictures, numpy integers)."""
 
 from __future__ import annotations
@@ -182,3 +182,15 @@ def test_an_empty_path_is_refused_not_read_as_the_current_directory(work: list[s
     with pytest.raises(ValueError, match=exactly("path is an empty path: name a file")):
         plot_curves(HISTORY, "")
     assert work == []
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="FIFOs are a POSIX feature")
+def test_a_fifo_is_refused_before_anything_is_drawn(tmp_path: Path, work: list[str]) -> None:
+    # atomic_write refuses it (its rename would make it a regular file), but only after the
+    # figure was drawn; check_output_path now asks the same before drawing
+    fifo = tmp_path / "curves.png"
+    os.mkfifo(fifo)
+    message = f"cannot write {fifo}: it is not a regular file (a device, FIFO or socket), which a rename would replace"
+    with pytest.raises(OSError, match=exactly(message)):
+        plot_curves(HISTORY, fifo)
+    assert work == [] and fifo.is_fifo()

@@ -57,6 +57,24 @@ def test_resuming_after_three_epochs_equals_six_uninterrupted(tmp_path: Path) ->
     assert_same(run(6, tmp_path, resume=True), uninterrupted)
 
 
+def test_a_resume_removes_the_temporary_files_of_killed_writers_only(tmp_path: Path) -> None:
+    # atomic_write's temporaries are .<target>.fnn-<pid>-<random>.tmp: one whose process is
+    # gone was killed mid-write; one whose process runs is a write in progress, left alone
+    run(3, tmp_path)
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True, check=True)
+    killed = tmp_path / f".checkpoint-000004.npz.fnn-{int(gone.stdout)}-abc123.tmp"
+    with subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"]) as writer:
+        try:
+            writing = tmp_path / f".checkpoint-000004.npz.fnn-{writer.pid}-def456.tmp"
+            other = tmp_path / f".params.npz.fnn-{int(gone.stdout)}-ghi789.tmp"  # not a checkpoint's
+            for file in (killed, writing, other):
+                file.write_bytes(b"half a checkpoint")
+            assert run(4, tmp_path, resume=True).epoch == 4
+            assert not killed.exists() and writing.exists() and other.exists()
+        finally:
+            writer.kill()
+
+
 def test_resume_in_an_empty_directory_starts_afresh(tmp_path: Path) -> None:
     assert_same(run(2, tmp_path / "new", resume=True), run(2, None))
 
