@@ -210,11 +210,20 @@ def check_targets(argument: str, Y: FloatArray, loss: LossFunction) -> FloatArra
     return Y
 
 
+def _sum_of_squares(W: FloatArray) -> float:
+    r""":math:`\lVert W\rVert_F^2` in float64, finite unless it exceeds float64's range."""
+    with np.errstate(over="ignore"):
+        total = float(np.sum(np.square(W), dtype=np.float64))
+    if math.isinf(total):  # float32's squares overflow past 1.8e19: again in float64, which warns if they overflow it too
+        total = float(np.sum(np.square(W, dtype=np.float64)))
+    return total
+
+
 def l2_penalty(params: Params, lambd: float, m: int) -> float:
-    r""":math:`\frac{\lambda}{2m}\sum_l \lVert W_l\rVert_F^2`, biases excluded."""
+    r""":math:`\frac{\lambda}{2m}\sum_l \lVert W_l\rVert_F^2`, biases excluded, summed in float64."""
     if lambd == 0:
         return 0.0
-    squares = sum(float(np.sum(np.square(W), dtype=np.float64)) for key, W in params.items() if key.startswith("W"))
+    squares = sum(_sum_of_squares(W) for key, W in params.items() if key.startswith("W"))
     return lambd / (2 * m) * squares
 
 
@@ -242,16 +251,16 @@ def compute_cost(
     -------
     cost : float
         Summed in float64, and finite for any finite input (logarithms are taken of clipped
-        values; mean squared error squares in float64), except mean squared error of
-        differences beyond about 1e154, whose squares exceed float64's range: then inf, with
-        NumPy's overflow warning.
+        values; mean squared error and the L2 penalty square in float64), except mean squared
+        error of differences, or a penalty of weights, beyond about 1e154, whose squares exceed
+        float64's range: then inf, with NumPy's overflow warning.
 
     Raises
     ------
     ValueError
-        For a loss on probabilities (the cross-entropies: ``probability_output``), ``AL``
-        outside [0, 1], where the cost can turn negative; and targets outside the loss's domain
-        (see ``check_targets``).
+        ``AL`` with no rows (``n_L = 0``) or no columns; for a loss on probabilities (the
+        cross-entropies: ``probability_output``), ``AL`` outside [0, 1], where the cost can turn
+        negative; and targets outside the loss's domain (see ``check_targets``).
     """
     record = resolve_loss("loss", loss)
     AL = check.check_float_array("AL", AL)
@@ -259,6 +268,8 @@ def compute_cost(
     if Y.shape != AL.shape:
         raise ValueError(f"Y must have the shape of AL {AL.shape}, got {Y.shape}")
     m = check.check_samples("AL", AL)
+    if AL.shape[0] == 0:
+        raise ValueError(f"AL has no output units: shape {AL.shape} has n_L = 0 rows")
     if record.probability_output:
         low, high = float(AL.min()), float(AL.max())
         if not (0 <= low and high <= 1):

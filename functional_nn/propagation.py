@@ -228,7 +228,7 @@ def forward(
                 A_next = _softmax_layer(Z, b)
             else:
                 Z += b  # Z is a fresh temporary
-                A_next = activation.forward(Z)
+                A_next = _record_output(activation.forward(Z), Z, activation.name, l, "forward")
             mask = None
             if keep < 1:
                 assert rng is not None
@@ -299,9 +299,10 @@ def backward(
         dZ = AL - Y
         dZ *= inv_m  # dZ is a fresh temporary
     else:
-        dA_L = loss.gradient(AL, Y)
-        dA_L *= inv_m  # the loss gradients return fresh arrays
-        dZ = (last.activation.backward_in_place or last.activation.backward)(dA_L, last.Z, last.A)
+        # Scaled into a new array: a loss of one's own may return one of its arguments (the
+        # gradient of mean(Y * AL) is Y), which scaling in place would write into.
+        dA_L = _record_output(loss.gradient(AL, Y), AL, loss.name, 0, "gradient") * inv_m
+        dZ = _activation_backward(last.activation, dA_L, last, L)
     ones = np.ones((m, 1), dtype=dtype)
     grads: dict[str, FloatArray] = {}
     for l in range(L, 0, -1):
@@ -318,13 +319,40 @@ def backward(
             else:
                 if mask is not None:
                     dA *= mask  # dA is a fresh temporary
-                dZ = (cache.activation.backward_in_place or cache.activation.backward)(dA, cache.Z, cache.A)
+                dZ = _activation_backward(cache.activation, dA, cache, l)
         dW = dZ @ cache.A_prev.T
         if lambd:
             dW += cache.W * dtype.type(lambd / m)  # dW is a fresh temporary
         grads[f"dW{l}"] = dW
         grads[f"db{l}"] = dZ @ ones
     return {f"d{p}{l}": grads[f"d{p}{l}"] for l in range(1, L + 1) for p in "Wb"}
+
+
+def _activation_backward(activation: ActivationFunction, dA: FloatArray, cache: LayerCache, l: int) -> FloatArray:
+    """Layer ``l``'s ``dZ`` from the fresh ``dA``: the record's in-place backward pass if it has one."""
+    if activation.backward_in_place is not None:
+        return _record_output(activation.backward_in_place(dA, cache.Z, cache.A), cache.Z, activation.name, l, "backward_in_place")
+    return _record_output(activation.backward(dA, cache.Z, cache.A), cache.Z, activation.name, l, "backward")
+
+
+def _record_output(result: object, like: FloatArray, name: str, l: int, function: str) -> FloatArray:
+    """``result``, what a record's ``function`` returned, if it is an ndarray of ``like``'s shape and dtype.
+
+    Else raise (``TypeError`` for another type or dtype, ``ValueError`` for another shape), naming
+    layer ``l``'s activation, or for ``l = 0`` the loss, ``name``: a user's function of the wrong
+    shape would broadcast into gradients of the right shapes and wrong values, and one of
+    another dtype would turn a float32 network float64. Three comparisons, no pass over the data.
+    """
+    if isinstance(result, np.ndarray) and result.shape == like.shape and result.dtype == like.dtype:
+        return result
+    owner = f"loss {name!r}" if l == 0 else f"layer {l}'s activation {name!r}"
+    given = "AL" if l == 0 else "Z"
+    got = f"{result.dtype} {result.shape}" if isinstance(result, np.ndarray) else type(result).__name__
+    error = ValueError if isinstance(result, np.ndarray) and result.dtype == like.dtype else TypeError
+    raise error(
+        f"{owner}: {function} returned {got} for {given} of {like.dtype} {like.shape}; it must return an array of "
+        f"{given}'s shape and dtype (check_{'loss' if l == 0 else 'activation'}(record) checks a record before training)"
+    )
 
 
 def forward_propagation(
@@ -375,6 +403,12 @@ def forward_propagation(
     caches : tuple of LayerCache, length L
         ``caches[l - 1]`` holds ``A_prev``, ``W``, ``Z``, ``A``, the layer's
         ``ActivationFunction`` and its dropout mask.
+
+    Raises
+    ------
+    TypeError, ValueError
+        For an ``ActivationFunction`` whose ``forward`` returns something other than an array
+        of ``Z``'s dtype (``TypeError``) and shape (``ValueError``), naming the layer and record.
     """
     X, names = _check_inputs(X, params, activations)
     keeps = check_keep_probs(keep_probs, len(names), X.dtype)
@@ -456,6 +490,13 @@ def backward_propagation(
     grads : dict of str to ndarray
         ``"dW1"``: ``(n_1, n_0)``, ``"db1"``: ``(n_1, 1)``, ...: shaped like the parameters,
         in the parameters' dtype.
+
+    Raises
+    ------
+    TypeError, ValueError
+        Besides the checks of the arguments: for a record whose ``backward`` (or
+        ``backward_in_place``), or a loss whose ``gradient``, returns something other than an
+        array of ``Z``'s (``AL``'s) dtype (``TypeError``) and shape (``ValueError``).
     """
     record = resolve_loss("loss", loss)
     caches = check_caches(caches)
@@ -494,7 +535,7 @@ def forward_output(X: FloatArray, params: Params, activations: Sequence[Activati
         for l, activation in enumerate(activations, start=1):
             Z = params[f"W{l}"] @ A
             Z += params[f"b{l}"]  # Z is a fresh temporary
-            A = activation.forward(Z)
+            A = _record_output(activation.forward(Z), Z, activation.name, l, "forward")
         if m <= PREDICT_CHUNK:
             return A
         if AL is None:

@@ -40,7 +40,7 @@ Backward: TypeAlias = Callable[[FloatArray, FloatArray, FloatArray], FloatArray]
 LossValue: TypeAlias = Callable[[FloatArray, FloatArray], float]
 """``cost(AL, Y) -> float``: the mean over the ``m`` columns of the per-sample loss."""
 LossGradient: TypeAlias = Callable[[FloatArray, FloatArray], FloatArray]
-"""``gradient(AL, Y) -> dAL``: the per-sample gradient (no ``1/m``), a fresh array."""
+"""``gradient(AL, Y) -> dAL``: the per-sample gradient (no ``1/m``); ``AL`` and ``Y`` never written."""
 
 
 class ActivationFunction(NamedTuple):
@@ -89,8 +89,9 @@ class LossFunction(NamedTuple):
     cost : callable ``(AL, Y) -> float``
         :math:`J = \frac{1}{m}\sum_j \ell(a_j, y_j)` for ``AL``, ``Y`` of shape ``(n_L, m)``.
     gradient : callable ``(AL, Y) -> dAL``
-        :math:`\partial \ell / \partial a` per sample, without the :math:`1/m`, as a fresh
-        array (the backward kernel scales it in place).
+        :math:`\partial \ell / \partial a` per sample, without the :math:`1/m`, an array of
+        ``AL``'s shape and dtype; it may be one of its arguments (the gradient of
+        :math:`\frac{1}{m}\sum y a` is ``Y``): the backward pass scales a copy.
     probability_output : bool, default False
         ``AL`` must lie in [0, 1]: an output activation with a wider ``output_range`` is refused.
     fused_activation : ActivationFunction, optional
