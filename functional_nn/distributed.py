@@ -1091,12 +1091,15 @@ def epoch_states(
 ) -> Iterator[tuple[TrainState, RoundState]]:
     """Rounds read as epochs: a ``TrainState`` after the first round of each new whole epoch.
 
-    Epoch ``e`` ends with the first round whose ``RoundRecord.epochs`` reaches ``e``; its
-    ``EpochRecord`` has the sample-weighted mean cost and accuracy of the epoch's rounds
-    and the dev figures of the round's parameters, or of their average with an ``ema``
-    optimizer, as ``train`` takes them (``dev``: ``(X_dev, Y_dev)``, evaluated here). Each
-    ``TrainState`` comes with the ``RoundState`` it was read from, so callers keep the
-    rounds' wall and waiting times.
+    Epoch ``e`` ends with the first round whose ``RoundRecord.epochs`` reaches ``e``. A round
+    that ends several epochs at once (local SGD whose ``K`` steps a round pass over a shard
+    more than once) gives one ``TrainState``, numbered by the last of them: its ``epoch`` is
+    always the whole epochs the rounds have seen (``floor(RoundRecord.epochs)``), so the
+    numbers may skip. Its ``EpochRecord`` has the sample-weighted mean cost and accuracy of
+    the rounds since the last ``TrainState`` and the dev figures of the round's parameters,
+    or of their average with an ``ema`` optimizer, as ``train`` takes them (``dev``:
+    ``(X_dev, Y_dev)``, evaluated here). Each ``TrainState`` comes with the ``RoundState`` it
+    was read from, so callers keep the rounds' wall and waiting times.
 
     ``dev`` is checked as ``train`` checks it: the pair itself (a tuple of two float arrays,
     finite, one column per sample in both, targets the loss is defined for) when this is
@@ -1156,9 +1159,10 @@ def _epoch_states(
                 checked_dev = check_dev_set(dev, sizes, state.params["W1"].dtype, loss)
         record = state.history[-1]
         pending.append(record)
-        if record.epochs + 1e-9 < epoch + 1:
+        reached = math.floor(record.epochs + 1e-9)  # whole epochs seen: a local SGD round may finish several
+        if reached <= epoch:
             continue
-        epoch += 1
+        epoch = reached
         samples = sum(r.samples for r in pending)
         cost = sum(r.cost * r.samples for r in pending) / samples
         accuracy = None if record.accuracy is None else sum((r.accuracy or 0.0) * r.samples for r in pending) / samples

@@ -19,7 +19,7 @@ import math
 import os
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any, Final, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -167,13 +167,7 @@ def plot_decision_boundary(
         raise ValueError(f"y must have shape ({m},), one class per column of X, got {y.shape}")
     resolution = check.check_positive_int("resolution", resolution, minimum=2)
     margin = check.check_positive_float("margin", margin, allow_zero=True)
-    low: FloatArray = X.min(axis=1)
-    high: FloatArray = X.max(axis=1)
-    pad = np.maximum(high - low, 1e-3) * margin
-    xs = np.linspace(low[0] - pad[0], high[0] + pad[0], resolution)
-    ys = np.linspace(low[1] - pad[1], high[1] + pad[1], resolution)
-    grid_x, grid_y = np.meshgrid(xs, ys)
-    G = np.stack([grid_x.ravel(), grid_y.ravel()]).astype(X.dtype)
+    grid_x, grid_y, G, xlim, ylim = _plane(X, resolution, margin)
     out = np.asarray(probability(G))
     if out.ndim != 2 or out.shape[0] == 0 or out.shape[1] != G.shape[1]:
         raise ValueError(f"probability must map a (2, n) grid to an array of shape (k, n), k >= 1, got {out.shape} for n = {G.shape[1]}")
@@ -201,8 +195,8 @@ def plot_decision_boundary(
             points[0], points[1], s=20, color=_CLASS_COLOURS[c % len(_CLASS_COLOURS)], edgecolors="black",
             linewidths=0.6, label=_class_name(class_names, c),
         )  # fmt: skip
-    ax.set_xlim(xs[0], xs[-1])
-    ax.set_ylim(ys[0], ys[-1])
+    ax.set_xlim(*xlim)
+    ax.set_ylim(*ylim)
     ax.set_xlabel("$x_1$")
     ax.set_ylabel("$x_2$")
     ax.legend(loc="best", framealpha=0.9)
@@ -235,7 +229,7 @@ def plot_image_grid(
         Values outside [0, 1] (raw 0..255 pixels, standardised ones) are refused with a
         ``ValueError``, not clipped: drawn, they would be all white or all black. The
         augmentations interpolate between pixels and so stay within their input's range.
-    image_shape : (h, w) or (h, w, c) with c in {1, 3}
+    image_shape : (h, w) or (h, w, c) of ints >= 1, with c in {1, 3}
     path : path-like
     predicted : ndarray of int, shape (n,)
     labels : ndarray of int, shape (n,), optional
@@ -264,8 +258,15 @@ def plot_image_grid(
     ):
         raise TypeError(f"image_shape must be a tuple (h, w) or (h, w, c) of ints, got {image_shape!r}")
     shape = tuple(int(s) for s in given_shape)
-    if len(shape) not in (2, 3) or (len(shape) == 3 and shape[2] not in (1, 3)) or math.prod(shape) != X.shape[0]:
-        raise ValueError(f"image_shape must be (h, w) or (h, w, c) with c in (1, 3) and h*w*c = {X.shape[0]} rows of X, got {image_shape}")
+    if (
+        len(shape) not in (2, 3)
+        or (len(shape) == 3 and shape[2] not in (1, 3))
+        or math.prod(shape) != X.shape[0]
+        or min(shape) < 1  # (-4, -4) multiplies to 16 too, and reshape would refuse it in its own words
+    ):
+        raise ValueError(
+            f"image_shape must be (h, w) or (h, w, c) of positive sizes with c in (1, 3) and h*w*c = {X.shape[0]} rows of X, got {image_shape}"
+        )
     predicted = check_labels("predicted", predicted)
     if predicted.shape != (n,):
         raise ValueError(f"predicted must have shape ({n},), one per column of X, got {predicted.shape}")
@@ -454,7 +455,8 @@ def plot_layer_series(
     Parameters
     ----------
     panels : sequence of LayerSeries
-        Each with ``steps`` of shape ``(n,)`` and ``values`` of shape ``(n, L)``.
+        Each with ``steps`` of shape ``(n,)`` (finite ints or floats) and ``values`` of shape
+        ``(n, L)``.
     path : path-like
     ylabel : str
     title : str, optional
@@ -478,6 +480,10 @@ def plot_layer_series(
         steps = np.asarray(p.steps)
         if steps.shape != (values.shape[0],):
             raise ValueError(f"panel {p.title!r}: steps must have shape ({values.shape[0]},), one per row of values, got {steps.shape}")
+        if steps.dtype.kind not in "iuf":  # matplotlib would draw strings as categories, in the order given
+            raise TypeError(f"panel {p.title!r}: steps must be numbers (int or float), got dtype {steps.dtype}")
+        if not np.isfinite(steps).all():  # a row at a NaN step would be left out of its line, unsaid
+            raise ValueError(f"panel {p.title!r}: steps has {int(np.count_nonzero(~np.isfinite(steps)))} NaN or infinite value(s)")
     fig = new_figure(4.0 * len(panels) + 0.6, 3.9)
     axes = fig.subplots(1, len(panels), sharey=True, squeeze=False)[0]
     for ax, p in zip(axes, panels):
@@ -579,6 +585,8 @@ def plot_activation_histograms(
 # --------------------------------------------------------------------------------------------
 # a network of two inputs: its hidden units' lines, its boundary, and training as an animation
 
+_GIF_MAX_FRAME_MS: Final = 655350
+"""The longest ``frame_ms`` ``animate_training`` takes: a GIF's frame delay is 16 bits of 1/100 s."""
 _UNIT_COLOURS = ("#e66101", "#5e3c99", "#008837", "#d01c8b", "#0571b0", "#a6611a", "#4d4d4d", "#b8860b")
 
 
@@ -593,9 +601,17 @@ class _Plane(NamedTuple):
 
 
 def _plane(X: FloatArray, resolution: int, margin: float) -> _Plane:
-    low: FloatArray = X.min(axis=1)
-    high: FloatArray = X.max(axis=1)
-    pad = np.maximum(high - low, 1e-3) * margin
+    """The data's box, widened by ``margin`` times its extent on every side.
+
+    Where the data has no extent (one sample, a constant feature) the box is given one of
+    1e-3 times the values' size (at least 1e-3), even with no margin, so that it is not a
+    point, and so that it survives the data's dtype (1e-3 vanishes next to 1e4 in float32):
+    a box of no width would draw no probability at all.
+    """
+    low: FloatArray = X.min(axis=1).astype(np.float64)
+    high: FloatArray = X.max(axis=1).astype(np.float64)
+    extent = np.maximum(high - low, 1e-3 * np.maximum(1.0, np.maximum(np.abs(low), np.abs(high))))
+    pad = (extent - (high - low)) / 2 + extent * margin  # the data's own extent: extent * margin
     xs = np.linspace(low[0] - pad[0], high[0] + pad[0], resolution)
     ys = np.linspace(low[1] - pad[1], high[1] + pad[1], resolution)
     grid_x, grid_y = np.meshgrid(xs, ys)
@@ -671,9 +687,14 @@ def _draw_unit_lines(ax: Axes, W1: FloatArray, b1: FloatArray, plane: _Plane, *,
         colour = _UNIT_COLOURS[j % len(_UNIT_COLOURS)]
         if norm == 0:
             continue  # the unit ignores its inputs: no line
-        # the point of the line nearest the centre, and the line through it along (-w2, w1)
-        nearest = centre - w * (float(w @ centre) + b) / norm**2
-        direction = np.array([-w[1], w[0]]) / norm
+        # the point of the line nearest the centre, and the line through it along (-w2, w1); with
+        # the unit normal w / |w|, as norm**2 overflows for weights past 1e154 and underflows below 1e-154
+        normal = w / norm
+        offset = float(normal @ centre) + b / norm  # the centre's signed distance from the line
+        if not math.isfinite(offset):
+            continue  # a line beyond the largest float (weights of 1e-310, a bias of 1): nowhere near the picture
+        nearest = centre - normal * offset
+        direction = np.array([-normal[1], normal[0]])
         ends = np.stack([nearest - 2 * size * direction, nearest + 2 * size * direction])
         ax.plot(ends[:, 0], ends[:, 1], color=colour, linewidth=linewidth, label=f"unit {j + 1}")
         if arrows and x0 <= nearest[0] <= x1 and y0 <= nearest[1] <= y1:
@@ -749,7 +770,8 @@ def plot_hidden_units(
     units.set_xlim(*plane.xlim)
     units.set_ylim(*plane.ylim)
     units.set_title("hidden units: where $w_j \\cdot x + b_j = 0$ (sigmoid output 0.5)", fontsize=10)
-    units.legend(loc="upper right", fontsize=8, framealpha=0.9)
+    if units.get_legend_handles_labels()[0]:  # no line to name when no unit looks at its inputs (W1 = 0)
+        units.legend(loc="upper right", fontsize=8, framealpha=0.9)
     _draw_probability(boundary, plane, surface)
     _draw_unit_lines(boundary, params["W1"], params["b1"], plane, arrows=False, linewidth=1.0)
     _draw_samples(boundary, X, y, plane)
@@ -796,8 +818,8 @@ def animate_training(
     path : path-like
         The ``.gif`` to write (the suffix must be ``.gif``); its directory must exist.
     title : str, optional
-    frame_ms : int >= 1, default 120
-        How long each frame shows.
+    frame_ms : int from 1 to 655350, default 120
+        How long each frame shows: a GIF holds it in hundredths of a second, 65535 at most.
     resolution : int >= 2, default 90
     margin : float >= 0, default 0.25
     dpi : int >= 1, default 80
@@ -833,6 +855,11 @@ def animate_training(
             f"snapshots[{i}][1]", params, first, reference="snapshots[0][1]", hint=": every snapshot must be the same network"
         )
     frame_ms = check.check_positive_int("frame_ms", frame_ms)
+    if frame_ms > _GIF_MAX_FRAME_MS:  # Pillow would fail only once every frame is drawn, in words naming nothing
+        raise ValueError(
+            f"frame_ms must be at most {_GIF_MAX_FRAME_MS} (a GIF holds a frame's time in hundredths of a second, "
+            f"65535 at most), got {frame_ms}"
+        )
     dpi = check.check_positive_int("dpi", dpi)
     plane = _plane(X, check.check_positive_int("resolution", resolution, minimum=2), check.check_positive_float("margin", margin, allow_zero=True))
     # every frame's picture before the first is drawn: a bad snapshot wastes no rendering

@@ -645,7 +645,7 @@ def run(args: argparse.Namespace, settings: Settings, argv: Sequence[str] | None
             r = state.history[-1]
             # the tutorial counts iterations from 0 and prints at 0, 10, 20, ...
             number = r.epoch - 1 if settings.batch_size is None else r.epoch
-            if number % settings.print_every == 0 or r.epoch == settings.epochs:
+            if number % settings.print_every == 0 or r.epoch >= settings.epochs:  # local SGD's last round may end past it
                 say(
                     f"{unit} {number:>3}: cost {r.cost:.4f}, train accuracy {r.accuracy:.4f}, "
                     f"dev cost {r.dev_cost:.4f}, dev accuracy {r.dev_accuracy:.4f}, {seconds[r.epoch]:.1f} s"
