@@ -70,7 +70,8 @@ def atomic_write(path: str | os.PathLike[str], *, make_parents: bool = False) ->
     raises, the temporary file is removed and ``path`` is left as it was. The file behaves as
     ``cp`` or ``np.save`` would have it:
 
-    - a symbolic link is followed: the file it points to is replaced, the link stays;
+    - a symbolic link is followed: the file it points to is replaced, the link stays; a loop
+      of links is refused with ``OSError``;
     - an existing file that cannot be written (read-only) is refused with ``PermissionError``;
     - an existing path that is not a regular file (a device such as ``/dev/null``, a FIFO, a
       socket) is refused with ``OSError``: the rename would replace it with a regular file;
@@ -88,7 +89,7 @@ def atomic_write(path: str | os.PathLike[str], *, make_parents: bool = False) ->
     process that was killed mid-write (its process id is no longer running on this machine)
     is removed by the next write to the same target.
     """
-    target = Path(os.path.realpath(path))  # through symlinks, as open(path, "w") would write
+    target = _resolved(path)
     if target.is_dir():
         raise IsADirectoryError(f"cannot write {path}: it is a directory")
     if not make_parents:
@@ -178,6 +179,16 @@ def _naming_target(error: OSError, path: str | os.PathLike[str]) -> OSError:
         return OSError(error.errno, error.strerror or str(error), target)
 
 
+def _resolved(path: str | os.PathLike[str]) -> Path:
+    """``path`` through its symbolic links, as ``open(path, "w")`` would write it. A loop of
+    links is refused (``OSError``): ``realpath`` leaves it unresolved, and the rename would
+    replace the link with a regular file where ``open`` fails ("too many levels")."""
+    target = Path(os.path.realpath(path))
+    if target.is_symlink():
+        raise OSError(f"cannot write {path}: its symbolic links make a loop")
+    return target
+
+
 def check_parent_directory(path: str | os.PathLike[str]) -> Path:
     """Return ``path`` as a ``Path`` if the directory it would be written into exists, else
     raise ``FileNotFoundError`` naming the file and that directory.
@@ -185,7 +196,7 @@ def check_parent_directory(path: str | os.PathLike[str]) -> Path:
     ``atomic_write`` checks this itself (without it the error would name its temporary file);
     a function with work to do before writing (drawing, building a model) checks it first.
     """
-    parent = Path(os.path.realpath(path)).parent  # through symlinks, as atomic_write writes
+    parent = _resolved(path).parent
     if not parent.is_dir():
         problem = "is not a directory" if parent.exists() else "does not exist"
         raise FileNotFoundError(f"cannot write {path}: the directory {parent} {problem}")

@@ -7,6 +7,7 @@ are refused in our words."""
 from __future__ import annotations
 
 import os
+import re
 import stat
 from pathlib import Path
 
@@ -163,3 +164,13 @@ def test_partial_fit_refuses_classes_scikit_learn_refuses(classes: object, messa
     assert classifier.classes_.tolist() == [0, 1, 2, 3]
     with pytest.raises(ValueError, match=r"^classes must be 1-D"):
         classifier.partial_fit(X, y, classes=[[0, 1], [2, 3]])  # nor is it compared flattened on a later call
+
+
+def test_a_loop_of_symbolic_links_is_refused_not_replaced(tmp_path: Path, rng: np.random.Generator) -> None:
+    # realpath leaves a loop unresolved, and the rename replaced the first link with the file,
+    # where open(path, "w") fails with "too many levels of symbolic links"
+    (tmp_path / "loop1").symlink_to(tmp_path / "loop2")
+    (tmp_path / "loop2").symlink_to(tmp_path / "loop1")
+    with pytest.raises(OSError, match=f"^cannot write {re.escape(str(tmp_path / 'loop1'))}: its symbolic links make a loop$"):
+        save_parameters(tmp_path / "loop1", small_params(rng), metadata=METADATA)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["loop1", "loop2"] and (tmp_path / "loop1").is_symlink()

@@ -194,3 +194,11 @@ def test_a_fifo_is_refused_before_anything_is_drawn(tmp_path: Path, work: list[s
     with pytest.raises(OSError, match=exactly(message)):
         plot_curves(HISTORY, fifo)
     assert work == [] and fifo.is_fifo()
+
+
+def test_a_loop_of_symbolic_links_is_refused_before_anything_is_drawn(tmp_path: Path, work: list[str]) -> None:
+    (tmp_path / "a.png").symlink_to(tmp_path / "b.png")
+    (tmp_path / "b.png").symlink_to(tmp_path / "a.png")
+    with pytest.raises(OSError, match=exactly(f"cannot write {tmp_path / 'a.png'}: its symbolic links make a loop")):
+        plot_curves(HISTORY, tmp_path / "a.png")
+    assert work == [] and (tmp_path / "a.png").is_symlink()
