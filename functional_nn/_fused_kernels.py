@@ -148,7 +148,8 @@ def relu_dropout_backward(dA: Any, mask: Any, A: Any) -> None:
 # The softmax output layer (propagation.forward): activations.softmax's passes in two loops
 # around NumPy's own exp, which stays NumPy's so that the results are its bits. Z and E are
 # (n, m) and C-ordered, b is (n,). The column maximum propagates NaN as np.max does; the
-# column sums add the rows in order, as NumPy's sum over axis 0 of a C-ordered array does.
+# column sums add the rows in order, as NumPy's sum over axis 0 of a C-ordered array does,
+# but for one column (m = 1: a batch of one), which NumPy sums pairwise as a contiguous run.
 # A column whose maximum is +-inf gets activations.softmax's limits: its shifts are made 0
 # where z equals the maximum and -inf elsewhere (so 1/k after exp and the division), in a
 # loop of its own after the others, which stay as they were and vectorised.
@@ -187,10 +188,66 @@ def softmax_shift(Z: Any, b: Any, E: Any) -> None:
                     E[i, j] = zero if Z[i, j] == t else -infinity
 
 
+# NumPy's own pairwise_sum (numpy/_core/src/umath/loops_utils.h.src), which its sum uses
+# over a contiguous run: below 8 numbers in order, up to 128 in eight interleaved partial
+# sums, beyond that the sum of the two halves' sums (the first a multiple of 8 long). The
+# halving is NumPy's recursion run on a stack of its own: Numba's cached machine code of a
+# recursive function crashed the next process that loaded it (a segmentation fault).
+@_jit
+def _run_sum(a: Any, start: Any, n: Any) -> Any:
+    if n < 8:
+        total = a.dtype.type(0)
+        for i in range(start, start + n):
+            total += a[i]
+        return total
+    partial = a[start : start + 8].copy()
+    stop = start + n - n % 8
+    for i in range(start + 8, stop, 8):
+        for k in range(8):
+            partial[k] += a[i + k]
+    total = ((partial[0] + partial[1]) + (partial[2] + partial[3])) + ((partial[4] + partial[5]) + (partial[6] + partial[7]))
+    for i in range(stop, start + n):
+        total += a[i]
+    return total
+
+
+@_jit
+def _pairwise_sum(a: Any) -> Any:
+    # tasks: (start, n) to sum, or n = -1 to add the last two sums; each halving pushes three
+    # tasks and takes one, so 128 slots hold any run up to 2**63
+    starts = np.empty(128, np.intp)
+    sizes = np.empty(128, np.intp)
+    sums = np.empty(64, a.dtype)
+    starts[0], sizes[0] = 0, a.size
+    tasks, done = 1, 0
+    while tasks:
+        tasks -= 1
+        start, n = starts[tasks], sizes[tasks]
+        if n < 0:
+            done -= 1
+            sums[done - 1] = sums[done - 1] + sums[done]
+        elif n <= 128:
+            sums[done] = _run_sum(a, start, n)
+            done += 1
+        else:
+            half = n // 2
+            half -= half % 8
+            starts[tasks], sizes[tasks] = 0, -1
+            starts[tasks + 1], sizes[tasks + 1] = start + half, n - half
+            starts[tasks + 2], sizes[tasks + 2] = start, half
+            tasks += 3
+    return sums[0]
+
+
 @_jit
 def softmax_normalise(E: Any) -> None:
     # E /= (each column's sum)
     n, m = E.shape
+    if m == 1:
+        column_total = _pairwise_sum(E[:, 0])
+        for i in range(n):
+            E[i, 0] /= column_total
+        return
     total = E[0].copy()
     for i in range(1, n):
         for j in range(m):

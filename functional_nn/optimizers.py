@@ -246,6 +246,21 @@ def _zero_slots(params: Params, names: tuple[str, ...]) -> OptimizerState:
     return OptimizerState(step=0, slots=slots)
 
 
+def _check_epsilon(epsilon: float, params: Params, optimizer: str) -> None:
+    """Refuse an ``epsilon`` below the smallest normal number of the (checked) params' dtype.
+
+    Where a gradient is 0 the step is 0 / epsilon: zero, or NaN once epsilon is read as 0,
+    which a dtype too narrow for it does (float32(1e-46) is 0) and so does the fused kernels'
+    flushing of subnormal numbers (``fused.subnormals_flushed``)."""
+    dtype = next(iter(params.values())).dtype
+    tiny = float(np.finfo(dtype).tiny)
+    if epsilon < tiny:
+        raise ValueError(
+            f"{optimizer}'s epsilon must be at least {dtype}'s smallest normal number {tiny:.4g} for {dtype} params, "
+            f"got {epsilon:g}: below it a zero gradient makes 0/0 (NaN) steps"
+        )
+
+
 _PARAMS_CHECKED: ContextVar[bool] = ContextVar("functional_nn.optimizers._PARAMS_CHECKED", default=False)
 
 
@@ -461,6 +476,8 @@ def rmsprop(
     rho : float in [0, 1), default 0.9
         Decay of the mean square.
     epsilon : float > 0, default 1e-8
+        ``init`` refuses params of a dtype whose smallest normal number is above it
+        (1.2e-38 in float32, 2.2e-308 in float64): a zero gradient would step by 0/0.
     kernel : {"numpy", "numba"}, optional
         How ``update_in_place`` computes (``update`` always uses NumPy's passes): Numba's
         fused loop when Numba is installed, else NumPy's. Bitwise the same.
@@ -476,7 +493,9 @@ def rmsprop(
     chosen = fused.check_kernel(kernel)
 
     def init(params: Params) -> OptimizerState:
-        return _zero_slots(params, names)
+        state = _zero_slots(params, names)
+        _check_epsilon(epsilon, params, "rmsprop")
+        return state
 
     def update(grads: Grads, state: OptimizerState, params: Params) -> tuple[dict[str, FloatArray], OptimizerState]:
         _check_step(grads, state, params, names, "rmsprop")
@@ -621,7 +640,9 @@ def _adam_family(
     names = ("m", "v")
 
     def init(params: Params) -> OptimizerState:
-        return _zero_slots(params, names)
+        state = _zero_slots(params, names)
+        _check_epsilon(epsilon, params, name)
+        return state
 
     def update(grads: Grads, state: OptimizerState, params: Params) -> tuple[dict[str, FloatArray], OptimizerState]:
         _check_step(grads, state, params, names, name)
@@ -684,6 +705,8 @@ def adam(
         :math:`\alpha_t`.
     beta1, beta2 : float in [0, 1), default 0.9 and 0.999
     epsilon : float > 0, default 1e-8
+        ``init`` refuses params of a dtype whose smallest normal number is above it
+        (1.2e-38 in float32, 2.2e-308 in float64): a zero gradient would step by 0/0.
     kernel : {"numpy", "numba"}, optional
         By default Numba's fused loop (one pass per array) when Numba is installed, else
         NumPy's thirteen passes. Numba's runs with subnormal numbers flushed to zero
@@ -737,6 +760,7 @@ def adamw(
         :math:`\alpha_t`.
     beta1, beta2 : float in [0, 1), default 0.9 and 0.999
     epsilon : float > 0, default 1e-8
+        As in ``adam``.
     weight_decay : float >= 0, default 1e-2
         :math:`\lambda`; 0 gives Adam exactly.
     decay_biases : bool, default False
@@ -883,7 +907,7 @@ def apply_max_norm(params: Params, max_norm: float) -> dict[str, FloatArray]:
     params : dict of str to ndarray
         ``"W1"``: ``(n_1, n_0)``, ``"b1"``: ``(n_1, 1)``, ...; not modified.
     max_norm : float > 0
-        :math:`c`, typically 3 to 4.
+        :math:`c`, typically 3 to 4; refused if the params' dtype rounds it to 0.
 
     Returns
     -------
@@ -891,8 +915,17 @@ def apply_max_norm(params: Params, max_norm: float) -> dict[str, FloatArray]:
         A new dict; arrays with no row to shrink are the input arrays themselves.
     """
     check.check_params(params)
-    max_norm = check.check_positive_float("max_norm", max_norm)
+    max_norm = check_max_norm(max_norm, params["W1"].dtype)
     return _apply_max_norm(params, max_norm)
+
+
+def check_max_norm(max_norm: object, dtype: np.dtype[Any]) -> float:
+    """``max_norm`` as a float if it is finite, > 0 and not rounded to 0 in ``dtype`` (float32
+    below 7e-46), where an all-zero row's scale would be 0 / 0; else ``ValueError``."""
+    number = check.check_positive_float("max_norm", max_norm)
+    if dtype.type(number) == 0:
+        raise ValueError(f"max_norm must be a number > 0 in the params' dtype, got {number:g}, which {dtype} rounds to 0")
+    return number
 
 
 def _apply_max_norm(params: Params, max_norm: float, *, in_place: bool = False) -> dict[str, FloatArray]:

@@ -63,6 +63,7 @@ from functional_nn.optimizers import (
     _check_learning_rate,
     _clip_by_global_norm,
     _params_already_checked,
+    check_max_norm,
     check_optimizer_state,
     freeze_state,
     sgd,
@@ -242,6 +243,31 @@ def _check_integer_inputs(argument: str, X: object) -> FloatArray:
     return converted
 
 
+def _check_divisor_range(divisor: float, X: np.ndarray[Any, np.dtype[Any]], dtype: np.dtype[Any]) -> None:
+    """Refuse an ``input_divisor`` that ``dtype`` holds as infinity, zero or a subnormal number, or
+    that divides the largest magnitude in the integers ``X`` into an infinity of ``dtype``.
+
+    ``X`` is scanned only when its integer type's extremes would overflow, never for ``uint8``
+    pixels and a divisor such as 255."""
+    info = np.finfo(dtype)
+    with np.errstate(over="ignore", under="ignore"):
+        d = dtype.type(divisor)
+        if not d <= info.max or d < info.tiny:  # float32(1e39) is inf, float32(1e-46) is 0
+            raise ValueError(
+                f"input_divisor must lie within {dtype}'s normal range ({float(info.tiny):.4g} to {float(info.max):.4g}), "
+                f"got {divisor:g}, which is {float(d):g} in {dtype}"
+            )
+        bounds = np.iinfo(X.dtype)
+        if math.isfinite(dtype.type(max(-int(bounds.min), int(bounds.max))) / d):
+            return
+        peak = max(-int(X.min()), int(X.max()))
+        if not math.isfinite(dtype.type(peak) / d):
+            raise ValueError(
+                f"input_divisor {divisor:g} divides X's largest magnitude {peak} beyond {dtype}'s range "
+                f"({float(info.max):.4g}): the batches would hold infinities; use a larger divisor"
+            )
+
+
 def resolve_optimizer(learning_rate: LearningRate | None, optimizer: Optimizer | None) -> Optimizer:
     """The run's optimizer: ``optimizer``, or ``sgd(learning_rate)``; exactly one must be given."""
     if (learning_rate is None) == (optimizer is None):
@@ -415,7 +441,9 @@ def train(
         so training on ``uint8`` pixels gives bitwise the results of training on
         ``scale_pixels(pixels)``, while the data set takes a quarter of the memory (float32;
         an eighth against float64). Full-batch (``batch_size=None``), ``X`` is converted once.
-        ``dev`` stays in floats.
+        ``dev`` stays in floats. Refused (``ValueError``) when :math:`d` in the params' dtype
+        is infinite or below its smallest normal number, or when it leaves the largest
+        magnitude in ``X`` beyond the dtype's range: the batches would be zeros or infinities.
     kernel : {"numpy", "numba"}, optional
         How the ReLU layers' elementwise work runs (bias, :math:`\max(z, 0)`, dropout and,
         going back, the mask and :math:`[a > 0]`): NumPy's passes, or one fused Numba pass
@@ -535,6 +563,8 @@ def _prepare(
     check_loss_pairing(loss_record, names[-1])
     divisor = None if input_divisor is None else check.check_positive_float("input_divisor", input_divisor)
     inputs, Y = _check_data("X", "Y", X, Y, sizes, dtype, integers=divisor is not None)
+    if divisor is not None:
+        _check_divisor_range(divisor, inputs, dtype)
     check_targets("Y", Y, loss_record)  # once per data set, not per mini-batch
     optimizer = resolve_optimizer(learning_rate, optimizer)
     if batch_size is not None:
@@ -549,7 +579,7 @@ def _prepare(
     if clip_norm is not None:
         clip_norm = check.check_positive_float("clip_norm", clip_norm)
     if max_norm is not None:
-        max_norm = check.check_positive_float("max_norm", max_norm)
+        max_norm = check_max_norm(max_norm, dtype)
     if early_stopping is not None:
         early_stopping = _check_early_stopping(early_stopping, checked_dev)
     if divisor is not None and batch_size is None:  # one batch, every epoch: convert it once
