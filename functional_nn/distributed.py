@@ -114,6 +114,7 @@ from functional_nn.optimizers import (
     _apply_max_norm,
     _clip_by_global_norm,
     _params_already_checked,
+    check_max_norm,
 )
 from functional_nn.propagation import (
     backward,
@@ -968,7 +969,7 @@ def train_rounds(
     if clip_norm is not None:
         clip_norm = check.check_positive_float("clip_norm", clip_norm)
     if max_norm is not None:
-        max_norm = check.check_positive_float("max_norm", max_norm)
+        max_norm = check_max_norm(max_norm, dtype)
     checked_dev = check_dev_set(dev, sizes, dtype, loss_record)
     if augmentation is not None and not callable(augmentation):
         raise TypeError(f"augmentation must be a function of (X_batch, rng), got {type(augmentation).__name__}")

@@ -324,3 +324,13 @@ def test_epoch_states_refuses_what_is_not_rounds_and_activations_unlike_the_roun
     with pytest.raises(ValueError, match=r"the params have 2 layers, got 3 names"):
         next(three)
     assert [state.epoch for state, _ in dist.epoch_states(rounds(), **COMMON)] == [1, 2]
+
+
+def test_a_max_norm_that_float32_rounds_to_zero_is_refused_as_train_refuses_it(rng: np.random.Generator) -> None:
+    # float32(1e-50) is 0: an all-zero row's scale would be 0 / 0, NaN, as in train before the check
+    shards = dist.split_shards(*_data(rng, dtype=np.float32), 2)
+    message = re.escape("max_norm must be a number > 0 in the params' dtype, got 1e-50, which float32 rounds to 0")
+    with pytest.raises(ValueError, match=f"^{message}$"):
+        next(dist.train_rounds(shards, _params(np.float32), **COMMON, rounds=1, learning_rate=0.1, max_norm=1e-50))
+    wide = dist.split_shards(*_data(rng, dtype=np.float64), 2)  # float64 holds 1e-50
+    assert _last(dist.train_rounds(wide, _params(np.float64), **COMMON, rounds=1, learning_rate=0.1, max_norm=1e-50)).round == 1
