@@ -39,7 +39,15 @@ import numpy as np
 
 from functional_nn import _validation as check
 from functional_nn import fused
-from functional_nn.optimizers import Optimizer, OptimizerState, _check_coefficient, _check_writeable, _frozen
+from functional_nn.optimizers import (
+    Optimizer,
+    OptimizerState,
+    _check_coefficient,
+    _check_writeable,
+    _frozen,
+    _in_place_form,
+    _without_stale_in_place,
+)
 from functional_nn.types import FloatArray, Grads, Params
 
 AVERAGE_SLOT: Final = "average"
@@ -81,6 +89,7 @@ def ema(optimizer: Optimizer, decay: float = 0.999, *, kernel: fused.Kernel | No
     """
     if not isinstance(optimizer, Optimizer):
         raise TypeError(f"optimizer must be an Optimizer such as adam(1e-3), got {type(optimizer).__name__}")
+    optimizer = _without_stale_in_place(optimizer)  # its in-place step must be its update's
     decay = _check_coefficient("decay", decay)
     chosen = fused.check_kernel(kernel)
 
@@ -137,7 +146,7 @@ def ema(optimizer: Optimizer, decay: float = 0.999, *, kernel: fused.Kernel | No
                 np.add(average, step, out=average)  # old + new is update's new + old: the same sum
         return new_params, OptimizerState(new_inner.step, {**new_inner.slots, AVERAGE_SLOT: dict(old_average)})
 
-    in_place = update_in_place if optimizer.update_in_place is not None else None
+    in_place = _in_place_form(update, update_in_place) if optimizer.update_in_place is not None else None
     return Optimizer(init, update, f"ema({optimizer.name})", optimizer.hyperparameters + (("ema_decay", decay),), in_place)
 
 

@@ -46,7 +46,7 @@ import contextlib
 import math
 from collections.abc import Callable, Iterator, Mapping
 from contextvars import ContextVar
-from typing import Any, NamedTuple, TypeAlias
+from typing import Any, Final, NamedTuple, TypeAlias
 
 import numpy as np
 import numpy.typing as npt
@@ -92,8 +92,11 @@ class Optimizer(NamedTuple):
     overwriting the arrays of ``params`` and ``state.slots`` (never ``grads``) and returned in
     those same arrays. It is for a caller that owns them (``train`` does, between the
     mini-batches of an epoch; see ``writeable_copies``); an optimizer without it is simply
-    called through ``update``. A wrapper that changes ``update`` (clipping, averaging) must
-    change ``update_in_place`` alike or set it to ``None``, else ``train`` would bypass it.
+    called through ``update``. A built-in optimizer's ``update_in_place`` is the in-place form
+    of its own ``update`` only: ``train`` leaves it out of a record made from a built-in one
+    with another ``update`` (``adam(1e-3)._replace(update=clipped)``), whose in-place step it
+    would otherwise take instead of the new ``update``. An ``update_in_place`` of one's own is
+    used as given: change it along with ``update``, or set it to ``None``.
     """
 
     init: Callable[[Params], OptimizerState]
@@ -101,6 +104,30 @@ class Optimizer(NamedTuple):
     name: str = "optimizer"
     hyperparameters: tuple[tuple[str, float], ...] = ()
     update_in_place: Update | None = None
+
+
+_IN_PLACE_FORM_OF: Final = "_functional_nn_in_place_form_of"
+"""The attribute that marks a built-in ``update_in_place`` with the ``update`` it computes."""
+
+
+def _in_place_form(update: Update, update_in_place: Update) -> Update:
+    """``update_in_place``, marked as the in-place form of ``update`` (see ``_without_stale_in_place``)."""
+    setattr(update_in_place, _IN_PLACE_FORM_OF, update)
+    return update_in_place
+
+
+def _without_stale_in_place(optimizer: Optimizer) -> Optimizer:
+    """``optimizer`` without its ``update_in_place`` if that is a built-in one's made for another ``update``.
+
+    A record made from a built-in optimizer with ``_replace(update=...)`` (clipping, say) keeps
+    the built-in's in-place step, which a caller of ``update_in_place`` (``train``) would take
+    instead of the new ``update``, silently. An ``update_in_place`` of one's own carries no
+    mark and is kept.
+    """
+    made_for = getattr(optimizer.update_in_place, _IN_PLACE_FORM_OF, None)
+    if made_for is None or made_for is optimizer.update:
+        return optimizer
+    return optimizer._replace(update_in_place=None)
 
 
 def writeable_copies(params: Params, state: OptimizerState) -> tuple[dict[str, FloatArray], OptimizerState]:
@@ -371,7 +398,7 @@ def sgd(learning_rate: LearningRate, *, kernel: Kernel | None = None) -> Optimiz
         rate = _rate_at(learning_rate, state.step)
         return _sgd_in_place(params, grads, rate, chosen), OptimizerState(step=state.step + 1, slots={})
 
-    return Optimizer(init, update, "sgd", _describe_learning_rate(learning_rate), update_in_place)
+    return Optimizer(init, update, "sgd", _describe_learning_rate(learning_rate), _in_place_form(update, update_in_place))
 
 
 def momentum(learning_rate: LearningRate, beta: float = 0.9, *, nesterov: bool = False, kernel: Kernel | None = None) -> Optimizer:
@@ -455,7 +482,7 @@ def momentum(learning_rate: LearningRate, beta: float = 0.9, *, nesterov: bool =
         return _one_slot_in_place(grads, state, params, "velocity", name, learning_rate, update_array)
 
     hyperparameters = _describe_learning_rate(learning_rate) + (("beta", beta),)
-    return Optimizer(init, update, name, hyperparameters, update_in_place)
+    return Optimizer(init, update, name, hyperparameters, _in_place_form(update, update_in_place))
 
 
 def rmsprop(
@@ -533,7 +560,7 @@ def rmsprop(
         return _one_slot_in_place(grads, state, params, "mean_square", "rmsprop", learning_rate, update_array)
 
     hyperparameters = _describe_learning_rate(learning_rate) + (("rho", rho), ("epsilon", epsilon))
-    return Optimizer(init, update, "rmsprop", hyperparameters, update_in_place)
+    return Optimizer(init, update, "rmsprop", hyperparameters, _in_place_form(update, update_in_place))
 
 
 def _one_slot_in_place(
@@ -678,7 +705,7 @@ def _adam_family(
                 )
         return dict(params), OptimizerState(step=state.step + 1, slots={"m": dict(m), "v": dict(v)})
 
-    return Optimizer(init, update, name, _describe_learning_rate(learning_rate) + hyperparameters, update_in_place)
+    return Optimizer(init, update, name, _describe_learning_rate(learning_rate) + hyperparameters, _in_place_form(update, update_in_place))
 
 
 def adam(

@@ -63,6 +63,7 @@ from functional_nn.optimizers import (
     _check_learning_rate,
     _clip_by_global_norm,
     _params_already_checked,
+    _without_stale_in_place,
     check_max_norm,
     check_optimizer_state,
     freeze_state,
@@ -277,7 +278,7 @@ def resolve_optimizer(learning_rate: LearningRate | None, optimizer: Optimizer |
         return sgd(_check_learning_rate(learning_rate))
     if not isinstance(optimizer, Optimizer):
         raise TypeError(f"optimizer must be an Optimizer such as sgd(0.1), got {type(optimizer).__name__}")
-    return optimizer
+    return _without_stale_in_place(optimizer)  # a built-in's in-place step stands for its own update only
 
 
 def check_dev_set(

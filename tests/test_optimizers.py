@@ -14,6 +14,7 @@ import pytest
 from functional_nn.optimizers import (
     Optimizer,
     OptimizerState,
+    _without_stale_in_place,
     adam,
     adamw,
     momentum,
@@ -431,3 +432,46 @@ def test_averaged_params_refuses_params_that_do_not_fit(rng: np.random.Generator
         averaged_params(averaged, one_layer)
     assert averaged_params(plain, wider) is wider
     assert all(averaged_params(averaged, params)[key] is averaged.slots["average"][key] for key in KEYS)
+
+
+# --------------------------------------------------------------------------------------------
+# a built-in's update_in_place stands for its own update only
+
+
+def _counted(update: Any, calls: list[str], name: str) -> Any:
+    def counting(*args: Any) -> Any:
+        calls.append(name)
+        return update(*args)
+
+    return counting
+
+
+def test_train_calls_a_replaced_update_not_the_built_in_in_place_step() -> None:
+    # adam(...)._replace(update=...) kept adam's update_in_place, which train called instead:
+    # the new update ran 0 times (a clipping or logging update silently did nothing)
+    from functional_nn import initialize_parameters, train
+    from functional_nn.averaging import ema
+
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((3, 40))
+    Y = (X[:1] > 0).astype(np.float64)
+    params = initialize_parameters([3, 4, 1], np.random.default_rng(1))
+    common: dict[str, Any] = dict(activations=("relu", "sigmoid"), loss="binary_cross_entropy", epochs=2, batch_size=10)
+    built_in = adam(1e-2)
+    calls: list[str] = []
+    replaced = built_in._replace(update=_counted(built_in.update, calls, "update"))
+    result = train(X, Y, params, optimizer=replaced, rng=np.random.default_rng(2), **common)
+    assert calls == ["update"] * 8
+    expected = train(X, Y, params, optimizer=built_in, rng=np.random.default_rng(2), **common)
+    for key in params:  # the same arithmetic, by update instead of in place: the same bits
+        assert result.params[key].tobytes() == expected.params[key].tobytes()
+    calls.clear()
+    train(X, Y, params, optimizer=ema(replaced), rng=np.random.default_rng(2), **common)
+    assert calls == ["update"] * 8  # ema's in-place form wraps the inner one's: not taken either
+    # an update_in_place of one's own is taken as given, and the built-ins keep theirs
+    own = Optimizer(built_in.init, built_in.update, "own", (), _counted(built_in.update_in_place, calls, "in place"))
+    calls.clear()
+    train(X, Y, params, optimizer=own, rng=np.random.default_rng(2), **common)
+    assert calls == ["in place"] * 8
+    assert _without_stale_in_place(built_in) is built_in and _without_stale_in_place(ema(built_in)).update_in_place is not None
+    assert _without_stale_in_place(replaced).update_in_place is None
