@@ -11,6 +11,7 @@ import sys
 import textwrap
 import types
 from pathlib import Path
+from typing import Any
 
 import pytest
 from test_installed_typing import _installed, mypy_as_a_user
@@ -131,3 +132,49 @@ def test_the_moons_plateau_is_where_the_readme_says(tmp_path: Path) -> None:
     assert round(cost[250], 2) == 0.27 and round(cost[2500], 2) == 0.26
     assert all(0.26 <= cost[epoch] <= 0.2725 for epoch in range(250, 2501))  # the plateau
     assert cost[2750] < 0.256 and round(cost[3000], 2) == 0.24 and round(cost[3750], 2) == 0.09
+
+
+def test_the_settings_that_quiet_a_hand_started_cluster_are_every_one_local_cluster_uses() -> None:
+    """*Scale out* tells how to quiet a hand-started cluster "as ``local_cluster`` does": in
+    Dask's YAML, each of ``QUIET_CLUSTER``'s settings (one was missing)."""
+    from functional_nn.distributed import QUIET_CLUSTER
+
+    text = " ".join(README.read_text().split())
+    for key, value in QUIET_CLUSTER.items():
+        shown = str(value).lower() if isinstance(value, bool) else str(value)
+        assert f"`{': '.join(key.split('.'))}: {shown}`" in text, key
+
+
+def test_the_values_the_examples_quote_in_their_comments(capsys: pytest.CaptureFixture[str]) -> None:
+    """What a line of an example gives, where its comment says so: the augmented run's
+    ``accuracy`` (``# 1.0``), the estimator's and the ONNX model's shapes, and the per-layer
+    diagnostics (the gradient norms printed, the step of the last record and its ratio)."""
+
+    def run(marker: str, namespace: dict[str, Any]) -> str:
+        (block,) = [block for block in _blocks("python") if marker in block]
+        exec(compile(block, f"README.md block with {marker}", "exec"), namespace)  # noqa: S102  (our own docs)
+        return block
+
+    namespace: dict[str, Any] = {}
+    block = run("elastic_distortion", namespace)
+    assert "predict(X, params, (\"relu\", \"softmax\")) == y))   # 1.0" in block and namespace["accuracy"] == 1.0
+
+    namespace = {}
+    block = run("cross_val_score", namespace)
+    assert "# (64, 64), ('relu', 'softmax'), ..." in block
+    clf = namespace["clf"]
+    assert clf.params_["W1"].shape == (64, 64) and tuple(clf.activations_) == ("relu", "softmax")
+    block = run("onnxruntime.InferenceSession", namespace)
+    assert "# (1797, 10)" in block and namespace["probabilities"].shape == (1797, 10)
+    capsys.readouterr()
+
+    namespace = {}
+    block = run("layer_statistics_observer(", namespace)
+    printed = [line.split() for line in capsys.readouterr().out.splitlines()]
+    assert "# ||dW_l||: 1.4e-04 ... 1.1e-01" in block
+    assert (printed[0][:2], printed[-1][:2]) == (["1", "1.4e-04"], ["5", "1.1e-01"])
+    assert "# at step 160: layer 1 still ~1000x smaller" in block
+    last = namespace["log"][-1]
+    assert (last.progress.epoch - 1) * last.progress.steps + last.progress.step == 160
+    norms = [layer.gradient_norm for layer in last.layers]
+    assert 300 < norms[-1] / norms[0] < 3000
