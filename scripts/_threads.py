@@ -30,7 +30,13 @@ def threads_from_argv(argv: Sequence[str]) -> int | None:
             last = argument.split("=", 1)[1]
         elif argument == "--threads" and i + 1 < len(argv):
             last = argv[i + 1]
-    return int(last) if last is not None and last.isdigit() and int(last) > 0 else None
+    if last is None:
+        return None
+    try:
+        count = int(last)  # as argparse's type, _cli.positive_int, reads it: "+2" and " 2" are 2
+    except ValueError:
+        return None
+    return count if count > 0 else None
 
 
 def pin_blas_threads(threads: int | None) -> None:

@@ -151,7 +151,10 @@ def load_data(args: argparse.Namespace) -> Data:
     """MNIST (the training images and the 10,000 test images) or a toy set drawn with the seed."""
     if args.data == "mnist":
         mnist = load_mnist(dtype=np.float32)
-        m = mnist.X_train.shape[1] if args.samples is None else min(args.samples, mnist.X_train.shape[1])
+        available = mnist.X_train.shape[1]
+        if args.samples is not None and args.samples > available:  # else it would quietly train on fewer than asked
+            raise _cli.UsageError(f"--samples {args.samples} exceeds the {available} MNIST training images: give at most --samples {available}")
+        m = available if args.samples is None else args.samples
         return Data(mnist.X_train[:, :m], mnist.y_train[:m], mnist.X_test, mnist.y_test, 10, "MNIST")
     data: str = args.data
     assert is_toy_name(data)

@@ -273,3 +273,6 @@ def test_threads_pinned_before_numpy_loads_are_the_last_given_as_argparse_takes_
     assert _threads.threads_from_argv(["--threads", "4", "--threads", "1"]) == 1
     assert _threads.threads_from_argv(["--threads=4", "--epochs", "2", "--threads", "3"]) == 3
     assert _threads.threads_from_argv(["--threads", "4", "--threads=0"]) is None  # argparse refuses the last
+    # "+2" is 2 to argparse (int()), so the BLAS must be pinned to 2 before NumPy loads, not left unpinned
+    assert _threads.threads_from_argv(["--threads", "+2"]) == 2 and _threads.threads_from_argv(["--threads= 3"]) == 3
+    assert _threads.threads_from_argv(["--threads", "two"]) is None and _threads.threads_from_argv(["--threads", "-1"]) is None

@@ -26,6 +26,7 @@ import compare_optimizers  # noqa: E402
 import step_breakdown  # noqa: E402
 import sweep  # noqa: E402
 import train_mnist  # noqa: E402
+import vanishing_gradients  # noqa: E402
 from conftest import WriteMNISTCache  # noqa: E402
 from test_scripts_arguments import _refused  # noqa: E402
 from test_scripts_mnist import _small_mnist  # noqa: E402
@@ -126,6 +127,21 @@ def test_augmentation_report_refuses_more_digits_than_there_are_before_drawing(
     assert sorted(p.name for p in tmp_path.iterdir()) == []  # no picture, no folder for it
     assert augmentation_report.main([*argv, "--no-picture"]) == 0  # nothing drawn: --digits plays no part
     capsys.readouterr()
+
+
+# --------------------------------------------------------------------------------------------
+# vanishing_gradients.py --samples: no more than the training images there are
+
+
+def test_vanishing_gradients_refuses_more_samples_than_there_are_before_writing(
+    tmp_path: Path, rng: np.random.Generator, capsys: pytest.CaptureFixture[str], mnist_cache: WriteMNISTCache
+) -> None:
+    mnist_cache(_small_mnist(rng, 20, 4, 4))  # 20 training digits; it used to train on 20 and say so
+    out = tmp_path / "run"
+    argv = ["--data", "mnist", "--samples", "21", "--epochs", "1", "--width", "4", "--layers", "2", "--out", str(out)]
+    assert vanishing_gradients.main(argv) == 2
+    assert capsys.readouterr().err == "error: --samples 21 exceeds the 20 MNIST training images: give at most --samples 20\n"
+    assert not out.exists()
 
 
 # --------------------------------------------------------------------------------------------
