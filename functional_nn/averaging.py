@@ -104,7 +104,8 @@ def ema(optimizer: Optimizer, decay: float = 0.999, *, kernel: fused.Kernel | No
     def split(state: OptimizerState) -> tuple[Params, OptimizerState]:
         """The average, and the wrapped optimizer's own state."""
         given: object = state  # typed, but users pass what they like
-        if not isinstance(given, OptimizerState) or AVERAGE_SLOT not in state.slots:
+        slots: object = state.slots if isinstance(given, OptimizerState) else None
+        if not isinstance(slots, Mapping) or AVERAGE_SLOT not in slots:
             raise ValueError(f"state must come from ema({optimizer.name})'s init or update: it has no {AVERAGE_SLOT!r} slot")
         inner = OptimizerState(state.step, {name: slot for name, slot in state.slots.items() if name != AVERAGE_SLOT})
         return state.slots[AVERAGE_SLOT], inner
@@ -193,6 +194,9 @@ def averaged_params(optimizer_state: OptimizerState, params: Params) -> dict[str
     """
     if not isinstance(optimizer_state, OptimizerState):
         raise TypeError(f"optimizer_state must be an OptimizerState, got {type(optimizer_state).__name__}")
+    slots: object = optimizer_state.slots  # typed, but users pass what they like
+    if not isinstance(slots, Mapping):
+        raise TypeError(f"optimizer_state.slots must be a mapping of slot names to arrays, got {type(slots).__name__}")
     check.check_params(params, finite=False)
     average = optimizer_state.slots.get(AVERAGE_SLOT)
     if average is None:

@@ -210,6 +210,23 @@ def check_targets(argument: str, Y: FloatArray, loss: LossFunction) -> FloatArra
     return Y
 
 
+def targets_in_dtype(argument: str, Y: FloatArray, dtype: np.dtype[Any]) -> FloatArray:
+    """``Y`` (finite, already checked) in the network's ``dtype``; ``ValueError`` naming ``argument``
+    if a value lies beyond that dtype's range, where the conversion would make it infinite
+    (float64 targets past 3.4e38 for a float32 network) and the costs and gradients inf or NaN."""
+    if Y.dtype == dtype:
+        return Y
+    with np.errstate(over="ignore"):  # the overflow is reported below, naming the argument
+        converted = Y.astype(dtype)
+    if not np.isfinite(converted).all():
+        peak = float(np.max(np.abs(Y)))
+        raise ValueError(
+            f"{argument} holds a value of magnitude {peak:.4g}, beyond the range of the network's {dtype} "
+            f"({float(np.finfo(dtype).max):.4g}), which it is converted to: scale the targets, or use float64 params"
+        )
+    return converted
+
+
 def _sum_of_squares(W: FloatArray) -> float:
     r""":math:`\lVert W\rVert_F^2` in float64, finite unless it exceeds float64's range."""
     with np.errstate(over="ignore"):
@@ -239,7 +256,7 @@ def compute_cost(
     Y : ndarray of shape (n_L, m)
         Targets: one-hot columns or soft labels summing to 1 (categorical), values in [0, 1]
         (binary), any real values (mean squared error), labels 0/1 or -1/1 (hinge); converted
-        to ``AL``'s dtype.
+        to ``AL``'s dtype (refused if a value lies beyond its range).
     loss : {"binary_cross_entropy", "categorical_cross_entropy", "mean_squared_error", "hinge"} or LossFunction
     lambd : float, default 0
         L2 strength :math:`\lambda`; needs ``params``.
@@ -293,5 +310,6 @@ def compute_cost(
         if lambd > 0:
             penalty = l2_penalty(params, lambd, m)
     check_targets("Y", Y, record)
+    Y = targets_in_dtype("Y", Y, AL.dtype)
     # float(): a cost of the user's own may return a NumPy scalar; the promise is a Python float
-    return float(record.cost(AL, Y.astype(AL.dtype, copy=False))) + penalty
+    return float(record.cost(AL, Y)) + penalty

@@ -316,11 +316,18 @@ def _check_step(grads: Grads, state: OptimizerState, params: Params, names: tupl
     check.check_positive_int("state.step", state.step, minimum=0)  # a negative step divides Adam's correction by 0
     if not _PARAMS_CHECKED.get():
         check.check_params(params, finite=False)
-    if set(state.slots) != set(names):
+    slots: object = state.slots  # typed, but users pass what they like
+    if not isinstance(slots, Mapping) or set(slots) != set(names):
+        described = sorted(slots) if isinstance(slots, Mapping) else f"{type(slots).__name__} {slots!r}"
         raise ValueError(
-            f"state has the slots {sorted(state.slots)} but {optimizer} keeps {sorted(names)}: "
+            f"state has the slots {described} but {optimizer} keeps {sorted(names)}: "
             "was it made by another optimizer's init?"
         )
+    for name in names:
+        if not isinstance(slots[name], Mapping):
+            raise TypeError(
+                f"state.slots['{name}'] must be a mapping of the parameters' keys to arrays, got {type(slots[name]).__name__}"
+            )
     if len(grads) != len(params):
         raise ValueError(f"grads must have one entry per parameter ({sorted('d' + k for k in params)}), got {sorted(grads)}")
     for key, value in params.items():
@@ -330,12 +337,18 @@ def _check_step(grads: Grads, state: OptimizerState, params: Params, names: tupl
         pair: tuple[object, object] = (grad, value)
         if not isinstance(pair[0], np.ndarray) or not isinstance(pair[1], np.ndarray):
             raise TypeError(f"grads['d{key}'] and params['{key}'] must be numpy ndarrays")
+        if type(grad) is not np.ndarray:  # a numpy.matrix or MaskedArray would come back as the new parameters, its mask ignored
+            check.refuse_matrix(f"grads['d{key}']", grad)
         if grad.shape != value.shape or grad.dtype != value.dtype:
             raise ValueError(
                 f"grads['d{key}'] is {grad.dtype} {grad.shape} but params['{key}'] is {value.dtype} {value.shape}"
             )
         for name in names:
             slot = state.slots[name].get(key)
+            if slot is not None and type(slot) is not np.ndarray:
+                if not isinstance(slot, np.ndarray):
+                    raise TypeError(f"state.slots['{name}']['{key}'] must be a numpy ndarray, got {type(slot).__name__}")
+                check.refuse_matrix(f"state.slots['{name}']['{key}']", slot)
             if slot is None or slot.shape != value.shape or slot.dtype != value.dtype:
                 described = "missing" if slot is None else f"{slot.dtype} {slot.shape}"
                 raise ValueError(

@@ -34,7 +34,7 @@ import numpy.typing as npt
 from functional_nn import _validation as check
 from functional_nn import fused
 from functional_nn.activations import RELU, SOFTMAX, resolve_activation
-from functional_nn.losses import check_targets, resolve_loss
+from functional_nn.losses import check_targets, resolve_loss, targets_in_dtype
 from functional_nn.types import (
     Activation,
     ActivationFunction,
@@ -85,12 +85,12 @@ def check_keep_probs(
         return None
     given: object = keep_probs  # typed, but users pass what they like
     if check.is_real_number(given):
-        keeps: tuple[float, ...] = (float(keep_probs),) * (L - 1)  # type: ignore[arg-type]  # is_real_number checked it
+        keeps: tuple[float, ...] = (_as_float("keep_probs", keep_probs),) * (L - 1)  # type: ignore[arg-type]  # is_real_number checked it
     elif isinstance(given, Sequence) and not isinstance(given, str):
         for i, keep in enumerate(given):
             if not check.is_real_number(keep):
                 raise TypeError(f"keep_probs[{i}] must be a number in (0, 1], got {type(keep).__name__} {keep!r}")
-        keeps = tuple(float(k) for k in given)
+        keeps = tuple(_as_float(f"keep_probs[{i}]", k) for i, k in enumerate(given))
         if len(keeps) != L - 1:
             raise ValueError(f"keep_probs must give one probability per hidden layer ({L - 1}), got {len(keeps)}")
     else:
@@ -100,6 +100,15 @@ def check_keep_probs(
             raise ValueError(f"keep_probs[{i}] must be in (0, 1], got {keep}")
         _check_inverse(f"keep_probs[{i}]", keep, dtype)
     return keeps if any(keep < 1 for keep in keeps) else None
+
+
+def _as_float(argument: str, keep: float) -> float:
+    """A keep probability that ``is_real_number`` let through, as a float: an integer too large
+    for one (``float`` raises ``OverflowError``) is outside (0, 1] like any other but 1."""
+    try:
+        return float(keep)
+    except OverflowError:
+        raise ValueError(f"{argument} must be in (0, 1], got an integer beyond the range of floats") from None
 
 
 def _check_inverse(argument: str, keep: float, dtype: npt.DTypeLike | None) -> None:
@@ -425,7 +434,7 @@ def check_input_keep_prob(input_keep_prob: object, dtype: npt.DTypeLike | None =
         return None
     if not check.is_real_number(input_keep_prob):
         raise TypeError(f"input_keep_prob must be a number in (0, 1], got {type(input_keep_prob).__name__} {input_keep_prob!r}")
-    keep = float(input_keep_prob)  # type: ignore[arg-type]  # is_real_number checked it
+    keep = _as_float("input_keep_prob", input_keep_prob)  # type: ignore[arg-type]  # is_real_number checked it
     if not 0 < keep <= 1:
         raise ValueError(f"input_keep_prob must be in (0, 1], got {keep}")
     _check_inverse("input_keep_prob", keep, dtype)
@@ -471,7 +480,8 @@ def backward_propagation(
     AL : ndarray of shape (n_L, m)
         Output of ``forward_propagation``, in the dtype of the caches' arrays.
     Y : ndarray of shape (n_L, m)
-        Targets, as ``compute_cost`` takes them; converted to ``AL``'s dtype.
+        Targets, as ``compute_cost`` takes them; converted to ``AL``'s dtype (refused if a
+        value lies beyond its range).
     caches : tuple of LayerCache, length L
         As returned by ``forward_propagation``; not modified.
     loss : {"binary_cross_entropy", "categorical_cross_entropy", "mean_squared_error", "hinge"} or LossFunction
@@ -510,6 +520,7 @@ def backward_propagation(
         raise ValueError(f"Y must have the shape of AL {AL.shape}, got {Y.shape}")
     check_loss_pairing(record, caches[-1].activation)
     check_targets("Y", Y, record)
+    Y = targets_in_dtype("Y", Y, AL.dtype)
     lambd = check.check_positive_float("lambd", lambd, allow_zero=True)
     return backward(AL, Y, caches, record, lambd, fused.check_kernel(kernel))
 

@@ -54,7 +54,7 @@ from functional_nn.fold_state import (
     TrainResult,
     TrainState,
 )
-from functional_nn.losses import check_targets, l2_penalty, resolve_loss
+from functional_nn.losses import check_targets, l2_penalty, resolve_loss, targets_in_dtype
 from functional_nn.optimizers import (
     LearningRate,
     Optimizer,
@@ -229,7 +229,7 @@ def _check_data(
         )
     if not integers:
         check.check_same_dtype(argument_X, X, dtype, "params['W1']")
-    return X, Y.astype(dtype, copy=False)
+    return X, targets_in_dtype(argument_Y, Y, dtype)
 
 
 def _check_integer_inputs(argument: str, X: object) -> FloatArray:
@@ -406,7 +406,8 @@ def train(
         row-per-sample ``data``) makes gathering mini-batches fastest.
     Y : ndarray of shape (n_L, m)
         Targets, as ``compute_cost`` takes them (one-hot columns, values in [0, 1] for binary
-        cross-entropy, any real values for mean squared error); converted to the params' dtype.
+        cross-entropy, any real values for mean squared error); converted to the params' dtype
+        (refused if a value lies beyond its range, as ``dev``'s are).
     params : dict of str to ndarray
         The starting parameters; not modified.
     activations : sequence of str or ActivationFunction, length L
