@@ -115,6 +115,18 @@ def _class_name(names: Sequence[str] | None, k: int) -> str:
     return names[k] if names is not None and 0 <= k < len(names) else str(k)
 
 
+def _check_class_names(class_names: object) -> None:
+    """Refuse ``class_names`` unless ``None`` or a sequence of str: a str would name the classes by
+    its letters (``"cats"``: ``c``, ``a``, ...), and anything else would be drawn as its ``repr``."""
+    if class_names is None:
+        return
+    if isinstance(class_names, str) or not isinstance(class_names, Sequence):
+        raise TypeError(f"class_names must be a sequence of str such as ('cat', 'dog'), got {type(class_names).__name__} {class_names!r}")
+    for i, name in enumerate(class_names):
+        if not isinstance(name, str):
+            raise TypeError(f"class_names[{i}] must be a str, got {type(name).__name__} {name!r}")
+
+
 def plot_decision_boundary(
     probability: Callable[[FloatArray], FloatArray],
     X: FloatArray,
@@ -149,15 +161,22 @@ def plot_decision_boundary(
         Where to write the picture.
     title : str, optional
     class_names : sequence of str, optional
-        The legend's names for the classes ``0, 1, ...``.
+        The legend's names for the classes ``0, 1, ...`` (not a str itself, whose letters
+        would name them).
     resolution : int >= 2, default 200
     margin : float >= 0, default 0.25
+        Not so large that the widened box overflows ``X``'s dtype (a ``ValueError`` says so).
 
     Returns
     -------
     path : pathlib.Path
     """
     target, _ = check_output_path(path)
+    if not callable(probability):
+        raise TypeError(
+            "probability must be a function of a (2, n) grid, such as lambda G: predict_proba(G, params, activations), "
+            f"got {type(probability).__name__} {probability!r}"
+        )
     X = check.check_float_array("X", X)
     if X.shape[0] != 2:
         raise ValueError(f"X must have 2 rows (features) to be drawn in the plane, got shape {X.shape}")
@@ -165,6 +184,7 @@ def plot_decision_boundary(
     y = check_labels("y", y)
     if y.shape != (m,):
         raise ValueError(f"y must have shape ({m},), one class per column of X, got {y.shape}")
+    _check_class_names(class_names)
     resolution = check.check_positive_int("resolution", resolution, minimum=2)
     margin = check.check_positive_float("margin", margin, allow_zero=True)
     grid_x, grid_y, G, xlim, ylim = _plane(X, resolution, margin)
@@ -237,6 +257,7 @@ def plot_image_grid(
     probabilities : ndarray of shape (n,), optional
         The probability the model gives its prediction, shown after the class.
     class_names : sequence of str, optional
+        The names of the classes ``0, 1, ...`` (not a str itself, whose letters would name them).
     columns : int, optional
         Pictures per row; by default about the square root of ``n``.
     title : str, optional
@@ -267,6 +288,7 @@ def plot_image_grid(
         raise ValueError(
             f"image_shape must be (h, w) or (h, w, c) of positive sizes with c in (1, 3) and h*w*c = {X.shape[0]} rows of X, got {image_shape}"
         )
+    _check_class_names(class_names)
     predicted = check_labels("predicted", predicted)
     if predicted.shape != (n,):
         raise ValueError(f"predicted must have shape ({n},), one per column of X, got {predicted.shape}")
@@ -587,6 +609,9 @@ def plot_activation_histograms(
 
 _GIF_MAX_FRAME_MS: Final = 655350
 """The longest ``frame_ms`` ``animate_training`` takes: a GIF's frame delay is 16 bits of 1/100 s."""
+_GIF_MIN_DPI: Final = 8
+"""The smallest ``dpi`` of ``animate_training``: FreeType draws no font below one pixel per em,
+and the frames' smallest text, 9 points, is 9 dpi / 72 pixels high."""
 _UNIT_COLOURS = ("#e66101", "#5e3c99", "#008837", "#d01c8b", "#0571b0", "#a6611a", "#4d4d4d", "#b8860b")
 
 
@@ -610,10 +635,21 @@ def _plane(X: FloatArray, resolution: int, margin: float) -> _Plane:
     """
     low: FloatArray = X.min(axis=1).astype(np.float64)
     high: FloatArray = X.max(axis=1).astype(np.float64)
-    extent = np.maximum(high - low, 1e-3 * np.maximum(1.0, np.maximum(np.abs(low), np.abs(high))))
-    pad = (extent - (high - low)) / 2 + extent * margin  # the data's own extent: extent * margin
-    xs = np.linspace(low[0] - pad[0], high[0] + pad[0], resolution)
-    ys = np.linspace(low[1] - pad[1], high[1] + pad[1], resolution)
+    with np.errstate(over="ignore", invalid="ignore"):  # an overflow is refused below, naming margin
+        extent = np.maximum(high - low, 1e-3 * np.maximum(1.0, np.maximum(np.abs(low), np.abs(high))))
+        pad = (extent - (high - low)) / 2 + extent * margin  # the data's own extent: extent * margin
+        starts, stops = low - pad, high + pad
+        spans = stops - starts
+    largest = float(np.finfo(X.dtype).max)
+    # NaN fails these comparisons too; a grid past the dtype's range would be drawn as nothing
+    if not (np.all(np.abs(starts) <= largest) and np.all(np.abs(stops) <= largest) and np.all(np.isfinite(spans))):
+        raise ValueError(
+            f"margin={margin:g} is too large for X: its box, from {low.tolist()} to {high.tolist()}, widened by margin "
+            f"times its extent on every side would run past the largest {X.dtype.name} ({largest:.3g}); choose a smaller "
+            "margin (or rescale X)"
+        )
+    xs = np.linspace(starts[0], stops[0], resolution)
+    ys = np.linspace(starts[1], stops[1], resolution)
     grid_x, grid_y = np.meshgrid(xs, ys)
     G = np.stack([grid_x.ravel(), grid_y.ravel()]).astype(X.dtype)
     return _Plane(grid_x, grid_y, G, (float(xs[0]), float(xs[-1])), (float(ys[0]), float(ys[-1])))
@@ -822,8 +858,10 @@ def animate_training(
         How long each frame shows: a GIF holds it in hundredths of a second, 65535 at most.
     resolution : int >= 2, default 90
     margin : float >= 0, default 0.25
-    dpi : int >= 1, default 80
-        The frames are 9 x 3.8 inches at this resolution (720 x 304 pixels at 80).
+    dpi : int >= 8, default 80
+        The frames are 9 x 3.8 inches at this resolution (720 x 304 pixels at 80). Below 8,
+        the frames' 9-point titles would be less than a pixel high, which the font renderer
+        refuses.
 
     Returns
     -------
@@ -860,7 +898,7 @@ def animate_training(
             f"frame_ms must be at most {_GIF_MAX_FRAME_MS} (a GIF holds a frame's time in hundredths of a second, "
             f"65535 at most), got {frame_ms}"
         )
-    dpi = check.check_positive_int("dpi", dpi)
+    dpi = check.check_positive_int("dpi", dpi, minimum=_GIF_MIN_DPI)
     plane = _plane(X, check.check_positive_int("resolution", resolution, minimum=2), check.check_positive_float("margin", margin, allow_zero=True))
     # every frame's picture before the first is drawn: a bad snapshot wastes no rendering
     surfaces = [_probability_surface(plane, params, names, f"snapshots[{i}] (epoch {epoch}): ") for i, (epoch, params) in enumerate(snapshots)]

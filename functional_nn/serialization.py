@@ -414,7 +414,8 @@ def save_parameters(path: str | os.PathLike[str], params: Params, *, metadata: M
         and the library (given ones must agree). ``"library_version"`` is always the version
         writing the file: a given one, such as an older file's from ``load_parameters``, is
         replaced. Any other JSON-serialisable entries (the loss, the training figures, ...)
-        are kept as they are; NaN and infinities are refused (JSON has none), naming the entry.
+        are kept as they are; NaN and infinities are refused (JSON has none), and so are keys
+        that are not str, at any depth (JSON would load ``1`` back as ``"1"``), naming the entry.
 
     Returns
     -------
@@ -427,6 +428,15 @@ def save_parameters(path: str | os.PathLike[str], params: Params, *, metadata: M
     sizes = check.check_params(params)
     if not isinstance(metadata, Mapping):
         raise TypeError(f"metadata must be a mapping of str to JSON values, got {type(metadata).__name__}")
+    for key, value in metadata.items():  # JSON makes every key a str: 1 would load back as "1"
+        if not isinstance(key, str):
+            raise TypeError(f"metadata keys must be str, as JSON keeps them, got {type(key).__name__} {key!r}")
+        inner = _non_str_key(value)
+        if inner:
+            raise TypeError(
+                f"metadata[{key!r}] cannot be saved: it holds the key {inner[0]!r} ({type(inner[0]).__name__}), but "
+                "JSON keys are str, so it would not load back as saved"
+            )
     if "activations" not in metadata:
         raise ValueError("metadata must hold 'activations', one name per layer, e.g. ['relu', 'softmax']")
     activations = check_activations(metadata["activations"], len(sizes) - 1)
@@ -440,7 +450,7 @@ def save_parameters(path: str | os.PathLike[str], params: Params, *, metadata: M
     for key in ("layer_sizes", "dtype", "format"):
         if key in metadata and _json_roundtrip(metadata[key], key) != derived[key]:
             raise ValueError(f"metadata[{key!r}] is {metadata[key]!r} but the params say {derived[key]!r}")
-    combined = {**{str(k): v for k, v in metadata.items()}, **derived}
+    combined = {**metadata, **derived}
     loss = combined.get("loss")
     if isinstance(loss, LossFunction):
         combined["loss"] = loss.name
@@ -457,8 +467,27 @@ def save_parameters(path: str | os.PathLike[str], params: Params, *, metadata: M
 
 
 def _json_roundtrip(value: object, key: str) -> object:
-    loaded: object = json.loads(json.dumps(value, default=_refuse_json))
+    try:
+        loaded: object = json.loads(json.dumps(value, default=_refuse_json))
+    except (TypeError, ValueError) as error:  # json's own words name no entry
+        raise _naming_entry({key: value}, error) from error
     return loaded
+
+
+def _non_str_key(value: object) -> tuple[object, ...]:
+    """``(key,)``, the first key of a dict inside ``value`` (at any depth) that is not a str, or ``()``."""
+    found: tuple[object, ...] = ()
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            found = (key,) if not isinstance(key, str) else _non_str_key(item)
+            if found:
+                break
+    elif isinstance(value, (list, tuple)):
+        for item in value:
+            found = _non_str_key(item)
+            if found:
+                break
+    return found
 
 
 def _naming_entry(metadata: Mapping[str, object], error: TypeError | ValueError) -> TypeError | ValueError:

