@@ -101,6 +101,24 @@ def check_positive_int(argument: str, value: object, *, minimum: int = 1) -> int
     return int(value)
 
 
+def in_dtype(argument: str, values: FloatArray, dtype: np.dtype[Any], advice: str) -> FloatArray:
+    """``values`` (finite, already checked) converted to the network's ``dtype``; ``ValueError``
+    naming ``argument`` if one lies beyond that dtype's range, where the conversion would make
+    it infinite (float64 values past 3.4e38 for a float32 network). ``advice`` ends the message
+    ("scale the targets")."""
+    if values.dtype == dtype:
+        return values
+    with np.errstate(over="ignore"):  # the overflow is reported below, naming the argument
+        converted = values.astype(dtype)
+    if not np.isfinite(converted).all():
+        peak = float(np.max(np.abs(values)))
+        raise ValueError(
+            f"{argument} holds a value of magnitude {peak:.4g}, beyond the range of the network's {dtype} "
+            f"({float(np.finfo(dtype).max):.4g}), which it is converted to: {advice}, or use float64 params"
+        )
+    return converted
+
+
 def check_path(argument: str, value: object, *, example: str = "runs", file: bool = False) -> Path:
     """``value`` as a ``Path``: a str or an ``os.PathLike`` of one (else ``TypeError``), neither
     empty nor holding a NUL byte (else ``ValueError``). ``Path("")`` is the current directory,

@@ -214,17 +214,7 @@ def targets_in_dtype(argument: str, Y: FloatArray, dtype: np.dtype[Any]) -> Floa
     """``Y`` (finite, already checked) in the network's ``dtype``; ``ValueError`` naming ``argument``
     if a value lies beyond that dtype's range, where the conversion would make it infinite
     (float64 targets past 3.4e38 for a float32 network) and the costs and gradients inf or NaN."""
-    if Y.dtype == dtype:
-        return Y
-    with np.errstate(over="ignore"):  # the overflow is reported below, naming the argument
-        converted = Y.astype(dtype)
-    if not np.isfinite(converted).all():
-        peak = float(np.max(np.abs(Y)))
-        raise ValueError(
-            f"{argument} holds a value of magnitude {peak:.4g}, beyond the range of the network's {dtype} "
-            f"({float(np.finfo(dtype).max):.4g}), which it is converted to: scale the targets, or use float64 params"
-        )
-    return converted
+    return check.in_dtype(argument, Y, dtype, "scale the targets")
 
 
 def _sum_of_squares(W: FloatArray) -> float:

@@ -675,7 +675,7 @@ def _check_plane_network(
     y = check_labels("y", y)
     if y.shape != (m,):
         raise ValueError(f"y must have shape ({m},), one class per column of X, got {y.shape}")
-    return X.astype(params["W1"].dtype, copy=False), y, names
+    return check.in_dtype("X", X, params["W1"].dtype, "rescale X"), y, names
 
 
 def _check_probabilities(values: npt.NDArray[Any], subject: str, remedy: str) -> None:

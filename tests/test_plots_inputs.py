@@ -202,3 +202,16 @@ def test_a_loop_of_symbolic_links_is_refused_before_anything_is_drawn(tmp_path: 
     with pytest.raises(OSError, match=exactly(f"cannot write {tmp_path / 'a.png'}: its symbolic links make a loop")):
         plot_curves(HISTORY, tmp_path / "a.png")
     assert work == [] and (tmp_path / "a.png").is_symlink()
+
+
+def test_x_beyond_a_float32_networks_range_is_refused_naming_x(tmp_path: Path, work: list[str]) -> None:
+    # converted to the params' float32 silently, 1e39 became inf, blamed later on the margin
+    from functional_nn.plots import plot_hidden_units
+
+    params32 = {key: value.astype(np.float32) for key, value in PARAMS.items()}
+    X = X2.copy()
+    X[0, 3] = -1e39
+    message = "X holds a value of magnitude 1e+39, beyond the range of the network's float32 (3.403e+38), which it is converted to: rescale X, or use float64 params"
+    with pytest.raises(ValueError, match=exactly(message)):
+        plot_hidden_units(params32, SIGMOIDS, X, Y2, tmp_path / "units.png", resolution=5)
+    assert work == [] and list(tmp_path.iterdir()) == []
