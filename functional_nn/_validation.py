@@ -101,6 +101,16 @@ def check_positive_int(argument: str, value: object, *, minimum: int = 1) -> int
     return int(value)
 
 
+def check_float_dtype(argument: str, dtype: object) -> None:
+    """Refuse a ``dtype`` that is not ``numpy.float32`` or ``numpy.float64`` (the types, or
+    ``np.dtype`` objects of them), naming ``argument``. An array given by mistake is refused in
+    so many words: compared with the types, it would raise NumPy's own error."""
+    if isinstance(dtype, np.ndarray):
+        raise TypeError(f"{argument} must be numpy.float32 or numpy.float64, got a numpy array ({dtype.dtype} {dtype.shape}), not a dtype")
+    if not isinstance(dtype, (type, np.dtype)) or dtype not in (np.float32, np.float64):
+        raise TypeError(f"{argument} must be numpy.float32 or numpy.float64, got {dtype!r}")
+
+
 def in_dtype(argument: str, values: FloatArray, dtype: np.dtype[Any], advice: str) -> FloatArray:
     """``values`` (finite, already checked) converted to the network's ``dtype``; ``ValueError``
     naming ``argument`` if one lies beyond that dtype's range, where the conversion would make

@@ -87,8 +87,7 @@ def initialize_parameters(
     if not isinstance(rng, np.random.Generator):
         raise TypeError(f"rng must be a numpy.random.Generator (np.random.default_rng(seed)), got {type(rng).__name__}")
     scheme = check.check_name("scheme", scheme, INIT_SCHEMES)
-    if dtype not in (np.float32, np.float64):
-        raise TypeError(f"dtype must be numpy.float32 or numpy.float64, got {dtype!r}")
+    check.check_float_dtype("dtype", dtype)
     params: dict[str, FloatArray] = {}
     for l in range(1, len(sizes)):
         W, b = _draw_layer(scheme, sizes[l], sizes[l - 1], rng)

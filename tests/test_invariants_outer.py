@@ -37,6 +37,7 @@ from functional_nn.data import (
     load_image_folder,
     load_mnist,
     load_mnist_pixels,
+    make_moons,
     minibatches,
     one_hot,
     random_affine,
@@ -396,3 +397,28 @@ def test_load_image_folder_names_classes_that_name_fewer_than_two_folders(tmp_pa
     message = f"classes must name at least two class sub-folders of {tmp_path}, one per class, got {classes}"
     with pytest.raises(ValueError, match=exactly(message)):
         load_image_folder(tmp_path, classes=classes)
+
+
+def _never_fetch(directory: Path) -> Path:
+    raise AssertionError("nothing may be fetched before the dtype is checked")
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda dtype: initialize_parameters([2, 3], np.random.default_rng(0), dtype=dtype),
+        lambda dtype: one_hot(np.array([0, 1]), 2, dtype=dtype),
+        lambda dtype: scale_pixels(np.zeros(3, np.uint8), dtype=dtype),
+        lambda dtype: make_moons(4, np.random.default_rng(0), dtype=dtype),
+        lambda dtype: load_image_folder("pets", dtype=dtype),
+        lambda dtype: load_mnist(dtype=dtype, fetch=_never_fetch),
+    ],
+    ids=["initialize_parameters", "one_hot", "scale_pixels", "make_moons", "load_image_folder", "load_mnist"],
+)
+def test_an_array_given_as_dtype_is_refused_in_our_words(call: Callable[[Any], object]) -> None:
+    # compared with (np.float32, np.float64), an array raised NumPy's "descriptor '__array_wrap__' ... doesn't apply"
+    message = "dtype must be numpy.float32 or numpy.float64, got a numpy array (float32 (3,)), not a dtype"
+    with pytest.raises(TypeError, match=f"^{re.escape(message)}$"):
+        call(np.zeros(3, np.float32))
+    with pytest.raises(TypeError, match=re.escape("dtype must be numpy.float32 or numpy.float64, got 'float32'")):
+        call("float32")  # a name was refused before, and still is

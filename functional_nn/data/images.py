@@ -169,8 +169,7 @@ def load_image_folder(
     """
     height, width = _check_size(size)
     color = check.check_name("color", color, COLORS)
-    if dtype not in (np.float32, np.float64):
-        raise TypeError(f"dtype must be numpy.float32 or numpy.float64, got {dtype!r}")
+    check.check_float_dtype("dtype", dtype)
     dtype = np.dtype(dtype).type  # np.dtype("float32") passes the check above, but is not a scalar type to call
     folder = check_path("root", root, "a folder")
     if not folder.is_dir():

@@ -36,6 +36,7 @@ from typing import Any, Final, NamedTuple
 import numpy as np
 import numpy.typing as npt
 
+from functional_nn import _validation as check
 from functional_nn.allocator import hand_back_freed_memory
 from functional_nn.data.digit_files import N_CLASSES, N_PIXELS, UInt8Array, check_path, describe_array
 from functional_nn.data.preparation import scale_pixels
@@ -201,8 +202,7 @@ def load_mnist(
         The file has the expected ``sha256`` but is not a pickle of numpy arrays, or a damaged
         one (only with a ``sha256`` of your own); nothing is written to the cache.
     """
-    if dtype not in (np.float32, np.float64):
-        raise TypeError(f"dtype must be numpy.float32 or numpy.float64, got {dtype!r}")
+    check.check_float_dtype("dtype", dtype)
     pixels = load_mnist_pixels(directory=directory, fetch=fetch, sha256=sha256, log=log)
     return MNIST(
         X_train=scale_pixels(pixels.X_train, dtype=dtype),

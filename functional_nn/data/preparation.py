@@ -42,8 +42,7 @@ def one_hot(
     if labels.size and (labels.min() < 0 or labels.max() >= num_classes):
         bad = labels[(labels < 0) | (labels >= num_classes)]
         raise ValueError(f"labels must lie in 0..{num_classes - 1}, got {bad.size} outside, e.g. {bad[:5].tolist()}")
-    if dtype not in (np.float32, np.float64):
-        raise TypeError(f"dtype must be numpy.float32 or numpy.float64, got {dtype!r}")
+    check.check_float_dtype("dtype", dtype)
     Y = np.zeros((int(num_classes), labels.shape[0]), dtype=dtype)
     Y[labels, np.arange(labels.shape[0])] = 1
     return Y
@@ -154,8 +153,7 @@ def scale_pixels(pixels: npt.NDArray[np.integer[Any]], *, dtype: FloatDType = np
         raise TypeError(f"pixels must be a numpy ndarray of integers in 0..255, got {type(pixels).__name__}")
     if not np.issubdtype(pixels.dtype, np.integer):
         raise TypeError(f"pixels must hold integers in 0..255, got dtype {pixels.dtype} (already scaled?)")
-    if dtype not in (np.float32, np.float64):
-        raise TypeError(f"dtype must be numpy.float32 or numpy.float64, got {dtype!r}")
+    check.check_float_dtype("dtype", dtype)
     if pixels.dtype != np.uint8 and pixels.size and (int(pixels.min()) < 0 or int(pixels.max()) > 255):
         raise ValueError(f"pixels must lie in 0..255, got values in {int(pixels.min())}..{int(pixels.max())}")
     return _divided(pixels, 255, np.dtype(dtype))

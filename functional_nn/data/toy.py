@@ -49,8 +49,7 @@ def _check_common(
     if not isinstance(rng, np.random.Generator):
         raise TypeError(f"rng must be a numpy.random.Generator (np.random.default_rng(seed)), got {type(rng).__name__}")
     sigma = check.check_positive_float("noise", noise, allow_zero=True)
-    if dtype not in (np.float32, np.float64):
-        raise TypeError(f"dtype must be numpy.float32 or numpy.float64, got {dtype!r}")
+    check.check_float_dtype("dtype", dtype)
     return m, rng, sigma
 
 
