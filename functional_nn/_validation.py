@@ -9,7 +9,7 @@ import os
 import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeGuard, TypeVar
 
 import numpy as np
 
@@ -83,18 +83,18 @@ def check_samples(argument: str, value: FloatArray) -> int:
     return m
 
 
-def is_integer(value: object) -> bool:
+def is_integer(value: object) -> TypeGuard[int | np.integer[Any]]:
     """A Python or NumPy integer, not a bool (which Python counts as an int)."""
     return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
 
 
-def is_real_number(value: object) -> bool:
+def is_real_number(value: object) -> TypeGuard[int | float | np.integer[Any] | np.floating[Any]]:
     """A Python or NumPy integer or float, not a bool."""
     return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
 
 
 def check_positive_int(argument: str, value: object, *, minimum: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+    if not is_integer(value):
         raise TypeError(f"{argument} must be an integer, got {type(value).__name__} {value!r}")
     if value < minimum:
         raise ValueError(f"{argument} must be >= {minimum}, got {value}")
@@ -157,7 +157,7 @@ def check_path(argument: str, value: object, *, example: str = "runs", file: boo
 
 
 def check_positive_float(argument: str, value: object, *, allow_zero: bool = False) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer)):
+    if not is_real_number(value):
         raise TypeError(f"{argument} must be a number, got {type(value).__name__} {value!r}")
     try:
         number = float(value)

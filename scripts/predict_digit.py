@@ -34,7 +34,6 @@ from functional_nn.propagation import predict_proba
 from functional_nn.serialization import load_parameters
 from functional_nn.types import ActivationFunction, FloatArray
 
-SCRIPTS_EXTRA = 'pip install -e ".[scripts]"'
 MIN_SIDE: Final = 3
 """Pictures narrower or shorter than this many pixels cannot show a digit."""
 
@@ -55,7 +54,7 @@ def read_gray(path: Path) -> npt.NDArray[np.float64]:
     try:
         from PIL import Image
     except ImportError:
-        raise ImportError(f"predict_digit needs pillow: {SCRIPTS_EXTRA}") from None
+        raise ImportError(f"predict_digit needs pillow: {_cli.SCRIPTS_EXTRA}") from None
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)

@@ -103,7 +103,6 @@ from functional_nn.types import Activation, FloatArray, FloatDType, InitScheme, 
 LOSS: Loss = "categorical_cross_entropy"
 DTYPES: dict[str, FloatDType] = {"float32": np.float32, "float64": np.float64}
 OPTIMIZERS = ("adam", "momentum", "rmsprop", "sgd")
-SCRIPTS_EXTRA = 'pip install -e ".[scripts]"'
 ONNX_EXTRA = 'pip install -e ".[onnx]"'
 INPUT_DESCRIPTION = "784 = 28x28 grayscale pixels row by row, scaled to [0, 1], white digit (1) on black (0)"
 
@@ -220,7 +219,7 @@ def parse_args(argv: Sequence[str] | None) -> tuple[argparse.Namespace, Settings
     parser.set_defaults(distributed=False)  # set below from the cluster options; not an option itself
     args = parser.parse_args(argv)
     args.distributed = any(v is not None for v in (args.workers, args.scheduler, args.local_steps, args.shards)) or bool(
-        os.environ.get("DASK_SCHEDULER_ADDRESS")
+        os.environ.get(_cli.SCHEDULER_VARIABLE)
     )
     for name in ("workers", "local_steps", "shards"):
         if getattr(args, name) is not None and getattr(args, name) < 1:
@@ -230,7 +229,7 @@ def parse_args(argv: Sequence[str] | None) -> tuple[argparse.Namespace, Settings
         parser.error("give --workers (a local cluster) or --scheduler (a running one), not both")
     if args.workers is not None:
         _cli.check_local_cluster(parser, f"--workers {args.workers}", instead=", or leave out --workers to train on that cluster")
-    if args.dashboard and (not args.distributed or args.scheduler is not None or os.environ.get("DASK_SCHEDULER_ADDRESS")):
+    if args.dashboard and (not args.distributed or args.scheduler is not None or os.environ.get(_cli.SCHEDULER_VARIABLE)):
         parser.error("--dashboard serves the dashboard of a local cluster: give it with --workers N, not alone or with --scheduler")
     if args.distributed and (args.checkpoint or args.resume is not None):
         parser.error("--checkpoint and --resume apply to single-process runs (the library's train_rounds checkpoints rounds)")
@@ -717,7 +716,7 @@ def run(args: argparse.Namespace, settings: Settings, argv: Sequence[str] | None
         say(f"wrote {written}, history.json, {pictures} to {out}" + removed)
     else:
         removed = remove_stale_outputs(out, kept)
-        say(f"wrote {written} and history.json to {out}{removed}; matplotlib is missing, so no pictures ({SCRIPTS_EXTRA})")
+        say(f"wrote {written} and history.json to {out}{removed}; matplotlib is missing, so no pictures ({_cli.SCRIPTS_EXTRA})")
     summary.update(seconds=round(time.perf_counter() - started, 2), training_seconds=round(training_seconds, 2), out=str(out))
     summary["samples_per_second"] = round(m * len(seconds) / training_seconds) if training_seconds > 0 else None
     if args.distributed:
