@@ -128,6 +128,7 @@ def softmax(Z: FloatArray) -> FloatArray:
 
 
 def linear_backward(dA: FloatArray, Z: FloatArray, A: FloatArray) -> FloatArray:
+    r""":math:`dZ = dA`: returns ``dA`` itself, which it does not write."""
     return dA
 
 
@@ -138,12 +139,14 @@ def _relu_mask(A: FloatArray) -> FloatArray:
 
 
 def relu_backward(dA: FloatArray, Z: FloatArray, A: FloatArray) -> FloatArray:
+    r""":math:`dZ = dA \odot [a > 0]`, with ``A`` relu's output (``(n_l, m)``, as ``dA``)."""
     dZ = _relu_mask(A)
     dZ *= dA  # dZ is a fresh temporary
     return dZ
 
 
 def relu_backward_in_place(dA: FloatArray, Z: FloatArray, A: FloatArray) -> FloatArray:
+    r"""``relu_backward``'s values, written into ``dA`` and returned: only for a ``dA`` the caller owns."""
     dA *= _relu_mask(A)
     return dA
 
@@ -156,6 +159,7 @@ def _leaky_relu_slopes(Z: FloatArray) -> FloatArray:
 
 
 def leaky_relu_backward(dA: FloatArray, Z: FloatArray, A: FloatArray) -> FloatArray:
+    r""":math:`dZ = dA \odot g'(z)`, :math:`g'(z) = 1` for :math:`z > 0`, else ``LEAKY_RELU_SLOPE``."""
     dZ = _leaky_relu_slopes(Z)
     with np.errstate(under="ignore"):
         dZ *= dA  # dZ is a fresh temporary
@@ -163,6 +167,7 @@ def leaky_relu_backward(dA: FloatArray, Z: FloatArray, A: FloatArray) -> FloatAr
 
 
 def leaky_relu_backward_in_place(dA: FloatArray, Z: FloatArray, A: FloatArray) -> FloatArray:
+    r"""``leaky_relu_backward``'s values, written into ``dA`` and returned: only for a ``dA`` the caller owns."""
     with np.errstate(under="ignore"):
         dA *= _leaky_relu_slopes(Z)
     return dA
@@ -187,6 +192,11 @@ def tanh_backward(dA: FloatArray, Z: FloatArray, A: FloatArray) -> FloatArray:
 
 
 def softmax_backward(dA: FloatArray, Z: FloatArray, A: FloatArray) -> FloatArray:
+    r""":math:`dZ_{kj} = a_{kj}\big(dA_{kj} - \sum_i a_{ij}\, dA_{ij}\big)`: the softmax Jacobian applied to each column.
+
+    ``dA``, ``A`` and the result are ``(n_L, m)``. With categorical cross-entropy the fold skips
+    this and uses :math:`dZ = A - Y` directly.
+    """
     with np.errstate(under="ignore"):
         dZ = A * dA
         weighted: FloatArray = dZ.sum(axis=0, keepdims=True)

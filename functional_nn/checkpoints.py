@@ -49,6 +49,7 @@ class CheckpointError(ValueError):
 
 
 def checkpoint_path(directory: str | os.PathLike[str], epoch: int) -> Path:
+    """Where ``save_checkpoint`` writes the state after ``epoch``: ``directory/checkpoint-000012.npz``."""
     return Path(directory) / f"checkpoint-{epoch:06d}.npz"
 
 

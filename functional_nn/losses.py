@@ -50,6 +50,10 @@ def _log1m_clipped(A: FloatArray) -> FloatArray:
 
 
 def binary_cross_entropy(AL: FloatArray, Y: FloatArray) -> float:
+    r""":math:`J = -\frac{1}{m}\sum_j\sum_k \big[y_{kj}\log a_{kj} + (1 - y_{kj})\log(1 - a_{kj})\big]`.
+
+    ``AL`` and ``Y`` are ``(n_L, m)``; the sum is taken in float64 and returned as a ``float``.
+    """
     m = AL.shape[1]
     total = np.sum(Y * _log_clipped(AL) + (1 - Y) * _log1m_clipped(AL), dtype=np.float64)
     return float(-total / m)
@@ -63,6 +67,10 @@ def binary_cross_entropy_gradient(AL: FloatArray, Y: FloatArray) -> FloatArray:
 
 
 def categorical_cross_entropy(AL: FloatArray, Y: FloatArray) -> float:
+    r""":math:`J = -\frac{1}{m}\sum_j\sum_k y_{kj}\log a_{kj}`.
+
+    ``AL`` (softmax outputs) and ``Y`` (one-hot) are ``(n_L, m)``; the sum is taken in float64.
+    """
     m = AL.shape[1]
     total = np.sum(Y * _log_clipped(AL), dtype=np.float64)
     return float(-total / m)
@@ -74,6 +82,10 @@ def categorical_cross_entropy_gradient(AL: FloatArray, Y: FloatArray) -> FloatAr
 
 
 def mean_squared_error(AL: FloatArray, Y: FloatArray) -> float:
+    r""":math:`J = \frac{1}{m}\sum_j\sum_k (a_{kj} - y_{kj})^2`.
+
+    ``AL`` and ``Y`` are ``(n_L, m)``; the differences are squared and summed in float64.
+    """
     m = AL.shape[1]
     diff = np.subtract(AL, Y, dtype=np.float64)  # float32's (a - y)^2 overflows past 1.8e19
     diff *= diff

@@ -455,6 +455,7 @@ def _check_inputs(X: object, params: object, activations: object) -> tuple[Float
 
 
 def check_caches(caches: object) -> Caches:
+    """``caches`` if it is what ``forward_propagation`` returns (a non-empty tuple of ``LayerCache``), else ``TypeError``."""
     if not isinstance(caches, tuple) or not caches or not all(isinstance(c, LayerCache) for c in caches):
         raise TypeError("caches must be the non-empty tuple of LayerCache returned by forward_propagation")
     return caches

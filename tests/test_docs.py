@@ -241,6 +241,20 @@ def _words(command: str) -> list[str]:
     return [word.strip("[]") for word in words]
 
 
+def test_every_public_function_and_class_has_a_docstring() -> None:
+    # what help() shows a user: the equation, the shapes, or at least what the thing is for
+    undocumented = sorted(
+        f"{module.__name__}.{name}"
+        for module in _public_modules()
+        for name, value in vars(module).items()
+        if not name.startswith("_")
+        and (inspect.isfunction(value) or inspect.isclass(value))
+        and value.__module__ == module.__name__
+        and not (inspect.getdoc(value) or "").strip()
+    )
+    assert undocumented == []
+
+
 def test_every_script_option_the_docs_show_exists() -> None:
     options = _script_options()
     every = set().union(*options.values())

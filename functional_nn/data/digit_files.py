@@ -46,6 +46,7 @@ class DigitImages(NamedTuple):
 
 
 def describe_array(value: object) -> str:
+    """How an error message names ``value``: ``'uint8 array of shape (784, 5)'``, or its type's name."""
     if isinstance(value, np.ndarray):
         return f"{value.dtype} array of shape {value.shape}"
     return type(value).__name__
