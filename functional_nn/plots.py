@@ -27,7 +27,7 @@ import numpy.typing as npt
 from functional_nn import _validation as check
 from functional_nn.metrics import check_labels
 from functional_nn.fold_state import EpochRecord
-from functional_nn.serialization import atomic_write, check_parent_directory, check_replaceable
+from functional_nn.serialization import atomic_write, check_writable_target
 from functional_nn.types import Activation, ActivationFunction, FloatArray, IntArray
 
 if TYPE_CHECKING:
@@ -90,13 +90,8 @@ def check_output_path(path: object, *, gif: bool = False) -> tuple[Path, str]:
         if fmt not in formats:
             listed = ", ".join(f".{name}" for name in formats)
             raise ValueError(f"path must end in a suffix matplotlib writes ({listed}; none writes PNG), got {given!r}")
-    real = Path(os.path.realpath(given))  # through symlinks, as atomic_write writes
-    if real.is_dir():
-        raise IsADirectoryError(f"cannot write {given}: it is a directory")
-    target = check_parent_directory(given)
-    if real.exists():
-        check_replaceable(real, given)
-    return target, fmt
+    check_writable_target(given)
+    return Path(given), fmt
 
 
 def save_figure(fig: Figure, path: str | os.PathLike[str], *, dpi: int = 110) -> Path:

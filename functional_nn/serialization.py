@@ -89,15 +89,7 @@ def atomic_write(path: str | os.PathLike[str], *, make_parents: bool = False) ->
     process that was killed mid-write (its process id is no longer running on this machine)
     is removed by the next write to the same target.
     """
-    target = _resolved(path)
-    if target.is_dir():
-        raise IsADirectoryError(f"cannot write {path}: it is a directory")
-    if not make_parents:
-        check_parent_directory(path)
-    mode: int | None = None
-    if target.exists():
-        check_replaceable(target, path)
-        mode = stat.S_IMODE(os.stat(target).st_mode)
+    target, mode = check_writable_target(path, make_parents=make_parents)
     remove_stale_temporaries(target.parent, glob.escape(target.name))
     handle = _temporary_file(target, path, make_parents=make_parents)
     try:
@@ -119,15 +111,29 @@ def atomic_write(path: str | os.PathLike[str], *, make_parents: bool = False) ->
         raise
 
 
-def check_replaceable(target: Path, path: str | os.PathLike[str]) -> None:
-    """Refuse an existing ``target`` (``path`` resolved through symlinks) that ``atomic_write``
-    must not replace: not a regular file (``OSError``: a device such as ``/dev/null``, a FIFO, a
-    socket, which the rename would make a regular file) or read-only (``PermissionError``)."""
+def check_writable_target(path: str | os.PathLike[str], *, make_parents: bool = False) -> tuple[Path, int | None]:
+    """``path`` resolved through its symbolic links, as ``atomic_write`` writes it, and the
+    permission bits of the file there (``None`` if there is none yet), if ``atomic_write`` may
+    write it; a function with work to do before writing (drawing a picture) calls this first.
+
+    Refused: a loop of links and an existing path that is not a regular file (``OSError``: a
+    device such as ``/dev/null``, a FIFO, a socket, which the rename would make a regular file),
+    a directory (``IsADirectoryError``), a directory to write into that does not exist, unless
+    ``make_parents`` (``FileNotFoundError``), and a read-only file (``PermissionError``).
+    """
+    target = _resolved(path)
+    if target.is_dir():
+        raise IsADirectoryError(f"cannot write {path}: it is a directory")
+    if not make_parents:
+        check_parent_directory(path)
+    if not target.exists():
+        return target, None
     mode = os.stat(target).st_mode
     if not stat.S_ISREG(mode):  # as root, /dev/null itself would become our file
         raise OSError(f"cannot write {path}: it is not a regular file (a device, FIFO or socket), which a rename would replace")
     if not os.access(target, os.W_OK) or not mode & 0o222:
         raise PermissionError(f"cannot write {path}: the file is read-only (make it writable, or write elsewhere)")
+    return target, stat.S_IMODE(mode)
 
 
 def _temporary_file(target: Path, path: str | os.PathLike[str], *, make_parents: bool) -> IO[bytes]:
