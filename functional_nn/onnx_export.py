@@ -40,7 +40,7 @@ from functional_nn import _validation as check
 from functional_nn import activations as act
 from functional_nn.activations import ACTIVATIONS, LEAKY_RELU_SLOPE
 from functional_nn.propagation import check_activations
-from functional_nn.serialization import atomic_write, check_parent_directory
+from functional_nn.serialization import atomic_write, check_writable_target
 from functional_nn.types import Activation, ActivationFunction, Params
 
 if TYPE_CHECKING:
@@ -311,7 +311,9 @@ def export_onnx(
     path : str or os.PathLike
         The ``.onnx`` file to write: not empty, no NUL byte, no trailing separator (a
         folder); its directory must exist. Written through a temporary file and renamed, so a
-        failure leaves any earlier file as it was.
+        failure leaves any earlier file as it was. A directory, a device or FIFO, or a
+        read-only file there is refused before the model is built (``IsADirectoryError``,
+        ``OSError``, ``PermissionError``); a symbolic link is followed.
     input_name, output_name : str, default "X" and "output"
         Names of the model's input ``(batch, n_0)`` and output ``(batch, n_L)``; ``batch``
         is dynamic. Neither may be a name the graph uses inside (``W1``, ``b1``, ``Z1``,
@@ -374,7 +376,8 @@ def export_onnx(
     if input_name == output_name:
         raise ValueError(f"input_name and output_name must differ, both are {input_name!r}")
     check.check_path("path", path, example="model.onnx", file=True)
-    target = check_parent_directory(path)  # before building the model
+    check_writable_target(path)  # before building the model: a directory, FIFO or read-only file is refused here
+    target = Path(path)
     onnx = _import_onnx()
     from onnx import TensorProto, helper, numpy_helper
 

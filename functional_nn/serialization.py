@@ -125,7 +125,7 @@ def check_writable_target(path: str | os.PathLike[str], *, make_parents: bool = 
     if target.is_dir():
         raise IsADirectoryError(f"cannot write {path}: it is a directory")
     if not make_parents:
-        check_parent_directory(path)
+        _check_folder_of(target, path)
     if not target.exists():
         return target, None
     mode = os.stat(target).st_mode
@@ -202,11 +202,16 @@ def check_parent_directory(path: str | os.PathLike[str]) -> Path:
     ``atomic_write`` checks this itself (without it the error would name its temporary file);
     a function with work to do before writing (drawing, building a model) checks it first.
     """
-    parent = _resolved(path).parent
+    _check_folder_of(_resolved(path), path)
+    return Path(path)
+
+
+def _check_folder_of(target: Path, path: str | os.PathLike[str]) -> None:
+    """Refuse ``path``, resolved as ``target``, if the directory it would be written into is missing."""
+    parent = target.parent
     if not parent.is_dir():
         problem = "is not a directory" if parent.exists() else "does not exist"
         raise FileNotFoundError(f"cannot write {path}: the directory {parent} {problem}")
-    return Path(path)
 
 
 def blocking_file(directory: str | os.PathLike[str]) -> Path | None:

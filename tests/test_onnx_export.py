@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import os
 import re
 import sys
 from pathlib import Path
@@ -225,6 +226,38 @@ def test_a_missing_directory_is_named_not_a_temporary_file(tmp_path: Path) -> No
     target = tmp_path / "missing" / "m.onnx"
     with pytest.raises(FileNotFoundError, match=rf"^cannot write {target}: the directory {tmp_path / 'missing'} does not exist$"):
         export_onnx(mnist_like(), ("relu", "relu", "softmax"), target)
+
+
+def test_a_target_atomic_write_would_refuse_is_refused_before_the_model_is_built(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # building the model starts with `import onnx`: made to fail, a refusal met must come first
+    for name in [name for name in sys.modules if name == "onnx" or name.startswith("onnx.")]:
+        monkeypatch.setitem(sys.modules, name, None)
+    params = mnist_like()
+    folder = tmp_path / "folder.onnx"
+    folder.mkdir()
+    with pytest.raises(IsADirectoryError, match=rf"^cannot write {folder}: it is a directory$"):
+        export_onnx(params, ("relu", "relu", "softmax"), folder)
+    fifo = tmp_path / "fifo.onnx"
+    os.mkfifo(fifo)
+    with pytest.raises(OSError, match=rf"^cannot write {fifo}: it is not a regular file"):
+        export_onnx(params, ("relu", "relu", "softmax"), fifo)
+    read_only = tmp_path / "read_only.onnx"
+    read_only.write_bytes(b"an earlier model")
+    read_only.chmod(0o444)
+    with pytest.raises(PermissionError, match=rf"^cannot write {read_only}: the file is read-only"):
+        export_onnx(params, ("relu", "relu", "softmax"), read_only)
+    assert read_only.read_bytes() == b"an earlier model"
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["fifo.onnx", "folder.onnx", "read_only.onnx"]
+
+
+def test_a_symbolic_link_is_followed_and_returned_as_given(tmp_path: Path) -> None:
+    (tmp_path / "models").mkdir()
+    link = tmp_path / "latest.onnx"
+    link.symlink_to(tmp_path / "models" / "m.onnx")
+    assert export_onnx(mnist_like(), ("relu", "relu", "softmax"), link) == link
+    assert link.is_symlink() and onnx.load(str(tmp_path / "models" / "m.onnx")).graph.node[0].op_type == "Gemm"
 
 
 def test_the_docstring_examples_pass_as_doctests() -> None:
