@@ -533,9 +533,9 @@ def rmsprop(
     chosen = fused.check_kernel(kernel)
 
     def init(params: Params) -> OptimizerState:
-        state = _zero_slots(params, names)
-        _check_epsilon(epsilon, params, "rmsprop")
-        return state
+        check.check_params(params)  # first: the epsilon check reads their dtype
+        _check_epsilon(epsilon, params, "rmsprop")  # before allocating the slots
+        return _zero_slots(params, names)
 
     def update(grads: Grads, state: OptimizerState, params: Params) -> tuple[dict[str, FloatArray], OptimizerState]:
         _check_step(grads, state, params, names, "rmsprop")
@@ -680,9 +680,9 @@ def _adam_family(
     names = ("m", "v")
 
     def init(params: Params) -> OptimizerState:
-        state = _zero_slots(params, names)
-        _check_epsilon(epsilon, params, name)
-        return state
+        check.check_params(params)  # first: the epsilon check reads their dtype
+        _check_epsilon(epsilon, params, name)  # before allocating the slots
+        return _zero_slots(params, names)
 
     def update(grads: Grads, state: OptimizerState, params: Params) -> tuple[dict[str, FloatArray], OptimizerState]:
         _check_step(grads, state, params, names, name)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 import re
+import tracemalloc
 from collections.abc import Callable
 from typing import Any
 
@@ -475,3 +476,18 @@ def test_train_calls_a_replaced_update_not_the_built_in_in_place_step() -> None:
     assert calls == ["in place"] * 8
     assert _without_stale_in_place(built_in) is built_in and _without_stale_in_place(ema(built_in)).update_in_place is not None
     assert _without_stale_in_place(replaced).update_in_place is None
+
+
+@pytest.mark.parametrize("make", [rmsprop, adam, adamw], ids=["rmsprop", "adam", "adamw"])
+def test_a_too_small_epsilon_is_refused_before_the_slots_are_allocated(make: Callable[..., Optimizer]) -> None:
+    params = {"W1": np.ones((1000, 1000), np.float32), "b1": np.zeros((1000, 1), np.float32)}
+    optimizer = make(1e-3, epsilon=1e-40)  # below float32's smallest normal number
+    tracemalloc.start()
+    try:
+        with pytest.raises(ValueError, match="epsilon must be at least float32's smallest normal number"):
+            optimizer.init(params)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    # the params check's finiteness mask of W1 takes 1,000,000 bytes; one slot for W1 would take 4,000,000
+    assert peak < 2_000_000
