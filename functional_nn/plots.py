@@ -97,10 +97,12 @@ def check_output_path(path: object, *, gif: bool = False) -> tuple[Path, str]:
 def save_figure(fig: Figure, path: str | os.PathLike[str], *, dpi: int = 110) -> Path:
     """Write ``fig`` to ``path`` atomically; the format follows the suffix (``.png`` by default).
 
-    ``path`` is checked as ``check_output_path`` does. On any error the temporary file is removed
-    and ``path`` is left as it was.
+    ``path`` is checked as ``check_output_path`` does, then ``dpi``, the pixels per inch: an int
+    of at least 1 (else ``TypeError`` or ``ValueError``). On any error the temporary file is
+    removed and ``path`` is left as it was.
     """
     target, fmt = check_output_path(path)
+    dpi = check.check_positive_int("dpi", dpi)
     with atomic_write(target) as stream:  # the usual file mode, symlinks followed, stale temporaries cleaned
         fig.savefig(stream, format=fmt, dpi=dpi)
     return target
@@ -120,6 +122,15 @@ def _check_class_names(class_names: object) -> None:
     for i, name in enumerate(class_names):
         if not isinstance(name, str):
             raise TypeError(f"class_names[{i}] must be a str, got {type(name).__name__} {name!r}")
+
+
+def _check_text(argument: str, text: object, *, optional: bool = True) -> None:
+    """Refuse a title or label ``text`` that is not a str (or ``None``, where ``optional``):
+    matplotlib would draw any other object as its ``str``, a bytes title as ``b'...'``."""
+    if isinstance(text, str) or (optional and text is None):
+        return
+    expected = "a str or None" if optional else "a str"
+    raise TypeError(f"{argument} must be {expected}, got {type(text).__name__} {text!r}")
 
 
 def plot_decision_boundary(
@@ -167,6 +178,7 @@ def plot_decision_boundary(
     path : pathlib.Path
     """
     target, _ = check_output_path(path)
+    _check_text("title", title)
     if not callable(probability):
         raise TypeError(
             "probability must be a function of a (2, n) grid, such as lambda G: predict_proba(G, params, activations), "
@@ -262,6 +274,7 @@ def plot_image_grid(
     path : pathlib.Path
     """
     target, _ = check_output_path(path)
+    _check_text("title", title)
     X = check.check_float_array("X", X)
     n = check.check_samples("X", X)
     _check_probabilities(
@@ -358,6 +371,7 @@ def plot_curves(
     path : pathlib.Path
     """
     target, _ = check_output_path(path)
+    _check_text("title", title)
     records = tuple(history)
     if not records or not all(isinstance(r, EpochRecord) for r in records):
         raise ValueError("history must be a non-empty sequence of EpochRecord, as train(...).history holds")
@@ -489,10 +503,14 @@ def plot_layer_series(
     path : pathlib.Path
     """
     target, _ = check_output_path(path)
+    _check_text("title", title)
     if not panels or not all(isinstance(p, LayerSeries) for p in panels):
         raise ValueError("panels must be a non-empty sequence of LayerSeries(title, steps, values)")
     smooth = check.check_positive_int("smooth", smooth)
-    for p in panels:
+    _check_text("ylabel", ylabel, optional=False)
+    _check_text("xlabel", xlabel, optional=False)
+    for i, p in enumerate(panels):
+        _check_text(f"panels[{i}].title", p.title, optional=False)
         values = check.check_float_array(f"the values of panel {p.title!r}", p.values, finite=False)
         steps = np.asarray(p.steps)
         if steps.shape != (values.shape[0],):
@@ -551,6 +569,7 @@ def plot_activation_histograms(
     path : pathlib.Path
     """
     target, _ = check_output_path(path)
+    _check_text("title", title)
     bins = check.check_positive_int("bins", bins, minimum=2)
     given: Sequence[object] = columns  # typed, but users pass what they like
     if not given or not all(isinstance(c, HistogramColumn) and len(c.snapshots) for c in given):
@@ -560,6 +579,9 @@ def plot_activation_histograms(
         raise ValueError(f"every snapshot must hold the same number of layers (at least one), got {sorted(depths)}")
     L = depths.pop()
     for c, column in enumerate(columns):
+        _check_text(f"columns[{c}].title", column.title, optional=False)
+        for i, snapshot in enumerate(column.snapshots):
+            _check_text(f"columns[{c}].snapshots[{i}].label", snapshot.label, optional=False)
         value_range: object = column.value_range  # typed, but users pass what they like
         if not isinstance(value_range, (tuple, list)) or len(value_range) != 2 or not all(
             check.is_real_number(v) for v in value_range
@@ -789,6 +811,7 @@ def plot_hidden_units(
     path : pathlib.Path
     """
     target, _ = check_output_path(path)
+    _check_text("title", title)
     X, y, names = _check_plane_network(params, activations, X, y)
     resolution = check.check_positive_int("resolution", resolution, minimum=2)
     margin = check.check_positive_float("margin", margin, allow_zero=True)
@@ -863,6 +886,7 @@ def animate_training(
     path : pathlib.Path
     """
     target, _ = check_output_path(path, gif=True)
+    _check_text("title", title)
     if not snapshots:
         raise ValueError("snapshots must hold at least one (epoch, params) pair")
     for i, snapshot in enumerate(snapshots):

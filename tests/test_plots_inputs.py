@@ -17,7 +17,19 @@ import pytest
 
 from functional_nn.data.augmentation import elastic_distortion, random_affine, random_shift
 from functional_nn.fold_state import EpochRecord
-from functional_nn.plots import animate_training, plot_curves, plot_image_grid
+from functional_nn.plots import (
+    ActivationSnapshot,
+    HistogramColumn,
+    LayerSeries,
+    animate_training,
+    plot_activation_histograms,
+    plot_curves,
+    plot_decision_boundary,
+    plot_hidden_units,
+    plot_image_grid,
+    plot_layer_series,
+    save_figure,
+)
 from functional_nn.types import FloatArray
 from test_plots_and_estimators import PARAMS, SIGMOIDS, X2, Y2, exactly, work  # noqa: F401  # work: a fixture
 
@@ -215,3 +227,91 @@ def test_x_beyond_a_float32_networks_range_is_refused_naming_x(tmp_path: Path, w
     with pytest.raises(ValueError, match=exactly(message)):
         plot_hidden_units(params32, SIGMOIDS, X, Y2, tmp_path / "units.png", resolution=5)
     assert work == [] and list(tmp_path.iterdir()) == []
+
+
+# --------------------------------------------------------------------------------------------
+# titles and labels: a str (a title may be None), refused before anything is drawn
+
+
+SERIES = [LayerSeries("weights", np.arange(3.0), np.ones((3, 2)))]
+COLUMN = HistogramColumn("relu", [ActivationSnapshot("epoch 1", (np.ones((2, 3)),))])
+HALF: Callable[[FloatArray], FloatArray] = lambda G: np.full((1, G.shape[1]), 0.5)
+
+# name: (the suffix it writes, a call with good arguments and the title given)
+TITLED: dict[str, tuple[str, Callable[[Path, Any], Path]]] = {
+    "plot_decision_boundary": (".png", lambda path, title: plot_decision_boundary(HALF, X2, Y2, path, resolution=5, title=title)),
+    "plot_image_grid": (".png", lambda path, title: plot_image_grid(np.full((4, 2), 0.5), (2, 2), path, predicted=np.array([0, 1]), title=title)),
+    "plot_curves": (".png", lambda path, title: plot_curves(HISTORY, path, title=title)),
+    "plot_layer_series": (".png", lambda path, title: plot_layer_series(SERIES, path, ylabel="norm", title=title)),
+    "plot_activation_histograms": (".png", lambda path, title: plot_activation_histograms([COLUMN], path, title=title)),
+    "plot_hidden_units": (".png", lambda path, title: plot_hidden_units(PARAMS, SIGMOIDS, X2, Y2, path, resolution=5, title=title)),
+    "animate_training": (".gif", lambda path, title: animate_training([(0, PARAMS)], [0.5], SIGMOIDS, X2, Y2, path, resolution=5, title=title)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(TITLED))
+@pytest.mark.parametrize(("title", "shown"), [(b"loss", "bytes b'loss'"), (5, "int 5"), (("a", "b"), "tuple ('a', 'b')")])
+def test_a_title_that_is_not_a_str_is_refused_before_anything_is_drawn(
+    tmp_path: Path, work: list[str], name: str, title: object, shown: str
+) -> None:
+    suffix, call = TITLED[name]
+    with pytest.raises(TypeError, match=exactly(f"title must be a str or None, got {shown}")):
+        call(tmp_path / f"picture{suffix}", title)
+    assert work == [] and list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("name", sorted(TITLED))
+def test_a_str_title_is_drawn(tmp_path: Path, name: str) -> None:
+    suffix, call = TITLED[name]
+    assert call(tmp_path / f"picture{suffix}", "a title").stat().st_size > 0
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (lambda path: plot_layer_series([LayerSeries(b"w", np.arange(3.0), np.ones((3, 2)))], path, ylabel="norm"),  # type: ignore[arg-type]  # the check under test
+         "panels[0].title must be a str, got bytes b'w'"),
+        (lambda path: plot_layer_series([*SERIES, LayerSeries(None, np.arange(3.0), np.ones((3, 2)))], path, ylabel="norm"),  # type: ignore[arg-type]  # the check under test
+         "panels[1].title must be a str, got NoneType None"),
+        (lambda path: plot_layer_series(SERIES, path, ylabel=None), "ylabel must be a str, got NoneType None"),  # type: ignore[arg-type]  # the check under test
+        (lambda path: plot_layer_series(SERIES, path, ylabel="norm", xlabel=3), "xlabel must be a str, got int 3"),  # type: ignore[arg-type]  # the check under test
+        (lambda path: plot_activation_histograms([COLUMN, HistogramColumn(7, COLUMN.snapshots)], path),  # type: ignore[arg-type]  # the check under test
+         "columns[1].title must be a str, got int 7"),
+        (lambda path: plot_activation_histograms([HistogramColumn("relu", [*COLUMN.snapshots, ActivationSnapshot(2, (np.ones((2, 3)),))])], path),  # type: ignore[arg-type]  # the check under test
+         "columns[0].snapshots[1].label must be a str, got int 2"),
+    ],
+)  # fmt: skip
+def test_panel_titles_and_labels_that_are_not_str_are_refused_by_name(
+    tmp_path: Path, work: list[str], call: Callable[[Path], Path], message: str
+) -> None:
+    with pytest.raises(TypeError, match=exactly(message)):
+        call(tmp_path / "picture.png")
+    assert work == [] and list(tmp_path.iterdir()) == []
+
+
+# --------------------------------------------------------------------------------------------
+# save_figure: dpi an int of at least 1, checked before the temporary file is made
+
+
+@pytest.mark.parametrize(
+    ("dpi", "error", "message"),
+    [(True, TypeError, "dpi must be an integer, got bool True"), (72.0, TypeError, "dpi must be an integer, got float 72.0"),
+     (0, ValueError, "dpi must be >= 1, got 0"), (-100, ValueError, "dpi must be >= 1, got -100")],
+)  # fmt: skip
+def test_save_figure_refuses_a_dpi_that_is_not_a_positive_int(tmp_path: Path, dpi: object, error: type[Exception], message: str) -> None:
+    from matplotlib.figure import Figure
+
+    target = tmp_path / "figure.png"
+    target.write_bytes(b"an earlier picture")
+    with pytest.raises(error, match=exactly(message)):
+        save_figure(Figure(), target, dpi=dpi)  # type: ignore[arg-type]  # the check under test
+    assert target.read_bytes() == b"an earlier picture" and list(tmp_path.iterdir()) == [target]
+
+
+def test_save_figure_writes_the_pixels_its_dpi_asks_for(tmp_path: Path) -> None:
+    from matplotlib.figure import Figure
+    from PIL import Image
+
+    path = save_figure(Figure(figsize=(2.0, 1.5)), tmp_path / "figure.png", dpi=30)
+    with Image.open(path) as picture:
+        assert picture.size == (60, 45)
