@@ -12,16 +12,31 @@ learning rate too. Nothing here has state: calling a schedule twice with the sam
 the same rate.
 
 With ``train``, the step counts mini-batches over the whole run (not epochs): with ``m``
-samples and batch size ``B`` an epoch is ``ceil(m / B)`` steps.
+samples and batch size ``B`` an epoch is ``ceil(m / B)`` steps. Step counts, the ``step``
+given and the hyperparameters counted in steps, are at most ``MAX_STEPS`` (2**53).
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from typing import NamedTuple
+from typing import Final, NamedTuple
 
 from functional_nn import _validation as check
+
+
+MAX_STEPS: Final = 2**53
+"""The largest step count a schedule takes, as ``step`` or as a hyperparameter: float64 holds
+every integer up to it exactly, so a count stored among the float hyperparameters (in a
+checkpoint) reads back as given, and the rules' arithmetic cannot overflow to an error."""
+
+
+def _check_steps(argument: str, value: object, *, minimum: int = 1) -> int:
+    count = check.check_positive_int(argument, value, minimum=minimum)
+    if count > MAX_STEPS:
+        shown = f"{count:,}" if count < 10**30 else f"an integer of {count.bit_length()} bits"  # not 400 digits
+        raise ValueError(f"{argument} must be at most 2**53 = {MAX_STEPS:,}, the largest count float64 holds exactly, got {shown}")
+    return count
 
 
 class Schedule(NamedTuple):
@@ -33,7 +48,7 @@ class Schedule(NamedTuple):
 
     def __call__(self, step: int) -> float:
         """The rate of the update made after ``step`` updates: ``step`` is an integer >= 0."""
-        return self.rule(check.check_positive_int("step", step, minimum=0))
+        return self.rule(_check_steps("step", step, minimum=0))
 
 
 def constant(value: float) -> Schedule:
@@ -67,7 +82,7 @@ def step_decay(initial: float, *, decay_rate: float, step_size: int) -> Schedule
     """
     initial = check.check_positive_float("initial", initial)
     decay_rate = _check_decay_rate(decay_rate)
-    step_size = check.check_positive_int("step_size", step_size)
+    step_size = _check_steps("step_size", step_size)
 
     def rule(step: int) -> float:
         return initial * decay_rate ** (step // step_size)
@@ -91,7 +106,7 @@ def exponential_decay(initial: float, *, decay_rate: float, decay_steps: int) ->
     """
     initial = check.check_positive_float("initial", initial)
     decay_rate = _check_decay_rate(decay_rate)
-    decay_steps = check.check_positive_int("decay_steps", decay_steps)
+    decay_steps = _check_steps("decay_steps", decay_steps)
 
     def rule(step: int) -> float:
         return initial * math.pow(decay_rate, step / decay_steps)
@@ -131,8 +146,8 @@ def cosine_decay(peak: float, *, decay_steps: int, warmup_steps: int = 0, final:
         :math:`\alpha_{\min} \le \alpha_{\max}`.
     """
     peak = check.check_positive_float("peak", peak)
-    decay_steps = check.check_positive_int("decay_steps", decay_steps)
-    warmup_steps = check.check_positive_int("warmup_steps", warmup_steps, minimum=0)
+    decay_steps = _check_steps("decay_steps", decay_steps)
+    warmup_steps = _check_steps("warmup_steps", warmup_steps, minimum=0)
     final = check.check_positive_float("final", final, allow_zero=True)
     if final > peak:
         raise ValueError(f"final must be <= peak ({peak}), got {final}")

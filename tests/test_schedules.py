@@ -8,7 +8,7 @@ from collections.abc import Callable
 import numpy as np
 import pytest
 
-from functional_nn.schedules import Schedule, constant, cosine_decay, exponential_decay, step_decay
+from functional_nn.schedules import MAX_STEPS, Schedule, constant, cosine_decay, exponential_decay, step_decay
 
 
 def test_constant() -> None:
@@ -94,3 +94,28 @@ def test_a_step_must_be_a_count_of_updates(schedule: Schedule) -> None:
     with pytest.raises(TypeError, match=r"step must be an integer, got bool True"):
         schedule(True)
     assert schedule(np.int64(3)) == schedule(3)  # type: ignore[arg-type]  # an optimizer state's step may be a NumPy integer
+
+
+@pytest.mark.parametrize(
+    ("make", "argument"),
+    [
+        (lambda count: step_decay(0.1, decay_rate=0.5, step_size=count), "step_size"),
+        (lambda count: exponential_decay(0.1, decay_rate=0.5, decay_steps=count), "decay_steps"),
+        (lambda count: cosine_decay(0.1, decay_steps=count), "decay_steps"),
+        (lambda count: cosine_decay(0.1, decay_steps=10, warmup_steps=count), "warmup_steps"),
+        (lambda count: step_decay(0.1, decay_rate=0.5, step_size=10)(count), "step"),
+    ],
+)
+def test_step_counts_are_at_most_2_to_the_53_and_read_back_exactly(make: Callable[[int], object], argument: str) -> None:
+    make(MAX_STEPS)  # the largest taken
+    with pytest.raises(ValueError, match=rf"^{argument} must be at most 2\*\*53 = 9,007,199,254,740,992, the largest count float64 holds exactly, got 9,007,199,254,740,993$"):
+        make(MAX_STEPS + 1)  # float64 would store it as 2**53
+    with pytest.raises(ValueError, match=rf"^{argument} must be at most 2\*\*53 .*, got an integer of 1329 bits$"):
+        make(10**400)  # beyond float64's range: an OverflowError inside the rule before
+
+
+def test_the_largest_counts_are_stored_exactly_and_give_the_formulas_values() -> None:
+    schedule = cosine_decay(0.5, decay_steps=MAX_STEPS, warmup_steps=MAX_STEPS)
+    assert dict(schedule.hyperparameters)["decay_steps"] == MAX_STEPS == int(float(MAX_STEPS))
+    assert schedule(MAX_STEPS - 1) == 0.5  # the last warm-up step: peak * 2**53 / 2**53
+    assert step_decay(1.0, decay_rate=0.5, step_size=MAX_STEPS)(MAX_STEPS) == 0.5
