@@ -156,13 +156,24 @@ def check_path(argument: str, value: object, *, example: str = "runs", file: boo
     return Path(text)
 
 
+def describe_large_integer(value: int) -> str:
+    """``value`` named by its length, "an integer of 401 digits" (a minus sign not counted), for
+    messages about integers too large to print; past ``str``'s limit on digits (4,300 by
+    default), where ``str`` itself raises, by its bits."""
+    sign = "a negative" if value < 0 else "an"
+    try:
+        return f"{sign} integer of {len(str(abs(value)))} digits"
+    except ValueError:
+        return f"{sign} integer of {abs(value).bit_length():,} bits"
+
+
 def check_positive_float(argument: str, value: object, *, allow_zero: bool = False) -> float:
     if not is_real_number(value):
         raise TypeError(f"{argument} must be a number, got {type(value).__name__} {value!r}")
     try:
         number = float(value)
     except OverflowError:  # an int beyond the floats' range
-        raise ValueError(f"{argument} must be a finite number, got an integer of {len(str(value))} digits") from None
+        raise ValueError(f"{argument} must be a finite number, got {describe_large_integer(int(value))}") from None
     if not math.isfinite(number) or number < 0 or (number == 0 and not allow_zero):
         expected = ">= 0" if allow_zero else "> 0"
         raise ValueError(f"{argument} must be a finite number {expected}, got {value}")

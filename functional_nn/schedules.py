@@ -34,7 +34,7 @@ checkpoint) reads back as given, and the rules' arithmetic cannot overflow to an
 def _check_steps(argument: str, value: object, *, minimum: int = 1) -> int:
     count = check.check_positive_int(argument, value, minimum=minimum)
     if count > MAX_STEPS:
-        shown = f"{count:,}" if count < 10**30 else f"an integer of {count.bit_length()} bits"  # not 400 digits
+        shown = f"{count:,}" if count < 10**30 else check.describe_large_integer(count)
         raise ValueError(f"{argument} must be at most 2**53 = {MAX_STEPS:,}, the largest count float64 holds exactly, got {shown}")
     return count
 

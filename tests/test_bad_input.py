@@ -119,6 +119,9 @@ CASES: list[tuple[str, Callable[[], object], type[Exception], str]] = [
     ("checkpoint_dir not a path", lambda: fit(checkpoint_dir=3)(), TypeError, r"checkpoint_dir must be a str or an os.PathLike such as pathlib.Path\('runs'\), got int 3"),
     ("checkpoint_dir with a NUL", lambda: fit(checkpoint_dir="ck\0pt")(), ValueError, r"checkpoint_dir holds a NUL byte"),
     ("learning_rate beyond floats", lambda: update_parameters(P, GRADS, 10**400), ValueError, r"learning_rate must be a finite number, got an integer of 401 digits"),
+    ("learning_rate beyond floats, negative", lambda: update_parameters(P, GRADS, -10**400), ValueError, r"learning_rate must be a finite number, got a negative integer of 401 digits$"),
+    # str() refuses an int of more than 4,300 digits (ValueError, naming no argument)
+    ("learning_rate beyond str's digits", lambda: update_parameters(P, GRADS, 2**20_000), ValueError, r"learning_rate must be a finite number, got an integer of 20,001 bits$"),
     ("compute_cost params of another network", lambda: compute_cost(AL, Y, CE, lambd=1.0, params=initialize_parameters([50, 7], RNG)), ValueError, r"params' last layer has 7 units but AL has 2 rows"),
     ("compute_cost params of another dtype", lambda: compute_cost(AL, Y, CE, lambd=0.0, params=P32), TypeError, r"AL has dtype float64 but params\['W1'\] is float32"),
     ("compute_cost params not params", lambda: compute_cost(AL, Y, CE, params="garbage"), TypeError, r"params must be a mapping"),  # type: ignore[arg-type]  # the wrong type is the test
