@@ -277,10 +277,6 @@ def plot_image_grid(
     _check_text("title", title)
     X = check.check_float_array("X", X)
     n = check.check_samples("X", X)
-    _check_probabilities(
-        X, "X", "pictures must hold values in [0, 1], as load_image_folder and scale_pixels give them "
-        "(np.clip(X, 0, 1) if they overshoot by rounding)",
-    )  # fmt: skip
     given_shape: object = image_shape  # typed, but users pass what they like
     if not isinstance(given_shape, (tuple, list)) or not all(
         isinstance(s, (int, np.integer)) and not isinstance(s, bool) for s in given_shape
@@ -296,6 +292,11 @@ def plot_image_grid(
         raise ValueError(
             f"image_shape must be (h, w) or (h, w, c) of positive sizes with c in (1, 3) and h*w*c = {X.shape[0]} rows of X, got {image_shape}"
         )
+    # after image_shape: X of no rows (image_shape (0, 4)) has no values to check
+    _check_probabilities(
+        X, "X", "pictures must hold values in [0, 1], as load_image_folder and scale_pixels give them "
+        "(np.clip(X, 0, 1) if they overshoot by rounding)",
+    )  # fmt: skip
     _check_class_names(class_names)
     predicted = check_labels("predicted", predicted)
     if predicted.shape != (n,):

@@ -315,3 +315,11 @@ def test_save_figure_writes_the_pixels_its_dpi_asks_for(tmp_path: Path) -> None:
     path = save_figure(Figure(figsize=(2.0, 1.5)), tmp_path / "figure.png", dpi=30)
     with Image.open(path) as picture:
         assert picture.size == (60, 45)
+
+
+def test_pictures_of_no_pixels_are_refused_by_their_shape(tmp_path: Path, work: list[str]) -> None:
+    # their values were checked first, and NumPy's minimum of no values raised in its own words
+    message = "image_shape must be (h, w) or (h, w, c) of positive sizes with c in (1, 3) and h*w*c = 0 rows of X, got (0, 4)"
+    with pytest.raises(ValueError, match=exactly(message)):
+        plot_image_grid(np.zeros((0, 2)), (0, 4), tmp_path / "grid.png", predicted=np.array([0, 1]))
+    assert work == [] and list(tmp_path.iterdir()) == []
