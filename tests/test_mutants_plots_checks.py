@@ -37,6 +37,7 @@ from functional_nn.plots import (
     plot_layer_series,
 )
 from functional_nn.types import Activation, ActivationFunction, FloatArray, LossFunction
+from test_scripts_pictures import capture_figures as capture_drawn_figures
 
 SIGMOIDS: tuple[Activation, Activation] = ("sigmoid", "sigmoid")
 
@@ -154,14 +155,7 @@ def test_the_integer_hint_is_given_for_integers_and_bools_only() -> None:
 def capture_figures(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
     """Every figure the plotting functions make from now on, to read back what they drew; the
     figures are not written (``save_figure`` is tested elsewhere), which keeps these tests fast."""
-    made: list[Any] = []
-    original = plots.new_figure
-
-    def recording(width: float, height: float) -> Any:
-        made.append(original(width, height))
-        return made[-1]
-
-    monkeypatch.setattr(plots, "new_figure", recording)
+    made = capture_drawn_figures(monkeypatch)
     monkeypatch.setattr(plots, "save_figure", lambda fig, path: Path(path))
     return made
 
