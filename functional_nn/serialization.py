@@ -124,8 +124,9 @@ def check_writable_target(path: str | os.PathLike[str], *, make_parents: bool = 
     target = _resolved(path)
     if target.is_dir():
         raise IsADirectoryError(f"cannot write {path}: it is a directory")
-    if not make_parents:
-        _check_folder_of(target, path)
+    if not make_parents and not target.parent.is_dir():  # else the error would name the temporary file
+        problem = "is not a directory" if target.parent.exists() else "does not exist"
+        raise FileNotFoundError(f"cannot write {path}: the directory {target.parent} {problem}")
     if not target.exists():
         return target, None
     mode = os.stat(target).st_mode
@@ -193,25 +194,6 @@ def _resolved(path: str | os.PathLike[str]) -> Path:
     if target.is_symlink():
         raise OSError(f"cannot write {path}: its symbolic links make a loop")
     return target
-
-
-def check_parent_directory(path: str | os.PathLike[str]) -> Path:
-    """Return ``path`` as a ``Path`` if the directory it would be written into exists, else
-    raise ``FileNotFoundError`` naming the file and that directory.
-
-    ``atomic_write`` checks this itself (without it the error would name its temporary file);
-    a function with work to do before writing (drawing, building a model) checks it first.
-    """
-    _check_folder_of(_resolved(path), path)
-    return Path(path)
-
-
-def _check_folder_of(target: Path, path: str | os.PathLike[str]) -> None:
-    """Refuse ``path``, resolved as ``target``, if the directory it would be written into is missing."""
-    parent = target.parent
-    if not parent.is_dir():
-        problem = "is not a directory" if parent.exists() else "does not exist"
-        raise FileNotFoundError(f"cannot write {path}: the directory {parent} {problem}")
 
 
 def blocking_file(directory: str | os.PathLike[str]) -> Path | None:
