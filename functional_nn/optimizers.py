@@ -267,18 +267,14 @@ def _frozen(array: FloatArray) -> FloatArray:
     return array
 
 
-def _zero_slots(params: Params, names: tuple[str, ...], *, epsilon: tuple[float, str] | None = None) -> OptimizerState:
-    """The state before the first update: a read-only zero array per slot name and parameter.
-    With ``epsilon`` ``(value, optimizer)``, that epsilon is checked against the params' dtype
-    first, before anything is allocated."""
-    check.check_params(params)
-    if epsilon is not None:
-        _check_epsilon(*epsilon, params)
+def _zero_slots(params: Params, names: tuple[str, ...]) -> OptimizerState:
+    """The state before the first update: a read-only zero array per slot name and parameter of
+    ``params``, which the caller has checked."""
     slots = {name: {key: _frozen(np.zeros_like(value)) for key, value in params.items()} for name in names}
     return OptimizerState(step=0, slots=slots)
 
 
-def _check_epsilon(epsilon: float, optimizer: str, params: Params) -> None:
+def _check_epsilon(epsilon: float, params: Params, optimizer: str) -> None:
     """Refuse an ``epsilon`` below the smallest normal number of the (checked) params' dtype.
 
     Where a gradient is 0 the step is 0 / epsilon: zero, or NaN once epsilon is read as 0,
@@ -460,6 +456,7 @@ def momentum(learning_rate: LearningRate, beta: float = 0.9, *, nesterov: bool =
     chosen = fused.check_kernel(kernel)
 
     def init(params: Params) -> OptimizerState:
+        check.check_params(params)
         return _zero_slots(params, names)
 
     def step_of(v: FloatArray, g: FloatArray, rate: float) -> FloatArray:
@@ -538,7 +535,9 @@ def rmsprop(
     chosen = fused.check_kernel(kernel)
 
     def init(params: Params) -> OptimizerState:
-        return _zero_slots(params, names, epsilon=(epsilon, "rmsprop"))
+        check.check_params(params)
+        _check_epsilon(epsilon, params, "rmsprop")  # before allocating the slots
+        return _zero_slots(params, names)
 
     def update(grads: Grads, state: OptimizerState, params: Params) -> tuple[dict[str, FloatArray], OptimizerState]:
         _check_step(grads, state, params, names, "rmsprop")
@@ -683,7 +682,9 @@ def _adam_family(
     names = ("m", "v")
 
     def init(params: Params) -> OptimizerState:
-        return _zero_slots(params, names, epsilon=(epsilon, name))
+        check.check_params(params)
+        _check_epsilon(epsilon, params, name)  # before allocating the slots
+        return _zero_slots(params, names)
 
     def update(grads: Grads, state: OptimizerState, params: Params) -> tuple[dict[str, FloatArray], OptimizerState]:
         _check_step(grads, state, params, names, name)
