@@ -125,6 +125,21 @@ def test_ink_above_a_fifth_of_the_strongest_widens_the_crop_and_a_fifth_does_not
     assert np.array_equal(alone, with_speck) != cropped
 
 
+def test_a_picture_and_its_negative_give_the_same_digit_judged_by_the_whole_border(tmp_path: Path) -> None:
+    # A 4x20 page, white but for its third row and the two edge pixels above it. Its border
+    # (first and last rows, first and last columns) is mostly white, so the dark row is the
+    # ink, as it is the light row of the negative. Reading the third row in place of the last
+    # makes the border half dark: the background is then taken for mid-grey and the two differ.
+    page = np.full((4, 20), 255, dtype=np.uint8)
+    page[2] = 0
+    page[1, 0] = page[1, -1] = 0
+    Image.fromarray(page).save(tmp_path / "dark.png")
+    Image.fromarray(255 - page).save(tmp_path / "light.png")
+    dark, light = predict_digit.digit_pixels(tmp_path / "dark.png"), predict_digit.digit_pixels(tmp_path / "light.png")
+    np.testing.assert_array_equal(dark, light)
+    assert float(dark.max()) == 1.0
+
+
 def _network(path: Path, sizes: list[int], activations: list[str]) -> Path:
     params = initialize_parameters(sizes, np.random.default_rng(0), dtype=np.float32)
     return save_parameters(path, params, metadata={"activations": activations})
