@@ -281,6 +281,13 @@ def test_the_threads_of_a_resumed_run_are_read_from_a_folder_whose_name_holds_an
     assert train_mnist.threads_of_resumed_run(["--epochs", "2", "--resume"]) is None  # no folder given: parse_args says so
 
 
+def test_a_resumed_run_whose_saved_command_line_is_not_all_words_keeps_no_thread_count(tmp_path: Path) -> None:
+    # read before NumPy loads, so it must not fail on a damaged file: parse_args reports it later
+    for saved in (["--threads", "2", 5], "--threads 2"):
+        (tmp_path / "command.json").write_text(json.dumps({"argv": saved, "cwd": str(tmp_path)}))
+        assert train_mnist.threads_of_resumed_run(["--resume", str(tmp_path)]) is None
+
+
 def test_a_resumed_run_takes_one_thread_given_now_and_refuses_none(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     (tmp_path / "command.json").write_text(json.dumps({"argv": ["--epochs", "2"], "cwd": str(tmp_path)}))
     args, settings = train_mnist.parse_args(["--resume", str(tmp_path), "--threads", "1"])
