@@ -26,6 +26,7 @@ from functional_nn.activations import resolve_activation
 from functional_nn.initializers import initialize_parameters
 from functional_nn.serialization import save_parameters
 from conftest import WriteMNISTCache
+from test_scripts_arguments import _refused as argparse_refusal
 from test_scripts_mnist import _kaggle_csv, _small_mnist
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
@@ -258,17 +259,13 @@ def test_without_pillow_reading_a_picture_says_which_extra_to_install(tmp_path: 
     ],
 )  # fmt: skip
 def test_train_mnist_refuses_these_command_lines_naming_why(argv: list[str], message: str, capsys: pytest.CaptureFixture[str]) -> None:
-    with pytest.raises(SystemExit) as exit_:
-        train_mnist.parse_args(argv)
-    assert exit_.value.code == 2
-    assert capsys.readouterr().err.strip().splitlines()[-1].split(": error: ", 1)[1] == message  # after argparse's program name
+    last = argparse_refusal(capsys, lambda: train_mnist.parse_args(argv))
+    assert last.split(": error: ", 1)[1] == message  # after argparse's program name
 
 
 def test_resume_refuses_a_command_file_whose_cwd_is_no_folder_name(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     (tmp_path / "command.json").write_text(json.dumps({"argv": ["--epochs", "1"], "cwd": 7}))
-    with pytest.raises(SystemExit):
-        train_mnist.parse_args(["--resume", str(tmp_path)])
-    last = capsys.readouterr().err.strip().splitlines()[-1]
+    last = argparse_refusal(capsys, lambda: train_mnist.parse_args(["--resume", str(tmp_path)]))
     assert last.split(": error: ", 1)[1] == f'--resume {tmp_path}: its command.json must hold "cwd", a folder, got 7'
 
 
@@ -292,9 +289,8 @@ def test_a_resumed_run_takes_one_thread_given_now_and_refuses_none(tmp_path: Pat
     (tmp_path / "command.json").write_text(json.dumps({"argv": ["--epochs", "2"], "cwd": str(tmp_path)}))
     args, settings = train_mnist.parse_args(["--resume", str(tmp_path), "--threads", "1"])
     assert (args.threads, settings.epochs) == (1, 2)
-    with pytest.raises(SystemExit):
-        train_mnist.parse_args(["--resume", str(tmp_path), "--threads", "0"])
-    assert capsys.readouterr().err.strip().splitlines()[-1].split(": error: ", 1)[1] == "--threads must be >= 1, got 0"
+    last = argparse_refusal(capsys, lambda: train_mnist.parse_args(["--resume", str(tmp_path), "--threads", "0"]))
+    assert last.split(": error: ", 1)[1] == "--threads must be >= 1, got 0"
 
 
 def test_idx_files_with_fewer_than_10000_training_images_need_a_dev_size(tmp_path: Path) -> None:
@@ -354,9 +350,8 @@ def test_inspect_network_reads_the_mnist_test_set_and_prints_each_layers_dead_un
 
 def test_inspect_network_takes_one_tile_and_refuses_none(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert inspect_network.parse_args([str(tmp_path), "--tiles", "1"]).tiles == 1
-    with pytest.raises(SystemExit):
-        inspect_network.parse_args([str(tmp_path), "--tiles", "0"])
-    assert capsys.readouterr().err.strip().splitlines()[-1].split(": error: ", 1)[1] == "--tiles must be >= 1, got 0"
+    last = argparse_refusal(capsys, lambda: inspect_network.parse_args([str(tmp_path), "--tiles", "0"]))
+    assert last.split(": error: ", 1)[1] == "--tiles must be >= 1, got 0"
 
 
 @pytest.mark.parametrize("sizes", [[784, 6, 5], [100, 6, 10]])
