@@ -26,6 +26,8 @@ import functional_nn.plots
 from functional_nn import FloatArray, initialize_parameters, predict, predict_proba, train, train_epochs
 from functional_nn.data.toy import make_moons
 from functional_nn.training import TrainState
+from test_scripts_arguments import _refused
+from test_user_edges import _one_error_line
 
 SCRIPTS = Path(__file__).resolve().parents[1] / "scripts"
 sys.path.insert(0, str(SCRIPTS))
@@ -44,12 +46,6 @@ def _picture_folder(root: Path, counts: dict[str, int], rng: np.random.Generator
     return root
 
 
-def _error_line(err: str) -> str:
-    lines = err.strip().splitlines()
-    assert len(lines) == 1 and "Traceback" not in err, err
-    return lines[0]
-
-
 TINY_RUN = ["--size", "4", "--hidden", "2", "--epochs", "1"]
 
 # --------------------------------------------------------------------------------------------
@@ -66,10 +62,7 @@ def test_cats_vs_dogs_defaults_are_the_documented_ones(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("flag", ["--size", "--epochs", "--patience", "--batch-size"])
 def test_cats_vs_dogs_refuses_a_count_below_1_and_takes_1(flag: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    with pytest.raises(SystemExit) as exit_info:
-        cats_vs_dogs.parse_args([str(tmp_path), flag, "0"])
-    assert exit_info.value.code == 2
-    assert capsys.readouterr().err.strip().splitlines()[-1].endswith(f"error: {flag} must be >= 1, got 0")
+    assert _refused(capsys, lambda: cats_vs_dogs.parse_args([str(tmp_path), flag, "0"])).endswith(f"error: {flag} must be >= 1, got 0")
     assert getattr(cats_vs_dogs.parse_args([str(tmp_path), flag, "1"]), flag[2:].replace("-", "_")) == 1
 
 
@@ -86,17 +79,11 @@ def test_cats_vs_dogs_refuses_a_count_below_1_and_takes_1(flag: str, tmp_path: P
 def test_cats_vs_dogs_refuses_fractions_outside_0_1_or_leaving_nothing(
     flags: list[str], message: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    with pytest.raises(SystemExit) as exit_info:
-        cats_vs_dogs.parse_args([str(tmp_path), *flags])
-    assert exit_info.value.code == 2
-    assert capsys.readouterr().err.strip().splitlines()[-1].endswith(f"error: {message}")
+    assert _refused(capsys, lambda: cats_vs_dogs.parse_args([str(tmp_path), *flags])).endswith(f"error: {message}")
 
 
 def test_cats_vs_dogs_refuses_a_colour_it_does_not_know(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    with pytest.raises(SystemExit) as exit_info:
-        cats_vs_dogs.parse_args([str(tmp_path), "--color", "sepia"])
-    assert exit_info.value.code == 2
-    assert "error: argument --color: invalid choice: 'sepia'" in capsys.readouterr().err
+    assert "error: argument --color: invalid choice: 'sepia'" in _refused(capsys, lambda: cats_vs_dogs.parse_args([str(tmp_path), "--color", "sepia"]))
     assert cats_vs_dogs.parse_args([str(tmp_path), "--color", "rgb"]).color == "rgb"
 
 
@@ -115,7 +102,7 @@ def test_cats_vs_dogs_refuses_each_output_of_an_earlier_run(name: str, tmp_path:
     out.mkdir()
     (out / name).write_text("an earlier run's\n")
     assert cats_vs_dogs.main([str(tmp_path / "no pictures here"), "--out", str(out)]) == 2
-    assert _error_line(capsys.readouterr().err) == (
+    assert _one_error_line(capsys.readouterr().err) == (
         f"error: --out {out} already holds {name} from an earlier run: choose another --out, or pass --overwrite to replace them"
     )
     assert (out / name).read_text() == "an earlier run's\n"
@@ -125,14 +112,14 @@ def test_cats_vs_dogs_names_a_root_that_is_a_file_without_the_keyword(tmp_path: 
     root = tmp_path / "pictures"
     root.write_text("x")
     assert cats_vs_dogs.main([str(root), "--out", str(tmp_path / "out")]) == 2
-    assert _error_line(capsys.readouterr().err) == f"error: {root} is not a folder: expected one sub-folder of pictures per class"
+    assert _one_error_line(capsys.readouterr().err) == f"error: {root} is not a folder: expected one sub-folder of pictures per class"
 
 
 def test_cats_vs_dogs_with_three_classes_stops_before_reading_on(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     root = _picture_folder(tmp_path / "pictures", {"bird": 2, "cat": 2, "dog": 2}, np.random.default_rng(0))
     assert cats_vs_dogs.main([str(root), *TINY_RUN, "--out", str(tmp_path / "out")]) == 2
     captured = capsys.readouterr()
-    assert _error_line(captured.err) == f"error: {root} has 3 classes ['bird', 'cat', 'dog']; pick two with --classes a,b"
+    assert _one_error_line(captured.err) == f"error: {root} has 3 classes ['bird', 'cat', 'dog']; pick two with --classes a,b"
     assert captured.out == ""
     assert not (tmp_path / "out").exists()
 
@@ -151,7 +138,7 @@ def test_cats_vs_dogs_splits_3_pictures_and_refuses_2(tmp_path: Path, capsys: py
     assert "\nskipped 5 unreadable or non-picture file(s): note0.txt, note1.txt, note2.txt, note3.txt, note4.txt\n" in capsys.readouterr().out
     (root / "cat" / "cat_001.png").unlink()  # 2 pictures: nothing left to train on
     assert cats_vs_dogs.main([str(root), *TINY_RUN, "--out", str(tmp_path / "two")]) == 2
-    assert _error_line(capsys.readouterr().err) == "error: 2 pictures are too few to split into training, dev and test sets"
+    assert _one_error_line(capsys.readouterr().err) == "error: 2 pictures are too few to split into training, dev and test sets"
     assert not (tmp_path / "two").exists()
 
 
@@ -278,10 +265,7 @@ def test_binary_classification_defaults_are_the_documented_ones() -> None:
 
 @pytest.mark.parametrize("flag", ["--samples", "--hidden", "--epochs", "--print-every", "--frames"])
 def test_binary_classification_refuses_a_count_below_1_and_takes_1(flag: str, capsys: pytest.CaptureFixture[str]) -> None:
-    with pytest.raises(SystemExit) as exit_info:
-        binary_classification.parse_args([flag, "0"])
-    assert exit_info.value.code == 2
-    assert capsys.readouterr().err.strip().splitlines()[-1].endswith(f"error: {flag} must be >= 1, got 0")
+    assert _refused(capsys, lambda: binary_classification.parse_args([flag, "0"])).endswith(f"error: {flag} must be >= 1, got 0")
     assert getattr(binary_classification.parse_args([flag, "1"]), flag[2:].replace("-", "_")) == 1
 
 
@@ -318,7 +302,7 @@ def test_binary_classification_says_removed_only_when_it_removed_an_animation(tm
 def test_binary_classification_refuses_each_output_of_an_earlier_run(name: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     (tmp_path / name).write_text("an earlier run's\n")
     assert binary_classification.main(["--epochs", "1", "--out", str(tmp_path)]) == 2
-    assert _error_line(capsys.readouterr().err) == (
+    assert _one_error_line(capsys.readouterr().err) == (
         f"error: --out {tmp_path} already holds {name} from an earlier run: choose another --out, or pass --overwrite to replace them"
     )
     assert sorted(p.name for p in tmp_path.iterdir()) == [name]

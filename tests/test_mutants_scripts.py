@@ -223,20 +223,19 @@ def test_a_line_one_pixel_thin_stays_one_pixel_thin(upright: bool, tmp_path: Pat
     assert float(picture.max()) == 1.0  # the crop is the line alone: no dark row or column beside it is scaled in
 
 
-def test_a_network_not_taking_784_pixels_is_refused_by_name(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    network = _network(tmp_path / "params.npz", [100, 4, 10], ["relu", "softmax"])
+@pytest.mark.parametrize(
+    ("sizes", "why"),
+    [
+        ([100, 4, 10], "takes 100 inputs, not the 784 pixels of a 28x28 digit"),
+        ([784, 4, 1], "has a softmax over 1 unit: its output is always 1, not a classifier"),
+    ],
+)
+def test_a_network_that_cannot_read_a_digit_is_refused_by_name(sizes: list[int], why: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    network = _network(tmp_path / "params.npz", sizes, ["relu", "softmax"])
     assert predict_digit.main([str(network), str(_block(tmp_path / "block.png"))]) == 2
     captured = capsys.readouterr()
     assert captured.out == ""
-    assert captured.err == f"error: {network} takes 100 inputs, not the 784 pixels of a 28x28 digit\n"
-
-
-def test_a_softmax_over_one_unit_is_refused_as_no_classifier(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    network = _network(tmp_path / "params.npz", [784, 4, 1], ["relu", "softmax"])
-    assert predict_digit.main([str(network), str(_block(tmp_path / "block.png"))]) == 2
-    captured = capsys.readouterr()
-    assert captured.out == ""
-    assert captured.err == f"error: {network} has a softmax over 1 unit: its output is always 1, not a classifier\n"
+    assert captured.err == f"error: {network} {why}\n"
 
 
 def test_without_pillow_reading_a_picture_says_which_extra_to_install(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
