@@ -27,6 +27,13 @@ def test_one_layer_of_three() -> None:
     np.testing.assert_allclose(output, [4.8, 1.21, 2.385], rtol=1e-14)
 
 
+def test_whole_numbers_everywhere_are_taken_as_float64() -> None:
+    # 1*1 + 2*2 + 0 = 5: inputs, weights and biases given as ints, as a beginner types them
+    output = neuron_basics.layer_output([1, 2], [[1, 2], [3, -1]], [0, 1])
+    assert output.dtype == np.float64
+    np.testing.assert_array_equal(output, [5.0, 2.0])
+
+
 def test_script_prints_the_numbers(capsys: pytest.CaptureFixture[str]) -> None:
     assert neuron_basics.main([]) == 0
     out = capsys.readouterr().out
