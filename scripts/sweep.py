@@ -162,10 +162,8 @@ def _main(argv: Sequence[str] | None) -> int:
     dev = (data.X_dev, one_hot(data.y_dev, 10, dtype=dtype))
     settings = grid(args.epochs, args.batch_size, args.seed)
     bar = train_mnist.ProgressBar(len(settings), "runs", enabled=sys.stderr.isatty(), unit="run")
-    finished: list[int] = []
 
     def done(index: int, result: TrainState) -> None:
-        finished.append(index)
         bar.update(result.history[-1].cost)
 
     workers = 0
@@ -174,7 +172,7 @@ def _main(argv: Sequence[str] | None) -> int:
             if client is not None:
                 workers = len(dist.check_workers(client))
             say(f"{_cli.counted(len(settings), 'run')} of {_cli.counted(args.epochs, 'epoch')} on {X.shape[1]} samples, "
-                + ("in this process" if client is None else f"on {workers} workers"))  # fmt: skip
+                + ("in this process" if client is None else f"on {_cli.counted(workers, 'worker')}"))  # fmt: skip
             if client is None and fused.AVAILABLE:
                 fused.warm_up()  # as check_workers does on each worker, so both clocks start warm
             sweep_started = time.perf_counter()
