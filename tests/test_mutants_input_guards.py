@@ -27,7 +27,7 @@ from functional_nn.data import one_hot
 from functional_nn.initializers import initialize_parameters
 from functional_nn.onnx_export import UnsupportedActivationError
 from functional_nn.optimizers import sgd
-from functional_nn.sklearn import MLPClassifier
+from functional_nn.sklearn import MLPClassifier, MLPRegressor
 from functional_nn.types import Activation, FloatArray, Loss
 from user_records import SOFTSIGN
 
@@ -71,13 +71,47 @@ def _refused(error: type[Exception], message: str) -> Any:
         ({"alpha": -1}, ValueError, "alpha must be a finite number >= 0, got -1"),
         # checked with early_stopping off too, and 1 itself is refused
         ({"validation_fraction": 1.0}, ValueError, "validation_fraction must be in (0, 1), got 1.0"),
+        ({"hidden_layer_sizes": b"d"}, TypeError, "hidden_layer_sizes must be a sequence of ints such as (100,), got b'd'"),  # bytes too: ints
         ({"random_state": -1}, ValueError, "random_state must be an int >= 0 (a seed), got -1"),
+        ({"random_state": np.int64(-1)}, ValueError, "random_state must be an int >= 0 (a seed), got -1"),
         ({"warm_start": "yes"}, TypeError, "warm_start must be a bool, got 'yes'"),
     ],
 )  # fmt: skip
 def test_a_bad_setting_is_refused_at_fit_by_its_whole_message(setting: dict[str, Any], error: type[Exception], message: str) -> None:
     with _refused(error, message):
         MLPClassifier(**setting).fit(np.eye(4), [0, 1, 0, 1])
+
+
+@pytest.mark.parametrize(
+    ("setting", "same_as"),
+    [
+        ({"random_state": np.int64(0)}, {"random_state": 0}),
+        ({"random_state": np.random.SeedSequence(0)}, {"random_state": 0}),  # default_rng(0) seeds from SeedSequence(0)
+        ({"early_stopping": np.True_}, {"early_stopping": True}),
+        ({"warm_start": np.True_}, {"warm_start": True}),
+    ],
+)  # fmt: skip
+def test_numpy_scalars_and_a_seed_sequence_are_taken_as_the_settings_they_stand_for(setting: dict[str, Any], same_as: dict[str, Any]) -> None:
+    X, y = np.random.default_rng(0).standard_normal((30, 4)), np.arange(30) % 3
+    given, expected = (MLPClassifier((5,), epochs=3, **{"random_state": 1, **s}) for s in (setting, same_as))
+    for _ in range(2):  # twice: warm_start continues the first fit
+        given.fit(X, y)
+        expected.fit(X, y)
+    assert given.n_iter_ == expected.n_iter_
+    np.testing.assert_array_equal(given.predict_proba(X), expected.predict_proba(X))
+
+
+def test_a_regressors_targets_of_object_dtype_are_read_as_numbers() -> None:
+    X = np.random.default_rng(0).standard_normal((20, 3))
+    y = 2 * X[:, 0] - X[:, 2]
+    given, expected = (MLPRegressor((4,), epochs=3, random_state=0).fit(X, targets) for targets in (y.astype(object), y))
+    np.testing.assert_array_equal(given.predict(X), expected.predict(X))
+
+
+def test_a_float32_classifier_trains_on_float32_one_hot_targets() -> None:
+    X, y = np.random.default_rng(0).standard_normal((30, 4)), np.arange(30) % 3
+    clf = MLPClassifier((5,), epochs=2, random_state=0, dtype="float32").fit(X, y)
+    assert {value.dtype for value in clf.params_.values()} == {np.dtype(np.float32)} and clf.predict_proba(X).dtype == np.float32
 
 
 def test_a_first_partial_fit_without_classes_is_refused_by_its_whole_message() -> None:
@@ -206,6 +240,13 @@ def test_train_rounds_names_the_argument_it_refuses(changes: dict[str, Any], err
     settings: dict[str, Any] = {"activations": ACTIVATIONS, "loss": LOSS, "rounds": 1, "learning_rate": 0.1, **changes}
     with _refused(error, message):
         dist.train_rounds(_shards(), _params(), **settings)
+
+
+def test_train_rounds_names_the_shard_whose_dtype_differs_from_the_params() -> None:
+    shards = tuple(dist.Shard(shard.X.astype(np.float32), shard.Y.astype(np.float32)) for shard in _shards())
+    message = "shards[0].X has dtype float32 but params['W1'] is float64: convert one, e.g. shards[0].X.astype(np.float64), so that a float32 network stays float32"
+    with _refused(TypeError, message):
+        dist.train_rounds(shards, _params(), activations=ACTIVATIONS, loss=LOSS, rounds=1, learning_rate=0.1)
 
 
 def test_train_rounds_names_the_shard_whose_targets_the_loss_cannot_take() -> None:
