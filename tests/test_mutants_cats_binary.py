@@ -252,6 +252,12 @@ def test_cats_vs_dogs_draws_the_first_24_test_pictures_with_the_predicted_class_
     assert len(grid["labels"]) == 24 and grid["class_names"] == ("cat", "dog") and grid["columns"] == 6
 
 
+
+def test_cats_vs_dogs_confusion_matrix_is_2_by_2_when_one_class_is_never_seen() -> None:
+    # every label and every prediction class 0: the row and column of class 1 are there, empty
+    result = cats_vs_dogs.evaluate(np.array([[0.1, 0.4, 0.2]], dtype=np.float64), np.array([0, 0, 0], dtype=np.int64))
+    assert result.confusion == [[3, 0], [0, 0]] and result.accuracy == 1.0 and result.majority_accuracy == 1.0
+
 # --------------------------------------------------------------------------------------------
 # binary_classification.py
 
@@ -261,6 +267,13 @@ def test_binary_classification_defaults_are_the_documented_ones() -> None:
     assert (args.data, args.samples, args.noise, args.hidden, args.epochs) == ("moons", 200, None, 3, 5000)
     assert (args.learning_rate, args.print_every, args.seed, args.out) == (1.0, 500, 0, Path("."))
     assert (args.overwrite, args.animate, args.frames) == (False, False, 50)
+
+
+def test_binary_classification_takes_only_the_libraries_toy_data_sets(capsys: pytest.CaptureFixture[str]) -> None:
+    line = _refused(capsys, lambda: binary_classification.parse_args(["--data", "checkerboard"]))
+    assert "error: argument --data: invalid choice: 'checkerboard' (choose from " in line
+    for name in ("moons", "circles", "xor", "spirals", "blobs"):
+        assert binary_classification.parse_args(["--data", name]).data == name
 
 
 @pytest.mark.parametrize("flag", ["--samples", "--hidden", "--epochs", "--print-every", "--frames"])
@@ -309,20 +322,20 @@ def test_binary_classification_refuses_each_output_of_an_earlier_run(name: str, 
 
 
 def test_binary_classification_draws_both_sets_with_the_noise_asked_for(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    argv = ["--samples", "30", "--epochs", "3", "--noise", "0", "--out", str(tmp_path)]
+    argv = ["--samples", "30", "--epochs", "3", "--noise", "0.05", "--out", str(tmp_path)]  # not 0, which float() also gives
     run = binary_classification.run(binary_classification.parse_args(argv))
     capsys.readouterr()
     rng = np.random.default_rng(0)  # by hand: the training set, the parameters, the held-out set
-    X, y = make_moons(30, rng, noise=0.0)
+    X, y = make_moons(30, rng, noise=0.05)
     params = initialize_parameters([2, 3, 1], rng, scheme="standard_normal")
-    X_held_out, y_held_out = make_moons(1000, rng, noise=0.0)
+    X_held_out, y_held_out = make_moons(1000, rng, noise=0.05)
     state = train(X, y[np.newaxis, :].astype(np.float64), params, activations=("sigmoid", "sigmoid"),
                   loss="binary_cross_entropy", epochs=3, learning_rate=1.0)  # fmt: skip
     assert run.costs == tuple(r.cost for r in state.history)
     assert run.held_out_accuracy == float(np.mean(predict(X_held_out, state.params, ("sigmoid", "sigmoid")) == y_held_out))
     noisy = binary_classification.run(binary_classification.parse_args(["--samples", "30", "--epochs", "3", "--out", str(tmp_path / "noisy")]))
     capsys.readouterr()
-    assert noisy.costs[0] != run.costs[0]  # the maker's own noise is not 0
+    assert noisy.costs[0] != run.costs[0]  # the maker's own noise is not 0.05
 
 
 # --------------------------------------------------------------------------------------------
