@@ -1,17 +1,21 @@
 """``scripts/sweep.py`` run for real, and ``scripts/neuron_basics.py`` run as a program.
 
-What the sweep's table, best parameters, summary and lines hold, checked against each grid
-setting trained alone by ``distributed.run_settings`` on data this file prepares from the
-pixels itself (scaled to [0, 1], one-hot labels, the subset asked for, MNIST's dev set); the
-picture's lines; the default output folder; a run on a one-worker cluster of threads started
-here; and both files run as programs (the sweep sets one BLAS thread only then).
+What the sweep's table, best parameters, summary and lines hold, checked against each setting
+of the grid its docstring describes (built here, not taken from the script) trained alone by
+``distributed.run_settings`` on data this file prepares from the pixels itself (scaled to
+[0, 1], one-hot labels, the subset asked for, MNIST's dev set); an earlier sweep's outputs;
+the default output folder; the picture's lines; a running scheduler (one worker of threads
+started here, its tasks read back from the scheduler) and ``--workers 1``'s local process;
+and both files run as programs (the sweep sets one BLAS thread only then).
 
 Nothing is stood in for: every sweep trains its 12 runs for real on a few dozen random digits
-cached as MNIST, so each test takes about a second. Earlier tests pin the rest: the grid's
-order and the tie-break (``test_scripts_exact_values.py``), the cluster's results equal to the
-sequential ones (``test_distributed.py``), the refusals (``test_scripts_*``).
+cached as MNIST, so each test takes about a second. The picture's test wraps ``save_figure``
+only to keep the figure it is handed; the real save still writes the file. Left to other
+files: the tie-break (``test_scripts_exact_values.py``), the cluster's results equal to the
+sequential ones (``test_distributed.py``), the refusals (``test_scripts_*``). Not pinned: the
+progress bar (drawn only on a terminal), the kernels' warm-up and where a local cluster's data
+is written (they change the time a sweep takes, not what it writes).
 """
-
 from __future__ import annotations
 
 import csv
