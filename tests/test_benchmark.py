@@ -1,7 +1,8 @@
 """scripts/benchmark.py runs on tiny sizes and prints its table and a final JSON line.
 
 Speed figures are never asserted: only that every network and optimizer got its row, its
-ratios and its ceiling, and that the products counted for the ceiling are the right ones.
+ratios and its ceiling, that each ratio is the quotient of the rates printed beside it, and
+that the products counted for the ceiling are the right ones.
 """
 
 from __future__ import annotations
@@ -226,3 +227,44 @@ def test_a_batch_larger_than_the_samples_sets_the_ceiling_at_the_batch_the_steps
 def test_cpu_pressure_is_read_from_the_load_line() -> None:
     assert benchmark._pressure("load average 1.0 2.0 3.0; cpu pressure some avg10=99.78 avg60=97.74") == 99.78
     assert benchmark._pressure("load average 1.0 2.0 3.0") == 0.0
+
+
+def test_every_ratio_in_the_json_follows_from_the_rates_beside_it(capsys: pytest.CaptureFixture[str]) -> None:
+    """The ratios quoted from a run (over PyTorch, of the ceiling, Adam over SGD) are the
+    rates' own quotients: checked here on the contenders the dev extra installs, scikit-learn
+    among them, to the rounding of the rates (to 1 sample/s) and of the ratios (to 0.001)."""
+    argv = [
+        "--data", "random", "--samples", "256", "--repeats", "1", "--warmup", "0", "--hidden", "8", "--batch-size", "64",
+        "--contenders", "functional_nn", "functional_nn_steps", "numpy_preallocated", "sklearn",
+        "--ceiling-seconds", "0.005", "--threads", "1", "--settle-seconds", "0",
+    ]  # fmt: skip
+    assert benchmark.main(argv) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    results = json.loads(lines[-1])["results"]["784-8-10"]
+    flops = benchmark.step_products((784, 8, 10), 64).flops
+    reached = [line for line in lines if line.startswith("  the preallocated loop reaches ") and line.endswith("% of the ceiling")]
+    printed = dict(zip(("sgd", "adam"), (int(line.split()[-4].rstrip("%")) for line in reached), strict=True))
+    for optimizer in ("sgd", "adam"):
+        figures = results[optimizer]
+        ours, ceiling = figures["samples_per_s"], figures["ceiling_samples_per_s"]
+        assert figures["samples_per_s_min"] <= ours <= figures["samples_per_s_max"]
+        assert figures["steps_only_samples_per_s"] > 0
+        assert figures["step_mflop"] == round(flops / 1e6, 2)
+        assert figures["ceiling_gflops"] == pytest.approx(ceiling / 64 * flops / 1e9, rel=1e-3, abs=0.06)
+        assert figures["ceiling_fraction"] == pytest.approx(ours / ceiling, abs=1.5e-3)
+        assert figures["preallocated_ceiling_fraction"] == pytest.approx(figures["preallocated_samples_per_s"] / ceiling, abs=1.5e-3)
+        assert figures["sklearn_ratio"] == pytest.approx(ours / figures["sklearn_samples_per_s"], rel=2e-3, abs=1.5e-3)
+        assert abs(printed[optimizer] / 100 - figures["preallocated_ceiling_fraction"]) <= 0.0055  # printed to 1%
+    adam_over_sgd = results["adam"]["samples_per_s"] / results["sgd"]["samples_per_s"]
+    assert results["adam"]["adam_over_sgd"] == pytest.approx(adam_over_sgd, abs=1.5e-3)
+
+
+@pytest.mark.parametrize("name", ["sgd", "adam"])
+def test_our_optimizer_is_the_one_named_with_the_benchmarks_settings(name: str) -> None:
+    optimizer = benchmark.our_optimizer(name)
+    expected = {"sgd": {"learning_rate": 0.1}, "adam": {"learning_rate": 1e-3, "beta1": 0.9, "beta2": 0.999, "epsilon": 1e-8}}[name]
+    assert optimizer.name == name and dict(optimizer.hyperparameters) == expected
+
+
+def test_a_single_sample_is_enough_to_run_on() -> None:
+    assert benchmark.parse_arguments(["--samples", "1"]).samples == 1
