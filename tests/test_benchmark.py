@@ -268,3 +268,18 @@ def test_our_optimizer_is_the_one_named_with_the_benchmarks_settings(name: str) 
 
 def test_a_single_sample_is_enough_to_run_on() -> None:
     assert benchmark.parse_arguments(["--samples", "1"]).samples == 1
+
+
+@pytest.mark.parametrize("warmup", [0, 1])
+def test_after_a_warm_up_the_preallocated_loops_weights_are_noted_equal_to_ours(warmup: int, capsys: pytest.CaptureFixture[str]) -> None:
+    argv = [
+        "--data", "random", "--samples", "100", "--repeats", "1", "--warmup", str(warmup), "--hidden", "6", "--batch-size", "32",
+        "--contenders", "functional_nn", "numpy_preallocated", "--ceiling-seconds", "0.005", "--threads", "1", "--settle-seconds", "0",
+    ]  # fmt: skip
+    assert benchmark.main(argv) == 0
+    notes = json.loads(capsys.readouterr().out.strip().splitlines()[-1])["notes"]
+    compared = [note for note in notes if "warm-up epoch(s)" in note]
+    # the same sums in the same order (test_the_preallocated_loop_does_the_librarys_sums_bit_for_bit): no gap at all
+    assert compared == ([] if warmup == 0 else [
+        f"784-6-10 {name}: after 1 warm-up epoch(s) the preallocated loop's weights differ from ours by at most 0" for name in ("sgd", "adam")
+    ])  # fmt: skip
