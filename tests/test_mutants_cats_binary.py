@@ -7,6 +7,9 @@ stopping, what the picture grid is given, and the scripts run as programs.
 Each test fails on at least one mutant of those scripts that the tests exercising them let
 pass. The scripts run in-process through their ``main(argv)`` on small picture folders made
 here (one subprocess per script checks the ``__main__`` guard); nothing reaches the network.
+Where a test needs what the script hands the library (the parameters evaluated, the epoch the
+curves mark, the pictures drawn), it wraps that function to note its arguments and then calls
+it: the real training, prediction and drawing still run.
 """
 
 from __future__ import annotations
@@ -189,10 +192,11 @@ def test_cats_vs_dogs_evaluates_the_best_epochs_parameters_not_the_last(
     monkeypatch.setattr(cats_vs_dogs, "train_epochs", recording_train_epochs)
     monkeypatch.setattr(cats_vs_dogs, "predict_proba", recording_predict_proba)
     marked: list[object] = []
+    plot_curves = functional_nn.plots.plot_curves
 
-    def recording_curves(history: object, path: Path, **kwargs: Any) -> Path:
+    def recording_curves(history: Any, path: Path, **kwargs: Any) -> Path:  # notes the epoch marked, then draws as ever
         marked.append(kwargs.get("mark_epoch"))
-        return path
+        return plot_curves(history, path, **kwargs)
 
     monkeypatch.setattr(functional_nn.plots, "plot_curves", recording_curves)
     # noise with random labels: the training set is memorised and the dev cost soon rises
@@ -232,9 +236,11 @@ def test_cats_vs_dogs_draws_the_first_24_test_pictures_with_the_predicted_class_
         probabilities.append(predict_proba(*args))
         return probabilities[-1]
 
-    def recording_grid(X: FloatArray, image_shape: tuple[int, ...], path: Path, **kwargs: Any) -> Path:
+    plot_image_grid = functional_nn.plots.plot_image_grid
+
+    def recording_grid(X: FloatArray, image_shape: tuple[int, int] | tuple[int, int, int], path: Path, **kwargs: Any) -> Path:  # notes, then draws
         drawn.append({"X": X, "image_shape": image_shape, **kwargs})
-        return path
+        return plot_image_grid(X, image_shape, path, **kwargs)
 
     monkeypatch.setattr(cats_vs_dogs, "predict_proba", recording_predict_proba)
     monkeypatch.setattr(functional_nn.plots, "plot_image_grid", recording_grid)
