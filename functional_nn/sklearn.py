@@ -569,10 +569,13 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         with np.errstate(over="ignore"):  # the overflow is refused below, naming y
             Y = np.asarray(y, dtype=dtype)
         if not np.isfinite(Y).all():  # y itself is finite (validate_data checked it): too large for dtype
-            largest = float(np.max(np.abs(np.asarray(y, dtype=np.float64))))
+            top = np.max(np.abs(np.asarray(y, dtype=np.longdouble)))  # a long double y can be beyond even float64
+            fits = top <= np.finfo(np.float64).max
+            largest = f"{float(top):.4g}" if fits else np.format_float_scientific(top, precision=3, trim="-")
+            wider = "" if dtype == np.float64 else ", or fit with dtype='float64'"
             raise ValueError(
-                f"y holds values up to {largest:.4g} in magnitude, beyond the range of the network's dtype "
-                f"{np.dtype(dtype).name} (largest {float(np.finfo(dtype).max):.4g}): rescale y, or fit with dtype='float64'"
+                f"y holds values up to {largest} in magnitude, beyond the range of the network's dtype "
+                f"{np.dtype(dtype).name} (largest {float(np.finfo(dtype).max):.4g}): rescale y{wider}"
             )
         Y = Y.reshape(1, -1) if Y.ndim == 1 else Y.T
         if first:

@@ -141,6 +141,17 @@ def test_regressor_targets_beyond_float32_are_refused_naming_y() -> None:
     assert fitted.params_["W1"].dtype == np.float64
 
 
+@pytest.mark.skipif(bool(np.isinf(np.longdouble(10) ** 400)), reason="this platform's long double is a double: no y can exceed float64")
+def test_regressor_targets_beyond_float64_are_refused_by_their_size_without_suggesting_float64() -> None:
+    from functional_nn.sklearn import MLPRegressor
+
+    y = np.array([np.longdouble(10) ** 400, 1, 2, 3])  # finite in long double, inf in float64
+    # it used to say "up to inf" and suggest dtype='float64' to a float64 network
+    message = "y holds values up to 1e+400 in magnitude, beyond the range of the network's dtype float64 (largest 1.798e+308): rescale y"
+    with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
+        MLPRegressor((3,), epochs=1, dtype="float64", random_state=0).fit(np.arange(8.0).reshape(4, 2), y)
+
+
 @pytest.mark.parametrize(
     ("classes", "message"),
     [

@@ -108,12 +108,6 @@ def test_a_regressors_targets_of_object_dtype_are_read_as_numbers() -> None:
     np.testing.assert_array_equal(given.predict(X), expected.predict(X))
 
 
-def test_a_float32_classifier_trains_on_float32_one_hot_targets() -> None:
-    X, y = np.random.default_rng(0).standard_normal((30, 4)), np.arange(30) % 3
-    clf = MLPClassifier((5,), epochs=2, random_state=0, dtype="float32").fit(X, y)
-    assert {value.dtype for value in clf.params_.values()} == {np.dtype(np.float32)} and clf.predict_proba(X).dtype == np.float32
-
-
 def test_a_first_partial_fit_without_classes_is_refused_by_its_whole_message() -> None:
     with _refused(ValueError, "classes must be passed on the first call to partial_fit: every label that will ever be seen"):
         MLPClassifier((3,)).partial_fit(np.eye(4), [0, 1, 0, 1])
