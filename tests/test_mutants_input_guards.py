@@ -4,8 +4,10 @@ audit of those checks alone (the ones the two earlier rounds left unrun) found u
 Each refusal is pinned by its whole message, anchored at both ends, so that a mutant that
 names another argument, changes the words, or lets another check run first fails: the
 suite's other tests match the middle of most of these messages, which such mutants keep.
-Every case here is refused before any training, export or round; only the one about what
-must travel to the workers needs a cluster: one worker of threads in this process.
+Every refusal here comes before any training, export or round; only the one about what
+must travel to the workers needs a cluster: one worker of threads in this process. The
+guards' other side is pinned too: settings given as numpy scalars or a ``SeedSequence``, and
+a regressor's object-dtype targets, are fitted as their plain equivalents are, bit for bit.
 """
 
 from __future__ import annotations
