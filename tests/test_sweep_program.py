@@ -48,7 +48,6 @@ SCRIPTS = Path(__file__).resolve().parents[1] / "scripts"
 sys.path.insert(0, str(SCRIPTS))
 
 import sweep  # noqa: E402  (the scripts folder is not a package)
-import train_mnist  # noqa: E402
 
 COLUMNS = ["learning_rate", "hidden", "keep_prob", "epochs", "seed", "train_cost", "train_accuracy", "dev_cost", "dev_accuracy"]
 
