@@ -4,9 +4,10 @@ What the sweep's table, best parameters, summary and lines hold, checked against
 of the grid its docstring describes (built here, not taken from the script) trained alone by
 ``distributed.run_settings`` on data this file prepares from the pixels itself (scaled to
 [0, 1], one-hot labels, the subset asked for, MNIST's dev set); an earlier sweep's outputs;
-the default output folder; the picture's lines; a running scheduler (one worker of threads
-started here, its tasks read back from the scheduler) and ``--workers 1``'s local process;
-and both files run as programs (the sweep sets one BLAS thread only then).
+an MNIST file that is not MNIST, and the help's words; the default output folder; the
+picture's lines; a running scheduler (one worker of threads started here, its tasks read
+back from the scheduler), and one whose worker cannot import the library; ``--workers 1``'s
+local process; and both files run as programs (the sweep sets one BLAS thread only then).
 
 Nothing is stood in for: every sweep trains its 12 runs for real on a few dozen random digits
 cached as MNIST, so each test takes about a second. The picture's test wraps ``save_figure``
@@ -19,8 +20,10 @@ is written (they change the time a sweep takes, not what it writes).
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
 import os
+import re
 import runpy
 import sys
 import time
@@ -34,11 +37,12 @@ import pytest
 
 from functional_nn import distributed as dist
 from functional_nn import TrainResult, one_hot, plots, scale_pixels
-from functional_nn.data.mnist import MNISTPixels
+from functional_nn.data.mnist import MNIST_SHA256, MNISTPixels
 from functional_nn.optimizers import adam
 from functional_nn.serialization import load_parameters
 from functional_nn.types import Activation
 from conftest import WriteMNISTCache
+from test_distributed import _scheduler_address
 from test_scripts_mnist import _small_mnist
 
 if TYPE_CHECKING:
@@ -138,6 +142,42 @@ def test_each_output_of_an_earlier_sweep_is_kept_unless_overwrite_is_given(
     assert sweep.main(["--sequential", "--subset", "10", "--epochs", "1", "--out", str(out), "--overwrite"]) == 0
     assert sorted(p.name for p in out.iterdir()) == ["best_params.npz", "sweep.csv", "sweep.png"]
     assert (out / name).read_bytes() != b"earlier"
+
+
+def test_an_mnist_file_that_is_not_mnist_is_one_error_line_before_any_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = tmp_path / "data"
+    data.mkdir()
+    monkeypatch.setenv("FUNCTIONAL_NN_DATA", str(data))
+    placed = data / "mnist.pkl.gz"
+    placed.write_bytes(b"not mnist")
+    digest = hashlib.sha256(b"not mnist").hexdigest()
+    out = tmp_path / "out"
+    assert sweep.main(["--sequential", "--epochs", "1", "--out", str(out)]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""  # not even the line announcing the runs
+    assert captured.err == (
+        f"error: {placed} has sha256 {digest} (9 bytes), expected {MNIST_SHA256}: "
+        "it is not the MNIST file this library knows, so it was not unpickled and nothing was cached\n"
+    )
+    assert not out.exists()
+    assert [p.name for p in data.iterdir()] == ["mnist.pkl.gz"]
+
+
+def test_the_help_names_the_schedulers_address_and_says_what_each_switch_does(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("COLUMNS", "100")
+    with pytest.raises(SystemExit) as stopped:
+        sweep.parse_args(["--help"])
+    assert stopped.value.code == 0
+    text = " ".join(capsys.readouterr().out.split())  # argparse wraps lines to the terminal's width
+    assert "[--workers WORKERS | --scheduler ADDRESS | --sequential]" in text
+    assert "--scheduler ADDRESS a running Dask scheduler, e.g. tcp://HOST:8786" in text
+    assert "--sequential run every setting in this process, one after another" in text
+    assert "--dashboard serve the local cluster's dashboard on port 8787" in text
+    assert "--overwrite replace the outputs of an earlier sweep in --out" in text
 
 
 # --------------------------------------------------------------------------------------------
@@ -251,8 +291,7 @@ def test_a_running_scheduler_is_swept_on_and_counted_in_the_line_and_summary(
     tmp_path: Path, small: MNISTPixels, one_worker: Client, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.delenv("DASK_SCHEDULER_ADDRESS", raising=False)
-    address = getattr(one_worker.scheduler, "address", None)
-    assert isinstance(address, str)
+    address = _scheduler_address(one_worker)
     out = tmp_path / "out"
     assert sweep.main(["--scheduler", address, "--subset", "20", "--epochs", "1", "--out", str(out)]) == 0
     lines, summary = _printed(capsys)
@@ -268,6 +307,28 @@ def test_a_running_scheduler_is_swept_on_and_counted_in_the_line_and_summary(
     assert "run_stored" in one_worker.run_on_scheduler(lambda dask_scheduler: sorted(dask_scheduler.task_prefixes))  # type: ignore[no-untyped-call]
     assert sorted(p.name for p in (shared / "sweep-data").iterdir()) == ["X.npy", "X_dev.npy", "Y.npy", "Y_dev.npy"]
     assert (tmp_path / "again" / "sweep.csv").read_text() == (out / "sweep.csv").read_text()
+
+
+def test_a_cluster_whose_worker_cannot_import_the_library_is_one_error_line_and_writes_nothing(
+    tmp_path: Path, small: MNISTPixels, one_worker: Client, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.delenv("DASK_SCHEDULER_ADDRESS", raising=False)
+    out = tmp_path / "out"
+    with monkeypatch.context() as lacking:
+        # the worker shares this process: `import functional_nn` now fails there, as on a machine
+        # without the library (the sweep itself imports nothing new before it checks the workers)
+        lacking.setitem(sys.modules, "functional_nn", None)
+        status = sweep.main(["--scheduler", _scheduler_address(one_worker), "--subset", "20", "--epochs", "1", "--out", str(out)])
+    assert status == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""  # the check comes before the line announcing the runs
+    (line,) = captured.err.splitlines()
+    pattern = (
+        r"error: cannot import functional_nn on worker tcp://127\.0\.0\.1:\d+ \(host .+, Python .+\): "
+        r"install the library there \(.+\) or put it on the workers' path"
+    )
+    assert re.fullmatch(pattern, line), line
+    assert not out.exists()
 
 
 def test_workers_start_that_many_local_worker_processes(
