@@ -73,7 +73,7 @@ def _main(argv: Sequence[str] | None) -> int:
     rng = np.random.default_rng(0)
     rows: list[dict[str, float]] = []
     with dist.cluster_client(n_workers=args.workers) as client:
-        print(f"{args.workers} worker processes; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores", flush=True)
+        print(f"{_cli.counted(args.workers, 'worker')} (local processes); load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores", flush=True)
         for megabytes, hidden in HIDDEN_FOR_MB.items():
             params = initialize_parameters((784, hidden, 10), rng)
             nbytes = sum(value.nbytes for value in params.values())
