@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 
 from functional_nn import distributed as dist
+from functional_nn.data import load_image_folder
 
 SCRIPTS = Path(__file__).resolve().parents[1] / "scripts"
 sys.path.insert(0, str(SCRIPTS))
@@ -165,29 +166,44 @@ def test_benchmark_rounds_takes_different_shard_sizes() -> None:
     assert benchmark_rounds.parse_args(["--shard-sizes", "512,64"]).shard_sizes == (512, 64)
 
 
+def _folders_read(monkeypatch: pytest.MonkeyPatch) -> list[str | os.PathLike[str]]:
+    """The folders cats_vs_dogs.py hands to ``load_image_folder``, which still reads them."""
+    real = load_image_folder
+    folders: list[str | os.PathLike[str]] = []
+
+    def recording(folder: str | os.PathLike[str], *args: Any, **kwargs: Any) -> Any:
+        folders.append(folder)
+        return real(folder, *args, **kwargs)
+
+    monkeypatch.setattr(cats_vs_dogs, "load_image_folder", recording)
+    return folders
+
+
 @pytest.mark.parametrize(("classes", "twice"), [("cats,cats", "cats"), ("cats,dogs,cats", "cats")])
 def test_cats_vs_dogs_refuses_a_class_named_twice(
     classes: str, twice: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     for name in ("cats", "dogs"):
         (tmp_path / "pictures" / name).mkdir(parents=True)
-    monkeypatch.setattr(cats_vs_dogs, "load_image_folder", lambda *args, **kwargs: pytest.fail("refused at parsing: no picture is read"))
+    folders_read = _folders_read(monkeypatch)
     argv = [str(tmp_path / "pictures"), "--classes", classes, "--out", str(tmp_path / "out")]
     line = _refused(capsys, lambda: cats_vs_dogs.main(argv))
     assert line.endswith(f"error: --classes names {twice} twice: give two different class folders"), line
     assert not (tmp_path / "out").exists()
+    assert folders_read == []  # refused at parsing: no picture is read
 
 
 @pytest.mark.parametrize("classes", ["cats", "cats,dogs,birds"])
 def test_cats_vs_dogs_refuses_other_than_two_classes_before_reading_a_picture(
     classes: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.setattr(cats_vs_dogs, "load_image_folder", lambda *args, **kwargs: pytest.fail("refused at parsing: no picture is read"))
+    folders_read = _folders_read(monkeypatch)
     argv = [str(tmp_path), "--classes", classes, "--out", str(tmp_path / "out")]
     line = _refused(capsys, lambda: cats_vs_dogs.main(argv))
     count = len(classes.split(","))
     assert line.endswith(f"error: --classes must name two class folders, such as cats,dogs; got {count}: {classes}"), line
     assert not (tmp_path / "out").exists()
+    assert folders_read == []
 
 
 # --------------------------------------------------------------------------------------------
