@@ -82,10 +82,6 @@ def is_optimizer_name(value: str) -> TypeGuard[OptimizerName]:
     return value in get_args(OptimizerName)
 
 
-def is_preset(value: str) -> TypeGuard[Preset]:
-    return value in get_args(Preset)
-
-
 def make_optimizer(name: OptimizerName, learning_rate: LearningRate) -> Optimizer:
     """The optimizer ``name`` with its default hyperparameters and this learning rate."""
     if name == "sgd":
