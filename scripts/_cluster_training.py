@@ -4,10 +4,12 @@ Imported only when a run asks for a cluster (``--workers``, ``--scheduler``,
 ``--local-steps``, ``--shards`` or ``DASK_SCHEDULER_ADDRESS``), so a single-process run
 never imports Dask. Each shard of the training set goes to one worker once; each round
 sends the parameters. ``--batch-size`` stays the global batch: each shard draws
-``ceil(batch / shards)`` columns a step, so an epoch has the single-process run's number of
-steps whether the rounds are synchronous (one step of the union of the shards' batches) or
-local SGD (``--local-steps K``: each worker makes ``K`` steps on its own batches, then the
-parameters are averaged), and ``K = 1`` with plain SGD is the synchronous run.
+``ceil(batch / shards)`` columns a step, and an epoch is ``ceil(largest shard / that)``
+steps: about the single-process run's number (the rounding up can make it fewer: 10 samples
+in batches of 9 over 2 shards take one step an epoch, not two), whether the rounds are
+synchronous (one step of the union of the shards' batches) or local SGD (``--local-steps K``:
+each worker makes ``K`` steps on its own batches, then the parameters are averaged), and
+``K = 1`` with plain SGD is the synchronous run.
 """
 
 from __future__ import annotations
