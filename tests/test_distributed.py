@@ -574,6 +574,21 @@ def _scheduler_address(client: Client) -> str:
     return address
 
 
+def _clients_opened(monkeypatch: pytest.MonkeyPatch) -> list[Client]:
+    """The clients ``dist.cluster_client`` opens from now on (a call-through spy)."""
+    opened: list[Client] = []
+    real_cluster_client = dist.cluster_client
+
+    @contextlib.contextmanager
+    def recorded(*args: Any, **kwargs: Any) -> Iterator[Client]:
+        with real_cluster_client(*args, **kwargs) as client:
+            opened.append(client)
+            yield client
+
+    monkeypatch.setattr(dist, "cluster_client", recorded)
+    return opened
+
+
 def test_cluster_epoch_states_dropped_before_their_first_epoch_close_their_client(
     rng: np.random.Generator, client: Client, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -584,16 +599,7 @@ def test_cluster_epoch_states_dropped_before_their_first_epoch_close_their_clien
     import _cluster_training
     import train_mnist
 
-    opened: list[Client] = []
-    real_cluster_client = dist.cluster_client
-
-    @contextlib.contextmanager
-    def recorded(*args: Any, **kwargs: Any) -> Iterator[Client]:
-        with real_cluster_client(*args, **kwargs) as c:
-            opened.append(c)
-            yield c
-
-    monkeypatch.setattr(dist, "cluster_client", recorded)
+    opened = _clients_opened(monkeypatch)
     args, settings = train_mnist.parse_args(["--epochs", "1", "--hidden", "7", "--batch-size", "10", "--scheduler", _scheduler_address(client)])
     X = rng.random((784, 40), dtype=np.float32)  # train_mnist's shapes: 784 pixels, 10 classes
     Y = one_hot(rng.integers(0, 10, 40), 10, dtype=np.float32)

@@ -10,13 +10,10 @@ full shards or batches, with train_mnist's dropout, max-norm and seed.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import math
-import os
 import re
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -42,8 +39,9 @@ import augmentation_report  # noqa: E402  (the scripts folder is not a package)
 import train_mnist  # noqa: E402
 from conftest import WriteMNISTCache  # noqa: E402
 from test_scripts_arguments import _refused  # noqa: E402
+from test_mutants_benchmark_revisions import _recorded_load_averages  # noqa: E402
 from test_mutants_step_breakdown import clock_readings  # noqa: E402
-from test_distributed import ACTIVATIONS, LOSS, _assert_bitwise, _last, _scheduler_address  # noqa: E402
+from test_distributed import ACTIVATIONS, LOSS, _assert_bitwise, _clients_opened, _last, _scheduler_address  # noqa: E402
 from test_scripts_mnist import _small_mnist  # noqa: E402
 from test_sweep_program import one_worker  # noqa: E402,F401  (the fixture: a cluster of one thread worker)
 
@@ -142,14 +140,7 @@ def test_the_milliseconds_are_medians_of_the_clocked_epochs_and_calls(
 ) -> None:
     mnist_cache(_small_mnist(rng, 40, 4, 4))
     readings = clock_readings(monkeypatch, augmentation_report)
-    loads: list[tuple[float, float, float]] = []
-    real_loadavg = os.getloadavg
-
-    def recorded_loadavg() -> tuple[float, float, float]:
-        loads.append(real_loadavg())
-        return loads[-1]
-
-    monkeypatch.setattr(os, "getloadavg", recorded_loadavg)
+    loads = _recorded_load_averages(monkeypatch)
     argv = ["--hidden", "4", "--batch-size", "16", "--repeats", "3", "--samples", "6400", "--no-picture"]
     assert augmentation_report.main(argv) == 0
     lines = capsys.readouterr().out.splitlines()
@@ -313,16 +304,7 @@ def test_a_cluster_whose_shards_cannot_be_placed_is_closed_as_the_error_leaves(
 ) -> None:
     import _cluster_training
 
-    opened: list[Client] = []
-    real_cluster_client = dist.cluster_client
-
-    @contextlib.contextmanager
-    def recorded(*args: Any, **kwargs: Any) -> Iterator[Client]:
-        with real_cluster_client(*args, **kwargs) as client:
-            opened.append(client)
-            yield client
-
-    monkeypatch.setattr(dist, "cluster_client", recorded)
+    opened = _clients_opened(monkeypatch)
     args, settings = train_mnist.parse_args(["--hidden", "5", "--epochs", "1", "--shards", "40", "--scheduler", _scheduler_address(one_worker)])
     X, Y, X_dev, Y_dev = _digits_data(31)
     params = initialize_parameters((784, 5, 10), np.random.default_rng(0), dtype=np.float32)
