@@ -79,12 +79,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     return _cli.run_main(_main, argv)
 
 
-def _main(argv: Sequence[str] | None) -> int:
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seeds", type=_cli.positive_int, default=5, help="splits and seeds 0 .. SEEDS-1 (default 5)")
     parser.add_argument("--epochs", type=_cli.positive_int, default=200, help="epochs for both (default 200)")
     parser.add_argument("--hidden", type=_cli.positive_int, default=100, help="hidden units (default 100)")
-    args = parser.parse_args(argv)
+    return parser.parse_args(argv)
+
+
+def _main(argv: Sequence[str] | None) -> int:
+    args = parse_args(argv)
     runs = []
     for seed in range(args.seeds):
         run = compare(seed, args.hidden, args.epochs)
@@ -95,7 +99,7 @@ def _main(argv: Sequence[str] | None) -> int:
         )
     mean_ours = float(np.mean([run["functional_nn"] for run in runs]))
     mean_theirs = float(np.mean([run["scikit_learn"] for run in runs]))
-    print(f"mean test accuracy over {args.seeds} seeds: functional_nn {mean_ours:.2%}, scikit-learn {mean_theirs:.2%}")
+    print(f"mean test accuracy over {_cli.counted(args.seeds, 'seed')}: functional_nn {mean_ours:.2%}, scikit-learn {mean_theirs:.2%}")
     summary = {"hidden": args.hidden, "epochs": args.epochs, "functional_nn": mean_ours, "scikit_learn": mean_theirs}
     print(json.dumps({**summary, "runs": runs}))
     return 0
