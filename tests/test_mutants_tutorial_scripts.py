@@ -54,15 +54,19 @@ from test_scripts_mnist import _small_mnist  # noqa: E402
 # neuron_basics.py
 
 
+def _help_paragraphs(main: Callable[[list[str]], int], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> list[str]:
+    """A script's ``--help``, which exits 0, cut into its paragraphs (usage, description, options)."""
+    monkeypatch.setenv("COLUMNS", "250")  # argparse wraps at the terminal's width
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--help"])
+    assert exit_info.value.code == 0
+    return capsys.readouterr().out.split("\n\n")
+
+
 def test_neuron_basics_help_is_the_docstrings_first_paragraph_only(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.setenv("COLUMNS", "200")  # argparse wraps the description at the terminal's width
-    with pytest.raises(SystemExit) as exit_info:
-        neuron_basics.main(["--help"])
-    assert exit_info.value.code == 0
-    out = capsys.readouterr().out
-    assert out.split("\n\n")[1] == "The arithmetic of one neuron and one layer, ``output = W . x + b``, done by the library."
+    assert _help_paragraphs(neuron_basics.main, monkeypatch, capsys)[1] == "The arithmetic of one neuron and one layer, ``output = W . x + b``, done by the library."
 
 
 # --------------------------------------------------------------------------------------------
@@ -134,11 +138,7 @@ def test_compare_prints_each_seed_the_means_and_the_json_of_every_figure(capsys:
 def test_compare_help_describes_the_comparison_and_each_option(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.setenv("COLUMNS", "200")  # argparse wraps at the terminal's width
-    with pytest.raises(SystemExit) as exit_info:
-        compare_sklearn_digits.main(["--help"])
-    assert exit_info.value.code == 0
-    description, options = capsys.readouterr().out.split("\n\n")[1:3]
+    description, options = _help_paragraphs(compare_sklearn_digits.main, monkeypatch, capsys)[1:3]
     assert description == "Our ``MLPClassifier`` against scikit-learn's on ``load_digits``, with the same settings."
     assert [line.split(maxsplit=2)[-1] for line in options.splitlines()[2:]] == [
         "splits and seeds 0 .. SEEDS-1 (default 5)", "epochs for both (default 200)", "hidden units (default 100)"
@@ -178,11 +178,7 @@ def test_vanishing_gradients_refuses_a_data_set_it_does_not_know(capsys: pytest.
 def test_vanishing_gradients_help_describes_the_script_and_each_option(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.setenv("COLUMNS", "250")  # argparse wraps at the terminal's width
-    with pytest.raises(SystemExit) as exit_info:
-        vanishing_gradients.main(["--help"])
-    assert exit_info.value.code == 0
-    description, options = capsys.readouterr().out.split("\n\n")[1:3]
+    description, options = _help_paragraphs(vanishing_gradients.main, monkeypatch, capsys)[1:3]
     assert description == "Why deep sigmoid networks learn slowly: each layer's gradient norm over training, measured."
     helps = [re.split(r"\s{2,}", line.strip())[-1] for line in options.splitlines()[1:]]
     assert [text for text in helps if not text.startswith("-")] == [
