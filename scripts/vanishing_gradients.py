@@ -274,7 +274,7 @@ def _main(argv: Sequence[str] | None) -> int:
         title=f"Hidden layers' outputs on {HISTOGRAM_SAMPLES} test samples",
     )
     summary = {
-        "data": data.name, "layer_sizes": sizes, "epochs": args.epochs, "batch_size": args.batch_size,
+        "data": args.data, "layer_sizes": sizes, "epochs": args.epochs, "batch_size": args.batch_size,
         "learning_rate": args.learning_rate, "seconds": round(time.perf_counter() - started, 1),
         "networks": [summary_of(r) for r in results],
     }  # fmt: skip

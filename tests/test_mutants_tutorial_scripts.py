@@ -306,7 +306,7 @@ def test_vanishing_gradients_accepts_every_as_large_as_the_run_and_draws_and_wri
     summary = json.loads(text)
     assert text == json.dumps(summary, indent=1) + "\n"
     assert {k: v for k, v in summary.items() if k not in ("seconds", "networks")} == {
-        "data": "'spirals'", "layer_sizes": "2-2-2-2", "epochs": 1, "batch_size": 32, "learning_rate": 0.1
+        "data": "spirals", "layer_sizes": "2-2-2-2", "epochs": 1, "batch_size": 32, "learning_rate": 0.1
     }
     assert [(n["first_recorded_step"], n["last_recorded_step"]) for n in summary["networks"]] == [(1, 1)] * 3
     panels, kwargs = drawn["plot_layer_series"]
