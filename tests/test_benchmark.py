@@ -151,23 +151,6 @@ def test_a_networks_optimizers_run_side_by_side_in_every_round(monkeypatch: pyte
     assert result["sgd"]["seconds"]["ceiling"] == result["adam"]["seconds"]["ceiling"]
 
 
-def test_missing_contenders_are_notes_not_failures(
-    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    real = benchmark.optional_module
-    monkeypatch.setattr(
-        benchmark, "optional_module", lambda name: None if name.split(".")[0] in ("torch", "sklearn") else real(name)
-    )
-    argv = ["--data", "random", "--samples", "200", "--repeats", "1", "--hidden", "4", "--optimizers", "sgd",
-            "--ceiling-seconds", "0.005"]  # fmt: skip
-    assert benchmark.main(argv) == 0
-    summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
-    figures = summary["results"]["784-4-10"]["sgd"]
-    assert figures["torch_ratio"] is None and figures["torch_fused_ratio"] is None and figures["sklearn_ratio"] is None
-    assert sum("PyTorch is not installed" in note for note in summary["notes"]) == 1  # one note for both of its rows
-    assert any("scikit-learn MLPClassifier is not installed" in note for note in summary["notes"])
-
-
 def test_networks_parse_with_an_optional_keep_probability() -> None:
     assert benchmark.parse_network("512,256:0.8") == ((512, 256), 0.8)
     assert benchmark.parse_network("256") == ((256,), 1.0)
