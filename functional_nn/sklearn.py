@@ -12,11 +12,12 @@ classifier. There is no training logic here: what the estimators learn is what `
 learns from the same parameters, data and draws.
 
 Continuing a run keeps everything the fold carries: ``partial_fit`` runs exactly one epoch
-and ``fit`` with ``warm_start=True`` runs ``epochs`` more, both from ``params_``,
-``optimizer_state_`` (Adam's moments and step, a schedule's position) and ``rng_``. So two
-``partial_fit`` calls give bit for bit the parameters of one ``fit`` with ``epochs=2``. An
-``optimizer`` that cannot continue the fitted state (``"sgd"`` after ``"adam"``: it keeps no
-moments) is refused before training, naming the setting.
+and ``fit`` with ``warm_start=True`` runs ``epochs`` more, both from the trained parameters
+(``params_``; with an ``ema`` optimizer ``params_`` is their average, and training goes on
+from the weights averaged), ``optimizer_state_`` (Adam's moments and step, a schedule's
+position) and ``rng_``. So two ``partial_fit`` calls give bit for bit the parameters of one
+``fit`` with ``epochs=2``. An ``optimizer`` that cannot continue the fitted state (``"sgd"``
+after ``"adam"``: it keeps no moments) is refused before training, naming the setting.
 
 Needs scikit-learn: ``pip install -e ".[sklearn]"``.
 
@@ -70,6 +71,7 @@ else:
 
 from functional_nn import _validation as check
 from functional_nn.activations import resolve_activation
+from functional_nn.averaging import averaged_params
 from functional_nn.data.preparation import one_hot
 from functional_nn.fold_state import EarlyStopping, EpochRecord
 from functional_nn.initializers import INIT_SCHEMES, initialize_parameters
@@ -125,6 +127,7 @@ class _BaseMLP(BaseEstimator):
     feature_names_in_: npt.NDArray[np.object_]  # only after a fit on a DataFrame whose column names are strings
     rng_: np.random.Generator
     _fitted_optimizer: str  # the optimizer setting optimizer_state_ belongs to, as _check_same_optimizer names it
+    _trained_params: dict[str, FloatArray]  # the parameters a continued fit starts from: params_ but for ema's average
 
     def __init__(
         self,
@@ -287,7 +290,8 @@ class _BaseMLP(BaseEstimator):
             state: OptimizerState | None = None
             previous: tuple[EpochRecord, ...] = ()
         else:
-            rng, params, state, previous = self.rng_, self.params_, self.optimizer_state_, self.history_
+            rng, state, previous = self.rng_, self.optimizer_state_, self.history_
+            params = self._trained_params
             fitted_sizes = (params["W1"].shape[1], *(params[f"W{l}"].shape[0] for l in range(1, len(params) // 2 + 1)))
             if fitted_sizes != sizes or params["W1"].dtype != dtype:
                 raise ValueError(
@@ -304,7 +308,12 @@ class _BaseMLP(BaseEstimator):
             batch_size=batch_size, rng=rng, dev=dev, lambd=lambd, keep_probs=keep_probs,
             early_stopping=early_stopping, optimizer_state=state,
         )  # fmt: skip
-        self.params_ = result.params if result.best_params is None else result.best_params
+        if result.best_params is None:
+            # an ema optimizer's average is what train's dev figures are of; training goes on from the weights averaged
+            self.params_ = averaged_params(result.optimizer_state, result.params)
+            self._trained_params = result.params
+        else:
+            self.params_ = self._trained_params = result.best_params
         self.activations_ = activations
         self.optimizer_state_ = result.optimizer_state
         self.history_ = previous + tuple(r._replace(epoch=len(previous) + r.epoch) for r in result.history)
@@ -411,7 +420,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
     n_iter_no_change : int >= 1, default 10
     tol : float >= 0, default 1e-4
     warm_start : bool, default False
-        ``fit`` continues from the fitted ``params_``, ``optimizer_state_`` and ``rng_`` for
+        ``fit`` continues from the fitted parameters, ``optimizer_state_`` and ``rng_`` for
         ``epochs`` more epochs, instead of starting afresh. The classes and layer sizes must
         stay the same, and so must the optimizer, as far as its state goes: ``"adamw"`` may
         continue ``"adam"``'s moments, ``"sgd"`` cannot (nor can ``partial_fit``).
@@ -428,7 +437,9 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
     classes_ : ndarray of shape (n_classes,)
     params_ : dict of str to ndarray
         ``"W1"`` ``(n_1, n_features)``, ``"b1"`` ``(n_1, 1)``, ...: the core's parameters, ready for
-        ``functional_nn.predict_proba``, ``save_parameters`` or ``export_onnx``.
+        ``functional_nn.predict_proba``, ``save_parameters`` or ``export_onnx``. With an ``ema``
+        optimizer, their moving average (``averaged_params``), which ``predict`` uses, as ``train``'s
+        dev figures do; a continued fit goes on from the weights averaged, not from the average.
     activations_ : tuple of str or ActivationFunction
         One per layer, as given by ``activation``, the last ``"softmax"``.
     optimizer_state_ : OptimizerState
