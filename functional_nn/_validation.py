@@ -56,15 +56,22 @@ def refuse_matrix(argument: str, value: object) -> None:
     )
 
 
-def check_float_array(argument: str, value: object, *, ndim: int | None = 2, finite: bool = True) -> FloatArray:
+def check_float_array(
+    argument: str, value: object, *, ndim: int | None = 2, finite: bool = True, targets: bool = False
+) -> FloatArray:
     """Return ``value`` if it is a plain float32/float64 ndarray (or ``np.memmap``; no other
-    subclass, see ``refuse_matrix``) of ``ndim`` dimensions with finite entries."""
+    subclass, see ``refuse_matrix``) of ``ndim`` dimensions with finite entries.
+
+    ``targets`` marks a network's targets ``Y``, whose integers are most likely class labels:
+    the error then says how to one-hot encode them, not how to scale pixels."""
     refuse_matrix(argument, value)
     if not isinstance(value, np.ndarray):
         raise TypeError(f"{argument} must be a numpy ndarray, got {type(value).__name__}")
     if value.dtype not in (np.float32, np.float64):
         hint = ""
-        if np.issubdtype(value.dtype, np.integer) or value.dtype == np.bool_:
+        if (np.issubdtype(value.dtype, np.integer) or value.dtype == np.bool_) and targets:
+            hint = f" (class labels 0..K-1? one_hot(labels, K) makes the (K, m) targets; else {argument}.astype(np.float64))"
+        elif np.issubdtype(value.dtype, np.integer) or value.dtype == np.bool_:
             hint = " (convert it first, e.g. scale_pixels(x) for 0..255 pixels or x.astype(np.float64))"
         raise TypeError(f"{argument} must have dtype float32 or float64, got {value.dtype}{hint}")
     if ndim is not None and value.ndim != ndim:

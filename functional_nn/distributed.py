@@ -225,7 +225,7 @@ def split_shards(X: FloatArray, Y: FloatArray, n_shards: int) -> tuple[Shard, ..
     ``X`` and ``Y`` must share one dtype, float32 or float64 (``train_rounds`` needs it).
     """
     X = check.check_float_array("X", X)
-    Y = check.check_float_array("Y", Y)
+    Y = check.check_float_array("Y", Y, targets=True)
     check.check_same_dtype("Y", Y, X.dtype, "X")  # train_rounds would refuse the shards: refused here, where it is clearer
     m = check.check_samples("X", X)
     if Y.shape[1] != m:
@@ -789,7 +789,7 @@ def _check_shards(shards: object) -> tuple[Shard, ...]:
         if not isinstance(shard, tuple) or len(shard) != 2:
             raise TypeError(f"shards[{s}] must be a Shard(X, Y), got {type(shard).__name__}")
         X = check.check_float_array(f"shards[{s}].X", shard[0])
-        Y = check.check_float_array(f"shards[{s}].Y", shard[1])
+        Y = check.check_float_array(f"shards[{s}].Y", shard[1], targets=True)
         if X.shape[1] == 0:
             raise ValueError(f"shards[{s}] is empty: X has shape {X.shape}; every shard needs at least one sample")
         if Y.shape[1] != X.shape[1]:
@@ -1330,7 +1330,7 @@ def _checked_sweep_arrays(data: object) -> dict[str, FloatArray]:
     if not isinstance(data, SweepData):
         raise TypeError(f"data must be a SweepData(X, Y, dev), got {type(data).__name__}")
     X = check.check_float_array("data.X", data.X)
-    Y = check.check_float_array("data.Y", data.Y)
+    Y = check.check_float_array("data.Y", data.Y, targets=True)
     m = check.check_samples("data.X", X)
     if Y.shape[1] != m:
         raise ValueError(f"data.Y has {Y.shape[1]} columns but data.X has {m} samples: both hold one sample per column")
@@ -1341,7 +1341,7 @@ def _checked_sweep_arrays(data: object) -> dict[str, FloatArray]:
         if not isinstance(dev, tuple) or len(dev) != 2:
             raise TypeError(f"data.dev must be a tuple (X_dev, Y_dev), got {type(dev).__name__}")
         X_dev = check.check_float_array("data.dev[0]", dev[0])
-        Y_dev = check.check_float_array("data.dev[1]", dev[1])
+        Y_dev = check.check_float_array("data.dev[1]", dev[1], targets=True)
         m_dev = check.check_samples("data.dev[0]", X_dev)
         for argument, array, rows in (("data.dev[0]", X_dev, X.shape[0]), ("data.dev[1]", Y_dev, Y.shape[0])):
             if array.shape != (rows, m_dev):
@@ -1510,7 +1510,7 @@ def sweep(
             raise TypeError(f"settings[{i}].optimizer must be an Optimizer such as sgd(0.1), got {type(setting.optimizer).__name__}")
     _check_on_done(on_done)
     folder = None if data_dir is None else check.check_path("data_dir", data_dir) / "sweep-data"
-    data = SweepData(check.check_float_array("X", X), check.check_float_array("Y", Y), dev)
+    data = SweepData(check.check_float_array("X", X), check.check_float_array("Y", Y, targets=True), dev)
     check.check_samples("X", data.X)
     # One dtype for the data, as train_rounds and save_sweep_data (data_dir) require: a float32
     # run stays float32 and the data sent to the workers is the data the runs train on.

@@ -48,7 +48,7 @@ def _check_arguments(
     record = resolve_loss("loss", loss)
     check_loss_pairing(record, names[-1])
     X = check.check_float_array("X", X)
-    Y = check.check_float_array("Y", Y)
+    Y = check.check_float_array("Y", Y, targets=True)
     check.check_samples("X", X)
     if X.shape[0] != sizes[0]:
         raise ValueError(f"X has {X.shape[0]} rows but W1 {params['W1'].shape} expects {sizes[0]}")

@@ -283,7 +283,7 @@ def compute_cost(
     """
     record = resolve_loss("loss", loss)
     AL = check.check_float_array("AL", AL)
-    Y = check.check_float_array("Y", Y)
+    Y = check.check_float_array("Y", Y, targets=True)
     if Y.shape != AL.shape:
         raise ValueError(f"Y must have the shape of AL {AL.shape}, got {Y.shape}")
     m = check.check_samples("AL", AL)

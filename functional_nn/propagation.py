@@ -512,7 +512,7 @@ def backward_propagation(
     record = resolve_loss("loss", loss)
     caches = check_caches(caches)
     AL = check.check_float_array("AL", AL)
-    Y = check.check_float_array("Y", Y)
+    Y = check.check_float_array("Y", Y, targets=True)
     check.check_samples("AL", AL)
     if AL.shape != caches[-1].A.shape:
         raise ValueError(f"AL has shape {AL.shape} but the caches' last layer produced {caches[-1].A.shape}")

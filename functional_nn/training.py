@@ -215,7 +215,7 @@ def _check_data(
         )
     else:
         X = check.check_float_array(argument_X, X)
-    Y = check.check_float_array(argument_Y, Y)
+    Y = check.check_float_array(argument_Y, Y, targets=True)
     check.check_samples(argument_X, X)
     if X.shape[0] != sizes[0]:
         raise ValueError(
@@ -296,7 +296,7 @@ def check_dev_set(
         raise TypeError("dev must be a tuple (X_dev, Y_dev)")
     if sizes is None or dtype is None:  # the pair's own rows and dtype stand for the network's
         X_own = check.check_float_array("dev[0]", dev[0])
-        Y_own = check.check_float_array("dev[1]", dev[1])
+        Y_own = check.check_float_array("dev[1]", dev[1], targets=True)
         sizes, dtype = (int(X_own.shape[0]), int(Y_own.shape[0])), X_own.dtype
     X_dev, Y_dev = _check_data("dev[0]", "dev[1]", dev[0], dev[1], sizes, dtype)
     check_targets("dev[1]", Y_dev, loss)

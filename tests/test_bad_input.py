@@ -69,7 +69,7 @@ CASES: list[tuple[str, Callable[[], object], type[Exception], str]] = [
     ("Y columns vs X", lambda: fit(Y=Y[:, :4])(), ValueError, r"Y must have shape \(2, 5\).*got \(2, 4\)"),
     ("Y rows vs output", lambda: fit(Y=one_hot(np.array([0, 1, 2, 0, 1]), 3))(), ValueError, r"Y must have shape \(2, 5\).*got \(3, 5\)"),
     ("NaN in Y", lambda: fit(Y=with_value(Y, (0, 0), np.nan))(), ValueError, r"Y contains 1 NaN"),
-    ("integer Y", lambda: fit(Y=Y.astype(np.int64))(), TypeError, r"Y must have dtype float32 or float64, got int64"),
+    ("integer Y", lambda: fit(Y=Y.astype(np.int64))(), TypeError, r"^Y must have dtype float32 or float64, got int64 \(class labels 0\.\.K-1\? one_hot\(labels, K\) makes the \(K, m\) targets; else Y\.astype\(np\.float64\)\)$"),
     ("backward Y shape", lambda: backward_propagation(AL, Y.T, CACHES, CE), ValueError, r"Y must have the shape of AL \(2, 5\), got \(5, 2\)"),
     ("compute_cost Y shape", lambda: compute_cost(AL, Y[:1], CE), ValueError, r"Y must have the shape of AL"),
     # params

@@ -77,7 +77,7 @@ def minibatches(
         The columns of ``X`` and ``Y`` the batch holds.
     """
     X = check.check_float_array("X", X, ndim=None)
-    Y = check.check_float_array("Y", Y, ndim=None)
+    Y = check.check_float_array("Y", Y, ndim=None, targets=True)
     if X.ndim != 2 or Y.ndim != 2 or X.shape[1] != Y.shape[1]:
         raise ValueError(f"X and Y must be 2-D with the same number of columns, got {X.shape} and {Y.shape}")
     check.check_same_dtype("Y", Y, X.dtype, "X")
