@@ -842,6 +842,10 @@ def _main(argv: Sequence[str] | None) -> int:
     if "adam" in optimizer_names and not hasattr(optimizers, "adam"):
         notes.append("functional_nn.optimizers has no adam: Adam skipped")
         optimizer_names.remove("adam")
+    if fused.check_kernel(None) == "numba":
+        # loading the kernels loads SciPy's OpenBLAS too (through Numba): loaded before the limits below, it is pinned
+        # with NumPy's, and listed with --threads threads, also when main is called from Python
+        fused.warm_up()
     with ExitStack() as stack:
         if modules["threadpoolctl"] is not None:
             stack.enter_context(modules["threadpoolctl"].threadpool_limits(limits=args.threads))
