@@ -423,7 +423,11 @@ def forward_propagation(
     keeps = check_keep_probs(keep_probs, len(names), X.dtype)
     input_keep = check_input_keep_prob(input_keep_prob, X.dtype)
     if (keeps is not None or input_keep is not None) and not isinstance(rng, np.random.Generator):
-        raise TypeError("forward_propagation needs rng, a numpy.random.Generator, to draw dropout masks when keep_probs < 1")
+        dropping = "keep_probs" if keeps is not None else "input_keep_prob"  # the argument that asked for masks
+        raise TypeError(
+            f"forward_propagation needs rng, a numpy.random.Generator such as np.random.default_rng(0), to draw "
+            f"dropout masks when {dropping} < 1, got {rng!r}"
+        )
     return forward(X, params, names, keeps, rng, input_keep, fused.check_kernel(kernel))
 
 

@@ -293,7 +293,8 @@ def check_dev_set(
     if dev is None:
         return None
     if not isinstance(dev, tuple) or len(dev) != 2:
-        raise TypeError("dev must be a tuple (X_dev, Y_dev)")
+        got = f"a tuple of {len(dev)}" if isinstance(dev, tuple) else type(dev).__name__
+        raise TypeError(f"dev must be a tuple (X_dev, Y_dev), got {got}")
     if sizes is None or dtype is None:  # the pair's own rows and dtype stand for the network's
         X_own = check.check_float_array("dev[0]", dev[0])
         Y_own = check.check_float_array("dev[1]", dev[1], targets=True)

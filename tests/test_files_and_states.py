@@ -367,7 +367,7 @@ def test_epoch_states_checks_the_dev_pair_when_called_before_any_round_is_read()
         ((X.T, Y), ValueError, "dev[1] must have shape (3, 5): (n_L, m) to match the output layer and dev[0]'s 5 samples, got (3, 40)"),
         ((X_nan, Y), ValueError, "dev[0] contains 1 NaN or infinite value(s)"),
         ((X, Y.astype(np.int64)), TypeError, "dev[1] must have dtype float32 or float64, got int64 (class labels 0..K-1? one_hot(labels, K) makes the (K, m) targets; else dev[1].astype(np.float64))"),
-        ([X, Y], TypeError, "dev must be a tuple (X_dev, Y_dev)"),
+        ([X, Y], TypeError, "dev must be a tuple (X_dev, Y_dev), got list"),
         ((X, Y[:2]), ValueError, (
             "dev[1] has 3 column(s) that do not sum to 1 (column 7 sums to 0) but categorical cross-entropy needs each "
             "column to be a distribution: one-hot targets (one_hot(y, n_classes)) or soft labels summing to 1"

@@ -1,0 +1,51 @@
+"""Found by a user review of the core API: two refusals that did not say what came.
+
+A hand-written loop that asks for input dropout only (``input_keep_prob=0.8``) and forgets
+``rng`` was told that dropout masks are drawn "when keep_probs < 1", an argument it never
+gave, and not what came instead of a generator. ``train`` names the argument that draws
+and what came; ``forward_propagation`` now does too.
+
+``train(..., dev=(X_dev, Y_dev, y_dev))`` was told "dev must be a tuple", which it is: the
+message now says what came, a tuple of 3 (or a list), as ``distributed``'s does.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pytest
+
+from functional_nn import forward_propagation, initialize_parameters, train
+
+
+def test_input_dropout_without_a_generator_names_input_keep_prob(rng: np.random.Generator) -> None:
+    X = rng.standard_normal((2, 5))
+    params = initialize_parameters([2, 3, 1], rng)
+    expected = (
+        "forward_propagation needs rng, a numpy.random.Generator such as np.random.default_rng(0), to draw "
+        "dropout masks when input_keep_prob < 1, got None"
+    )
+    with pytest.raises(TypeError, match=f"^{re.escape(expected)}$"):
+        forward_propagation(X, params, ("tanh", "sigmoid"), input_keep_prob=0.8)
+
+
+def test_hidden_dropout_with_a_seed_for_a_generator_says_what_came(rng: np.random.Generator) -> None:
+    X = rng.standard_normal((2, 5))
+    params = initialize_parameters([2, 3, 1], rng)
+    expected = (
+        "forward_propagation needs rng, a numpy.random.Generator such as np.random.default_rng(0), to draw "
+        "dropout masks when keep_probs < 1, got 7"
+    )
+    with pytest.raises(TypeError, match=f"^{re.escape(expected)}$"):
+        forward_propagation(X, params, ("tanh", "sigmoid"), keep_probs=0.5, rng=7, input_keep_prob=0.8)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(("kind", "got"), [(tuple, "a tuple of 3"), (list, "list")])
+def test_a_dev_that_is_not_a_pair_is_told_what_came(rng: np.random.Generator, kind: type, got: str) -> None:
+    X = rng.standard_normal((2, 6))
+    Y = (X[:1] > 0).astype(np.float64)
+    dev: object = (X, Y, Y) if kind is tuple else [X, Y]
+    with pytest.raises(TypeError, match=f"^{re.escape(f'dev must be a tuple (X_dev, Y_dev), got {got}')}$"):
+        train(X, Y, initialize_parameters([2, 3, 1], rng), activations=("tanh", "sigmoid"), loss="binary_cross_entropy",
+              epochs=1, learning_rate=0.1, dev=dev)  # type: ignore[arg-type]  # fmt: skip
