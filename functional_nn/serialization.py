@@ -542,6 +542,11 @@ def load_parameters(
         raise ValueError(
             f"{target} cannot be read as a parameter file ({error}); it may be truncated or damaged: save it again"
         ) from error
+    if METADATA_KEY not in contents and "meta" in contents and any(key.startswith("params/") for key in contents):
+        raise ValueError(  # what save_checkpoint writes: a likely mix-up, e.g. predicting from the last epoch's file
+            f"{target} is a training checkpoint, not a parameter file: its parameters are "
+            "functional_nn.checkpoints.load_checkpoint(path).state.params"
+        )
     if METADATA_KEY not in contents:
         raise ValueError(
             f"{target} is an .npz file but not one written by save_parameters: it has no {METADATA_KEY!r} "

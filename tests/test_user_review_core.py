@@ -7,16 +7,21 @@ and what came; ``forward_propagation`` now does too.
 
 ``train(..., dev=(X_dev, Y_dev, y_dev))`` was told "dev must be a tuple", which it is: the
 message now says what came, a tuple of 3 (or a list), as ``distributed``'s does.
+
+``load_parameters`` given a training checkpoint (a likely mix-up: the last epoch's file of a
+run) said only that it was not a parameter file; it now says where its parameters are.
 """
 
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import numpy as np
 import pytest
 
-from functional_nn import forward_propagation, initialize_parameters, train
+from functional_nn import forward_propagation, initialize_parameters, load_parameters, train
+from functional_nn.checkpoints import latest_checkpoint, load_checkpoint
 
 
 def test_input_dropout_without_a_generator_names_input_keep_prob(rng: np.random.Generator) -> None:
@@ -49,3 +54,22 @@ def test_a_dev_that_is_not_a_pair_is_told_what_came(rng: np.random.Generator, ki
     with pytest.raises(TypeError, match=f"^{re.escape(f'dev must be a tuple (X_dev, Y_dev), got {got}')}$"):
         train(X, Y, initialize_parameters([2, 3, 1], rng), activations=("tanh", "sigmoid"), loss="binary_cross_entropy",
               epochs=1, learning_rate=0.1, dev=dev)  # type: ignore[arg-type]  # fmt: skip
+
+
+def test_a_checkpoint_given_to_load_parameters_is_named_with_where_its_parameters_are(
+    rng: np.random.Generator, tmp_path: Path
+) -> None:
+    X = rng.standard_normal((2, 6))
+    Y = (X[:1] > 0).astype(np.float64)
+    result = train(X, Y, initialize_parameters([2, 3, 1], rng), activations=("tanh", "sigmoid"),
+                   loss="binary_cross_entropy", epochs=2, learning_rate=0.1, checkpoint_dir=tmp_path)  # fmt: skip
+    checkpoint = latest_checkpoint(tmp_path)
+    assert checkpoint is not None
+    expected = (
+        f"{checkpoint} is a training checkpoint, not a parameter file: its parameters are "
+        "functional_nn.checkpoints.load_checkpoint(path).state.params"
+    )
+    with pytest.raises(ValueError, match=f"^{re.escape(expected)}$"):
+        load_parameters(checkpoint)
+    for key, value in result.params.items():
+        np.testing.assert_array_equal(load_checkpoint(checkpoint).state.params[key], value)
