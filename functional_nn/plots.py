@@ -457,14 +457,22 @@ def _layer_colours(L: int) -> list[tuple[float, float, float, float]]:
 
 
 def _smooth(values: FloatArray, window: int, log: bool) -> FloatArray:
-    """A moving average over ``window`` rows (of the logarithms, for a log axis); same shape."""
+    """A moving average over ``window`` rows (of the logarithms, for a log axis); same shape.
+
+    What the axis does not draw is left out of the average: NaN, and on a log axis 0 and
+    below (a gradient norm of exactly 0, say, whose logarithm would drag the line down
+    to ~1e-308 and with it the shared axis). A window of none but those is NaN, not drawn."""
     if window <= 1 or values.shape[0] < 2:
         return values
     window = min(window, values.shape[0])
-    data = np.log(np.maximum(values, np.finfo(np.float64).tiny)) if log else values
-    kernel = np.ones(window) / window
+    data = np.log(np.where(values > 0, values, np.nan)) if log else values  # NaN > 0 is False: NaN
     padded = np.pad(data, ((window // 2, window - 1 - window // 2), (0, 0)), mode="edge")
-    smoothed = np.stack([np.convolve(padded[:, j], kernel, mode="valid") for j in range(data.shape[1])], axis=1)
+    present = ~np.isnan(padded)
+    kernel = np.ones(window)
+    columns = range(data.shape[1])
+    sums = np.stack([np.convolve(np.where(present[:, j], padded[:, j], 0.0), kernel, mode="valid") for j in columns], axis=1)
+    counts = np.stack([np.convolve(present[:, j].astype(np.float64), kernel, mode="valid") for j in columns], axis=1)
+    smoothed = np.divide(sums, counts, out=np.full(sums.shape, np.nan), where=counts > 0)
     result: FloatArray = np.exp(smoothed) if log else smoothed
     return result
 

@@ -168,6 +168,17 @@ def naming_options(option: str, *more: str) -> Iterator[None]:
         raise TrainingDivergedError(named) from error
 
 
+def toy_error(error: ValueError, options: Sequence[tuple[str, str]] = (("n_samples ", "--samples "),)) -> UsageError:
+    """A toy maker's ``error`` said of the script's options: its message begins with the
+    maker's argument (``n_samples must be >= 2 ...``, ``noise=1e+308 is too large ...``), which
+    the user did not type; each ``(argument, option)`` pair names the option instead."""
+    message = str(error)
+    for argument, option in options:
+        if message.startswith(argument):
+            return UsageError(option + message.removeprefix(argument))
+    return UsageError(message)
+
+
 def _or_list(items: Sequence[str]) -> str:
     """``"a"``, ``"a or b"``, ``"a, b or c"``."""
     return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} or {items[-1]}"

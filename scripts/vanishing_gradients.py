@@ -163,7 +163,10 @@ def load_data(args: argparse.Namespace) -> Data:
     maker: ToyMaker = TOY_DATASETS[data]
     if data == "blobs":  # make_blobs draws new centres at every call: drawn once, the held-out set shares them
         maker = functools.partial(make_blobs, centers=blob_centers(rng))
-    X, y = maker(m, rng)
+    try:
+        X, y = maker(m, rng)
+    except ValueError as error:  # the maker names its n_samples: the user typed --samples
+        raise _cli.toy_error(error) from None
     X_test, y_test = maker(1000, rng)
     classes = int(max(y.max(), y_test.max())) + 1
     return Data(X.astype(np.float32), y, X_test.astype(np.float32), y_test, classes, f"'{data}'")
