@@ -912,7 +912,9 @@ def animate_training(
         raise ValueError(f"costs must be a non-empty sequence of finite numbers, one per epoch, got shape {cost_values.shape}")
     epochs = [int(epoch) for epoch, _ in snapshots]
     if any(not 0 <= e <= cost_values.size for e in epochs) or sorted(epochs) != epochs:
-        raise ValueError(f"the snapshots' epochs must increase and lie in 0..{cost_values.size} (the epochs in costs), got {epochs}")
+        raise ValueError(  # a repeated epoch is a frame held longer
+            f"the snapshots' epochs must never decrease and must lie in 0..{cost_values.size} (the epochs in costs), got {epochs}"
+        )
     first = snapshots[0][1]
     X, y, names = _check_plane_network(first, activations, X, y, "snapshots[0][1]")
     for i, (_, params) in enumerate(snapshots[1:], start=1):
