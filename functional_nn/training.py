@@ -338,6 +338,10 @@ def train_epochs(
     With ``early_stopping`` the iterator ends early, after the state whose ``stopped`` is
     ``True``.
 
+    Each epoch starts from copies of the state yielded before it, which is the caller's:
+    training never writes into it, and writing into its arrays between epochs (pruning a
+    weight, say) is what the next epoch starts from.
+
     Examples
     --------
     Two features, the label whether they have the same sign, one epoch at a time:

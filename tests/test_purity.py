@@ -31,7 +31,7 @@ from functional_nn import (
 from functional_nn.optimizers import Kernel
 from functional_nn.fold_state import StepView
 from functional_nn.training import TrainState
-from functional_nn.types import FloatArray
+from functional_nn.types import Activation, FloatArray, Loss
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -179,3 +179,24 @@ def test_an_observer_sees_the_weights_before_and_after_the_update_and_they_stay(
     for view, W1, cached_W1 in seen:
         assert view.params["W1"].tobytes() == W1 and view.caches[0].W.tobytes() == cached_W1
         assert not np.array_equal(view.params["W1"], view.caches[0].W)  # the update moved W1
+
+
+def test_the_next_epoch_starts_from_the_yielded_params_as_the_caller_left_them(rng: np.random.Generator) -> None:
+    X = rng.standard_normal((5, 40))
+    Y = one_hot(rng.integers(0, 3, 40), 3)
+    activations: tuple[Activation, ...] = ("relu", "softmax")
+    loss: Loss = "categorical_cross_entropy"
+    optimizer = adam(1e-2)
+    states = train_epochs(X, Y, initialize_parameters([5, 6, 3], rng), activations=activations, loss=loss, epochs=2,
+                          optimizer=optimizer, batch_size=16, rng=rng)  # fmt: skip
+    first = next(states)
+    first.params["W1"][:, 0] = 0.0  # the caller prunes the first input's weights
+    pruned = {key: value.copy() for key, value in first.params.items()}
+    generator_then = np.random.default_rng()
+    generator_then.bit_generator.state = rng.bit_generator.state
+    second = next(states)
+    expected = train(X, Y, pruned, activations=activations, loss=loss, epochs=1, optimizer=optimizer, batch_size=16,
+                     rng=generator_then, optimizer_state=first.optimizer_state)  # fmt: skip
+    for key in pruned:
+        assert second.params[key].tobytes() == expected.params[key].tobytes(), key
+        assert first.params[key].tobytes() == pruned[key].tobytes(), key  # the caller's state, not written since
