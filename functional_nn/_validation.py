@@ -27,8 +27,11 @@ def check_name(argument: str, value: object, allowed: Sequence[NameT]) -> NameT:
     for name in allowed:
         if value == name:
             return name
-    close = difflib.get_close_matches(value, list(allowed), n=1)
-    hint = f"; did you mean {close[0]!r}?" if close else ""
+    # compared folded ("ReLU", "Leaky-ReLU" and "He" are the names "relu", "leaky_relu" and "he" as
+    # papers write them): matched as given, "Relu" would be taken for "elu" and "ReLU" for nothing
+    folded = {name.lower().replace("-", "_"): name for name in allowed}
+    close = difflib.get_close_matches(value.lower().replace("-", "_"), list(folded), n=1)
+    hint = f"; did you mean {folded[close[0]]!r}?" if close else ""
     raise ValueError(f"unknown {argument} {value!r}: expected one of {list(allowed)}{hint}")
 
 

@@ -896,6 +896,9 @@ def train_rounds(
     dev : (X_dev, Y_dev), optional
         Evaluated by the driver every ``dev_every`` rounds and after the last, with the
         round's parameters or, with an ``ema`` optimizer, their average (as ``train``).
+    dev_every : int >= 1, default 1
+        Rounds between two evaluations of ``dev`` (and the last is always evaluated); the
+        other rounds' records hold ``None`` dev figures.
     checkpoint_dir, resume
         As for ``train``: a checkpoint per round, and a resumed run ends bitwise equal to
         an uninterrupted one. A ``checkpoint_dir`` that cannot hold checkpoints is refused

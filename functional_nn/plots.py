@@ -365,7 +365,7 @@ def plot_curves(
     path : path-like
     title : str, optional
     mark_epoch : int, optional
-        An epoch of ``history`` to mark with a dashed line, e.g. the best one on the dev set.
+        An epoch of ``history`` to mark with a dotted vertical line, e.g. the best one on the dev set.
 
     Returns
     -------

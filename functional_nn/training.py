@@ -123,11 +123,14 @@ def weight_bound(dtype: np.dtype[Any]) -> float:
 def _check_divergence(epoch: int, cost: float, first_cost: float | None, params: Params) -> None:
     """Once per epoch, so it costs nothing per step: the cost against the first epoch's,
     and one scan of the parameters (which finds NaN and inf too: they fail ``peak <= bound``)."""
-    reference = max(cost if first_cost is None else first_cost, 1.0)
+    first = cost if first_cost is None else first_cost
+    reference = max(first, 1.0)
     if cost > DIVERGENCE_FACTOR * reference:
+        # a first cost below 1 counts as 1: say so, rather than call 1 the first epoch's cost
+        against = f"the first epoch's {first:.4g}" if first >= 1 else f"1 (the first epoch's cost, {first:.4g}, counts as 1)"
         raise TrainingDivergedError(
-            f"training diverged at epoch {epoch}: the cost is {cost:.4g}, more than {DIVERGENCE_FACTOR:g} times the "
-            f"first epoch's {reference:.4g}; try a smaller learning rate (or check the data for extreme values)"
+            f"training diverged at epoch {epoch}: the cost is {cost:.4g}, more than {DIVERGENCE_FACTOR:g} times "
+            f"{against}; try a smaller learning rate (or check the data for extreme values)"
         )
     diverged = diverged_parameter(params)
     if diverged is not None:
