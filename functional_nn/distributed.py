@@ -106,7 +106,7 @@ from functional_nn.data.augmentation import describe as describe_augmentation
 from functional_nn.data.preparation import _minibatches
 from functional_nn.fold_state import EpochRecord, RoundRecord, RoundState, TrainState
 from functional_nn.initializers import initialize_parameters
-from functional_nn.losses import check_targets, l2_penalty, resolve_loss
+from functional_nn.losses import check_targets, cost_value, l2_penalty, resolve_loss
 from functional_nn.optimizers import (
     LearningRate,
     Optimizer,
@@ -396,7 +396,7 @@ def gradient_sum(shard: Shard, shard_index: int, inputs: RoundInput) -> ShardGra
         kernel = fused.check_kernel(None)  # the worker's own: Numba's fused ReLU passes if it has Numba
         AL, caches = forward(X_B, inputs.params, task.activations, task.keep_probs, _dropout_rng(shard_index, inputs.round, task), None, kernel)
         b = int(X_B.shape[1])
-        cost = float(task.loss.cost(AL, Y_B)) * b  # a float, whatever a loss of one's own returns
+        cost = cost_value(task.loss, AL, Y_B) * b  # a float, whatever a loss of one's own returns
         means = backward(AL, Y_B, caches, task.loss, 0.0, kernel)
         size = AL.dtype.type(b)
         return ShardGradient({key: grad * size for key, grad in means.items()}, b, cost, _correct(AL, Y_B, task))
@@ -432,7 +432,7 @@ def _local_steps(shard: Shard, shard_index: int, inputs: RoundInput) -> ShardUpd
             X_B, Y_B = _batch(shard, shard_index, t, task)
             AL, caches = forward(X_B, params, task.activations, task.keep_probs, _dropout_rng(shard_index, t, task), None, kernel)
             b = int(X_B.shape[1])
-            cost_sum += (float(loss.cost(AL, Y_B)) + l2_penalty(params, task.lambd, b)) * b
+            cost_sum += (cost_value(loss, AL, Y_B) + l2_penalty(params, task.lambd, b)) * b
             samples += b
             right = _correct(AL, Y_B, task)
             if right is not None:
@@ -999,18 +999,23 @@ def _check_travels(task: _Task, optimizer_argument: str) -> None:
     holding a lock, an open file) would fail inside Dask at the first round, in words
     naming none of the arguments.
     """
-    import cloudpickle  # type: ignore[import-untyped]  # untyped; a dependency of Dask's
-
     pieces = (("activations", task.activations), ("loss", task.loss), (optimizer_argument, task.optimizer), ("augmentation", task.augmentation))
     for argument, value in pieces:
-        try:
-            cloudpickle.dumps(value)
-        except Exception as error:  # noqa: BLE001 - whatever pickling raises (TypeError, PicklingError, ...)
-            raise TypeError(
-                f"{argument} must pickle to travel to the workers with each round's tasks, but cloudpickle (Dask's "
-                f"serializer) cannot pickle {value!r}: {error}; use a module-level function, a functools.partial "
-                "of one, or a record of such"
-            ) from error
+        _check_pickles(argument, value, "each round's tasks")
+
+
+def _check_pickles(argument: str, value: object, travels_with: str) -> None:
+    """Refuse ``value``, naming ``argument``, if cloudpickle (Dask's serializer) cannot pickle it."""
+    import cloudpickle  # type: ignore[import-untyped]  # untyped; a dependency of Dask's
+
+    try:
+        cloudpickle.dumps(value)
+    except Exception as error:  # noqa: BLE001 - whatever pickling raises (TypeError, PicklingError, ...)
+        raise TypeError(
+            f"{argument} must pickle to travel to the workers with {travels_with}, but cloudpickle (Dask's "
+            f"serializer) cannot pickle {value!r}: {error}; use a module-level function, a functools.partial "
+            "of one, or a record of such"
+        ) from error
 
 
 def _fold(runner: _InProcessShards | DaskShards, run: _Run, state: RoundState, rounds: int) -> Iterator[RoundState]:
@@ -1050,7 +1055,7 @@ def _fold(runner: _InProcessShards | DaskShards, run: _Run, state: RoundState, r
             X_dev, Y_dev, dev_labels = run.dev
             evaluated = averaged_params(opt_state, params)  # ema's average, if the optimizer keeps one, as train scores it
             AL_dev = forward_output(X_dev, evaluated, task.activations)
-            dev_cost = float(task.loss.cost(AL_dev, Y_dev))
+            dev_cost = cost_value(task.loss, AL_dev, Y_dev)
             if dev_labels is not None:
                 predicted = labels_from_output(AL_dev, task.activations[-1], task.loss.decision_threshold)
                 dev_accuracy = float(np.mean(predicted == dev_labels))
@@ -1176,7 +1181,7 @@ def _epoch_states(
             AL = forward_output(X_dev, averaged_params(state.optimizer_state, state.params), names)
             predicted = labels_from_output(AL, names[-1], loss.decision_threshold)
             dev_accuracy = None if labels is None else float(np.mean(predicted == labels))
-            summary = summary._replace(dev_cost=float(loss.cost(AL, Y_dev)), dev_accuracy=dev_accuracy)
+            summary = summary._replace(dev_cost=cost_value(loss, AL, Y_dev), dev_accuracy=dev_accuracy)
         records += (summary,)
         pending = []
         yield TrainState(epoch, state.params, state.optimizer_state, records), state
@@ -1250,8 +1255,8 @@ class RunSettings(NamedTuple):
     """
 
     layer_sizes: tuple[int, ...]
-    activations: tuple[Activation, ...]
-    loss: Loss
+    activations: tuple[Activation | ActivationFunction, ...]
+    loss: Loss | LossFunction
     optimizer: Optimizer
     epochs: int
     seed: int = 0
@@ -1496,7 +1501,9 @@ def sweep(
     Everything is checked before any run starts: every setting against the data (as
     ``train`` would), ``X``, ``Y`` and ``dev`` of one dtype, ``on_done`` (a function that
     takes two positional arguments), ``data_dir`` (a path, not empty, where the folder can
-    be made and written) and the client (a ``distributed.Client``, not closed). A run that
+    be made and written) and the client (a ``distributed.Client``, not closed), and with a
+    client that each setting's activations, loss and optimizer pickle (Dask sends them with
+    its run, as ``train_rounds`` sends its pieces), naming the one that does not. A run that
     fails raises its own exception (``TrainingDivergedError``, say), with a note naming
     ``settings[i]``. On a cluster, a run that fails, an ``on_done`` that raises or an
     interruption (``KeyboardInterrupt``) first cancels the sweep's other runs, queued or
@@ -1533,6 +1540,9 @@ def sweep(
         return results
     distributed = _import_distributed()
     _check_client("client", client)
+    for i, setting in enumerate(settings):  # each run is a task: a piece Dask cannot pickle would fail in its words
+        for field in ("activations", "loss", "optimizer"):
+            _check_pickles(f"settings[{i}].{field}", getattr(setting, field), "its run's task")
     workers = check_workers(client)
     m = int(data.X.shape[1])
     sent: list[Future[Any]] = []  # the data scattered, then the runs: cancelled if the sweep fails

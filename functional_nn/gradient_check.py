@@ -13,7 +13,7 @@ import numpy as np
 
 from functional_nn import _validation as check
 from functional_nn.activations import resolve_activation
-from functional_nn.losses import check_targets, l2_penalty, resolve_loss
+from functional_nn.losses import check_targets, cost_value, l2_penalty, resolve_loss
 from functional_nn.propagation import (
     backward,
     check_activations,
@@ -100,7 +100,7 @@ def _numerical_gradient(checked: _Checked, P: Params, rng: np.random.Generator |
 
     def cost(candidate: Params) -> float:
         AL, _ = forward(X64, candidate, checked.activations, checked.keep_probs, copy.deepcopy(rng))
-        return float(checked.loss.cost(AL, Y64)) + l2_penalty(candidate, checked.lambd, m)
+        return cost_value(checked.loss, AL, Y64) + l2_penalty(candidate, checked.lambd, m)
 
     grads: dict[str, FloatArray] = {}
     for key, value in P.items():

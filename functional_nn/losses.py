@@ -162,6 +162,23 @@ def resolve_loss(argument: str, value: object) -> LossFunction:
     return value
 
 
+def cost_value(loss: LossFunction, AL: FloatArray, Y: FloatArray) -> float:
+    """``loss.cost(AL, Y)`` as a Python ``float``; a cost of one's own that returns an array
+    (a cost per sample or per unit, not their mean) or no number is refused, naming the loss."""
+    value: object = loss.cost(AL, Y)
+    if isinstance(value, float):  # a Python float or np.float64: the common case, no conversion
+        return value
+    if isinstance(value, (int, np.integer, np.floating)) and not isinstance(value, bool):
+        return float(value)
+    if isinstance(value, np.ndarray) and value.ndim == 0 and value.dtype.kind in "iuf":
+        return float(value)
+    got = f"an array of shape {value.shape}" if isinstance(value, np.ndarray) else f"{type(value).__name__} {value!r}"
+    raise TypeError(
+        f"loss {loss.name!r}: cost returned {got} for AL of shape {AL.shape}; it must return one number, the mean "
+        "over the m columns (check_loss(record) checks a record before training)"
+    )
+
+
 def check_targets(argument: str, Y: FloatArray, loss: LossFunction) -> FloatArray:
     r"""Return ``Y`` if its values lie where the built-in ``loss`` is defined, else raise ``ValueError``.
 
@@ -313,5 +330,5 @@ def compute_cost(
             penalty = l2_penalty(params, lambd, m)
     check_targets("Y", Y, record)
     Y = targets_in_dtype("Y", Y, AL.dtype)
-    # float(): a cost of the user's own may return a NumPy scalar; the promise is a Python float
-    return float(record.cost(AL, Y)) + penalty
+    # a cost of the user's own may return a NumPy scalar; the promise is a Python float
+    return cost_value(record, AL, Y) + penalty

@@ -54,7 +54,7 @@ from functional_nn.fold_state import (
     TrainResult,
     TrainState,
 )
-from functional_nn.losses import check_targets, l2_penalty, resolve_loss, targets_in_dtype
+from functional_nn.losses import check_targets, cost_value, l2_penalty, resolve_loss, targets_in_dtype
 from functional_nn.optimizers import (
     LearningRate,
     Optimizer,
@@ -836,7 +836,7 @@ def run_epoch(problem: _Problem, state: TrainState) -> TrainState:
                 X_batch = _augmented(p.augmentation, X_batch, p.rng)
             AL, caches = forward(X_batch, params, p.activations, p.keep_probs, p.rng, p.input_keep_prob, p.kernel)
             b = X_batch.shape[1]
-            cost = float(loss.cost(AL, Y_batch)) + l2_penalty(params, p.lambd, b)  # a float, whatever a loss of one's own returns
+            cost = cost_value(loss, AL, Y_batch) + l2_penalty(params, p.lambd, b)  # a float, whatever a loss of one's own returns
             if not math.isfinite(cost):
                 raise TrainingDivergedError(
                     f"training diverged at epoch {epoch}, step {step}: the cost is {cost}; "
@@ -873,7 +873,7 @@ def run_epoch(problem: _Problem, state: TrainState) -> TrainState:
         dev_accuracy = None
         if dev_labels is not None:
             dev_accuracy = float(np.mean(labels_from_output(AL_dev, p.activations[-1], loss.decision_threshold) == dev_labels))
-        record = record._replace(dev_cost=float(loss.cost(AL_dev, Y_dev)), dev_accuracy=dev_accuracy)
+        record = record._replace(dev_cost=cost_value(loss, AL_dev, Y_dev), dev_accuracy=dev_accuracy)
     new_state = TrainState(epoch, params, opt_state, state.history + (record,))
     if p.early_stopping is None:
         return new_state

@@ -26,7 +26,7 @@ import argparse
 import json
 import math
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Final, NamedTuple
 
@@ -66,11 +66,13 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     return args
 
 
-def load_network(run_dir: Path) -> tuple[dict[str, FloatArray], tuple[ActivationFunction, ...]]:
+def load_network(
+    run_dir: Path, custom_activations: Mapping[str, ActivationFunction] | None = None
+) -> tuple[dict[str, FloatArray], tuple[ActivationFunction, ...]]:
     path = run_dir / "params.npz"
     if not path.is_file():
         raise _cli.UsageError(f"{run_dir} holds no params.npz: give the folder scripts/train_mnist.py wrote (its --out)")
-    saved = load_parameters(path)
+    saved = load_parameters(path, custom_activations=custom_activations)
     sizes = saved.metadata["layer_sizes"]
     if not isinstance(sizes, list) or sizes[0] != PIXELS or sizes[-1] != 10:
         raise ValueError(f"{path} is a {sizes} network; this script reads MNIST networks: 784 inputs, 10 outputs")
@@ -203,15 +205,17 @@ def plot_per_class(path: Path, per_class: FloatArray, counts: IntArray, overall:
 OUTPUTS: Final = ("weights.png", "activations.png", "confidence.png", "per_class.png")
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Look and draw; a user's mistake is one ``error:`` line and status 2."""
-    return _cli.run_main(_main, argv)
+def main(argv: Sequence[str] | None = None, *, custom_activations: Mapping[str, ActivationFunction] | None = None) -> int:
+    """Look and draw; ``custom_activations`` resolves the names of activations of your own that
+    the network was saved with (a script wrapping this one passes its records here), as for
+    ``predict_digit.main``. A user's mistake is one ``error:`` line and status 2."""
+    return _cli.run_main(lambda arguments: _main(arguments, custom_activations), argv)
 
 
-def _main(argv: Sequence[str] | None) -> int:
+def _main(argv: Sequence[str] | None, custom_activations: Mapping[str, ActivationFunction] | None) -> int:
     args = parse_args(argv)
     out: Path = args.out if args.out is not None else args.run_dir
-    params, activations = load_network(args.run_dir)
+    params, activations = load_network(args.run_dir, custom_activations)
     _cli.check_output_dir(out, OUTPUTS, overwrite=args.overwrite)
     X, y, source = load_test_set(args, params["W1"].dtype)
     described = source if args.csv is not None else f"the {source}"  # a file by its name, not "the train.csv"
