@@ -166,7 +166,7 @@ def cost_value(loss: LossFunction, AL: FloatArray, Y: FloatArray) -> float:
     """``loss.cost(AL, Y)`` as a Python ``float``; a cost of one's own that returns an array
     (a cost per sample or per unit, not their mean) or no number is refused, naming the loss."""
     value: object = loss.cost(AL, Y)
-    if isinstance(value, float):  # a Python float or np.float64: the common case, no conversion
+    if type(value) is float:  # the common case, no conversion (np.float64, a float subclass, becomes one below)
         return value
     if isinstance(value, (int, np.integer, np.floating)) and not isinstance(value, bool):
         return float(value)
