@@ -1104,7 +1104,10 @@ def epoch_states(
     that ends several epochs at once (local SGD whose ``K`` steps a round pass over a shard
     more than once) gives one ``TrainState``, numbered by the last of them: its ``epoch`` is
     always the whole epochs the rounds have seen (``floor(RoundRecord.epochs)``), so the
-    numbers may skip. Its ``EpochRecord`` has the sample-weighted mean cost and accuracy of
+    numbers may skip. Rounds that come after others (``train_rounds(..., resume=True)``,
+    whose states' ``history`` holds the rounds run before) continue those epochs: an epoch
+    already ended before the first state read is not given again, and the rounds run since
+    it count towards the next. Its ``EpochRecord`` has the sample-weighted mean cost and accuracy of
     the rounds since the last ``TrainState`` and the dev figures of the round's parameters,
     or of their average with an ``ema`` optimizer, as ``train`` takes them (``dev``:
     ``(X_dev, Y_dev)``, evaluated here). Each ``TrainState`` comes with the ``RoundState`` it
@@ -1148,6 +1151,11 @@ def _check_round_state(i: int, state: object) -> None:
         raise ValueError(f"states[{i}] has no RoundRecord in its history: epoch_states reads the rounds train_rounds yields")
 
 
+def _whole_epochs(record: RoundRecord) -> int:
+    """The whole epochs seen by the end of ``record``'s round: a local SGD round may finish several."""
+    return math.floor(record.epochs + 1e-9)
+
+
 def _epoch_states(
     states: Iterable[RoundState],
     activations: Sequence[Activation | ActivationFunction],
@@ -1166,9 +1174,14 @@ def _epoch_states(
             check_activations(activations, len(sizes) - 1)  # as given, so the error shows them so
             if dev is not None:
                 checked_dev = check_dev_set(dev, sizes, state.params["W1"].dtype, loss)
+            # Rounds run before the first one read (a resumed run's, or a fold already advanced):
+            # the epochs they ended are over, and the rounds since the last of them belong to the next.
+            earlier = state.history[:-1]
+            epoch = _whole_epochs(earlier[-1]) if earlier else 0
+            pending = [r for r in earlier if _whole_epochs(r) == epoch][1 if epoch else 0 :]
         record = state.history[-1]
         pending.append(record)
-        reached = math.floor(record.epochs + 1e-9)  # whole epochs seen: a local SGD round may finish several
+        reached = _whole_epochs(record)
         if reached <= epoch:
             continue
         epoch = reached
