@@ -121,6 +121,7 @@ from functional_nn.propagation import (
     check_activations,
     check_keep_probs,
     check_loss_pairing,
+    check_output_units,
     forward,
     forward_output,
     labels_from_output,
@@ -949,6 +950,7 @@ def train_rounds(
     names = check_activations(activations, L)
     loss_record = resolve_loss("loss", loss)
     check_loss_pairing(loss_record, names[-1])
+    check_output_units(names[-1], sizes[-1])
     for s, shard in enumerate(held):
         if shard.X.shape[0] != sizes[0] or shard.Y.shape[0] != sizes[-1]:
             raise ValueError(

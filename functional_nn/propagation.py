@@ -74,6 +74,18 @@ def check_loss_pairing(loss: LossFunction, output_activation: ActivationFunction
         )
 
 
+def check_output_units(output_activation: ActivationFunction, n_L: int) -> None:
+    """Refuse a softmax over a single output unit, before any training: its output is always 1,
+    so its gradient is 0 and no step could ever move the network (``predict`` would say class
+    1 for every sample)."""
+    if n_L == 1 and output_activation.name == SOFTMAX.name:  # a record of your own cannot take a built-in name
+        raise ValueError(
+            "the output layer has 1 unit (params' last W has 1 row) but its activation is 'softmax', "
+            "whose output over one unit is always 1, so training could never learn: use 'sigmoid' for one "
+            "output unit (0/1 labels), or one unit per class with one-hot targets"
+        )
+
+
 def check_keep_probs(
     keep_probs: float | Sequence[float] | None, L: int, dtype: npt.DTypeLike | None = None
 ) -> tuple[float, ...] | None:

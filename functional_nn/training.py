@@ -76,6 +76,7 @@ from functional_nn.propagation import (
     check_input_keep_prob,
     check_keep_probs,
     check_loss_pairing,
+    check_output_units,
     forward,
     forward_output,
     labels_from_output,
@@ -419,7 +420,9 @@ def train(
     params : dict of str to ndarray
         The starting parameters; not modified.
     activations : sequence of str or ActivationFunction, length L
-        Built-in names or records of your own (see ``check_activation``).
+        Built-in names or records of your own (see ``check_activation``). A ``"softmax"``
+        output over a single unit is refused (``ValueError``): it is always 1 and cannot learn;
+        one output unit takes ``"sigmoid"``.
     loss : {"binary_cross_entropy", "categorical_cross_entropy", "mean_squared_error", ...} or LossFunction
     epochs : int >= 0
         Passes over the data, counted from the start of the run (a resumed run continues
@@ -571,6 +574,7 @@ def _prepare(
     names = check_activations(activations, L)
     loss_record = resolve_loss("loss", loss)
     check_loss_pairing(loss_record, names[-1])
+    check_output_units(names[-1], sizes[-1])
     divisor = None if input_divisor is None else check.check_positive_float("input_divisor", input_divisor)
     inputs, Y = _check_data("X", "Y", X, Y, sizes, dtype, integers=divisor is not None)
     if divisor is not None:
