@@ -72,10 +72,12 @@ def check_float_array(
         raise TypeError(f"{argument} must be a numpy ndarray, got {type(value).__name__}")
     if value.dtype not in (np.float32, np.float64):
         hint = ""
-        if (np.issubdtype(value.dtype, np.integer) or value.dtype == np.bool_) and targets:
-            hint = f" (class labels 0..K-1? one_hot(labels, K) makes the (K, m) targets; else {argument}.astype(np.float64))"
-        elif np.issubdtype(value.dtype, np.integer) or value.dtype == np.bool_:
-            hint = " (convert it first, e.g. scale_pixels(x) for 0..255 pixels or x.astype(np.float64))"
+        if np.issubdtype(value.dtype, np.integer) or value.dtype == np.bool_:
+            hint = (
+                f" (class labels 0..K-1? one_hot(labels, K) makes the (K, m) targets; else {argument}.astype(np.float64))"
+                if targets
+                else " (convert it first, e.g. scale_pixels(x) for 0..255 pixels or x.astype(np.float64))"
+            )
         raise TypeError(f"{argument} must have dtype float32 or float64, got {value.dtype}{hint}")
     if ndim is not None and value.ndim != ndim:
         raise ValueError(f"{argument} must be {ndim}-D, got shape {value.shape}")
