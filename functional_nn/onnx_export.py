@@ -234,6 +234,22 @@ def _gelu(Z: str, A: str, dtype: np.dtype[Any]) -> list[onnx.NodeProto]:
     return nodes
 
 
+def _gelu_operator(Z: str, A: str, dtype: np.dtype[Any]) -> list[onnx.NodeProto]:
+    r"""ONNX's ``Gelu`` of :math:`z` taken no lower than the dtype's lowest value, as
+    ``activations.gelu`` does: at :math:`z = -\infty` the limit 0, where ``Gelu`` alone computes
+    :math:`-\infty \cdot 0`, NaN (a hidden unit whose logit overflowed)."""
+    return [
+        _constant(f"{A}_lowest", float(np.finfo(dtype).min), dtype),
+        _node("Max", [Z, f"{A}_lowest"], f"{A}_finite"),
+        _node("Gelu", [f"{A}_finite"], A, approximate="none"),
+    ]
+
+
+def _gelu_by_dtype(Z: str, A: str, dtype: np.dtype[Any]) -> list[onnx.NodeProto]:
+    """``_gelu_operator`` in float32, ``_gelu`` step by step in float64 (onnxruntime has no float64 ``Gelu``)."""
+    return _gelu_operator(Z, A, dtype) if dtype == np.float32 else _gelu(Z, A, dtype)
+
+
 def _softmax(Z: str, A: str, dtype: np.dtype[Any]) -> list[onnx.NodeProto]:
     r"""``Softmax`` over each row (a sample) of ``Z`` clipped to the dtype's finite range, so that
     logits that overflowed to :math:`\pm\infty` give ``activations.softmax``'s limits (the
@@ -257,7 +273,7 @@ ONNX_ACTIVATIONS: Final[Mapping[Activation, tuple[NodeMaker, int]]] = {
     "tanh": (_single("Tanh"), 6),
     "softmax": (_softmax, 8),  # Min and Max broadcast a constant from opset 8
     # The erf form, like activations.gelu. onnxruntime 1.32 runs Gelu in float32 only.
-    "gelu": (_float32_op_else("Gelu", _gelu, approximate="none"), 20),
+    "gelu": (_gelu_by_dtype, 20),
     "silu": (_silu, 9),
     "elu": (_float32_op_else("Elu", _elu, alpha=1.0), 8),
     "softplus": (_float32_op_else("Softplus", _softplus), 9),
