@@ -23,7 +23,9 @@ Needs scikit-learn: ``pip install -e ".[sklearn]"``.
 
 Random draws, in order, from ``np.random.default_rng(random_state)`` on a first fit: the
 initial parameters, the early-stopping split's seed (with ``early_stopping``), then
-``train``'s draws (a permutation per epoch, dropout masks).
+``train``'s draws (a permutation per epoch, dropout masks). A continued fit draws no new split
+seed once one was drawn: given the same data, it holds out the same samples as the fit it
+continues, never ones that fit trained on.
 """
 
 from __future__ import annotations
@@ -128,6 +130,7 @@ class _BaseMLP(BaseEstimator):
     rng_: np.random.Generator
     _fitted_optimizer: str  # the optimizer setting optimizer_state_ belongs to, as _check_same_optimizer names it
     _trained_params: dict[str, FloatArray]  # the parameters a continued fit starts from: params_ but for ema's average
+    _split_seed: int | None  # the early-stopping split's seed, which a continued fit reuses; None before a split
 
     def __init__(
         self,
@@ -301,8 +304,13 @@ class _BaseMLP(BaseEstimator):
                 )
         columns = X.T  # the one transposition: rows of C-ordered X are the columns of X.T, Fortran-ordered
         dev = None
+        # a continued fit holds out the samples the fit it continues held out: its dev figures and best
+        # epoch are then of data the network has never trained on (None: no split drawn yet)
+        split_seed = None if first else self._split_seed
         if early_stopping is not None:
-            columns, Y, dev = self._split_dev(X, y, Y, rng)
+            if split_seed is None:
+                split_seed = int(rng.integers(2**31))
+            columns, Y, dev = self._split_dev(X, y, Y, split_seed)
         result = train(
             columns, Y, params, activations=activations, loss=self._loss, epochs=epochs, optimizer=optimizer,
             batch_size=batch_size, rng=rng, dev=dev, lambd=lambd, keep_probs=keep_probs,
@@ -320,6 +328,7 @@ class _BaseMLP(BaseEstimator):
         self.n_iter_ = len(self.history_)
         self.rng_ = rng
         self._fitted_optimizer = setting
+        self._split_seed = split_seed
         return self
 
     def _check_same_optimizer(self, optimizer: Optimizer, setting: str, incremental: bool) -> None:
@@ -348,12 +357,12 @@ class _BaseMLP(BaseEstimator):
         raise ValueError(f"{changed}: {continuing}")
 
     def _split_dev(
-        self, X: FloatArray, y: Any, Y: FloatArray, rng: np.random.Generator
+        self, X: FloatArray, y: Any, Y: FloatArray, seed: int
     ) -> tuple[FloatArray, FloatArray, tuple[FloatArray, FloatArray]]:
         """Hold out ``validation_fraction`` of the samples for early stopping: stratified for a
-        classifier when every class can be, else (too few samples of some class) at random."""
+        classifier when every class can be, else (too few samples of some class) at random, as
+        ``train_test_split`` draws them from ``seed``."""
         indices = np.arange(X.shape[0])
-        seed = int(rng.integers(2**31))
         stratify = y if isinstance(self, MLPClassifier) else None
         try:
             try:
@@ -414,8 +423,9 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         Hold out ``validation_fraction`` of the samples (stratified when every class has
         enough samples, else at random) and stop when their cost
         has not improved by more than ``tol`` for ``n_iter_no_change`` epochs; ``params_``
-        are then those of the best epoch. Ignored by ``partial_fit``. Its three settings below
-        are checked by ``fit`` and ``partial_fit`` whether it is on or off.
+        are then those of the best epoch. A fit with ``warm_start=True`` holds out the same
+        samples of the same data as the fit it continues. Ignored by ``partial_fit``. Its three
+        settings below are checked by ``fit`` and ``partial_fit`` whether it is on or off.
     validation_fraction : float in (0, 1), default 0.1
     n_iter_no_change : int >= 1, default 10
     tol : float >= 0, default 1e-4
@@ -439,7 +449,8 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         ``"W1"`` ``(n_1, n_features)``, ``"b1"`` ``(n_1, 1)``, ...: the core's parameters, ready for
         ``functional_nn.predict_proba``, ``save_parameters`` or ``export_onnx``. With an ``ema``
         optimizer, their moving average (``averaged_params``), which ``predict`` uses, as ``train``'s
-        dev figures do; a continued fit goes on from the weights averaged, not from the average.
+        dev figures do; a continued fit goes on from the weights averaged, not from the average
+        (with ``early_stopping``, from the best epoch's ``params_``, whichever they are).
     activations_ : tuple of str or ActivationFunction
         One per layer, as given by ``activation``, the last ``"softmax"``.
     optimizer_state_ : OptimizerState
