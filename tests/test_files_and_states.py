@@ -26,7 +26,6 @@ import numpy as np
 import pytest
 
 from functional_nn import distributed as dist
-from functional_nn import serialization
 from functional_nn.averaging import averaged_params, ema
 from functional_nn.checkpoints import CheckpointError, load_checkpoint, save_checkpoint
 from functional_nn.data import one_hot
