@@ -116,7 +116,8 @@ def checkout_root() -> Path:
 def extract_revision(repository: Path, revision: str, into: Path) -> str:
     """Write ``revision``'s tree into the empty folder ``into`` (``git archive``); return its full hash.
 
-    Raises ``ValueError`` naming the revision when git cannot find it there.
+    Raises ``ValueError`` naming the revision when git cannot find it there, cannot archive it
+    (a damaged repository) or its tree cannot be extracted safely (a link out of the folder).
     """
     found = subprocess.run(
         ["git", "-C", str(repository), "rev-parse", "--verify", "--quiet", f"{revision}^{{commit}}"],
@@ -126,12 +127,18 @@ def extract_revision(repository: Path, revision: str, into: Path) -> str:
     if found.returncode != 0:
         raise ValueError(f"--old: {revision!r} is not a commit of the git repository at {repository}")
     commit = found.stdout.strip()
-    archive = subprocess.run(["git", "-C", str(repository), "archive", "--format=tar", commit], capture_output=True, check=True)
+    archive = subprocess.run(["git", "-C", str(repository), "archive", "--format=tar", commit], capture_output=True)
+    if archive.returncode != 0:  # a damaged repository: git's own words, as one error line
+        failure = archive.stderr.decode(errors="replace").strip()
+        raise ValueError(f"--old: git archive of {revision} failed in {repository} (status {archive.returncode}): {failure}")
     with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
-        if hasattr(tarfile, "data_filter"):  # 3.12, and 3.10.12 / 3.11.4 as a backport
-            tar.extractall(into, filter="data")
-        else:  # pragma: no cover - an older patch release: git's own archive, nothing foreign
-            tar.extractall(into)
+        try:
+            if hasattr(tarfile, "data_filter"):  # 3.12, and 3.10.12 / 3.11.4 as a backport
+                tar.extractall(into, filter="data")
+            else:  # pragma: no cover - an older patch release: git's own archive, nothing foreign
+                tar.extractall(into)
+        except tarfile.FilterError as error:  # a link out of the tree, say: refused, not followed
+            raise ValueError(f"--old: revision {revision}'s tree cannot be extracted safely: {error}") from error
     if not (into / SCRIPT).is_file():
         raise ValueError(f"--old: revision {revision} has no {SCRIPT}")
     return commit

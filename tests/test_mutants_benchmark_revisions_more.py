@@ -45,8 +45,9 @@ def test_a_revision_whose_tree_links_out_of_the_folder_is_refused(repository: Pa
     _commit(repository, "a link out of the tree")
     into = tmp_path / "old"
     into.mkdir()
-    with pytest.raises(tarfile.LinkOutsideDestinationError):
+    with pytest.raises(ValueError, match=r"^--old: revision HEAD's tree cannot be extracted safely: ") as refused:
         revisions.extract_revision(repository, "HEAD", into)
+    assert isinstance(refused.value.__cause__, tarfile.LinkOutsideDestinationError)
     assert not (into / "escape").is_symlink()
 
 
@@ -58,18 +59,21 @@ def test_a_revision_that_is_not_a_commit_is_named_with_the_repository(repository
     assert list(tmp_path.iterdir()) == [repository]
 
 
-def test_a_revision_git_cannot_archive_raises_gits_failure(repository: Path, tmp_path: Path) -> None:  # noqa: F811
-    """The commit is there but a file of its tree is not: ``git archive`` fails, and that is raised, not read."""
-    commit = _commit(repository, "all of it")
+def test_a_revision_git_cannot_archive_is_refused_in_gits_words(
+    repository: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]  # noqa: F811
+) -> None:
+    """The commit is there but a file of its tree is not: ``git archive`` fails, and says why in one error line."""
+    _commit(repository, "all of it")
     blob = subprocess.run(["git", "-C", str(repository), "rev-parse", "HEAD:scripts/train_mnist.py"],
                           capture_output=True, text=True, check=True).stdout.strip()  # fmt: skip
     (repository / ".git" / "objects" / blob[:2] / blob[2:]).unlink()
     into = tmp_path / "old"
     into.mkdir()
-    with pytest.raises(subprocess.CalledProcessError) as failed:
+    with pytest.raises(ValueError, match=rf"^--old: git archive of HEAD failed in {re.escape(str(repository))} \(status [1-9]\d*\): .*{blob}"):
         revisions.extract_revision(repository, "HEAD", into)
-    assert failed.value.cmd == ["git", "-C", str(repository), "archive", "--format=tar", commit]
-    assert failed.value.returncode != 0 and blob in failed.value.stderr.decode()
+    assert revisions.main(["--repository", str(repository), "--old", "HEAD", "--pairs", "1"]) == 2
+    error = capsys.readouterr().err
+    assert error.startswith("error: --old: git archive of HEAD failed in ") and blob in error
 
 
 # --------------------------------------------------------------------------------------------
