@@ -168,12 +168,13 @@ def naming_options(option: str, *more: str) -> Iterator[None]:
         raise TrainingDivergedError(named) from error
 
 
-def toy_error(error: ValueError, options: Sequence[tuple[str, str]] = (("n_samples ", "--samples "),)) -> UsageError:
-    """A toy maker's ``error`` said of the script's options: its message begins with the
-    maker's argument (``n_samples must be >= 2 ...``, ``noise=1e+308 is too large ...``), which
-    the user did not type; each ``(argument, option)`` pair names the option instead."""
+def options_named(error: Exception, renames: Sequence[tuple[str, str]]) -> UsageError:
+    """A library's ``error`` said of the script's options: a message that begins with the
+    library's argument (``n_samples must be >= 2 ...``, ``noise=1e+308 is too large ...``,
+    ``root DIR is not a folder``), which the user did not type, begins instead with the option
+    of the first ``(argument, option)`` pair that matches (``""`` drops the argument's name)."""
     message = str(error)
-    for argument, option in options:
+    for argument, option in renames:
         if message.startswith(argument):
             return UsageError(option + message.removeprefix(argument))
     return UsageError(message)

@@ -98,7 +98,7 @@ def run(args: argparse.Namespace) -> Run:
     try:
         X, y = draw(args.samples)
     except ValueError as error:  # the maker names its arguments: the user typed --samples and --noise
-        raise _cli.toy_error(error, (("n_samples ", "--samples "), ("noise=", "--noise "))) from None
+        raise _cli.options_named(error, (("n_samples ", "--samples "), ("noise=", "--noise "))) from None
     Y: FloatArray = y[np.newaxis, :].astype(np.float64)  # (1, m): the 0/1 targets as a row
     params = initialize_parameters([2, args.hidden, 1], rng, scheme="standard_normal")
     X_held_out, y_held_out = draw(N_HELD_OUT)

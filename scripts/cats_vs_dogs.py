@@ -151,10 +151,7 @@ def _main(argv: Sequence[str] | None) -> int:
     try:
         data = load_image_folder(args.root, size=(args.size, args.size), color=color, classes=classes, dtype=np.float32)
     except (ValueError, FileNotFoundError) as error:  # the library names its keywords; the user typed DIR and a flag
-        message = str(error)
-        if message.startswith("root "):
-            message = message.removeprefix("root ")
-        raise _cli.UsageError("--" + message if message.startswith("classes ") else message) from None
+        raise _cli.options_named(error, (("root ", ""), ("classes ", "--classes "))) from None
     names = data.class_names
     if len(names) != 2:
         print(f"error: {args.root} has {len(names)} classes {list(names)}; pick two with --classes a,b", file=sys.stderr)

@@ -166,7 +166,7 @@ def load_data(args: argparse.Namespace) -> Data:
     try:
         X, y = maker(m, rng)
     except ValueError as error:  # the maker names its n_samples: the user typed --samples
-        raise _cli.toy_error(error) from None
+        raise _cli.options_named(error, (("n_samples ", "--samples "),)) from None
     X_test, y_test = maker(1000, rng)
     classes = int(max(y.max(), y_test.max())) + 1
     return Data(X.astype(np.float32), y, X_test.astype(np.float32), y_test, classes, f"'{data}'")
