@@ -24,26 +24,21 @@ from functional_nn import forward_propagation, initialize_parameters, load_param
 from functional_nn.checkpoints import latest_checkpoint, load_checkpoint
 
 
-def test_input_dropout_without_a_generator_names_input_keep_prob(rng: np.random.Generator) -> None:
+@pytest.mark.parametrize(
+    ("dropout", "given", "dropping"),
+    [({"input_keep_prob": 0.8}, None, "input_keep_prob"), ({"keep_probs": 0.5, "input_keep_prob": 0.8}, 7, "keep_probs")],
+)
+def test_dropout_without_a_generator_names_the_argument_that_draws_and_what_came(
+    rng: np.random.Generator, dropout: dict[str, float], given: object, dropping: str
+) -> None:
     X = rng.standard_normal((2, 5))
     params = initialize_parameters([2, 3, 1], rng)
     expected = (
         "forward_propagation needs rng, a numpy.random.Generator such as np.random.default_rng(0), to draw "
-        "dropout masks when input_keep_prob < 1, got None"
+        f"dropout masks when {dropping} < 1, got {given!r}"
     )
     with pytest.raises(TypeError, match=f"^{re.escape(expected)}$"):
-        forward_propagation(X, params, ("tanh", "sigmoid"), input_keep_prob=0.8)
-
-
-def test_hidden_dropout_with_a_seed_for_a_generator_says_what_came(rng: np.random.Generator) -> None:
-    X = rng.standard_normal((2, 5))
-    params = initialize_parameters([2, 3, 1], rng)
-    expected = (
-        "forward_propagation needs rng, a numpy.random.Generator such as np.random.default_rng(0), to draw "
-        "dropout masks when keep_probs < 1, got 7"
-    )
-    with pytest.raises(TypeError, match=f"^{re.escape(expected)}$"):
-        forward_propagation(X, params, ("tanh", "sigmoid"), keep_probs=0.5, rng=7, input_keep_prob=0.8)  # type: ignore[arg-type]
+        forward_propagation(X, params, ("tanh", "sigmoid"), rng=given, **dropout)  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize(("kind", "got"), [(tuple, "a tuple of 3"), (list, "list")])
