@@ -121,7 +121,7 @@ from functional_nn.propagation import (
     check_activations,
     check_keep_probs,
     check_loss_pairing,
-    check_output_units,
+    check_trainable_network,
     forward,
     forward_output,
     labels_from_output,
@@ -944,13 +944,9 @@ def train_rounds(
     else:
         held = _check_shards(shards)
         runner = _InProcessShards(held)
-    sizes = check.check_params(params)
+    sizes, names, loss_record = check_trainable_network(params, activations, loss)
     L = len(sizes) - 1
     dtype = params["W1"].dtype
-    names = check_activations(activations, L)
-    loss_record = resolve_loss("loss", loss)
-    check_loss_pairing(loss_record, names[-1])
-    check_output_units(names[-1], sizes[-1])
     for s, shard in enumerate(held):
         if shard.X.shape[0] != sizes[0] or shard.Y.shape[0] != sizes[-1]:
             raise ValueError(

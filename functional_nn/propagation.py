@@ -26,7 +26,7 @@ from __future__ import annotations
 import math
 import sys
 from collections.abc import Mapping, Sequence
-from typing import Final
+from typing import Final, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -74,16 +74,50 @@ def check_loss_pairing(loss: LossFunction, output_activation: ActivationFunction
         )
 
 
-def check_output_units(output_activation: ActivationFunction, n_L: int) -> None:
-    """Refuse a softmax over a single output unit, before any training: its output is always 1,
-    so its gradient is 0 and no step could ever move the network (``predict`` would say class
-    1 for every sample)."""
-    if n_L == 1 and output_activation.name == SOFTMAX.name:  # a record of your own cannot take a built-in name
+def check_softmax_units(activations: Sequence[ActivationFunction], sizes: Sequence[int]) -> None:
+    """Refuse a softmax over a single unit in any layer, before any training.
+
+    Over one unit, :math:`\\mathrm{softmax}(z) = e^z / e^z = 1` whatever :math:`z`: the layer's
+    output is constant and its gradient 0, so no step moves the weights into it. As the
+    output layer, ``predict`` would say class 1 for every sample; as a hidden layer, every
+    later layer sees a constant input.
+    """
+    L = len(sizes) - 1
+    for l, activation in enumerate(activations, start=1):
+        if sizes[l] != 1 or activation.name != SOFTMAX.name:  # a record of your own cannot take a built-in name
+            continue
+        if l == L:
+            raise ValueError(
+                "the output layer has 1 unit (params' last W has 1 row) but its activation is 'softmax', "
+                "whose output over one unit is always 1, so training could never learn: use 'sigmoid' for one "
+                "output unit (0/1 labels), or one unit per class with one-hot targets"
+            )
         raise ValueError(
-            "the output layer has 1 unit (params' last W has 1 row) but its activation is 'softmax', "
-            "whose output over one unit is always 1, so training could never learn: use 'sigmoid' for one "
-            "output unit (0/1 labels), or one unit per class with one-hot targets"
+            f"hidden layer {l} has 1 unit (params' W{l} has 1 row) but its activation (activations[{l - 1}]) is "
+            "'softmax', whose output over one unit is always 1, so the layers after it would see a constant: "
+            "give that layer more units or another activation, such as 'relu' or 'tanh'"
         )
+
+
+class CheckedNetwork(NamedTuple):
+    """A network ``check_trainable_network`` accepted: its layer sizes ``(n_0, ..., n_L)``, one
+    activation record per layer and the loss record."""
+
+    sizes: tuple[int, ...]
+    activations: tuple[ActivationFunction, ...]
+    loss: LossFunction
+
+
+def check_trainable_network(params: Params, activations: object, loss: Loss | LossFunction) -> CheckedNetwork:
+    """The checks every trainer makes of the network before its data: the parameters' keys
+    and shapes, one known activation per layer, a known loss that suits the output
+    activation (``check_loss_pairing``) and no softmax over one unit (``check_softmax_units``)."""
+    sizes = check.check_params(params)
+    records = check_activations(activations, len(sizes) - 1)
+    loss_record = resolve_loss("loss", loss)
+    check_loss_pairing(loss_record, records[-1])
+    check_softmax_units(records, sizes)
+    return CheckedNetwork(sizes, records, loss_record)
 
 
 def check_keep_probs(

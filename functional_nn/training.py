@@ -54,7 +54,7 @@ from functional_nn.fold_state import (
     TrainResult,
     TrainState,
 )
-from functional_nn.losses import check_targets, cost_value, l2_penalty, resolve_loss, targets_in_dtype
+from functional_nn.losses import check_targets, cost_value, l2_penalty, targets_in_dtype
 from functional_nn.optimizers import (
     LearningRate,
     Optimizer,
@@ -72,11 +72,9 @@ from functional_nn.optimizers import (
 )
 from functional_nn.propagation import (
     backward,
-    check_activations,
     check_input_keep_prob,
     check_keep_probs,
-    check_loss_pairing,
-    check_output_units,
+    check_trainable_network,
     forward,
     forward_output,
     labels_from_output,
@@ -568,13 +566,9 @@ def _prepare(
     input_divisor: float | None = None,
     kernel: fused.Kernel | None = None,
 ) -> tuple[_Problem, TrainState]:
-    sizes = check.check_params(params)
+    sizes, names, loss_record = check_trainable_network(params, activations, loss)
     L = len(sizes) - 1
     dtype = params["W1"].dtype
-    names = check_activations(activations, L)
-    loss_record = resolve_loss("loss", loss)
-    check_loss_pairing(loss_record, names[-1])
-    check_output_units(names[-1], sizes[-1])
     divisor = None if input_divisor is None else check.check_positive_float("input_divisor", input_divisor)
     inputs, Y = _check_data("X", "Y", X, Y, sizes, dtype, integers=divisor is not None)
     if divisor is not None:

@@ -48,9 +48,10 @@ def networks(draw: st.DrawFn, max_width: int = 32) -> tuple[list[int], tuple[Act
     loss = draw(st.sampled_from(LOSS_NAMES))
     outputs = [a for a in ACTIVATION_NAMES if allowed(a, loss)]
     output = draw(st.sampled_from(outputs))
-    if output == "softmax" and sizes[-1] == 1:  # a softmax over one unit is always 1: train refuses it
-        sizes[-1] = 2
     hidden = draw(st.lists(st.sampled_from(ACTIVATION_NAMES), min_size=L - 1, max_size=L - 1))
+    for l, activation in enumerate((*hidden, output), start=1):
+        if activation == "softmax" and sizes[l] == 1:  # a softmax over one unit is always 1: train refuses it
+            sizes[l] = 2
     return sizes, (*hidden, output), loss, draw(st.integers(0, 2**32 - 1))
 
 
