@@ -69,10 +69,15 @@ def check_float_array(
     the error then says how to one-hot encode them, not how to scale pixels."""
     refuse_matrix(argument, value)
     if not isinstance(value, np.ndarray):
-        raise TypeError(f"{argument} must be a numpy ndarray, got {type(value).__name__}")
+        raise TypeError(f"{argument} must be a numpy ndarray, got {type(value).__name__}{_conversion_hint(argument, value)}")
     if value.dtype not in (np.float32, np.float64):
         hint = ""
-        if np.issubdtype(value.dtype, np.integer) or value.dtype == np.bool_:
+        if value.dtype.kind == "f":
+            native = value.dtype.newbyteorder("=")
+            nearest = native.name if native in (np.float32, np.float64) else "float32" if native.itemsize < 4 else "float64"
+            order = " in the other byte order" if native in (np.float32, np.float64) else ""
+            hint = f"{order} (convert it first: {argument}.astype(np.{nearest}))"
+        elif np.issubdtype(value.dtype, np.integer) or value.dtype == np.bool_:
             hint = (
                 f" (class labels 0..K-1? one_hot(labels, K) makes the (K, m) targets; else {argument}.astype(np.float64))"
                 if targets
@@ -85,6 +90,20 @@ def check_float_array(
         count = int(value.size - np.count_nonzero(np.isfinite(value)))
         raise ValueError(f"{argument} contains {count} NaN or infinite value(s)")
     return value
+
+
+def _conversion_hint(argument: str, value: object) -> str:
+    """How to turn ``value``, which is not an ndarray, into one: a Dask array is computed (it
+    may not fit in memory, hence the pointer to the library's own way of training on a
+    cluster), anything else NumPy can read is converted."""
+    if type(value).__module__.split(".")[0] == "dask":
+        return (
+            f" (a Dask array: {argument}.compute() brings it into memory; functional_nn.distributed.train_rounds "
+            "trains on data kept on a cluster)"
+        )
+    if hasattr(value, "__array__") or isinstance(value, (list, tuple)):
+        return f" (np.asarray({argument}, dtype=np.float64) converts it)"
+    return ""
 
 
 def check_samples(argument: str, value: FloatArray) -> int:

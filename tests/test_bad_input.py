@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import dask.array as da
 import numpy as np
 import pytest
 
@@ -58,7 +59,11 @@ CASES: list[tuple[str, Callable[[], object], type[Exception], str]] = [
     # X
     ("integer X", lambda: forward_propagation(X.astype(np.int64), P, ACTS), TypeError, r"X must have dtype float32 or float64, got int64 \(convert"),
     ("object X", lambda: forward_propagation(X.astype(object), P, ACTS), TypeError, r"X must have dtype float32 or float64, got object"),
-    ("list X", lambda: forward_propagation(X.tolist(), P, ACTS), TypeError, r"X must be a numpy ndarray, got list"),
+    ("list X", lambda: forward_propagation(X.tolist(), P, ACTS), TypeError, r"^X must be a numpy ndarray, got list \(np\.asarray\(X, dtype=np\.float64\) converts it\)$"),
+    ("Dask X", lambda: fit(X=da.from_array(X))(), TypeError, r"^X must be a numpy ndarray, got Array \(a Dask array: X\.compute\(\) brings it into memory; functional_nn\.distributed\.train_rounds trains"),  # type: ignore[no-untyped-call]
+    ("big-endian X", lambda: fit(X=X.astype(">f8"))(), TypeError, r"^X must have dtype float32 or float64, got >f8 in the other byte order \(convert it first: X\.astype\(np\.float64\)\)$"),
+    ("float16 X", lambda: forward_propagation(X.astype(np.float16), P, ACTS), TypeError, r"^X must have dtype float32 or float64, got float16 \(convert it first: X\.astype\(np\.float32\)\)$"),
+    ("string X", lambda: forward_propagation("X.csv", P, ACTS), TypeError, r"^X must be a numpy ndarray, got str$"),  # type: ignore[arg-type]
     ("1-D X", lambda: forward_propagation(X[:, 0], P, ACTS), ValueError, r"X must be 2-D, got shape \(3,\)"),
     ("empty X", lambda: forward_propagation(X[:, :0], P, ACTS), ValueError, r"X has no samples: shape \(3, 0\) has m = 0"),
     ("X rows vs W1", lambda: forward_propagation(X[:2], P, ACTS), ValueError, r"X has 2 rows \(features\) but W1 \(4, 3\) expects 3"),

@@ -103,8 +103,8 @@ _YS = one_hot(np.array([0, 1, 1, 0, 1]), 2)
 @pytest.mark.parametrize(
     ("X", "Y", "error", "message"),
     [
-        (_XS.tolist(), _YS, TypeError, r"^X must be a numpy ndarray, got list$"),
-        (_XS, _YS.tolist(), TypeError, r"^Y must be a numpy ndarray, got list$"),
+        (_XS.tolist(), _YS, TypeError, r"^X must be a numpy ndarray, got list \(np\.asarray\([^)]*\) converts it\)$"),
+        (_XS, _YS.tolist(), TypeError, r"^Y must be a numpy ndarray, got list \(np\.asarray\([^)]*\) converts it\)$"),
         (np.arange(10).reshape(2, 5), _YS, TypeError, r"^X must have dtype float32 or float64, got int64 \(convert it first"),
         (np.where(_XS > 0.5, np.nan, _XS), _YS, ValueError, r"^X contains 5 NaN or infinite value\(s\)$"),
         (_XS, np.where(_YS == 1, np.inf, _YS), ValueError, r"^Y contains 5 NaN or infinite value\(s\)$"),
