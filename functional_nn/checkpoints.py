@@ -11,6 +11,7 @@ checkpoints or the new one, never half a file.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import os
@@ -324,6 +325,16 @@ def _same_setting(saved: JSONValue, current: JSONValue) -> bool:
     if isinstance(saved, dict) and isinstance(current, dict):
         return saved.keys() == current.keys() and all(_same_setting(saved[k], current[k]) for k in saved)
     return bool(saved == current)
+
+
+def data_digest(X: FloatArray, Y: FloatArray) -> str:
+    """A 128-bit BLAKE2 digest of a data set's shapes, dtypes and values, for a run
+    description: a checkpoint is resumed only on the data it was trained on."""
+    hasher = hashlib.blake2b(digest_size=16)
+    for array in (X, Y):
+        hasher.update(repr((array.shape, array.dtype.str)).encode())
+        hasher.update(np.ascontiguousarray(array.T).data)  # column-major bytes: no copy for loaders' X
+    return hasher.hexdigest()
 
 
 def described_hyperparameters(optimizer: str, hyperparameters: Iterable[tuple[str, object]]) -> list[list[object]]:

@@ -903,7 +903,9 @@ def train_rounds(
     checkpoint_dir, resume
         As for ``train``: a checkpoint per round, and a resumed run ends bitwise equal to
         an uninterrupted one. A ``checkpoint_dir`` that cannot hold checkpoints is refused
-        when this is called, as ``train`` refuses it.
+        when this is called, as ``train`` refuses it. The checkpoint must come from the
+        same run, ``dev`` and ``dev_every`` included (they make the records' dev figures),
+        else ``CheckpointError`` lists what differs.
     augmentation : function of (X_batch, rng), optional
         As for ``train``: applied to every training batch of every shard (never to ``dev``),
         with the shard's generator for that step (stream ``AUGMENTATION_STREAM``). It travels
@@ -1208,7 +1210,7 @@ def _describe_run(run: _Run, sizes: tuple[int, ...], shards: Sequence[Shard]) ->
             hasher.update(repr((array.shape, array.dtype.str)).encode())
             hasher.update(np.ascontiguousarray(array).data)
     t = run.task
-    return {
+    description: dict[str, object] = {
         "kind": "distributed rounds",
         "layer_sizes": list(sizes),
         "activations": [a.name for a in t.activations],
@@ -1226,6 +1228,10 @@ def _describe_run(run: _Run, sizes: tuple[int, ...], shards: Sequence[Shard]) ->
         "shard_sizes": [int(shard.X.shape[1]) for shard in shards],
         "data": hasher.hexdigest(),
     }
+    if run.dev is not None:  # only then, as the records' dev figures: a run without one resumes older checkpoints
+        description["dev_data"] = checkpoints.data_digest(run.dev[0], run.dev[1])
+        description["dev_every"] = run.dev_every
+    return description
 
 
 def _resume_or_start(

@@ -27,7 +27,6 @@ optimizer wrapped in ``ema`` (see ``functional_nn.averaging``), the dev figures 
 
 from __future__ import annotations
 
-import hashlib
 import math
 import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -684,14 +683,6 @@ def _frozen_caches(caches: Caches) -> Caches:
 
 def _describe_run(problem: _Problem, sizes: tuple[int, ...]) -> dict[str, object]:
     """What a checkpoint must agree on to be resumed by this run, as JSON values."""
-
-    def digest(X: FloatArray, Y: FloatArray) -> str:
-        hasher = hashlib.blake2b(digest_size=16)
-        for array in (X, Y):
-            hasher.update(repr((array.shape, array.dtype.str)).encode())
-            hasher.update(np.ascontiguousarray(array.T).data)  # column-major bytes: no copy for loaders' X
-        return hasher.hexdigest()
-
     p = problem
     description: dict[str, object] = {
         "layer_sizes": list(sizes),
@@ -709,8 +700,8 @@ def _describe_run(problem: _Problem, sizes: tuple[int, ...]) -> dict[str, object
         "max_norm": p.max_norm,
         "early_stopping": None if p.early_stopping is None else list(p.early_stopping),
         "generator": None if p.rng is None else type(p.rng.bit_generator).__name__,
-        "data": digest(p.X, p.Y),
-        "dev_data": None if p.dev is None else digest(p.dev[0], p.dev[1]),
+        "data": checkpoints.data_digest(p.X, p.Y),
+        "dev_data": None if p.dev is None else checkpoints.data_digest(p.dev[0], p.dev[1]),
     }
     if p.input_divisor is not None:  # only then: older checkpoints, which lack it, still resume
         description["input_divisor"] = p.input_divisor

@@ -246,6 +246,28 @@ def test_resume_from_the_last_round_is_bitwise_the_uninterrupted_run(rng: np.ran
         dist.train_rounds(shards, _params(), rounds=6, checkpoint_dir=tmp_path, resume=True, **other)  # type: ignore[arg-type]
 
 
+
+def test_resume_needs_the_same_dev_set_and_dev_every(rng: np.random.Generator, tmp_path: Path) -> None:
+    """The dev set makes the records' dev figures: a resumed run on another one would mix two."""
+    X, Y = _data(rng)
+    dev = _data(rng, m=12)
+    shards = dist.split_shards(X, Y, 2)
+    common: dict[str, Any] = dict(activations=ACTIVATIONS, loss=LOSS, optimizer=adam(0.01), batch_size=7, seed=5)
+    whole = _last(dist.train_rounds(shards, _params(), rounds=4, dev=dev, dev_every=2, **common))
+    _last(dist.train_rounds(shards, _params(), rounds=2, dev=dev, dev_every=2, checkpoint_dir=tmp_path, **common))
+    other_dev = (dev[0] + 1.0, dev[1])
+    with pytest.raises(CheckpointError, match=r"belongs to another run: dev_data: checkpoint '[0-9a-f]{32}', now '[0-9a-f]{32}'$"):
+        dist.train_rounds(shards, _params(), rounds=4, dev=other_dev, dev_every=2, checkpoint_dir=tmp_path, resume=True, **common)
+    with pytest.raises(CheckpointError, match=r"belongs to another run: dev_every: checkpoint 2, now 1$"):
+        dist.train_rounds(shards, _params(), rounds=4, dev=dev, checkpoint_dir=tmp_path, resume=True, **common)
+    with pytest.raises(CheckpointError, match=r"dev_data: checkpoint '[0-9a-f]{32}', now None; dev_every: checkpoint 2, now None$"):
+        dist.train_rounds(shards, _params(), rounds=4, checkpoint_dir=tmp_path, resume=True, **common)
+    resumed = _last(dist.train_rounds(shards, _params(), rounds=4, dev=dev, dev_every=2, checkpoint_dir=tmp_path, resume=True, **common))
+    _assert_bitwise(resumed.params, whole.params)
+    assert [(r.dev_cost, r.dev_accuracy) for r in resumed.history] == [(r.dev_cost, r.dev_accuracy) for r in whole.history]
+    assert [r.dev_cost is None for r in whole.history] == [True, False, True, False]
+
+
 # --------------------------------------------------------------------------------------------
 # bad input, refused before any task
 
