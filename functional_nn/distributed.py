@@ -1542,9 +1542,10 @@ def sweep(
     # One dtype for the data, as train_rounds and save_sweep_data (data_dir) require: a float32
     # run stays float32 and the data sent to the workers is the data the runs train on.
     check.check_same_dtype("Y", data.Y, data.X.dtype, "X")
+    if isinstance(dev, tuple) and len(dev) == 2:  # else train's check of dev, in _check_run_settings, says what came
+        check.check_same_dtype("dev[0]", check.check_float_array("dev[0]", dev[0]), data.X.dtype, "X")
+        check.check_same_dtype("dev[1]", check.check_float_array("dev[1]", dev[1], targets=True), data.X.dtype, "X")
     _check_run_settings(given, data)  # all of them before any run starts: none fails half-way through
-    if data.dev is not None:  # a pair of float arrays shaped like the data: _check_run_settings saw to it
-        check.check_same_dtype("dev[1]", data.dev[1], data.X.dtype, "X")
     if folder is not None:  # tried for real, and left as it was: the data is written only with a client
         check_writable_directory(folder, "data_dir's folder", "hold the sweep's data")
     if client is None:

@@ -212,6 +212,16 @@ def test_sweep_refuses_its_own_arguments_before_any_run(rng: np.random.Generator
         dist.sweep(settings, X, Y, data_dir=3)  # type: ignore[arg-type]
 
 
+def test_sweep_names_x_not_the_runs_params_for_a_dev_set_of_another_dtype(rng: np.random.Generator) -> None:
+    """A sweep's user gives X, Y and dev, never params: the dtype to match is X's."""
+    X, Y = _data(rng, m=30)
+    settings = [dist.RunSettings((5, 4, 3), ACTIVATIONS, LOSS, sgd(0.1), epochs=1)]
+    for j in (0, 1):
+        dev = tuple(part.astype(np.float32) if i == j else part for i, part in enumerate(_data(rng, m=6)))
+        with pytest.raises(TypeError, match=rf"^dev\[{j}\] has dtype float32 but X is float64: convert one"):
+            dist.sweep(settings, X, Y, dev=dev)  # type: ignore[arg-type]
+
+
 def test_cluster_client_refuses_bad_arguments_before_starting_anything() -> None:
     cases: list[tuple[dict[str, Any], type[Exception], str]] = [
         ({"address": 8786}, TypeError, r"address must be a scheduler's address such as 'tcp://10\.0\.0\.5:8786', got int"),
