@@ -424,7 +424,10 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         enough samples, else at random) and stop when their cost
         has not improved by more than ``tol`` for ``n_iter_no_change`` epochs; ``params_``
         are then those of the best epoch. A fit with ``warm_start=True`` holds out the same
-        samples of the same data as the fit it continues. Ignored by ``partial_fit``. Its three
+        samples of the same data as the fit it continues, but its best epoch and patience
+        count its own epochs only: its ``params_`` are its best epoch's even if an earlier
+        fit's held-out cost was lower (scikit-learn's ``MLPClassifier`` carries both over).
+        Ignored by ``partial_fit``. Its three
         settings below are checked by ``fit`` and ``partial_fit`` whether it is on or off.
     validation_fraction : float in (0, 1), default 0.1
     n_iter_no_change : int >= 1, default 10
