@@ -138,7 +138,7 @@ def test_params_missing_the_last_layers_bias_or_weights_are_refused_naming_it() 
 
 
 def test_the_integer_hint_is_given_for_integers_and_bools_only() -> None:
-    with pytest.raises(TypeError, match=r"^X must have dtype float32 or float64, got float16$"):
+    with pytest.raises(TypeError, match=r"^X must have dtype float32 or float64, got float16 \(convert it first: X\.astype\(np\.float32\)\)$"):
         check.check_float_array("X", np.zeros((2, 2), dtype=np.float16))
     with pytest.raises(TypeError, match=r"^X must have dtype float32 or float64, got complex128$"):
         check.check_float_array("X", np.zeros((2, 2), dtype=np.complex128))
