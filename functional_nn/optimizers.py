@@ -43,6 +43,7 @@ AdamW's with subnormal numbers flushed to zero: ``functional_nn.fused.subnormals
 from __future__ import annotations
 
 import contextlib
+import inspect
 import math
 from collections.abc import Callable, Iterator, Mapping
 from contextvars import ContextVar
@@ -53,6 +54,7 @@ import numpy.typing as npt
 
 from functional_nn import _validation as check
 from functional_nn import fused
+from functional_nn import schedules
 from functional_nn.schedules import Schedule
 from functional_nn.types import FloatArray, Grads, Params
 
@@ -223,13 +225,47 @@ def _sgd_in_place(params: Params, grads: Grads, learning_rate: float, kernel: Ke
     return dict(params)
 
 
+_SCHEDULE_EXAMPLES: Final = {
+    schedules.constant: "constant(1e-3)",
+    schedules.step_decay: "step_decay(0.1, decay_rate=0.5, step_size=1000)",
+    schedules.exponential_decay: "exponential_decay(0.1, decay_rate=0.5, decay_steps=1000)",
+    schedules.cosine_decay: "cosine_decay(1e-3, decay_steps=1000)",
+}
+"""The functions of ``functional_nn.schedules`` that make a schedule, each with an example call."""
+
+
 def _check_learning_rate(learning_rate: object) -> LearningRate:
     if isinstance(learning_rate, Schedule):
         return learning_rate
     if callable(learning_rate):
+        _check_rule_signature(learning_rate)
         rule: Callable[[int], float] = learning_rate
         return rule
     return check.check_positive_float("learning_rate", learning_rate)
+
+
+def _check_rule_signature(rule: Callable[..., object]) -> None:
+    """Refuse, when the optimizer is made, a schedule's maker given uncalled, or a function
+    that cannot be called as ``rule(step)``: either would fail at the first update only, in
+    Python's words about its arguments (``constant`` even takes the step for its value)."""
+    example = next((call for maker, call in _SCHEDULE_EXAMPLES.items() if rule is maker), None)  # a rule may not hash
+    if example is not None:
+        raise TypeError(
+            f"learning_rate must be a float or a schedule, got the function {rule.__name__} itself, which makes one: "
+            f"call it, e.g. learning_rate={example}"
+        )
+    try:
+        signature = inspect.signature(rule)
+    except (TypeError, ValueError):  # some built-ins have none to read: their first call will tell
+        return
+    try:
+        signature.bind(0)
+    except TypeError:
+        name = getattr(rule, "__qualname__", type(rule).__name__)
+        raise TypeError(
+            f"learning_rate must be a float, a Schedule or a function of the step number (0, 1, ...) returning the rate, "
+            f"got {name}{signature}, which cannot be called with the step alone"
+        ) from None
 
 
 def _rate_at(learning_rate: LearningRate, step: int) -> float:

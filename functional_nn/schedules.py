@@ -18,6 +18,7 @@ given and the hyperparameters counted in steps, are at most ``MAX_STEPS`` (2**53
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable
 from typing import Final, NamedTuple
@@ -59,11 +60,7 @@ def constant(value: float) -> Schedule:
     value : float > 0
     """
     value = check.check_positive_float("value", value)
-
-    def rule(step: int) -> float:
-        return value
-
-    return Schedule(rule, "constant", (("value", value),))
+    return Schedule(functools.partial(_constant_rule, value), "constant", (("value", value),))
 
 
 def step_decay(initial: float, *, decay_rate: float, step_size: int) -> Schedule:
@@ -84,9 +81,7 @@ def step_decay(initial: float, *, decay_rate: float, step_size: int) -> Schedule
     decay_rate = _check_decay_rate(decay_rate)
     step_size = _check_steps("step_size", step_size)
 
-    def rule(step: int) -> float:
-        return initial * decay_rate ** (step // step_size)
-
+    rule = functools.partial(_step_decay_rule, initial, decay_rate, step_size)
     return Schedule(rule, "step_decay", (("initial", initial), ("decay_rate", decay_rate), ("step_size", float(step_size))))
 
 
@@ -108,9 +103,7 @@ def exponential_decay(initial: float, *, decay_rate: float, decay_steps: int) ->
     decay_rate = _check_decay_rate(decay_rate)
     decay_steps = _check_steps("decay_steps", decay_steps)
 
-    def rule(step: int) -> float:
-        return initial * math.pow(decay_rate, step / decay_steps)
-
+    rule = functools.partial(_exponential_decay_rule, initial, decay_rate, decay_steps)
     return Schedule(
         rule, "exponential_decay", (("initial", initial), ("decay_rate", decay_rate), ("decay_steps", float(decay_steps)))
     )
@@ -152,12 +145,7 @@ def cosine_decay(peak: float, *, decay_steps: int, warmup_steps: int = 0, final:
     if final > peak:
         raise ValueError(f"final must be <= peak ({peak}), got {final}")
 
-    def rule(step: int) -> float:
-        if step < warmup_steps:
-            return peak * (step + 1) / warmup_steps
-        progress = min(1.0, (step - warmup_steps) / decay_steps)
-        return final + 0.5 * (peak - final) * (1.0 + math.cos(math.pi * progress))
-
+    rule = functools.partial(_cosine_decay_rule, peak, decay_steps, warmup_steps, final)
     hyperparameters = (("peak", peak), ("decay_steps", decay_steps), ("warmup_steps", warmup_steps), ("final", final))
     return Schedule(rule, "cosine_decay", tuple((k, float(v)) for k, v in hyperparameters))
 
@@ -167,3 +155,26 @@ def _check_decay_rate(decay_rate: float) -> float:
     if decay_rate > 1:
         raise ValueError(f"decay_rate must be in (0, 1] (a factor that shrinks the rate), got {decay_rate}")
     return decay_rate
+
+
+# The rules are module-level functions bound with functools.partial, not closures: a schedule
+# then pickles (pickle.dumps, joblib.dump), and so does an estimator or a record holding one.
+
+
+def _constant_rule(value: float, step: int) -> float:
+    return value
+
+
+def _step_decay_rule(initial: float, decay_rate: float, step_size: int, step: int) -> float:
+    return initial * decay_rate ** (step // step_size)
+
+
+def _exponential_decay_rule(initial: float, decay_rate: float, decay_steps: int, step: int) -> float:
+    return initial * math.pow(decay_rate, step / decay_steps)
+
+
+def _cosine_decay_rule(peak: float, decay_steps: int, warmup_steps: int, final: float, step: int) -> float:
+    if step < warmup_steps:
+        return peak * (step + 1) / warmup_steps
+    progress = min(1.0, (step - warmup_steps) / decay_steps)
+    return final + 0.5 * (peak - final) * (1.0 + math.cos(math.pi * progress))
