@@ -453,7 +453,8 @@ def test_a_sweep_returns_each_run_bitwise_as_run_alone_in_the_order_given(rng: n
     for a, b, c in zip(sequential, results, loaded_by_workers):
         _assert_bitwise(a.params, b.params)
         _assert_bitwise(a.params, c.params)
-    stored = dist.load_sweep_data(tmp_path / "sweep-data")
+    assert list((tmp_path / "sweep-data").iterdir()) == []  # the sweep's own folder, removed when it ended
+    stored = dist.load_sweep_data(dist.save_sweep_data(tmp_path / "saved", dist.SweepData(X, Y, dev)))
     assert np.array_equal(stored.X, X) and stored.dev is not None and np.array_equal(stored.dev[1], dev[1])
     # mapped, not copied: plain read-only arrays over the file, shared by a machine's workers
     assert type(stored.X) is np.ndarray and not stored.X.flags.writeable
