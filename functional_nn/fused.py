@@ -114,6 +114,8 @@ def _import_numba_module(name: str) -> Any:
     """``functional_nn.<name>``, which imports Numba. Numba can be installed (``AVAILABLE``)
     and still fail to import, e.g. a release older than the installed NumPy: the error then
     says so and what to do, rather than Numba's own message from deep inside a training step."""
+    if not AVAILABLE:  # not installed: nothing to reinstall, and warm_up and kernel take no kernel=
+        raise ImportError(MISSING)
     try:
         return importlib.import_module(f"functional_nn.{name}")
     except ImportError as error:

@@ -30,6 +30,7 @@ continues, never ones that fit trained on.
 
 from __future__ import annotations
 
+import importlib.util
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Final, Literal, TypeAlias, get_args
 
@@ -40,9 +41,14 @@ try:
     from sklearn.model_selection import train_test_split
     from sklearn.utils.multiclass import check_classification_targets
     from sklearn.utils.validation import check_is_fitted, validate_data
-except ImportError as error:  # pragma: no cover - exercised by a test that hides scikit-learn
+except ImportError as error:  # pragma: no cover - exercised by tests that hide scikit-learn or a part of it
+    if importlib.util.find_spec("sklearn") is None:  # not installed
+        raise ImportError(
+            'functional_nn.sklearn needs scikit-learn, which is not installed: pip install -e ".[sklearn]"'
+        ) from error
+    # installed, but older than 1.6 (no validate_data) or broken: saying "not installed" would mislead
     raise ImportError(
-        'functional_nn.sklearn needs scikit-learn, which is not installed: pip install -e ".[sklearn]"'
+        f'functional_nn.sklearn needs scikit-learn 1.6 or later; importing the installed one failed ({error}): pip install -e ".[sklearn]"'
     ) from error
 
 if TYPE_CHECKING:

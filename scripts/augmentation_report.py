@@ -165,6 +165,7 @@ def _main(argv: Sequence[str] | None) -> int:
     args = parse_args(argv, parser)
     if not args.no_picture:  # before the data: a mistake in --out costs nothing
         _cli.check_output_file(args.out, overwrite=args.overwrite)
+        _cli.check_plotting()
     mnist = load_mnist(dtype=np.float32)
     available = int(mnist.X_test.shape[1])
     if not args.no_picture and args.digits > available:  # before the picture's folder is made: nothing written

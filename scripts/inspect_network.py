@@ -217,6 +217,7 @@ def _main(argv: Sequence[str] | None, custom_activations: Mapping[str, Activatio
     out: Path = args.out if args.out is not None else args.run_dir
     params, activations = load_network(args.run_dir, custom_activations)
     _cli.check_output_dir(out, OUTPUTS, overwrite=args.overwrite)
+    _cli.check_plotting()  # before the test set is read: every output is a picture
     X, y, source = load_test_set(args, params["W1"].dtype)
     described = source if args.csv is not None else f"the {source}"  # a file by its name, not "the train.csv"
     _cli.make_output_dir(out)
