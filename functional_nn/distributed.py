@@ -1698,7 +1698,9 @@ def _environment_kept() -> Iterator[None]:
     """
     import dask.config
 
-    names = set(dask.config.get(PRE_SPAWN_ENVIRON, None) or {}) | set(WORKER_ENV)
+    # and two a nanny writes beside its configured ones: the hash seed it gives its workers
+    # (every later subprocess would get it: no hash randomisation) and its process-title marker
+    names = set(dask.config.get(PRE_SPAWN_ENVIRON, None) or {}) | set(WORKER_ENV) | {"PYTHONHASHSEED", "__DASK_PARENT_PID"}
     before = {name: os.environ.get(name) for name in names}
     try:
         yield

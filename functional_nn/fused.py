@@ -154,17 +154,22 @@ class subnormals_flushed:
 
     __slots__ = ("_saved",)
 
+    def __init__(self) -> None:
+        # a stack, so that one block entered again inside itself restores each mode it saved
+        self._saved: list[int] = []
+
     def __enter__(self) -> None:
         if FLUSHES_SUBNORMALS:
             read, write = _control_register()
-            self._saved = read()
-            write(self._saved | _FLUSH_TO_ZERO | _DENORMALS_ARE_ZERO)
+            saved = read()
+            self._saved.append(saved)
+            write(saved | _FLUSH_TO_ZERO | _DENORMALS_ARE_ZERO)
 
     def __exit__(
         self, kind: type[BaseException] | None, error: BaseException | None, traceback: TracebackType | None
     ) -> None:
         if FLUSHES_SUBNORMALS:
-            _control_register()[1](self._saved)
+            _control_register()[1](self._saved.pop())
 
 
 def warm_up() -> None:
