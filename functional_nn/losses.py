@@ -331,4 +331,5 @@ def compute_cost(
     check_targets("Y", Y, record)
     Y = targets_in_dtype("Y", Y, AL.dtype)
     # a cost of the user's own may return a NumPy scalar; the promise is a Python float
-    return cost_value(record, AL, Y) + penalty
+    with np.errstate(under="ignore"):  # squares rounding to subnormals or 0 are right, also under errstate(all="raise")
+        return cost_value(record, AL, Y) + penalty

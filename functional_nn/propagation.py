@@ -474,7 +474,8 @@ def forward_propagation(
             f"forward_propagation needs rng, a numpy.random.Generator such as np.random.default_rng(0), to draw "
             f"dropout masks when {dropping} < 1, got {rng!r}"
         )
-    return forward(X, params, names, keeps, rng, input_keep, fused.check_kernel(kernel))
+    with np.errstate(under="ignore"):  # values rounding to subnormals or 0 are right, not errors: also under errstate(all="raise")
+        return forward(X, params, names, keeps, rng, input_keep, fused.check_kernel(kernel))
 
 
 def check_input_keep_prob(input_keep_prob: object, dtype: npt.DTypeLike | None = None) -> float | None:
@@ -573,7 +574,8 @@ def backward_propagation(
     check_targets("Y", Y, record)
     Y = targets_in_dtype("Y", Y, AL.dtype)
     lambd = check.check_positive_float("lambd", lambd, allow_zero=True)
-    return backward(AL, Y, caches, record, lambd, fused.check_kernel(kernel))
+    with np.errstate(under="ignore"):  # as forward_propagation's
+        return backward(AL, Y, caches, record, lambd, fused.check_kernel(kernel))
 
 
 PREDICT_CHUNK: Final = 2048
@@ -616,7 +618,8 @@ def predict_proba(
     without keeping caches (see ``forward_output``).
     """
     X, names = _check_inputs(X, params, activations)
-    return forward_output(X, params, names)
+    with np.errstate(under="ignore"):  # as forward_propagation's
+        return forward_output(X, params, names)
 
 
 def predict(X: FloatArray, params: Params, activations: Sequence[Activation | ActivationFunction]) -> IntArray:
@@ -626,7 +629,8 @@ def predict(X: FloatArray, params: Params, activations: Sequence[Activation | Ac
     the index of the largest output in each column.
     """
     X, records = _check_inputs(X, params, activations)
-    return labels_from_output(forward_output(X, params, records), records[-1])
+    with np.errstate(under="ignore"):  # as forward_propagation's
+        return labels_from_output(forward_output(X, params, records), records[-1])
 
 
 def labels_from_output(AL: FloatArray, output_activation: ActivationFunction, threshold: float | None = None) -> IntArray:

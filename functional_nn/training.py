@@ -758,7 +758,8 @@ def _check_early_stopping(
 
 def _fold(problem: _Problem, state: TrainState, epochs: int) -> Iterator[TrainState]:
     while state.epoch < epochs and not state.stopped:
-        state = run_epoch(problem, state)
+        with np.errstate(under="ignore"):  # tiny values rounding to 0 are right, not errors, even under errstate(all="raise")
+            state = run_epoch(problem, state)
         if problem.checkpointing is not None:
             directory, run = problem.checkpointing
             checkpoints.save_checkpoint(directory, state, rng=problem.rng, run=run)
