@@ -490,13 +490,15 @@ def plot_layer_series(
     """Panels side by side, one line per layer, sharing the y axis so they compare at a glance.
 
     Drawn for ``scripts/vanishing_gradients.py``: the norm of each layer's gradient over
-    training, for several networks. The layers run from dark (layer 1) to light (layer L).
+    training, for several networks. The layers run from dark (layer 1) to light (layer L of
+    the deepest panel): layer ``l`` has the same colour in every panel, and the legend names
+    the layers of the deepest panel.
 
     Parameters
     ----------
     panels : sequence of LayerSeries
         Each with ``steps`` of shape ``(n,)`` (finite ints or floats) and ``values`` of shape
-        ``(n, L)``.
+        ``(n, L)``, ``n >= 1`` and ``L >= 1``; ``L`` may differ from panel to panel.
     path : path-like
     ylabel : str
     title : str, optional
@@ -528,13 +530,18 @@ def plot_layer_series(
             raise TypeError(f"panel {p.title!r}: steps must be numbers (int or float), got dtype {steps.dtype}")
         if not np.isfinite(steps).all():  # a row at a NaN step would be left out of its line, unsaid
             raise ValueError(f"panel {p.title!r}: steps has {int(np.count_nonzero(~np.isfinite(steps)))} NaN or infinite value(s)")
+        if 0 in values.shape:  # an empty chart, and a legend of nothing
+            raise ValueError(f"panel {p.title!r} has no values to draw: values has shape {values.shape}, (steps, layers)")
+    # layer l has one colour in every panel, and the legend names the layers of the deepest
+    depths = [p.values.shape[1] for p in panels]
+    colours = _layer_colours(max(depths))
     fig = new_figure(4.0 * len(panels) + 0.6, 3.9)
     axes = fig.subplots(1, len(panels), sharey=True, squeeze=False)[0]
     for ax, p in zip(axes, panels):
         values = np.asarray(p.values, dtype=np.float64)
         L = values.shape[1]
         lines = _smooth(values, smooth, log_scale)
-        for l, colour in enumerate(_layer_colours(L)):
+        for l, colour in enumerate(colours[:L]):
             if smooth > 1:
                 ax.plot(p.steps, values[:, l], color=colour, alpha=0.15, linewidth=0.7)
             ax.plot(p.steps, lines[:, l], color=colour, linewidth=1.6, label=f"layer {l + 1}")
@@ -544,7 +551,8 @@ def plot_layer_series(
         ax.set_xlabel(xlabel)
         ax.grid(alpha=0.3, which="both" if not log_scale else "major")
     axes[0].set_ylabel(ylabel)
-    axes[-1].legend(loc="center left", bbox_to_anchor=(1.02, 0.5), fontsize=8, frameon=False)
+    handles, labels = axes[depths.index(max(depths))].get_legend_handles_labels()
+    axes[-1].legend(handles, labels, loc="center left", bbox_to_anchor=(1.02, 0.5), fontsize=8, frameon=False)
     if title:
         fig.suptitle(title)
     return save_figure(fig, target)
@@ -583,6 +591,16 @@ def plot_activation_histograms(
     given: Sequence[object] = columns  # typed, but users pass what they like
     if not given or not all(isinstance(c, HistogramColumn) and len(c.snapshots) for c in given):
         raise ValueError("columns must be a non-empty sequence of HistogramColumn(title, non-empty snapshots, value_range)")
+    for c, column in enumerate(columns):
+        for i, snapshot in enumerate(column.snapshots):
+            if not isinstance(snapshot, ActivationSnapshot):
+                raise TypeError(f"columns[{c}].snapshots[{i}] must be an ActivationSnapshot(label, activations), got {type(snapshot).__name__}")
+            layers: object = snapshot.activations  # typed, but users pass what they like
+            if not isinstance(layers, (tuple, list)):  # an array's rows would be taken for layers
+                raise TypeError(
+                    f"columns[{c}].snapshots[{i}].activations must be a tuple of every layer's outputs (A_1, ..., A_L), "
+                    f"got {type(layers).__name__}; one layer's outputs A are (A,)"
+                )
     depths = {len(s.activations) for c in columns for s in c.snapshots}
     if len(depths) != 1 or 0 in depths:
         raise ValueError(f"every snapshot must hold the same number of layers (at least one), got {sorted(depths)}")

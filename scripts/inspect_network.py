@@ -4,8 +4,9 @@
     python scripts/inspect_network.py RUN_DIR --csv train.csv --out pictures/
 
 Reads ``params.npz`` from RUN_DIR (``save_parameters``' format, as ``scripts/train_mnist.py``
-writes it), runs the MNIST test set through the network (or a labelled Kaggle-style CSV with
-``--csv``) and writes into ``--out`` (default: RUN_DIR):
+writes it: a classifier whose last layer gives probabilities, such as softmax), runs the
+MNIST test set through the network (or a labelled Kaggle-style CSV with ``--csv``) and writes
+into ``--out`` (default: RUN_DIR):
 
 - ``weights.png``: the incoming weights of the first layer's units as 28 x 28 tiles, each
   unit's pixel weights on its own symmetric scale (red: positive, blue: negative), so the
@@ -76,6 +77,13 @@ def load_network(
     sizes = saved.metadata["layer_sizes"]
     if not isinstance(sizes, list) or sizes[0] != PIXELS or sizes[-1] != 10:
         raise ValueError(f"{path} is a {sizes} network; this script reads MNIST networks: 784 inputs, 10 outputs")
+    output = saved.activations[-1]
+    low, high = output.output_range
+    if low < 0 or high > 1:  # confidence.png and the medians read the outputs as probabilities
+        raise ValueError(
+            f"{path} ends in a {output.name!r} layer, whose outputs ({low:g} to {high:g}) are not probabilities: "
+            "this script reads MNIST classifiers whose last layer gives them, such as 'softmax'"
+        )
     return saved.params, saved.activations
 
 
