@@ -850,7 +850,8 @@ def plot_hidden_units(
     _draw_unit_lines(units, params["W1"], params["b1"], plane, arrows=True)
     units.set_xlim(*plane.xlim)
     units.set_ylim(*plane.ylim)
-    units.set_title("hidden units: where $w_j \\cdot x + b_j = 0$ (sigmoid output 0.5)", fontsize=10)
+    midpoint = float(names[0].forward(np.zeros((1, 1), dtype=params["W1"].dtype))[0, 0])  # g(0): 0.5 for a sigmoid, 0 for tanh
+    units.set_title(f"hidden units: where $w_j \\cdot x + b_j = 0$ ({names[0].name} output {midpoint:g})", fontsize=10)
     if units.get_legend_handles_labels()[0]:  # no line to name when no unit looks at its inputs (W1 = 0)
         units.legend(loc="upper right", fontsize=8, framealpha=0.9)
     _draw_probability(boundary, plane, surface)

@@ -17,12 +17,13 @@ import numpy as np
 import pytest
 
 from functional_nn.initializers import initialize_parameters
-from functional_nn.plots import ActivationSnapshot, HistogramColumn, LayerSeries, plot_activation_histograms, plot_layer_series
+from functional_nn.plots import ActivationSnapshot, HistogramColumn, LayerSeries, plot_activation_histograms, plot_hidden_units, plot_layer_series
 from functional_nn.serialization import save_parameters
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
 
 import inspect_network  # noqa: E402  (the scripts folder is not a package)
+from test_scripts_pictures import capture_figures  # noqa: E402
 
 SVG = "{http://www.w3.org/2000/svg}"
 
@@ -99,3 +100,14 @@ def test_inspect_network_refuses_outputs_that_are_not_probabilities(tmp_path: Pa
     )
     assert capsys.readouterr().err.strip().splitlines()[-1] == expected
     assert not (tmp_path / "pictures").exists()
+
+
+@pytest.mark.parametrize(("hidden", "said"), [("sigmoid", "sigmoid output 0.5"), ("tanh", "tanh output 0"), ("relu", "relu output 0")])
+def test_hidden_units_title_names_the_hidden_activation_and_its_value_on_the_line(
+    tmp_path: Path, rng: np.random.Generator, monkeypatch: pytest.MonkeyPatch, hidden: str, said: str
+) -> None:
+    figures = capture_figures(monkeypatch)  # the title is mathtext, drawn as paths in any file: read from the figure
+    params = initialize_parameters((2, 3, 1), rng)
+    X, y = rng.standard_normal((2, 6)), np.array([0, 1, 0, 1, 1, 0])
+    plot_hidden_units(params, (hidden, "sigmoid"), X, y, tmp_path / "units.png", resolution=4)  # type: ignore[arg-type]
+    assert figures[-1].axes[0].get_title() == f"hidden units: where $w_j \\cdot x + b_j = 0$ ({said})"
