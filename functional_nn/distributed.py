@@ -1027,8 +1027,9 @@ def _fold(runner: _InProcessShards | DaskShards, run: _Run, state: RoundState, r
     while state.round < rounds:
         started = time.perf_counter()
         number = state.round + 1
-        # a diverging run overflows on its way to inf/NaN: the checks below name the round and shard
-        with np.errstate(over="ignore", invalid="ignore"):
+        # a diverging run overflows on its way to inf/NaN: the checks below name the round and shard;
+        # and values rounding to subnormals or 0 are right, also for a caller under errstate(all="raise")
+        with np.errstate(over="ignore", invalid="ignore", under="ignore"):
             if task.local_steps is None:
                 # the workers need only the parameters: the optimizer's slots stay with the driver
                 inputs = RoundInput(state.params, OptimizerState(state.optimizer_state.step, {}), state.round, task)
@@ -1056,8 +1057,9 @@ def _fold(runner: _InProcessShards | DaskShards, run: _Run, state: RoundState, r
         if run.dev is not None and (number % run.dev_every == 0 or number == rounds):
             X_dev, Y_dev, dev_labels = run.dev
             evaluated = averaged_params(opt_state, params)  # ema's average, if the optimizer keeps one, as train scores it
-            AL_dev = forward_output(X_dev, evaluated, task.activations)
-            dev_cost = cost_value(task.loss, AL_dev, Y_dev)
+            with np.errstate(under="ignore"):
+                AL_dev = forward_output(X_dev, evaluated, task.activations)
+                dev_cost = cost_value(task.loss, AL_dev, Y_dev)
             if dev_labels is not None:
                 predicted = labels_from_output(AL_dev, task.activations[-1], task.loss.decision_threshold)
                 dev_accuracy = float(np.mean(predicted == dev_labels))

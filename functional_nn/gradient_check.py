@@ -89,7 +89,8 @@ def numerical_gradient(
     """
     checked = _check_arguments("numerical_gradient", X, Y, params, activations, loss, epsilon, lambd, keep_probs, rng)
     P = {key: value.astype(np.float64) for key, value in params.items()}
-    return _numerical_gradient(checked, P, rng)
+    with np.errstate(under="ignore"):  # values rounding to subnormals or 0 are right, also under errstate(all="raise")
+        return _numerical_gradient(checked, P, rng)
 
 
 def _numerical_gradient(checked: _Checked, P: Params, rng: np.random.Generator | None) -> dict[str, FloatArray]:
@@ -167,13 +168,14 @@ def gradient_check(
     checked = _check_arguments("gradient_check", X, Y, params, activations, loss, epsilon, lambd, keep_probs, rng)
     P = {key: value.astype(np.float64) for key, value in params.items()}
     X64, Y64 = checked.X.astype(np.float64), checked.Y.astype(np.float64)
-    AL, caches = forward(X64, P, checked.activations, checked.keep_probs, copy.deepcopy(rng))
-    analytic = backward(AL, Y64, caches, checked.loss, checked.lambd)
-    numeric = _numerical_gradient(checked, P, rng)
-    g = np.concatenate([analytic[key].ravel() for key in analytic])
-    g_tilde = np.concatenate([numeric[key].ravel() for key in analytic])
-    difference = float(np.linalg.norm(g - g_tilde))
-    denominator = float(np.linalg.norm(g) + np.linalg.norm(g_tilde))
+    with np.errstate(under="ignore"):  # as numerical_gradient's: the norms square tiny gradients too
+        AL, caches = forward(X64, P, checked.activations, checked.keep_probs, copy.deepcopy(rng))
+        analytic = backward(AL, Y64, caches, checked.loss, checked.lambd)
+        numeric = _numerical_gradient(checked, P, rng)
+        g = np.concatenate([analytic[key].ravel() for key in analytic])
+        g_tilde = np.concatenate([numeric[key].ravel() for key in analytic])
+        difference = float(np.linalg.norm(g - g_tilde))
+        denominator = float(np.linalg.norm(g) + np.linalg.norm(g_tilde))
     if denominator < checked.epsilon:  # both gradients are zero up to rounding: see the docstring
         return difference
     return difference / denominator

@@ -9,7 +9,7 @@ import os
 import numpy as np
 import pytest
 
-from functional_nn import backward_propagation, compute_cost, forward_propagation, predict_proba, train
+from functional_nn import backward_propagation, compute_cost, forward_propagation, gradient_check, predict_proba, train
 from functional_nn import distributed as dist
 from functional_nn import fused
 from functional_nn.types import Activation, FloatArray, FloatDType
@@ -73,3 +73,23 @@ def test_confident_outputs_give_the_same_numbers_under_errstate_all_raise(dtype:
         assert all(have[key].dtype == dtype and np.array_equal(have[key], want[key]) for key in want)
     assert got[1] == expected[1]
     assert got[3].dtype == dtype and np.array_equal(got[3], expected[3])
+
+
+def test_train_rounds_and_gradient_check_give_the_same_numbers_under_errstate_all_raise() -> None:
+    # the same confident network: a float32 logit gap of 90 makes e^-90 subnormal
+    X = np.array([[1.0, -1.0, 1.0, -1.0]], dtype=np.float32)
+    params = {"W1": np.array([[45.0], [-45.0]], dtype=np.float32), "b1": np.zeros((2, 1), dtype=np.float32)}
+    Y = np.array([[1.0, 0.0, 1.0, 0.0], [0.0, 1.0, 0.0, 1.0]], dtype=np.float32)
+    params64 = {"W1": np.array([[360.0], [-360.0]]), "b1": np.zeros((2, 1))}  # e^-720 is float64's subnormal
+
+    def everything() -> tuple[dict[str, FloatArray], tuple[float, ...], float]:
+        states = list(dist.train_rounds(dist.split_shards(X, Y, 2), params, activations=("softmax",),
+                                        loss="categorical_cross_entropy", rounds=2, learning_rate=0.1, dev=(X, Y)))  # fmt: skip
+        difference = gradient_check(X.astype(np.float64), Y.astype(np.float64), params64, ("softmax",), "categorical_cross_entropy")
+        return states[-1].params, tuple(r.dev_cost or 0.0 for r in states[-1].history), difference
+
+    expected = everything()
+    with np.errstate(all="raise"):
+        got = everything()
+    assert all(np.array_equal(got[0][key], expected[0][key]) for key in params)
+    assert got[1:] == expected[1:]
