@@ -125,7 +125,8 @@ def check_keep_probs(
 ) -> tuple[float, ...] | None:
     """Validate dropout keep probabilities for the ``L - 1`` hidden layers; ``None`` if none drop.
 
-    With the network's ``dtype``, each must also have an inverse finite in it (``_check_inverse``).
+    With the network's ``dtype``, each must also have an inverse finite in it (``_check_inverse``),
+    and the 16-bit draws must keep units with about that probability (``_check_resolution``).
     """
     if keep_probs is None:
         return None
@@ -145,6 +146,7 @@ def check_keep_probs(
         if not 0 < keep <= 1:
             raise ValueError(f"keep_probs[{i}] must be in (0, 1], got {keep}")
         _check_inverse(f"keep_probs[{i}]", keep, dtype)
+        _check_resolution(f"keep_probs[{i}]", keep)
     return keeps if any(keep < 1 for keep in keeps) else None
 
 
@@ -171,8 +173,28 @@ def _check_inverse(argument: str, keep: float, dtype: npt.DTypeLike | None) -> N
         )
 
 
+def _check_resolution(argument: str, keep: float) -> None:
+    r"""Refuse a ``keep`` that the 16-bit draws cannot follow: they keep a unit with probability
+    :math:`\lceil keep\,2^{16} \rceil / 2^{16}`, and the kept units are divided by ``keep``, so
+    a layer's expected output grows by that ratio, which is 1.5 at 1e-5 and grows without bound
+    as ``keep`` shrinks. Accepted when the draws keep at most 1% more than asked: always from
+    ``DROPOUT_SMALLEST_KEEP`` (100 / 65536, about 0.0015) up, and below it for multiples of
+    :math:`2^{-16}`, which the draws keep exactly."""
+    kept = dropout_limit(keep) / 2.0**DROPOUT_DRAW_BITS
+    if kept > 1.01 * keep:
+        raise ValueError(
+            f"{argument} is {keep:g}, but dropout's 16-bit draws would keep {kept:.4g} of the units, "
+            f"{kept / keep - 1:.1%} more, and the kept units are divided by {keep:g}, which would inflate the "
+            f"layer's output by {kept / keep:.3g} times on average; expected at least {DROPOUT_SMALLEST_KEEP:.4g} "
+            "(100 / 65536) or a multiple of 1 / 65536"
+        )
+
+
 DROPOUT_DRAW_BITS: Final = 16
 r"""Bits of a dropout draw: each unit's uniform number lies on the grid :math:`k\,2^{-16}`."""
+
+DROPOUT_SMALLEST_KEEP: Final = 100 / 2**DROPOUT_DRAW_BITS
+"""From this keep probability up, the draws keep at most 1% more units than asked (``_check_resolution``)."""
 
 
 def dropout_keeps(rng: np.random.Generator, shape: tuple[int, ...], keep: float) -> BoolArray:
@@ -489,6 +511,7 @@ def check_input_keep_prob(input_keep_prob: object, dtype: npt.DTypeLike | None =
     if not 0 < keep <= 1:
         raise ValueError(f"input_keep_prob must be in (0, 1], got {keep}")
     _check_inverse("input_keep_prob", keep, dtype)
+    _check_resolution("input_keep_prob", keep)
     return keep if keep < 1 else None
 
 
@@ -614,8 +637,9 @@ def predict_proba(
 ) -> FloatArray:
     """The network's output ``AL`` of shape ``(n_L, m)``, without dropout.
 
-    The same values as ``forward_propagation``'s ``AL``, computed in chunks of columns
-    without keeping caches (see ``forward_output``).
+    The same values as ``forward_propagation``'s ``AL`` to rounding (bit for bit up to 2,048
+    columns), computed in chunks of columns without keeping caches (see ``forward_output``):
+    BLAS may sum a chunk's products in another order than the whole matrix's.
     """
     X, names = _check_inputs(X, params, activations)
     with np.errstate(under="ignore"):  # as forward_propagation's

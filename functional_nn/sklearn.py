@@ -93,6 +93,7 @@ from functional_nn.optimizers import (
     rmsprop,
     sgd,
 )
+from functional_nn.propagation import check_keep_probs
 from functional_nn.propagation import predict_proba as network_output
 from functional_nn.training import train
 from functional_nn.types import Activation, ActivationFunction, FloatArray, FloatDType, InitScheme, Loss
@@ -216,7 +217,13 @@ class _BaseMLP(BaseEstimator):
         dropout = check.check_positive_float("dropout", self.dropout, allow_zero=True)
         if dropout >= 1:
             raise ValueError(f"dropout must be in [0, 1): the probability of dropping a hidden unit, got {dropout}")
-        return None if dropout == 0 else 1.0 - dropout
+        if dropout == 0:
+            return None
+        try:  # train's own check, in the estimator's terms: train would name keep_probs[0], never given here
+            check_keep_probs(1.0 - dropout, 2)
+        except ValueError as error:
+            raise ValueError(f"dropout={dropout} keeps each hidden unit with probability {1.0 - dropout:g}: {error}") from error
+        return 1.0 - dropout
 
     def _warm_start(self) -> bool:
         if not isinstance(self.warm_start, (bool, np.bool_)):
