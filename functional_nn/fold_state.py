@@ -21,9 +21,11 @@ class EpochRecord(NamedTuple):
     the forward pass that computed that batch's gradient (so before that batch's update),
     weighted by batch size; full-batch, they are the figures of the parameters the epoch
     started from, as the tutorials print them (on the augmented batches, with dropout, when
-    training has those). ``dev_cost`` and ``dev_accuracy`` are taken with the parameters the
-    epoch ended with, or their moving average when the optimizer is wrapped in ``ema``. Accuracies are ``None`` for a regression
-    loss, dev figures ``None`` without a dev set.
+    training has those); ``cost`` includes the L2 penalty (``lambd``), the cost training
+    minimises. ``dev_cost`` and ``dev_accuracy`` are taken with the parameters the epoch
+    ended with, or their moving average when the optimizer is wrapped in ``ema``;
+    ``dev_cost`` is the loss alone, without the penalty. Accuracies are ``None`` for a
+    regression loss, dev figures ``None`` without a dev set.
     """
 
     epoch: int
