@@ -10,7 +10,7 @@ column, so its backward pass is the Jacobian-vector product
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Final, get_args
 
 import numpy as np
@@ -525,3 +525,16 @@ def check_record_name(argument: str, record: ActivationFunction | LossFunction, 
             f"{argument} is named {record.name!r} like the built-in but is another function: give it a name "
             "of its own, so that saved parameters and checkpoints cannot mistake one for the other"
         )
+
+
+def check_one_record_per_name(argument: str, records: Sequence[ActivationFunction], keeper: str) -> None:
+    """Refuse two different records under one name where ``keeper`` (a parameters file, a
+    checkpoint) keeps activations by name: loaded or resumed, one would stand for the other."""
+    first: dict[str, int] = {}
+    for i, record in enumerate(records):
+        j = first.setdefault(record.name, i)
+        if records[j] != record:
+            raise ValueError(
+                f"{argument}[{j}] and {argument}[{i}] are different activations both named {record.name!r}: "
+                f"{keeper} keeps activations by name, so one would be taken for the other; give each a name of its own"
+            )

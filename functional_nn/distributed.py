@@ -103,6 +103,7 @@ import numpy as np
 
 from functional_nn import _validation as check
 from functional_nn import allocator, checkpoints, fused
+from functional_nn.activations import check_one_record_per_name
 from functional_nn.data.augmentation import Augmentation
 from functional_nn.data.augmentation import describe as describe_augmentation
 from functional_nn.data.preparation import _minibatches
@@ -1241,6 +1242,7 @@ def _describe_run(run: _Run, sizes: tuple[int, ...], shards: Sequence[Shard]) ->
 def _resume_or_start(
     run: _Run, start: RoundState, directory: Path, resume: bool, sizes: tuple[int, ...], shards: Sequence[Shard]
 ) -> tuple[_Run, RoundState]:
+    check_one_record_per_name("activations", run.task.activations, "a checkpoint")
     _check_checkpoint_dir(directory)  # as train does: the first checkpoint comes after a round's tasks
     description = _describe_run(run, sizes, shards)
     run = run._replace(checkpointing=(directory, description))

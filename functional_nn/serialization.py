@@ -28,7 +28,7 @@ import numpy as np
 import numpy.typing as npt
 
 from functional_nn import _validation as check
-from functional_nn.activations import ACTIVATIONS, resolve_activation
+from functional_nn.activations import ACTIVATIONS, check_one_record_per_name, resolve_activation
 from functional_nn.propagation import check_activations
 from functional_nn.types import ActivationFunction, FloatArray, LossFunction, Params
 
@@ -433,6 +433,7 @@ def save_parameters(path: str | os.PathLike[str], params: Params, *, metadata: M
     if "activations" not in metadata:
         raise ValueError("metadata must hold 'activations', one name per layer, e.g. ['relu', 'softmax']")
     activations = check_activations(metadata["activations"], len(sizes) - 1)
+    check_one_record_per_name("metadata['activations']", activations, "a parameters file")
     derived: dict[str, object] = {
         "format": FORMAT,
         "layer_sizes": list(sizes),

@@ -38,6 +38,7 @@ import numpy as np
 from functional_nn import _validation as check
 from functional_nn import checkpoints
 from functional_nn import fused
+from functional_nn.activations import check_one_record_per_name
 from functional_nn.averaging import averaged_params
 from functional_nn.data.augmentation import Augmentation
 from functional_nn.data.augmentation import describe as describe_augmentation
@@ -718,6 +719,7 @@ def _check_checkpoint_dir(directory: Path) -> None:
 def _resume_or_start(
     problem: _Problem, start: TrainState, directory: Path, resume: bool, sizes: tuple[int, ...]
 ) -> tuple[_Problem, TrainState]:
+    check_one_record_per_name("activations", problem.activations, "a checkpoint")
     _check_checkpoint_dir(directory)
     run = _describe_run(problem, sizes)
     problem = problem._replace(checkpointing=(directory, run))
