@@ -282,6 +282,19 @@ def make_output_dir(out: Path) -> list[Path]:
     return created
 
 
+def make_new_output_dir(folder: Path) -> Path:
+    """Create ``folder``, or ``folder-2``, ``folder-3``, ... when another process made it first,
+    and return the one this call made: a default folder named by the time of day
+    (``runs/mnist-<date>-<time>``) is then a run's own, even when two runs start in the same
+    second. Made by ``make_output_dir``, so removed again if the run fails while it is empty."""
+    number = 1
+    while True:
+        candidate = folder if number == 1 else folder.with_name(f"{folder.name}-{number}")
+        if candidate in make_output_dir(candidate):
+            return candidate
+        number += 1
+
+
 def remove_empty(created: Sequence[Path]) -> None:
     """Remove the folders ``make_output_dir`` created, deepest first, as long as they are empty."""
     remove_empty_folders(created)

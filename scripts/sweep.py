@@ -75,7 +75,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
                         "and each worker loads it (default: a temporary one for a local cluster; none for --scheduler); "
                         "not with --sequential, whose runs read the data in memory")
     parser.add_argument("--dashboard", action="store_true", help="serve the local cluster's dashboard on port 8787")
-    parser.add_argument("--out", type=_cli.path, help="output directory (default runs/sweep-<timestamp>)")
+    parser.add_argument("--out", type=_cli.path, help="output directory (default runs/sweep-<timestamp>, with -2, -3, ... if another sweep took it)")
     parser.add_argument("--overwrite", action="store_true", help="replace the outputs of an earlier sweep in --out")
     args = parser.parse_args(argv)
     for name in ("workers", "epochs", "batch_size", "subset", "dev_size"):
@@ -146,6 +146,8 @@ def _main(argv: Sequence[str] | None) -> int:
     started = time.perf_counter()
     out: Path = args.out if args.out is not None else Path("runs") / f"sweep-{datetime.now():%Y%m%d-%H%M%S}"
     _cli.check_output_dir(out, OUTPUTS, overwrite=args.overwrite)
+    if args.out is None:  # a folder of its own: a sweep started in the same second may have taken this one
+        out = _cli.make_new_output_dir(out)
     say: Callable[[str], None] = lambda line: print(line, flush=True)  # noqa: E731
     dtype = np.float32
     try:

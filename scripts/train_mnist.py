@@ -201,7 +201,7 @@ def parse_args(argv: Sequence[str] | None) -> tuple[argparse.Namespace, Settings
     parser.add_argument("--schedule", choices=("cosine", "constant"), help="cosine: decay the rate to 0 over the run (default: the preset's, cosine; tutorial constant)")
     parser.add_argument("--seed", type=_cli.seed, help="seed of the one generator, an integer >= 0 (default: 0)")
     parser.add_argument("--dtype", choices=sorted(DTYPES), help="default: the preset's, float32; tutorial float64")
-    parser.add_argument("--out", type=_cli.path, help="output directory (default runs/mnist-<timestamp>)")
+    parser.add_argument("--out", type=_cli.path, help="output directory (default runs/mnist-<timestamp>, with -2, -3, ... if another run took it)")
     parser.add_argument("--checkpoint", action="store_true", help="write a checkpoint after every epoch into OUT/checkpoints")
     parser.add_argument("--resume", type=_cli.path, metavar="DIR", help="continue the checkpointed run in DIR, with its own settings (default: a new run)")
     cluster = parser.add_argument_group("data-parallel training on a Dask cluster (functional_nn.distributed)")
@@ -560,6 +560,8 @@ def run(args: argparse.Namespace, settings: Settings, argv: Sequence[str] | None
     out: Path = args.out if args.out is not None else Path("runs") / f"mnist-{datetime.now():%Y%m%d-%H%M%S}"
     # before the data and the training: a run is never lost to its output folder at the end
     _cli.check_output_dir(out, () if args.resume is not None else OUTPUTS, overwrite=args.overwrite)
+    if args.out is None:  # a folder of its own: a run started in the same second may have taken this one
+        out = _cli.make_new_output_dir(out)
     if args.resume is None and (earlier := latest_checkpoint(out / "checkpoints")) is not None:
         raise _cli.UsageError(f"--out {out} holds an earlier run's checkpoints ({earlier.name}): continue it with --resume {out}, or choose another --out")
     say: Callable[[str], None] = lambda line: print(line, flush=True)  # noqa: E731

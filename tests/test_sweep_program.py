@@ -28,7 +28,7 @@ import runpy
 import sys
 import time
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -247,6 +247,20 @@ def test_without_out_the_sweep_writes_into_runs_sweep_and_the_time_it_started(
     assert before <= datetime.strptime(out.name, "sweep-%Y%m%d-%H%M%S") <= after
     assert sorted(p.name for p in (tmp_path / out).iterdir()) == ["best_params.npz", "sweep.csv", "sweep.png"]
 
+
+def test_a_sweep_started_in_the_same_second_as_another_writes_a_folder_of_its_own(
+    tmp_path: Path, small: MNISTPixels, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    now = datetime.now()
+    taken = [Path("runs") / f"sweep-{now + timedelta(seconds=s):%Y%m%d-%H%M%S}" for s in range(-1, 60)]
+    for folder in taken:  # each claimed by a sweep that has not written yet
+        folder.mkdir(parents=True)
+    assert sweep.main(["--sequential", "--subset", "10", "--epochs", "1"]) == 0
+    out = Path(_printed(capsys)[1]["out"])
+    assert out.name.endswith("-2") and out.with_name(out.name[:-2]) in taken
+    assert sorted(p.name for p in out.iterdir()) == ["best_params.npz", "sweep.csv", "sweep.png"]
+    assert all(not any(folder.iterdir()) for folder in taken)
 
 def test_the_picture_draws_dev_accuracy_against_a_log_learning_rate_a_line_per_width_and_dropout(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
