@@ -137,7 +137,7 @@ def run(args: argparse.Namespace) -> Run:
     animation = None
     if args.animate:
         animation = animate_training(snapshots, costs, ACTIVATIONS, X, y, args.out / ANIMATION, title=f"{name}, learning rate {args.learning_rate:g}")
-        print(f"wrote {animation} ({len(snapshots)} frames, {animation.stat().st_size / 1e6:.2f} MB)")
+        print(f"wrote {animation} ({_cli.counted(len(snapshots), 'frame')}, {animation.stat().st_size / 1e6:.2f} MB)")
     return Run(final, costs, train_accuracy, held_out_accuracy, picture, hidden_units, animation)
 
 

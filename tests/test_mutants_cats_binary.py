@@ -315,6 +315,8 @@ def test_binary_classification_says_removed_only_when_it_removed_an_animation(tm
     assert pictures + "\n" in printed and "removed" not in printed
     assert f"wrote {tmp_path / 'training.gif'} (2 frames, " in printed
     assert (tmp_path / "training.gif").read_bytes()[:6] == b"GIF89a"
+    assert binary_classification.main(["--samples", "20", "--epochs", "2", "--animate", "--frames", "1", "--overwrite", "--out", str(tmp_path)]) == 0
+    assert f"wrote {tmp_path / 'training.gif'} (1 frame, " in capsys.readouterr().out  # not "1 frames"
 
 
 @pytest.mark.parametrize("name", ["decision_boundary.png", "hidden_units.png", "training.gif"])
