@@ -6,6 +6,7 @@ from __future__ import annotations
 import errno
 import json
 import math
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -467,6 +468,15 @@ def test_a_wrong_header_is_shown_by_its_first_three_columns(tmp_path: Path, head
     path = tmp_path / "digits.csv"
     path.write_text(f"{header}\n1,2,3\n")
     with pytest.raises(ValueError, match=rf"got {shown}$"):
+        load_digits_csv(path)
+
+
+def test_a_tab_separated_header_is_shown_cut_short_and_named(tmp_path: Path) -> None:
+    """Read as one column, its 6 KB header would fill the screen; the separator is the mistake."""
+    path = tmp_path / "digits.tsv"
+    path.write_text("\t".join(["label", *(f"pixel{i}" for i in range(784))]) + "\n" + "\t".join(["1"] + ["0"] * 784) + "\n")
+    shown = "\t".join(["label", *(f"pixel{i}" for i in range(20))])[:60]
+    with pytest.raises(ValueError, match=re.escape(f"got 1 column '{shown}...'; its cells are separated by tabs, not commas") + "$"):
         load_digits_csv(path)
 
 

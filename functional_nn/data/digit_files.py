@@ -128,10 +128,12 @@ def load_digits_csv(path: str | os.PathLike[str]) -> DigitImages:
     elif header == pixels:
         labelled = False
     else:
-        shown = ",".join(header[:3]) + (",..." if len(header) > 3 else "")
+        shown = ",".join(header[:3])
+        shown = shown[:60] + "..." if len(shown) > 60 else shown + (",..." if len(header) > 3 else "")
+        separated = "; its cells are separated by tabs, not commas" if len(header) == 1 and b"\t" in header_bytes else ""
         raise ValueError(
             f"{path}: line 1 must be the header 'label,pixel0,...,pixel783' (training) or 'pixel0,...,pixel783' "
-            f"(test), got {len(header)} columns '{shown}'"
+            f"(test), got {len(header)} column{'' if len(header) == 1 else 's'} '{shown}'{separated}"
         )
     table = _parse_csv_fast(body, labelled)
     if table is None and body.count(b"\r") != body.count(b"\r\n"):
