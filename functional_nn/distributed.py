@@ -91,7 +91,9 @@ import logging
 import math
 import os
 import shutil
+import signal
 import tempfile
+import threading
 import time
 import warnings
 import weakref
@@ -1640,7 +1642,10 @@ HEARTBEAT_FAILURE: Final = "Failed to communicate with scheduler during heartbea
 
 
 class _ClosingHeartbeatFilter(logging.Filter):
-    """Drops one record of ``distributed.worker``: the heartbeat failure of workers that are closing.
+    """Drops two records of workers that are closing: the heartbeat failure (``distributed.worker``)
+    and the warning that a task's execution ended with ``CancelledError``
+    (``distributed.worker.state_machine``, which Dask logs as ``Worker.close`` cancels the
+    tasks still running: a sweep or a run stopped by Ctrl-C or SIGTERM).
 
     A worker closes its connections while a heartbeat may be on its way to the scheduler;
     that heartbeat then fails and the worker logs ``HEARTBEAT_FAILURE`` at ERROR level with a
@@ -1655,7 +1660,9 @@ class _ClosingHeartbeatFilter(logging.Filter):
         self.workers: weakref.WeakSet[Any] = weakref.WeakSet()  # Any: distributed.Worker, not imported here
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if record.msg != HEARTBEAT_FAILURE:
+        message = record.msg if isinstance(record.msg, str) else ""
+        cancelled = message.startswith("Async instruction for ") and message.endswith(" ended with CancelledError")
+        if message != HEARTBEAT_FAILURE and not cancelled:
             return True
         # A process holds one worker (processes=True) or all of a cluster's (threads): the
         # record names none, so it is dropped only when every worker here is closing.
@@ -1681,11 +1688,20 @@ def dask_setup(worker: Any) -> None:  # Any: a distributed.Worker; this module i
     which returns every freed array at once: ``local_cluster`` asks its nannies not to set it,
     but a worker inherits it all the same when an earlier Dask cluster in the starting process
     left it in that process's environment; ``keep_freed_memory`` overrides it either way.
+    Such a worker process also ignores SIGINT: Ctrl-C in a terminal reaches every process of
+    the group, and its nanny, which closes it, is the one to act (the worker printed
+    ``KeyboardInterrupt`` tracebacks under the script's one-line message).
     """
     _CLOSING_HEARTBEAT_FILTER.workers.add(worker)
-    logging.getLogger("distributed.worker").addFilter(_CLOSING_HEARTBEAT_FILTER)  # once: the same filter is not added twice
+    for name in ("distributed.worker", "distributed.worker.state_machine"):  # once each: the same filter is not added twice
+        logging.getLogger(name).addFilter(_CLOSING_HEARTBEAT_FILTER)
     if getattr(worker, "nanny", None) is not None:  # not threads of the user's own process
         allocator.keep_freed_memory()
+        if threading.current_thread() is threading.main_thread():
+            # Ctrl-C in a terminal reaches the whole process group: the nanny, in the process
+            # that started the cluster, closes its worker; the worker itself would print
+            # KeyboardInterrupt tracebacks over the driver's one-line message
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 @contextlib.contextmanager

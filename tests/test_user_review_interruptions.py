@@ -1,0 +1,79 @@
+"""Interrupted runs, as a user whose jobs get killed: a restart is pointed the right way, and
+Ctrl-C in a terminal is one line even when a local cluster's worker processes get it too."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from conftest import WriteMNISTCache
+from functional_nn.checkpoints import latest_checkpoint
+from test_scripts_mnist import _small_mnist
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
+
+import train_mnist  # noqa: E402  (the scripts folder is not a package)
+
+SCRIPTS = Path(__file__).resolve().parents[1] / "scripts"
+
+
+def test_restarting_a_checkpointed_run_without_resume_points_to_resume_not_overwrite(
+    tmp_path: Path, rng: np.random.Generator, capsys: pytest.CaptureFixture[str], mnist_cache: WriteMNISTCache
+) -> None:
+    """The same command again on a run's --out (what a user types after a kill): the advice
+    must be one that works, and --overwrite is refused on a folder of checkpoints."""
+    mnist_cache(_small_mnist(rng, 40, 10, 10))
+    out = tmp_path / "run"
+    argv = ["--hidden", "4", "--epochs", "1", "--batch-size", "20", "--augment", "none", "--checkpoint", "--out", str(out)]
+    assert train_mnist.main(argv) == 0
+    assert latest_checkpoint(out / "checkpoints") is not None
+    capsys.readouterr()
+    assert train_mnist.main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and len(err.strip().splitlines()) == 1, err
+    assert f"continue it with --resume {out}" in err and "--overwrite" not in err
+
+
+CTRL_C_CHILD = """
+import sys
+sys.argv[0] = {script!r}
+sys.path.insert(0, {scripts!r})
+import sweep
+sys.exit(sweep.main(sys.argv[1:]))
+"""
+
+
+def test_ctrl_c_on_a_sweep_over_worker_processes_is_one_line(
+    tmp_path: Path, rng: np.random.Generator, mnist_cache: WriteMNISTCache
+) -> None:
+    """Ctrl-C in a terminal sends SIGINT to the whole process group: the script and the local
+    cluster's worker processes. The workers printed KeyboardInterrupt tracebacks, and Dask's
+    warnings of the tasks their closing cancelled, above the script's one line."""
+    mnist_cache(_small_mnist(rng, 40, 10, 10))
+    argv = ["--workers", "1", "--subset", "40", "--epochs", "400", "--batch-size", "8", "--out", str(tmp_path / "sweep")]
+    child = subprocess.Popen(
+        [sys.executable, "-c", CTRL_C_CHILD.format(script=str(SCRIPTS / "sweep.py"), scripts=str(SCRIPTS)), *argv],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+    )  # fmt: skip
+    try:
+        assert child.stdout is not None
+        line = child.stdout.readline()  # printed once the cluster's worker is up, as the runs are sent
+        assert line.startswith("12 runs of 400 epochs"), line
+        time.sleep(0.5)  # the worker is training the first run
+        assert child.poll() is None
+        os.killpg(child.pid, signal.SIGINT)  # as the terminal's Ctrl-C does
+        _, err = child.communicate(timeout=60)
+    finally:
+        if child.poll() is None:
+            os.killpg(child.pid, signal.SIGKILL)
+            child.wait()
+    assert child.returncode == 130
+    assert err == "error: interrupted (Ctrl-C)\n"
+    assert not (tmp_path / "sweep").exists()
