@@ -559,11 +559,12 @@ def run(args: argparse.Namespace, settings: Settings, argv: Sequence[str] | None
     started = time.perf_counter()
     out: Path = args.out if args.out is not None else Path("runs") / f"mnist-{datetime.now():%Y%m%d-%H%M%S}"
     # before the data and the training: a run is never lost to its output folder at the end
+    # before check_output_dir, whose advice (--overwrite) a folder of checkpoints does not take
+    if args.resume is None and (earlier := latest_checkpoint(out / "checkpoints")) is not None:
+        raise _cli.UsageError(f"--out {out} holds an earlier run's checkpoints ({earlier.name}): continue it with --resume {out}, or choose another --out")
     _cli.check_output_dir(out, () if args.resume is not None else OUTPUTS, overwrite=args.overwrite)
     if args.out is None:  # a folder of its own: a run started in the same second may have taken this one
         out = _cli.make_new_output_dir(out)
-    if args.resume is None and (earlier := latest_checkpoint(out / "checkpoints")) is not None:
-        raise _cli.UsageError(f"--out {out} holds an earlier run's checkpoints ({earlier.name}): continue it with --resume {out}, or choose another --out")
     say: Callable[[str], None] = lambda line: print(line, flush=True)  # noqa: E731
     if args.resume is not None and (finished := finished_checkpoint(out, settings, onnx=args.onnx)) is not None:
         # rewriting it would only lose its timings: the fold has nothing left to run
