@@ -139,6 +139,7 @@ from functional_nn.training import (
     _augmented,
     _check_checkpoint_dir,
     check_dev_set,
+    check_resumed_within,
     classification_labels,
     diverged_parameter,
     resolve_optimizer,
@@ -993,6 +994,7 @@ def train_rounds(
         run, state = _resume_or_start(run, state, check.check_path("checkpoint_dir", checkpoint_dir), resume, sizes, held)
     elif resume:
         raise ValueError("resume=True needs checkpoint_dir, the directory of the checkpoints to resume from")
+    check_resumed_within("rounds", rounds, state.round, "round")
     return _fold(runner, run, state, rounds)
 
 

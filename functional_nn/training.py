@@ -369,6 +369,7 @@ def train_epochs(
         input_divisor=input_divisor, kernel=kernel,
     )  # fmt: skip
     epochs = check.check_positive_int("epochs", epochs, minimum=0)
+    check_resumed_within("epochs", epochs, start.epoch, "epoch")
     return _fold(problem, start, epochs)
 
 
@@ -498,7 +499,8 @@ def train(
     resume : bool, default False
         Continue from the last checkpoint in ``checkpoint_dir`` (start afresh if it holds
         none). ``epochs`` still counts the whole run, so a run killed at any moment and
-        resumed with the same arguments ends bitwise equal to one never interrupted. The
+        resumed with the same arguments ends bitwise equal to one never interrupted; a
+        checkpoint of a later epoch than ``epochs`` is refused (``ValueError``). The
         checkpoint must come from the same run (network, loss, optimizer, batch size,
         regularisation, data), else ``CheckpointError`` lists what differs; a learning rate
         given as a plain function is the one setting that cannot be compared (a ``Schedule``
@@ -535,9 +537,21 @@ def train(
         input_divisor=input_divisor, kernel=kernel,
     )  # fmt: skip
     epochs = check.check_positive_int("epochs", epochs, minimum=0)
+    check_resumed_within("epochs", epochs, state.epoch, "epoch")
     for state in _fold(problem, state, epochs):
         pass
     return state
+
+
+def check_resumed_within(argument: str, total: int, reached: int, unit: str) -> None:
+    """Refuse a run resumed from a checkpoint past its end: ``total`` (``epochs``, ``rounds``)
+    counts the whole run, so a checkpoint of a later ``unit`` cannot be continued to it, and
+    returning that later state, or nothing, would hide the mistake."""
+    if reached > total:
+        raise ValueError(
+            f"{argument}={total}, but the checkpoint resumed is of {unit} {reached}: {argument} counts the whole run, "
+            f"so pass {argument} >= {reached} to continue it (checkpoints.load_checkpoint reads it as it is)"
+        )
 
 
 def _prepare(

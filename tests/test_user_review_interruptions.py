@@ -77,3 +77,28 @@ def test_ctrl_c_on_a_sweep_over_worker_processes_is_one_line(
     assert child.returncode == 130
     assert err == "error: interrupted (Ctrl-C)\n"
     assert not (tmp_path / "sweep").exists()
+
+
+def test_resuming_a_checkpoint_past_the_epochs_or_rounds_asked_for_is_refused(rng: np.random.Generator, tmp_path: Path) -> None:
+    """``epochs`` counts the whole run: resumed with fewer, train returned the later state and
+    train_epochs yielded nothing, so a loop reading its last state failed with a NameError."""
+    from functional_nn import initialize_parameters, one_hot, train, train_epochs
+    from functional_nn.distributed import split_shards, train_rounds
+
+    X = rng.standard_normal((3, 12))
+    Y = one_hot(rng.integers(0, 2, 12), 2)
+    params = initialize_parameters((3, 4, 2), rng)
+    common: dict[str, object] = dict(activations=("relu", "softmax"), loss="categorical_cross_entropy", learning_rate=0.1)
+    done = train(X, Y, params, epochs=3, checkpoint_dir=tmp_path / "epochs", **common)  # type: ignore[arg-type]
+    past = r"^epochs=2, but the checkpoint resumed is of epoch 3: epochs counts the whole run, so pass epochs >= 3 to continue it"
+    with pytest.raises(ValueError, match=past):
+        train(X, Y, params, epochs=2, checkpoint_dir=tmp_path / "epochs", resume=True, **common)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match=past):
+        train_epochs(X, Y, params, epochs=2, checkpoint_dir=tmp_path / "epochs", resume=True, **common)  # type: ignore[arg-type]
+    again = train(X, Y, params, epochs=3, checkpoint_dir=tmp_path / "epochs", resume=True, **common)  # type: ignore[arg-type]
+    assert again.epoch == 3 and all(np.array_equal(again.params[k], done.params[k]) for k in params)
+    shards = split_shards(X, Y, 2)
+    for _ in train_rounds(shards, params, rounds=3, checkpoint_dir=tmp_path / "rounds", **common):  # type: ignore[arg-type]
+        pass
+    with pytest.raises(ValueError, match=r"^rounds=1, but the checkpoint resumed is of round 3: rounds counts the whole run"):
+        train_rounds(shards, params, rounds=1, checkpoint_dir=tmp_path / "rounds", resume=True, **common)  # type: ignore[arg-type]
