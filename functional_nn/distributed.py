@@ -132,7 +132,7 @@ from functional_nn.propagation import (
     labels_from_output,
 )
 from functional_nn.averaging import averaged_params
-from functional_nn.serialization import check_writable_directory
+from functional_nn.serialization import check_writable_directory, remove_stale_temporaries
 from functional_nn.training import (
     TrainingDivergedError,
     TrainResult,
@@ -1264,6 +1264,7 @@ def _resume_or_start(
     differences = checkpoints.mismatches(recorded, description)
     if differences or not isinstance(history, list):
         raise checkpoints.CheckpointError(f"{latest} belongs to another run: " + ("; ".join(differences) or "no round history"))
+    remove_stale_temporaries(directory, "checkpoint-*.npz")  # left by a run killed mid-write, as train removes them
     state = saved.state
     records = tuple(RoundRecord(*record) for record in history)
     return run, RoundState(state.epoch, state.params, state.optimizer_state, records)

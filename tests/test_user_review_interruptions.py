@@ -102,3 +102,21 @@ def test_resuming_a_checkpoint_past_the_epochs_or_rounds_asked_for_is_refused(rn
         pass
     with pytest.raises(ValueError, match=r"^rounds=1, but the checkpoint resumed is of round 3: rounds counts the whole run"):
         train_rounds(shards, params, rounds=1, checkpoint_dir=tmp_path / "rounds", resume=True, **common)  # type: ignore[arg-type]
+
+
+def test_a_resumed_train_rounds_removes_the_temporary_file_of_a_killed_writer(rng: np.random.Generator, tmp_path: Path) -> None:
+    """As train's resume does: resumed to the round the killed run had reached, no write would remove it."""
+    from functional_nn import initialize_parameters, one_hot
+    from functional_nn.distributed import split_shards, train_rounds
+
+    X = rng.standard_normal((3, 12))
+    shards = split_shards(X, one_hot(rng.integers(0, 2, 12), 2), 2)
+    params = initialize_parameters((3, 4, 2), rng)
+    common: dict[str, object] = dict(activations=("relu", "softmax"), loss="categorical_cross_entropy", learning_rate=0.1)
+    for _ in train_rounds(shards, params, rounds=2, checkpoint_dir=tmp_path, **common):  # type: ignore[arg-type]
+        pass
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True, check=True)
+    killed = tmp_path / f".checkpoint-000003.npz.fnn-{int(gone.stdout)}-abc123.tmp"
+    killed.write_bytes(b"half a checkpoint")
+    assert list(train_rounds(shards, params, rounds=2, checkpoint_dir=tmp_path, resume=True, **common)) == []  # type: ignore[arg-type]
+    assert not killed.exists()
