@@ -13,7 +13,7 @@ import numpy as np
 
 from functional_nn import _validation as check
 from functional_nn.activations import resolve_activation
-from functional_nn.losses import check_targets, cost_value, l2_penalty, resolve_loss
+from functional_nn.losses import check_targets, cost_number, cost_value, l2_penalty, resolve_loss
 from functional_nn.propagation import (
     backward,
     check_activations,
@@ -365,8 +365,12 @@ def check_loss(
     for dtype in (np.float32, np.float64):
         AL_d, Y_d = _frozen(AL.astype(dtype)), _frozen(Y.astype(dtype))
         value: object = _call(f"{name}: cost", record.cost, AL_d, Y_d)
-        if not isinstance(value, float) or not math.isfinite(value):
-            raise RecordCheckError(f"{name}: cost must return a finite Python float, got {type(value).__name__} {value!r}")
+        number = cost_number(value)  # what training takes: a float, a NumPy scalar (np.mean's), a 0-d array
+        if number is None or not math.isfinite(number):
+            raise RecordCheckError(
+                f"{name}: cost must return one finite number, the mean over the columns (a float or a NumPy scalar), "
+                f"got {type(value).__name__} {value!r}"
+            )
         _check_output(f"{name}: gradient", _call(f"{name}: gradient", record.gradient, AL_d, Y_d), AL_d)
 
     def numeric_gradient(cost: Callable[[FloatArray], float], at: FloatArray) -> FloatArray:

@@ -162,16 +162,26 @@ def resolve_loss(argument: str, value: object) -> LossFunction:
     return value
 
 
+def cost_number(value: object) -> float | None:
+    """What a cost returned, as a Python ``float``, if it is one real number: a Python or NumPy
+    integer or float (``np.mean`` of a float32 array is an ``np.float32``) or a 0-d array of
+    one; else ``None``."""
+    if isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool):
+        return float(value)
+    if isinstance(value, np.ndarray) and value.ndim == 0 and value.dtype.kind in "iuf":
+        return float(value)
+    return None
+
+
 def cost_value(loss: LossFunction, AL: FloatArray, Y: FloatArray) -> float:
     """``loss.cost(AL, Y)`` as a Python ``float``; a cost of one's own that returns an array
     (a cost per sample or per unit, not their mean) or no number is refused, naming the loss."""
     value: object = loss.cost(AL, Y)
     if type(value) is float:  # the common case, no conversion (np.float64, a float subclass, becomes one below)
         return value
-    if isinstance(value, (int, np.integer, np.floating)) and not isinstance(value, bool):
-        return float(value)
-    if isinstance(value, np.ndarray) and value.ndim == 0 and value.dtype.kind in "iuf":
-        return float(value)
+    number = cost_number(value)
+    if number is not None:
+        return number
     got = f"an array of shape {value.shape}" if isinstance(value, np.ndarray) else f"{type(value).__name__} {value!r}"
     raise TypeError(
         f"loss {loss.name!r}: cost returned {got} for AL of shape {AL.shape}; it must return one number, the mean "

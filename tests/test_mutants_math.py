@@ -251,15 +251,19 @@ def test_check_activation_refuses_a_backward_pass_that_changes_the_dtype() -> No
         check_activation(upcast)
 
 
-def test_check_loss_refuses_a_cost_that_is_not_a_python_float_and_a_gradient_that_changes_the_dtype() -> None:
+def test_check_loss_takes_what_training_takes_from_a_cost_and_refuses_a_gradient_that_changes_the_dtype() -> None:
     squares = _scaled_squares(0.0)
 
-    def float32_cost(AL: FloatArray, Y: FloatArray) -> Any:  # a NumPy scalar, as a user's cost may return
-        return np.float32(squares.cost(AL, Y))
+    def numpy_mean(AL: FloatArray, Y: FloatArray) -> Any:  # np.mean: an np.float32 for float32 inputs, as train takes it
+        return np.mean(np.sum((AL - Y) ** 2, axis=0))
 
-    single = squares._replace(name="float32_cost", cost=float32_cost)
-    with pytest.raises(RecordCheckError, match=r"cost must return a finite Python float, got float32"):
-        check_loss(single)
+    assert check_loss(squares._replace(name="numpy_mean", cost=numpy_mean)) < 1e-7
+
+    def per_column(AL: FloatArray, Y: FloatArray) -> Any:  # one cost per sample, not their mean
+        return np.sum((AL - Y) ** 2, axis=0)
+
+    with pytest.raises(RecordCheckError, match=r"cost must return one finite number, the mean over the columns \(a float or a NumPy scalar\), got ndarray"):
+        check_loss(squares._replace(name="per_column", cost=per_column))
     upcast = squares._replace(name="upcast_gradient", gradient=lambda AL, Y: (2 * (AL - Y)).astype(np.float64))
     with pytest.raises(RecordCheckError, match=r"gradient must keep the shape and dtype of its input \(3, 5\) float32"):
         check_loss(upcast)
