@@ -343,7 +343,14 @@ def described_hyperparameters(optimizer: str, hyperparameters: Iterable[tuple[st
     one's own may hold). Anything but a number is refused (``TypeError``), before any
     training, rather than when the first checkpoint is written."""
     described: list[list[object]] = []
-    for name, value in hyperparameters:
+    given: object = hyperparameters  # typed, but an optimizer of one's own holds what it likes
+    pairs = list(given) if isinstance(given, (tuple, list)) else None
+    if pairs is None or not all(isinstance(pair, (tuple, list)) and len(pair) == 2 and isinstance(pair[0], str) for pair in pairs):
+        raise TypeError(
+            f"hyperparameters of optimizer {optimizer!r} must be a tuple of (name, number) pairs, "
+            f"such as (('learning_rate', 0.001),), got {given!r}"
+        )
+    for name, value in pairs:
         if isinstance(value, (np.integer, np.floating, np.bool_)):
             value = value.item()
         if not isinstance(value, (int, float)):  # bool is an int

@@ -119,7 +119,10 @@ from functional_nn.optimizers import (
     _apply_max_norm,
     _clip_by_global_norm,
     _params_already_checked,
+    call_update,
     check_max_norm,
+    checked_init,
+    read_only_views,
 )
 from functional_nn.propagation import (
     backward,
@@ -426,7 +429,7 @@ def _local_steps(shard: Shard, shard_index: int, inputs: RoundInput) -> ShardUpd
     task = inputs.task
     K = task.local_steps
     assert K is not None
-    params, state = inputs.params, inputs.optimizer_state
+    params, state = read_only_views(inputs.params, inputs.optimizer_state)  # the driver's, in this process
     loss = task.loss
     cost_sum, samples, correct = 0.0, 0, 0
     any_correct = False
@@ -448,7 +451,7 @@ def _local_steps(shard: Shard, shard_index: int, inputs: RoundInput) -> ShardUpd
             grads = backward(AL, Y_B, caches, task.loss, task.lambd, kernel)
             if task.clip_norm is not None:
                 grads = _clip_by_global_norm(grads, task.clip_norm)
-            params, state = task.optimizer.update(grads, state, params)
+            params, state = call_update(task.optimizer, grads, state, params)
             if task.max_norm is not None:
                 params = _apply_max_norm(params, task.max_norm)
     return ShardUpdate(dict(params), state, samples, cost_sum, correct if any_correct else None)
@@ -482,7 +485,8 @@ def _synchronous_step(
         grads[key] = value
     if task.clip_norm is not None:
         grads = _clip_by_global_norm(grads, task.clip_norm)
-    new_params, new_state = task.optimizer.update(grads, state, params)
+    views, state = read_only_views(params, state)  # the driver's, handed out in the last RoundState
+    new_params, new_state = call_update(task.optimizer, grads, state, views)
     if task.max_norm is not None:
         new_params = _apply_max_norm(new_params, task.max_norm)
     return new_params, new_state
@@ -986,7 +990,7 @@ def train_rounds(
     if isinstance(runner, DaskShards):
         _check_travels(task, optimizer_argument)
     start_params = dict(params)
-    state = RoundState(0, start_params, optimizer.init(start_params), ())
+    state = RoundState(0, start_params, checked_init(optimizer, start_params), ())
     m = sum(int(shard.X.shape[1]) for shard in held)
     run = _Run(task, checked_dev, dev_every, m, None)
     _check_bool("resume", resume)

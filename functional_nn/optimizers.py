@@ -99,6 +99,12 @@ class Optimizer(NamedTuple):
     with another ``update`` (``adam(1e-3)._replace(update=clipped)``), whose in-place step it
     would otherwise take instead of the new ``update``. An ``update_in_place`` of one's own is
     used as given: change it along with ``update``, or set it to ``None``.
+
+    ``train`` and ``train_rounds`` check what an optimizer of one's own gives them, naming
+    it: ``init`` an ``OptimizerState`` whose slots are shaped and typed like the params,
+    ``update`` new params with the old ones' keys, shapes and dtypes (a float32 network
+    stays float32) and an ``OptimizerState``; ``update`` is handed read-only arrays, so
+    one that writes into its arguments is refused rather than writing into the caller's.
     """
 
     init: Callable[[Params], OptimizerState]
@@ -236,7 +242,7 @@ _SCHEDULE_EXAMPLES: Final = {
 
 def _check_learning_rate(learning_rate: object) -> LearningRate:
     if isinstance(learning_rate, Schedule):
-        return learning_rate
+        return _check_schedule(learning_rate)
     if callable(learning_rate):
         _check_rule_signature(learning_rate)
         rule: Callable[[int], float] = learning_rate
@@ -244,7 +250,27 @@ def _check_learning_rate(learning_rate: object) -> LearningRate:
     return check.check_positive_float("learning_rate", learning_rate)
 
 
-def _check_rule_signature(rule: Callable[..., object]) -> None:
+def _check_schedule(schedule: Schedule) -> Schedule:
+    """A ``Schedule`` (one of one's own, say) whose rule takes the step and whose name and
+    hyperparameters describe it as ``_describe_learning_rate`` reads them: refused here, not
+    at the first update in Python's words."""
+    rule: object = schedule.rule
+    if not callable(rule):
+        raise TypeError(f"learning_rate.rule must be a function of the step number returning the rate, got {type(rule).__name__} {rule!r}")
+    _check_rule_signature(rule, "learning_rate.rule")
+    if not isinstance(schedule.name, str):
+        raise TypeError(f"learning_rate.name must be a str, got {type(schedule.name).__name__} {schedule.name!r}")
+    given: object = schedule.hyperparameters  # typed, but users pass what they like
+    if not isinstance(given, (tuple, list)) or not all(
+        isinstance(pair, (tuple, list)) and len(pair) == 2 and isinstance(pair[0], str) for pair in given
+    ):
+        raise TypeError(
+            f"learning_rate.hyperparameters must be a tuple of (name, number) pairs, such as (('peak', 0.1),), got {given!r}"
+        )
+    return schedule
+
+
+def _check_rule_signature(rule: Callable[..., object], argument: str = "learning_rate") -> None:
     """Refuse, when the optimizer is made, a schedule's maker given uncalled, or a function
     that cannot be called as ``rule(step)``: either would fail at the first update only, in
     Python's words about its arguments (``constant`` even takes the step for its value)."""
@@ -262,8 +288,9 @@ def _check_rule_signature(rule: Callable[..., object]) -> None:
         signature.bind(0)
     except TypeError:
         name = getattr(rule, "__qualname__", type(rule).__name__)
+        expected = "a float, a Schedule or a function" if argument == "learning_rate" else "a function"
         raise TypeError(
-            f"learning_rate must be a float, a Schedule or a function of the step number (0, 1, ...) returning the rate, "
+            f"{argument} must be {expected} of the step number (0, 1, ...) returning the rate, "
             f"got {name}{signature}, which cannot be called with the step alone"
         ) from None
 
@@ -394,25 +421,95 @@ def _check_step(grads: Grads, state: OptimizerState, params: Params, names: tupl
                 )
 
 
-def check_optimizer_state(state: object, optimizer: Optimizer, params: Params) -> OptimizerState:
+def check_optimizer_state(state: object, optimizer: Optimizer, params: Params, *, made_by: str | None = None) -> OptimizerState:
     """Return ``state`` if ``optimizer`` can continue from it with ``params``, else raise.
 
     It must be an ``OptimizerState`` with a ``step >= 0`` and the slots ``optimizer.init``
     makes, each holding an array per parameter with that parameter's shape and dtype.
+    ``made_by`` (``"lion's init"``) names the function that made ``state``, which is then
+    ``optimizer.init(params)`` itself: only its slots' arrays are checked.
     """
     if not isinstance(state, OptimizerState):
         raise TypeError(f"optimizer_state must be an OptimizerState (a result's optimizer_state), got {type(state).__name__}")
-    check.check_positive_int("optimizer_state.step", state.step, minimum=0)
-    expected = optimizer.init(params)
+    argument = "optimizer_state" if made_by is None else f"{made_by} state"
+    check.check_positive_int(f"{argument}.step", state.step, minimum=0)
     slots: object = state.slots  # typed, but users pass what they like
-    if not isinstance(slots, Mapping) or set(slots) != set(expected.slots):
-        raise ValueError(
-            f"optimizer_state has the slots {sorted(slots) if isinstance(slots, Mapping) else slots!r} but {optimizer.name} keeps {sorted(expected.slots)}: "
-            "was it made by another optimizer?"
-        )
+    if made_by is None:
+        expected = optimizer.init(params)
+        if not isinstance(slots, Mapping) or set(slots) != set(expected.slots):
+            raise ValueError(
+                f"optimizer_state has the slots {sorted(slots) if isinstance(slots, Mapping) else slots!r} but {optimizer.name} keeps {sorted(expected.slots)}: "
+                "was it made by another optimizer?"
+            )
+    elif not isinstance(slots, Mapping):
+        raise TypeError(f"{argument}.slots must be a mapping of slot names to params-shaped dicts, got {type(slots).__name__}")
+    hint = ": the state belongs to another network" if made_by is None else ": a slot holds an array per parameter, of its shape and dtype"
     for name, slot in slots.items():
-        check.check_like_params(f"optimizer_state.slots[{name!r}]", slot, params, hint=": the state belongs to another network")
+        check.check_like_params(f"{argument}.slots[{name!r}]", slot, params, hint=hint)
     return state
+
+
+def checked_init(optimizer: Optimizer, params: Params) -> OptimizerState:
+    """``optimizer.init(params)``, refused, naming the optimizer, unless it is an ``OptimizerState``
+    whose slots each hold an array per parameter of its shape and dtype (one of one's own, say)."""
+    state: object = optimizer.init(params)
+    if not isinstance(state, OptimizerState):
+        raise TypeError(f"{optimizer.name}'s init must return an OptimizerState(step, slots), got {type(state).__name__}")
+    return check_optimizer_state(state, optimizer, params, made_by=f"{optimizer.name}'s init")
+
+
+def read_only_views(params: Params, state: OptimizerState) -> tuple[dict[str, FloatArray], OptimizerState]:
+    """Views of ``params`` and of ``state``'s slot arrays that refuse writes: what a fold hands
+    an ``update`` that should not write into arrays others hold (the caller's, a state handed out)."""
+    views = {key: _read_only_view(value) for key, value in params.items()}
+    slots = {name: {key: _read_only_view(value) for key, value in slot.items()} for name, slot in state.slots.items()}
+    return views, OptimizerState(state.step, slots)
+
+
+def _read_only_view(array: FloatArray) -> FloatArray:
+    view = array.view()
+    view.flags.writeable = False
+    return view
+
+
+def call_update(
+    optimizer: Optimizer, grads: Grads, state: OptimizerState, params: Params, *, in_place: bool = False
+) -> tuple[dict[str, FloatArray], OptimizerState]:
+    """``optimizer.update(grads, state, params)`` (or ``update_in_place``), for a fold, refused,
+    naming the optimizer, unless it returns ``(new_params, new_state)`` with the params' keys,
+    shapes and dtypes and an ``OptimizerState``; an ``update`` that writes into the read-only
+    arrays it is handed (``read_only_views``) is named too. Cheap: no pass over the data
+    (the fold watches for divergence), so every update is checked, one of one's own included."""
+    function = f"{optimizer.name}'s {'update_in_place' if in_place else 'update'}"
+    try:
+        result: object = (optimizer.update_in_place if in_place and optimizer.update_in_place else optimizer.update)(
+            grads, state, params
+        )
+    except ValueError as error:
+        if in_place or "read-only" not in str(error):
+            raise
+        raise ValueError(
+            f"{function} wrote into its arguments ({error}): an update must leave params, state and grads as they are "
+            "and return new arrays (update_in_place is the form that overwrites, on arrays the fold owns)"
+        ) from error
+    if not isinstance(result, tuple) or len(result) != 2:
+        described = f"a tuple of {len(result)}" if isinstance(result, tuple) else type(result).__name__
+        raise TypeError(f"{function} must return (new_params, new_state), got {described}")
+    new_params, new_state = result
+    if not isinstance(new_params, Mapping) or new_params.keys() != params.keys():
+        keys = sorted(new_params) if isinstance(new_params, Mapping) else type(new_params).__name__
+        raise ValueError(f"{function} must return new params with the keys {sorted(params)}, got {keys}")
+    for key, value in params.items():
+        new = new_params[key]
+        if type(new) is not np.ndarray or new.shape != value.shape or new.dtype != value.dtype:
+            described = f"{new.dtype} {new.shape}" if isinstance(new, np.ndarray) else type(new).__name__
+            raise ValueError(
+                f"{function} returned params[{key!r}] as {described} but params[{key!r}] is {value.dtype} {value.shape}: "
+                "an update must keep each parameter's shape and dtype"
+            )
+    if not isinstance(new_state, OptimizerState):
+        raise TypeError(f"{function} must return (new_params, new_state) with an OptimizerState, got {type(new_state).__name__}")
+    return dict(new_params), new_state
 
 
 def sgd(learning_rate: LearningRate, *, kernel: Kernel | None = None) -> Optimizer:

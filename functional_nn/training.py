@@ -64,9 +64,12 @@ from functional_nn.optimizers import (
     _clip_by_global_norm,
     _params_already_checked,
     _without_stale_in_place,
+    call_update,
     check_max_norm,
     check_optimizer_state,
+    checked_init,
     freeze_state,
+    read_only_views,
     sgd,
     writeable_copies,
 )
@@ -617,7 +620,7 @@ def _prepare(
     )
     start_params = dict(params)
     if optimizer_state is None:
-        optimizer_state = optimizer.init(start_params)
+        optimizer_state = checked_init(optimizer, start_params)
     else:  # continuing a run (warm start, partial fit): the state must fit these params
         optimizer_state = check_optimizer_state(optimizer_state, optimizer, start_params)
     start = TrainState(0, start_params, optimizer_state, ())
@@ -832,6 +835,8 @@ def run_epoch(problem: _Problem, state: TrainState) -> TrainState:
     # An Observer keeps views of the params and caches (whose W are the params): then every
     # update makes new arrays, so that nothing it was shown is written afterwards.
     in_place = p.optimizer.update_in_place is not None and not p.arrays_observed
+    if not in_place:  # handed out already (the caller's, an earlier state's): an update writing into them is named
+        params, opt_state = read_only_views(params, opt_state)
     # A diverging run overflows on its way to inf/NaN; the checks below report it with the
     # epoch and step, so numpy's overflow warnings would only repeat it less clearly. The
     # params were checked once, by _prepare (or load_checkpoint), and each update is given
@@ -857,12 +862,12 @@ def run_epoch(problem: _Problem, state: TrainState) -> TrainState:
             if p.clip_norm is not None:
                 grads = _clip_by_global_norm(grads, p.clip_norm)
             if not in_place or p.optimizer.update_in_place is None:
-                params, opt_state = p.optimizer.update(grads, opt_state, params)
+                params, opt_state = call_update(p.optimizer, grads, opt_state, params)
             else:
                 if not owned:
                     params, opt_state = writeable_copies(params, opt_state)
                     owned = True
-                params, opt_state = p.optimizer.update_in_place(grads, opt_state, params)
+                params, opt_state = call_update(p.optimizer, grads, opt_state, params, in_place=True)
             if p.max_norm is not None:
                 params = _apply_max_norm(params, p.max_norm, in_place=owned)
             if p.on_batch is not None:
@@ -887,9 +892,18 @@ def run_epoch(problem: _Problem, state: TrainState) -> TrainState:
 
 
 def _augmented(augmentation: Augmentation, X_batch: FloatArray, rng: np.random.Generator | None) -> FloatArray:
-    """``augmentation(X_batch, rng)``, refused unless it is a batch of the same shape and dtype."""
+    """``augmentation(X_batch, rng)``, refused unless it is a batch of the same shape and dtype; the
+    augmentation is handed a read-only view, and one that writes into it is named."""
     assert rng is not None  # _prepare made sure
-    result: object = augmentation(X_batch, rng)
+    try:  # read-only: without batch_size the batch is the training set itself, every epoch
+        result: object = augmentation(_read_only(X_batch), rng)
+    except ValueError as error:
+        if "read-only" not in str(error):
+            raise
+        raise ValueError(
+            f"augmentation wrote into the batch it was given ({error}): it must return a new batch "
+            "and leave its input as it is (start from X_batch.copy())"
+        ) from error
     if not isinstance(result, np.ndarray) or result.shape != X_batch.shape or result.dtype != X_batch.dtype:
         described = f"{result.dtype} {result.shape}" if isinstance(result, np.ndarray) else type(result).__name__
         raise ValueError(
