@@ -333,8 +333,26 @@ def data_digest(X: FloatArray, Y: FloatArray) -> str:
     hasher = hashlib.blake2b(digest_size=16)
     for array in (X, Y):
         hasher.update(repr((array.shape, array.dtype.str)).encode())
-        hasher.update(np.ascontiguousarray(array.T).data)  # column-major bytes: no copy for loaders' X
+        update_in_blocks(hasher, array.T)  # column-major bytes: no copy for loaders' X
     return hasher.hexdigest()
+
+
+DIGEST_BLOCK_BYTES: Final = 1 << 20
+"""At most this many bytes of an array are made contiguous at a time to be hashed (1 MB)."""
+
+
+def update_in_blocks(hasher: hashlib.blake2b, array: np.ndarray[Any, Any]) -> None:
+    """``hasher.update(np.ascontiguousarray(array).data)``, the same bytes in the same order,
+    without a contiguous copy of the whole array: that of a C-ordered ``X``'s columns is the
+    data set's size in fresh memory (a C-ordered ``np.memmap`` larger than memory could not be
+    hashed at all). A contiguous array is hashed as it is; any other block by block of its
+    leading axis."""
+    if array.size == 0 or array.flags.c_contiguous:
+        hasher.update(np.ascontiguousarray(array).data)
+        return
+    step = max(1, DIGEST_BLOCK_BYTES // (array.nbytes // array.shape[0]))
+    for start in range(0, array.shape[0], step):
+        hasher.update(np.ascontiguousarray(array[start : start + step]).data)
 
 
 def described_hyperparameters(optimizer: str, hyperparameters: Iterable[tuple[str, object]]) -> list[list[object]]:
