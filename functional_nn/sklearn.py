@@ -3,8 +3,10 @@
 Each estimator is a thin shell, as LightGBM's and XGBoost's ``sklearn.py`` are over their
 ``train``: ``__init__`` stores the settings as given, ``fit`` validates them and the data,
 transposes the data once from scikit-learn's rows to the core's columns, and calls
-``initialize_parameters`` and ``train``; ``predict_proba`` and ``predict`` call the core's
-``predict_proba``. The result of training lives in attributes with a trailing underscore:
+``initialize_parameters`` and ``train``; ``X`` is taken in C order (row-major), whose
+transpose is the core's sample-per-contiguous-column layout, so a Fortran-ordered ``X`` (as
+``DataFrame.to_numpy()`` may give) is copied once, as is one of another dtype than
+``dtype``; ``predict_proba`` and ``predict`` call the core's ``predict_proba``. The result of training lives in attributes with a trailing underscore:
 ``params_`` (the core's parameter dict, columns convention), ``activations_``,
 ``optimizer_state_``, ``history_`` (one ``EpochRecord`` per epoch), ``n_iter_``,
 ``n_features_in_``, ``rng_`` (the generator training drew from), and ``classes_`` for the
