@@ -6,8 +6,9 @@ transposes the data once from scikit-learn's rows to the core's columns, and cal
 ``initialize_parameters`` and ``train``; ``X`` is taken in C order (row-major), whose
 transpose is the core's sample-per-contiguous-column layout, so a Fortran-ordered ``X`` (as
 ``DataFrame.to_numpy()`` may give) is copied once, as is one of another dtype than
-``dtype``; ``predict_proba`` and ``predict`` call the core's ``predict_proba``. The result of training lives in attributes with a trailing underscore:
-``params_`` (the core's parameter dict, columns convention), ``activations_``,
+``dtype``; ``predict_proba`` and ``predict`` call the core's ``predict_proba``. The result
+of training lives in attributes with a trailing underscore: ``params_`` (the core's
+parameter dict, columns convention), ``activations_``,
 ``optimizer_state_``, ``history_`` (one ``EpochRecord`` per epoch), ``n_iter_``,
 ``n_features_in_``, ``rng_`` (the generator training drew from), and ``classes_`` for the
 classifier. There is no training logic here: what the estimators learn is what ``train``
