@@ -1648,7 +1648,7 @@ HEARTBEAT_FAILURE: Final = "Failed to communicate with scheduler during heartbea
 """What a Dask worker logs, with a ``CommClosedError`` traceback, when a heartbeat to the scheduler fails."""
 
 
-class _ClosingHeartbeatFilter(logging.Filter):
+class _ClosingWorkerFilter(logging.Filter):
     """Drops two records of workers that are closing: the heartbeat failure (``distributed.worker``)
     and the warning that a task's execution ended with ``CancelledError``
     (``distributed.worker.state_machine``, which Dask logs as ``Worker.close`` cancels the
@@ -1677,14 +1677,14 @@ class _ClosingHeartbeatFilter(logging.Filter):
         return not statuses or not all(status in ("closing", "closed") for status in statuses)
 
 
-_CLOSING_HEARTBEAT_FILTER: Final = _ClosingHeartbeatFilter()
+_CLOSING_WORKER_FILTER: Final = _ClosingWorkerFilter()
 
 
 def dask_setup(worker: Any) -> None:  # Any: a distributed.Worker; this module imports no Dask
     """Run by Dask in every worker of ``local_cluster`` as it starts (its ``preload``; a worker
     started by hand runs it with ``dask worker ... --preload functional_nn.distributed``).
 
-    Makes the worker's closing heartbeat quiet (see ``_ClosingHeartbeatFilter``). And in a
+    Makes the worker's closing quiet (see ``_ClosingWorkerFilter``). And in a
     worker process of its own (one a nanny started: the process is the worker's, and training
     is what it is for) it calls ``allocator.keep_freed_memory``, as ``train_mnist.py`` does
     in its own process, so that each step's fresh arrays reuse the last step's memory instead
@@ -1699,9 +1699,9 @@ def dask_setup(worker: Any) -> None:  # Any: a distributed.Worker; this module i
     the group, and its nanny, which closes it, is the one to act (the worker printed
     ``KeyboardInterrupt`` tracebacks under the script's one-line message).
     """
-    _CLOSING_HEARTBEAT_FILTER.workers.add(worker)
+    _CLOSING_WORKER_FILTER.workers.add(worker)
     for name in ("distributed.worker", "distributed.worker.state_machine"):  # once each: the same filter is not added twice
-        logging.getLogger(name).addFilter(_CLOSING_HEARTBEAT_FILTER)
+        logging.getLogger(name).addFilter(_CLOSING_WORKER_FILTER)
     if getattr(worker, "nanny", None) is not None:  # not threads of the user's own process
         allocator.keep_freed_memory()
         if threading.current_thread() is threading.main_thread():

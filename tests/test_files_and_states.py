@@ -568,7 +568,7 @@ def _record(message: str) -> logging.LogRecord:
 
 
 def test_only_the_heartbeat_failure_of_closing_workers_is_dropped() -> None:
-    quiet = dist._ClosingHeartbeatFilter()
+    quiet = dist._ClosingWorkerFilter()
     assert quiet.filter(_record(dist.HEARTBEAT_FAILURE))  # no worker known: kept
     running, closing, closed = _Worker("running"), _Worker("closing"), _Worker("closed")
     quiet.workers.update((closing, closed))
@@ -600,7 +600,7 @@ def test_closing_a_local_cluster_logs_no_heartbeat_failure() -> None:
 
     try:
         with dist.cluster_client(n_workers=2, processes=False) as client:
-            ran: dict[str, bool] = client.run(lambda dask_worker: dask_worker in dist._CLOSING_HEARTBEAT_FILTER.workers)
+            ran: dict[str, bool] = client.run(lambda dask_worker: dask_worker in dist._CLOSING_WORKER_FILTER.workers)
             assert list(ran.values()) == [True, True]  # each worker ran dask_setup as it started
             cluster = client.cluster
             assert cluster is not None  # a LocalCluster: its scheduler lives in this process
