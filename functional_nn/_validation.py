@@ -145,6 +145,14 @@ def is_real_number(value: object) -> TypeGuard[int | float | np.integer[Any] | n
     return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
 
 
+def is_named_pairs(value: object) -> bool:
+    """A tuple or list of ``(name, value)`` pairs with str names, as an optimizer's or a
+    schedule's ``hyperparameters`` are."""
+    return isinstance(value, (tuple, list)) and all(
+        isinstance(pair, (tuple, list)) and len(pair) == 2 and isinstance(pair[0], str) for pair in value
+    )
+
+
 def check_positive_int(argument: str, value: object, *, minimum: int = 1) -> int:
     if not is_integer(value):
         raise TypeError(f"{argument} must be an integer, got {type(value).__name__} {value!r}")

@@ -362,13 +362,12 @@ def described_hyperparameters(optimizer: str, hyperparameters: Iterable[tuple[st
     training, rather than when the first checkpoint is written."""
     described: list[list[object]] = []
     given: object = hyperparameters  # typed, but an optimizer of one's own holds what it likes
-    pairs = list(given) if isinstance(given, (tuple, list)) else None
-    if pairs is None or not all(isinstance(pair, (tuple, list)) and len(pair) == 2 and isinstance(pair[0], str) for pair in pairs):
+    if not check.is_named_pairs(given):
         raise TypeError(
             f"hyperparameters of optimizer {optimizer!r} must be a tuple of (name, number) pairs, "
             f"such as (('learning_rate', 0.001),), got {given!r}"
         )
-    for name, value in pairs:
+    for name, value in hyperparameters:
         if isinstance(value, (np.integer, np.floating, np.bool_)):
             value = value.item()
         if not isinstance(value, (int, float)):  # bool is an int

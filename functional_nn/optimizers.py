@@ -261,9 +261,7 @@ def _check_schedule(schedule: Schedule) -> Schedule:
     if not isinstance(schedule.name, str):
         raise TypeError(f"learning_rate.name must be a str, got {type(schedule.name).__name__} {schedule.name!r}")
     given: object = schedule.hyperparameters  # typed, but users pass what they like
-    if not isinstance(given, (tuple, list)) or not all(
-        isinstance(pair, (tuple, list)) and len(pair) == 2 and isinstance(pair[0], str) for pair in given
-    ):
+    if not check.is_named_pairs(given):
         raise TypeError(
             f"learning_rate.hyperparameters must be a tuple of (name, number) pairs, such as (('peak', 0.1),), got {given!r}"
         )
