@@ -142,6 +142,11 @@ def test_vanishing_gradients_refuses_more_samples_than_there_are_before_writing(
     assert vanishing_gradients.main(argv) == 2
     assert capsys.readouterr().err == "error: --samples 21 exceeds the 20 MNIST training images: give at most --samples 20\n"
     assert not out.exists()
+    # --quick's 2,000 samples are a cap the user never typed: on a smaller cache it trains on them all
+    quick = ["--data", "mnist", "--quick", "--epochs", "1", "--width", "4", "--layers", "2", "--out", str(out)]
+    assert vanishing_gradients.main(quick) == 0
+    assert capsys.readouterr().err == ""
+    assert sorted(p.name for p in out.iterdir()) == sorted(vanishing_gradients.OUTPUTS)
 
 
 # --------------------------------------------------------------------------------------------
