@@ -110,7 +110,7 @@ from functional_nn.data.augmentation import Augmentation
 from functional_nn.data.augmentation import describe as describe_augmentation
 from functional_nn.data.preparation import _minibatches
 from functional_nn.fold_state import EpochRecord, RoundRecord, RoundState, TrainState
-from functional_nn.initializers import initialize_parameters
+from functional_nn.initializers import INIT_SCHEMES, initialize_parameters
 from functional_nn.losses import check_targets, cost_value, l2_penalty, resolve_loss
 from functional_nn.optimizers import (
     LearningRate,
@@ -260,7 +260,10 @@ def shard_generator(seed: int, shard: int, stream: int, index: int) -> np.random
 
     Equal to the generator of ``SeedSequence(seed).spawn(...)[shard].spawn(...)[stream]
     .spawn(...)[index]``, made without spawning, so no task carries generator state.
+    Each argument is an int >= 0.
     """
+    for argument, value in (("seed", seed), ("shard", shard), ("stream", stream), ("index", index)):
+        check.check_positive_int(argument, value, minimum=0)  # SeedSequence would take lists and say "seed" for any of them
     return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(shard, stream, index)))
 
 
@@ -1320,7 +1323,8 @@ def _settings_fold(settings: RunSettings, data: SweepData, fold: Callable[..., _
     """``fold`` (``train``, or ``train_epochs`` to check the arguments alone) called on
     ``data`` as ``settings`` describe the run, from parameters drawn with its seed."""
     rng = np.random.default_rng(check.check_positive_int("seed", settings.seed, minimum=0))
-    params = initialize_parameters(settings.layer_sizes, rng, scheme=settings.init, dtype=data.X.dtype.type)
+    init = check.check_name("init", settings.init, INIT_SCHEMES)  # checked here, or initialize_parameters names it scheme
+    params = initialize_parameters(settings.layer_sizes, rng, scheme=init, dtype=data.X.dtype.type)
     return fold(
         data.X, data.Y, params, activations=settings.activations, loss=settings.loss, epochs=settings.epochs,
         optimizer=settings.optimizer, batch_size=settings.batch_size, rng=rng, dev=data.dev, lambd=settings.lambd,

@@ -346,6 +346,14 @@ def _check_records(records: Sequence[EpochRecord]) -> None:
         raise ValueError(f"history has no finite cost: all {len(records)} are NaN or infinite, so there is no curve to draw")
 
 
+def _check_sequence(argument: str, value: object, items: str) -> Sequence[object]:
+    """``value`` if it is a list or tuple; else a ``TypeError`` naming ``argument``, instead of
+    Python's "'int' object is not iterable" or NumPy's "truth value ... is ambiguous"."""
+    if not isinstance(value, (list, tuple)):
+        raise TypeError(f"{argument} must be a list or tuple of {items}, got {type(value).__name__}")
+    return value
+
+
 def plot_curves(
     history: Sequence[EpochRecord],
     path: str | os.PathLike[str],
@@ -373,6 +381,7 @@ def plot_curves(
     """
     target, _ = check_output_path(path)
     _check_text("title", title)
+    _check_sequence("history", history, "EpochRecord, as train(...).history holds")
     records = tuple(history)
     if not records or not all(isinstance(r, EpochRecord) for r in records):
         raise ValueError("history must be a non-empty sequence of EpochRecord, as train(...).history holds")
@@ -515,8 +524,10 @@ def plot_layer_series(
     """
     target, _ = check_output_path(path)
     _check_text("title", title)
-    if not panels or not all(isinstance(p, LayerSeries) for p in panels):
+    if not _check_sequence("panels", panels, "LayerSeries(title, steps, values)") or not all(isinstance(p, LayerSeries) for p in panels):
         raise ValueError("panels must be a non-empty sequence of LayerSeries(title, steps, values)")
+    if not isinstance(log_scale, (bool, np.bool_)):  # "no" or [] would pick a scale by truthiness
+        raise TypeError(f"log_scale must be a bool, got {type(log_scale).__name__} {log_scale!r}")
     smooth = check.check_positive_int("smooth", smooth)
     _check_text("ylabel", ylabel, optional=False)
     _check_text("xlabel", xlabel, optional=False)
@@ -588,7 +599,7 @@ def plot_activation_histograms(
     target, _ = check_output_path(path)
     _check_text("title", title)
     bins = check.check_positive_int("bins", bins, minimum=2)
-    given: Sequence[object] = columns  # typed, but users pass what they like
+    given = _check_sequence("columns", columns, "HistogramColumn(title, non-empty snapshots, value_range)")
     if not given or not all(isinstance(c, HistogramColumn) and len(c.snapshots) for c in given):
         raise ValueError("columns must be a non-empty sequence of HistogramColumn(title, non-empty snapshots, value_range)")
     for c, column in enumerate(columns):
@@ -915,7 +926,7 @@ def animate_training(
     """
     target, _ = check_output_path(path, gif=True)
     _check_text("title", title)
-    if not snapshots:
+    if not _check_sequence("snapshots", snapshots, "(epoch, params) pairs"):
         raise ValueError("snapshots must hold at least one (epoch, params) pair")
     for i, snapshot in enumerate(snapshots):
         given: object = snapshot  # typed, but users pass what they like

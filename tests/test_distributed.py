@@ -484,7 +484,7 @@ def _setting(sizes: tuple[int, ...] = (5, 4, 3), **changes: Any) -> dist.RunSett
         (_setting(loss="hinge", activations=("relu", "linear")), ValueError, r"settings\[1\]: Y has 1 column\(s\) with values other than the hinge loss's labels 0/1 or -1/1: column 0 is \[0.5, 0.5, 0.0\]"),
         (_setting(epochs=-1), ValueError, r"settings\[1\]: epochs must be >= 0, got -1"),
         (_setting(keep_probs=1.5), ValueError, r"settings\[1\]: keep_probs\[0\] must be in \(0, 1\], got 1.5"),
-        (_setting(init="glorot"), ValueError, r"settings\[1\]: unknown scheme 'glorot': expected one of \['standard_normal'"),
+        (_setting(init="glorot"), ValueError, r"settings\[1\]: unknown init 'glorot': expected one of \['standard_normal'"),
     ],
     ids=["X rows", "Y rows", "activations count", "empty layer", "unknown loss", "loss pairing", "targets", "epochs", "keep_probs", "init"],
 )

@@ -44,6 +44,8 @@ def _check_common(
     n_samples: object, rng: object, noise: object, dtype: object, n_classes: int
 ) -> tuple[int, np.random.Generator, float]:
     m = check.check_positive_int("n_samples", n_samples)
+    if m > np.iinfo(np.intp).max:  # NumPy would say "Python int too large to convert to C long", or worse
+        raise ValueError(f"n_samples must be at most {np.iinfo(np.intp).max}, the longest array NumPy can index, got {m}")
     if m < n_classes:
         raise ValueError(f"n_samples must be >= {n_classes} so that each of the {n_classes} classes gets a sample, got {m}")
     if not isinstance(rng, np.random.Generator):
