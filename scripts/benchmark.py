@@ -107,6 +107,7 @@ import json  # noqa: E402
 import math  # noqa: E402
 import platform  # noqa: E402
 import statistics  # noqa: E402
+import threading  # noqa: E402
 import time  # noqa: E402
 from collections.abc import Callable, Iterator, Sequence  # noqa: E402
 from contextlib import ExitStack  # noqa: E402
@@ -771,6 +772,8 @@ def parse_arguments(argv: Sequence[str]) -> argparse.Namespace:
     _cli.check_per_core(parser, "threads", args.threads)
     if args.warmup < 0:
         parser.error(f"--warmup must be >= 0, got {args.warmup}")
+    if args.settle_seconds > threading.TIMEOUT_MAX:  # time.sleep would raise OverflowError at the first pause
+        parser.error(f"--settle-seconds {args.settle_seconds:g} is more than the longest sleep, {threading.TIMEOUT_MAX:g} s")
     if args.samples is not None and args.samples < 1:
         parser.error(f"--samples must be >= 1, got {args.samples}")
     try:

@@ -258,7 +258,9 @@ def parse_args(argv: Sequence[str] | None) -> tuple[argparse.Namespace, Settings
         settings = settings._replace(batch_size=args.batch_size or None)
     if args.max_norm is not None:
         settings = settings._replace(max_norm=args.max_norm or None)
-    for name, value in (("epochs", settings.epochs), ("batch_size", settings.batch_size or 1), ("dev_size", 1 if args.dev_size is None else args.dev_size)):
+    if settings.batch_size is not None and settings.batch_size < 0:  # 0 is full batch: not "must be >= 1"
+        parser.error(f"--batch-size must be >= 0 (0: full-batch gradient descent), got {settings.batch_size}")
+    for name, value in (("epochs", settings.epochs), ("dev_size", 1 if args.dev_size is None else args.dev_size)):
         if value < 1:
             parser.error(f"--{name.replace('_', '-')} must be >= 1, got {value}")
     if args.threads is not None and args.threads < 1:
