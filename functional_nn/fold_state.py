@@ -72,9 +72,11 @@ class TrainState(NamedTuple):
 
     With early stopping (else these keep their defaults): ``best_params`` are the
     parameters at the end of epoch ``best_epoch``, the best so far on the monitored dev
-    figure (with ``ema``, the averaged parameters), whose value is ``best_value``; ``epochs_since_best`` counts the epochs since;
-    ``stopped`` is ``True`` when patience ran out at this epoch, and the fold ends here. The
-    last state is patience epochs past the best: predict with ``best_params``.
+    figure (with ``ema``, the averaged parameters: the optimizer state's read-only arrays,
+    to copy before changing), whose value is ``best_value``; ``epochs_since_best`` counts
+    the epochs since; ``stopped`` is ``True`` when patience ran out at this epoch, and the
+    fold ends here. The last state is patience epochs past the best: predict with
+    ``best_params``.
     """
 
     epoch: int

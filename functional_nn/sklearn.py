@@ -124,6 +124,13 @@ def _make_optimizer(name: OptimizerName, learning_rate: LearningRate) -> Optimiz
             return rmsprop(learning_rate)
 
 
+def _own(params: dict[str, FloatArray]) -> dict[str, FloatArray]:
+    """``params`` with a copy of each read-only array (an ``ema`` state's average): ``params_``
+    are the estimator's own, writable as they are with any other optimizer, and writing them
+    leaves ``optimizer_state_`` as it was."""
+    return {key: value if value.flags.writeable else value.copy() for key, value in params.items()}
+
+
 class _BaseMLP(BaseEstimator):
     """The settings and the fit shared by both estimators; see ``MLPClassifier``."""
 
@@ -334,10 +341,10 @@ class _BaseMLP(BaseEstimator):
         )  # fmt: skip
         if result.best_params is None:
             # an ema optimizer's average is what train's dev figures are of; training goes on from the weights averaged
-            self.params_ = averaged_params(result.optimizer_state, result.params)
+            self.params_ = _own(averaged_params(result.optimizer_state, result.params))
             self._trained_params = result.params
         else:
-            self.params_ = self._trained_params = result.best_params
+            self.params_ = self._trained_params = _own(result.best_params)
         self.activations_ = activations
         self.optimizer_state_ = result.optimizer_state
         self.history_ = previous + tuple(r._replace(epoch=len(previous) + r.epoch) for r in result.history)
@@ -466,9 +473,10 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
     classes_ : ndarray of shape (n_classes,)
     params_ : dict of str to ndarray
         ``"W1"`` ``(n_1, n_features)``, ``"b1"`` ``(n_1, 1)``, ...: the core's parameters, ready for
-        ``functional_nn.predict_proba``, ``save_parameters`` or ``export_onnx``. With an ``ema``
-        optimizer, their moving average (``averaged_params``), which ``predict`` uses, as ``train``'s
-        dev figures do; a continued fit goes on from the weights averaged, not from the average
+        ``functional_nn.predict_proba``, ``save_parameters`` or ``export_onnx``; the estimator's own,
+        writable. With an ``ema`` optimizer, a copy of their moving average (``averaged_params``,
+        whose arrays are read-only), which ``predict`` uses, as ``train``'s dev figures do; a
+        continued fit goes on from the weights averaged, not from the average
         (with ``early_stopping``, from the best epoch's ``params_``, whichever they are).
     activations_ : tuple of str or ActivationFunction
         One per layer, as given by ``activation``, the last ``"softmax"``.
