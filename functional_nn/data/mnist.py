@@ -97,13 +97,17 @@ class MNIST(NamedTuple):
 def data_dir() -> Path:
     """Where datasets are cached: ``$FUNCTIONAL_NN_DATA``, else ``$XDG_CACHE_HOME/functional_nn``,
     else ``~/.cache/functional_nn``. The directory is not created here. A variable that starts
-    with the ``~user`` of no user this machine knows is a ``ValueError`` naming it."""
+    with the ``~user`` of no user this machine knows is a ``ValueError`` naming it. A relative
+    ``FUNCTIONAL_NN_DATA`` is taken from the working directory; a relative ``XDG_CACHE_HOME``
+    is ignored, as the XDG Base Directory specification says."""
     explicit = os.environ.get("FUNCTIONAL_NN_DATA")
     if explicit:
         return _expanded("FUNCTIONAL_NN_DATA", Path(explicit))
     xdg = os.environ.get("XDG_CACHE_HOME")
     if xdg:
-        return _expanded("XDG_CACHE_HOME", Path(xdg)) / "functional_nn"
+        cache_home = _expanded("XDG_CACHE_HOME", Path(xdg))
+        if cache_home.is_absolute():  # a relative one "is invalid and should be ignored"
+            return cache_home / "functional_nn"
     return Path.home() / ".cache" / "functional_nn"
 
 
