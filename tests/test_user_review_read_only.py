@@ -12,15 +12,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from functional_nn import FloatArray, IntArray, adam, ema
 from functional_nn.sklearn import MLPClassifier, MLPRegressor
-
-AVERAGING = ema(adam(1e-2), decay=0.9)
-
-
-def rows(rng: np.random.Generator) -> tuple[FloatArray, IntArray]:
-    X = rng.standard_normal((60, 3))
-    return X, (X[:, 0] + X[:, 1] > 0).astype(np.int64)
+from test_user_review import AVERAGING, rows
 
 
 def test_an_ema_estimators_params_can_be_written_as_any_estimators_can(rng: np.random.Generator) -> None:
