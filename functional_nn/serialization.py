@@ -15,6 +15,7 @@ import glob
 import json
 import os
 import re
+import socket
 import stat
 import tempfile
 import zipfile
@@ -51,8 +52,24 @@ class SavedParameters(NamedTuple):
     activations: tuple[ActivationFunction, ...]
 
 
-_TEMPORARY = re.compile(r"\.(?P<name>.+)\.fnn-(?P<pid>[0-9]+)-[0-9a-z_]+\.tmp")
-"""Our temporary files: ``.<target name>.fnn-<pid>-<random>.tmp``, beside the target."""
+_TEMPORARY = re.compile(r"\.(?P<name>.+)\.fnn-(?P<pid>[0-9]+)-(?:(?P<host>[0-9a-f]{8})-)?[0-9a-z_]+\.tmp")
+"""Our temporary files: ``.<target name>.fnn-<pid>-<host>-<random>.tmp``, beside the target
+(``<host>-`` is absent from those of versions before it)."""
+
+def _host_tag() -> str:
+    """This machine, or container, as 8 hex digits: a CRC-32 of the host name and, on Linux,
+    of the process-id namespace (a container may keep the host's name). A process id means
+    something only where it was given."""
+    host = socket.gethostname()
+    try:
+        host += f"/{os.stat('/proc/self/ns/pid').st_ino}"
+    except OSError:  # no /proc: the host name alone
+        pass
+    return f"{zlib.crc32(host.encode()):08x}"
+
+
+_HOST: Final = _host_tag()
+"""This machine in a temporary file's name (``_host_tag``)."""
 
 
 _TRIES: Final = 100
@@ -85,9 +102,10 @@ def atomic_write(path: str | os.PathLike[str], *, make_parents: bool = False) ->
     file is made in it (a ``check_writable_directory`` elsewhere removing the folders it made,
     which the caller found made and took for its own), it is made again.
 
-    The temporary file is named ``.<name>.fnn-<pid>-<random>.tmp``. One left behind by a
-    process that was killed mid-write (its process id is no longer running on this machine)
-    is removed by the next write to the same target.
+    The temporary file is named ``.<name>.fnn-<pid>-<host>-<random>.tmp``. One left behind by
+    a process of this machine that was killed mid-write (its process id is no longer running
+    here) is removed by the next write to the same target; one of another machine sharing the
+    folder is left to that machine, where its process id means something.
     """
     target, mode = check_writable_target(path, make_parents=make_parents)
     remove_stale_temporaries(target.parent, glob.escape(target.name))
@@ -147,7 +165,7 @@ def _temporary_file(target: Path, path: str | os.PathLike[str], *, make_parents:
             make_folders(target.parent)  # which makes again a parent removed under it
         try:
             return tempfile.NamedTemporaryFile(
-                mode="wb", dir=target.parent, prefix=f".{target.name}.fnn-{os.getpid()}-", suffix=".tmp", delete=False
+                mode="wb", dir=target.parent, prefix=f".{target.name}.fnn-{os.getpid()}-{_HOST}-", suffix=".tmp", delete=False
             )
         except OSError as error:
             if tries < _TRIES and _vanished(error):
@@ -326,14 +344,18 @@ def remove_empty_folders(folders: Sequence[Path]) -> None:
 def remove_stale_temporaries(folder: Path, names: str) -> None:
     """Remove ``atomic_write``'s temporary files in ``folder`` for targets whose names match
     the glob pattern ``names`` and whose writing process is gone (killed mid-write); those of
-    a process still running are its writes in progress and stay."""
+    a process still running are its writes in progress and stay. So do those written on
+    another machine or in another container sharing the folder (an NFS home, a shared
+    volume), whose process ids mean nothing here: their own host removes them."""
     try:
         siblings = list(folder.glob(f".{names}.fnn-*.tmp"))
     except OSError:
         return
     for sibling in siblings:
         match = _TEMPORARY.fullmatch(sibling.name)
-        if match is None or not fnmatch.fnmatchcase(match["name"], names) or _process_alive(int(match["pid"])):
+        if match is None or not fnmatch.fnmatchcase(match["name"], names) or match["host"] not in (None, _HOST):
+            continue
+        if _process_alive(int(match["pid"])):
             continue
         try:
             sibling.unlink()
