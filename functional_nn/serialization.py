@@ -56,6 +56,7 @@ _TEMPORARY = re.compile(r"\.(?P<name>.+)\.fnn-(?P<pid>[0-9]+)-(?:(?P<host>[0-9a-
 """Our temporary files: ``.<target name>.fnn-<pid>-<host>-<random>.tmp``, beside the target
 (``<host>-`` is absent from those of versions before it)."""
 
+
 def _host_tag() -> str:
     """This machine, or container, as 8 hex digits: a CRC-32 of the host name and, on Linux,
     of the process-id namespace (a container may keep the host's name). A process id means
