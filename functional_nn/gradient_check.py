@@ -14,13 +14,7 @@ import numpy as np
 from functional_nn import _validation as check
 from functional_nn.activations import resolve_activation
 from functional_nn.losses import check_targets, cost_number, cost_value, l2_penalty, resolve_loss
-from functional_nn.propagation import (
-    backward,
-    check_activations,
-    check_keep_probs,
-    check_loss_pairing,
-    forward,
-)
+from functional_nn.propagation import backward, check_keep_probs, check_network, forward
 from functional_nn.types import Activation, ActivationFunction, FloatArray, Loss, LossFunction, Params
 
 
@@ -42,11 +36,8 @@ def _check_arguments(
     rng: np.random.Generator | None,
 ) -> _Checked:  # fmt: skip
     """The checks ``numerical_gradient`` and ``gradient_check`` share; ``caller`` names the function."""
-    sizes = check.check_params(params)
+    sizes, names, record = check_network(params, activations, loss)
     L = len(sizes) - 1
-    names = check_activations(activations, L)
-    record = resolve_loss("loss", loss)
-    check_loss_pairing(record, names[-1])
     X = check.check_float_array("X", X)
     Y = check.check_float_array("Y", Y, targets=True)
     check.check_samples("X", X)

@@ -100,7 +100,7 @@ def check_softmax_units(activations: Sequence[ActivationFunction], sizes: Sequen
 
 
 class CheckedNetwork(NamedTuple):
-    """A network ``check_trainable_network`` accepted: its layer sizes ``(n_0, ..., n_L)``, one
+    """A network ``check_network`` accepted: its layer sizes ``(n_0, ..., n_L)``, one
     activation record per layer and the loss record."""
 
     sizes: tuple[int, ...]
@@ -108,16 +108,23 @@ class CheckedNetwork(NamedTuple):
     loss: LossFunction
 
 
-def check_trainable_network(params: Params, activations: object, loss: Loss | LossFunction) -> CheckedNetwork:
-    """The checks every trainer makes of the network before its data: the parameters' keys
-    and shapes, one known activation per layer, a known loss that suits the output
-    activation (``check_loss_pairing``) and no softmax over one unit (``check_softmax_units``)."""
+def check_network(params: Params, activations: object, loss: Loss | LossFunction) -> CheckedNetwork:
+    """The checks of a network and its loss before its data: the parameters' keys and
+    shapes, one known activation per layer and a known loss that suits the output
+    activation (``check_loss_pairing``)."""
     sizes = check.check_params(params)
     records = check_activations(activations, len(sizes) - 1)
     loss_record = resolve_loss("loss", loss)
     check_loss_pairing(loss_record, records[-1])
-    check_softmax_units(records, sizes)
     return CheckedNetwork(sizes, records, loss_record)
+
+
+def check_trainable_network(params: Params, activations: object, loss: Loss | LossFunction) -> CheckedNetwork:
+    """``check_network``, and no softmax over one unit (``check_softmax_units``): the checks
+    every trainer makes of the network before its data."""
+    network = check_network(params, activations, loss)
+    check_softmax_units(network.activations, network.sizes)
+    return network
 
 
 def check_keep_probs(
