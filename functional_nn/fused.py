@@ -57,6 +57,7 @@ import functools
 import importlib
 import importlib.util
 import platform
+import threading
 from collections.abc import Callable
 from types import TracebackType
 from typing import Any, Literal, TypeAlias, get_args
@@ -152,24 +153,32 @@ class subnormals_flushed:
             params, state = optimizer.update(grads, state, params)
     """
 
-    __slots__ = ("_saved",)
+    __slots__ = ("_threads",)
 
     def __init__(self) -> None:
-        # a stack, so that one block entered again inside itself restores each mode it saved
-        self._saved: list[int] = []
+        # a stack per thread, so that one block entered again inside itself, or by several
+        # threads at once, restores to each thread the modes it saved there
+        self._threads = threading.local()
+
+    def _saved(self) -> list[int]:
+        try:
+            stack: list[int] = self._threads.saved
+        except AttributeError:
+            stack = self._threads.saved = []
+        return stack
 
     def __enter__(self) -> None:
         if FLUSHES_SUBNORMALS:
             read, write = _control_register()
             saved = read()
-            self._saved.append(saved)
+            self._saved().append(saved)
             write(saved | _FLUSH_TO_ZERO | _DENORMALS_ARE_ZERO)
 
     def __exit__(
         self, kind: type[BaseException] | None, error: BaseException | None, traceback: TracebackType | None
     ) -> None:
         if FLUSHES_SUBNORMALS:
-            _control_register()[1](self._saved.pop())
+            _control_register()[1](self._saved().pop())
 
 
 def warm_up() -> None:

@@ -18,6 +18,7 @@ import re
 import socket
 import stat
 import tempfile
+import threading
 import zipfile
 import zlib
 from collections.abc import Iterator, Mapping, Sequence
@@ -112,10 +113,8 @@ def atomic_write(path: str | os.PathLike[str], *, make_parents: bool = False) ->
     remove_stale_temporaries(target.parent, glob.escape(target.name))
     handle = _temporary_file(target, path, make_parents=make_parents)
     try:
-        if mode is None:
-            umask = os.umask(0)  # read it back: the temporary file was created private (0600)
-            os.umask(umask)
-            mode = 0o666 & ~umask
+        if mode is None:  # the temporary file was created private (0600)
+            mode = 0o666 & ~_umask()
         os.chmod(handle.name, mode)
         with handle:
             yield handle
@@ -128,6 +127,30 @@ def atomic_write(path: str | os.PathLike[str], *, make_parents: bool = False) ->
         if isinstance(error, OSError) and error.filename in (None, handle.name):
             raise _naming_target(error, path) from error
         raise
+
+
+_UMASK_LOCK: Final = threading.Lock()
+
+
+def _umask() -> int:
+    """This process's umask, read without changing it where Linux shows it (``/proc/self/status``).
+
+    ``os.umask`` reads it only by setting another: while that one is set, a file or folder
+    any other thread makes gets it (with ``os.umask(0)``, world-writable), and two threads
+    reading it so at once can leave the process with the other one for good. Where there is no
+    such line, it is read so all the same, under a lock and with ``0o077`` set meanwhile.
+    """
+    try:
+        with open("/proc/self/status", encoding="ascii", errors="replace") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    with _UMASK_LOCK:
+        umask = os.umask(0o077)
+        os.umask(umask)
+    return umask
 
 
 def check_writable_target(path: str | os.PathLike[str], *, make_parents: bool = False) -> tuple[Path, int | None]:
