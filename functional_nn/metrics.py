@@ -165,9 +165,10 @@ def _per_class_counts(
         predicted: IntArray = C.sum(axis=0)
         actual: IntArray = C.sum(axis=1)
         return mode, true_positives, predicted, actual
-    if num_classes is not None:
-        _num_classes(predictions, labels, num_classes)  # only checked: two classes need no matrix
+    k = None if num_classes is None else _num_classes(predictions, labels, num_classes)  # only checked: no matrix
     positive = check.check_positive_int("positive_class", positive_class, minimum=0)
+    if k is not None and positive >= k:  # no sample can be of it: its figures would be a meaningless 0
+        raise ValueError(f"positive_class is {positive}, but num_classes is {k}: the positive class must be one of 0..{k - 1}")
     present = np.union1d(np.unique(predictions), np.unique(labels))
     if present.size > 2 or (present.size == 2 and positive not in present):
         raise ValueError(
@@ -205,7 +206,7 @@ def precision(
     predictions, labels : ndarray of int or bool, shape (m,)
     average : {"binary", "macro"}, default "binary"
     positive_class : int >= 0, default 1
-        Used by ``average="binary"`` only.
+        Used by ``average="binary"`` only; below ``num_classes`` when that is given.
     num_classes : int, optional
         ``k`` for the macro average; by default one more than the largest index seen, at
         most ``MAX_INFERRED_CLASSES`` (as in ``confusion_matrix``). ``average="binary"``
