@@ -1268,6 +1268,13 @@ def _resume_or_start(
     saved = checkpoints.load_checkpoint(latest)
     recorded = dict(saved.run)
     history = recorded.pop(_HISTORY_KEY, None)
+    if "dev_data" in description and "dev_data" not in recorded and _has_dev_figures(history):
+        # not another run's dev set: versions before 2289c5a scored one but recorded none, so it cannot be checked
+        raise checkpoints.CheckpointError(
+            f"{latest} holds dev figures but no record of their dev set (older versions of functional_nn kept "
+            "none), so dev cannot be checked against it: resume without dev (the rounds from here on then have "
+            "no dev figures), or start afresh in an empty checkpoint_dir"
+        )
     differences = checkpoints.mismatches(recorded, description)
     if differences or not isinstance(history, list):
         raise checkpoints.CheckpointError(f"{latest} belongs to another run: " + ("; ".join(differences) or "no round history"))
@@ -1275,6 +1282,14 @@ def _resume_or_start(
     state = saved.state
     records = tuple(RoundRecord(*record) for record in history)
     return run, RoundState(state.epoch, state.params, state.optimizer_state, records)
+
+
+def _has_dev_figures(history: object) -> bool:
+    """Whether a checkpoint's round history (``RoundRecord`` fields as JSON lists) holds a dev cost."""
+    dev_cost = RoundRecord._fields.index("dev_cost")
+    return isinstance(history, list) and any(
+        isinstance(record, list) and len(record) > dev_cost and record[dev_cost] is not None for record in history
+    )
 
 
 # --------------------------------------------------------------------------------------------

@@ -68,6 +68,7 @@ if TYPE_CHECKING:
         def set_params(self, **params: Any) -> Self: ...
         def get_metadata_routing(self) -> Any: ...
         def __sklearn_tags__(self) -> Any: ...
+        def __setstate__(self, state: dict[str, Any]) -> None: ...
 
     class ClassifierMixin:
         def score(self, X: Any, y: Any, sample_weight: Any = None) -> float: ...
@@ -398,6 +399,15 @@ class _BaseMLP(BaseEstimator):
             raise ValueError(f"early_stopping could not hold out validation_fraction={self.validation_fraction}: {error}") from error
         train_rows, dev_rows = np.sort(train_rows), np.sort(dev_rows)
         return X[train_rows].T, Y[:, train_rows], (X[dev_rows].T, Y[:, dev_rows])
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        """Unpickle, filling in what an estimator fitted and pickled by an older version lacks:
+        ``_trained_params`` (its ``params_``, which a continued fit then went on from) and
+        ``_split_seed`` (``None``: a continued fit with early stopping draws its split, as
+        those versions did), so that ``partial_fit`` and ``warm_start`` continue it."""
+        if "params_" in state:
+            state = {"_trained_params": state["params_"], "_split_seed": None, **state}
+        super().__setstate__(state)
 
     def __sklearn_is_fitted__(self) -> bool:
         """Fitted once training has made ``params_`` (``n_features_in_`` alone comes from a fit that failed)."""
