@@ -7,7 +7,7 @@ import difflib
 import math
 import os
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypeGuard, TypeVar
 
@@ -18,6 +18,7 @@ from functional_nn.types import FloatArray
 NameT = TypeVar("NameT", bound=str)
 
 _PARAM_KEY = re.compile(r"([Wb])([1-9][0-9]*)")
+_LAYER_KEY = re.compile(r"(d?[Wb])([1-9][0-9]*)")  # a parameter's key, or its gradient's
 
 
 def check_name(argument: str, value: object, allowed: Sequence[NameT]) -> NameT:
@@ -291,6 +292,26 @@ def check_params(params: object, argument: str = "params", *, finite: bool = Tru
     return tuple(sizes)
 
 
+def _network_position(key: object) -> tuple[int, int, str]:
+    match = _LAYER_KEY.fullmatch(key) if isinstance(key, str) else None
+    return (1, 0, repr(key)) if match is None else (0, int(match.group(2)), match.group(1))
+
+
+def network_order(keys: Iterable[object]) -> list[object]:
+    """``keys`` in the network's order, ``W1, b1, W2, ..., W10`` (``dW1, db1, ...``), not the
+    strings' ``W1, W10, W11, W12, W2``; other keys, of any type, after them."""
+    return sorted(keys, key=_network_position)
+
+
+def key_difference(expected: Iterable[object], given: Iterable[object]) -> str:
+    """`` (missing [...], unexpected [...])``: the keys ``given`` lacks and those it has beyond
+    ``expected``, in the network's order, so that a message on a deep network names the one
+    key that differs rather than listing two dozen; ``""`` when they are the same."""
+    wanted, got = set(expected), set(given)
+    parts = [f"{label} {network_order(keys)}" for label, keys in (("missing", wanted - got), ("unexpected", got - wanted)) if keys]
+    return f" ({', '.join(parts)})" if parts else ""
+
+
 def check_like_params(
     argument: str, arrays: object, params: Mapping[str, FloatArray], *, hint: str = "", reference: str = "params"
 ) -> None:
@@ -299,9 +320,9 @@ def check_like_params(
     ``params``, named ``reference`` in the messages, are checked already. ``hint`` ends the
     messages."""
     if not isinstance(arrays, Mapping) or set(arrays) != set(params):
-        keys = sorted(arrays) if isinstance(arrays, Mapping) else type(arrays).__name__
+        keys, difference = (sorted(arrays), key_difference(params, arrays)) if isinstance(arrays, Mapping) else (type(arrays).__name__, "")
         owner = "the params'" if reference == "params" else f"{reference}'s"
-        raise ValueError(f"{argument} must have {owner} keys {sorted(params)}, got {keys}{hint}")
+        raise ValueError(f"{argument} must have {owner} keys {sorted(params)}, got {keys}{difference}{hint}")
     for key, param in params.items():
         array = check_float_array(f"{argument}[{key!r}]", arrays[key], ndim=None)
         if array.shape != param.shape or array.dtype != param.dtype:

@@ -160,7 +160,7 @@ def _averages_like(average: Params, params: Params) -> dict[str, FloatArray]:
     if len(average) != len(params) or not all(key in average for key in params):
         raise ValueError(
             f"params hold {sorted(params)} but state.slots['{AVERAGE_SLOT}'] holds {sorted(average)}: "
-            "initialise the state from these params"
+            f"initialise the state from these params{check.key_difference(params, average)}"
         )
     olds: dict[str, FloatArray] = {}
     for key, value in params.items():

@@ -197,8 +197,7 @@ def check_grads(grads: object, params: Params) -> None:
     keys = set(grads)
     if keys != expected:
         raise ValueError(
-            f"grads must have exactly the keys {sorted(expected)}, got {sorted(keys)}"
-            f" (missing {sorted(expected - keys)}, unexpected {sorted(keys - expected)})"
+            f"grads must have exactly the keys {sorted(expected)}, got {sorted(keys)}{check.key_difference(expected, keys)}"
         )
     for key, value in params.items():
         grad = check.check_float_array(f"grads['d{key}']", grads["d" + key])
@@ -391,7 +390,10 @@ def _check_step(grads: Grads, state: OptimizerState, params: Params, names: tupl
                 f"state.slots['{name}'] must be a mapping of the parameters' keys to arrays, got {type(slots[name]).__name__}"
             )
     if len(grads) != len(params):
-        raise ValueError(f"grads must have one entry per parameter ({sorted('d' + k for k in params)}), got {sorted(grads)}")
+        expected = ["d" + key for key in params]
+        raise ValueError(
+            f"grads must have one entry per parameter ({sorted(expected)}), got {sorted(grads)}{check.key_difference(expected, grads)}"
+        )
     for key, value in params.items():
         grad = grads.get("d" + key)
         if grad is None:

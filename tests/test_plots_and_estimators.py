@@ -201,7 +201,7 @@ def _snapshot_cases() -> Iterator[tuple[str, object, type[Exception], str]]:
     rng = np.random.default_rng(2)
     three_layers = initialize_parameters([2, 3, 3, 1], rng)
     yield "three layers after two", three_layers, ValueError, (
-        "snapshots[2][1] must have snapshots[0][1]'s keys ['W1', 'W2', 'b1', 'b2'], got ['W1', 'W2', 'W3', 'b1', 'b2', 'b3']: "
+        "snapshots[2][1] must have snapshots[0][1]'s keys ['W1', 'W2', 'b1', 'b2'], got ['W1', 'W2', 'W3', 'b1', 'b2', 'b3'] (unexpected ['W3', 'b3']): "
         "every snapshot must be the same network"
     )
     yield "mixed dtypes", {**PARAMS, "b2": PARAMS["b2"].astype(np.float32)}, TypeError, (
