@@ -399,13 +399,19 @@ def _check_step(grads: Grads, state: OptimizerState, params: Params, names: tupl
         if grad is None:
             raise ValueError(f"grads has no 'd{key}' for params['{key}'] (grads has {sorted(grads)})")
         pair: tuple[object, object] = (grad, value)
-        if not isinstance(pair[0], np.ndarray) or not isinstance(pair[1], np.ndarray):
-            raise TypeError(f"grads['d{key}'] and params['{key}'] must be numpy ndarrays")
+        if not isinstance(pair[1], np.ndarray):  # check_params has refused it unless train checked it
+            raise TypeError(f"params['{key}'] must be a numpy ndarray, got {type(value).__name__}")
+        if not isinstance(pair[0], np.ndarray):
+            raise TypeError(
+                f"grads['d{key}'] must be a numpy ndarray like params['{key}'], got {type(grad).__name__} "
+                f"(np.asarray(grads['d{key}'], dtype=np.{value.dtype.name}) converts it)"
+            )
         if type(grad) is not np.ndarray:  # a numpy.matrix or MaskedArray would come back as the new parameters, its mask ignored
             check.refuse_matrix(f"grads['d{key}']", grad)
         if grad.shape != value.shape or grad.dtype != value.dtype:
+            hint = f": convert it, grads['d{key}'].astype(np.{value.dtype.name})" if grad.shape == value.shape else ""
             raise ValueError(
-                f"grads['d{key}'] is {grad.dtype} {grad.shape} but params['{key}'] is {value.dtype} {value.shape}"
+                f"grads['d{key}'] is {grad.dtype} {grad.shape} but params['{key}'] is {value.dtype} {value.shape}{hint}"
             )
         for name in names:
             slot = state.slots[name].get(key)

@@ -238,13 +238,21 @@ def _check_data(
 
 
 def _check_integer_inputs(argument: str, X: object) -> FloatArray:
-    """``X`` if it is a 2-D array of integers, which ``input_divisor`` converts batch by batch."""
-    if not isinstance(X, np.ndarray) or X.ndim != 2 or not np.issubdtype(X.dtype, np.integer):
+    """``X`` if it is a plain 2-D array of integers, which ``input_divisor`` converts batch by
+    batch: no ``numpy.matrix``, masked array or other subclass (refused as ``check_float_array``
+    refuses them for float ``X``), no ``timedelta64`` (which NumPy files under its integers)."""
+    check.refuse_matrix(argument, X)
+    if not isinstance(X, np.ndarray) or X.dtype.kind not in "iu":
         described = f"{X.dtype} {X.shape}" if isinstance(X, np.ndarray) else type(X).__name__
-        raise TypeError(
-            f"input_divisor is for {argument} of integers (such as uint8 pixels), got {described}; "
-            f"{argument} already in floats needs no input_divisor"
-        )
+        if isinstance(X, np.ndarray) and X.dtype.kind == "f":
+            tail = f"; {argument} already in floats needs no input_divisor"
+        elif not isinstance(X, np.ndarray) and isinstance(X, (list, tuple)):
+            tail = f" (np.asarray({argument}, dtype=np.uint8) converts 0..255 pixels)"
+        else:
+            tail = ""
+        raise TypeError(f"input_divisor is for {argument} of integers (such as uint8 pixels), got {described}{tail}")
+    if X.ndim != 2:
+        raise ValueError(f"{argument} must be 2-D, got shape {X.shape}")
     converted: FloatArray = X  # typed as the batches it becomes
     return converted
 

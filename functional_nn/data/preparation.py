@@ -112,8 +112,12 @@ def _divided(X: npt.NDArray[np.number[Any]], divisor: float, dtype: np.dtype[Any
 
 
 def _divided_rows(array: npt.NDArray[np.number[Any]], indices: IntArray, divisor: float, dtype: np.dtype[Any], kernel: fused.Kernel) -> FloatArray:
-    """``_divided(array[indices], divisor, dtype)``; by one fused pass for a C-ordered ``array`` with ``kernel="numba"``."""
-    if kernel == "numba" and array.flags.c_contiguous:
+    """``_divided(array[indices], divisor, dtype)``; by one fused pass for a C-ordered ``array`` with ``kernel="numba"``.
+
+    Not for integers in the other byte order (``">u2"`` read from a big-endian file): Numba
+    refuses their type, or, once it has compiled the kernel for an unaligned array of the same
+    integers, takes them for that one and reads their bytes swapped. NumPy's passes convert them."""
+    if kernel == "numba" and array.flags.c_contiguous and array.dtype.isnative:
         out = np.empty((indices.shape[0], array.shape[1]), dtype)
         fused.kernel("gather_divided")(array, indices, dtype.type(divisor), out)
         return out
