@@ -568,6 +568,11 @@ class DaskShards:
             self.replaced += 1
 
     def map(self, function: Callable[[Shard, int, RoundInput], R], inputs: RoundInput) -> tuple[list[R], float]:
+        """One round: ``function(shard, s, inputs)`` run on the worker holding shard ``s``, for
+        every shard, and the results gathered in shard order with the round's wall time in
+        seconds. Lost shards are sent again and the round retried, up to ``retries`` times;
+        an exception of ``function`` itself is raised at once (as ``train_rounds`` documents).
+        ``ValueError`` if the client was closed since ``place_shards``."""
         # Checked each round, not only when train_rounds was called: its rounds are lazy, and
         # one read after the client's `with` block would fail inside Dask ("IOLoop is closed").
         _check_client("shards.client", self.client, hint=_PLACE_AGAIN)

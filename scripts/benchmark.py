@@ -85,8 +85,9 @@ products right after NumPy's took 1,255 us each (median of five), 630-680 us aft
     python scripts/benchmark.py --threads 1 --clock cpu       # ratios that hold on a busy machine
     python scripts/benchmark.py --samples 2000 --repeats 2 --hidden 32 32,32:0.5   # seconds
 
-Needs ``pip install -e ".[bench]"`` for the contenders (torch, scikit-learn, threadpoolctl);
-functional_nn alone runs without them.
+Needs ``pip install -e ".[bench]"`` for scikit-learn and threadpoolctl, and PyTorch's CPU-only
+build installed separately (the extra leaves it out: its default wheel brings several GB of
+CUDA libraries); functional_nn alone runs without them.
 """
 
 from __future__ import annotations
@@ -145,6 +146,8 @@ LABELS: Final = {
     "torch_fused": "  the same, fused=True",
     "sklearn": "scikit-learn MLPClassifier",
 }
+TORCH_INSTALL: Final = "its CPU-only build, as PyTorch's installation guide shows; the bench extra leaves it out"
+"""How to install PyTorch for the benchmark: not the default wheel, which brings several GB of CUDA libraries."""
 
 Epoch = Callable[[], None]
 """Runs one more epoch of a contender, continuing from where its last one stopped."""
@@ -836,11 +839,11 @@ def _main(argv: Sequence[str] | None) -> int:
         "sklearn_root": optional_module("sklearn") if "sklearn" in args.contenders else None,
     }
     for wanted, module, label, install in (
-        (wants_torch, "torch", "PyTorch", "torch"),
-        ("sklearn" in args.contenders, "sklearn", LABELS["sklearn"], "scikit-learn"),
+        (wants_torch, "torch", "PyTorch", TORCH_INSTALL),
+        ("sklearn" in args.contenders, "sklearn", LABELS["sklearn"], "pip install scikit-learn, or the bench extra"),
     ):
         if wanted and modules[module] is None:
-            notes.append(f"{label} is not installed: skipped (pip install {install}, or the bench extra)")
+            notes.append(f"{label} is not installed: skipped ({install})")
     optimizer_names = list(args.optimizers)
     if "adam" in optimizer_names and not hasattr(optimizers, "adam"):
         notes.append("functional_nn.optimizers has no adam: Adam skipped")

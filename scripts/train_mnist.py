@@ -183,7 +183,8 @@ def parse_args(argv: Sequence[str] | None) -> tuple[argparse.Namespace, Settings
     source = parser.add_mutually_exclusive_group()
     source.add_argument("--csv", type=_cli.path, help="train on a Kaggle digit-recognizer train.csv, which has no test set (default: MNIST)")
     source.add_argument("--idx", type=_cli.path, metavar="DIR", help="train on the official IDX files in DIR (default: MNIST)")
-    parser.add_argument("--dev-size", type=int, help="held-out images: for MNIST the last N of its 60,000 training images (default 10000), "
+    parser.add_argument("--dev-size", type=int, help="held-out images: for MNIST the last N of its 60,000 training images (default: the preset's, "
+                        "10000; best 1000), "
                         "for --csv / --idx a random N (default 1000 / 10000)")
     parser.add_argument("--epochs", type=int, help="passes over the data, full batch: iterations (default: the preset's, 30; best 50; tutorial 500)")
     parser.add_argument("--hidden", type=_cli.positive_ints, help="hidden layer sizes, e.g. 256,128 (default: the preset's, 512,256; best 1024,1024; tutorial 10)")

@@ -294,7 +294,7 @@ def test_each_missing_package_is_one_note_naming_what_to_install(
     assert benchmark.main([*TINY_RUN, "--contenders", "functional_nn", "torch", "torch_fused", "sklearn"]) == 0
     summary = _summary(capsys)
     assert summary["notes"] == [
-        "PyTorch is not installed: skipped (pip install torch, or the bench extra)",
+        "PyTorch is not installed: skipped (its CPU-only build, as PyTorch's installation guide shows; the bench extra leaves it out)",
         "scikit-learn MLPClassifier is not installed: skipped (pip install scikit-learn, or the bench extra)",
         "threadpoolctl is not installed: BLAS threads pinned only by environment variables, "
         "which work only when this file is run as a script",
