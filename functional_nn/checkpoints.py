@@ -26,7 +26,7 @@ from functional_nn import _validation as check
 from functional_nn.optimizers import OptimizerState
 from functional_nn.serialization import atomic_write, read_arrays
 from functional_nn.fold_state import EpochRecord, TrainState
-from functional_nn.types import FloatArray
+from functional_nn.types import FloatArray, record_repr
 
 FORMAT = "functional_nn.checkpoint/1"
 _NAME = re.compile(r"checkpoint-(\d{6,})\.npz")
@@ -43,6 +43,9 @@ class Checkpoint(NamedTuple):
     rng_state: dict[str, JSONValue] | None
     run: dict[str, JSONValue]
     path: Path
+
+    def __repr__(self) -> str:
+        return record_repr(self)
 
 
 class CheckpointError(ValueError):

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import Literal, NamedTuple, TypeAlias, get_args
 
 from functional_nn.optimizers import OptimizerState
-from functional_nn.types import Caches, FloatArray
+from functional_nn.types import Caches, FloatArray, record_repr
 
 
 class EpochRecord(NamedTuple):
@@ -89,6 +89,9 @@ class TrainState(NamedTuple):
     epochs_since_best: int = 0
     stopped: bool = False
 
+    def __repr__(self) -> str:
+        return record_repr(self)
+
 
 TrainResult: TypeAlias = TrainState
 """What ``train`` returns: the fold's last state."""
@@ -143,6 +146,9 @@ class RoundState(NamedTuple):
     optimizer_state: OptimizerState
     history: tuple[RoundRecord, ...]
 
+    def __repr__(self) -> str:
+        return record_repr(self)
+
 
 class StepView(NamedTuple):
     """What an ``Observer`` sees after an update: the batch, its forward and backward pass,
@@ -162,6 +168,9 @@ class StepView(NamedTuple):
     caches: Caches
     grads: dict[str, FloatArray]  # "dW1", "db1", ...
     params: dict[str, FloatArray]  # after the update
+
+    def __repr__(self) -> str:
+        return record_repr(self)
 
 
 class Observer(NamedTuple):

@@ -56,7 +56,7 @@ from functional_nn import _validation as check
 from functional_nn import fused
 from functional_nn import schedules
 from functional_nn.schedules import Schedule
-from functional_nn.types import FloatArray, Grads, Params
+from functional_nn.types import FloatArray, Grads, Params, record_repr
 
 LearningRate: TypeAlias = float | Schedule | Callable[[int], float]
 """A constant rate, or a schedule mapping the number of updates made so far to the rate.
@@ -75,6 +75,9 @@ class OptimizerState(NamedTuple):
 
     step: int
     slots: Mapping[str, Mapping[str, FloatArray]]
+
+    def __repr__(self) -> str:
+        return record_repr(self)
 
 
 Update: TypeAlias = Callable[[Grads, OptimizerState, Params], tuple[dict[str, FloatArray], OptimizerState]]

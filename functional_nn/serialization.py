@@ -32,7 +32,7 @@ import numpy.typing as npt
 from functional_nn import _validation as check
 from functional_nn.activations import ACTIVATIONS, check_one_record_per_name, resolve_activation
 from functional_nn.propagation import check_activations
-from functional_nn.types import ActivationFunction, FloatArray, LossFunction, Params
+from functional_nn.types import ActivationFunction, FloatArray, LossFunction, Params, record_repr
 
 FORMAT: Final = "functional_nn.parameters/1"
 """The ``format`` entry of the metadata; a file without it was not written by ``save_parameters``."""
@@ -51,6 +51,9 @@ class SavedParameters(NamedTuple):
     params: dict[str, FloatArray]
     metadata: dict[str, object]
     activations: tuple[ActivationFunction, ...]
+
+    def __repr__(self) -> str:
+        return record_repr(self)
 
 
 _TEMPORARY = re.compile(r"\.(?P<name>.+)\.fnn-(?P<pid>[0-9]+)-(?:(?P<host>[0-9a-f]{8})-)?[0-9a-z_]+\.tmp")

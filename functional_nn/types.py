@@ -43,6 +43,40 @@ LossGradient: TypeAlias = Callable[[FloatArray, FloatArray], FloatArray]
 """``gradient(AL, Y) -> dAL``: the per-sample gradient (no ``1/m``); ``AL`` and ``Y`` never written."""
 
 
+def record_repr(record: tuple[Any, ...]) -> str:
+    """A record's repr with every array shown as its dtype and shape, for records that hold
+    parameter-sized arrays (``TrainState``, ``OptimizerState``, ``LayerCache``, ...).
+
+    NumPy prints an array of up to 1,000 entries in full, one line per row, so the default
+    repr of a ``TrainState`` of a 784-512-256-10 network ran to thousands of lines (every
+    bias, moment and average ``(n_l, 1)``); in a notebook that is what ``train(...)`` as a
+    cell's last line showed. Tuples of more than six items (a long ``history``) show their
+    first three and last two. Arrays of at most ``_SHOWN_IN_FULL`` entries show their values.
+    """
+    names: tuple[str, ...] = getattr(record, "_fields")
+    fields = ", ".join(f"{name}={_summary(value)}" for name, value in zip(names, record))
+    return f"{type(record).__name__}({fields})"
+
+
+_SHOWN_IN_FULL = 6
+"""Arrays of at most this many entries (a 2-3-1 network's ``W1``) are shown with their values, on one line."""
+
+
+def _summary(value: object) -> str:
+    if isinstance(value, np.ndarray):
+        if value.size <= _SHOWN_IN_FULL:  # a tutorial's 2-3-1 network: its numbers are what a learner looks for
+            return " ".join(repr(value).split())
+        return f"<{value.dtype} array of shape {value.shape}>"
+    if isinstance(value, Mapping):
+        return "{" + ", ".join(f"{key!r}: {_summary(item)}" for key, item in value.items()) + "}"
+    if type(value) is tuple:  # records have their own repr
+        items = [_summary(item) for item in value]
+        if len(items) > 6:
+            items = [*items[:3], f"... {len(items) - 5} more ...", *items[-2:]]
+        return "(" + ", ".join(items) + ("," if len(items) == 1 else "") + ")"
+    return repr(value)
+
+
 class ActivationFunction(NamedTuple):
     r"""An activation :math:`A = g(Z)`: the built-ins are records of this type, and so is yours.
 
@@ -127,6 +161,9 @@ class LayerCache(NamedTuple):
     A: FloatArray  # (n_l, m)
     activation: ActivationFunction
     dropout_mask: FloatArray | None = None  # (n_l, m)
+
+    def __repr__(self) -> str:
+        return record_repr(self)
 
 
 Caches: TypeAlias = tuple[LayerCache, ...]
