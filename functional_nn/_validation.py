@@ -86,7 +86,13 @@ def check_float_array(
             )
         raise TypeError(f"{argument} must have dtype float32 or float64, got {value.dtype}{hint}")
     if ndim is not None and value.ndim != ndim:
-        raise ValueError(f"{argument} must be {ndim}-D, got shape {value.shape}")
+        hint = ""
+        if targets and ndim == 2 and value.ndim == 1:  # labels or outputs of one unit, a sample per entry
+            hint = (
+                f": targets are (n_L, m), a column per sample; {argument}.reshape(1, -1) for one output unit, "
+                "one_hot(labels, K) for K classes"
+            )
+        raise ValueError(f"{argument} must be {ndim}-D, got shape {value.shape}{hint}")
     if finite and not all_finite(value):
         count = int(value.size - np.count_nonzero(np.isfinite(value)))
         raise ValueError(f"{argument} contains {count} NaN or infinite value(s)")

@@ -35,7 +35,11 @@ def check_labels(argument: str, value: object) -> IntArray:
     if not (np.issubdtype(value.dtype, np.integer) or value.dtype == np.bool_):
         raise TypeError(f"{argument} must hold integer labels, got dtype {value.dtype}")
     if value.ndim != 1:
-        hint = " (for one-hot columns pass Y.argmax(axis=0))" if value.ndim == 2 else ""
+        hint = ""
+        if value.ndim == 2 and 1 in value.shape:  # a row or a column of labels: argmax(axis=0) would lose them
+            hint = f" (a {'row' if value.shape[0] == 1 else 'column'} of labels? {argument}.ravel() makes it 1-D)"
+        elif value.ndim == 2:
+            hint = " (for one-hot columns pass Y.argmax(axis=0))"
         raise ValueError(f"{argument} must be 1-D with one label per sample, got shape {value.shape}{hint}")
     return value
 

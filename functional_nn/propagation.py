@@ -124,7 +124,37 @@ def check_trainable_network(params: Params, activations: object, loss: Loss | Lo
     every trainer makes of the network before its data."""
     network = check_network(params, activations, loss)
     check_softmax_units(network.activations, network.sizes)
+    check_decision_threshold(network.loss, network.activations[-1], network.sizes[-1])
     return network
+
+
+def check_decision_threshold(loss: LossFunction, output_activation: ActivationFunction, units: int) -> None:
+    r"""Refuse one output unit whose activation keeps every output on one side of the loss's
+    ``decision_threshold``, before any training.
+
+    With one unit, the epochs' accuracies call a sample class 1 where the output is at or above
+    the threshold: the hinge loss's 0 after ``'sigmoid'``, ``'relu'`` or ``'softplus'``, whose
+    outputs are never negative, would score every sample class 1 whatever the network learns
+    (and ``predict`` would read a sigmoid's output at 0.5, contradicting them). The hinge loss
+    wants a score on both sides of 0, a margin :math:`t a \ge 1` for either label.
+    """
+    threshold = loss.decision_threshold
+    if units != 1 or threshold is None:
+        return
+    low, high = output_activation.output_range
+    if low < threshold <= high:
+        return
+    everything = 1 if low >= threshold else 0
+    suggestion = (
+        "use 'linear' or 'tanh' as the last activation with it (or 'sigmoid' with 'binary_cross_entropy' and 0/1 labels)"
+        if loss.name == "hinge"
+        else f"use a last activation whose outputs lie on both sides of {threshold:g}"
+    )
+    raise ValueError(
+        f"loss {loss.name!r} calls a sample class 1 where the one output unit is >= {threshold:g}, but the output "
+        f"activation {output_activation.name!r} ranges over [{low}, {high}]: every sample would be class {everything} "
+        f"whatever the network learns; {suggestion}"
+    )
 
 
 def check_keep_probs(
@@ -542,6 +572,25 @@ def check_caches(caches: object) -> Caches:
     return caches
 
 
+def check_output_of_caches(AL: FloatArray, caches: Caches) -> None:
+    """Refuse an ``AL`` (of the caches' shape and dtype, already checked) that is not the output
+    of the forward pass that made ``caches``: the gradients combine ``AL`` with every layer's
+    cached inputs, so the output of another batch's pass (caches kept from an earlier batch),
+    or the targets given in its place, would make gradients of no cost at all, silently.
+    One comparison of ``n_L x m`` numbers; none when ``AL`` is the cached array itself."""
+    A = caches[-1].A
+    if AL is A or np.array_equal(AL, A):
+        return
+    differing = np.flatnonzero((AL != A).any(axis=0))
+    column = int(differing[0])
+    raise ValueError(
+        f"AL is not the output of the forward pass that made these caches: {differing.size} of its {AL.shape[1]} "
+        f"column(s) differ from caches[-1].A, e.g. column {column} is {AL[:, column].tolist()[:5]}, the caches' "
+        f"{A[:, column].tolist()[:5]}; pass backward_propagation the AL that forward_propagation returned with these "
+        "caches (caches kept from another batch, or AL and Y swapped?)"
+    )
+
+
 def backward_propagation(
     AL: FloatArray, Y: FloatArray, caches: Caches, loss: Loss | LossFunction, *, lambd: float = 0.0,
     kernel: fused.Kernel | None = None,
@@ -560,7 +609,9 @@ def backward_propagation(
     Parameters
     ----------
     AL : ndarray of shape (n_L, m)
-        Output of ``forward_propagation``, in the dtype of the caches' arrays.
+        Output of ``forward_propagation``, in the dtype of the caches' arrays: the forward pass
+        that made ``caches`` (its values are checked against ``caches[-1].A``; the output of
+        another batch's, or other weights', pass is refused).
     Y : ndarray of shape (n_L, m)
         Targets, as ``compute_cost`` takes them; converted to ``AL``'s dtype (refused if a
         value lies beyond its range).
@@ -604,8 +655,10 @@ def backward_propagation(
     check_targets("Y", Y, record)
     Y = targets_in_dtype("Y", Y, AL.dtype)
     lambd = check.check_positive_float("lambd", lambd, allow_zero=True)
+    kernel = fused.check_kernel(kernel)
+    check_output_of_caches(AL, caches)  # last: a pass over AL, once every other argument is known good
     with np.errstate(under="ignore"):  # as forward_propagation's
-        return backward(AL, Y, caches, record, lambd, fused.check_kernel(kernel))
+        return backward(AL, Y, caches, record, lambd, kernel)
 
 
 PREDICT_CHUNK: Final = 2048

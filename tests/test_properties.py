@@ -52,6 +52,8 @@ def networks(draw: st.DrawFn, max_width: int = 32) -> tuple[list[int], tuple[Act
     for l, activation in enumerate((*hidden, output), start=1):
         if activation == "softmax" and sizes[l] == 1:  # a softmax over one unit is always 1: train refuses it
             sizes[l] = 2
+    if sizes[-1] == 1 and loss == "hinge" and ACTIVATIONS[output].output_range[0] >= 0:  # all class 1: train refuses it
+        sizes[-1] = 2
     return sizes, (*hidden, output), loss, draw(st.integers(0, 2**32 - 1))
 
 

@@ -156,7 +156,10 @@ def scale_pixels(pixels: npt.NDArray[np.integer[Any]], *, dtype: FloatDType = np
     if not isinstance(pixels, np.ndarray):
         raise TypeError(f"pixels must be a numpy ndarray of integers in 0..255, got {type(pixels).__name__}")
     if not np.issubdtype(pixels.dtype, np.integer):
-        raise TypeError(f"pixels must hold integers in 0..255, got dtype {pixels.dtype} (already scaled?)")
+        hint = " (already scaled?)"
+        if pixels.dtype.kind == "f" and bool(np.any(pixels > 1)):  # 0..255 as floats: not scaled yet
+            hint = " holding values above 1 (pixels / 255 scales floats in 0..255; pixels.astype(np.uint8) makes whole ones integers)"
+        raise TypeError(f"pixels must hold integers in 0..255, got dtype {pixels.dtype}{hint}")
     check.check_float_dtype("dtype", dtype)
     if pixels.dtype != np.uint8 and pixels.size and (int(pixels.min()) < 0 or int(pixels.max()) > 255):
         raise ValueError(f"pixels must lie in 0..255, got values in {int(pixels.min())}..{int(pixels.max())}")
