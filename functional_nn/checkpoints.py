@@ -244,13 +244,16 @@ def load_checkpoint(path: str | os.PathLike[str]) -> Checkpoint:
     """
     file = check.check_path("path", path, example="runs/checkpoints/checkpoint-000001.npz", file=True)
     try:
-        arrays = read_arrays(file)
+        arrays = read_arrays(file, select=_checkpoint_names)  # anything else is never decompressed
     except ValueError as error:
         raise CheckpointError(f"{file} is not a readable checkpoint (truncated or corrupt?): {error}") from error
     if "meta" not in arrays:
         raise CheckpointError(f"{file} is not a functional_nn checkpoint: it has no 'meta' entry (has {sorted(arrays)[:5]})")
     try:
-        meta = json.loads(str(arrays.pop("meta")))
+        try:
+            meta = json.loads(str(arrays.pop("meta")))
+        except RecursionError as error:
+            raise CheckpointError(f"{file} is not a valid functional_nn checkpoint: its 'meta' entry nests deeper than Python can read") from error
         if not isinstance(meta, dict):
             raise CheckpointError(
                 f"{file} is not a functional_nn checkpoint: its 'meta' entry must be a JSON object, got {type(meta).__name__}"
@@ -264,22 +267,29 @@ def load_checkpoint(path: str | os.PathLike[str]) -> Checkpoint:
         _check_slots(slots, params, "its optimizer slots")
         if best_params is not None:
             check.check_like_params("its best_params", best_params, params)
-        state = TrainState(
-            epoch=int(meta["epoch"]),
-            params=params,
-            optimizer_state=OptimizerState(step=int(meta["optimizer_step"]), slots=slots),
-            history=tuple(EpochRecord(*record) for record in meta["history"]),
-            best_params=best_params,
-            best_epoch=meta["best_epoch"],
-            best_value=meta["best_value"],
-            epochs_since_best=int(meta["epochs_since_best"]),
-            stopped=bool(meta["stopped"]),
+        state = _check_state(  # as save_checkpoint checks it: "stopped": "no" is no stopped run, -5 no epoch
+            TrainState(
+                epoch=meta["epoch"],
+                params=params,
+                optimizer_state=OptimizerState(step=meta["optimizer_step"], slots=slots),
+                history=tuple(EpochRecord(*record) for record in meta["history"]),
+                best_params=best_params,
+                best_epoch=meta["best_epoch"],
+                best_value=meta["best_value"],
+                epochs_since_best=meta["epochs_since_best"],
+                stopped=meta["stopped"],
+            )
         )
         return Checkpoint(state, _check_rng_state(meta["rng_state"], file), dict(meta["run"]), file)
     except CheckpointError:
         raise
     except (KeyError, TypeError, ValueError) as error:
         raise CheckpointError(f"{file} is not a valid functional_nn checkpoint: {type(error).__name__}: {error}") from error
+
+
+def _checkpoint_names(names: list[str]) -> list[str]:
+    """The entries ``load_checkpoint`` reads: ``meta`` and the parameters, slots and best parameters."""
+    return [name for name in names if name == "meta" or name.startswith(("params/", "slots/", "best_params/"))]
 
 
 def _group(arrays: Mapping[str, np.ndarray[Any, Any]], prefix: str, keys: list[str], file: Path) -> dict[str, FloatArray]:

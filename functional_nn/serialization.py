@@ -13,6 +13,7 @@ import errno
 import fnmatch
 import glob
 import json
+import math
 import os
 import re
 import socket
@@ -21,7 +22,7 @@ import tempfile
 import threading
 import zipfile
 import zlib
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any, Final, NamedTuple
@@ -402,8 +403,16 @@ def _process_alive(pid: int) -> bool:
     return True
 
 
-def read_arrays(path: str | os.PathLike[str]) -> dict[str, npt.NDArray[Any]]:
+def read_arrays(
+    path: str | os.PathLike[str], *, select: Callable[[list[str]], Sequence[str]] | None = None
+) -> dict[str, npt.NDArray[Any]]:
     """Every array of the ``.npz`` archive at ``path``, read without unpickling anything.
+
+    Every entry's header is checked first: one of Python objects, or claiming more bytes than
+    the archive holds for it, is refused before any array is allocated. ``select``, if given,
+    is then called with the archive's names and returns those to read; it may raise
+    ``ArchiveRefused`` to refuse the file, so that an entry not wanted (a zip bomb under a foreign name) is never
+    decompressed beyond its header.
 
     Raises
     ------
@@ -411,8 +420,8 @@ def read_arrays(path: str | os.PathLike[str]) -> dict[str, npt.NDArray[Any]]:
         ``path`` does not exist.
     ValueError
         Anything else: not an ``.npz`` archive (random bytes, a single ``.npy`` array, a
-        damaged or truncated zip, an entry that would need unpickling); the message says
-        what was found, in our words.
+        damaged or truncated zip, an entry that would need unpickling, an entry named twice,
+        one claiming more data than it holds); the message says what was found, in our words.
     """
     target = Path(path)
     if target.is_dir():
@@ -426,10 +435,16 @@ def read_arrays(path: str | os.PathLike[str]) -> dict[str, npt.NDArray[Any]]:
                 if head == b"\x93NUM":
                     raise ValueError("it holds a single array (an .npy file), not an .npz archive")
                 raise ValueError(f"it is not an .npz archive: it starts with {head!r}, not a zip archive's b'PK\\x03\\x04'")
-            archive = np.load(handle, allow_pickle=False)
-            with archive:
-                return {key: archive[key] for key in archive.files}
-    except FileNotFoundError:
+            with np.load(handle, allow_pickle=False) as archive:
+                names = list(archive.files)
+                twice = sorted({name for name in names if names.count(name) > 1})
+                if twice:  # readers differ on which one they take
+                    raise ValueError(f"it holds the entry {twice[0]!r} more than once")
+                for key in names:  # their headers only: an entry's data is read only if selected
+                    _check_header(archive.zip, key)
+                wanted = names if select is None else select(names)
+                return {key: archive[key] for key in wanted}
+    except (FileNotFoundError, ArchiveRefused):
         raise
     except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error) as error:
         # zlib.error: a damaged entry of a compressed archive (np.savez_compressed)
@@ -437,6 +452,34 @@ def read_arrays(path: str | os.PathLike[str]) -> dict[str, npt.NDArray[Any]]:
         if "pickle" in reason:  # numpy's advice would be to unpickle it: never
             reason = "an entry holds Python objects, which are never loaded"
         raise ValueError(reason) from error
+
+
+class ArchiveRefused(ValueError):
+    """Raised by ``read_arrays``'s ``select`` to refuse a file by its entries' names, in the
+    caller's own words: passed on as it is, not as damage."""
+
+
+def _check_header(archive: zipfile.ZipFile, key: str) -> None:
+    """Refuse the entry ``key`` if its ``.npy`` header claims Python objects, or more bytes than
+    the archive holds for it: NumPy would allocate the claimed array first (a MemoryError for
+    10**12 entries)."""
+    members = set(archive.namelist())
+    member = key + ".npy" if key + ".npy" in members else key
+    info = archive.getinfo(member)
+    with archive.open(info) as stream:
+        if stream.read(len(np.lib.format.MAGIC_PREFIX)) != np.lib.format.MAGIC_PREFIX:
+            return  # not an array: NumPy hands back its bytes, no more than the archive holds
+        version = tuple(stream.read(2))
+        read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+        shape, _, dtype = read_header(stream)
+        held = info.file_size - stream.tell()
+    if dtype.hasobject:  # numpy's words would advise unpickling it
+        raise ValueError("an entry holds Python objects, which are never loaded")
+    claimed = math.prod(shape) * dtype.itemsize
+    if claimed > held:
+        raise ValueError(
+            f"its entry {key!r} claims a {dtype} array of shape {shape} ({claimed:,} bytes) but holds {held:,} bytes"
+        )
 
 
 def save_parameters(path: str | os.PathLike[str], params: Params, *, metadata: Mapping[str, object]) -> Path:
@@ -551,6 +594,10 @@ def _refuse_json(value: object) -> object:
     raise TypeError(f"metadata values must be JSON values (str, number, bool, None, list, dict), got {type(value).__name__}")
 
 
+_PARAM_KEY: Final = re.compile(r"[Wb][1-9][0-9]*")
+"""A parameter's name in a parameters file: ``W1``, ``b1``, ..."""
+
+
 def _param_keys(L: int) -> list[str]:
     return [f"{p}{l}" for l in range(1, L + 1) for p in "Wb"]
 
@@ -586,27 +633,40 @@ def load_parameters(
     target = check.check_path("path", path, example="params.npz", file=True)
     if target.is_dir():  # not damaged: the wrong path
         raise ValueError(f"{target} is a folder: give the path of a parameter file, such as {target / 'params.npz'}")
+
+    def parameter_names(names: list[str]) -> list[str]:
+        """The names checked before any array is read: a foreign entry is never decompressed."""
+        if METADATA_KEY not in names and "meta" in names and any(key.startswith("params/") for key in names):
+            raise ArchiveRefused(  # what save_checkpoint writes: a likely mix-up, e.g. predicting from the last epoch's file
+                f"{target} is a training checkpoint, not a parameter file: its parameters are "
+                "functional_nn.checkpoints.load_checkpoint(path).state.params"
+            )
+        if METADATA_KEY not in names:
+            raise ArchiveRefused(
+                f"{target} is an .npz file but not one written by save_parameters: it has no {METADATA_KEY!r} "
+                f"entry (it holds {sorted(names)[:8]})"
+            )
+        foreign = sorted(name for name in names if name != METADATA_KEY and not _PARAM_KEY.fullmatch(name))
+        if foreign:
+            raise ArchiveRefused(
+                f"the arrays of {target} has an unexpected key {foreign[0]!r}: a params dict holds only 'W1', 'b1', ..., 'WL', 'bL'"
+            )
+        return names
+
     try:
-        contents = read_arrays(target)
+        contents = read_arrays(target, select=parameter_names)
+    except ArchiveRefused:
+        raise
     except ValueError as error:
         raise ValueError(
             f"{target} cannot be read as a parameter file ({error}); it may be truncated or damaged: save it again"
         ) from error
-    if METADATA_KEY not in contents and "meta" in contents and any(key.startswith("params/") for key in contents):
-        raise ValueError(  # what save_checkpoint writes: a likely mix-up, e.g. predicting from the last epoch's file
-            f"{target} is a training checkpoint, not a parameter file: its parameters are "
-            "functional_nn.checkpoints.load_checkpoint(path).state.params"
-        )
-    if METADATA_KEY not in contents:
-        raise ValueError(
-            f"{target} is an .npz file but not one written by save_parameters: it has no {METADATA_KEY!r} "
-            f"entry (it holds {sorted(contents)[:8]})"
-        )
     raw = contents.pop(METADATA_KEY)
     try:
         metadata = json.loads(str(raw)) if raw.dtype.kind == "U" and raw.ndim == 0 else None
-    except json.JSONDecodeError as error:
-        raise ValueError(f"{target}: its metadata is not valid JSON ({error})") from error
+    except (json.JSONDecodeError, RecursionError) as error:
+        reason = error if isinstance(error, json.JSONDecodeError) else "it nests deeper than Python can read"
+        raise ValueError(f"{target}: its metadata is not valid JSON ({reason})") from error
     if not isinstance(metadata, dict) or metadata.get("format") != FORMAT:
         found = metadata.get("format") if isinstance(metadata, dict) else None
         raise ValueError(f"{target}: its metadata must be a JSON object with format {FORMAT!r}, got format {found!r}")
