@@ -11,7 +11,10 @@ can run away too). Ctrl-C is one line too, ``error: interrupted (Ctrl-C)``, with
 status 130 of a shell's interrupted command: ``atomic_write`` leaves no half-written file.
 SIGTERM (``kill``, ``timeout``, a job scheduler) ends the run the same way, raised as a
 ``KeyboardInterrupt`` so that a script's own Ctrl-C handling runs too: ``error: terminated
-(SIGTERM)``, status 143 (128 + 15).
+(SIGTERM)``, status 143 (128 + 15). A reader that leaves early (``| head -1``) ends the run
+as it ends ``cat``, silently with the status 141 (128 + SIGPIPE) of a broken pipe, and what the
+terminal's encoding cannot hold (``µ`` or a path's ``é`` under ``PYTHONIOENCODING=ascii`` or an
+ASCII locale) is printed escaped (``\\xb5``) rather than ending the run.
 Command-line values are refused by argparse (its usage line, then
 ``error: ...``, status 2); a list such as ``--hidden 512,256`` is read by ``positive_ints``
 or split by ``comma_separated``, which refuse an empty item rather than skip it; a path is
@@ -32,7 +35,9 @@ The scripts folder is not a package: the scripts and the tests import this as ``
 from __future__ import annotations
 
 import argparse
+import codecs
 import contextlib
+import io
 import math
 import os
 import signal
@@ -114,7 +119,8 @@ def run_main(main: Callable[[Sequence[str] | None], int], argv: Sequence[str] | 
     if previous is not None:
         signal.signal(signal.SIGTERM, terminate)
     try:
-        status = _reported(main, argv, terminated)
+        with _escaping_output():
+            status = _reported(main, argv, terminated)
     finally:
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
@@ -126,12 +132,18 @@ def run_main(main: Callable[[Sequence[str] | None], int], argv: Sequence[str] | 
 
 def _reported(main: Callable[[Sequence[str] | None], int], argv: Sequence[str] | None, terminated: Sequence[int]) -> int:
     try:
-        return main(argv)
+        status = main(argv)
+        _flush_output()  # what is still buffered for a pipe fails here, reported below, not by Python at exit
+        return status
+    except BrokenPipeError:  # the reader left (``| head -1``): end as a command killed by SIGPIPE does, silently
+        _discard_unwritten_output()
+        return 128 + signal.SIGPIPE
     except (UsageError, CheckpointError, ValueError) as error:
         return fail(str(error))
     except DatasetUnavailableError as error:  # a RuntimeError: MNIST could not be fetched; it says what to do
         return fail(str(error))
     except OSError as error:  # a file or folder: name it, without the errno clutter
+        _discard_unwritten_output()  # stdout on a full disk: said once, here, not again by Python at exit
         named = error.filename is not None and error.strerror is not None
         return fail(f"{error.filename}: {error.strerror}" if named else str(error))
     except TrainingDivergedError as error:  # the run failed, not the command line: status 1
@@ -144,6 +156,67 @@ def _reported(main: Callable[[Sequence[str] | None], int], argv: Sequence[str] |
     except KeyboardInterrupt as error:  # Ctrl-C or SIGTERM: the files written so far are whole (atomic_write); say so in one line
         fail(("terminated (SIGTERM)" if terminated else "interrupted (Ctrl-C)") + (f" {error}" if str(error) else ""))
         return 128 + signal.SIGTERM if terminated else 130
+
+
+def _flush_output() -> None:
+    """Write out what ``print`` buffered for a pipe or a file, while ``_reported`` can still report
+    a failure: a closed pipe as such, any other as ``<stdout>: No space left on device``."""
+    for name, stream in (("<stdout>", sys.stdout), ("<stderr>", sys.stderr)):
+        try:
+            if stream is not None:
+                stream.flush()
+        except BrokenPipeError:
+            raise
+        except OSError as error:
+            raise OSError(error.errno, error.strerror, name) from error
+
+
+def _discard_unwritten_output() -> None:
+    """Point stdout or stderr that cannot take what it holds (a closed pipe, a full disk) at
+    ``os.devnull``: Python's own flush at exit would report the failure again, as ``Exception
+    ignored in: <_io.TextIOWrapper name='<stdout>'>`` and status 120."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            if stream is not None:
+                stream.flush()
+        except (OSError, ValueError):
+            with contextlib.suppress(OSError, ValueError):
+                devnull = os.open(os.devnull, os.O_WRONLY)
+                os.dup2(devnull, stream.fileno())
+                os.close(devnull)
+
+
+ESCAPE: Final = "functional_nn.escape"
+"""The error handler of the scripts' output: a character its encoding cannot hold is escaped."""
+
+
+def _escape(error: UnicodeError) -> tuple[str | bytes, int]:
+    """``surrogateescape`` for the bytes an ASCII locale could not decode (a path's, given back
+    as they came), ``backslashreplace`` for the rest (``µ`` as ``\\xb5``)."""
+    if isinstance(error, UnicodeEncodeError) and all("\udc80" <= c <= "\udcff" for c in error.object[error.start : error.end]):
+        return codecs.lookup_error("surrogateescape")(error)
+    return codecs.backslashreplace_errors(error)
+
+
+codecs.register_error(ESCAPE, _escape)
+
+
+@contextlib.contextmanager
+def _escaping_output() -> Iterator[None]:
+    """stdout and stderr escape what their encoding cannot hold for the duration of the block
+    (``PYTHONIOENCODING=ascii``, ``LC_ALL=C PYTHONUTF8=0``): a ``µs`` in a header or an ``é`` in
+    a path would otherwise raise ``UnicodeEncodeError`` mid-run, after the work was done."""
+    changed: list[tuple[io.TextIOWrapper, str]] = []
+    for stream in (sys.stdout, sys.stderr):
+        if isinstance(stream, io.TextIOWrapper) and stream.errors in ("strict", "surrogateescape"):
+            changed.append((stream, stream.errors))
+            stream.reconfigure(errors=ESCAPE)
+    try:
+        yield
+    finally:
+        for stream, errors in changed:
+            with contextlib.suppress(OSError, ValueError):
+                stream.reconfigure(errors=errors)
 
 
 LIBRARY_ADVICE: Final = "a smaller learning rate"
@@ -316,10 +389,18 @@ def seed(text: str) -> int:
 
 
 def path(text: str) -> Path:
-    """A path, which an empty string is not: ``Path("")`` would quietly be the current folder."""
+    """A path, which an empty string is not: ``Path("")`` would quietly be the current folder.
+
+    A leading ``~`` or ``~user`` is that home folder, as the shell makes it where it expands one:
+    ``--out=~/runs`` and a quoted ``"~/runs"`` reach the script unexpanded, and were a folder
+    named ``~`` in the current one, while the run said it wrote ``to ~/runs``.
+    """
     if not text:
         raise argparse.ArgumentTypeError("expected a path, got an empty string")
-    return Path(text)
+    try:
+        return Path(text).expanduser()
+    except RuntimeError:  # pathlib's "Could not determine home directory."
+        raise argparse.ArgumentTypeError(f"{text!r} starts with {Path(text).parts[0]!r}, which names no home directory here") from None
 
 
 def positive_int(text: str) -> int:
