@@ -587,16 +587,23 @@ class DaskShards:
                     # already holds a stream to every worker. Scattering it to the workers first
                     # would open connections of our own, and one opened to a worker that has just
                     # died waits out Dask's connect timeout (30 s) before the round can be retried.
+                    # The holder is a loose restriction: a worker retired (client.retire_workers, an
+                    # adaptive cluster scaling down) hands its shards to another, and a task bound to
+                    # it alone would wait for it for ever (Dask's "no-worker"); it runs where they went.
+                    # (Dask's work stealing may then also run one on an idle worker, which gets a copy
+                    # of its shard: the same sums, at the price of that copy's transfer and memory.)
                     with warnings.catch_warnings():
                         warnings.filterwarnings("ignore", message="Sending large graph", category=UserWarning)
                         futures = [
-                            self.client.submit(function, future, s, inputs, workers=[self.holders[s]], allow_other_workers=False, pure=False)
+                            self.client.submit(function, future, s, inputs, workers=[self.holders[s]], allow_other_workers=True, pure=False)
                             for s, future in enumerate(self.futures)
                         ]
                     results: list[R] = self.client.gather(futures)  # type: ignore[no-untyped-call]  # distributed's partial types
                     return results, time.perf_counter() - started
                 except Exception as error:  # noqa: BLE001 - sorted below: a lost worker is retried, anything else raised
                     if not _raised_by_task(error):
+                        # the client closed during the round (by another thread): no worker was lost
+                        _check_client("shards.client", self.client, hint=_PLACE_AGAIN)
                         if not _is_lost_work(error) and all(f.status == "finished" for f in self.futures):
                             raise
                         failure = error
