@@ -627,7 +627,12 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         dtype = self._float_dtype()
         with np.errstate(over="ignore"):  # the overflow is refused below, naming y
             Y = np.asarray(y, dtype=dtype)
-        if not np.isfinite(Y).all():  # y itself is finite (validate_data checked it): too large for dtype
+        if not np.isfinite(Y).all():
+            # validate_data refuses a y holding NaN or infinity, unless scikit-learn's assume_finite
+            # config skips that check: then say so rather than call it too large for dtype
+            count = int(np.size(y) - np.count_nonzero(np.isfinite(y)))
+            if count:
+                raise ValueError(f"y contains {count} NaN or infinite value(s)")
             top = np.max(np.abs(np.asarray(y, dtype=np.longdouble)))  # a long double y can be beyond even float64
             fits = top <= np.finfo(np.float64).max
             largest = f"{float(top):.4g}" if fits else np.format_float_scientific(top, precision=3, trim="-")
