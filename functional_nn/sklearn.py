@@ -600,6 +600,12 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
     attributes and continuation rules are ``MLPClassifier``'s (without ``classes_``);
     early stopping holds out an unstratified ``validation_fraction``.
 
+    ``alpha`` is the same penalty as scikit-learn's, but the cost it is added to is not:
+    :math:`\frac{1}{m}\sum_i \lVert a_i - y_i\rVert^2` here, half the mean over samples
+    and outputs in scikit-learn's ``MLPRegressor``. So the same ``alpha`` weighs half as much
+    against the error here with one output, and ``1 / (2 n_outputs)`` as much with more: a
+    value tuned there is ``2 * n_outputs * alpha`` here.
+
     Examples
     --------
     >>> X = np.linspace(-1, 1, 200).reshape(-1, 1)
