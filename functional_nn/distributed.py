@@ -225,6 +225,35 @@ class Shard(NamedTuple):
     X: FloatArray
     Y: FloatArray
 
+    def __reduce__(self) -> tuple[Callable[..., Shard], tuple[object, ...]]:
+        return _unpickled_shard, tuple(self)  # rebuilt with aligned arrays: see _realigned
+
+
+def _realigned(value: Any) -> Any:  # Any: an array, or a dict or tuple of them, as it came
+    """``value`` with each array whose buffer is not aligned to its dtype replaced by an
+    aligned copy in its own memory order (and writeability), in dicts and plain tuples too.
+
+    Dask sends an array inside a pickled object as a buffer of its message, which reaches the
+    worker at any byte offset, and NumPy's matrix products take another path for an array
+    that is not aligned, with other last bits: a shard so received made the rounds differ
+    from this process's (``D @ X.T``, 1 ulp in float64). What travels is rebuilt aligned.
+    """
+    if isinstance(value, np.ndarray):
+        if value.flags.aligned:
+            return value
+        copy = value.copy(order="A")
+        copy.flags.writeable = value.flags.writeable
+        return copy
+    if type(value) is dict:
+        return {key: _realigned(item) for key, item in value.items()}
+    if type(value) is tuple:
+        return tuple(_realigned(item) for item in value)
+    return value
+
+
+def _unpickled_shard(X: FloatArray, Y: FloatArray) -> Shard:
+    return Shard(_realigned(X), _realigned(Y))
+
 
 def split_shards(X: FloatArray, Y: FloatArray, n_shards: int) -> tuple[Shard, ...]:
     """Cut the columns of ``X`` ``(n_0, m)`` and ``Y`` ``(n_L, m)`` into ``n_shards`` contiguous blocks.
@@ -294,6 +323,15 @@ class RoundInput(NamedTuple):
     optimizer_state: OptimizerState
     round: int  # the index of the round being run, from 0
     task: _Task
+
+    def __reduce__(self) -> tuple[Callable[..., RoundInput], tuple[object, ...]]:
+        return _unpickled_round_input, tuple(self)  # rebuilt with aligned arrays: see _realigned
+
+
+def _unpickled_round_input(params: dict[str, FloatArray], optimizer_state: OptimizerState, round: int, task: _Task) -> RoundInput:
+    slots = optimizer_state.slots
+    aligned = {name: _realigned(dict(slot)) for name, slot in slots.items()} if type(slots) is dict else slots
+    return RoundInput(_realigned(params), optimizer_state._replace(slots=aligned), round, task)
 
 
 class ShardGradient(NamedTuple):
@@ -803,6 +841,11 @@ def _check_client(argument: str, client: object, *, hint: str = "open one with c
     distributed = _import_distributed()
     if not isinstance(client, distributed.Client):
         raise TypeError(f"{argument} must be a distributed.Client, e.g. from cluster_client(), got {type(client).__name__}")
+    if client.asynchronous:  # its methods would return coroutines, which fail unawaited deep inside
+        raise TypeError(
+            f"{argument} must be a synchronous distributed.Client, got one made with asynchronous=True (or used inside "
+            "its event loop): make one without asynchronous=True, e.g. with cluster_client(), and call this outside async code"
+        )
     if client.status in ("closing", "closed"):
         raise ValueError(f"{argument} is closed (status {client.status!r}): {hint}")
 
@@ -829,7 +872,7 @@ def _check_shards(shards: object) -> tuple[Shard, ...]:
                     f"shards[{s}] has {X.shape[0]} features, {Y.shape[0]} outputs; shards[0] has "
                     f"{first.X.shape[0]}, {first.Y.shape[0]}"
                 )
-        checked.append(Shard(X, Y))
+        checked.append(Shard(_realigned(X), _realigned(Y)))  # as a worker holds it (see _realigned): the same bits here
     return tuple(checked)
 
 
@@ -1337,6 +1380,13 @@ class SweepData(NamedTuple):
     Y: FloatArray
     dev: tuple[FloatArray, FloatArray] | None = None
 
+    def __reduce__(self) -> tuple[Callable[..., SweepData], tuple[object, ...]]:
+        return _unpickled_sweep_data, tuple(self)  # rebuilt with aligned arrays: see _realigned
+
+
+def _unpickled_sweep_data(X: FloatArray, Y: FloatArray, dev: tuple[FloatArray, FloatArray] | None) -> SweepData:
+    return SweepData(_realigned(X), _realigned(Y), _realigned(dev))
+
 
 def run_settings(settings: RunSettings, data: SweepData) -> TrainResult:
     """Train one ``RunSettings`` on ``data`` in this process: a sweep's task."""
@@ -1628,7 +1678,8 @@ def sweep(
             futures = [client.submit(_run_task, s, shared, priority=_work(s, m), pure=False) for s in settings]
         else:
             folder.mkdir(parents=True, exist_ok=True)
-            stored = Path(tempfile.mkdtemp(prefix="sweep-", dir=folder))  # another sweep's runs never read it
+            stored = Path(tempfile.mkdtemp(prefix="sweep-", dir=folder)).absolute()  # another sweep's runs never read it; a
+            # worker started in another working directory finds it too (mkdtemp keeps a relative dir relative)
             path = str(save_sweep_data(stored, data))
             futures = [client.submit(_run_stored, s, path, priority=_work(s, m), pure=False) for s in settings]
         sent.extend(futures)
