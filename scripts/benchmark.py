@@ -31,7 +31,8 @@ Contenders (each only if installed; a missing one is a note, not a failure):
     After the warm-up epoch its weights are compared with ours, to show both did the same sums.
 ``torch``
     ``nn.Sequential`` of ``nn.Linear``/``nn.ReLU`` (and ``nn.Dropout``) with our initial weights copied in, fed
-    the same shuffled batches in the same order (the same ``rng.permutation`` per epoch),
+    the same shuffled batches in the same order (the same ``rng.permutation`` per epoch; with
+    dropout only the first epoch's, since ours draws its masks from that generator too),
     ``cross_entropy``, and ``torch.optim.SGD``/``Adam`` with the same hyperparameters, at
     their defaults otherwise (a loop over the parameters on the CPU). After the warm-up epoch
     its weights are compared with ours, to show both did the same sums.
@@ -62,7 +63,8 @@ beat; ``ceiling_fraction`` is functional_nn's share of it. For 784-256-10 and ``
 that is 104.7 MFLOP per step, 818 kFLOP per sample.
 
 Each repetition runs one epoch of every contender with every optimizer (a contender's SGD
-and Adam epochs next to each other), rotating their order, then times the ceiling once, so
+and Adam epochs next to each other, SGD first in one round and Adam in the next), rotating
+the contenders' order, then times the ceiling once, so
 that load from elsewhere on the machine falls on all of them alike: the ratios between
 contenders and Adam's speed against SGD's are both measured side by side. The table shows
 medians with min-max, and each ratio twice: the ratio of the two medians, and ``by round``,
@@ -635,14 +637,19 @@ def run_network(
             for run in ready.epochs.values():
                 run()
         compare_weights(setup, ready, warmup, notes)
-    entries = [(index, name) for name in CONTENDERS for index, ready in enumerate(prepared) if name in ready.epochs]
+    # one group a contender, its optimizers in turn: the rounds rotate the groups, never splitting one, so
+    # a contender's SGD and Adam epochs always run next to each other (the ratios by round pair them),
+    # SGD first in even rounds and Adam first in odd ones, so that neither always has the other's wake
+    groups = [[(index, name) for index, ready in enumerate(prepared) if name in ready.epochs] for name in CONTENDERS]
+    groups = [group for group in groups if group]
     seconds: list[dict[str, list[float]]] = [{name: [] for name in ready.epochs} for ready in prepared]
     pairs = matmul_operands(network.sizes, network.batch_size, np.random.default_rng(network.seed))
     ceiling_seconds_per_step: list[float] = []
     for round_number in range(repeats):
         progress(f"{label}, round {round_number + 1} of {repeats}")
-        shift = round_number % len(entries) if entries else 0
-        for index, name in entries[shift:] + entries[:shift]:
+        shift = round_number % len(groups) if groups else 0
+        step = -1 if round_number % 2 else 1
+        for index, name in [entry for group in groups[shift:] + groups[:shift] for entry in group[::step]]:
             time.sleep(settle_seconds)
             start = clock()
             prepared[index].epochs[name]()
