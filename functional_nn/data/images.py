@@ -175,7 +175,7 @@ def load_image_folder(
     if not folder.is_dir():
         raise FileNotFoundError(f"root {folder} is not a folder: expected one sub-folder of pictures per class")
     try:
-        from PIL import Image, ImageOps
+        from PIL import Image, ImageOps, UnidentifiedImageError
     except ImportError as exc:
         raise ImportError(
             'load_image_folder needs Pillow to decode pictures; it comes with the scripts extra: pip install -e ".[scripts]"'
@@ -196,7 +196,10 @@ def load_image_folder(
             skipped.append(SkippedFile(path, "not a regular file"))
             continue
         try:
-            with Image.open(path) as opened:
+            # from an open file, not by path: Pillow memory-maps an uncompressed grayscale, palette or
+            # 16-bit TIFF opened by path in the upright size of its orientation tag (5 to 8) while
+            # its data lie in the stored frame, which scrambles the picture
+            with path.open("rb") as stream, Image.open(stream) as opened:
                 # JPEG only: decode at the smallest scale >= the target, in the frame as stored,
                 # which exif_transpose then turns upright
                 opened.draft(mode, _stored_size(opened.getexif().get(_EXIF_ORIENTATION, 1), width, height))
@@ -214,6 +217,9 @@ def load_image_folder(
                 if picture.size != (width, height):
                     picture = picture.resize((width, height), Image.Resampling.BILINEAR)
                 pixels = np.asarray(picture, dtype=np.float32 if sixteen_bit else np.uint8)
+        except UnidentifiedImageError:  # its message names the stream, not the file
+            skipped.append(SkippedFile(path, f"UnidentifiedImageError: cannot identify image file {str(path)!r}"))
+            continue
         except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
             # OSError covers unidentified and truncated files; some decoders raise the others
             skipped.append(SkippedFile(path, f"{type(exc).__name__}: {exc}"))
