@@ -39,7 +39,7 @@ import _cli  # scripts/_cli.py: the output folder, and errors as one line
 
 from functional_nn import Activation, FloatArray, IntArray, initialize_parameters, predict_proba, train_epochs
 from functional_nn.data import train_dev_split
-from functional_nn.data.images import Color, load_image_folder
+from functional_nn.data.images import Color, class_folders, load_image_folder
 from functional_nn.metrics import accuracy, confusion_matrix, f1_score, log_loss, precision, recall
 from functional_nn.optimizers import adam
 from functional_nn.serialization import atomic_write
@@ -149,13 +149,13 @@ def _main(argv: Sequence[str] | None) -> int:
     assert is_color(color)
     classes: tuple[str, ...] | None = args.classes  # split by class_names
     try:
-        data = load_image_folder(args.root, size=(args.size, args.size), color=color, classes=classes, dtype=np.float32)
+        names = class_folders(args.root, classes)
+        if len(names) != 2:  # before any of its pictures is decoded
+            print(f"error: {args.root} has {len(names)} classes {list(names)}; pick two with --classes a,b", file=sys.stderr)
+            return 2
+        data = load_image_folder(args.root, size=(args.size, args.size), color=color, classes=names, dtype=np.float32)
     except (ValueError, FileNotFoundError) as error:  # the library names its keywords; the user typed DIR and a flag
         raise _cli.options_named(error, (("root ", ""), ("classes ", "--classes "))) from None
-    names = data.class_names
-    if len(names) != 2:
-        print(f"error: {args.root} has {len(names)} classes {list(names)}; pick two with --classes a,b", file=sys.stderr)
-        return 2
     counts = np.bincount(data.y, minlength=2).tolist()
     print(f"{data.X.shape[1]} pictures of {data.image_shape}: " + ", ".join(f"{n} {c}" for n, c in zip(counts, names)))
     if data.skipped:

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from functional_nn.data.images import load_image_folder
+from functional_nn.data.images import class_folders, load_image_folder
 
 _ORIENTATION = 0x0112
 
@@ -45,3 +45,18 @@ def test_a_file_that_is_no_picture_is_skipped_with_its_name(tmp_path: Path) -> N
     assert [(s.path.name, s.reason) for s in data.skipped] == [
         ("notes.jpg", f"UnidentifiedImageError: cannot identify image file {str(tmp_path / 'dogs' / 'notes.jpg')!r}")
     ]
+
+
+def test_class_folders_are_the_folders_load_image_folder_reads_found_without_a_picture(tmp_path: Path) -> None:
+    """cats_vs_dogs.py asks for them first: with three classes and no --classes it refused only
+    after decoding every picture of all three (on thousands of photos, a long wait for one line)."""
+    for name in ("dogs", "cats", ".thumbnails", "birds"):
+        (tmp_path / name).mkdir()
+    (tmp_path / "cats" / "not a picture.jpg").write_text("x")  # never opened: no picture is decoded
+    (tmp_path / "readme.txt").write_text("x")
+    assert class_folders(tmp_path) == ("birds", "cats", "dogs")
+    assert class_folders(tmp_path, ["dogs", "cats"]) == ("dogs", "cats")
+    with pytest.raises(ValueError, match=r"classes \['cows'\] are not sub-folders of"):
+        class_folders(tmp_path, ["dogs", "cows"])
+    with pytest.raises(FileNotFoundError, match=r"root .*readme.txt is not a folder"):
+        class_folders(tmp_path / "readme.txt")

@@ -6,7 +6,7 @@ and from ``functional_nn``."""
 
 from functional_nn.data.augmentation import Augmentation, compose, elastic_distortion, random_affine, random_shift
 from functional_nn.data.digit_files import DigitImages, load_digits_csv, load_idx, load_idx_digits
-from functional_nn.data.images import ImageFolder, SkippedFile, load_image_folder
+from functional_nn.data.images import ImageFolder, SkippedFile, class_folders, load_image_folder
 from functional_nn.data.mnist import (
     MNIST,
     ChecksumError,
@@ -44,6 +44,7 @@ __all__ = [
     "SkippedFile",
     "Split",
     "ToyDataset",
+    "class_folders",
     "data_dir",
     "load_digits_csv",
     "load_idx",

@@ -111,6 +111,24 @@ def _class_folders(root: Path, classes: Sequence[str] | None) -> list[tuple[str,
     return folders
 
 
+def class_folders(root: str | os.PathLike[str], classes: Sequence[str] | None = None) -> tuple[str, ...]:
+    """The class sub-folders of ``root`` that ``load_image_folder`` reads, in label order
+    (``classes`` as given, else every sub-folder not starting with ``.``, sorted by name),
+    found without decoding a picture: a script can refuse the wrong number of classes before
+    reading thousands of photos.
+
+    Raises as ``load_image_folder`` does for ``root`` and ``classes``.
+    """
+    return tuple(name for name, _ in _class_folders(_root_folder(root), classes))
+
+
+def _root_folder(root: str | os.PathLike[str]) -> Path:
+    folder = check_path("root", root, "a folder")
+    if not folder.is_dir():
+        raise FileNotFoundError(f"root {folder} is not a folder: expected one sub-folder of pictures per class")
+    return folder
+
+
 def load_image_folder(
     root: str | os.PathLike[str],
     *,
@@ -171,9 +189,7 @@ def load_image_folder(
     color = check.check_name("color", color, COLORS)
     check.check_float_dtype("dtype", dtype)
     dtype = np.dtype(dtype).type  # np.dtype("float32") passes the check above, but is not a scalar type to call
-    folder = check_path("root", root, "a folder")
-    if not folder.is_dir():
-        raise FileNotFoundError(f"root {folder} is not a folder: expected one sub-folder of pictures per class")
+    folder = _root_folder(root)
     try:
         from PIL import Image, ImageOps, UnidentifiedImageError
     except ImportError as exc:
