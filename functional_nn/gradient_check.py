@@ -179,9 +179,17 @@ class RecordCheckError(ValueError):
     """A user's ``ActivationFunction`` or ``LossFunction`` fails ``check_activation`` or ``check_loss``."""
 
 
-def _relative_differences(analytic: FloatArray, numeric: FloatArray) -> FloatArray:
-    r""":math:`|g - \tilde g| / \max(|g| + |\tilde g|, 10^{-8})`, elementwise."""
-    scale = np.maximum(np.abs(analytic) + np.abs(numeric), 1e-8)
+def _relative_differences(analytic: FloatArray, numeric: FloatArray, rounding: FloatArray) -> FloatArray:
+    r""":math:`|g - \tilde g| / \max(|g| + |\tilde g|, 10^{-8}, 10^5 \eta)`, elementwise.
+
+    :math:`\eta` (``rounding``) bounds what rounding the values differenced puts into
+    :math:`\tilde g`: an ulp of the largest value over :math:`\varepsilon`. Where
+    :math:`|g| + |\tilde g|` is below :math:`10^5 \eta`, centred differences cannot resolve a
+    relative :math:`10^{-5}` (a saturated sigmoid's :math:`10^{-11}`, a wide softmax's
+    :math:`10^{-7}`), so those entries compare absolutely, with :math:`\eta` a difference
+    of :math:`10^{-5}`.
+    """
+    scale = np.maximum(np.maximum(np.abs(analytic) + np.abs(numeric), 1e-8), 1e5 * rounding)
     differences: FloatArray = np.abs(analytic - numeric) / scale
     return differences
 
@@ -265,8 +273,9 @@ def check_activation(
         The step of the centred differences.
     tolerance : float > 0, default 1e-5
         The largest relative difference :math:`|g - \tilde g| / (|g| + |\tilde g|)` accepted
-        (entries where both are below 1e-8 compare absolutely). A right backward pass gives
-        about 1e-10; a wrong one, 1e-2 or more.
+        (entries where both are below 1e-8, or below what the differences can resolve to a
+        relative 1e-5 given the rounding of ``forward``'s values, compare absolutely). A right
+        backward pass gives about 1e-10; a wrong one, 1e-2 or more.
 
     Returns
     -------
@@ -292,15 +301,18 @@ def check_activation(
     low, high = record.output_range
     if not ((A >= low) & (A <= high)).all():
         raise RecordCheckError(f"{name}: forward returned values in [{A.min()}, {A.max()}], outside its output_range [{low}, {high}]")
+    record.forward(_frozen(Z[:, ::-1] + 1.0))  # another input in between: a backward reading what forward kept, not its arguments, fails
     analytic = record.backward(dA, Z, A)
-    numeric = np.zeros_like(Z)
+    numeric, rounding = np.zeros_like(Z), np.zeros_like(Z)
+    ulp = np.finfo(np.float64).eps * float(np.abs(A).max())  # an ulp of forward's largest value
     for index in np.ndindex(Z.shape):
         up, down = Z.copy(), Z.copy()  # two arrays: forward may return its input (linear)
         up[index] += epsilon
         down[index] -= epsilon
         plus, minus = record.forward(up), record.forward(down)
         numeric[index] = float(np.sum(dA * (plus - minus))) / (2 * epsilon)
-    differences = _relative_differences(analytic, numeric)
+        rounding[index] = ulp * float(np.sum(np.abs(dA)[plus != minus])) / epsilon  # over the values that moved
+    differences = _relative_differences(analytic, numeric, rounding)
     worst = float(differences.max())
     if worst > tolerance:
         at = np.unravel_index(int(np.argmax(differences)), differences.shape)
@@ -327,8 +339,9 @@ def check_loss(
 ) -> float:
     r"""Check a loss's record before training with it; return the largest relative difference.
 
-    On random one-hot targets ``Y`` and outputs ``AL`` (in (0.05, 0.95) if the loss needs
-    probabilities, else :math:`\mathcal N(0, 1)`), float64:
+    On random one-hot targets ``Y`` (for one unit, ``shape=(1, m)``, labels 0 and 1 as well)
+    and outputs ``AL`` (in (0.05, 0.95) if the loss needs probabilities, else
+    :math:`\mathcal N(0, 1)`), float64:
 
     - ``cost`` returns a float; ``gradient`` keeps the shape and dtype of ``AL`` (float64
       and float32), returns finite values and writes into nothing;
@@ -353,8 +366,11 @@ def check_loss(
     Y[rng.integers(0, n, m), np.arange(m)] = 1.0
     Y = _frozen(Y)
     AL = _frozen(rng.uniform(0.05, 0.95, shape) if record.probability_output else rng.standard_normal(shape))
+    # One unit: a one-hot column is always 1, so cost and gradient meet labels 0 and 1 instead (a
+    # binary loss's); the fused pairing keeps the one-hot Y (softmax over one unit is 1 whatever y).
+    labels = Y if n > 1 else _frozen(rng.permutation(np.arange(m) % 2).reshape(shape).astype(np.float64))
     for dtype in (np.float32, np.float64):
-        AL_d, Y_d = _frozen(AL.astype(dtype)), _frozen(Y.astype(dtype))
+        AL_d, Y_d = _frozen(AL.astype(dtype)), _frozen(labels.astype(dtype))
         value: object = _call(f"{name}: cost", record.cost, AL_d, Y_d)
         number = cost_number(value)  # what training takes: a float, a NumPy scalar (np.mean's), a 0-d array
         if number is None or not math.isfinite(number):
@@ -364,17 +380,20 @@ def check_loss(
             )
         _check_output(f"{name}: gradient", _call(f"{name}: gradient", record.gradient, AL_d, Y_d), AL_d)
 
-    def numeric_gradient(cost: Callable[[FloatArray], float], at: FloatArray) -> FloatArray:
-        numeric = np.zeros_like(at)
+    def numeric_gradient(cost: Callable[[FloatArray], float], at: FloatArray) -> tuple[FloatArray, FloatArray]:
+        """m times the centred differences of ``cost`` at ``at``, and what rounding the costs can put in them."""
+        numeric, rounding = np.zeros_like(at), np.zeros_like(at)
         for index in np.ndindex(at.shape):
             up, down = at.copy(), at.copy()
             up[index] += epsilon
             down[index] -= epsilon
-            numeric[index] = m * (cost(up) - cost(down)) / (2 * epsilon)
-        return numeric
+            plus, minus = cost(up), cost(down)
+            numeric[index] = m * (plus - minus) / (2 * epsilon)
+            rounding[index] = m * np.finfo(np.float64).eps * max(abs(plus), abs(minus)) / epsilon
+        return numeric, rounding
 
-    analytic = record.gradient(AL, Y)
-    differences = _relative_differences(analytic, numeric_gradient(lambda A: record.cost(A, Y), AL))
+    analytic = record.gradient(AL, labels)
+    differences = _relative_differences(analytic, *numeric_gradient(lambda A: record.cost(A, labels), AL))
     worst = float(differences.max())
     if worst > tolerance:
         at = np.unravel_index(int(np.argmax(differences)), differences.shape)
@@ -386,7 +405,7 @@ def check_loss(
     if fused is not None:
         Z = _frozen(rng.standard_normal(shape))
         A = fused.forward(Z)
-        differences = _relative_differences(A - Y, numeric_gradient(lambda Z_: record.cost(fused.forward(Z_), Y), Z))
+        differences = _relative_differences(A - Y, *numeric_gradient(lambda Z_: record.cost(fused.forward(Z_), Y), Z))
         fused_worst = float(differences.max())
         if fused_worst > tolerance:
             raise RecordCheckError(

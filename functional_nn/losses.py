@@ -155,7 +155,9 @@ def resolve_loss(argument: str, value: object) -> LossFunction:
         if not callable(getattr(value, field)):
             raise TypeError(f"{argument} {value.name!r}: {field} must be a function, got {getattr(value, field)!r}")
     if value.fused_activation is not None:
-        resolve_activation(f"{argument} {value.name!r}: fused_activation", value.fused_activation)
+        fused = resolve_activation(f"{argument} {value.name!r}: fused_activation", value.fused_activation)
+        if fused is not value.fused_activation:  # a built-in's name, such as "sigmoid": its record, as everywhere
+            value = value._replace(fused_activation=fused)
     threshold: object = value.decision_threshold
     if threshold is not None and not (isinstance(threshold, (int, float)) and math.isfinite(threshold)):
         raise TypeError(f"{argument} {value.name!r}: decision_threshold must be a finite number or None, got {threshold!r}")
