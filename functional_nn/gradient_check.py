@@ -339,7 +339,8 @@ def check_loss(
 ) -> float:
     r"""Check a loss's record before training with it; return the largest relative difference.
 
-    On random one-hot targets ``Y`` (for one unit, ``shape=(1, m)``, labels 0 and 1 as well)
+    On random one-hot targets ``Y`` (every class among them when ``m >= n``; for one unit,
+    ``shape=(1, m)``, labels 0 and 1 as well)
     and outputs ``AL`` (in (0.05, 0.95) if the loss needs probabilities, else
     :math:`\mathcal N(0, 1)`), float64:
 
@@ -363,7 +364,7 @@ def check_loss(
     rng, shape, epsilon, tolerance = _check_settings(rng, shape, epsilon, tolerance)
     n, m = shape
     Y: FloatArray = np.zeros(shape)
-    Y[rng.integers(0, n, m), np.arange(m)] = 1.0
+    Y[rng.permutation(np.arange(m) % n), np.arange(m)] = 1.0  # every class, when m >= n: a loss wrong for one is caught
     Y = _frozen(Y)
     AL = _frozen(rng.uniform(0.05, 0.95, shape) if record.probability_output else rng.standard_normal(shape))
     # One unit: a one-hot column is always 1, so cost and gradient meet labels 0 and 1 instead (a

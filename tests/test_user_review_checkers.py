@@ -114,3 +114,17 @@ def test_a_fused_activation_given_by_its_name_is_that_built_in(rng: np.random.Ge
     AL, caches = forward_propagation(X, params, ["relu", "relu"])
     with pytest.raises(ValueError, match=r"loss 'my_binary' needs outputs in \[0, 1\], but the output activation 'relu' ranges over \[0\.0, inf\]: use 'sigmoid'"):
         backward_propagation(AL, Y, caches, named)
+
+
+def test_a_categorical_loss_wrong_for_one_class_only_is_refused_whichever_classes_are_drawn() -> None:
+    """check_loss drew each sample's class at random: at shape (10, 10) class 9 never came up, and
+    a loss whose gradient is wrong only for it passed. Now every class appears when m >= n."""
+
+    def gradient(AL: FloatArray, Y: FloatArray) -> FloatArray:
+        wrong_row: FloatArray = AL - Y
+        wrong_row[9] += 0.5 * Y[9]  # wrong only where a sample is of class 9
+        return wrong_row
+
+    wrong = LossFunction("mse_wrong_for_class_9", lambda AL, Y: float(np.sum((AL - Y) ** 2) / 2 / AL.shape[1]), gradient)
+    with pytest.raises(RecordCheckError):
+        check_loss(wrong, shape=(10, 10))
