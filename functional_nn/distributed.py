@@ -144,6 +144,7 @@ from functional_nn.training import (
     check_dev_set,
     check_resumed_within,
     classification_labels,
+    diverged_advice,
     diverged_parameter,
     resolve_optimizer,
     train,
@@ -1117,7 +1118,9 @@ def _fold(runner: _InProcessShards | DaskShards, run: _Run, state: RoundState, r
         diverged = diverged_parameter(params)
         if diverged is not None:
             key, what = diverged
-            raise TrainingDivergedError(f"training diverged at round {number}: the update made {key} hold {what}; try a smaller learning rate")
+            raise TrainingDivergedError(
+                f"training diverged at round {number}: the update made {key} hold {what}; {diverged_advice(params[key])}"
+            )
         seen += samples
         accuracy = None if corrects[0] is None else sum(c or 0 for c in corrects) / samples
         dev_cost = dev_accuracy = None
@@ -1158,7 +1161,7 @@ def _check_shard_results(number: int, results: Sequence[tuple[float, Mapping[str
         if diverged is not None:
             key, held = diverged
             raise TrainingDivergedError(
-                f"training diverged at round {number} on shard {s}: {what} {key} holds {held}; try a smaller learning rate"
+                f"training diverged at round {number} on shard {s}: {what} {key} holds {held}; {diverged_advice(arrays[key])}"
             )
 
 

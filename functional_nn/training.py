@@ -138,8 +138,22 @@ def _check_divergence(epoch: int, cost: float, first_cost: float | None, params:
     if diverged is not None:
         key, what = diverged
         raise TrainingDivergedError(
-            f"training diverged at epoch {epoch}: {key} holds {what} after the last step; try a smaller learning rate"
+            f"training diverged at epoch {epoch}: {key} holds {what} after the last step; {diverged_advice(params[key])}"
         )
+
+
+def diverged_advice(value: FloatArray) -> str:
+    """What to try once ``diverged_parameter`` named ``value``: a smaller learning rate and,
+    for finite weights past the bound, what helps when the data need weights that large. A
+    regression onto targets in the millions reaches float32's 8.4e6 while its cost falls, and
+    a smaller rate only delays it: the data must be rescaled, or the network made float64."""
+    advice = "try a smaller learning rate"
+    if not np.isfinite(value).all():
+        return advice
+    advice += ", or, if the data need weights this large (targets of that size, say), rescale the data"
+    if value.dtype == np.float32:
+        advice += f" or use float64 params (bound {weight_bound(np.dtype(np.float64)):.4g})"
+    return advice
 
 
 def diverged_parameter(params: Mapping[str, FloatArray]) -> tuple[str, str] | None:
