@@ -308,7 +308,7 @@ def locate(r: Any, c: Any, j: Any, bounds: Any, base: Any, index: Any, weight_ro
     x = np.floor(fx)
     weight_rows[j] = fy - y
     weight_cols[j] = fx - x
-    index[j] = int(y * stride + x) + base
+    index[j] = int(y) * int(stride) + int(x) + base  # in integers: y * stride reaches (h + 3) (w + 3), past float32's 2^24
 
 
 @_jit

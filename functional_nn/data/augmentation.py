@@ -461,9 +461,11 @@ def _bilinear_numpy(images: FloatArray, rows: FloatArray, cols: FloatArray) -> F
     x = np.floor(fx)
     fy -= y
     fx -= x
-    y *= stride  # whole numbers below (h + 3) (w + 3): exact in float32
-    y += x
+    # the padded index y * stride + x, in integers: it reaches (h + 3) (w + 3), which for an
+    # image of 2^23 pixels or more is past 2^24, where float32 rounds whole numbers to even
     flat = y.astype(np.intp)
+    flat *= stride
+    np.add(flat, x, out=flat, casting="unsafe")  # x: whole numbers, added exactly in float64
     flat += (np.arange(m) * padded.shape[1] * stride)[:, np.newaxis]
     values = padded.reshape(-1)
     # offset views instead of offset indices; np.take is faster than indexing with an array
