@@ -18,8 +18,12 @@ is read like the built-ins:
 - a range bounded on both sides (sigmoid :math:`[0, 1]`, tanh :math:`[-1, 1]`, softmax):
   the function flattens as it nears a bound, so an output within ``margin`` (0.01) of a bound
   is saturated;
-- a range bounded on one side (ReLU :math:`[0, \infty)`): the function is flat *at* its
-  bound and linear beyond it, so only an output exactly at the bound is (its gradient is 0);
+- a range bounded on one side (ReLU :math:`[0, \infty)`): the function is flat on that side,
+  at its limit there, so only an output exactly at that limit is (its gradient is 0). The limit
+  is read as :math:`g(-\infty)` or :math:`g(\infty)`, whichever is finite and in the range
+  (the nearer to the bound if both are): ReLU's 0, ELU's -1, and 0 for GELU and SiLU, whose
+  bounds are a minimum inside the range (-0.17 and -0.28) that no output reaches; the bound
+  itself when neither is (``flat_level``);
 - an unbounded range (linear, leaky ReLU): nothing saturates, and the fractions are ``None``.
 
 A unit is *dead* when its output is saturated for every sample of the batch: a ReLU that is
@@ -106,13 +110,35 @@ def saturated(A: FloatArray, activation: Activation | ActivationFunction, margin
     margin = check.check_positive_float("margin", margin, allow_zero=True)
     if math.isinf(low) and math.isinf(high):
         return None
-    near = margin if math.isfinite(low) and math.isfinite(high) else 0.0
-    mask: BoolArray = np.zeros(A.shape, dtype=bool)
-    if math.isfinite(low):
-        mask |= A <= low + near
-    if math.isfinite(high):
-        mask |= A >= high - near
-    return mask
+    if math.isfinite(low) and math.isfinite(high):
+        mask: BoolArray = (A <= low + margin) | (A >= high - margin)
+        return mask
+    level = flat_level(activation, A.dtype)
+    assert level is not None  # bounded on one side
+    flat: BoolArray = A == level
+    return flat
+
+
+def flat_level(activation: Activation | ActivationFunction, dtype: npt.DTypeLike = np.float64) -> float | None:
+    r"""The output at which an activation whose range is bounded on one side is flat; else ``None``.
+
+    Of :math:`g(-\infty)` and :math:`g(\infty)` (computed in ``dtype``), the one that is finite
+    and lies in ``output_range``, the nearer to the bound if both do; the bound itself if
+    neither does. ReLU and softplus: 0; ELU: -1; GELU and SiLU: 0, not their bounds -0.17 and
+    -0.28, which are minima that no output reaches and where the functions are not flat.
+    """
+    record = resolve_activation("activation", activation)
+    low, high = record.output_range
+    if math.isfinite(low) == math.isfinite(high):
+        return None
+    bound = low if math.isfinite(low) else high
+    try:
+        with np.errstate(all="ignore"):
+            limits = np.asarray(record.forward(np.array([[-np.inf, np.inf]], dtype=dtype)), dtype=np.float64).ravel()
+    except Exception:  # noqa: BLE001 - a forward of one's own that refuses infinities: its bound, as before
+        return bound
+    inside = [float(v) for v in limits if math.isfinite(v) and low <= v <= high]
+    return min(inside, key=lambda v: abs(v - bound)) + 0.0 if inside else bound  # + 0.0: -0.0 (GELU) as 0
 
 
 def layer_statistics(

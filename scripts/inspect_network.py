@@ -39,7 +39,7 @@ from functional_nn import ActivationFunction, FloatArray, IntArray, forward_prop
 from functional_nn.data import scale_pixels
 from functional_nn.data.digit_files import load_digits_csv
 from functional_nn.data.mnist import load_mnist
-from functional_nn.diagnostics import saturated
+from functional_nn.diagnostics import flat_level, saturated
 from functional_nn.plots import new_figure, save_figure
 
 PIXELS: Final = 784
@@ -158,7 +158,7 @@ def plot_activations(path: Path, inside: Inside, activations: tuple[ActivationFu
             dead = float(np.mean(mask.all(axis=1)))
             share = float(np.mean(mask))
             entry.update(dead_fraction=dead, saturated_fraction=share)
-            kind = "saturated outputs" if math.isfinite(low) and math.isfinite(high) else f"outputs at {low if math.isfinite(low) else high:g}"
+            kind = "saturated outputs" if math.isfinite(low) and math.isfinite(high) else f"outputs at {flat_level(activation, A.dtype):g}"
             ax.text(0.97, 0.95, f"dead units {dead:.1%}\n{kind} {share:.1%}", transform=ax.transAxes,
                     ha="right", va="top", fontsize=8, bbox={"facecolor": "white", "alpha": 0.8, "linewidth": 0})  # fmt: skip
         figures.append(entry)
