@@ -116,8 +116,10 @@ DIVERGENCE_FACTOR: Final = 1e4
 def weight_bound(dtype: np.dtype[Any]) -> float:
     r"""The largest magnitude a trained parameter may reach in ``dtype``: :math:`1/\epsilon`.
 
-    Beyond it a step of size 1 no longer changes the weight at all (``w + 1 == w``), so
-    training has lost the ability to move it: about 8.4e6 in float32, 4.5e15 in float64.
+    There the spacing of the dtype's numbers reaches 1, so a step of order 1 is rounded to a
+    whole number (and from :math:`2/\epsilon`, where the spacing is 2, ``w + 1 == w`` for even
+    ``w``): training is losing the ability to move the weight finely. About 8.4e6 in float32,
+    4.5e15 in float64.
     """
     return 1.0 / float(np.finfo(dtype).eps)
 
@@ -170,7 +172,7 @@ def diverged_parameter(params: Mapping[str, FloatArray]) -> tuple[str, str] | No
         if not peak <= bound:
             what = (
                 "NaN or infinite values" if not math.isfinite(peak)
-                else f"a value of magnitude {peak:.4g}, beyond the {value.dtype} bound {bound:.4g} (1/eps, where a step no longer moves it)"
+                else f"a value of magnitude {peak:.4g}, beyond the {value.dtype} bound {bound:.4g} (1/eps, where the spacing of its numbers reaches 1)"
             )  # fmt: skip
             return key, what
     return None

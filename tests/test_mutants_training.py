@@ -119,7 +119,7 @@ def test_a_weight_exactly_at_the_bound_has_not_diverged(dtype: type[np.floating]
     assert diverged_parameter(_params(-bound, dtype)) is None
     past = np.nextafter(dtype(bound), dtype(np.inf))
     assert diverged_parameter(_params(float(past), dtype)) == (
-        "W1", f"a value of magnitude {float(past):.4g}, beyond the {np.dtype(dtype)} bound {bound:.4g} (1/eps, where a step no longer moves it)"
+        "W1", f"a value of magnitude {float(past):.4g}, beyond the {np.dtype(dtype)} bound {bound:.4g} (1/eps, where the spacing of its numbers reaches 1)"
     )
 
 

@@ -40,7 +40,7 @@ def test_a_converging_float32_fit_past_the_weight_bound_is_told_to_rescale_or_us
     assert costs == sorted(costs, reverse=True) and len(costs) == 8  # no runaway: the cost fell every epoch
     assert re.fullmatch(
         r"training diverged at epoch 9: b1 holds a value of magnitude 8\.6\d\de\+06, beyond the float32 bound "
-        r"8\.389e\+06 \(1/eps, where a step no longer moves it\) after the last step; " + re.escape(ADVICE + FLOAT64),
+        r"8\.389e\+06 \(1/eps, where the spacing of its numbers reaches 1\) after the last step; " + re.escape(ADVICE + FLOAT64),
         str(raised.value),
     ), str(raised.value)
     X64, Y64, params64 = _large_targets(np.random.default_rng(0), np.float64)
