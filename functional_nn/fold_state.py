@@ -44,9 +44,11 @@ class EarlyStopping(NamedTuple):
 
     An epoch improves on the best so far when its ``monitor`` figure is lower (``"dev_cost"``)
     or higher (``"dev_accuracy"``) than the best by more than ``min_delta``. The first epoch
-    always sets the best. After ``patience`` epochs in a row without improvement the fold
-    ends; the state it ends with has ``stopped=True`` and keeps, in ``best_params``, the
-    parameters of the best epoch (``best_epoch``), which are the ones to use.
+    always sets the best; a NaN figure (a dev set whose forward pass overflowed) improves on
+    nothing, and any number improves on a NaN best. After ``patience`` epochs in a row
+    without improvement the fold ends; the state it ends with has ``stopped=True`` and keeps,
+    in ``best_params``, the parameters of the best epoch (``best_epoch``), which are the ones
+    to use.
 
     Parameters
     ----------

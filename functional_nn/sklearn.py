@@ -456,7 +456,8 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         Hold out ``validation_fraction`` of the samples (stratified when every class has
         enough samples, else at random) and stop when their cost
         has not improved by more than ``tol`` for ``n_iter_no_change`` epochs; ``params_``
-        are then those of the best epoch. A fit with ``warm_start=True`` holds out the same
+        are then those of the best epoch, the last whose cost improved by more than ``tol``
+        (not the lowest cost, which a smaller gain may have reached since). A fit with ``warm_start=True`` holds out the same
         samples of the same data as the fit it continues, but its best epoch and patience
         count its own epochs only: its ``params_`` are its best epoch's even if an earlier
         fit's held-out cost was lower (scikit-learn's ``MLPClassifier`` carries both over).

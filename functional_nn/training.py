@@ -553,7 +553,7 @@ def train(
         The last state: ``epoch``, ``params`` (after the last epoch run), ``optimizer_state``
         and ``history`` (one ``EpochRecord`` per epoch: cost, accuracy, dev cost and dev
         accuracy). With early stopping, also ``best_params`` and ``best_epoch``, the
-        parameters to keep, and ``stopped`` (``True`` if patience ran out before ``epochs``).
+        parameters to keep, and ``stopped`` (``True`` if patience ran out, at ``epochs`` or before).
 
     Raises
     ------
@@ -830,10 +830,12 @@ def _track_best(early_stopping: EarlyStopping, previous: TrainState, state: Trai
     value = record.dev_cost if early_stopping.monitor == "dev_cost" else record.dev_accuracy
     assert value is not None  # _check_early_stopping made sure the figure exists
     best = previous.best_value
-    if early_stopping.monitor == "dev_cost":
-        improved = best is None or value < best - early_stopping.min_delta
+    if best is None or math.isnan(best):  # the first epoch sets the best; a NaN best (a dev set that overflowed) any number beats
+        improved = best is None or not math.isnan(value)
+    elif early_stopping.monitor == "dev_cost":  # a NaN figure improves on nothing
+        improved = value < best - early_stopping.min_delta
     else:
-        improved = best is None or value > best + early_stopping.min_delta
+        improved = value > best + early_stopping.min_delta
     if improved:
         best_params = averaged_params(state.optimizer_state, state.params)  # the parameters the figure is of
         return state._replace(best_params=best_params, best_epoch=state.epoch, best_value=value, epochs_since_best=0)
