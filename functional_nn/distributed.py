@@ -163,6 +163,7 @@ __all__ = [
     "SchedulerUnreachableError",
     "Shard",
     "SlowAllocatorWarning",
+    "SweepData",
     "WorkerEnvironmentError",
     "check_workers",
     "cluster_client",
@@ -1402,6 +1403,7 @@ _Fold = TypeVar("_Fold")
 def _settings_fold(settings: RunSettings, data: SweepData, fold: Callable[..., _Fold]) -> _Fold:
     """``fold`` (``train``, or ``train_epochs`` to check the arguments alone) called on
     ``data`` as ``settings`` describe the run, from parameters drawn with its seed."""
+    _check_settings_and_data(settings, data)
     rng = np.random.default_rng(check.check_positive_int("seed", settings.seed, minimum=0))
     init = check.check_name("init", settings.init, INIT_SCHEMES)  # checked here, or initialize_parameters names it scheme
     params = initialize_parameters(settings.layer_sizes, rng, scheme=init, dtype=data.X.dtype.type)
@@ -1410,6 +1412,20 @@ def _settings_fold(settings: RunSettings, data: SweepData, fold: Callable[..., _
         optimizer=settings.optimizer, batch_size=settings.batch_size, rng=rng, dev=data.dev, lambd=settings.lambd,
         keep_probs=settings.keep_probs, max_norm=settings.max_norm, clip_norm=settings.clip_norm,
     )  # fmt: skip
+
+
+def _check_settings_and_data(settings: object, data: object) -> None:
+    """Refuse, naming the argument, what a run would otherwise fail on before ``train`` checks
+    its arguments: ``settings`` not a ``RunSettings`` (or arguments swapped), ``data`` not a
+    ``SweepData``, an optimizer that is not one, and an ``X`` whose dtype cannot be the
+    parameters' (``train`` checks the rest of the data)."""
+    if not isinstance(settings, RunSettings):
+        raise TypeError(f"settings must be a RunSettings, got {type(settings).__name__}")
+    if not isinstance(settings.optimizer, Optimizer):
+        raise TypeError(f"settings.optimizer must be an Optimizer such as sgd(0.1), got {type(settings.optimizer).__name__}")
+    if not isinstance(data, SweepData):
+        raise TypeError(f"data must be a SweepData(X, Y, dev), got {type(data).__name__}")
+    check.check_float_array("data.X", data.X, finite=False)  # its dtype is the parameters'; train checks its values
 
 
 SWEEP_DATA_FILES: Final = ("X", "Y", "X_dev", "Y_dev")
