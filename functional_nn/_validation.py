@@ -21,8 +21,12 @@ _PARAM_KEY = re.compile(r"([Wb])([1-9][0-9]*)")
 _LAYER_KEY = re.compile(r"(d?[Wb])([1-9][0-9]*)")  # a parameter's key, or its gradient's
 
 
-def check_name(argument: str, value: object, allowed: Sequence[NameT]) -> NameT:
-    """Return ``value`` if it is one of ``allowed``, else raise with a "did you mean" hint."""
+def check_name(argument: str, value: object, allowed: Sequence[NameT], *, hints: Mapping[str, str] | None = None) -> NameT:
+    """Return ``value`` if it is one of ``allowed``, else raise with a "did you mean" hint.
+
+    ``hints`` maps names that other libraries use (folded: lower case, ``-`` as ``_``) to the
+    hint for them, in place of the closest spelling: that of ``"he_normal"`` is
+    ``"scaled_normal"``, another distribution, where ``"he"`` is meant."""
     if not isinstance(value, str):
         raise TypeError(f"{argument} must be one of {list(allowed)}, got {type(value).__name__} {value!r}")
     for name in allowed:
@@ -31,7 +35,10 @@ def check_name(argument: str, value: object, allowed: Sequence[NameT]) -> NameT:
     # compared folded ("ReLU", "Leaky-ReLU" and "He" are the names "relu", "leaky_relu" and "he" as
     # papers write them): matched as given, "Relu" would be taken for "elu" and "ReLU" for nothing
     folded = {name.lower().replace("-", "_"): name for name in allowed}
-    close = difflib.get_close_matches(value.lower().replace("-", "_"), list(folded), n=1)
+    key = value.lower().replace("-", "_")
+    if hints is not None and key in hints:
+        raise ValueError(f"unknown {argument} {value!r}: expected one of {list(allowed)}; {hints[key]}")
+    close = difflib.get_close_matches(key, list(folded), n=1)
     hint = f"; did you mean {folded[close[0]]!r}?" if close else ""
     raise ValueError(f"unknown {argument} {value!r}: expected one of {list(allowed)}{hint}")
 

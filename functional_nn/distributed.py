@@ -110,7 +110,7 @@ from functional_nn.data.augmentation import Augmentation
 from functional_nn.data.augmentation import describe as describe_augmentation
 from functional_nn.data.preparation import _minibatches
 from functional_nn.fold_state import EpochRecord, RoundRecord, RoundState, TrainState
-from functional_nn.initializers import INIT_SCHEMES, initialize_parameters
+from functional_nn.initializers import check_scheme, initialize_parameters
 from functional_nn.losses import check_targets, cost_value, l2_penalty, resolve_loss
 from functional_nn.optimizers import (
     LearningRate,
@@ -1405,7 +1405,7 @@ def _settings_fold(settings: RunSettings, data: SweepData, fold: Callable[..., _
     ``data`` as ``settings`` describe the run, from parameters drawn with its seed."""
     _check_settings_and_data(settings, data)
     rng = np.random.default_rng(check.check_positive_int("seed", settings.seed, minimum=0))
-    init = check.check_name("init", settings.init, INIT_SCHEMES)  # checked here, or initialize_parameters names it scheme
+    init = check_scheme("init", settings.init)  # checked here, or initialize_parameters names it scheme
     params = initialize_parameters(settings.layer_sizes, rng, scheme=init, dtype=data.X.dtype.type)
     return fold(
         data.X, data.Y, params, activations=settings.activations, loss=settings.loss, epochs=settings.epochs,

@@ -5,15 +5,19 @@ reproduced from the same generator: layer by layer, ``W_l`` then ``b_l`` (only w
 scheme draws biases), one generator call per array with exactly that array's shape, always
 drawn in float64 and then cast to ``dtype`` (a float32 network is the float64 one rounded).
 
-======================  ==========================================  ======================
-scheme                  :math:`W_l`, shape ``(n_l, n_{l-1})``       :math:`b_l`, ``(n_l, 1)``
-======================  ==========================================  ======================
-``"standard_normal"``   ``rng.standard_normal``: :math:`N(0, 1)`     ``rng.standard_normal``
+======================  =================================================  ======================
+scheme                  :math:`W_l`, shape ``(n_l, n_{l-1})``              :math:`b_l`, ``(n_l, 1)``
+======================  =================================================  ======================
+``"standard_normal"``   ``rng.standard_normal``: :math:`N(0, 1)`            ``rng.standard_normal``
 ``"uniform"``           ``rng.random(shape) - 0.5``: :math:`U[-0.5, 0.5)`  same
-``"scaled_normal"``     :math:`0.01\,N(0, 1)`                        0
-``"he"``                :math:`N(0, 2 / n_{l-1})`                    0
-``"xavier"``            :math:`N(0, 2 / (n_{l-1} + n_l))` (Glorot)   0
-======================  ==========================================  ======================
+``"scaled_normal"``     :math:`0.01\,N(0, 1)`                               0
+``"he"``                :math:`N(0, 2 / n_{l-1})`                           0
+``"xavier"``            :math:`N(0, 2 / (n_{l-1} + n_l))` (Glorot)          0
+======================  =================================================  ======================
+
+``"he"`` and ``"xavier"`` are the *normal* variants (PyTorch's ``kaiming_normal_`` and
+``xavier_normal_``, fan_in :math:`= n_{l-1}`, fan_out :math:`= n_l`); their uniform
+variants are not offered, and ``"uniform"`` does not depend on the layer's size.
 """
 
 from __future__ import annotations
@@ -28,6 +32,29 @@ from functional_nn import _validation as check
 from functional_nn.types import FloatArray, FloatDType, InitScheme
 
 INIT_SCHEMES: Final[tuple[InitScheme, ...]] = get_args(InitScheme)
+
+_HE = "did you mean 'he'? It draws N(0, 2 / fan_in)"
+_GLOROT = "did you mean 'xavier'? It draws Glorot normal, N(0, 2 / (fan_in + fan_out))"
+_NO_UNIFORM = (
+    "{} uniform is not offered: {!r} draws the same variance from a normal distribution, {}; "
+    "'uniform' is U[-0.5, 0.5) whatever the layer's size"
+)
+# PyTorch's and Keras' names, which the closest spelling would take for another scheme
+# ("he_normal" for "scaled_normal", "glorot_uniform" for "uniform")
+_OTHER_LIBRARIES_NAMES: Final[dict[str, str]] = {
+    **dict.fromkeys(("he_normal", "kaiming", "kaiming_normal"), _HE),
+    **dict.fromkeys(("glorot", "glorot_normal", "xavier_normal"), _GLOROT),
+    **dict.fromkeys(("he_uniform", "kaiming_uniform"), _NO_UNIFORM.format("He", "he", "N(0, 2 / fan_in)")),
+    **dict.fromkeys(
+        ("glorot_uniform", "xavier_uniform"), _NO_UNIFORM.format("Glorot", "xavier", "N(0, 2 / (fan_in + fan_out))")
+    ),
+}
+
+
+def check_scheme(argument: str, value: object) -> InitScheme:
+    """``value`` if it is one of ``INIT_SCHEMES``, else ``ValueError`` naming ``argument``
+    (``TypeError`` for a non-string), with a hint for PyTorch's and Keras' names."""
+    return check.check_name(argument, value, INIT_SCHEMES, hints=_OTHER_LIBRARIES_NAMES)
 
 
 def _draw_layer(
@@ -86,7 +113,7 @@ def initialize_parameters(
     sizes = [check.check_positive_int(f"layer_sizes[{i}]", n) for i, n in enumerate(layer_sizes)]
     if not isinstance(rng, np.random.Generator):
         raise TypeError(f"rng must be a numpy.random.Generator (np.random.default_rng(seed)), got {type(rng).__name__}")
-    scheme = check.check_name("scheme", scheme, INIT_SCHEMES)
+    scheme = check_scheme("scheme", scheme)
     check.check_float_dtype("dtype", dtype)
     params: dict[str, FloatArray] = {}
     for l in range(1, len(sizes)):

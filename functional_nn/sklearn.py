@@ -86,7 +86,7 @@ from functional_nn.activations import resolve_activation
 from functional_nn.averaging import averaged_params
 from functional_nn.data.preparation import one_hot
 from functional_nn.fold_state import EarlyStopping, EpochRecord
-from functional_nn.initializers import INIT_SCHEMES, initialize_parameters
+from functional_nn.initializers import check_scheme, initialize_parameters
 from functional_nn.optimizers import (
     LearningRate,
     Optimizer,
@@ -293,7 +293,7 @@ class _BaseMLP(BaseEstimator):
         optimizer = self._optimizer()
         keep_probs = self._keep_probs()
         early_stopping = self._early_stopping()
-        init = check.check_name("init", self.init, INIT_SCHEMES)
+        init = check_scheme("init", self.init)
         epochs = check.check_positive_int("epochs", self.epochs)
         if incremental:  # one epoch without early stopping, but settings partial_fit ignores are still checked
             early_stopping, epochs = None, 1
