@@ -16,6 +16,7 @@ import json
 import math
 import os
 import re
+import socket
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any, Final, NamedTuple
@@ -24,7 +25,7 @@ import numpy as np
 
 from functional_nn import _validation as check
 from functional_nn.optimizers import OptimizerState
-from functional_nn.serialization import atomic_write, read_arrays
+from functional_nn.serialization import atomic_write, make_folders, read_arrays, remove_empty_folders
 from functional_nn.fold_state import EpochRecord, TrainState
 from functional_nn.types import FloatArray, record_repr
 
@@ -55,6 +56,65 @@ class CheckpointError(ValueError):
 def checkpoint_path(directory: str | os.PathLike[str], epoch: int) -> Path:
     """Where ``save_checkpoint`` writes the state after ``epoch``: ``directory/checkpoint-000012.npz``."""
     return Path(directory) / f"checkpoint-{epoch:06d}.npz"
+
+
+LOCK_NAME: Final = ".functional_nn.lock"
+"""The file in a checkpoint directory that the run writing there holds locked (``fcntl.flock``)."""
+
+
+class DirectoryLock:
+    """A run's hold on its checkpoint directory: ``LOCK_NAME`` there, locked (``fcntl.flock``),
+    holding the process id and host. The lock goes with the process (killed, it is released);
+    ``release`` removes the file and the folders ``acquire`` made, if still empty. Where
+    ``fcntl`` is missing (Windows) nothing is locked."""
+
+    def __init__(self, path: Path, descriptor: int | None, created: list[Path]) -> None:
+        self.path, self._descriptor, self._created = path, descriptor, created
+
+    @classmethod
+    def acquire(cls, directory: Path, argument: str = "checkpoint_dir") -> DirectoryLock:
+        """Take ``directory`` for this run, or raise ``CheckpointError`` naming the run that holds it."""
+        try:
+            import fcntl
+        except ImportError:
+            return cls(directory / LOCK_NAME, None, [])
+        created = make_folders(directory)
+        path = directory / LOCK_NAME
+        while True:
+            descriptor = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+            try:
+                fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                holder = os.read(descriptor, 200).decode(errors="replace").strip() or "unknown"
+                os.close(descriptor)
+                raise CheckpointError(
+                    f"{argument} {directory} is in use by another run ({holder}), which writes its checkpoints "
+                    f"there: wait for it to end, or choose another {argument}"
+                ) from None
+            try:
+                same = os.fstat(descriptor).st_ino == os.stat(path).st_ino
+            except FileNotFoundError:
+                same = False
+            if same:  # not a file the run before removed as this one opened it
+                break
+            os.close(descriptor)
+        os.ftruncate(descriptor, 0)
+        os.write(descriptor, f"process {os.getpid()} on {socket.gethostname()}".encode())
+        return cls(path, descriptor, created)
+
+    def release(self) -> None:
+        """Give the directory up (again: nothing); the checkpoints stay."""
+        if self._descriptor is None:
+            return
+        descriptor, self._descriptor = self._descriptor, None
+        try:
+            self.path.unlink(missing_ok=True)
+        finally:
+            os.close(descriptor)
+        remove_empty_folders(self._created)
+
+    def __del__(self) -> None:
+        self.release()
 
 
 def save_checkpoint(

@@ -141,6 +141,7 @@ from functional_nn.training import (
     TrainResult,
     _augmented,
     _check_checkpoint_dir,
+    _released_on_error,
     check_dev_set,
     check_resumed_within,
     classification_labels,
@@ -911,7 +912,7 @@ class _Run(NamedTuple):
     dev: tuple[FloatArray, FloatArray, IntArray | None] | None
     dev_every: int
     m: int
-    checkpointing: tuple[Path, dict[str, object]] | None
+    checkpointing: tuple[Path, dict[str, object], checkpoints.DirectoryLock] | None  # directory, description, its hold on it
 
 
 def train_rounds(
@@ -1058,7 +1059,8 @@ def train_rounds(
         run, state = _resume_or_start(run, state, check.check_path("checkpoint_dir", checkpoint_dir), resume, sizes, held)
     elif resume:
         raise ValueError("resume=True needs checkpoint_dir, the directory of the checkpoints to resume from")
-    check_resumed_within("rounds", rounds, state.round, "round")
+    with _released_on_error(run.checkpointing):
+        check_resumed_within("rounds", rounds, state.round, "round")
     return _fold(runner, run, state, rounds)
 
 
@@ -1090,6 +1092,14 @@ def _check_pickles(argument: str, value: object, travels_with: str) -> None:
 
 
 def _fold(runner: _InProcessShards | DaskShards, run: _Run, state: RoundState, rounds: int) -> Iterator[RoundState]:
+    try:
+        yield from _rounds(runner, run, state, rounds)
+    finally:  # ended, failed or closed: the directory is free for the next run (a resume)
+        if run.checkpointing is not None:
+            run.checkpointing[2].release()
+
+
+def _rounds(runner: _InProcessShards | DaskShards, run: _Run, state: RoundState, rounds: int) -> Iterator[RoundState]:
     task = run.task
     sizes = [int(shard.X.shape[1]) for shard in (runner.shards)]
     seen = sum(record.samples for record in state.history)
@@ -1139,7 +1149,7 @@ def _fold(runner: _InProcessShards | DaskShards, run: _Run, state: RoundState, r
         )
         state = RoundState(number, params, opt_state, state.history + (record,))
         if run.checkpointing is not None:
-            directory, description = run.checkpointing
+            directory, description, _ = run.checkpointing
             as_epoch = TrainState(number, params, opt_state, ())
             history = [list(r) for r in state.history]
             checkpoints.save_checkpoint(directory, as_epoch, rng=None, run={**description, _HISTORY_KEY: history})
@@ -1315,7 +1325,15 @@ def _resume_or_start(
     check_one_record_per_name("activations", run.task.activations, "a checkpoint")
     _check_checkpoint_dir(directory)  # as train does: the first checkpoint comes after a round's tasks
     description = _describe_run(run, sizes, shards)
-    run = run._replace(checkpointing=(directory, description))
+    lock = checkpoints.DirectoryLock.acquire(directory)  # before looking: another run may be writing there
+    run = run._replace(checkpointing=(directory, description, lock))
+    with _released_on_error(run.checkpointing):
+        return _resumed(run, start, directory, resume, description)
+
+
+def _resumed(
+    run: _Run, start: RoundState, directory: Path, resume: bool, description: dict[str, object]
+) -> tuple[_Run, RoundState]:
     latest = checkpoints.latest_checkpoint(directory)
     if latest is None:
         return run, start

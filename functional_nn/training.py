@@ -27,6 +27,7 @@ optimizer wrapped in ``ema`` (see ``functional_nn.averaging``), the dev figures 
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -213,7 +214,7 @@ class _Problem(NamedTuple):
     clip_norm: float | None = None
     max_norm: float | None = None
     early_stopping: EarlyStopping | None = None
-    checkpointing: tuple[Path, dict[str, object]] | None = None  # directory, run description
+    checkpointing: tuple[Path, dict[str, object], checkpoints.DirectoryLock] | None = None  # directory, run description, its hold on it
     on_batch: _StepHook | None = None
     arrays_observed: bool = False  # on_batch is an Observer, shown the params and caches
     augmentation: Augmentation | None = None
@@ -401,8 +402,9 @@ def train_epochs(
         on_batch=on_batch, optimizer_state=optimizer_state, augmentation=augmentation, input_keep_prob=input_keep_prob,
         input_divisor=input_divisor, kernel=kernel,
     )  # fmt: skip
-    epochs = check.check_positive_int("epochs", epochs, minimum=0)
-    check_resumed_within("epochs", epochs, start.epoch, "epoch")
+    with _released_on_error(problem.checkpointing):
+        epochs = check.check_positive_int("epochs", epochs, minimum=0)
+        check_resumed_within("epochs", epochs, start.epoch, "epoch")
     return _fold(problem, start, epochs)
 
 
@@ -569,8 +571,9 @@ def train(
         on_batch=on_batch, optimizer_state=optimizer_state, augmentation=augmentation, input_keep_prob=input_keep_prob,
         input_divisor=input_divisor, kernel=kernel,
     )  # fmt: skip
-    epochs = check.check_positive_int("epochs", epochs, minimum=0)
-    check_resumed_within("epochs", epochs, state.epoch, "epoch")
+    with _released_on_error(problem.checkpointing):
+        epochs = check.check_positive_int("epochs", epochs, minimum=0)
+        check_resumed_within("epochs", epochs, state.epoch, "epoch")
     # Only the last state leaves train: the records are gathered here, and the fold's states in
     # between carry the first and the latest only, rather than copying the whole history every
     # epoch (50,000 epochs of a small network spent longer copying it than training).
@@ -773,7 +776,26 @@ def _resume_or_start(
     check_one_record_per_name("activations", problem.activations, "a checkpoint")
     _check_checkpoint_dir(directory)
     run = _describe_run(problem, sizes)
-    problem = problem._replace(checkpointing=(directory, run))
+    lock = checkpoints.DirectoryLock.acquire(directory)  # before looking: another run may be writing there
+    problem = problem._replace(checkpointing=(directory, run, lock))
+    with _released_on_error(problem.checkpointing):
+        return _resumed(problem, start, directory, resume, run)
+
+
+@contextlib.contextmanager
+def _released_on_error(checkpointing: tuple[object, object, checkpoints.DirectoryLock] | None) -> Iterator[None]:
+    """Release the checkpoint directory's lock if the block raises: the run will not start."""
+    try:
+        yield
+    except BaseException:
+        if checkpointing is not None:
+            checkpointing[2].release()
+        raise
+
+
+def _resumed(
+    problem: _Problem, start: TrainState, directory: Path, resume: bool, run: dict[str, object]
+) -> tuple[_Problem, TrainState]:
     latest = checkpoints.latest_checkpoint(directory)
     if latest is None:
         return problem, start
@@ -813,15 +835,19 @@ def _fold(problem: _Problem, state: TrainState, epochs: int, *, lean: bool = Fal
     """The states after each epoch. ``lean``: for a caller that keeps the records itself
     (``train``), each state's history holds only the first and the latest record, all that
     ``run_epoch`` reads; not with checkpoints, which save the whole history every epoch."""
-    while state.epoch < epochs and not state.stopped:
-        with np.errstate(under="ignore"):  # tiny values rounding to 0 are right, not errors, even under errstate(all="raise")
-            state = run_epoch(problem, state)
+    try:
+        while state.epoch < epochs and not state.stopped:
+            with np.errstate(under="ignore"):  # tiny values rounding to 0 are right, not errors, even under errstate(all="raise")
+                state = run_epoch(problem, state)
+            if problem.checkpointing is not None:
+                directory, run, _ = problem.checkpointing
+                checkpoints.save_checkpoint(directory, state, rng=problem.rng, run=run)
+            if lean and problem.checkpointing is None and len(state.history) > 2:
+                state = state._replace(history=(state.history[0], state.history[-1]))
+            yield state
+    finally:  # ended, failed or closed: the directory is free for the next run (a resume)
         if problem.checkpointing is not None:
-            directory, run = problem.checkpointing
-            checkpoints.save_checkpoint(directory, state, rng=problem.rng, run=run)
-        if lean and problem.checkpointing is None and len(state.history) > 2:
-            state = state._replace(history=(state.history[0], state.history[-1]))
-        yield state
+            problem.checkpointing[2].release()
 
 
 def _track_best(early_stopping: EarlyStopping, previous: TrainState, state: TrainState) -> TrainState:

@@ -27,7 +27,7 @@ import pytest
 
 from functional_nn import distributed as dist
 from functional_nn.averaging import averaged_params, ema
-from functional_nn.checkpoints import CheckpointError, load_checkpoint, save_checkpoint
+from functional_nn.checkpoints import LOCK_NAME, CheckpointError, load_checkpoint, save_checkpoint
 from functional_nn.data import one_hot
 from functional_nn.data.mnist import load_mnist
 from functional_nn.fold_state import BatchProgress, EpochRecord, RoundState, TrainState
@@ -121,9 +121,10 @@ def test_checking_a_checkpoint_dir_leaves_nothing_behind(tmp_path: Path, monkeyp
 
     monkeypatch.setattr(tempfile, "NamedTemporaryFile", recording)
     states = train_epochs(X, Y, params, activations=ACTIVATIONS, loss=LOSS, epochs=1, learning_rate=0.1, checkpoint_dir=directory)
-    assert probed == [str(directory)] and list(tmp_path.iterdir()) == []  # tried there, and nothing left
+    # tried there, and nothing left but the run's hold on the folder, a lock file (checkpoints.LOCK_NAME)
+    assert probed == [str(directory)] and [p.name for p in directory.iterdir()] == [LOCK_NAME]
     assert [state.epoch for state in states] == [1]
-    assert [p.name for p in directory.iterdir()] == ["checkpoint-000001.npz"]  # made when written
+    assert [p.name for p in directory.iterdir()] == ["checkpoint-000001.npz"]  # the lock gone with the run
     monkeypatch.undo()
 
     def refuse(*args: object, **kwargs: object) -> None:

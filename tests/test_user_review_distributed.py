@@ -42,6 +42,7 @@ def test_epoch_states_of_a_resumed_run_continue_the_epochs_of_the_run_it_resumes
     interrupted = dist.train_rounds(shards, params, checkpoint_dir=tmp_path, **settings)  # type: ignore[arg-type]
     for _ in range(stopped_after):
         next(interrupted)
+    interrupted.close()  # interrupted: the run has ended, and its hold on the folder with it
     resumed = dist.train_rounds(shards, params, checkpoint_dir=tmp_path, resume=True, **settings)  # type: ignore[arg-type]
     read = [
         (state.epoch, round_state.round, state.history[-1])
