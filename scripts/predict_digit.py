@@ -2,7 +2,8 @@
 
     python scripts/predict_digit.py runs/mnist-20260101-120000/params.npz seven.png three.jpg
 
-Each picture (PNG, JPEG, any size) is turned into an MNIST-like input: grayscale, inverted
+Each picture (PNG, JPEG, any size) is turned upright by its EXIF orientation, as a phone's photo is
+shown, and into an MNIST-like input: grayscale, inverted
 when its background is lighter than the digit (MNIST digits are white on black; a pencil
 digit on grey paper is inverted too, though its paper is darker than mid-grey), cropped to the ink,
 scaled so its longer side is 20 pixels, and centred by its centre of mass in a 28x28 frame,
@@ -43,7 +44,8 @@ class NoDigitError(ValueError):
 
 
 def read_gray(path: Path) -> npt.NDArray[np.float64]:
-    """The picture at ``path`` as grayscale ``(height, width)`` in ``[0, 1]`` (1 is white).
+    """The picture at ``path`` as grayscale ``(height, width)`` in ``[0, 1]`` (1 is white),
+    turned upright by its EXIF orientation, as a photo is shown.
 
     Alpha is composited onto the background colour that contrasts with the opaque pixels;
     16-bit (and 32-bit integer) images are scaled by their format's range, floats by their
@@ -52,15 +54,20 @@ def read_gray(path: Path) -> npt.NDArray[np.float64]:
     picture, as a ``ValueError``.
     """
     try:
-        from PIL import Image
+        from PIL import Image, ImageOps, UnidentifiedImageError
     except ImportError:
         raise ImportError(f"predict_digit needs pillow: {_cli.SCRIPTS_EXTRA}") from None
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(path) as image:
-                image.load()
-                return _to_gray(image)
+            # from an open file, not by path: Pillow memory-maps an uncompressed TIFF opened by
+            # path in the upright size of its orientation tag (5 to 8) over data in the stored frame
+            with open(path, "rb") as stream, Image.open(stream) as image:
+                upright = ImageOps.exif_transpose(image)  # a phone's photo as it is shown, not as stored
+                upright.load()
+                return _to_gray(upright)
+    except UnidentifiedImageError:  # its message names the stream, not the file
+        raise UnidentifiedImageError(f"cannot identify image file {str(path)!r}") from None
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
         raise ValueError(f"too large for a digit: {error}") from None
 
