@@ -97,7 +97,7 @@ import threading
 import time
 import warnings
 import weakref
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, NamedTuple, TypeVar
 
@@ -936,7 +936,7 @@ def train_rounds(
     checkpoint_dir: str | os.PathLike[str] | None = None,
     resume: bool = False,
     augmentation: Augmentation | None = None,
-) -> Iterator[RoundState]:
+) -> Generator[RoundState, None, None]:
     r"""The states of data-parallel training after rounds 1, 2, ..., ``rounds``, computed as asked.
 
     Everything is checked when this is called, before any task is sent.
@@ -1091,7 +1091,7 @@ def _check_pickles(argument: str, value: object, travels_with: str) -> None:
         ) from error
 
 
-def _fold(runner: _InProcessShards | DaskShards, run: _Run, state: RoundState, rounds: int) -> Iterator[RoundState]:
+def _fold(runner: _InProcessShards | DaskShards, run: _Run, state: RoundState, rounds: int) -> Generator[RoundState, None, None]:
     try:
         yield from _rounds(runner, run, state, rounds)
     finally:  # ended, failed or closed: the directory is free for the next run (a resume)

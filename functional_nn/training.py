@@ -30,7 +30,7 @@ from __future__ import annotations
 import contextlib
 import math
 import os
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Final, NamedTuple
 
@@ -360,7 +360,7 @@ def train_epochs(
     input_keep_prob: float | None = None,
     input_divisor: float | None = None,
     kernel: fused.Kernel | None = None,
-) -> Iterator[TrainState]:
+) -> Generator[TrainState, None, None]:
     r"""The states of training after each of ``epochs`` epochs, computed one at a time as asked.
 
     Every argument is checked when this is called, before any training. See ``train`` for
@@ -531,6 +531,10 @@ def train(
         ``resume`` is set, and so, before any training (``ValueError``), is a path that is
         (or lies under) a file, that cannot be created, or where no file can be created (a
         read-only file system): that is tried, with a file created and removed at once.
+        The run holds the directory while it lives (``checkpoints.LOCK_NAME``, a locked
+        file naming the process and host, gone when the run ends, fails, is closed or its
+        process dies): another run into it meanwhile is refused (``CheckpointError``). An
+        iterator of ``train_epochs`` left unfinished holds it until ``.close()``.
     resume : bool, default False
         Continue from the last checkpoint in ``checkpoint_dir`` (start afresh if it holds
         none). ``epochs`` still counts the whole run, so a run killed at any moment and
@@ -831,7 +835,7 @@ def _check_early_stopping(
     return EarlyStopping(patience, monitor, min_delta)
 
 
-def _fold(problem: _Problem, state: TrainState, epochs: int, *, lean: bool = False) -> Iterator[TrainState]:
+def _fold(problem: _Problem, state: TrainState, epochs: int, *, lean: bool = False) -> Generator[TrainState, None, None]:
     """The states after each epoch. ``lean``: for a caller that keeps the records itself
     (``train``), each state's history holds only the first and the latest record, all that
     ``run_epoch`` reads; not with checkpoints, which save the whole history every epoch."""
