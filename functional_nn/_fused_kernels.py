@@ -28,24 +28,12 @@ def _jit(function: Callable[..., object]) -> Callable[..., Any]:  # Any: gather_
 
 
 @_jit
-def moving_square(gi: Any, old: Any, one_minus_beta: Any) -> Any:
-    """The moving average of the squared gradient, ``(g * g - old) * (1 - beta) + old``; where
-    ``g * g`` overflows (float32 beyond 1.8e19) though ``g`` is finite, ``old - old * (1 - beta)
-    + (g * sqrt(1 - beta))^2``, finite while the average fits in the dtype (``optimizers._moving_square``)."""
-    square = gi * gi
-    if np.isinf(square) and np.isfinite(gi):
-        scaled = gi * np.sqrt(one_minus_beta)
-        return old - old * one_minus_beta + scaled * scaled
-    return (square - old) * one_minus_beta + old
-
-
-@_jit
 def adam_in_place(g: Any, m: Any, v: Any, p: Any, beta1: Any, one_minus_beta2: Any, inv_sqrt_correction2: Any,
                   epsilon: Any, rate_over_correction1: Any, decay: Any) -> None:  # fmt: skip
     for i in range(g.size):
         gi = g[i]
         mi = (m[i] - gi) * beta1 + gi
-        vi = moving_square(gi, v[i], one_minus_beta2)
+        vi = (gi * gi - v[i]) * one_minus_beta2 + v[i]
         m[i] = mi
         v[i] = vi
         p[i] = p[i] * decay - mi / (np.sqrt(vi) * inv_sqrt_correction2 + epsilon) * rate_over_correction1
@@ -61,7 +49,7 @@ def adam_into(g: Any, old_m: Any, old_v: Any, old_p: Any, m: Any, v: Any, p: Any
     for i in range(g.size):
         gi = g[i]
         mi = (old_m[i] - gi) * beta1 + gi
-        vi = moving_square(gi, old_v[i], one_minus_beta2)
+        vi = (gi * gi - old_v[i]) * one_minus_beta2 + old_v[i]
         m[i] = mi
         v[i] = vi
         p[i] = old_p[i] * decay - mi / (np.sqrt(vi) * inv_sqrt_correction2 + epsilon) * rate_over_correction1
@@ -94,7 +82,7 @@ def nesterov_in_place(g: Any, velocity: Any, p: Any, beta: Any, rate: Any) -> No
 def rmsprop_in_place(g: Any, mean_square: Any, p: Any, one_minus_rho: Any, epsilon: Any, rate: Any) -> None:
     for i in range(g.size):
         gi = g[i]
-        si = moving_square(gi, mean_square[i], one_minus_rho)
+        si = (gi * gi - mean_square[i]) * one_minus_rho + mean_square[i]
         mean_square[i] = si
         p[i] = p[i] - gi / (np.sqrt(si) + epsilon) * rate
 

@@ -703,7 +703,10 @@ def rmsprop(
             dtype = p.dtype.type
             fused.kernel("rmsprop_in_place")(g.reshape(-1), s.reshape(-1), p.reshape(-1), dtype(1.0 - rho), dtype(epsilon), dtype(rate))
             return
-        _moving_square(g, s, 1.0 - rho, s, np.empty_like(g))  # update's passes, with s and the parameters written where they lie
+        change = np.square(g)  # update's passes, with s and the parameters written where they lie
+        change -= s
+        change *= 1.0 - rho
+        s += change  # old + change is _moving_average_of_square's change + old: the same sum
         direction = np.sqrt(s)
         direction += epsilon
         np.divide(g, direction, out=direction)
@@ -735,36 +738,11 @@ def _one_slot_in_place(
 
 def _moving_average_of_square(old: FloatArray, g: FloatArray, beta: float) -> FloatArray:
     r""":math:`\beta\, v + (1 - \beta)\, g^2` in a new array, written :math:`v + (1 - \beta)(g^2 - v)`."""
-    new = np.empty_like(g)
-    _moving_square(g, old, 1.0 - beta, new, new)
+    new = np.square(g)
+    new -= old
+    new *= 1.0 - beta
+    new += old
     return new
-
-
-def _moving_square(g: FloatArray, old: FloatArray, one_minus_beta: float, out: FloatArray, scratch: FloatArray) -> None:
-    r""":math:`v + (1 - \beta)(g^2 - v)` written into ``out`` (which may be ``old``), ``scratch`` a
-    temporary like ``g`` (``out`` itself when it is not ``old``): the fused kernels' ``moving_square``.
-
-    Where :math:`g^2` overflows (float32 entries beyond 1.8e19) the average need not: those
-    entries are :math:`v - (1 - \beta) v + (g \sqrt{1 - \beta})^2` instead, finite while the
-    average fits in the dtype, rather than inf, whose next update would make NaN (inf - inf).
-    """
-    far: tuple[npt.NDArray[np.bool_], FloatArray] | None = None
-    try:
-        with np.errstate(over="raise"):
-            np.square(g, out=scratch)
-    except FloatingPointError:  # rare: the entries are fixed after the common passes
-        lanes = np.isinf(scratch) & np.isfinite(g)
-        if not lanes.any():
-            raise  # another error the caller's errstate asked for
-        rate = g.dtype.type(one_minus_beta)
-        old_far = old[lanes]
-        scaled = g[lanes] * np.sqrt(rate)
-        far = lanes, old_far - old_far * rate + scaled * scaled
-    scratch -= old
-    scratch *= one_minus_beta
-    np.add(scratch, old, out=out)
-    if far is not None:
-        out[far[0]] = far[1]
 
 
 class _AdamCoefficients(NamedTuple):
@@ -817,7 +795,10 @@ def _adam_array(
     np.subtract(old_m, g, out=m)  # m_t = beta1 (m - g) + g
     m *= c.beta1
     m += g
-    _moving_square(g, old_v, c.one_minus_beta2, v, step)  # v_t = v + (1 - beta2)(g^2 - v), with step as scratch
+    np.square(g, out=step)  # v_t = v + (1 - beta2)(g^2 - v), with step as scratch
+    step -= old_v
+    step *= c.one_minus_beta2
+    np.add(step, old_v, out=v)
     np.sqrt(v, out=step)
     step *= c.inv_sqrt_correction2  # sqrt(v_hat)
     step += c.epsilon
