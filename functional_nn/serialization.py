@@ -411,8 +411,8 @@ def read_arrays(
     Every entry's header is checked first: one of Python objects, or claiming more bytes than
     the archive holds for it, is refused before any array is allocated. ``select``, if given,
     is then called with the archive's names and returns those to read; it may raise
-    ``ArchiveRefused`` to refuse the file, so that an entry not wanted (a zip bomb under a foreign name) is never
-    decompressed beyond its header.
+    ``ArchiveRefused`` to refuse the file, so that an entry not wanted (a zip bomb under a
+    foreign name) is never decompressed beyond its header.
 
     Raises
     ------
@@ -440,8 +440,9 @@ def read_arrays(
                 twice = sorted({name for name in names if names.count(name) > 1})
                 if twice:  # readers differ on which one they take
                     raise ValueError(f"it holds the entry {twice[0]!r} more than once")
+                members = set(archive.zip.namelist())
                 for key in names:  # their headers only: an entry's data is read only if selected
-                    _check_header(archive.zip, key)
+                    _check_header(archive.zip, members, key)
                 wanted = names if select is None else select(names)
                 return {key: archive[key] for key in wanted}
     except (FileNotFoundError, ArchiveRefused):
@@ -459,11 +460,10 @@ class ArchiveRefused(ValueError):
     caller's own words: passed on as it is, not as damage."""
 
 
-def _check_header(archive: zipfile.ZipFile, key: str) -> None:
+def _check_header(archive: zipfile.ZipFile, members: set[str], key: str) -> None:
     """Refuse the entry ``key`` if its ``.npy`` header claims Python objects, or more bytes than
     the archive holds for it: NumPy would allocate the claimed array first (a MemoryError for
-    10**12 entries)."""
-    members = set(archive.namelist())
+    10**12 entries). ``members``: the archive's member names."""
     member = key + ".npy" if key + ".npy" in members else key
     info = archive.getinfo(member)
     with archive.open(info) as stream:
