@@ -17,7 +17,8 @@ from functional_nn.types import FloatArray
 
 NameT = TypeVar("NameT", bound=str)
 
-_PARAM_KEY = re.compile(r"([Wb])([1-9][0-9]*)")
+PARAM_KEY = re.compile(r"([Wb])([1-9][0-9]*)")
+"""A parameter's key, ``W1``, ``b1``, ...: its letter and its layer."""
 _LAYER_KEY = re.compile(r"(d?[Wb])([1-9][0-9]*)")  # a parameter's key, or its gradient's
 
 
@@ -267,7 +268,7 @@ def check_params(params: object, argument: str = "params", *, finite: bool = Tru
         raise ValueError(f"{argument} is empty: expected keys 'W1', 'b1', ..., 'WL', 'bL'")
     layers: set[int] = set()
     for key in params:
-        match = _PARAM_KEY.fullmatch(key) if isinstance(key, str) else None
+        match = PARAM_KEY.fullmatch(key) if isinstance(key, str) else None
         if match is None:
             raise ValueError(
                 f"{argument} has an unexpected key {key!r}: a params dict holds only 'W1', 'b1', ..., 'WL', 'bL'"

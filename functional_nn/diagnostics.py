@@ -106,14 +106,15 @@ def saturated(A: FloatArray, activation: Activation | ActivationFunction, margin
     mask : ndarray of bool, shape (n_l, m), or None
     """
     A = check.check_float_array("A", A, finite=False)  # NaN and inf: the values being diagnosed
-    low, high = resolve_activation("activation", activation).output_range
+    record = resolve_activation("activation", activation)
+    low, high = record.output_range
     margin = check.check_positive_float("margin", margin, allow_zero=True)
     if math.isinf(low) and math.isinf(high):
         return None
     if math.isfinite(low) and math.isfinite(high):
         mask: BoolArray = (A <= low + margin) | (A >= high - margin)
         return mask
-    level = flat_level(activation, A.dtype)
+    level = flat_level(record, A.dtype)
     assert level is not None  # bounded on one side
     flat: BoolArray = A == level
     return flat

@@ -470,12 +470,13 @@ def checked_init(optimizer: Optimizer, params: Params) -> OptimizerState:
 def read_only_views(params: Params, state: OptimizerState) -> tuple[dict[str, FloatArray], OptimizerState]:
     """Views of ``params`` and of ``state``'s slot arrays that refuse writes: what a fold hands
     an ``update`` that should not write into arrays others hold (the caller's, a state handed out)."""
-    views = {key: _read_only_view(value) for key, value in params.items()}
-    slots = {name: {key: _read_only_view(value) for key, value in slot.items()} for name, slot in state.slots.items()}
+    views = {key: read_only_view(value) for key, value in params.items()}
+    slots = {name: {key: read_only_view(value) for key, value in slot.items()} for name, slot in state.slots.items()}
     return views, OptimizerState(state.step, slots)
 
 
-def _read_only_view(array: FloatArray) -> FloatArray:
+def read_only_view(array: FloatArray) -> FloatArray:
+    """A view of ``array`` that refuses writes: what a fold hands out of arrays it keeps as they are."""
     view = array.view()
     view.flags.writeable = False
     return view

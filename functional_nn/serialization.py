@@ -594,10 +594,6 @@ def _refuse_json(value: object) -> object:
     raise TypeError(f"metadata values must be JSON values (str, number, bool, None, list, dict), got {type(value).__name__}")
 
 
-_PARAM_KEY: Final = re.compile(r"[Wb][1-9][0-9]*")
-"""A parameter's name in a parameters file: ``W1``, ``b1``, ..."""
-
-
 def _param_keys(L: int) -> list[str]:
     return [f"{p}{l}" for l in range(1, L + 1) for p in "Wb"]
 
@@ -646,7 +642,7 @@ def load_parameters(
                 f"{target} is an .npz file but not one written by save_parameters: it has no {METADATA_KEY!r} "
                 f"entry (it holds {sorted(names)[:8]})"
             )
-        foreign = sorted(name for name in names if name != METADATA_KEY and not _PARAM_KEY.fullmatch(name))
+        foreign = sorted(name for name in names if name != METADATA_KEY and not check.PARAM_KEY.fullmatch(name))
         if foreign:
             raise ArchiveRefused(
                 f"the arrays of {target} has an unexpected key {foreign[0]!r}: a params dict holds only 'W1', 'b1', ..., 'WL', 'bL'"

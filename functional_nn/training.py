@@ -70,6 +70,7 @@ from functional_nn.optimizers import (
     check_optimizer_state,
     checked_init,
     freeze_state,
+    read_only_view,
     read_only_views,
     sgd,
     writeable_copies,
@@ -711,7 +712,7 @@ def _step_hook(on_batch: object) -> _StepHook:
             else:  # every k-th step of the run; every epoch has the same number of steps
                 due = ((progress.epoch - 1) * progress.steps + progress.step) % every == 0
             if due:
-                observe(StepView(progress, _read_only(X), _read_only(Y), _frozen_caches(caches), _frozen(grads), _frozen(params)))
+                observe(StepView(progress, read_only_view(X), read_only_view(Y), _frozen_caches(caches), _frozen(grads), _frozen(params)))
 
         return watch
     if not callable(on_batch):
@@ -724,20 +725,13 @@ def _step_hook(on_batch: object) -> _StepHook:
     return progress_only
 
 
-def _read_only(array: FloatArray) -> FloatArray:
-    """A view of ``array`` that refuses writes; the fold keeps its own arrays as they are."""
-    view = array.view()
-    view.flags.writeable = False
-    return view
-
-
 def _frozen(arrays: dict[str, FloatArray]) -> dict[str, FloatArray]:
-    return {key: _read_only(value) for key, value in arrays.items()}
+    return {key: read_only_view(value) for key, value in arrays.items()}
 
 
 def _frozen_caches(caches: Caches) -> Caches:
     # field by field, so a cache record with more or other arrays is frozen just as well
-    return tuple(type(cache)._make(_read_only(f) if isinstance(f, np.ndarray) else f for f in cache) for cache in caches)
+    return tuple(type(cache)._make(read_only_view(f) if isinstance(f, np.ndarray) else f for f in cache) for cache in caches)
 
 
 def _describe_run(problem: _Problem, sizes: tuple[int, ...]) -> dict[str, object]:
@@ -967,7 +961,7 @@ def _augmented(augmentation: Augmentation, X_batch: FloatArray, rng: np.random.G
     augmentation is handed a read-only view, and one that writes into it is named."""
     assert rng is not None  # _prepare made sure
     try:  # read-only: without batch_size the batch is the training set itself, every epoch
-        result: object = augmentation(_read_only(X_batch), rng)
+        result: object = augmentation(read_only_view(X_batch), rng)
     except ValueError as error:
         if "read-only" not in str(error):
             raise
