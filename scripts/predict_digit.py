@@ -31,6 +31,7 @@ import numpy as np
 import numpy.typing as npt
 
 import _cli  # scripts/_cli.py: a user's mistakes as one error line
+from functional_nn.data.images import open_picture
 from functional_nn.propagation import predict_proba
 from functional_nn.serialization import load_parameters
 from functional_nn.types import ActivationFunction, FloatArray
@@ -54,20 +55,16 @@ def read_gray(path: Path) -> npt.NDArray[np.float64]:
     picture, as a ``ValueError``.
     """
     try:
-        from PIL import Image, ImageOps, UnidentifiedImageError
+        from PIL import Image, ImageOps
     except ImportError:
         raise ImportError(f"predict_digit needs pillow: {_cli.SCRIPTS_EXTRA}") from None
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            # from an open file, not by path: Pillow memory-maps an uncompressed TIFF opened by
-            # path in the upright size of its orientation tag (5 to 8) over data in the stored frame
-            with open(path, "rb") as stream, Image.open(stream) as image:
+            with open_picture(path) as image:  # not opened by path: see open_picture
                 upright = ImageOps.exif_transpose(image)  # a phone's photo as it is shown, not as stored
                 upright.load()
                 return _to_gray(upright)
-    except UnidentifiedImageError:  # its message names the stream, not the file
-        raise UnidentifiedImageError(f"cannot identify image file {str(path)!r}") from None
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
         raise ValueError(f"too large for a digit: {error}") from None
 

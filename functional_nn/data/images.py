@@ -14,10 +14,11 @@ feature ``(r * w + c) * channels + k`` is channel ``k`` of the pixel in row ``r`
 
 from __future__ import annotations
 
+import contextlib
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Final, Literal, NamedTuple, TypeAlias, get_args
+from typing import Any, Final, Literal, NamedTuple, TypeAlias, get_args
 
 import numpy as np
 
@@ -129,6 +130,25 @@ def _root_folder(root: str | os.PathLike[str]) -> Path:
     return folder
 
 
+@contextlib.contextmanager
+def open_picture(path: str | os.PathLike[str]) -> Iterator[Any]:  # Any: a PIL.Image.Image (Pillow is optional)
+    """``PIL.Image.open`` of the picture at ``path``, from a file opened here rather than by path:
+    Pillow memory-maps an uncompressed grayscale, palette or 16-bit TIFF opened by path in the
+    upright size of its orientation tag (5 to 8) while its data lie in the stored frame, which
+    scrambles the picture once it is turned upright. A file Pillow cannot identify raises its
+    ``UnidentifiedImageError`` naming ``path`` (opened so, Pillow's names the stream). Needs Pillow.
+    """
+    from PIL import Image, UnidentifiedImageError
+
+    with open(path, "rb") as stream:
+        try:
+            opened = Image.open(stream)
+        except UnidentifiedImageError:
+            raise UnidentifiedImageError(f"cannot identify image file {os.fspath(path)!r}") from None
+        with opened:
+            yield opened
+
+
 def load_image_folder(
     root: str | os.PathLike[str],
     *,
@@ -191,7 +211,7 @@ def load_image_folder(
     dtype = np.dtype(dtype).type  # np.dtype("float32") passes the check above, but is not a scalar type to call
     folder = _root_folder(root)
     try:
-        from PIL import Image, ImageOps, UnidentifiedImageError
+        from PIL import Image, ImageOps
     except ImportError as exc:
         raise ImportError(
             'load_image_folder needs Pillow to decode pictures; it comes with the scripts extra: pip install -e ".[scripts]"'
@@ -212,10 +232,7 @@ def load_image_folder(
             skipped.append(SkippedFile(path, "not a regular file"))
             continue
         try:
-            # from an open file, not by path: Pillow memory-maps an uncompressed grayscale, palette or
-            # 16-bit TIFF opened by path in the upright size of its orientation tag (5 to 8) while
-            # its data lie in the stored frame, which scrambles the picture
-            with path.open("rb") as stream, Image.open(stream) as opened:
+            with open_picture(path) as opened:
                 # JPEG only: decode at the smallest scale >= the target, in the frame as stored,
                 # which exif_transpose then turns upright
                 opened.draft(mode, _stored_size(opened.getexif().get(_EXIF_ORIENTATION, 1), width, height))
@@ -233,9 +250,6 @@ def load_image_folder(
                 if picture.size != (width, height):
                     picture = picture.resize((width, height), Image.Resampling.BILINEAR)
                 pixels = np.asarray(picture, dtype=np.float32 if sixteen_bit else np.uint8)
-        except UnidentifiedImageError:  # its message names the stream, not the file
-            skipped.append(SkippedFile(path, f"UnidentifiedImageError: cannot identify image file {str(path)!r}"))
-            continue
         except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
             # OSError covers unidentified and truncated files; some decoders raise the others
             skipped.append(SkippedFile(path, f"{type(exc).__name__}: {exc}"))
