@@ -340,9 +340,8 @@ def check_loss(
     r"""Check a loss's record before training with it; return the largest relative difference.
 
     On random one-hot targets ``Y`` (every class among them when ``m >= n``; for one unit,
-    ``shape=(1, m)``, labels 0 and 1 as well)
-    and outputs ``AL`` (in (0.05, 0.95) if the loss needs probabilities, else
-    :math:`\mathcal N(0, 1)`), float64:
+    ``shape=(1, m)``, labels 0 and 1 as well) and outputs ``AL`` (in (0.05, 0.95) if the
+    loss needs probabilities, else :math:`\mathcal N(0, 1)`), float64:
 
     - ``cost`` returns a float; ``gradient`` keeps the shape and dtype of ``AL`` (float64
       and float32), returns finite values and writes into nothing;

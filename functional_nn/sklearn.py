@@ -454,15 +454,15 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
     init : {"he", "xavier", "scaled_normal", "standard_normal", "uniform"}, default "he"
     early_stopping : bool, default False
         Hold out ``validation_fraction`` of the samples (stratified when every class has
-        enough samples, else at random) and stop when their cost
-        has not improved by more than ``tol`` for ``n_iter_no_change`` epochs; ``params_``
-        are then those of the best epoch, the last whose cost improved by more than ``tol``
-        (not the lowest cost, which a smaller gain may have reached since). A fit with ``warm_start=True`` holds out the same
-        samples of the same data as the fit it continues, but its best epoch and patience
-        count its own epochs only: its ``params_`` are its best epoch's even if an earlier
-        fit's held-out cost was lower (scikit-learn's ``MLPClassifier`` carries both over).
-        Ignored by ``partial_fit``. Its three
-        settings below are checked by ``fit`` and ``partial_fit`` whether it is on or off.
+        enough samples, else at random) and stop when their cost has not improved by more
+        than ``tol`` for ``n_iter_no_change`` epochs; ``params_`` are then those of the best
+        epoch, the last whose cost improved by more than ``tol`` (not the lowest cost, which
+        a smaller gain may have reached since). A fit with ``warm_start=True`` holds out the
+        same samples of the same data as the fit it continues, but its best epoch and
+        patience count its own epochs only: its ``params_`` are its best epoch's even if an
+        earlier fit's held-out cost was lower (scikit-learn's ``MLPClassifier`` carries both
+        over). Ignored by ``partial_fit``. Its three settings below are checked by ``fit``
+        and ``partial_fit`` whether it is on or off.
     validation_fraction : float in (0, 1), default 0.1
     n_iter_no_change : int >= 1, default 10
     tol : float >= 0, default 1e-4

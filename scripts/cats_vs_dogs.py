@@ -151,8 +151,7 @@ def _main(argv: Sequence[str] | None) -> int:
     try:
         names = class_folders(args.root, classes)
         if len(names) != 2:  # before any of its pictures is decoded
-            print(f"error: {args.root} has {len(names)} classes {list(names)}; pick two with --classes a,b", file=sys.stderr)
-            return 2
+            return _cli.fail(f"{args.root} has {len(names)} classes {list(names)}; pick two with --classes a,b")
         data = load_image_folder(args.root, size=(args.size, args.size), color=color, classes=names, dtype=np.float32)
     except (ValueError, FileNotFoundError) as error:  # the library names its keywords; the user typed DIR and a flag
         raise _cli.options_named(error, (("root ", ""), ("classes ", "--classes "))) from None
@@ -165,8 +164,7 @@ def _main(argv: Sequence[str] | None) -> int:
     m = data.X.shape[1]
     n_test, n_dev = max(1, round(args.test_fraction * m)), max(1, round(args.dev_fraction * m))
     if m - n_test - n_dev < 1:
-        print(f"error: {m} pictures are too few to split into training, dev and test sets", file=sys.stderr)
-        return 2
+        return _cli.fail(f"{m} pictures are too few to split into training, dev and test sets")
     rng = np.random.default_rng(args.seed)
     held_out = train_dev_split(data.X, data.y, n_test, rng)
     X_test, y_test = held_out.X_dev, held_out.y_dev
