@@ -484,6 +484,14 @@ ACTIVATIONS: Final[Mapping[Activation, ActivationFunction]] = {
 
 ACTIVATION_NAMES: Final[tuple[Activation, ...]] = get_args(Activation)
 
+# Other libraries' names for built-ins, which no close spelling finds: scikit-learn's
+# "logistic" and "identity", the "swish" of Ramachandran et al. (2017)
+_OTHER_LIBRARIES_NAMES: Final[dict[str, str]] = {
+    "logistic": "did you mean 'sigmoid'? It is the logistic function 1 / (1 + e^-z)",
+    "identity": "did you mean 'linear'? It is the identity g(z) = z",
+    "swish": "did you mean 'silu'? It is swish with beta = 1, z * sigmoid(z)",
+}
+
 
 def resolve_activation(argument: str, value: object) -> ActivationFunction:
     """The record for ``value``, a built-in name or an ``ActivationFunction``; raise naming ``argument``.
@@ -492,7 +500,7 @@ def resolve_activation(argument: str, value: object) -> ActivationFunction:
     ``check_activation`` does that. A record may not borrow a built-in's name.
     """
     if isinstance(value, str):
-        return ACTIVATIONS[check.check_name(argument, value, ACTIVATION_NAMES)]
+        return ACTIVATIONS[check.check_name(argument, value, ACTIVATION_NAMES, hints=_OTHER_LIBRARIES_NAMES)]
     if not isinstance(value, ActivationFunction):
         raise TypeError(
             f"{argument} must be one of {list(ACTIVATION_NAMES)} or an ActivationFunction record, "

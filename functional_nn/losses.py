@@ -141,11 +141,23 @@ LOSSES: Final[Mapping[Loss, LossFunction]] = {
 
 LOSS_NAMES: Final[tuple[Loss, ...]] = get_args(Loss)
 
+_CATEGORICAL = "did you mean 'categorical_cross_entropy'? It takes softmax outputs and one-hot (K, m) targets (one_hot(labels, K))"
+_BINARY = "did you mean 'binary_cross_entropy'? It takes sigmoid outputs and targets in [0, 1]"
+_MSE = "did you mean 'mean_squared_error'? It sums the squares over the output units and takes their mean over the samples"
+# PyTorch's, Keras' and scikit-learn's names, which the closest spelling would take for another
+# loss ("cross_entropy", PyTorch's multi-class loss, for "binary_cross_entropy")
+_OTHER_LIBRARIES_NAMES: Final[dict[str, str]] = {
+    **dict.fromkeys(("cross_entropy", "crossentropyloss", "ce", "nll", "nll_loss", "nllloss"), _CATEGORICAL),
+    **dict.fromkeys(("bce", "bceloss", "bce_with_logits", "binary_cross_entropy_with_logits", "bcewithlogitsloss"), _BINARY),
+    **dict.fromkeys(("mse", "mseloss", "mse_loss", "l2", "l2_loss"), _MSE),
+    "log_loss": f"{_CATEGORICAL}; or 'binary_cross_entropy' for one sigmoid unit",
+}
+
 
 def resolve_loss(argument: str, value: object) -> LossFunction:
     """The record for ``value``, a built-in name or a ``LossFunction``; raise naming ``argument``."""
     if isinstance(value, str):
-        return LOSSES[check.check_name(argument, value, LOSS_NAMES)]
+        return LOSSES[check.check_name(argument, value, LOSS_NAMES, hints=_OTHER_LIBRARIES_NAMES)]
     if not isinstance(value, LossFunction):
         raise TypeError(
             f"{argument} must be one of {list(LOSS_NAMES)} or a LossFunction record, got {type(value).__name__} {value!r}"

@@ -1,0 +1,41 @@
+"""A user moving from PyTorch: its names for a loss or an activation are pointed at ours.
+
+``"cross_entropy"`` is PyTorch's multi-class loss (``F.cross_entropy``,
+``nn.CrossEntropyLoss``), yet the closest spelling pointed it at ``binary_cross_entropy``,
+which a softmax network then trains with, unrefused; ``"bce"``, ``"mse"``, scikit-learn's
+``"logistic"`` and ``"identity"`` and ``"swish"`` got no hint at all.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from functional_nn import compute_cost, forward_propagation, initialize_parameters
+
+
+@pytest.mark.parametrize(
+    ("name", "meant"),
+    [
+        ("cross_entropy", "categorical_cross_entropy"),
+        ("CrossEntropyLoss", "categorical_cross_entropy"),
+        ("nll_loss", "categorical_cross_entropy"),
+        ("bce", "binary_cross_entropy"),
+        ("BCELoss", "binary_cross_entropy"),
+        ("mse", "mean_squared_error"),
+        ("MSELoss", "mean_squared_error"),
+    ],
+)
+def test_other_libraries_loss_names_point_at_ours(name: str, meant: str) -> None:
+    AL = np.full((3, 2), 1 / 3)
+    Y = np.eye(3)[:, :2]
+    with pytest.raises(ValueError, match=rf"unknown loss '{name}': expected one of .*; did you mean '{meant}'\?"):
+        compute_cost(AL, Y, name)  # type: ignore[arg-type]  # the other library's name is the test
+
+
+@pytest.mark.parametrize(("name", "meant"), [("logistic", "sigmoid"), ("identity", "linear"), ("swish", "silu")])
+def test_other_libraries_activation_names_point_at_ours(name: str, meant: str, rng: np.random.Generator) -> None:
+    params = initialize_parameters([2, 3, 1], rng)
+    X = rng.standard_normal((2, 4))
+    with pytest.raises(ValueError, match=rf"unknown activations\[0\] '{name}': expected one of .*; did you mean '{meant}'\?"):
+        forward_propagation(X, params, (name, "sigmoid"))  # type: ignore[arg-type]  # the other library's name is the test
