@@ -510,7 +510,8 @@ def train(
         same shape and dtype and draw only from the ``rng`` it is given.
     clip_norm : float > 0, optional
         Clip each mini-batch gradient to this global norm before the update (see
-        ``clip_by_global_norm``).
+        ``clip_by_global_norm``): the gradient of the whole cost, ``lambd``'s L2 term
+        included (PyTorch's ``clip_grad_norm_`` comes before its ``weight_decay`` is added).
     max_norm : float > 0, optional
         After each update, cap the norm of every unit's incoming weights (the rows of every
         ``W_l``) at this value (see ``apply_max_norm``). An ``ema`` optimizer averages the
