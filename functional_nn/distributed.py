@@ -422,6 +422,8 @@ def _raised_by_task(error: BaseException) -> bool:
 def gradient_sum(shard: Shard, shard_index: int, inputs: RoundInput) -> ShardGradient:
     r"""A synchronous round's work on one shard: :math:`\sum_{i \in B_s} \nabla_\theta \ell_i(\theta)`.
 
+    An exception raised here goes on as itself, with a note naming the round and the shard.
+
     Parameters
     ----------
     shard : Shard
@@ -438,8 +440,6 @@ def gradient_sum(shard: Shard, shard_index: int, inputs: RoundInput) -> ShardGra
         term (the driver adds it once), in the parameters' dtype: ``backward``'s mean over
         the batch times its size :math:`|B_s|`. A diverging run's NaN or infinite values are
         returned, not warned about: the driver reports them (``TrainingDivergedError``).
-
-    An exception raised here goes on as itself, with a note naming the round and the shard.
     """
     task = inputs.task
     # Divergence is reported by the driver, naming the round and the shard, as train does by

