@@ -130,9 +130,9 @@ from functional_nn.propagation import (
     check_keep_probs,
     check_loss_pairing,
     check_trainable_network,
+    count_correct,
     forward,
     forward_output,
-    labels_from_output,
 )
 from functional_nn.averaging import averaged_params
 from functional_nn.serialization import check_writable_directory, remove_stale_temporaries
@@ -388,7 +388,7 @@ def _correct(AL: FloatArray, Y: FloatArray, task: _Task) -> int | None:
     labels = classification_labels(Y, task.loss)
     if labels is None:
         return None
-    return int(np.count_nonzero(labels_from_output(AL, task.activations[-1], task.loss.decision_threshold) == labels))
+    return count_correct(AL, labels, task.activations[-1], task.loss.decision_threshold)
 
 
 _TASK_NOTE_SUFFIX: Final = "(train_rounds)"
@@ -1142,8 +1142,8 @@ def _rounds(runner: _InProcessShards | DaskShards, run: _Run, state: RoundState,
                 AL_dev = forward_output(X_dev, evaluated, task.activations)
                 dev_cost = cost_value(task.loss, AL_dev, Y_dev)
             if dev_labels is not None:
-                predicted = labels_from_output(AL_dev, task.activations[-1], task.loss.decision_threshold)
-                dev_accuracy = float(np.mean(predicted == dev_labels))
+                correct = count_correct(AL_dev, dev_labels, task.activations[-1], task.loss.decision_threshold)
+                dev_accuracy = correct / AL_dev.shape[1]
         record = RoundRecord(
             number, cost, accuracy, samples, seen / run.m, time.perf_counter() - started, waiting, dev_cost, dev_accuracy
         )
@@ -1277,8 +1277,9 @@ def _epoch_states(
         if checked_dev is not None:
             X_dev, Y_dev, labels = checked_dev
             AL = forward_output(X_dev, averaged_params(state.optimizer_state, state.params), names)
-            predicted = labels_from_output(AL, names[-1], loss.decision_threshold)
-            dev_accuracy = None if labels is None else float(np.mean(predicted == labels))
+            dev_accuracy = None
+            if labels is not None:
+                dev_accuracy = count_correct(AL, labels, names[-1], loss.decision_threshold) / AL.shape[1]
             summary = summary._replace(dev_cost=cost_value(loss, AL, Y_dev), dev_accuracy=dev_accuracy)
         records += (summary,)
         pending = []

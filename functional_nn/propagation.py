@@ -735,3 +735,25 @@ def labels_from_output(AL: FloatArray, output_activation: ActivationFunction, th
         return positive
     labels: IntArray = np.argmax(AL, axis=0)
     return labels
+
+
+def count_correct(
+    AL: FloatArray, labels: IntArray, output_activation: ActivationFunction, threshold: float | None = None
+) -> int:
+    """How many columns of the output ``AL`` ``(n_L, m)`` are right, ``labels`` being
+    ``classification_labels``' for the targets.
+
+    1-D ``labels`` (one class per sample): the prediction of ``labels_from_output``, the
+    largest output winning, must be that class. ``(n_L, m)`` 0/1 ``labels`` (several units
+    of their own, such as sigmoids with binary cross-entropy, where a sample may hold several
+    labels): a column with one label is right where its largest output is that label, as
+    above; a column with several labels, or none (multi-label targets), is right where every
+    unit is on the side of ``threshold`` (default 0.5) its label is on: exact match, as
+    scikit-learn's ``accuracy_score`` counts multi-label samples.
+    """
+    if labels.ndim == 1:
+        return int(np.count_nonzero(labels_from_output(AL, output_activation, threshold) == labels))
+    largest_is_label = labels[np.argmax(AL, axis=0), np.arange(AL.shape[1])]
+    every_unit_matches = ((AL >= (0.5 if threshold is None else threshold)) == labels).all(axis=0)
+    one_label = np.count_nonzero(labels, axis=0) == 1
+    return int(np.count_nonzero(np.where(one_label, largest_is_label, every_unit_matches)))

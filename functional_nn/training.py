@@ -39,7 +39,7 @@ import numpy as np
 from functional_nn import _validation as check
 from functional_nn import checkpoints
 from functional_nn import fused
-from functional_nn.activations import check_one_record_per_name
+from functional_nn.activations import SOFTMAX, check_one_record_per_name
 from functional_nn.averaging import averaged_params
 from functional_nn.data.augmentation import Augmentation
 from functional_nn.data.augmentation import describe as describe_augmentation
@@ -80,9 +80,9 @@ from functional_nn.propagation import (
     check_input_keep_prob,
     check_keep_probs,
     check_trainable_network,
+    count_correct,
     forward,
     forward_output,
-    labels_from_output,
 )
 from functional_nn.serialization import check_writable_directory, remove_stale_temporaries
 from functional_nn.types import Activation, ActivationFunction, Caches, FloatArray, IntArray, Loss, LossFunction, Params
@@ -181,15 +181,22 @@ def diverged_parameter(params: Mapping[str, FloatArray]) -> tuple[str, str] | No
 
 
 def classification_labels(Y: FloatArray, loss: LossFunction) -> IntArray | None:
-    """The class of each column of the targets ``Y`` ``(n_L, m)``, or ``None`` for regression.
+    """The labels of the targets ``Y`` ``(n_L, m)`` that ``count_correct`` scores outputs
+    against, or ``None`` for regression.
 
     One unit: class 1 where ``y >= 0.5`` (labels in {0, 1}, or {-1, 1} for the hinge loss).
+    Several units fused with softmax (categorical cross-entropy): the class of each column,
+    its largest target. Several units of their own (binary cross-entropy, the hinge loss):
+    1 where ``y >= 0.5``, else 0, ``(n_L, m)`` int8, as a sample may hold several labels, or none.
     """
     if loss.decision_threshold is None:
         return None
     if Y.shape[0] == 1:
         positive: IntArray = (Y[0] >= 0.5).astype(np.int64)
         return positive
+    if loss.fused_activation is not SOFTMAX:
+        several: IntArray = (Y >= 0.5).astype(np.int8)
+        return several
     labels: IntArray = np.argmax(Y, axis=0)
     return labels
 
@@ -921,9 +928,8 @@ def run_epoch(problem: _Problem, state: TrainState) -> TrainState:
                 )
             cost_sum += cost * b
             if p.labels is not None:
-                batch_labels = p.labels if indices is None else p.labels[indices]
-                predicted = labels_from_output(AL, p.activations[-1], loss.decision_threshold)
-                correct += int(np.count_nonzero(predicted == batch_labels))
+                batch_labels = p.labels if indices is None else p.labels[..., indices]
+                correct += count_correct(AL, batch_labels, p.activations[-1], loss.decision_threshold)
             grads = backward(AL, Y_batch, caches, p.loss, p.lambd, p.kernel)
             if p.clip_norm is not None:
                 grads = _clip_by_global_norm(grads, p.clip_norm)
@@ -949,7 +955,7 @@ def run_epoch(problem: _Problem, state: TrainState) -> TrainState:
         AL_dev = forward_output(X_dev, evaluated, p.activations)  # no caches: the dev set may be large
         dev_accuracy = None
         if dev_labels is not None:
-            dev_accuracy = float(np.mean(labels_from_output(AL_dev, p.activations[-1], loss.decision_threshold) == dev_labels))
+            dev_accuracy = count_correct(AL_dev, dev_labels, p.activations[-1], loss.decision_threshold) / AL_dev.shape[1]
         record = record._replace(dev_cost=cost_value(loss, AL_dev, Y_dev), dev_accuracy=dev_accuracy)
     new_state = TrainState(epoch, params, opt_state, state.history + (record,))
     if p.early_stopping is None:
