@@ -320,19 +320,31 @@ def resolve_optimizer(learning_rate: LearningRate | None, optimizer: Optimizer |
 
 
 def check_dev_set(
-    dev: object, sizes: tuple[int, ...] | None, dtype: np.dtype[Any] | None, loss: LossFunction
+    dev: object, sizes: tuple[int, ...] | None, dtype: np.dtype[Any] | None, loss: LossFunction,
+    *, input_divisor: float | None = None,
 ) -> tuple[FloatArray, FloatArray, IntArray | None] | None:
     """A held-out ``(X_dev, Y_dev)`` checked like the training data (shapes, dtype, targets the
     loss is defined for), with its class labels; ``None`` for no dev set.
 
     ``sizes`` and ``dtype`` are the network's; ``None`` checks the pair on its own, before the
     network is known (``distributed.epoch_states``): float arrays, finite, with as many
-    columns in ``Y_dev`` as in ``X_dev``, and targets the loss is defined for."""
+    columns in ``Y_dev`` as in ``X_dev``, and targets the loss is defined for.
+    ``input_divisor``, training's, divides ``X`` only: integers in ``X_dev`` are refused with
+    the division that makes them what the batches are (not a bare ``astype``, whose inputs
+    the network never saw)."""
     if dev is None:
         return None
     if not isinstance(dev, tuple) or len(dev) != 2:
         got = f"a tuple of {len(dev)}" if isinstance(dev, tuple) else type(dev).__name__
         raise TypeError(f"dev must be a tuple (X_dev, Y_dev), got {got}")
+    X_given = dev[0]
+    if input_divisor is not None and dtype is not None and isinstance(X_given, np.ndarray) and X_given.dtype.kind in "iu":
+        name = dtype.name
+        pixels = f" (for 255: scale_pixels(dev[0], dtype=np.{name}), the same numbers)" if input_divisor == 255 else ""
+        raise TypeError(
+            f"dev[0] has dtype {X_given.dtype}, but input_divisor divides only X: give the dev set in floats, divided "
+            f"as X's batches are, np.divide(dev[0], np.{name}({input_divisor:g}), dtype=np.{name}){pixels}"
+        )
     if sizes is None or dtype is None:  # the pair's own rows and dtype stand for the network's
         X_own = check.check_float_array("dev[0]", dev[0])
         Y_own = check.check_float_array("dev[1]", dev[1], targets=True)
@@ -650,7 +662,7 @@ def _prepare(
         raise TypeError(f"augmentation must be a function of (X_batch, rng), got {type(augmentation).__name__}")
     _check_rng(rng, batch_size, augmentation, keeps, input_keep)
     lambd = check.check_positive_float("lambd", lambd, allow_zero=True)
-    checked_dev = check_dev_set(dev, sizes, dtype, loss_record)
+    checked_dev = check_dev_set(dev, sizes, dtype, loss_record, input_divisor=divisor)
     if clip_norm is not None:
         clip_norm = check.check_positive_float("clip_norm", clip_norm)
     if max_norm is not None:
