@@ -637,8 +637,10 @@ def load_parameters(
         """The names checked before any array is read: a foreign entry is never decompressed."""
         if METADATA_KEY not in names and "meta" in names and any(key.startswith("params/") for key in names):
             raise ArchiveRefused(  # what save_checkpoint writes: a likely mix-up, e.g. predicting from the last epoch's file
-                f"{target} is a training checkpoint, not a parameter file: its parameters are "
-                "functional_nn.checkpoints.load_checkpoint(path).state.params"
+                f"{target} is a training checkpoint, not a parameter file: with state = "
+                "functional_nn.checkpoints.load_checkpoint(path).state, the parameters to predict with are "
+                "state.best_params if early stopping kept them, else averaged_params(state.optimizer_state, "
+                "state.params) (the ema average, if any; the last step's state.params otherwise)"
             )
         if METADATA_KEY not in names:
             raise ArchiveRefused(

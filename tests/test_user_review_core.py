@@ -20,7 +20,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from functional_nn import forward_propagation, initialize_parameters, load_parameters, train
+from functional_nn import averaged_params, forward_propagation, initialize_parameters, load_parameters, train
+from functional_nn.averaging import ema
+from functional_nn.optimizers import sgd
 from functional_nn.checkpoints import latest_checkpoint, load_checkpoint
 
 
@@ -57,14 +59,19 @@ def test_a_checkpoint_given_to_load_parameters_is_named_with_where_its_parameter
     X = rng.standard_normal((2, 6))
     Y = (X[:1] > 0).astype(np.float64)
     result = train(X, Y, initialize_parameters([2, 3, 1], rng), activations=("tanh", "sigmoid"),
-                   loss="binary_cross_entropy", epochs=2, learning_rate=0.1, checkpoint_dir=tmp_path)  # fmt: skip
+                   loss="binary_cross_entropy", epochs=2, optimizer=ema(sgd(0.1), 0.5), checkpoint_dir=tmp_path)  # fmt: skip
     checkpoint = latest_checkpoint(tmp_path)
     assert checkpoint is not None
     expected = (
-        f"{checkpoint} is a training checkpoint, not a parameter file: its parameters are "
-        "functional_nn.checkpoints.load_checkpoint(path).state.params"
+        f"{checkpoint} is a training checkpoint, not a parameter file: with state = "
+        "functional_nn.checkpoints.load_checkpoint(path).state, the parameters to predict with are "
+        "state.best_params if early stopping kept them, else averaged_params(state.optimizer_state, "
+        "state.params) (the ema average, if any; the last step's state.params otherwise)"
     )
     with pytest.raises(ValueError, match=f"^{re.escape(expected)}$"):
         load_parameters(checkpoint)
-    for key, value in result.params.items():
-        np.testing.assert_array_equal(load_checkpoint(checkpoint).state.params[key], value)
+    state = load_checkpoint(checkpoint).state
+    averaged = averaged_params(result.optimizer_state, result.params)  # what train's dev figures were of
+    for key, value in averaged.items():
+        assert not np.array_equal(value, result.params[key])
+        np.testing.assert_array_equal(averaged_params(state.optimizer_state, state.params)[key], value)
