@@ -305,9 +305,9 @@ class _BaseMLP(BaseEstimator):
                 delattr(self, name)
         else:
             self._check_same_optimizer(optimizer, setting, incremental)
+        # a regressor's y is read as numbers by its _targets (not y_numeric), which names a value that is not one
         X, y = validate_data(
             self, X, y, reset=first, dtype=dtype, order="C", multi_output=isinstance(self, MLPRegressor),
-            y_numeric=isinstance(self, MLPRegressor),
         )  # fmt: skip
         Y = self._targets(y, first, classes)
         sizes = (X.shape[1], *hidden, self._n_outputs())
@@ -592,6 +592,16 @@ def _check_classes(classes: Any) -> npt.NDArray[Any]:
     return given
 
 
+def _not_a_number(y: Any) -> object:
+    """The first value of ``y`` that ``float`` cannot read (``y`` failed to convert to floats)."""
+    for value in np.asarray(y, dtype=object).ravel():
+        try:
+            float(value)
+        except (TypeError, ValueError):
+            return value
+    return y  # pragma: no cover - every value read alone: the array as a whole is what failed
+
+
 class MLPRegressor(RegressorMixin, _BaseMLP):
     r"""A multilayer perceptron regressor: ``train`` behind scikit-learn's estimator API.
 
@@ -632,8 +642,18 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
 
     def _targets(self, y: Any, first: bool, classes: Any = None) -> FloatArray:
         dtype = self._float_dtype()
+        if not isinstance(y, np.ndarray):  # a sparse y, which validate_data takes for several outputs
+            y = y.toarray()
         with np.errstate(over="ignore"):  # the overflow is refused below, naming y
-            Y = np.asarray(y, dtype=dtype)
+            try:
+                if y.dtype.kind == "O":  # numbers held as objects: float64 first, as validate_data's y_numeric made them
+                    y = y.astype(np.float64)
+                Y = np.asarray(y, dtype=dtype)
+            except (TypeError, ValueError) as error:  # class labels, say: NumPy's message names neither y nor the way out
+                raise ValueError(
+                    f"y must hold numbers, the targets a regressor fits, but holds {_not_a_number(y)!r} "
+                    f"(dtype {np.asarray(y).dtype}); for class labels use MLPClassifier"
+                ) from error
         if not np.isfinite(Y).all():
             # validate_data refuses a y holding NaN or infinity, unless scikit-learn's assume_finite
             # config skips that check: then say so rather than call it too large for dtype

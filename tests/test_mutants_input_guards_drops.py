@@ -4,8 +4,9 @@ All 334 were run; with tests/test_mutants_input_guards.py four survived. One was
 validate_data for a C-ordered X (order="C"), and a full-batch fit multiplies that X itself, so a
 Fortran-ordered X, had it been kept, would be summed in another order by BLAS (64 features): the
 fit on X in any layout must be, bit for bit, the fit on its C-ordered copy. The other three are
-equivalent: a regressor's y read as numbers by validate_data (y_numeric) or by the dtype
-conversion after it, the overflow message reading y as float64, and a classifier's one-hot
+equivalent: a regressor's y read as numbers by validate_data (y_numeric, since dropped: the
+regressor's own conversion names a value that is not a number) or by the dtype conversion
+after it, the overflow message reading y as float64, and a classifier's one-hot
 targets made in the network's dtype, which train converts them to itself: the last pinned here
 by train called by hand on float32 targets. Expected values come from fitting the C-ordered
 copy and from train.
