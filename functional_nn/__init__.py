@@ -43,6 +43,8 @@ from functional_nn.data import (
 )
 from functional_nn.averaging import averaged_params, ema
 from functional_nn.data.augmentation import Augmentation, compose, elastic_distortion, random_affine, random_shift
+from functional_nn.data.images import Color
+from functional_nn.data.toy import ToyName
 from functional_nn.fold_state import (
     BatchProgress,
     EarlyStopping,
@@ -54,6 +56,7 @@ from functional_nn.fold_state import (
     TrainState,
 )
 from functional_nn.diagnostics import LayerStatistics, StepStatistics, layer_statistics, layer_statistics_observer
+from functional_nn.fused import Kernel
 from functional_nn.gradient_check import (
     RecordCheckError,
     check_activation,
@@ -64,6 +67,7 @@ from functional_nn.gradient_check import (
 from functional_nn.initializers import INIT_SCHEMES, initialize_parameters
 from functional_nn.losses import LOSSES, compute_cost
 from functional_nn.metrics import (
+    Average,
     accuracy,
     confusion_matrix,
     f1_score,
@@ -132,9 +136,11 @@ __all__ = [  # augmentation and averaging (#13) first, kept together for easy me
     "ACTIVATIONS",
     "Activation",
     "ActivationFunction",
+    "Average",
     "BatchProgress",
     "Caches",
     "ChecksumError",
+    "Color",
     "DatasetUnavailableError",
     "DigitImages",
     "EarlyStopping",
@@ -145,6 +151,7 @@ __all__ = [  # augmentation and averaging (#13) first, kept together for easy me
     "ImageFolder",
     "InitScheme",
     "IntArray",
+    "Kernel",
     "LOSSES",
     "LayerCache",
     "LayerStatistics",
@@ -167,6 +174,7 @@ __all__ = [  # augmentation and averaging (#13) first, kept together for easy me
     "StepView",
     "TOY_DATASETS",
     "ToyDataset",
+    "ToyName",
     "TrainResult",
     "TrainState",
     "TrainingDivergedError",

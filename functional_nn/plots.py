@@ -434,7 +434,7 @@ class LayerSeries(NamedTuple):
     """One panel of ``plot_layer_series``: a figure per layer (columns) at each step (rows)."""
 
     title: str
-    steps: FloatArray  # (n,) the training step of each row
+    steps: FloatArray | IntArray  # (n,) the training step of each row: np.arange(n) will do
     values: FloatArray  # (n, L): values[i, l - 1] belongs to layer l at steps[i]
 
 

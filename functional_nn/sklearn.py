@@ -102,10 +102,12 @@ from functional_nn.propagation import predict_proba as network_output
 from functional_nn.training import train
 from functional_nn.types import Activation, ActivationFunction, FloatArray, FloatDType, InitScheme, Loss
 
-__all__ = ["MLPClassifier", "MLPRegressor", "OPTIMIZER_NAMES", "OptimizerName"]
+__all__ = ["DTypeName", "MLPClassifier", "MLPRegressor", "OPTIMIZER_NAMES", "OptimizerName"]
 
 OptimizerName: TypeAlias = Literal["adam", "adamw", "sgd", "momentum", "nesterov", "rmsprop"]
 OPTIMIZER_NAMES: Final[tuple[OptimizerName, ...]] = get_args(OptimizerName)
+DTypeName: TypeAlias = Literal["float64", "float32"]
+"""The estimators' ``dtype`` by name: annotate a variable holding one with it (mypy widens a plain one to str)."""
 _DTYPES: Final[dict[str, FloatDType]] = {"float32": np.float32, "float64": np.float64}
 
 
@@ -170,7 +172,7 @@ class _BaseMLP(BaseEstimator):
         random_state: (
             int | np.random.Generator | np.random.SeedSequence | np.random.BitGenerator | np.random.RandomState | None
         ) = None,
-        dtype: Literal["float64", "float32"] | FloatDType = "float64",
+        dtype: DTypeName | FloatDType = "float64",
     ) -> None:
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
