@@ -280,10 +280,13 @@ def _sum_of_squares(W: FloatArray) -> float:
 
 
 def l2_penalty(params: Params, lambd: float, m: int) -> float:
-    r""":math:`\frac{\lambda}{2m}\sum_l \lVert W_l\rVert_F^2`, biases excluded, summed in float64."""
+    r""":math:`\frac{\lambda}{2m}\sum_l \lVert W_l\rVert_F^2`, biases excluded, summed in float64
+    in layer order (``W1``, ``W2``, ..., ``W10``), whatever the order of the dict's keys: the same
+    parameters give the same bits."""
     if lambd == 0:
         return 0.0
-    squares = sum(_sum_of_squares(W) for key, W in params.items() if key.startswith("W"))
+    layers = sorted((key for key in params if key.startswith("W")), key=lambda key: (len(key), key))  # W2 before W10
+    squares = sum(_sum_of_squares(params[key]) for key in layers)
     return lambd / (2 * m) * squares
 
 
