@@ -24,8 +24,12 @@ microcode, many times slower. A 784-512-256-10 Adam update measured 0.28-0.29 ms
 its first moments subnormal, 0.15 ms with them flushed. So Adam's and AdamW's fused updates run
 inside ``subnormals_flushed()``, which sets the CPU's flush-to-zero and denormals-are-zero
 modes for the calling thread, as TensorFlow and XLA do for their CPU kernels: their results
-are NumPy's except that a value NumPy would make subnormal is zero. NumPy run inside the same
-block gives the same bits (``tests/test_fused.py``).
+are NumPy's except that a value NumPy would make subnormal is zero, and a subnormal value read
+(a moment, a gradient) is read as zero. At the default ``epsilon`` that moves no parameter of
+ordinary size; with an ``epsilon`` near the subnormal range (1e-30 in float32, say) the step
+divides by :math:`\sqrt{\hat v} + \epsilon`, and a :math:`v` NumPy keeps subnormal but the
+kernel reads as zero changes it greatly. NumPy run inside the same block gives the same bits
+(``tests/test_fused.py``).
 
 In NumPy, a hidden ReLU layer of a training step makes up to seven passes over its
 ``(n_l, m)`` numbers after its product :math:`W_l A_{l-1}`: the bias, :math:`\max(z, 0)`

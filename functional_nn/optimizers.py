@@ -896,7 +896,9 @@ def adam(
         By default Numba's fused loop (one pass per array) when Numba is installed, else
         NumPy's thirteen passes. Numba's runs with subnormal numbers flushed to zero
         (``fused.subnormals_flushed``: a moment decaying towards zero skips the subnormal
-        range, where x86 arithmetic is many times slower); otherwise bitwise the same results.
+        range, where x86 arithmetic is many times slower, and one in it is read as zero);
+        otherwise bitwise the same results. With ``epsilon`` near the subnormal range (1e-30
+        in float32) a moment read as zero changes the step greatly: use ``"numpy"`` there.
 
     Slots
     -----
