@@ -1192,7 +1192,9 @@ def epoch_states(
     numbers may skip. Rounds that come after others (``train_rounds(..., resume=True)``,
     whose states' ``history`` holds the rounds run before) continue those epochs: an epoch
     already ended before the first state read is not given again, and the rounds run since
-    it count towards the next. Its ``EpochRecord`` has the sample-weighted mean cost and accuracy of
+    it count towards the next. Rounds left out between two states read (``states[::10]``)
+    count too, from the later state's ``history``; a round read twice, or after a later one,
+    is refused (``ValueError``). Its ``EpochRecord`` has the sample-weighted mean cost and accuracy of
     the rounds since the last ``TrainState`` and the dev figures of the round's parameters,
     or of their average with an ``ema`` optimizer, as ``train`` takes them (``dev``:
     ``(X_dev, Y_dev)``, evaluated here). Each ``TrainState`` comes with the ``RoundState`` it
@@ -1211,8 +1213,10 @@ def epoch_states(
     if isinstance(given, RoundState) or not isinstance(given, Iterable):  # a RoundState is a tuple: an iterable too
         raise TypeError(f"states must be an iterable of RoundState, such as train_rounds(...) returns, got {type(given).__name__}")
     if isinstance(given, Sequence):  # already there: checked now rather than once read
+        previous = 0
         for i, state in enumerate(given):
             _check_round_state(i, state)
+            previous = _check_round_order(i, state, previous)
     acts: object = activations
     if isinstance(acts, str) or not isinstance(acts, Sequence):
         raise TypeError(
@@ -1236,6 +1240,18 @@ def _check_round_state(i: int, state: object) -> None:
         raise ValueError(f"states[{i}] has no RoundRecord in its history: epoch_states reads the rounds train_rounds yields")
 
 
+def _check_round_order(i: int, state: RoundState, previous: int) -> int:
+    """The round of item ``i`` of ``epoch_states``' ``states``, refused unless it comes after
+    ``previous``, the round of the item before it (0 for the first)."""
+    number = state.history[-1].round
+    if i and number <= previous:
+        raise ValueError(
+            f"states[{i}] is round {number}, but states[{i - 1}] was round {previous}: epoch_states reads the "
+            "rounds of one run in order, each once, as train_rounds yields them"
+        )
+    return number
+
+
 def _whole_epochs(record: RoundRecord) -> int:
     """The whole epochs seen by the end of ``record``'s round: a local SGD round may finish several."""
     return math.floor(record.epochs + 1e-9)
@@ -1252,8 +1268,10 @@ def _epoch_states(
     pending: list[RoundRecord] = []
     records: tuple[EpochRecord, ...] = ()
     checked_dev: tuple[FloatArray, FloatArray, IntArray | None] | None = None
+    previous = 0  # the round of the state read last
     for i, state in enumerate(states):
         _check_round_state(i, state)
+        number = _check_round_order(i, state, previous)
         if i == 0:  # the first round tells the network
             sizes = check.check_params(state.params, "the rounds' params", finite=False)
             check_activations(activations, len(sizes) - 1)  # as given, so the error shows them so
@@ -1264,8 +1282,10 @@ def _epoch_states(
             earlier = state.history[:-1]
             epoch = _whole_epochs(earlier[-1]) if earlier else 0
             pending = [r for r in earlier if _whole_epochs(r) == epoch][1 if epoch else 0 :]
+        # this round, and the rounds left out since the state read last (states[::10]): all in its history
+        pending.extend(state.history[-(number - previous) :] if i else state.history[-1:])
+        previous = number
         record = state.history[-1]
-        pending.append(record)
         reached = _whole_epochs(record)
         if reached <= epoch:
             continue
