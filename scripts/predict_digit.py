@@ -1,6 +1,7 @@
-"""Classify pictures of handwritten digits with a network saved by ``train_mnist.py``.
+"""Classify pictures of handwritten digits with a network saved by ``train_mnist.py``, or Kaggle's test.csv.
 
     python scripts/predict_digit.py runs/mnist-20260101-120000/params.npz seven.png three.jpg
+    python scripts/predict_digit.py runs/mnist-20260101-120000/params.npz --csv test.csv --submission submission.csv
 
 Each picture (PNG, JPEG, any size) is turned upright by its EXIF orientation, as a phone's photo is
 shown, and into an MNIST-like input: grayscale, inverted
@@ -16,6 +17,16 @@ be read, is above Pillow's decompression-bomb limit, or holds no digit (blank, o
 is reported on its own line and the others go on; the exit status is then 1. A network
 whose output is one sigmoid unit is read as P(class 1); one whose output is not a
 probability (linear, ReLU, tanh) is refused.
+
+With ``--csv``, the rows of a Kaggle digit-recognizer ``test.csv`` (header
+``pixel0,...,pixel783``, no label column; read by ``load_digits_csv``) are classified instead,
+their pixels scaled by 255 into the network's dtype as ``train_mnist.py --csv`` scaled its
+training rows, and ``--submission`` is written as Kaggle asks: the header ``ImageId,Label``,
+then one row per image in the file's order, ImageId counting from 1. The file is written
+whole or not at all (``atomic_write``: an error or Ctrl-C leaves no half of it), an existing
+one is replaced only with ``--overwrite``, and one line says what was written. A file with
+a label column (``train.csv``), or a network that does not take the file's 784 pixels, is
+refused.
 """
 
 from __future__ import annotations
@@ -31,10 +42,12 @@ import numpy as np
 import numpy.typing as npt
 
 import _cli  # scripts/_cli.py: a user's mistakes as one error line
+from functional_nn.data import scale_pixels
+from functional_nn.data.digit_files import load_digits_csv
 from functional_nn.data.images import open_picture
-from functional_nn.propagation import predict_proba
-from functional_nn.serialization import load_parameters
-from functional_nn.types import ActivationFunction, FloatArray
+from functional_nn.propagation import predict, predict_proba
+from functional_nn.serialization import atomic_write, load_parameters
+from functional_nn.types import ActivationFunction, FloatArray, Params
 
 MIN_SIDE: Final = 3
 """Pictures narrower or shorter than this many pixels cannot show a digit."""
@@ -188,15 +201,34 @@ def main(argv: Sequence[str] | None = None, *, custom_activations: Mapping[str, 
 def _main(argv: Sequence[str] | None, custom_activations: Mapping[str, ActivationFunction] | None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("params", type=_cli.path, help="a params.npz written by train_mnist.py")
-    parser.add_argument("images", type=_cli.path, nargs="+", help="PNG or JPEG pictures of single digits")
-    parser.add_argument("--top", type=int, default=3, help="how many classes to show (default 3)")
-    args = parser.parse_args(argv)
-    if args.top < 1:
+    parser.add_argument("images", type=_cli.path, nargs="*", help="PNG or JPEG pictures of single digits")
+    parser.add_argument("--top", type=int, help="how many classes to show for each picture (default 3)")
+    kaggle = parser.add_argument_group("Kaggle's digit recognizer")
+    kaggle.add_argument("--csv", type=_cli.path, help="classify the rows of Kaggle's test.csv (no label column) instead of pictures")
+    kaggle.add_argument("--submission", type=_cli.path, metavar="FILE", help="with --csv: write the predictions here as ImageId,Label rows, ImageId from 1")
+    kaggle.add_argument("--overwrite", action="store_true", help="replace an existing --submission file")
+    args = parser.parse_intermixed_args(argv)  # pictures before and after the options, as with nargs="+"
+    if args.csv is None:
+        if not args.images:
+            parser.error("give the pictures to classify, or --csv test.csv --submission submission.csv")
+        if args.submission is not None or args.overwrite:
+            parser.error("--submission and --overwrite go with --csv test.csv (the pictures' classes are printed)")
+    else:
+        if args.images:
+            parser.error(f"give pictures or --csv, not both (got {len(args.images)} picture(s) and --csv {args.csv})")
+        if args.submission is None:
+            parser.error("--csv needs --submission FILE, the file to write the predictions to (e.g. submission.csv)")
+        if args.top is not None:
+            parser.error("--top is for pictures: --csv writes each row's one most probable class")
+    top_asked = 3 if args.top is None else args.top
+    if top_asked < 1:
         parser.error(f"--top must be >= 1, got {args.top}")
+    if args.submission is not None:  # before anything is read: a finished submission is not replaced in silence
+        _cli.check_output_file(args.submission, overwrite=args.overwrite, flag="--submission")
     params, _, activations = load_parameters(args.params, custom_activations=custom_activations)
     L = len(params) // 2
     n_inputs, n_classes = int(params["W1"].shape[1]), int(params[f"W{L}"].shape[0])
-    if n_inputs != 784:
+    if n_inputs != 784 and args.csv is None:
         return _cli.fail(f"{args.params} takes {n_inputs} inputs, not the 784 pixels of a 28x28 digit")
     output = activations[-1]
     low, high = output.output_range
@@ -208,7 +240,10 @@ def _main(argv: Sequence[str] | None, custom_activations: Mapping[str, Activatio
     if output.name == "softmax" and n_classes < 2:
         return _cli.fail(f"{args.params} has a softmax over {n_classes} unit: its output is always 1, not a classifier")
     dtype = np.float32 if params["W1"].dtype == np.float32 else np.float64
-    top = min(args.top, max(n_classes, 2))
+    if args.csv is not None:
+        assert args.submission is not None  # refused above without it
+        return write_submission(args.csv, args.submission, args.params, params, activations, dtype)
+    top = min(top_asked, max(n_classes, 2))
     status = 0
     for path in args.images:
         try:
@@ -225,6 +260,28 @@ def _main(argv: Sequence[str] | None, custom_activations: Mapping[str, Activatio
         ranked = ranked_classes(predict_proba(X, params, activations)[:, 0], output, top)
         print(f"{path}: " + "  ".join(f"{k} ({p:.3f})" for k, p in ranked))
     return status
+
+
+def write_submission(
+    csv: Path, submission: Path, params_path: Path, params: Params, activations: Sequence[ActivationFunction],
+    dtype: type[np.float32] | type[np.float64],
+) -> int:
+    """Classify the rows of the unlabelled ``csv`` and write ``submission`` as Kaggle's
+    ``ImageId,Label`` file, atomically; the pixels are scaled as ``train_mnist.py --csv`` did."""
+    if csv.is_dir():
+        raise _cli.UsageError(f"--csv {csv} is a folder: give the CSV file itself (Kaggle's test.csv)")
+    X = load_digits_csv(csv, labelled=False).X
+    n_inputs, n_outputs = int(params["W1"].shape[1]), int(params[f"W{len(activations)}"].shape[0])
+    if X.shape[0] != n_inputs:
+        return _cli.fail(f"{csv} has {X.shape[0]} pixel columns, but {params_path} takes {n_inputs} inputs: it was not trained on these images")
+    if n_outputs != 10:
+        return _cli.fail(f"{params_path} has {n_outputs} output unit(s), not the ten digits Kaggle's Label column holds")
+    labels = predict(scale_pixels(X, dtype=dtype), params, activations)
+    rows = "".join(f"{image_id},{label}\n" for image_id, label in enumerate(labels.tolist(), start=1))
+    with atomic_write(submission) as handle:  # whole or not at all, on an error or Ctrl-C too
+        handle.write(("ImageId,Label\n" + rows).encode())
+    print(f"wrote {submission}: {labels.size} predictions (ImageId 1 to {labels.size}) of {csv} by {params_path}")
+    return 0
 
 
 if __name__ == "__main__":

@@ -76,7 +76,7 @@ def check_file(argument: str, value: object, expected: str) -> Path:
 # Kaggle's digit-recognizer CSV
 
 
-def load_digits_csv(path: str | os.PathLike[str]) -> DigitImages:
+def load_digits_csv(path: str | os.PathLike[str], *, labelled: bool | None = None) -> DigitImages:
     """Digits from a Kaggle digit-recognizer CSV: ``train.csv`` (labelled) or ``test.csv``.
 
     The header is ``label,pixel0,...,pixel783`` (training) or ``pixel0,...,pixel783`` (test);
@@ -92,6 +92,10 @@ def load_digits_csv(path: str | os.PathLike[str]) -> DigitImages:
     Parameters
     ----------
     path : path to the CSV
+    labelled : bool, optional
+        ``True``: the file must have the label column (``train.csv``), ``False``: it must
+        not (``test.csv``); checked on the header, before the rows are read. ``None``
+        (the default) takes either.
 
     Returns
     -------
@@ -102,14 +106,17 @@ def load_digits_csv(path: str | os.PathLike[str]) -> DigitImages:
     Raises
     ------
     TypeError
-        ``path`` is not a ``str`` or ``os.PathLike``.
+        ``path`` is not a ``str`` or ``os.PathLike``; ``labelled`` is not a bool or ``None``.
     ValueError
         ``path`` is a folder, an empty str or holds a NUL byte; the file is empty; a wrong
-        header, a ragged row, a non-numeric cell (a ``#`` too: there are no comments), a pixel
+        header, a label column where ``labelled`` is ``False`` or none where it is ``True``,
+        a ragged row, a non-numeric cell (a ``#`` too: there are no comments), a pixel
         outside ``0 .. 255`` or a label outside ``0 .. 9``, naming the line (1 is the header,
         blank lines count) and the column.
     """
     path = check_file("path", path, "a Kaggle digit-recognizer CSV file")
+    if labelled is not None and not isinstance(labelled, bool):
+        raise TypeError(f"labelled must be a bool or None, got {type(labelled).__name__}")
     data = path.read_bytes()
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
@@ -124,9 +131,9 @@ def load_digits_csv(path: str | os.PathLike[str]) -> DigitImages:
     header = [cell.strip() for cell in header_bytes.decode("utf-8", errors="replace").strip().split(",")]
     pixels = [f"pixel{i}" for i in range(N_PIXELS)]
     if header == ["label", *pixels]:
-        labelled = True
+        has_labels = True
     elif header == pixels:
-        labelled = False
+        has_labels = False
     else:
         shown = ",".join(header[:3])
         shown = shown[:60] + "..." if len(shown) > 60 else shown + (",..." if len(header) > 3 else "")
@@ -135,17 +142,23 @@ def load_digits_csv(path: str | os.PathLike[str]) -> DigitImages:
             f"{path}: line 1 must be the header 'label,pixel0,...,pixel783' (training) or 'pixel0,...,pixel783' "
             f"(test), got {len(header)} column{'' if len(header) == 1 else 's'} '{shown}'{separated}"
         )
-    table = _parse_csv_fast(body, labelled)
+    if labelled is not None and has_labels != labelled:
+        found, expected = ("a", "no") if has_labels else ("no", "a")
+        raise ValueError(
+            f"{path} has {found} label column (its header starts {header[0]!r}): expected a file with {expected} label column, "
+            + ("Kaggle's train.csv, 'label,pixel0,...,pixel783'" if labelled else "Kaggle's test.csv, 'pixel0,...,pixel783'")
+        )
+    table = _parse_csv_fast(body, has_labels)
     if table is None and body.count(b"\r") != body.count(b"\r\n"):
         # loadtxt reads "\r\n" but takes a bare "\r" for a newline inside a row; translating
         # only once it has failed leaves "\n" and "\r\n" files (nearly all) at its speed
         body = body.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
-        table = _parse_csv_fast(body, labelled)
+        table = _parse_csv_fast(body, has_labels)
     if table is None:
-        table = _parse_csv_slow(path, body, header, labelled)
+        table = _parse_csv_slow(path, body, header, has_labels)
     if table.shape[0] == 0:
         raise ValueError(f"{path} has a header but no rows")
-    if labelled:
+    if has_labels:
         return DigitImages(X=np.ascontiguousarray(table[:, 1:]).T, y=table[:, 0].astype(np.int64))
     return DigitImages(X=np.ascontiguousarray(table).T, y=None)
 
