@@ -204,8 +204,8 @@ def _main(argv: Sequence[str] | None, custom_activations: Mapping[str, Activatio
     parser.add_argument("images", type=_cli.path, nargs="*", help="PNG or JPEG pictures of single digits")
     parser.add_argument("--top", type=int, help="how many classes to show for each picture (default 3)")
     kaggle = parser.add_argument_group("Kaggle's digit recognizer")
-    kaggle.add_argument("--csv", type=_cli.path, help="classify the rows of Kaggle's test.csv (no label column) instead of pictures")
-    kaggle.add_argument("--submission", type=_cli.path, metavar="FILE", help="with --csv: write the predictions here as ImageId,Label rows, ImageId from 1")
+    kaggle.add_argument("--csv", type=_cli.path, help="classify the rows of Kaggle's test.csv (no label column) instead of pictures (default: none, the pictures)")
+    kaggle.add_argument("--submission", type=_cli.path, metavar="FILE", help="with --csv: write the predictions here as ImageId,Label rows, ImageId from 1 (default: none; --csv needs it)")
     kaggle.add_argument("--overwrite", action="store_true", help="replace an existing --submission file")
     args = parser.parse_intermixed_args(argv)  # pictures before and after the options, as with nargs="+"
     if args.csv is None:
