@@ -81,7 +81,13 @@ class DirectoryLock:
         created = make_folders(directory)
         path = directory / LOCK_NAME
         while True:
-            descriptor = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+            try:  # 0o666 less the umask, as atomic_write's files: a group sharing the folder (umask 002) may resume a killed run
+                descriptor = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
+            except PermissionError:
+                if not path.is_file():
+                    raise
+                # another user's: running, or left by a run that was killed
+                raise CheckpointError(cls._not_yours(directory, path, argument)) from None
             try:
                 fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
@@ -101,6 +107,27 @@ class DirectoryLock:
         os.ftruncate(descriptor, 0)
         os.write(descriptor, f"process {os.getpid()} on {socket.gethostname()}".encode())
         return cls(path, descriptor, created)
+
+    @staticmethod
+    def _not_yours(directory: Path, path: Path, argument: str) -> str:
+        """Why another user's lock file in ``directory`` stops this run: it runs, or it was killed."""
+        import fcntl
+
+        try:
+            descriptor = os.open(path, os.O_RDONLY)
+        except OSError as error:
+            return f"{argument} {directory}: its lock file {LOCK_NAME}, another user's, cannot be opened ({error.strerror})"
+        try:
+            holder = os.read(descriptor, 200).decode(errors="replace").strip() or "unknown"
+            fcntl.flock(descriptor, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return f"{argument} {directory} is in use by another run ({holder}), which writes its checkpoints there: wait for it to end, or choose another {argument}"
+        finally:
+            os.close(descriptor)
+        return (
+            f"{argument} {directory}: its lock file {LOCK_NAME} was left by a run that ended without removing it ({holder}), "
+            "and is another user's, which you cannot write: remove it, then run again"
+        )
 
     def release(self) -> None:
         """Give the directory up (again: nothing); the checkpoints stay."""

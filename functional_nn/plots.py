@@ -17,6 +17,7 @@ from __future__ import annotations
 import io
 import math
 import os
+import re
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, NamedTuple
@@ -99,13 +100,25 @@ def save_figure(fig: Figure, path: str | os.PathLike[str], *, dpi: int = 110) ->
 
     ``path`` is checked as ``check_output_path`` does, then ``dpi``, the pixels per inch: an int
     of at least 1 (else ``TypeError`` or ``ValueError``). On any error the temporary file is
-    removed and ``path`` is left as it was.
+    removed and ``path`` is left as it was. A lone surrogate in the figure's text (a file name
+    that is not UTF-8, as Python reads it) is drawn as U+FFFD, the replacement character.
     """
     target, fmt = check_output_path(path)
     dpi = check.check_positive_int("dpi", dpi)
+    from matplotlib.text import Text
+
+    for text in fig.findobj(Text):  # the font renderer refuses a lone surrogate with a TypeError
+        shown = text.get_text()
+        if _SURROGATE.search(shown):  # a file name not in UTF-8 (a Latin-1 one, untarred) reaches Python so
+            text.set_text(_SURROGATE.sub("\ufffd", shown))
     with atomic_write(target) as stream:  # the usual file mode, symlinks followed, stale temporaries cleaned
         fig.savefig(stream, format=fmt, dpi=dpi)
     return target
+
+
+_SURROGATE: Final = re.compile("[\ud800-\udfff]")
+"""A lone surrogate, which ``os.fsdecode`` makes of each byte of a file name that is not UTF-8;
+``save_figure`` draws it as U+FFFD, the replacement character."""
 
 
 def _class_name(names: Sequence[str] | None, k: int) -> str:

@@ -19,8 +19,9 @@ states it yields, and its ``on_batch`` reports move a progress bar over the batc
 ``--overwrite``, the earlier run's outputs that this run does not write (its ``model.onnx``,
 say) are removed, and the line that names the outputs says so. With ``--checkpoint`` the fold also
 writes ``checkpoints/`` there, and ``--resume DIR`` continues such a run, with the command
-line it was started with (its ``--threads`` too, unless given again), from its last complete
-checkpoint: the result equals the uninterrupted run's bit for bit (with the same number of
+line it was started with (its ``--threads`` too, unless given again; a relative ``--csv`` or
+``--idx`` is read from the folder the run was started in, unless given again: where the data
+lies now, once the run or the data has moved), from its last complete checkpoint: the result equals the uninterrupted run's bit for bit (with the same number of
 BLAS threads). A run that finished and wrote its outputs is left as it is: there is nothing
 to continue.
 
@@ -204,7 +205,8 @@ def parse_args(argv: Sequence[str] | None) -> tuple[argparse.Namespace, Settings
     parser.add_argument("--dtype", choices=sorted(DTYPES), help="default: the preset's, float32; tutorial float64")
     parser.add_argument("--out", type=_cli.path, help="output directory (default runs/mnist-<timestamp>, with -2, -3, ... if another run took it)")
     parser.add_argument("--checkpoint", action="store_true", help="write a checkpoint after every epoch into OUT/checkpoints")
-    parser.add_argument("--resume", type=_cli.path, metavar="DIR", help="continue the checkpointed run in DIR, with its own settings (default: a new run)")
+    parser.add_argument("--resume", type=_cli.path, metavar="DIR", help="continue the checkpointed run in DIR, with its own settings; "
+                        "--csv or --idx with it say where its data lies now, if moved (default: a new run)")
     cluster = parser.add_argument_group("data-parallel training on a Dask cluster (functional_nn.distributed)")
     cluster.add_argument("--workers", type=int, help=f"start a local cluster of N worker processes (default: one per core; {_cli.per_core_help()})")
     cluster.add_argument("--scheduler", metavar="ADDRESS", help="use the running cluster at ADDRESS (default: DASK_SCHEDULER_ADDRESS if set)")
@@ -235,9 +237,9 @@ def parse_args(argv: Sequence[str] | None) -> tuple[argparse.Namespace, Settings
     if args.distributed and (args.checkpoint or args.resume is not None):
         parser.error("--checkpoint and --resume apply to single-process runs (the library's train_rounds checkpoints rounds)")
     if args.resume is not None:
-        given = [  # the thread count is the machine's, not the run's: it may change on resuming
+        given = [  # the thread count is the machine's, not the run's: it may change on resuming; so is where the data lies
             _flag(parser, dest) for dest, value in vars(args).items()
-            if dest not in ("resume", "threads") and value != parser.get_default(dest)
+            if dest not in ("resume", "threads", "csv", "idx") and value != parser.get_default(dest)
         ]  # fmt: skip
         if given:
             parser.error(f"--resume continues the run in {args.resume} with the settings it was started with: drop {', '.join(given)}")
@@ -245,7 +247,7 @@ def parse_args(argv: Sequence[str] | None) -> tuple[argparse.Namespace, Settings
             if args.threads < 1:
                 parser.error(f"--threads must be >= 1, got {args.threads}")
             _cli.check_per_core(parser, "threads", args.threads)
-        return _resumed_args(parser, args.resume, threads=args.threads)
+        return _resumed_args(parser, args.resume, threads=args.threads, csv=args.csv, idx=args.idx)
     args.preset = args.preset or "default"
     settings = PRESETS[args.preset]
     overrides: dict[str, Any] = {
@@ -284,9 +286,13 @@ def parse_args(argv: Sequence[str] | None) -> tuple[argparse.Namespace, Settings
     return args, settings
 
 
-def _resumed_args(parser: argparse.ArgumentParser, run_dir: Path, *, threads: int | None = None) -> tuple[argparse.Namespace, Settings]:
+def _resumed_args(
+    parser: argparse.ArgumentParser, run_dir: Path, *, threads: int | None = None, csv: Path | None = None, idx: Path | None = None
+) -> tuple[argparse.Namespace, Settings]:
     """The arguments a checkpointed run in ``run_dir`` was started with, to continue it; its
-    relative ``--csv`` or ``--idx`` are read from the folder it was started in (``"cwd"``).
+    relative ``--csv`` or ``--idx`` are read from the folder it was started in (``"cwd"``),
+    unless ``csv`` or ``idx`` is given now: where the run's data lies now, on another machine
+    or after a move (the checkpoint's digest of the data refuses any other data).
     ``threads``, given now, replaces the run's own ``--threads`` before that is checked: a run
     started with more than this machine takes (``_cli.check_per_core``) resumes with fewer."""
     if not run_dir.is_dir():  # a mistyped folder: said as such, not as a missing command file
@@ -318,8 +324,20 @@ def _resumed_args(parser: argparse.ArgumentParser, run_dir: Path, *, threads: in
             )
         raise
     args.resume = run_dir
-    if started_in is not None:
-        args.csv, args.idx = (None if path is None else Path(started_in) / path for path in (args.csv, args.idx))
+    given_flag = "--csv" if csv is not None else "--idx" if idx is not None else None
+    source = "--csv" if args.csv is not None else "--idx" if args.idx is not None else "MNIST"
+    if given_flag is not None and given_flag != source:
+        parser.error(f"--resume {run_dir}: the run was started on {source}, not {given_flag}: with --resume, {given_flag} only says where the run's own {given_flag} data lies now")
+    for flag, here, recorded in (("--csv", csv, args.csv), ("--idx", idx, args.idx)):
+        if here is None and recorded is not None and started_in is not None:
+            found = Path(started_in) / recorded
+            if not found.exists():  # moved with the run, or the run moved to another machine
+                parser.error(
+                    f"--resume {run_dir}: the run read {flag} {recorded} in {started_in}, the folder it was started in "
+                    f"(its {COMMAND_FILE}), and {found} is not there: give its place now, --resume {run_dir} {flag} PATH"
+                )
+            here = found
+        setattr(args, flag[2:], here if here is not None else recorded)
     return args, settings
 
 

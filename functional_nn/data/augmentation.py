@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import functools
 import math
+import re
 from collections.abc import Callable, Sequence
 from typing import Any, Final, TypeAlias
 
@@ -327,7 +328,9 @@ def _composed(X: FloatArray, rng: np.random.Generator, *, augmentations: tuple[A
 
 def describe(augmentation: Callable[..., Any]) -> str:
     """A stable text naming an augmentation and its fixed arguments, for checkpoints' run
-    descriptions: ``"random_shift(image_shape=(28, 28), max_shift=2)"``."""
+    descriptions: ``"random_shift(image_shape=(28, 28), max_shift=2)"``. Functions are named,
+    other arguments given by their ``repr`` less any memory address (an object of one's own
+    with Python's default ``repr`` is ``<module.Class object>``), the same in every process."""
     if isinstance(augmentation, functools.partial):
         inner = describe(augmentation.func)
         if inner.endswith(")"):  # a partial of a partial: fold the arguments into one call
@@ -344,7 +347,13 @@ def _describe_value(value: object) -> str:
         return "(" + ", ".join(describe(v) for v in value) + ")"
     if callable(value):
         return describe(value)
-    return repr(value)
+    # without its memory address, which Python's default repr holds ("<Noise object at 0x7f...>"):
+    # it differs in every process, and a run resumed in a new one would be taken for another
+    return _ADDRESS.sub("", repr(value))
+
+
+_ADDRESS: Final = re.compile(r" at 0x[0-9a-fA-F]+")
+"""A memory address in a default ``repr``."""
 
 
 # --------------------------------------------------------------------------------------------
