@@ -547,8 +547,9 @@ def train(
         ``functional_nn.diagnostics``). Either observes; neither changes the run.
     checkpoint_dir : path, optional
         Write a checkpoint (see ``functional_nn.checkpoints``) at the end of every epoch:
-        parameters, optimizer state, the fold's state and the generator's state, atomically.
-        Created if missing. A directory that already holds checkpoints is refused unless
+        parameters, optimizer state, the fold's state and the generator's state, atomically;
+        the last two are kept (``save_checkpoint``'s ``keep_last``), the older pruned once the
+        newest is written. Created if missing. A directory that already holds checkpoints is refused unless
         ``resume`` is set, and so, before any training (``ValueError``), is a path that is
         (or lies under) a file, that cannot be created, or where no file can be created (a
         read-only file system): that is tried, with a file created and removed at once.

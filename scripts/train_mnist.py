@@ -204,7 +204,7 @@ def parse_args(argv: Sequence[str] | None) -> tuple[argparse.Namespace, Settings
     parser.add_argument("--seed", type=_cli.seed, help="seed of the one generator, an integer >= 0 (default: 0)")
     parser.add_argument("--dtype", choices=sorted(DTYPES), help="default: the preset's, float32; tutorial float64")
     parser.add_argument("--out", type=_cli.path, help="output directory (default runs/mnist-<timestamp>, with -2, -3, ... if another run took it)")
-    parser.add_argument("--checkpoint", action="store_true", help="write a checkpoint after every epoch into OUT/checkpoints")
+    parser.add_argument("--checkpoint", action="store_true", help="write a checkpoint after every epoch into OUT/checkpoints, keeping the last two")
     parser.add_argument("--resume", type=_cli.path, metavar="DIR", help="continue the checkpointed run in DIR, with its own settings; "
                         "--csv or --idx with it say where its data lies now, if moved (default: a new run)")
     cluster = parser.add_argument_group("data-parallel training on a Dask cluster (functional_nn.distributed)")
@@ -657,9 +657,10 @@ def run(args: argparse.Namespace, settings: Settings, argv: Sequence[str] | None
     unit = "iteration" if settings.batch_size is None else "epoch"
     seconds: dict[int, float] = {}  # by epoch, for the epochs this process ran
     state = TrainState(0, params, OptimizerState(0, {}), ())
-    if checkpoint_dir is not None and (latest := latest_checkpoint(checkpoint_dir)) is not None:
-        state = load_checkpoint(latest).state  # where a resumed fold starts (and stays, if it had finished)
-        say(f"resuming from {latest} after {unit} {state.epoch}")
+    resumed: Path | None = None  # the checkpoint a resumed fold starts from
+    if checkpoint_dir is not None and (resumed := latest_checkpoint(checkpoint_dir)) is not None:
+        # its epoch only: the fold holds the state, a second copy here would stay through the first epoch
+        say(f"resuming from {resumed} after {unit} {load_checkpoint(resumed).state.epoch}")
     training_started = time.perf_counter()
     try:
         for state in states:
@@ -684,6 +685,8 @@ def run(args: argparse.Namespace, settings: Settings, argv: Sequence[str] | None
             raise KeyboardInterrupt(f"{when}: continue the run with --resume {out}") from None
         raise
     training_seconds = time.perf_counter() - training_started
+    if resumed is not None and not seconds:  # the fold had finished and yielded nothing: it stays there
+        state = load_checkpoint(resumed).state
     final = averaged_params(state.optimizer_state, state.params)  # with --ema, the average
 
     train_accuracy, _, _ = accuracy_of(data.X_train, data.y_train, final, activations, dtype)
