@@ -192,6 +192,13 @@ WORKER_ENV: Final = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_N
 """Set for ``cluster_client``'s worker processes: one BLAS thread each, one worker per core."""
 
 PRE_SPAWN_ENVIRON: Final = "distributed.nanny.pre-spawn-environ"
+NO_MESSAGE_LOG: Final = {"distributed.admin.low-level-log-length": 0}
+"""Dask setting for the clients and local clusters started here: each of Dask's message streams
+keeps its last 1,000 messages under 1 MB for debugging, and every round's parameters travel in
+its tasks, so a network under 1 MB (784-256-10 in float32) had the driver hold a thousand
+rounds' parameters, in the client's stream and in the scheduler's to each worker: 1.1 GB. For
+a ``Client`` or scheduler of one's own, set it before starting them
+(``DASK_DISTRIBUTED__ADMIN__LOW_LEVEL_LOG_LENGTH=0``)."""
 QUIET_CLUSTER: Final = {
     # The workers' statistical profiler wakes every 10 ms to walk every thread's stack,
     # taking the GIL from the training thread; the dashboard is its only reader.
@@ -1888,7 +1895,8 @@ def local_cluster(n_workers: int | None = None, *, processes: bool = True, dashb
     scheduler's small HTTP server (health checks) takes a free port, so that several
     clusters on one machine do not compete for 8787. Without the dashboard, the cluster
     keeps its own bookkeeping quiet (``QUIET_CLUSTER``: no profiler, slower health ticks),
-    which leaves the cores to the tasks. Each worker runs this module's ``dask_setup`` as it
+    which leaves the cores to the tasks. Its scheduler keeps no log of the messages it sends
+    (``NO_MESSAGE_LOG``), which would hold a thousand rounds' parameters. Each worker runs this module's ``dask_setup`` as it
     starts (Dask's ``preload``, after any configured in ``distributed.worker.preload``), so
     that closing the cluster prints no traceback of Dask's own shutdown race, and so that
     worker processes keep the memory each step frees for the next
@@ -1915,7 +1923,7 @@ def local_cluster(n_workers: int | None = None, *, processes: bool = True, dashb
     # steps of 784-256-10 on batches of 64). None leaves it out (see the nanny's
     # pre-spawn-environ), and dask_setup then keeps each worker's freed memory for its next
     # steps, overriding the variable where a worker inherits it all the same.
-    settings: dict[str, Any] = {f"{PRE_SPAWN_ENVIRON}.MALLOC_TRIM_THRESHOLD_": None}
+    settings: dict[str, Any] = {f"{PRE_SPAWN_ENVIRON}.MALLOC_TRIM_THRESHOLD_": None, **NO_MESSAGE_LOG}
     if not dashboard:
         settings.update(QUIET_CLUSTER)
     with dask.config.set(settings), _environment_kept():
@@ -2026,7 +2034,8 @@ def cluster_client(
             )
         started = time.perf_counter()
         try:
-            client = distributed.Client(address, timeout=timeout, set_as_default=False)
+            with dask.config.set(NO_MESSAGE_LOG):  # read as the client's stream is made
+                client = distributed.Client(address, timeout=timeout, set_as_default=False)
         except (OSError, TimeoutError) as error:
             waited = time.perf_counter() - started
             raise SchedulerUnreachableError(
@@ -2041,7 +2050,9 @@ def cluster_client(
     with _environment_kept():  # a nanny restarting a lost worker writes the variables again
         cluster = local_cluster(n_workers, processes=processes, dashboard=dashboard)
         try:
-            with distributed.Client(cluster, set_as_default=False) as client:
+            with dask.config.set(NO_MESSAGE_LOG):
+                client = distributed.Client(cluster, set_as_default=False)
+            with client:
                 yield client
         finally:
             cluster.close()
