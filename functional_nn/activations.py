@@ -485,11 +485,14 @@ ACTIVATIONS: Final[Mapping[Activation, ActivationFunction]] = {
 ACTIVATION_NAMES: Final[tuple[Activation, ...]] = get_args(Activation)
 
 # Other libraries' names for built-ins, which no close spelling finds: scikit-learn's
-# "logistic" and "identity", the "swish" of Ramachandran et al. (2017)
+# "logistic" and "identity", the "swish" of Ramachandran et al. (2017); "softsign", which the
+# closest spelling took for "softplus", another function
 _OTHER_LIBRARIES_NAMES: Final[dict[str, str]] = {
     "logistic": "did you mean 'sigmoid'? It is the logistic function 1 / (1 + e^-z)",
     "identity": "did you mean 'linear'? It is the identity g(z) = z",
     "swish": "did you mean 'silu'? It is swish with beta = 1, z * sigmoid(z)",
+    "softsign": "softsign, z / (1 + |z|), is not built in ('softplus' is log(1 + e^z)): 'tanh' has its range, "
+    "or write an ActivationFunction of your own (check_activation checks its derivative)",
 }
 
 

@@ -144,12 +144,22 @@ LOSS_NAMES: Final[tuple[Loss, ...]] = get_args(Loss)
 _CATEGORICAL = "did you mean 'categorical_cross_entropy'? It takes softmax outputs and one-hot (K, m) targets (one_hot(labels, K))"
 _BINARY = "did you mean 'binary_cross_entropy'? It takes sigmoid outputs and targets in [0, 1]"
 _MSE = "did you mean 'mean_squared_error'? It sums the squares over the output units and takes their mean over the samples"
-# PyTorch's, Keras' and scikit-learn's names, which the closest spelling would take for another
-# loss ("cross_entropy", PyTorch's multi-class loss, for "binary_cross_entropy")
+_NO_MAE = (
+    "no mean absolute error loss is built in ('mean_squared_error' squares the errors): "
+    "write a LossFunction of your own (check_loss checks its gradient)"
+)
+# PyTorch's, Keras', TensorFlow's and scikit-learn's names, which the closest spelling would take for
+# another loss ("cross_entropy", PyTorch's multi-class loss, for "binary_cross_entropy"; TensorFlow's
+# "softmax_cross_entropy" for "binary_cross_entropy" and "sigmoid_cross_entropy" for "categorical_cross_entropy")
 _OTHER_LIBRARIES_NAMES: Final[dict[str, str]] = {
     **dict.fromkeys(("cross_entropy", "crossentropyloss", "ce", "nll", "nll_loss", "nllloss"), _CATEGORICAL),
+    **dict.fromkeys(
+        ("softmax_cross_entropy", "softmax_cross_entropy_with_logits", "sparse_softmax_cross_entropy_with_logits"), _CATEGORICAL
+    ),
     **dict.fromkeys(("bce", "bceloss", "bce_with_logits", "binary_cross_entropy_with_logits", "bcewithlogitsloss"), _BINARY),
+    **dict.fromkeys(("sigmoid_cross_entropy", "sigmoid_cross_entropy_with_logits"), _BINARY),
     **dict.fromkeys(("mse", "mseloss", "mse_loss", "l2", "l2_loss"), _MSE),
+    **dict.fromkeys(("mean_absolute_error", "meanabsoluteerror", "mae", "l1", "l1_loss", "l1loss", "absolute_error"), _NO_MAE),
     "log_loss": f"{_CATEGORICAL}; or 'binary_cross_entropy' for one sigmoid unit",
 }
 

@@ -100,8 +100,9 @@ def save_figure(fig: Figure, path: str | os.PathLike[str], *, dpi: int = 110) ->
 
     ``path`` is checked as ``check_output_path`` does, then ``dpi``, the pixels per inch: an int
     of at least 1 (else ``TypeError`` or ``ValueError``). On any error the temporary file is
-    removed and ``path`` is left as it was. A lone surrogate in the figure's text (a file name
-    that is not UTF-8, as Python reads it) is drawn as U+FFFD, the replacement character.
+    removed and ``path`` is left as it was. A lone surrogate in the figure's titles, labels,
+    legends and texts (a file name that is not UTF-8, as Python reads it) is drawn as U+FFFD,
+    the replacement character; tick labels, made only as the figure is drawn, are not looked at.
     """
     target, fmt = check_output_path(path)
     dpi = check.check_positive_int("dpi", dpi)
