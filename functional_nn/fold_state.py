@@ -25,11 +25,12 @@ class EpochRecord(NamedTuple):
     minimises. ``dev_cost`` and ``dev_accuracy`` are taken with the parameters the epoch
     ended with, or their moving average when the optimizer is wrapped in ``ema``;
     ``dev_cost`` is the loss alone, without the penalty. Accuracies are ``None`` for a
-    regression loss, dev figures ``None`` without a dev set. With several output units a
-    sample is right when its largest output is its class; with multi-label targets
-    (several sigmoid units and binary cross-entropy, a column holding several 1s or none)
-    such a sample is right when every unit's output is on its label's side of the loss's
-    ``decision_threshold``: the exact-match (subset) accuracy.
+    regression loss, dev figures ``None`` without a dev set. With several output units under
+    softmax a sample is right when its largest output is its class; with several units of
+    their own (sigmoids and binary cross-entropy, or the hinge loss: multi-label targets, a
+    column may hold several 1s or none) it is right when every unit's output is on its
+    label's side of the loss's ``decision_threshold``: the exact-match (subset) accuracy of
+    scikit-learn's ``accuracy_score``.
     """
 
     epoch: int

@@ -745,15 +745,16 @@ def count_correct(
 
     1-D ``labels`` (one class per sample): the prediction of ``labels_from_output``, the
     largest output winning, must be that class. ``(n_L, m)`` 0/1 ``labels`` (several units
-    of their own, such as sigmoids with binary cross-entropy, where a sample may hold several
-    labels): a column with one label is right where its largest output is that label, as
-    above; a column with several labels, or none (multi-label targets), is right where every
-    unit is on the side of ``threshold`` (default 0.5) its label is on: exact match, as
-    scikit-learn's ``accuracy_score`` counts multi-label samples.
+    of their own, such as sigmoids with binary cross-entropy, each a yes or no of its own,
+    so that a sample may hold several labels, or none): a column is right where every unit
+    is on the side of ``threshold`` (default 0.5) its label is on, the exact match that
+    scikit-learn's ``accuracy_score`` takes of multi-label samples, whatever the number of
+    labels in the column (a column of one label whose other units are on too is wrong).
+    Under softmax (a loss of one's own, not fused with it), whose units share one sample,
+    the largest output must be the column's largest label, as for 1-D ``labels``.
     """
+    if labels.ndim == 2 and output_activation is SOFTMAX:
+        labels = np.argmax(labels, axis=0)
     if labels.ndim == 1:
         return int(np.count_nonzero(labels_from_output(AL, output_activation, threshold) == labels))
-    largest_is_label = labels[np.argmax(AL, axis=0), np.arange(AL.shape[1])]
-    every_unit_matches = ((AL >= (0.5 if threshold is None else threshold)) == labels).all(axis=0)
-    one_label = np.count_nonzero(labels, axis=0) == 1
-    return int(np.count_nonzero(np.where(one_label, largest_is_label, every_unit_matches)))
+    return int(np.count_nonzero(((AL >= (0.5 if threshold is None else threshold)) == labels).all(axis=0)))

@@ -135,9 +135,9 @@ class LossFunction(NamedTuple):
     decision_threshold : float, optional
         For a classification loss: a single output unit predicts class 1 where
         :math:`a \ge` this (0.5 for probabilities, 0 for the hinge loss), which ``train``
-        uses for its accuracies (several units: the largest wins, and with a loss not fused
-        with softmax, a sample holding several labels or none counts when every unit is on
-        its label's side of this: see ``propagation.count_correct``). ``None``: a regression
+        uses for its accuracies (several units under softmax: the largest wins; several of
+        their own, multi-label: a sample counts when every unit is on its label's side of
+        this, see ``propagation.count_correct``). ``None``: a regression
         loss, no accuracy.
     """
 

@@ -58,3 +58,19 @@ def test_the_accuracy_of_multi_label_targets_is_the_exact_match_not_argmax_again
     rounds = list(train_rounds(split_shards(X, Y, 2), _params(), activations=(output,), loss=loss, rounds=1,
                                learning_rate=1e-9, dev=(X, Y)))  # fmt: skip
     assert (rounds[-1].history[-1].accuracy, rounds[-1].history[-1].dev_accuracy) == (EXACT_MATCH, EXACT_MATCH)
+
+
+def test_a_column_of_one_label_with_another_unit_on_is_wrong_as_accuracy_score_counts_it() -> None:
+    # the review of this change: a one-label column was scored by its largest output, so a network
+    # that switched extra units on was counted right where scikit-learn's exact match says wrong
+    from functional_nn.activations import ACTIVATIONS
+    from functional_nn.propagation import count_correct
+
+    AL = np.array([[0.9, 0.2, 0.6], [0.95, 0.7, 0.1], [0.1, 0.1, 0.4]])
+    labels = np.array([[0, 0, 1], [1, 1, 0], [0, 0, 0]], dtype=np.int8)
+    expected = accuracy_score(labels.T, (AL >= 0.5).astype(int).T) * AL.shape[1]
+    assert expected == 2  # column 0: unit 0 on as well (wrong); columns 1 and 2 right
+    assert count_correct(AL, labels, ACTIVATIONS["sigmoid"], 0.5) == expected
+    # under softmax (a loss of one's own, not fused with it) the largest output is the prediction:
+    # units 1, 1 and 0, each column's label, though no probability of column 0 reaches 0.5 alone
+    assert count_correct(AL / AL.sum(axis=0), labels, ACTIVATIONS["softmax"], 0.5) == 3
