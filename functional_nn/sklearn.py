@@ -34,6 +34,7 @@ continues, never ones that fit trained on.
 from __future__ import annotations
 
 import importlib.util
+import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Final, Literal, TypeAlias, get_args
 
@@ -125,6 +126,44 @@ def _make_optimizer(name: OptimizerName, learning_rate: LearningRate) -> Optimiz
             return momentum(learning_rate, nesterov=True)
         case "rmsprop":
             return rmsprop(learning_rate)
+
+
+def _made_from(X: FloatArray, given: object) -> bool:
+    """Whether ``validate_data`` made ``X`` anew from ``given`` (converting its dtype or order, or
+    reading a list or a DataFrame), so that nothing else holds ``X``: an array the caller passed,
+    or a view of one or of a DataFrame's columns, is theirs, and an object's ``__array__`` may hand
+    out an array it keeps, so only those are taken as new."""
+    if not (X.flags.owndata and X.flags.writeable) or X is given:
+        return False
+    if isinstance(given, np.ndarray):
+        return not np.may_share_memory(X, given)
+    pandas = sys.modules.get("pandas")
+    return isinstance(given, (list, tuple)) or (pandas is not None and isinstance(given, pandas.DataFrame))
+
+
+def _refuse_columns(X: Any, y: Any, error: ValueError) -> None:
+    """Name the likely cause when ``validate_data`` refused ``X`` and ``y`` whose sample counts
+    differ while ``X``'s columns match ``y``: ``X`` in the core's layout, a sample per column."""
+    try:  # a ragged list, say, has no shape: then validate_data's error stands
+        shape, n_y = np.shape(X), np.shape(y)[:1]
+    except (TypeError, ValueError):
+        return
+    if len(shape) == 2 and n_y and shape[0] != n_y[0] == shape[1]:
+        raise ValueError(
+            f"X has {shape[0]} rows but y has {n_y[0]} samples, as many as X has columns: the estimators take "
+            f"X as scikit-learn does, a sample per row, (n_samples, n_features); pass X.T for X of the core's "
+            f"(n_features, m), a sample per column"
+        ) from error
+
+
+def _rows_moved_up(X: FloatArray, rows: npt.NDArray[np.intp], block: int = 1024) -> FloatArray:
+    """``X[rows]`` for increasing ``rows``, made by moving those rows up within ``X`` (which it
+    overwrites) a block at a time: row ``rows[j] >= j`` goes to ``j`` and is read before any row
+    at or above ``j`` is written, so memory holds one block of rows more than ``X``, not a copy."""
+    for start in range(0, rows.shape[0], block):
+        taken = rows[start : start + block]
+        X[start : start + taken.shape[0]] = X[taken]
+    return X[: rows.shape[0]]
 
 
 def _own(params: dict[str, FloatArray]) -> dict[str, FloatArray]:
@@ -307,10 +346,15 @@ class _BaseMLP(BaseEstimator):
                 delattr(self, name)
         else:
             self._check_same_optimizer(optimizer, setting, incremental)
+        given = X
         # a regressor's y is read as numbers by its _targets (not y_numeric), which names a value that is not one
-        X, y = validate_data(
-            self, X, y, reset=first, dtype=dtype, order="C", multi_output=isinstance(self, MLPRegressor),
-        )  # fmt: skip
+        try:
+            X, y = validate_data(
+                self, X, y, reset=first, dtype=dtype, order="C", multi_output=isinstance(self, MLPRegressor),
+            )  # fmt: skip
+        except ValueError as error:
+            _refuse_columns(given, y, error)
+            raise
         Y = self._targets(y, first, classes)
         sizes = (X.shape[1], *hidden, self._n_outputs())
         if first:
@@ -336,7 +380,7 @@ class _BaseMLP(BaseEstimator):
         if early_stopping is not None:
             if split_seed is None:
                 split_seed = int(rng.integers(2**31))
-            columns, Y, dev = self._split_dev(X, y, Y, split_seed)
+            columns, Y, dev = self._split_dev(X, y, Y, split_seed, in_place=_made_from(X, given))
         result = train(
             columns, Y, params, activations=activations, loss=self._loss, epochs=epochs, optimizer=optimizer,
             batch_size=batch_size, rng=rng, dev=dev, lambd=lambd, keep_probs=keep_probs,
@@ -383,11 +427,16 @@ class _BaseMLP(BaseEstimator):
         raise ValueError(f"{changed}: {continuing}")
 
     def _split_dev(
-        self, X: FloatArray, y: Any, Y: FloatArray, seed: int
+        self, X: FloatArray, y: Any, Y: FloatArray, seed: int, *, in_place: bool = False
     ) -> tuple[FloatArray, FloatArray, tuple[FloatArray, FloatArray]]:
         """Hold out ``validation_fraction`` of the samples for early stopping: stratified for a
         classifier when every class can be, else (too few samples of some class) at random, as
-        ``train_test_split`` draws them from ``seed``."""
+        ``train_test_split`` draws them from ``seed``.
+
+        ``in_place``: ``X`` is a copy of the data no one else holds (``validate_data`` converted
+        it), so the training rows are moved up within it instead of copied, and the fit holds one
+        converted copy of the data plus the held-out rows, not two copies: the same arrays'
+        values, laid out alike (a C-ordered block of rows, transposed)."""
         indices = np.arange(X.shape[0])
         stratify = y if isinstance(self, MLPClassifier) else None
         try:
@@ -400,7 +449,8 @@ class _BaseMLP(BaseEstimator):
         except ValueError as error:
             raise ValueError(f"early_stopping could not hold out validation_fraction={self.validation_fraction}: {error}") from error
         train_rows, dev_rows = np.sort(train_rows), np.sort(dev_rows)
-        return X[train_rows].T, Y[:, train_rows], (X[dev_rows].T, Y[:, dev_rows])
+        dev = (X[dev_rows].T, Y[:, dev_rows])
+        return (_rows_moved_up(X, train_rows) if in_place else X[train_rows]).T, Y[:, train_rows], dev
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         """Unpickle, filling in what an estimator fitted and pickled by an older version lacks:
