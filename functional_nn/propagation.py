@@ -753,7 +753,7 @@ def count_correct(
     Under softmax (a loss of one's own, not fused with it), whose units share one sample,
     the largest output must be the column's largest label, as for 1-D ``labels``.
     """
-    if labels.ndim == 2 and output_activation is SOFTMAX:
+    if labels.ndim == 2 and output_activation == SOFTMAX:  # equal, not identical: a worker unpickles its own copy
         labels = np.argmax(labels, axis=0)
     if labels.ndim == 1:
         return int(np.count_nonzero(labels_from_output(AL, output_activation, threshold) == labels))

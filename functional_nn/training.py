@@ -194,7 +194,7 @@ def classification_labels(Y: FloatArray, loss: LossFunction) -> IntArray | None:
     if Y.shape[0] == 1:
         positive: IntArray = (Y[0] >= 0.5).astype(np.int64)
         return positive
-    if loss.fused_activation is not SOFTMAX:
+    if loss.fused_activation != SOFTMAX:  # not "is not": a worker unpickles its own copy of the record
         several: IntArray = (Y >= 0.5).astype(np.int8)
         return several
     labels: IntArray = np.argmax(Y, axis=0)
