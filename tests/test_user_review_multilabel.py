@@ -3,6 +3,8 @@ linear outputs with the hinge loss) and 0/1 targets whose columns may hold sever
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pytest
 from sklearn.metrics import accuracy_score
@@ -74,3 +76,22 @@ def test_a_column_of_one_label_with_another_unit_on_is_wrong_as_accuracy_score_c
     # under softmax (a loss of one's own, not fused with it) the largest output is the prediction:
     # units 1, 1 and 0, each column's label, though no probability of column 0 reaches 0.5 alone
     assert count_correct(AL / AL.sum(axis=0), labels, ACTIVATIONS["softmax"], 0.5) == 3
+
+
+@pytest.mark.parametrize(("output", "loss"), [("sigmoid", "binary_cross_entropy"), ("softmax", "categorical_cross_entropy")])
+def test_a_cluster_scores_as_this_process_does(output: Activation, loss: Loss) -> None:
+    # a worker unpickles its own copy of the activation and loss records: softmax recognised by
+    # identity was missed there, and categorical targets were scored by exact match, which
+    # softmax outputs spread over three units (W1 = 0.1 I: none reaches 0.5) never meet
+    from functional_nn.distributed import cluster_client, place_shards
+
+    if output == "sigmoid":
+        targets, params, expected = Y, _params(), EXACT_MATCH
+    else:  # argmax of 0.1 X is 2, 2, 2, 0, 0: right in the first three columns
+        targets, params, expected = np.eye(3)[:, [2, 2, 2, 1, 1]], {"W1": 0.1 * np.eye(3), "b1": np.zeros((3, 1))}, 3 / 5
+    settings: dict[str, Any] = dict(activations=(output,), loss=loss, rounds=1, learning_rate=1e-9, dev=(X, targets))
+    here = list(train_rounds(split_shards(X, targets, 2), params, **settings))[-1].history[-1]
+    with cluster_client(n_workers=1, processes=False) as client:
+        there = list(train_rounds(place_shards(client, split_shards(X, targets, 2)), params, **settings))[-1].history[-1]
+    assert (here.accuracy, here.dev_accuracy) == (expected, expected)
+    assert (there.accuracy, there.dev_accuracy) == (expected, expected)
