@@ -18,7 +18,7 @@ import io
 import math
 import os
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, NamedTuple
 
@@ -984,32 +984,33 @@ def animate_training(
     span = high - low if high > low else max(abs(high), 1.0)
     bottom = low * 0.9 if low > 0 else low - 0.05 * span
     top = high * 1.05 if high > 0 else high + 0.05 * span
-    frames = []
-    for epoch, (_, params), surface in zip(epochs, snapshots, surfaces):
-        fig = new_figure(9.0, 3.8)
-        plane_ax, cost_ax = fig.subplots(1, 2, width_ratios=(1.15, 1))
-        _draw_probability(plane_ax, plane, surface)
-        _draw_unit_lines(plane_ax, params["W1"], params["b1"], plane, arrows=False, linewidth=1.3)
-        _draw_samples(plane_ax, X, y, plane, size=10)
-        plane_ax.set_title(f"epoch {epoch}: boundary (black) and hidden units' lines", fontsize=9)
-        cost_ax.plot(np.arange(1, epoch + 1), cost_values[:epoch], color="#2166ac", linewidth=1.6)
-        if epoch:
-            cost_ax.plot([epoch], [cost_values[epoch - 1]], "o", color="#2166ac", markersize=4)
-        cost_ax.set_xlim(0, cost_values.size)
-        cost_ax.set_ylim(bottom, top)
-        cost_ax.set_xlabel("epoch")
-        cost_ax.set_ylabel("cost")
-        cost_ax.grid(alpha=0.3)
-        cost_ax.set_title("cost" if epoch == 0 else f"cost {cost_values[epoch - 1]:.4f}", fontsize=9)
-        if title:
-            fig.suptitle(title, fontsize=10)
-        rendered = io.BytesIO()
-        fig.savefig(rendered, format="png", dpi=dpi)
-        rendered.seek(0)
-        with Image.open(rendered) as picture:
-            frames.append(picture.convert("RGB").quantize(colors=64, method=Image.Quantize.MEDIANCUT))
-    durations = [frame_ms] * len(frames)
+    def rendered_frames() -> Iterator[Any]:  # one at a time, as Pillow takes them: not every frame held twice
+        for epoch, (_, params), surface in zip(epochs, snapshots, surfaces):
+            fig = new_figure(9.0, 3.8)
+            plane_ax, cost_ax = fig.subplots(1, 2, width_ratios=(1.15, 1))
+            _draw_probability(plane_ax, plane, surface)
+            _draw_unit_lines(plane_ax, params["W1"], params["b1"], plane, arrows=False, linewidth=1.3)
+            _draw_samples(plane_ax, X, y, plane, size=10)
+            plane_ax.set_title(f"epoch {epoch}: boundary (black) and hidden units' lines", fontsize=9)
+            cost_ax.plot(np.arange(1, epoch + 1), cost_values[:epoch], color="#2166ac", linewidth=1.6)
+            if epoch:
+                cost_ax.plot([epoch], [cost_values[epoch - 1]], "o", color="#2166ac", markersize=4)
+            cost_ax.set_xlim(0, cost_values.size)
+            cost_ax.set_ylim(bottom, top)
+            cost_ax.set_xlabel("epoch")
+            cost_ax.set_ylabel("cost")
+            cost_ax.grid(alpha=0.3)
+            cost_ax.set_title("cost" if epoch == 0 else f"cost {cost_values[epoch - 1]:.4f}", fontsize=9)
+            if title:
+                fig.suptitle(title, fontsize=10)
+            rendered = io.BytesIO()
+            fig.savefig(rendered, format="png", dpi=dpi)
+            rendered.seek(0)
+            with Image.open(rendered) as picture:
+                yield picture.convert("RGB").quantize(colors=64, method=Image.Quantize.MEDIANCUT)
+    durations = [frame_ms] * len(snapshots)
     durations[-1] = max(frame_ms, 1000)
+    frames = rendered_frames()
     with atomic_write(target) as stream:
-        frames[0].save(stream, format="GIF", save_all=True, append_images=frames[1:], duration=durations, loop=0, optimize=True)
+        next(frames).save(stream, format="GIF", save_all=True, append_images=frames, duration=durations, loop=0, optimize=True)
     return target

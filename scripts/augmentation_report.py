@@ -42,8 +42,8 @@ from typing import NamedTuple
 import numpy as np
 
 from functional_nn import plots
-from functional_nn.data import one_hot
-from functional_nn.data.mnist import load_mnist
+from functional_nn.data import one_hot, scale_pixels
+from functional_nn.data.mnist import load_mnist_pixels
 from functional_nn.initializers import initialize_parameters
 from functional_nn.data.augmentation import Augmentation
 from functional_nn.optimizers import adam
@@ -166,7 +166,7 @@ def _main(argv: Sequence[str] | None) -> int:
     if not args.no_picture:  # before the data: a mistake in --out costs nothing
         _cli.check_output_file(args.out, overwrite=args.overwrite)
         _cli.check_plotting()
-    mnist = load_mnist(dtype=np.float32)
+    mnist = load_mnist_pixels()  # scaled below, only the digits used: not all 70,000 in float32 (220 MB)
     available = int(mnist.X_test.shape[1])
     if not args.no_picture and args.digits > available:  # before the picture's folder is made: nothing written
         parser.error(f"--digits {args.digits} exceeds the {available} test digits available: give at most --digits {available}")
@@ -174,10 +174,10 @@ def _main(argv: Sequence[str] | None) -> int:
     summary: dict[str, object] = {}
     if not args.no_picture:
         _cli.make_output_dir(args.out.parent)
-        summary["picture"] = str(draw(args.out, mnist.X_test[:, : args.digits], rng))
+        summary["picture"] = str(draw(args.out, scale_pixels(mnist.X_test[:, : args.digits], dtype=np.float32), rng))
         print(f"wrote {args.out}")
     with _threads.pinned_threads(args.threads):  # run as a script, the environment has pinned them already
-        costs = measure(args, mnist.X_train, mnist.y_train, rng)
+        costs = measure(args, scale_pixels(mnist.X_train[:, : args.samples], dtype=np.float32), mnist.y_train, rng)
     step = costs.step
     network = "-".join(map(str, (784, *args.hidden, 10)))
     m = min(args.samples, mnist.X_train.shape[1])  # as measure trains: no more digits than there are

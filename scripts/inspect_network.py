@@ -38,7 +38,7 @@ import _cli  # scripts/_cli.py: the output folder, and errors as one line
 from functional_nn import ActivationFunction, FloatArray, IntArray, forward_propagation, load_parameters
 from functional_nn.data import scale_pixels
 from functional_nn.data.digit_files import load_digits_csv
-from functional_nn.data.mnist import load_mnist
+from functional_nn.data.mnist import load_mnist_pixels
 from functional_nn.diagnostics import flat_level, saturated
 from functional_nn.plots import new_figure, save_figure
 
@@ -70,6 +70,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 def load_network(
     run_dir: Path, custom_activations: Mapping[str, ActivationFunction] | None = None
 ) -> tuple[dict[str, FloatArray], tuple[ActivationFunction, ...]]:
+    if run_dir.is_file():  # predict_digit.py takes the file: said of RUN_DIR, not "params.npz holds no params.npz"
+        raise _cli.UsageError(f"RUN_DIR {run_dir} is a file: give the folder that holds it ({run_dir.parent}), the --out of scripts/train_mnist.py")
     path = run_dir / "params.npz"
     if not path.is_file():
         raise _cli.UsageError(f"{run_dir} holds no params.npz: give the folder scripts/train_mnist.py wrote (its --out)")
@@ -95,15 +97,15 @@ def load_test_set(args: argparse.Namespace, dtype: np.dtype[np.floating]) -> tup
         if digits.y is None:
             raise ValueError(f"{args.csv} has no label column: give a labelled file such as Kaggle's train.csv")
         return scale_pixels(digits.X, dtype=dtype.type), digits.y, str(args.csv)
-    mnist = load_mnist(dtype=dtype.type)
-    return mnist.X_test, mnist.y_test, "MNIST test set"
+    mnist = load_mnist_pixels()  # the test set alone in floats: not the 60,000 training images too
+    return scale_pixels(mnist.X_test, dtype=dtype.type), mnist.y_test, "MNIST test set"
 
 
 def look_inside(X: FloatArray, params: dict[str, FloatArray], activations: tuple[ActivationFunction, ...]) -> Inside:
     """Every layer's outputs on ``X`` ``(784, m)``, a chunk of samples at a time."""
     parts: list[list[FloatArray]] = [[] for _ in activations]
     for start in range(0, X.shape[1], CHUNK):
-        _, caches = forward_propagation(X[:, start : start + CHUNK], params, activations)
+        _, caches = forward_propagation(X[:, start : start + CHUNK], params, activations, kernel="numpy")
         for l, cache in enumerate(caches):
             parts[l].append(cache.A)
     outputs = tuple(np.concatenate(p, axis=1) for p in parts)

@@ -88,7 +88,7 @@ def test_mnist_that_cannot_be_fetched_is_an_error_not_a_traceback(
         monkeypatch.setattr(train_mnist, "load_mnist_pixels", offline_pixels)
         status = train_mnist.main(["--epochs", "1", "--out", str(run)])
     elif script == "inspect_network":
-        monkeypatch.setattr(inspect_network, "load_mnist", offline_mnist)
+        monkeypatch.setattr(inspect_network, "load_mnist_pixels", offline_pixels)
         params = initialize_parameters([784, 4, 10], np.random.default_rng(0), dtype=np.float32)
         run.mkdir()
         save_parameters(run / "params.npz", params, metadata={"activations": ["relu", "softmax"]})
@@ -96,7 +96,10 @@ def test_mnist_that_cannot_be_fetched_is_an_error_not_a_traceback(
     else:
         module = {"compare_optimizers": compare_optimizers, "vanishing_gradients": vanishing_gradients,
                   "augmentation_report": augmentation_report}[script]  # fmt: skip
-        monkeypatch.setattr(module, "load_mnist", offline_mnist)
+        if script == "augmentation_report":  # it scales only the digits it uses
+            monkeypatch.setattr(module, "load_mnist_pixels", offline_pixels)
+        else:
+            monkeypatch.setattr(module, "load_mnist", offline_mnist)
         argv = {
             "compare_optimizers": ["--epochs", "1", "--reg-epochs", "0"],
             "vanishing_gradients": ["--quick", "--out", str(tmp_path / "pictures")],

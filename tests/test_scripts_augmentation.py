@@ -142,7 +142,7 @@ REPORT_RUN = ["--hidden", "4", "--batch-size", "16", "--repeats", "1", "--sample
 
 
 def test_the_report_refuses_a_negative_seed_naming_it(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(augmentation_report, "load_mnist", _no_data)
+    monkeypatch.setattr(augmentation_report, "load_mnist_pixels", _no_data)
     with pytest.raises(SystemExit) as exit_info:
         augmentation_report.main(["--seed", "-1", "--no-picture"])
     assert exit_info.value.code == 2
@@ -150,7 +150,7 @@ def test_the_report_refuses_a_negative_seed_naming_it(capsys: pytest.CaptureFixt
 
 
 def test_the_report_refuses_an_empty_layer_size(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(augmentation_report, "load_mnist", _no_data)
+    monkeypatch.setattr(augmentation_report, "load_mnist_pixels", _no_data)
     with pytest.raises(SystemExit) as exit_info:
         augmentation_report.main(["--hidden", "512,,10", "--no-picture"])
     assert exit_info.value.code == 2
@@ -161,7 +161,7 @@ def test_the_report_refuses_an_empty_layer_size(capsys: pytest.CaptureFixture[st
 def test_the_report_checks_its_picture_before_loading_the_data(
     case: str, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(augmentation_report, "load_mnist", _no_data)
+    monkeypatch.setattr(augmentation_report, "load_mnist_pixels", _no_data)
     (tmp_path / "file").write_text("not a folder")
     out, message = {
         "a folder": (tmp_path, f"--out {tmp_path} is a folder: give the path of the file to write"),
@@ -180,7 +180,7 @@ def test_the_report_replaces_an_earlier_picture_only_with_overwrite(
     picture = tmp_path / "grid.png"
     picture.write_bytes(b"earlier")
     with monkeypatch.context() as patch:  # refused before any data is loaded
-        patch.setattr(augmentation_report, "load_mnist", _no_data)
+        patch.setattr(augmentation_report, "load_mnist_pixels", _no_data)
         assert augmentation_report.main([*REPORT_RUN, "--out", str(picture)]) == 2
         assert capsys.readouterr().err == f"error: --out {picture} already exists: choose another --out, or pass --overwrite to replace it\n"
         assert picture.read_bytes() == b"earlier"

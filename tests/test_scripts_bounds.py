@@ -126,7 +126,7 @@ def test_refused_before_any_data_or_cluster(monkeypatch: pytest.MonkeyPatch, cap
     monkeypatch.setattr(dist, "cluster_client", never)  # where benchmark_rounds.py and sweep.py start theirs
     monkeypatch.setattr(train_mnist, "run", never)
     monkeypatch.setattr(step_breakdown, "load_pixels", never)
-    monkeypatch.setattr(augmentation_report, "load_mnist", never)
+    monkeypatch.setattr(augmentation_report, "load_mnist_pixels", never)
     runs: list[tuple[Callable[[Sequence[str]], int], list[str]]] = [
         (benchmark.main, ["--threads", "100000"]),
         (benchmark_rounds.main, ["--workers", "10000"]),
