@@ -4,6 +4,7 @@ hypothesis profile that draws the same examples on every run."""
 
 from __future__ import annotations
 
+import tracemalloc
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,21 @@ from functional_nn.data.mnist import MNIST_CACHE_NAME, MNIST_SHA256, MNISTPixels
 # everything else comes from here.
 settings.register_profile("functional_nn", derandomize=True, database=None, deadline=None)
 settings.load_profile("functional_nn")
+
+def peak_bytes(action: Callable[[], object], *, warm: bool = True) -> int:
+    """The most memory allocated at once while ``action`` runs, above what was allocated before,
+    by tracemalloc (to which NumPy reports its allocations); ``warm``: ``action`` runs once
+    first, so that lazy imports and caches are not counted as the data's cost."""
+    if warm:
+        action()
+    tracemalloc.start()
+    try:
+        base = tracemalloc.get_traced_memory()[0]
+        action()
+        return tracemalloc.get_traced_memory()[1] - base
+    finally:
+        tracemalloc.stop()
+
 
 WriteMNISTCache = Callable[[MNISTPixels], Path]
 """``write(pixels)``: an MNIST cache of these pixels in a folder of its own, where

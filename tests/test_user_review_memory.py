@@ -6,8 +6,6 @@ Peaks are measured with tracemalloc, to which NumPy reports its allocations."""
 from __future__ import annotations
 
 import hashlib
-import tracemalloc
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -16,17 +14,7 @@ import pytest
 from functional_nn import initialize_parameters, one_hot, predict_proba, train
 from functional_nn.checkpoints import data_digest
 
-
-def _peak_bytes(action: Callable[[], object]) -> int:
-    """The most memory allocated at once while ``action`` runs, above what was allocated before."""
-    action()  # once first: lazy imports and caches are not the data's cost
-    tracemalloc.start()
-    try:
-        base = tracemalloc.get_traced_memory()[0]
-        action()
-        return tracemalloc.get_traced_memory()[1] - base
-    finally:
-        tracemalloc.stop()
+from conftest import peak_bytes
 
 
 def _c_ordered_data(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
@@ -44,7 +32,7 @@ def test_the_data_digest_of_a_c_ordered_x_copies_no_whole_data_set(rng: np.rando
         expected.update(repr((array.shape, array.dtype.str)).encode())
         expected.update(np.ascontiguousarray(array.T).data)
     assert data_digest(X, Y) == expected.hexdigest()
-    assert _peak_bytes(lambda: data_digest(X, Y)) < X.nbytes // 2
+    assert peak_bytes(lambda: data_digest(X, Y)) < X.nbytes // 2
 
 
 def test_train_with_checkpoints_on_a_c_ordered_memmap_copies_no_whole_data_set(rng: np.random.Generator, tmp_path: Path) -> None:
@@ -60,7 +48,7 @@ def test_train_with_checkpoints_on_a_c_ordered_memmap_copies_no_whole_data_set(r
             learning_rate=0.1, batch_size=64, rng=rng, checkpoint_dir=tmp_path / f"run{next(runs)}",
         )  # fmt: skip
 
-    assert _peak_bytes(start) < mapped.nbytes // 4
+    assert peak_bytes(start) < mapped.nbytes // 4
 
 
 @pytest.mark.parametrize("order", ["C", "F"])
@@ -69,7 +57,7 @@ def test_predicting_on_a_large_x_allocates_no_mask_of_its_size(rng: np.random.Ge
     X = np.asarray(X, order=order)  # type: ignore[call-overload]
     params = initialize_parameters((200, 4, 2), rng, dtype=np.float32)
     # the output (2, m) and one chunk's layers are small; a boolean mask of X is a quarter of it
-    assert _peak_bytes(lambda: predict_proba(X, params, ("relu", "softmax"))) < X.nbytes // 8
+    assert peak_bytes(lambda: predict_proba(X, params, ("relu", "softmax"))) < X.nbytes // 8
 
 
 @pytest.mark.parametrize("layout", ["C", "F", "strided"])

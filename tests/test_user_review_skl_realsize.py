@@ -6,25 +6,13 @@ Peaks are measured with tracemalloc, to which NumPy reports its allocations."""
 
 from __future__ import annotations
 
-import tracemalloc
-from collections.abc import Callable
 
 import numpy as np
 import pytest
 
 from functional_nn.sklearn import MLPClassifier, MLPRegressor
 
-
-def _peak_bytes(action: Callable[[], object]) -> int:
-    """The most memory allocated at once while ``action`` runs, above what was allocated before."""
-    action()  # once first: lazy imports and caches are not the data's cost
-    tracemalloc.start()
-    try:
-        base = tracemalloc.get_traced_memory()[0]
-        action()
-        return tracemalloc.get_traced_memory()[1] - base
-    finally:
-        tracemalloc.stop()
+from conftest import peak_bytes
 
 
 def _pixels(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
@@ -36,7 +24,7 @@ def test_early_stopping_on_uint8_pixels_holds_one_float_copy_not_two(rng: np.ran
     X, y = _pixels(rng)
     converted = X.size * 8
     clf = MLPClassifier((2,), epochs=1, batch_size=None, early_stopping=True, random_state=0)
-    peak = _peak_bytes(lambda: clf.fit(X, y))
+    peak = peak_bytes(lambda: clf.fit(X, y))
     # the float64 copy validate_data makes, the held-out 10% and a little: not a second copy for the split
     assert peak < 1.4 * converted, f"fit peaked at {peak / converted:.2f} times the converted X"
 
@@ -46,7 +34,7 @@ def test_early_stopping_on_a_float64_x_for_a_float32_regressor_holds_one_float32
     y = X[:, 0] - X[:, 1]
     converted = X.size * 4
     reg = MLPRegressor((2,), epochs=1, batch_size=None, early_stopping=True, random_state=0, dtype="float32")
-    peak = _peak_bytes(lambda: reg.fit(X, y))
+    peak = peak_bytes(lambda: reg.fit(X, y))
     assert peak < 1.4 * converted, f"fit peaked at {peak / converted:.2f} times the float32 X"
 
 
