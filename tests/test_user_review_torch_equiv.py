@@ -3,7 +3,9 @@
 ``"cross_entropy"`` is PyTorch's multi-class loss (``F.cross_entropy``,
 ``nn.CrossEntropyLoss``), yet the closest spelling pointed it at ``binary_cross_entropy``,
 which a softmax network then trains with, unrefused; ``"bce"``, ``"mse"``, scikit-learn's
-``"logistic"`` and ``"identity"`` and ``"swish"`` got no hint at all.
+``"logistic"`` and ``"identity"`` and ``"swish"`` got no hint at all. TensorFlow's
+``"softmax_cross_entropy"`` and ``"sigmoid_cross_entropy"`` were pointed at each other's loss, a
+mean absolute error at the squared one and ``"softsign"`` at ``"softplus"``.
 """
 
 from __future__ import annotations
