@@ -323,6 +323,19 @@ def _by_epoch(folder: Path) -> list[Path]:
     return [path for _, path in sorted((int(match[1]), path) for match, path in named if match)]
 
 
+def _earlier(file: Path) -> str:
+    """Where a damaged checkpoint's run may resume from instead: the checkpoint before it in its
+    folder (``save_checkpoint`` keeps the last two), once the damaged one is removed."""
+    try:
+        folder = _by_epoch(file.parent)
+    except OSError:
+        return ""
+    earlier = folder[: folder.index(file)] if file in folder else []
+    if not earlier:
+        return ""
+    return f"; the checkpoint before it, {earlier[-1].name}, is resumed from once {file.name} is removed"
+
+
 def load_checkpoint(path: str | os.PathLike[str]) -> Checkpoint:
     """Read a checkpoint written by ``save_checkpoint``; ``CheckpointError`` if it is not one.
 
@@ -333,7 +346,7 @@ def load_checkpoint(path: str | os.PathLike[str]) -> Checkpoint:
     try:
         arrays = read_arrays(file, select=_checkpoint_names)  # anything else is never decompressed
     except ValueError as error:
-        raise CheckpointError(f"{file} is not a readable checkpoint (truncated or corrupt?): {error}") from error
+        raise CheckpointError(f"{file} is not a readable checkpoint (truncated or corrupt?): {error}{_earlier(file)}") from error
     if "meta" not in arrays:
         raise CheckpointError(f"{file} is not a functional_nn checkpoint: it has no 'meta' entry (has {sorted(arrays)[:5]})")
     try:
