@@ -97,6 +97,7 @@ from functional_nn.optimizers import (
     momentum,
     rmsprop,
     sgd,
+    slot_names,
 )
 from functional_nn.propagation import check_keep_probs
 from functional_nn.propagation import predict_proba as network_output
@@ -409,7 +410,7 @@ class _BaseMLP(BaseEstimator):
         none for SGD) cannot take it over. ``train`` would refuse it too, but only after the data
         were checked, and in terms of its own arguments rather than of the settings.
         """
-        if set(optimizer.init(self.params_).slots) == set(self.optimizer_state_.slots):
+        if slot_names(optimizer, self.params_) == set(self.optimizer_state_.slots):
             return
         before = getattr(self, "_fitted_optimizer", None)  # absent from an estimator pickled by an older version
         changed = (
@@ -590,7 +591,10 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         return self
 
     def _targets(self, y: Any, first: bool, classes: Any = None) -> FloatArray:
-        check_classification_targets(y)
+        # validate_data made y 1-D; integer or boolean labels are always binary or multiclass, which
+        # check_classification_targets (type_of_target's passes over y) would find on every partial_fit
+        if not (isinstance(y, np.ndarray) and y.ndim == 1 and y.dtype.kind in "iub"):
+            check_classification_targets(y)
         given = None if classes is None else _check_classes(classes)
         if first:
             known = np.unique(y if given is None else given)
