@@ -425,23 +425,20 @@ def export_onnx(
     extra = _check_metadata(metadata, derived)
 
     nodes: list[Any] = []
-    initializers = []
+    weights = [f"{kind}{l}" for l in range(1, L + 1) for kind in "Wb"]
     A = input_name
     for l, name in enumerate(names, start=1):
         Z = f"Z{l}"
         A_next = output_name if l == L else f"A{l}"
-        initializers.append(numpy_helper.from_array(np.asarray(params[f"W{l}"]), name=f"W{l}"))
-        initializers.append(numpy_helper.from_array(np.asarray(params[f"b{l}"]).reshape(-1), name=f"b{l}"))
         nodes.append(helper.make_node("Gemm", [A, f"W{l}", f"b{l}"], [Z], name=f"layer{l}", transB=1))
         nodes.extend(ONNX_ACTIVATIONS[name][0](Z, A_next, dtype))
         A = A_next
-    _refuse_internal_names(nodes, initializers, input_name, output_name)
+    _refuse_internal_names(nodes, weights, input_name, output_name)
     graph = helper.make_graph(
         nodes,
         "functional_nn_mlp",
         [helper.make_tensor_value_info(input_name, element_type, ["batch", sizes[0]])],
         [helper.make_tensor_value_info(output_name, element_type, ["batch", sizes[-1]])],
-        initializer=initializers,
     )
     opsets = [helper.make_opsetid("", opset)]
     model = helper.make_model(
@@ -454,25 +451,32 @@ def export_onnx(
         ir_version=helper.find_min_ir_version_for(opsets),
     )
     helper.set_model_props(model, {**extra, **derived})
-    onnx.checker.check_model(model, full_check=True)
+    # The weights go straight into the model, one tensor at a time, and the model is serialized
+    # once and checked as those bytes: a list of initializers, make_graph and make_model each
+    # holding its own copy, and check_model serializing once more, held 7 times the
+    # parameters' bytes at the peak, where this holds about 4.
+    for weight in weights:
+        values = np.asarray(params[weight])
+        model.graph.initializer.append(numpy_helper.from_array(values if weight[0] == "W" else values.reshape(-1), name=weight))
+    data = model.SerializeToString()
+    del model
+    onnx.checker.check_model(data, full_check=True)
     with atomic_write(target) as handle:
-        handle.write(model.SerializeToString())
+        handle.write(data)
     return target
 
 
-def _refuse_internal_names(
-    nodes: Sequence[onnx.NodeProto], initializers: Sequence[onnx.TensorProto], input_name: str, output_name: str
-) -> None:
+def _refuse_internal_names(nodes: Sequence[onnx.NodeProto], weights: Sequence[str], input_name: str, output_name: str) -> None:
     """Refuse an ``input_name`` or ``output_name`` that the graph also uses for something else.
 
     Every value of a graph must have one producer (the graph's input, an initializer or a
     node) and every node a name of its own (onnxruntime refuses a model with two). The
-    internal values are all that the initializers and nodes produce, less the last node's
+    internal values are the ``weights`` (the initializers' names) and all that the nodes produce, less the last node's
     production of ``output_name``; an input named like an initializer would silently replace
     it (``input_name="W1"``), other clashes make an invalid graph. An activation's nodes are
     named after its output, so ``output_name`` must not be a node's name either (``"layer1"``).
     """
-    produced = Counter(tensor.name for tensor in initializers)
+    produced = Counter(weights)
     produced.update(name for node in nodes for name in node.output)
     produced[output_name] -= 1  # the last node's: the graph's output
     internal = sorted(name for name, count in produced.items() if count > 0)

@@ -682,7 +682,9 @@ def forward_output(X: FloatArray, params: Params, activations: Sequence[Activati
         for l, activation in enumerate(activations, start=1):
             Z = params[f"W{l}"] @ A
             Z += params[f"b{l}"]  # Z is a fresh temporary
+            del A  # the layer's input, no longer needed: two layers alive at once, not three
             A = _record_output(activation.forward(Z), Z, activation.name, l, "forward")
+            del Z
         if m <= PREDICT_CHUNK:
             return A
         if AL is None:

@@ -99,7 +99,7 @@ from functional_nn.optimizers import (
     sgd,
     slot_names,
 )
-from functional_nn.propagation import check_keep_probs
+from functional_nn.propagation import PREDICT_CHUNK, check_keep_probs
 from functional_nn.propagation import predict_proba as network_output
 from functional_nn.training import train
 from functional_nn.types import Activation, ActivationFunction, FloatArray, FloatDType, InitScheme, Loss
@@ -469,9 +469,18 @@ class _BaseMLP(BaseEstimator):
     def _output(self, X: Any) -> FloatArray:
         """The network's output for row-per-sample ``X``: ``(n_samples, n_L)``."""
         check_is_fitted(self)
-        X = validate_data(self, X, reset=False, dtype=self.params_["W1"].dtype, order="C")
-        output: FloatArray = network_output(X.T, self.params_, self.activations_).T
-        return output
+        X = validate_data(self, X, reset=False, dtype=self.params_["W1"].dtype)
+        if X.flags.c_contiguous or X.shape[0] <= PREDICT_CHUNK:
+            output: FloatArray = network_output(np.ascontiguousarray(X).T, self.params_, self.activations_).T
+            return output
+        # Rows in C order give the same bits whatever X's order (BLAS may sum a Fortran-ordered
+        # X.T otherwise), made here a chunk of predict_proba's at a time: a copy of all of a
+        # Fortran-ordered X (a DataFrame's values) would cost as much again as the data set.
+        AL = np.empty((self.params_[f"W{len(self.activations_)}"].shape[0], X.shape[0]), dtype=X.dtype)
+        for start in range(0, X.shape[0], PREDICT_CHUNK):
+            rows = np.ascontiguousarray(X[start : start + PREDICT_CHUNK])
+            AL[:, start : start + PREDICT_CHUNK] = network_output(rows.T, self.params_, self.activations_)
+        return AL.T
 
 
 class MLPClassifier(ClassifierMixin, _BaseMLP):
