@@ -58,6 +58,15 @@ def checkpoint_path(directory: str | os.PathLike[str], epoch: int) -> Path:
     return Path(directory) / f"checkpoint-{epoch:06d}.npz"
 
 
+def checkpoint_epoch(path: str | os.PathLike[str]) -> int:
+    """The epoch of the checkpoint at ``path``, read from its name (``checkpoint_path``'s inverse)
+    without loading it; ``ValueError`` for a name ``save_checkpoint`` does not write."""
+    match = _NAME.fullmatch(Path(path).name)
+    if match is None:
+        raise ValueError(f"{path} is not named as save_checkpoint names checkpoints (checkpoint-000012.npz)")
+    return int(match[1])
+
+
 LOCK_NAME: Final = ".functional_nn.lock"
 """The file in a checkpoint directory that the run writing there holds locked (``fcntl.flock``)."""
 
@@ -319,8 +328,7 @@ def latest_checkpoint(directory: str | os.PathLike[str]) -> Path | None:
 def _by_epoch(folder: Path) -> list[Path]:
     """The checkpoints in ``folder``, oldest epoch first: by the epoch's number, since names of
     seven digits and more (epoch 1,000,000 on) sort before six-digit ones as text."""
-    named = ((_NAME.fullmatch(path.name), path) for path in folder.iterdir())
-    return [path for _, path in sorted((int(match[1]), path) for match, path in named if match)]
+    return sorted((path for path in folder.iterdir() if _NAME.fullmatch(path.name)), key=lambda path: (checkpoint_epoch(path), path))
 
 
 def _earlier(file: Path) -> str:

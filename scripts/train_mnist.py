@@ -97,7 +97,7 @@ from functional_nn.optimizers import LearningRate, Optimizer, OptimizerState, ad
 from functional_nn.propagation import predict_proba
 from functional_nn.schedules import cosine_decay
 from functional_nn.serialization import atomic_write, save_parameters
-from functional_nn.checkpoints import CheckpointError, latest_checkpoint, load_checkpoint
+from functional_nn.checkpoints import CheckpointError, checkpoint_epoch, latest_checkpoint, load_checkpoint
 from functional_nn.training import BatchProgress, TrainingDivergedError, TrainState, train_epochs
 from functional_nn.types import Activation, FloatArray, FloatDType, InitScheme, IntArray, Loss, Params
 
@@ -359,8 +359,7 @@ def check_mnist_dev_size(parser: argparse.ArgumentParser, dev_size: int | None) 
 def load_data(args: argparse.Namespace, dtype: FloatDType, rng: np.random.Generator, say: Callable[[str], None]) -> Dataset:
     """MNIST (50k / 10k / 10k), or a Kaggle CSV or IDX files split with ``rng``."""
     if args.csv is not None:
-        if args.csv.is_dir():
-            raise _cli.UsageError(f"--csv {args.csv} is a folder: give the CSV file itself (Kaggle's train.csv)")
+        _cli.refuse_folder("--csv", args.csv, "the CSV file itself (Kaggle's train.csv)")
         digits = load_digits_csv(args.csv, labelled=True)  # Kaggle's test.csv is refused by name
         assert digits.y is not None
         split = train_dev_split(digits.X, digits.y, _dev_size(args, 1000, digits.y.size), rng)
@@ -659,8 +658,7 @@ def run(args: argparse.Namespace, settings: Settings, argv: Sequence[str] | None
     state = TrainState(0, params, OptimizerState(0, {}), ())
     resumed: Path | None = None  # the checkpoint a resumed fold starts from
     if checkpoint_dir is not None and (resumed := latest_checkpoint(checkpoint_dir)) is not None:
-        # its epoch only: the fold holds the state, a second copy here would stay through the first epoch
-        say(f"resuming from {resumed} after {unit} {load_checkpoint(resumed).state.epoch}")
+        say(f"resuming from {resumed} after {unit} {checkpoint_epoch(resumed)}")  # from its name: the fold loads it
     training_started = time.perf_counter()
     try:
         for state in states:
@@ -681,7 +679,7 @@ def run(args: argparse.Namespace, settings: Settings, argv: Sequence[str] | None
         bar.close()
         if checkpoint_dir is not None:  # its command file is written: --resume continues from the last checkpoint, or the start
             latest = latest_checkpoint(checkpoint_dir)
-            when = f"after {unit} {load_checkpoint(latest).state.epoch} of {settings.epochs}" if latest is not None else f"before the first {unit}'s checkpoint"
+            when = f"after {unit} {checkpoint_epoch(latest)} of {settings.epochs}" if latest is not None else f"before the first {unit}'s checkpoint"
             raise KeyboardInterrupt(f"{when}: continue the run with --resume {out}") from None
         raise
     training_seconds = time.perf_counter() - training_started

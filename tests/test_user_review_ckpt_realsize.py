@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from functional_nn.checkpoints import CheckpointError
+from functional_nn.checkpoints import CheckpointError, checkpoint_epoch, checkpoint_path
 
 from test_resume import assert_same, run
 
@@ -23,3 +23,11 @@ def test_a_damaged_latest_checkpoint_names_the_one_before_it_which_resumes(tmp_p
         run(5, tmp_path, resume=True)
     latest.unlink()  # as the message says
     assert_same(run(5, tmp_path, resume=True), run(5, None))
+
+
+def test_a_checkpoints_epoch_is_read_from_its_name_without_loading_it(tmp_path: Path) -> None:
+    # what train_mnist.py says as it resumes: the fold loads the checkpoint itself
+    assert checkpoint_epoch(checkpoint_path(tmp_path, 12)) == 12
+    assert checkpoint_epoch(tmp_path / "checkpoint-1000000.npz") == 1_000_000
+    with pytest.raises(ValueError, match=r"params\.npz is not named as save_checkpoint names checkpoints"):
+        checkpoint_epoch(tmp_path / "params.npz")
