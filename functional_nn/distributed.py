@@ -1951,7 +1951,9 @@ def _check_address(argument: str, address: object) -> str:
     wait the whole timeout to connect to it, or fail in words naming none of the arguments."""
     example = "such as 'tcp://10.0.0.5:8786'"
     if not isinstance(address, str):
-        raise TypeError(f"{argument} must be a scheduler's address {example}, got {type(address).__name__}")
+        scheduler_address = getattr(address, "scheduler_address", None)  # a LocalCluster, SSHCluster, ...
+        hint = f" (a cluster: pass its scheduler_address, {scheduler_address!r})" if isinstance(scheduler_address, str) else ""
+        raise TypeError(f"{argument} must be a scheduler's address {example}, got {type(address).__name__}{hint}")
     refused = f"{argument} must be a scheduler's address {example}, got {address!r}"
     if not address.strip():
         raise ValueError(refused)

@@ -12,6 +12,7 @@ import faulthandler
 import gc
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -718,6 +719,11 @@ def test_cluster_client_follows_dasks_scheduler_address_setting(client: Client) 
         assert len(dist.check_workers(reached)) == 2
     with pytest.raises(ValueError, match="n_workers applies to a local cluster"):
         with dist.cluster_client(_scheduler_address(client), n_workers=2):
+            pass
+    cluster = client.cluster  # a LocalCluster object in place of its address: the error says what to pass
+    hint = re.escape(f"got LocalCluster (a cluster: pass its scheduler_address, {_scheduler_address(client)!r})")
+    with pytest.raises(TypeError, match=f"^address must be a scheduler's address such as .*{hint}$"):
+        with dist.cluster_client(cluster):
             pass
 
 
