@@ -111,6 +111,10 @@ OPTIMIZER_NAMES: Final[tuple[OptimizerName, ...]] = get_args(OptimizerName)
 DTypeName: TypeAlias = Literal["float64", "float32"]
 """The estimators' ``dtype`` by name: annotate a variable holding one with it (mypy widens a plain one to str)."""
 _DTYPES: Final[dict[str, FloatDType]] = {"float32": np.float32, "float64": np.float64}
+_HiddenLayerSizes: TypeAlias = int | Sequence[int] | npt.NDArray[np.integer[Any]]
+_RandomState: TypeAlias = (
+    int | np.random.Generator | np.random.SeedSequence | np.random.BitGenerator | np.random.RandomState | None
+)
 
 
 def _make_optimizer(name: OptimizerName, learning_rate: LearningRate) -> Optimizer:
@@ -179,6 +183,25 @@ class _BaseMLP(BaseEstimator):
 
     _output_activation: Activation
     _loss: Loss
+    # The settings, as __init__ stores them, declared with its parameters' types: inferred from
+    # the assignments, pyright (Pylance) widened the Literals to str, so that a user's
+    # MLPClassifier(init=clf.init) was an error there though mypy passed it.
+    hidden_layer_sizes: _HiddenLayerSizes
+    activation: Activation | ActivationFunction
+    optimizer: OptimizerName | Optimizer
+    learning_rate: LearningRate
+    batch_size: int | None
+    epochs: int
+    alpha: float
+    dropout: float
+    init: InitScheme
+    early_stopping: bool
+    validation_fraction: float
+    n_iter_no_change: int
+    tol: float
+    warm_start: bool
+    random_state: _RandomState
+    dtype: DTypeName | FloatDType
     # Learned in fit (declared for the type checker; absent until then).
     params_: dict[str, FloatArray]
     activations_: tuple[Activation | ActivationFunction, ...]
@@ -194,7 +217,7 @@ class _BaseMLP(BaseEstimator):
 
     def __init__(
         self,
-        hidden_layer_sizes: int | Sequence[int] | npt.NDArray[np.integer[Any]] = (100,),
+        hidden_layer_sizes: _HiddenLayerSizes = (100,),
         activation: Activation | ActivationFunction = "relu",
         *,
         optimizer: OptimizerName | Optimizer = "adam",
@@ -209,9 +232,7 @@ class _BaseMLP(BaseEstimator):
         n_iter_no_change: int = 10,
         tol: float = 1e-4,
         warm_start: bool = False,
-        random_state: (
-            int | np.random.Generator | np.random.SeedSequence | np.random.BitGenerator | np.random.RandomState | None
-        ) = None,
+        random_state: _RandomState = None,
         dtype: DTypeName | FloatDType = "float64",
     ) -> None:
         self.hidden_layer_sizes = hidden_layer_sizes
