@@ -242,13 +242,19 @@ def describe_large_integer(value: int) -> str:
         return f"{sign} integer of {abs(value).bit_length():,} bits"
 
 
-def check_positive_float(argument: str, value: object, *, allow_zero: bool = False) -> float:
+def check_real_number(argument: str, value: object) -> float:
+    """``value``, a Python or NumPy integer or float (not a bool), as a ``float``; an integer
+    beyond the floats' range is refused naming ``argument``, not with ``float``'s ``OverflowError``."""
     if not is_real_number(value):
         raise TypeError(f"{argument} must be a number, got {type(value).__name__} {value!r}")
     try:
-        number = float(value)
+        return float(value)
     except OverflowError:  # an int beyond the floats' range
         raise ValueError(f"{argument} must be a finite number, got {describe_large_integer(int(value))}") from None
+
+
+def check_positive_float(argument: str, value: object, *, allow_zero: bool = False) -> float:
+    number = check_real_number(argument, value)
     if not math.isfinite(number) or number < 0 or (number == 0 and not allow_zero):
         expected = ">= 0" if allow_zero else "> 0"
         raise ValueError(f"{argument} must be a finite number {expected}, got {value}")

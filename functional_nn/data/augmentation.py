@@ -415,9 +415,7 @@ def _range(argument: str, value: object, *, symmetric: bool = True) -> tuple[flo
 
 
 def _finite(argument: str, value: object) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise TypeError(f"{argument} must be a number, got {type(value).__name__} {value!r}")
-    number = float(value)
+    number = check.check_real_number(argument, value)
     if not math.isfinite(number):
         raise ValueError(f"{argument} must be finite, got {value}")
     return number

@@ -350,10 +350,7 @@ def blob_centers(
 def _check_box(center_box: object, dtype: FloatDType) -> tuple[float, float]:
     if not isinstance(center_box, tuple) or len(center_box) != 2:
         raise TypeError(f"center_box must be a tuple (low, high), got {center_box!r}")
-    for i, value in enumerate(center_box):
-        if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
-            raise TypeError(f"center_box[{i}] must be a number, got {type(value).__name__} {value!r}")
-    low, high = (float(v) for v in center_box)
+    low, high = (check.check_real_number(f"center_box[{i}]", value) for i, value in enumerate(center_box))
     if not (math.isfinite(low) and math.isfinite(high) and low < high):
         raise ValueError(f"center_box must be finite (low, high) with low < high, got {center_box}")
     largest = float(np.finfo(dtype).max)
