@@ -515,6 +515,15 @@ def check_local_cluster(parser: argparse.ArgumentParser, asked: str, *, instead:
         parser.error(f"{asked} starts a local cluster, but {SCHEDULER_VARIABLE} names a running one ({address}): unset {SCHEDULER_VARIABLE}{instead}")
 
 
+def check_at_least_one(parser: argparse.ArgumentParser, args: argparse.Namespace, *names: str) -> None:
+    """Refuse with ``parser.error`` the first of ``args``' counts ``names`` (``"batch_size"``:
+    ``--batch-size``) below 1; ``None``, an option left out, passes."""
+    for name in names:
+        value = getattr(args, name)
+        if value is not None and value < 1:
+            parser.error(f"--{name.replace('_', '-')} must be >= 1, got {value}")
+
+
 def check_per_core(parser: argparse.ArgumentParser, option: Literal["threads", "workers"], value: int | None) -> None:
     """Refuse ``--option``'s ``value`` above ``per_core_bound()`` with ``parser.error``, saying why; ``None`` passes."""
     cores = os.cpu_count() or 1

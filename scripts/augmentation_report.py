@@ -80,9 +80,7 @@ def parse_args(argv: Sequence[str] | None, parser: argparse.ArgumentParser | Non
     """The arguments, checked; ``parser`` is ``make_parser()``'s, made here if not given."""
     parser = make_parser() if parser is None else parser
     args = parser.parse_args(argv)
-    for name in ("batch_size", "repeats", "samples", "digits", "threads"):
-        if getattr(args, name) is not None and getattr(args, name) < 1:
-            parser.error(f"--{name.replace('_', '-')} must be >= 1, got {getattr(args, name)}")
+    _cli.check_at_least_one(parser, args, "batch_size", "repeats", "samples", "digits", "threads")
     _cli.check_per_core(parser, "threads", args.threads)
     return args
 

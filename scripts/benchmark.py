@@ -776,9 +776,7 @@ def parse_arguments(argv: Sequence[str]) -> argparse.Namespace:
     args = parser.parse_args(list(argv))
     if args.clock == "cpu" and args.threads != 1:
         parser.error("--clock cpu needs --threads 1: CPU time adds up every thread's time, spinning included")
-    for name in ("threads", "repeats", "batch_size"):
-        if getattr(args, name) < 1:
-            parser.error(f"--{name.replace('_', '-')} must be >= 1, got {getattr(args, name)}")
+    _cli.check_at_least_one(parser, args, "threads", "repeats", "batch_size")
     _cli.check_per_core(parser, "threads", args.threads)
     if args.warmup < 0:
         parser.error(f"--warmup must be >= 0, got {args.warmup}")

@@ -50,9 +50,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.rounds < 3:
         parser.error(f"--rounds must be >= 3 (the first two are dropped), got {args.rounds}")
-    for name in ("repeats", "workers"):
-        if getattr(args, name) < 1:
-            parser.error(f"--{name} must be >= 1, got {getattr(args, name)}")
+    _cli.check_at_least_one(parser, args, "repeats", "workers")
     _cli.check_per_core(parser, "workers", args.workers)
     _cli.check_local_cluster(parser, "this benchmark")  # it times rounds on a cluster of its own
     twice = _cli.first_repeat(args.shard_sizes)

@@ -76,9 +76,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--animate", action="store_true", help="also write training.gif, the training as an animation")
     parser.add_argument("--frames", type=int, default=50, help="frames of the animation (default: 50; at most --epochs)")
     args = parser.parse_args(argv)
-    for name in ("samples", "hidden", "epochs", "print_every", "frames"):
-        if getattr(args, name) < 1:
-            parser.error(f"--{name.replace('_', '-')} must be >= 1, got {getattr(args, name)}")
+    _cli.check_at_least_one(parser, args, "samples", "hidden", "epochs", "print_every", "frames")
     return args
 
 

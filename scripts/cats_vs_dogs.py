@@ -86,9 +86,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--out", type=_cli.path, default=Path("."), help="directory for the pictures and metrics.json (default: .)")
     parser.add_argument("--overwrite", action="store_true", help="replace the outputs of an earlier run in --out")
     args = parser.parse_args(argv)
-    for name in ("size", "epochs", "patience", "batch_size"):
-        if getattr(args, name) < 1:
-            parser.error(f"--{name.replace('_', '-')} must be >= 1, got {getattr(args, name)}")
+    _cli.check_at_least_one(parser, args, "size", "epochs", "patience", "batch_size")
     for name in ("test_fraction", "dev_fraction"):
         if not 0 < getattr(args, name) < 1:
             parser.error(f"--{name.replace('_', '-')} must lie in (0, 1), got {getattr(args, name)}")

@@ -293,9 +293,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         args.hidden = (1024, 1024, 1024) if best else (256, 128)
     if args.keep_prob is None:
         args.keep_prob = 0.5 if best else 0.8
-    for name in ("epochs", "batch_size"):
-        if getattr(args, name) < 1:
-            parser.error(f"--{name.replace('_', '-')} must be >= 1, got {getattr(args, name)}")
+    _cli.check_at_least_one(parser, args, "epochs", "batch_size")
     if args.reg_epochs < 0:
         parser.error(f"--reg-epochs must be >= 0 (0: skip the dropout and schedule runs), got {args.reg_epochs}")
     if args.reg_epochs == 1:

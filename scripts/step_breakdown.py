@@ -211,10 +211,7 @@ def parse_arguments(argv: Sequence[str]) -> argparse.Namespace:
     args.sizes = args.hidden
     if not 0 < args.keep_prob <= 1:
         parser.error(f"--keep-prob must be in (0, 1], got {args.keep_prob}")
-    for name in ("epochs", "batch_size", "samples", "threads"):
-        value = getattr(args, name)
-        if value is not None and value < 1:
-            parser.error(f"--{name.replace('_', '-')} must be >= 1, got {value}")
+    _cli.check_at_least_one(parser, args, "epochs", "batch_size", "samples", "threads")
     _cli.check_per_core(parser, "threads", args.threads)
     return args
 

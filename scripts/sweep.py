@@ -78,10 +78,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--out", type=_cli.path, help="output directory (default runs/sweep-<timestamp>, with -2, -3, ... if another sweep took it)")
     parser.add_argument("--overwrite", action="store_true", help="replace the outputs of an earlier sweep in --out")
     args = parser.parse_args(argv)
-    for name in ("workers", "epochs", "batch_size", "subset", "dev_size"):
-        value = getattr(args, name)
-        if value is not None and value < 1:
-            parser.error(f"--{name.replace('_', '-')} must be >= 1, got {value}")
+    _cli.check_at_least_one(parser, args, "workers", "epochs", "batch_size", "subset", "dev_size")
     _cli.check_per_core(parser, "workers", args.workers)
     if args.workers is not None:
         _cli.check_local_cluster(parser, f"--workers {args.workers}", instead=", or leave out --workers to sweep on that cluster")

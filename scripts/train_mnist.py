@@ -224,9 +224,7 @@ def parse_args(argv: Sequence[str] | None) -> tuple[argparse.Namespace, Settings
     args.distributed = any(v is not None for v in (args.workers, args.scheduler, args.local_steps, args.shards)) or bool(
         os.environ.get(_cli.SCHEDULER_VARIABLE)
     )
-    for name in ("workers", "local_steps", "shards"):
-        if getattr(args, name) is not None and getattr(args, name) < 1:
-            parser.error(f"--{name.replace('_', '-')} must be >= 1, got {getattr(args, name)}")
+    _cli.check_at_least_one(parser, args, "workers", "local_steps", "shards")
     _cli.check_per_core(parser, "workers", args.workers)
     if args.workers is not None and args.scheduler is not None:
         parser.error("give --workers (a local cluster) or --scheduler (a running one), not both")
@@ -243,10 +241,8 @@ def parse_args(argv: Sequence[str] | None) -> tuple[argparse.Namespace, Settings
         ]  # fmt: skip
         if given:
             parser.error(f"--resume continues the run in {args.resume} with the settings it was started with: drop {', '.join(given)}")
-        if args.threads is not None:  # given now: this machine's count, not the one the run was started with
-            if args.threads < 1:
-                parser.error(f"--threads must be >= 1, got {args.threads}")
-            _cli.check_per_core(parser, "threads", args.threads)
+        _cli.check_at_least_one(parser, args, "threads")  # given now: this machine's count, not the one the run was started with
+        _cli.check_per_core(parser, "threads", args.threads)
         return _resumed_args(parser, args.resume, threads=args.threads, csv=args.csv, idx=args.idx)
     args.preset = args.preset or "default"
     settings = PRESETS[args.preset]
@@ -266,8 +262,7 @@ def parse_args(argv: Sequence[str] | None) -> tuple[argparse.Namespace, Settings
     for name, value in (("epochs", settings.epochs), ("dev_size", 1 if args.dev_size is None else args.dev_size)):
         if value < 1:
             parser.error(f"--{name.replace('_', '-')} must be >= 1, got {value}")
-    if args.threads is not None and args.threads < 1:
-        parser.error(f"--threads must be >= 1, got {args.threads}")
+    _cli.check_at_least_one(parser, args, "threads")
     _cli.check_per_core(parser, "threads", args.threads)
     if args.dev_size is None and args.csv is None and args.idx is None:
         args.dev_size = settings.mnist_dev_size  # the preset's, unless given

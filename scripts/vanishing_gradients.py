@@ -127,10 +127,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--out", type=_cli.path, default=Path("."), help="directory for the pictures and the JSON (default: .)")
     parser.add_argument("--overwrite", action="store_true", help="replace the files an earlier run left in --out")
     args = parser.parse_args(argv)
-    for name in ("samples", "width", "layers", "epochs", "batch_size", "every"):
-        value = getattr(args, name)
-        if value is not None and value < 1:
-            parser.error(f"--{name.replace('_', '-')} must be >= 1, got {value}")
+    _cli.check_at_least_one(parser, args, "samples", "width", "layers", "epochs", "batch_size", "every")
     if args.quick:  # after the checks: --samples 0 is a mistake, not "the default"
         args.samples = min(args.samples or 2000, 2000)
         args.epochs = min(args.epochs, 2)
