@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping
-from typing import NamedTuple, TypeAlias
+from typing import NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -44,10 +44,7 @@ from functional_nn import _validation as check
 from functional_nn.activations import resolve_activation
 from functional_nn.fold_state import BatchProgress, Observer, StepView
 from functional_nn.propagation import check_caches
-from functional_nn.types import Activation, ActivationFunction, Caches, FloatArray, Grads, Params
-
-BoolArray: TypeAlias = npt.NDArray[np.bool_]
-
+from functional_nn.types import Activation, ActivationFunction, BoolArray, Caches, FloatArray, Grads, Params
 
 SATURATION_MARGIN = 0.01
 """How close to a bound of a bounded activation an output must be to count as saturated."""

@@ -38,6 +38,7 @@ from functional_nn.losses import check_targets, resolve_loss, targets_in_dtype
 from functional_nn.types import (
     Activation,
     ActivationFunction,
+    BoolArray,
     Caches,
     FloatArray,
     IntArray,
@@ -47,7 +48,6 @@ from functional_nn.types import (
     Params,
 )
 
-BoolArray = npt.NDArray[np.bool_]
 
 
 def check_activations(activations: object, L: int) -> tuple[ActivationFunction, ...]:

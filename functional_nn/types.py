@@ -19,6 +19,9 @@ FloatArray: TypeAlias = npt.NDArray[np.floating[Any]]
 IntArray: TypeAlias = npt.NDArray[np.integer[Any]]
 """Integer class labels or indices."""
 
+BoolArray: TypeAlias = npt.NDArray[np.bool_]
+"""A mask: dropout's kept units, saturated units."""
+
 Params: TypeAlias = Mapping[str, FloatArray]
 """``"W1"``, ``"b1"``, ..., ``"WL"``, ``"bL"``: weights ``(n_l, n_{l-1})``, biases ``(n_l, 1)``."""
 
