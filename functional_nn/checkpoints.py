@@ -325,6 +325,21 @@ def latest_checkpoint(directory: str | os.PathLike[str]) -> Path | None:
     return found[-1] if found else None
 
 
+def checkpoint_to_resume(directory: Path, resume: bool) -> tuple[Path, Checkpoint] | None:
+    """The latest checkpoint in ``directory``, its path and what it holds, for a run that may
+    continue it (``train``'s and ``train_rounds``' ``checkpoint_dir``); ``None`` if it holds none.
+    A directory holding checkpoints is refused (``ValueError``) unless ``resume`` is true."""
+    latest = latest_checkpoint(directory)
+    if latest is None:
+        return None
+    if not resume:
+        raise ValueError(
+            f"checkpoint_dir {directory} already holds checkpoints (latest {latest.name}): pass resume=True to "
+            "continue that run, or choose an empty directory"
+        )
+    return latest, load_checkpoint(latest)
+
+
 def _by_epoch(folder: Path) -> list[Path]:
     """The checkpoints in ``folder``, oldest epoch first: by the epoch's number, since names of
     seven digits and more (epoch 1,000,000 on) sort before six-digit ones as text."""

@@ -1362,15 +1362,10 @@ def _resume_or_start(
 def _resumed(
     run: _Run, start: RoundState, directory: Path, resume: bool, description: dict[str, object]
 ) -> tuple[_Run, RoundState]:
-    latest = checkpoints.latest_checkpoint(directory)
-    if latest is None:
+    found = checkpoints.checkpoint_to_resume(directory, resume)
+    if found is None:
         return run, start
-    if not resume:
-        raise ValueError(
-            f"checkpoint_dir {directory} already holds checkpoints (latest {latest.name}): pass resume=True to "
-            "continue that run, or choose an empty directory"
-        )
-    saved = checkpoints.load_checkpoint(latest)
+    latest, saved = found
     recorded = dict(saved.run)
     history = recorded.pop(_HISTORY_KEY, None)
     if "dev_data" in description and "dev_data" not in recorded and _has_dev_figures(history):

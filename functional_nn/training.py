@@ -815,15 +815,10 @@ def _released_on_error(checkpointing: tuple[object, object, checkpoints.Director
 def _resumed(
     problem: _Problem, start: TrainState, directory: Path, resume: bool, run: dict[str, object]
 ) -> tuple[_Problem, TrainState]:
-    latest = checkpoints.latest_checkpoint(directory)
-    if latest is None:
+    found = checkpoints.checkpoint_to_resume(directory, resume)
+    if found is None:
         return problem, start
-    if not resume:
-        raise ValueError(
-            f"checkpoint_dir {directory} already holds checkpoints (latest {latest.name}): pass resume=True to "
-            "continue that run, or choose an empty directory"
-        )
-    saved = checkpoints.load_checkpoint(latest)
+    latest, saved = found
     differences = checkpoints.mismatches(saved.run, run)
     if differences:
         raise checkpoints.CheckpointError(f"{latest} belongs to another run: " + "; ".join(differences))
