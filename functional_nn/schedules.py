@@ -174,7 +174,12 @@ def _exponential_decay_rule(initial: float, decay_rate: float, decay_steps: int,
 
 
 def _cosine_decay_rule(peak: float, decay_steps: int, warmup_steps: int, final: float, step: int) -> float:
-    if step < warmup_steps:
+    # The ends are the peak itself: peak * W / W and final + (peak - final) may round an ulp
+    # off it, above as often as below, for about one peak in ten; so may the decay's first
+    # steps when their cosine rounds to 1 (decay_steps of 10**8 and more), hence the min.
+    if step + 1 < warmup_steps:
         return peak * (step + 1) / warmup_steps
+    if step <= warmup_steps:
+        return peak
     progress = min(1.0, (step - warmup_steps) / decay_steps)
-    return final + 0.5 * (peak - final) * (1.0 + math.cos(math.pi * progress))
+    return min(peak, final + 0.5 * (peak - final) * (1.0 + math.cos(math.pi * progress)))
