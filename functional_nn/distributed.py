@@ -1882,7 +1882,7 @@ def _environment_kept() -> Iterator[None]:
 
 
 def local_cluster(n_workers: int | None = None, *, processes: bool = True, dashboard: bool = False) -> LocalCluster:
-    """A ``LocalCluster`` on 127.0.0.1: ``n_workers`` (default one per core) of one thread each.
+    """A ``LocalCluster`` on 127.0.0.1: ``n_workers`` (default one per core this process may use) of one thread each.
 
     With ``processes`` (the default) each worker is a process started with one BLAS
     thread (``WORKER_ENV``); without, the workers are threads of this process, talking
@@ -1904,7 +1904,9 @@ def local_cluster(n_workers: int | None = None, *, processes: bool = True, dashb
     distributed = _import_distributed()
     import dask.config
 
-    workers = check.check_positive_int("n_workers", n_workers if n_workers is not None else (os.cpu_count() or 1))
+    import dask.system  # its count of the cores this process may use: CPU affinity and a cgroup's CPU quota
+
+    workers = check.check_positive_int("n_workers", n_workers if n_workers is not None else dask.system.CPU_COUNT)
     options: dict[str, Any] = {"env": dict(WORKER_ENV)} if processes else {}
     preload = dask.config.get("distributed.worker.preload", None) or []
     preload = [preload] if isinstance(preload, str) else list(preload)
@@ -2000,7 +2002,9 @@ def cluster_client(
         else a ``LocalCluster`` of ``n_workers`` worker processes on 127.0.0.1, one thread
         and one BLAS thread each, closed on leaving the block.
     n_workers : int >= 1, optional
-        Local workers; default one per core. Refused with an address.
+        Local workers; default one per core this process may use (Dask's count: its CPU
+        affinity, as ``taskset`` or a Slurm job sets it, and a container's CPU quota). Refused
+        with an address.
     timeout : float > 0, default 10
         Seconds to wait for the scheduler; ``SchedulerUnreachableError`` after that.
     dashboard : bool, default False

@@ -50,6 +50,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Final, Literal, TypeVar
 
+import _threads  # scripts/_threads.py: imports nothing heavy
 from functional_nn.checkpoints import CheckpointError
 from functional_nn.data.mnist import DatasetUnavailableError
 from functional_nn.serialization import make_folders, remove_empty_folders
@@ -492,8 +493,8 @@ TOO_MANY: Final = {
 
 
 def per_core_bound() -> int:
-    """``PER_CORE`` times this machine's cores, as ``os.cpu_count()`` counts them (the scripts' "every core")."""
-    return PER_CORE * (os.cpu_count() or 1)
+    """``PER_CORE`` times the cores this process may run on (``_threads.usable_cores``, the scripts' "every core")."""
+    return PER_CORE * _threads.usable_cores()
 
 
 def per_core_help() -> str:
@@ -526,8 +527,8 @@ def check_at_least_one(parser: argparse.ArgumentParser, args: argparse.Namespace
 
 def check_per_core(parser: argparse.ArgumentParser, option: Literal["threads", "workers"], value: int | None) -> None:
     """Refuse ``--option``'s ``value`` above ``per_core_bound()`` with ``parser.error``, saying why; ``None`` passes."""
-    cores = os.cpu_count() or 1
+    cores = _threads.usable_cores()
     if value is not None and value > PER_CORE * cores:
         parser.error(
-            f"--{option} {value} is more than {PER_CORE * cores} ({PER_CORE} per core, and this machine has {cores}): {TOO_MANY[option]}"
+            f"--{option} {value} is more than {PER_CORE * cores} ({PER_CORE} per core, and this process may use {cores}): {TOO_MANY[option]}"
         )

@@ -20,6 +20,20 @@ from contextlib import AbstractContextManager, nullcontext
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "BLIS_NUM_THREADS")
 
 
+def usable_cores() -> int:
+    """The cores this process may run on, the scripts' "every core": its CPU affinity where the
+    system keeps one (Linux: ``taskset``, a Slurm job's or a container's cpuset), as OpenBLAS
+    and Dask count them, else ``os.cpu_count()``; 1 if neither is known. A job given 4 cores of
+    a 64-core node gets 4 threads and 4 workers by default, not 64."""
+    affinity = getattr(os, "sched_getaffinity", None)
+    if affinity is not None:
+        try:
+            return len(affinity(0)) or 1
+        except OSError:
+            pass
+    return os.cpu_count() or 1
+
+
 def threads_from_argv(argv: Sequence[str]) -> int | None:
     """The ``N`` of ``--threads N`` or ``--threads=N`` in ``argv``, the last one given, as
     argparse takes it; ``None`` if absent or not a positive integer (argparse reports a bad

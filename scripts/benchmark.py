@@ -100,7 +100,7 @@ import sys
 import _threads  # noqa: E402  (scripts/_threads.py: imports nothing heavy)
 
 if __name__ == "__main__":  # every contender on the same count: --threads, else every core
-    _threads.pin_blas_threads(_threads.threads_from_argv(sys.argv[1:]) or os.cpu_count() or 1)
+    _threads.pin_blas_threads(_threads.threads_from_argv(sys.argv[1:]) or _threads.usable_cores())
 
 # The imports below come after the thread variables on purpose (see above).
 import argparse  # noqa: E402
@@ -701,7 +701,7 @@ def machine_description(modules: dict[str, Any], threads: int) -> dict[str, Any]
         info = config.get("Build Dependencies", {}).get("blas", {})
         blas = f"{info.get('name', '?')} {info.get('version', '?')}"
     description: dict[str, Any] = {
-        "cpu": cpu, "logical_cpus": os.cpu_count(), "python": platform.python_version(), "numpy": np.__version__,
+        "cpu": cpu, "logical_cpus": os.cpu_count(), "usable_cpus": _threads.usable_cores(), "python": platform.python_version(), "numpy": np.__version__,
         "blas": blas, "threads": threads,
         "kernel": "numba " + importlib.metadata.version("numba") if fused.AVAILABLE else "numpy",
     }  # fmt: skip
@@ -747,7 +747,7 @@ def parse_arguments(argv: Sequence[str]) -> argparse.Namespace:
     # no abbreviations: --threads is read before NumPy loads, by its full name only
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None, allow_abbrev=False)
     parser.add_argument(
-        "--threads", type=int, default=os.cpu_count() or 1,
+        "--threads", type=int, default=_threads.usable_cores(),
         help=f"BLAS threads for every contender (default: every core, here %(default)s; {_cli.per_core_help()})",
     )  # fmt: skip
     parser.add_argument("--samples", "--epoch-size", type=int, default=None, help="samples per epoch (default: all)")

@@ -313,7 +313,7 @@ def _resumed_args(
         if started_with is not None and started_with > _cli.per_core_bound():  # refused by check_per_core, or will be
             print(
                 f"error: to resume it on this machine, pass --threads N now, N at most {_cli.per_core_bound()} "
-                f"(every core: --resume {run_dir} --threads {os.cpu_count() or 1}); "
+                f"(every core: --resume {run_dir} --threads {_threads.usable_cores()}); "
                 f"the results may then differ in their last bits from those of --threads {started_with}",
                 file=sys.stderr,
             )
@@ -741,7 +741,7 @@ def run(args: argparse.Namespace, settings: Settings, argv: Sequence[str] | None
     if args.distributed:
         summary.update(workers=workers, cluster_wait_seconds=round(sum(waited), 2), rounds=len(waited))
     summary["library_version"] = functional_nn.__version__
-    summary["threads"] = args.threads or os.cpu_count()
+    summary["threads"] = args.threads or _threads.usable_cores()
     print(json.dumps(summary), flush=True)
     return 0
 

@@ -11,7 +11,6 @@ CI could not run such a test.
 from __future__ import annotations
 
 import json
-import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -27,6 +26,7 @@ from functional_nn.initializers import initialize_parameters
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
 
 import benchmark  # noqa: E402  (the scripts folder is not a package)
+import _threads  # noqa: E402
 from conftest import WriteMNISTCache  # noqa: E402
 from test_mutants_benchmark import NETWORK, _entry, _report  # noqa: E402
 from test_scripts_arguments import _refused  # noqa: E402
@@ -197,7 +197,7 @@ def test_scikit_learns_classifier_has_our_layers_batch_and_optimizer(optimizer: 
 def test_the_defaults_of_every_option() -> None:
     args = benchmark.parse_arguments([])
     assert vars(args) == {
-        "threads": os.cpu_count(), "samples": None, "repeats": 5, "warmup": 1,
+        "threads": _threads.usable_cores(), "samples": None, "repeats": 5, "warmup": 1,
         "hidden": ["256", "512,512", "512,256:0.8"], "networks": [((256,), 1.0), ((512, 512), 1.0), ((512, 256), 0.8)],
         "batch_size": 128, "optimizers": ["sgd", "adam"], "contenders": list(benchmark.CONTENDERS), "data": "auto",
         "ceiling_seconds": 0.3, "settle_seconds": 0.2, "seed": 0, "clock": "wall",

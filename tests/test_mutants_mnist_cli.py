@@ -292,18 +292,43 @@ def _parser() -> argparse.ArgumentParser:
     return argparse.ArgumentParser(prog="script")
 
 
-def test_per_core_bound_is_4_per_core_and_4_when_the_cores_are_unknown(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+def test_per_core_bound_is_4_per_usable_core(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(_threads, "usable_cores", lambda: 2)
     assert _cli.per_core_bound() == 8 and _cli.per_core_help() == "at most 8, 4 per core"
-    monkeypatch.setattr(os, "cpu_count", lambda: None)
+    monkeypatch.setattr(_threads, "usable_cores", lambda: 1)
     assert _cli.per_core_bound() == 4 and _cli.per_core_help() == "at most 4, 4 per core"
+
+
+def test_usable_cores_are_one_when_neither_affinity_nor_the_count_is_known(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delattr(os, "sched_getaffinity", raising=False)  # macOS, Windows
+    monkeypatch.setattr(os, "cpu_count", lambda: 3)
+    assert _threads.usable_cores() == 3
+    monkeypatch.setattr(os, "cpu_count", lambda: None)
+    assert _threads.usable_cores() == 1
+
+
+@pytest.mark.skipif(not hasattr(os, "sched_setaffinity"), reason="CPU affinity is Linux's")
+def test_a_process_held_to_one_core_counts_one_for_the_scripts_and_the_local_cluster() -> None:
+    """As under ``taskset -c 0`` or a Slurm job given one core of a larger node: every core
+    of the scripts' defaults, their --threads bound and a local cluster's workers are the
+    cores the process may run on, not the machine's."""
+    code = (
+        "import os, sys; os.sched_setaffinity(0, {min(os.sched_getaffinity(0))}); sys.path.insert(0, sys.argv[1])\n"
+        "import _cli, _threads, benchmark\n"
+        "from functional_nn import distributed as dist\n"
+        "with dist.local_cluster(processes=False) as cluster:\n"
+        "    workers = len(cluster.workers)\n"
+        "print(_threads.usable_cores(), _cli.per_core_bound(), benchmark.parse_arguments([]).threads, workers)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code, str(SCRIPTS)], capture_output=True, text=True, timeout=120, check=True)
+    assert done.stdout.split() == ["1", "4", "1", "1"], done.stderr
 
 
 @pytest.mark.parametrize(("cores", "bound"), [(2, 8), (None, 4)])
 def test_check_per_core_takes_the_bound_and_refuses_one_more(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], cores: int | None, bound: int
 ) -> None:
-    monkeypatch.setattr(os, "cpu_count", lambda: cores)
+    monkeypatch.setattr(_threads, "usable_cores", lambda: cores or 1)
     _cli.check_per_core(_parser(), "threads", bound)
     _cli.check_per_core(_parser(), "workers", None)
     options: tuple[tuple[Literal["threads", "workers"], str], ...] = (
@@ -315,7 +340,7 @@ def test_check_per_core_takes_the_bound_and_refuses_one_more(
             _cli.check_per_core(_parser(), option, bound + 1)
         assert caught.value.code == 2
         said = capsys.readouterr().err
-        assert f"error: --{option} {bound + 1} is more than {bound} (4 per core, and this machine has {cores or 1}): {why}" in said
+        assert f"error: --{option} {bound + 1} is more than {bound} (4 per core, and this process may use {cores or 1}): {why}" in said
 
 
 def test_check_local_cluster_refuses_only_while_an_address_is_set(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -21,6 +20,7 @@ SCRIPTS = Path(__file__).resolve().parents[1] / "scripts"
 sys.path.insert(0, str(SCRIPTS))
 
 import _cli  # noqa: E402  (the scripts folder is not a package)
+import _threads  # noqa: E402
 import augmentation_report  # noqa: E402
 import benchmark  # noqa: E402
 import benchmark_rounds  # noqa: E402
@@ -39,7 +39,7 @@ WHY = {
 
 @pytest.fixture(autouse=True)
 def two_cores(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(os, "cpu_count", lambda: CORES)
+    monkeypatch.setattr(_threads, "usable_cores", lambda: CORES)
 
 
 def _train_mnist_args(argv: Sequence[str]) -> argparse.Namespace:
@@ -66,7 +66,7 @@ BOUNDED = [
 
 
 def _too_many(flag: str, value: int, cores: int = CORES) -> str:
-    return f"error: {flag} {value} is more than {4 * cores} (4 per core, and this machine has {cores}): "
+    return f"error: {flag} {value} is more than {4 * cores} (4 per core, and this process may use {cores}): "
 
 
 # --------------------------------------------------------------------------------------------
@@ -98,7 +98,7 @@ def test_up_to_four_per_core_is_taken(script: str, flag: str, value: int) -> Non
 
 @pytest.mark.parametrize(("script", "flag"), BOUNDED)
 def test_the_bound_follows_the_machine(script: str, flag: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
-    monkeypatch.setattr(os, "cpu_count", lambda: None)  # unknown: one core, as the scripts' defaults take it
+    monkeypatch.setattr(_threads, "usable_cores", lambda: 1)
     assert getattr(PARSERS[script]([flag, "4"]), flag[2:]) == 4
     line = _refused(capsys, lambda: PARSERS[script]([flag, "5"]))
     assert _too_many(flag, 5, cores=1) in line, line

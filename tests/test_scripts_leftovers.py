@@ -38,7 +38,7 @@ BOUND = 4 * CORES  # _cli.PER_CORE per core
 
 @pytest.fixture(autouse=True)
 def two_cores(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(os, "cpu_count", lambda: CORES)
+    monkeypatch.setattr(_threads, "usable_cores", lambda: CORES)
 
 
 def _everything_under(root: Path) -> list[str]:
@@ -265,7 +265,7 @@ def test_resume_refused_for_the_runs_threads_says_to_pass_threads_now(
 ) -> None:
     run = _checkpointed_run(tmp_path / "run", *saved)
     lines = _resume_refused(capsys, run)
-    assert f": error: --threads 64 is more than {BOUND} (4 per core, and this machine has {CORES}): " in lines[-3], lines
+    assert f": error: --threads 64 is more than {BOUND} (4 per core, and this process may use {CORES}): " in lines[-3], lines
     assert lines[-2:] == [
         f"error: (in {run / train_mnist.COMMAND_FILE}, the command line the run was started with: {saved})",
         f"error: to resume it on this machine, pass --threads N now, N at most {BOUND} (every core: --resume {run} --threads {CORES}); "
