@@ -1962,7 +1962,7 @@ ADDRESS_SCHEMES: Final = ("tcp", "tls")
 """The schemes ``cluster_client`` reaches a scheduler by: Dask's TCP, and TCP with TLS."""
 
 
-def _check_address(argument: str, address: object) -> str:
+def check_scheduler_address(argument: str, address: object) -> str:
     """``address`` if it has the form of a scheduler's address: ``scheme://host:port`` with a
     scheme of ``ADDRESS_SCHEMES`` (or none: Dask's default, TCP), a host (an IPv6 one in
     brackets) and a port from 1 to 65535. Dask would otherwise take a port such as 99999 and
@@ -2035,7 +2035,7 @@ def cluster_client(
     """
     given: object = address  # typed, but checked: users pass what they like
     if given is not None:
-        _check_address("address", given)
+        check_scheduler_address("address", given)
     _check_bool("processes", processes)
     _check_bool("dashboard", dashboard)
     distributed = _import_distributed()
@@ -2044,7 +2044,7 @@ def cluster_client(
     timeout = check.check_positive_float("timeout", timeout)
     if address is None:
         configured = dask.config.get("scheduler-address", None)
-        address = _check_address("Dask's scheduler-address setting", str(configured)) if configured else None
+        address = check_scheduler_address("Dask's scheduler-address setting", str(configured)) if configured else None
     if address is not None:
         if n_workers is not None:
             raise ValueError("n_workers applies to a local cluster: the cluster at an address has its own workers")

@@ -516,6 +516,18 @@ def check_local_cluster(parser: argparse.ArgumentParser, asked: str, *, instead:
         parser.error(f"{asked} starts a local cluster, but {SCHEDULER_VARIABLE} names a running one ({address}): unset {SCHEDULER_VARIABLE}{instead}")
 
 
+def check_scheduler(parser: argparse.ArgumentParser, address: str | None) -> None:
+    """Refuse ``--scheduler``'s ``address`` with ``parser.error`` if it lacks a scheduler's address's
+    form, as ``distributed.cluster_client`` would only later, naming its own ``address``; ``None`` passes."""
+    if address is not None:
+        from functional_nn.distributed import check_scheduler_address  # imports no Dask
+
+        try:
+            check_scheduler_address("--scheduler", address)
+        except ValueError as error:
+            parser.error(str(error))
+
+
 def check_at_least_one(parser: argparse.ArgumentParser, args: argparse.Namespace, *names: str) -> None:
     """Refuse with ``parser.error`` the first of ``args``' counts ``names`` (``"batch_size"``:
     ``--batch-size``) below 1; ``None``, an option left out, passes."""

@@ -80,6 +80,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     _cli.check_at_least_one(parser, args, "workers", "epochs", "batch_size", "subset", "dev_size")
     _cli.check_per_core(parser, "workers", args.workers)
+    _cli.check_scheduler(parser, args.scheduler)
     if args.workers is not None:
         _cli.check_local_cluster(parser, f"--workers {args.workers}", instead=", or leave out --workers to sweep on that cluster")
     if args.dashboard and (args.sequential or args.scheduler is not None or os.environ.get(_cli.SCHEDULER_VARIABLE)):

@@ -228,6 +228,7 @@ def parse_args(argv: Sequence[str] | None) -> tuple[argparse.Namespace, Settings
     _cli.check_per_core(parser, "workers", args.workers)
     if args.workers is not None and args.scheduler is not None:
         parser.error("give --workers (a local cluster) or --scheduler (a running one), not both")
+    _cli.check_scheduler(parser, args.scheduler)
     if args.workers is not None:
         _cli.check_local_cluster(parser, f"--workers {args.workers}", instead=", or leave out --workers to train on that cluster")
     if args.dashboard and (not args.distributed or args.scheduler is not None or os.environ.get(_cli.SCHEDULER_VARIABLE)):

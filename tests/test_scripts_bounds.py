@@ -211,3 +211,17 @@ def test_benchmark_takes_lists_of_different_items() -> None:
     args = benchmark.parse_arguments(["--hidden", "8", "8:0.5", "8,8", "--optimizers", "adam", "sgd", "--contenders", "torch", "sklearn"])
     assert args.networks == [((8,), 1.0), ((8,), 0.5), ((8, 8), 1.0)]
     assert args.optimizers == ["adam", "sgd"] and args.contenders == ["torch", "sklearn"]
+
+
+@pytest.mark.parametrize("script", ["train_mnist", "sweep"])
+@pytest.mark.parametrize(
+    ("address", "why"),
+    [("foo", "no port (the scheduler's is printed as it starts, 8786 by default)"), ("http://10.0.0.5:8786", "the scheme must be one of tcp://, tls://, got 'http'")],
+)
+def test_a_scheduler_address_of_another_form_is_refused_naming_the_option(
+    script: str, address: str, why: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Refused as the arguments are read, in the option's name, not later by the library as its own ``address``."""
+    line = _refused(capsys, lambda: PARSERS[script](["--scheduler", address]))
+    assert line.endswith(f"error: --scheduler must be a scheduler's address such as 'tcp://10.0.0.5:8786', got {address!r}: {why}"), line
+    assert getattr(PARSERS[script](["--scheduler", "tcp://[::1]:8786"]), "scheduler") == "tcp://[::1]:8786"
