@@ -83,6 +83,7 @@ depend on which worker ran which shard.
 
 from __future__ import annotations
 
+import concurrent.futures
 import contextlib
 import functools
 import hashlib
@@ -705,7 +706,10 @@ def _is_lost_work(error: BaseException) -> bool:
 
     # A comm closed or timed out under a loaded machine (a worker missing its heartbeats is
     # dropped by the scheduler) is lost work too: the round is pure, so running it again is safe.
-    lost = (distributed.client.FutureCancelledError, distributed.scheduler.KilledWorker, CommClosedError, TimeoutError, OSError)
+    # A future cancelled as its worker was lost raises distributed's FutureCancelledError from
+    # 2024.7, and before it (back to the extra's floor, 2024.1) its base, concurrent.futures'
+    # CancelledError: the base takes both.
+    lost = (concurrent.futures.CancelledError, distributed.scheduler.KilledWorker, CommClosedError, TimeoutError, OSError)
     return isinstance(error, lost)
 
 
