@@ -9,7 +9,7 @@ import os
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, TypeGuard, TypeVar
+from typing import Any, Literal, TypeGuard, TypeVar, overload
 
 import numpy as np
 
@@ -229,6 +229,49 @@ def check_path(argument: str, value: object, *, example: str = "runs", file: boo
     if file and (text.endswith(os.sep) or (os.altsep is not None and text.endswith(os.altsep))):
         raise ValueError(f"{argument} must name a file, got {text!r}, which ends in a separator (a folder)")
     return Path(text)
+
+
+@overload
+def check_generator(
+    argument: str, value: object, *, optional: Literal[False] = False, needed_by: str | None = None
+) -> np.random.Generator: ...
+@overload
+def check_generator(
+    argument: str, value: object, *, optional: bool, needed_by: str | None = None
+) -> np.random.Generator | None: ...
+def check_generator(
+    argument: str, value: object, *, optional: bool = False, needed_by: str | None = None
+) -> np.random.Generator | None:
+    """Return ``value`` if it is a ``numpy.random.Generator`` (or ``None``, when ``optional``),
+    else raise ``TypeError`` naming ``argument``, the fix and the type (and short value) that came.
+
+    ``needed_by`` names what draws from the generator (``"batch_size"``, ``"dropout (keep_probs
+    < 1)"``), which the message then gives as the reason; ``optional`` is then ignored. A seed,
+    ``SeedSequence`` or ``BitGenerator`` given in its place gets the call that makes one of it."""
+    if isinstance(value, np.random.Generator) or (value is None and optional and needed_by is None):
+        return value
+    expected = "a numpy.random.Generator such as np.random.default_rng(seed)"
+    if needed_by is not None:
+        expected += f" for {needed_by}, which draws from it"
+    elif optional:
+        expected = f"None or {expected}"
+    if value is None:
+        raise TypeError(f"{argument} must be {expected}, got None")
+    if value is np.random.default_rng or value is np.random.Generator:  # the maker, not called
+        maker = "np.random.default_rng" if value is np.random.default_rng else "np.random.Generator"
+        raise TypeError(f"{argument} must be {expected}, got {maker} itself: call np.random.default_rng(seed)")
+    if is_integer(value) and abs(int(value)) >= 10**20:
+        raise TypeError(f"{argument} must be {expected}, got {describe_large_integer(int(value))}")
+    came = type(value).__name__
+    if isinstance(value, (int, float, complex, str, bytes, np.generic)) and len(repr(value)) <= 40:  # a short value
+        came += f" {value!r}"
+    if is_integer(value) and value >= 0:  # a seed in the generator's place
+        hint = f": to draw from seed {int(value)}, pass np.random.default_rng({int(value)})"
+    elif isinstance(value, (np.random.SeedSequence, np.random.BitGenerator)):
+        hint = f": np.random.default_rng({argument}) makes a Generator of it"
+    else:
+        hint = ""
+    raise TypeError(f"{argument} must be {expected}, got {came}{hint}")
 
 
 def describe_large_integer(value: int) -> str:

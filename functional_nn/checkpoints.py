@@ -195,8 +195,7 @@ def save_checkpoint(
     # Checked before anything is written: an unloadable checkpoint would become the latest
     # and keep_last would then delete the last usable one.
     state = _check_state(state)
-    if rng is not None and not isinstance(rng, np.random.Generator):
-        raise TypeError(f"rng must be a numpy.random.Generator or None, got {type(rng).__name__}")
+    check.check_generator("rng", rng, optional=True)
     if not isinstance(run, Mapping):
         raise TypeError(f"run must be a mapping of JSON values, got {type(run).__name__}")
     check.check_params(state.params, "state.params")

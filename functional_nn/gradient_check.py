@@ -31,11 +31,11 @@ class _Checked(NamedTuple):
 
 
 def _check_arguments(
-    caller: str, X: FloatArray, Y: FloatArray, params: Params, activations: Sequence[Activation | ActivationFunction],
+    X: FloatArray, Y: FloatArray, params: Params, activations: Sequence[Activation | ActivationFunction],
     loss: Loss | LossFunction, epsilon: float, lambd: float, keep_probs: float | Sequence[float] | None,
     rng: np.random.Generator | None,
 ) -> _Checked:  # fmt: skip
-    """The checks ``numerical_gradient`` and ``gradient_check`` share; ``caller`` names the function."""
+    """The checks ``numerical_gradient`` and ``gradient_check`` share."""
     sizes, names, record = check_network(params, activations, loss)
     L = len(sizes) - 1
     X = check.check_float_array("X", X)
@@ -49,8 +49,8 @@ def _check_arguments(
     checked_epsilon = check.check_positive_float("epsilon", epsilon)
     checked_lambd = check.check_positive_float("lambd", lambd, allow_zero=True)
     keeps = check_keep_probs(keep_probs, L, X.dtype)
-    if keeps is not None and not isinstance(rng, np.random.Generator):
-        raise TypeError(f"{caller} needs rng, a numpy.random.Generator, when keep_probs < 1")
+    if keeps is not None:
+        check.check_generator("rng", rng, needed_by="dropout (keep_probs < 1)")
     return _Checked(X, Y, names, record, checked_epsilon, checked_lambd, keeps)
 
 
@@ -78,7 +78,7 @@ def numerical_gradient(
     grads : dict of str to ndarray
         ``"dW1"``: ``(n_1, n_0)``, ``"db1"``: ``(n_1, 1)``, ...: float64, shaped like the parameters.
     """
-    checked = _check_arguments("numerical_gradient", X, Y, params, activations, loss, epsilon, lambd, keep_probs, rng)
+    checked = _check_arguments(X, Y, params, activations, loss, epsilon, lambd, keep_probs, rng)
     P = {key: value.astype(np.float64) for key, value in params.items()}
     with np.errstate(under="ignore"):  # values rounding to subnormals or 0 are right, also under errstate(all="raise")
         return _numerical_gradient(checked, P, rng)
@@ -156,7 +156,7 @@ def gradient_check(
     -------
     difference : float
     """
-    checked = _check_arguments("gradient_check", X, Y, params, activations, loss, epsilon, lambd, keep_probs, rng)
+    checked = _check_arguments(X, Y, params, activations, loss, epsilon, lambd, keep_probs, rng)
     P = {key: value.astype(np.float64) for key, value in params.items()}
     X64, Y64 = checked.X.astype(np.float64), checked.Y.astype(np.float64)
     with np.errstate(under="ignore"):  # as numerical_gradient's: the norms square tiny gradients too
@@ -226,12 +226,8 @@ def _check_settings(
     rng: object, shape: object, epsilon: object, tolerance: object
 ) -> tuple[np.random.Generator, tuple[int, int], float, float]:
     """The settings of ``check_activation`` and ``check_loss``, checked, with the default generator."""
-    if rng is None:
-        rng = np.random.default_rng(0)
-    if not isinstance(rng, np.random.Generator):
-        raise TypeError(
-            f"rng must be a numpy.random.Generator such as np.random.default_rng(0), got {type(rng).__name__} {rng!r}"
-        )
+    given = check.check_generator("rng", rng, optional=True)
+    rng = np.random.default_rng(0) if given is None else given
     if not isinstance(shape, tuple) or len(shape) != 2:
         raise TypeError(f"shape must be a tuple (rows, columns) of two integers >= 1, got {shape!r}")
     rows, columns = (check.check_positive_int(f"shape[{i}]", size) for i, size in enumerate(shape))

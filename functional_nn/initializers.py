@@ -111,8 +111,7 @@ def initialize_parameters(
     if len(layer_sizes) < 2:
         raise ValueError(f"layer_sizes needs at least the input size and one layer, got {list(layer_sizes)}")
     sizes = [check.check_positive_int(f"layer_sizes[{i}]", n) for i, n in enumerate(layer_sizes)]
-    if not isinstance(rng, np.random.Generator):
-        raise TypeError(f"rng must be a numpy.random.Generator (np.random.default_rng(seed)), got {type(rng).__name__}")
+    check.check_generator("rng", rng)
     scheme = check_scheme("scheme", scheme)
     check.check_float_dtype("dtype", dtype)
     params: dict[str, FloatArray] = {}

@@ -527,12 +527,9 @@ def forward_propagation(
     X, names = _check_inputs(X, params, activations)
     keeps = check_keep_probs(keep_probs, len(names), X.dtype)
     input_keep = check_input_keep_prob(input_keep_prob, X.dtype)
-    if (keeps is not None or input_keep is not None) and not isinstance(rng, np.random.Generator):
+    if keeps is not None or input_keep is not None:
         dropping = "keep_probs" if keeps is not None else "input_keep_prob"  # the argument that asked for masks
-        raise TypeError(
-            f"forward_propagation needs rng, a numpy.random.Generator such as np.random.default_rng(0), to draw "
-            f"dropout masks when {dropping} < 1, got {rng!r}"
-        )
+        check.check_generator("rng", rng, needed_by=f"dropout ({dropping} < 1)")
     with np.errstate(under="ignore"):  # values rounding to subnormals or 0 are right, not errors: also under errstate(all="raise")
         return forward(X, params, names, keeps, rng, input_keep, fused.check_kernel(kernel))
 

@@ -707,12 +707,7 @@ def _check_rng(
         else "dropout (input_keep_prob < 1)" if input_keep is not None
         else None
     )  # fmt: skip
-    if needs is not None and not isinstance(rng, np.random.Generator):
-        raise TypeError(f"{needs} needs rng, a numpy.random.Generator such as np.random.default_rng(0), got {rng!r}")
-    if rng is not None and not isinstance(rng, np.random.Generator):  # a checkpoint stores its state, say
-        raise TypeError(
-            f"rng must be a numpy.random.Generator, such as np.random.default_rng(seed), got {type(rng).__name__}"
-        )
+    check.check_generator("rng", rng, optional=True, needed_by=needs)  # when given, a checkpoint stores its state, say
 
 
 def _step_hook(on_batch: object) -> _StepHook:

@@ -221,7 +221,7 @@ BAD: list[tuple[Callable[[], object], type[Exception], str]] = [
     (lambda: random_shift(images(), np.random.default_rng(0), image_shape=SHAPE, max_shift=-1), ValueError, "max_shift must be >= 0"),
     (lambda: random_shift(images(), np.random.default_rng(0), image_shape=SHAPE, max_shift=7), ValueError, "smaller than the image"),
     (lambda: random_shift(images(), np.random.default_rng(0), image_shape=SHAPE, max_shift=1.5), TypeError, "max_shift must be an integer"),  # type: ignore[arg-type]
-    (lambda: random_shift(images(), 0, image_shape=SHAPE), TypeError, "rng must be a numpy.random.Generator"),  # type: ignore[arg-type]
+    (lambda: random_shift(images(), 0, image_shape=SHAPE), TypeError, r"^rng must be a numpy\.random\.Generator such as np\.random\.default_rng\(seed\), got int 0: to draw from seed 0, pass np\.random\.default_rng\(0\)$"),  # type: ignore[arg-type]
     (lambda: random_shift(images().astype(np.int64), np.random.default_rng(0), image_shape=SHAPE), TypeError, "float32 or float64"),
     (lambda: random_shift(images()[:, 0], np.random.default_rng(0), image_shape=SHAPE), ValueError, "must be 2-D"),
     (lambda: random_affine(images(), np.random.default_rng(0), image_shape=SHAPE, scale=(0, 1)), ValueError, "scale must be"),

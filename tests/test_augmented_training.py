@@ -248,9 +248,9 @@ def test_bad_averaging_and_input_dropout_arguments_are_refused() -> None:
         train(X, Y, params, input_keep_prob=0.0, rng=np.random.default_rng(0), **common)  # type: ignore[arg-type]
     with pytest.raises(TypeError, match="input_keep_prob must be a number"):
         forward_propagation(X, params, ACTIVATIONS, input_keep_prob="0.8", rng=np.random.default_rng(0))  # type: ignore[arg-type]
-    with pytest.raises(TypeError, match="augmentation needs rng"):
+    with pytest.raises(TypeError, match=r"^rng must be a numpy\.random\.Generator such as np\.random\.default_rng\(seed\) for augmentation, which draws from it, got None$"):
         train(X, Y, params, augmentation=SHIFT, **common)  # type: ignore[arg-type]
-    with pytest.raises(TypeError, match="dropout .* needs rng"):
+    with pytest.raises(TypeError, match=r"^rng must be a numpy\.random\.Generator such as np\.random\.default_rng\(seed\) for dropout \(input_keep_prob < 1\), which draws from it, got None$"):
         train(X, Y, params, input_keep_prob=0.5, **common)  # type: ignore[arg-type]
     with pytest.raises(TypeError, match="augmentation must be a function"):
         train(X, Y, params, augmentation="shift", rng=np.random.default_rng(0), **common)  # type: ignore[arg-type]

@@ -110,8 +110,8 @@ CASES: list[tuple[str, Callable[[], object], type[Exception], str]] = [
     ("epochs float", lambda: fit(epochs=2.5)(), TypeError, r"epochs must be an integer, got float 2.5"),
     ("layer size 0", lambda: initialize_parameters([3, 0, 2], RNG), ValueError, r"layer_sizes\[1\] must be >= 1, got 0"),
     ("batch_size 0", lambda: fit(batch_size=0, rng=RNG)(), ValueError, r"batch_size must be >= 1, got 0"),
-    ("batch without rng", lambda: fit(batch_size=2)(), TypeError, r"batch_size needs rng, a numpy.random.Generator"),
-    ("seed instead of rng", lambda: fit(batch_size=2, rng=0)(), TypeError, r"batch_size needs rng"),
+    ("batch without rng", lambda: fit(batch_size=2)(), TypeError, r"^rng must be a numpy\.random\.Generator such as np\.random\.default_rng\(seed\) for batch_size, which draws from it, got None$"),
+    ("seed instead of rng", lambda: fit(batch_size=2, rng=0)(), TypeError, r"^rng must be a numpy\.random\.Generator such as np\.random\.default_rng\(seed\) for batch_size, which draws from it, got int 0: to draw from seed 0, pass np\.random\.default_rng\(0\)$"),
     ("keep_probs 0", lambda: fit(keep_probs=0.0, rng=RNG)(), ValueError, r"keep_probs\[0\] must be in \(0, 1\], got 0.0"),
     # inverted dropout divides by the keep probability: 1/1e-39 is inf in float32, and 0 * inf NaN
     ("keep_probs' inverse overflows", lambda: forward_propagation(X.astype(np.float32), P32, ACTS, keep_probs=1e-39, rng=RNG), ValueError, r"keep_probs\[0\] is 1e-39: the kept units are divided by it, and 1/1e-39 overflows float32; expected at least 2.94e-39"),
@@ -130,7 +130,7 @@ CASES: list[tuple[str, Callable[[], object], type[Exception], str]] = [
     ("compute_cost params of another network", lambda: compute_cost(AL, Y, CE, lambd=1.0, params=initialize_parameters([50, 7], RNG)), ValueError, r"params' last layer has 7 units but AL has 2 rows"),
     ("compute_cost params of another dtype", lambda: compute_cost(AL, Y, CE, lambd=0.0, params=P32), TypeError, r"AL has dtype float64 but params\['W1'\] is float32"),
     ("compute_cost params not params", lambda: compute_cost(AL, Y, CE, params="garbage"), TypeError, r"params must be a mapping"),  # type: ignore[arg-type]  # the wrong type is the test
-    ("dropout without rng", lambda: fit(keep_probs=0.5)(), TypeError, r"dropout \(keep_probs < 1\) needs rng"),
+    ("dropout without rng", lambda: fit(keep_probs=0.5)(), TypeError, r"^rng must be a numpy\.random\.Generator such as np\.random\.default_rng\(seed\) for dropout \(keep_probs < 1\), which draws from it, got None$"),
     ("lambd negative", lambda: fit(lambd=-1.0)(), ValueError, r"lambd must be a finite number >= 0, got -1.0"),
     ("dev not a pair", lambda: fit(dev=X)(), TypeError, r"dev must be a tuple \(X_dev, Y_dev\)"),
     ("dev shapes", lambda: fit(dev=(X, Y[:, :3]))(), ValueError, r"dev\[1\] must have shape \(2, 5\)"),

@@ -167,14 +167,17 @@ def test_the_default_mnist_cache_directory_is_named_when_it_cannot_be_written(mo
 # 2. rng, when given, is a Generator
 
 
-@pytest.mark.parametrize("rng", [0, np.random.RandomState(0)], ids=["int", "RandomState"])
+_NOT_GENERATORS = [(0, "int 0: to draw from seed 0, pass np.random.default_rng(0)"), (np.random.RandomState(0), "RandomState")]
+
+
+@pytest.mark.parametrize(("rng", "came"), _NOT_GENERATORS, ids=["int", "RandomState"])
 @pytest.mark.parametrize("fold", [train, train_epochs], ids=["train", "train_epochs"])
 def test_a_non_generator_rng_is_refused_with_checkpointing_before_anything_is_written(
-    rng: object, fold: Callable[..., object], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    rng: object, came: str, fold: Callable[..., object], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     X, Y, params = _data()
     _no_training(monkeypatch)
-    message = f"rng must be a numpy.random.Generator, such as np.random.default_rng(seed), got {type(rng).__name__}"
+    message = f"rng must be None or a numpy.random.Generator such as np.random.default_rng(seed), got {came}"
     for checkpoint_dir in (tmp_path / "ck", None):
         with pytest.raises(TypeError, match=f"^{re.escape(message)}$"):
             fold(X, Y, params, activations=ACTIVATIONS, loss=LOSS, epochs=1, learning_rate=0.1, rng=rng, checkpoint_dir=checkpoint_dir)
@@ -184,8 +187,9 @@ def test_a_non_generator_rng_is_refused_with_checkpointing_before_anything_is_wr
 def test_save_checkpoint_refuses_a_non_generator_rng_before_writing(tmp_path: Path) -> None:
     X, Y, params = _data()
     state = train(X, Y, params, activations=ACTIVATIONS, loss=LOSS, epochs=1, learning_rate=0.1)
-    for rng in (0, np.random.RandomState(0)):
-        with pytest.raises(TypeError, match=f"^rng must be a numpy.random.Generator or None, got {type(rng).__name__}$"):
+    for rng, came in _NOT_GENERATORS:
+        message = f"rng must be None or a numpy.random.Generator such as np.random.default_rng(seed), got {came}"
+        with pytest.raises(TypeError, match=f"^{re.escape(message)}$"):
             save_checkpoint(tmp_path / "ck", state, rng=rng, run={})  # type: ignore[arg-type]  # the wrong type is the point
     assert list(tmp_path.iterdir()) == []
 
@@ -523,7 +527,8 @@ def test_trains_docstring_says_exactly_when_rng_is_needed() -> None:
         ("dropout (keep_probs < 1)", {"keep_probs": 0.5}),
         ("dropout (input_keep_prob < 1)", {"input_keep_prob": 0.5}),
     ):
-        with pytest.raises(TypeError, match=f"^{re.escape(needs)} needs rng, a numpy.random.Generator"):
+        message = f"rng must be a numpy.random.Generator such as np.random.default_rng(seed) for {needs}, which draws from it, got None"
+        with pytest.raises(TypeError, match=f"^{re.escape(message)}$"):
             train(X, Y, params, **kwargs, **common)
     train(X, Y, params, keep_probs=1.0, input_keep_prob=1.0, **common)  # nothing drawn: no rng needed
 

@@ -123,7 +123,7 @@ BAD_RECORD_CHECK_SETTINGS: list[tuple[dict[str, object], type[Exception], str]] 
     ({"shape": (4, -1)}, ValueError, r"shape\[1\] must be >= 1, got -1"),
     ({"shape": (4,)}, TypeError, r"shape must be a tuple \(rows, columns\) of two integers >= 1, got \(4,\)"),
     ({"shape": (4, 2.5)}, TypeError, r"shape\[1\] must be an integer, got float 2.5"),
-    ({"rng": 0}, TypeError, r"rng must be a numpy.random.Generator such as np.random.default_rng\(0\), got int 0"),
+    ({"rng": 0}, TypeError, r"^rng must be None or a numpy\.random\.Generator such as np\.random\.default_rng\(seed\), got int 0: to draw from seed 0, pass np\.random\.default_rng\(0\)$"),
     ({"epsilon": 0}, ValueError, r"epsilon must be a finite number > 0, got 0"),
     ({"epsilon": float("inf")}, ValueError, r"epsilon must be a finite number > 0, got inf"),
     ({"tolerance": float("nan")}, ValueError, r"tolerance must be a finite number > 0, got nan"),

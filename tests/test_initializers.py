@@ -64,7 +64,7 @@ def test_refusals(rng: np.random.Generator) -> None:
         initialize_parameters([3], rng)
     with pytest.raises(ValueError, match="did you mean 'xavier'"):
         initialize_parameters([3, 1], rng, scheme="xavir")  # type: ignore[arg-type]  # the typo is the test
-    with pytest.raises(TypeError, match="numpy.random.Generator"):
+    with pytest.raises(TypeError, match=r"^rng must be a numpy\.random\.Generator such as np\.random\.default_rng\(seed\), got int 0: to draw from seed 0, pass np\.random\.default_rng\(0\)$"):
         initialize_parameters([3, 1], 0)  # type: ignore[arg-type]  # a seed is not a generator
     with pytest.raises(TypeError, match="float32 or numpy.float64"):
         initialize_parameters([3, 1], rng, dtype=np.int64)  # type: ignore[arg-type]  # ints are refused

@@ -143,7 +143,7 @@ def test_numerical_gradient_refuses_what_gradient_check_refuses() -> None:
         numerical_gradient(X, Y, params, ACTS, CE, epsilon=0)
     with pytest.raises(TypeError, match=r"^X must be a numpy ndarray, got list \(np\.asarray\([^)]*\) converts it\)$"):
         numerical_gradient(X.tolist(), Y, params, ACTS, CE)
-    with pytest.raises(TypeError, match=r"^numerical_gradient needs rng, a numpy.random.Generator, when keep_probs < 1$"):
+    with pytest.raises(TypeError, match=r"^rng must be a numpy\.random\.Generator such as np\.random\.default_rng\(seed\) for dropout \(keep_probs < 1\), which draws from it, got None$"):
         numerical_gradient(X, Y, params, ACTS, CE, keep_probs=0.5)
     assert numerical_gradient.__doc__ is not None
     assert "not checked" not in numerical_gradient.__doc__

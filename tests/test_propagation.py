@@ -118,7 +118,7 @@ def test_refusals_name_the_argument(rng: np.random.Generator) -> None:
     X_nan[1, 2] = np.nan
     with pytest.raises(ValueError, match="X contains 1 NaN"):
         forward_propagation(X_nan, params, ("relu", "sigmoid"))
-    with pytest.raises(TypeError, match="needs rng"):
+    with pytest.raises(TypeError, match=r"^rng must be a numpy\.random\.Generator such as np\.random\.default_rng\(seed\) for dropout \(keep_probs < 1\), which draws from it, got None$"):
         forward_propagation(X, params, ("relu", "sigmoid"), keep_probs=0.5)
     AL, caches = forward_propagation(X, params, ("relu", "linear"))
     with pytest.raises(ValueError, match="'binary_cross_entropy' needs outputs in \\[0, 1\\].*use 'sigmoid'"):

@@ -124,7 +124,7 @@ def test_blob_centers_give_a_held_out_set_of_the_same_blobs() -> None:
         np.testing.assert_allclose(train.X[:, train.y == c].mean(axis=1), held_out.X[:, held_out.y == c].mean(axis=1), atol=0.3)
     with pytest.raises(ValueError, match="centers must be >= 1"):
         blob_centers(rng, centers=0)
-    with pytest.raises(TypeError, match="rng must be a numpy.random.Generator"):
+    with pytest.raises(TypeError, match=r"^rng must be a numpy\.random\.Generator such as np\.random\.default_rng\(seed\), got int 0: to draw from seed 0, pass np\.random\.default_rng\(0\)$"):
         blob_centers(0)  # type: ignore[arg-type]  # a seed is not a generator: refused
     with pytest.raises(ValueError, match="center_box"):
         blob_centers(rng, center_box=(1.0, -1.0))
@@ -159,7 +159,7 @@ def test_bad_arguments_are_named() -> None:
         make_spirals(2, rng, n_classes=3)
     with pytest.raises(TypeError, match="n_samples"):
         make_moons(10.5, rng)  # type: ignore[arg-type]  # the check under test refuses a float
-    with pytest.raises(TypeError, match="rng must be a numpy.random.Generator"):
+    with pytest.raises(TypeError, match=r"^rng must be a numpy\.random\.Generator such as np\.random\.default_rng\(seed\), got int 0: to draw from seed 0, pass np\.random\.default_rng\(0\)$"):
         make_xor(10, 0)  # type: ignore[arg-type]  # a seed is not a generator: refused
     with pytest.raises(ValueError, match="noise"):
         make_moons(10, rng, noise=-0.1)

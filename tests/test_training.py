@@ -316,7 +316,7 @@ def test_bad_arguments_are_refused_before_training() -> None:
         call()
     with pytest.raises(TypeError, match="optimizer must be an Optimizer"):
         call(optimizer="adam")
-    with pytest.raises(TypeError, match="batch_size needs rng"):
+    with pytest.raises(TypeError, match=r"^rng must be a numpy\.random\.Generator such as np\.random\.default_rng\(seed\) for batch_size, which draws from it, got None$"):
         call(learning_rate=0.1, batch_size=4)
     with pytest.raises(ValueError, match="clip_norm must be a finite number > 0"):
         call(learning_rate=0.1, clip_norm=0.0)

@@ -27,17 +27,20 @@ from functional_nn.checkpoints import latest_checkpoint, load_checkpoint
 
 
 @pytest.mark.parametrize(
-    ("dropout", "given", "dropping"),
-    [({"input_keep_prob": 0.8}, None, "input_keep_prob"), ({"keep_probs": 0.5, "input_keep_prob": 0.8}, 7, "keep_probs")],
+    ("dropout", "given", "dropping", "came"),
+    [
+        ({"input_keep_prob": 0.8}, None, "input_keep_prob", "None"),
+        ({"keep_probs": 0.5, "input_keep_prob": 0.8}, 7, "keep_probs", "int 7: to draw from seed 7, pass np.random.default_rng(7)"),
+    ],
 )
 def test_dropout_without_a_generator_names_the_argument_that_draws_and_what_came(
-    rng: np.random.Generator, dropout: dict[str, float], given: object, dropping: str
+    rng: np.random.Generator, dropout: dict[str, float], given: object, dropping: str, came: str
 ) -> None:
     X = rng.standard_normal((2, 5))
     params = initialize_parameters([2, 3, 1], rng)
     expected = (
-        "forward_propagation needs rng, a numpy.random.Generator such as np.random.default_rng(0), to draw "
-        f"dropout masks when {dropping} < 1, got {given!r}"
+        f"rng must be a numpy.random.Generator such as np.random.default_rng(seed) for dropout ({dropping} < 1), "
+        f"which draws from it, got {came}"
     )
     with pytest.raises(TypeError, match=f"^{re.escape(expected)}$"):
         forward_propagation(X, params, ("tanh", "sigmoid"), rng=given, **dropout)  # type: ignore[arg-type]

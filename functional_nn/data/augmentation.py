@@ -364,8 +364,7 @@ def _check_batch(X: object, rng: object, image_shape: object) -> tuple[FloatArra
     """Validate the common arguments; return the images as an ``(m, h, w)`` view and ``h, w``."""
     X = check.check_float_array("X", X, finite=False)
     check.check_samples("X", X)
-    if not isinstance(rng, np.random.Generator):
-        raise TypeError(f"rng must be a numpy.random.Generator such as np.random.default_rng(0), got {rng!r}")
+    check.check_generator("rng", rng)
     if (
         not isinstance(image_shape, Sequence)
         or len(image_shape) != 2

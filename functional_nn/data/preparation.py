@@ -82,8 +82,7 @@ def minibatches(
         raise ValueError(f"X and Y must be 2-D with the same number of columns, got {X.shape} and {Y.shape}")
     check.check_same_dtype("Y", Y, X.dtype, "X")
     batch_size = check.check_positive_int("batch_size", batch_size)
-    if not isinstance(rng, np.random.Generator):
-        raise TypeError(f"rng must be a numpy.random.Generator, got {type(rng).__name__}")
+    rng = check.check_generator("rng", rng)
     return _minibatches(X, Y, batch_size, rng.permutation(X.shape[1]))
 
 
@@ -206,8 +205,7 @@ def train_dev_split(X: npt.NDArray[Any], y: IntArray, dev_size: int, rng: np.ran
     dev_size = check.check_positive_int("dev_size", dev_size)
     if dev_size >= m:
         raise ValueError(f"dev_size must be smaller than the {m} samples, leaving some to train on, got {dev_size}")
-    if not isinstance(rng, np.random.Generator):
-        raise TypeError(f"rng must be a numpy.random.Generator, got {type(rng).__name__}")
+    rng = check.check_generator("rng", rng)
     order = rng.permutation(m)
     dev, train = order[:dev_size], order[dev_size:]
     XT = X.T

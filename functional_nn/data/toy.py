@@ -48,8 +48,7 @@ def _check_common(
         raise ValueError(f"n_samples must be at most {np.iinfo(np.intp).max}, the longest array NumPy can index, got {m}")
     if m < n_classes:
         raise ValueError(f"n_samples must be >= {n_classes} so that each of the {n_classes} classes gets a sample, got {m}")
-    if not isinstance(rng, np.random.Generator):
-        raise TypeError(f"rng must be a numpy.random.Generator (np.random.default_rng(seed)), got {type(rng).__name__}")
+    rng = check.check_generator("rng", rng)
     sigma = check.check_positive_float("noise", noise, allow_zero=True)
     check.check_float_dtype("dtype", dtype)
     return m, rng, sigma
@@ -340,8 +339,7 @@ def blob_centers(
     """
     k = check.check_positive_int("centers", centers)
     n = check.check_positive_int("n_features", n_features)
-    if not isinstance(rng, np.random.Generator):
-        raise TypeError(f"rng must be a numpy.random.Generator (np.random.default_rng(seed)), got {type(rng).__name__}")
+    rng = check.check_generator("rng", rng)
     low, high = _check_box(center_box, np.float64)
     drawn: _Float64Array = rng.uniform(low, high, (n, k))
     return drawn
