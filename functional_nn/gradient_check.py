@@ -51,6 +51,8 @@ def _check_arguments(
     keeps = check_keep_probs(keep_probs, L, X.dtype)
     if keeps is not None:
         check.check_generator("rng", rng, needed_by="dropout (keep_probs < 1)")
+    else:  # unused, but a seed or a RandomState given for it is a mistake to say, not to ignore
+        check.check_generator("rng", rng, optional=True)
     return _Checked(X, Y, names, record, checked_epsilon, checked_lambd, keeps)
 
 

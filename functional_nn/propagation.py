@@ -530,6 +530,8 @@ def forward_propagation(
     if keeps is not None or input_keep is not None:
         dropping = "keep_probs" if keeps is not None else "input_keep_prob"  # the argument that asked for masks
         check.check_generator("rng", rng, needed_by=f"dropout ({dropping} < 1)")
+    else:  # unused, but a seed or a RandomState given for it is a mistake to say, not to ignore
+        check.check_generator("rng", rng, optional=True)
     with np.errstate(under="ignore"):  # values rounding to subnormals or 0 are right, not errors: also under errstate(all="raise")
         return forward(X, params, names, keeps, rng, input_keep, fused.check_kernel(kernel))
 

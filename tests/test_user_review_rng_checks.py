@@ -20,6 +20,7 @@ import pytest
 from functional_nn import check_loss, initialize_parameters, minibatches, train_dev_split
 from functional_nn.data.augmentation import elastic_distortion, random_affine
 from functional_nn.data.toy import make_moons
+from functional_nn.types import Activation
 
 EXPECTED = "rng must be a numpy.random.Generator such as np.random.default_rng(seed)"
 
@@ -74,3 +75,19 @@ def test_the_toy_makers_and_record_checks_say_the_same() -> None:
         lambda: check_loss("binary_cross_entropy", rng=np.random.RandomState(0)),  # type: ignore[arg-type]
         "rng must be None or a numpy.random.Generator such as np.random.default_rng(seed), got RandomState",
     )
+
+
+def test_a_seed_for_rng_is_refused_even_without_dropout() -> None:
+    """Without dropout nothing draws from ``rng``, yet a seed or a RandomState given for it is a
+    mistake (a user expecting it to seed something), said as ``train`` says it, not ignored."""
+    from functional_nn import forward_propagation, gradient_check, numerical_gradient
+
+    params = initialize_parameters((3, 2, 1), np.random.default_rng(0))
+    X, Y = np.ones((3, 4)), np.ones((1, 4))
+    acts: tuple[Activation, ...] = ("relu", "sigmoid")
+    nothing_drawn = f"rng must be None or {EXPECTED[len('rng must be '):]}"
+    _refused(lambda: forward_propagation(X, params, acts, rng=7), f"{nothing_drawn}, got int 7: to draw from seed 7, pass np.random.default_rng(7)")  # type: ignore[arg-type]
+    legacy = np.random.RandomState(0)
+    for call in (numerical_gradient, gradient_check):
+        _refused(lambda: call(X, Y, params, acts, "binary_cross_entropy", rng=legacy), f"{nothing_drawn}, got RandomState")  # type: ignore[arg-type]
+    assert forward_propagation(X, params, acts, rng=None)[0].shape == (1, 4)
