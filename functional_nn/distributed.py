@@ -1847,11 +1847,29 @@ class _ClosingWorkerFilter(logging.Filter):
 _CLOSING_WORKER_FILTER: Final = _ClosingWorkerFilter()
 
 
+class _DivergedTaskFilter(logging.Filter):
+    """Drops a worker's "Compute Failed" record (ERROR level: the task, the exception and its
+    traceback, about ten lines) for a task that ended with ``TrainingDivergedError``: the
+    driver raises that error itself, which the scripts print in one line, so a diverged sweep
+    printed Dask's record first and the clear message under it. Every other failed task is
+    still logged."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args  # Dask's: key, state, task, exception text, traceback text
+        failed = isinstance(record.msg, str) and record.msg.startswith("Compute Failed")
+        exception = args[3] if isinstance(args, tuple) and len(args) > 3 else None
+        return not (failed and isinstance(exception, str) and exception.startswith(f"{TrainingDivergedError.__name__}("))
+
+
+_DIVERGED_TASK_FILTER: Final = _DivergedTaskFilter()
+
+
 def dask_setup(worker: Any) -> None:  # Any: a distributed.Worker; this module imports no Dask
     """Run by Dask in every worker of ``local_cluster`` as it starts (its ``preload``; a worker
     started by hand runs it with ``dask worker ... --preload functional_nn.distributed``).
 
-    Makes the worker's closing quiet (see ``_ClosingWorkerFilter``). And in a
+    Makes the worker's closing quiet (see ``_ClosingWorkerFilter``), and a diverged task's
+    failure, which the driver reports (``_DivergedTaskFilter``). And in a
     worker process of its own (one a nanny started: the process is the worker's, and training
     is what it is for) it calls ``allocator.keep_freed_memory``, as ``train_mnist.py`` does
     in its own process, so that each step's fresh arrays reuse the last step's memory instead
@@ -1869,6 +1887,7 @@ def dask_setup(worker: Any) -> None:  # Any: a distributed.Worker; this module i
     _CLOSING_WORKER_FILTER.workers.add(worker)
     for name in ("distributed.worker", "distributed.worker.state_machine"):  # once each: the same filter is not added twice
         logging.getLogger(name).addFilter(_CLOSING_WORKER_FILTER)
+    logging.getLogger("distributed.worker").addFilter(_DIVERGED_TASK_FILTER)
     if getattr(worker, "nanny", None) is not None:  # not threads of the user's own process
         allocator.keep_freed_memory()
         if threading.current_thread() is threading.main_thread():

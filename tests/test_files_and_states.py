@@ -595,6 +595,31 @@ class _Kept(logging.Handler):
         self.records.append(record)
 
 
+def test_a_diverged_task_is_reported_by_the_driver_alone_and_other_failures_are_still_logged() -> None:
+    """A sweep whose run diverges raises ``TrainingDivergedError`` in the driver, one line under
+    the scripts; the worker logged Dask's ten-line "Compute Failed" record with its traceback
+    first. That record is dropped for a diverged task only."""
+    from functional_nn.training import TrainingDivergedError
+
+    kept = _Kept()
+    logger = logging.getLogger("distributed.worker")
+    logger.addHandler(kept)
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((5, 200))
+    Y = one_hot((X[0] > 0).astype(np.int64), 2)
+    runs = [dist.RunSettings((5, 8, 2), ("relu", "softmax"), "categorical_cross_entropy", sgd(1e6), 3, seed=0)]
+    try:
+        with dist.cluster_client(n_workers=1, processes=False) as client:
+            with pytest.raises(TrainingDivergedError, match="^training diverged at epoch "):
+                dist.sweep(runs, X, Y, client=client)
+            with pytest.raises(ValueError, match="invalid literal for int"):
+                client.submit(int, "x").result()  # any other task's failure
+    finally:
+        logger.removeHandler(kept)
+    failed = [record.getMessage() for record in kept.records if str(record.msg).startswith("Compute Failed")]
+    assert len(failed) == 1 and "ValueError(" in failed[0], failed
+
+
 def test_closing_a_local_cluster_logs_no_heartbeat_failure() -> None:
     """The scheduler holds every heartbeat 2 s, and the cluster is closed once one has
     arrived, so that closing meets it on its way: unfiltered, each worker logged the failure
