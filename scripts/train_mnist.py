@@ -76,7 +76,7 @@ import functools
 import importlib.util
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import Any, NamedTuple, cast
 
@@ -175,6 +175,29 @@ class Dataset(NamedTuple):
 
 
 def parse_args(argv: Sequence[str] | None) -> tuple[argparse.Namespace, Settings]:
+    """The arguments and the run's ``Settings``: a preset's with the options given over them,
+    or, with ``--resume DIR``, those of the run in ``DIR``. A mistake is ``parser.error``'s."""
+    parser = _argument_parser()
+    args = parser.parse_args(argv)
+    args.distributed = any(v is not None for v in (args.workers, args.scheduler, args.local_steps, args.shards)) or bool(
+        os.environ.get(_cli.SCHEDULER_VARIABLE)
+    )
+    _check_cluster_options(parser, args)
+    if args.resume is not None:
+        return _resumed_run(parser, args)
+    args.preset = args.preset or "default"
+    settings = _preset_with_overrides(args)
+    _check_counts(parser, args, settings)
+    if args.dev_size is None and args.csv is None and args.idx is None:
+        args.dev_size = settings.mnist_dev_size  # the preset's, unless given
+    if args.csv is None and args.idx is None:
+        check_mnist_dev_size(parser, args.dev_size)
+    _check_rates(parser, args, settings)
+    return args, settings
+
+
+def _argument_parser() -> argparse.ArgumentParser:
+    """The options, each with its help; their values are checked once parsed."""
     # no abbreviations: --threads is read before NumPy loads, by its full name only
     parser = argparse.ArgumentParser(
         description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter, allow_abbrev=False
@@ -219,11 +242,13 @@ def parse_args(argv: Sequence[str] | None) -> tuple[argparse.Namespace, Settings
         help=f"BLAS threads for the matrix products (default: every core; {_cli.per_core_help()}); 1 on a machine busy with other jobs",
     )  # fmt: skip
     parser.add_argument("--onnx", action="store_true", help=f"also write model.onnx beside params.npz ({ONNX_EXTRA})")
-    parser.set_defaults(distributed=False)  # set below from the cluster options; not an option itself
-    args = parser.parse_args(argv)
-    args.distributed = any(v is not None for v in (args.workers, args.scheduler, args.local_steps, args.shards)) or bool(
-        os.environ.get(_cli.SCHEDULER_VARIABLE)
-    )
+    parser.set_defaults(distributed=False)  # set by parse_args from the cluster options; not an option itself
+    return parser
+
+
+def _check_cluster_options(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """Refuse cluster options that contradict each other or the environment, or a cluster run
+    with ``--checkpoint`` or ``--resume``."""
     _cli.check_at_least_one(parser, args, "workers", "local_steps", "shards")
     _cli.check_per_core(parser, "workers", args.workers)
     if args.workers is not None and args.scheduler is not None:
@@ -235,40 +260,56 @@ def parse_args(argv: Sequence[str] | None) -> tuple[argparse.Namespace, Settings
         parser.error("--dashboard serves the dashboard of a local cluster: give it with --workers N, not alone or with --scheduler")
     if args.distributed and (args.checkpoint or args.resume is not None):
         parser.error("--checkpoint and --resume apply to single-process runs (the library's train_rounds checkpoints rounds)")
-    if args.resume is not None:
-        given = [  # the thread count is the machine's, not the run's: it may change on resuming; so is where the data lies
-            _flag(parser, dest) for dest, value in vars(args).items()
-            if dest not in ("resume", "threads", "csv", "idx") and value != parser.get_default(dest)
-        ]  # fmt: skip
-        if given:
-            parser.error(f"--resume continues the run in {args.resume} with the settings it was started with: drop {', '.join(given)}")
-        _cli.check_at_least_one(parser, args, "threads")  # given now: this machine's count, not the one the run was started with
-        _cli.check_per_core(parser, "threads", args.threads)
-        return _resumed_args(parser, args.resume, threads=args.threads, csv=args.csv, idx=args.idx)
-    args.preset = args.preset or "default"
-    settings = PRESETS[args.preset]
+
+
+def _resumed_run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> tuple[argparse.Namespace, Settings]:
+    """``--resume DIR``: the arguments and settings of the run in ``DIR``, which takes no other
+    option but ``--threads`` and where its ``--csv`` or ``--idx`` data lies now."""
+    given = [  # the thread count is the machine's, not the run's: it may change on resuming; so is where the data lies
+        _flag(parser, dest) for dest, value in vars(args).items()
+        if dest not in ("resume", "threads", "csv", "idx") and value != parser.get_default(dest)
+    ]  # fmt: skip
+    if given:
+        parser.error(f"--resume continues the run in {args.resume} with the settings it was started with: drop {', '.join(given)}")
+    _check_threads(parser, args)  # given now: this machine's count, not the one the run was started with
+    return _resumed_args(parser, args.resume, threads=args.threads, csv=args.csv, idx=args.idx)
+
+
+def _preset_with_overrides(args: argparse.Namespace) -> Settings:
+    """The settings of ``args.preset``, with those given on the command line in their place."""
     overrides: dict[str, Any] = {
         "hidden": args.hidden, "optimizer": args.optimizer, "learning_rate": args.learning_rate,
         "schedule": args.schedule, "keep_prob": args.keep_prob, "epochs": args.epochs, "dtype": args.dtype, "seed": args.seed,
         "augment": args.augment, "input_keep_prob": args.input_keep_prob, "ema": args.ema,
     }  # fmt: skip
-    settings = settings._replace(**{key: value for key, value in overrides.items() if value is not None})
+    settings = PRESETS[args.preset]._replace(**{key: value for key, value in overrides.items() if value is not None})
     # 0 means "none" for these two, so they are applied after the None-filter above.
     if args.batch_size is not None:
         settings = settings._replace(batch_size=args.batch_size or None)
     if args.max_norm is not None:
         settings = settings._replace(max_norm=args.max_norm or None)
+    return settings
+
+
+def _check_counts(parser: argparse.ArgumentParser, args: argparse.Namespace, settings: Settings) -> None:
+    """Refuse a negative batch size, and fewer than one epoch, held-out image or thread."""
     if settings.batch_size is not None and settings.batch_size < 0:  # 0 is full batch: not "must be >= 1"
         parser.error(f"--batch-size must be >= 0 (0: full-batch gradient descent), got {settings.batch_size}")
     for name, value in (("epochs", settings.epochs), ("dev_size", 1 if args.dev_size is None else args.dev_size)):
         if value < 1:
             parser.error(f"--{name.replace('_', '-')} must be >= 1, got {value}")
+    _check_threads(parser, args)
+
+
+def _check_threads(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """Refuse a ``--threads`` below 1 or above ``_cli.per_core_bound()``."""
     _cli.check_at_least_one(parser, args, "threads")
     _cli.check_per_core(parser, "threads", args.threads)
-    if args.dev_size is None and args.csv is None and args.idx is None:
-        args.dev_size = settings.mnist_dev_size  # the preset's, unless given
-    if args.csv is None and args.idx is None:
-        check_mnist_dev_size(parser, args.dev_size)
+
+
+def _check_rates(parser: argparse.ArgumentParser, args: argparse.Namespace, settings: Settings) -> None:
+    """Refuse a learning rate, keep probability or averaging decay out of its range, and input
+    dropout on a cluster."""
     if not settings.learning_rate > 0:
         parser.error(f"--learning-rate must be > 0, got {settings.learning_rate}")
     if not 0 < settings.keep_prob <= 1:
@@ -279,7 +320,6 @@ def parse_args(argv: Sequence[str] | None) -> tuple[argparse.Namespace, Settings
         parser.error("training on a cluster drops no input pixels: leave out --input-keep-prob")
     if not 0 <= settings.ema < 1:
         parser.error(f"--ema must be in [0, 1) (0: no averaging), got {settings.ema}")
-    return args, settings
 
 
 def _resumed_args(
@@ -570,46 +610,158 @@ def finished_checkpoint(out: Path, settings: Settings, *, onnx: bool) -> Path | 
     return latest
 
 
+class _Network(NamedTuple):
+    """The layers of the run: ``sizes`` ``(784, *hidden, 10)``, ReLU hidden layers under a softmax."""
+
+    sizes: tuple[int, ...]
+    activations: tuple[Activation, ...]
+
+    @classmethod
+    def of(cls, n_x: int, hidden: tuple[int, ...]) -> _Network:
+        """``n_x`` inputs, then the ``hidden`` layers, then the 10 classes."""
+        relu: Activation = "relu"
+        softmax: Activation = "softmax"
+        return cls((n_x, *hidden, 10), (relu,) * len(hidden) + (softmax,))
+
+
+class _Trained(NamedTuple):
+    """What following the fold's states leaves."""
+
+    state: TrainState  # the last: parameters, optimizer state and the history of every epoch
+    seconds: dict[int, float]  # since training started, by epoch, for the epochs this process ran
+    training_seconds: float
+
+
+class _Scored(NamedTuple):
+    """The accuracies of the summary, and the set the pictures show: test if there is one, else dev."""
+
+    summary: dict[str, object]
+    name: str  # "test" or "dev"
+    X: FloatArray | UInt8Array
+    y: IntArray
+    predicted: IntArray  # (m,)
+    AL: FloatArray  # (10, m)
+    accuracy: float
+
+
+def _epoch_unit(settings: Settings) -> str:
+    """What the run counts: ``"iteration"`` for full-batch gradient descent, else ``"epoch"``."""
+    return "iteration" if settings.batch_size is None else "epoch"
+
+
 def run(args: argparse.Namespace, settings: Settings, argv: Sequence[str] | None) -> int:
+    """Check the output folder, load the data, train while printing the epochs, then score the
+    network and write its outputs; returns the exit status."""
     started = time.perf_counter()
-    out: Path = args.out if args.out is not None else Path("runs") / f"mnist-{datetime.now():%Y%m%d-%H%M%S}"
-    # before the data and the training: a run is never lost to its output folder at the end
-    # before check_output_dir, whose advice (--overwrite) a folder of checkpoints does not take
-    if args.resume is None and (earlier := latest_checkpoint(out / "checkpoints")) is not None:
-        raise _cli.UsageError(f"--out {out} holds an earlier run's checkpoints ({earlier.name}): continue it with --resume {out}, or choose another --out")
-    _cli.check_output_dir(out, () if args.resume is not None else OUTPUTS, overwrite=args.overwrite)
-    if args.out is None:  # a folder of its own: a run started in the same second may have taken this one
-        out = _cli.make_new_output_dir(out)
-    say: Callable[[str], None] = lambda line: print(line, flush=True)  # noqa: E731
+    out = _output_folder(args)
     if args.resume is not None and (finished := finished_checkpoint(out, settings, onnx=args.onnx)) is not None:
         # rewriting it would only lose its timings: the fold has nothing left to run
-        unit = "iteration" if settings.batch_size is None else "epoch"
-        say(f"{out} finished its {_cli.counted(settings.epochs, unit)} ({finished.name}) and holds its outputs: nothing to continue, nothing rewritten")
+        _say(f"{out} finished its {_cli.counted(settings.epochs, _epoch_unit(settings))} ({finished.name}) and holds its outputs: nothing to continue, nothing rewritten")
         return 0
     if args.onnx and importlib.util.find_spec("onnx") is None:  # say so now, not after training
         raise _cli.UsageError(f"--onnx needs the onnx package: {ONNX_EXTRA}")
     dtype = DTYPES[settings.dtype]
     rng = np.random.default_rng(settings.seed)
     try:
-        data = load_data(args, dtype, rng, say)
+        data = load_data(args, dtype, rng, _say)
     except (DatasetUnavailableError, ChecksumError) as error:
         return _cli.fail(str(error))
     # from here on every step's fresh arrays reuse the last step's freed memory instead of
     # faulting new pages in (after the data: a first run's conversion hands its memory back)
     keep_freed_memory()
-    relu: Activation = "relu"
-    softmax: Activation = "softmax"
-    activations = (relu,) * len(settings.hidden) + (softmax,)
-    sizes = (data.X_train.shape[0], *settings.hidden, 10)
+    network = _Network.of(data.X_train.shape[0], settings.hidden)
     m = data.X_train.shape[1]
     if args.shards is not None and args.shards > m:  # said of --shards, and before a cluster is started
         raise _cli.UsageError(f"--shards {args.shards} exceeds the {m} training samples: each shard needs one; give at most --shards {m}")
     batches_per_epoch = 1 if settings.batch_size is None else math.ceil(m / settings.batch_size)
     optimizer = make_optimizer(settings, settings.epochs * batches_per_epoch)
-    say(
-        f"{data.source}: {m} train, {data.X_dev.shape[1]} dev"
+    _say(_banner(data, network, settings))
+    params = initialize_parameters(network.sizes, rng, scheme=settings.init, dtype=dtype)
+    Y_train = one_hot(data.y_train, 10, dtype=dtype)
+    Y_dev = one_hot(data.y_dev, 10, dtype=dtype)
+    checkpoint_dir = out / "checkpoints" if args.checkpoint else None
+    bar = BatchBar(settings.epochs, enabled=sys.stderr.isatty() and settings.batch_size is not None)
+    waited: list[float] = []  # seconds waiting on the cluster, per round
+    try:
+        states, workers = _epoch_states(args, settings, data, network, params, Y_train, Y_dev, optimizer, rng, bar, checkpoint_dir, waited)
+    except (ValueError, CheckpointError, ImportError, ConnectionError, RuntimeError) as error:
+        # a checkpoint directory in use or another run's; a cluster that cannot be reached or lacks the library
+        return _cli.fail(str(error))
+    _cli.make_output_dir(out)  # only now, everything validated; removed again if the run fails before writing
+    if checkpoint_dir is not None and args.resume is None:
+        _write_command_file(out, argv)
+    try:
+        trained = _follow_states(states, params, settings, bar, checkpoint_dir, out)
+    except TrainingDivergedError as error:
+        print(f"error: {str(error).replace('a smaller learning rate', 'a smaller --learning-rate')}", file=sys.stderr)
+        return 1
+    final = averaged_params(trained.state.optimizer_state, trained.state.params)  # with --ema, the average
+    train_accuracy, _, _ = accuracy_of(data.X_train, data.y_train, final, network.activations, dtype)
+    data = data._replace(X_train=np.empty((data.X_train.shape[0], 0), np.uint8))  # not needed again: freed before the pictures
+    scored = _score_held_out(data, final, trained.state.params, network.activations, dtype, train_accuracy)
+    _write_outputs(out, args, settings, data.source, network, final, trained, scored)
+    summary = _summary(scored, trained, out, args, started=started, samples=m, workers=workers, waited=waited)
+    print(json.dumps(summary), flush=True)
+    return 0
+
+
+def _output_folder(args: argparse.Namespace) -> Path:
+    """``--out``, or a new folder ``runs/mnist-<date>-<time>``; refused now if it holds what
+    the run would write, before the data and the training: a run is never lost to its output
+    folder at the end."""
+    out: Path = args.out if args.out is not None else Path("runs") / f"mnist-{datetime.now():%Y%m%d-%H%M%S}"
+    # before check_output_dir, whose advice (--overwrite) a folder of checkpoints does not take
+    if args.resume is None and (earlier := latest_checkpoint(out / "checkpoints")) is not None:
+        raise _cli.UsageError(f"--out {out} holds an earlier run's checkpoints ({earlier.name}): continue it with --resume {out}, or choose another --out")
+    _cli.check_output_dir(out, () if args.resume is not None else OUTPUTS, overwrite=args.overwrite)
+    if args.out is None:  # a folder of its own: a run started in the same second may have taken this one
+        out = _cli.make_new_output_dir(out)
+    return out
+
+
+def _say(line: str) -> None:
+    """Print ``line`` at once: a run's lines follow its progress, even into a pipe or a file."""
+    print(line, flush=True)
+
+
+def _epoch_states(
+    args: argparse.Namespace, settings: Settings, data: Dataset, network: _Network, params: Params, Y_train: FloatArray, Y_dev: FloatArray,
+    optimizer: Optimizer, rng: np.random.Generator, bar: BatchBar, checkpoint_dir: Path | None, waited: list[float],
+) -> tuple[Iterator[TrainState], int]:  # fmt: skip
+    """The lazy fold of the run's epochs, and the number of workers (0: this process alone).
+
+    ``train_epochs`` here, or rounds on a Dask cluster, which connects now and keeps
+    ``waited`` up to date with the seconds each round waited on it (``_cluster_training``).
+    """
+    if args.distributed:
+        import _cluster_training  # scripts/_cluster_training.py, here: a single-process run needs no Dask
+
+        return _cluster_training.epoch_states(
+            args, settings, scale_pixels(data.X_train, dtype=DTYPES[settings.dtype]), Y_train, (data.X_dev, Y_dev), params, network.activations,
+            LOSS, make_optimizer, waited, _say, AUGMENT[settings.augment],
+        )  # fmt: skip
+    states = train_epochs(
+        data.X_train, Y_train, params, activations=network.activations, loss=LOSS, epochs=settings.epochs,
+        optimizer=optimizer, batch_size=settings.batch_size, rng=rng, dev=(data.X_dev, Y_dev),
+        keep_probs=settings.keep_prob, max_norm=settings.max_norm, on_batch=bar, checkpoint_dir=checkpoint_dir,
+        resume=args.resume is not None, augmentation=AUGMENT[settings.augment],
+        input_keep_prob=settings.input_keep_prob if settings.input_keep_prob < 1 else None, input_divisor=255,
+    )  # fmt: skip
+    return states, 0
+
+
+def _write_command_file(out: Path, argv: Sequence[str] | None) -> None:
+    """Keep the command line and its folder in ``out``, for ``--resume`` to continue the run with."""
+    command = {"argv": list(sys.argv[1:] if argv is None else argv), "cwd": os.getcwd()}
+    _write_text(out / COMMAND_FILE, json.dumps(command) + "\n")
+
+
+def _banner(data: Dataset, network: _Network, settings: Settings) -> str:
+    """The run's first line: the data, the network and how it is trained."""
+    return (
+        f"{data.source}: {data.X_train.shape[1]} train, {data.X_dev.shape[1]} dev"
         + (f", {data.X_test.shape[1]} test" if data.X_test is not None else "")
-        + f" | {'-'.join(map(str, sizes))} {'/'.join(activations[-2:])}, {settings.init} init, {settings.optimizer}"
+        + f" | {'-'.join(map(str, network.sizes))} {'/'.join(network.activations[-2:])}, {settings.init} init, {settings.optimizer}"
         + f" {settings.learning_rate:g} ({settings.schedule}), "
         + (f"dropout keeping {settings.keep_prob:g}, " if settings.keep_prob < 1 else "")
         + (f"max-norm {settings.max_norm:g}, " if settings.max_norm is not None else "")
@@ -617,44 +769,26 @@ def run(args: argparse.Namespace, settings: Settings, argv: Sequence[str] | None
         + (f"input dropout keeping {settings.input_keep_prob:g}, " if settings.input_keep_prob < 1 else "")
         + (f"weights averaged (decay {settings.ema:g}), " if settings.ema > 0 else "")
         + ("full batch" if settings.batch_size is None else f"batches of {settings.batch_size}")
-        + f", {_cli.counted(settings.epochs, 'iteration' if settings.batch_size is None else 'epoch')}, {settings.dtype}, seed {settings.seed}"
+        + f", {_cli.counted(settings.epochs, _epoch_unit(settings))}, {settings.dtype}, seed {settings.seed}"
     )
-    params = initialize_parameters(sizes, rng, scheme=settings.init, dtype=dtype)
-    Y_train = one_hot(data.y_train, 10, dtype=dtype)
-    Y_dev = one_hot(data.y_dev, 10, dtype=dtype)
-    checkpoint_dir = out / "checkpoints" if args.checkpoint else None
-    bar = BatchBar(settings.epochs, enabled=sys.stderr.isatty() and settings.batch_size is not None)
-    waited: list[float] = []  # seconds waiting on the cluster, per round
-    workers = 0
-    try:
-        if args.distributed:
-            import _cluster_training  # scripts/_cluster_training.py, here: a single-process run needs no Dask
 
-            states, workers = _cluster_training.epoch_states(
-                args, settings, scale_pixels(data.X_train, dtype=dtype), Y_train, (data.X_dev, Y_dev), params, activations, LOSS, make_optimizer, waited, say,
-                AUGMENT[settings.augment],
-            )  # fmt: skip
-        else:
-            states = train_epochs(
-                data.X_train, Y_train, params, activations=activations, loss=LOSS, epochs=settings.epochs,
-                optimizer=optimizer, batch_size=settings.batch_size, rng=rng, dev=(data.X_dev, Y_dev),
-                keep_probs=settings.keep_prob, max_norm=settings.max_norm, on_batch=bar, checkpoint_dir=checkpoint_dir,
-                resume=args.resume is not None, augmentation=AUGMENT[settings.augment],
-                input_keep_prob=settings.input_keep_prob if settings.input_keep_prob < 1 else None, input_divisor=255,
-            )  # fmt: skip
-    except (ValueError, CheckpointError, ImportError, ConnectionError, RuntimeError) as error:
-        # a checkpoint directory in use or another run's; a cluster that cannot be reached or lacks the library
-        return _cli.fail(str(error))
-    _cli.make_output_dir(out)  # only now, everything validated; removed again if the run fails before writing
-    if checkpoint_dir is not None and args.resume is None:
-        command = {"argv": list(sys.argv[1:] if argv is None else argv), "cwd": os.getcwd()}
-        _write_text(out / COMMAND_FILE, json.dumps(command) + "\n")
-    unit = "iteration" if settings.batch_size is None else "epoch"
-    seconds: dict[int, float] = {}  # by epoch, for the epochs this process ran
+
+def _follow_states(
+    states: Iterator[TrainState], params: dict[str, FloatArray], settings: Settings, bar: BatchBar,
+    checkpoint_dir: Path | None, out: Path,
+) -> _Trained:  # fmt: skip
+    """Run the lazy fold ``states``, saying every ``print_every``-th epoch and the last.
+
+    A fold resumed from a checkpoint says so first; one that had already finished yields
+    nothing, and its state is then the checkpoint's. ``TrainingDivergedError`` and Ctrl-C
+    close the progress bar and propagate, Ctrl-C with how to continue a checkpointed run.
+    """
+    unit = _epoch_unit(settings)
+    seconds: dict[int, float] = {}
     state = TrainState(0, params, OptimizerState(0, {}), ())
     resumed: Path | None = None  # the checkpoint a resumed fold starts from
     if checkpoint_dir is not None and (resumed := latest_checkpoint(checkpoint_dir)) is not None:
-        say(f"resuming from {resumed} after {unit} {checkpoint_epoch(resumed)}")  # from its name: the fold loads it
+        _say(f"resuming from {resumed} after {unit} {checkpoint_epoch(resumed)}")  # from its name: the fold loads it
     training_started = time.perf_counter()
     try:
         for state in states:
@@ -663,14 +797,13 @@ def run(args: argparse.Namespace, settings: Settings, argv: Sequence[str] | None
             # the tutorial counts iterations from 0 and prints at 0, 10, 20, ...
             number = r.epoch - 1 if settings.batch_size is None else r.epoch
             if number % settings.print_every == 0 or r.epoch >= settings.epochs:  # local SGD's last round may end past it
-                say(
+                _say(
                     f"{unit} {number:>3}: cost {r.cost:.4f}, train accuracy {r.accuracy:.4f}, "
                     f"dev cost {r.dev_cost:.4f}, dev accuracy {r.dev_accuracy:.4f}, {seconds[r.epoch]:.1f} s"
                 )
-    except TrainingDivergedError as error:
+    except TrainingDivergedError:
         bar.close()
-        print(f"error: {str(error).replace('a smaller learning rate', 'a smaller --learning-rate')}", file=sys.stderr)
-        return 1
+        raise
     except KeyboardInterrupt:  # Ctrl-C: _cli says so in one line; with checkpoints, also how to go on
         bar.close()
         if checkpoint_dir is not None:  # its command file is written: --resume continues from the last checkpoint, or the start
@@ -681,70 +814,84 @@ def run(args: argparse.Namespace, settings: Settings, argv: Sequence[str] | None
     training_seconds = time.perf_counter() - training_started
     if resumed is not None and not seconds:  # the fold had finished and yielded nothing: it stays there
         state = load_checkpoint(resumed).state
-    final = averaged_params(state.optimizer_state, state.params)  # with --ema, the average
+    return _Trained(state, seconds, training_seconds)
 
-    train_accuracy, _, _ = accuracy_of(data.X_train, data.y_train, final, activations, dtype)
-    data = data._replace(X_train=np.empty((data.X_train.shape[0], 0), np.uint8))  # not needed again: freed before the pictures
+
+def _score_held_out(
+    data: Dataset, final: Params, trained: Params, activations: Sequence[Activation], dtype: FloatDType, train_accuracy: float
+) -> _Scored:
+    """The accuracies of ``final`` on the dev and test sets (and of the ``trained`` parameters,
+    when ``final`` is their average), and the predictions of the set the pictures show."""
     dev_accuracy, dev_predicted, dev_AL = accuracy_of(data.X_dev, data.y_dev, final, activations, dtype)
     summary: dict[str, object] = {"train_accuracy": train_accuracy, "dev_accuracy": dev_accuracy}
-    shown_X: FloatArray | UInt8Array
-    if data.X_test is not None and data.y_test is not None:
-        test_accuracy, predicted, AL = accuracy_of(data.X_test, data.y_test, final, activations, dtype)
-        summary["test_accuracy"] = test_accuracy
-        summary["test_errors"] = int(np.count_nonzero(predicted != data.y_test))
-        shown_X, shown_y, shown_name, shown_accuracy = data.X_test, data.y_test, "test", test_accuracy
-        if final is not state.params:  # averaging leaves the training itself unchanged: this is the run without it
-            summary["test_accuracy_unaveraged"] = accuracy_of(data.X_test, data.y_test, state.params, activations, dtype)[0]
-    else:
-        predicted, AL = dev_predicted, dev_AL
-        shown_X, shown_y, shown_name, shown_accuracy = data.X_dev, data.y_dev, "dev", dev_accuracy
+    if data.X_test is None or data.y_test is None:
+        return _Scored(summary, "dev", data.X_dev, data.y_dev, dev_predicted, dev_AL, dev_accuracy)
+    test_accuracy, predicted, AL = accuracy_of(data.X_test, data.y_test, final, activations, dtype)
+    summary["test_accuracy"] = test_accuracy
+    summary["test_errors"] = int(np.count_nonzero(predicted != data.y_test))
+    if final is not trained:  # averaging leaves the training itself unchanged: this is the run without it
+        summary["test_accuracy_unaveraged"] = accuracy_of(data.X_test, data.y_test, trained, activations, dtype)[0]
+    return _Scored(summary, "test", data.X_test, data.y_test, predicted, AL, test_accuracy)
 
-    config = {**settings._asdict(), "preset": args.preset, "data": data.source, "layer_sizes": list(sizes)}
+
+def _write_outputs(
+    out: Path, args: argparse.Namespace, settings: Settings, source: str, network: _Network, final: Params, trained: _Trained, scored: _Scored
+) -> None:
+    """Write ``params.npz`` (``final``, with the run's settings and accuracies), ``model.onnx``
+    if asked, ``history.json`` and, with matplotlib, the pictures; remove an earlier run's
+    outputs this run does not replace, and say what was written."""
+    config = {**settings._asdict(), "preset": args.preset, "data": source, "layer_sizes": list(network.sizes)}
     save_parameters(
         out / "params.npz", final,
         metadata={
-            "activations": list(activations), "loss": LOSS, "config": config, **summary,
+            "activations": list(network.activations), "loss": LOSS, "config": config, **scored.summary,
             "input": INPUT_DESCRIPTION,
         },
     )  # fmt: skip
     written = "params.npz"
-    kept = {"params.npz", "history.json", "checkpoints", *([COMMAND_FILE] if checkpoint_dir is not None else [])}
+    kept = {"params.npz", "history.json", "checkpoints", *([COMMAND_FILE] if args.checkpoint else [])}
     if args.onnx:  # the same network, runnable by onnxruntime: input "X" (batch, 784), output (batch, 10)
-        functional_nn.export_onnx(final, activations, out / "model.onnx", metadata={"input": INPUT_DESCRIPTION})
+        functional_nn.export_onnx(final, network.activations, out / "model.onnx", metadata={"input": INPUT_DESCRIPTION})
         written = "params.npz, model.onnx"
         kept.add("model.onnx")
     history = {
         "config": config,
-        unit + "s": [{**r._asdict(), "seconds": seconds.get(r.epoch)} for r in state.history],
-        "summary": {**summary, "training_seconds": training_seconds},
+        _epoch_unit(settings) + "s": [{**r._asdict(), "seconds": trained.seconds.get(r.epoch)} for r in trained.state.history],
+        "summary": {**scored.summary, "training_seconds": trained.training_seconds},
     }
     _write_text(out / "history.json", json.dumps(history, indent=1) + "\n")
-    counts = confusion_matrix(predicted, shown_y, 10)
-    curve_title = "-".join(map(str, sizes)) + ", " + (
+    counts = confusion_matrix(scored.predicted, scored.y, 10)
+    curve_title = "-".join(map(str, network.sizes)) + ", " + (
         "one epoch = one full-batch iteration" if settings.batch_size is None else f"batches of {settings.batch_size}"
     )
     if matplotlib_available():
-        plots.plot_curves(state.history, out / "curves.png", title=f"{data.source}: {curve_title}")
-        plot_confusion(out / "confusion.png", counts, f"{shown_name} set: accuracy {shown_accuracy:.4f}")
+        plots.plot_curves(trained.state.history, out / "curves.png", title=f"{source}: {curve_title}")
+        plot_confusion(out / "confusion.png", counts, f"{scored.name} set: accuracy {scored.accuracy:.4f}")
         n_shown = plot_mistakes(
-            out / "mistakes.png", shown_X, shown_y, predicted, AL,
-            f"{shown_name} mistakes, most confident first ({int(np.count_nonzero(predicted != shown_y))} in all)",
+            out / "mistakes.png", scored.X, scored.y, scored.predicted, scored.AL,
+            f"{scored.name} mistakes, most confident first ({int(np.count_nonzero(scored.predicted != scored.y))} in all)",
         )  # fmt: skip
         pictures = "curves.png, confusion.png" + (f", mistakes.png ({n_shown} digits)" if n_shown else " (no mistakes to show)")
         kept.update(("curves.png", "confusion.png", *(["mistakes.png"] if n_shown else [])))
         removed = remove_stale_outputs(out, kept)
-        say(f"wrote {written}, history.json, {pictures} to {out}" + removed)
+        _say(f"wrote {written}, history.json, {pictures} to {out}" + removed)
     else:
         removed = remove_stale_outputs(out, kept)
-        say(f"wrote {written} and history.json to {out}{removed}; matplotlib is missing, so no pictures ({_cli.SCRIPTS_EXTRA})")
-    summary.update(seconds=round(time.perf_counter() - started, 2), training_seconds=round(training_seconds, 2), out=str(out))
-    summary["samples_per_second"] = round(m * len(seconds) / training_seconds) if training_seconds > 0 else None
+        _say(f"wrote {written} and history.json to {out}{removed}; matplotlib is missing, so no pictures ({_cli.SCRIPTS_EXTRA})")
+
+
+def _summary(
+    scored: _Scored, trained: _Trained, out: Path, args: argparse.Namespace, *, started: float, samples: int, workers: int, waited: Sequence[float]
+) -> dict[str, object]:
+    """The run's last line, as JSON: the accuracies, the seconds since ``started`` and in
+    training, the pace, the cluster's figures, the library's version and the threads."""
+    summary = {**scored.summary, "seconds": round(time.perf_counter() - started, 2), "training_seconds": round(trained.training_seconds, 2), "out": str(out)}
+    summary["samples_per_second"] = round(samples * len(trained.seconds) / trained.training_seconds) if trained.training_seconds > 0 else None
     if args.distributed:
         summary.update(workers=workers, cluster_wait_seconds=round(sum(waited), 2), rounds=len(waited))
     summary["library_version"] = functional_nn.__version__
     summary["threads"] = args.threads or _threads.usable_cores()
-    print(json.dumps(summary), flush=True)
-    return 0
+    return summary
 
 
 if __name__ == "__main__":
