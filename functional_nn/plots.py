@@ -102,19 +102,35 @@ def save_figure(fig: Figure, path: str | os.PathLike[str], *, dpi: int = 110) ->
     of at least 1 (else ``TypeError`` or ``ValueError``). On any error the temporary file is
     removed and ``path`` is left as it was. A lone surrogate in the figure's titles, labels,
     legends and texts (a file name that is not UTF-8, as Python reads it) is drawn as U+FFFD,
-    the replacement character; tick labels, made only as the figure is drawn, are not looked at.
+    the replacement character; tick labels, made anew from their formatter at each draw, are not.
     """
     target, fmt = check_output_path(path)
     dpi = check.check_positive_int("dpi", dpi)
+    try:
+        with atomic_write(target) as stream:  # the usual file mode, symlinks followed, stale temporaries cleaned
+            fig.savefig(stream, format=fmt, dpi=dpi)
+    except TypeError:  # the font renderer refuses a lone surrogate so, in every format
+        if not _surrogates_replaced(fig):
+            raise
+        with atomic_write(target) as stream:
+            fig.savefig(stream, format=fmt, dpi=dpi)
+    return target
+
+
+def _surrogates_replaced(fig: Figure) -> bool:
+    """Whether a text of ``fig`` held a lone surrogate, each now U+FFFD. Looked for only once a
+    draw has failed: ``findobj`` makes every axis's ticks (two lines, a grid line and two texts
+    at each tick location), for axes never drawn too, which took half the time of a 60-digit
+    ``plot_image_grid``."""
     from matplotlib.text import Text
 
-    for text in fig.findobj(Text):  # the font renderer refuses a lone surrogate with a TypeError
+    replaced = False
+    for text in fig.findobj(Text):
         shown = text.get_text()
         if _SURROGATE.search(shown):  # a file name not in UTF-8 (a Latin-1 one, untarred) reaches Python so
             text.set_text(_SURROGATE.sub("\ufffd", shown))
-    with atomic_write(target) as stream:  # the usual file mode, symlinks followed, stale temporaries cleaned
-        fig.savefig(stream, format=fmt, dpi=dpi)
-    return target
+            replaced = True
+    return replaced
 
 
 _SURROGATE: Final = re.compile("[\ud800-\udfff]")
@@ -325,6 +341,8 @@ def plot_image_grid(
     axes = fig.subplots(rows, cols, squeeze=False)
     for j, ax in enumerate(axes.ravel()):
         ax.set_axis_off()
+        ax.xaxis.set_visible(False)  # nor laid out: placing the title made the y axis's ticks
+        ax.yaxis.set_visible(False)
         if j >= n:
             continue
         picture = X[:, j].reshape(shape)

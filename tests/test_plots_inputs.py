@@ -323,3 +323,27 @@ def test_pictures_of_no_pixels_are_refused_by_their_shape(tmp_path: Path, work: 
     with pytest.raises(ValueError, match=exactly(message)):
         plot_image_grid(np.zeros((0, 2)), (0, 4), tmp_path / "grid.png", predicted=np.array([0, 1]))
     assert work == [] and list(tmp_path.iterdir()) == []
+
+
+def test_a_lone_surrogate_in_a_title_a_legend_or_a_text_is_drawn_as_the_replacement_character(tmp_path: Path) -> None:
+    """The font renderer refuses a lone surrogate (a file name not in UTF-8, as Python reads it)
+    with a TypeError in every format; ``save_figure`` replaces it once a draw has failed so and
+    draws again, leaving no temporary file. A TypeError of another cause is raised as it came."""
+    from matplotlib.figure import Figure
+
+    name = os.fsdecode(b"tr\xe9in.csv")
+    fig = Figure()
+    ax = fig.subplots()
+    ax.plot([0, 1], label=name)
+    ax.legend()
+    ax.set_title(name)
+    fig.text(0.1, 0.1, name)
+    for suffix in ("png", "svg"):
+        assert save_figure(fig, tmp_path / f"f.{suffix}").stat().st_size > 0
+    legend = ax.get_legend()
+    assert legend is not None and [text.get_text() for text in legend.get_texts()] == ["tr\ufffdin.csv"]
+    assert ax.get_title() == fig.texts[0].get_text() == "tr\ufffdin.csv"
+    ax.set_xticks([0, 1], ["a", name])  # made anew from the formatter at each draw: not replaced
+    with pytest.raises(TypeError, match="incompatible function arguments"):
+        save_figure(fig, tmp_path / "g.png")
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["f.png", "f.svg"]
