@@ -1599,6 +1599,11 @@ def _worker_data(path: str, stamp: tuple[tuple[int, int], ...]) -> SweepData:
     return load_sweep_data(path)
 
 
+def _forget_worker_data() -> None:
+    """Drop this worker's maps of a sweep's files (``_worker_data``'s cache), as the sweep ends."""
+    _worker_data.cache_clear()
+
+
 def _run_stored(settings: RunSettings, path: str) -> TrainResult:
     """``_run_task`` on the data ``save_sweep_data`` wrote into ``path``: a sweep's task with ``data_dir``."""
     return _run_task(settings, _worker_data(path, _stamp(path)))
@@ -1783,8 +1788,13 @@ def sweep(
         _cancel(client, sent)
         raise
     finally:
-        # A worker's maps of the files outlive their names; a cancelled run that starts meanwhile fails unread.
         if stored is not None:
+            # The workers unmap the files first: Windows removes no file still in use (mapped, it
+            # stayed, and sweep.py's temporary folder then failed after the runs); Linux removes
+            # the name, but a file in /dev/shm holds its memory until the last map goes. A
+            # cancelled run that starts meanwhile fails unread.
+            with contextlib.suppress(Exception):  # the error being raised, if any, matters more
+                client.run(_forget_worker_data)
             shutil.rmtree(stored, ignore_errors=True)
     return [done[i] for i in range(len(futures))]
 

@@ -18,6 +18,7 @@ import os
 import re
 import socket
 import stat
+import sys
 import tempfile
 import threading
 import zipfile
@@ -111,7 +112,8 @@ def atomic_write(path: str | os.PathLike[str], *, make_parents: bool = False) ->
     The temporary file is named ``.<name>.fnn-<pid>-<host>-<random>.tmp``. One left behind by
     a process of this machine that was killed mid-write (its process id is no longer running
     here) is removed by the next write to the same target; one of another machine sharing the
-    folder is left to that machine, where its process id means something.
+    folder is left to that machine, where its process id means something. On Windows, where
+    no process can be asked whether it runs without signalling it, such files are left.
     """
     target, mode = check_writable_target(path, make_parents=make_parents)
     remove_stale_temporaries(target.parent, glob.escape(target.name))
@@ -394,6 +396,10 @@ def remove_stale_temporaries(folder: Path, names: str) -> None:
 def _process_alive(pid: int) -> bool:
     if pid == os.getpid():
         return True  # another thread of this process may be writing it
+    if sys.platform == "win32":
+        # no probe there: os.kill(pid, 0) is os.kill(pid, signal.CTRL_C_EVENT), a console Ctrl-C
+        # event (GenerateConsoleCtrlEvent), which answers nothing and may interrupt this very run
+        return True
     try:
         os.kill(pid, 0)
     except ProcessLookupError:

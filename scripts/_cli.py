@@ -73,6 +73,11 @@ class Terminated(KeyboardInterrupt):
     Ctrl-C (close its progress bar, say how to ``--resume``) it does on SIGTERM too."""
 
 
+BROKEN_PIPE_STATUS: Final = 128 + getattr(signal, "SIGPIPE", 13)
+"""A run whose reader left: 141, as a command killed by SIGPIPE (13 on every Unix; Windows has no
+``signal.SIGPIPE``, and raises ``BrokenPipeError`` all the same)."""
+
+
 _HOLD: Final = {"held": False, "pending": False}
 """Whether ``run_main``'s SIGTERM handler is to hold ``Terminated`` back (``_termination_held``), and whether one came."""
 
@@ -138,7 +143,7 @@ def _reported(main: Callable[[Sequence[str] | None], int], argv: Sequence[str] |
         return status
     except BrokenPipeError:  # the reader left (``| head -1``): end as a command killed by SIGPIPE does, silently
         _discard_unwritten_output()
-        return 128 + signal.SIGPIPE
+        return BROKEN_PIPE_STATUS
     except (UsageError, CheckpointError, ValueError) as error:
         return fail(str(error))
     except DatasetUnavailableError as error:  # a RuntimeError: MNIST could not be fetched; it says what to do

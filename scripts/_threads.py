@@ -34,6 +34,18 @@ def usable_cores() -> int:
     return os.cpu_count() or 1
 
 
+def load_average() -> float | None:
+    """The machine's load average over the last minute, ``None`` where the system keeps none
+    (``os.getloadavg`` is Unix only: not on Windows)."""
+    getloadavg = getattr(os, "getloadavg", None)
+    if getloadavg is None:
+        return None
+    try:
+        return float(getloadavg()[0])
+    except OSError:  # "if the load average was unobtainable"
+        return None
+
+
 def threads_from_argv(argv: Sequence[str]) -> int | None:
     """The ``N`` of ``--threads N`` or ``--threads=N`` in ``argv``, the last one given, as
     argparse takes it; ``None`` if absent or not a positive integer (argparse reports a bad

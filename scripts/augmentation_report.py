@@ -24,7 +24,6 @@ larger than the test set is refused once the data are loaded, before anything is
 
 from __future__ import annotations
 
-import os
 import sys
 
 import _threads  # scripts/_threads.py: imports nothing heavy
@@ -188,7 +187,7 @@ def _main(argv: Sequence[str] | None) -> int:
     summary.update(network=network, batch_size=batch, samples=m, milliseconds={"step": step, **costs.added},
                    ratio={name: value / step for name, value in costs.added.items()},
                    call_milliseconds=costs.call, call_ratio={name: value / step for name, value in costs.call.items()},
-                   load_average=os.getloadavg()[0] if hasattr(os, "getloadavg") else None)  # fmt: skip
+                   load_average=_threads.load_average())  # fmt: skip
     print(json.dumps(summary), flush=True)
     return 0
 

@@ -33,6 +33,7 @@ from collections.abc import Sequence
 import numpy as np
 
 import _cli  # scripts/_cli.py: the command line's value types
+import _threads  # scripts/_threads.py: the load average
 from functional_nn import distributed as dist
 from functional_nn.data import one_hot
 from functional_nn.initializers import initialize_parameters
@@ -72,7 +73,8 @@ def _main(argv: Sequence[str] | None) -> int:
     rng = np.random.default_rng(0)
     rows: list[dict[str, float]] = []
     with dist.cluster_client(n_workers=args.workers) as client:
-        print(f"{_cli.counted(args.workers, 'worker')} (local processes); load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores", flush=True)
+        load = _threads.load_average()
+        print(f"{_cli.counted(args.workers, 'worker')} (local processes); load average {'unknown' if load is None else f'{load:.1f}'} on {os.cpu_count()} cores", flush=True)
         for megabytes, hidden in HIDDEN_FOR_MB.items():
             params = initialize_parameters((784, hidden, 10), rng)
             nbytes = sum(value.nbytes for value in params.values())
