@@ -294,11 +294,14 @@ def check_output_dir(out: Path, outputs: Sequence[str], *, overwrite: bool, flag
             raise UsageError(f"{flag} {out} holds read-only {', '.join(read_only)}: make it writable, or choose another {flag}")
 
 
-def refuse_folder(flag: str, path: Path, wanted: str) -> None:
-    """Refuse a folder given where ``flag`` takes a file to read, said of ``flag`` rather than
-    of the reader's own argument (``"path"``): ``wanted`` says what to give instead."""
+def check_file_to_read(flag: str, path: Path, wanted: str) -> None:
+    """Refuse a folder or a missing file given where ``flag`` takes a file to read, said of
+    ``flag`` rather than of the reader's own argument (``"path"``) or of the system's error
+    alone: ``wanted`` says what to give instead."""
     if path.is_dir():
         raise UsageError(f"{flag} {path} is a folder: give {wanted}")
+    if not path.exists():
+        raise UsageError(f"{flag} {path} does not exist: give {wanted}")
 
 
 def check_output_file(path: Path, *, overwrite: bool, flag: str = "--out") -> None:

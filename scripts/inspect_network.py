@@ -91,7 +91,7 @@ def load_network(
 
 def load_test_set(args: argparse.Namespace, dtype: np.dtype[np.floating]) -> tuple[FloatArray, IntArray, str]:
     if args.csv is not None:
-        _cli.refuse_folder("--csv", args.csv, "the CSV file itself (Kaggle's train.csv)")
+        _cli.check_file_to_read("--csv", args.csv, "the CSV file itself (Kaggle's train.csv)")
         digits = load_digits_csv(args.csv)
         if digits.y is None:
             raise ValueError(f"{args.csv} has no label column: give a labelled file such as Kaggle's train.csv")

@@ -268,7 +268,7 @@ def write_submission(
 ) -> int:
     """Classify the rows of the unlabelled ``csv`` and write ``submission`` as Kaggle's
     ``ImageId,Label`` file, atomically; the pixels are scaled as ``train_mnist.py --csv`` did."""
-    _cli.refuse_folder("--csv", csv, "the CSV file itself (Kaggle's test.csv)")
+    _cli.check_file_to_read("--csv", csv, "the CSV file itself (Kaggle's test.csv)")
     X = load_digits_csv(csv, labelled=False).X
     n_inputs, n_outputs = int(params["W1"].shape[1]), int(params[f"W{len(activations)}"].shape[0])
     if X.shape[0] != n_inputs:

@@ -395,7 +395,7 @@ def check_mnist_dev_size(parser: argparse.ArgumentParser, dev_size: int | None) 
 def load_data(args: argparse.Namespace, dtype: FloatDType, rng: np.random.Generator, say: Callable[[str], None]) -> Dataset:
     """MNIST (50k / 10k / 10k), or a Kaggle CSV or IDX files split with ``rng``."""
     if args.csv is not None:
-        _cli.refuse_folder("--csv", args.csv, "the CSV file itself (Kaggle's train.csv)")
+        _cli.check_file_to_read("--csv", args.csv, "the CSV file itself (Kaggle's train.csv)")
         digits = load_digits_csv(args.csv, labelled=True)  # Kaggle's test.csv is refused by name
         assert digits.y is not None
         split = train_dev_split(digits.X, digits.y, _dev_size(args, 1000, digits.y.size), rng)

@@ -4,6 +4,7 @@ and what it takes, and a value the parser accepts does not end in a traceback.""
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +18,7 @@ sys.path.insert(0, str(SCRIPTS))
 
 import benchmark  # noqa: E402  (the scripts folder is not a package)
 import inspect_network  # noqa: E402
+import predict_digit  # noqa: E402
 import train_mnist  # noqa: E402
 from test_scripts_arguments import _refused  # noqa: E402
 
@@ -40,6 +42,25 @@ def test_inspect_network_names_csv_when_it_is_a_folder(tmp_path: Path, capsys: p
     captured = capsys.readouterr()
     assert captured.err == f"error: --csv {folder} is a folder: give the CSV file itself (Kaggle's train.csv)\n"
     assert not (tmp_path / "out").exists()
+
+
+def test_a_missing_csv_is_said_of_csv_in_every_script(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # the system's own words named the file alone: "error: nope.csv: No such file or directory"
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    params = initialize_parameters([784, 4, 10], np.random.default_rng(0), dtype=np.float32)
+    save_parameters(run_dir / "params.npz", params, metadata={"activations": ["relu", "softmax"]})
+    missing = tmp_path / "nope.csv"
+    runs: list[tuple[Callable[[Sequence[str] | None], int], list[str], str]] = [
+        (train_mnist.main, ["--csv", str(missing), "--out", str(tmp_path / "out")], "train.csv"),
+        (inspect_network.main, [str(run_dir), "--csv", str(missing), "--out", str(tmp_path / "out")], "train.csv"),
+        (predict_digit.main, [str(run_dir / "params.npz"), "--csv", str(missing), "--submission", str(tmp_path / "s.csv")], "test.csv"),
+    ]
+    for main, argv, wanted in runs:
+        assert main(argv) == 2
+        said = capsys.readouterr().err
+        assert said == f"error: --csv {missing} does not exist: give the CSV file itself (Kaggle's {wanted})\n", said
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["run"]
 
 
 def test_benchmark_refuses_a_settle_pause_longer_than_sleep_takes(capsys: pytest.CaptureFixture[str]) -> None:
