@@ -30,12 +30,18 @@ def test_train_mnist_batch_size_below_zero_says_zero_is_allowed(tmp_path: Path, 
     assert not (tmp_path / "out").exists()
 
 
-def test_inspect_network_names_csv_when_it_is_a_folder(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    # train_mnist.py and sweep.py say "--csv DIR is a folder"; inspect_network.py said the loader's "path DIR"
+def _run_dir(tmp_path: Path) -> Path:
+    """A folder as train_mnist.py leaves one: a small network's params.npz."""
     run_dir = tmp_path / "run"
     run_dir.mkdir()
     params = initialize_parameters([784, 4, 10], np.random.default_rng(0), dtype=np.float32)
     save_parameters(run_dir / "params.npz", params, metadata={"activations": ["relu", "softmax"]})
+    return run_dir
+
+
+def test_inspect_network_names_csv_when_it_is_a_folder(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # train_mnist.py and sweep.py say "--csv DIR is a folder"; inspect_network.py said the loader's "path DIR"
+    run_dir = _run_dir(tmp_path)
     folder = tmp_path / "digits"
     folder.mkdir()
     assert inspect_network.main([str(run_dir), "--csv", str(folder), "--out", str(tmp_path / "out")]) == 2
@@ -46,10 +52,7 @@ def test_inspect_network_names_csv_when_it_is_a_folder(tmp_path: Path, capsys: p
 
 def test_a_missing_csv_is_said_of_csv_in_every_script(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     # the system's own words named the file alone: "error: nope.csv: No such file or directory"
-    run_dir = tmp_path / "run"
-    run_dir.mkdir()
-    params = initialize_parameters([784, 4, 10], np.random.default_rng(0), dtype=np.float32)
-    save_parameters(run_dir / "params.npz", params, metadata={"activations": ["relu", "softmax"]})
+    run_dir = _run_dir(tmp_path)
     missing = tmp_path / "nope.csv"
     runs: list[tuple[Callable[[Sequence[str] | None], int], list[str], str]] = [
         (train_mnist.main, ["--csv", str(missing), "--out", str(tmp_path / "out")], "train.csv"),
