@@ -601,6 +601,58 @@ def plot_layer_series(
     return save_figure(fig, target)
 
 
+def _check_histogram_columns(columns: Sequence[HistogramColumn]) -> int:
+    """``L``, the number of layers every snapshot holds, once ``columns`` is checked as
+    ``plot_activation_histograms`` takes it: a non-empty list or tuple of ``HistogramColumn``,
+    each with a str ``title``, a ``value_range`` of two numbers with ``low < high``, and
+    non-empty ``snapshots``, each an ``ActivationSnapshot`` of a str ``label`` and a tuple or
+    list of ``L >= 1`` float32 or float64 arrays, finite and not empty, the same ``L`` in
+    every snapshot. Else a ``TypeError`` or ``ValueError`` naming the item at fault, such as
+    ``columns[0].snapshots[1].activations[2]``."""
+    given = _check_sequence("columns", columns, "HistogramColumn(title, non-empty snapshots, value_range)")
+    if not given or not all(isinstance(c, HistogramColumn) and len(c.snapshots) for c in given):
+        raise ValueError("columns must be a non-empty sequence of HistogramColumn(title, non-empty snapshots, value_range)")
+    for c, column in enumerate(columns):
+        for i, snapshot in enumerate(column.snapshots):
+            if not isinstance(snapshot, ActivationSnapshot):
+                raise TypeError(f"columns[{c}].snapshots[{i}] must be an ActivationSnapshot(label, activations), got {type(snapshot).__name__}")
+            layers: object = snapshot.activations  # typed, but users pass what they like
+            if not isinstance(layers, (tuple, list)):  # an array's rows would be taken for layers
+                raise TypeError(
+                    f"columns[{c}].snapshots[{i}].activations must be a tuple of every layer's outputs (A_1, ..., A_L), "
+                    f"got {type(layers).__name__}; one layer's outputs A are (A,)"
+                )
+    depths = {len(s.activations) for c in columns for s in c.snapshots}
+    if len(depths) != 1 or 0 in depths:
+        raise ValueError(f"every snapshot must hold the same number of layers (at least one), got {sorted(depths)}")
+    L = depths.pop()
+    for c, column in enumerate(columns):
+        _check_histogram_column(f"columns[{c}]", column)
+    return L
+
+
+def _check_histogram_column(argument: str, column: HistogramColumn) -> None:
+    """Refuse a column (``argument``, such as ``"columns[0]"``) of ``_check_histogram_columns``
+    whose title, labels, ``value_range`` or layers' outputs are not as it says."""
+    _check_text(f"{argument}.title", column.title, optional=False)
+    for i, snapshot in enumerate(column.snapshots):
+        _check_text(f"{argument}.snapshots[{i}].label", snapshot.label, optional=False)
+    value_range: object = column.value_range  # typed, but users pass what they like
+    if not isinstance(value_range, (tuple, list)) or len(value_range) != 2 or not all(
+        check.is_real_number(v) for v in value_range
+    ):
+        raise TypeError(f"{argument}.value_range must be a pair of numbers (low, high), got {value_range!r}")
+    if not float(value_range[0]) < float(value_range[1]):  # also refuses a NaN bound
+        raise ValueError(f"{argument}.value_range must be (low, high) with low < high, got {value_range!r}")
+    for i, snapshot in enumerate(column.snapshots):
+        for l, values in enumerate(snapshot.activations):
+            name = f"{argument}.snapshots[{i}].activations[{l}]"
+            # a NaN has no bin, and an infinity would make an open range's edges NaN
+            array = check.check_float_array(name, values, ndim=None)
+            if array.size == 0:  # a curve of no values is flat at 0, and a range from none has no ends
+                raise ValueError(f"{name} is empty, shape {array.shape}: a histogram needs at least one value")
+
+
 def plot_activation_histograms(
     columns: Sequence[HistogramColumn],
     path: str | os.PathLike[str],
@@ -631,41 +683,7 @@ def plot_activation_histograms(
     target, _ = check_output_path(path)
     _check_text("title", title)
     bins = check.check_positive_int("bins", bins, minimum=2)
-    given = _check_sequence("columns", columns, "HistogramColumn(title, non-empty snapshots, value_range)")
-    if not given or not all(isinstance(c, HistogramColumn) and len(c.snapshots) for c in given):
-        raise ValueError("columns must be a non-empty sequence of HistogramColumn(title, non-empty snapshots, value_range)")
-    for c, column in enumerate(columns):
-        for i, snapshot in enumerate(column.snapshots):
-            if not isinstance(snapshot, ActivationSnapshot):
-                raise TypeError(f"columns[{c}].snapshots[{i}] must be an ActivationSnapshot(label, activations), got {type(snapshot).__name__}")
-            layers: object = snapshot.activations  # typed, but users pass what they like
-            if not isinstance(layers, (tuple, list)):  # an array's rows would be taken for layers
-                raise TypeError(
-                    f"columns[{c}].snapshots[{i}].activations must be a tuple of every layer's outputs (A_1, ..., A_L), "
-                    f"got {type(layers).__name__}; one layer's outputs A are (A,)"
-                )
-    depths = {len(s.activations) for c in columns for s in c.snapshots}
-    if len(depths) != 1 or 0 in depths:
-        raise ValueError(f"every snapshot must hold the same number of layers (at least one), got {sorted(depths)}")
-    L = depths.pop()
-    for c, column in enumerate(columns):
-        _check_text(f"columns[{c}].title", column.title, optional=False)
-        for i, snapshot in enumerate(column.snapshots):
-            _check_text(f"columns[{c}].snapshots[{i}].label", snapshot.label, optional=False)
-        value_range: object = column.value_range  # typed, but users pass what they like
-        if not isinstance(value_range, (tuple, list)) or len(value_range) != 2 or not all(
-            check.is_real_number(v) for v in value_range
-        ):
-            raise TypeError(f"columns[{c}].value_range must be a pair of numbers (low, high), got {value_range!r}")
-        if not float(value_range[0]) < float(value_range[1]):  # also refuses a NaN bound
-            raise ValueError(f"columns[{c}].value_range must be (low, high) with low < high, got {value_range!r}")
-        for i, snapshot in enumerate(column.snapshots):
-            for l, values in enumerate(snapshot.activations):
-                name = f"columns[{c}].snapshots[{i}].activations[{l}]"
-                # a NaN has no bin, and an infinity would make an open range's edges NaN
-                array = check.check_float_array(name, values, ndim=None)
-                if array.size == 0:  # a curve of no values is flat at 0, and a range from none has no ends
-                    raise ValueError(f"{name} is empty, shape {array.shape}: a histogram needs at least one value")
+    L = _check_histogram_columns(columns)
     fig = new_figure(3.3 * len(columns) + 0.4, 1.55 * L + 0.9)
     axes = fig.subplots(L, len(columns), squeeze=False)
     for c, (column_title, snapshots, (range_low, range_high)) in enumerate(columns):

@@ -899,7 +899,125 @@ def run_all(
     return results
 
 
+class CeilingShares(NamedTuple):
+    """One network and optimizer's figures against the ceiling, unrounded (``None``: the contender sat out)."""
+
+    fraction: float | None  # functional_nn's median samples/s over the ceiling's
+    fraction_by_round: float | None
+    gflops: float  # the ceiling's matmul rate
+    preallocated_fraction: float | None  # the preallocated loop's median over the ceiling's
+
+
+def ceiling_shares(result: dict[str, Any], batch_size: int) -> CeilingShares:
+    """``result``, one optimizer's from ``run_network``, against the matmul ceiling."""
+    figures: dict[str, Figures] = result["figures"]
+    ceiling: Ceiling = result["ceiling"]
+    rate: Figures = result["ceiling_rate"]
+    ours, preallocated = figures.get("functional_nn"), figures.get("numpy_preallocated")
+    return CeilingShares(
+        fraction=None if ours is None else ours.median / rate.median,
+        fraction_by_round=by_round(result["seconds"].get("functional_nn"), result["seconds"]["ceiling"]),
+        gflops=ceiling.flops / batch_size * rate.median / 1e9,
+        preallocated_fraction=None if preallocated is None else preallocated.median / rate.median,
+    )
+
+
+class AdamOverSgd(NamedTuple):
+    """functional_nn's samples/s with Adam over those with SGD, unrounded."""
+
+    of_medians: float
+    by_round: float
+
+
+def adam_over_sgd(by_optimizer: dict[str, Any], timed: dict[str, Any]) -> AdamOverSgd | None:
+    """functional_nn's samples/s with Adam over those with SGD, of the medians and by round;
+    ``None`` unless it ran with both. ``by_optimizer`` is one network's results in the summary
+    (the medians' ratio divides their rounded samples/s), ``timed`` the same network's from ``run_network``."""
+    sgd_rate, adam_rate = (by_optimizer.get(name, {}).get("samples_per_s") for name in ("sgd", "adam"))
+    if not (sgd_rate and adam_rate):
+        return None
+    sgd_seconds, adam_seconds = (timed[name]["seconds"]["functional_nn"] for name in ("sgd", "adam"))
+    paired = by_round(adam_seconds, sgd_seconds)
+    assert paired is not None  # functional_nn ran with both optimizers
+    return AdamOverSgd(adam_rate / sgd_rate, paired)
+
+
+def optimizer_summary(result: dict[str, Any], batch_size: int) -> dict[str, Any]:
+    """The summary's figures of one network and optimizer: ``result`` from ``run_network``, rounded."""
+    figures: dict[str, Figures] = result["figures"]
+    ceiling: Ceiling = result["ceiling"]
+    rate: Figures = result["ceiling_rate"]
+    seconds: dict[str, list[float]] = result["seconds"]
+    shares = ceiling_shares(result, batch_size)
+    ours, ours_seconds = figures.get("functional_nn"), seconds.get("functional_nn")
+    steps, preallocated, numpy_kernels = (
+        figures.get(name) for name in ("functional_nn_steps", "numpy_preallocated", "functional_nn_numpy")
+    )
+    return {
+        "samples_per_s": None if ours is None else round(ours.median),
+        "samples_per_s_min": None if ours is None else round(ours.low),
+        "samples_per_s_max": None if ours is None else round(ours.high),
+        "steps_only_samples_per_s": None if steps is None else round(steps.median),
+        "preallocated_samples_per_s": None if preallocated is None else round(preallocated.median),
+        "preallocated_ceiling_fraction": _rounded(shares.preallocated_fraction),
+        "numpy_kernels_samples_per_s": None if numpy_kernels is None else round(numpy_kernels.median),
+        "torch_samples_per_s": None if "torch" not in figures else round(figures["torch"].median),
+        "torch_fused_samples_per_s": None if "torch_fused" not in figures else round(figures["torch_fused"].median),
+        "sklearn_samples_per_s": None if "sklearn" not in figures else round(figures["sklearn"].median),
+        "torch_ratio": _rounded(ratio(ours, figures.get("torch"))),
+        "torch_fused_ratio": _rounded(ratio(ours, figures.get("torch_fused"))),
+        "sklearn_ratio": _rounded(ratio(ours, figures.get("sklearn"))),
+        **{
+            f"{name}_ratio_by_round": _rounded(by_round(ours_seconds, seconds.get(name)))
+            for name in ("torch", "torch_fused", "sklearn")
+        },
+        "ceiling_samples_per_s": round(rate.median),
+        "ceiling_gflops": round(shares.gflops, 1),
+        "ceiling_fraction": _rounded(shares.fraction),
+        "ceiling_fraction_by_round": _rounded(shares.fraction_by_round),
+        "step_mflop": round(ceiling.flops / 1e6, 2),
+    }
+
+
+def report_summary(args: argparse.Namespace, report: dict[str, Any], machine: dict[str, Any], notes: list[str]) -> dict[str, Any]:
+    """The JSON object the report ends with: ``results`` by network and optimizer (``optimizer_summary``,
+    plus Adam's samples/s over SGD's where functional_nn ran with both), ``settings``, ``machine`` and ``notes``."""
+    results: dict[str, Any] = {}
+    for network, by_optimizer in report["networks"].items():
+        for optimizer_name, result in by_optimizer.items():
+            results.setdefault(network, {})[optimizer_name] = optimizer_summary(result, report["batch_size"])
+    for network, summarised in results.items():
+        adam = adam_over_sgd(summarised, report["networks"][network])
+        if adam is not None:
+            summarised["adam"].update(adam_over_sgd=round(adam.of_medians, 3), adam_over_sgd_by_round=round(adam.by_round, 3))
+    settings = {
+        "batch_size": report["batch_size"], "threads": args.threads, "repeats": args.repeats, "warmup": args.warmup,
+        "clock": args.clock, "settle_seconds": args.settle_seconds,
+        "samples": report["m"], "data": report["data"], "learning_rates": LEARNING_RATES,
+    }  # fmt: skip
+    return {"results": results, "settings": settings, "machine": machine, "notes": notes}
+
+
 def print_report(args: argparse.Namespace, report: dict[str, Any], machine: dict[str, Any], notes: list[str]) -> None:
+    """The report on stdout: the run and the machine, a table per network and optimizer, Adam
+    against SGD, the notes, and last ``report_summary`` as one line of JSON."""
+    summary = report_summary(args, report, machine, notes)
+    print_run(args, report, machine)
+    for network, by_optimizer in report["networks"].items():
+        for optimizer_name, result in by_optimizer.items():
+            print_table(network, optimizer_name, result, report["batch_size"])
+    for network, summarised in summary["results"].items():
+        adam = adam_over_sgd(summarised, report["networks"][network])
+        if adam is not None:
+            print(f"\n{network}: Adam at {adam.of_medians:.0%} of SGD's samples/s ({adam.by_round:.0%} by round)", end="")
+    print()
+    for note in notes:
+        print(f"note: {note}")
+    print(json.dumps(summary))
+
+
+def print_run(args: argparse.Namespace, report: dict[str, Any], machine: dict[str, Any]) -> None:
+    """The report's first lines: what was timed, how, and on what machine."""
     print(
         f"functional_nn benchmark: {report['data']}, {report['m']} samples per epoch, float32, "
         f"batch {report['batch_size']}, {args.threads} BLAS thread(s), median of {args.repeats} epoch(s) "
@@ -912,90 +1030,33 @@ def print_report(args: argparse.Namespace, report: dict[str, Any], machine: dict
     if machine.get("blas_environment"):
         print("  set in the environment: " + ", ".join(f"{k}={v}" for k, v in machine["blas_environment"].items()))
     print(f"load before: {machine['load_before']}; after: {machine['load_after']}")
-    summary: dict[str, Any] = {}
-    for network, by_optimizer in report["networks"].items():
-        for optimizer_name, result in by_optimizer.items():
-            figures: dict[str, Figures] = result["figures"]
-            ceiling: Ceiling = result["ceiling"]
-            rate: Figures = result["ceiling_rate"]
-            seconds: dict[str, list[float]] = result["seconds"]
-            ours = figures.get("functional_nn")
-            ours_seconds = seconds.get("functional_nn")
-            print()
-            print(f"{network}, {optimizer_name} (learning rate {LEARNING_RATES[optimizer_name]:g})")
-            print(
-                f"  {'contender':30} {'samples/s':>10} {'min':>10} {'max':>10}   {'functional_nn / this':>20} {'by round':>9}"
-            )
-            for name, value in figures.items():
-                versus, paired = ratio(ours, value), by_round(ours_seconds, seconds[name])
-                shown = "" if name == "functional_nn" or versus is None else f"{versus:.2f}x"
-                shown_paired = "" if name == "functional_nn" or paired is None else f"{paired:.2f}x"
-                print(
-                    f"  {LABELS[name]:30} {value.median:10,.0f} {value.low:10,.0f} {value.high:10,.0f}   "
-                    f"{shown:>20} {shown_paired:>9}"
-                )
-            fraction = None if ours is None else ours.median / rate.median
-            fraction_paired = by_round(ours_seconds, seconds["ceiling"])
-            gflops = ceiling.flops / report["batch_size"] * rate.median / 1e9
-            shown = "" if fraction is None else f"{fraction:.0%} of the ceiling"
-            shown_paired = "" if fraction_paired is None else f"{fraction_paired:.0%}"
-            print(
-                f"  {'matmul ceiling':30} {rate.median:10,.0f} {rate.low:10,.0f} {rate.high:10,.0f}   "
-                f"{shown:>20} {shown_paired:>9}"
-            )
-            print(
-                f"  ceiling: {ceiling.flops / 1e6:.1f} MFLOP per step at {gflops:.0f} GFLOP/s, products "
-                + ", ".join(ceiling.products)
-            )
-            preallocated = figures.get("numpy_preallocated")
-            preallocated_fraction = None if preallocated is None else preallocated.median / rate.median
-            if preallocated_fraction is not None:
-                print(f"  the preallocated loop reaches {preallocated_fraction:.0%} of the ceiling")
-            steps = figures.get("functional_nn_steps")
-            numpy_kernels = figures.get("functional_nn_numpy")
-            summary.setdefault(network, {})[optimizer_name] = {
-                "samples_per_s": None if ours is None else round(ours.median),
-                "samples_per_s_min": None if ours is None else round(ours.low),
-                "samples_per_s_max": None if ours is None else round(ours.high),
-                "steps_only_samples_per_s": None if steps is None else round(steps.median),
-                "preallocated_samples_per_s": None if preallocated is None else round(preallocated.median),
-                "preallocated_ceiling_fraction": _rounded(preallocated_fraction),
-                "numpy_kernels_samples_per_s": None if numpy_kernels is None else round(numpy_kernels.median),
-                "torch_samples_per_s": None if "torch" not in figures else round(figures["torch"].median),
-                "torch_fused_samples_per_s": None if "torch_fused" not in figures else round(figures["torch_fused"].median),
-                "sklearn_samples_per_s": None if "sklearn" not in figures else round(figures["sklearn"].median),
-                "torch_ratio": _rounded(ratio(ours, figures.get("torch"))),
-                "torch_fused_ratio": _rounded(ratio(ours, figures.get("torch_fused"))),
-                "sklearn_ratio": _rounded(ratio(ours, figures.get("sklearn"))),
-                **{
-                    f"{name}_ratio_by_round": _rounded(by_round(ours_seconds, seconds.get(name)))
-                    for name in ("torch", "torch_fused", "sklearn")
-                },
-                "ceiling_samples_per_s": round(rate.median),
-                "ceiling_gflops": round(gflops, 1),
-                "ceiling_fraction": _rounded(fraction),
-                "ceiling_fraction_by_round": _rounded(fraction_paired),
-                "step_mflop": round(ceiling.flops / 1e6, 2),
-            }
-    for network, by_optimizer in summary.items():
-        sgd_rate, adam_rate = (by_optimizer.get(name, {}).get("samples_per_s") for name in ("sgd", "adam"))
-        if sgd_rate and adam_rate:
-            timed = report["networks"][network]
-            sgd_seconds, adam_seconds = (timed[name]["seconds"]["functional_nn"] for name in ("sgd", "adam"))
-            paired = by_round(adam_seconds, sgd_seconds)
-            assert paired is not None  # functional_nn ran with both optimizers
-            by_optimizer["adam"]["adam_over_sgd"] = round(adam_rate / sgd_rate, 3)
-            by_optimizer["adam"]["adam_over_sgd_by_round"] = round(paired, 3)
-            print(f"\n{network}: Adam at {adam_rate / sgd_rate:.0%} of SGD's samples/s ({paired:.0%} by round)", end="")
+
+
+def print_table(network: str, optimizer_name: str, result: dict[str, Any], batch_size: int) -> None:
+    """One network and optimizer's table: every contender's samples/s and ours against theirs, then the ceiling."""
+    figures: dict[str, Figures] = result["figures"]
+    ceiling: Ceiling = result["ceiling"]
+    rate: Figures = result["ceiling_rate"]
+    seconds: dict[str, list[float]] = result["seconds"]
+    shares = ceiling_shares(result, batch_size)
+    ours, ours_seconds = figures.get("functional_nn"), seconds.get("functional_nn")
     print()
-    for note in notes:
-        print(f"note: {note}")
-    settings = {
-        "batch_size": report["batch_size"], "threads": args.threads, "repeats": args.repeats, "warmup": args.warmup,
-        "clock": args.clock, "settle_seconds": args.settle_seconds,
-        "samples": report["m"], "data": report["data"], "learning_rates": LEARNING_RATES,
-    }  # fmt: skip
-    print(json.dumps({"results": summary, "settings": settings, "machine": machine, "notes": notes}))
+    print(f"{network}, {optimizer_name} (learning rate {LEARNING_RATES[optimizer_name]:g})")
+    print(f"  {'contender':30} {'samples/s':>10} {'min':>10} {'max':>10}   {'functional_nn / this':>20} {'by round':>9}")
+    for name, value in figures.items():
+        versus, paired = ratio(ours, value), by_round(ours_seconds, seconds[name])
+        shown = "" if name == "functional_nn" or versus is None else f"{versus:.2f}x"
+        shown_paired = "" if name == "functional_nn" or paired is None else f"{paired:.2f}x"
+        print(
+            f"  {LABELS[name]:30} {value.median:10,.0f} {value.low:10,.0f} {value.high:10,.0f}   "
+            f"{shown:>20} {shown_paired:>9}"
+        )
+    shown = "" if shares.fraction is None else f"{shares.fraction:.0%} of the ceiling"
+    shown_paired = "" if shares.fraction_by_round is None else f"{shares.fraction_by_round:.0%}"
+    print(f"  {'matmul ceiling':30} {rate.median:10,.0f} {rate.low:10,.0f} {rate.high:10,.0f}   {shown:>20} {shown_paired:>9}")
+    print(f"  ceiling: {ceiling.flops / 1e6:.1f} MFLOP per step at {shares.gflops:.0f} GFLOP/s, products " + ", ".join(ceiling.products))
+    if shares.preallocated_fraction is not None:
+        print(f"  the preallocated loop reaches {shares.preallocated_fraction:.0%} of the ceiling")
 
 
 def _rounded(value: float | None) -> float | None:
