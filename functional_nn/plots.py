@@ -35,8 +35,13 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-_CORRECT, _WRONG = "#1a7f37", "#cf222e"
-_CLASS_COLOURS = ("#2166ac", "#b2182b", "#1b7837", "#e08214", "#762a83", "#35978f", "#8c510a", "#c51b7d")
+# Colours told apart by the 1 man in 12 with a red-green colour vision deficiency too (their
+# distance in CAM02-UCS, simulated deuteranopia and protanopia by Machado 2009): right and wrong
+# are blue and red (green and red, 56.6 apart, were 8.8 apart under deuteranopia: the same
+# khaki); classes 0 and 1 keep the RdBu surface's blue and red, the others are Okabe and Ito's
+# (the green and red of classes 2 and 1 were 5.5 apart under deuteranopia, now 18.9).
+_CORRECT, _WRONG = "#0072b2", "#cf222e"
+_CLASS_COLOURS = ("#2166ac", "#b2182b", "#009e73", "#e69f00", "#cc79a7", "#56b4e9", "#f0e442", "#000000")
 
 
 _NEEDS_MATPLOTLIB = 'plotting needs matplotlib, which comes with the scripts extra: pip install -e ".[scripts]"'
@@ -276,7 +281,7 @@ def plot_image_grid(
 ) -> Path:
     """A grid of pictures, each titled with its predicted class (and the true one).
 
-    A picture's title is green when the prediction is right and red when it is wrong.
+    A picture's title is blue when the prediction is right and red when it is wrong.
 
     Parameters
     ----------
@@ -717,7 +722,9 @@ _GIF_MAX_FRAME_MS: Final = 655350
 _GIF_MIN_DPI: Final = 8
 """The smallest ``dpi`` of ``animate_training``: FreeType draws no font below one pixel per em,
 and the frames' smallest text, 9 points, is 9 dpi / 72 pixels high."""
-_UNIT_COLOURS = ("#e66101", "#5e3c99", "#008837", "#d01c8b", "#0571b0", "#a6611a", "#4d4d4d", "#b8860b")
+# unit 3 told from unit 1 under protanopia (the green #008837 was 5.5 from the orange in CAM02-UCS,
+# now 18.9) and unit 8 from unit 1 under deuteranopia (the dark goldenrod #b8860b was 1.6)
+_UNIT_COLOURS = ("#e66101", "#5e3c99", "#009e73", "#d01c8b", "#0571b0", "#a6611a", "#4d4d4d", "#cc79a7")
 
 
 class _Plane(NamedTuple):

@@ -11,7 +11,7 @@ the lowest dev cost (early stopping). The script prints the test set's accuracy,
 recall, F1, log loss and confusion matrix, and writes into ``--out``:
 
 - ``predictions.png``: test pictures with their predicted class, its probability and the
-  true class (green when right, red when wrong);
+  true class (blue when right, red when wrong);
 - ``curves.png``: cost and accuracy per epoch on the training and dev sets;
 - ``metrics.json``: the printed figures.
 

@@ -177,7 +177,7 @@ def plot_confidence(path: Path, inside: Inside, y: IntArray) -> Path:
     fig = new_figure(6.4, 3.8)
     ax = fig.subplots()
     edges = np.linspace(0.0, 1.0, 41)
-    for chosen, label, colour in ((right, "right", "#1a7f37"), (~right, "wrong", "#cf222e")):
+    for chosen, label, colour in ((right, "right", "#0072b2"), (~right, "wrong", "#cf222e")):
         values = winning[chosen]
         if values.size:
             counts, _ = np.histogram(values, bins=edges)

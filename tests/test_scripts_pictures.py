@@ -225,7 +225,7 @@ def test_image_grid_titles_say_the_classes_and_colour_right_and_wrong(tmp_path: 
                     probabilities=np.array([0.9, 0.456, 0.5]), class_names=["cat", "dog"])  # fmt: skip
     axes = figures[-1].axes
     assert [a.get_title() for a in axes] == ["cat (0.90)\ntrue: cat", "dog (0.46)\ntrue: cat", "dog (0.50)\ntrue: dog", ""]
-    assert [a.title.get_color() for a in axes[:3]] == ["#1a7f37", "#cf222e", "#1a7f37"]
+    assert [a.title.get_color() for a in axes[:3]] == ["#0072b2", "#cf222e", "#0072b2"]
     np.testing.assert_array_equal(axes[1].images[0].get_array(), X[:, 1].reshape(2, 2))  # column j, row by row
 
 
