@@ -178,7 +178,53 @@ def _own(params: dict[str, FloatArray]) -> dict[str, FloatArray]:
     return {key: value if value.flags.writeable else value.copy() for key, value in params.items()}
 
 
-class _BaseMLP(BaseEstimator):
+_SKLEARN_NAMES: Final[dict[str, str]] = {
+    "max_iter": "use epochs (passes over the data per fit, all of them run unless early_stopping ends the fit)",
+    "learning_rate_init": "use learning_rate (the step size, a number or a schedule)",
+    "solver": (
+        "use optimizer ('adam', 'sgd', 'momentum', 'nesterov', ...; scikit-learn's solver='sgd' has Nesterov "
+        "momentum 0.9 by default: optimizer='nesterov'; 'lbfgs' has no counterpart here)"
+    ),
+    "momentum": "use optimizer=functional_nn.momentum(learning_rate, beta=...) (or optimizer='momentum', beta 0.9)",
+    "nesterovs_momentum": "use optimizer='nesterov' (or optimizer=functional_nn.momentum(learning_rate, nesterov=True))",
+    "beta_1": "use optimizer=functional_nn.adam(learning_rate, beta1=...)",
+    "beta_2": "use optimizer=functional_nn.adam(learning_rate, beta2=...)",
+    "epsilon": "use optimizer=functional_nn.adam(learning_rate, epsilon=...)",
+    "power_t": "use learning_rate=a schedule from functional_nn.schedules (step_decay, exponential_decay, cosine_decay)",
+    "shuffle": "drop it: the estimators always shuffle, a new permutation each epoch drawn from random_state",
+    "verbose": "drop it: the estimators print nothing; each epoch's figures are in history_ (and loss_curve_)",
+    "max_fun": "drop it: it bounds solver='lbfgs', which has no counterpart here",
+    "loss": (
+        "drop it: the classifier minimises the cross-entropy and the regressor the squared error; "
+        "scikit-learn's loss='poisson' has no counterpart here"
+    ),
+}
+"""scikit-learn's own MLP parameters that these estimators name otherwise or lack, with what to use instead."""
+
+
+class _RefusesScikitLearnNames:
+    """A base placed after ``BaseEstimator``, whose ``__new__`` sees the keyword arguments before
+    ``__init__`` does. Defined here, not on ``_BaseMLP``: ``inspect.signature`` of a class takes
+    the first ``__new__`` or ``__init__`` along the MRO, so the estimators' signature stays
+    ``_BaseMLP.__init__``'s, the one scikit-learn's checks and ``help`` read (and type checkers
+    still refuse ``max_iter=``)."""
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> Self:
+        """Refuse scikit-learn's own MLP parameters that are named otherwise here (``max_iter``,
+        ``solver``, ...), naming the setting to use: Python's TypeError for an unexpected
+        keyword argument names neither. Any other unknown name gets Python's own error from
+        ``__init__``."""
+        known = [name for name in kwargs if name in _SKLEARN_NAMES]
+        if known:
+            hints = "; ".join(f"{name}: {_SKLEARN_NAMES[name]}" for name in known)
+            raise TypeError(
+                f"{cls.__name__} got scikit-learn's parameter{'s' if len(known) > 1 else ''} "
+                f"{', '.join(known)}, not among its own: {hints}"
+            )
+        return super().__new__(cls)
+
+
+class _BaseMLP(BaseEstimator, _RefusesScikitLearnNames):
     """The settings and the fit shared by both estimators; see ``MLPClassifier``."""
 
     _output_activation: Activation
@@ -214,6 +260,7 @@ class _BaseMLP(BaseEstimator):
     _fitted_optimizer: str  # the optimizer setting optimizer_state_ belongs to, as _check_same_optimizer names it
     _trained_params: dict[str, FloatArray]  # the parameters a continued fit starts from: params_ but for ema's average
     _split_seed: int | None  # the early-stopping split's seed, which a continued fit reuses; None before a split
+    _best_epoch: int | None  # the epoch of history_ params_ are of when the last fit stopped early, else None
 
     def __init__(
         self,
@@ -284,7 +331,14 @@ class _BaseMLP(BaseEstimator):
         if isinstance(given, Optimizer):
             return given
         if isinstance(given, str):
-            return _make_optimizer(check.check_name("optimizer", given, OPTIMIZER_NAMES), self.learning_rate)
+            name = check.check_name("optimizer", given, OPTIMIZER_NAMES)
+            if isinstance(self.learning_rate, str):  # scikit-learn's learning_rate names a schedule, its step is learning_rate_init
+                raise TypeError(
+                    f"learning_rate must be a number or a schedule (the step size: scikit-learn's learning_rate_init), "
+                    f"got str {self.learning_rate!r}; for scikit-learn's learning_rate='invscaling' or 'adaptive' pass a "
+                    "schedule from functional_nn.schedules (step_decay, exponential_decay, cosine_decay)"
+                )
+            return _make_optimizer(name, self.learning_rate)
         raise TypeError(f"optimizer must be one of {list(OPTIMIZER_NAMES)} or an Optimizer such as adam(1e-3), got {given!r}")
 
     def _keep_probs(self) -> float | None:
@@ -360,6 +414,11 @@ class _BaseMLP(BaseEstimator):
         epochs = check.check_positive_int("epochs", self.epochs)
         if incremental:  # one epoch without early stopping, but settings partial_fit ignores are still checked
             early_stopping, epochs = None, 1
+        if isinstance(self.batch_size, str) and self.batch_size == "auto":
+            raise TypeError(
+                "batch_size must be an integer or None, got str 'auto': scikit-learn's 'auto', min(200, n_samples), "
+                "is this estimator's default batch_size=200 (a data set smaller than a batch is one batch)"
+            )
         batch_size = None if self.batch_size is None else check.check_positive_int("batch_size", self.batch_size)
         lambd = check.check_positive_float("alpha", self.alpha, allow_zero=True)
         setting = repr(self.optimizer) if isinstance(self.optimizer, str) else f"an Optimizer named {optimizer.name!r}"
@@ -421,6 +480,7 @@ class _BaseMLP(BaseEstimator):
         self.rng_ = rng
         self._fitted_optimizer = setting
         self._split_seed = split_seed
+        self._best_epoch = None if result.best_epoch is None else len(previous) + result.best_epoch
         return self
 
     def _check_same_optimizer(self, optimizer: Optimizer, setting: str, incremental: bool) -> None:
@@ -478,14 +538,80 @@ class _BaseMLP(BaseEstimator):
         """Unpickle, filling in what an estimator fitted and pickled by an older version lacks:
         ``_trained_params`` (its ``params_``, which a continued fit then went on from) and
         ``_split_seed`` (``None``: a continued fit with early stopping draws its split, as
-        those versions did), so that ``partial_fit`` and ``warm_start`` continue it."""
+        those versions did), so that ``partial_fit`` and ``warm_start`` continue it, and
+        ``_best_epoch`` (``None``: ``best_validation_score_`` is then ``None``)."""
         if "params_" in state:
-            state = {"_trained_params": state["params_"], "_split_seed": None, **state}
+            state = {"_trained_params": state["params_"], "_split_seed": None, "_best_epoch": None, **state}
         super().__setstate__(state)
 
     def __sklearn_is_fitted__(self) -> bool:
         """Fitted once training has made ``params_`` (``n_features_in_`` alone comes from a fit that failed)."""
         return hasattr(self, "params_")
+
+    # -- scikit-learn's names for what training made (read-only views of the attributes above) --
+
+    def _fitted(self, attribute: str) -> dict[str, FloatArray]:
+        """``params_``, or the AttributeError an unfitted estimator gives for ``attribute``, as
+        scikit-learn's own does before ``fit``."""
+        try:
+            return self.params_
+        except AttributeError:
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute {attribute!r}: it is set by fit") from None
+
+    @property
+    def coefs_(self) -> list[FloatArray]:
+        """The weight matrices in scikit-learn's layout, as its MLP's ``coefs_``: ``coefs_[i]`` is
+        ``params_[f"W{i + 1}"].T``, shape ``(n_i, n_{i+1})``, so ``coefs_[0]`` is
+        ``(n_features, hidden_layer_sizes[0])`` and holds a column per first-layer unit.
+
+        Views of ``params_`` (writing into them changes the network). A classifier of two
+        classes has two softmax units here, so its last matrix is ``(n_{L-1}, 2)`` where
+        scikit-learn's logistic output unit has ``(n_{L-1}, 1)``.
+        """
+        params = self._fitted("coefs_")
+        return [params[f"W{l}"].T for l in range(1, len(params) // 2 + 1)]
+
+    @property
+    def intercepts_(self) -> list[FloatArray]:
+        """The bias vectors in scikit-learn's layout, as its MLP's ``intercepts_``: ``intercepts_[i]``
+        is ``params_[f"b{i + 1}"]`` ``(n_{i+1}, 1)`` flattened, shape ``(n_{i+1},)``; views of ``params_``."""
+        params = self._fitted("intercepts_")
+        return [params[f"b{l}"][:, 0] for l in range(1, len(params) // 2 + 1)]
+
+    @property
+    def n_layers_(self) -> int:
+        """Number of layers counting the input layer, as scikit-learn's: ``len(hidden_layer_sizes) + 2``."""
+        return len(self._fitted("n_layers_")) // 2 + 1
+
+    @property
+    def out_activation_(self) -> str:
+        """The output activation by scikit-learn's name: ``"softmax"`` for the classifier (two
+        classes too, where scikit-learn's has ``"logistic"``), ``"identity"`` for the regressor."""
+        self._fitted("out_activation_")
+        return "identity" if self._output_activation == "linear" else self._output_activation
+
+    @property
+    def loss_curve_(self) -> list[float]:
+        """The training cost of each epoch, ``[record.cost for record in history_]``: length
+        ``n_iter_``, as scikit-learn's ``loss_curve_`` (each the mean over the epoch's
+        mini-batches, with the L2 penalty). The regressor's error term is the squared error summed
+        over the outputs, twice scikit-learn's with one output (see ``MLPRegressor``)."""
+        self._fitted("loss_curve_")
+        return [record.cost for record in self.history_]
+
+    @property
+    def loss_(self) -> float:
+        """The last epoch's training cost, ``loss_curve_[-1]``, as scikit-learn's ``loss_``."""
+        self._fitted("loss_")
+        return self.history_[-1].cost
+
+    @property
+    def best_loss_(self) -> float | None:
+        """The lowest training cost, ``min(loss_curve_)``, or ``None`` when the last fit held
+        samples out (``early_stopping``, whose best epoch ``params_`` are of), as scikit-learn's
+        ``best_loss_``."""
+        self._fitted("best_loss_")
+        return None if self._best_epoch is not None else min(record.cost for record in self.history_)
 
     def _output(self, X: Any) -> FloatArray:
         """The network's output for row-per-sample ``X``: ``(n_samples, n_L)``."""
@@ -586,6 +712,28 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         The column names, after a fit on a DataFrame whose column names are all strings.
     rng_ : numpy.random.Generator
         The generator training drew from; ``partial_fit`` and warm starts continue it.
+    coefs_ : list of ndarray, shapes (n_features, n_1), ..., (n_{L-1}, n_classes)
+        scikit-learn's layout of the weights: ``params_["W1"].T``, ... (views; read-only property).
+    intercepts_ : list of ndarray, shapes (n_1,), ..., (n_classes,)
+        The biases ``params_["b1"][:, 0]``, ... (views).
+    n_layers_ : int
+        ``len(hidden_layer_sizes) + 2``, counting the input layer.
+    n_outputs_ : int
+        Output units: ``n_classes``, also for two classes (scikit-learn's has one logistic unit then).
+    out_activation_ : str
+        ``"softmax"``.
+    loss_curve_ : list of float, length n_iter_
+        ``history_``'s training costs, one per epoch; ``loss_`` is the last.
+    loss_ : float
+    best_loss_ : float or None
+        ``min(loss_curve_)``; ``None`` after a fit with ``early_stopping``.
+    validation_scores_ : list of float or None
+        ``history_``'s held-out accuracies, one per epoch; ``None`` without ``early_stopping``.
+    best_validation_score_ : float or None
+        The held-out accuracy of the epoch ``params_`` are of, after a fit with ``early_stopping``.
+
+    scikit-learn's own names for settings named otherwise here (``max_iter``, ``solver``,
+    ``learning_rate_init``, ...) are refused with a TypeError naming the setting to use.
 
     Examples
     --------
@@ -644,6 +792,31 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
     def _n_outputs(self) -> int:
         return int(self.classes_.shape[0])
 
+    @property
+    def n_outputs_(self) -> int:
+        """Number of output units: ``len(classes_)``, two for two classes (scikit-learn's has one)."""
+        params = self._fitted("n_outputs_")
+        return int(params[f"W{len(params) // 2}"].shape[0])
+
+    @property
+    def validation_scores_(self) -> list[float | None] | None:
+        """The held-out accuracy of each epoch, ``[record.dev_accuracy for record in history_]``, as
+        scikit-learn's ``validation_scores_`` (length ``n_iter_``; ``None`` for an epoch that held
+        no samples out, such as a ``partial_fit``'s), or ``None`` when no epoch held samples out
+        (``early_stopping=False``)."""
+        self._fitted("validation_scores_")
+        scores = [record.dev_accuracy for record in self.history_]
+        return None if all(score is None for score in scores) else scores
+
+    @property
+    def best_validation_score_(self) -> float | None:
+        """The held-out accuracy of the epoch ``params_`` are of, when the last fit stopped on
+        held-out samples (``early_stopping``), else ``None``, as scikit-learn's
+        ``best_validation_score_``. The best epoch is the one of the lowest held-out cost (see
+        ``early_stopping``), so this is that epoch's accuracy, not always ``max(validation_scores_)``."""
+        self._fitted("best_validation_score_")
+        return None if self._best_epoch is None else self.history_[self._best_epoch - 1].dev_accuracy
+
     def predict_proba(self, X: Any) -> FloatArray:
         """Class probabilities ``(n_samples, n_classes)``, columns in the order of ``classes_``."""
         return self._output(X)
@@ -694,7 +867,8 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
     The network is ``(n_features, *hidden_layer_sizes, n_outputs)`` with ``activation`` on
     the hidden layers and a linear output trained on the mean squared error (summed over the
     outputs). ``y`` may be ``(n_samples,)`` or ``(n_samples, n_outputs)``. The parameters,
-    attributes and continuation rules are ``MLPClassifier``'s (without ``classes_``);
+    attributes and continuation rules are ``MLPClassifier``'s (without ``classes_``,
+    ``validation_scores_`` and ``best_validation_score_``; ``out_activation_`` is ``"identity"``);
     early stopping holds out an unstratified ``validation_fraction``.
 
     ``alpha`` is the same penalty as scikit-learn's, but the cost it is added to is not:
