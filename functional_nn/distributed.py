@@ -1957,7 +1957,6 @@ def local_cluster(n_workers: int | None = None, *, processes: bool = True, dashb
     _check_bool("dashboard", dashboard)
     distributed = _import_distributed()
     import dask.config
-
     import dask.system  # its count of the cores this process may use: CPU affinity and a cgroup's CPU quota
 
     workers = check.check_positive_int("n_workers", n_workers if n_workers is not None else dask.system.CPU_COUNT)
