@@ -49,10 +49,8 @@ def _check_arguments(
     checked_epsilon = check.check_positive_float("epsilon", epsilon)
     checked_lambd = check.check_positive_float("lambd", lambd, allow_zero=True)
     keeps = check_keep_probs(keep_probs, L, X.dtype)
-    if keeps is not None:
-        check.check_generator("rng", rng, needed_by="dropout (keep_probs < 1)")
-    else:  # unused, but a seed or a RandomState given for it is a mistake to say, not to ignore
-        check.check_generator("rng", rng, optional=True)
+    # needed to draw masks; else unused, but a seed or a RandomState given for it is a mistake to say, not to ignore
+    check.check_generator("rng", rng, optional=True, needed_by=None if keeps is None else "dropout (keep_probs < 1)")
     return _Checked(X, Y, names, record, checked_epsilon, checked_lambd, keeps)
 
 

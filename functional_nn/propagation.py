@@ -49,7 +49,6 @@ from functional_nn.types import (
 )
 
 
-
 def check_activations(activations: object, L: int) -> tuple[ActivationFunction, ...]:
     """Resolve one activation per layer, a built-in name or an ``ActivationFunction``, to records."""
     if isinstance(activations, str) or not isinstance(activations, Sequence):
@@ -527,11 +526,9 @@ def forward_propagation(
     X, names = _check_inputs(X, params, activations)
     keeps = check_keep_probs(keep_probs, len(names), X.dtype)
     input_keep = check_input_keep_prob(input_keep_prob, X.dtype)
-    if keeps is not None or input_keep is not None:
-        dropping = "keep_probs" if keeps is not None else "input_keep_prob"  # the argument that asked for masks
-        check.check_generator("rng", rng, needed_by=f"dropout ({dropping} < 1)")
-    else:  # unused, but a seed or a RandomState given for it is a mistake to say, not to ignore
-        check.check_generator("rng", rng, optional=True)
+    dropping = "keep_probs" if keeps is not None else "input_keep_prob" if input_keep is not None else None
+    # needed to draw masks; else unused, but a seed or a RandomState given for it is a mistake to say, not to ignore
+    check.check_generator("rng", rng, optional=True, needed_by=None if dropping is None else f"dropout ({dropping} < 1)")
     with np.errstate(under="ignore"):  # values rounding to subnormals or 0 are right, not errors: also under errstate(all="raise")
         return forward(X, params, names, keeps, rng, input_keep, fused.check_kernel(kernel))
 
