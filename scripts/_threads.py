@@ -24,8 +24,8 @@ def usable_cores() -> int:
     """The cores this process may run on, the scripts' "every core": its CPU affinity where the
     system keeps one (Linux: ``taskset``, a Slurm job's or a container's cpuset), as OpenBLAS
     counts them (Dask, for a local cluster's workers, also heeds a container's CPU quota),
-    else ``os.cpu_count()``; 1 if neither is known. A job given 4 cores of
-    a 64-core node gets 4 threads and 4 workers by default, not 64."""
+    else ``os.cpu_count()``; 1 if neither is known. A job given 4 cores of a 64-core node
+    gets 4 threads and 4 workers by default, not 64."""
     affinity = getattr(os, "sched_getaffinity", None)
     if affinity is not None:
         try:
