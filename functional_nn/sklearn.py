@@ -34,6 +34,7 @@ continues, never ones that fit trained on.
 from __future__ import annotations
 
 import importlib.util
+import inspect
 import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Final, Literal, TypeAlias, get_args
@@ -213,8 +214,12 @@ class _RefusesScikitLearnNames:
         """Refuse scikit-learn's own MLP parameters that are named otherwise here (``max_iter``,
         ``solver``, ...), naming the setting to use: Python's TypeError for an unexpected
         keyword argument names neither. Any other unknown name gets Python's own error from
-        ``__init__``."""
+        ``__init__``. A name a subclass's own ``__init__`` takes (a ``verbose`` setting of its
+        own, say) is that subclass's parameter, and is passed on."""
         known = [name for name in kwargs if name in _SKLEARN_NAMES]
+        if known:  # only then, as the signature costs more than the check
+            own = inspect.signature(cls.__init__).parameters
+            known = [name for name in known if name not in own]
         if known:
             hints = "; ".join(f"{name}: {_SKLEARN_NAMES[name]}" for name in known)
             raise TypeError(
@@ -611,7 +616,9 @@ class _BaseMLP(BaseEstimator, _RefusesScikitLearnNames):
         samples out (``early_stopping``, whose best epoch ``params_`` are of), as scikit-learn's
         ``best_loss_``."""
         self._fitted("best_loss_")
-        return None if self._best_epoch is not None else min(record.cost for record in self.history_)
+        # the last fit's records hold dev figures when it held samples out, also in an estimator
+        # pickled before _best_epoch was kept (then None, as best_validation_score_ is)
+        return None if self.history_[-1].dev_cost is not None else min(record.cost for record in self.history_)
 
     def _output(self, X: Any) -> FloatArray:
         """The network's output for row-per-sample ``X``: ``(n_samples, n_L)``."""
@@ -725,6 +732,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
     loss_curve_ : list of float, length n_iter_
         ``history_``'s training costs, one per epoch; ``loss_`` is the last.
     loss_ : float
+        The last epoch's training cost, ``loss_curve_[-1]``.
     best_loss_ : float or None
         ``min(loss_curve_)``; ``None`` after a fit with ``early_stopping``.
     validation_scores_ : list of float or None
