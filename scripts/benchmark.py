@@ -899,6 +899,19 @@ def run_all(
     return results
 
 
+class Timed(NamedTuple):
+    """One network and optimizer's measurements, as ``run_network``'s result holds them, typed."""
+
+    figures: dict[str, Figures]  # each contender's samples/s
+    ceiling: Ceiling  # the step's products
+    rate: Figures  # the ceiling's samples/s
+    seconds: dict[str, list[float]]  # each contender's epochs, and the ceiling's, by round
+
+    @classmethod
+    def of(cls, result: dict[str, Any]) -> Timed:
+        return cls(result["figures"], result["ceiling"], result["ceiling_rate"], result["seconds"])
+
+
 class CeilingShares(NamedTuple):
     """One network and optimizer's figures against the ceiling, unrounded (``None``: the contender sat out)."""
 
@@ -910,13 +923,11 @@ class CeilingShares(NamedTuple):
 
 def ceiling_shares(result: dict[str, Any], batch_size: int) -> CeilingShares:
     """``result``, one optimizer's from ``run_network``, against the matmul ceiling."""
-    figures: dict[str, Figures] = result["figures"]
-    ceiling: Ceiling = result["ceiling"]
-    rate: Figures = result["ceiling_rate"]
+    figures, ceiling, rate, seconds = Timed.of(result)
     ours, preallocated = figures.get("functional_nn"), figures.get("numpy_preallocated")
     return CeilingShares(
         fraction=None if ours is None else ours.median / rate.median,
-        fraction_by_round=by_round(result["seconds"].get("functional_nn"), result["seconds"]["ceiling"]),
+        fraction_by_round=by_round(seconds.get("functional_nn"), seconds["ceiling"]),
         gflops=ceiling.flops / batch_size * rate.median / 1e9,
         preallocated_fraction=None if preallocated is None else preallocated.median / rate.median,
     )
@@ -944,10 +955,7 @@ def adam_over_sgd(by_optimizer: dict[str, Any], timed: dict[str, Any]) -> AdamOv
 
 def optimizer_summary(result: dict[str, Any], batch_size: int) -> dict[str, Any]:
     """The summary's figures of one network and optimizer: ``result`` from ``run_network``, rounded."""
-    figures: dict[str, Figures] = result["figures"]
-    ceiling: Ceiling = result["ceiling"]
-    rate: Figures = result["ceiling_rate"]
-    seconds: dict[str, list[float]] = result["seconds"]
+    figures, ceiling, rate, seconds = Timed.of(result)
     shares = ceiling_shares(result, batch_size)
     ours, ours_seconds = figures.get("functional_nn"), seconds.get("functional_nn")
     steps, preallocated, numpy_kernels = (
@@ -1034,10 +1042,7 @@ def print_run(args: argparse.Namespace, report: dict[str, Any], machine: dict[st
 
 def print_table(network: str, optimizer_name: str, result: dict[str, Any], batch_size: int) -> None:
     """One network and optimizer's table: every contender's samples/s and ours against theirs, then the ceiling."""
-    figures: dict[str, Figures] = result["figures"]
-    ceiling: Ceiling = result["ceiling"]
-    rate: Figures = result["ceiling_rate"]
-    seconds: dict[str, list[float]] = result["seconds"]
+    figures, ceiling, rate, seconds = Timed.of(result)
     shares = ceiling_shares(result, batch_size)
     ours, ours_seconds = figures.get("functional_nn"), seconds.get("functional_nn")
     print()

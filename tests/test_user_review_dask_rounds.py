@@ -13,21 +13,13 @@ import time
 
 import numpy as np
 
-from functional_nn import initialize_parameters
 from functional_nn import distributed as dist
-from functional_nn.data import one_hot
+from test_user_review_dist_realsize import rounds_on_two_shards
 
 
 def test_the_scheduler_keeps_one_span_for_a_whole_run(rng: np.random.Generator) -> None:
-    X = rng.standard_normal((5, 40))
-    Y = one_hot((X[0] > 0).astype(np.int64), 2)
-    params = initialize_parameters((5, 4, 2), rng)
     with dist.cluster_client(n_workers=1, processes=False) as client:
-        states = dist.train_rounds(
-            dist.place_shards(client, dist.split_shards(X, Y, 2)), params,
-            activations=("relu", "softmax"), loss="categorical_cross_entropy", rounds=20, learning_rate=0.1,
-        )  # fmt: skip
-        for state in states:
+        for state in rounds_on_two_shards(client, rng, 20):
             time.sleep(0.01)  # the reader's own work between rounds (a real round takes longer than these)
         spans = client.cluster.scheduler.extensions["spans"].spans  # type: ignore[union-attr]  # a LocalCluster's
         assert state.round == 20
