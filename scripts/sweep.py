@@ -12,6 +12,8 @@ bitwise the one the same setting gives alone in one process. A progress bar foll
 finished runs. Writes ``sweep.csv`` (one row per run, in grid order), ``sweep.png`` (dev
 accuracy against the learning rate, a line per width and dropout) and the best run's
 parameters ``best_params.npz`` into ``--out``; the last line printed is a JSON summary.
+A sweep stopped by Ctrl-C or SIGTERM keeps the runs that finished: ``sweep.csv`` with their
+rows and ``best_params.npz`` with the best of them (no picture), said in its one error line.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ import sys
 import tempfile
 import time
 import contextlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -162,8 +164,10 @@ def _main(argv: Sequence[str] | None) -> int:
     dev = (data.X_dev, one_hot(data.y_dev, 10, dtype=dtype))
     settings = grid(args.epochs, args.batch_size, args.seed)
     bar = train_mnist.ProgressBar(len(settings), "runs", enabled=sys.stderr.isatty(), unit="run")
+    finished: dict[int, TrainState] = {}  # kept if the sweep is interrupted
 
     def done(index: int, result: TrainState) -> None:
+        finished[index] = result
         bar.update(result.history[-1].cost)
 
     workers = 0
@@ -180,29 +184,22 @@ def _main(argv: Sequence[str] | None) -> int:
                 # a local cluster's workers read the data from this machine's disk; a remote
                 # cluster's get it from the driver unless --data-dir names a shared directory
                 data_dir = args.data_dir if args.data_dir is not None else (local if args.scheduler is None else None)
-                results = dist.sweep(settings, X, Y, dev=dev, client=client, on_done=done, data_dir=data_dir)
+                try:
+                    results = dist.sweep(settings, X, Y, dev=dev, client=client, on_done=done, data_dir=data_dir)
+                except KeyboardInterrupt:  # Ctrl-C or SIGTERM: the finished runs are written now, before a cluster closes
+                    bar.close()
+                    if not finished:
+                        raise
+                    raise KeyboardInterrupt(keep_finished(out, settings, finished, overwrite=args.overwrite)) from None
             sweep_seconds = time.perf_counter() - sweep_started
     except RuntimeError as error:  # a cluster without workers, or whose workers lack the library
         bar.close()
         return _cli.fail(str(error))
+    except KeyboardInterrupt:  # the bar gone before run_main's error line
+        bar.close()
+        raise
     bar.close()
-    _cli.make_output_dir(out)
-    rows = []
-    for setting, result in zip(settings, results):
-        last = result.history[-1]
-        rows.append({**describe(setting), "train_cost": last.cost, "train_accuracy": last.accuracy,
-                     "dev_cost": last.dev_cost, "dev_accuracy": last.dev_accuracy})  # fmt: skip
-    table = io.StringIO(newline="")
-    writer = csv.DictWriter(table, fieldnames=list(rows[0]))
-    writer.writeheader()
-    writer.writerows(rows)
-    with atomic_write(out / "sweep.csv") as handle:  # never half a file, and a read-only one is refused
-        handle.write(table.getvalue().encode())
-    best = max(range(len(rows)), key=lambda i: (rows[i]["dev_accuracy"], -i))
-    save_parameters(
-        out / "best_params.npz", results[best].params,
-        metadata={"activations": list(settings[best].activations), "loss": LOSS, "config": rows[best], "dev_accuracy": rows[best]["dev_accuracy"]},
-    )  # fmt: skip
+    rows, best = write_results(out, settings, dict(enumerate(results)))
     pictures = ""
     if train_mnist.matplotlib_available():
         plot_sweep(out / "sweep.png", rows)
@@ -215,6 +212,42 @@ def _main(argv: Sequence[str] | None) -> int:
     }  # fmt: skip
     print(json.dumps(summary), flush=True)
     return 0
+
+
+def write_results(out: Path, settings: Sequence[dist.RunSettings], results: Mapping[int, TrainState]) -> tuple[list[dict[str, Any]], int]:
+    """Write ``sweep.csv`` (a row per run of ``results``, keyed by its place in ``settings``, in
+    grid order) and the best run's ``best_params.npz`` into ``out``, made if missing; return
+    the rows and the best one's place among them (the first of those tied for the best)."""
+    _cli.make_output_dir(out)
+    indices = sorted(results)
+    rows = []
+    for i in indices:
+        last = results[i].history[-1]
+        rows.append({**describe(settings[i]), "train_cost": last.cost, "train_accuracy": last.accuracy,
+                     "dev_cost": last.dev_cost, "dev_accuracy": last.dev_accuracy})  # fmt: skip
+    table = io.StringIO(newline="")
+    writer = csv.DictWriter(table, fieldnames=list(rows[0]))
+    writer.writeheader()
+    writer.writerows(rows)
+    with atomic_write(out / "sweep.csv") as handle:  # never half a file, and a read-only one is refused
+        handle.write(table.getvalue().encode())
+    best = max(range(len(rows)), key=lambda i: (rows[i]["dev_accuracy"], -i))
+    save_parameters(
+        out / "best_params.npz", results[indices[best]].params,
+        metadata={"activations": list(settings[indices[best]].activations), "loss": LOSS, "config": rows[best], "dev_accuracy": rows[best]["dev_accuracy"]},
+    )  # fmt: skip
+    return rows, best
+
+
+def keep_finished(out: Path, settings: Sequence[dist.RunSettings], finished: Mapping[int, TrainState], *, overwrite: bool) -> str:
+    """Write the outputs of the ``finished`` runs of an interrupted sweep (no picture); return
+    what the error line adds to ``interrupted (Ctrl-C)``: how many finished, and where they are."""
+    write_results(out, settings, finished)
+    if overwrite:  # an earlier sweep's picture would stand beside these rows as if it were theirs
+        (out / "sweep.png").unlink(missing_ok=True)
+    kept = len(finished)
+    which = "the 1 finished is" if kept == 1 else f"the {kept} finished are"
+    return f"after {kept} of {len(settings)} runs: {which} in {out / 'sweep.csv'} and {out / 'best_params.npz'}"
 
 
 def memory_directory(nbytes: int) -> str | None:

@@ -57,7 +57,7 @@ def test_ctrl_c_on_a_sweep_over_worker_processes_is_one_line(
     cluster's worker processes. The workers printed KeyboardInterrupt tracebacks, and Dask's
     warnings of the tasks their closing cancelled, above the script's one line."""
     mnist_cache(_small_mnist(rng, 40, 10, 10))
-    argv = ["--workers", "1", "--subset", "40", "--epochs", "400", "--batch-size", "8", "--out", str(tmp_path / "sweep")]
+    argv = ["--workers", "1", "--subset", "40", "--epochs", "100000", "--batch-size", "8", "--out", str(tmp_path / "sweep")]
     child = subprocess.Popen(
         [sys.executable, "-c", CTRL_C_CHILD.format(script=str(SCRIPTS / "sweep.py"), scripts=str(SCRIPTS)), *argv],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
@@ -65,8 +65,8 @@ def test_ctrl_c_on_a_sweep_over_worker_processes_is_one_line(
     try:
         assert child.stdout is not None
         line = child.stdout.readline()  # printed once the cluster's worker is up, as the runs are sent
-        assert line.startswith("12 runs of 400 epochs"), line
-        time.sleep(0.5)  # the worker is training the first run
+        assert line.startswith("12 runs of 100000 epochs"), line
+        time.sleep(0.5)  # the worker is training the first run, of 100,000 epochs: none has finished (those would be kept)
         assert child.poll() is None
         os.killpg(child.pid, signal.SIGINT)  # as the terminal's Ctrl-C does
         _, err = child.communicate(timeout=60)
