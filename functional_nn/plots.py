@@ -968,6 +968,7 @@ def animate_training(
     path : path-like
         The ``.gif`` to write (the suffix must be ``.gif``); its directory must exist.
     title : str, optional
+        Drawn above every frame; a lone surrogate in it as U+FFFD, as ``save_figure`` draws one.
     frame_ms : int from 1 to 655350, default 120
         How long each frame shows: a GIF holds it in hundredths of a second, 65535 at most.
     resolution : int >= 2, default 90
@@ -983,6 +984,8 @@ def animate_training(
     """
     target, _ = check_output_path(path, gif=True)
     _check_text("title", title)
+    if title is not None:  # the frames are drawn here, not by save_figure, which would replace a lone surrogate so
+        title = _SURROGATE.sub("\ufffd", title)
     if not _check_sequence("snapshots", snapshots, "(epoch, params) pairs"):
         raise ValueError("snapshots must hold at least one (epoch, params) pair")
     for i, snapshot in enumerate(snapshots):

@@ -270,20 +270,30 @@ def fail(message: str) -> int:
     return 2
 
 
-def check_output_dir(out: Path, outputs: Sequence[str], *, overwrite: bool, flag: str = "--out") -> None:
+def check_output_dir(
+    out: Path, outputs: Sequence[str], *, overwrite: bool, flag: str = "--out", folders: Sequence[str] = ()
+) -> None:
     """Refuse an output folder that cannot be used, before anything is loaded or trained.
 
     ``out`` must be a folder, or a path whose nearest existing parent is a folder, that this
     user can create files in (tried for real, with a temporary file that is removed). If any
-    of ``outputs`` (the names this run writes) already exists there, refuse unless
-    ``overwrite``: a finished run is not silently replaced. A read-only one is refused even
-    then, now rather than after the run has replaced the others (``atomic_write`` refuses it).
+    of ``outputs`` (the names this run writes: files, but the ``folders`` among them) already
+    exists there, refuse unless ``overwrite``: a finished run is not silently replaced. A
+    read-only one is refused even then, and so is a folder where a file is written (or a file
+    where a folder is made), now rather than after the run has replaced the others.
     """
     if out.exists() and not out.is_dir():
         raise UsageError(f"{flag} {out} is a file, not a folder: choose a folder for the outputs")
     _check_creatable(out, flag=flag, named=out)
     if out.is_dir():
         found = [name for name in outputs if (out / name).exists()]
+        misplaced = [
+            f"a folder {name} where this run writes a file" if (out / name).is_dir() else f"a file {name} where this run makes a folder"
+            for name in found
+            if (out / name).is_dir() != (name in folders)
+        ]
+        if misplaced:
+            raise UsageError(f"{flag} {out} holds {'; '.join(misplaced)}: move it away, or choose another {flag}")
         if found and not overwrite:
             raise UsageError(
                 f"{flag} {out} already holds {', '.join(found)} from an earlier run: choose another {flag}, "

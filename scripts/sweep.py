@@ -165,10 +165,19 @@ def _main(argv: Sequence[str] | None) -> int:
     settings = grid(args.epochs, args.batch_size, args.seed)
     bar = train_mnist.ProgressBar(len(settings), "runs", enabled=sys.stderr.isatty(), unit="run")
     finished: dict[int, TrainState] = {}  # kept if the sweep is interrupted
+    kept: list[str] = []  # what keep_finished said, once it has written them
 
     def done(index: int, result: TrainState) -> None:
         finished[index] = result
         bar.update(result.history[-1].cost)
+
+    def interrupted() -> KeyboardInterrupt:
+        """What ends a sweep stopped by Ctrl-C or SIGTERM once its finished runs are written (once):
+        also after the last run, as a cluster closes or the outputs are written."""
+        bar.close()
+        if finished and not kept:
+            kept.append(keep_finished(out, settings, finished, overwrite=args.overwrite))
+        return KeyboardInterrupt(*kept)
 
     workers = 0
     try:
@@ -187,23 +196,22 @@ def _main(argv: Sequence[str] | None) -> int:
                 try:
                     results = dist.sweep(settings, X, Y, dev=dev, client=client, on_done=done, data_dir=data_dir)
                 except KeyboardInterrupt:  # Ctrl-C or SIGTERM: the finished runs are written now, before a cluster closes
-                    bar.close()
-                    if not finished:
-                        raise
-                    raise KeyboardInterrupt(keep_finished(out, settings, finished, overwrite=args.overwrite)) from None
+                    raise interrupted() from None
             sweep_seconds = time.perf_counter() - sweep_started
     except RuntimeError as error:  # a cluster without workers, or whose workers lack the library
         bar.close()
         return _cli.fail(str(error))
-    except KeyboardInterrupt:  # the bar gone before run_main's error line
-        bar.close()
-        raise
+    except KeyboardInterrupt:  # also once every run has finished, as the cluster closes; the bar gone before run_main's error line
+        raise interrupted() from None
     bar.close()
-    rows, best = write_results(out, settings, dict(enumerate(results)))
-    pictures = ""
-    if train_mnist.matplotlib_available():
-        plot_sweep(out / "sweep.png", rows)
-        pictures = ", sweep.png"
+    try:
+        rows, best = write_results(out, settings, dict(enumerate(results)))
+        pictures = ""
+        if train_mnist.matplotlib_available():
+            plot_sweep(out / "sweep.png", rows)
+            pictures = ", sweep.png"
+    except KeyboardInterrupt:  # the rows and parameters whole, and no earlier sweep's picture left beside them
+        raise interrupted() from None
     say(f"best: {json.dumps(rows[best])}")
     say(f"wrote sweep.csv{pictures}, best_params.npz to {out}")
     summary = {

@@ -725,7 +725,7 @@ def _output_folder(args: argparse.Namespace) -> Path:
     # before check_output_dir, whose advice (--overwrite) a folder of checkpoints does not take
     if args.resume is None and (earlier := latest_checkpoint(out / "checkpoints")) is not None:
         raise _cli.UsageError(f"--out {out} holds an earlier run's checkpoints ({earlier.name}): continue it with --resume {out}, or choose another --out")
-    _cli.check_output_dir(out, () if args.resume is not None else OUTPUTS, overwrite=args.overwrite)
+    _cli.check_output_dir(out, () if args.resume is not None else OUTPUTS, overwrite=args.overwrite, folders=("checkpoints",))
     if args.out is None:  # a folder of its own: a run started in the same second may have taken this one
         out = _cli.make_new_output_dir(out)
     return out

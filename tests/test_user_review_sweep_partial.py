@@ -29,8 +29,7 @@ from functional_nn import distributed as dist
 from functional_nn import one_hot, scale_pixels
 from functional_nn.data.mnist import MNISTPixels
 from functional_nn.serialization import load_parameters
-from conftest import WriteMNISTCache
-from test_scripts_mnist import _small_mnist
+from test_sweep_program import small  # noqa: F401  # a fixture: 40 training, 10 dev and 10 test digits cached as MNIST
 
 SCRIPTS = Path(__file__).resolve().parents[1] / "scripts"
 sys.path.insert(0, str(SCRIPTS))
@@ -40,14 +39,6 @@ import sweep  # noqa: E402  (the scripts folder is not a package)
 # 40 digits, batches of 8, 30 epochs: a run takes some 50 ms, the 12 of them most of a second,
 # time enough to see the bar count one and send the signal before the last has finished
 FLAGS = ["--sequential", "--subset", "40", "--batch-size", "8", "--epochs", "30", "--seed", "2"]
-
-
-@pytest.fixture
-def small(mnist_cache: WriteMNISTCache) -> MNISTPixels:
-    """40 training, 10 dev and 10 test random digits cached as MNIST, read by the real loader."""
-    pixels = _small_mnist(np.random.default_rng(5), 40, 10, 10)
-    mnist_cache(pixels)
-    return pixels
 
 
 def _environment() -> dict[str, str]:
