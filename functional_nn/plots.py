@@ -40,7 +40,8 @@ if TYPE_CHECKING:
 # are blue and red (green and red, 56.6 apart, were 8.8 apart under deuteranopia: the same
 # khaki); classes 0 and 1 keep the RdBu surface's blue and red, the others are Okabe and Ito's
 # (the green and red of classes 2 and 1 were 5.5 apart under deuteranopia, now 18.9).
-_CORRECT, _WRONG = "#0072b2", "#cf222e"
+RIGHT_COLOUR, WRONG_COLOUR = "#0072b2", "#cf222e"
+"""Right and wrong predictions' colours (``plot_image_grid``'s titles; the scripts' pictures use them too)."""
 _CLASS_COLOURS = ("#2166ac", "#b2182b", "#009e73", "#e69f00", "#cc79a7", "#56b4e9", "#f0e442", "#000000")
 
 
@@ -360,7 +361,7 @@ def plot_image_grid(
         colour = "black"
         if labels is not None:
             text += f"\ntrue: {_class_name(class_names, int(labels[j]))}"
-            colour = _CORRECT if predicted[j] == labels[j] else _WRONG
+            colour = RIGHT_COLOUR if predicted[j] == labels[j] else WRONG_COLOUR
         ax.set_title(text, fontsize=8, color=colour)
     if title:
         fig.suptitle(title)

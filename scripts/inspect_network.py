@@ -40,7 +40,7 @@ from functional_nn.data import scale_pixels
 from functional_nn.data.digit_files import load_digits_csv
 from functional_nn.data.mnist import load_mnist_pixels
 from functional_nn.diagnostics import flat_level, saturated
-from functional_nn.plots import new_figure, save_figure
+from functional_nn.plots import RIGHT_COLOUR, WRONG_COLOUR, new_figure, save_figure
 
 PIXELS: Final = 784
 CHUNK: Final = 2000  # test samples per forward pass: bounds the caches held at once
@@ -177,7 +177,7 @@ def plot_confidence(path: Path, inside: Inside, y: IntArray) -> Path:
     fig = new_figure(6.4, 3.8)
     ax = fig.subplots()
     edges = np.linspace(0.0, 1.0, 41)
-    for chosen, label, colour in ((right, "right", "#0072b2"), (~right, "wrong", "#cf222e")):
+    for chosen, label, colour in ((right, "right", RIGHT_COLOUR), (~right, "wrong", WRONG_COLOUR)):
         values = winning[chosen]
         if values.size:
             counts, _ = np.histogram(values, bins=edges)
