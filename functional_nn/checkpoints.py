@@ -25,7 +25,7 @@ import numpy as np
 
 from functional_nn import _validation as check
 from functional_nn.optimizers import OptimizerState
-from functional_nn.serialization import atomic_write, make_folders, read_arrays, remove_empty_folders
+from functional_nn.serialization import METADATA_KEY, atomic_write, make_folders, read_arrays, remove_empty_folders
 from functional_nn.fold_state import EpochRecord, TrainState
 from functional_nn.types import FloatArray, record_repr
 
@@ -365,12 +365,23 @@ def load_checkpoint(path: str | os.PathLike[str]) -> Checkpoint:
     byte (``ValueError``) is refused by name, not read as a damaged checkpoint.
     """
     file = check.check_path("path", path, example="runs/checkpoints/checkpoint-000001.npz", file=True)
+    names: list[str] = []  # every entry's name, for the messages below; only the selected ones are read
+
+    def selected(found: list[str]) -> list[str]:
+        names.extend(found)
+        return _checkpoint_names(found)  # anything else is never decompressed
+
     try:
-        arrays = read_arrays(file, select=_checkpoint_names)  # anything else is never decompressed
+        arrays = read_arrays(file, select=selected)
     except ValueError as error:
         raise CheckpointError(f"{file} is not a readable checkpoint (truncated or corrupt?): {error}{_earlier(file)}") from error
     if "meta" not in arrays:
-        raise CheckpointError(f"{file} is not a functional_nn checkpoint: it has no 'meta' entry (has {sorted(arrays)[:5]})")
+        if METADATA_KEY in names:  # the mirror of load_parameters' word on a checkpoint
+            raise CheckpointError(
+                f"{file} is a parameter file written by save_parameters, not a training checkpoint: "
+                "read it with functional_nn.load_parameters(path)"
+            )
+        raise CheckpointError(f"{file} is not a functional_nn checkpoint: it has no 'meta' entry (it holds {sorted(names)[:8]})")
     try:
         try:
             meta = json.loads(str(arrays.pop("meta")))

@@ -1701,8 +1701,8 @@ def sweep(
     ``data_dir`` (a directory every worker can read, such as a local disk for a local
     cluster or a shared file system), written once by the driver into a folder of the
     sweep's own under ``data_dir/sweep-data`` as ``.npy`` files that each worker maps into
-    memory the first time it runs one of the sweep's runs (and keeps until the next sweep's
-    data), which saves the driver sending it once per worker, lets the workers of one
+    memory the first time it runs one of the sweep's runs (and unmaps as the sweep ends),
+    which saves the driver sending it once per worker, lets the workers of one
     machine share one copy, and lets a run be retried on any worker. The folder is removed
     when the sweep ends, however it ends; sweeps run at once with the same ``data_dir``
     each train on their own data.

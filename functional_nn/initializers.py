@@ -29,7 +29,7 @@ from typing import Final, get_args
 import numpy as np
 
 from functional_nn import _validation as check
-from functional_nn.types import FloatArray, FloatDType, InitScheme
+from functional_nn.types import FloatArray, FloatDTypeLike, InitScheme
 
 INIT_SCHEMES: Final[tuple[InitScheme, ...]] = get_args(InitScheme)
 
@@ -81,7 +81,7 @@ def initialize_parameters(
     rng: np.random.Generator,
     *,
     scheme: InitScheme = "he",
-    dtype: FloatDType = np.float64,
+    dtype: FloatDTypeLike = np.float64,
 ) -> dict[str, FloatArray]:
     r"""Weights and biases for a network with ``layer_sizes = (n_0, n_1, ..., n_L)``.
 

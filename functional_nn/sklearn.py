@@ -103,7 +103,7 @@ from functional_nn.optimizers import (
 from functional_nn.propagation import PREDICT_CHUNK, check_keep_probs
 from functional_nn.propagation import predict_proba as network_output
 from functional_nn.training import train
-from functional_nn.types import Activation, ActivationFunction, FloatArray, FloatDType, InitScheme, Loss
+from functional_nn.types import Activation, ActivationFunction, FloatArray, FloatDType, FloatDTypeLike, InitScheme, Loss
 
 __all__ = ["DTypeName", "MLPClassifier", "MLPRegressor", "OPTIMIZER_NAMES", "OptimizerName"]
 
@@ -252,7 +252,7 @@ class _BaseMLP(BaseEstimator, _RefusesScikitLearnNames):
     tol: float
     warm_start: bool
     random_state: _RandomState
-    dtype: DTypeName | FloatDType
+    dtype: DTypeName | FloatDTypeLike
     # Learned in fit (declared for the type checker; absent until then).
     params_: dict[str, FloatArray]
     activations_: tuple[Activation | ActivationFunction, ...]
@@ -285,7 +285,7 @@ class _BaseMLP(BaseEstimator, _RefusesScikitLearnNames):
         tol: float = 1e-4,
         warm_start: bool = False,
         random_state: _RandomState = None,
-        dtype: DTypeName | FloatDType = "float64",
+        dtype: DTypeName | FloatDTypeLike = "float64",
     ) -> None:
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
@@ -322,8 +322,8 @@ class _BaseMLP(BaseEstimator, _RefusesScikitLearnNames):
         given: object = self.dtype
         if isinstance(given, str) and given in _DTYPES:
             return _DTYPES[given]
-        if given is np.float32 or given is np.float64:
-            return given
+        if isinstance(given, (type, np.dtype)) and given in (np.float32, np.float64):  # the type or its numpy.dtype
+            return np.dtype(given).type
         raise TypeError(f"dtype must be 'float64' or 'float32' (or numpy.float64, numpy.float32), got {given!r}")
 
     def _activations(self, n_hidden: int) -> tuple[Activation | ActivationFunction, ...]:
@@ -693,7 +693,8 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         does; a Generator given here is used (and advanced). A legacy ``RandomState`` (as
         scikit-learn's own estimators take) gives the seed: one integer drawn from it.
     dtype : {"float64", "float32"}, default "float64"
-        The network's dtype; inputs are converted to it.
+        The network's dtype (or ``numpy.float64``, ``numpy.float32``, or their ``numpy.dtype``,
+        as ``initialize_parameters`` takes it); inputs are converted to it.
 
     Attributes
     ----------

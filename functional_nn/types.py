@@ -35,6 +35,9 @@ Loss: TypeAlias = Literal["binary_cross_entropy", "categorical_cross_entropy", "
 InitScheme: TypeAlias = Literal["standard_normal", "uniform", "scaled_normal", "he", "xavier"]
 FloatDType: TypeAlias = type[np.floating[Any]]
 """numpy.float32 or numpy.float64 (others are refused at run time)."""
+FloatDTypeLike: TypeAlias = FloatDType | np.dtype[np.floating[Any]]
+"""What a ``dtype=`` argument takes: numpy.float32 or numpy.float64, or its ``numpy.dtype``
+(``X.dtype``); others are refused at run time."""
 
 Forward: TypeAlias = Callable[[FloatArray], FloatArray]
 """``forward(Z) -> A``: shape and dtype of ``Z`` kept, ``Z`` never written."""

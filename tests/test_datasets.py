@@ -136,7 +136,7 @@ def test_load_mnist_float64(tmp_path: Path, fake_mnist: tuple[list[Any], bytes])
 @pytest.mark.parametrize("dtype", [np.dtype("float32"), np.dtype("float64")])
 def test_load_mnist_takes_a_numpy_dtype(tmp_path: Path, fake_mnist: tuple[list[Any], bytes], dtype: np.dtype[Any]) -> None:
     raw, member = fake_mnist
-    data = load_mnist(dtype=dtype, directory=tmp_path, fetch=FakeFetch(member), sha256=_sha(member))  # type: ignore[arg-type]  # a dtype object, as users pass
+    data = load_mnist(dtype=dtype, directory=tmp_path, fetch=FakeFetch(member), sha256=_sha(member))  # a dtype object, as users pass
     for X in data[0::2]:
         assert X.dtype == dtype
     np.testing.assert_array_equal(data.X_dev, raw[1][0].T / dtype.type(255))

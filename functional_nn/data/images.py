@@ -24,7 +24,7 @@ import numpy as np
 
 from functional_nn import _validation as check
 from functional_nn.data.digit_files import check_path
-from functional_nn.types import FloatArray, FloatDType, IntArray
+from functional_nn.types import FloatArray, FloatDTypeLike, IntArray
 
 Color: TypeAlias = Literal["grayscale", "rgb"]
 COLORS: Final[tuple[Color, ...]] = get_args(Color)
@@ -155,7 +155,7 @@ def load_image_folder(
     size: tuple[int, int] = (64, 64),
     color: Color = "grayscale",
     classes: Sequence[str] | None = None,
-    dtype: FloatDType = np.float32,
+    dtype: FloatDTypeLike = np.float32,
 ) -> ImageFolder:
     r"""Load every picture under ``root/<class>/`` as one column, labelled by its folder.
 

