@@ -14,10 +14,8 @@ the original file is no longer in use" (a memory map is such a use).
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
-from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -32,8 +30,7 @@ from functional_nn.serialization import atomic_write
 SCRIPTS = Path(__file__).resolve().parents[1] / "scripts"
 sys.path.insert(0, str(SCRIPTS))
 
-import _cli  # noqa: E402  (the scripts folder is not a package)
-import _threads  # noqa: E402
+import _threads  # noqa: E402  (the scripts folder is not a package)
 
 
 def test_on_windows_a_leftover_temporary_file_is_never_probed_with_os_kill(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -58,15 +55,20 @@ def test_on_windows_a_leftover_temporary_file_is_never_probed_with_os_kill(tmp_p
     assert signalled == []  # no Ctrl-C sent to the console's processes, the writer's own included
 
 
-def test_a_reader_leaving_early_ends_a_script_with_status_141_where_signal_has_no_sigpipe(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    monkeypatch.delattr(signal, "SIGPIPE")  # Windows
-
-    def reader_left(argv: Sequence[str] | None) -> int:
-        raise BrokenPipeError(32, "Broken pipe")
-
-    assert _cli.run_main(reader_left, []) == 141  # not AttributeError: module 'signal' has no attribute 'SIGPIPE'
+def test_a_reader_leaving_early_ends_a_script_with_status_141_where_signal_has_no_sigpipe(tmp_path: Path) -> None:
+    # signal.SIGPIPE gone before _cli is imported, as on Windows, where BROKEN_PIPE_STATUS is
+    # read; deleting it later would leave the status _cli read on Linux
+    code = (
+        "import signal, sys\n"
+        "del signal.SIGPIPE\n"
+        "sys.path.insert(0, sys.argv[1])\n"
+        "import _cli\n"
+        "def reader_left(argv):\n"
+        "    raise BrokenPipeError(32, 'Broken pipe')\n"
+        "sys.exit(_cli.run_main(reader_left, []))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code, str(SCRIPTS)], capture_output=True, text=True, timeout=60, cwd=tmp_path)
+    assert (done.returncode, done.stdout, done.stderr) == (141, "", "")
 
 
 def test_the_scripts_load_average_is_none_where_os_has_no_getloadavg(monkeypatch: pytest.MonkeyPatch) -> None:
