@@ -63,3 +63,23 @@ def test_estimators_still_refuse_other_numpy_dtypes(dtype: np.dtype[Any], rng: n
     y = (X[:, 0] > 0).astype(np.int64)
     with pytest.raises(TypeError, match=re.escape("dtype must be 'float64' or 'float32' (or numpy.float64, numpy.float32), got dtype(")):
         MLPClassifier((3,), epochs=1, random_state=0, dtype=dtype).fit(X, y)
+
+
+def test_augmentations_take_a_grayscale_folders_image_shape(tmp_path: Path) -> None:
+    from PIL import Image
+
+    from functional_nn.data import load_image_folder
+    from functional_nn.data.augmentation import elastic_distortion, random_affine, random_shift
+
+    for name, value in (("a", 51), ("b", 204)):
+        (tmp_path / name).mkdir()
+        pixels = np.arange(12, dtype=np.uint8).reshape(4, 3) * 10 + value // 10
+        Image.fromarray(pixels, mode="L").save(tmp_path / name / "x.png")
+    folder = load_image_folder(tmp_path, size=(4, 3))
+    assert folder.image_shape == (4, 3, 1)
+    for augment in (random_shift, random_affine, elastic_distortion):
+        as_folder_says = augment(folder.X, np.random.default_rng(5), image_shape=folder.image_shape)
+        as_h_w = augment(folder.X, np.random.default_rng(5), image_shape=(4, 3))
+        np.testing.assert_array_equal(as_folder_says, as_h_w, strict=True)
+    with pytest.raises(TypeError, match=re.escape("or a grayscale folder's (h, w, 1); got (4, 1, 3)")):
+        random_shift(np.zeros((12, 2)), np.random.default_rng(0), image_shape=(4, 1, 3))  # colour: not augmented

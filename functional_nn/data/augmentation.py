@@ -52,7 +52,7 @@ the same shape and dtype: e.g. ``functools.partial(random_shift, image_shape=(28
 __all__ = ["Augmentation", "compose", "elastic_distortion", "random_affine", "random_shift"]
 
 
-def random_shift(X: FloatArray, rng: np.random.Generator, *, image_shape: tuple[int, int], max_shift: int = 2) -> FloatArray:
+def random_shift(X: FloatArray, rng: np.random.Generator, *, image_shape: tuple[int, int] | tuple[int, int, int], max_shift: int = 2) -> FloatArray:
     r"""Move each image by a whole number of pixels, up to ``max_shift`` in each direction.
 
     Image :math:`i` is shifted down by :math:`d_y` and right by :math:`d_x`, each drawn
@@ -67,8 +67,8 @@ def random_shift(X: FloatArray, rng: np.random.Generator, *, image_shape: tuple[
     rng : numpy.random.Generator
         Draws ``rng.integers(-max_shift, max_shift + 1, size=(m, 2))``: per image the
         vertical shift, then the horizontal one. Nothing else.
-    image_shape : (int, int)
-        ``(h, w)``.
+    image_shape : (int, int) or (int, int, 1)
+        ``(h, w)``, or a grayscale folder's ``(h, w, 1)`` as ``load_image_folder`` gives it.
     max_shift : int >= 0, default 2
         :math:`k`; smaller than both ``h`` and ``w``.
 
@@ -96,7 +96,7 @@ def random_affine(
     X: FloatArray,
     rng: np.random.Generator,
     *,
-    image_shape: tuple[int, int],
+    image_shape: tuple[int, int] | tuple[int, int, int],
     rotation: float | tuple[float, float] = 10.0,
     scale: tuple[float, float] = (0.9, 1.1),
     shear: float | tuple[float, float] = 10.0,
@@ -126,8 +126,8 @@ def random_affine(
         Draws ``rng.random((m, 5))``: per image, in this order, the rotation, the scale, the
         shear, the vertical and the horizontal translation, each mapped linearly onto its
         range. Nothing else.
-    image_shape : (int, int)
-        ``(h, w)``.
+    image_shape : (int, int) or (int, int, 1)
+        ``(h, w)``, or a grayscale folder's ``(h, w, 1)`` as ``load_image_folder`` gives it.
     rotation : float or (float, float), default 10
         Degrees: a number :math:`r` draws :math:`\theta` uniformly in :math:`[-r, r]`, a pair
         in ``[low, high]``; ``high - low`` must be finite (:math:`r` at most about ``9e307``).
@@ -232,7 +232,7 @@ MAX_SIGMA: Final = 1e5
 
 
 def elastic_distortion(
-    X: FloatArray, rng: np.random.Generator, *, image_shape: tuple[int, int], alpha: float = 34.0, sigma: float = 4.0
+    X: FloatArray, rng: np.random.Generator, *, image_shape: tuple[int, int] | tuple[int, int, int], alpha: float = 34.0, sigma: float = 4.0
 ) -> FloatArray:
     r"""Simard et al.'s elastic distortion: move every pixel along a smooth random field.
 
@@ -258,8 +258,8 @@ def elastic_distortion(
     rng : numpy.random.Generator
         Draws ``rng.random((2, m, h, w), dtype=X.dtype)`` (the vertical fields, then the
         horizontal ones), whatever ``alpha``. Nothing else.
-    image_shape : (int, int)
-        ``(h, w)``.
+    image_shape : (int, int) or (int, int, 1)
+        ``(h, w)``, or a grayscale folder's ``(h, w, 1)`` as ``load_image_folder`` gives it.
     alpha : float >= 0, default 34
         :math:`\alpha`, the strength, in pixels per unit of the smoothed field; 0 gives the
         input back. Simard et al. use 34 with :math:`\sigma = 4` on 28x28 digits. At most
@@ -365,13 +365,14 @@ def _check_batch(X: object, rng: object, image_shape: object) -> tuple[FloatArra
     X = check.check_float_array("X", X, finite=False)
     check.check_samples("X", X)
     check.check_generator("rng", rng)
-    if (
-        not isinstance(image_shape, Sequence)
-        or len(image_shape) != 2
-        or not all(isinstance(n, (int, np.integer)) and not isinstance(n, bool) and n >= 1 for n in image_shape)
-    ):
-        raise TypeError(f"image_shape must be (h, w), two positive integers such as (28, 28), got {image_shape!r}")
-    h, w = int(image_shape[0]), int(image_shape[1])
+    sizes = list(image_shape) if isinstance(image_shape, Sequence) and not isinstance(image_shape, str) else None
+    if sizes is not None and len(sizes) == 3 and isinstance(sizes[2], (int, np.integer)) and not isinstance(sizes[2], bool) and sizes[2] == 1:
+        sizes = sizes[:2]  # a grayscale folder's (h, w, 1), as load_image_folder gives it
+    if sizes is None or len(sizes) != 2 or not all(isinstance(n, (int, np.integer)) and not isinstance(n, bool) and n >= 1 for n in sizes):
+        raise TypeError(
+            f"image_shape must be (h, w), two positive integers such as (28, 28), or a grayscale folder's (h, w, 1); got {image_shape!r}"
+        )
+    h, w = int(sizes[0]), int(sizes[1])
     if X.shape[0] != h * w:
         raise ValueError(
             f"X has {X.shape[0]} rows but image_shape {h}x{w} has {h * w} pixels: X is (h * w, m), one image per column"
