@@ -3,11 +3,12 @@ expected and what came. Nothing here computes anything the caller keeps."""
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import math
 import os
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal, TypeGuard, TypeVar, overload
 
@@ -20,6 +21,29 @@ NameT = TypeVar("NameT", bound=str)
 PARAM_KEY = re.compile(r"([Wb])([1-9][0-9]*)")
 """A parameter's key, ``W1``, ``b1``, ...: its letter and its layer."""
 _LAYER_KEY = re.compile(r"(d?[Wb])([1-9][0-9]*)")  # a parameter's key, or its gradient's
+
+
+def read_only(array: FloatArray) -> FloatArray:
+    """A view of ``array`` that refuses writes: what a record of one's own (an activation, a
+    loss) is handed of arrays that others hold, the caller's targets and the network's caches."""
+    view = array.view()
+    view.flags.writeable = False
+    return view
+
+
+@contextlib.contextmanager
+def writes_refused(owner: str, function: str, checker: str) -> Iterator[None]:
+    """Within the block, ``owner``'s ``function`` runs on ``read_only`` arrays: NumPy's error for
+    a write into one (``"output array is read-only"``) becomes a ``ValueError`` naming them."""
+    try:
+        yield
+    except ValueError as error:
+        if "read-only" not in str(error):
+            raise
+        raise ValueError(
+            f"{owner}: {function} writes into one of its arguments ({error}), which belong to the caller and the "
+            f"network's caches; work on a copy ({checker}(record) checks a record before training)"
+        ) from error
 
 
 def check_name(argument: str, value: object, allowed: Sequence[NameT], *, hints: Mapping[str, str] | None = None) -> NameT:

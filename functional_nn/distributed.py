@@ -91,6 +91,7 @@ import inspect
 import logging
 import math
 import os
+import pickle
 import shutil
 import signal
 import tempfile
@@ -1083,7 +1084,9 @@ def train_rounds(
         raise TypeError(f"augmentation must be a function of (X_batch, rng), got {type(augmentation).__name__}")
     task = _Task(names, loss_record, seed, batch_size, keeps, lambd, clip_norm, max_norm, optimizer, local_steps, augmentation)
     if isinstance(runner, DaskShards):
-        _check_travels(task, optimizer_argument)
+        pieces = _task_pieces(task, optimizer_argument)
+        blobs = _pickled(pieces, "each round's tasks")
+        _check_unpickled(runner.client, _worker_addresses(runner.client, wait=1, timeout=60.0), pieces, blobs)
     start_params = dict(params)
     state = RoundState(0, start_params, checked_init(optimizer, start_params), ())
     m = sum(int(shard.X.shape[1]) for shard in held)
@@ -1098,31 +1101,72 @@ def train_rounds(
     return _fold(runner, run, state, rounds)
 
 
-def _check_travels(task: _Task, optimizer_argument: str) -> None:
-    """Refuse, naming its argument, a piece of the run that cannot travel to the workers.
+def _task_pieces(task: _Task, optimizer_argument: str) -> list[tuple[str, object]]:
+    """The pieces of a round's task that are the caller's to give, each with the argument naming it."""
+    pieces: list[tuple[str, object]] = [(f"activations[{i}] {a.name!r}", a) for i, a in enumerate(task.activations)]
+    return pieces + [(f"loss {task.loss.name!r}", task.loss), (optimizer_argument, task.optimizer), ("augmentation", task.augmentation)]
 
-    Dask pickles each round's task with ``pickle``, else cloudpickle (which also takes
-    lambdas and local functions): a piece cloudpickle cannot pickle (a ``functools.partial``
-    holding a lock, an open file) would fail inside Dask at the first round, in words
-    naming none of the arguments.
+
+def _pickled(pieces: Sequence[tuple[str, object]], travels_with: str) -> list[bytes]:
+    """Each piece of a run (``(argument, value)``) pickled as Dask pickles a task, refusing one
+    that cannot be, naming its argument.
+
+    Dask pickles each task with ``pickle``, else cloudpickle (which also takes lambdas and
+    local functions): a piece cloudpickle cannot pickle (a ``functools.partial`` holding a
+    lock, an open file) would fail inside Dask at the first task, in words naming none of the
+    arguments.
     """
-    pieces = (("activations", task.activations), ("loss", task.loss), (optimizer_argument, task.optimizer), ("augmentation", task.augmentation))
-    for argument, value in pieces:
-        _check_pickles(argument, value, "each round's tasks")
+    return [_check_pickles(argument, value, travels_with) for argument, value in pieces]
 
 
-def _check_pickles(argument: str, value: object, travels_with: str) -> None:
-    """Refuse ``value``, naming ``argument``, if cloudpickle (Dask's serializer) cannot pickle it."""
+def _check_unpickled(client: Client, workers: Sequence[str], pieces: Sequence[tuple[str, object]], blobs: Sequence[bytes]) -> None:
+    """Refuse, naming its argument and the worker, a piece (``blobs``, from ``_pickled``) that
+    one of ``workers`` cannot unpickle.
+
+    A function of a module (an activation of one's own in ``my_pieces.py``) travels by
+    reference, as its module's name: a worker that cannot import that module fails to read the
+    task's message and dies, and the run fails later in Dask's words (a cancelled future, a
+    lost worker, no workers left). So each piece is unpickled on every worker first
+    (``WorkerEnvironmentError``); the library itself must already be there (``check_workers``).
+    """
+    found: dict[str, list[str | None]] = client.run(_unpickling_errors, blobs, workers=list(workers))
+    for address, errors in sorted(found.items()):
+        for (argument, _), error in zip(pieces, errors):
+            if error is not None:
+                raise WorkerEnvironmentError(
+                    f"{argument} cannot be unpickled on worker {address}: {error}. A function of a module travels to "
+                    "the workers by reference (only a script's own, in __main__, by value), so every worker must import "
+                    "its module: install it there or put it on the workers' path (client.upload_file sends a .py file), "
+                    "or send the module by value with cloudpickle.register_pickle_by_value(module) before the run"
+                )
+
+
+def _unpickling_errors(blobs: Sequence[bytes]) -> list[str | None]:
+    """Run on a worker: for each of ``blobs`` (pickled pieces), ``None`` if it unpickles here, else the error."""
+    errors: list[str | None] = []
+    for blob in blobs:
+        try:
+            pickle.loads(blob)
+        except Exception as error:  # noqa: BLE001 - whatever unpickling raises (ModuleNotFoundError, AttributeError, ...)
+            errors.append(f"{type(error).__name__}: {error}")
+        else:
+            errors.append(None)
+    return errors
+
+
+def _check_pickles(argument: str, value: object, travels_with: str) -> bytes:
+    """``value`` pickled by cloudpickle (Dask's serializer), or a ``TypeError`` naming ``argument`` if it cannot be."""
     import cloudpickle  # type: ignore[import-untyped]  # untyped; a dependency of Dask's
 
     try:
-        cloudpickle.dumps(value)
+        blob: bytes = cloudpickle.dumps(value)
     except Exception as error:  # noqa: BLE001 - whatever pickling raises (TypeError, PicklingError, ...)
         raise TypeError(
             f"{argument} must pickle to travel to the workers with {travels_with}, but cloudpickle (Dask's "
             f"serializer) cannot pickle {value!r}: {error}; use a module-level function, a functools.partial "
             "of one, or a record of such"
         ) from error
+    return blob
 
 
 def _fold(runner: _InProcessShards | DaskShards, run: _Run, state: RoundState, rounds: int) -> Generator[RoundState, None, None]:
@@ -1755,10 +1799,10 @@ def sweep(
         return results
     distributed = _import_distributed()
     _check_client("client", client)
-    for i, setting in enumerate(settings):  # each run is a task: a piece Dask cannot pickle would fail in its words
-        for field in ("activations", "loss", "optimizer"):
-            _check_pickles(f"settings[{i}].{field}", getattr(setting, field), "its run's task")
+    pieces = [(f"settings[{i}].{field}", getattr(setting, field)) for i, setting in enumerate(settings) for field in ("activations", "loss", "optimizer")]
+    blobs = _pickled(pieces, "its run's task")  # each run is a task: a piece Dask cannot pickle would fail in its words
     workers = check_workers(client)
+    _check_unpickled(client, workers, pieces, blobs)  # and so would one a worker cannot unpickle (its module missing there)
     m = int(data.X.shape[1])
     sent: list[Future[Any]] = []  # the data scattered, then the runs: cancelled if the sweep fails
     stored: Path | None = None  # the sweep's own folder of data_dir, removed when it ends

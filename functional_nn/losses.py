@@ -200,7 +200,7 @@ def cost_number(value: object) -> float | None:
 def cost_value(loss: LossFunction, AL: FloatArray, Y: FloatArray) -> float:
     """``loss.cost(AL, Y)`` as a Python ``float``; a cost of one's own that returns an array
     (a cost per sample or per unit, not their mean) or no number is refused, naming the loss."""
-    value: object = loss.cost(AL, Y)
+    value: object = loss.cost(AL, Y) if loss.name in LOSSES else _own_cost(loss, AL, Y)  # a built-in writes into nothing
     if type(value) is float:  # the common case, no conversion (np.float64, a float subclass, becomes one below)
         return value
     number = cost_number(value)
@@ -211,6 +211,13 @@ def cost_value(loss: LossFunction, AL: FloatArray, Y: FloatArray) -> float:
         f"loss {loss.name!r}: cost returned {got} for AL of shape {AL.shape}; it must return one number, the mean "
         "over the m columns (check_loss(record) checks a record before training)"
     )
+
+
+def _own_cost(loss: LossFunction, AL: FloatArray, Y: FloatArray) -> object:
+    """A cost of one's own, on read-only ``AL`` and ``Y`` (the caller's targets, the network's
+    output that backward reads): one that writes into them is named."""
+    with check.writes_refused(f"loss {loss.name!r}", "cost", "check_loss"):
+        return loss.cost(check.read_only(AL), check.read_only(Y))
 
 
 def check_targets(argument: str, Y: FloatArray, loss: LossFunction) -> FloatArray:

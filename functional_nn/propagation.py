@@ -33,8 +33,8 @@ import numpy.typing as npt
 
 from functional_nn import _validation as check
 from functional_nn import fused
-from functional_nn.activations import RELU, SOFTMAX, resolve_activation
-from functional_nn.losses import check_targets, resolve_loss, targets_in_dtype
+from functional_nn.activations import ACTIVATIONS, RELU, SOFTMAX, resolve_activation
+from functional_nn.losses import LOSSES, check_targets, resolve_loss, targets_in_dtype
 from functional_nn.types import (
     Activation,
     ActivationFunction,
@@ -341,7 +341,7 @@ def forward(
                 A_next = _softmax_layer(Z, b)
             else:
                 Z += b  # Z is a fresh temporary
-                A_next = _record_output(activation.forward(Z), Z, activation.name, l, "forward")
+                A_next = _record_output(_own_forward(activation, Z, l), Z, activation.name, l, "forward")
             mask = None
             if keep < 1:
                 assert rng is not None
@@ -414,7 +414,12 @@ def backward(
     else:
         # Scaled into a new array: a loss of one's own may return one of its arguments (the
         # gradient of mean(Y * AL) is Y), which scaling in place would write into.
-        dA_L = _record_output(loss.gradient(AL, Y), AL, loss.name, 0, "gradient") * inv_m
+        if loss.name in LOSSES:  # a built-in: writes into nothing
+            gradient = loss.gradient(AL, Y)
+        else:  # read-only: Y may be the caller's, AL the network's output that the last layer's backward reads
+            with check.writes_refused(f"loss {loss.name!r}", "gradient", "check_loss"):
+                gradient = loss.gradient(check.read_only(AL), check.read_only(Y))
+        dA_L = _record_output(gradient, AL, loss.name, 0, "gradient") * inv_m
         dZ = _activation_backward(last.activation, dA_L, last, L)
     ones = np.ones((m, 1), dtype=dtype)
     grads: dict[str, FloatArray] = {}
@@ -441,11 +446,27 @@ def backward(
     return {f"d{p}{l}": grads[f"d{p}{l}"] for l in range(1, L + 1) for p in "Wb"}
 
 
+def _own_forward(activation: ActivationFunction, Z: FloatArray, l: int) -> FloatArray:
+    """Layer ``l``'s ``activation.forward(Z)``; a record of one's own gets ``Z`` read-only, the
+    cache's ``Z`` that its backward pass reads, and one that writes into it is named."""
+    if activation.name in ACTIVATIONS:  # a built-in: writes into nothing
+        return activation.forward(Z)
+    frozen = check.read_only(Z)
+    with check.writes_refused(f"layer {l}'s activation {activation.name!r}", "forward", "check_activation"):
+        A = activation.forward(frozen)
+    return Z if A is frozen else A  # an identity of one's own: Z itself, as the built-in linear gives
+
+
 def _activation_backward(activation: ActivationFunction, dA: FloatArray, cache: LayerCache, l: int) -> FloatArray:
-    """Layer ``l``'s ``dZ`` from the fresh ``dA``: the record's in-place backward pass if it has one."""
-    if activation.backward_in_place is not None:
-        return _record_output(activation.backward_in_place(dA, cache.Z, cache.A), cache.Z, activation.name, l, "backward_in_place")
-    return _record_output(activation.backward(dA, cache.Z, cache.A), cache.Z, activation.name, l, "backward")
+    """Layer ``l``'s ``dZ`` from the fresh ``dA``: the record's in-place backward pass if it has one.
+    A record of one's own gets the cache's ``Z`` and ``A`` read-only (``dA`` is its to write)."""
+    function = "backward" if activation.backward_in_place is None else "backward_in_place"
+    backward = activation.backward if activation.backward_in_place is None else activation.backward_in_place
+    if activation.name in ACTIVATIONS:  # a built-in: writes into nothing but dA
+        return _record_output(backward(dA, cache.Z, cache.A), cache.Z, activation.name, l, function)
+    with check.writes_refused(f"layer {l}'s activation {activation.name!r}", function, "check_activation"):
+        dZ = backward(dA, check.read_only(cache.Z), check.read_only(cache.A))
+    return _record_output(dZ, cache.Z, activation.name, l, function)
 
 
 def _record_output(result: object, like: FloatArray, name: str, l: int, function: str) -> FloatArray:

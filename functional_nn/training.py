@@ -39,7 +39,7 @@ import numpy as np
 from functional_nn import _validation as check
 from functional_nn import checkpoints
 from functional_nn import fused
-from functional_nn.activations import SOFTMAX, check_one_record_per_name
+from functional_nn.activations import ACTIVATIONS, SOFTMAX, check_one_record_per_name
 from functional_nn.averaging import averaged_params
 from functional_nn.data.augmentation import Augmentation
 from functional_nn.data.augmentation import describe as describe_augmentation
@@ -55,7 +55,7 @@ from functional_nn.fold_state import (
     TrainResult,
     TrainState,
 )
-from functional_nn.losses import check_targets, cost_value, l2_penalty, targets_in_dtype
+from functional_nn.losses import LOSSES, check_targets, cost_value, l2_penalty, targets_in_dtype
 from functional_nn.optimizers import (
     LearningRate,
     Optimizer,
@@ -144,6 +144,27 @@ def _check_divergence(epoch: int, cost: float, first_cost: float | None, params:
         raise TrainingDivergedError(
             f"training diverged at epoch {epoch}: {key} holds {what} after the last step; {diverged_advice(params[key])}"
         )
+
+
+def nonfinite_cost_cause(loss: LossFunction, AL: FloatArray, caches: Caches, loss_finite: bool = False) -> str:
+    """Why a step's cost is not finite, once it is found so, to end ``TrainingDivergedError``'s
+    message: a record of one's own that made NaN or inf of finite inputs, named (a smaller
+    learning rate only delays that: an unclipped logarithm meets an output of exactly 0 or 1
+    sooner or later), else the advice for a run that diverged. ``loss_finite``: the loss's own
+    cost was finite (the L2 penalty of runaway weights was not). The layers are scanned in
+    order, only now: a step whose cost is finite pays nothing."""
+    for l, cache in enumerate(caches, start=1):
+        if cache.activation.name not in ACTIVATIONS and np.isfinite(cache.Z).all() and not np.isfinite(cache.A).all():
+            return (
+                f"layer {l}'s activation {cache.activation.name!r} returned NaN or infinite values for finite Z: its forward, "
+                "not the learning rate (check_activation(record) checks it on random Z)"
+            )
+    if not loss_finite and loss.name not in LOSSES and np.isfinite(AL).all():
+        return (
+            f"loss {loss.name!r} gave it for finite outputs AL in [{float(AL.min()):.8g}, {float(AL.max()):.8g}]: its cost, "
+            "not the learning rate (a logarithm of AL or 1 - AL at exactly 0, say: the built-in cross-entropies clip AL)"
+        )
+    return "try a smaller learning rate (or check the data for extreme values)"
 
 
 def diverged_advice(value: FloatArray) -> str:
@@ -923,12 +944,11 @@ def run_epoch(problem: _Problem, state: TrainState) -> TrainState:
                 X_batch = _augmented(p.augmentation, X_batch, p.rng)
             AL, caches = forward(X_batch, params, p.activations, p.keep_probs, p.rng, p.input_keep_prob, p.kernel)
             b = X_batch.shape[1]
-            cost = cost_value(loss, AL, Y_batch) + l2_penalty(params, p.lambd, b)  # a float, whatever a loss of one's own returns
+            data_cost = cost_value(loss, AL, Y_batch)  # a float, whatever a loss of one's own returns
+            cost = data_cost + l2_penalty(params, p.lambd, b)
             if not math.isfinite(cost):
-                raise TrainingDivergedError(
-                    f"training diverged at epoch {epoch}, step {step}: the cost is {cost}; "
-                    "try a smaller learning rate (or check the data for extreme values)"
-                )
+                cause = nonfinite_cost_cause(loss, AL, caches, math.isfinite(data_cost))
+                raise TrainingDivergedError(f"training diverged at epoch {epoch}, step {step}: the cost is {cost}; {cause}")
             cost_sum += cost * b
             if p.labels is not None:
                 batch_labels = p.labels if indices is None else p.labels[..., indices]
