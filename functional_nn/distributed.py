@@ -131,6 +131,7 @@ from functional_nn.propagation import (
     check_activations,
     check_keep_probs,
     check_loss_pairing,
+    check_softmax_units,
     check_trainable_network,
     count_correct,
     forward,
@@ -1521,6 +1522,7 @@ def _settings_fold(settings: RunSettings, data: SweepData, fold: Callable[..., _
     rng = np.random.default_rng(check.check_positive_int("seed", settings.seed, minimum=0))
     init = check_scheme("init", settings.init)  # checked here, or initialize_parameters names it scheme
     params = initialize_parameters(settings.layer_sizes, rng, scheme=init, dtype=data.X.dtype.type)
+    _check_layers(settings, data)
     return fold(
         data.X, data.Y, params, activations=settings.activations, loss=settings.loss, epochs=settings.epochs,
         optimizer=settings.optimizer, batch_size=settings.batch_size, rng=rng, dev=data.dev, lambd=settings.lambd,
@@ -1540,6 +1542,31 @@ def _check_settings_and_data(settings: object, data: object) -> None:
     if not isinstance(data, SweepData):
         raise TypeError(f"data must be a SweepData(X, Y, dev), got {type(data).__name__}")
     check.check_float_array("data.X", data.X, finite=False)  # its dtype is the parameters'; train checks its values
+
+
+def _check_layers(settings: RunSettings, data: SweepData) -> None:
+    """Refuse, naming ``layer_sizes``, what ``train`` would refuse in terms of the parameters
+    drawn from it (``W1``, ``params' W2``), which the settings' user never wrote: activations
+    not one per layer, a softmax over one unit, an input layer other than ``X``'s (and ``dev[0]``'s) rows."""
+    sizes = tuple(settings.layer_sizes)  # initialize_parameters checked them
+    L = len(sizes) - 1
+    activations: object = settings.activations
+    if isinstance(activations, Sequence) and not isinstance(activations, str) and len(activations) != L:
+        raise ValueError(
+            f"activations must name one activation per layer: layer_sizes {sizes} has {L} layers, "
+            f"got {len(activations)} names {list(activations)}"
+        )
+    check_softmax_units(check_activations(activations, L), sizes, named=lambda l: (f"layer_sizes[{l}]", f"activations[{l - 1}]"))
+    dev: object = data.dev
+    inputs: list[tuple[str, object]] = [("X", data.X)]
+    if isinstance(dev, tuple) and len(dev) == 2:  # else train names what dev is
+        inputs.append(("dev[0]", dev[0]))
+    for argument, X in inputs:
+        if isinstance(X, np.ndarray) and X.ndim == 2 and X.shape[0] != sizes[0]:  # else train names what X is
+            raise ValueError(
+                f"layer_sizes[0] is {sizes[0]}, the input layer, but {argument} has {X.shape[0]} rows (features): "
+                f"{argument} is (n_features, m), one sample per column"
+            )
 
 
 SWEEP_DATA_FILES: Final = ("X", "Y", "X_dev", "Y_dev")

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import math
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Final, NamedTuple
 
 import numpy as np
@@ -73,29 +73,39 @@ def check_loss_pairing(loss: LossFunction, output_activation: ActivationFunction
         )
 
 
-def check_softmax_units(activations: Sequence[ActivationFunction], sizes: Sequence[int]) -> None:
+def check_softmax_units(
+    activations: Sequence[ActivationFunction],
+    sizes: Sequence[int],
+    *,
+    named: Callable[[int], tuple[str, str]] | None = None,
+) -> None:
     """Refuse a softmax over a single unit in any layer, before any training.
 
     Over one unit, :math:`\\mathrm{softmax}(z) = e^z / e^z = 1` whatever :math:`z`: the layer's
     output is constant and its gradient 0, so no step moves the weights into it. As the
     output layer, ``predict`` would say class 1 for every sample; as a hidden layer, every
     later layer sees a constant input.
+
+    ``named(l)``: how a wrapper's user wrote layer ``l``'s number of units and its activation,
+    such as ``("hidden_layer_sizes[0]", "activation")``, named in the error instead of the
+    parameters (``params' W1``) and ``activations[0]``, which that user never wrote.
     """
     L = len(sizes) - 1
     for l, activation in enumerate(activations, start=1):
         if sizes[l] != 1 or activation.name != SOFTMAX.name:  # a record of your own cannot take a built-in name
             continue
-        if l == L:
-            raise ValueError(
-                "the output layer has 1 unit (params' last W has 1 row) but its activation is 'softmax', "
-                "whose output over one unit is always 1, so training could never learn: use 'sigmoid' for one "
-                "output unit (0/1 labels), or one unit per class with one-hot targets"
-            )
-        raise ValueError(
-            f"hidden layer {l} has 1 unit (params' W{l} has 1 row) but its activation (activations[{l - 1}]) is "
-            "'softmax', whose output over one unit is always 1, so the layers after it would see a constant: "
-            "give that layer more units or another activation, such as 'relu' or 'tanh'"
+        if named is not None:
+            size_name, activation_name = named(l)
+            units = f"{size_name} is 1"
+        else:
+            units = "params' last W has 1 row" if l == L else f"params' W{l} has 1 row"
+            activation_name = "its activation" if l == L else f"its activation (activations[{l - 1}])"
+        which, then = (
+            ("the output layer", "so training could never learn: use 'sigmoid' for one output unit (0/1 labels), or one unit per class with one-hot targets")
+            if l == L
+            else (f"hidden layer {l}", "so the layers after it would see a constant: give that layer more units or another activation, such as 'relu' or 'tanh'")
         )
+        raise ValueError(f"{which} has 1 unit ({units}) but {activation_name} is 'softmax', whose output over one unit is always 1, {then}")
 
 
 class CheckedNetwork(NamedTuple):

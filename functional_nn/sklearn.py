@@ -100,7 +100,7 @@ from functional_nn.optimizers import (
     sgd,
     slot_names,
 )
-from functional_nn.propagation import PREDICT_CHUNK, check_keep_probs
+from functional_nn.propagation import PREDICT_CHUNK, check_keep_probs, check_softmax_units
 from functional_nn.propagation import predict_proba as network_output
 from functional_nn.training import train
 from functional_nn.types import Activation, ActivationFunction, FloatArray, FloatDType, FloatDTypeLike, InitScheme, Loss
@@ -443,6 +443,10 @@ class _BaseMLP(BaseEstimator, _RefusesScikitLearnNames):
             raise
         Y = self._targets(y, first, classes)
         sizes = (X.shape[1], *hidden, self._n_outputs())
+        check_softmax_units(  # train's own check, named by the settings: train would name params' W1 and activations[0]
+            [resolve_activation("activation", a) for a in activations], sizes,
+            named=lambda l: (f"hidden_layer_sizes[{l - 1}]", "activation"),
+        )  # fmt: skip
         if first:
             rng = self._generator()
             params = initialize_parameters(sizes, rng, scheme=init, dtype=dtype)

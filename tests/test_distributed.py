@@ -476,9 +476,9 @@ def _setting(sizes: tuple[int, ...] = (5, 4, 3), **changes: Any) -> dist.RunSett
 @pytest.mark.parametrize(
     ("bad", "error", "message"),
     [
-        (_setting((6, 4, 3)), ValueError, r"settings\[1\]: X has 5 rows \(features\) but W1 expects 6"),
+        (_setting((6, 4, 3)), ValueError, r"settings\[1\]: layer_sizes\[0\] is 6, the input layer, but X has 5 rows \(features\)"),
         (_setting((5, 4, 2)), ValueError, r"settings\[1\]: Y must have shape \(2, 30\): \(n_L, m\) to match the output layer and X's 30 samples, got \(3, 30\)"),
-        (_setting((5, 4, 4, 3)), ValueError, r"settings\[1\]: activations must name one activation per layer: the params have 3 layers, got 2"),
+        (_setting((5, 4, 4, 3)), ValueError, r"settings\[1\]: activations must name one activation per layer: layer_sizes \(5, 4, 4, 3\) has 3 layers, got 2"),
         (_setting((5, 0, 3)), ValueError, r"settings\[1\]: layer_sizes\[1\] must be >= 1, got 0"),
         (_setting(loss="cross_entropy"), ValueError, r"settings\[1\]: unknown loss 'cross_entropy'"),
         (_setting(activations=("relu", "linear")), ValueError, r"settings\[1\]: loss 'categorical_cross_entropy' needs outputs in \[0, 1\]"),
@@ -505,7 +505,7 @@ def test_a_sweep_checks_every_setting_against_the_data_before_any_run(
 def test_a_sweeps_dev_set_is_checked_before_any_run(rng: np.random.Generator) -> None:
     X, Y = _data(rng, m=30)
     X_dev, Y_dev = _data(rng, m=10)
-    with pytest.raises(ValueError, match=r"settings\[0\]: dev\[0\] has 4 rows \(features\) but W1 expects 5"):
+    with pytest.raises(ValueError, match=r"settings\[0\]: layer_sizes\[0\] is 5, the input layer, but dev\[0\] has 4 rows \(features\)"):
         dist.sweep([_setting()], X, Y, dev=(X_dev[:4], Y_dev), client=_UntouchableClient())  # type: ignore[arg-type]
 
 
