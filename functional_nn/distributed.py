@@ -91,7 +91,6 @@ import inspect
 import logging
 import math
 import os
-import pickle
 import shutil
 import signal
 import tempfile
@@ -795,7 +794,17 @@ def check_workers(client: Client, packages: Sequence[str] = REQUIRED_PACKAGES, *
     names = _check_packages(packages)
     timeout = check.check_positive_float("timeout", timeout)
     workers = _worker_addresses(client, wait=1, timeout=timeout)
-    found: dict[str, tuple[list[str], str, str]] = client.run(_probe_environment, names, workers=workers)
+    _refuse_missing(client.run(_probe_environment, names, workers=workers))
+    # Import this module on every worker now (0.15-0.25 s each, measured), as the driver has,
+    # and start Numba's kernels (0.9 s), rather than inside the first task each worker runs.
+    client.run(_warm_up, workers=workers)
+    _warn_of_returned_memory(client.run(_allocator_behaviour, workers=workers))
+    return workers
+
+
+def _refuse_missing(found: Mapping[str, tuple[list[str], str, str]]) -> None:
+    """Raise ``WorkerEnvironmentError`` naming each worker of ``found`` (``_probe_environment``'s
+    answers by address) that lacks a package, with the packages, its host and its Python."""
     problems = [
         f"{', '.join(missing)} on worker {address} (host {host}, Python {python})"
         for address, (missing, python, host) in sorted(found.items())
@@ -805,11 +814,6 @@ def check_workers(client: Client, packages: Sequence[str] = REQUIRED_PACKAGES, *
         raise WorkerEnvironmentError(
             "cannot import " + "; ".join(problems) + f": install the library there ({DASK_EXTRA}) or put it on the workers' path"
         )
-    # Import this module on every worker now (0.15-0.25 s each, measured), as the driver has,
-    # and start Numba's kernels (0.9 s), rather than inside the first task each worker runs.
-    client.run(_warm_up, workers=workers)
-    _warn_of_returned_memory(client.run(_allocator_behaviour, workers=workers))
-    return workers
 
 
 def _check_packages(packages: object) -> list[str]:
@@ -1128,10 +1132,14 @@ def _check_unpickled(client: Client, workers: Sequence[str], pieces: Sequence[tu
     reference, as its module's name: a worker that cannot import that module fails to read the
     task's message and dies, and the run fails later in Dask's words (a cancelled future, a
     lost worker, no workers left). So each piece is unpickled on every worker first
-    (``WorkerEnvironmentError``); the library itself must already be there (``check_workers``).
+    (``WorkerEnvironmentError``), after the library: a worker without it (one that joined after
+    ``check_workers``) is named as ``check_workers`` names it.
     """
-    found: dict[str, list[str | None]] = client.run(_unpickling_errors, blobs, workers=list(workers))
-    for address, errors in sorted(found.items()):
+    found: dict[str, tuple[tuple[list[str], str, str], list[str | None]]] = client.run(
+        _unpickling_errors, blobs, REQUIRED_PACKAGES, workers=list(workers)
+    )
+    _refuse_missing({address: environment for address, (environment, _) in found.items()})  # one that joined after check_workers
+    for address, (_, errors) in sorted(found.items()):
         for (argument, _), error in zip(pieces, errors):
             if error is not None:
                 raise WorkerEnvironmentError(
@@ -1142,8 +1150,14 @@ def _check_unpickled(client: Client, workers: Sequence[str], pieces: Sequence[tu
                 )
 
 
-def _unpickling_errors(blobs: Sequence[bytes]) -> list[str | None]:
-    """Run on a worker: for each of ``blobs`` (pickled pieces), ``None`` if it unpickles here, else the error."""
+def _unpickling_errors(blobs: Sequence[bytes], packages: Sequence[str]) -> tuple[tuple[list[str], str, str], list[str | None]]:
+    """Run on a worker: ``_probe_environment(packages)``, then, if none is missing, for each of
+    ``blobs`` (pickled pieces) ``None`` if it unpickles here, else the error."""
+    import pickle
+
+    environment = _probe_environment(packages)
+    if environment[0]:  # a worker without the library: that is the error, not each piece's
+        return environment, []
     errors: list[str | None] = []
     for blob in blobs:
         try:
@@ -1152,7 +1166,12 @@ def _unpickling_errors(blobs: Sequence[bytes]) -> list[str | None]:
             errors.append(f"{type(error).__name__}: {error}")
         else:
             errors.append(None)
-    return errors
+    return environment, errors
+
+
+# Pickled by value, as _probe_environment: a worker that joined after check_workers without
+# functional_nn says so rather than failing to unpickle this function, in Dask's words.
+_unpickling_errors.__module__ = "__main__"
 
 
 def _check_pickles(argument: str, value: object, travels_with: str) -> bytes:

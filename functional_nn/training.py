@@ -152,19 +152,28 @@ def nonfinite_cost_cause(loss: LossFunction, AL: FloatArray, caches: Caches, los
     learning rate only delays that: an unclipped logarithm meets an output of exactly 0 or 1
     sooner or later), else the advice for a run that diverged. ``loss_finite``: the loss's own
     cost was finite (the L2 penalty of runaway weights was not). The layers are scanned in
-    order, only now: a step whose cost is finite pays nothing."""
+    order, only now: a step whose cost is finite pays nothing. A piece is named only for
+    moderate inputs (``_moderate``): of runaway ones, an innocent square overflows too."""
     for l, cache in enumerate(caches, start=1):
-        if cache.activation.name not in ACTIVATIONS and np.isfinite(cache.Z).all() and not np.isfinite(cache.A).all():
+        if cache.activation.name not in ACTIVATIONS and _moderate(cache.Z) and not np.isfinite(cache.A).all():
             return (
                 f"layer {l}'s activation {cache.activation.name!r} returned NaN or infinite values for finite Z: its forward, "
                 "not the learning rate (check_activation(record) checks it on random Z)"
             )
-    if not loss_finite and loss.name not in LOSSES and np.isfinite(AL).all():
+    if not loss_finite and loss.name not in LOSSES and _moderate(AL):
         return (
             f"loss {loss.name!r} gave it for finite outputs AL in [{float(AL.min()):.8g}, {float(AL.max()):.8g}]: its cost, "
             "not the learning rate (a logarithm of AL or 1 - AL at exactly 0, say: the built-in cross-entropies clip AL)"
         )
     return "try a smaller learning rate (or check the data for extreme values)"
+
+
+def _moderate(values: FloatArray) -> bool:
+    """Whether ``values`` are finite and small enough that the sum of their squares (or of
+    their differences' squares) cannot overflow: inputs of which a piece making NaN or inf is
+    at fault, where those of a diverging run (a float32 output of 5e22) overflow any square."""
+    bound = math.sqrt(float(np.finfo(values.dtype).max) / max(values.size, 1)) / 2
+    return bool(np.abs(values).max(initial=0.0) <= bound)  # False for NaN and inf too
 
 
 def diverged_advice(value: FloatArray) -> str:
