@@ -471,11 +471,11 @@ def _activation_backward(activation: ActivationFunction, dA: FloatArray, cache: 
     """Layer ``l``'s ``dZ`` from the fresh ``dA``: the record's in-place backward pass if it has one.
     A record of one's own gets the cache's ``Z`` and ``A`` read-only (``dA`` is its to write)."""
     function = "backward" if activation.backward_in_place is None else "backward_in_place"
-    backward = activation.backward if activation.backward_in_place is None else activation.backward_in_place
+    derivative = activation.backward if activation.backward_in_place is None else activation.backward_in_place
     if activation.name in ACTIVATIONS:  # a built-in: writes into nothing but dA
-        return _record_output(backward(dA, cache.Z, cache.A), cache.Z, activation.name, l, function)
+        return _record_output(derivative(dA, cache.Z, cache.A), cache.Z, activation.name, l, function)
     with check.writes_refused(f"layer {l}'s activation {activation.name!r}", function, "check_activation"):
-        dZ = backward(dA, check.read_only(cache.Z), check.read_only(cache.A))
+        dZ = derivative(dA, check.read_only(cache.Z), check.read_only(cache.A))
     return _record_output(dZ, cache.Z, activation.name, l, function)
 
 

@@ -146,7 +146,7 @@ def _check_divergence(epoch: int, cost: float, first_cost: float | None, params:
         )
 
 
-def nonfinite_cost_cause(loss: LossFunction, AL: FloatArray, caches: Caches, loss_finite: bool = False) -> str:
+def _nonfinite_cost_cause(loss: LossFunction, AL: FloatArray, caches: Caches, loss_finite: bool) -> str:
     """Why a step's cost is not finite, once it is found so, to end ``TrainingDivergedError``'s
     message: a record of one's own that made NaN or inf of finite inputs, named (a smaller
     learning rate only delays that: an unclipped logarithm meets an output of exactly 0 or 1
@@ -956,7 +956,7 @@ def run_epoch(problem: _Problem, state: TrainState) -> TrainState:
             data_cost = cost_value(loss, AL, Y_batch)  # a float, whatever a loss of one's own returns
             cost = data_cost + l2_penalty(params, p.lambd, b)
             if not math.isfinite(cost):
-                cause = nonfinite_cost_cause(loss, AL, caches, math.isfinite(data_cost))
+                cause = _nonfinite_cost_cause(loss, AL, caches, math.isfinite(data_cost))
                 raise TrainingDivergedError(f"training diverged at epoch {epoch}, step {step}: the cost is {cost}; {cause}")
             cost_sum += cost * b
             if p.labels is not None:
