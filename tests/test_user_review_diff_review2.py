@@ -48,6 +48,9 @@ def test_best_loss_is_none_for_an_early_stopped_fit_pickled_before_best_epoch_wa
     old.__setstate__(state)  # what unpickling that older estimator does
     assert fitted.best_loss_ is None
     assert old.best_loss_ is None
+    assert fitted.best_validation_score_ is not None
+    assert old.best_validation_score_ is None  # documented so, not an AttributeError
+    assert old.validation_scores_ == fitted.validation_scores_
 
 
 def test_a_cluster_reached_by_address_gets_the_data_through_its_scheduler(rng: np.random.Generator) -> None:

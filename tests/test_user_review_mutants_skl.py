@@ -4,9 +4,9 @@ every other test let through.
 
 - The hints for scikit-learn's parameter names were checked by their first words only, and
   not the "; " between several: their ends could change unseen.
-- ``best_validation_score_`` of an estimator pickled before ``_best_epoch`` was kept, and of a
-  fit whose best held-out cost is not its best held-out accuracy; ``n_outputs_`` of a
-  two-class classifier.
+- ``best_validation_score_`` of a fit whose best held-out cost is not its best held-out
+  accuracy (and of an estimator pickled before ``_best_epoch`` was kept: in
+  test_user_review_diff_review2.py); ``n_outputs_`` of a two-class classifier.
 - ``cosine_decay``'s first decay step where ``final + (peak - final)`` rounds below the peak,
   and a decay whose first steps' cosine rounds to 1 and the sum above the peak.
 - ``plot_activation_histograms`` with snapshots of no layers; inspect_network.py's confidence
@@ -18,7 +18,6 @@ every other test let through.
 from __future__ import annotations
 
 import os
-import pickle
 import sys
 import warnings
 from pathlib import Path
@@ -85,18 +84,6 @@ def test_several_scikit_learn_names_get_their_hints_apart_in_the_order_given() -
         "MLPClassifier got scikit-learn's parameters loss, max_iter, momentum, not among its own: "
         f"loss: {HINTS['loss']}; max_iter: {HINTS['max_iter']}; momentum: {HINTS['momentum']}"
     )
-
-
-def test_an_estimator_pickled_before_best_epoch_was_kept_has_no_best_validation_score(rng: np.random.Generator) -> None:
-    X = rng.standard_normal((40, 2))
-    fitted = MLPClassifier((3,), epochs=3, early_stopping=True, random_state=0).fit(X, (X[:, 0] > 0).astype(np.int64))
-    state = pickle.loads(pickle.dumps(vars(fitted)))
-    del state["_best_epoch"]  # as an older version pickled it
-    old = MLPClassifier()
-    old.__setstate__(state)  # what unpickling that older estimator does
-    assert fitted.best_validation_score_ is not None
-    assert old.best_validation_score_ is None  # documented so, not an AttributeError
-    assert old.validation_scores_ == fitted.validation_scores_
 
 
 def test_best_validation_score_is_the_accuracy_of_the_best_held_out_cost_not_the_best_accuracy() -> None:
