@@ -74,3 +74,19 @@ def test_one_hot_takes_false_and_true_as_classes_0_and_1() -> None:
     Y = one_hot(np.array([True, False, True]), 2)
     np.testing.assert_array_equal(Y, np.array([[0.0, 1.0, 0.0], [1.0, 0.0, 1.0]]))
 
+
+
+def test_a_class_named_twice_is_refused_and_a_folder_inside_a_class_is_skipped_by_name(tmp_path: Path) -> None:
+    from PIL import Image
+
+    from functional_nn.data import load_image_folder
+
+    for name in ("a", "b"):
+        (tmp_path / name).mkdir()
+        Image.fromarray(np.zeros((2, 2), dtype=np.uint8), mode="L").save(tmp_path / name / "x.png")
+    with pytest.raises(ValueError, match=r"^classes must not repeat a name, got \['a', 'a'\]$"):
+        load_image_folder(tmp_path, size=(2, 2), classes=("a", "a"))
+    (tmp_path / "a" / "sub").mkdir()
+    folder = load_image_folder(tmp_path, size=(2, 2))
+    assert [(skipped.path, skipped.reason) for skipped in folder.skipped] == [(tmp_path / "a" / "sub", "not a regular file")]
+    assert folder.X.shape == (4, 2) and folder.y.tolist() == [0, 1]
