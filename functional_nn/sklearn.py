@@ -396,9 +396,10 @@ class _BaseMLP(BaseEstimator, _RefusesScikitLearnNames):
 
     # -- what the subclasses define -------------------------------------------------------
 
-    def _targets(self, y: Any, first: bool, classes: Any = None) -> FloatArray:
+    def _targets(self, y: Any, first: bool, classes: Any = None, *, whole: bool = False) -> FloatArray:
         """The targets as columns ``(n_L, m)`` in the network's dtype; on a first fit, learns
-        what the output layer needs (classes, number of outputs)."""
+        what the output layer needs (classes, number of outputs). ``whole``: a warm-started
+        ``fit`` (not ``partial_fit``), whose data must hold every fitted class."""
         raise NotImplementedError
 
     def _n_outputs(self) -> int:
@@ -441,7 +442,7 @@ class _BaseMLP(BaseEstimator, _RefusesScikitLearnNames):
         except ValueError as error:
             _refuse_columns(given, y, error)
             raise
-        Y = self._targets(y, first, classes)
+        Y = self._targets(y, first, classes, whole=not incremental)
         sizes = (X.shape[1], *hidden, self._n_outputs())
         check_softmax_units(  # train's own check, named by the settings: train would name params' W1 and activations[0]
             [resolve_activation("activation", a) for a in activations], sizes,
@@ -781,7 +782,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         self._fit(X, y, incremental=True, classes=classes)
         return self
 
-    def _targets(self, y: Any, first: bool, classes: Any = None) -> FloatArray:
+    def _targets(self, y: Any, first: bool, classes: Any = None, *, whole: bool = False) -> FloatArray:
         # validate_data made y 1-D; integer or boolean labels are always binary or multiclass, which
         # check_classification_targets (type_of_target's passes over y) would find on every partial_fit
         if not (isinstance(y, np.ndarray) and y.ndim == 1 and y.dtype.kind in "iub"):
@@ -799,6 +800,14 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
             raise ValueError(
                 f"y holds labels {unseen.tolist()} that are not among the fitted classes {self.classes_.tolist()}"
             )
+        if not first and whole:
+            absent = np.setdiff1d(self.classes_, y)
+            if absent.size:  # as scikit-learn's warm start refuses it; partial_fit takes a batch of some classes
+                raise ValueError(
+                    f"with warm_start=True, fit continues the fitted network, so y must hold every class of it "
+                    f"{self.classes_.tolist()}, but has none of {absent.tolist()}: fit with warm_start=False to start "
+                    "afresh, or partial_fit to train on batches of some classes"
+                )
         dtype = self._float_dtype()
         return one_hot(np.searchsorted(self.classes_, y), self.classes_.shape[0], dtype=dtype)
 
@@ -913,7 +922,7 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         self._fit(X, y, incremental=True)
         return self
 
-    def _targets(self, y: Any, first: bool, classes: Any = None) -> FloatArray:
+    def _targets(self, y: Any, first: bool, classes: Any = None, *, whole: bool = False) -> FloatArray:
         dtype = self._float_dtype()
         if not isinstance(y, np.ndarray):  # a sparse y, which validate_data takes for several outputs
             y = y.toarray()

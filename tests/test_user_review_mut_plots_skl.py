@@ -120,3 +120,17 @@ def test_the_mistakes_picture_shows_at_most_60(tmp_path: Path, monkeypatch: pyte
     AL = np.full((10, 61), 0.1)
     assert train_mnist.plot_mistakes(tmp_path / "m.png", X, np.zeros(61, dtype=np.int64), np.ones(61, dtype=np.int64), AL, "t") == 60
     assert sum(1 for ax in figures[-1].axes if ax.images) == 60
+
+
+def test_a_warm_fit_on_some_of_the_fitted_classes_is_refused_as_scikit_learn_refuses_it(rng: np.random.Generator) -> None:
+    # the docstring says the classes must stay the same; a refit on 'a' and 'b' only trained on,
+    # pushing 'c' towards 0, where scikit-learn's warm start refuses it. partial_fit takes such a batch.
+    X = rng.normal(size=(30, 2))
+    y = np.array(list("abc") * 10)
+    classifier = MLPClassifier((3,), epochs=1, warm_start=True, random_state=0).fit(X, y)
+    before = {key: value.copy() for key, value in classifier.params_.items()}
+    some = y != "c"
+    with pytest.raises(ValueError, match=r"^with warm_start=True, fit continues the fitted network, so y must hold every class of it \['a', 'b', 'c'\], but has none of \['c'\]"):
+        classifier.fit(X[some], y[some])
+    assert all(np.array_equal(classifier.params_[key], value) for key, value in before.items())
+    assert classifier.partial_fit(X[some], y[some]).classes_.tolist() == ["a", "b", "c"]
