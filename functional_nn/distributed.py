@@ -1318,7 +1318,7 @@ def epoch_states(
             _check_round_state(i, state)
             previous = _check_round_order(i, state, previous)
     acts: object = activations
-    if isinstance(acts, str) or not isinstance(acts, Sequence):
+    if isinstance(acts, (str, ActivationFunction)) or not isinstance(acts, Sequence):  # a record is a tuple too
         raise TypeError(
             "activations must be a sequence of names or ActivationFunction records, one per layer, such as "
             f"('relu', 'softmax'), got {acts!r}"
@@ -1569,13 +1569,8 @@ def _check_layers(settings: RunSettings, data: SweepData) -> None:
     not one per layer, a softmax over one unit, an input layer other than ``X``'s (and ``dev[0]``'s) rows."""
     sizes = tuple(settings.layer_sizes)  # initialize_parameters checked them
     L = len(sizes) - 1
-    activations: object = settings.activations
-    if isinstance(activations, Sequence) and not isinstance(activations, str) and len(activations) != L:
-        raise ValueError(
-            f"activations must name one activation per layer: layer_sizes {sizes} has {L} layers, "
-            f"got {len(activations)} names {list(activations)}"
-        )
-    check_softmax_units(check_activations(activations, L), sizes, named=lambda l: (f"layer_sizes[{l}]", f"activations[{l - 1}]"))
+    records = check_activations(settings.activations, L, layers=f"layer_sizes {sizes} has {L} layers")
+    check_softmax_units(records, sizes, named=lambda l: (f"layer_sizes[{l}]", f"activations[{l - 1}]"))
     dev: object = data.dev
     inputs: list[tuple[str, object]] = [("X", data.X)]
     if isinstance(dev, tuple) and len(dev) == 2:  # else train names what dev is

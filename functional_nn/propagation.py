@@ -49,16 +49,20 @@ from functional_nn.types import (
 )
 
 
-def check_activations(activations: object, L: int) -> tuple[ActivationFunction, ...]:
-    """Resolve one activation per layer, a built-in name or an ``ActivationFunction``, to records."""
-    if isinstance(activations, str) or not isinstance(activations, Sequence):
+def check_activations(activations: object, L: int, *, layers: str | None = None) -> tuple[ActivationFunction, ...]:
+    """Resolve one activation per layer, a built-in name or an ``ActivationFunction``, to records.
+
+    ``layers``: what has the ``L`` layers, named when the count differs (by default the params).
+    A single record (a tuple itself) is refused as a single name is, not read as its fields."""
+    if isinstance(activations, (str, ActivationFunction)) or not isinstance(activations, Sequence):
+        got = f"the single ActivationFunction {activations.name!r}" if isinstance(activations, ActivationFunction) else repr(activations)
         raise TypeError(
             f"activations must be a sequence of {L} names or ActivationFunction records, one per layer, such as "
-            "('relu', 'softmax'), "
-            f"got {activations!r}"
+            f"('relu', 'softmax'), got {got}"
         )
     if len(activations) != L:
-        raise ValueError(f"activations must name one activation per layer: the params have {L} layers, got {len(activations)} names {list(activations)}")
+        has = f"the params have {L} layers" if layers is None else layers
+        raise ValueError(f"activations must name one activation per layer: {has}, got {len(activations)} names {list(activations)}")
     return tuple(resolve_activation(f"activations[{i}]", a) for i, a in enumerate(activations))
 
 

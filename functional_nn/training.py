@@ -146,21 +146,22 @@ def _check_divergence(epoch: int, cost: float, first_cost: float | None, params:
         )
 
 
-def _nonfinite_cost_cause(loss: LossFunction, AL: FloatArray, caches: Caches, loss_finite: bool) -> str:
+def _nonfinite_cost_cause(loss: LossFunction, AL: FloatArray, Y: FloatArray, caches: Caches, loss_finite: bool) -> str:
     """Why a step's cost is not finite, once it is found so, to end ``TrainingDivergedError``'s
     message: a record of one's own that made NaN or inf of finite inputs, named (a smaller
     learning rate only delays that: an unclipped logarithm meets an output of exactly 0 or 1
     sooner or later), else the advice for a run that diverged. ``loss_finite``: the loss's own
     cost was finite (the L2 penalty of runaway weights was not). The layers are scanned in
     order, only now: a step whose cost is finite pays nothing. A piece is named only for
-    moderate inputs (``_moderate``): of runaway ones, an innocent square overflows too."""
+    moderate inputs (``_moderate``): of runaway ones, an innocent square overflows too, and so
+    it does of extreme targets ``Y`` (the loss's other input)."""
     for l, cache in enumerate(caches, start=1):
         if cache.activation.name not in ACTIVATIONS and _moderate(cache.Z) and not np.isfinite(cache.A).all():
             return (
                 f"layer {l}'s activation {cache.activation.name!r} returned NaN or infinite values for finite Z: its forward, "
                 "not the learning rate (check_activation(record) checks it on random Z)"
             )
-    if not loss_finite and loss.name not in LOSSES and _moderate(AL):
+    if not loss_finite and loss.name not in LOSSES and _moderate(AL) and _moderate(Y):
         return (
             f"loss {loss.name!r} gave it for finite outputs AL in [{float(AL.min()):.8g}, {float(AL.max()):.8g}]: its cost, "
             "not the learning rate (a logarithm of AL or 1 - AL at exactly 0, say: the built-in cross-entropies clip AL)"
@@ -956,7 +957,7 @@ def run_epoch(problem: _Problem, state: TrainState) -> TrainState:
             data_cost = cost_value(loss, AL, Y_batch)  # a float, whatever a loss of one's own returns
             cost = data_cost + l2_penalty(params, p.lambd, b)
             if not math.isfinite(cost):
-                cause = _nonfinite_cost_cause(loss, AL, caches, math.isfinite(data_cost))
+                cause = _nonfinite_cost_cause(loss, AL, Y_batch, caches, math.isfinite(data_cost))
                 raise TrainingDivergedError(f"training diverged at epoch {epoch}, step {step}: the cost is {cost}; {cause}")
             cost_sum += cost * b
             if p.labels is not None:
