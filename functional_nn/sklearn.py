@@ -102,7 +102,7 @@ from functional_nn.optimizers import (
 )
 from functional_nn.propagation import PREDICT_CHUNK, check_keep_probs, check_softmax_units
 from functional_nn.propagation import predict_proba as network_output
-from functional_nn.training import train
+from functional_nn.training import DivergenceWords, TrainingDivergedError, train
 from functional_nn.types import Activation, ActivationFunction, FloatArray, FloatDType, FloatDTypeLike, InitScheme, Loss
 
 __all__ = ["DTypeName", "MLPClassifier", "MLPRegressor", "OPTIMIZER_NAMES", "OptimizerName"]
@@ -346,12 +346,17 @@ class _BaseMLP(BaseEstimator, _RefusesScikitLearnNames):
             return _make_optimizer(name, self.learning_rate)
         raise TypeError(f"optimizer must be one of {list(OPTIMIZER_NAMES)} or an Optimizer such as adam(1e-3), got {given!r}")
 
-    def _keep_probs(self) -> float | None:
+    def _keep_probs(self, n_hidden: int) -> float | None:
         dropout = check.check_positive_float("dropout", self.dropout, allow_zero=True)
         if dropout >= 1:
             raise ValueError(f"dropout must be in [0, 1): the probability of dropping a hidden unit, got {dropout}")
         if dropout == 0:
             return None
+        if n_hidden == 0:  # train would take it and drop nothing: there is no hidden unit
+            raise ValueError(
+                f"dropout={dropout} drops hidden units, but hidden_layer_sizes={self.hidden_layer_sizes!r} gives the "
+                "network no hidden layer: set dropout=0.0 (no dropout), or give hidden_layer_sizes a layer such as (100,)"
+            )
         try:  # train's own check, in the estimator's terms: train would name keep_probs[0], never given here
             check_keep_probs(1.0 - dropout, 2)
         except ValueError as error:
@@ -414,7 +419,7 @@ class _BaseMLP(BaseEstimator, _RefusesScikitLearnNames):
         dtype = self._float_dtype()
         activations = self._activations(len(hidden))
         optimizer = self._optimizer()
-        keep_probs = self._keep_probs()
+        keep_probs = self._keep_probs(len(hidden))
         early_stopping = self._early_stopping()
         init = check_scheme("init", self.init)
         epochs = check.check_positive_int("epochs", self.epochs)
@@ -472,11 +477,14 @@ class _BaseMLP(BaseEstimator, _RefusesScikitLearnNames):
             if split_seed is None:
                 split_seed = int(rng.integers(2**31))
             columns, Y, dev = self._split_dev(X, y, Y, split_seed, in_place=_made_from(X, given))
-        result = train(
-            columns, Y, params, activations=activations, loss=self._loss, epochs=epochs, optimizer=optimizer,
-            batch_size=batch_size, rng=rng, dev=dev, lambd=lambd, keep_probs=keep_probs,
-            early_stopping=early_stopping, optimizer_state=state,
-        )  # fmt: skip
+        try:
+            result = train(
+                columns, Y, params, activations=activations, loss=self._loss, epochs=epochs, optimizer=optimizer,
+                batch_size=batch_size, rng=rng, dev=dev, lambd=lambd, keep_probs=keep_probs,
+                early_stopping=early_stopping, optimizer_state=state,
+            )  # fmt: skip
+        except TrainingDivergedError as error:  # train's words name its arguments (W1, float64 params): say the settings
+            raise error.worded(self._divergence_words(len(sizes) - 1)) from error
         if result.best_params is None:
             # an ema optimizer's average is what train's dev figures are of; training goes on from the weights averaged
             self.params_ = _own(averaged_params(result.optimizer_state, result.params))
@@ -492,6 +500,24 @@ class _BaseMLP(BaseEstimator, _RefusesScikitLearnNames):
         self._split_seed = split_seed
         self._best_epoch = None if result.best_epoch is None else len(previous) + result.best_epoch
         return self
+
+    def _divergence_words(self, L: int) -> DivergenceWords:
+        """A ``TrainingDivergedError``'s words for the settings of a network of ``L`` layers: the
+        step size is ``learning_rate`` (an ``Optimizer`` given keeps its own), a parameter is
+        named as ``coefs_`` and ``intercepts_`` hold it, and float64 is ``dtype='float64'``."""
+        if isinstance(self.optimizer, Optimizer):
+            rate = f"learning rate in the Optimizer given as optimizer ({self.optimizer.name!r}; learning_rate does not set it)"
+        elif isinstance(self.learning_rate, (int, float)) and not isinstance(self.learning_rate, bool):
+            rate = f"learning_rate (now {self.learning_rate:g})"
+        else:
+            rate = "learning_rate"
+
+        def parameter(key: str) -> str:
+            l = int(key[1:])
+            layer = "the output layer" if l == L else f"hidden layer {l}"
+            return f"coefs_[{l - 1}] (the weights into {layer})" if key[0] == "W" else f"intercepts_[{l - 1}] (the biases of {layer})"
+
+        return DivergenceWords(rate, parameter, "fit with dtype='float64'", "X and y")
 
     def _check_same_optimizer(self, optimizer: Optimizer, setting: str, incremental: bool) -> None:
         """Refuse to continue the fitted optimizer state with an ``optimizer`` that keeps another.
@@ -671,7 +697,8 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         L2 strength :math:`\lambda`: the cost gains :math:`\frac{\lambda}{2m}\sum_l \lVert W_l\rVert_F^2`
         (``train``'s ``lambd``; the same penalty as scikit-learn's ``alpha``).
     dropout : float in [0, 1), default 0
-        Probability of dropping each hidden unit during training (inverted dropout).
+        Probability of dropping each hidden unit during training (inverted dropout); above 0 it
+        needs a hidden layer: with ``hidden_layer_sizes=()`` it is refused, there being nothing to drop.
     init : {"he", "xavier", "scaled_normal", "standard_normal", "uniform"}, default "he"
     early_stopping : bool, default False
         Hold out ``validation_fraction`` of the samples (stratified when every class has

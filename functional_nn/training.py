@@ -98,6 +98,8 @@ __all__ = [
     "TrainResult",
     "TrainState",
     "DIVERGENCE_FACTOR",
+    "Divergence",
+    "DivergenceWords",
     "TrainingDivergedError",
     "train",
     "train_epochs",
@@ -105,10 +107,71 @@ __all__ = [
 ]
 
 
+class DivergenceWords(NamedTuple):
+    """How a ``TrainingDivergedError`` names what to change, in the words of whoever set
+    ``train``'s arguments: by default ``train``'s own. A wrapper whose user set them through
+    settings of its own passes its words to ``TrainingDivergedError.worded`` (the estimators of
+    ``functional_nn.sklearn`` name ``learning_rate``, ``coefs_[0]`` and ``dtype='float64'``)."""
+
+    learning_rate: str = "learning rate"
+    """What sets the step size, as in "try a smaller learning rate"."""
+    parameter: Callable[[str], str] = str
+    """A parameter's name from its key (``"W1"``)."""
+    wider_dtype: str = "use float64 params"
+    """How to train in float64, for a float32 weight past its bound."""
+    data: str = "the data"
+    """What holds the samples and targets, as in "check the data for extreme values"."""
+
+
+class Divergence(NamedTuple):
+    """What ``run_epoch`` found when training diverged, for ``TrainingDivergedError.worded``:
+    where (``epoch``, and the ``step`` of a cost that was not finite), what (``finding``, said
+    after the name of ``parameter`` when a parameter ran away) and whether the parameter's
+    values are ``finite`` (then past the bound of their dtype: rescaling the data may help)
+    in float32 (``narrow``: float64 may help). ``cause``: a piece of one's own at fault, which
+    is said instead of advice on the settings."""
+
+    epoch: int
+    step: int | None
+    finding: str
+    parameter: str | None = None
+    finite: bool = False
+    narrow: bool = False
+    cause: str | None = None
+
+    def message(self, words: DivergenceWords = DivergenceWords()) -> str:
+        where = f"epoch {self.epoch}" if self.step is None else f"epoch {self.epoch}, step {self.step}"
+        subject = "" if self.parameter is None else f"{words.parameter(self.parameter)} "
+        if self.cause is not None:
+            advice = self.cause
+        elif self.parameter is None:
+            advice = f"try a smaller {words.learning_rate} (or check {words.data} for extreme values)"
+        else:
+            advice = _advice(self.finite, self.narrow, words)
+        return f"training diverged at {where}: {subject}{self.finding}; {advice}"
+
+
 class TrainingDivergedError(FloatingPointError):
     """Training ran away: the cost or the parameters became NaN or infinite, the epoch's cost
     grew past ``DIVERGENCE_FACTOR`` times the first epoch's, or a weight passed the dtype's
-    bound ``1 / eps`` (see ``run_epoch``)."""
+    bound ``1 / eps`` (see ``run_epoch``).
+
+    ``divergence``: what ``run_epoch`` found, from which ``worded`` says the message again in
+    a wrapper's words (``None`` for an error raised elsewhere)."""
+
+    def __init__(self, message: str, *, divergence: Divergence | None = None) -> None:
+        super().__init__(message)
+        self.divergence = divergence
+
+    def worded(self, words: DivergenceWords) -> TrainingDivergedError:
+        """A new error saying this one in ``words`` (raise it ``from`` this one); one with this
+        one's message when it records no ``divergence``."""
+        message = str(self) if self.divergence is None else self.divergence.message(words)
+        return TrainingDivergedError(message, divergence=self.divergence)
+
+
+def _diverged(divergence: Divergence) -> TrainingDivergedError:
+    return TrainingDivergedError(divergence.message(), divergence=divergence)
 
 
 DIVERGENCE_FACTOR: Final = 1e4
@@ -134,23 +197,20 @@ def _check_divergence(epoch: int, cost: float, first_cost: float | None, params:
     if cost > DIVERGENCE_FACTOR * reference:
         # a first cost below 1 counts as 1: say so, rather than call 1 the first epoch's cost
         against = f"the first epoch's {first:.4g}" if first >= 1 else f"1 (the first epoch's cost, {first:.4g}, counts as 1)"
-        raise TrainingDivergedError(
-            f"training diverged at epoch {epoch}: the cost is {cost:.4g}, more than {DIVERGENCE_FACTOR:g} times "
-            f"{against}; try a smaller learning rate (or check the data for extreme values)"
-        )
+        raise _diverged(Divergence(epoch, None, f"the cost is {cost:.4g}, more than {DIVERGENCE_FACTOR:g} times {against}"))
     diverged = diverged_parameter(params)
     if diverged is not None:
         key, what = diverged
-        raise TrainingDivergedError(
-            f"training diverged at epoch {epoch}: {key} holds {what} after the last step; {diverged_advice(params[key])}"
-        )
+        value = params[key]
+        finite, narrow = bool(np.isfinite(value).all()), value.dtype == np.float32
+        raise _diverged(Divergence(epoch, None, f"holds {what} after the last step", key, finite, narrow))
 
 
-def _nonfinite_cost_cause(loss: LossFunction, AL: FloatArray, Y: FloatArray, caches: Caches, loss_finite: bool) -> str:
+def _nonfinite_cost_cause(loss: LossFunction, AL: FloatArray, Y: FloatArray, caches: Caches, loss_finite: bool) -> str | None:
     """Why a step's cost is not finite, once it is found so, to end ``TrainingDivergedError``'s
     message: a record of one's own that made NaN or inf of finite inputs, named (a smaller
     learning rate only delays that: an unclipped logarithm meets an output of exactly 0 or 1
-    sooner or later), else the advice for a run that diverged. ``loss_finite``: the loss's own
+    sooner or later), else ``None``: a run that diverged. ``loss_finite``: the loss's own
     cost was finite (the L2 penalty of runaway weights was not). The layers are scanned in
     order, only now: a step whose cost is finite pays nothing. A piece is named only for
     moderate inputs (``_moderate``): of runaway ones, an innocent square overflows too, and so
@@ -166,7 +226,7 @@ def _nonfinite_cost_cause(loss: LossFunction, AL: FloatArray, Y: FloatArray, cac
             f"loss {loss.name!r} gave it for finite outputs AL in [{float(AL.min()):.8g}, {float(AL.max()):.8g}]: its cost, "
             "not the learning rate (a logarithm of AL or 1 - AL at exactly 0, say: the built-in cross-entropies clip AL)"
         )
-    return "try a smaller learning rate (or check the data for extreme values)"
+    return None
 
 
 def _moderate(values: FloatArray) -> bool:
@@ -182,12 +242,18 @@ def diverged_advice(value: FloatArray) -> str:
     for finite weights past the bound, what helps when the data need weights that large. A
     regression onto targets in the millions reaches float32's 8.4e6 while its cost falls, and
     a smaller rate only delays it: the data must be rescaled, or the network made float64."""
-    advice = "try a smaller learning rate"
-    if not np.isfinite(value).all():
+    return _advice(bool(np.isfinite(value).all()), value.dtype == np.float32, DivergenceWords())
+
+
+def _advice(finite: bool, narrow: bool, words: DivergenceWords) -> str:
+    """``diverged_advice`` in ``words``, for a parameter whose values are ``finite`` (past the
+    bound) or not, in float32 (``narrow``) or not."""
+    advice = f"try a smaller {words.learning_rate}"
+    if not finite:
         return advice
-    advice += ", or, if the data need weights this large (targets of that size, say), rescale the data"
-    if value.dtype == np.float32:
-        advice += f" or use float64 params (bound {weight_bound(np.dtype(np.float64)):.4g})"
+    advice += f", or, if {words.data} need weights this large (targets of that size, say), rescale {words.data}"
+    if narrow:
+        advice += f" or {words.wider_dtype} (bound {weight_bound(np.dtype(np.float64)):.4g})"
     return advice
 
 
@@ -379,7 +445,13 @@ def check_dev_set(
     if sizes is None or dtype is None:  # the pair's own rows and dtype stand for the network's
         X_own = check.check_float_array("dev[0]", dev[0])
         Y_own = check.check_float_array("dev[1]", dev[1], targets=True)
-        sizes, dtype = (int(X_own.shape[0]), int(Y_own.shape[0])), X_own.dtype
+        rows, columns = X_own.shape
+        if rows == Y_own.shape[1] != columns:  # dev[0]'s rows, not its columns, match dev[1]'s samples
+            raise ValueError(
+                f"dev[0] must be (n_features, m), one sample per column, got {X_own.shape}: its {rows} rows match "
+                f"dev[1]'s {rows} samples (columns), so it looks transposed: pass dev[0].T"
+            )
+        sizes, dtype = (int(rows), int(Y_own.shape[0])), X_own.dtype
     X_dev, Y_dev = _check_data("dev[0]", "dev[1]", dev[0], dev[1], sizes, dtype)
     check_targets("dev[1]", Y_dev, loss)
     return X_dev, Y_dev, classification_labels(Y_dev, loss)
@@ -958,7 +1030,7 @@ def run_epoch(problem: _Problem, state: TrainState) -> TrainState:
             cost = data_cost + l2_penalty(params, p.lambd, b)
             if not math.isfinite(cost):
                 cause = _nonfinite_cost_cause(loss, AL, Y_batch, caches, math.isfinite(data_cost))
-                raise TrainingDivergedError(f"training diverged at epoch {epoch}, step {step}: the cost is {cost}; {cause}")
+                raise _diverged(Divergence(epoch, step, f"the cost is {cost}", cause=cause))
             cost_sum += cost * b
             if p.labels is not None:
                 batch_labels = p.labels if indices is None else p.labels[..., indices]
