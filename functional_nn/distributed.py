@@ -143,6 +143,8 @@ from functional_nn.training import (
     TrainResult,
     _augmented,
     _check_checkpoint_dir,
+    _nonfinite_cost_cause,
+    _own_backward_cause,
     _released_on_error,
     check_dev_set,
     check_resumed_within,
@@ -508,6 +510,37 @@ def _local_steps(shard: Shard, shard_index: int, inputs: RoundInput) -> ShardUpd
             if task.max_norm is not None:
                 params = _apply_max_norm(params, task.max_norm)
     return ShardUpdate(dict(params), state, samples, cost_sum, correct if any_correct else None)
+
+
+def _shard_cause(shard: Shard, shard_index: int, inputs: RoundInput) -> str | None:
+    """Once a shard's round gave a NaN or infinite cost or array: its steps run again, here on
+    the driver (which keeps every shard), step by step as the task ran them, until one of them
+    names a piece of one's own that made NaN or inf of moderate inputs, as ``train`` names it
+    (its forward pass or cost, then its backward pass); ``None`` if none does. Never run
+    while the rounds are finite: a finite round costs nothing more."""
+    task = inputs.task
+    K = 1 if task.local_steps is None else task.local_steps
+    lambd = 0.0 if task.local_steps is None else task.lambd  # a gradient sum leaves the L2 term to the driver
+    params, state = read_only_views(inputs.params, inputs.optimizer_state)
+    kernel = fused.check_kernel(None)
+    with np.errstate(over="ignore", invalid="ignore", under="ignore"), _params_already_checked():
+        for k in range(K):
+            t = inputs.round * K + k
+            X_B, Y_B = _batch(shard, shard_index, t, task)
+            AL, caches = forward(X_B, params, task.activations, task.keep_probs, _dropout_rng(shard_index, t, task), None, kernel)
+            data_cost = cost_value(task.loss, AL, Y_B)
+            if not math.isfinite(data_cost + l2_penalty(params, lambd, int(X_B.shape[1]))):
+                return _nonfinite_cost_cause(task.loss, AL, Y_B, caches, math.isfinite(data_cost))
+            cause = _own_backward_cause(task.loss, Y_B, caches)
+            if cause is not None or task.local_steps is None:
+                return cause
+            grads = backward(AL, Y_B, caches, task.loss, lambd, kernel)
+            if task.clip_norm is not None:
+                grads = _clip_by_global_norm(grads, task.clip_norm)
+            params, state = call_update(task.optimizer, grads, state, params)
+            if task.max_norm is not None:
+                params = _apply_max_norm(params, task.max_norm)
+    return None
 
 
 def _sum_in_order(dicts: Sequence[Mapping[str, FloatArray]], weights: Sequence[float] | None = None) -> dict[str, FloatArray]:
@@ -1213,7 +1246,9 @@ def _rounds(runner: _InProcessShards | DaskShards, run: _Run, state: RoundState,
                 # the workers need only the parameters: the optimizer's slots stay with the driver
                 inputs = RoundInput(state.params, OptimizerState(state.optimizer_state.step, {}), state.round, task)
                 gradients, waiting = runner.map(gradient_sum, inputs)
-                _check_shard_results(number, [(g.cost, g.grads, "the gradient sum", False) for g in gradients])
+                _check_shard_results(
+                    number, [(g.cost, g.grads, "the gradient sum", False) for g in gradients], runner.shards, inputs
+                )
                 params, opt_state = _synchronous_step(gradients, state.params, state.optimizer_state, task)
                 samples = sum(g.samples for g in gradients)
                 cost = sum(g.cost for g in gradients) / samples + l2_penalty(state.params, task.lambd, samples)
@@ -1221,7 +1256,9 @@ def _rounds(runner: _InProcessShards | DaskShards, run: _Run, state: RoundState,
             else:
                 inputs = RoundInput(state.params, state.optimizer_state, state.round, task)
                 updates, waiting = runner.map(local_steps, inputs)
-                _check_shard_results(number, [(u.cost, u.params, "after its local steps, the parameter", True) for u in updates])
+                _check_shard_results(
+                    number, [(u.cost, u.params, "after its local steps, the parameter", True) for u in updates], runner.shards, inputs
+                )
                 params, opt_state = _average_step(updates, sizes)
                 samples = sum(u.samples for u in updates)
                 cost = sum(u.cost for u in updates) / samples
@@ -1256,23 +1293,35 @@ def _rounds(runner: _InProcessShards | DaskShards, run: _Run, state: RoundState,
         yield state
 
 
-def _check_shard_results(number: int, results: Sequence[tuple[float, Mapping[str, FloatArray], str, bool]]) -> None:
+def _check_shard_results(
+    number: int,
+    results: Sequence[tuple[float, Mapping[str, FloatArray], str, bool]],
+    shards: Sequence[Shard],
+    inputs: RoundInput,
+) -> None:
     """Raise ``TrainingDivergedError`` naming round ``number`` and the first shard, in shard
     order, whose cost or arrays (``results[s]``: cost, arrays, what they are, and whether they
-    are parameters) are not finite, or, for parameters, beyond ``training.weight_bound``."""
+    are parameters) are not finite, or, for parameters, beyond ``training.weight_bound``.
+    A NaN or inf is first looked for in a piece of one's own, on the round's ``shards`` and
+    ``inputs``, and named as ``train`` names it (``_shard_cause``, run only then)."""
     for s, (cost, arrays, what, parameters) in enumerate(results):
         if not math.isfinite(cost):
+            cause = _shard_cause(shards[s], s, inputs)
             raise TrainingDivergedError(
                 f"training diverged at round {number} on shard {s}: its cost is {cost}; "
-                "try a smaller learning rate (or check the data for extreme values)"
+                f"{cause or 'try a smaller learning rate (or check the data for extreme values)'}"
             )
         diverged = diverged_parameter(arrays) if parameters else next(
             ((key, "NaN or infinite values") for key, value in arrays.items() if not np.isfinite(value).all()), None
         )
         if diverged is not None:
             key, held = diverged
+            cause = None
+            if not np.isfinite(arrays[key]).all():
+                cause = _shard_cause(shards[s], s, inputs)
             raise TrainingDivergedError(
-                f"training diverged at round {number} on shard {s}: {what} {key} holds {held}; {diverged_advice(arrays[key])}"
+                f"training diverged at round {number} on shard {s}: {what} {key} holds {held}; "
+                f"{cause or diverged_advice(arrays[key])}"
             )
 
 

@@ -76,6 +76,7 @@ from functional_nn.optimizers import (
     writeable_copies,
 )
 from functional_nn.propagation import (
+    _activation_backward,
     backward,
     check_input_keep_prob,
     check_keep_probs,
@@ -189,9 +190,13 @@ def weight_bound(dtype: np.dtype[Any]) -> float:
     return 1.0 / float(np.finfo(dtype).eps)
 
 
-def _check_divergence(epoch: int, cost: float, first_cost: float | None, params: Params) -> None:
+def _check_divergence(
+    epoch: int, cost: float, first_cost: float | None, params: Params, last_step: _LastStep | None = None
+) -> None:
     """Once per epoch, so it costs nothing per step: the cost against the first epoch's,
-    and one scan of the parameters (which finds NaN and inf too: they fail ``peak <= bound``)."""
+    and one scan of the parameters (which finds NaN and inf too: they fail ``peak <= bound``).
+    ``last_step``: the loss, targets and caches of the epoch's last step, whose update made
+    NaN or inf parameters (a backward pass of one's own is named, ``_own_backward_cause``)."""
     first = cost if first_cost is None else first_cost
     reference = max(first, 1.0)
     if cost > DIVERGENCE_FACTOR * reference:
@@ -203,10 +208,18 @@ def _check_divergence(epoch: int, cost: float, first_cost: float | None, params:
         key, what = diverged
         value = params[key]
         finite, narrow = bool(np.isfinite(value).all()), value.dtype == np.float32
-        raise _diverged(Divergence(epoch, None, f"holds {what} after the last step", key, finite, narrow))
+        cause = None if finite or last_step is None else _own_backward_cause(*last_step)
+        raise _diverged(Divergence(epoch, None, f"holds {what} after the last step", key, finite, narrow, cause))
 
 
-def _nonfinite_cost_cause(loss: LossFunction, AL: FloatArray, Y: FloatArray, caches: Caches, loss_finite: bool) -> str | None:
+_LastStep = tuple[LossFunction, FloatArray | None, Caches]
+"""A step's loss, targets ``Y`` (``None`` before the first step) and caches: what
+``_own_backward_cause`` reads again."""
+
+
+def _nonfinite_cost_cause(
+    loss: LossFunction, AL: FloatArray, Y: FloatArray, caches: Caches, loss_finite: bool, previous: _LastStep | None = None
+) -> str | None:
     """Why a step's cost is not finite, once it is found so, to end ``TrainingDivergedError``'s
     message: a record of one's own that made NaN or inf of finite inputs, named (a smaller
     learning rate only delays that: an unclipped logarithm meets an output of exactly 0 or 1
@@ -214,7 +227,9 @@ def _nonfinite_cost_cause(loss: LossFunction, AL: FloatArray, Y: FloatArray, cac
     cost was finite (the L2 penalty of runaway weights was not). The layers are scanned in
     order, only now: a step whose cost is finite pays nothing. A piece is named only for
     moderate inputs (``_moderate``): of runaway ones, an innocent square overflows too, and so
-    it does of extreme targets ``Y`` (the loss's other input)."""
+    it does of extreme targets ``Y`` (the loss's other input). ``previous``: the step before's
+    loss, targets and caches, whose backward pass may have made the parameters NaN that made
+    this cost NaN (``_own_backward_cause``)."""
     for l, cache in enumerate(caches, start=1):
         if cache.activation.name not in ACTIVATIONS and _moderate(cache.Z) and not np.isfinite(cache.A).all():
             return (
@@ -226,6 +241,49 @@ def _nonfinite_cost_cause(loss: LossFunction, AL: FloatArray, Y: FloatArray, cac
             f"loss {loss.name!r} gave it for finite outputs AL in [{float(AL.min()):.8g}, {float(AL.max()):.8g}]: its cost, "
             "not the learning rate (a logarithm of AL or 1 - AL at exactly 0, say: the built-in cross-entropies clip AL)"
         )
+    return None if previous is None else _own_backward_cause(*previous)
+
+
+def _own_backward_cause(loss: LossFunction, Y: FloatArray | None, caches: Caches) -> str | None:
+    """A piece of one's own whose backward pass made NaN or inf of a step's moderate inputs,
+    named, or ``None``: read again only once NaN or inf was found, so a step pays nothing.
+
+    The loss's ``gradient`` (when ``Y`` is known and the loss is not fused with the output
+    layer) of the step's output, then each layer's ``backward`` (or ``backward_in_place``, as
+    the step called it), from the last layer down as the backward pass runs, on the cache's
+    ``Z`` and ``A`` with an upstream gradient of ones: :math:`g'(z)` itself, which a right
+    derivative keeps finite for finite ``z`` and a wrong one (``(A / Z) ** 2`` for softsign's,
+    0/0 at ``Z = 0``) does not, whatever the upstream gradient (inf or NaN times it stays so).
+    Only for moderate ``Z`` and finite ``A``, as for the forward pass: a sampling
+    ``check_activation`` can miss a single point such as ``Z = 0``."""
+    if not caches:
+        return None
+    last = caches[-1]
+    fused_output = loss.fused_activation is not None and loss.fused_activation == last.activation  # as backward decides
+    with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
+        if Y is not None and not fused_output and loss.name not in LOSSES and _moderate(last.A) and _moderate(Y):
+            with check.writes_refused(f"loss {loss.name!r}", "gradient", "check_loss"):
+                gradient = np.asarray(loss.gradient(check.read_only(last.A), check.read_only(Y)))
+            if not np.isfinite(gradient).all():
+                return (
+                    f"loss {loss.name!r} returned NaN or infinite values for finite outputs AL in "
+                    f"[{float(last.A.min()):.8g}, {float(last.A.max()):.8g}]: its gradient, not the learning rate "
+                    "(a division by AL or 1 - AL at exactly 0, say: check_loss(record) checks it on random AL)"
+                )
+        for l in range(len(caches), 0, -1):
+            cache = caches[l - 1]
+            if (l == len(caches) and fused_output) or cache.activation.name in ACTIVATIONS:
+                continue
+            if not _moderate(cache.Z) or not np.isfinite(cache.A).all():
+                continue
+            dZ = _activation_backward(cache.activation, np.ones_like(cache.Z), cache, l)
+            bad = ~np.isfinite(dZ)
+            if bad.any():
+                return (
+                    f"layer {l}'s activation {cache.activation.name!r} returned NaN or infinite values for finite Z "
+                    f"(at Z = {float(cache.Z[bad][0]):.8g}): its backward, not the learning rate (check_activation(record) "
+                    "checks it on random Z, which can miss a single point such as 0)"
+                )
     return None
 
 
@@ -1020,17 +1078,23 @@ def run_epoch(problem: _Problem, state: TrainState) -> TrainState:
     # epoch and step, so numpy's overflow warnings would only repeat it less clearly. The
     # params were checked once, by _prepare (or load_checkpoint), and each update is given
     # what the last returned: the updates leave out check_params.
+    # Y_batch and caches stay the step before's until this step's cost is found finite: a NaN
+    # cost may come of that step's update, and its backward pass is then read again (two names
+    # rebound a step, no check).
+    Y_batch: FloatArray | None = None
+    caches: Caches = ()
     with np.errstate(over="ignore", invalid="ignore"), _params_already_checked():
-        for step, (X_batch, Y_batch, indices) in enumerate(batches, start=1):
+        for step, (X_batch, Y_fresh, indices) in enumerate(batches, start=1):
             if p.augmentation is not None:
                 X_batch = _augmented(p.augmentation, X_batch, p.rng)
-            AL, caches = forward(X_batch, params, p.activations, p.keep_probs, p.rng, p.input_keep_prob, p.kernel)
+            AL, fresh = forward(X_batch, params, p.activations, p.keep_probs, p.rng, p.input_keep_prob, p.kernel)
             b = X_batch.shape[1]
-            data_cost = cost_value(loss, AL, Y_batch)  # a float, whatever a loss of one's own returns
+            data_cost = cost_value(loss, AL, Y_fresh)  # a float, whatever a loss of one's own returns
             cost = data_cost + l2_penalty(params, p.lambd, b)
             if not math.isfinite(cost):
-                cause = _nonfinite_cost_cause(loss, AL, Y_batch, caches, math.isfinite(data_cost))
+                cause = _nonfinite_cost_cause(loss, AL, Y_fresh, fresh, math.isfinite(data_cost), (loss, Y_batch, caches))
                 raise _diverged(Divergence(epoch, step, f"the cost is {cost}", cause=cause))
+            Y_batch, caches = Y_fresh, fresh
             cost_sum += cost * b
             if p.labels is not None:
                 batch_labels = p.labels if indices is None else p.labels[..., indices]
@@ -1050,7 +1114,7 @@ def run_epoch(problem: _Problem, state: TrainState) -> TrainState:
             if p.on_batch is not None:
                 seen += b
                 p.on_batch(BatchProgress(epoch, step, steps, seen, cost_sum / seen), X_batch, Y_batch, caches, grads, params)
-    _check_divergence(epoch, cost_sum / m, state.history[0].cost if state.history else None, params)
+    _check_divergence(epoch, cost_sum / m, state.history[0].cost if state.history else None, params, (loss, Y_batch, caches))
     if owned:  # handed out from here on, read-only like the slots update returns
         opt_state = freeze_state(opt_state)
     record = EpochRecord(epoch, cost_sum / m, None if p.labels is None else correct / m)
