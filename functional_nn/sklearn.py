@@ -9,7 +9,7 @@ transpose is the core's sample-per-contiguous-column layout, so a Fortran-ordere
 ``dtype``; ``predict_proba`` and ``predict`` call the core's ``predict_proba``. The result
 of training lives in attributes with a trailing underscore: ``params_`` (the core's
 parameter dict, columns convention), ``activations_``,
-``optimizer_state_``, ``history_`` (one ``EpochRecord`` per epoch), ``n_iter_``,
+``optimizer_state_``, ``history_`` (one ``EpochRecord`` per epoch), ``n_iter_``, ``t_``,
 ``n_features_in_``, ``rng_`` (the generator training drew from), and ``classes_`` for the
 classifier. There is no training logic here: what the estimators learn is what ``train``
 learns from the same parameters, data and draws.
@@ -44,7 +44,7 @@ import numpy.typing as npt
 
 try:
     from sklearn.model_selection import train_test_split
-    from sklearn.utils.multiclass import check_classification_targets
+    from sklearn.utils.multiclass import check_classification_targets, type_of_target
     from sklearn.utils.validation import check_is_fitted, validate_data
 except ImportError as error:  # pragma: no cover - exercised by tests that hide scikit-learn or a part of it
     if importlib.util.find_spec("sklearn") is None:  # not installed
@@ -87,7 +87,7 @@ from functional_nn import _validation as check
 from functional_nn.activations import resolve_activation
 from functional_nn.averaging import averaged_params
 from functional_nn.data.preparation import one_hot
-from functional_nn.fold_state import EarlyStopping, EpochRecord
+from functional_nn.fold_state import EarlyStopping, EpochRecord, TrainResult
 from functional_nn.initializers import check_scheme, initialize_parameters
 from functional_nn.optimizers import (
     LearningRate,
@@ -100,9 +100,9 @@ from functional_nn.optimizers import (
     sgd,
     slot_names,
 )
-from functional_nn.propagation import PREDICT_CHUNK, check_keep_probs, check_softmax_units
+from functional_nn.propagation import PREDICT_CHUNK, check_keep_probs, check_softmax_units, forward_output
 from functional_nn.propagation import predict_proba as network_output
-from functional_nn.training import DivergenceWords, TrainingDivergedError, train
+from functional_nn.training import DivergenceWords, TrainingDivergedError, train, train_epochs
 from functional_nn.types import Activation, ActivationFunction, FloatArray, FloatDType, FloatDTypeLike, InitScheme, Loss
 
 __all__ = ["DTypeName", "MLPClassifier", "MLPRegressor", "OPTIMIZER_NAMES", "OptimizerName"]
@@ -266,6 +266,10 @@ class _BaseMLP(BaseEstimator, _RefusesScikitLearnNames):
     _trained_params: dict[str, FloatArray]  # the parameters a continued fit starts from: params_ but for ema's average
     _split_seed: int | None  # the early-stopping split's seed, which a continued fit reuses; None before a split
     _best_epoch: int | None  # the epoch of history_ params_ are of when the last fit stopped early, else None
+    _samples_seen: int | None  # t_: samples trained on since the network was initialised; None: pickled before it was counted
+    # validation_scores_: one per epoch of history_ (None for an epoch that held no samples out); None as a
+    # whole: unknown, an MLPRegressor pickled with early stopping before its R^2 scores were kept
+    _validation_scores: tuple[float | None, ...] | None
 
     def __init__(
         self,
@@ -410,6 +414,19 @@ class _BaseMLP(BaseEstimator, _RefusesScikitLearnNames):
     def _n_outputs(self) -> int:
         raise NotImplementedError
 
+    def _multi_output(self, y: Any) -> bool:
+        """Whether ``validate_data`` is to keep ``y`` 2-D (several outputs, or labels)."""
+        return True
+
+    def _train(
+        self, X: FloatArray, Y: FloatArray, params: dict[str, FloatArray], dev: tuple[FloatArray, FloatArray] | None,
+        **settings: Any,
+    ) -> tuple[TrainResult, tuple[float | None, ...]]:
+        """``train``'s result and each epoch's validation score (``validation_scores_``): the
+        held-out accuracy ``train`` records, ``None`` for an epoch that held no samples out."""
+        result = train(X, Y, params, dev=dev, **settings)
+        return result, tuple(record.dev_accuracy for record in result.history)
+
     # -- fitting --------------------------------------------------------------------------
 
     def _fit(self, X: Any, y: Any, *, incremental: bool, classes: Any = None) -> _BaseMLP:
@@ -417,7 +434,7 @@ class _BaseMLP(BaseEstimator, _RefusesScikitLearnNames):
         first = not hasattr(self, "params_") or (not warm_start and not incremental)
         hidden = self._hidden_sizes()
         dtype = self._float_dtype()
-        activations = self._activations(len(hidden))
+        resolve_activation("activation", self.activation)  # checked before the data; the output's comes with y
         optimizer = self._optimizer()
         keep_probs = self._keep_probs(len(hidden))
         early_stopping = self._early_stopping()
@@ -442,12 +459,13 @@ class _BaseMLP(BaseEstimator, _RefusesScikitLearnNames):
         # a regressor's y is read as numbers by its _targets (not y_numeric), which names a value that is not one
         try:
             X, y = validate_data(
-                self, X, y, reset=first, dtype=dtype, order="C", multi_output=isinstance(self, MLPRegressor),
+                self, X, y, reset=first, dtype=dtype, order="C", multi_output=self._multi_output(y),
             )  # fmt: skip
         except ValueError as error:
             _refuse_columns(given, y, error)
             raise
         Y = self._targets(y, first, classes, whole=not incremental)
+        activations = self._activations(len(hidden))  # after _targets, which sets a classifier's output layer
         sizes = (X.shape[1], *hidden, self._n_outputs())
         check_softmax_units(  # train's own check, named by the settings: train would name params' W1 and activations[0]
             [resolve_activation("activation", a) for a in activations], sizes,
@@ -458,8 +476,11 @@ class _BaseMLP(BaseEstimator, _RefusesScikitLearnNames):
             params = initialize_parameters(sizes, rng, scheme=init, dtype=dtype)
             state: OptimizerState | None = None
             previous: tuple[EpochRecord, ...] = ()
+            seen: int | None = 0
+            scores: tuple[float | None, ...] | None = ()
         else:
             rng, state, previous = self.rng_, self.optimizer_state_, self.history_
+            seen, scores = self._samples_seen, self._validation_scores
             params = self._trained_params
             fitted_sizes = (params["W1"].shape[1], *(params[f"W{l}"].shape[0] for l in range(1, len(params) // 2 + 1)))
             if fitted_sizes != sizes or params["W1"].dtype != dtype:
@@ -478,9 +499,9 @@ class _BaseMLP(BaseEstimator, _RefusesScikitLearnNames):
                 split_seed = int(rng.integers(2**31))
             columns, Y, dev = self._split_dev(X, y, Y, split_seed, in_place=_made_from(X, given))
         try:
-            result = train(
-                columns, Y, params, activations=activations, loss=self._loss, epochs=epochs, optimizer=optimizer,
-                batch_size=batch_size, rng=rng, dev=dev, lambd=lambd, keep_probs=keep_probs,
+            result, new_scores = self._train(
+                columns, Y, params, dev, activations=activations, loss=self._loss, epochs=epochs, optimizer=optimizer,
+                batch_size=batch_size, rng=rng, lambd=lambd, keep_probs=keep_probs,
                 early_stopping=early_stopping, optimizer_state=state,
             )  # fmt: skip
         except TrainingDivergedError as error:  # train's words name its arguments (W1, float64 params): say the settings
@@ -495,6 +516,9 @@ class _BaseMLP(BaseEstimator, _RefusesScikitLearnNames):
         self.optimizer_state_ = result.optimizer_state
         self.history_ = previous + tuple(r._replace(epoch=len(previous) + r.epoch) for r in result.history)
         self.n_iter_ = len(self.history_)
+        # as scikit-learn's t_: each epoch adds the samples it trained on, not the held-out ones
+        self._samples_seen = None if seen is None else seen + len(result.history) * columns.shape[1]
+        self._validation_scores = None if scores is None else scores + new_scores
         self.rng_ = rng
         self._fitted_optimizer = setting
         self._split_seed = split_seed
@@ -548,7 +572,8 @@ class _BaseMLP(BaseEstimator, _RefusesScikitLearnNames):
         self, X: FloatArray, y: Any, Y: FloatArray, seed: int, *, in_place: bool = False
     ) -> tuple[FloatArray, FloatArray, tuple[FloatArray, FloatArray]]:
         """Hold out ``validation_fraction`` of the samples for early stopping: stratified for a
-        classifier when every class can be, else (too few samples of some class) at random, as
+        classifier of 1-D labels when every class can be, else (too few samples of some class, a
+        multilabel ``y``, a regressor) at random, as
         ``train_test_split`` draws them from ``seed``.
 
         ``in_place``: ``X`` is a copy of the data no one else holds (``validate_data`` converted
@@ -556,7 +581,7 @@ class _BaseMLP(BaseEstimator, _RefusesScikitLearnNames):
         converted copy of the data plus the held-out rows, not two copies: the same arrays'
         values, laid out alike (a C-ordered block of rows, transposed)."""
         indices = np.arange(X.shape[0])
-        stratify = y if isinstance(self, MLPClassifier) else None
+        stratify = y if self._output_activation == "softmax" else None
         try:
             try:
                 train_rows, dev_rows = train_test_split(indices, test_size=self.validation_fraction, random_state=seed, stratify=stratify)
@@ -575,9 +600,18 @@ class _BaseMLP(BaseEstimator, _RefusesScikitLearnNames):
         ``_trained_params`` (its ``params_``, which a continued fit then went on from) and
         ``_split_seed`` (``None``: a continued fit with early stopping draws its split, as
         those versions did), so that ``partial_fit`` and ``warm_start`` continue it, and
-        ``_best_epoch`` (``None``: ``best_validation_score_`` is then ``None``)."""
+        ``_best_epoch`` (``None``: ``best_validation_score_`` is then ``None``), ``_samples_seen``
+        (``None``: ``t_`` says it was not counted) and ``_validation_scores`` (the held-out
+        accuracies ``history_`` holds; unknown for a regressor's held-out epochs, whose R^2
+        was not kept)."""
         if "params_" in state:
-            state = {"_trained_params": state["params_"], "_split_seed": None, "_best_epoch": None, **state}
+            history: tuple[EpochRecord, ...] = state["history_"]
+            unknown = any(record.dev_cost is not None and record.dev_accuracy is None for record in history)
+            scores = None if unknown else tuple(record.dev_accuracy for record in history)
+            state = {
+                "_trained_params": state["params_"], "_split_seed": None, "_best_epoch": None, "_samples_seen": None,
+                "_validation_scores": scores, **state,
+            }  # fmt: skip
         super().__setstate__(state)
 
     def __sklearn_is_fitted__(self) -> bool:
@@ -621,10 +655,55 @@ class _BaseMLP(BaseEstimator, _RefusesScikitLearnNames):
 
     @property
     def out_activation_(self) -> str:
-        """The output activation by scikit-learn's name: ``"softmax"`` for the classifier (two
-        classes too, where scikit-learn's has ``"logistic"``), ``"identity"`` for the regressor."""
+        """The output activation by scikit-learn's name: ``"softmax"`` for the classifier of 1-D
+        labels (two classes too, where scikit-learn's has ``"logistic"``), ``"logistic"`` for a
+        multilabel one, ``"identity"`` for the regressor."""
         self._fitted("out_activation_")
-        return "identity" if self._output_activation == "linear" else self._output_activation
+        name = self._output_activation
+        return {"linear": "identity", "sigmoid": "logistic"}.get(name, name)
+
+    @property
+    def t_(self) -> int:
+        """The number of training samples seen since the network was initialised, as scikit-learn's
+        ``t_``: each epoch adds the samples it trained on (with ``early_stopping`` those not held
+        out), so a ``fit`` of ``n_iter_`` epochs on ``n_samples`` counts ``n_iter_ * n_samples``,
+        a warm start adds to it and ``partial_fit`` adds its batch."""
+        self._fitted("t_")
+        if self._samples_seen is None:
+            raise AttributeError(
+                f"t_ is unknown: this {type(self).__name__} was fitted and pickled by a version of functional_nn "
+                "that did not count the samples it trained on; fit it afresh (warm_start=False) to count them"
+            )
+        return self._samples_seen
+
+    def _scores(self, attribute: str) -> tuple[float | None, ...]:
+        self._fitted(attribute)
+        if self._validation_scores is None:
+            raise AttributeError(
+                f"{attribute} is unknown: this {type(self).__name__} was fitted with early_stopping and pickled by a "
+                "version of functional_nn that did not keep its held-out R^2 scores; fit it afresh (warm_start=False)"
+            )
+        return self._validation_scores
+
+    @property
+    def validation_scores_(self) -> list[float | None] | None:
+        """The held-out score of each epoch, as scikit-learn's ``validation_scores_``: the
+        classifier's accuracy (``[record.dev_accuracy for record in history_]``; exact-match
+        accuracy for a multilabel one), the regressor's R^2 (``sklearn.metrics.r2_score``).
+        Length ``n_iter_``, ``None`` for an epoch that held no samples out (such as a
+        ``partial_fit``'s), or ``None`` when no epoch held samples out (``early_stopping=False``)."""
+        scores = self._scores("validation_scores_")
+        return None if all(score is None for score in scores) else list(scores)
+
+    @property
+    def best_validation_score_(self) -> float | None:
+        """The held-out score (``validation_scores_``) of the epoch ``params_`` are of, when the
+        last fit stopped on held-out samples (``early_stopping``), else ``None``, as
+        scikit-learn's ``best_validation_score_``. The best epoch is the one of the lowest
+        held-out cost (see ``early_stopping``), so this is that epoch's score, not always
+        ``max(validation_scores_)``."""
+        self._fitted("best_validation_score_")
+        return None if self._best_epoch is None else self._scores("best_validation_score_")[self._best_epoch - 1]
 
     @property
     def loss_curve_(self) -> list[float]:
@@ -675,6 +754,15 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
     the hidden layers and a softmax output trained with categorical cross-entropy (two
     softmax units for two classes). Labels of any type are encoded into ``classes_``.
 
+    ``y`` may also be a multilabel indicator matrix ``(n_samples, n_labels)`` of 0s and 1s (a
+    row may hold several 1s, or none; ``type_of_target`` says ``"multilabel-indicator"``), as
+    scikit-learn's ``MLPClassifier`` takes it: the output is then ``n_labels`` sigmoid units
+    trained with binary cross-entropy, ``classes_`` is ``arange(n_labels)``, ``predict``
+    gives the ``(n_samples, n_labels)`` indicator matrix (1 where a probability exceeds 0.5),
+    ``predict_proba`` each label's probability, and ``score`` and the held-out accuracies
+    count a sample right when all of its labels are (exact-match accuracy). A sparse ``y``
+    is read densely, and ``predict`` is dense.
+
     Parameters
     ----------
     hidden_layer_sizes : int, sequence of int or 1-d integer array, default (100,)
@@ -702,7 +790,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
     init : {"he", "xavier", "scaled_normal", "standard_normal", "uniform"}, default "he"
     early_stopping : bool, default False
         Hold out ``validation_fraction`` of the samples (stratified when every class has
-        enough samples, else at random) and stop when their cost has not improved by more
+        enough samples, else at random, and for a multilabel ``y``) and stop when their cost has not improved by more
         than ``tol`` for ``n_iter_no_change`` epochs; ``params_`` are then those of the best
         epoch, the last whose cost improved by more than ``tol`` (not the lowest cost, which
         a smaller gain may have reached since). A fit with ``warm_start=True`` holds out the
@@ -731,6 +819,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
     Attributes
     ----------
     classes_ : ndarray of shape (n_classes,)
+        The labels, sorted; ``arange(n_labels)`` after a fit on a multilabel ``y``.
     params_ : dict of str to ndarray
         ``"W1"`` ``(n_1, n_features)``, ``"b1"`` ``(n_1, 1)``, ...: the core's parameters, ready for
         ``functional_nn.predict_proba``, ``save_parameters`` or ``export_onnx``; the estimator's own,
@@ -739,7 +828,8 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         continued fit goes on from the weights averaged, not from the average
         (with ``early_stopping``, from the best epoch's ``params_``, whichever they are).
     activations_ : tuple of str or ActivationFunction
-        One per layer, as given by ``activation``, the last ``"softmax"``.
+        One per layer, as given by ``activation``, the last ``"softmax"`` (``"sigmoid"`` for a
+        multilabel ``y``).
     optimizer_state_ : OptimizerState
         The optimizer's state after the last step (with early stopping: of the last epoch run).
     history_ : tuple of EpochRecord
@@ -747,6 +837,10 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         early stopping the held-out cost and accuracy).
     n_iter_ : int
         Epochs run since the network was initialised.
+    t_ : int
+        Training samples seen since the network was initialised, as scikit-learn's ``t_``: each
+        epoch adds those it trained on (not the ones ``early_stopping`` holds out), so
+        ``n_iter_ * n_samples`` after one ``fit``; ``partial_fit`` adds its batch.
     n_features_in_ : int
     feature_names_in_ : ndarray of str objects, shape (n_features_in_,)
         The column names, after a fit on a DataFrame whose column names are all strings.
@@ -759,9 +853,10 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
     n_layers_ : int
         ``len(hidden_layer_sizes) + 2``, counting the input layer.
     n_outputs_ : int
-        Output units: ``n_classes``, also for two classes (scikit-learn's has one logistic unit then).
+        Output units: ``n_classes``, also for two classes (scikit-learn's has one logistic unit
+        then); ``n_labels`` for a multilabel ``y``.
     out_activation_ : str
-        ``"softmax"``.
+        ``"softmax"``; ``"logistic"`` for a multilabel ``y``.
     loss_curve_ : list of float, length n_iter_
         ``history_``'s training costs, one per epoch; ``loss_`` is the last.
     loss_ : float
@@ -769,7 +864,8 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
     best_loss_ : float or None
         ``min(loss_curve_)``; ``None`` after a fit with ``early_stopping``.
     validation_scores_ : list of float or None
-        ``history_``'s held-out accuracies, one per epoch; ``None`` without ``early_stopping``.
+        ``history_``'s held-out accuracies, one per epoch (exact-match for a multilabel ``y``);
+        ``None`` without ``early_stopping``.
     best_validation_score_ : float or None
         The held-out accuracy of the epoch ``params_`` are of, after a fit with ``early_stopping``.
 
@@ -793,23 +889,80 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
 
         def set_partial_fit_request(self, *, classes: bool | str | None = "$UNCHANGED$") -> Self: ...
 
-    def fit(self, X: Any, y: Any) -> MLPClassifier:
-        """Train on ``X`` ``(n_samples, n_features)`` and labels ``y`` ``(n_samples,)``."""
+    def fit(self, X: Any, y: Any) -> Self:
+        """Train on ``X`` ``(n_samples, n_features)`` and labels ``y`` ``(n_samples,)``, or a
+        multilabel indicator matrix ``y`` ``(n_samples, n_labels)`` of 0s and 1s."""
         self._fit(X, y, incremental=False)
         return self
 
-    def partial_fit(self, X: Any, y: Any, classes: Any = None) -> MLPClassifier:
+    def partial_fit(self, X: Any, y: Any, classes: Any = None) -> Self:
         """Run exactly one epoch over ``X``, ``y``, continuing the fitted network and optimizer state.
 
         ``classes`` (every label that will ever be seen, 1-D, as ``y`` may hold them: NaN and
-        continuous values are refused) is required on the first call.
+        continuous values are refused) is required on the first call; for a multilabel ``y``
+        ``(n_samples, n_labels)``, the label indices ``range(n_labels)``, as scikit-learn's
+        ``MLPClassifier.partial_fit`` takes them.
         """
         if classes is None and not hasattr(self, "params_"):
             raise ValueError("classes must be passed on the first call to partial_fit: every label that will ever be seen")
         self._fit(X, y, incremental=True, classes=classes)
         return self
 
+    def _multi_output(self, y: Any) -> bool:
+        """Whether ``y`` has several columns, a multilabel indicator matrix, which ``validate_data``
+        is to keep 2-D (a single column it makes 1-D, warning, as scikit-learn's ``MLPClassifier``)."""
+        shape = getattr(y, "shape", None)  # an array, a DataFrame, a sparse matrix
+        if shape is None:
+            try:
+                shape = np.shape(y)
+            except (TypeError, ValueError):  # ragged: validate_data's error stands
+                return False
+        return len(shape) == 2 and shape[1] != 1
+
+    @property
+    def _multilabel(self) -> bool:
+        return self._output_activation == "sigmoid"
+
+    def _label_matrix(self, y: Any, first: bool, classes: Any, whole: bool) -> FloatArray:
+        """A multilabel indicator ``y`` ``(n_samples, n_labels)`` as the targets of ``n_labels``
+        sigmoid units with binary cross-entropy; ``classes_`` is ``arange(n_labels)``."""
+        if not isinstance(y, np.ndarray):  # a sparse matrix, which validate_data keeps
+            y = y.toarray()
+        kind = type_of_target(y)
+        if kind != "multilabel-indicator":
+            raise ValueError(
+                f"y of shape {y.shape} is {kind!r} (scikit-learn's type_of_target): MLPClassifier takes 1-D labels "
+                "or a multilabel indicator matrix, a column per label holding 0 or 1 (a row may hold several 1s)"
+            )
+        n_labels = int(y.shape[1])
+        if classes is not None and not np.array_equal(np.unique(_check_classes(classes)), np.arange(n_labels)):
+            raise ValueError(
+                f"classes={np.asarray(classes).tolist()!r} for a multilabel y of {n_labels} columns must be their "
+                f"indices {list(range(n_labels))}, as scikit-learn's MLPClassifier.partial_fit takes them"
+            )
+        if first:
+            self.classes_ = np.arange(n_labels)
+            self._output_activation, self._loss = "sigmoid", "binary_cross_entropy"
+        elif not self._multilabel or n_labels != self.classes_.shape[0]:
+            self._refuse_other_targets(f"a multilabel indicator matrix of {n_labels} labels", whole)
+        return np.ascontiguousarray(y.T, dtype=self._float_dtype())
+
+    def _refuse_other_targets(self, given: str, whole: bool) -> None:
+        fitted = (
+            f"a multilabel indicator matrix of {self.classes_.shape[0]} labels" if self._multilabel
+            else f"1-D labels of the classes {self.classes_.tolist()}"
+        )  # fmt: skip
+        continuing = "with warm_start=True, fit" if whole else "partial_fit"
+        raise ValueError(
+            f"y is {given}, but the fitted network was fitted on {fitted}: {continuing} continues it, so y must be "
+            "of the same kind and number of labels; fit with warm_start=False to start afresh"
+        )
+
     def _targets(self, y: Any, first: bool, classes: Any = None, *, whole: bool = False) -> FloatArray:
+        if y.ndim == 2:  # validate_data made a single column 1-D, warning, as scikit-learn's MLPClassifier does
+            return self._label_matrix(y, first, classes, whole)
+        if not first and self._multilabel:
+            self._refuse_other_targets("1-D labels", whole)
         # validate_data made y 1-D; integer or boolean labels are always binary or multiclass, which
         # check_classification_targets (type_of_target's passes over y) would find on every partial_fit
         if not (isinstance(y, np.ndarray) and y.ndim == 1 and y.dtype.kind in "iub"):
@@ -820,6 +973,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
             if known.shape[0] < 2:
                 raise ValueError(f"MLPClassifier needs samples of at least 2 classes, got 1 class: {known.tolist()}")
             self.classes_ = known
+            self._output_activation, self._loss = "softmax", "categorical_cross_entropy"
         elif given is not None and not np.array_equal(np.unique(given), self.classes_):
             raise ValueError(f"classes={given.tolist()} differs from the classes of the fitted network {self.classes_.tolist()}")
         unseen = np.setdiff1d(y, self.classes_)
@@ -847,27 +1001,9 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         params = self._fitted("n_outputs_")
         return int(params[f"W{len(params) // 2}"].shape[0])
 
-    @property
-    def validation_scores_(self) -> list[float | None] | None:
-        """The held-out accuracy of each epoch, ``[record.dev_accuracy for record in history_]``, as
-        scikit-learn's ``validation_scores_`` (length ``n_iter_``; ``None`` for an epoch that held
-        no samples out, such as a ``partial_fit``'s), or ``None`` when no epoch held samples out
-        (``early_stopping=False``)."""
-        self._fitted("validation_scores_")
-        scores = [record.dev_accuracy for record in self.history_]
-        return None if all(score is None for score in scores) else scores
-
-    @property
-    def best_validation_score_(self) -> float | None:
-        """The held-out accuracy of the epoch ``params_`` are of, when the last fit stopped on
-        held-out samples (``early_stopping``), else ``None``, as scikit-learn's
-        ``best_validation_score_``. The best epoch is the one of the lowest held-out cost (see
-        ``early_stopping``), so this is that epoch's accuracy, not always ``max(validation_scores_)``."""
-        self._fitted("best_validation_score_")
-        return None if self._best_epoch is None else self.history_[self._best_epoch - 1].dev_accuracy
-
     def predict_proba(self, X: Any) -> FloatArray:
-        """Class probabilities ``(n_samples, n_classes)``, columns in the order of ``classes_``."""
+        """Class probabilities ``(n_samples, n_classes)``, columns in the order of ``classes_``; for
+        a multilabel fit, each label's probability ``(n_samples, n_labels)`` (rows need not sum to 1)."""
         return self._output(X)
 
     def predict_log_proba(self, X: Any) -> FloatArray:
@@ -878,10 +1014,18 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
 
     def predict(self, X: Any) -> npt.NDArray[Any]:
         """The most probable class of each sample, ``(n_samples,)``, taken from ``classes_``
-        (so of their dtype)."""
+        (so of their dtype); for a multilabel fit, the indicator matrix ``(n_samples, n_labels)``
+        of ``classes_``'s integer dtype: 1 where a label's probability exceeds 0.5, as scikit-learn's."""
         check_is_fitted(self)
+        if self._multilabel:
+            return (self.predict_proba(X) > 0.5).astype(self.classes_.dtype)
         labels: npt.NDArray[Any] = self.classes_[np.argmax(self.predict_proba(X), axis=1)]
         return labels
+
+    def __sklearn_tags__(self) -> Any:
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_label = True
+        return tags
 
 
 def _check_classes(classes: Any) -> npt.NDArray[Any]:
@@ -900,6 +1044,21 @@ def _check_classes(classes: Any) -> npt.NDArray[Any]:
     return given
 
 
+def _r2(Y: FloatArray, AL: FloatArray) -> float:
+    """The coefficient of determination of outputs ``AL`` for targets ``Y``, both ``(n_outputs, m)``,
+    as scikit-learn's ``MLPRegressor`` scores its held-out samples (``r2_score``'s defaults, without
+    its per-call validation, which cost more than a small network's epoch): ``1 - SS_res / SS_tot``
+    per output, 1 for a constant output predicted exactly and 0 for one missed, averaged over the
+    outputs; NaN for outputs that are not finite (as its scores are) or fewer than 2 samples."""
+    if Y.shape[1] < 2 or not np.isfinite(AL).all():
+        return float("nan")
+    residual = np.sum((Y - AL) ** 2, axis=1)
+    total = np.sum((Y - Y.mean(axis=1, keepdims=True)) ** 2, axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        scores = np.where(total != 0, 1 - residual / total, np.where(residual == 0, 1.0, 0.0))
+    return float(np.mean(scores))
+
+
 def _not_a_number(y: Any) -> object:
     """The first value of ``y`` that ``float`` cannot read (``y`` failed to convert to floats)."""
     for value in np.asarray(y, dtype=object).ravel():
@@ -916,9 +1075,10 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
     The network is ``(n_features, *hidden_layer_sizes, n_outputs)`` with ``activation`` on
     the hidden layers and a linear output trained on the mean squared error (summed over the
     outputs). ``y`` may be ``(n_samples,)`` or ``(n_samples, n_outputs)``. The parameters,
-    attributes and continuation rules are ``MLPClassifier``'s (without ``classes_``,
-    ``validation_scores_`` and ``best_validation_score_``; ``out_activation_`` is ``"identity"``);
-    early stopping holds out an unstratified ``validation_fraction``.
+    attributes and continuation rules are ``MLPClassifier``'s (without ``classes_``;
+    ``out_activation_`` is ``"identity"``); early stopping holds out an unstratified
+    ``validation_fraction``, and ``validation_scores_`` and ``best_validation_score_`` are the
+    held-out R^2 (``sklearn.metrics.r2_score``, averaged over the outputs), as scikit-learn's.
 
     ``alpha`` is the same penalty as scikit-learn's, but the cost it is added to is not:
     :math:`\frac{1}{m}\sum_i \lVert a_i - y_i\rVert^2` here, half the mean over samples
@@ -938,16 +1098,34 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
     _loss: Loss = "mean_squared_error"
     n_outputs_: int  # learned in fit
 
-    def fit(self, X: Any, y: Any) -> MLPRegressor:
+    def fit(self, X: Any, y: Any) -> Self:
         """Train on ``X`` ``(n_samples, n_features)`` and targets ``y`` ``(n_samples,)`` or ``(n_samples, n_outputs)``;
         targets beyond the range of ``dtype`` (``float32``: about 3.4e38) are refused."""
         self._fit(X, y, incremental=False)
         return self
 
-    def partial_fit(self, X: Any, y: Any) -> MLPRegressor:
+    def partial_fit(self, X: Any, y: Any) -> Self:
         """Run exactly one epoch over ``X``, ``y``, continuing the fitted network and optimizer state."""
         self._fit(X, y, incremental=True)
         return self
+
+    def _train(
+        self, X: FloatArray, Y: FloatArray, params: dict[str, FloatArray], dev: tuple[FloatArray, FloatArray] | None,
+        **settings: Any,
+    ) -> tuple[TrainResult, tuple[float | None, ...]]:
+        """``train``'s result and, with held-out samples, each epoch's R^2 on them (``_r2``), of
+        the parameters the epoch's dev cost is of (with ``ema``, their average)."""
+        if dev is None:
+            result = train(X, Y, params, **settings)
+            return result, (None,) * len(result.history)
+        X_dev, Y_dev = dev
+        records = [resolve_activation("activation", a) for a in settings["activations"]]
+        scores: list[float | None] = []
+        for result in train_epochs(X, Y, params, dev=dev, **settings):  # the fold train runs, one epoch at a time
+            with np.errstate(under="ignore"):  # as the dev cost's forward pass
+                AL = forward_output(X_dev, averaged_params(result.optimizer_state, result.params), records)
+            scores.append(_r2(Y_dev, AL))
+        return result, tuple(scores)
 
     def _targets(self, y: Any, first: bool, classes: Any = None, *, whole: bool = False) -> FloatArray:
         dtype = self._float_dtype()
