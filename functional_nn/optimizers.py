@@ -187,6 +187,11 @@ def update_parameters(params: Params, grads: Grads, learning_rate: float) -> dic
         A new dict of new arrays, in the parameters' dtype.
     """
     check.check_params(params)
+    if isinstance(learning_rate, Schedule):  # its repr would be the whole message: say how a schedule is followed
+        raise TypeError(
+            f"learning_rate must be a number, got the schedule {learning_rate.name}: pass schedule(step) for one step's "
+            "rate, or let an optimizer follow it (sgd(schedule), adam(schedule), ...; see functional_nn.schedules)"
+        )
     learning_rate = check.check_positive_float("learning_rate", learning_rate)
     check_grads(grads, params)
     return sgd_step(params, grads, learning_rate)

@@ -182,7 +182,10 @@ def check_keep_probs(
         return None
     given: object = keep_probs  # typed, but users pass what they like
     if check.is_real_number(given):
-        keeps: tuple[float, ...] = (_as_float("keep_probs", keep_probs),) * (L - 1)  # type: ignore[arg-type]  # is_real_number checked it
+        keep = _as_float("keep_probs", keep_probs)  # type: ignore[arg-type]  # is_real_number checked it
+        if L == 1 and keep != 1:  # the scalar is each hidden layer's, and there is none: it would drop nothing
+            raise ValueError(f"keep_probs={keep} drops hidden units, but the network has no hidden layer: pass None (no dropout)")
+        keeps: tuple[float, ...] = (keep,) * (L - 1)
     elif isinstance(given, Sequence) and not isinstance(given, str):
         for i, keep in enumerate(given):
             if not check.is_real_number(keep):

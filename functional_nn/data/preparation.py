@@ -63,7 +63,7 @@ def minibatches(
     Parameters
     ----------
     X : ndarray of shape (n_0, m)
-        float32 or float64, finite, as ``train`` takes it; not modified.
+        float32 or float64, finite, with ``m >= 1``, as ``train`` takes it; not modified.
     Y : ndarray of shape (n_L, m)
         Finite, in ``X``'s dtype.
     batch_size : int >= 1
@@ -80,6 +80,7 @@ def minibatches(
     Y = check.check_float_array("Y", Y, ndim=None, targets=True)
     if X.ndim != 2 or Y.ndim != 2 or X.shape[1] != Y.shape[1]:
         raise ValueError(f"X and Y must be 2-D with the same number of columns, got {X.shape} and {Y.shape}")
+    check.check_samples("X", X)  # as train refuses it: an epoch of no batches would leave the params as they were
     check.check_same_dtype("Y", Y, X.dtype, "X")
     batch_size = check.check_positive_int("batch_size", batch_size)
     rng = check.check_generator("rng", rng)
