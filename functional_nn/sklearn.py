@@ -36,7 +36,7 @@ from __future__ import annotations
 import importlib.util
 import inspect
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any, Final, Literal, TypeAlias, get_args
 
 import numpy as np
@@ -216,17 +216,23 @@ class _RefusesScikitLearnNames:
         keyword argument names neither. Any other unknown name gets Python's own error from
         ``__init__``. A name a subclass's own ``__init__`` takes (a ``verbose`` setting of its
         own, say) is that subclass's parameter, and is passed on."""
-        known = [name for name in kwargs if name in _SKLEARN_NAMES]
-        if known:  # only then, as the signature costs more than the check
-            own = inspect.signature(cls.__init__).parameters
-            known = [name for name in known if name not in own]
-        if known:
-            hints = "; ".join(f"{name}: {_SKLEARN_NAMES[name]}" for name in known)
-            raise TypeError(
-                f"{cls.__name__} got scikit-learn's parameter{'s' if len(known) > 1 else ''} "
-                f"{', '.join(known)}, not among its own: {hints}"
-            )
+        refusal = _scikit_learn_names_refused(cls, kwargs)
+        if refusal is not None:
+            raise TypeError(refusal)
         return super().__new__(cls)
+
+
+def _scikit_learn_names_refused(cls: type[_RefusesScikitLearnNames], names: Iterable[str]) -> str | None:
+    """The message refusing those of ``names`` that are scikit-learn's MLP parameters named
+    otherwise here, with the setting to use for each; ``None`` if there are none."""
+    known = [name for name in names if name in _SKLEARN_NAMES]
+    if known:  # only then, as the signature costs more than the check
+        own = inspect.signature(cls.__init__).parameters
+        known = [name for name in known if name not in own]
+    if not known:
+        return None
+    hints = "; ".join(f"{name}: {_SKLEARN_NAMES[name]}" for name in known)
+    return f"{cls.__name__} got scikit-learn's parameter{'s' if len(known) > 1 else ''} {', '.join(known)}, not among its own: {hints}"
 
 
 class _BaseMLP(BaseEstimator, _RefusesScikitLearnNames):
@@ -613,6 +619,15 @@ class _BaseMLP(BaseEstimator, _RefusesScikitLearnNames):
                 "_validation_scores": scores, **state,
             }  # fmt: skip
         super().__setstate__(state)
+
+    def set_params(self, **params: Any) -> Self:
+        """scikit-learn's ``set_params``, refusing scikit-learn's MLP parameters that are named
+        otherwise here as the constructor does (a grid search over ``max_iter``, say), with
+        ``set_params``' ``ValueError``."""
+        refusal = _scikit_learn_names_refused(type(self), params)
+        if refusal is not None:
+            raise ValueError(refusal)
+        return super().set_params(**params)
 
     def __sklearn_is_fitted__(self) -> bool:
         """Fitted once training has made ``params_`` (``n_features_in_`` alone comes from a fit that failed)."""

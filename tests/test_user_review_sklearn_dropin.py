@@ -5,13 +5,14 @@ MLPRegressor: scikit-learn's examples with the import swapped read ``coefs_``, `
 from __future__ import annotations
 
 import inspect
+import re
 import warnings
 from typing import Any
 
 import numpy as np
 import pytest
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.model_selection import train_test_split
+from sklearn.model_selection import GridSearchCV, train_test_split
 from sklearn.neural_network import MLPClassifier as ScikitLearnClassifier
 from sklearn.neural_network import MLPRegressor as ScikitLearnRegressor
 
@@ -71,6 +72,24 @@ def test_every_parameter_scikit_learn_has_and_ours_lacks_gets_a_hint_and_the_sig
     assert list(inspect.signature(MLPClassifier).parameters) == list(inspect.signature(MLPClassifier.__init__).parameters)[1:]
     with pytest.raises(TypeError, match=r"unexpected keyword argument 'hidden_layers'"):
         MLPClassifier(hidden_layers=(4,))  # type: ignore[call-arg]
+
+
+def test_set_params_and_a_grid_search_refuse_scikit_learns_names_as_the_constructor_does(rng: np.random.Generator) -> None:
+    # set_params said only "Invalid parameter 'max_iter' ... Valid parameters are: [...]"
+    X, y = _three_classes(rng)
+    message = (
+        "MLPClassifier got scikit-learn's parameter max_iter, not among its own: max_iter: use epochs (passes over the "
+        "data per fit, all of them run unless early_stopping ends the fit)"
+    )
+    clf = MLPClassifier(epochs=2)
+    with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
+        clf.set_params(max_iter=5)
+    with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
+        GridSearchCV(clf, {"max_iter": [1, 2]}, cv=2, error_score="raise").fit(X, y)
+    assert clf.get_params()["epochs"] == 2  # refused before anything was set
+    with pytest.raises(ValueError, match=r"^Invalid parameter 'hidden_layers' for estimator"):
+        clf.set_params(hidden_layers=(4,))  # not scikit-learn's either: its own error
+    assert clf.set_params(epochs=3) is clf and clf.epochs == 3
 
 
 @pytest.mark.parametrize("setting", ["adaptive", "invscaling", "constant"])
