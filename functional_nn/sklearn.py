@@ -511,7 +511,7 @@ class _BaseMLP(BaseEstimator, _RefusesScikitLearnNames):
                 early_stopping=early_stopping, optimizer_state=state,
             )  # fmt: skip
         except TrainingDivergedError as error:  # train's words name its arguments (W1, float64 params): say the settings
-            raise error.worded(self._divergence_words(len(sizes) - 1)) from error
+            raise error.worded(self._divergence_words(len(sizes) - 1, len(previous))) from error
         if result.best_params is None:
             # an ema optimizer's average is what train's dev figures are of; training goes on from the weights averaged
             self.params_ = _own(averaged_params(result.optimizer_state, result.params))
@@ -531,10 +531,11 @@ class _BaseMLP(BaseEstimator, _RefusesScikitLearnNames):
         self._best_epoch = None if result.best_epoch is None else len(previous) + result.best_epoch
         return self
 
-    def _divergence_words(self, L: int) -> DivergenceWords:
+    def _divergence_words(self, L: int, epochs_before: int) -> DivergenceWords:
         """A ``TrainingDivergedError``'s words for the settings of a network of ``L`` layers: the
         step size is ``learning_rate`` (an ``Optimizer`` given keeps its own), a parameter is
-        named as ``coefs_`` and ``intercepts_`` hold it, and float64 is ``dtype='float64'``."""
+        named as ``coefs_`` and ``intercepts_`` hold it, float64 is ``dtype='float64'``, and the
+        epoch is counted on from the ``epochs_before`` of the fits this one continues, as ``history_`` counts."""
         if isinstance(self.optimizer, Optimizer):
             rate = f"learning rate in the Optimizer given as optimizer ({self.optimizer.name!r}; learning_rate does not set it)"
         elif isinstance(self.learning_rate, (int, float)) and not isinstance(self.learning_rate, bool):
@@ -547,7 +548,7 @@ class _BaseMLP(BaseEstimator, _RefusesScikitLearnNames):
             layer = "the output layer" if l == L else f"hidden layer {l}"
             return f"coefs_[{l - 1}] (the weights into {layer})" if key[0] == "W" else f"intercepts_[{l - 1}] (the biases of {layer})"
 
-        return DivergenceWords(rate, parameter, "fit with dtype='float64'", "X and y")
+        return DivergenceWords(rate, parameter, "fit with dtype='float64'", "X and y", epochs_before)
 
     def _check_same_optimizer(self, optimizer: Optimizer, setting: str, incremental: bool) -> None:
         """Refuse to continue the fitted optimizer state with an ``optimizer`` that keeps another.

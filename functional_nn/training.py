@@ -122,6 +122,10 @@ class DivergenceWords(NamedTuple):
     """How to train in float64, for a float32 weight past its bound."""
     data: str = "the data"
     """What holds the samples and targets, as in "check the data for extreme values"."""
+    epochs_before: int = 0
+    """Epochs the wrapper ran before this ``train`` call, which counts its own from 1: a
+    continued fit (the estimators' ``warm_start`` and ``partial_fit``) names the epoch as its
+    ``history_`` numbers it, and this call's own number after it."""
 
 
 class Divergence(NamedTuple):
@@ -141,7 +145,11 @@ class Divergence(NamedTuple):
     cause: str | None = None
 
     def message(self, words: DivergenceWords = DivergenceWords()) -> str:
-        where = f"epoch {self.epoch}" if self.step is None else f"epoch {self.epoch}, step {self.step}"
+        where = f"epoch {self.epoch + words.epochs_before}"
+        if words.epochs_before:  # "the first epoch's" cost, if named, is this call's first
+            where += f" (this fit's epoch {self.epoch})"
+        if self.step is not None:
+            where += f", step {self.step}"
         subject = "" if self.parameter is None else f"{words.parameter(self.parameter)} "
         if self.cause is not None:
             advice = self.cause
@@ -504,10 +512,22 @@ def check_dev_set(
         X_own = check.check_float_array("dev[0]", dev[0])
         Y_own = check.check_float_array("dev[1]", dev[1], targets=True)
         rows, columns = X_own.shape
-        if rows == Y_own.shape[1] != columns:  # dev[0]'s rows, not its columns, match dev[1]'s samples
+        outputs, samples = Y_own.shape
+        if rows == samples != columns:  # dev[0]'s rows, not its columns, match dev[1]'s samples
             raise ValueError(
                 f"dev[0] must be (n_features, m), one sample per column, got {X_own.shape}: its {rows} rows match "
                 f"dev[1]'s {rows} samples (columns), so it looks transposed: pass dev[0].T"
+            )
+        if samples != columns:  # no network yet: dev[1]'s own rows stand for n_L, so say the samples' mismatch itself
+            if outputs == columns:
+                hint = f": dev[1]'s {outputs} rows match dev[0]'s samples; if its samples are rows, pass dev[1].T"
+            elif outputs == rows:
+                hint = f": their {rows} rows match; if both hold samples as rows, pass (dev[0].T, dev[1].T)"
+            else:
+                hint = ""
+            raise ValueError(
+                f"dev[0] and dev[1] must hold the same samples, one per column, but dev[0] {X_own.shape} has {columns} "
+                f"and dev[1] {Y_own.shape} has {samples}{hint}"
             )
         sizes, dtype = (int(rows), int(Y_own.shape[0])), X_own.dtype
     X_dev, Y_dev = _check_data("dev[0]", "dev[1]", dev[0], dev[1], sizes, dtype)
