@@ -950,6 +950,12 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
                 f"y of shape {y.shape} is {kind!r} (scikit-learn's type_of_target): MLPClassifier takes 1-D labels "
                 "or a multilabel indicator matrix, a column per label holding 0 or 1 (a row may hold several 1s)"
             )
+        values = np.unique(y)  # type_of_target takes any two integers for indicators: -1/1, 0/2, ...
+        if not np.isin(values, (0, 1)).all():
+            raise ValueError(
+                f"y is a multilabel indicator matrix of the values {values.tolist()}, but MLPClassifier trains a sigmoid "
+                "unit per column on targets 0 and 1: map them to 0 and 1 (for -1/1 labels, (y == 1).astype(int))"
+            )
         n_labels = int(y.shape[1])
         if classes is not None and not np.array_equal(np.unique(_check_classes(classes)), np.arange(n_labels)):
             raise ValueError(

@@ -246,6 +246,27 @@ def test_the_regressors_validation_scores_are_the_held_out_r2_of_each_epoch(rng:
     assert from_costs == pytest.approx(expected, rel=1e-9)
 
 
+def test_the_regressors_scores_within_one_fit_are_each_epochs_and_the_best_is_the_stopping_epochs(
+    rng: np.random.Generator,
+) -> None:
+    # one fit of several epochs that stops early, its best epoch (the lowest held-out cost) before the last
+    X = rng.standard_normal((40, 3))
+    y = X @ np.array([1.0, -2.0, 0.5]) + 0.1 * rng.standard_normal(40)
+    _, dev_rows = _held_out((3, 8, 1), 40, 0.25)
+    reg = MLPRegressor(
+        (8,), epochs=40, learning_rate=0.1, early_stopping=True, validation_fraction=0.25, n_iter_no_change=2, tol=0.0,
+        random_state=0,
+    ).fit(X, y)  # fmt: skip
+    total = np.sum((y[dev_rows] - y[dev_rows].mean()) ** 2)
+    # one output: R^2 = 1 - (the epoch's held-out mean squared error) * n_dev / (the held-out sum of squares)
+    from_costs = [1 - record.dev_cost * dev_rows.shape[0] / total for record in reg.history_ if record.dev_cost is not None]
+    scores = reg.validation_scores_
+    assert scores is not None and reg.n_iter_ == len(from_costs) == 6 and scores == pytest.approx(from_costs, rel=1e-9)
+    best = int(np.argmin([record.dev_cost or np.inf for record in reg.history_]))
+    assert best == 3 and reg.best_validation_score_ == scores[best]  # not the last epoch's
+    assert reg.best_validation_score_ == pytest.approx(r2_score(y[dev_rows], reg.predict(X[dev_rows])), rel=1e-9)
+
+
 def test_the_regressors_validation_scores_of_several_outputs_average_their_r2(rng: np.random.Generator) -> None:
     X = rng.standard_normal((40, 3))
     Y = np.c_[X[:, 0] - X[:, 1], 10 * X[:, 2]]
