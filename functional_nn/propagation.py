@@ -184,6 +184,8 @@ def check_keep_probs(
     if check.is_real_number(given):
         keep = _as_float("keep_probs", keep_probs)  # type: ignore[arg-type]  # is_real_number checked it
         if L == 1 and keep != 1:  # the scalar is each hidden layer's, and there is none: it would drop nothing
+            if not 0 < keep <= 1:  # nor is it a probability: say that, as for a network with hidden layers
+                raise ValueError(f"keep_probs must be in (0, 1], got {keep}")
             raise ValueError(f"keep_probs={keep} drops hidden units, but the network has no hidden layer: pass None (no dropout)")
         keeps: tuple[float, ...] = (keep,) * (L - 1)
     elif isinstance(given, Sequence) and not isinstance(given, str):

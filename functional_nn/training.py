@@ -134,7 +134,8 @@ class Divergence(NamedTuple):
     after the name of ``parameter`` when a parameter ran away) and whether the parameter's
     values are ``finite`` (then past the bound of their dtype: rescaling the data may help)
     in float32 (``narrow``: float64 may help). ``cause``: a piece of one's own at fault, which
-    is said instead of advice on the settings."""
+    is said instead of advice on the settings. ``first_cost``: for a cost that grew past
+    ``DIVERGENCE_FACTOR`` times the first epoch's, that first cost (of this ``train`` call)."""
 
     epoch: int
     step: int | None
@@ -143,6 +144,7 @@ class Divergence(NamedTuple):
     finite: bool = False
     narrow: bool = False
     cause: str | None = None
+    first_cost: float | None = None
 
     def message(self, words: DivergenceWords = DivergenceWords()) -> str:
         where = f"epoch {self.epoch + words.epochs_before}"
@@ -151,13 +153,19 @@ class Divergence(NamedTuple):
         if self.step is not None:
             where += f", step {self.step}"
         subject = "" if self.parameter is None else f"{words.parameter(self.parameter)} "
+        finding = self.finding
+        if self.first_cost is not None:  # said as this call's first epoch when a wrapper counts on from earlier ones
+            first = "this fit's first epoch's" if words.epochs_before else "the first epoch's"
+            # a first cost below 1 counts as 1: say so, rather than call 1 the first epoch's cost
+            against = f"{first} {self.first_cost:.4g}" if self.first_cost >= 1 else f"1 ({first} cost, {self.first_cost:.4g}, counts as 1)"
+            finding += f", more than {DIVERGENCE_FACTOR:g} times {against}"
         if self.cause is not None:
             advice = self.cause
         elif self.parameter is None:
             advice = f"try a smaller {words.learning_rate} (or check {words.data} for extreme values)"
         else:
             advice = _advice(self.finite, self.narrow, words)
-        return f"training diverged at {where}: {subject}{self.finding}; {advice}"
+        return f"training diverged at {where}: {subject}{finding}; {advice}"
 
 
 class TrainingDivergedError(FloatingPointError):
@@ -208,9 +216,7 @@ def _check_divergence(
     first = cost if first_cost is None else first_cost
     reference = max(first, 1.0)
     if cost > DIVERGENCE_FACTOR * reference:
-        # a first cost below 1 counts as 1: say so, rather than call 1 the first epoch's cost
-        against = f"the first epoch's {first:.4g}" if first >= 1 else f"1 (the first epoch's cost, {first:.4g}, counts as 1)"
-        raise _diverged(Divergence(epoch, None, f"the cost is {cost:.4g}, more than {DIVERGENCE_FACTOR:g} times {against}"))
+        raise _diverged(Divergence(epoch, None, f"the cost is {cost:.4g}", first_cost=first))
     diverged = diverged_parameter(params)
     if diverged is not None:
         key, what = diverged
@@ -519,9 +525,9 @@ def check_dev_set(
                 f"dev[1]'s {rows} samples (columns), so it looks transposed: pass dev[0].T"
             )
         if samples != columns:  # no network yet: dev[1]'s own rows stand for n_L, so say the samples' mismatch itself
-            if outputs == columns:
+            if outputs == columns > 1:  # one output unit and one sample is no sign of a transposition
                 hint = f": dev[1]'s {outputs} rows match dev[0]'s samples; if its samples are rows, pass dev[1].T"
-            elif outputs == rows:
+            elif outputs == rows > 1:  # nor are one feature and one output unit (a regression of y on x)
                 hint = f": their {rows} rows match; if both hold samples as rows, pass (dev[0].T, dev[1].T)"
             else:
                 hint = ""
