@@ -396,7 +396,8 @@ def test_the_typed_stand_ins_declare_what_scikit_learn_gives_the_estimators(esti
     from_scikit_learn = {
         name for name in dir(instance) if not name.startswith("_") and name not in ours and callable(getattr(instance, name))
     }
-    assert {name for name in declared if not name.startswith("_")} == from_scikit_learn
+    # a method of ours that calls scikit-learn's through super() (set_params) keeps its stand-in
+    assert {name for name in declared if not name.startswith("_") and name not in ours} == from_scikit_learn
     for name, function in declared.items():
         runtime = [
             (p.name, p.kind.name, p.default) for p in inspect.signature(getattr(instance, name)).parameters.values()
