@@ -244,18 +244,28 @@ def _nonfinite_cost_cause(
     it does of extreme targets ``Y`` (the loss's other input). ``previous``: the step before's
     loss, targets and caches, whose backward pass may have made the parameters NaN that made
     this cost NaN (``_own_backward_cause``)."""
-    for l, cache in enumerate(caches, start=1):
-        if cache.activation.name not in ACTIVATIONS and _moderate(cache.Z) and not np.isfinite(cache.A).all():
-            return (
-                f"layer {l}'s activation {cache.activation.name!r} returned NaN or infinite values for finite Z: its forward, "
-                "not the learning rate (check_activation(record) checks it on random Z)"
-            )
+    forward_cause = _own_forward_cause(caches)
+    if forward_cause is not None:
+        return forward_cause
     if not loss_finite and loss.name not in LOSSES and _moderate(AL) and _moderate(Y):
         return (
             f"loss {loss.name!r} gave it for finite outputs AL in [{float(AL.min()):.8g}, {float(AL.max()):.8g}]: its cost, "
             "not the learning rate (a logarithm of AL or 1 - AL at exactly 0, say: the built-in cross-entropies clip AL)"
         )
     return None if previous is None else _own_backward_cause(*previous)
+
+
+def _own_forward_cause(caches: Caches) -> str | None:
+    """The first layer whose activation of one's own made NaN or inf of moderate ``Z`` in its
+    forward pass, named, or ``None``. An infinite output may leave the cost finite, when the
+    next layer saturates (a sigmoid of inf is 1), and the parameters NaN: it is named then too."""
+    for l, cache in enumerate(caches, start=1):
+        if cache.activation.name not in ACTIVATIONS and _moderate(cache.Z) and not np.isfinite(cache.A).all():
+            return (
+                f"layer {l}'s activation {cache.activation.name!r} returned NaN or infinite values for finite Z: its forward, "
+                "not the learning rate (check_activation(record) checks it on random Z)"
+            )
+    return None
 
 
 def _own_backward_cause(loss: LossFunction, Y: FloatArray | None, caches: Caches) -> str | None:
@@ -272,6 +282,9 @@ def _own_backward_cause(loss: LossFunction, Y: FloatArray | None, caches: Caches
     ``check_activation`` can miss a single point such as ``Z = 0``."""
     if not caches:
         return None
+    forward_cause = _own_forward_cause(caches)  # an inf the next layer saturated: the cost was finite
+    if forward_cause is not None:
+        return forward_cause
     last = caches[-1]
     fused_output = loss.fused_activation is not None and loss.fused_activation == last.activation  # as backward decides
     with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
