@@ -147,6 +147,7 @@ class Divergence(NamedTuple):
     first_cost: float | None = None
 
     def message(self, words: DivergenceWords = DivergenceWords()) -> str:
+        """``TrainingDivergedError``'s message, in ``words`` (by default ``train``'s own)."""
         where = f"epoch {self.epoch + words.epochs_before}"
         if words.epochs_before:  # "the first epoch's" cost, if named, is this call's first
             where += f" (this fit's epoch {self.epoch})"
