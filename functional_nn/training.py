@@ -279,8 +279,8 @@ def _own_backward_cause(loss: LossFunction, Y: FloatArray | None, caches: Caches
     ``Z`` and ``A`` with an upstream gradient of ones: :math:`g'(z)` itself, which a right
     derivative keeps finite for finite ``z`` and a wrong one (``(A / Z) ** 2`` for softsign's,
     0/0 at ``Z = 0``) does not, whatever the upstream gradient (inf or NaN times it stays so).
-    Only for moderate ``Z`` and finite ``A``, as for the forward pass: a sampling
-    ``check_activation`` can miss a single point such as ``Z = 0``."""
+    Only for moderate ``Z``, as for the forward pass, which is named first when its ``A`` is
+    not finite: a sampling ``check_activation`` can miss a single point such as ``Z = 0``."""
     if not caches:
         return None
     forward_cause = _own_forward_cause(caches)  # an inf the next layer saturated: the cost was finite
@@ -302,7 +302,7 @@ def _own_backward_cause(loss: LossFunction, Y: FloatArray | None, caches: Caches
             cache = caches[l - 1]
             if (l == len(caches) and fused_output) or cache.activation.name in ACTIVATIONS:
                 continue
-            if not _moderate(cache.Z) or not np.isfinite(cache.A).all():
+            if not _moderate(cache.Z):  # a forward that made NaN or inf of moderate Z was named above
                 continue
             dZ = _activation_backward(cache.activation, np.ones_like(cache.Z), cache, l)
             bad = ~np.isfinite(dZ)
