@@ -303,7 +303,9 @@ def l2_penalty(params: Params, lambd: float, m: int) -> float:
     if lambd == 0:
         return 0.0
     layers = sorted((key for key in params if key.startswith("W")), key=lambda key: (len(key), key))  # W2 before W10
-    squares = sum(_sum_of_squares(params[key]) for key in layers)
+    squares = 0.0
+    for key in layers:  # a plain loop: from Python 3.12 sum() compensates a sum of floats, giving other bits than 3.11
+        squares += _sum_of_squares(params[key])
     return lambd / (2 * m) * squares
 
 

@@ -221,6 +221,14 @@ class _RefusesScikitLearnNames:
             raise TypeError(refusal)
         return super().__new__(cls)
 
+    if sys.version_info < (3, 11):
+        # Python 3.10's inspect.signature takes an inherited __new__ before an inherited
+        # __init__: help(MLPClassifier) would show (*args, **kwargs). Each class states its own.
+        def __init_subclass__(cls, **kwargs: Any) -> None:
+            super().__init_subclass__(**kwargs)
+            init = inspect.signature(cls.__init__)
+            setattr(cls, "__signature__", init.replace(parameters=list(init.parameters.values())[1:]))
+
 
 def _scikit_learn_names_refused(cls: type[_RefusesScikitLearnNames], names: Iterable[str]) -> str | None:
     """The message refusing those of ``names`` that are scikit-learn's MLP parameters named

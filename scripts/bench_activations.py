@@ -21,11 +21,12 @@ import _cli  # scripts/_cli.py: the command line's value types
 from functional_nn.activations import ACTIVATIONS
 from functional_nn.types import FloatArray
 
-_ERF: Callable[[FloatArray], FloatArray] = np.frompyfunc(math.erf, 1, 1)  # an object-array ufunc
+_ERF = np.frompyfunc(math.erf, 1, 1)  # an object-array ufunc
 
 
 def gelu_frompyfunc(Z: FloatArray) -> FloatArray:
-    erf: FloatArray = _ERF(Z * (1 / math.sqrt(2))).astype(Z.dtype)
+    # asarray: NumPy 2.5's stubs type a frompyfunc ufunc's result as a scalar or an object array
+    erf: FloatArray = np.asarray(_ERF(Z * (1 / math.sqrt(2)))).astype(Z.dtype)
     return Z * 0.5 * (1 + erf)
 
 

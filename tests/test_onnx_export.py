@@ -271,7 +271,8 @@ def test_the_docstring_examples_pass_as_doctests() -> None:
     # the reference evaluator's comparison with predict_proba are not), and there are some
     examples = [e for test in doctest.DocTestFinder().find(onnx_export) for e in test.examples]
     runnable = [e for e in examples if not e.options.get(doctest.SKIP, False)]
-    assert len(runnable) > 0 and results.attempted == len(runnable)
+    # from Python 3.13 `attempted` counts the skipped examples too, and `skipped` says how many
+    assert len(runnable) > 0 and results.attempted - getattr(results, "skipped", 0) == len(runnable)
 
 
 def test_an_old_opset_works_for_the_activations_it_has(tmp_path: Path) -> None:

@@ -133,7 +133,7 @@ def adam_reference(
     out = []
     for t0, g in enumerate(grads):
         t = t0 + 1
-        new = {}
+        new: dict[str, FloatArray] = {}
         for k in KEYS:
             m[k] = beta1 * m[k] + (1 - beta1) * g["d" + k]
             v[k] = beta2 * v[k] + (1 - beta2) * g["d" + k] ** 2

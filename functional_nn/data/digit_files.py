@@ -8,11 +8,13 @@ row-per-image array) so that ``minibatches`` gathers each image as one contiguou
 
 from __future__ import annotations
 
+import functools
 import gzip
 import io
 import math
 import os
 import re
+import warnings
 import zlib
 from pathlib import Path
 from typing import Any, Final, NamedTuple
@@ -164,6 +166,25 @@ def load_digits_csv(path: str | os.PathLike[str], *, labelled: bool | None = Non
     return DigitImages(X=np.ascontiguousarray(table).T, y=None)
 
 
+_NOT_A_UINT8: Final = re.compile(rb"[^0-9,\r\n\t ]|[0-9]{4}|(?<![0-9])(?:2(?:5[6-9]|[6-9][0-9])|[3-9][0-9]{2})(?![0-9])")
+"""A cell's byte or digits that are not an integer in 0 .. 255 (a sign, a point, 256 and above):
+what NumPy 2.2's ``loadtxt`` reads into ``uint8`` without a word (see ``_loadtxt_wraps``)."""
+
+
+@functools.cache
+def _loadtxt_wraps() -> bool:
+    """Whether this NumPy's ``loadtxt`` wraps what does not fit ``uint8`` instead of refusing it:
+    NumPy 2.2 (the last for Python 3.10) reads ``256`` as 0, ``-1`` as 255 and ``1.5`` as 1;
+    2.4 raises ``ValueError``."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # 2.4 warns of "parsing an integer via a float" before refusing
+        try:
+            np.loadtxt(io.BytesIO(b"256,-1"), delimiter=",", dtype=np.uint8, ndmin=2, comments=None, encoding="ascii")
+        except ValueError:
+            return False
+    return True
+
+
 def _parse_csv_fast(body: bytes, labelled: bool) -> UInt8Array | None:
     """All rows as ``uint8`` ``(m, 784)``, after a label column if ``labelled``, or ``None`` if
     anything is wrong (a label outside ``0 .. 9`` too).
@@ -175,7 +196,7 @@ def _parse_csv_fast(body: bytes, labelled: bool) -> UInt8Array | None:
     NumPy 2.4's ``loadtxt`` reads some characters beyond U+FFFF as digits, at random, and
     now and then crashes the interpreter on them.
     """
-    if not body.isascii():
+    if not body.isascii() or (_loadtxt_wraps() and _NOT_A_UINT8.search(body) is not None):
         return None
     n_columns = N_PIXELS + int(labelled)
     if not body or body.isspace():
