@@ -533,18 +533,14 @@ def check_dev_set(
         Y_own = check.check_float_array("dev[1]", dev[1], targets=True)
         rows, columns = X_own.shape
         outputs, samples = Y_own.shape
-        if rows == samples != columns:  # dev[0]'s rows, not its columns, match dev[1]'s samples
-            raise ValueError(
-                f"dev[0] must be (n_features, m), one sample per column, got {X_own.shape}: its {rows} rows match "
-                f"dev[1]'s {rows} samples (columns), so it looks transposed: pass dev[0].T"
-            )
-        if samples != columns:  # no network yet: dev[1]'s own rows stand for n_L, so say the samples' mismatch itself
-            if outputs == columns > 1:  # one output unit and one sample is no sign of a transposition
-                hint = f": dev[1]'s {outputs} rows match dev[0]'s samples; if its samples are rows, pass dev[1].T"
-            elif outputs == rows > 1:  # nor are one feature and one output unit (a regression of y on x)
-                hint = f": their {rows} rows match; if both hold samples as rows, pass (dev[0].T, dev[1].T)"
-            else:
-                hint = ""
+        if samples != columns:  # no network yet to say which is wrong: the pair's own mismatch, and what would mend it
+            mends = [  # (the samples a transposition would give, the transposition): those that make the pair agree
+                (rows, "dev[0].T", rows == samples), (columns, "dev[1].T", outputs == columns),
+                (rows, "(dev[0].T, dev[1].T)", rows == outputs),
+            ]  # fmt: skip
+            # a reading of one sample is no sign of a transposition (one feature, one output unit)
+            fits = sorted(((m, mend) for m, mend, agree in mends if agree and m > 1), reverse=True)
+            hint = "; if samples are rows, pass " + ", or ".join(f"{mend} ({m} samples)" for m, mend in fits) if fits else ""
             raise ValueError(
                 f"dev[0] and dev[1] must hold the same samples, one per column, but dev[0] {X_own.shape} has {columns} "
                 f"and dev[1] {Y_own.shape} has {samples}{hint}"

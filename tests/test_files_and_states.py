@@ -368,7 +368,7 @@ def test_epoch_states_checks_the_dev_pair_when_called_before_any_round_is_read()
     X_nan = X.copy()
     X_nan[0, 0] = np.nan
     for dev, error, message in (
-        ((X.T, Y), ValueError, "dev[0] must be (n_features, m), one sample per column, got (40, 5): its 40 rows match dev[1]'s 40 samples (columns), so it looks transposed: pass dev[0].T"),
+        ((X.T, Y), ValueError, "dev[0] and dev[1] must hold the same samples, one per column, but dev[0] (40, 5) has 5 and dev[1] (3, 40) has 40; if samples are rows, pass dev[0].T (40 samples)"),
         ((X_nan, Y), ValueError, "dev[0] contains 1 NaN or infinite value(s)"),
         ((X, Y.astype(np.int64)), TypeError, "dev[1] must have dtype float32 or float64, got int64 (class labels 0..K-1? one_hot(labels, K) makes the (K, m) targets; else dev[1].astype(np.float64))"),
         ([X, Y], TypeError, "dev must be a tuple (X_dev, Y_dev), got list"),

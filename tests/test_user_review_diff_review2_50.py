@@ -1,13 +1,11 @@
-"""Diff review 2 of f4fd263 / f50b1e3 (review 50): three messages that said something untrue.
+"""Diff review 2 of f4fd263 / f50b1e3 (review 50): messages that said something untrue (a third,
+the dev pair's, is in test_user_review_final_review_50).
 
 1. ``check_keep_probs``: a scalar ``keep_probs`` outside (0, 1] on a network with no hidden
    layer was said to drop hidden units ("keep_probs=1.5 drops hidden units"), not to be out
    of range as it is on any other network.
 2. A continued fit that diverged by cost growth named the epoch as ``history_`` counts it, but
    compared the cost with "the first epoch's", which is this fit's first, not ``history_``'s.
-3. ``epoch_states``' dev pair of mismatched samples hinted at a transposition when the rows
-   that matched were one output unit and one sample, or one feature and one output unit
-   (a regression of y on x), where transposing makes a pair of one sample each.
 """
 
 from __future__ import annotations
@@ -18,7 +16,6 @@ import numpy as np
 import pytest
 
 from functional_nn import forward_propagation, initialize_parameters, train
-from functional_nn.distributed import epoch_states
 from functional_nn.sklearn import MLPRegressor
 from functional_nn.training import TrainingDivergedError
 
@@ -54,15 +51,3 @@ def test_a_warm_fit_whose_cost_grew_names_this_fits_first_epochs_cost(rng: np.ra
     expected = rf"^training diverged at epoch 7 \(this fit's epoch 4\): the cost is \S+, more than 10000 times this fit's first epoch's {first:.4g};"
     assert re.match(expected, str(raised.value)), str(raised.value)
     assert f"{model.history_[0].cost:.4g}" != f"{first:.4g}"
-
-
-def test_epoch_states_hints_no_transposition_for_a_row_of_one(rng: np.random.Generator) -> None:
-    kwargs: dict[str, object] = {"activations": ("tanh", "linear"), "loss": "mean_squared_error"}
-    x, y = rng.standard_normal((1, 20)), rng.standard_normal((1, 19))  # one feature, one output, off by one sample
-    message = "dev[0] and dev[1] must hold the same samples, one per column, but dev[0] (1, 20) has 20 and dev[1] (1, 19) has 19"
-    with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):  # was: "...: their 1 rows match; ... pass (dev[0].T, dev[1].T)"
-        epoch_states([], dev=(x, y), **kwargs)  # type: ignore[arg-type]
-    x, y = rng.standard_normal((3, 1)), rng.standard_normal((1, 2))  # one sample against two, one output unit
-    message = "dev[0] and dev[1] must hold the same samples, one per column, but dev[0] (3, 1) has 1 and dev[1] (1, 2) has 2"
-    with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):  # was: "...: dev[1]'s 1 rows match ...; pass dev[1].T"
-        epoch_states([], dev=(x, y), **kwargs)  # type: ignore[arg-type]

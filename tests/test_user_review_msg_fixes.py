@@ -1,5 +1,5 @@
 """Messages said in the words of whoever wrote the call: a diverged estimator names its settings,
-dropout without a hidden layer is refused, and a transposed dev[0] is blamed on dev[0]."""
+and dropout without a hidden layer is refused (a dev pair's transposition: test_user_review_final_review_50)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,6 @@ import re
 import numpy as np
 import pytest
 
-from functional_nn.data.preparation import one_hot
-from functional_nn.distributed import epoch_states
 from functional_nn.sklearn import MLPClassifier, MLPRegressor
 from functional_nn.training import TrainingDivergedError
 from functional_nn.types import FloatArray
@@ -82,18 +80,3 @@ def test_dropout_without_a_hidden_layer_is_refused_at_fit(estimator: type[MLPCla
     assert not hasattr(model, "params_")
     fitted = estimator((), dropout=0.0, epochs=1, random_state=0).fit(X, (y > 0).astype(int))  # no dropout: fine
     assert fitted.n_iter_ == 1
-
-
-# 3. a transposed dev[0] is blamed on dev[0]
-
-
-def test_epoch_states_names_a_transposed_dev_0(rng: np.random.Generator) -> None:
-    X_dev, Y_dev = rng.normal(size=(4, 3)), one_hot(np.array([0, 1, 1]), 2)
-    message = (
-        "dev[0] must be (n_features, m), one sample per column, got (3, 4): its 3 rows match dev[1]'s 3 samples "
-        "(columns), so it looks transposed: pass dev[0].T"
-    )
-    with pytest.raises(ValueError, match=re.escape(message)):
-        epoch_states([], activations=("relu", "softmax"), loss="categorical_cross_entropy", dev=(X_dev.T, Y_dev))
-    states = epoch_states([], activations=("relu", "softmax"), loss="categorical_cross_entropy", dev=(X_dev, Y_dev))
-    assert list(states) == []  # the pair the right way round is taken
