@@ -220,6 +220,16 @@ def _own_cost(loss: LossFunction, AL: FloatArray, Y: FloatArray) -> object:
         return loss.cost(check.read_only(AL), check.read_only(Y))
 
 
+def gradient_value(loss: LossFunction, AL: FloatArray, Y: FloatArray) -> object:
+    """``loss.gradient(AL, Y)``; a gradient of one's own gets ``AL`` and ``Y`` read-only, as its
+    cost does (``Y`` may be the caller's, ``AL`` the output the last layer's backward reads),
+    and one that writes into them is named."""
+    if loss.name in LOSSES:  # a built-in: writes into nothing
+        return loss.gradient(AL, Y)
+    with check.writes_refused(f"loss {loss.name!r}", "gradient", "check_loss"):
+        return loss.gradient(check.read_only(AL), check.read_only(Y))
+
+
 def check_targets(argument: str, Y: FloatArray, loss: LossFunction) -> FloatArray:
     r"""Return ``Y`` if its values lie where the built-in ``loss`` is defined, else raise ``ValueError``.
 

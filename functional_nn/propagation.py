@@ -34,7 +34,7 @@ import numpy.typing as npt
 from functional_nn import _validation as check
 from functional_nn import fused
 from functional_nn.activations import ACTIVATIONS, RELU, SOFTMAX, resolve_activation
-from functional_nn.losses import LOSSES, check_targets, resolve_loss, targets_in_dtype
+from functional_nn.losses import check_targets, gradient_value, resolve_loss, targets_in_dtype
 from functional_nn.types import (
     Activation,
     ActivationFunction,
@@ -433,12 +433,7 @@ def backward(
     else:
         # Scaled into a new array: a loss of one's own may return one of its arguments (the
         # gradient of mean(Y * AL) is Y), which scaling in place would write into.
-        if loss.name in LOSSES:  # a built-in: writes into nothing
-            gradient = loss.gradient(AL, Y)
-        else:  # read-only: Y may be the caller's, AL the network's output that the last layer's backward reads
-            with check.writes_refused(f"loss {loss.name!r}", "gradient", "check_loss"):
-                gradient = loss.gradient(check.read_only(AL), check.read_only(Y))
-        dA_L = _record_output(gradient, AL, loss.name, 0, "gradient") * inv_m
+        dA_L = _record_output(gradient_value(loss, AL, Y), AL, loss.name, 0, "gradient") * inv_m
         dZ = _activation_backward(last.activation, dA_L, last, L)
     ones = np.ones((m, 1), dtype=dtype)
     grads: dict[str, FloatArray] = {}

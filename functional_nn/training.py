@@ -55,7 +55,7 @@ from functional_nn.fold_state import (
     TrainResult,
     TrainState,
 )
-from functional_nn.losses import LOSSES, check_targets, cost_value, l2_penalty, targets_in_dtype
+from functional_nn.losses import LOSSES, check_targets, cost_value, gradient_value, l2_penalty, targets_in_dtype
 from functional_nn.optimizers import (
     LearningRate,
     Optimizer,
@@ -290,8 +290,7 @@ def _own_backward_cause(loss: LossFunction, Y: FloatArray | None, caches: Caches
     fused_output = loss.fused_activation is not None and loss.fused_activation == last.activation  # as backward decides
     with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
         if Y is not None and not fused_output and loss.name not in LOSSES and _moderate(last.A) and _moderate(Y):
-            with check.writes_refused(f"loss {loss.name!r}", "gradient", "check_loss"):
-                gradient = np.asarray(loss.gradient(check.read_only(last.A), check.read_only(Y)))
+            gradient = np.asarray(gradient_value(loss, last.A, Y))
             if not np.isfinite(gradient).all():
                 return (
                     f"loss {loss.name!r} returned NaN or infinite values for finite outputs AL in "
