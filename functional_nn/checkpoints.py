@@ -473,11 +473,11 @@ def _same_setting(saved: JSONValue, current: JSONValue) -> bool:
     return bool(saved == current)
 
 
-def data_digest(X: FloatArray, Y: FloatArray) -> str:
-    """A 128-bit BLAKE2 digest of a data set's shapes, dtypes and values, for a run
-    description: a checkpoint is resumed only on the data it was trained on."""
+def data_digest(*arrays: np.ndarray[Any, Any]) -> str:
+    """A 128-bit BLAKE2 digest of a data set's shapes, dtypes and values (``X, Y``, or sample
+    weights), for a run description: a checkpoint is resumed only on the data it was trained on."""
     hasher = hashlib.blake2b(digest_size=16)
-    for array in (X, Y):
+    for array in arrays:
         hasher.update(repr((array.shape, array.dtype.str)).encode())
         update_in_blocks(hasher, array.T)  # column-major bytes: no copy for loaders' X
     return hasher.hexdigest()

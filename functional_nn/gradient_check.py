@@ -325,6 +325,21 @@ def check_activation(
     return worst
 
 
+def _check_sample_costs(name: str, costs: object, cost: float, m: int, tolerance: float) -> None:
+    """``costs``, a loss's ``sample_costs``, must be ``m`` finite numbers whose mean is ``cost``."""
+    if not (isinstance(costs, np.ndarray) and costs.shape == (m,) and costs.dtype.kind in "iuf"):
+        got = f"{costs.dtype} {costs.shape}" if isinstance(costs, np.ndarray) else f"{type(costs).__name__} {costs!r}"
+        raise RecordCheckError(f"{name}: sample_costs must return an array of shape ({m},), one loss per column, got {got}")
+    if not np.isfinite(costs).all():
+        raise RecordCheckError(f"{name}: sample_costs returned non-finite values {costs.tolist()}")
+    mean = float(np.mean(costs, dtype=np.float64))
+    if abs(mean - cost) > tolerance * max(1.0, abs(cost)):
+        raise RecordCheckError(
+            f"{name}: the mean of sample_costs is {mean:.8g} but cost is {cost:.8g}: sample_costs must give each "
+            "column's loss, whose mean over the columns is the cost"
+        )
+
+
 def check_loss(
     loss: Loss | LossFunction,
     *,
@@ -343,6 +358,8 @@ def check_loss(
       and float32), returns finite values and writes into nothing;
     - ``gradient(AL, Y)``, per sample, matches :math:`m` times the centred differences of
       ``cost``;
+    - ``sample_costs``, if given, returns ``m`` finite numbers whose mean is ``cost`` (to
+      ``tolerance``, relative) and writes into nothing;
     - with a ``fused_activation`` :math:`g`: :math:`A_L - Y` matches :math:`m` times the
       centred differences of ``cost(g(Z), Y)`` with respect to :math:`Z`, the identity the
       fused backward pass relies on.
@@ -376,6 +393,8 @@ def check_loss(
                 f"got {type(value).__name__} {value!r}"
             )
         _check_output(f"{name}: gradient", _call(f"{name}: gradient", record.gradient, AL_d, Y_d), AL_d)
+        if record.sample_costs is not None:
+            _check_sample_costs(name, _call(f"{name}: sample_costs", record.sample_costs, AL_d, Y_d), number, m, tolerance)
 
     def numeric_gradient(cost: Callable[[FloatArray], float], at: FloatArray) -> tuple[FloatArray, FloatArray]:
         """m times the centred differences of ``cost`` at ``at``, and what rounding the costs can put in them."""

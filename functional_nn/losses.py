@@ -34,9 +34,11 @@ from collections.abc import Mapping
 from typing import Any, Final, get_args
 
 import numpy as np
+import numpy.typing as npt
 
 from functional_nn import _validation as check
 from functional_nn.activations import SIGMOID, SOFTMAX, check_record_name, resolve_activation
+from functional_nn.sample_weights import Weights, check_sample_weight, weighted_mean
 from functional_nn.types import FloatArray, Loss, LossFunction, Params
 
 
@@ -49,14 +51,24 @@ def _log1m_clipped(A: FloatArray) -> FloatArray:
     return np.log1p(-np.minimum(A, 1 - np.finfo(A.dtype).epsneg))
 
 
+def _binary_cross_entropy_terms(AL: FloatArray, Y: FloatArray) -> FloatArray:
+    return Y * _log_clipped(AL) + (1 - Y) * _log1m_clipped(AL)
+
+
 def binary_cross_entropy(AL: FloatArray, Y: FloatArray) -> float:
     r""":math:`J = -\frac{1}{m}\sum_j\sum_k \big[y_{kj}\log a_{kj} + (1 - y_{kj})\log(1 - a_{kj})\big]`.
 
     ``AL`` and ``Y`` are ``(n_L, m)``; the sum is taken in float64 and returned as a ``float``.
     """
     m = AL.shape[1]
-    total = np.sum(Y * _log_clipped(AL) + (1 - Y) * _log1m_clipped(AL), dtype=np.float64)
+    total = np.sum(_binary_cross_entropy_terms(AL, Y), dtype=np.float64)
     return float(-total / m)
+
+
+def binary_cross_entropy_samples(AL: FloatArray, Y: FloatArray) -> npt.NDArray[np.float64]:
+    r"""Each column's :math:`-\sum_k \big[y_k\log a_k + (1 - y_k)\log(1 - a_k)\big]`, shape ``(m,)``, float64."""
+    sums: npt.NDArray[np.float64] = np.sum(_binary_cross_entropy_terms(AL, Y), axis=0, dtype=np.float64)
+    return -sums
 
 
 def binary_cross_entropy_gradient(AL: FloatArray, Y: FloatArray) -> FloatArray:
@@ -76,6 +88,12 @@ def categorical_cross_entropy(AL: FloatArray, Y: FloatArray) -> float:
     return float(-total / m)
 
 
+def categorical_cross_entropy_samples(AL: FloatArray, Y: FloatArray) -> npt.NDArray[np.float64]:
+    r"""Each column's :math:`-\sum_k y_k\log a_k`, shape ``(m,)``, float64."""
+    sums: npt.NDArray[np.float64] = np.sum(Y * _log_clipped(AL), axis=0, dtype=np.float64)
+    return -sums
+
+
 def categorical_cross_entropy_gradient(AL: FloatArray, Y: FloatArray) -> FloatArray:
     r""":math:`\partial \ell / \partial a = -y/a`, per sample."""
     return -Y / np.maximum(AL, np.finfo(AL.dtype).tiny)
@@ -92,6 +110,14 @@ def mean_squared_error(AL: FloatArray, Y: FloatArray) -> float:
     return float(np.sum(diff) / m)
 
 
+def mean_squared_error_samples(AL: FloatArray, Y: FloatArray) -> npt.NDArray[np.float64]:
+    r"""Each column's :math:`\sum_k (a_k - y_k)^2`, shape ``(m,)``, float64."""
+    diff = np.subtract(AL, Y, dtype=np.float64)
+    diff *= diff
+    costs: npt.NDArray[np.float64] = np.sum(diff, axis=0)
+    return costs
+
+
 def mean_squared_error_gradient(AL: FloatArray, Y: FloatArray) -> FloatArray:
     r""":math:`\partial \ell / \partial a = 2(a - y)`, per sample."""
     return 2 * (AL - Y)
@@ -105,14 +131,24 @@ def _hinge_signs(Y: FloatArray, dtype: np.dtype[Any]) -> FloatArray:
     return t
 
 
-def hinge(AL: FloatArray, Y: FloatArray) -> float:
-    r""":math:`J = \frac{1}{m}\sum_j\sum_k \max(0,\ 1 - t_{kj} a_{kj})`, with :math:`t = \pm 1` from the labels."""
-    m = AL.shape[1]
+def _hinge_terms(AL: FloatArray, Y: FloatArray) -> FloatArray:
     margins = _hinge_signs(Y, AL.dtype)
     margins *= AL
     np.subtract(1, margins, out=margins)
     np.maximum(margins, 0, out=margins)
-    return float(np.sum(margins, dtype=np.float64) / m)
+    return margins
+
+
+def hinge(AL: FloatArray, Y: FloatArray) -> float:
+    r""":math:`J = \frac{1}{m}\sum_j\sum_k \max(0,\ 1 - t_{kj} a_{kj})`, with :math:`t = \pm 1` from the labels."""
+    m = AL.shape[1]
+    return float(np.sum(_hinge_terms(AL, Y), dtype=np.float64) / m)
+
+
+def hinge_samples(AL: FloatArray, Y: FloatArray) -> npt.NDArray[np.float64]:
+    r"""Each column's :math:`\sum_k \max(0,\ 1 - t_k a_k)`, shape ``(m,)``, float64."""
+    costs: npt.NDArray[np.float64] = np.sum(_hinge_terms(AL, Y), axis=0, dtype=np.float64)
+    return costs
 
 
 def hinge_gradient(AL: FloatArray, Y: FloatArray) -> FloatArray:
@@ -124,13 +160,17 @@ def hinge_gradient(AL: FloatArray, Y: FloatArray) -> FloatArray:
 
 
 BINARY_CROSS_ENTROPY: Final = LossFunction(
-    "binary_cross_entropy", binary_cross_entropy, binary_cross_entropy_gradient, True, SIGMOID, 0.5
-)
+    "binary_cross_entropy", binary_cross_entropy, binary_cross_entropy_gradient, True, SIGMOID, 0.5,
+    binary_cross_entropy_samples,
+)  # fmt: skip
 CATEGORICAL_CROSS_ENTROPY: Final = LossFunction(
-    "categorical_cross_entropy", categorical_cross_entropy, categorical_cross_entropy_gradient, True, SOFTMAX, 0.5
+    "categorical_cross_entropy", categorical_cross_entropy, categorical_cross_entropy_gradient, True, SOFTMAX, 0.5,
+    categorical_cross_entropy_samples,
+)  # fmt: skip
+MEAN_SQUARED_ERROR: Final = LossFunction(
+    "mean_squared_error", mean_squared_error, mean_squared_error_gradient, sample_costs=mean_squared_error_samples
 )
-MEAN_SQUARED_ERROR: Final = LossFunction("mean_squared_error", mean_squared_error, mean_squared_error_gradient)
-HINGE: Final = LossFunction("hinge", hinge, hinge_gradient, decision_threshold=0.0)
+HINGE: Final = LossFunction("hinge", hinge, hinge_gradient, decision_threshold=0.0, sample_costs=hinge_samples)
 
 LOSSES: Final[Mapping[Loss, LossFunction]] = {
     "binary_cross_entropy": BINARY_CROSS_ENTROPY,
@@ -173,9 +213,10 @@ def resolve_loss(argument: str, value: object) -> LossFunction:
             f"{argument} must be one of {list(LOSS_NAMES)} or a LossFunction record, got {type(value).__name__} {value!r}"
         )
     check_record_name(argument, value, LOSSES)
-    for field in ("cost", "gradient"):
-        if not callable(getattr(value, field)):
-            raise TypeError(f"{argument} {value.name!r}: {field} must be a function, got {getattr(value, field)!r}")
+    for field in ("cost", "gradient", "sample_costs"):
+        function = getattr(value, field)
+        if not callable(function) and not (field == "sample_costs" and function is None):
+            raise TypeError(f"{argument} {value.name!r}: {field} must be a function, got {function!r}")
     if value.fused_activation is not None:
         fused = resolve_activation(f"{argument} {value.name!r}: fused_activation", value.fused_activation)
         if fused is not value.fused_activation:  # a built-in's name, such as "sigmoid": its record, as everywhere
@@ -228,6 +269,33 @@ def gradient_value(loss: LossFunction, AL: FloatArray, Y: FloatArray) -> object:
         return loss.gradient(AL, Y)
     with check.writes_refused(f"loss {loss.name!r}", "gradient", "check_loss"):
         return loss.gradient(check.read_only(AL), check.read_only(Y))
+
+
+def check_weighable(argument: str, loss: LossFunction) -> None:
+    """Refuse sample weights (``argument``) with a loss that gives no per-sample costs."""
+    if loss.sample_costs is None:
+        raise ValueError(
+            f"{argument} needs each sample's loss, but loss {loss.name!r} has no sample_costs: give its record "
+            "sample_costs=(AL, Y) -> the (m,) per-column losses whose mean its cost is"
+        )
+
+
+def weighted_cost_value(loss: LossFunction, AL: FloatArray, Y: FloatArray, weights: Weights) -> float:
+    r""":math:`\sum_j w_j \ell(a_j, y_j) / \sum_j w_j`, by ``loss.sample_costs`` (``check_weighable``
+    has made sure there is one); a result of one's own that is not ``m`` real numbers is refused."""
+    assert loss.sample_costs is not None
+    if loss.name in LOSSES:  # a built-in writes into nothing
+        costs: object = loss.sample_costs(AL, Y)
+    else:
+        with check.writes_refused(f"loss {loss.name!r}", "sample_costs", "check_loss"):
+            costs = loss.sample_costs(check.read_only(AL), check.read_only(Y))
+    if not (isinstance(costs, np.ndarray) and costs.shape == (AL.shape[1],) and costs.dtype.kind in "iuf"):
+        got = f"{costs.dtype} {costs.shape}" if isinstance(costs, np.ndarray) else f"{type(costs).__name__} {costs!r}"
+        raise TypeError(
+            f"loss {loss.name!r}: sample_costs returned {got} for AL of shape {AL.shape}; it must return "
+            f"the {AL.shape[1]} per-column losses, an array of shape ({AL.shape[1]},)"
+        )
+    return weighted_mean(weights, costs)
 
 
 def check_targets(argument: str, Y: FloatArray, loss: LossFunction) -> FloatArray:
@@ -306,10 +374,10 @@ def _sum_of_squares(W: FloatArray) -> float:
     return total
 
 
-def l2_penalty(params: Params, lambd: float, m: int) -> float:
+def l2_penalty(params: Params, lambd: float, m: float) -> float:
     r""":math:`\frac{\lambda}{2m}\sum_l \lVert W_l\rVert_F^2`, biases excluded, summed in float64
     in layer order (``W1``, ``W2``, ..., ``W10``), whatever the order of the dict's keys: the same
-    parameters give the same bits."""
+    parameters give the same bits. With sample weights :math:`m` is the batch's total weight."""
     if lambd == 0:
         return 0.0
     layers = sorted((key for key in params if key.startswith("W")), key=lambda key: (len(key), key))  # W2 before W10
@@ -320,9 +388,19 @@ def l2_penalty(params: Params, lambd: float, m: int) -> float:
 
 
 def compute_cost(
-    AL: FloatArray, Y: FloatArray, loss: Loss | LossFunction, *, lambd: float = 0.0, params: Params | None = None
+    AL: FloatArray,
+    Y: FloatArray,
+    loss: Loss | LossFunction,
+    *,
+    lambd: float = 0.0,
+    params: Params | None = None,
+    sample_weight: npt.ArrayLike | None = None,
 ) -> float:
     r"""The mean loss over the ``m`` samples, plus the L2 penalty when ``lambd > 0``.
+
+    With ``sample_weight`` :math:`w`, the weighted mean and a penalty over the total weight
+    :math:`S = \sum_j w_j` (see ``functional_nn.sample_weights``):
+    :math:`\frac{1}{S}\sum_j w_j \ell(a_j, y_j) + \frac{\lambda}{2S}\sum_l \lVert W_l\rVert_F^2`.
 
     Parameters
     ----------
@@ -338,6 +416,9 @@ def compute_cost(
     params : dict of str to ndarray, optional
         The weights the penalty is taken over: the network whose output ``AL`` is (checked:
         its last layer's size and its dtype).
+    sample_weight : array-like of shape (m,), optional
+        How much each sample (column) counts: finite, >= 0, not all 0. Needs a loss with
+        ``sample_costs`` (every built-in has them).
 
     Returns
     -------
@@ -372,6 +453,10 @@ def compute_cost(
     lambd = check.check_positive_float("lambd", lambd, allow_zero=True)
     if lambd > 0 and params is None:
         raise ValueError("compute_cost needs params to add the L2 penalty when lambd > 0")
+    weights = None
+    if sample_weight is not None:
+        check_weighable("sample_weight", record)
+        weights = check_sample_weight("sample_weight", sample_weight, m, f"AL's {m} columns")
     penalty = 0.0
     if params is not None:  # checked even when lambd is 0: they must be the network of AL
         sizes = check.check_params(params)
@@ -383,9 +468,10 @@ def compute_cost(
             )
         check.check_same_dtype("AL", AL, params["W1"].dtype, "params['W1']")
         if lambd > 0:
-            penalty = l2_penalty(params, lambd, m)
+            penalty = l2_penalty(params, lambd, m if weights is None else float(np.sum(weights)))
     check_targets("Y", Y, record)
     Y = targets_in_dtype("Y", Y, AL.dtype)
     # a cost of the user's own may return a NumPy scalar; the promise is a Python float
     with np.errstate(under="ignore"):  # squares rounding to subnormals or 0 are right, also under errstate(all="raise")
-        return cost_value(record, AL, Y) + penalty
+        data_cost = cost_value(record, AL, Y) if weights is None else weighted_cost_value(record, AL, Y, weights)
+        return data_cost + penalty

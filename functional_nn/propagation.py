@@ -26,7 +26,7 @@ from __future__ import annotations
 import math
 import sys
 from collections.abc import Callable, Mapping, Sequence
-from typing import Final, NamedTuple
+from typing import Any, Final, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -35,6 +35,7 @@ from functional_nn import _validation as check
 from functional_nn import fused
 from functional_nn.activations import ACTIVATIONS, RELU, SOFTMAX, resolve_activation
 from functional_nn.losses import check_targets, gradient_value, resolve_loss, targets_in_dtype
+from functional_nn.sample_weights import Weights, batch_scale, check_sample_weight
 from functional_nn.types import (
     Activation,
     ActivationFunction,
@@ -409,7 +410,8 @@ def _softmax_layer(Z: FloatArray, b: FloatArray) -> FloatArray:
 
 
 def backward(
-    AL: FloatArray, Y: FloatArray, caches: Caches, loss: LossFunction, lambd: float = 0.0, kernel: fused.Kernel = "numpy"
+    AL: FloatArray, Y: FloatArray, caches: Caches, loss: LossFunction, lambd: float = 0.0, kernel: fused.Kernel = "numpy",
+    weights: Weights | None = None,
 ) -> dict[str, FloatArray]:
     r"""Unchecked kernel of ``backward_propagation``: arguments must already be valid.
 
@@ -419,21 +421,27 @@ def backward(
     so the dropout mask and the activation's backward pass are applied to it in place; the
     caches are only read. :math:`db_l = dZ_l \mathbf{1}` is a matrix-vector product. With
     ``kernel="numba"`` a ReLU layer's mask and derivative are one fused pass, bitwise the same.
+    With sample ``weights`` :math:`w` (``(m,)``, summing to :math:`S > 0`) column :math:`j`
+    is scaled by :math:`w_j / S` instead, and the L2 term by :math:`\lambda / S`.
     """
     L = len(caches)
     m = AL.shape[1]
     dtype = AL.dtype
     Y = Y.astype(dtype, copy=False)
-    inv_m = dtype.type(1 / m)
+    scale: FloatArray | np.floating[Any]
+    if weights is None:
+        scale, total = dtype.type(1 / m), float(m)
+    else:
+        scale, total = batch_scale(weights, dtype)
     last = caches[-1]
     dZ: FloatArray
     if loss.fused_activation is not None and loss.fused_activation == last.activation:  # the pairing it declares
         dZ = AL - Y
-        dZ *= inv_m  # dZ is a fresh temporary
+        dZ *= scale  # dZ is a fresh temporary
     else:
         # Scaled into a new array: a loss of one's own may return one of its arguments (the
         # gradient of mean(Y * AL) is Y), which scaling in place would write into.
-        dA_L = _record_output(gradient_value(loss, AL, Y), AL, loss.name, 0, "gradient") * inv_m
+        dA_L = _record_output(gradient_value(loss, AL, Y), AL, loss.name, 0, "gradient") * scale
         dZ = _activation_backward(last.activation, dA_L, last, L)
     ones = np.ones((m, 1), dtype=dtype)
     grads: dict[str, FloatArray] = {}
@@ -454,7 +462,7 @@ def backward(
                 dZ = _activation_backward(cache.activation, dA, cache, l)
         dW = dZ @ cache.A_prev.T
         if lambd:
-            dW += cache.W * dtype.type(lambd / m)  # dW is a fresh temporary
+            dW += cache.W * dtype.type(lambd / total)  # dW is a fresh temporary
         grads[f"dW{l}"] = dW
         grads[f"db{l}"] = dZ @ ones
     return {f"d{p}{l}": grads[f"d{p}{l}"] for l in range(1, L + 1) for p in "Wb"}
@@ -624,9 +632,10 @@ def check_output_of_caches(AL: FloatArray, caches: Caches) -> None:
 
 def backward_propagation(
     AL: FloatArray, Y: FloatArray, caches: Caches, loss: Loss | LossFunction, *, lambd: float = 0.0,
-    kernel: fused.Kernel | None = None,
+    kernel: fused.Kernel | None = None, sample_weight: npt.ArrayLike | None = None,
 ) -> dict[str, FloatArray]:
-    r"""Gradients of ``compute_cost(AL, Y, loss, lambd=lambd)`` with respect to every parameter.
+    r"""Gradients of ``compute_cost(AL, Y, loss, lambd=lambd, sample_weight=sample_weight)``
+    with respect to every parameter.
 
     .. math::
 
@@ -635,7 +644,10 @@ def backward_propagation(
         db_l = \tfrac{1}{m} dZ_l \mathbf{1}, \quad
         dZ_{l-1} = (W_l^\top dZ_l) \odot D_{l-1} \odot g'(Z_{l-1})
 
-    where :math:`D_{l-1}` is the layer's dropout mask (all ones without dropout).
+    where :math:`D_{l-1}` is the layer's dropout mask (all ones without dropout). With
+    ``sample_weight`` :math:`w`, :math:`dZ_L`'s column :math:`j` is scaled by
+    :math:`w_j / S` instead of :math:`1/m`, and :math:`\lambda/m` becomes :math:`\lambda/S`,
+    :math:`S = \sum_j w_j`.
 
     Parameters
     ----------
@@ -658,6 +670,8 @@ def backward_propagation(
     kernel : {"numpy", "numba"}, optional
         A ReLU layer's dropout mask and derivative as NumPy's passes or one fused Numba pass,
         bitwise the same gradients. Default: ``"numba"`` when Numba is installed.
+    sample_weight : array-like of shape (m,), optional
+        How much each sample (column) counts, as in ``compute_cost``: finite, >= 0, not all 0.
 
     Returns
     -------
@@ -687,9 +701,12 @@ def backward_propagation(
     Y = targets_in_dtype("Y", Y, AL.dtype)
     lambd = check.check_positive_float("lambd", lambd, allow_zero=True)
     kernel = fused.check_kernel(kernel)
+    weights = None
+    if sample_weight is not None:
+        weights = check_sample_weight("sample_weight", sample_weight, AL.shape[1], f"AL's {AL.shape[1]} columns")
     check_output_of_caches(AL, caches)  # last: a pass over AL, once every other argument is known good
     with np.errstate(under="ignore"):  # as forward_propagation's
-        return backward(AL, Y, caches, record, lambd, kernel)
+        return backward(AL, Y, caches, record, lambd, kernel, weights)
 
 
 PREDICT_CHUNK: Final = 2048
@@ -786,8 +803,18 @@ def count_correct(
     Under softmax (a loss of one's own, not fused with it), whose units share one sample,
     the largest output must be the column's largest label, as for 1-D ``labels``.
     """
+    return int(np.count_nonzero(correct_columns(AL, labels, output_activation, threshold)))
+
+
+def correct_columns(
+    AL: FloatArray, labels: IntArray, output_activation: ActivationFunction, threshold: float | None = None
+) -> BoolArray:
+    """Which columns of ``AL`` ``(n_L, m)`` are right, shape ``(m,)``: ``count_correct``'s rule."""
     if labels.ndim == 2 and output_activation == SOFTMAX:  # equal, not identical: a worker unpickles its own copy
         labels = np.argmax(labels, axis=0)
+    right: BoolArray
     if labels.ndim == 1:
-        return int(np.count_nonzero(labels_from_output(AL, output_activation, threshold) == labels))
-    return int(np.count_nonzero(((AL >= (0.5 if threshold is None else threshold)) == labels).all(axis=0)))
+        right = labels_from_output(AL, output_activation, threshold) == labels
+    else:
+        right = ((AL >= (0.5 if threshold is None else threshold)) == labels).all(axis=0)
+    return right

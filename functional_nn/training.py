@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any, Final, NamedTuple
 
 import numpy as np
+import numpy.typing as npt
 
 from functional_nn import _validation as check
 from functional_nn import checkpoints
@@ -55,7 +56,16 @@ from functional_nn.fold_state import (
     TrainResult,
     TrainState,
 )
-from functional_nn.losses import LOSSES, check_targets, cost_value, gradient_value, l2_penalty, targets_in_dtype
+from functional_nn.losses import (
+    LOSSES,
+    check_targets,
+    check_weighable,
+    cost_value,
+    gradient_value,
+    l2_penalty,
+    targets_in_dtype,
+    weighted_cost_value,
+)
 from functional_nn.optimizers import (
     LearningRate,
     Optimizer,
@@ -81,10 +91,12 @@ from functional_nn.propagation import (
     check_input_keep_prob,
     check_keep_probs,
     check_trainable_network,
+    correct_columns,
     count_correct,
     forward,
     forward_output,
 )
+from functional_nn.sample_weights import Weights, check_sample_weight, weighted_mean
 from functional_nn.serialization import check_writable_directory, remove_stale_temporaries
 from functional_nn.types import Activation, ActivationFunction, Caches, FloatArray, IntArray, Loss, LossFunction, Params
 
@@ -411,6 +423,8 @@ class _Problem(NamedTuple):
     input_keep_prob: float | None = None
     input_divisor: float | None = None  # X holds integers, each batch divided by this
     kernel: fused.Kernel = "numpy"  # "numba" fuses the ReLU and softmax layers' passes and the batches' division
+    weights: Weights | None = None  # sample_weight, all > 0 (X and Y hold only those samples)
+    dev_weights: Weights | None = None  # dev_sample_weight
 
 
 def _check_data(
@@ -576,6 +590,8 @@ def train_epochs(
     input_keep_prob: float | None = None,
     input_divisor: float | None = None,
     kernel: fused.Kernel | None = None,
+    sample_weight: npt.ArrayLike | None = None,
+    dev_sample_weight: npt.ArrayLike | None = None,
 ) -> Generator[TrainState, None, None]:
     r"""The states of training after each of ``epochs`` epochs, computed one at a time as asked.
 
@@ -616,7 +632,7 @@ def train_epochs(
         batch_size=batch_size, rng=rng, dev=dev, lambd=lambd, keep_probs=keep_probs, clip_norm=clip_norm,
         max_norm=max_norm, early_stopping=early_stopping, checkpoint_dir=checkpoint_dir, resume=resume,
         on_batch=on_batch, optimizer_state=optimizer_state, augmentation=augmentation, input_keep_prob=input_keep_prob,
-        input_divisor=input_divisor, kernel=kernel,
+        input_divisor=input_divisor, kernel=kernel, sample_weight=sample_weight, dev_sample_weight=dev_sample_weight,
     )  # fmt: skip
     with _released_on_error(problem.checkpointing):
         epochs = check.check_positive_int("epochs", epochs, minimum=0)
@@ -650,6 +666,8 @@ def train(
     input_keep_prob: float | None = None,
     input_divisor: float | None = None,
     kernel: fused.Kernel | None = None,
+    sample_weight: npt.ArrayLike | None = None,
+    dev_sample_weight: npt.ArrayLike | None = None,
 ) -> TrainResult:
     r"""Train the network and return the last state of ``train_epochs``.
 
@@ -694,6 +712,19 @@ def train(
         ``np.random.default_rng(seed)``.
     dev : (X_dev, Y_dev), optional
         A held-out set evaluated after every epoch.
+    sample_weight : array-like of shape (m,), optional
+        How much each sample (column of ``X``) counts: finite weights >= 0, not all 0. Each
+        batch's cost is the weighted mean of its samples' losses, its L2 penalty taken over
+        the batch's total weight :math:`S_B` instead of its size
+        (:math:`\frac{1}{S_B}\sum_{j \in B} w_j\ell_j + \frac{\lambda}{2S_B}\sum_l\lVert W_l\rVert^2`,
+        as scikit-learn's MLP weighs a batch), so a weight of 2 counts a sample as a copy of
+        it in the same batch would. A sample of weight 0 is left out before training, as if
+        it were not there (``X`` and ``Y`` are then copied without it). The history's cost
+        and accuracy are weighted means over the epoch's samples. Needs a loss with
+        ``sample_costs`` (every built-in has them). Weights all 1 train bitwise as none.
+    dev_sample_weight : array-like of shape (m_dev,), optional
+        The dev set's weights, likewise: the dev cost and accuracy become weighted means
+        (and so does what ``early_stopping`` watches). Needs ``dev``.
     lambd : float >= 0, default 0
         L2 strength (see ``compute_cost``).
     keep_probs : float or sequence of float, optional
@@ -791,7 +822,7 @@ def train(
         batch_size=batch_size, rng=rng, dev=dev, lambd=lambd, keep_probs=keep_probs, clip_norm=clip_norm,
         max_norm=max_norm, early_stopping=early_stopping, checkpoint_dir=checkpoint_dir, resume=resume,
         on_batch=on_batch, optimizer_state=optimizer_state, augmentation=augmentation, input_keep_prob=input_keep_prob,
-        input_divisor=input_divisor, kernel=kernel,
+        input_divisor=input_divisor, kernel=kernel, sample_weight=sample_weight, dev_sample_weight=dev_sample_weight,
     )  # fmt: skip
     with _released_on_error(problem.checkpointing):
         epochs = check.check_positive_int("epochs", epochs, minimum=0)
@@ -841,6 +872,8 @@ def _prepare(
     input_keep_prob: float | None = None,
     input_divisor: float | None = None,
     kernel: fused.Kernel | None = None,
+    sample_weight: npt.ArrayLike | None = None,
+    dev_sample_weight: npt.ArrayLike | None = None,
 ) -> tuple[_Problem, TrainState]:
     sizes, names, loss_record = check_trainable_network(params, activations, loss)
     L = len(sizes) - 1
@@ -850,6 +883,13 @@ def _prepare(
     if divisor is not None:
         _check_divisor_range(divisor, inputs, dtype)
     check_targets("Y", Y, loss_record)  # once per data set, not per mini-batch
+    weights = None
+    if sample_weight is not None:
+        check_weighable("sample_weight", loss_record)
+        weights = check_sample_weight("sample_weight", sample_weight, Y.shape[1], f"X's {Y.shape[1]} columns")
+        if not weights.all():  # a sample of weight 0 is left out, as if it were not there
+            kept = np.flatnonzero(weights)
+            inputs, Y, weights = inputs.T[kept].T, Y.T[kept].T, weights[kept]  # column-major, as X.T's rows gather fastest
     optimizer = resolve_optimizer(learning_rate, optimizer)
     if batch_size is not None:
         batch_size = check.check_positive_int("batch_size", batch_size)
@@ -860,6 +900,13 @@ def _prepare(
     _check_rng(rng, batch_size, augmentation, keeps, input_keep)
     lambd = check.check_positive_float("lambd", lambd, allow_zero=True)
     checked_dev = check_dev_set(dev, sizes, dtype, loss_record, input_divisor=divisor)
+    dev_weights = None
+    if dev_sample_weight is not None:
+        if checked_dev is None:
+            raise ValueError("dev_sample_weight weighs the dev set's samples: pass dev=(X_dev, Y_dev) too")
+        check_weighable("dev_sample_weight", loss_record)
+        m_dev = checked_dev[1].shape[1]
+        dev_weights = check_sample_weight("dev_sample_weight", dev_sample_weight, m_dev, f"dev[0]'s {m_dev} columns")
     if clip_norm is not None:
         clip_norm = check.check_positive_float("clip_norm", clip_norm)
     if max_norm is not None:
@@ -875,8 +922,9 @@ def _prepare(
     if on_batch is not None:
         problem = problem._replace(on_batch=_step_hook(on_batch), arrays_observed=isinstance(on_batch, Observer))
     problem = problem._replace(
-        augmentation=augmentation, input_keep_prob=input_keep, input_divisor=divisor, kernel=fused.check_kernel(kernel)
-    )
+        augmentation=augmentation, input_keep_prob=input_keep, input_divisor=divisor, kernel=fused.check_kernel(kernel),
+        weights=weights, dev_weights=dev_weights,
+    )  # fmt: skip
     start_params = dict(params)
     if optimizer_state is None:
         optimizer_state = checked_init(optimizer, start_params)
@@ -970,6 +1018,10 @@ def _describe_run(problem: _Problem, sizes: tuple[int, ...]) -> dict[str, object
     }
     if p.input_divisor is not None:  # only then: older checkpoints, which lack it, still resume
         description["input_divisor"] = p.input_divisor
+    if p.weights is not None:  # likewise
+        description["sample_weight"] = checkpoints.data_digest(p.weights)
+    if p.dev_weights is not None:
+        description["dev_sample_weight"] = checkpoints.data_digest(p.dev_weights)
     return description
 
 
@@ -1099,9 +1151,12 @@ def run_epoch(problem: _Problem, state: TrainState) -> TrainState:
         assert p.rng is not None
         batches = _minibatches(p.X, p.Y, p.batch_size, p.rng.permutation(m), p.input_divisor, p.kernel)
     steps = 1 if p.batch_size is None else -(-m // p.batch_size)
+    # Sums over the epoch's samples, each counted by its weight (1 without sample_weight)
     cost_sum = 0.0
+    weight_seen = 0.0
+    correct: float = 0
     seen = 0
-    correct = 0
+    weights: Weights | None = None
     loss = p.loss
     owned = False  # whether params and opt_state are this epoch's own copies
     # An Observer keeps views of the params and caches (whose W are the params): then every
@@ -1124,17 +1179,27 @@ def run_epoch(problem: _Problem, state: TrainState) -> TrainState:
                 X_batch = _augmented(p.augmentation, X_batch, p.rng)
             AL, fresh = forward(X_batch, params, p.activations, p.keep_probs, p.rng, p.input_keep_prob, p.kernel)
             b = X_batch.shape[1]
-            data_cost = cost_value(loss, AL, Y_fresh)  # a float, whatever a loss of one's own returns
-            cost = data_cost + l2_penalty(params, p.lambd, b)
+            if p.weights is None:
+                data_cost = cost_value(loss, AL, Y_fresh)  # a float, whatever a loss of one's own returns
+                size = float(b)
+            else:
+                weights = p.weights if indices is None else p.weights[indices]
+                data_cost = weighted_cost_value(loss, AL, Y_fresh, weights)
+                size = float(np.sum(weights))
+            cost = data_cost + l2_penalty(params, p.lambd, size)
             if not math.isfinite(cost):
                 cause = _nonfinite_cost_cause(loss, AL, Y_fresh, fresh, math.isfinite(data_cost), (loss, Y_batch, caches))
                 raise _diverged(Divergence(epoch, step, f"the cost is {cost}", cause=cause))
             Y_batch, caches = Y_fresh, fresh
-            cost_sum += cost * b
+            cost_sum += cost * size
+            weight_seen += size
             if p.labels is not None:
                 batch_labels = p.labels if indices is None else p.labels[..., indices]
-                correct += count_correct(AL, batch_labels, p.activations[-1], loss.decision_threshold)
-            grads = backward(AL, Y_batch, caches, p.loss, p.lambd, p.kernel)
+                if weights is None:
+                    correct += count_correct(AL, batch_labels, p.activations[-1], loss.decision_threshold)
+                else:
+                    correct += float(weights @ correct_columns(AL, batch_labels, p.activations[-1], loss.decision_threshold))
+            grads = backward(AL, Y_batch, caches, p.loss, p.lambd, p.kernel, weights)
             if p.clip_norm is not None:
                 grads = _clip_by_global_norm(grads, p.clip_norm)
             if not in_place or p.optimizer.update_in_place is None:
@@ -1148,23 +1213,36 @@ def run_epoch(problem: _Problem, state: TrainState) -> TrainState:
                 params = _apply_max_norm(params, p.max_norm, in_place=owned)
             if p.on_batch is not None:
                 seen += b
-                p.on_batch(BatchProgress(epoch, step, steps, seen, cost_sum / seen), X_batch, Y_batch, caches, grads, params)
-    _check_divergence(epoch, cost_sum / m, state.history[0].cost if state.history else None, params, (loss, Y_batch, caches))
+                p.on_batch(BatchProgress(epoch, step, steps, seen, cost_sum / weight_seen), X_batch, Y_batch, caches, grads, params)
+    total = m if p.weights is None else weight_seen
+    _check_divergence(epoch, cost_sum / total, state.history[0].cost if state.history else None, params, (loss, Y_batch, caches))
     if owned:  # handed out from here on, read-only like the slots update returns
         opt_state = freeze_state(opt_state)
-    record = EpochRecord(epoch, cost_sum / m, None if p.labels is None else correct / m)
+    record = EpochRecord(epoch, cost_sum / total, None if p.labels is None else correct / total)
     if p.dev is not None:
-        X_dev, Y_dev, dev_labels = p.dev
-        evaluated = averaged_params(opt_state, params)  # ema's average, if the optimizer keeps one
-        AL_dev = forward_output(X_dev, evaluated, p.activations)  # no caches: the dev set may be large
-        dev_accuracy = None
-        if dev_labels is not None:
-            dev_accuracy = count_correct(AL_dev, dev_labels, p.activations[-1], loss.decision_threshold) / AL_dev.shape[1]
-        record = record._replace(dev_cost=cost_value(loss, AL_dev, Y_dev), dev_accuracy=dev_accuracy)
+        dev_cost, dev_accuracy = _dev_figures(p, averaged_params(opt_state, params))  # ema's average, if it keeps one
+        record = record._replace(dev_cost=dev_cost, dev_accuracy=dev_accuracy)
     new_state = TrainState(epoch, params, opt_state, state.history + (record,))
     if p.early_stopping is None:
         return new_state
     return _track_best(p.early_stopping, state, new_state)
+
+
+def _dev_figures(p: _Problem, params: Params) -> tuple[float, float | None]:
+    """The dev set's cost and accuracy (``None`` for regression) under ``params``, weighted
+    by ``dev_sample_weight`` when given."""
+    assert p.dev is not None
+    X_dev, Y_dev, dev_labels = p.dev
+    AL_dev = forward_output(X_dev, params, p.activations)  # no caches: the dev set may be large
+    weights, output, threshold = p.dev_weights, p.activations[-1], p.loss.decision_threshold
+    accuracy = None
+    if dev_labels is not None and weights is None:
+        accuracy = count_correct(AL_dev, dev_labels, output, threshold) / AL_dev.shape[1]
+    elif dev_labels is not None and weights is not None:
+        accuracy = weighted_mean(weights, correct_columns(AL_dev, dev_labels, output, threshold))
+    if weights is None:
+        return cost_value(p.loss, AL_dev, Y_dev), accuracy
+    return weighted_cost_value(p.loss, AL_dev, Y_dev, weights), accuracy
 
 
 def _augmented(augmentation: Augmentation, X_batch: FloatArray, rng: np.random.Generator | None) -> FloatArray:

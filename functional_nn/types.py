@@ -47,6 +47,8 @@ LossValue: TypeAlias = Callable[[FloatArray, FloatArray], float]
 """``cost(AL, Y) -> float``: the mean over the ``m`` columns of the per-sample loss."""
 LossGradient: TypeAlias = Callable[[FloatArray, FloatArray], FloatArray]
 """``gradient(AL, Y) -> dAL``: the per-sample gradient (no ``1/m``); ``AL`` and ``Y`` never written."""
+SampleCosts: TypeAlias = Callable[[FloatArray, FloatArray], npt.NDArray[np.floating[Any]]]
+"""``sample_costs(AL, Y) -> (m,)``: each column's loss, whose mean is the cost; ``AL`` and ``Y`` never written."""
 
 
 def record_repr(record: tuple[Any, ...]) -> str:
@@ -145,6 +147,10 @@ class LossFunction(NamedTuple):
         their own, multi-label: a sample counts when every unit is on its label's side of
         this, see ``propagation.count_correct``). ``None``: a regression
         loss, no accuracy.
+    sample_costs : callable ``(AL, Y) -> (m,)``, optional
+        :math:`\ell(a_j, y_j)` of each column, whose mean is ``cost``: what training with
+        ``sample_weight`` weighs (see ``functional_nn.sample_weights``). Every built-in loss
+        has one; ``None``: the loss cannot be trained with sample weights.
     """
 
     name: str
@@ -153,6 +159,7 @@ class LossFunction(NamedTuple):
     probability_output: bool = False
     fused_activation: ActivationFunction | None = None
     decision_threshold: float | None = None
+    sample_costs: SampleCosts | None = None
 
 
 class LayerCache(NamedTuple):
