@@ -721,7 +721,8 @@ def train(
         it in the same batch would. A sample of weight 0 is left out before training, as if
         it were not there (``X`` and ``Y`` are then copied without it). The history's cost
         and accuracy are weighted means over the epoch's samples. Needs a loss with
-        ``sample_costs`` (every built-in has them). Weights all 1 train bitwise as none.
+        ``sample_costs`` (every built-in has them). Weights all 1 give bitwise the parameters
+        of no weights (the history's costs to rounding: a weighted sum is another sum).
     dev_sample_weight : array-like of shape (m_dev,), optional
         The dev set's weights, likewise: the dev cost and accuracy become weighted means
         (and so does what ``early_stopping`` watches). Needs ``dev``.
