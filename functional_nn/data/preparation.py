@@ -74,7 +74,8 @@ def minibatches(
     X_batch : ndarray of shape (n_0, b)
     Y_batch : ndarray of shape (n_L, b)
     indices : ndarray of int, shape (b,)
-        The columns of ``X`` and ``Y`` the batch holds.
+        The columns of ``X`` and ``Y`` the batch holds (``sample_weight[indices]`` are the
+        batch's weights, for ``compute_cost`` and ``backward_propagation``).
     """
     X = check.check_float_array("X", X, ndim=None)
     Y = check.check_float_array("Y", Y, ndim=None, targets=True)
