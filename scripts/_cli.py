@@ -145,18 +145,18 @@ def _reported(main: Callable[[Sequence[str] | None], int], argv: Sequence[str] |
         _discard_unwritten_output()
         return BROKEN_PIPE_STATUS
     except (UsageError, CheckpointError, ValueError) as error:
-        return fail(str(error))
+        return fail(noted(error))
     except DatasetUnavailableError as error:  # a RuntimeError: MNIST could not be fetched; it says what to do
-        return fail(str(error))
+        return fail(noted(error))
     except OSError as error:  # a file or folder: name it, without the errno clutter
         _discard_unwritten_output()  # stdout on a full disk: said once, here, not again by Python at exit
         named = error.filename is not None and error.strerror is not None
-        return fail(f"{error.filename}: {error.strerror}" if named else str(error))
+        return fail(f"{error.filename}: {error.strerror}" if named else noted(error))
     except TrainingDivergedError as error:  # the run failed, not the command line: status 1
-        fail(str(error))
+        fail(noted(error))
         return 1
     except ImportError as error:  # an optional package missing: the message names the extra
-        return fail(str(error))
+        return fail(noted(error))
     except MemoryError as error:
         return fail(f"not enough memory ({str(error) or 'an allocation failed'}): try smaller layers or batches")
     except KeyboardInterrupt as error:  # Ctrl-C or SIGTERM: the files written so far are whole (atomic_write); say so in one line
@@ -244,7 +244,10 @@ def naming_options(option: str, *more: str) -> Iterator[None]:
     except TrainingDivergedError as error:
         message, advice = str(error), "a smaller " + _or_list((option, *more))
         named = message.replace(LIBRARY_ADVICE, advice) if LIBRARY_ADVICE in message else f"{message}; try {advice}"
-        raise TrainingDivergedError(named) from error
+        renamed = TrainingDivergedError(named)
+        if hasattr(error, "__notes__"):  # which setting or round: kept for noted()
+            renamed.__notes__ = list(error.__notes__)
+        raise renamed from error
 
 
 def options_named(error: Exception, renames: Sequence[tuple[str, str]]) -> UsageError:
@@ -262,6 +265,14 @@ def options_named(error: Exception, renames: Sequence[tuple[str, str]]) -> Usage
 def _or_list(items: Sequence[str]) -> str:
     """``"a"``, ``"a or b"``, ``"a, b or c"``."""
     return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} or {items[-1]}"
+
+
+def noted(error: BaseException) -> str:
+    """``str(error)`` and, a line each, the notes added to it (``add_note``): which of a sweep's
+    settings failed, the round and shard of a task on a cluster. Python prints them under a
+    traceback; the one ``error:`` line would drop them."""
+    notes = [note for note in getattr(error, "__notes__", ()) if isinstance(note, str)]
+    return "\n".join([str(error), *notes])
 
 
 def fail(message: str) -> int:
