@@ -10,11 +10,21 @@ from collections.abc import Callable, Sequence
 from typing import NamedTuple, TypeVar
 
 import numpy as np
+import numpy.typing as npt
 
 from functional_nn import _validation as check
 from functional_nn.activations import resolve_activation
-from functional_nn.losses import check_targets, cost_number, cost_value, l2_penalty, resolve_loss
+from functional_nn.losses import (
+    check_targets,
+    check_weighable,
+    cost_number,
+    cost_value,
+    l2_penalty,
+    resolve_loss,
+    weighted_cost_value,
+)
 from functional_nn.propagation import backward, check_keep_probs, check_network, forward
+from functional_nn.sample_weights import Weights, check_sample_weight
 from functional_nn.types import Activation, ActivationFunction, FloatArray, Loss, LossFunction, Params
 
 
@@ -28,12 +38,13 @@ class _Checked(NamedTuple):
     epsilon: float
     lambd: float
     keep_probs: tuple[float, ...] | None
+    weights: Weights | None = None
 
 
 def _check_arguments(
     X: FloatArray, Y: FloatArray, params: Params, activations: Sequence[Activation | ActivationFunction],
     loss: Loss | LossFunction, epsilon: float, lambd: float, keep_probs: float | Sequence[float] | None,
-    rng: np.random.Generator | None,
+    rng: np.random.Generator | None, sample_weight: npt.ArrayLike | None,
 ) -> _Checked:  # fmt: skip
     """The checks ``numerical_gradient`` and ``gradient_check`` share."""
     sizes, names, record = check_network(params, activations, loss)
@@ -51,7 +62,11 @@ def _check_arguments(
     keeps = check_keep_probs(keep_probs, L, X.dtype)
     # needed to draw masks; else unused, but a seed or a RandomState given for it is a mistake to say, not to ignore
     check.check_generator("rng", rng, optional=True, needed_by=None if keeps is None else "dropout (keep_probs < 1)")
-    return _Checked(X, Y, names, record, checked_epsilon, checked_lambd, keeps)
+    weights = None
+    if sample_weight is not None:
+        check_weighable("sample_weight", record)
+        weights = check_sample_weight("sample_weight", sample_weight, X.shape[1], f"X's {X.shape[1]} columns")
+    return _Checked(X, Y, names, record, checked_epsilon, checked_lambd, keeps, weights)
 
 
 def numerical_gradient(
@@ -65,6 +80,7 @@ def numerical_gradient(
     lambd: float = 0.0,
     keep_probs: float | Sequence[float] | None = None,
     rng: np.random.Generator | None = None,
+    sample_weight: npt.ArrayLike | None = None,
 ) -> dict[str, FloatArray]:
     r"""Centred differences :math:`(J(\theta + \varepsilon e_i) - J(\theta - \varepsilon e_i)) / 2\varepsilon`
     for every entry of every parameter, in float64. Keys ``"dW1"``, ``"db1"``, ...
@@ -78,7 +94,7 @@ def numerical_gradient(
     grads : dict of str to ndarray
         ``"dW1"``: ``(n_1, n_0)``, ``"db1"``: ``(n_1, 1)``, ...: float64, shaped like the parameters.
     """
-    checked = _check_arguments(X, Y, params, activations, loss, epsilon, lambd, keep_probs, rng)
+    checked = _check_arguments(X, Y, params, activations, loss, epsilon, lambd, keep_probs, rng, sample_weight)
     P = {key: value.astype(np.float64) for key, value in params.items()}
     with np.errstate(under="ignore"):  # values rounding to subnormals or 0 are right, also under errstate(all="raise")
         return _numerical_gradient(checked, P, rng)
@@ -87,12 +103,14 @@ def numerical_gradient(
 def _numerical_gradient(checked: _Checked, P: Params, rng: np.random.Generator | None) -> dict[str, FloatArray]:
     """Unchecked kernel of ``numerical_gradient``: ``P`` float64 parameters."""
     X64, Y64 = checked.X.astype(np.float64), checked.Y.astype(np.float64)
-    m = int(X64.shape[1])
+    weights = checked.weights
+    total = int(X64.shape[1]) if weights is None else float(np.sum(weights))  # what the penalty is taken over
     epsilon = checked.epsilon
 
     def cost(candidate: Params) -> float:
         AL, _ = forward(X64, candidate, checked.activations, checked.keep_probs, copy.deepcopy(rng))
-        return cost_value(checked.loss, AL, Y64) + l2_penalty(candidate, checked.lambd, m)
+        data_cost = cost_value(checked.loss, AL, Y64) if weights is None else weighted_cost_value(checked.loss, AL, Y64, weights)
+        return data_cost + l2_penalty(candidate, checked.lambd, total)
 
     grads: dict[str, FloatArray] = {}
     for key, value in P.items():
@@ -119,6 +137,7 @@ def gradient_check(
     lambd: float = 0.0,
     keep_probs: float | Sequence[float] | None = None,
     rng: np.random.Generator | None = None,
+    sample_weight: npt.ArrayLike | None = None,
 ) -> float:
     r"""The relative difference between backpropagation's gradient and the numerical one.
 
@@ -151,17 +170,19 @@ def gradient_check(
     keep_probs, rng : optional
         Dropout as in ``forward_propagation``; the masks are drawn from copies of ``rng`` in
         its current state, so they are the same for every evaluation. ``rng`` is not advanced.
+    sample_weight : array-like of shape (m,), optional
+        How much each sample counts, as in ``compute_cost`` and ``backward_propagation``.
 
     Returns
     -------
     difference : float
     """
-    checked = _check_arguments(X, Y, params, activations, loss, epsilon, lambd, keep_probs, rng)
+    checked = _check_arguments(X, Y, params, activations, loss, epsilon, lambd, keep_probs, rng, sample_weight)
     P = {key: value.astype(np.float64) for key, value in params.items()}
     X64, Y64 = checked.X.astype(np.float64), checked.Y.astype(np.float64)
     with np.errstate(under="ignore"):  # as numerical_gradient's: the norms square tiny gradients too
         AL, caches = forward(X64, P, checked.activations, checked.keep_probs, copy.deepcopy(rng))
-        analytic = backward(AL, Y64, caches, checked.loss, checked.lambd)
+        analytic = backward(AL, Y64, caches, checked.loss, checked.lambd, weights=checked.weights)
         numeric = _numerical_gradient(checked, P, rng)
         g = np.concatenate([analytic[key].ravel() for key in analytic])
         g_tilde = np.concatenate([numeric[key].ravel() for key in analytic])
