@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from functional_nn.types import FloatArray
+from functional_nn.types import FloatArray, IntArray
 
 Weights = npt.NDArray[np.float64]
 """Sample weights, shape ``(m,)``, float64, finite and >= 0."""
@@ -72,3 +72,23 @@ def batch_scale(weights: Weights, dtype: np.dtype[Any]) -> tuple[FloatArray, flo
 def weighted_mean(weights: Weights, values: npt.NDArray[Any]) -> float:
     r""":math:`\sum_j w_j v_j / \sum_j w_j` in float64."""
     return float(np.dot(weights, values.astype(np.float64, copy=False)) / np.sum(weights))
+
+
+def balanced_weights(labels: npt.ArrayLike) -> Weights:
+    r"""Weights that make every class count alike: :math:`w_j = m / (k\,m_{y_j})` for ``m``
+    samples of ``k`` classes (those present), :math:`m_c` of class :math:`c`; so each class's
+    weights sum to :math:`m/k` and the weighted accuracy is the mean of the classes' recalls
+    (balanced accuracy). scikit-learn's ``compute_sample_weight("balanced", y)``.
+
+    ``labels`` are class indices, shape ``(m,)``, integers >= 0 (``ValueError`` otherwise).
+
+    >>> balanced_weights([0, 0, 0, 1]).tolist()
+    [0.6666666666666666, 0.6666666666666666, 0.6666666666666666, 2.0]
+    """
+    y: IntArray = np.asarray(labels)
+    if y.ndim != 1 or y.size == 0 or y.dtype.kind not in "iu" or (y.dtype.kind == "i" and int(y.min()) < 0):
+        described = f"{y.dtype} {y.shape}" + (f", smallest {y.min()}" if y.size and y.dtype.kind == "i" else "")
+        raise ValueError(f"labels must be class indices, a non-empty 1-D array of integers >= 0, got {described}")
+    counts = np.bincount(y)
+    weights: Weights = (y.size / (np.count_nonzero(counts) * counts[y])).astype(np.float64)
+    return weights

@@ -7,8 +7,9 @@ class 0 and dogs class 1, the positive class of precision and recall). The pictu
 decoded, resized and scaled to [0, 1] by ``load_image_folder``; a seeded generator splits
 them into test, dev and training sets; a ReLU network with one sigmoid output is trained
 with binary cross-entropy on mini-batches by Adam, keeping the parameters of the epoch with
-the lowest dev cost (early stopping). The script prints the test set's accuracy, precision,
-recall, F1, log loss and confusion matrix, and writes into ``--out``:
+the lowest dev cost (early stopping); ``--balance`` weighs each class inversely to its number
+of pictures, for a folder with many more of one class. The script prints the test set's
+accuracy, precision, recall, F1, log loss and confusion matrix, and writes into ``--out``:
 
 - ``predictions.png``: test pictures with their predicted class, its probability and the
   true class (blue when right, red when wrong);
@@ -41,6 +42,7 @@ from functional_nn import Activation, FloatArray, IntArray, initialize_parameter
 from functional_nn.data.images import Color, class_folders, load_image_folder
 from functional_nn.metrics import accuracy, confusion_matrix, f1_score, log_loss, precision, recall
 from functional_nn.optimizers import adam
+from functional_nn.sample_weights import balanced_weights
 from functional_nn.serialization import atomic_write
 from functional_nn.training import EarlyStopping, TrainState
 
@@ -80,6 +82,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--batch-size", type=int, default=64, help="default: 64")
     parser.add_argument("--learning-rate", type=_cli.positive_float, default=1e-3, help="Adam's step (default: 1e-3)")
     parser.add_argument("--lambd", type=_cli.non_negative_float, default=0.0, help="L2 strength (default: 0)")
+    parser.add_argument(
+        "--balance", action="store_true",
+        help="weigh each class's pictures inversely to their number in the training and dev sets, so that the class "
+        "with fewer pictures counts as much in the cost (the accuracies printed while training are then balanced ones)",
+    )  # fmt: skip
     parser.add_argument("--test-fraction", type=float, default=0.15, help="default: 0.15")
     parser.add_argument("--dev-fraction", type=float, default=0.15, help="default: 0.15")
     parser.add_argument("--seed", type=_cli.seed, default=0, help="seed of the one generator (default: 0)")
@@ -208,17 +215,24 @@ def _main(argv: Sequence[str] | None) -> int:
     activations: tuple[Activation, ...] = (*hidden, "sigmoid")
     params = initialize_parameters(sizes, rng, scheme="he", dtype=np.float32)
     print(f"network {'-'.join(map(str, sizes))}, {' + '.join(activations)}; Adam, learning rate {args.learning_rate}")
+    weights = dev_weights = None
+    if args.balance:  # each class's weights sum to half the set's size
+        weights, dev_weights = balanced_weights(y_train), balanced_weights(y_dev)
+        present = [(c, weights[y_train == i][0]) for i, c in enumerate(names) if (y_train == i).any()]
+        print("balanced: " + ", ".join(f"a picture of {c} weighs {weight:.3g}" for c, weight in present))
+    accuracy_name = "balanced accuracy" if args.balance else "accuracy"
     state: TrainState | None = None
     with _cli.naming_options("--learning-rate", *(["--lambd"] if args.lambd > 0 else [])):  # L2 can run away too
         for state in train_epochs(
             X_train, Y_train, params, activations=activations, loss="binary_cross_entropy", epochs=args.epochs,
             optimizer=adam(args.learning_rate), batch_size=args.batch_size, rng=rng, dev=(X_dev, Y_dev), lambd=args.lambd,
-            early_stopping=EarlyStopping(patience=args.patience, monitor="dev_cost"),
+            early_stopping=EarlyStopping(patience=args.patience, monitor="dev_cost"), sample_weight=weights,
+            dev_sample_weight=dev_weights,
         ):  # fmt: skip
             r = state.history[-1]
             print(
-                f"epoch {r.epoch:4d}  cost {r.cost:.4f}  accuracy {r.accuracy:.3f}  "
-                f"dev cost {r.dev_cost:.4f}  dev accuracy {r.dev_accuracy:.3f}" + ("  *" if state.best_epoch == r.epoch else "")
+                f"epoch {r.epoch:4d}  cost {r.cost:.4f}  {accuracy_name} {r.accuracy:.3f}  "
+                f"dev cost {r.dev_cost:.4f}  dev {accuracy_name} {r.dev_accuracy:.3f}" + ("  *" if state.best_epoch == r.epoch else "")
             )
     assert state is not None  # epochs >= 1
     best = state.best_params if state.best_params is not None else state.params
@@ -252,6 +266,7 @@ def _main(argv: Sequence[str] | None) -> int:
         "class_names": list(names),
         "positive_class": positive,
         "pictures": {"train": int(y_train.size), "dev": int(y_dev.size), "test": int(y_test.size), "skipped": skipped},
+        "balanced": bool(args.balance),
         "best_epoch": best_epoch,
         "epochs_run": state.epoch,
         "test": result._asdict(),
