@@ -48,13 +48,18 @@ def check_sample_weight(argument: str, value: object, m: int, samples: str) -> W
     bad = np.flatnonzero(~np.isfinite(weights) | (weights < 0))
     if bad.size:
         raise ValueError(
-            f"{argument} must hold finite weights >= 0, got {array[bad[0]]!r} at index {int(bad[0])} "
+            f"{argument} must hold finite weights >= 0, got {float(array[bad[0]])!r} at index {int(bad[0])} "
             f"({bad.size} such weight(s))"
         )
     if not weights.any():
         raise ValueError(f"{argument} is 0 for every sample: at least one must count")
-    if math.isinf(float(weights.sum())):
-        raise ValueError(f"{argument} sums beyond float64's range: scale the weights down (only their ratios matter)")
+    with np.errstate(over="ignore"):  # the overflow is the error below, whatever NumPy's error state
+        total = float(weights.sum())
+    if math.isinf(total):
+        raise ValueError(
+            f"{argument} sums beyond float64's range: scale the weights down (their ratios weigh the samples; "
+            "with lambd > 0 their sum also divides the L2 penalty)"
+        )
     return weights
 
 
@@ -70,8 +75,16 @@ def batch_scale(weights: Weights, dtype: np.dtype[Any]) -> tuple[FloatArray, flo
 
 
 def weighted_mean(weights: Weights, values: npt.NDArray[Any]) -> float:
-    r""":math:`\sum_j w_j v_j / \sum_j w_j` in float64."""
-    return float(np.dot(weights, values.astype(np.float64, copy=False)) / np.sum(weights))
+    r""":math:`\sum_j w_j v_j / \sum_j w_j` in float64; weights whose sum is finite but whose
+    products with ``values`` overflow are scaled down by the largest first (only then: the
+    same bits otherwise)."""
+    values = values.astype(np.float64, copy=False)
+    with np.errstate(over="ignore"):
+        total = float(np.dot(weights, values))
+    if math.isinf(total) and np.isfinite(values).all():
+        weights = weights / np.max(weights)
+        return float(np.dot(weights, values) / np.sum(weights))
+    return float(total / np.sum(weights))
 
 
 def balanced_weights(labels: npt.ArrayLike) -> Weights:

@@ -245,7 +245,8 @@ _LastStep = tuple[LossFunction, FloatArray | None, Caches]
 
 
 def _nonfinite_cost_cause(
-    loss: LossFunction, AL: FloatArray, Y: FloatArray, caches: Caches, loss_finite: bool, previous: _LastStep | None = None
+    loss: LossFunction, AL: FloatArray, Y: FloatArray, caches: Caches, loss_finite: bool, previous: _LastStep | None = None,
+    function: str = "cost",
 ) -> str | None:
     """Why a step's cost is not finite, once it is found so, to end ``TrainingDivergedError``'s
     message: a record of one's own that made NaN or inf of finite inputs, named (a smaller
@@ -256,13 +257,14 @@ def _nonfinite_cost_cause(
     moderate inputs (``_moderate``): of runaway ones, an innocent square overflows too, and so
     it does of extreme targets ``Y`` (the loss's other input). ``previous``: the step before's
     loss, targets and caches, whose backward pass may have made the parameters NaN that made
-    this cost NaN (``_own_backward_cause``)."""
+    this cost NaN (``_own_backward_cause``). ``function``: the loss's function that gave the
+    cost, ``"sample_costs"`` under sample weights."""
     forward_cause = _own_forward_cause(caches)
     if forward_cause is not None:
         return forward_cause
     if not loss_finite and loss.name not in LOSSES and _moderate(AL) and _moderate(Y):
         return (
-            f"loss {loss.name!r} gave it for finite outputs AL in [{float(AL.min()):.8g}, {float(AL.max()):.8g}]: its cost, "
+            f"loss {loss.name!r} gave it for finite outputs AL in [{float(AL.min()):.8g}, {float(AL.max()):.8g}]: its {function}, "
             "not the learning rate (a logarithm of AL or 1 - AL at exactly 0, say: the built-in cross-entropies clip AL)"
         )
     return None if previous is None else _own_backward_cause(*previous)
@@ -1152,7 +1154,9 @@ def run_epoch(problem: _Problem, state: TrainState) -> TrainState:
         assert p.rng is not None
         batches = _minibatches(p.X, p.Y, p.batch_size, p.rng.permutation(m), p.input_divisor, p.kernel)
     steps = 1 if p.batch_size is None else -(-m // p.batch_size)
-    # Sums over the epoch's samples, each counted by its weight (1 without sample_weight)
+    # Sums over the epoch's samples, each counted by its weight (1 without sample_weight) over the
+    # largest weight: sums that overflow no more than the weights' own sum, which the check bounds
+    unit = 1.0 if p.weights is None else float(np.max(p.weights))
     cost_sum = 0.0
     weight_seen = 0.0
     correct: float = 0
@@ -1189,17 +1193,20 @@ def run_epoch(problem: _Problem, state: TrainState) -> TrainState:
                 size = float(np.sum(weights))
             cost = data_cost + l2_penalty(params, p.lambd, size)
             if not math.isfinite(cost):
-                cause = _nonfinite_cost_cause(loss, AL, Y_fresh, fresh, math.isfinite(data_cost), (loss, Y_batch, caches))
+                cause = _nonfinite_cost_cause(
+                    loss, AL, Y_fresh, fresh, math.isfinite(data_cost), (loss, Y_batch, caches),
+                    "cost" if p.weights is None else "sample_costs",
+                )  # fmt: skip
                 raise _diverged(Divergence(epoch, step, f"the cost is {cost}", cause=cause))
             Y_batch, caches = Y_fresh, fresh
-            cost_sum += cost * size
-            weight_seen += size
+            cost_sum += cost * (size / unit)
+            weight_seen += size / unit
             if p.labels is not None:
                 batch_labels = p.labels if indices is None else p.labels[..., indices]
                 if weights is None:
                     correct += count_correct(AL, batch_labels, p.activations[-1], loss.decision_threshold)
                 else:
-                    correct += float(weights @ correct_columns(AL, batch_labels, p.activations[-1], loss.decision_threshold))
+                    correct += float(weights @ correct_columns(AL, batch_labels, p.activations[-1], loss.decision_threshold)) / unit
             grads = backward(AL, Y_batch, caches, p.loss, p.lambd, p.kernel, weights)
             if p.clip_norm is not None:
                 grads = _clip_by_global_norm(grads, p.clip_norm)
