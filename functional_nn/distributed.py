@@ -52,6 +52,33 @@ shard's step adds :math:`\frac{\lambda}{m_s} W` as ``train``'s step on a batch d
 averaged round adds :math:`\frac{S \lambda}{m} W`, the synchronous round's with ``S lambd``
 (and so does its cost).
 
+Sample weights
+--------------
+``train_rounds(..., sample_weight=w)`` weighs the samples as ``train`` does (see
+``functional_nn.sample_weights``): a sample of weight 0 is left out of its shard before the
+first round, as if it were not there, and every batch :math:`B` weighs its samples' losses
+by :math:`w_j` over its total weight :math:`S_B = \sum_{j \in B} w_j`. Each shard's weights
+travel with the shard: they are placed on the worker holding it, once, and sent again with it
+if that worker is lost. A synchronous round's gradient is the weighted mean over the global
+batch, each shard returning its weighted sum :math:`\sum_{j \in B_s} w_j \nabla\ell_j` and
+its :math:`S_{B_s}`:
+
+.. math::
+
+    g = \frac{1}{\sum_s S_{B_s}} \sum_{s=1}^{S} \sum_{j \in B_s} w_j \nabla_\theta \ell_j(\theta_r)
+        + \frac{\lambda}{\sum_s S_{B_s}} W
+
+(weights all 1 give the unweighted round's parameters above, bit for bit; its recorded cost
+to rounding, the weighted mean's sum being taken in another order). Local SGD's shards step as
+``train`` steps on their weighted batches, and the driver averages them by each shard's total
+weight :math:`S_s = \sum_{j \in \text{shard } s} w_j`, the weighted analogue of :math:`m_s`:
+:math:`\theta_{r+1} = \sum_s \frac{S_s}{\sum_t S_t}\, \theta_r^{(s, K)}` (and the slots
+alike). So weights all 1 average as unweighted shards do, bit for bit, and with ``K = 1``,
+plain SGD and full-shard batches the round is the synchronous weighted round (but for the
+L2 term, as above). A ``RoundRecord``'s cost and accuracy are the weighted means over the
+round's samples, its ``samples`` their count (not their weight); ``dev_sample_weight`` makes
+the dev figures weighted means too.
+
 Randomness
 ----------
 There is no generator to carry: every draw comes from a generator made on the spot from
@@ -103,6 +130,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, NamedTuple, TypeVar
 
 import numpy as np
+import numpy.typing as npt
 
 from functional_nn import _validation as check
 from functional_nn import allocator, checkpoints, fused
@@ -112,7 +140,7 @@ from functional_nn.data.augmentation import describe as describe_augmentation
 from functional_nn.data.preparation import _minibatches
 from functional_nn.fold_state import EpochRecord, RoundRecord, RoundState, TrainState
 from functional_nn.initializers import check_scheme, initialize_parameters
-from functional_nn.losses import check_targets, cost_value, l2_penalty, resolve_loss
+from functional_nn.losses import check_targets, check_weighable, cost_value, l2_penalty, resolve_loss, weighted_cost_value
 from functional_nn.optimizers import (
     LearningRate,
     Optimizer,
@@ -132,11 +160,13 @@ from functional_nn.propagation import (
     check_loss_pairing,
     check_softmax_units,
     check_trainable_network,
+    correct_columns,
     count_correct,
     forward,
     forward_output,
 )
 from functional_nn.averaging import averaged_params
+from functional_nn.sample_weights import Weights, check_sample_weight, weighted_mean
 from functional_nn.serialization import check_writable_directory, remove_stale_temporaries
 from functional_nn.training import (
     TrainingDivergedError,
@@ -351,37 +381,49 @@ def _unpickled_round_input(params: dict[str, FloatArray], optimizer_state: Optim
 class ShardGradient(NamedTuple):
     """``gradient_sum``'s result: per-sample gradient sums ``"dW1"``, ... shaped like the
     parameters, the batch's sample count, the sum of its per-sample losses, and its number
-    of correctly classified samples (``None`` for a regression loss)."""
+    of correctly classified samples (``None`` for a regression loss).
+
+    With sample weights the sums, the cost and ``correct`` are weighted (each sample counted
+    :math:`w_j` times) and ``weight`` is the batch's total weight :math:`S_B`; else ``None``."""
 
     grads: dict[str, FloatArray]
     samples: int
     cost: float
-    correct: int | None
+    correct: int | float | None
+    weight: float | None = None
 
 
 class ShardUpdate(NamedTuple):
     """``local_steps``' result: the shard's parameters and optimizer state after its steps,
     the samples they used, the sum of each step's (cost + L2 penalty) times its batch size,
-    and the correctly classified samples (``None`` for a regression loss)."""
+    and the correctly classified samples (``None`` for a regression loss).
+
+    With sample weights each step's cost is weighted by its batch's total weight :math:`S_B`
+    instead, ``correct`` is the weight of the samples classified correctly, and ``weight``
+    the sum of the steps' :math:`S_B`; else ``None``."""
 
     params: dict[str, FloatArray]
     optimizer_state: OptimizerState
     samples: int
     cost: float
-    correct: int | None
+    correct: int | float | None
+    weight: float | None = None
 
 
-def _batch(shard: Shard, shard_index: int, step: int, task: _Task) -> tuple[FloatArray, FloatArray]:
-    """The columns shard ``shard_index`` trains on at its ``step``-th step (counted from 0)."""
+def _batch(
+    shard: Shard, shard_index: int, step: int, task: _Task, weights: Weights | None
+) -> tuple[FloatArray, FloatArray, Weights | None]:
+    """The columns shard ``shard_index`` trains on at its ``step``-th step (counted from 0), and
+    their sample weights (``None`` without ``weights``, the shard's)."""
     if task.batch_size is None:
-        return _augment(shard.X, shard_index, step, task), shard.Y
+        return _augment(shard.X, shard_index, step, task), shard.Y, weights
     m_s = int(shard.X.shape[1])
     per_pass = -(-m_s // task.batch_size)
     pass_index, j = divmod(step, per_pass)
     order = shard_generator(task.seed, shard_index, PERMUTATION_STREAM, pass_index).permutation(m_s)
     indices = order[j * task.batch_size : (j + 1) * task.batch_size]
     X_B, Y_B, _ = next(_minibatches(shard.X, shard.Y, task.batch_size, indices))
-    return _augment(X_B, shard_index, step, task), Y_B
+    return _augment(X_B, shard_index, step, task), Y_B, None if weights is None else weights[indices]
 
 
 def _augment(X_B: FloatArray, shard_index: int, step: int, task: _Task) -> FloatArray:
@@ -395,11 +437,22 @@ def _dropout_rng(shard_index: int, step: int, task: _Task) -> np.random.Generato
     return None if task.keep_probs is None else shard_generator(task.seed, shard_index, DROPOUT_STREAM, step)
 
 
-def _correct(AL: FloatArray, Y: FloatArray, task: _Task) -> int | None:
+def _correct(AL: FloatArray, Y: FloatArray, task: _Task, weights: Weights | None = None) -> int | float | None:
+    """The batch's correctly classified samples (``None`` for a regression loss), or their total weight."""
     labels = classification_labels(Y, task.loss)
     if labels is None:
         return None
-    return count_correct(AL, labels, task.activations[-1], task.loss.decision_threshold)
+    if weights is None:
+        return count_correct(AL, labels, task.activations[-1], task.loss.decision_threshold)
+    return float(weights @ correct_columns(AL, labels, task.activations[-1], task.loss.decision_threshold))
+
+
+def _task_weights(sample_weight: object) -> Weights | None:
+    """A task's shard weights as received (possibly unaligned, from a message): see ``_realigned``."""
+    if sample_weight is None:
+        return None
+    weights: Weights = _realigned(np.asarray(sample_weight, dtype=np.float64))
+    return weights
 
 
 _TASK_NOTE_SUFFIX: Final = "(train_rounds)"
@@ -430,8 +483,12 @@ def _raised_by_task(error: BaseException) -> bool:
     return any(isinstance(note, str) and note.endswith(_TASK_NOTE_SUFFIX) for note in getattr(error, "__notes__", ()))
 
 
-def gradient_sum(shard: Shard, shard_index: int, inputs: RoundInput) -> ShardGradient:
+def gradient_sum(shard: Shard, shard_index: int, inputs: RoundInput, sample_weight: npt.ArrayLike | None = None) -> ShardGradient:
     r"""A synchronous round's work on one shard: :math:`\sum_{i \in B_s} \nabla_\theta \ell_i(\theta)`.
+
+    With ``sample_weight`` (the shard's weights, ``(m_s,)``, all > 0) the weighted sum
+    :math:`\sum_{i \in B_s} w_i \nabla_\theta \ell_i(\theta)`: ``backward``'s weighted mean over
+    the batch times its total weight :math:`S_{B_s} = \sum_{i \in B_s} w_i`, returned as ``weight``.
 
     An exception raised here goes on as itself, with a note naming the round and the shard.
 
@@ -453,40 +510,50 @@ def gradient_sum(shard: Shard, shard_index: int, inputs: RoundInput) -> ShardGra
         returned, not warned about: the driver reports them (``TrainingDivergedError``).
     """
     task = inputs.task
+    weights = _task_weights(sample_weight)
     # Divergence is reported by the driver, naming the round and the shard, as train does by
     # epoch and step: numpy's overflow warnings would only repeat it less clearly (and, where
     # warnings are errors, replace it).
     with _noting_task(shard_index, inputs), np.errstate(over="ignore", invalid="ignore"):
-        X_B, Y_B = _batch(shard, shard_index, inputs.round, task)
+        X_B, Y_B, w_B = _batch(shard, shard_index, inputs.round, task, weights)
         kernel = fused.check_kernel(None)  # the worker's own: Numba's fused ReLU passes if it has Numba
         AL, caches = forward(X_B, inputs.params, task.activations, task.keep_probs, _dropout_rng(shard_index, inputs.round, task), None, kernel)
         b = int(X_B.shape[1])
-        cost = cost_value(task.loss, AL, Y_B) * b  # a float, whatever a loss of one's own returns
-        means = backward(AL, Y_B, caches, task.loss, 0.0, kernel)
-        size = AL.dtype.type(b)
-        return ShardGradient({key: grad * size for key, grad in means.items()}, b, cost, _correct(AL, Y_B, task))
+        if w_B is None:
+            total: float = b
+            cost = cost_value(task.loss, AL, Y_B) * b  # a float, whatever a loss of one's own returns
+        else:
+            total = float(np.sum(w_B))  # > 0: the samples of weight 0 were left out of the shard
+            cost = weighted_cost_value(task.loss, AL, Y_B, w_B) * total
+        means = backward(AL, Y_B, caches, task.loss, 0.0, kernel, w_B)
+        size = AL.dtype.type(total)
+        grads: dict[str, FloatArray] = {key: grad * size for key, grad in means.items()}
+        return ShardGradient(grads, b, cost, _correct(AL, Y_B, task, w_B), None if w_B is None else total)
 
 
-def local_steps(shard: Shard, shard_index: int, inputs: RoundInput) -> ShardUpdate:
-    """A local-SGD round's work on one shard: ``K`` ordinary training steps from the round's state.
+def local_steps(shard: Shard, shard_index: int, inputs: RoundInput, sample_weight: npt.ArrayLike | None = None) -> ShardUpdate:
+    r"""A local-SGD round's work on one shard: ``K`` ordinary training steps from the round's state.
 
     Step ``k`` of round ``r`` is the shard's step ``t = r K + k``: its batch and dropout
     masks come from ``shard_generator`` with that ``t`` (see the module's notes), then it
     runs forward, backward with L2, clipping, the optimizer's ``update`` and max-norm, as
     ``train`` does on a mini-batch. An exception raised here goes on as itself, with a note
-    naming the round and the shard.
+    naming the round and the shard. With ``sample_weight`` (the shard's weights, all > 0)
+    each step weighs its batch as ``train`` does: cost
+    :math:`\frac{1}{S_B}\sum_{j \in B} w_j \ell_j + \frac{\lambda}{2 S_B}\sum_l \lVert W_l\rVert^2`.
     """
     with _noting_task(shard_index, inputs):
-        return _local_steps(shard, shard_index, inputs)
+        return _local_steps(shard, shard_index, inputs, _task_weights(sample_weight))
 
 
-def _local_steps(shard: Shard, shard_index: int, inputs: RoundInput) -> ShardUpdate:
+def _local_steps(shard: Shard, shard_index: int, inputs: RoundInput, weights: Weights | None = None) -> ShardUpdate:
     task = inputs.task
     K = task.local_steps
     assert K is not None
     params, state = read_only_views(inputs.params, inputs.optimizer_state)  # the driver's, in this process
     loss = task.loss
-    cost_sum, samples, correct = 0.0, 0, 0
+    cost_sum, samples, weight = 0.0, 0, 0.0
+    correct: float = 0  # samples, or their weight
     any_correct = False
     kernel = fused.check_kernel(None)  # the worker's own, bitwise the same either way
     # Divergence is reported by the driver, which also checked the params the rounds start
@@ -494,25 +561,30 @@ def _local_steps(shard: Shard, shard_index: int, inputs: RoundInput) -> ShardUpd
     with np.errstate(over="ignore", invalid="ignore"), _params_already_checked():
         for k in range(K):
             t = inputs.round * K + k
-            X_B, Y_B = _batch(shard, shard_index, t, task)
+            X_B, Y_B, w_B = _batch(shard, shard_index, t, task, weights)
             AL, caches = forward(X_B, params, task.activations, task.keep_probs, _dropout_rng(shard_index, t, task), None, kernel)
             b = int(X_B.shape[1])
-            cost_sum += (cost_value(loss, AL, Y_B) + l2_penalty(params, task.lambd, b)) * b
+            if w_B is None:
+                cost_sum += (cost_value(loss, AL, Y_B) + l2_penalty(params, task.lambd, b)) * b
+            else:
+                S_B = float(np.sum(w_B))  # > 0: the samples of weight 0 were left out of the shard
+                cost_sum += (weighted_cost_value(loss, AL, Y_B, w_B) + l2_penalty(params, task.lambd, S_B)) * S_B
+                weight += S_B
             samples += b
-            right = _correct(AL, Y_B, task)
+            right = _correct(AL, Y_B, task, w_B)
             if right is not None:
                 correct += right
                 any_correct = True
-            grads = backward(AL, Y_B, caches, task.loss, task.lambd, kernel)
+            grads = backward(AL, Y_B, caches, task.loss, task.lambd, kernel, w_B)
             if task.clip_norm is not None:
                 grads = _clip_by_global_norm(grads, task.clip_norm)
             params, state = call_update(task.optimizer, grads, state, params)
             if task.max_norm is not None:
                 params = _apply_max_norm(params, task.max_norm)
-    return ShardUpdate(dict(params), state, samples, cost_sum, correct if any_correct else None)
+    return ShardUpdate(dict(params), state, samples, cost_sum, correct if any_correct else None, None if weights is None else weight)
 
 
-def _shard_cause(shard: Shard, shard_index: int, inputs: RoundInput) -> str | None:
+def _shard_cause(shard: Shard, shard_index: int, inputs: RoundInput, weights: Weights | None = None) -> str | None:
     """Once a shard's round gave a NaN or infinite cost or array: its steps run again, here on
     the driver (which keeps every shard), step by step as the task ran them, until one of them
     names a piece of one's own that made NaN or inf of moderate inputs, as ``train`` names it
@@ -526,15 +598,18 @@ def _shard_cause(shard: Shard, shard_index: int, inputs: RoundInput) -> str | No
     with np.errstate(over="ignore", invalid="ignore", under="ignore"), _params_already_checked():
         for k in range(K):
             t = inputs.round * K + k
-            X_B, Y_B = _batch(shard, shard_index, t, task)
+            X_B, Y_B, w_B = _batch(shard, shard_index, t, task, weights)
             AL, caches = forward(X_B, params, task.activations, task.keep_probs, _dropout_rng(shard_index, t, task), None, kernel)
-            data_cost = cost_value(task.loss, AL, Y_B)
-            if not math.isfinite(data_cost + l2_penalty(params, lambd, int(X_B.shape[1]))):
+            if w_B is None:
+                data_cost, size = cost_value(task.loss, AL, Y_B), float(X_B.shape[1])
+            else:
+                data_cost, size = weighted_cost_value(task.loss, AL, Y_B, w_B), float(np.sum(w_B))
+            if not math.isfinite(data_cost + l2_penalty(params, lambd, size)):
                 return _nonfinite_cost_cause(task.loss, AL, Y_B, caches, math.isfinite(data_cost))
             cause = _own_backward_cause(task.loss, Y_B, caches)
             if cause is not None or task.local_steps is None:
                 return cause
-            grads = backward(AL, Y_B, caches, task.loss, lambd, kernel)
+            grads = backward(AL, Y_B, caches, task.loss, lambd, kernel, w_B)
             if task.clip_norm is not None:
                 grads = _clip_by_global_norm(grads, task.clip_norm)
             params, state = call_update(task.optimizer, grads, state, params)
@@ -556,10 +631,21 @@ def _sum_in_order(dicts: Sequence[Mapping[str, FloatArray]], weights: Sequence[f
     return total
 
 
+def _round_weight(results: Sequence[ShardGradient] | Sequence[ShardUpdate]) -> float | int:
+    """What a round's sums are divided by: its samples, or with sample weights their total
+    weight (added in shard order)."""
+    if results[0].weight is None:
+        return sum(r.samples for r in results)
+    return sum(r.weight or 0.0 for r in results)
+
+
 def _synchronous_step(
     results: Sequence[ShardGradient], params: Params, state: OptimizerState, task: _Task
 ) -> tuple[dict[str, FloatArray], OptimizerState]:
-    m = sum(r.samples for r in results)
+    r"""The driver's update from the shards' gradient sums: divided once by the round's samples
+    :math:`\sum_s |B_s|`, or with sample weights by its total weight :math:`\sum_s S_{B_s}`, plus
+    the L2 term over the same, then clipping, ``update`` and max-norm as ``train``."""
+    m = _round_weight(results)
     sums = _sum_in_order([r.grads for r in results])
     dtype = params["W1"].dtype
     inv_m = dtype.type(1 / m)
@@ -578,7 +664,9 @@ def _synchronous_step(
     return new_params, new_state
 
 
-def _average_step(results: Sequence[ShardUpdate], sizes: Sequence[int]) -> tuple[dict[str, FloatArray], OptimizerState]:
+def _average_step(results: Sequence[ShardUpdate], sizes: Sequence[int] | Sequence[float]) -> tuple[dict[str, FloatArray], OptimizerState]:
+    r"""The shards' parameters and slots averaged with weights :math:`m_s / m` (``sizes``: the
+    shards' sample counts), or with sample weights :math:`S_s / \sum_t S_t` (their total weights)."""
     m = sum(sizes)
     weights = [m_s / m for m_s in sizes]
     params = _sum_in_order([r.params for r in results], weights)
@@ -599,10 +687,14 @@ class _InProcessShards(NamedTuple):
     """Shards held by this process: each round's tasks run here, in shard order."""
 
     shards: tuple[Shard, ...]
+    weights: tuple[Weights, ...] | None = None  # each shard's sample weights, given to its task as a 4th argument
 
-    def map(self, function: Callable[[Shard, int, RoundInput], R], inputs: RoundInput) -> tuple[list[R], float]:
+    def map(self, function: Callable[..., R], inputs: RoundInput) -> tuple[list[R], float]:
         started = time.perf_counter()
-        return [function(shard, s, inputs) for s, shard in enumerate(self.shards)], time.perf_counter() - started
+        if self.weights is None:
+            return [function(shard, s, inputs) for s, shard in enumerate(self.shards)], time.perf_counter() - started
+        results = [function(shard, s, inputs, self.weights[s]) for s, shard in enumerate(self.shards)]
+        return results, time.perf_counter() - started
 
 
 class DaskShards:
@@ -629,19 +721,42 @@ class DaskShards:
         self.holders = holders
         self.retries = retries
         self.replaced = 0  # shards sent again after their worker was lost
+        # A run's sample weights (train_rounds' own copy of the shards, see _weighted): each
+        # shard's weights, placed on its holder beside it and sent again with it
+        self.weights: tuple[Weights, ...] | None = None
+        self.weight_futures: list[Future[Any]] = []
         self._previous: list[Future[Any]] = []  # the last round's tasks, released once the next round's are sent (see map) or the run ends
 
     def _place(self, s: int, worker: str) -> None:
         self.futures[s] = _scatter(self.client, self.shards[s], [worker])
+        if self.weights is not None:  # the shard's weights go where it goes
+            self.weight_futures[s] = _scatter(self.client, self.weights[s], [worker])
         self.holders[s] = worker
+
+    def _weighted(self, shards: tuple[Shard, ...], weights: tuple[Weights, ...]) -> DaskShards:
+        """A copy of these placed shards for one run with sample ``weights`` (one array per
+        shard): each shard's weights are placed on the worker holding it, as the shard was;
+        a shard that lost samples of weight 0 (``shards[s]`` is not ``self.shards[s]``) is
+        placed again there, without them. The copy's shards live as long as the run."""
+        copy = DaskShards(self.client, shards, list(self.futures), list(self.holders), self.retries)
+        copy.weights = weights
+        copy.weight_futures = [_scatter(self.client, w, [holder]) for w, holder in zip(weights, copy.holders)]
+        for s, shard in enumerate(shards):
+            if shard is not self.shards[s]:
+                copy.futures[s] = _scatter(self.client, shard, [copy.holders[s]])
+        return copy
 
     def _replace_lost(self, suspect: bool) -> None:
         """Send again the shards whose futures are lost (or, when ``suspect``, whose worker is gone)."""
-        if not suspect and all(future.status == "finished" for future in self.futures):
+        if not suspect and all(future.status == "finished" for future in [*self.futures, *self.weight_futures]):
             return  # the common case costs no message to the scheduler
         workers = _worker_addresses(self.client, wait=1, timeout=60.0)
         living = set(workers)
-        lost = [s for s, future in enumerate(self.futures) if future.status != "finished" or self.holders[s] not in living]
+        weight_lost = [bool(self.weight_futures) and self.weight_futures[s].status != "finished" for s in range(len(self.futures))]
+        lost = [
+            s for s, future in enumerate(self.futures)
+            if future.status != "finished" or weight_lost[s] or self.holders[s] not in living
+        ]  # fmt: skip
         if not lost:
             return
         for s in lost:
@@ -651,8 +766,9 @@ class DaskShards:
             lost = [t for t in lost if t != s]
             self.replaced += 1
 
-    def map(self, function: Callable[[Shard, int, RoundInput], R], inputs: RoundInput) -> tuple[list[R], float]:
-        """One round: ``function(shard, s, inputs)`` run on the worker holding shard ``s``, for
+    def map(self, function: Callable[..., R], inputs: RoundInput) -> tuple[list[R], float]:
+        """One round: ``function(shard, s, inputs)`` (with sample weights ``function(shard, s,
+        inputs, weights)``, the shard's weights) run on the worker holding shard ``s``, for
         every shard, and the results gathered in shard order with the round's wall time in
         seconds. Lost shards are sent again and the round retried, up to ``retries`` times;
         an exception of ``function`` itself is raised at once (as ``train_rounds`` documents).
@@ -678,8 +794,11 @@ class DaskShards:
                     # of its shard: the same sums, at the price of that copy's transfer and memory.)
                     with warnings.catch_warnings():
                         warnings.filterwarnings("ignore", message="Sending large graph", category=UserWarning)
+                        weighted = [() if self.weights is None else (self.weight_futures[s],) for s in range(len(self.futures))]
                         futures = [
-                            self.client.submit(function, future, s, inputs, workers=[self.holders[s]], allow_other_workers=True, pure=False)
+                            self.client.submit(
+                                function, future, s, inputs, *weighted[s], workers=[self.holders[s]], allow_other_workers=True, pure=False
+                            )
                             for s, future in enumerate(self.futures)
                         ]
                     # Dask's scheduler files tasks under a task group, and each new group under a span,
@@ -697,7 +816,7 @@ class DaskShards:
                     if not _raised_by_task(error):
                         # the client closed during the round (by another thread): no worker was lost
                         _check_client("shards.client", self.client, hint=_PLACE_AGAIN)
-                        if not _is_lost_work(error) and all(f.status == "finished" for f in self.futures):
+                        if not _is_lost_work(error) and all(f.status == "finished" for f in [*self.futures, *self.weight_futures]):
                             raise
                         failure = error
                         _cancel(self.client, futures)  # the lost attempt's tasks still running: the retry sends them all again
@@ -986,6 +1105,9 @@ class _Run(NamedTuple):
     dev_every: int
     m: int
     checkpointing: tuple[Path, dict[str, object], checkpoints.DirectoryLock] | None  # directory, description, its hold on it
+    weights: Weights | None = None  # sample_weight as given (checked), for the run's description
+    dev_weights: Weights | None = None  # dev_sample_weight (checked)
+    shard_weights: tuple[float, ...] | None = None  # each shard's total weight S_s: local SGD's averaging weights
 
 
 def train_rounds(
@@ -1009,6 +1131,8 @@ def train_rounds(
     checkpoint_dir: str | os.PathLike[str] | None = None,
     resume: bool = False,
     augmentation: Augmentation | None = None,
+    sample_weight: npt.ArrayLike | None = None,
+    dev_sample_weight: npt.ArrayLike | None = None,
 ) -> Generator[RoundState, None, None]:
     r"""The states of data-parallel training after rounds 1, 2, ..., ``rounds``, computed as asked.
 
@@ -1058,6 +1182,20 @@ def train_rounds(
         cluster, each piece that travels (``activations``, ``loss``, the optimizer and
         ``augmentation``) is pickled as Dask pickles it (cloudpickle) when this is called,
         and one that cannot be is refused by name.
+    sample_weight : array-like of shape (m,), optional
+        How much each sample counts, ``m`` the shards' columns in shard order (the ``X`` that
+        ``split_shards`` cut): finite weights >= 0, not all 0, as for ``train``. A sample of
+        weight 0 is left out of its shard before the first round (a shard whose samples all
+        weigh 0 is refused); each shard's weights are placed with it, on the worker holding
+        it. Every batch :math:`B` costs
+        :math:`\frac{1}{S_B}\sum_{j \in B} w_j\ell_j + \frac{\lambda}{2 S_B}\sum_l\lVert W_l\rVert^2`,
+        :math:`S_B = \sum_{j \in B} w_j`; a synchronous round's gradient is the weighted mean over
+        the union of the shards' batches (their sums divided by :math:`\sum_s S_{B_s}`), and
+        local SGD averages the shards by their total weights :math:`S_s` (see the module's
+        notes). The records' cost and accuracy are weighted means. Weights all 1 give the
+        unweighted rounds' parameters bit for bit (and their figures to rounding).
+    dev_sample_weight : array-like of shape (m_dev,), optional
+        The dev set's weights, likewise: its cost and accuracy become weighted means. Needs ``dev``.
 
     Yields
     ------
@@ -1118,6 +1256,7 @@ def train_rounds(
     if max_norm is not None:
         max_norm = check_max_norm(max_norm, dtype)
     checked_dev = check_dev_set(dev, sizes, dtype, loss_record)
+    weights, dev_weights = _check_weights(sample_weight, dev_sample_weight, held, checked_dev, loss_record)
     if augmentation is not None and not callable(augmentation):
         raise TypeError(f"augmentation must be a function of (X_batch, rng), got {type(augmentation).__name__}")
     task = _Task(names, loss_record, seed, batch_size, keeps, lambd, clip_norm, max_norm, optimizer, local_steps, augmentation)
@@ -1128,7 +1267,13 @@ def train_rounds(
     start_params = dict(params)
     state = RoundState(0, start_params, checked_init(optimizer, start_params), ())
     m = sum(int(shard.X.shape[1]) for shard in held)
-    run = _Run(task, checked_dev, dev_every, m, None)
+    run = _Run(task, checked_dev, dev_every, m, None, weights, dev_weights)
+    kept: tuple[Shard, ...] = held
+    shard_weights: tuple[Weights, ...] = ()
+    if weights is not None:
+        kept, shard_weights = _weighted_shards(held, weights)
+        m = sum(int(shard.X.shape[1]) for shard in kept)
+        run = run._replace(m=m, shard_weights=tuple(float(np.sum(w)) for w in shard_weights))
     _check_bool("resume", resume)
     if checkpoint_dir is not None:
         run, state = _resume_or_start(run, state, check.check_path("checkpoint_dir", checkpoint_dir), resume, sizes, held)
@@ -1136,7 +1281,56 @@ def train_rounds(
         raise ValueError("resume=True needs checkpoint_dir, the directory of the checkpoints to resume from")
     with _released_on_error(run.checkpointing):
         check_resumed_within("rounds", rounds, state.round, "round")
+        if weights is not None:  # the last thing done: placing the weights sends data to the workers
+            runner = runner._weighted(kept, shard_weights) if isinstance(runner, DaskShards) else _InProcessShards(kept, shard_weights)
     return _fold(runner, run, state, rounds)
+
+
+def _check_weights(
+    sample_weight: object,
+    dev_sample_weight: object,
+    shards: Sequence[Shard],
+    dev: tuple[FloatArray, FloatArray, IntArray | None] | None,
+    loss: LossFunction,
+) -> tuple[Weights | None, Weights | None]:
+    """``train_rounds``' ``sample_weight`` and ``dev_sample_weight`` checked as ``train`` checks
+    them (``check_sample_weight``), or ``None`` for those not given."""
+    weights = dev_weights = None
+    if sample_weight is not None:
+        check_weighable("sample_weight", loss)
+        m = sum(int(shard.X.shape[1]) for shard in shards)
+        weights = check_sample_weight("sample_weight", sample_weight, m, f"the shards' {m} columns, in shard order")
+    if dev_sample_weight is not None:
+        if dev is None:
+            raise ValueError("dev_sample_weight weighs the dev set's samples: pass dev=(X_dev, Y_dev) too")
+        check_weighable("dev_sample_weight", loss)
+        m_dev = int(dev[1].shape[1])
+        dev_weights = check_sample_weight("dev_sample_weight", dev_sample_weight, m_dev, f"dev[0]'s {m_dev} columns")
+    return weights, dev_weights
+
+
+def _weighted_shards(shards: Sequence[Shard], weights: Weights) -> tuple[tuple[Shard, ...], tuple[Weights, ...]]:
+    """Each shard with its columns of ``weights`` (the shards' columns in order), its samples of
+    weight 0 left out as ``train`` leaves them out (a shard holding none is the same object);
+    ``ValueError`` naming ``sample_weight`` for a shard whose samples all weigh 0."""
+    kept: list[Shard] = []
+    parts: list[Weights] = []
+    start = 0
+    for s, shard in enumerate(shards):
+        m_s = int(shard.X.shape[1])
+        w = weights[start : start + m_s]
+        if not w.any():
+            raise ValueError(
+                f"sample_weight is 0 for every sample of shards[{s}] (columns {start} to {start + m_s - 1}): a shard "
+                "needs a sample that counts; leave that shard out, or cut the shards elsewhere"
+            )
+        if not w.all():  # as train leaves them out: column-major, as X.T's rows gather fastest
+            nonzero = np.flatnonzero(w)
+            shard, w = Shard(_realigned(shard.X.T[nonzero].T), _realigned(shard.Y.T[nonzero].T)), w[nonzero]
+        kept.append(shard)
+        parts.append(np.ascontiguousarray(w))
+        start += m_s
+    return tuple(kept), tuple(parts)
 
 
 def _task_pieces(task: _Task, optimizer_argument: str) -> list[tuple[str, object]]:
@@ -1228,13 +1422,17 @@ def _fold(runner: _InProcessShards | DaskShards, run: _Run, state: RoundState, r
     finally:  # ended, failed or closed: the directory is free for the next run (a resume)
         if isinstance(runner, DaskShards):
             runner._previous = []  # the last round's tasks (see DaskShards.map): the workers keep the shards only
+            if runner.weights is not None:  # the run's own placement (DaskShards._weighted): released with it
+                runner.weight_futures, runner.futures = [], []
         if run.checkpointing is not None:
             run.checkpointing[2].release()
 
 
 def _rounds(runner: _InProcessShards | DaskShards, run: _Run, state: RoundState, rounds: int) -> Iterator[RoundState]:
     task = run.task
-    sizes = [int(shard.X.shape[1]) for shard in (runner.shards)]
+    sizes: Sequence[int] | Sequence[float] = [int(shard.X.shape[1]) for shard in (runner.shards)]
+    if run.shard_weights is not None:
+        sizes = run.shard_weights  # local SGD averages the shards by their total weights
     seen = sum(record.samples for record in state.history)
     while state.round < rounds:
         started = time.perf_counter()
@@ -1247,21 +1445,27 @@ def _rounds(runner: _InProcessShards | DaskShards, run: _Run, state: RoundState,
                 inputs = RoundInput(state.params, OptimizerState(state.optimizer_state.step, {}), state.round, task)
                 gradients, waiting = runner.map(gradient_sum, inputs)
                 _check_shard_results(
-                    number, [(g.cost, g.grads, "the gradient sum", False) for g in gradients], runner.shards, inputs
+                    number, [(g.cost, g.grads, "the gradient sum", False) for g in gradients], runner.shards, inputs, runner.weights
                 )
                 params, opt_state = _synchronous_step(gradients, state.params, state.optimizer_state, task)
                 samples = sum(g.samples for g in gradients)
-                cost = sum(g.cost for g in gradients) / samples + l2_penalty(state.params, task.lambd, samples)
+                total = _round_weight(gradients)  # samples, or their weight
+                cost = sum(g.cost for g in gradients) / total + l2_penalty(state.params, task.lambd, total)
                 corrects = [g.correct for g in gradients]
             else:
                 inputs = RoundInput(state.params, state.optimizer_state, state.round, task)
                 updates, waiting = runner.map(local_steps, inputs)
                 _check_shard_results(
-                    number, [(u.cost, u.params, "after its local steps, the parameter", True) for u in updates], runner.shards, inputs
+                    number,
+                    [(u.cost, u.params, "after its local steps, the parameter", True) for u in updates],
+                    runner.shards,
+                    inputs,
+                    runner.weights,
                 )
                 params, opt_state = _average_step(updates, sizes)
                 samples = sum(u.samples for u in updates)
-                cost = sum(u.cost for u in updates) / samples
+                total = _round_weight(updates)
+                cost = sum(u.cost for u in updates) / total
                 corrects = [u.correct for u in updates]
         diverged = diverged_parameter(params)
         if diverged is not None:
@@ -1270,17 +1474,23 @@ def _rounds(runner: _InProcessShards | DaskShards, run: _Run, state: RoundState,
                 f"training diverged at round {number}: the update made {key} hold {what}; {diverged_advice(params[key])}"
             )
         seen += samples
-        accuracy = None if corrects[0] is None else sum(c or 0 for c in corrects) / samples
+        accuracy = None if corrects[0] is None else sum(c or 0 for c in corrects) / total
         dev_cost = dev_accuracy = None
         if run.dev is not None and (number % run.dev_every == 0 or number == rounds):
             X_dev, Y_dev, dev_labels = run.dev
             evaluated = averaged_params(opt_state, params)  # ema's average, if the optimizer keeps one, as train scores it
             with np.errstate(under="ignore"):
                 AL_dev = forward_output(X_dev, evaluated, task.activations)
-                dev_cost = cost_value(task.loss, AL_dev, Y_dev)
-            if dev_labels is not None:
+                if run.dev_weights is None:
+                    dev_cost = cost_value(task.loss, AL_dev, Y_dev)
+                else:
+                    dev_cost = weighted_cost_value(task.loss, AL_dev, Y_dev, run.dev_weights)
+            if dev_labels is not None and run.dev_weights is None:
                 correct = count_correct(AL_dev, dev_labels, task.activations[-1], task.loss.decision_threshold)
                 dev_accuracy = correct / AL_dev.shape[1]
+            elif dev_labels is not None and run.dev_weights is not None:
+                columns = correct_columns(AL_dev, dev_labels, task.activations[-1], task.loss.decision_threshold)
+                dev_accuracy = weighted_mean(run.dev_weights, columns)
         record = RoundRecord(
             number, cost, accuracy, samples, seen / run.m, time.perf_counter() - started, waiting, dev_cost, dev_accuracy
         )
@@ -1298,6 +1508,7 @@ def _check_shard_results(
     results: Sequence[tuple[float, Mapping[str, FloatArray], str, bool]],
     shards: Sequence[Shard],
     inputs: RoundInput,
+    weights: Sequence[Weights] | None = None,
 ) -> None:
     """Raise ``TrainingDivergedError`` naming round ``number`` and the first shard, in shard
     order, whose cost or arrays (``results[s]``: cost, arrays, what they are, and whether they
@@ -1306,7 +1517,7 @@ def _check_shard_results(
     ``inputs``, and named as ``train`` names it (``_shard_cause``, run only then)."""
     for s, (cost, arrays, what, parameters) in enumerate(results):
         if not math.isfinite(cost):
-            cause = _shard_cause(shards[s], s, inputs)
+            cause = _shard_cause(shards[s], s, inputs, None if weights is None else weights[s])
             raise TrainingDivergedError(
                 f"training diverged at round {number} on shard {s}: its cost is {cost}; "
                 f"{cause or 'try a smaller learning rate (or check the data for extreme values)'}"
@@ -1318,7 +1529,7 @@ def _check_shard_results(
             key, held = diverged
             cause = None
             if not np.isfinite(arrays[key]).all():
-                cause = _shard_cause(shards[s], s, inputs)
+                cause = _shard_cause(shards[s], s, inputs, None if weights is None else weights[s])
             raise TrainingDivergedError(
                 f"training diverged at round {number} on shard {s}: {what} {key} holds {held}; "
                 f"{cause or diverged_advice(arrays[key])}"
@@ -1346,7 +1557,9 @@ def epoch_states(
     is refused (``ValueError``). Its ``EpochRecord`` has the sample-weighted mean cost and accuracy of
     the rounds since the last ``TrainState`` and the dev figures of the round's parameters,
     or of their average with an ``ema`` optimizer, as ``train`` takes them (``dev``:
-    ``(X_dev, Y_dev)``, evaluated here). Each ``TrainState`` comes with the ``RoundState`` it
+    ``(X_dev, Y_dev)``, evaluated here, unweighted). Rounds trained with ``sample_weight``
+    are combined by their ``samples`` too, not by their total weight, which their records do
+    not keep: the epoch's figures are then means of the rounds' weighted means. Each ``TrainState`` comes with the ``RoundState`` it
     was read from, so callers keep the rounds' wall and waiting times.
 
     ``dev`` is checked as ``train`` checks it: the pair itself (a tuple of two float arrays,
@@ -1486,6 +1699,10 @@ def _describe_run(run: _Run, sizes: tuple[int, ...], shards: Sequence[Shard]) ->
     if run.dev is not None:  # only then, as the records' dev figures: a run without one resumes older checkpoints
         description["dev_data"] = checkpoints.data_digest(run.dev[0], run.dev[1])
         description["dev_every"] = run.dev_every
+    if run.weights is not None:  # likewise, as training._describe_run: unweighted runs resume older checkpoints
+        description["sample_weight"] = checkpoints.data_digest(run.weights)
+    if run.dev_weights is not None:
+        description["dev_sample_weight"] = checkpoints.data_digest(run.dev_weights)
     return description
 
 
@@ -1561,18 +1778,28 @@ class RunSettings(NamedTuple):
 
 
 class SweepData(NamedTuple):
-    """The data every run of a sweep trains on: ``X`` ``(n_0, m)``, ``Y`` ``(n_L, m)`` and an optional dev pair."""
+    """The data every run of a sweep trains on: ``X`` ``(n_0, m)``, ``Y`` ``(n_L, m)`` and an
+    optional dev pair, with optional sample weights ``(m,)`` and dev weights ``(m_dev,)``,
+    which every run passes to ``train`` as its ``sample_weight`` and ``dev_sample_weight``."""
 
     X: FloatArray
     Y: FloatArray
     dev: tuple[FloatArray, FloatArray] | None = None
+    sample_weight: FloatArray | None = None
+    dev_sample_weight: FloatArray | None = None
 
     def __reduce__(self) -> tuple[Callable[..., SweepData], tuple[object, ...]]:
         return _unpickled_sweep_data, tuple(self)  # rebuilt with aligned arrays: see _realigned
 
 
-def _unpickled_sweep_data(X: FloatArray, Y: FloatArray, dev: tuple[FloatArray, FloatArray] | None) -> SweepData:
-    return SweepData(_realigned(X), _realigned(Y), _realigned(dev))
+def _unpickled_sweep_data(
+    X: FloatArray,
+    Y: FloatArray,
+    dev: tuple[FloatArray, FloatArray] | None,
+    sample_weight: FloatArray | None = None,
+    dev_sample_weight: FloatArray | None = None,
+) -> SweepData:
+    return SweepData(_realigned(X), _realigned(Y), _realigned(dev), _realigned(sample_weight), _realigned(dev_sample_weight))
 
 
 def run_settings(settings: RunSettings, data: SweepData) -> TrainResult:
@@ -1595,6 +1822,7 @@ def _settings_fold(settings: RunSettings, data: SweepData, fold: Callable[..., _
         data.X, data.Y, params, activations=settings.activations, loss=settings.loss, epochs=settings.epochs,
         optimizer=settings.optimizer, batch_size=settings.batch_size, rng=rng, dev=data.dev, lambd=settings.lambd,
         keep_probs=settings.keep_probs, max_norm=settings.max_norm, clip_norm=settings.clip_norm,
+        sample_weight=data.sample_weight, dev_sample_weight=data.dev_sample_weight,
     )  # fmt: skip
 
 
@@ -1632,8 +1860,8 @@ def _check_layers(settings: RunSettings, data: SweepData) -> None:
             )
 
 
-SWEEP_DATA_FILES: Final = ("X", "Y", "X_dev", "Y_dev")
-"""The ``.npy`` files ``save_sweep_data`` writes into its directory (the dev pair only if given)."""
+SWEEP_DATA_FILES: Final = ("X", "Y", "X_dev", "Y_dev", "sample_weight", "dev_sample_weight")
+"""The ``.npy`` files ``save_sweep_data`` writes into its directory (the dev pair and the weights only if given)."""
 
 
 def save_sweep_data(path: str | os.PathLike[str], data: SweepData) -> Path:
@@ -1699,6 +1927,14 @@ def _checked_sweep_arrays(data: object) -> dict[str, FloatArray]:
                 )
             check.check_same_dtype(argument, array, X.dtype, "data.X")
         arrays.update(X_dev=X_dev, Y_dev=Y_dev)
+    for name, weights, columns in (("sample_weight", data.sample_weight, (m, "data.X")), ("dev_sample_weight", data.dev_sample_weight, None)):
+        if weights is None:
+            continue
+        if columns is None:
+            if "X_dev" not in arrays:
+                raise ValueError("data.dev_sample_weight weighs the dev set's samples: give data.dev too")
+            columns = (arrays["X_dev"].shape[1], "data.dev[0]")
+        arrays[name] = check_sample_weight(f"data.{name}", weights, columns[0], f"{columns[1]}'s {columns[0]} columns")
     return arrays
 
 
@@ -1719,7 +1955,8 @@ def load_sweep_data(path: str | os.PathLike[str]) -> SweepData:
         return array
 
     dev = (load("X_dev"), load("Y_dev")) if (source / "X_dev.npy").exists() else None
-    return SweepData(load("X"), load("Y"), dev)
+    weights = [load(name) if (source / f"{name}.npy").exists() else None for name in ("sample_weight", "dev_sample_weight")]
+    return SweepData(load("X"), load("Y"), dev, *weights)
 
 
 def _stamp(path: str) -> tuple[tuple[int, int], ...]:
@@ -1820,6 +2057,8 @@ def sweep(
     client: Client | None = None,
     on_done: Callable[[int, TrainResult], object] | None = None,
     data_dir: str | os.PathLike[str] | None = None,
+    sample_weight: npt.ArrayLike | None = None,
+    dev_sample_weight: npt.ArrayLike | None = None,
 ) -> list[TrainResult]:
     """Train every one of ``settings`` on the same data; results in the order given.
 
@@ -1829,7 +2068,9 @@ def sweep(
     worker processes (one BLAS thread each) equals ``run_settings`` in this process inside
     ``threadpoolctl.threadpool_limits(1, user_api="blas")``, and agrees with it to rounding
     outside (see the module's notes). ``on_done(i, result)`` is called as run ``i``
-    finishes (in finishing order), e.g. to move a progress bar.
+    finishes (in finishing order), e.g. to move a progress bar. ``sample_weight`` and
+    ``dev_sample_weight`` (checked as ``train`` checks them, once) are every run's, as for
+    ``train``; they travel with the data (``SweepData``), and with ``data_dir`` are written beside it.
 
     The data reaches the workers once: sent by the driver to every worker, or, with
     ``data_dir`` (a directory every worker can read, such as a local disk for a local
@@ -1869,7 +2110,15 @@ def sweep(
     _check_on_done(on_done)
     folder = None if data_dir is None else check.check_path("data_dir", data_dir) / "sweep-data"
     data = SweepData(check.check_float_array("X", X), check.check_float_array("Y", Y, targets=True), dev)
-    check.check_samples("X", data.X)
+    m = check.check_samples("X", data.X)
+    if sample_weight is not None:  # as float64 (train's own copy of them): the runs here and on the workers get the same
+        data = data._replace(sample_weight=check_sample_weight("sample_weight", sample_weight, m, f"X's {m} columns"))
+    if dev_sample_weight is not None:
+        if not (isinstance(dev, tuple) and len(dev) == 2):
+            raise ValueError("dev_sample_weight weighs the dev set's samples: pass dev=(X_dev, Y_dev) too")
+        m_dev = check.check_samples("dev[0]", check.check_float_array("dev[0]", dev[0]))
+        weights = check_sample_weight("dev_sample_weight", dev_sample_weight, m_dev, f"dev[0]'s {m_dev} columns")
+        data = data._replace(dev_sample_weight=weights)
     # One dtype for the data, as train_rounds and save_sweep_data (data_dir) require: a float32
     # run stays float32 and the data sent to the workers is the data the runs train on.
     check.check_same_dtype("Y", data.Y, data.X.dtype, "X")
@@ -1893,7 +2142,6 @@ def sweep(
     blobs = _pickled(pieces, "its run's task")  # each run is a task: a piece Dask cannot pickle would fail in its words
     workers = check_workers(client)
     _check_unpickled(client, workers, pieces, blobs)  # and so would one a worker cannot unpickle (its module missing there)
-    m = int(data.X.shape[1])
     sent: list[Future[Any]] = []  # the data scattered, then the runs: cancelled if the sweep fails
     stored: Path | None = None  # the sweep's own folder of data_dir, removed when it ends
     try:
