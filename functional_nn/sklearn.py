@@ -45,7 +45,7 @@ import numpy.typing as npt
 try:
     from sklearn.model_selection import train_test_split
     from sklearn.utils.multiclass import check_classification_targets, type_of_target
-    from sklearn.utils.validation import check_is_fitted, validate_data
+    from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 except ImportError as error:  # pragma: no cover - exercised by tests that hide scikit-learn or a part of it
     if importlib.util.find_spec("sklearn") is None:  # not installed
         raise ImportError(
@@ -102,6 +102,7 @@ from functional_nn.optimizers import (
 )
 from functional_nn.propagation import PREDICT_CHUNK, check_keep_probs, check_softmax_units, forward_output
 from functional_nn.propagation import predict_proba as network_output
+from functional_nn.sample_weights import Weights
 from functional_nn.training import DivergenceWords, TrainingDivergedError, train, train_epochs
 from functional_nn.types import Activation, ActivationFunction, FloatArray, FloatDType, FloatDTypeLike, InitScheme, Loss
 
@@ -170,6 +171,18 @@ def _rows_moved_up(X: FloatArray, rows: npt.NDArray[np.intp], block: int = 1024)
         taken = rows[start : start + block]
         X[start : start + taken.shape[0]] = X[taken]
     return X[: rows.shape[0]]
+
+
+def _weights(sample_weight: Any, X: FloatArray) -> Weights | None:
+    """``fit``'s ``sample_weight`` as float64 weights ``(n_samples,)``, or ``None``, checked by
+    scikit-learn's own ``_check_sample_weight`` as its MLP checks them (a list, a pandas Series,
+    a number for every sample; of one weight per row of ``X``, finite, not all 0), and refused
+    when negative, as scikit-learn refuses negative weights where it checks them. Never written:
+    ``train`` copies the weights it keeps, as the early-stopping split does."""
+    if sample_weight is None:
+        return None
+    weights: Weights = _check_sample_weight(sample_weight, X, dtype=np.float64, ensure_non_negative=True)
+    return weights
 
 
 def _own(params: dict[str, FloatArray]) -> dict[str, FloatArray]:
@@ -437,13 +450,14 @@ class _BaseMLP(BaseEstimator, _RefusesScikitLearnNames):
         **settings: Any,
     ) -> tuple[TrainResult, tuple[float | None, ...]]:
         """``train``'s result and each epoch's validation score (``validation_scores_``): the
-        held-out accuracy ``train`` records, ``None`` for an epoch that held no samples out."""
+        held-out accuracy ``train`` records (weighted by ``dev_sample_weight`` when given, as
+        ``accuracy_score(..., sample_weight=)``), ``None`` for an epoch that held no samples out."""
         result = train(X, Y, params, dev=dev, **settings)
         return result, tuple(record.dev_accuracy for record in result.history)
 
     # -- fitting --------------------------------------------------------------------------
 
-    def _fit(self, X: Any, y: Any, *, incremental: bool, classes: Any = None) -> _BaseMLP:
+    def _fit(self, X: Any, y: Any, *, incremental: bool, classes: Any = None, sample_weight: Any = None) -> _BaseMLP:
         warm_start = self._warm_start()
         first = not hasattr(self, "params_") or (not warm_start and not incremental)
         hidden = self._hidden_sizes()
@@ -478,6 +492,7 @@ class _BaseMLP(BaseEstimator, _RefusesScikitLearnNames):
         except ValueError as error:
             _refuse_columns(given, y, error)
             raise
+        weights = _weights(sample_weight, X)  # before _targets, which learns a first fit's classes
         Y = self._targets(y, first, classes, whole=not incremental)
         activations = self._activations(len(hidden))  # after _targets, which sets a classifier's output layer
         sizes = (X.shape[1], *hidden, self._n_outputs())
@@ -505,18 +520,22 @@ class _BaseMLP(BaseEstimator, _RefusesScikitLearnNames):
                 )
         columns = X.T  # the one transposition: rows of C-ordered X are the columns of X.T, Fortran-ordered
         dev = None
+        dev_weights = None
         # a continued fit holds out the samples the fit it continues held out: its dev figures and best
         # epoch are then of data the network has never trained on (None: no split drawn yet)
         split_seed = None if first else self._split_seed
         if early_stopping is not None:
             if split_seed is None:
                 split_seed = int(rng.integers(2**31))
-            columns, Y, dev = self._split_dev(X, y, Y, split_seed, in_place=_made_from(X, given))
+            columns, Y, dev, (weights, dev_weights) = self._split_dev(
+                X, y, Y, split_seed, in_place=_made_from(X, given), weights=weights
+            )  # fmt: skip
         try:
             result, new_scores = self._train(
                 columns, Y, params, dev, activations=activations, loss=self._loss, epochs=epochs, optimizer=optimizer,
                 batch_size=batch_size, rng=rng, lambd=lambd, keep_probs=keep_probs,
-                early_stopping=early_stopping, optimizer_state=state,
+                early_stopping=early_stopping, optimizer_state=state, sample_weight=weights,
+                dev_sample_weight=dev_weights,
             )  # fmt: skip
         except TrainingDivergedError as error:  # train's words name its arguments (W1, float64 params): say the settings
             raise error.worded(self._divergence_words(len(sizes) - 1, len(previous))) from error
@@ -530,7 +549,8 @@ class _BaseMLP(BaseEstimator, _RefusesScikitLearnNames):
         self.optimizer_state_ = result.optimizer_state
         self.history_ = previous + tuple(r._replace(epoch=len(previous) + r.epoch) for r in result.history)
         self.n_iter_ = len(self.history_)
-        # as scikit-learn's t_: each epoch adds the samples it trained on, not the held-out ones
+        # as scikit-learn's t_: each epoch adds the samples it trained on, not the held-out ones (but
+        # those of sample_weight 0 too, which train leaves out: scikit-learn counts samples, not weight)
         self._samples_seen = None if seen is None else seen + len(result.history) * columns.shape[1]
         self._validation_scores = None if scores is None else scores + new_scores
         self.rng_ = rng
@@ -584,8 +604,8 @@ class _BaseMLP(BaseEstimator, _RefusesScikitLearnNames):
         raise ValueError(f"{changed}: {continuing}")
 
     def _split_dev(
-        self, X: FloatArray, y: Any, Y: FloatArray, seed: int, *, in_place: bool = False
-    ) -> tuple[FloatArray, FloatArray, tuple[FloatArray, FloatArray]]:
+        self, X: FloatArray, y: Any, Y: FloatArray, seed: int, *, in_place: bool = False, weights: Weights | None = None
+    ) -> tuple[FloatArray, FloatArray, tuple[FloatArray, FloatArray], tuple[Weights | None, Weights | None]]:
         """Hold out ``validation_fraction`` of the samples for early stopping: stratified for a
         classifier of 1-D labels when every class can be, else (too few samples of some class, a
         multilabel ``y``, a regressor) at random, as
@@ -594,7 +614,12 @@ class _BaseMLP(BaseEstimator, _RefusesScikitLearnNames):
         ``in_place``: ``X`` is a copy of the data no one else holds (``validate_data`` converted
         it), so the training rows are moved up within it instead of copied, and the fit holds one
         converted copy of the data plus the held-out rows, not two copies: the same arrays'
-        values, laid out alike (a C-ordered block of rows, transposed)."""
+        values, laid out alike (a C-ordered block of rows, transposed).
+
+        ``weights`` (``sample_weight``) go with their samples, the held-out ones becoming
+        ``train``'s ``dev_sample_weight``, as scikit-learn's MLP splits them; the split is drawn
+        as without them, so weights all 1 hold out the samples an unweighted fit does. Refused,
+        naming both settings, when either part's weights are all 0."""
         indices = np.arange(X.shape[0])
         stratify = y if self._output_activation == "softmax" else None
         try:
@@ -607,8 +632,27 @@ class _BaseMLP(BaseEstimator, _RefusesScikitLearnNames):
         except ValueError as error:
             raise ValueError(f"early_stopping could not hold out validation_fraction={self.validation_fraction}: {error}") from error
         train_rows, dev_rows = np.sort(train_rows), np.sort(dev_rows)
+        parts: tuple[Weights | None, Weights | None] = (None, None)
+        if weights is not None:
+            train_weights, dev_weights = weights[train_rows], weights[dev_rows]
+            parts = train_weights, dev_weights
+            for part, rows, role in (
+                (train_weights, train_rows, "it leaves to train on"), (dev_weights, dev_rows, "it holds out to score the epochs"),
+            ):  # fmt: skip
+                if not part.any():
+                    # a classifier's classes say why stratifying did not help: a class of weight 0 throughout, say
+                    classes = "" if stratify is None else (
+                        f"; those samples are of the classes {np.unique(stratify[rows]).tolist()}, and the samples of "
+                        f"weight above 0 anywhere of the classes {np.unique(stratify[weights > 0]).tolist()}"
+                    )  # fmt: skip
+                    raise ValueError(
+                        f"sample_weight is 0 for every one of the {part.shape[0]} samples early_stopping {role} "
+                        f"(validation_fraction={self.validation_fraction} of the {X.shape[0]} samples, drawn as "
+                        f"without weights{classes}): give more samples a weight above 0, or change "
+                        "validation_fraction or random_state, or fit with early_stopping=False"
+                    )
         dev = (X[dev_rows].T, Y[:, dev_rows])
-        return (_rows_moved_up(X, train_rows) if in_place else X[train_rows]).T, Y[:, train_rows], dev
+        return (_rows_moved_up(X, train_rows) if in_place else X[train_rows]).T, Y[:, train_rows], dev, parts
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         """Unpickle, filling in what an estimator fitted and pickled by an older version lacks:
@@ -713,7 +757,8 @@ class _BaseMLP(BaseEstimator, _RefusesScikitLearnNames):
     def validation_scores_(self) -> list[float | None] | None:
         """The held-out score of each epoch, as scikit-learn's ``validation_scores_``: the
         classifier's accuracy (``[record.dev_accuracy for record in history_]``; exact-match
-        accuracy for a multilabel one), the regressor's R^2 (``sklearn.metrics.r2_score``).
+        accuracy for a multilabel one), the regressor's R^2 (``sklearn.metrics.r2_score``);
+        after a ``fit`` with ``sample_weight``, weighted by the held-out samples' weights.
         Length ``n_iter_``, ``None`` for an epoch that held no samples out (such as a
         ``partial_fit``'s), or ``None`` when no epoch held samples out (``early_stopping=False``)."""
         scores = self._scores("validation_scores_")
@@ -733,7 +778,8 @@ class _BaseMLP(BaseEstimator, _RefusesScikitLearnNames):
     def loss_curve_(self) -> list[float]:
         """The training cost of each epoch, ``[record.cost for record in history_]``: length
         ``n_iter_``, as scikit-learn's ``loss_curve_`` (each the mean over the epoch's
-        mini-batches, with the L2 penalty). The regressor's error term is the squared error summed
+        mini-batches, with the L2 penalty; with ``sample_weight``, the mean weighted by each
+        batch's total weight, where scikit-learn's weighs the batches by their sizes). The regressor's error term is the squared error summed
         over the outputs, twice scikit-learn's with one output (see ``MLPRegressor``)."""
         self._fitted("loss_curve_")
         return [record.cost for record in self.history_]
@@ -864,7 +910,8 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
     t_ : int
         Training samples seen since the network was initialised, as scikit-learn's ``t_``: each
         epoch adds those it trained on (not the ones ``early_stopping`` holds out), so
-        ``n_iter_ * n_samples`` after one ``fit``; ``partial_fit`` adds its batch.
+        ``n_iter_ * n_samples`` after one ``fit``; ``partial_fit`` adds its batch. Samples, not
+        weight: one of ``sample_weight`` 0 counts too.
     n_features_in_ : int
     feature_names_in_ : ndarray of str objects, shape (n_features_in_,)
         The column names, after a fit on a DataFrame whose column names are all strings.
@@ -888,10 +935,14 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
     best_loss_ : float or None
         ``min(loss_curve_)``; ``None`` after a fit with ``early_stopping``.
     validation_scores_ : list of float or None
-        ``history_``'s held-out accuracies, one per epoch (exact-match for a multilabel ``y``);
+        ``history_``'s held-out accuracies, one per epoch (exact-match for a multilabel ``y``;
+        weighted by the held-out samples' ``sample_weight`` after a weighted ``fit``);
         ``None`` without ``early_stopping``.
     best_validation_score_ : float or None
         The held-out accuracy of the epoch ``params_`` are of, after a fit with ``early_stopping``.
+
+    ``fit`` and ``partial_fit`` take ``sample_weight`` as scikit-learn's ``MLPClassifier`` does
+    (see ``fit``).
 
     scikit-learn's own names for settings named otherwise here (``max_iter``, ``solver``,
     ``learning_rate_init``, ...) are refused with a TypeError naming the setting to use.
@@ -909,27 +960,70 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
     _loss: Loss = "categorical_cross_entropy"
     classes_: npt.NDArray[Any]  # learned in fit: the labels, of whatever dtype y had
 
-    if TYPE_CHECKING:  # made at runtime by scikit-learn's metadata routing, from partial_fit's signature
+    if TYPE_CHECKING:  # made at runtime by scikit-learn's metadata routing, from fit's and partial_fit's signatures
 
-        def set_partial_fit_request(self, *, classes: bool | str | None = "$UNCHANGED$") -> Self: ...
+        def set_fit_request(self, *, sample_weight: bool | str | None = "$UNCHANGED$") -> Self: ...
+        def set_partial_fit_request(
+            self, *, classes: bool | str | None = "$UNCHANGED$", sample_weight: bool | str | None = "$UNCHANGED$"
+        ) -> Self: ...
 
-    def fit(self, X: Any, y: Any) -> Self:
+    def fit(self, X: Any, y: Any, sample_weight: Any = None) -> Self:
         """Train on ``X`` ``(n_samples, n_features)`` and labels ``y`` ``(n_samples,)``, or a
-        multilabel indicator matrix ``y`` ``(n_samples, n_labels)`` of 0s and 1s."""
-        self._fit(X, y, incremental=False)
+        multilabel indicator matrix ``y`` ``(n_samples, n_labels)`` of 0s and 1s.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,) or (n_samples, n_labels)
+        sample_weight : array-like of shape (n_samples,), default None
+            How much each sample counts, as in scikit-learn's ``MLPClassifier`` (checked by its
+            ``_check_sample_weight``: finite, not negative, not all 0; a list, a pandas Series or
+            one number for all). Each mini-batch's cost is the weighted mean of its samples'
+            losses, the L2 penalty divided by the batch's total weight instead of its size, so
+            an integer weight counts a sample as that many copies of it in the same batch would
+            (exactly so with ``batch_size=None``); a sample of weight 0 is left out of training,
+            as if it were not there, but for ``t_``, which counts samples, as scikit-learn's.
+            ``loss_curve_`` holds the weighted costs. With ``early_stopping`` the weights are
+            split with their samples (the split is the unweighted one) and the held-out cost that
+            stops training, ``validation_scores_`` and ``best_validation_score_`` are weighted
+            by the held-out ones (``accuracy_score(..., sample_weight=)``); refused if those (or the rest) are all 0.
+
+        Returns
+        -------
+        self : MLPClassifier
+        """
+        self._fit(X, y, incremental=False, sample_weight=sample_weight)
         return self
 
-    def partial_fit(self, X: Any, y: Any, classes: Any = None) -> Self:
+    def partial_fit(self, X: Any, y: Any, sample_weight: Any = None, classes: Any = None) -> Self:
         """Run exactly one epoch over ``X``, ``y``, continuing the fitted network and optimizer state.
 
-        ``classes`` (every label that will ever be seen, 1-D, as ``y`` may hold them: NaN and
-        continuous values are refused) is required on the first call; for a multilabel ``y``
-        ``(n_samples, n_labels)``, the label indices ``range(n_labels)``, as scikit-learn's
-        ``MLPClassifier.partial_fit`` takes them.
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,) or (n_samples, n_labels)
+        sample_weight : array-like of shape (n_samples,), default None
+            How much each sample counts in this epoch, as in ``fit`` (scikit-learn's
+            ``partial_fit`` takes it in this place too, before ``classes``).
+        classes : array-like of shape (n_classes,), default None
+            Every label that will ever be seen, 1-D, as ``y`` may hold them (NaN and
+            continuous values are refused); required on the first call. For a multilabel
+            ``y`` ``(n_samples, n_labels)``, the label indices ``range(n_labels)``, as
+            scikit-learn's ``MLPClassifier.partial_fit`` takes them.
+
+        Returns
+        -------
+        self : MLPClassifier
         """
         if classes is None and not hasattr(self, "params_"):
-            raise ValueError("classes must be passed on the first call to partial_fit: every label that will ever be seen")
-        self._fit(X, y, incremental=True, classes=classes)
+            raise ValueError(
+                "classes must be passed on the first call to partial_fit: every label that will ever be seen"
+                + ("" if sample_weight is None else (
+                    "; the third argument is sample_weight, as in scikit-learn's partial_fit(X, y, sample_weight=None, "
+                    "classes=None): pass classes=..."
+                ))  # fmt: skip
+            )
+        self._fit(X, y, incremental=True, classes=classes, sample_weight=sample_weight)
         return self
 
     def _multi_output(self, y: Any) -> bool:
@@ -1074,16 +1168,22 @@ def _check_classes(classes: Any) -> npt.NDArray[Any]:
     return given
 
 
-def _r2(Y: FloatArray, AL: FloatArray) -> float:
+def _r2(Y: FloatArray, AL: FloatArray, weights: Weights | None = None) -> float:
     """The coefficient of determination of outputs ``AL`` for targets ``Y``, both ``(n_outputs, m)``,
     as scikit-learn's ``MLPRegressor`` scores its held-out samples (``r2_score``'s defaults, without
     its per-call validation, which cost more than a small network's epoch): ``1 - SS_res / SS_tot``
     per output, 1 for a constant output predicted exactly and 0 for one missed, averaged over the
-    outputs; NaN for outputs that are not finite (as its scores are) or fewer than 2 samples."""
+    outputs; NaN for outputs that are not finite (as its scores are) or fewer than 2 samples.
+    With ``weights`` ``(m,)`` (not all 0), ``r2_score(..., sample_weight=weights)``: both sums
+    weighted, about the weighted mean of ``Y``."""
     if Y.shape[1] < 2 or not np.isfinite(AL).all():
         return float("nan")
-    residual = np.sum((Y - AL) ** 2, axis=1)
-    total = np.sum((Y - Y.mean(axis=1, keepdims=True)) ** 2, axis=1)
+    if weights is None:
+        residual = np.sum((Y - AL) ** 2, axis=1)
+        total = np.sum((Y - Y.mean(axis=1, keepdims=True)) ** 2, axis=1)
+    else:
+        residual = np.sum(weights * (Y - AL) ** 2, axis=1)
+        total = np.sum(weights * (Y - np.average(Y, axis=1, weights=weights)[:, None]) ** 2, axis=1)
     with np.errstate(divide="ignore", invalid="ignore"):
         scores = np.where(total != 0, 1 - residual / total, np.where(residual == 0, 1.0, 0.0))
     return float(np.mean(scores))
@@ -1108,7 +1208,8 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
     attributes and continuation rules are ``MLPClassifier``'s (without ``classes_``;
     ``out_activation_`` is ``"identity"``); early stopping holds out an unstratified
     ``validation_fraction``, and ``validation_scores_`` and ``best_validation_score_`` are the
-    held-out R^2 (``sklearn.metrics.r2_score``, averaged over the outputs), as scikit-learn's.
+    held-out R^2 (``sklearn.metrics.r2_score``, averaged over the outputs; weighted by the
+    held-out samples' ``sample_weight`` after a weighted ``fit``), as scikit-learn's.
 
     ``alpha`` is the same penalty as scikit-learn's, but the cost it is added to is not:
     :math:`\frac{1}{m}\sum_i \lVert a_i - y_i\rVert^2` here, half the mean over samples
@@ -1128,33 +1229,66 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
     _loss: Loss = "mean_squared_error"
     n_outputs_: int  # learned in fit
 
-    def fit(self, X: Any, y: Any) -> Self:
+    if TYPE_CHECKING:  # made at runtime by scikit-learn's metadata routing, from fit's and partial_fit's signatures
+
+        def set_fit_request(self, *, sample_weight: bool | str | None = "$UNCHANGED$") -> Self: ...
+        def set_partial_fit_request(self, *, sample_weight: bool | str | None = "$UNCHANGED$") -> Self: ...
+
+    def fit(self, X: Any, y: Any, sample_weight: Any = None) -> Self:
         """Train on ``X`` ``(n_samples, n_features)`` and targets ``y`` ``(n_samples,)`` or ``(n_samples, n_outputs)``;
-        targets beyond the range of ``dtype`` (``float32``: about 3.4e38) are refused."""
-        self._fit(X, y, incremental=False)
+        targets beyond the range of ``dtype`` (``float32``: about 3.4e38) are refused.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+        sample_weight : array-like of shape (n_samples,), default None
+            How much each sample counts, as in scikit-learn's ``MLPRegressor``, and as
+            ``MLPClassifier.fit`` takes it; with ``early_stopping`` the held-out R^2 is weighted
+            by the held-out samples' weights (``r2_score(..., sample_weight=)``).
+
+        Returns
+        -------
+        self : MLPRegressor
+        """
+        self._fit(X, y, incremental=False, sample_weight=sample_weight)
         return self
 
-    def partial_fit(self, X: Any, y: Any) -> Self:
-        """Run exactly one epoch over ``X``, ``y``, continuing the fitted network and optimizer state."""
-        self._fit(X, y, incremental=True)
+    def partial_fit(self, X: Any, y: Any, sample_weight: Any = None) -> Self:
+        """Run exactly one epoch over ``X``, ``y``, continuing the fitted network and optimizer state.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+        sample_weight : array-like of shape (n_samples,), default None
+            How much each sample counts in this epoch, as in ``fit``.
+
+        Returns
+        -------
+        self : MLPRegressor
+        """
+        self._fit(X, y, incremental=True, sample_weight=sample_weight)
         return self
 
     def _train(
         self, X: FloatArray, Y: FloatArray, params: dict[str, FloatArray], dev: tuple[FloatArray, FloatArray] | None,
         **settings: Any,
     ) -> tuple[TrainResult, tuple[float | None, ...]]:
-        """``train``'s result and, with held-out samples, each epoch's R^2 on them (``_r2``), of
-        the parameters the epoch's dev cost is of (with ``ema``, their average)."""
+        """``train``'s result and, with held-out samples, each epoch's R^2 on them (``_r2``, weighted
+        by ``dev_sample_weight`` when given), of the parameters the epoch's dev cost is of (with
+        ``ema``, their average)."""
         if dev is None:
             result = train(X, Y, params, **settings)
             return result, (None,) * len(result.history)
         X_dev, Y_dev = dev
+        dev_weights: Weights | None = settings["dev_sample_weight"]
         records = [resolve_activation("activation", a) for a in settings["activations"]]
         scores: list[float | None] = []
         for result in train_epochs(X, Y, params, dev=dev, **settings):  # the fold train runs, one epoch at a time
             with np.errstate(under="ignore"):  # as the dev cost's forward pass
                 AL = forward_output(X_dev, averaged_params(result.optimizer_state, result.params), records)
-            scores.append(_r2(Y_dev, AL))
+            scores.append(_r2(Y_dev, AL, dev_weights))
         return result, tuple(scores)
 
     def _targets(self, y: Any, first: bool, classes: Any = None, *, whole: bool = False) -> FloatArray:
