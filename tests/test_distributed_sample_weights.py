@@ -21,7 +21,6 @@ from distributed import Client
 from functional_nn import distributed as dist
 from functional_nn.checkpoints import CheckpointError
 from functional_nn.data import one_hot
-from functional_nn.fold_state import RoundState
 from functional_nn.initializers import initialize_parameters
 from functional_nn.optimizers import adam, momentum, sgd
 from functional_nn.losses import resolve_loss
@@ -29,6 +28,7 @@ from functional_nn.propagation import backward_propagation, check_activations, f
 from functional_nn.sample_weights import check_sample_weight
 from functional_nn.training import train
 from functional_nn.types import Activation, FloatArray, Loss
+from test_distributed import _assert_bitwise, _last, _params
 
 ACTIVATIONS: tuple[Activation, ...] = ("relu", "softmax")
 LOSS: Loss = "categorical_cross_entropy"
@@ -64,24 +64,6 @@ def _weights(rng: np.random.Generator, m: int, zeros: bool = True) -> npt.NDArra
 def _floats(values: Iterable[float | None]) -> list[float]:
     """Figures that may be ``None`` (a round without dev figures) as floats, ``None`` as NaN."""
     return [math.nan if value is None else value for value in values]
-
-
-def _params() -> dict[str, FloatArray]:
-    return initialize_parameters((5, 7, 3), np.random.default_rng(1))
-
-
-def _last(states: Iterator[RoundState]) -> RoundState:
-    state = None
-    for state in states:
-        pass
-    assert state is not None
-    return state
-
-
-def _assert_bitwise(a: dict[str, FloatArray], b: dict[str, FloatArray]) -> None:
-    assert a.keys() == b.keys()
-    for key in a:
-        assert a[key].dtype == b[key].dtype and np.array_equal(a[key], b[key]), key
 
 
 # --------------------------------------------------------------------------------------------
