@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from functional_nn import _validation as check
 from functional_nn.types import FloatArray, IntArray
 
 Weights = npt.NDArray[np.float64]
@@ -36,7 +37,11 @@ def check_sample_weight(argument: str, value: object, m: int, samples: str) -> W
     """
     if isinstance(value, (str, bytes)) or not (isinstance(value, np.ndarray) or hasattr(value, "__len__")):
         raise TypeError(f"{argument} must be an array of {m} weights, one per sample, got {type(value).__name__} {value!r}")
-    array = np.asarray(value)
+    check.refuse_matrix(argument, value)  # a masked array's mask would be ignored
+    try:
+        array = np.asarray(value)
+    except ValueError as error:  # a ragged sequence: NumPy's words name no argument
+        raise ValueError(f"{argument} must be a 1-D sequence of {m} weights, one per sample: {error}") from error
     if array.dtype.kind not in "iuf" or array.dtype == np.float16:
         raise TypeError(
             f"{argument} must hold real numbers (integers or float32/float64), got dtype {array.dtype}"
