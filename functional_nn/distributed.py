@@ -737,7 +737,12 @@ class DaskShards:
         """A copy of these placed shards for one run with sample ``weights`` (one array per
         shard): each shard's weights are placed on the worker holding it, as the shard was;
         a shard that lost samples of weight 0 (``shards[s]`` is not ``self.shards[s]``) is
-        placed again there, without them. The copy's shards live as long as the run."""
+        placed again there, without them. The copy's shards live as long as the run.
+
+        A shard lost since it was placed (its worker gone, by a crash or a retirement) is
+        first sent again to a living worker, as a round would, so that its weights are not
+        sent to a worker that is no longer there."""
+        self._replace_lost(suspect=True)
         copy = DaskShards(self.client, shards, list(self.futures), list(self.holders), self.retries)
         copy.weights = weights
         copy.weight_futures = [_scatter(self.client, w, [holder]) for w, holder in zip(weights, copy.holders)]
