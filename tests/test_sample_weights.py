@@ -22,8 +22,11 @@ from functional_nn import (
     compute_cost,
     forward_propagation,
     initialize_parameters,
+    minibatches,
+    one_hot,
     train,
     train_epochs,
+    update_parameters,
 )
 from functional_nn.checkpoints import CheckpointError
 from functional_nn.types import Activation, FloatArray, Loss, Params
@@ -412,3 +415,26 @@ def test_a_nan_of_ones_own_sample_costs_is_named_as_sample_costs(rng: np.random.
     loss = LossFunction("rooted", _squares, _squares_gradient, sample_costs=rooted)
     with pytest.raises(TrainingDivergedError, match=r"loss 'rooted' gave it for finite outputs AL in \[.*\]: its sample_costs, not"):
         train(X, Y, params, activations=ACTIVATIONS, loss=loss, epochs=1, learning_rate=0.1, sample_weight=np.ones(8))
+
+
+def test_a_hand_written_loop_over_minibatches_with_the_batches_weights_is_train_bitwise(rng: np.random.Generator) -> None:
+    """``minibatches``' indices pick each batch's weights: the loop the README's "own training
+    loop" builds, weighted, reproduces ``train(sample_weight=...)`` bit for bit, float32."""
+    X = rng.standard_normal((4, 70)).astype(np.float32)
+    Y = one_hot(rng.integers(0, 3, 70), 3, dtype=np.float32)
+    w = rng.uniform(0.1, 4.0, 70)  # all above 0: train leaves none out
+    params = initialize_parameters((4, 6, 3), rng, dtype=np.float32)
+    activations: tuple[Activation, ...] = ("relu", "softmax")
+    by_train = train(
+        X, Y, params, activations=activations, loss="categorical_cross_entropy", epochs=3, learning_rate=0.3,
+        batch_size=16, rng=np.random.default_rng(5), lambd=0.2, sample_weight=w,
+    )  # fmt: skip
+    loop_rng, own = np.random.default_rng(5), dict(params)
+    for _ in range(3):
+        for X_B, Y_B, indices in minibatches(X, Y, 16, loop_rng):
+            AL, caches = forward_propagation(X_B, own, activations)
+            grads = backward_propagation(AL, Y_B, caches, "categorical_cross_entropy", lambd=0.2, sample_weight=w[indices])
+            own = update_parameters(own, grads, 0.3)
+    for key in params:
+        assert own[key].dtype == np.float32
+        np.testing.assert_array_equal(own[key], by_train.params[key])
