@@ -166,7 +166,7 @@ from functional_nn.propagation import (
     forward_output,
 )
 from functional_nn.averaging import averaged_params
-from functional_nn.sample_weights import Weights, check_sample_weight, weighted_mean
+from functional_nn.sample_weights import Weights, check_sample_weight
 from functional_nn.serialization import check_writable_directory, remove_stale_temporaries
 from functional_nn.training import (
     TrainingDivergedError,
@@ -177,8 +177,10 @@ from functional_nn.training import (
     _own_backward_cause,
     _released_on_error,
     check_dev_set,
+    check_dev_weights,
     check_resumed_within,
     classification_labels,
+    dev_figures,
     diverged_advice,
     diverged_parameter,
     resolve_optimizer,
@@ -605,7 +607,8 @@ def _shard_cause(shard: Shard, shard_index: int, inputs: RoundInput, weights: We
             else:
                 data_cost, size = weighted_cost_value(task.loss, AL, Y_B, w_B), float(np.sum(w_B))
             if not math.isfinite(data_cost + l2_penalty(params, lambd, size)):
-                return _nonfinite_cost_cause(task.loss, AL, Y_B, caches, math.isfinite(data_cost))
+                function = "cost" if w_B is None else "sample_costs"  # which of its functions gave it, as train names it
+                return _nonfinite_cost_cause(task.loss, AL, Y_B, caches, math.isfinite(data_cost), function=function)
             cause = _own_backward_cause(task.loss, Y_B, caches)
             if cause is not None or task.local_steps is None:
                 return cause
@@ -1300,18 +1303,12 @@ def _check_weights(
 ) -> tuple[Weights | None, Weights | None]:
     """``train_rounds``' ``sample_weight`` and ``dev_sample_weight`` checked as ``train`` checks
     them (``check_sample_weight``), or ``None`` for those not given."""
-    weights = dev_weights = None
+    weights = None
     if sample_weight is not None:
         check_weighable("sample_weight", loss)
         m = sum(int(shard.X.shape[1]) for shard in shards)
         weights = check_sample_weight("sample_weight", sample_weight, m, f"the shards' {m} columns, in shard order")
-    if dev_sample_weight is not None:
-        if dev is None:
-            raise ValueError("dev_sample_weight weighs the dev set's samples: pass dev=(X_dev, Y_dev) too")
-        check_weighable("dev_sample_weight", loss)
-        m_dev = int(dev[1].shape[1])
-        dev_weights = check_sample_weight("dev_sample_weight", dev_sample_weight, m_dev, f"dev[0]'s {m_dev} columns")
-    return weights, dev_weights
+    return weights, check_dev_weights(dev_sample_weight, dev, loss)
 
 
 def _weighted_shards(shards: Sequence[Shard], weights: Weights) -> tuple[tuple[Shard, ...], tuple[Weights, ...]]:
@@ -1482,20 +1479,9 @@ def _rounds(runner: _InProcessShards | DaskShards, run: _Run, state: RoundState,
         accuracy = None if corrects[0] is None else sum(c or 0 for c in corrects) / total
         dev_cost = dev_accuracy = None
         if run.dev is not None and (number % run.dev_every == 0 or number == rounds):
-            X_dev, Y_dev, dev_labels = run.dev
             evaluated = averaged_params(opt_state, params)  # ema's average, if the optimizer keeps one, as train scores it
             with np.errstate(under="ignore"):
-                AL_dev = forward_output(X_dev, evaluated, task.activations)
-                if run.dev_weights is None:
-                    dev_cost = cost_value(task.loss, AL_dev, Y_dev)
-                else:
-                    dev_cost = weighted_cost_value(task.loss, AL_dev, Y_dev, run.dev_weights)
-            if dev_labels is not None and run.dev_weights is None:
-                correct = count_correct(AL_dev, dev_labels, task.activations[-1], task.loss.decision_threshold)
-                dev_accuracy = correct / AL_dev.shape[1]
-            elif dev_labels is not None and run.dev_weights is not None:
-                columns = correct_columns(AL_dev, dev_labels, task.activations[-1], task.loss.decision_threshold)
-                dev_accuracy = weighted_mean(run.dev_weights, columns)
+                dev_cost, dev_accuracy = dev_figures(run.dev, run.dev_weights, evaluated, task.activations, task.loss)
         record = RoundRecord(
             number, cost, accuracy, samples, seen / run.m, time.perf_counter() - started, waiting, dev_cost, dev_accuracy
         )
@@ -2118,9 +2104,9 @@ def sweep(
     m = check.check_samples("X", data.X)
     if sample_weight is not None:  # as float64 (train's own copy of them): the runs here and on the workers get the same
         data = data._replace(sample_weight=check_sample_weight("sample_weight", sample_weight, m, f"X's {m} columns"))
-    if dev_sample_weight is not None:
-        if not (isinstance(dev, tuple) and len(dev) == 2):
-            raise ValueError("dev_sample_weight weighs the dev set's samples: pass dev=(X_dev, Y_dev) too")
+    if dev_sample_weight is not None and dev is None:
+        raise ValueError("dev_sample_weight weighs the dev set's samples: pass dev=(X_dev, Y_dev) too")
+    if dev_sample_weight is not None and isinstance(dev, tuple) and len(dev) == 2:  # else train's check of dev says what came
         m_dev = check.check_samples("dev[0]", check.check_float_array("dev[0]", dev[0]))
         weights = check_sample_weight("dev_sample_weight", dev_sample_weight, m_dev, f"dev[0]'s {m_dev} columns")
         data = data._replace(dev_sample_weight=weights)

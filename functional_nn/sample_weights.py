@@ -63,7 +63,7 @@ def check_sample_weight(argument: str, value: object, m: int, samples: str) -> W
     if math.isinf(total):
         raise ValueError(
             f"{argument} sums beyond float64's range: scale the weights down (their ratios weigh the samples; "
-            "with lambd > 0 their sum also divides the L2 penalty)"
+            "their sum also divides the L2 penalty, if any)"
         )
     return weights
 

@@ -102,7 +102,7 @@ from functional_nn.optimizers import (
 )
 from functional_nn.propagation import PREDICT_CHUNK, check_keep_probs, check_softmax_units, forward_output
 from functional_nn.propagation import predict_proba as network_output
-from functional_nn.sample_weights import Weights
+from functional_nn.sample_weights import Weights, check_sample_weight
 from functional_nn.training import DivergenceWords, TrainingDivergedError, train, train_epochs
 from functional_nn.types import Activation, ActivationFunction, FloatArray, FloatDType, FloatDTypeLike, InitScheme, Loss
 
@@ -177,12 +177,15 @@ def _weights(sample_weight: Any, X: FloatArray) -> Weights | None:
     """``fit``'s ``sample_weight`` as float64 weights ``(n_samples,)``, or ``None``, checked by
     scikit-learn's own ``_check_sample_weight`` as its MLP checks them (a list, a pandas Series,
     a number for every sample; of one weight per row of ``X``, finite, not all 0), and refused
-    when negative, as scikit-learn refuses negative weights where it checks them. Never written:
-    ``train`` copies the weights it keeps, as the early-stopping split does."""
+    when negative, as scikit-learn refuses negative weights where it checks them. Then checked
+    whole as ``train`` checks them (a NaN or infinite number for every sample, a sum beyond
+    float64's range), before the early-stopping split: each part's sum is then finite too, and
+    an error names ``sample_weight``, not the held-out part's ``dev_sample_weight``. Never
+    written: ``train`` copies the weights it keeps, as the early-stopping split does."""
     if sample_weight is None:
         return None
     weights: Weights = _check_sample_weight(sample_weight, X, dtype=np.float64, ensure_non_negative=True)
-    return weights
+    return check_sample_weight("sample_weight", weights, X.shape[0], f"X's {X.shape[0]} rows")
 
 
 def _own(params: dict[str, FloatArray]) -> dict[str, FloatArray]:

@@ -903,13 +903,7 @@ def _prepare(
     _check_rng(rng, batch_size, augmentation, keeps, input_keep)
     lambd = check.check_positive_float("lambd", lambd, allow_zero=True)
     checked_dev = check_dev_set(dev, sizes, dtype, loss_record, input_divisor=divisor)
-    dev_weights = None
-    if dev_sample_weight is not None:
-        if checked_dev is None:
-            raise ValueError("dev_sample_weight weighs the dev set's samples: pass dev=(X_dev, Y_dev) too")
-        check_weighable("dev_sample_weight", loss_record)
-        m_dev = checked_dev[1].shape[1]
-        dev_weights = check_sample_weight("dev_sample_weight", dev_sample_weight, m_dev, f"dev[0]'s {m_dev} columns")
+    dev_weights = check_dev_weights(dev_sample_weight, checked_dev, loss_record)
     if clip_norm is not None:
         clip_norm = check.check_positive_float("clip_norm", clip_norm)
     if max_norm is not None:
@@ -1228,7 +1222,8 @@ def run_epoch(problem: _Problem, state: TrainState) -> TrainState:
         opt_state = freeze_state(opt_state)
     record = EpochRecord(epoch, cost_sum / total, None if p.labels is None else correct / total)
     if p.dev is not None:
-        dev_cost, dev_accuracy = _dev_figures(p, averaged_params(opt_state, params))  # ema's average, if it keeps one
+        evaluated = averaged_params(opt_state, params)  # ema's average, if the optimizer keeps one
+        dev_cost, dev_accuracy = dev_figures(p.dev, p.dev_weights, evaluated, p.activations, loss)
         record = record._replace(dev_cost=dev_cost, dev_accuracy=dev_accuracy)
     new_state = TrainState(epoch, params, opt_state, state.history + (record,))
     if p.early_stopping is None:
@@ -1236,21 +1231,40 @@ def run_epoch(problem: _Problem, state: TrainState) -> TrainState:
     return _track_best(p.early_stopping, state, new_state)
 
 
-def _dev_figures(p: _Problem, params: Params) -> tuple[float, float | None]:
-    """The dev set's cost and accuracy (``None`` for regression) under ``params``, weighted
-    by ``dev_sample_weight`` when given."""
-    assert p.dev is not None
-    X_dev, Y_dev, dev_labels = p.dev
-    AL_dev = forward_output(X_dev, params, p.activations)  # no caches: the dev set may be large
-    weights, output, threshold = p.dev_weights, p.activations[-1], p.loss.decision_threshold
+def dev_figures(
+    dev: tuple[FloatArray, FloatArray, IntArray | None],
+    weights: Weights | None,
+    params: Params,
+    activations: Sequence[ActivationFunction],
+    loss: LossFunction,
+) -> tuple[float, float | None]:
+    """A checked dev set's cost and accuracy (``None`` for regression) under ``params``, weighted
+    by ``weights`` (``dev_sample_weight``) when given: ``train``'s and ``train_rounds``' dev figures."""
+    X_dev, Y_dev, dev_labels = dev
+    AL_dev = forward_output(X_dev, params, activations)  # no caches: the dev set may be large
+    output, threshold = activations[-1], loss.decision_threshold
     accuracy = None
     if dev_labels is not None and weights is None:
         accuracy = count_correct(AL_dev, dev_labels, output, threshold) / AL_dev.shape[1]
     elif dev_labels is not None and weights is not None:
         accuracy = weighted_mean(weights, correct_columns(AL_dev, dev_labels, output, threshold))
     if weights is None:
-        return cost_value(p.loss, AL_dev, Y_dev), accuracy
-    return weighted_cost_value(p.loss, AL_dev, Y_dev, weights), accuracy
+        return cost_value(loss, AL_dev, Y_dev), accuracy
+    return weighted_cost_value(loss, AL_dev, Y_dev, weights), accuracy
+
+
+def check_dev_weights(
+    dev_sample_weight: object, dev: tuple[FloatArray, FloatArray, IntArray | None] | None, loss: LossFunction
+) -> Weights | None:
+    """``dev_sample_weight`` checked against the checked ``dev`` set (``None`` when not given),
+    as ``train`` and ``train_rounds`` take it."""
+    if dev_sample_weight is None:
+        return None
+    if dev is None:
+        raise ValueError("dev_sample_weight weighs the dev set's samples: pass dev=(X_dev, Y_dev) too")
+    check_weighable("dev_sample_weight", loss)
+    m_dev = dev[1].shape[1]
+    return check_sample_weight("dev_sample_weight", dev_sample_weight, m_dev, f"dev[0]'s {m_dev} columns")
 
 
 def _augmented(augmentation: Augmentation, X_batch: FloatArray, rng: np.random.Generator | None) -> FloatArray:
