@@ -6,7 +6,6 @@ the tests' own fixture, each test bounded in time by a watchdog, as in ``test_di
 
 from __future__ import annotations
 
-import faulthandler
 import math
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -28,18 +27,10 @@ from functional_nn.propagation import backward_propagation, check_activations, f
 from functional_nn.sample_weights import check_sample_weight
 from functional_nn.training import train
 from functional_nn.types import Activation, FloatArray, Loss
-from test_distributed import _assert_bitwise, _last, _params
+from test_distributed import _assert_bitwise, _last, _params, deadline  # noqa: F401  (deadline: its autouse fixture, here too)
 
 ACTIVATIONS: tuple[Activation, ...] = ("relu", "softmax")
 LOSS: Loss = "categorical_cross_entropy"
-
-
-@pytest.fixture(autouse=True)
-def deadline() -> Iterator[None]:
-    """End the whole run with a stack dump if one test takes over 90 s (a hung cluster)."""
-    faulthandler.dump_traceback_later(90, exit=True)
-    yield
-    faulthandler.cancel_dump_traceback_later()
 
 
 @pytest.fixture(scope="module")
