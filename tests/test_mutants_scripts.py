@@ -292,12 +292,17 @@ def test_a_resumed_run_takes_one_thread_given_now_and_refuses_none(tmp_path: Pat
     assert last.split(": error: ", 1)[1] == "--threads must be >= 1, got 0"
 
 
-def test_idx_files_with_fewer_than_10000_training_images_need_a_dev_size(tmp_path: Path) -> None:
+def _blank_idx_files(folder: Path) -> None:
+    """MNIST's four IDX files in ``folder``: 30 training and 10 test images, all black, labelled ``i % 10``."""
     for split, m in (("train", 30), ("t10k", 10)):
         images = bytes([0, 0, 8, 3]) + np.array([m, 28, 28], dtype=">u4").tobytes() + bytes(784 * m)
-        (tmp_path / f"{split}-images-idx3-ubyte.gz").write_bytes(gzip.compress(images))
+        (folder / f"{split}-images-idx3-ubyte.gz").write_bytes(gzip.compress(images))
         labels = bytes([0, 0, 8, 1]) + np.array([m], dtype=">u4").tobytes() + bytes(i % 10 for i in range(m))
-        (tmp_path / f"{split}-labels-idx1-ubyte").write_bytes(labels)
+        (folder / f"{split}-labels-idx1-ubyte").write_bytes(labels)
+
+
+def test_idx_files_with_fewer_than_10000_training_images_need_a_dev_size(tmp_path: Path) -> None:
+    _blank_idx_files(tmp_path)
     args, settings = train_mnist.parse_args(["--idx", str(tmp_path)])
     expected = "the default --dev-size 10000 leaves nothing to train on: the file has 30 rows; give a smaller --dev-size"
     with pytest.raises(_cli.UsageError, match=f"^{expected}$"):

@@ -18,7 +18,6 @@ _cluster_training.py and _cli.py: each test kills a mutant that every other test
 
 from __future__ import annotations
 
-import gzip
 import io
 import sys
 from collections.abc import Sequence
@@ -29,6 +28,7 @@ import pytest
 
 from functional_nn.plots import plot_image_grid
 from functional_nn.sklearn import MLPClassifier, MLPRegressor
+from test_mutants_scripts import _blank_idx_files
 from test_scripts_pictures import capture_figures
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
@@ -101,11 +101,7 @@ def test_the_mistakes_picture_shows_the_most_confident_mistake_first(tmp_path: P
 
 
 def test_a_dev_size_of_every_training_image_is_refused(tmp_path: Path) -> None:
-    for split, m in (("train", 30), ("t10k", 10)):
-        images = bytes([0, 0, 8, 3]) + np.array([m, 28, 28], dtype=">u4").tobytes() + bytes(784 * m)
-        (tmp_path / f"{split}-images-idx3-ubyte.gz").write_bytes(gzip.compress(images))
-        labels = bytes([0, 0, 8, 1]) + np.array([m], dtype=">u4").tobytes() + bytes(i % 10 for i in range(m))
-        (tmp_path / f"{split}-labels-idx1-ubyte").write_bytes(labels)
+    _blank_idx_files(tmp_path)
     args, _ = train_mnist.parse_args(["--idx", str(tmp_path), "--dev-size", "30"])
     expected = "--dev-size 30 leaves nothing to train on: the file has 30 rows; give a smaller --dev-size"
     with pytest.raises(_cli.UsageError, match=f"^{expected}$"):
