@@ -69,15 +69,23 @@ its :math:`S_{B_s}`:
         + \frac{\lambda}{\sum_s S_{B_s}} W
 
 (weights all 1 give the unweighted round's parameters above, bit for bit; its recorded cost
-to rounding, the weighted mean's sum being taken in another order). Local SGD's shards step as
+to rounding, the weighted mean's sum being taken in another order). The shards' sums travel in
+units of the run's largest weight :math:`u = \max_j w_j`, as ``train`` keeps its weighted sums:
+shard :math:`s` returns :math:`\sum_{j \in B_s} \frac{w_j}{u} \nabla\ell_j` (``backward``'s
+weighted mean times :math:`S_{B_s}/u \le |B_s|`) and the driver multiplies their total by
+:math:`u / \sum_s S_{B_s}`, so that float32 rounds take any weights ``train`` takes (a shard's
+:math:`S_{B_s}` may pass float32's 3.4e38, or its reciprocal, for weights near 1e-40); :math:`u = 1`
+without weights, or with weights all 1. Local SGD's shards step as
 ``train`` steps on their weighted batches, and the driver averages them by each shard's total
 weight :math:`S_s = \sum_{j \in \text{shard } s} w_j`, the weighted analogue of :math:`m_s`:
 :math:`\theta_{r+1} = \sum_s \frac{S_s}{\sum_t S_t}\, \theta_r^{(s, K)}` (and the slots
 alike). So weights all 1 average as unweighted shards do, bit for bit, and with ``K = 1``,
 plain SGD and full-shard batches the round is the synchronous weighted round (but for the
 L2 term, as above). A ``RoundRecord``'s cost and accuracy are the weighted means over the
-round's samples, its ``samples`` their count (not their weight); ``dev_sample_weight`` makes
-the dev figures weighted means too.
+round's samples, its ``samples`` their count and its ``weight`` their total weight (the sum of
+the :math:`S_B` of the batches the round trained on), by which ``epoch_states`` weighs the
+rounds of an epoch, as ``train`` weighs its batches; ``dev_sample_weight`` makes the dev figures
+weighted means too (``epoch_states`` takes it as well).
 
 Randomness
 ----------
@@ -163,10 +171,9 @@ from functional_nn.propagation import (
     correct_columns,
     count_correct,
     forward,
-    forward_output,
 )
 from functional_nn.averaging import averaged_params
-from functional_nn.sample_weights import Weights, check_sample_weight
+from functional_nn.sample_weights import Weights, check_sample_weight, weighted_mean
 from functional_nn.serialization import check_writable_directory, remove_stale_temporaries
 from functional_nn.training import (
     TrainingDivergedError,
@@ -356,6 +363,9 @@ class _Task(NamedTuple):
     optimizer: Optimizer
     local_steps: int | None
     augmentation: Augmentation | None = None
+    # The unit of a synchronous round's weighted gradient sums: the run's largest sample weight
+    # (1 without weights), so that they stay in the parameters' dtype's range (see gradient_sum)
+    weight_unit: float = 1.0
 
 
 class RoundInput(NamedTuple):
@@ -386,7 +396,8 @@ class ShardGradient(NamedTuple):
     of correctly classified samples (``None`` for a regression loss).
 
     With sample weights the sums, the cost and ``correct`` are weighted (each sample counted
-    :math:`w_j` times) and ``weight`` is the batch's total weight :math:`S_B`; else ``None``."""
+    :math:`w_j` times; the gradient sums in units of the run's largest weight, see
+    ``gradient_sum``) and ``weight`` is the batch's total weight :math:`S_B`; else ``None``."""
 
     grads: dict[str, FloatArray]
     samples: int
@@ -488,9 +499,16 @@ def _raised_by_task(error: BaseException) -> bool:
 def gradient_sum(shard: Shard, shard_index: int, inputs: RoundInput, sample_weight: npt.ArrayLike | None = None) -> ShardGradient:
     r"""A synchronous round's work on one shard: :math:`\sum_{i \in B_s} \nabla_\theta \ell_i(\theta)`.
 
-    With ``sample_weight`` (the shard's weights, ``(m_s,)``, all > 0) the weighted sum
-    :math:`\sum_{i \in B_s} w_i \nabla_\theta \ell_i(\theta)`: ``backward``'s weighted mean over
-    the batch times its total weight :math:`S_{B_s} = \sum_{i \in B_s} w_i`, returned as ``weight``.
+    With ``sample_weight`` (the shard's weights, ``(m_s,)``, all > 0) the weighted sum in units
+    of the run's largest weight :math:`u` (``inputs.task.weight_unit``),
+    :math:`\sum_{i \in B_s} \frac{w_i}{u} \nabla_\theta \ell_i(\theta)`: ``backward``'s weighted
+    mean over the batch times :math:`S_{B_s} / u`, where :math:`S_{B_s} = \sum_{i \in B_s} w_i` is
+    the batch's total weight, returned (in float64, not in units) as ``weight``. In units the factor
+    is at most :math:`|B_s|`, so that the sums stay in float32's range for any weights ``train``
+    takes (:math:`S_{B_s}` itself may pass 3.4e38, or fall below float32's smallest normal number
+    1.2e-38, where the product would overflow or lose its digits); the driver multiplies their
+    total by :math:`u / \sum_s S_{B_s}`. Weights all 1 make :math:`u = 1`: the unweighted sums'
+    bits.
 
     An exception raised here goes on as itself, with a note naming the round and the shard.
 
@@ -508,8 +526,9 @@ def gradient_sum(shard: Shard, shard_index: int, inputs: RoundInput, sample_weig
     ShardGradient
         The sums ``"dW1"``: ``(n_1, n_0)``, ``"db1"``: ``(n_1, 1)``, ... without the L2
         term (the driver adds it once), in the parameters' dtype: ``backward``'s mean over
-        the batch times its size :math:`|B_s|`. A diverging run's NaN or infinite values are
-        returned, not warned about: the driver reports them (``TrainingDivergedError``).
+        the batch times its size :math:`|B_s|` (with weights, times :math:`S_{B_s}/u`). A
+        diverging run's NaN or infinite values are returned, not warned about: the driver
+        reports them (``TrainingDivergedError``).
     """
     task = inputs.task
     weights = _task_weights(sample_weight)
@@ -528,7 +547,7 @@ def gradient_sum(shard: Shard, shard_index: int, inputs: RoundInput, sample_weig
             total = float(np.sum(w_B))  # > 0: the samples of weight 0 were left out of the shard
             cost = weighted_cost_value(task.loss, AL, Y_B, w_B) * total
         means = backward(AL, Y_B, caches, task.loss, 0.0, kernel, w_B)
-        size = AL.dtype.type(total)
+        size = AL.dtype.type(total / task.weight_unit)  # total itself without weights: the unit is 1
         grads: dict[str, FloatArray] = {key: grad * size for key, grad in means.items()}
         return ShardGradient(grads, b, cost, _correct(AL, Y_B, task, w_B), None if w_B is None else total)
 
@@ -646,12 +665,14 @@ def _synchronous_step(
     results: Sequence[ShardGradient], params: Params, state: OptimizerState, task: _Task
 ) -> tuple[dict[str, FloatArray], OptimizerState]:
     r"""The driver's update from the shards' gradient sums: divided once by the round's samples
-    :math:`\sum_s |B_s|`, or with sample weights by its total weight :math:`\sum_s S_{B_s}`, plus
-    the L2 term over the same, then clipping, ``update`` and max-norm as ``train``."""
+    :math:`\sum_s |B_s|`, or with sample weights by its total weight :math:`\sum_s S_{B_s}` (the
+    sums being in units of the run's largest weight :math:`u`, multiplied by
+    :math:`u / \sum_s S_{B_s}`), plus the L2 term over the same, then clipping, ``update`` and
+    max-norm as ``train``."""
     m = _round_weight(results)
     sums = _sum_in_order([r.grads for r in results])
     dtype = params["W1"].dtype
-    inv_m = dtype.type(1 / m)
+    inv_m = dtype.type(task.weight_unit / m)  # 1 / m without weights, to the bit
     grads: dict[str, FloatArray] = {}
     for key, value in sums.items():
         value *= inv_m  # value is a fresh sum
@@ -724,6 +745,7 @@ class DaskShards:
         self.holders = holders
         self.retries = retries
         self.replaced = 0  # shards sent again after their worker was lost
+        self._origin: DaskShards | None = None  # a run's copy (_weighted): the caller's placement, told of its re-sends too
         # A run's sample weights (train_rounds' own copy of the shards, see _weighted): each
         # shard's weights, placed on its holder beside it and sent again with it
         self.weights: tuple[Weights, ...] | None = None
@@ -740,14 +762,15 @@ class DaskShards:
         """A copy of these placed shards for one run with sample ``weights`` (one array per
         shard): each shard's weights are placed on the worker holding it, as the shard was;
         a shard that lost samples of weight 0 (``shards[s]`` is not ``self.shards[s]``) is
-        placed again there, without them. The copy's shards live as long as the run.
+        placed again there, without them. The copy's shards live as long as the run; a shard it
+        sends again after its worker was lost counts in this placement's ``replaced`` too.
 
         A shard lost since it was placed (its worker gone, by a crash or a retirement) is
         first sent again to a living worker, as a round would, so that its weights are not
         sent to a worker that is no longer there."""
         self._replace_lost(suspect=True)
         copy = DaskShards(self.client, shards, list(self.futures), list(self.holders), self.retries)
-        copy.weights = weights
+        copy.weights, copy._origin = weights, self
         copy.weight_futures = [_scatter(self.client, w, [holder]) for w, holder in zip(weights, copy.holders)]
         for s, shard in enumerate(shards):
             if shard is not self.shards[s]:
@@ -773,6 +796,8 @@ class DaskShards:
             self._place(s, worker)
             lost = [t for t in lost if t != s]
             self.replaced += 1
+            if self._origin is not None:  # the caller reads replaced on the placement it passed to train_rounds
+                self._origin.replaced += 1
 
     def map(self, function: Callable[..., R], inputs: RoundInput) -> tuple[list[R], float]:
         """One round: ``function(shard, s, inputs)`` (with sample weights ``function(shard, s,
@@ -1200,8 +1225,9 @@ def train_rounds(
         :math:`S_B = \sum_{j \in B} w_j`; a synchronous round's gradient is the weighted mean over
         the union of the shards' batches (their sums divided by :math:`\sum_s S_{B_s}`), and
         local SGD averages the shards by their total weights :math:`S_s` (see the module's
-        notes). The records' cost and accuracy are weighted means. Weights all 1 give the
-        unweighted rounds' parameters bit for bit (and their figures to rounding).
+        notes). The records' cost and accuracy are weighted means, and their ``weight`` the
+        round's total weight :math:`\sum_B S_B` (``None`` without ``sample_weight``). Weights
+        all 1 give the unweighted rounds' parameters bit for bit (and their figures to rounding).
     dev_sample_weight : array-like of shape (m_dev,), optional
         The dev set's weights, likewise: its cost and accuracy become weighted means. Needs ``dev``.
 
@@ -1267,7 +1293,8 @@ def train_rounds(
     weights, dev_weights = _check_weights(sample_weight, dev_sample_weight, held, checked_dev, loss_record)
     if augmentation is not None and not callable(augmentation):
         raise TypeError(f"augmentation must be a function of (X_batch, rng), got {type(augmentation).__name__}")
-    task = _Task(names, loss_record, seed, batch_size, keeps, lambd, clip_norm, max_norm, optimizer, local_steps, augmentation)
+    unit = 1.0 if weights is None else float(np.max(weights))  # the unit of the weighted gradient sums, as train's sums
+    task = _Task(names, loss_record, seed, batch_size, keeps, lambd, clip_norm, max_norm, optimizer, local_steps, augmentation, unit)
     if isinstance(runner, DaskShards):
         pieces = _task_pieces(task, optimizer_argument)
         blobs = _pickled(pieces, "each round's tasks")
@@ -1482,8 +1509,9 @@ def _rounds(runner: _InProcessShards | DaskShards, run: _Run, state: RoundState,
             evaluated = averaged_params(opt_state, params)  # ema's average, if the optimizer keeps one, as train scores it
             with np.errstate(under="ignore"):
                 dev_cost, dev_accuracy = dev_figures(run.dev, run.dev_weights, evaluated, task.activations, task.loss)
+        weight = None if run.weights is None else float(total)  # what cost and accuracy were divided by
         record = RoundRecord(
-            number, cost, accuracy, samples, seen / run.m, time.perf_counter() - started, waiting, dev_cost, dev_accuracy
+            number, cost, accuracy, samples, seen / run.m, time.perf_counter() - started, waiting, dev_cost, dev_accuracy, weight
         )
         state = RoundState(number, params, opt_state, state.history + (record,))
         if run.checkpointing is not None:
@@ -1533,8 +1561,9 @@ def epoch_states(
     activations: Sequence[Activation | ActivationFunction],
     loss: Loss | LossFunction,
     dev: tuple[FloatArray, FloatArray] | None = None,
+    dev_sample_weight: npt.ArrayLike | None = None,
 ) -> Iterator[tuple[TrainState, RoundState]]:
-    """Rounds read as epochs: a ``TrainState`` after the first round of each new whole epoch.
+    r"""Rounds read as epochs: a ``TrainState`` after the first round of each new whole epoch.
 
     Epoch ``e`` ends with the first round whose ``RoundRecord.epochs`` reaches ``e``. A round
     that ends several epochs at once (local SGD whose ``K`` steps a round pass over a shard
@@ -1545,13 +1574,29 @@ def epoch_states(
     already ended before the first state read is not given again, and the rounds run since
     it count towards the next. Rounds left out between two states read (``states[::10]``)
     count too, from the later state's ``history``; a round read twice, or after a later one,
-    is refused (``ValueError``). Its ``EpochRecord`` has the sample-weighted mean cost and accuracy of
-    the rounds since the last ``TrainState`` and the dev figures of the round's parameters,
-    or of their average with an ``ema`` optimizer, as ``train`` takes them (``dev``:
-    ``(X_dev, Y_dev)``, evaluated here, unweighted). Rounds trained with ``sample_weight``
-    are combined by their ``samples`` too, not by their total weight, which their records do
-    not keep: the epoch's figures are then means of the rounds' weighted means. Each ``TrainState`` comes with the ``RoundState`` it
-    was read from, so callers keep the rounds' wall and waiting times.
+    is refused (``ValueError``). Each ``TrainState`` comes with the ``RoundState`` it was read
+    from, so callers keep the rounds' wall and waiting times.
+
+    Its ``EpochRecord`` has the mean cost and accuracy over the samples of the rounds
+    :math:`R` since the last ``TrainState``, as ``train``'s epoch has over its batches: each
+    round's figures weighed by its samples :math:`n_r` (``RoundRecord.samples``) or, when the
+    rounds were trained with ``sample_weight``, by their total weight :math:`W_r`
+    (``RoundRecord.weight``, :math:`\sum_{B} S_B` over the round's batches):
+
+    .. math::
+
+        J = \frac{\sum_{r \in R} n_r J_r}{\sum_{r \in R} n_r}
+        \quad\text{or}\quad
+        J = \frac{\sum_{r \in R} W_r J_r}{\sum_{r \in R} W_r},
+
+    and the accuracy alike: with weights, the total weight of the samples classified right over
+    the epoch's total weight, as ``train(..., sample_weight=w)``'s ``EpochRecord`` (one
+    synchronous round of one shard's whole batch is ``train``'s full-batch epoch). An epoch
+    holding a round of an older record without ``weight`` (a weighted run resumed from a
+    checkpoint of an older version) is weighed by samples. Its dev figures are those of the
+    round's parameters, or of their average with an ``ema`` optimizer, as ``train`` takes them
+    (``dev``: ``(X_dev, Y_dev)``, evaluated here), weighted means when ``dev_sample_weight``
+    (``(m_dev,)``, as for ``train``) is given.
 
     ``dev`` is checked as ``train`` checks it: the pair itself (a tuple of two float arrays,
     finite, one column per sample in both, targets the loss is defined for) when this is
@@ -1560,7 +1605,8 @@ def epoch_states(
     dev figure is computed. So are ``states`` (an iterable of ``RoundState``, each item
     checked when this is called if it is a sequence, else as it is read), ``activations``
     and ``loss`` (their pairing now, the number of activations against the rounds' layers
-    when the first round is read).
+    when the first round is read). ``dev_sample_weight`` is checked as ``train_rounds`` checks
+    it, when this is called.
     """
     given: object = states  # typed, but checked: users pass what they like
     if isinstance(given, RoundState) or not isinstance(given, Iterable):  # a RoundState is a tuple: an iterable too
@@ -1581,8 +1627,9 @@ def epoch_states(
     names = check_activations(activations, len(activations))
     loss_record = resolve_loss("loss", loss)
     check_loss_pairing(loss_record, names[-1])
-    check_dev_set(dev, None, None, loss_record)  # what needs no network, now: states may be lazy rounds still to run
-    return _epoch_states(states, activations, names, loss_record, dev)
+    own_dev = check_dev_set(dev, None, None, loss_record)  # what needs no network, now: states may be lazy rounds still to run
+    dev_weights = check_dev_weights(dev_sample_weight, own_dev, loss_record)
+    return _epoch_states(states, activations, names, loss_record, dev, dev_weights)
 
 
 def _check_round_state(i: int, state: object) -> None:
@@ -1616,6 +1663,7 @@ def _epoch_states(
     names: tuple[ActivationFunction, ...],
     loss: LossFunction,
     dev: tuple[FloatArray, FloatArray] | None,
+    dev_weights: Weights | None,
 ) -> Iterator[tuple[TrainState, RoundState]]:
     epoch = 0
     pending: list[RoundRecord] = []
@@ -1643,20 +1691,31 @@ def _epoch_states(
         if reached <= epoch:
             continue
         epoch = reached
-        samples = sum(r.samples for r in pending)
-        cost = sum(r.cost * r.samples for r in pending) / samples
-        accuracy = None if record.accuracy is None else sum((r.accuracy or 0.0) * r.samples for r in pending) / samples
-        summary = EpochRecord(epoch, cost, accuracy)
+        summary = EpochRecord(epoch, *_epoch_figures(pending))
         if checked_dev is not None:
-            X_dev, Y_dev, labels = checked_dev
-            AL = forward_output(X_dev, averaged_params(state.optimizer_state, state.params), names)
-            dev_accuracy = None
-            if labels is not None:
-                dev_accuracy = count_correct(AL, labels, names[-1], loss.decision_threshold) / AL.shape[1]
-            summary = summary._replace(dev_cost=cost_value(loss, AL, Y_dev), dev_accuracy=dev_accuracy)
+            evaluated = averaged_params(state.optimizer_state, state.params)
+            dev_cost, dev_accuracy = dev_figures(checked_dev, dev_weights, evaluated, names, loss)
+            summary = summary._replace(dev_cost=dev_cost, dev_accuracy=dev_accuracy)
         records += (summary,)
         pending = []
         yield TrainState(epoch, state.params, state.optimizer_state, records), state
+
+
+def _epoch_figures(rounds: Sequence[RoundRecord]) -> tuple[float, float | None]:
+    """The cost and accuracy of an epoch made of ``rounds`` (the last one ends it): their means
+    weighed by the rounds' total weights when every record has one, else by their samples
+    (see ``epoch_states``). The weighted means are ``weighted_mean``'s, scaled by the largest
+    weight only where the products would overflow."""
+    last = rounds[-1]
+    if any(r.weight is None for r in rounds):
+        samples = sum(r.samples for r in rounds)
+        cost = sum(r.cost * r.samples for r in rounds) / samples
+        accuracy = None if last.accuracy is None else sum((r.accuracy or 0.0) * r.samples for r in rounds) / samples
+        return cost, accuracy
+    weights: Weights = np.array([r.weight for r in rounds], dtype=np.float64)
+    cost = weighted_mean(weights, np.array([r.cost for r in rounds]))
+    accuracy = None if last.accuracy is None else weighted_mean(weights, np.array([r.accuracy or 0.0 for r in rounds]))
+    return cost, accuracy
 
 
 _HISTORY_KEY: Final = "round_history"  # kept in the checkpoint's run description, not compared on resume

@@ -116,7 +116,7 @@ class BatchProgress(NamedTuple):
 
 
 class RoundRecord(NamedTuple):
-    """The figures of one round of distributed training (see ``functional_nn.distributed``).
+    r"""The figures of one round of distributed training (see ``functional_nn.distributed``).
 
     ``cost`` and ``accuracy`` are means over the ``samples`` the round trained on, each
     taken from the forward pass that computed that sample's gradient, weighted by sample
@@ -127,6 +127,16 @@ class RoundRecord(NamedTuple):
     cluster (placing, computing, gathering). Dev figures are taken with the parameters the
     round ended with, or their moving average when the optimizer is wrapped in ``ema`` (as
     ``EpochRecord``'s), on the rounds the dev set is evaluated, else ``None``.
+
+    ``weight`` is ``None`` for a round trained without sample weights. With them
+    (``train_rounds(..., sample_weight=w)``) ``cost`` and ``accuracy`` are the weighted means
+    over the round's samples and ``weight`` is their total weight, the sum of the weights of
+    the batches the round trained on: :math:`\sum_s S_{B_s}` in a synchronous round (every
+    shard's batch :math:`B_s`), :math:`\sum_s \sum_k S_{B_{s,k}}` over the ``K`` local
+    steps of every shard in local SGD, with :math:`S_B = \sum_{j \in B} w_j`. It is what
+    ``cost`` and ``accuracy`` were divided by, so that ``epoch_states`` can weigh the rounds
+    of an epoch by it. It comes last, with a default: records of older versions (and older
+    checkpoints' round histories, one field shorter) read as unweighted rounds.
     """
 
     round: int
@@ -138,6 +148,7 @@ class RoundRecord(NamedTuple):
     waiting: float
     dev_cost: float | None = None
     dev_accuracy: float | None = None
+    weight: float | None = None
 
 
 class RoundState(NamedTuple):

@@ -104,7 +104,7 @@ def test_float32_stays_float32_through_rounds_tasks_history_and_sweeps(rng: np.r
             assert {v.dtype for v in state.params.values()} == {np.dtype(np.float32)}
             assert {v.dtype for slot in state.optimizer_state.slots.values() for v in slot.values()} == {np.dtype(np.float32)}
             for record in state.history:  # plain Python numbers, not NumPy scalars of either width
-                assert all(type(value) in (int, float) for value in record), record
+                assert record.weight is None and all(type(value) in (int, float) for value in record[:-1]), record  # no sample_weight
     task = dist._Task(check_activations(ACTIVATIONS, 2), resolve_loss("loss", LOSS), 0, None, None, 0.0, None, None, sgd(0.1), None)
     result = dist.gradient_sum(shards[0], 0, dist.RoundInput(_params(np.float32), OptimizerState(0, {}), 0, task))
     assert {v.dtype for v in result.grads.values()} == {np.dtype(np.float32)} and type(result.cost) is float
