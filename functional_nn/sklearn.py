@@ -102,9 +102,9 @@ from functional_nn.optimizers import (
 )
 from functional_nn.propagation import PREDICT_CHUNK, check_keep_probs, check_softmax_units, forward_output
 from functional_nn.propagation import predict_proba as network_output
-from functional_nn.sample_weights import Weights, check_sample_weight
+from functional_nn.sample_weights import Weights, check_sample_weight, weighted_mean
 from functional_nn.training import DivergenceWords, TrainingDivergedError, train, train_epochs
-from functional_nn.types import Activation, ActivationFunction, FloatArray, FloatDType, FloatDTypeLike, InitScheme, Loss
+from functional_nn.types import Activation, ActivationFunction, BoolArray, FloatArray, FloatDType, FloatDTypeLike, InitScheme, Loss
 
 __all__ = ["DTypeName", "MLPClassifier", "MLPRegressor", "OPTIMIZER_NAMES", "OptimizerName"]
 
@@ -448,15 +448,39 @@ class _BaseMLP(BaseEstimator, _RefusesScikitLearnNames):
         """Whether ``validate_data`` is to keep ``y`` 2-D (several outputs, or labels)."""
         return True
 
+    def _strata(self, y: Any) -> Any:
+        """The labels the early-stopping split is stratified by, or ``None`` for a split at random."""
+        return None
+
+    def _validation_score(self, Y: FloatArray, AL: FloatArray, weights: Weights | None) -> float:
+        """The held-out score of the outputs ``AL`` for the targets ``Y``, both ``(n_L, m)``,
+        weighted by ``weights`` ``(m,)`` when given, as scikit-learn's ``_score`` scores its
+        held-out samples: by ``predict``'s own rule."""
+        raise NotImplementedError
+
     def _train(
         self, X: FloatArray, Y: FloatArray, params: dict[str, FloatArray], dev: tuple[FloatArray, FloatArray] | None,
         **settings: Any,
     ) -> tuple[TrainResult, tuple[float | None, ...]]:
-        """``train``'s result and each epoch's validation score (``validation_scores_``): the
-        held-out accuracy ``train`` records (weighted by ``dev_sample_weight`` when given, as
-        ``accuracy_score(..., sample_weight=)``), ``None`` for an epoch that held no samples out."""
-        result = train(X, Y, params, dev=dev, **settings)
-        return result, tuple(record.dev_accuracy for record in result.history)
+        """``train``'s result and each epoch's validation score (``validation_scores_``), ``None``
+        for an epoch that held no samples out: with held-out samples, ``_validation_score`` of
+        their outputs under the parameters the epoch's dev cost is of (with ``ema``, their
+        average), weighted by ``dev_sample_weight`` when given. Computed here, as
+        scikit-learn's MLP scores them with its ``predict``, rather than taken from ``train``'s
+        ``dev_accuracy``: the core counts a probability of exactly 0.5 as class 1, the
+        estimators' ``predict`` (scikit-learn's ``LabelBinarizer`` threshold) as class 0."""
+        if dev is None:
+            result = train(X, Y, params, **settings)
+            return result, (None,) * len(result.history)
+        X_dev, Y_dev = dev
+        dev_weights: Weights | None = settings["dev_sample_weight"]
+        records = [resolve_activation("activation", a) for a in settings["activations"]]
+        scores: list[float | None] = []
+        for result in train_epochs(X, Y, params, dev=dev, **settings):  # the fold train runs, one epoch at a time
+            with np.errstate(under="ignore"):  # as the dev cost's forward pass
+                AL = forward_output(X_dev, averaged_params(result.optimizer_state, result.params), records)
+            scores.append(self._validation_score(Y_dev, AL, dev_weights))
+        return result, tuple(scores)
 
     # -- fitting --------------------------------------------------------------------------
 
@@ -610,7 +634,7 @@ class _BaseMLP(BaseEstimator, _RefusesScikitLearnNames):
         self, X: FloatArray, y: Any, Y: FloatArray, seed: int, *, in_place: bool = False, weights: Weights | None = None
     ) -> tuple[FloatArray, FloatArray, tuple[FloatArray, FloatArray], tuple[Weights | None, Weights | None]]:
         """Hold out ``validation_fraction`` of the samples for early stopping: stratified for a
-        classifier of 1-D labels when every class can be, else (too few samples of some class, a
+        classifier of 1-D labels (``_strata``) when every class can be, else (too few samples of some class, a
         multilabel ``y``, a regressor) at random, as
         ``train_test_split`` draws them from ``seed``.
 
@@ -624,7 +648,7 @@ class _BaseMLP(BaseEstimator, _RefusesScikitLearnNames):
         as without them, so weights all 1 hold out the samples an unweighted fit does. Refused,
         naming both settings, when either part's weights are all 0."""
         indices = np.arange(X.shape[0])
-        stratify = y if self._output_activation == "softmax" else None
+        stratify = self._strata(y)
         try:
             try:
                 train_rows, dev_rows = train_test_split(indices, test_size=self.validation_fraction, random_state=seed, stratify=stratify)
@@ -706,8 +730,8 @@ class _BaseMLP(BaseEstimator, _RefusesScikitLearnNames):
         ``(n_features, hidden_layer_sizes[0])`` and holds a column per first-layer unit.
 
         Views of ``params_`` (writing into them changes the network). A classifier of two
-        classes has two softmax units here, so its last matrix is ``(n_{L-1}, 2)`` where
-        scikit-learn's logistic output unit has ``(n_{L-1}, 1)``.
+        classes has one logistic output unit, as scikit-learn's, so its last matrix is
+        ``(n_{L-1}, 1)``.
         """
         params = self._fitted("coefs_")
         return [params[f"W{l}"].T for l in range(1, len(params) // 2 + 1)]
@@ -726,9 +750,9 @@ class _BaseMLP(BaseEstimator, _RefusesScikitLearnNames):
 
     @property
     def out_activation_(self) -> str:
-        """The output activation by scikit-learn's name: ``"softmax"`` for the classifier of 1-D
-        labels (two classes too, where scikit-learn's has ``"logistic"``), ``"logistic"`` for a
-        multilabel one, ``"identity"`` for the regressor."""
+        """The output activation by scikit-learn's name, as scikit-learn's: ``"softmax"`` for the
+        classifier of 1-D labels of three classes or more, ``"logistic"`` for one of two classes
+        (one unit) or a multilabel one, ``"identity"`` for the regressor."""
         self._fitted("out_activation_")
         name = self._output_activation
         return {"linear": "identity", "sigmoid": "logistic"}.get(name, name)
@@ -759,11 +783,14 @@ class _BaseMLP(BaseEstimator, _RefusesScikitLearnNames):
     @property
     def validation_scores_(self) -> list[float | None] | None:
         """The held-out score of each epoch, as scikit-learn's ``validation_scores_``: the
-        classifier's accuracy (``[record.dev_accuracy for record in history_]``; exact-match
-        accuracy for a multilabel one), the regressor's R^2 (``sklearn.metrics.r2_score``);
+        classifier's accuracy of its ``predict`` (exact-match accuracy for a multilabel one),
+        the regressor's R^2 (``sklearn.metrics.r2_score``);
         after a ``fit`` with ``sample_weight``, weighted by the held-out samples' weights.
         Length ``n_iter_``, ``None`` for an epoch that held no samples out (such as a
-        ``partial_fit``'s), or ``None`` when no epoch held samples out (``early_stopping=False``)."""
+        ``partial_fit``'s), or ``None`` when no epoch held samples out (``early_stopping=False``).
+        The classifier's equal ``history_``'s ``dev_accuracy`` but where a sigmoid output is
+        exactly 0.5: ``train`` counts that as class 1 (label on), ``predict`` as scikit-learn's
+        does, as ``classes_[0]`` (label off), and these scores are ``predict``'s."""
         scores = self._scores("validation_scores_")
         return None if all(score is None for score in scores) else list(scores)
 
@@ -820,12 +847,27 @@ class _BaseMLP(BaseEstimator, _RefusesScikitLearnNames):
         return AL.T
 
 
+_TargetKind: TypeAlias = Literal["binary", "multiclass", "multilabel-indicator"]
+_OUTPUT_LAYERS: Final[dict[_TargetKind, tuple[Activation, Loss]]] = {
+    "binary": ("sigmoid", "binary_cross_entropy"),  # one unit: the probability of classes_[1]
+    "multiclass": ("softmax", "categorical_cross_entropy"),  # a unit per class
+    "multilabel-indicator": ("sigmoid", "binary_cross_entropy"),  # a unit per label, each a yes or no of its own
+}
+"""The classifier's output layer for each kind of ``y`` (``type_of_target``'s names), as
+scikit-learn's ``MLPClassifier`` chooses its ``out_activation_`` and loss."""
+
+
 class MLPClassifier(ClassifierMixin, _BaseMLP):
     r"""A multilayer perceptron classifier: ``train`` behind scikit-learn's estimator API.
 
     The network is ``(n_features, *hidden_layer_sizes, n_classes)`` with ``activation`` on
-    the hidden layers and a softmax output trained with categorical cross-entropy (two
-    softmax units for two classes). Labels of any type are encoded into ``classes_``.
+    the hidden layers and a softmax output trained with categorical cross-entropy. Two
+    classes have one logistic (sigmoid) unit instead, as in scikit-learn's ``MLPClassifier``,
+    trained with binary cross-entropy on targets 1 for ``classes_[1]`` and 0 for
+    ``classes_[0]``: ``predict_proba`` gives ``[1 - p, p]`` and ``predict`` gives
+    ``classes_[1]`` where ``p > 0.5`` (``classes_[0]`` at exactly 0.5, as scikit-learn's).
+    The first fit decides the layout by the number of classes (``partial_fit``'s ``classes``);
+    a continued fit keeps it. Labels of any type are encoded into ``classes_``.
 
     ``y`` may also be a multilabel indicator matrix ``(n_samples, n_labels)`` of 0s and 1s (a
     row may hold several 1s, or none; ``type_of_target`` says ``"multilabel-indicator"``), as
@@ -901,8 +943,8 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         continued fit goes on from the weights averaged, not from the average
         (with ``early_stopping``, from the best epoch's ``params_``, whichever they are).
     activations_ : tuple of str or ActivationFunction
-        One per layer, as given by ``activation``, the last ``"softmax"`` (``"sigmoid"`` for a
-        multilabel ``y``).
+        One per layer, as given by ``activation``, the last ``"softmax"`` (``"sigmoid"`` for two
+        classes or a multilabel ``y``).
     optimizer_state_ : OptimizerState
         The optimizer's state after the last step (with early stopping: of the last epoch run).
     history_ : tuple of EpochRecord
@@ -920,17 +962,18 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         The column names, after a fit on a DataFrame whose column names are all strings.
     rng_ : numpy.random.Generator
         The generator training drew from; ``partial_fit`` and warm starts continue it.
-    coefs_ : list of ndarray, shapes (n_features, n_1), ..., (n_{L-1}, n_classes)
-        scikit-learn's layout of the weights: ``params_["W1"].T``, ... (views; read-only property).
-    intercepts_ : list of ndarray, shapes (n_1,), ..., (n_classes,)
+    coefs_ : list of ndarray, shapes (n_features, n_1), ..., (n_{L-1}, n_outputs_)
+        scikit-learn's layout of the weights: ``params_["W1"].T``, ... (views; read-only property);
+        the last ``(n_{L-1}, 1)`` for two classes, as scikit-learn's.
+    intercepts_ : list of ndarray, shapes (n_1,), ..., (n_outputs_,)
         The biases ``params_["b1"][:, 0]``, ... (views).
     n_layers_ : int
         ``len(hidden_layer_sizes) + 2``, counting the input layer.
     n_outputs_ : int
-        Output units: ``n_classes``, also for two classes (scikit-learn's has one logistic unit
-        then); ``n_labels`` for a multilabel ``y``.
+        Output units, as scikit-learn's: ``n_classes``, but 1 for two classes; ``n_labels`` for
+        a multilabel ``y``.
     out_activation_ : str
-        ``"softmax"``; ``"logistic"`` for a multilabel ``y``.
+        ``"softmax"``; ``"logistic"`` for two classes or a multilabel ``y``.
     loss_curve_ : list of float, length n_iter_
         ``history_``'s training costs, one per epoch; ``loss_`` is the last.
     loss_ : float
@@ -938,9 +981,10 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
     best_loss_ : float or None
         ``min(loss_curve_)``; ``None`` after a fit with ``early_stopping``.
     validation_scores_ : list of float or None
-        ``history_``'s held-out accuracies, one per epoch (exact-match for a multilabel ``y``;
+        The held-out accuracy of ``predict``, one per epoch (exact-match for a multilabel ``y``;
         weighted by the held-out samples' ``sample_weight`` after a weighted ``fit``);
-        ``None`` without ``early_stopping``.
+        ``None`` without ``early_stopping``. ``history_``'s ``dev_accuracy`` but for
+        sigmoid outputs of exactly 0.5, which ``train`` counts as on and ``predict`` as off.
     best_validation_score_ : float or None
         The held-out accuracy of the epoch ``params_`` are of, after a fit with ``early_stopping``.
 
@@ -961,6 +1005,9 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
 
     _output_activation: Activation = "softmax"
     _loss: Loss = "categorical_cross_entropy"
+    # the kind of y the first fit found, which decides the output layer (_OUTPUT_LAYERS); "multiclass"
+    # with two classes: two softmax units, as fitted before binary y had one logistic unit (__setstate__)
+    _target_kind: _TargetKind = "multiclass"
     classes_: npt.NDArray[Any]  # learned in fit: the labels, of whatever dtype y had
 
     if TYPE_CHECKING:  # made at runtime by scikit-learn's metadata routing, from fit's and partial_fit's signatures
@@ -1042,7 +1089,19 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
 
     @property
     def _multilabel(self) -> bool:
-        return self._output_activation == "sigmoid"
+        return self._target_kind == "multilabel-indicator"
+
+    def _learn_target_kind(self, kind: _TargetKind, classes: npt.NDArray[Any]) -> None:
+        """On a first fit: ``classes_`` and the output layer for ``kind`` of ``y`` (``_OUTPUT_LAYERS``),
+        the one place that decides it; a continued fit keeps both."""
+        self.classes_ = classes
+        self._target_kind = kind
+        self._output_activation, self._loss = _OUTPUT_LAYERS[kind]
+
+    def _strata(self, y: Any) -> Any:
+        """1-D labels (two classes too), by which the early-stopping split is stratified; ``None``
+        for a multilabel ``y``, split at random."""
+        return None if self._multilabel else y
 
     def _label_matrix(self, y: Any, first: bool, classes: Any, whole: bool) -> FloatArray:
         """A multilabel indicator ``y`` ``(n_samples, n_labels)`` as the targets of ``n_labels``
@@ -1068,8 +1127,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
                 f"indices {list(range(n_labels))}, as scikit-learn's MLPClassifier.partial_fit takes them"
             )
         if first:
-            self.classes_ = np.arange(n_labels)
-            self._output_activation, self._loss = "sigmoid", "binary_cross_entropy"
+            self._learn_target_kind("multilabel-indicator", np.arange(n_labels))
         elif not self._multilabel or n_labels != self.classes_.shape[0]:
             self._refuse_other_targets(f"a multilabel indicator matrix of {n_labels} labels", whole)
         return np.ascontiguousarray(y.T, dtype=self._float_dtype())
@@ -1099,8 +1157,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
             known = np.unique(y if given is None else given)
             if known.shape[0] < 2:
                 raise ValueError(f"MLPClassifier needs samples of at least 2 classes, got 1 class: {known.tolist()}")
-            self.classes_ = known
-            self._output_activation, self._loss = "softmax", "categorical_cross_entropy"
+            self._learn_target_kind("binary" if known.shape[0] == 2 else "multiclass", known)
         elif given is not None and not np.array_equal(np.unique(given), self.classes_):
             raise ValueError(f"classes={given.tolist()} differs from the classes of the fitted network {self.classes_.tolist()}")
         unseen = np.setdiff1d(y, self.classes_)
@@ -1116,43 +1173,88 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
                     f"{self.classes_.tolist()}, but has none of {absent.tolist()}: fit with warm_start=False to start "
                     "afresh, or partial_fit to train on batches of some classes"
                 )
-        dtype = self._float_dtype()
-        return one_hot(np.searchsorted(self.classes_, y), self.classes_.shape[0], dtype=dtype)
+        indices = np.searchsorted(self.classes_, y)
+        if self._target_kind == "binary":  # one unit's targets: 1.0 for classes_[1], 0.0 for classes_[0]
+            targets: FloatArray = indices.astype(self._float_dtype()).reshape(1, -1)
+            return targets
+        return one_hot(indices, self.classes_.shape[0], dtype=self._float_dtype())
 
     def _n_outputs(self) -> int:
-        return int(self.classes_.shape[0])
+        return 1 if self._target_kind == "binary" else int(self.classes_.shape[0])
 
     @property
     def n_outputs_(self) -> int:
-        """Number of output units: ``len(classes_)``, two for two classes (scikit-learn's has one)."""
+        """Number of output units: ``len(classes_)``, one for two classes, as scikit-learn's."""
         params = self._fitted("n_outputs_")
         return int(params[f"W{len(params) // 2}"].shape[0])
 
+    def _decisions(self, outputs: FloatArray) -> npt.NDArray[np.intp] | BoolArray:
+        """``predict``'s rule on the outputs ``(n_samples, n_L)``, as scikit-learn's
+        ``LabelBinarizer.inverse_transform``: the index into ``classes_`` of each sample's class
+        ``(n_samples,)``, the largest softmax output's, or for one logistic unit 1 where its
+        probability exceeds 0.5 (so exactly 0.5 is ``classes_[0]``); for a multilabel fit, the
+        indicator matrix ``(n_samples, n_labels)``, on where a label's probability exceeds 0.5."""
+        if self._multilabel:
+            on: BoolArray = outputs > 0.5
+            return on
+        if self._target_kind == "binary":
+            return (outputs[:, 0] > 0.5).astype(np.intp)
+        indices: npt.NDArray[np.intp] = np.argmax(outputs, axis=1)
+        return indices
+
+    def _validation_score(self, Y: FloatArray, AL: FloatArray, weights: Weights | None) -> float:
+        """The held-out accuracy (exact-match for a multilabel fit), weighted by ``weights`` when
+        given: ``accuracy_score(y, predict(X), sample_weight=weights)``, as scikit-learn's."""
+        right = self._decisions(AL.T) == self._decisions(Y.T)  # targets 0 and 1 (one-hot) decide as themselves
+        if right.ndim == 2:
+            right = right.all(axis=1)
+        return float(np.mean(right)) if weights is None else weighted_mean(weights, right)
+
     def predict_proba(self, X: Any) -> FloatArray:
-        """Class probabilities ``(n_samples, n_classes)``, columns in the order of ``classes_``; for
-        a multilabel fit, each label's probability ``(n_samples, n_labels)`` (rows need not sum to 1)."""
-        return self._output(X)
+        """Class probabilities ``(n_samples, n_classes)``, columns in the order of ``classes_``;
+        for two classes ``[1 - p, p]``, ``p`` the one logistic unit's probability of ``classes_[1]``;
+        for a multilabel fit, each label's probability ``(n_samples, n_labels)`` (rows need not sum to 1)."""
+        output = self._output(X)
+        if self._target_kind == "binary":
+            columns: FloatArray = np.hstack([1 - output, output])
+            return columns
+        return output
 
     def predict_log_proba(self, X: Any) -> FloatArray:
-        """The logarithm of ``predict_proba`` ``(n_samples, n_classes)``."""
+        """The logarithm of ``predict_proba`` ``(n_samples, n_classes)``, as scikit-learn's (for
+        two classes ``log(1 - p)``, which loses the digits of ``p`` close to 1)."""
         with np.errstate(divide="ignore"):  # a probability that underflowed to 0 has log -inf
             log: FloatArray = np.log(self.predict_proba(X))
         return log
 
     def predict(self, X: Any) -> npt.NDArray[Any]:
         """The most probable class of each sample, ``(n_samples,)``, taken from ``classes_``
-        (so of their dtype); for a multilabel fit, the indicator matrix ``(n_samples, n_labels)``
+        (so of their dtype): for two classes ``classes_[1]`` where its probability exceeds 0.5,
+        else ``classes_[0]`` (also at exactly 0.5, as scikit-learn's); for a multilabel fit, the indicator matrix ``(n_samples, n_labels)``
         of ``classes_``'s integer dtype: 1 where a label's probability exceeds 0.5, as scikit-learn's."""
         check_is_fitted(self)
+        decisions = self._decisions(self._output(X))
         if self._multilabel:
-            return (self.predict_proba(X) > 0.5).astype(self.classes_.dtype)
-        labels: npt.NDArray[Any] = self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+            return decisions.astype(self.classes_.dtype)
+        labels: npt.NDArray[Any] = self.classes_[decisions]
         return labels
 
     def __sklearn_tags__(self) -> Any:
         tags = super().__sklearn_tags__()
         tags.classifier_tags.multi_label = True
         return tags
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        """Unpickle as ``_BaseMLP.__setstate__`` does, giving a classifier pickled before it kept
+        the kind of ``y`` its output layer is for the kind its output says: a sigmoid output
+        was a multilabel fit's, a softmax one ``"multiclass"``, also with two units for two
+        classes, the layout of those versions. Such a network keeps its two softmax units: it
+        predicts through them (the larger wins, as before), and ``partial_fit`` or a warm
+        start continue them; a fit afresh makes one logistic unit."""
+        if "params_" in state and "_target_kind" not in state:
+            sigmoid = state.get("_output_activation") == "sigmoid"
+            state = {**state, "_target_kind": "multilabel-indicator" if sigmoid else "multiclass"}
+        super().__setstate__(state)
 
 
 def _check_classes(classes: Any) -> npt.NDArray[Any]:
@@ -1274,25 +1376,9 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         self._fit(X, y, incremental=True, sample_weight=sample_weight)
         return self
 
-    def _train(
-        self, X: FloatArray, Y: FloatArray, params: dict[str, FloatArray], dev: tuple[FloatArray, FloatArray] | None,
-        **settings: Any,
-    ) -> tuple[TrainResult, tuple[float | None, ...]]:
-        """``train``'s result and, with held-out samples, each epoch's R^2 on them (``_r2``, weighted
-        by ``dev_sample_weight`` when given), of the parameters the epoch's dev cost is of (with
-        ``ema``, their average)."""
-        if dev is None:
-            result = train(X, Y, params, **settings)
-            return result, (None,) * len(result.history)
-        X_dev, Y_dev = dev
-        dev_weights: Weights | None = settings["dev_sample_weight"]
-        records = [resolve_activation("activation", a) for a in settings["activations"]]
-        scores: list[float | None] = []
-        for result in train_epochs(X, Y, params, dev=dev, **settings):  # the fold train runs, one epoch at a time
-            with np.errstate(under="ignore"):  # as the dev cost's forward pass
-                AL = forward_output(X_dev, averaged_params(result.optimizer_state, result.params), records)
-            scores.append(_r2(Y_dev, AL, dev_weights))
-        return result, tuple(scores)
+    def _validation_score(self, Y: FloatArray, AL: FloatArray, weights: Weights | None) -> float:
+        """The held-out R^2 (``_r2``), as scikit-learn's ``MLPRegressor`` scores them."""
+        return _r2(Y, AL, weights)
 
     def _targets(self, y: Any, first: bool, classes: Any = None, *, whole: bool = False) -> FloatArray:
         dtype = self._float_dtype()

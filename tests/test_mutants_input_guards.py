@@ -127,8 +127,8 @@ def test_labels_of_one_class_or_beyond_the_fitted_classes_are_refused_by_their_w
 @pytest.mark.parametrize(
     ("incremental", "change", "message"),
     [
-        (False, {"hidden_layer_sizes": (2,)}, "warm_start continues the fitted network, layer sizes (4, 3, 2) in float64, but the settings and data now ask for (4, 2, 2) in float64: keep them, or fit afresh with warm_start=False"),
-        (True, {"dtype": "float32"}, "partial_fit continues the fitted network, layer sizes (4, 3, 2) in float64, but the settings and data now ask for (4, 3, 2) in float32: keep them, or fit afresh with warm_start=False"),
+        (False, {"hidden_layer_sizes": (2,)}, "warm_start continues the fitted network, layer sizes (4, 3, 1) in float64, but the settings and data now ask for (4, 2, 1) in float64: keep them, or fit afresh with warm_start=False"),
+        (True, {"dtype": "float32"}, "partial_fit continues the fitted network, layer sizes (4, 3, 1) in float64, but the settings and data now ask for (4, 3, 1) in float32: keep them, or fit afresh with warm_start=False"),
     ],
 )  # fmt: skip
 def test_continuing_a_fit_with_other_sizes_or_dtype_is_refused_by_its_whole_message(

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from functional_nn import FloatArray, IntArray, adam, ema, initialize_parameters, one_hot, predict_proba, train
+from functional_nn import FloatArray, IntArray, adam, ema, initialize_parameters, predict_proba, train
 from functional_nn.sklearn import MLPClassifier, MLPRegressor
 
 AVERAGING = ema(adam(1e-2), decay=0.9)
@@ -27,15 +27,15 @@ def test_an_ema_optimizer_makes_the_estimators_predict_with_the_average(rng: np.
     X, y = rows(rng)
     classifier = MLPClassifier((5,), optimizer=AVERAGING, epochs=4, batch_size=20, random_state=3).fit(X, y)
     draws = np.random.default_rng(3)
-    start = initialize_parameters((3, 5, 2), draws)
-    result = train(X.T, one_hot(y, 2), start, activations=("relu", "softmax"), loss="categorical_cross_entropy",
-                   epochs=4, optimizer=AVERAGING, batch_size=20, rng=draws, lambd=1e-4)  # fmt: skip
+    start = initialize_parameters((3, 5, 1), draws)  # two classes: one logistic unit, as scikit-learn's
+    result = train(X.T, y[None, :].astype(np.float64), start, activations=("relu", "sigmoid"),
+                   loss="binary_cross_entropy", epochs=4, optimizer=AVERAGING, batch_size=20, rng=draws, lambd=1e-4)  # fmt: skip
     average = result.optimizer_state.slots["average"]
     assert not np.array_equal(average["W1"], result.params["W1"])
     assert classifier.params_.keys() == average.keys()
     for key, value in average.items():
         np.testing.assert_array_equal(classifier.params_[key], value)
-    np.testing.assert_array_equal(classifier.predict_proba(X), predict_proba(X.T, average, ("relu", "softmax")).T)
+    np.testing.assert_array_equal(classifier.predict_proba(X)[:, 1], predict_proba(X.T, average, ("relu", "sigmoid"))[0])
 
     regressor = MLPRegressor((5,), optimizer=AVERAGING, epochs=2, batch_size=20, random_state=3).fit(X, X[:, 0])
     for key, value in regressor.optimizer_state_.slots["average"].items():

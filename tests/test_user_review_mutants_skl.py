@@ -90,26 +90,29 @@ def test_best_validation_score_is_the_accuracy_of_the_best_held_out_cost_not_the
     rng = np.random.default_rng(0)
     X = rng.standard_normal((60, 2))
     y = (X[:, 0] + 0.8 * rng.standard_normal(60) > 0).astype(np.int64)
-    clf = MLPClassifier((8,), learning_rate=0.05, epochs=30, early_stopping=True, n_iter_no_change=5, tol=0.0,
+    clf = MLPClassifier((8,), learning_rate=0.2, epochs=30, early_stopping=True, n_iter_no_change=5, tol=0.0,
                         validation_fraction=0.3, random_state=0).fit(X, y)  # fmt: skip
     scores = clf.validation_scores_
     assert scores is not None and clf.n_iter_ < 30
     best = int(np.argmin(np.array([record.dev_cost for record in clf.history_], dtype=np.float64)))  # tol=0: the lowest
     assert clf.n_iter_ == best + 1 + 5
-    assert clf.best_validation_score_ == scores[best] == 8 / 9  # 16 of the 18 held-out samples
-    assert max(s for s in scores if s is not None) == 17 / 18  # a later epoch's, of a higher held-out cost
+    assert clf.best_validation_score_ == scores[best] == 15 / 18  # 15 of the 18 held-out samples
+    assert max(s for s in scores if s is not None) == 16 / 18  # a later epoch's, of a higher held-out cost
+    assert int(np.argmax(np.array(scores, dtype=np.float64))) > best
 
 
-def test_a_two_class_classifier_has_two_outputs_where_scikit_learns_has_one(rng: np.random.Generator) -> None:
+def test_a_two_class_classifier_has_one_logistic_output_as_scikit_learns(rng: np.random.Generator) -> None:
     X = rng.standard_normal((30, 3))
     y = (X[:, 0] > 0).astype(np.int64)
     clf = MLPClassifier((4,), epochs=1, random_state=0).fit(X, y)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         theirs = ScikitLearnClassifier((4,), max_iter=1, random_state=0).fit(X, y)
-    assert clf.n_outputs_ == clf.coefs_[-1].shape[1] == clf.intercepts_[-1].shape[0] == 2  # two softmax units
-    assert theirs.n_outputs_ == theirs.coefs_[-1].shape[1] == 1  # one logistic unit, as documented
-    assert clf.out_activation_ == "softmax" and theirs.out_activation_ == "logistic"
+    assert clf.n_outputs_ == clf.coefs_[-1].shape[1] == clf.intercepts_[-1].shape[0] == 1  # one logistic unit
+    assert theirs.n_outputs_ == theirs.coefs_[-1].shape[1] == theirs.intercepts_[-1].shape[0] == 1  # as theirs
+    assert clf.out_activation_ == theirs.out_activation_ == "logistic"
+    assert [c.shape for c in clf.coefs_] == [c.shape for c in theirs.coefs_] == [(X.shape[1], 4), (4, 1)]
+    assert clf.predict_proba(X).shape == theirs.predict_proba(X).shape == (X.shape[0], 2)
 
 
 @pytest.mark.parametrize("warmup_steps", [0, 2])
