@@ -70,12 +70,15 @@ its :math:`S_{B_s}`:
 
 (weights all 1 give the unweighted round's parameters above, bit for bit; its recorded cost
 to rounding, the weighted mean's sum being taken in another order). The shards' sums travel in
-units of the run's largest weight :math:`u = \max_j w_j`, as ``train`` keeps its weighted sums:
-shard :math:`s` returns :math:`\sum_{j \in B_s} \frac{w_j}{u} \nabla\ell_j` (``backward``'s
-weighted mean times :math:`S_{B_s}/u \le |B_s|`) and the driver multiplies their total by
-:math:`u / \sum_s S_{B_s}`, so that float32 rounds take any weights ``train`` takes (a shard's
-:math:`S_{B_s}` may pass float32's 3.4e38, or its reciprocal, for weights near 1e-40); :math:`u = 1`
-without weights, or with weights all 1. Local SGD's shards step as
+units of their batch's largest weight :math:`u_s = \max_{j \in B_s} w_j`, as ``train`` weighs
+each batch by its own weights: shard :math:`s` returns :math:`\sum_{j \in B_s} \frac{w_j}{u_s}
+\nabla\ell_j` (``backward``'s weighted mean times :math:`1 \le S_{B_s}/u_s \le |B_s|`) and
+:math:`u_s`; the driver adds them, each times :math:`u_s / u \le 1` for the round's largest
+:math:`u = \max_s u_s`, and multiplies the total by :math:`u / \sum_s S_{B_s} \le 1`, so that
+float32 rounds take any weights ``train`` takes (a shard's :math:`S_{B_s}` may pass float32's
+3.4e38, or its reciprocal, for weights near 1e-40, and a round's batches may weigh far less than
+the run's largest weight); :math:`u_s = 1` without weights, or with weights all 1. Local SGD's
+shards step as
 ``train`` steps on their weighted batches, and the driver averages them by each shard's total
 weight :math:`S_s = \sum_{j \in \text{shard } s} w_j`, the weighted analogue of :math:`m_s`:
 :math:`\theta_{r+1} = \sum_s \frac{S_s}{\sum_t S_t}\, \theta_r^{(s, K)}` (and the slots
@@ -363,9 +366,6 @@ class _Task(NamedTuple):
     optimizer: Optimizer
     local_steps: int | None
     augmentation: Augmentation | None = None
-    # The unit of a synchronous round's weighted gradient sums: the run's largest sample weight
-    # (1 without weights), so that they stay in the parameters' dtype's range (see gradient_sum)
-    weight_unit: float = 1.0
 
 
 class RoundInput(NamedTuple):
@@ -396,14 +396,16 @@ class ShardGradient(NamedTuple):
     of correctly classified samples (``None`` for a regression loss).
 
     With sample weights the sums, the cost and ``correct`` are weighted (each sample counted
-    :math:`w_j` times; the gradient sums in units of the run's largest weight, see
-    ``gradient_sum``) and ``weight`` is the batch's total weight :math:`S_B`; else ``None``."""
+    :math:`w_j` times; the gradient sums in units of ``unit``, the batch's largest weight, see
+    ``gradient_sum``) and ``weight`` is the batch's total weight :math:`S_B`; else ``None``
+    (and ``unit`` 1)."""
 
     grads: dict[str, FloatArray]
     samples: int
     cost: float
     correct: int | float | None
     weight: float | None = None
+    unit: float = 1.0
 
 
 class ShardUpdate(NamedTuple):
@@ -500,15 +502,15 @@ def gradient_sum(shard: Shard, shard_index: int, inputs: RoundInput, sample_weig
     r"""A synchronous round's work on one shard: :math:`\sum_{i \in B_s} \nabla_\theta \ell_i(\theta)`.
 
     With ``sample_weight`` (the shard's weights, ``(m_s,)``, all > 0) the weighted sum in units
-    of the run's largest weight :math:`u` (``inputs.task.weight_unit``),
-    :math:`\sum_{i \in B_s} \frac{w_i}{u} \nabla_\theta \ell_i(\theta)`: ``backward``'s weighted
-    mean over the batch times :math:`S_{B_s} / u`, where :math:`S_{B_s} = \sum_{i \in B_s} w_i` is
+    of the batch's largest weight :math:`u_s = \max_{i \in B_s} w_i` (returned as ``unit``),
+    :math:`\sum_{i \in B_s} \frac{w_i}{u_s} \nabla_\theta \ell_i(\theta)`: ``backward``'s weighted
+    mean over the batch times :math:`S_{B_s} / u_s`, where :math:`S_{B_s} = \sum_{i \in B_s} w_i` is
     the batch's total weight, returned (in float64, not in units) as ``weight``. In units the factor
-    is at most :math:`|B_s|`, so that the sums stay in float32's range for any weights ``train``
+    is between 1 and :math:`|B_s|`, so that the sums stay in float32's range for any weights ``train``
     takes (:math:`S_{B_s}` itself may pass 3.4e38, or fall below float32's smallest normal number
-    1.2e-38, where the product would overflow or lose its digits); the driver multiplies their
-    total by :math:`u / \sum_s S_{B_s}`. Weights all 1 make :math:`u = 1`: the unweighted sums'
-    bits.
+    1.2e-38, where the product would overflow or lose its digits); the driver rescales them to
+    the round's largest unit and divides by :math:`\sum_s S_{B_s}` (``_synchronous_step``).
+    Weights all 1 make :math:`u_s = 1`: the unweighted sums' bits.
 
     An exception raised here goes on as itself, with a note naming the round and the shard.
 
@@ -526,7 +528,7 @@ def gradient_sum(shard: Shard, shard_index: int, inputs: RoundInput, sample_weig
     ShardGradient
         The sums ``"dW1"``: ``(n_1, n_0)``, ``"db1"``: ``(n_1, 1)``, ... without the L2
         term (the driver adds it once), in the parameters' dtype: ``backward``'s mean over
-        the batch times its size :math:`|B_s|` (with weights, times :math:`S_{B_s}/u`). A
+        the batch times its size :math:`|B_s|` (with weights, times :math:`S_{B_s}/u_s`). A
         diverging run's NaN or infinite values are returned, not warned about: the driver
         reports them (``TrainingDivergedError``).
     """
@@ -540,16 +542,18 @@ def gradient_sum(shard: Shard, shard_index: int, inputs: RoundInput, sample_weig
         kernel = fused.check_kernel(None)  # the worker's own: Numba's fused ReLU passes if it has Numba
         AL, caches = forward(X_B, inputs.params, task.activations, task.keep_probs, _dropout_rng(shard_index, inputs.round, task), None, kernel)
         b = int(X_B.shape[1])
+        unit = 1.0  # the unit of the sums: the batch's largest weight (1 without weights: total / unit is b)
         if w_B is None:
             total: float = b
             cost = cost_value(task.loss, AL, Y_B) * b  # a float, whatever a loss of one's own returns
         else:
             total = float(np.sum(w_B))  # > 0: the samples of weight 0 were left out of the shard
+            unit = float(np.max(w_B))
             cost = weighted_cost_value(task.loss, AL, Y_B, w_B) * total
         means = backward(AL, Y_B, caches, task.loss, 0.0, kernel, w_B)
-        size = AL.dtype.type(total / task.weight_unit)  # total itself without weights: the unit is 1
+        size = AL.dtype.type(total / unit)  # between 1 and b
         grads: dict[str, FloatArray] = {key: grad * size for key, grad in means.items()}
-        return ShardGradient(grads, b, cost, _correct(AL, Y_B, task, w_B), None if w_B is None else total)
+        return ShardGradient(grads, b, cost, _correct(AL, Y_B, task, w_B), None if w_B is None else total, unit)
 
 
 def local_steps(shard: Shard, shard_index: int, inputs: RoundInput, sample_weight: npt.ArrayLike | None = None) -> ShardUpdate:
@@ -666,13 +670,16 @@ def _synchronous_step(
 ) -> tuple[dict[str, FloatArray], OptimizerState]:
     r"""The driver's update from the shards' gradient sums: divided once by the round's samples
     :math:`\sum_s |B_s|`, or with sample weights by its total weight :math:`\sum_s S_{B_s}` (the
-    sums being in units of the run's largest weight :math:`u`, multiplied by
-    :math:`u / \sum_s S_{B_s}`), plus the L2 term over the same, then clipping, ``update`` and
+    sums being in units of their batches' largest weights :math:`u_s`: each multiplied by
+    :math:`u_s / u` for the round's largest :math:`u`, their total by :math:`u / \sum_s S_{B_s}`,
+    factors all at most 1), plus the L2 term over the same, then clipping, ``update`` and
     max-norm as ``train``."""
     m = _round_weight(results)
-    sums = _sum_in_order([r.grads for r in results])
+    unit = max(r.unit for r in results)
+    same = all(r.unit == unit for r in results)  # unweighted, or weights all 1: the plain sum's bits
+    sums = _sum_in_order([r.grads for r in results], None if same else [r.unit / unit for r in results])
     dtype = params["W1"].dtype
-    inv_m = dtype.type(task.weight_unit / m)  # 1 / m without weights, to the bit
+    inv_m = dtype.type(unit / m)  # 1 / m without weights, to the bit
     grads: dict[str, FloatArray] = {}
     for key, value in sums.items():
         value *= inv_m  # value is a fresh sum
@@ -1293,8 +1300,7 @@ def train_rounds(
     weights, dev_weights = _check_weights(sample_weight, dev_sample_weight, held, checked_dev, loss_record)
     if augmentation is not None and not callable(augmentation):
         raise TypeError(f"augmentation must be a function of (X_batch, rng), got {type(augmentation).__name__}")
-    unit = 1.0 if weights is None else float(np.max(weights))  # the unit of the weighted gradient sums, as train's sums
-    task = _Task(names, loss_record, seed, batch_size, keeps, lambd, clip_norm, max_norm, optimizer, local_steps, augmentation, unit)
+    task = _Task(names, loss_record, seed, batch_size, keeps, lambd, clip_norm, max_norm, optimizer, local_steps, augmentation)
     if isinstance(runner, DaskShards):
         pieces = _task_pieces(task, optimizer_argument)
         blobs = _pickled(pieces, "each round's tasks")
