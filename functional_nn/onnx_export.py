@@ -297,6 +297,45 @@ that overflowed to +-inf give the limits ``activations.softmax`` gives, not NaN.
 """
 
 
+def _onnx_activation_names(records: Sequence[ActivationFunction], opset: int) -> list[Activation]:
+    """The built-in name of each layer's activation ``records`` (``check_activations``' records),
+    refusing with ``UnsupportedActivationError`` one that has no ONNX form (a user-defined
+    ``ActivationFunction``) or needs an opset above ``opset``.
+
+    What ``export_onnx`` and the skl2onnx converters (``functional_nn.onnx_sklearn``) both check.
+    """
+    names: list[Activation] = []
+    for l, record in enumerate(records, start=1):
+        name = _built_in_name(record)
+        if name is None:
+            raise UnsupportedActivationError(
+                f"activations[{l - 1}] {record.name!r} is a user-defined activation, which export_onnx cannot "
+                f"express: it writes the built-in activations {list(ONNX_ACTIVATIONS)} as ONNX operators"
+            )
+        needed = ONNX_ACTIVATIONS[name][1]
+        if needed > opset:
+            raise UnsupportedActivationError(f"activations[{l - 1}] {name!r} needs opset >= {needed}, got opset={opset}")
+        names.append(name)
+    return names
+
+
+def _layer_nodes(
+    A_in: str, W: str, b: str, Z: str, A_out: str, activation: Activation, dtype: np.dtype[Any], *, gemm_name: str
+) -> list[onnx.NodeProto]:
+    r"""One layer's ONNX nodes: :math:`Z = A_{in} W^\top + b` (a ``Gemm`` named ``gemm_name``,
+    ``W`` ``(n_l, n_{l-1})`` as stored in ``params``, read with ``transB=1``, ``b`` its ``n_l``
+    values) and then ``A_out`` = ``activation`` of ``Z`` in ``dtype`` (``ONNX_ACTIVATIONS``'
+    nodes, which name their inner values and themselves after ``A_out``).
+
+    The one place a layer becomes ONNX nodes: ``export_onnx`` writes each layer with it, and so
+    do the skl2onnx converters of ``functional_nn.onnx_sklearn``.
+    """
+    from onnx import helper
+
+    gemm: onnx.NodeProto = helper.make_node("Gemm", [A_in, W, b], [Z], name=gemm_name, transB=1)
+    return [gemm, *ONNX_ACTIVATIONS[activation][0](Z, A_out, dtype)]
+
+
 def _import_onnx() -> Any:
     try:
         import onnx
@@ -401,18 +440,7 @@ def export_onnx(
     opset = check.check_positive_int("opset", opset, minimum=MIN_OPSET)
     if opset > latest:
         raise ValueError(f"opset must be at most {latest}, the newest the installed onnx {onnx.__version__} knows, got {opset}")
-    names: list[Activation] = []
-    for l, record in enumerate(records, start=1):
-        name = _built_in_name(record)
-        if name is None:
-            raise UnsupportedActivationError(
-                f"activations[{l - 1}] {record.name!r} is a user-defined activation, which export_onnx cannot "
-                f"express: it writes the built-in activations {list(ONNX_ACTIVATIONS)} as ONNX operators"
-            )
-        needed = ONNX_ACTIVATIONS[name][1]
-        if needed > opset:
-            raise UnsupportedActivationError(f"activations[{l - 1}] {name!r} needs opset >= {needed}, got opset={opset}")
-        names.append(name)
+    names = _onnx_activation_names(records, opset)
     dtype = params["W1"].dtype
     element_type = TensorProto.FLOAT if dtype == np.float32 else TensorProto.DOUBLE
     derived = {
@@ -428,10 +456,8 @@ def export_onnx(
     weights = [f"{kind}{l}" for l in range(1, L + 1) for kind in "Wb"]
     A = input_name
     for l, name in enumerate(names, start=1):
-        Z = f"Z{l}"
         A_next = output_name if l == L else f"A{l}"
-        nodes.append(helper.make_node("Gemm", [A, f"W{l}", f"b{l}"], [Z], name=f"layer{l}", transB=1))
-        nodes.extend(ONNX_ACTIVATIONS[name][0](Z, A_next, dtype))
+        nodes.extend(_layer_nodes(A, f"W{l}", f"b{l}", f"Z{l}", A_next, name, dtype, gemm_name=f"layer{l}"))
         A = A_next
     _refuse_internal_names(nodes, weights, input_name, output_name)
     graph = helper.make_graph(

@@ -67,8 +67,8 @@ def test_every_python_block_type_checks(tmp_path: Path) -> None:
     reported as ``README.md:271``); a block that goes on from earlier ones (it reads ``X`` or ``clf``
     without binding them) is checked in the same file as the block before it. One mypy run
     over all the files, in a temporary folder, against the installed package as
-    ``tests/test_installed_typing.py`` checks it; scikit-learn and onnxruntime ship no types,
-    so only their imports are let through untyped, as the repository's own configuration does.
+    ``tests/test_installed_typing.py`` checks it; scikit-learn, onnxruntime and skl2onnx ship no
+    types, so only their imports are let through untyped, as the repository's own configuration does.
     """
     installed, _ = _installed()
     files: list[list[str]] = []
@@ -88,7 +88,7 @@ def test_every_python_block_type_checks(tmp_path: Path) -> None:
             strict = True
             enable_error_code = ignore-without-code, redundant-expr, truthy-bool
 
-            [mypy-sklearn.*,onnxruntime.*]
+            [mypy-sklearn.*,onnxruntime.*,skl2onnx.*]
             ignore_missing_imports = True
             """
         )
