@@ -31,6 +31,7 @@ input:
 
 An activation ``export_onnx`` cannot write (a user-defined ``ActivationFunction``, or ``gelu``
 below ``target_opset=20``) is refused with its ``UnsupportedActivationError`` and message.
+An estimator not fitted yet is refused with scikit-learn's ``NotFittedError``.
 
 Needs skl2onnx (``pip install -e ".[onnx]"``), imported when ``register_skl2onnx`` is called.
 """
@@ -94,9 +95,39 @@ def register_skl2onnx() -> None:
     from functional_nn.sklearn import MLPClassifier, MLPRegressor
 
     update_registered_converter(
-        MLPClassifier, CLASSIFIER_ALIAS, _classifier_shapes, _convert_classifier, options=dict(_CLASSIFIER_OPTIONS)
+        MLPClassifier,
+        CLASSIFIER_ALIAS,
+        _classifier_shapes,
+        _convert_classifier,
+        options=dict(_CLASSIFIER_OPTIONS),
+        parser=_parse_classifier,
     )
-    update_registered_converter(MLPRegressor, REGRESSOR_ALIAS, _regressor_shapes, _convert_regressor)
+    update_registered_converter(MLPRegressor, REGRESSOR_ALIAS, _regressor_shapes, _convert_regressor, parser=_parse_regressor)
+
+
+# -- the parsers: skl2onnx's own, once the estimator is known to be fitted --
+
+
+def _fitted_then(scope: Any, model: Any, inputs: Any, custom_parsers: Any, parser_name: str) -> Any:
+    """``check_is_fitted(model)``, so that an unfitted estimator is refused with scikit-learn's
+    ``NotFittedError`` rather than skl2onnx's "No known ways to retrieve the number of classes"
+    or an ``AttributeError`` from a shape calculator, then skl2onnx's parser ``parser_name``
+    (private to skl2onnx, but the ones its ``update_registered_converter`` registers itself)."""
+    from skl2onnx import _parse
+    from sklearn.utils.validation import check_is_fitted
+
+    check_is_fitted(model)
+    return getattr(_parse, parser_name)(scope, model, inputs, custom_parsers=custom_parsers)
+
+
+def _parse_classifier(scope: Any, model: Any, inputs: Any, custom_parsers: Any = None) -> Any:
+    """skl2onnx's parser of classifiers, the one it registers for a converter with the ``zipmap`` option."""
+    return _fitted_then(scope, model, inputs, custom_parsers, "_parse_sklearn_classifier")
+
+
+def _parse_regressor(scope: Any, model: Any, inputs: Any, custom_parsers: Any = None) -> Any:
+    """skl2onnx's parser of a model of one output, the one it uses for a class without a parser of its own."""
+    return _fitted_then(scope, model, inputs, custom_parsers, "_parse_sklearn_simple_model")
 
 
 # -- the network: export_onnx's layers, in skl2onnx's graph --
