@@ -12,7 +12,8 @@ parameter dict, columns convention), ``activations_``,
 ``optimizer_state_``, ``history_`` (one ``EpochRecord`` per epoch), ``n_iter_``, ``t_``,
 ``n_features_in_``, ``rng_`` (the generator training drew from), and ``classes_`` for the
 classifier. There is no training logic here: what the estimators learn is what ``train``
-learns from the same parameters, data and draws.
+learns from the same parameters, data and draws (with ``optimizer="lbfgs"``, what
+``functional_nn.lbfgs.train_lbfgs`` learns from the same parameters and data).
 
 Continuing a run keeps everything the fold carries: ``partial_fit`` runs exactly one epoch
 and ``fit`` with ``warm_start=True`` runs ``epochs`` more, both from the trained parameters
@@ -36,13 +37,15 @@ from __future__ import annotations
 import importlib.util
 import inspect
 import sys
-from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING, Any, Final, Literal, TypeAlias, get_args
+import warnings
+from collections.abc import Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, Any, Final, Literal, TypeAlias, TypeVar, get_args
 
 import numpy as np
 import numpy.typing as npt
 
 try:
+    from sklearn.exceptions import ConvergenceWarning
     from sklearn.model_selection import train_test_split
     from sklearn.utils.multiclass import check_classification_targets, type_of_target
     from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
@@ -80,8 +83,26 @@ if TYPE_CHECKING:
         def score(self, X: Any, y: Any, sample_weight: Any = None) -> float: ...
         def set_score_request(self, *, sample_weight: bool | str | None = "$UNCHANGED$") -> Self: ...
 
+    _Method = TypeVar("_Method", bound=Callable[..., Any])
+
+    def _stochastic_only(method: _Method) -> _Method: ...
+
 else:
     from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
+    from sklearn.utils.metaestimators import available_if
+
+    def _refuse_lbfgs(estimator: Any) -> bool:
+        """``partial_fit``'s condition: an estimator set to ``optimizer="lbfgs"`` has none, as
+        scikit-learn's MLP has none with ``solver="lbfgs"`` (``hasattr`` is then false)."""
+        if isinstance(estimator.optimizer, str) and estimator.optimizer == "lbfgs":
+            raise AttributeError(
+                "partial_fit is only available for the optimizers that step on batches, not optimizer='lbfgs', "
+                "which minimises the cost of all the data at once (scikit-learn's MLP has no partial_fit with "
+                "solver='lbfgs' either): use fit (warm_start=True continues the fitted network), or another optimizer"
+            )
+        return True
+
+    _stochastic_only = available_if(_refuse_lbfgs)
 
 from functional_nn import _validation as check
 from functional_nn.activations import resolve_activation
@@ -89,6 +110,7 @@ from functional_nn.averaging import averaged_params
 from functional_nn.data.preparation import one_hot
 from functional_nn.fold_state import EarlyStopping, EpochRecord, TrainResult
 from functional_nn.initializers import check_scheme, initialize_parameters
+from functional_nn.lbfgs import train_lbfgs
 from functional_nn.optimizers import (
     LearningRate,
     Optimizer,
@@ -108,7 +130,10 @@ from functional_nn.types import Activation, ActivationFunction, BoolArray, Float
 
 __all__ = ["DTypeName", "MLPClassifier", "MLPRegressor", "OPTIMIZER_NAMES", "OptimizerName"]
 
-OptimizerName: TypeAlias = Literal["adam", "adamw", "sgd", "momentum", "nesterov", "rmsprop"]
+_StepOptimizerName: TypeAlias = Literal["adam", "adamw", "sgd", "momentum", "nesterov", "rmsprop"]
+OptimizerName: TypeAlias = Literal[_StepOptimizerName, "lbfgs"]
+"""The optimizers by name: those that step on batches, with ``learning_rate``, and ``"lbfgs"``
+(``functional_nn.lbfgs.train_lbfgs``, full batch, no learning rate)."""
 OPTIMIZER_NAMES: Final[tuple[OptimizerName, ...]] = get_args(OptimizerName)
 DTypeName: TypeAlias = Literal["float64", "float32"]
 """The estimators' ``dtype`` by name: annotate a variable holding one with it (mypy widens a plain one to str)."""
@@ -119,7 +144,7 @@ _RandomState: TypeAlias = (
 )
 
 
-def _make_optimizer(name: OptimizerName, learning_rate: LearningRate) -> Optimizer:
+def _make_optimizer(name: _StepOptimizerName, learning_rate: LearningRate) -> Optimizer:
     match name:
         case "adam":
             return adam(learning_rate)
@@ -199,8 +224,8 @@ _SKLEARN_NAMES: Final[dict[str, str]] = {
     "max_iter": "use epochs (passes over the data per fit, all of them run unless early_stopping ends the fit)",
     "learning_rate_init": "use learning_rate (the step size, a number or a schedule)",
     "solver": (
-        "use optimizer ('adam', 'sgd', 'momentum', 'nesterov', ...; scikit-learn's solver='sgd' has Nesterov "
-        "momentum 0.9 by default: optimizer='nesterov'; 'lbfgs' has no counterpart here)"
+        "use optimizer ('adam', 'sgd', 'momentum', 'nesterov', 'lbfgs', ...; scikit-learn's solver='sgd' has Nesterov "
+        "momentum 0.9 by default: optimizer='nesterov'; its 'lbfgs' is optimizer='lbfgs', with epochs as max_iter)"
     ),
     "momentum": "use optimizer=functional_nn.momentum(learning_rate, beta=...) (or optimizer='momentum', beta 0.9)",
     "nesterovs_momentum": "use optimizer='nesterov' (or optimizer=functional_nn.momentum(learning_rate, nesterov=True))",
@@ -210,7 +235,10 @@ _SKLEARN_NAMES: Final[dict[str, str]] = {
     "power_t": "use learning_rate=a schedule from functional_nn.schedules (step_decay, exponential_decay, cosine_decay)",
     "shuffle": "drop it: the estimators always shuffle, a new permutation each epoch drawn from random_state",
     "verbose": "drop it: the estimators print nothing; each epoch's figures are in history_ (and loss_curve_)",
-    "max_fun": "drop it: it bounds solver='lbfgs', which has no counterpart here",
+    "max_fun": (
+        "drop it: optimizer='lbfgs' keeps scikit-learn's default, 15000 evaluations of the cost; "
+        "functional_nn.lbfgs.train_lbfgs(..., max_fun=...) takes another"
+    ),
     "loss": (
         "drop it: the classifier minimises the cross-entropy and the regressor the squared error; "
         "scikit-learn's loss='poisson' has no counterpart here"
@@ -365,12 +393,16 @@ class _BaseMLP(BaseEstimator, _RefusesScikitLearnNames):
         hidden: Activation | ActivationFunction = self.activation
         return (hidden,) * n_hidden + (self._output_activation,)
 
-    def _optimizer(self) -> Optimizer:
+    def _optimizer(self) -> Optimizer | None:
+        """The optimizer of the settings; ``None`` for ``"lbfgs"``, which is no ``Optimizer``
+        (``train_lbfgs`` runs scipy's L-BFGS-B) and takes no ``learning_rate``."""
         given: object = self.optimizer
         if isinstance(given, Optimizer):
             return given
         if isinstance(given, str):
             name = check.check_name("optimizer", given, OPTIMIZER_NAMES)
+            if name == "lbfgs":
+                return None
             if isinstance(self.learning_rate, str):  # scikit-learn's learning_rate names a schedule, its step is learning_rate_init
                 raise TypeError(
                     f"learning_rate must be a number or a schedule (the step size: scikit-learn's learning_rate_init), "
@@ -490,13 +522,20 @@ class _BaseMLP(BaseEstimator, _RefusesScikitLearnNames):
         hidden = self._hidden_sizes()
         dtype = self._float_dtype()
         resolve_activation("activation", self.activation)  # checked before the data; the output's comes with y
-        optimizer = self._optimizer()
+        optimizer = self._optimizer()  # None: L-BFGS
         keep_probs = self._keep_probs(len(hidden))
+        if optimizer is None and keep_probs is not None:
+            raise ValueError(
+                f"dropout={self.dropout} draws new masks at every evaluation, but optimizer='lbfgs' needs the same cost "
+                "at the same weights (its line search compares them): set dropout=0.0, or choose another optimizer"
+            )
         early_stopping = self._early_stopping()
         init = check_scheme("init", self.init)
         epochs = check.check_positive_int("epochs", self.epochs)
         if incremental:  # one epoch without early stopping, but settings partial_fit ignores are still checked
             early_stopping, epochs = None, 1
+        if optimizer is None:  # checked above, ignored by L-BFGS as by scikit-learn's solver='lbfgs'
+            early_stopping = None
         if isinstance(self.batch_size, str) and self.batch_size == "auto":
             raise TypeError(
                 "batch_size must be an integer or None, got str 'auto': scikit-learn's 'auto', min(200, n_samples), "
@@ -504,11 +543,11 @@ class _BaseMLP(BaseEstimator, _RefusesScikitLearnNames):
             )
         batch_size = None if self.batch_size is None else check.check_positive_int("batch_size", self.batch_size)
         lambd = check.check_positive_float("alpha", self.alpha, allow_zero=True)
-        setting = repr(self.optimizer) if isinstance(self.optimizer, str) else f"an Optimizer named {optimizer.name!r}"
+        setting = repr(self.optimizer) if isinstance(self.optimizer, str) or optimizer is None else f"an Optimizer named {optimizer.name!r}"
         if first:  # a fit afresh that fails on its data leaves an unfitted estimator, not half of two fits
             for name in [name for name in vars(self) if name.endswith("_") and not name.startswith("_")]:
                 delattr(self, name)
-        else:
+        elif optimizer is not None and not self._fitted_by_lbfgs():  # L-BFGS takes no state, and leaves none to continue
             self._check_same_optimizer(optimizer, setting, incremental)
         given = X
         # a regressor's y is read as numbers by its _targets (not y_numeric), which names a value that is not one
@@ -535,7 +574,7 @@ class _BaseMLP(BaseEstimator, _RefusesScikitLearnNames):
             seen: int | None = 0
             scores: tuple[float | None, ...] | None = ()
         else:
-            rng, state, previous = self.rng_, self.optimizer_state_, self.history_
+            rng, state, previous = self.rng_, None if self._fitted_by_lbfgs() else self.optimizer_state_, self.history_
             seen, scores = self._samples_seen, self._validation_scores
             params = self._trained_params
             fitted_sizes = (params["W1"].shape[1], *(params[f"W{l}"].shape[0] for l in range(1, len(params) // 2 + 1)))
@@ -558,12 +597,18 @@ class _BaseMLP(BaseEstimator, _RefusesScikitLearnNames):
                 X, y, Y, split_seed, in_place=_made_from(X, given), weights=weights
             )  # fmt: skip
         try:
-            result, new_scores = self._train(
-                columns, Y, params, dev, activations=activations, loss=self._loss, epochs=epochs, optimizer=optimizer,
-                batch_size=batch_size, rng=rng, lambd=lambd, keep_probs=keep_probs,
-                early_stopping=early_stopping, optimizer_state=state, sample_weight=weights,
-                dev_sample_weight=dev_weights,
-            )  # fmt: skip
+            if optimizer is None:
+                result, new_scores = self._train_lbfgs(
+                    columns, Y, params, activations=activations, epochs=epochs, lambd=lambd, weights=weights,
+                    epochs_before=len(previous),
+                )  # fmt: skip
+            else:
+                result, new_scores = self._train(
+                    columns, Y, params, dev, activations=activations, loss=self._loss, epochs=epochs, optimizer=optimizer,
+                    batch_size=batch_size, rng=rng, lambd=lambd, keep_probs=keep_probs,
+                    early_stopping=early_stopping, optimizer_state=state, sample_weight=weights,
+                    dev_sample_weight=dev_weights,
+                )  # fmt: skip
         except TrainingDivergedError as error:  # train's words name its arguments (W1, float64 params): say the settings
             raise error.worded(self._divergence_words(len(sizes) - 1, len(previous))) from error
         if result.best_params is None:
@@ -585,6 +630,35 @@ class _BaseMLP(BaseEstimator, _RefusesScikitLearnNames):
         self._split_seed = split_seed
         self._best_epoch = None if result.best_epoch is None else len(previous) + result.best_epoch
         return self
+
+    def _train_lbfgs(
+        self, X: FloatArray, Y: FloatArray, params: dict[str, FloatArray], *, activations: Sequence[Activation | ActivationFunction],
+        epochs: int, lambd: float, weights: Weights | None, epochs_before: int,
+    ) -> tuple[TrainResult, tuple[float | None, ...]]:  # fmt: skip
+        """``train_lbfgs``'s result as the fold's last state: its iterations as epochs
+        (``history_``), no optimizer state (an empty one: L-BFGS's memory of its steps stays
+        within scipy) and no held-out scores. A ``ConvergenceWarning`` when it stopped before
+        converging, as scikit-learn's MLP warns."""
+        result = train_lbfgs(
+            X, Y, params, activations=activations, loss=self._loss, lambd=lambd, max_iter=epochs,
+            tol=check.check_positive_float("tol", self.tol, allow_zero=True), sample_weight=weights,
+        )  # fmt: skip
+        if not result.converged:
+            bound = f"; raise epochs (now {epochs}), the iteration bound" if result.n_iter >= epochs else ""
+            warnings.warn(
+                f"optimizer='lbfgs' stopped before converging after {result.n_iter} iteration(s)"
+                + (f" of this fit ({epochs_before} before it)" if epochs_before else "")
+                + f": {result.message}{bound}, or scale the data",
+                ConvergenceWarning,
+                stacklevel=4,
+            )
+        state = TrainResult(result.n_iter, result.params, OptimizerState(0, {}), result.history)
+        return state, (None,) * len(result.history)
+
+    def _fitted_by_lbfgs(self) -> bool:
+        """Whether the last fit was L-BFGS's, whose empty ``optimizer_state_`` a continued fit
+        does not continue: another optimizer starts its state afresh."""
+        return getattr(self, "_fitted_optimizer", None) == repr("lbfgs")
 
     def _divergence_words(self, L: int, epochs_before: int) -> DivergenceWords:
         """A ``TrainingDivergedError``'s words for the settings of a network of ``L`` layers: the
@@ -885,17 +959,32 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
     activation : str or ActivationFunction, default "relu"
         The hidden layers' activation: a built-in name (``"relu"``, ``"gelu"``, ``"tanh"``, ...;
         see ``functional_nn.ACTIVATIONS``) or a record of your own.
-    optimizer : {"adam", "adamw", "sgd", "momentum", "nesterov", "rmsprop"} or Optimizer, default "adam"
+    optimizer : {"adam", "adamw", "sgd", "momentum", "nesterov", "rmsprop", "lbfgs"} or Optimizer, default "adam"
         A name, built with ``learning_rate`` and the optimizer's other defaults, or any
         ``Optimizer`` (e.g. ``adam(cosine_decay(1e-2, decay_steps=5000))``; ``learning_rate`` is then
         unused). An estimator holding an ``Optimizer`` cannot be pickled (its functions are
         closures); one holding a name can.
+
+        ``"lbfgs"`` is scikit-learn's ``solver="lbfgs"``, good for small data sets: scipy's
+        L-BFGS-B minimises the full-batch cost (``functional_nn.lbfgs.train_lbfgs``), with
+        ``epochs`` as its bound on iterations (scikit-learn's ``max_iter``), ``tol`` as its
+        gradient tolerance and scikit-learn's default bound of 15,000 evaluations of the cost
+        (``max_fun``). As scikit-learn's, it ignores ``learning_rate``, ``batch_size`` and
+        ``early_stopping`` (``validation_fraction`` and ``n_iter_no_change`` are still
+        checked), has no ``partial_fit`` (``hasattr(clf, "partial_fit")`` is false), and warns
+        (``sklearn.exceptions.ConvergenceWarning``) when it stops before converging, at the
+        iteration bound or otherwise. ``dropout`` is refused with it: a line search needs the
+        same cost at the same weights. Each iteration counts as an epoch: ``history_``,
+        ``loss_curve_`` (which scikit-learn's lacks for L-BFGS) and ``n_iter_`` count them, and
+        ``t_`` adds ``n_samples`` for each (scikit-learn leaves ``t_`` at 0); a fresh fit whose
+        starting point already meets ``tol`` records that point as one.
     learning_rate : float > 0 or schedule, default 1e-3
     batch_size : int >= 1 or None, default 200
         Mini-batch size (the whole data set when it has fewer samples); ``None``: full-batch
         gradient descent.
     epochs : int >= 1, default 200
-        Passes over the data per ``fit`` (``partial_fit`` runs one).
+        Passes over the data per ``fit`` (``partial_fit`` runs one); with ``optimizer="lbfgs"``,
+        the most iterations per ``fit``.
     alpha : float >= 0, default 1e-4
         L2 strength :math:`\lambda`: the cost gains :math:`\frac{\lambda}{2m}\sum_l \lVert W_l\rVert_F^2`
         (``train``'s ``lambd``; the same penalty as scikit-learn's ``alpha``).
@@ -917,11 +1006,16 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
     validation_fraction : float in (0, 1), default 0.1
     n_iter_no_change : int >= 1, default 10
     tol : float >= 0, default 1e-4
+        Early stopping's least improvement; with ``optimizer="lbfgs"``, the gradient tolerance
+        (scipy's ``gtol``: converged once no component of the gradient exceeds it).
     warm_start : bool, default False
         ``fit`` continues from the fitted parameters, ``optimizer_state_`` and ``rng_`` for
         ``epochs`` more epochs, instead of starting afresh. The classes and layer sizes must
         stay the same, and so must the optimizer, as far as its state goes: ``"adamw"`` may
         continue ``"adam"``'s moments, ``"sgd"`` cannot (nor can ``partial_fit``).
+        ``"lbfgs"`` takes no state and leaves none (its memory of past steps stays within
+        scipy): it continues from the fitted parameters after any optimizer, and any optimizer
+        continues from its parameters with a state of its own made afresh.
     random_state : int, numpy.random.Generator, SeedSequence, BitGenerator, RandomState or None, default None
         Seeds the ``numpy.random.Generator`` that draws the initial weights, the
         mini-batches and the dropout masks, as ``numpy.random.default_rng(random_state)``
@@ -946,10 +1040,12 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         One per layer, as given by ``activation``, the last ``"softmax"`` (``"sigmoid"`` for two
         classes or a multilabel ``y``).
     optimizer_state_ : OptimizerState
-        The optimizer's state after the last step (with early stopping: of the last epoch run).
+        The optimizer's state after the last step (with early stopping: of the last epoch run);
+        after an ``"lbfgs"`` fit an empty one, ``OptimizerState(0, {})``.
     history_ : tuple of EpochRecord
         One record per epoch since the network was initialised (cost, accuracy, and with
-        early stopping the held-out cost and accuracy).
+        early stopping the held-out cost and accuracy); an ``"lbfgs"`` fit adds one per
+        iteration, of the cost and accuracy at the point the iteration ended at.
     n_iter_ : int
         Epochs run since the network was initialised.
     t_ : int
@@ -1045,6 +1141,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         self._fit(X, y, incremental=False, sample_weight=sample_weight)
         return self
 
+    @_stochastic_only
     def partial_fit(self, X: Any, y: Any, sample_weight: Any = None, classes: Any = None) -> Self:
         """Run exactly one epoch over ``X``, ``y``, continuing the fitted network and optimizer state.
 
@@ -1359,6 +1456,7 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         self._fit(X, y, incremental=False, sample_weight=sample_weight)
         return self
 
+    @_stochastic_only
     def partial_fit(self, X: Any, y: Any, sample_weight: Any = None) -> Self:
         """Run exactly one epoch over ``X``, ``y``, continuing the fitted network and optimizer state.
 

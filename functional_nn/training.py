@@ -86,6 +86,7 @@ from functional_nn.optimizers import (
     writeable_copies,
 )
 from functional_nn.propagation import (
+    CheckedNetwork,
     _activation_backward,
     backward,
     check_input_keep_prob,
@@ -878,21 +879,11 @@ def _prepare(
     sample_weight: npt.ArrayLike | None = None,
     dev_sample_weight: npt.ArrayLike | None = None,
 ) -> tuple[_Problem, TrainState]:
-    sizes, names, loss_record = check_trainable_network(params, activations, loss)
+    (sizes, names, loss_record), inputs, Y, weights, divisor = checked_data(
+        X, Y, params, activations, loss, input_divisor, sample_weight
+    )
     L = len(sizes) - 1
     dtype = params["W1"].dtype
-    divisor = None if input_divisor is None else check.check_positive_float("input_divisor", input_divisor)
-    inputs, Y = _check_data("X", "Y", X, Y, sizes, dtype, integers=divisor is not None)
-    if divisor is not None:
-        _check_divisor_range(divisor, inputs, dtype)
-    check_targets("Y", Y, loss_record)  # once per data set, not per mini-batch
-    weights = None
-    if sample_weight is not None:
-        check_weighable("sample_weight", loss_record)
-        weights = check_sample_weight("sample_weight", sample_weight, Y.shape[1], f"X's {Y.shape[1]} columns")
-        if not weights.all():  # a sample of weight 0 is left out, as if it were not there
-            kept = np.flatnonzero(weights)
-            inputs, Y, weights = inputs.T[kept].T, Y.T[kept].T, weights[kept]  # column-major, as X.T's rows gather fastest
     optimizer = resolve_optimizer(learning_rate, optimizer)
     if batch_size is not None:
         batch_size = check.check_positive_int("batch_size", batch_size)
@@ -935,6 +926,43 @@ def _prepare(
             raise ValueError("resume=True needs checkpoint_dir, the directory of the checkpoints to resume from")
         return problem, start
     return _resume_or_start(problem, start, check.check_path("checkpoint_dir", checkpoint_dir), resume, sizes)
+
+
+class CheckedData(NamedTuple):
+    """What ``checked_data`` made of a trainer's network and data."""
+
+    network: CheckedNetwork
+    X: FloatArray  # integers when ``divisor`` is set (input_divisor)
+    Y: FloatArray  # in the network's dtype
+    weights: Weights | None  # sample_weight, all > 0: X and Y hold only those samples
+    divisor: float | None
+
+
+def checked_data(
+    X: object, Y: object, params: Params, activations: object, loss: Loss | LossFunction,
+    input_divisor: object = None, sample_weight: object = None,
+) -> CheckedData:  # fmt: skip
+    """The checks every trainer makes of the network, its data, ``input_divisor`` and
+    ``sample_weight``, in ``train``'s order and words (``train`` and ``lbfgs.train_lbfgs``
+    call it): ``check_trainable_network``, ``X`` and ``Y`` against the network (shapes,
+    dtype, finite), the loss's targets once per data set, and the weights, a sample of
+    weight 0 left out as if it were not there."""
+    network = check_trainable_network(params, activations, loss)
+    dtype = params["W1"].dtype
+    divisor = None if input_divisor is None else check.check_positive_float("input_divisor", input_divisor)
+    inputs, targets = _check_data("X", "Y", X, Y, network.sizes, dtype, integers=divisor is not None)
+    if divisor is not None:
+        _check_divisor_range(divisor, inputs, dtype)
+    check_targets("Y", targets, network.loss)  # once per data set, not per mini-batch
+    weights = None
+    if sample_weight is not None:
+        check_weighable("sample_weight", network.loss)
+        m = targets.shape[1]
+        weights = check_sample_weight("sample_weight", sample_weight, m, f"X's {m} columns")
+        if not weights.all():  # a sample of weight 0 is left out, as if it were not there
+            kept = np.flatnonzero(weights)
+            inputs, targets, weights = inputs.T[kept].T, targets.T[kept].T, weights[kept]  # column-major, as X.T's rows gather fastest
+    return CheckedData(network, inputs, targets, weights, divisor)
 
 
 def _check_rng(

@@ -393,6 +393,9 @@ def test_the_package_imports_with_numpy_alone_and_each_extra_is_named_when_missi
                 raise AssertionError(f"{call} ran without the {extra} extra")
         params = functional_nn.initialize_parameters([2, 2], np.random.default_rng(0))
         extra_named(lambda: importlib.import_module("functional_nn.sklearn"), "sklearn")
+        from functional_nn.lbfgs import train_lbfgs
+        extra_named(lambda: train_lbfgs(np.zeros((2, 1)), np.array([[1.0], [0.0]]), params, activations=("softmax",),
+                                        loss="categorical_cross_entropy"), "sklearn")
         extra_named(lambda: functional_nn.export_onnx(params, ("softmax",), "unwritten.onnx"), "onnx")
         extra_named(fused.warm_up, "fast")
         extra_named(lambda: distributed.cluster_client(n_workers=1).__enter__(), "dask")

@@ -29,6 +29,6 @@ def test_the_examples_are_found() -> None:
     attempted = {module.__name__: sum(len(test.examples) for test in finder.find(module)) for module in _modules()}
     assert {name for name, count in attempted.items() if count} >= {
         "functional_nn.data.augmentation", "functional_nn.diagnostics", "functional_nn.initializers",
-        "functional_nn.onnx_export", "functional_nn.sklearn", "functional_nn.training",
+        "functional_nn.lbfgs", "functional_nn.onnx_export", "functional_nn.sklearn", "functional_nn.training",
     }  # fmt: skip
     assert sum(attempted.values()) >= 38

@@ -88,12 +88,13 @@ def expected_failed_checks_of_other_settings(estimator: Any) -> dict[str, str]:
 
 
 # Non-default settings: float32, early stopping, dropout, another optimizer and activation, full
-# batches, warm starts. Strict: each listed failure is by design and happens on every machine.
+# batches, warm starts, L-BFGS. Strict: each listed failure is by design and happens on every machine.
 @parametrize_with_checks(  # type: ignore[untyped-decorator]  # scikit-learn ships no type information
     [
         MLPClassifier((16,), warm_start=True, epochs=100, learning_rate=1e-2),
         MLPClassifier((16,), dtype="float32", early_stopping=True, dropout=0.1, optimizer="nesterov", learning_rate=0.05, epochs=100),
         MLPRegressor((16,), dtype="float32", early_stopping=True, activation="gelu", batch_size=None, learning_rate=0.02, epochs=100),
+        MLPClassifier((16,), activation="tanh", optimizer="lbfgs", epochs=1000, alpha=1e-2, tol=1e-3),
     ],
     expected_failed_checks=expected_failed_checks_of_other_settings,
     xfail_strict=True,

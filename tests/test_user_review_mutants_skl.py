@@ -49,8 +49,8 @@ HINTS = {
     "max_iter": "use epochs (passes over the data per fit, all of them run unless early_stopping ends the fit)",
     "learning_rate_init": "use learning_rate (the step size, a number or a schedule)",
     "solver": (
-        "use optimizer ('adam', 'sgd', 'momentum', 'nesterov', ...; scikit-learn's solver='sgd' has Nesterov "
-        "momentum 0.9 by default: optimizer='nesterov'; 'lbfgs' has no counterpart here)"
+        "use optimizer ('adam', 'sgd', 'momentum', 'nesterov', 'lbfgs', ...; scikit-learn's solver='sgd' has Nesterov "
+        "momentum 0.9 by default: optimizer='nesterov'; its 'lbfgs' is optimizer='lbfgs', with epochs as max_iter)"
     ),
     "momentum": "use optimizer=functional_nn.momentum(learning_rate, beta=...) (or optimizer='momentum', beta 0.9)",
     "nesterovs_momentum": "use optimizer='nesterov' (or optimizer=functional_nn.momentum(learning_rate, nesterov=True))",
@@ -60,7 +60,10 @@ HINTS = {
     "power_t": "use learning_rate=a schedule from functional_nn.schedules (step_decay, exponential_decay, cosine_decay)",
     "shuffle": "drop it: the estimators always shuffle, a new permutation each epoch drawn from random_state",
     "verbose": "drop it: the estimators print nothing; each epoch's figures are in history_ (and loss_curve_)",
-    "max_fun": "drop it: it bounds solver='lbfgs', which has no counterpart here",
+    "max_fun": (
+        "drop it: optimizer='lbfgs' keeps scikit-learn's default, 15000 evaluations of the cost; "
+        "functional_nn.lbfgs.train_lbfgs(..., max_fun=...) takes another"
+    ),
     "loss": (
         "drop it: the classifier minimises the cross-entropy and the regressor the squared error; "
         "scikit-learn's loss='poisson' has no counterpart here"
