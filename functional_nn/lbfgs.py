@@ -51,7 +51,8 @@ class LbfgsResult(NamedTuple):
     params: dict[str, FloatArray]
     """The parameters L-BFGS ended at: new arrays, in the network's dtype."""
     cost: float
-    """The cost there (with the L2 penalty), as the last evaluation gave it."""
+    """The cost there (with the L2 penalty): ``history``'s last, of ``params`` even when a line
+    search ended abnormally (scipy's own ``fun`` is then of a trial it rejected)."""
     n_iter: int
     """L-BFGS iterations run (scipy's ``nit``)."""
     n_fun: int
@@ -272,10 +273,10 @@ def train_lbfgs(
     gradient back, and ends float32. Its cost is then exact only to float32's roundings,
     relative 1e-7 or so, far above the ``ftol`` at which L-BFGS-B compares successive costs:
     it may stop on a relative reduction that is only rounding (``converged`` is then true,
-    with the ``REL_REDUCTION_OF_F`` message), or at a line search that finds no decrease
-    (``ABNORMAL_TERMINATION_IN_LNSRCH``, not converged), before the gradient reaches a small
-    ``tol``. A ``tol`` below about 1e-4 asks for more than float32 can tell; train in float64
-    for tight tolerances. scikit-learn's L-BFGS on float32 data computes with the float64
+    with the ``RELATIVE REDUCTION OF F`` message), or at a line search that finds no decrease
+    (``ABNORMAL:``; before SciPy 1.15 ``ABNORMAL_TERMINATION_IN_LNSRCH``; not converged),
+    before the gradient reaches a small ``tol``. A ``tol`` below about 1e-4 asks for more
+    than float32 can tell; train in float64 for tight tolerances. scikit-learn's L-BFGS on float32 data computes with the float64
     parameters scipy hands it.
 
     Examples
@@ -335,7 +336,9 @@ Gradient descent given as many evaluations of the gradient is far from there:
     if not history:  # converged where it started (the gradient within tol): that point's figures, so history ends at result.x too
         record(np.asarray(result.x, dtype=np.float64))
     trained = unflatten_params(np.asarray(result.x, dtype=np.float64), problem.like)
-    cost = float(result.fun)
+    # the cost of result.x: scipy's result.fun is its last evaluation's, which after a failed line
+    # search (ABNORMAL) is a rejected trial's while result.x is the iterate before it
+    cost = history[-1].cost
     diverged = diverged_parameter(trained)
     if diverged is not None or not math.isfinite(cost):
         what = f"the cost is {cost}" if diverged is None else f"{diverged[0]} holds {diverged[1]}"

@@ -115,6 +115,7 @@ from functional_nn.optimizers import (
     LearningRate,
     Optimizer,
     OptimizerState,
+    _check_learning_rate,
     adam,
     adamw,
     momentum,
@@ -401,14 +402,15 @@ class _BaseMLP(BaseEstimator, _RefusesScikitLearnNames):
             return given
         if isinstance(given, str):
             name = check.check_name("optimizer", given, OPTIMIZER_NAMES)
-            if name == "lbfgs":
-                return None
             if isinstance(self.learning_rate, str):  # scikit-learn's learning_rate names a schedule, its step is learning_rate_init
                 raise TypeError(
                     f"learning_rate must be a number or a schedule (the step size: scikit-learn's learning_rate_init), "
                     f"got str {self.learning_rate!r}; for scikit-learn's learning_rate='invscaling' or 'adaptive' pass a "
                     "schedule from functional_nn.schedules (step_decay, exponential_decay, cosine_decay)"
                 )
+            if name == "lbfgs":  # unused, but checked as scikit-learn checks learning_rate_init whatever the solver
+                _check_learning_rate(self.learning_rate)
+                return None
             return _make_optimizer(name, self.learning_rate)
         raise TypeError(f"optimizer must be one of {list(OPTIMIZER_NAMES)} or an Optimizer such as adam(1e-3), got {given!r}")
 
@@ -644,11 +646,17 @@ class _BaseMLP(BaseEstimator, _RefusesScikitLearnNames):
             tol=check.check_positive_float("tol", self.tol, allow_zero=True), sample_weight=weights,
         )  # fmt: skip
         if not result.converged:
-            bound = f"; raise epochs (now {epochs}), the iteration bound" if result.n_iter >= epochs else ""
+            bound = f"; raise epochs (now {epochs}), the iteration bound, or" if result.n_iter >= epochs else ";"
+            reason = result.message
+            if reason.startswith("ABNORMAL"):  # scipy >= 1.15 says only "ABNORMAL: "
+                reason = (
+                    f"its line search found no lower cost along the gradient ({reason.strip()} "
+                    "the cost is flat where its gradient is not, as when the outputs saturate on large inputs)"
+                )
             warnings.warn(
                 f"optimizer='lbfgs' stopped before converging after {result.n_iter} iteration(s)"
                 + (f" of this fit ({epochs_before} before it)" if epochs_before else "")
-                + f": {result.message}{bound}, or scale the data",
+                + f": {reason}{bound} scale the data (e.g. sklearn.preprocessing.StandardScaler)",
                 ConvergenceWarning,
                 stacklevel=4,
             )
@@ -970,14 +978,15 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         ``epochs`` as its bound on iterations (scikit-learn's ``max_iter``), ``tol`` as its
         gradient tolerance and scikit-learn's default bound of 15,000 evaluations of the cost
         (``max_fun``). As scikit-learn's, it ignores ``learning_rate``, ``batch_size`` and
-        ``early_stopping`` (``validation_fraction`` and ``n_iter_no_change`` are still
+        ``early_stopping`` (these, ``validation_fraction`` and ``n_iter_no_change`` are still
         checked), has no ``partial_fit`` (``hasattr(clf, "partial_fit")`` is false), and warns
         (``sklearn.exceptions.ConvergenceWarning``) when it stops before converging, at the
         iteration bound or otherwise. ``dropout`` is refused with it: a line search needs the
         same cost at the same weights. Each iteration counts as an epoch: ``history_``,
         ``loss_curve_`` (which scikit-learn's lacks for L-BFGS) and ``n_iter_`` count them, and
-        ``t_`` adds ``n_samples`` for each (scikit-learn leaves ``t_`` at 0); a fresh fit whose
-        starting point already meets ``tol`` records that point as one.
+        ``t_`` adds ``n_samples`` for each (scikit-learn leaves ``t_`` at 0); a fit that stops
+        where it started (within ``tol`` already, or a line search that found no lower cost)
+        records that point as one.
     learning_rate : float > 0 or schedule, default 1e-3
     batch_size : int >= 1 or None, default 200
         Mini-batch size (the whole data set when it has fewer samples); ``None``: full-batch
