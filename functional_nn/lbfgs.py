@@ -28,10 +28,10 @@ from functional_nn.losses import cost_value, l2_penalty, weighted_cost_value
 from functional_nn.propagation import backward, correct_columns, count_correct, forward
 from functional_nn.sample_weights import Weights, weighted_mean
 from functional_nn.training import (
+    Divergence,
     TrainingDivergedError,
     checked_data,
     classification_labels,
-    diverged_advice,
     diverged_parameter,
 )
 from functional_nn.types import Activation, ActivationFunction, FloatArray, IntArray, Loss, LossFunction, Params
@@ -82,6 +82,7 @@ def flatten_params(params: Mapping[str, FloatArray]) -> Vector:
     >>> flatten_params({"W1": np.array([[1.0, 2.0]]), "b1": np.array([[3.0]])}).tolist()
     [1.0, 2.0, 3.0]
     """
+    check.check_params(params, finite=False)  # all of W1, b1, ..., WL, bL: none left out of the vector
     return np.concatenate([params[key].ravel() for key, _ in _layout(params)]).astype(np.float64, copy=False)
 
 
@@ -93,13 +94,24 @@ def unflatten_params(vector: Vector, like: Mapping[str, FloatArray]) -> dict[str
     >>> {key: value.tolist() for key, value in unflatten_params(np.array([1.0, 2.0, 3.0]), like).items()}
     {'W1': [[1.0, 2.0]], 'b1': [[3.0]]}
     """
-    layout = _layout(like)
-    total = sum(math.prod(shape) for _, shape in layout)
-    if vector.shape != (total,):
-        raise ValueError(f"the vector holds {vector.size} numbers but the parameters {total}")
+    check.check_params(like, "like", finite=False)
+    return _unflatten(_check_vector(vector, like), like)
+
+
+def _check_vector(vector: npt.ArrayLike, like: Mapping[str, FloatArray]) -> Vector:
+    """``vector`` as an array, refused unless it holds one number for each parameter of ``like`` (checked)."""
+    total = sum(math.prod(shape) for _, shape in _layout(like))
+    shape = np.shape(vector)
+    if shape != (total,):
+        raise ValueError(f"vector must have shape ({total},), one number for each of the parameters, got shape {shape}")
+    return np.asarray(vector, dtype=np.float64)
+
+
+def _unflatten(vector: Vector, like: Mapping[str, FloatArray]) -> dict[str, FloatArray]:
+    """``unflatten_params`` of a vector and parameters already checked: each evaluation's."""
     params: dict[str, FloatArray] = {}
     start = 0
-    for key, shape in layout:
+    for key, shape in _layout(like):
         stop = start + math.prod(shape)
         params[key] = vector[start:stop].reshape(shape).astype(like[key].dtype)  # a copy in either dtype
         start = stop
@@ -148,7 +160,7 @@ def _evaluate(problem: _Problem, vector: Vector) -> _Evaluation:
     plus ``l2_penalty``, ``backward``), the parameters cast to the network's dtype first and
     the gradient back to float64."""
     p = problem
-    params = unflatten_params(vector, p.like)
+    params = _unflatten(vector, p.like)
     AL, caches = forward(p.X, params, p.activations, kernel=p.kernel)
     if p.weights is None:
         data_cost, size = cost_value(p.loss, AL, p.Y), float(p.X.shape[1])
@@ -161,7 +173,7 @@ def _evaluate(problem: _Problem, vector: Vector) -> _Evaluation:
 
 
 def _cost_and_gradient(problem: _Problem, vector: Vector) -> tuple[float, Vector]:
-    evaluation = _evaluate(problem, vector)
+    evaluation = _evaluate(problem, _check_vector(vector, problem.like))  # objective's: a user's vector
     return evaluation.cost, evaluation.gradient
 
 
@@ -335,14 +347,18 @@ Gradient descent given as many evaluations of the gradient is far from there:
     message = str(result.message)
     if not history:  # converged where it started (the gradient within tol): that point's figures, so history ends at result.x too
         record(np.asarray(result.x, dtype=np.float64))
-    trained = unflatten_params(np.asarray(result.x, dtype=np.float64), problem.like)
+    trained = _unflatten(np.asarray(result.x, dtype=np.float64), problem.like)
     # the cost of result.x: scipy's result.fun is its last evaluation's, which after a failed line
     # search (ABNORMAL) is a rejected trial's while result.x is the iterate before it
     cost = history[-1].cost
     diverged = diverged_parameter(trained)
-    if diverged is not None or not math.isfinite(cost):
-        what = f"the cost is {cost}" if diverged is None else f"{diverged[0]} holds {diverged[1]}"
-        advice = "check the data for extreme values" if diverged is None else diverged_advice(trained[diverged[0]])
-        raise TrainingDivergedError(f"L-BFGS ended after {int(result.nit)} iterations where {what} ({message}); {advice}")
+    if diverged is not None or not math.isfinite(cost):  # a Divergence, which the estimators word in their settings' names
+        if diverged is None:
+            divergence = Divergence(int(result.nit), None, f"the cost is {cost}", line_search=message.strip())
+        else:
+            key, what = diverged
+            finite, narrow = bool(np.isfinite(trained[key]).all()), trained[key].dtype == np.float32
+            divergence = Divergence(int(result.nit), None, f"holds {what}", key, finite, narrow, line_search=message.strip())
+        raise TrainingDivergedError(divergence.message(), divergence=divergence)
     return LbfgsResult(trained, cost, int(result.nit), int(result.nfev), bool(result.success), message, tuple(history))
 

@@ -142,7 +142,7 @@ class DivergenceWords(NamedTuple):
 
 
 class Divergence(NamedTuple):
-    """What ``run_epoch`` found when training diverged, for ``TrainingDivergedError.worded``:
+    """What ``run_epoch`` (or ``lbfgs.train_lbfgs``) found when training diverged, for ``TrainingDivergedError.worded``:
     where (``epoch``, and the ``step`` of a cost that was not finite), what (``finding``, said
     after the name of ``parameter`` when a parameter ran away) and whether the parameter's
     values are ``finite`` (then past the bound of their dtype: rescaling the data may help)
@@ -158,12 +158,16 @@ class Divergence(NamedTuple):
     narrow: bool = False
     cause: str | None = None
     first_cost: float | None = None
+    line_search: str | None = None
+    """scipy's message when L-BFGS (``lbfgs.train_lbfgs``) ended there: ``epoch`` is then its
+    iteration, and the advice names no learning rate, which L-BFGS has none of."""
 
     def message(self, words: DivergenceWords = DivergenceWords()) -> str:
         """``TrainingDivergedError``'s message, in ``words`` (by default ``train``'s own)."""
-        where = f"epoch {self.epoch + words.epochs_before}"
+        unit = "epoch" if self.line_search is None else "iteration"
+        where = f"{unit} {self.epoch + words.epochs_before}"
         if words.epochs_before:  # "the first epoch's" cost, if named, is this call's first
-            where += f" (this fit's epoch {self.epoch})"
+            where += f" (this fit's {unit} {self.epoch})"
         if self.step is not None:
             where += f", step {self.step}"
         subject = "" if self.parameter is None else f"{words.parameter(self.parameter)} "
@@ -173,12 +177,17 @@ class Divergence(NamedTuple):
             # a first cost below 1 counts as 1: say so, rather than call 1 the first epoch's cost
             against = f"{first} {self.first_cost:.4g}" if self.first_cost >= 1 else f"1 ({first} cost, {self.first_cost:.4g}, counts as 1)"
             finding += f", more than {DIVERGENCE_FACTOR:g} times {against}"
+        stepped = self.line_search is None  # a step size to make smaller
         if self.cause is not None:
             advice = self.cause
         elif self.parameter is None:
-            advice = f"try a smaller {words.learning_rate} (or check {words.data} for extreme values)"
+            advice = f"check {words.data} for extreme values"
+            if stepped:
+                advice = f"try a smaller {words.learning_rate} (or {advice})"
         else:
-            advice = _advice(self.finite, self.narrow, words)
+            advice = _advice(self.finite, self.narrow, words, stepped=stepped)
+        if not stepped:
+            return f"L-BFGS ended at {where} ({self.line_search}) where {subject}{finding}; {advice}"
         return f"training diverged at {where}: {subject}{finding}; {advice}"
 
 
@@ -345,13 +354,14 @@ def diverged_advice(value: FloatArray) -> str:
     return _advice(bool(np.isfinite(value).all()), value.dtype == np.float32, DivergenceWords())
 
 
-def _advice(finite: bool, narrow: bool, words: DivergenceWords) -> str:
+def _advice(finite: bool, narrow: bool, words: DivergenceWords, *, stepped: bool = True) -> str:
     """``diverged_advice`` in ``words``, for a parameter whose values are ``finite`` (past the
-    bound) or not, in float32 (``narrow``) or not."""
-    advice = f"try a smaller {words.learning_rate}"
+    bound) or not, in float32 (``narrow``) or not; without a learning rate to make smaller
+    when the steps were not ``stepped`` by one (L-BFGS's line search chose them)."""
     if not finite:
-        return advice
-    advice += f", or, if {words.data} need weights this large (targets of that size, say), rescale {words.data}"
+        return f"try a smaller {words.learning_rate}" if stepped else f"check {words.data} for extreme values"
+    advice = f"try a smaller {words.learning_rate}, or, " if stepped else ""
+    advice += f"if {words.data} need weights this large (targets of that size, say), rescale {words.data}"
     if narrow:
         advice += f" or {words.wider_dtype} (bound {weight_bound(np.dtype(np.float64)):.4g})"
     return advice

@@ -48,7 +48,7 @@ def test_flatten_and_unflatten_are_inverse_in_layer_order() -> None:
     for key, value in params.items():
         assert back[key].dtype == np.float32 and back[key] is not value
         np.testing.assert_array_equal(back[key], value)
-    with pytest.raises(ValueError, match="holds 5 numbers but the parameters 62"):
+    with pytest.raises(ValueError, match=r"vector must have shape \(62,\), one number for each of the parameters, got shape \(5,\)"):
         unflatten_params(np.zeros(5), params)
 
 
