@@ -344,9 +344,9 @@ Gradient descent given as many evaluations of the gradient is far from there:
             cost_and_gradient, start, method="L-BFGS-B", jac=True, callback=record,
             options={"maxiter": max_iter, "maxfun": max_fun, "gtol": tol},
         )  # fmt: skip
+        if not history:  # stopped where it started (within tol, or no lower cost found): that point's figures, so history ends at result.x too
+            record(np.asarray(result.x, dtype=np.float64))
     message = str(result.message)
-    if not history:  # converged where it started (the gradient within tol): that point's figures, so history ends at result.x too
-        record(np.asarray(result.x, dtype=np.float64))
     trained = _unflatten(np.asarray(result.x, dtype=np.float64), problem.like)
     # the cost of result.x: scipy's result.fun is its last evaluation's, which after a failed line
     # search (ABNORMAL) is a rejected trial's while result.x is the iterate before it
