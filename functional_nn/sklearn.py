@@ -590,7 +590,8 @@ class _BaseMLP(BaseEstimator, _RefusesScikitLearnNames):
         dev = None
         dev_weights = None
         # a continued fit holds out the samples the fit it continues held out: its dev figures and best
-        # epoch are then of data the network has never trained on (None: no split drawn yet)
+        # epoch are then of data the network has not trained on, unless a fit in between held none out
+        # (early_stopping=False, or optimizer="lbfgs") (None: no split drawn yet)
         split_seed = None if first else self._split_seed
         if early_stopping is not None:
             if split_seed is None:
