@@ -25,14 +25,15 @@ from functional_nn import fused
 from functional_nn.data.preparation import _divided
 from functional_nn.fold_state import EpochRecord
 from functional_nn.losses import cost_value, l2_penalty, weighted_cost_value
-from functional_nn.propagation import backward, correct_columns, count_correct, forward
-from functional_nn.sample_weights import Weights, weighted_mean
+from functional_nn.propagation import backward, forward
+from functional_nn.sample_weights import Weights
 from functional_nn.training import (
     Divergence,
     TrainingDivergedError,
     checked_data,
     classification_labels,
     diverged_parameter,
+    output_accuracy,
 )
 from functional_nn.types import Activation, ActivationFunction, FloatArray, IntArray, Loss, LossFunction, Params
 
@@ -196,17 +197,6 @@ def objective(
     return functools.partial(_cost_and_gradient, problem), flatten_params(problem.like)
 
 
-def _accuracy(problem: _Problem, AL: FloatArray) -> float | None:
-    """The training accuracy of the outputs ``AL``, weighted as the cost is; ``None`` for regression."""
-    p = problem
-    if p.labels is None:
-        return None
-    threshold = p.loss.decision_threshold
-    if p.weights is None:
-        return count_correct(AL, p.labels, p.activations[-1], threshold) / int(AL.shape[1])
-    return weighted_mean(p.weights, correct_columns(AL, p.labels, p.activations[-1], threshold))
-
-
 def train_lbfgs(
     X: FloatArray | IntArray,
     Y: FloatArray,
@@ -336,7 +326,9 @@ Gradient descent given as many evaluations of the gradient is far from there:
         seen, evaluation = last[0]
         if not np.array_equal(seen, vector):  # scipy ended the iteration elsewhere: evaluated again
             evaluation = _evaluate(problem, vector)
-        history.append(EpochRecord(len(history) + 1, evaluation.cost, _accuracy(problem, evaluation.AL)))
+        p = problem
+        accuracy = output_accuracy(evaluation.AL, p.labels, p.activations[-1], p.loss, p.weights)
+        history.append(EpochRecord(len(history) + 1, evaluation.cost, accuracy))
 
     start = flatten_params(problem.like)
     with np.errstate(over="ignore", invalid="ignore", under="ignore"):  # a line search's trial may overflow: the result is checked

@@ -1280,15 +1280,25 @@ def dev_figures(
     by ``weights`` (``dev_sample_weight``) when given: ``train``'s and ``train_rounds``' dev figures."""
     X_dev, Y_dev, dev_labels = dev
     AL_dev = forward_output(X_dev, params, activations)  # no caches: the dev set may be large
-    output, threshold = activations[-1], loss.decision_threshold
-    accuracy = None
-    if dev_labels is not None and weights is None:
-        accuracy = count_correct(AL_dev, dev_labels, output, threshold) / AL_dev.shape[1]
-    elif dev_labels is not None and weights is not None:
-        accuracy = weighted_mean(weights, correct_columns(AL_dev, dev_labels, output, threshold))
+    accuracy = output_accuracy(AL_dev, dev_labels, activations[-1], loss, weights)
     if weights is None:
         return cost_value(loss, AL_dev, Y_dev), accuracy
     return weighted_cost_value(loss, AL_dev, Y_dev, weights), accuracy
+
+
+def output_accuracy(
+    AL: FloatArray, labels: IntArray | None, output: ActivationFunction, loss: LossFunction, weights: Weights | None
+) -> float | None:
+    """The accuracy of the outputs ``AL`` ``(n_L, m)`` against ``classification_labels``' ``labels``
+    (``None`` for regression, which has none), by the loss's ``decision_threshold``: the fraction
+    of columns right, or with ``weights`` ``(m,)`` their weighted mean (``train``'s dev figures,
+    ``lbfgs.train_lbfgs``' history)."""
+    if labels is None:
+        return None
+    threshold = loss.decision_threshold
+    if weights is None:
+        return count_correct(AL, labels, output, threshold) / int(AL.shape[1])
+    return weighted_mean(weights, correct_columns(AL, labels, output, threshold))
 
 
 def check_dev_weights(
